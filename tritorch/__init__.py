@@ -1,0 +1,57 @@
+"""tritorch: a PyTorch-shaped deep learning framework whose every op pairs a Triton kernel with a NumPy fallback.
+
+    import tritorch as tt
+    x = tt.randn(4, 3, device="cuda")      # a GPU, or Triton's interpreter with TRITON_INTERPRET=1
+    y = (x @ x.T).relu().sum(dim=1)
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import dtypes as _dtypes
+from .device import device
+from .dtypes import (bfloat16, bool_ as bool, double, dtype, finfo, float, float16, float32, float64,  # noqa: A004
+                     get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long, promote_types,
+                     result_type, set_default_dtype, short, uint8)
+from .tensor import Size, Tensor
+
+from . import ops  # noqa: E402,F401  (registers every op and binds Tensor methods)
+from .ops import registry as _registry  # noqa: E402
+from .ops.copy import contiguous, to  # noqa: E402,F401
+from .ops.creation import *  # noqa: E402,F401,F403
+from .ops.creation import range_ as range  # noqa: E402,A001
+from .ops.unary import *  # noqa: E402,F401,F403
+from .ops.binary import *  # noqa: E402,F401,F403
+from .ops.ternary import *  # noqa: E402,F401,F403
+from .ops.reduce import *  # noqa: E402,F401,F403
+from .ops.matmul import *  # noqa: E402,F401,F403
+from .ops.movement import *  # noqa: E402,F401,F403
+from .ops.indexing import *  # noqa: E402,F401,F403
+from .ops.sort import *  # noqa: E402,F401,F403
+from .ops.random import *  # noqa: E402,F401,F403
+from . import backends, cuda  # noqa: E402,F401
+from . import autograd  # noqa: E402,F401
+from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
+
+can_cast = _registry.can_cast
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t: Tensor) -> bool:
+    return t.dtype.is_floating_point
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def from_dlpack(ext) -> Tensor:
+    """A tensor sharing memory with any object that implements the DLPack protocol (host memory)."""
+    import numpy as _np
+    from .tensor import from_array
+    if isinstance(ext, Tensor):
+        return ext
+    return from_array(_np.from_dlpack(ext))

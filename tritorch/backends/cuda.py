@@ -1,0 +1,445 @@
+"""The cuda backend's storage: strided arrays over device memory, and their transfers.
+
+Two modes share every line above the allocator:
+- a GPU: memory comes from the driver through NVIDIA's cuda-python (`cuda.bindings.driver`) and is kept in a
+  caching allocator, so that a training loop in steady state takes nothing new from the driver; one stream
+  orders every kernel and copy.
+- Triton's interpreter (`TRITON_INTERPRET=1`, no GPU): "device" memory is host memory owned by NumPy, and the
+  same Triton kernels run in the interpreter. `CudaArray` carries the few tensor methods the interpreter calls
+  (`untyped_storage`, `new_empty`, `set_`, `storage_offset`, `size`, `stride`); they hand it host memory as it
+  is, so no copy is made around a launch.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+
+import numpy as np
+
+INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+_NOT_AVAILABLE = ("Torch not compiled with CUDA enabled -- tritorch found no usable GPU (cuda-python reported: {why}). "
+                  "To run tritorch's cuda device on the CPU through Triton's interpreter, set TRITON_INTERPRET=1 "
+                  "in the environment before importing tritorch (or triton).")
+
+
+class CudaUnavailableError(RuntimeError):
+    pass
+
+
+# ------------------------------------------------------------------------------------------------ driver
+
+class _Driver:
+    """Lazily initialised GPU state: context, stream, allocator. One device (index 0) is used."""
+
+    def __init__(self):
+        self.ready = False
+        self.why = None
+        self.lock = threading.Lock()
+
+    def init(self):
+        if self.ready:
+            return self
+        with self.lock:
+            if self.ready:
+                return self
+            if self.why is not None:
+                raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why))
+            try:
+                from cuda.bindings import driver as cu
+            except Exception as e:  # cuda-python missing
+                self.why = f"cuda-python is not installed ({e.__class__.__name__}: {e})"
+                raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why)) from None
+            self.cu = cu
+            try:
+                _check(cu.cuInit(0))
+                self.device = _check(cu.cuDeviceGet(0))
+                self.context = _check(cu.cuDevicePrimaryCtxRetain(self.device))
+                _check(cu.cuCtxSetCurrent(self.context))
+                self.stream = _check(cu.cuStreamCreate(cu.CUstream_flags.CU_STREAM_NON_BLOCKING.value))
+                self.stream_handle = int(self.stream)
+                attr = cu.CUdevice_attribute
+                self.capability = (_check(cu.cuDeviceGetAttribute(attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, self.device)),
+                                   _check(cu.cuDeviceGetAttribute(attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, self.device)))
+                self.sm_count = _check(cu.cuDeviceGetAttribute(attr.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, self.device))
+                name = _check(cu.cuDeviceGetName(256, self.device))
+                self.name = bytes(name).split(b"\0", 1)[0].decode()
+                self.total_memory = _check(cu.cuDeviceTotalMem(self.device))
+            except Exception as e:
+                self.why = str(e)
+                raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why)) from None
+            self.allocator = CachingAllocator(self)
+            _install_triton_driver(self)
+            self.ready = True
+            return self
+
+    def ensure_context(self):
+        # A thread that did not create the context (a DataLoader worker, a test runner's thread) needs it current.
+        self.cu.cuCtxSetCurrent(self.context)
+
+    def synchronize(self):
+        _check(self.cu.cuStreamSynchronize(self.stream))
+
+
+def _check(result):
+    err, *rest = result if isinstance(result, tuple) else (result,)
+    if int(err) != 0:
+        raise RuntimeError(f"CUDA error: {err!r}")
+    if not rest:
+        return None
+    return rest[0] if len(rest) == 1 else tuple(rest)
+
+
+DRIVER = _Driver()
+
+
+def _install_triton_driver(drv: _Driver) -> None:
+    """Point Triton's launcher at tritorch's context and stream, without letting it import torch.
+
+    Triton's CUDA driver asks torch for the current device and stream when torch is importable (Triton ≤ 3.6
+    always imports it). tritorch builds the driver object itself and supplies those four callbacks from
+    cuda-python, so launches run on tritorch's stream and `import tritorch` never imports torch.
+    """
+    import triton
+    from triton.backends.nvidia import driver as nvd
+
+    inst = nvd.CudaDriver.__new__(nvd.CudaDriver)
+    inst.utils = nvd.CudaUtils()
+    inst.launcher_cls = nvd.CudaLauncher
+    inst.get_device_capability = lambda device=0: drv.capability
+    inst.get_current_stream = lambda device=0: drv.stream_handle
+    inst.get_current_device = lambda: 0
+    inst.set_current_device = lambda device: None
+    triton.runtime.driver.set_active(inst)
+
+
+def is_available() -> bool:
+    if INTERPRET:
+        return True
+    try:
+        DRIVER.init()
+        return True
+    except CudaUnavailableError:
+        return False
+
+
+def on_gpu() -> bool:
+    """True when cuda tensors live in GPU memory (not the interpreter's host memory)."""
+    return not INTERPRET
+
+
+def require() -> None:
+    if not INTERPRET:
+        DRIVER.init()
+
+
+def synchronize() -> None:
+    if not INTERPRET and DRIVER.ready:
+        DRIVER.synchronize()
+
+
+# ------------------------------------------------------------------------------------------------ memory
+
+_ALIGN = 256
+
+
+class HostBlock:
+    """Interpreter-mode memory: a NumPy byte buffer standing in for device memory."""
+
+    __slots__ = ("host", "ptr", "nbytes", "__weakref__")
+
+    def __init__(self, nbytes: int):
+        raw = np.empty(nbytes + 64, dtype=np.uint8)
+        start = (-raw.ctypes.data) % 64
+        self.host = raw[start:start + nbytes]
+        self.ptr = raw.ctypes.data + start
+        self.nbytes = nbytes
+
+    # The interpreter's storage protocol: host memory is already "on the cpu".
+    def data_ptr(self) -> int:
+        return self.ptr
+
+    def cpu(self):
+        return self
+
+    def copy_(self, other):
+        if other is not self:
+            self.host[:] = other.host
+        return self
+
+
+class DeviceBlock:
+    """GPU memory from the caching allocator; returned to the cache when the last array using it dies."""
+
+    __slots__ = ("ptr", "nbytes", "pool", "__weakref__")
+
+    def __init__(self, ptr: int, nbytes: int, pool):
+        self.ptr, self.nbytes, self.pool = ptr, nbytes, pool
+
+    def data_ptr(self) -> int:
+        return self.ptr
+
+    def __del__(self):
+        pool = self.pool
+        if pool is not None:
+            pool.release(self.ptr, self.nbytes)
+
+
+def _round_size(nbytes: int) -> int:
+    if nbytes <= 1 << 20:
+        return max(_ALIGN, (nbytes + _ALIGN - 1) // _ALIGN * _ALIGN)
+    return (nbytes + (1 << 21) - 1) >> 21 << 21  # 2 MiB granules for large blocks
+
+
+class CachingAllocator:
+    """Free lists by rounded size. All work runs on one stream, so a block freed by one kernel's output can be
+    handed to the next kernel without a synchronisation: the stream orders them."""
+
+    def __init__(self, drv: _Driver):
+        self.drv = drv
+        self.free: dict[int, list[int]] = {}
+        self.allocated = 0       # bytes handed to live blocks
+        self.reserved = 0        # bytes taken from the driver
+        self.peak_allocated = 0
+        self.driver_allocs = 0   # number of cuMemAlloc calls (steady state: constant)
+
+    def allocate(self, nbytes: int) -> DeviceBlock:
+        size = _round_size(nbytes)
+        lst = self.free.get(size)
+        if lst:
+            ptr = lst.pop()
+        else:
+            cu = self.drv.cu
+            err, ptr = cu.cuMemAlloc(size)
+            if int(err) != 0:
+                self.empty_cache()
+                err, ptr = cu.cuMemAlloc(size)
+                if int(err) != 0:
+                    raise MemoryError(f"CUDA out of memory. Tried to allocate {size / 2**20:.2f} MiB "
+                                      f"({self.allocated / 2**30:.2f} GiB allocated by tritorch)")
+            ptr = int(ptr)
+            self.reserved += size
+            self.driver_allocs += 1
+        self.allocated += size
+        if self.allocated > self.peak_allocated:
+            self.peak_allocated = self.allocated
+        return DeviceBlock(ptr, size, self)
+
+    def release(self, ptr: int, size: int) -> None:
+        self.allocated -= size
+        self.free.setdefault(size, []).append(ptr)
+
+    def empty_cache(self) -> None:
+        self.drv.synchronize()
+        cu = self.drv.cu
+        for size, ptrs in self.free.items():
+            for p in ptrs:
+                cu.cuMemFree(p)
+                self.reserved -= size
+        self.free.clear()
+
+
+class _HostStats:
+    allocated = reserved = peak_allocated = driver_allocs = 0
+
+
+def _alloc_block(nbytes: int):
+    if INTERPRET:
+        return HostBlock(nbytes)
+    return DRIVER.init().allocator.allocate(nbytes)
+
+
+def memory_stats() -> dict:
+    a = _HostStats if INTERPRET or not DRIVER.ready else DRIVER.allocator
+    return {"allocated_bytes": a.allocated, "reserved_bytes": a.reserved,
+            "peak_allocated_bytes": a.peak_allocated, "driver_allocations": a.driver_allocs}
+
+
+# ------------------------------------------------------------------------------------------------ arrays
+
+def contiguous_strides(shape) -> tuple:
+    strides = []
+    s = 1
+    for n in reversed(shape):
+        strides.append(s)
+        s *= n if n > 1 else 1
+    return tuple(reversed(strides))
+
+
+class CudaArray:
+    """A strided view of a device block: (block, shape, strides in elements, offset in elements, dtype).
+
+    Triton kernels take it directly: it has `data_ptr()` (address of element 0 of the view) and `dtype`
+    (a NumPy dtype, whose name Triton maps to its pointer type).
+    """
+
+    __slots__ = ("block", "shape", "strides", "offset", "dtype", "__weakref__")
+
+    def __init__(self, block, shape, strides, offset, dtype):
+        self.block = block
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+        self.dtype = dtype
+
+    # ---- construction
+    @staticmethod
+    def empty(shape, dtype) -> "CudaArray":
+        shape = tuple(shape)
+        n = 1
+        for s in shape:
+            n *= s
+        return CudaArray(_alloc_block(max(n, 1) * dtype.itemsize), shape, contiguous_strides(shape), 0, dtype)
+
+    @staticmethod
+    def from_numpy(arr: np.ndarray) -> "CudaArray":
+        arr = np.ascontiguousarray(arr)
+        out = CudaArray.empty(arr.shape, arr.dtype)
+        nbytes = arr.size * arr.dtype.itemsize
+        if nbytes:
+            if INTERPRET:
+                out.block.host[:nbytes] = arr.reshape(-1).view(np.uint8)
+            else:
+                drv = DRIVER
+                _check(drv.cu.cuMemcpyHtoDAsync(out.block.ptr, arr.ctypes.data, nbytes, drv.stream))
+        return out
+
+    # ---- metadata
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def size_(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def data_ptr(self) -> int:
+        return self.block.ptr + self.offset * self.dtype.itemsize
+
+    def is_contiguous(self) -> bool:
+        expected = 1
+        for n, st in zip(reversed(self.shape), reversed(self.strides)):
+            if n != 1:
+                if st != expected:
+                    return False
+                expected *= n
+        return True
+
+    def view_as(self, shape, strides, offset) -> "CudaArray":
+        return CudaArray(self.block, tuple(shape), tuple(strides), offset, self.dtype)
+
+    def reinterpret(self, dtype) -> "CudaArray":
+        """The same bytes seen as another dtype of the same size (e.g. bool as uint8 for kernels)."""
+        return CudaArray(self.block, self.shape, self.strides, self.offset, np.dtype(dtype))
+
+    def span(self) -> tuple[int, int]:
+        """(first, last+1) element index this view touches, relative to the block."""
+        lo = hi = self.offset
+        for n, st in zip(self.shape, self.strides):
+            if n == 0:
+                return self.offset, self.offset
+            if st >= 0:
+                hi += (n - 1) * st
+            else:
+                lo += (n - 1) * st
+        return lo, hi + 1
+
+    # ---- transfers
+    def to_numpy(self) -> np.ndarray:
+        """A host copy (a fresh NumPy array that owns its memory) of this view."""
+        n = self.size_
+        if n == 0:
+            return np.empty(self.shape, self.dtype)
+        lo, hi = self.span()
+        isz = self.dtype.itemsize
+        if INTERPRET:
+            span = self.block.host[lo * isz:hi * isz].view(self.dtype)
+        else:
+            span = np.empty(hi - lo, self.dtype)
+            drv = DRIVER
+            _check(drv.cu.cuMemcpyDtoHAsync(span.ctypes.data, self.block.ptr + lo * isz, (hi - lo) * isz, drv.stream))
+            drv.synchronize()
+        view = np.lib.stride_tricks.as_strided(span[self.offset - lo:], self.shape, tuple(s * isz for s in self.strides))
+        return np.array(view, copy=True)
+
+    def host_view(self) -> np.ndarray:
+        """Interpreter mode only: a NumPy view sharing this array's memory (for tests of aliasing)."""
+        assert INTERPRET
+        isz = self.dtype.itemsize
+        base = self.block.host.view(self.dtype) if self.block.nbytes % isz == 0 else self.block.host[: self.block.nbytes // isz * isz].view(self.dtype)
+        return np.lib.stride_tricks.as_strided(base[self.offset:], self.shape, tuple(s * isz for s in self.strides))
+
+    # ---- the tensor protocol Triton's interpreter calls on kernel arguments
+    def untyped_storage(self):
+        return self.block
+
+    def storage_offset(self) -> int:
+        return self.offset
+
+    def size(self) -> tuple:
+        return self.shape
+
+    def stride(self) -> tuple:
+        return self.strides
+
+    def new_empty(self, *_args, **_kwargs) -> "CudaArray":
+        return CudaArray(self.block, (0,), (1,), 0, self.dtype)
+
+    def set_(self, storage, offset, size, stride) -> "CudaArray":
+        self.block, self.offset, self.shape, self.strides = storage, offset, tuple(size), tuple(stride)
+        return self
+
+    def copy_(self, other):
+        return self
+
+    def __repr__(self) -> str:
+        return f"CudaArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, dtype={self.dtype})"
+
+
+def memset_zero(arr: CudaArray) -> None:
+    """Zero a contiguous array's bytes (cuMemsetD8Async on a GPU)."""
+    nbytes = arr.size_ * arr.dtype.itemsize
+    if not nbytes:
+        return
+    if INTERPRET:
+        start = arr.offset * arr.dtype.itemsize
+        arr.block.host[start:start + nbytes] = 0
+    else:
+        _check(DRIVER.cu.cuMemsetD8Async(arr.data_ptr(), 0, nbytes, DRIVER.stream))
+
+
+def copy_contiguous_bytes(dst: CudaArray, src: CudaArray) -> None:
+    """Device-to-device copy between two contiguous arrays of equal byte size."""
+    nbytes = src.size_ * src.dtype.itemsize
+    if not nbytes:
+        return
+    if INTERPRET:
+        d0, s0 = dst.offset * dst.dtype.itemsize, src.offset * src.dtype.itemsize
+        dst.block.host[d0:d0 + nbytes] = src.block.host[s0:s0 + nbytes]
+    else:
+        _check(DRIVER.cu.cuMemcpyDtoDAsync(dst.data_ptr(), src.data_ptr(), nbytes, DRIVER.stream))
+
+
+_ = weakref  # (weakref slots are declared so arrays can be weakly referenced by caches)
+
+
+# ------------------------------------------------------------------------------------------------ flags
+
+class _MatmulFlags:
+    """torch.backends.cuda.matmul: `allow_tf32` lets fp32 matmuls use TF32 tensor cores on a GPU (default
+    False, as in PyTorch); fp16/bf16 matmuls always accumulate in fp32."""
+
+    allow_tf32 = False
+    allow_fp16_reduced_precision_reduction = True
+    allow_bf16_reduced_precision_reduction = True
+
+
+matmul = _MatmulFlags()

@@ -1,0 +1,81 @@
+"""tritorch.cuda: availability, synchronisation and memory statistics of the cuda device.
+
+On a machine with no GPU, setting TRITON_INTERPRET=1 before importing tritorch makes the cuda device available
+through Triton's interpreter (host memory, the same kernels).
+"""
+from __future__ import annotations
+
+from ..backends import cuda as _backend
+
+
+def is_available() -> bool:
+    return _backend.is_available()
+
+
+def is_interpreter() -> bool:
+    """True when cuda tensors run through Triton's interpreter on the CPU."""
+    return _backend.INTERPRET
+
+
+def device_count() -> int:
+    return 1 if is_available() else 0
+
+
+def current_device() -> int:
+    return 0
+
+
+def set_device(device) -> None:
+    if int(getattr(device, "index", device) or 0) != 0:
+        raise RuntimeError("tritorch uses one GPU (index 0)")
+
+
+def get_device_name(device=None) -> str:
+    if _backend.INTERPRET:
+        return "Triton interpreter (CPU)"
+    return _backend.DRIVER.init().name
+
+
+def get_device_capability(device=None) -> tuple:
+    if _backend.INTERPRET:
+        return (0, 0)
+    return _backend.DRIVER.init().capability
+
+
+def synchronize(device=None) -> None:
+    _backend.synchronize()
+
+
+def memory_stats(device=None) -> dict:
+    return _backend.memory_stats()
+
+
+def memory_allocated(device=None) -> int:
+    return _backend.memory_stats()["allocated_bytes"]
+
+
+def max_memory_allocated(device=None) -> int:
+    return _backend.memory_stats()["peak_allocated_bytes"]
+
+
+def memory_reserved(device=None) -> int:
+    return _backend.memory_stats()["reserved_bytes"]
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    if not _backend.INTERPRET and _backend.DRIVER.ready:
+        a = _backend.DRIVER.allocator
+        a.peak_allocated = a.allocated
+
+
+def empty_cache() -> None:
+    if not _backend.INTERPRET and _backend.DRIVER.ready:
+        _backend.DRIVER.allocator.empty_cache()
+
+
+def manual_seed(seed: int) -> None:
+    from ..ops import random
+    random.manual_seed(seed)
+
+
+manual_seed_all = manual_seed

@@ -1,0 +1,251 @@
+"""Data types and PyTorch's type-promotion rules.
+
+A `dtype` pairs the NumPy dtype that stores it (ml_dtypes supplies bfloat16 on the CPU) with what the
+promotion rules need to know: its kind (bool < integer < floating) and its size. Triton kernels see the
+same NumPy dtype on the cuda storage, whose `str()` Triton maps to its pointer types.
+"""
+from __future__ import annotations
+
+import builtins as _b
+
+import ml_dtypes
+import numpy as np
+
+BOOL, INT, FLOAT = 0, 1, 2
+
+
+class dtype:
+    __slots__ = ("name", "np", "itemsize", "kind", "is_signed", "__weakref__")
+
+    def __init__(self, name: str, np_dtype, kind: int, is_signed: bool):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.kind = kind
+        self.is_signed = is_signed
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.kind == FLOAT
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"tritorch.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+
+bool_ = dtype("bool", np.bool_, BOOL, False)
+uint8 = dtype("uint8", np.uint8, INT, False)
+int8 = dtype("int8", np.int8, INT, True)
+int16 = dtype("int16", np.int16, INT, True)
+int32 = dtype("int32", np.int32, INT, True)
+int64 = dtype("int64", np.int64, INT, True)
+float16 = dtype("float16", np.float16, FLOAT, True)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, FLOAT, True)
+float32 = dtype("float32", np.float32, FLOAT, True)
+float64 = dtype("float64", np.float64, FLOAT, True)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+FLOATS = (float16, bfloat16, float32, float64)
+INTS = (uint8, int8, int16, int32, int64)
+
+# PyTorch's aliases.
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64  # noqa: A001 - these mirror torch's names
+
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+_FROM_NP = {d.np: d for d in ALL}
+
+
+def _by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The tritorch dtype stored as `np_dtype`; raises TypeError for one tritorch has not."""
+    try:
+        return _FROM_NP[np_dtype]
+    except (KeyError, TypeError):
+        pass
+    d = np.dtype(np_dtype)
+    if d in _FROM_NP:
+        return _FROM_NP[d]
+    if d == np.uint16 or d == np.uint32 or d == np.uint64:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{d}. The only supported types are: "
+                        "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.")
+    raise TypeError(f"tritorch has no dtype for numpy {d}")
+
+
+def as_dtype(d) -> dtype:
+    """Accept a tritorch dtype, a NumPy dtype, a Python type or a name; return the tritorch dtype."""
+    if d.__class__ is dtype:
+        return d
+    if isinstance(d, str):
+        try:
+            return _BY_NAME[d.removeprefix("torch.").removeprefix("tritorch.")]
+        except KeyError:
+            raise TypeError(f"unknown dtype {d!r}") from None
+    if d is _b.float:
+        return _default_float
+    if d is _b.int:
+        return int64
+    if d is _b.bool:
+        return bool_
+    return from_numpy_dtype(d)
+
+
+# ---------------------------------------------------------------------------------------------- promotion
+
+def _promote_pair(a: dtype, b: dtype) -> dtype:
+    if a is b:
+        return a
+    if a.kind != b.kind:
+        return a if a.kind > b.kind else b  # bool < int < float: the higher kind wins whole
+    if a.kind == FLOAT:
+        if {a, b} == {float16, bfloat16}:
+            return float32
+        return a if a.itemsize > b.itemsize else b
+    # integers: unsigned uint8 against a signed type needs a signed type wider than one byte
+    if a.is_signed == b.is_signed:
+        return a if a.itemsize > b.itemsize else b
+    signed = a if a.is_signed else b
+    return signed if signed.itemsize > 1 else int16
+
+
+_PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype that both `a` and `b` convert to without losing kind (torch.promote_types)."""
+    return _PROMOTE[as_dtype(a), as_dtype(b)]
+
+
+def _combine(higher, lower):
+    # PyTorch's combine_categories: a lower-priority operand (0-dim tensor, Python scalar) changes the
+    # result only when it is of a higher kind than the higher-priority ones.
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.kind == FLOAT:
+        return higher
+    if higher is bool_ or lower.kind == FLOAT:
+        return _PROMOTE[higher, lower]
+    return higher
+
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    return _default_float
+
+
+def set_default_dtype(d) -> None:
+    global _default_float
+    d = as_dtype(d)
+    if d.kind != FLOAT:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+    _RESULT_CACHE.clear()
+
+
+def scalar_dtype(value) -> dtype:
+    """The dtype a Python scalar takes when wrapped alone (torch.tensor(value).dtype)."""
+    if value.__class__ is bool or isinstance(value, np.bool_):
+        return bool_
+    if isinstance(value, (_b.int, np.integer)):
+        return int64
+    return _default_float
+
+
+_RESULT_CACHE: dict = {}
+
+
+def result_type_of(dim_dtype, zero_dtype, scalar_dtype_) -> dtype:
+    """Combine the three priority groups (tensors with dims, 0-dim tensors, Python scalars); each may be None."""
+    return _combine(dim_dtype, _combine(zero_dtype, scalar_dtype_))
+
+
+def result_type(*operands) -> dtype:
+    """torch.result_type over tensors and Python scalars."""
+    dim = zero = wrapped = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if d.__class__ is dtype:
+            if x.ndim:
+                dim = d if dim is None else _PROMOTE[dim, d]
+            else:
+                zero = d if zero is None else _PROMOTE[zero, d]
+        elif isinstance(x, dtype):
+            dim = x if dim is None else _PROMOTE[dim, x]
+        else:
+            s = scalar_dtype(x)
+            if s.kind == FLOAT:
+                s = _default_float
+            wrapped = s if wrapped is None else _PROMOTE[wrapped, s]
+    return _combine(dim, _combine(zero, wrapped))
+
+
+def binary_result_dtype(a_dtype: dtype, a_zero: bool, b_dtype: dtype, b_zero: bool) -> dtype:
+    """result_type for two tensors, cached: this sits on the hot path of every binary op."""
+    key = (a_dtype, a_zero, b_dtype, b_zero)
+    r = _RESULT_CACHE.get(key)
+    if r is None:
+        if a_zero == b_zero:
+            r = _PROMOTE[a_dtype, b_dtype]
+        elif a_zero:
+            r = _combine(b_dtype, a_dtype)
+        else:
+            r = _combine(a_dtype, b_dtype)
+        _RESULT_CACHE[key] = r
+    return r
+
+
+def tensor_scalar_result_dtype(t_dtype: dtype, value) -> dtype:
+    """result_type(tensor, python_scalar)."""
+    cls = value.__class__
+    if cls is _b.float:
+        return t_dtype if t_dtype.kind == FLOAT else _default_float
+    if cls is bool:
+        return t_dtype
+    if cls is _b.int:
+        return t_dtype if t_dtype.kind != BOOL else int64
+    return _combine(t_dtype, _default_float if scalar_dtype(value).kind == FLOAT else scalar_dtype(value))
+
+
+def finfo_eps(d: dtype) -> float:
+    return _b.float(ml_dtypes.finfo(d.np).eps)
+
+
+class finfo:
+    """torch.finfo: machine limits of a floating dtype."""
+
+    def __init__(self, d=None):
+        d = _default_float if d is None else as_dtype(d)
+        if d.kind != FLOAT:
+            raise TypeError(f"finfo requires a floating point dtype, got {d}")
+        fi = ml_dtypes.finfo(d.np)
+        f = _b.float
+        self.dtype, self.bits = d.name, d.itemsize * 8
+        self.eps, self.max, self.min = f(fi.eps), f(fi.max), f(fi.min)
+        self.tiny = self.smallest_normal = f(fi.tiny)
+        self.resolution = f(fi.resolution)
+
+
+class iinfo:
+    """torch.iinfo: limits of an integer dtype."""
+
+    def __init__(self, d):
+        d = as_dtype(d)
+        if d.kind == FLOAT:
+            raise TypeError(f"iinfo requires an integer dtype, got {d}")
+        ii = np.iinfo(np.uint8 if d is bool_ else d.np)
+        self.dtype, self.bits = d.name, d.itemsize * 8
+        self.min, self.max = (0, 1) if d is bool_ else (_b.int(ii.min), _b.int(ii.max))

@@ -1,0 +1,15 @@
+"""The op families. Importing this package registers every op and binds the Tensor methods and operators."""
+from . import registry  # noqa: F401
+from . import pointwise  # noqa: F401
+from . import copy  # noqa: F401
+from . import creation  # noqa: F401
+from . import movement  # noqa: F401
+from . import unary  # noqa: F401
+from . import binary  # noqa: F401
+from . import ternary  # noqa: F401
+from . import reduce  # noqa: F401
+from . import matmul  # noqa: F401
+from . import indexing  # noqa: F401
+from . import sort  # noqa: F401
+from . import random  # noqa: F401
+from . import methods  # noqa: F401  (operators and methods that span families)

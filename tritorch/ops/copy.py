@@ -1,0 +1,178 @@
+"""Copies and casts: contiguous, clone, copy_, to(dtype), and moving tensors between devices.
+
+`_identity` through the pointwise kernel is the strided copy for any rank and strides; with an output of another
+dtype it is the cast (Triton's conversions: float -> int truncates toward zero, anything -> bool is `!= 0`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from .. import dtypes as _dt
+from ..backends.cuda import CudaArray
+from ..device import CPU, as_device
+from ..tensor import Tensor, _make
+from . import pointwise as pw
+from .registry import Meta, OpDef, register
+from .samples import unary_samples
+
+FAMILY = "copy"
+
+
+@triton.jit
+def _identity(x, y, z, p0, p1):
+    return x
+
+
+def _cast_compute(src: _dt.dtype, dst: _dt.dtype) -> _dt.dtype:
+    # Convert straight from the source type; bool results compare with zero in the source type.
+    if dst is _dt.bool_:
+        return _dt.bool_
+    if src is _dt.bool_:
+        return dst
+    return src if src.kind == _dt.FLOAT and dst.kind != _dt.FLOAT else dst
+
+
+# ------------------------------------------------------------------------------------------------ clone
+
+def _same_infer(x, **_kw):
+    return Meta(x._data.shape, x.dtype, x.device, x.dtype)
+
+
+def _clone_cpu(meta, x, out=None):
+    if out is not None:
+        np.copyto(out, x._data)
+        return out
+    return np.array(x._data, copy=True, order="C")
+
+
+def _clone_cuda(meta, x, out=None):
+    return pw.launch_pointwise(_identity, [x], meta.shape, meta.dtype, meta.aux, out)
+
+
+clone_op = register(OpDef(name="clone", infer=_same_infer, impl={"cpu": _clone_cpu, "cuda": _clone_cuda},
+                          family=FAMILY, ref=lambda x: x, samples=unary_samples(), supports_out=True))
+
+
+# ------------------------------------------------------------------------------------------------- cast
+
+def _cast_infer(x, dtype):
+    return Meta(x._data.shape, dtype, x.device, _cast_compute(x.dtype, dtype))
+
+
+def _cast_cpu(meta, x, dtype, out=None):
+    a = x._data
+    if dtype is _dt.bool_:
+        r = a != 0
+    elif a.dtype.kind == "f" and dtype.kind == _dt.INT:
+        # PyTorch truncates toward zero; NumPy does too, but warns on NaN/inf: keep the warning quiet.
+        with np.errstate(invalid="ignore"):
+            r = a.astype(dtype.np)
+    else:
+        r = a.astype(dtype.np)
+    if out is not None:
+        np.copyto(out, r)
+        return out
+    return r
+
+
+def _cast_cuda(meta, x, dtype, out=None):
+    return pw.launch_pointwise(_identity, [x], meta.shape, dtype, meta.aux, out)
+
+
+def _cast_samples(device, dtype):
+    for target in _dt.ALL:
+        for s in unary_samples()(device, dtype):
+            s.kwargs = {"dtype": target}
+            s.name = f"{s.name}->{target.name}"
+            yield s
+
+
+cast_op = register(OpDef(name="cast", infer=_cast_infer, impl={"cpu": _cast_cpu, "cuda": _cast_cuda},
+                         family=FAMILY, ref=lambda x, dtype: x.astype(np.float64), samples=_cast_samples,
+                         supports_out=True, differentiable=True))
+cast_op.extra["ref_dtype_aware"] = True
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    dtype = _dt.as_dtype(dtype)
+    if dtype is x.dtype:
+        return x
+    return cast_op(x, dtype=dtype)
+
+
+# ------------------------------------------------------------------------------------------------ copy_
+
+def copy_(dst: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
+    """Write `src` (broadcast to dst's shape, any dtype, any device) into `dst` in place."""
+    if not isinstance(src, Tensor):
+        from .creation import full_like
+        src = full_like(dst, src)
+    from .registry import broadcast_shapes
+    shape = broadcast_shapes(dst._data.shape, src._data.shape)
+    if shape != tuple(dst._data.shape):
+        raise RuntimeError(f"output with shape {list(dst._data.shape)} doesn't match the broadcast shape {list(shape)}")
+    if src.device is not dst.device:
+        src = to_device(src, dst.device)
+    if dst.device is CPU:
+        np.copyto(dst._data, src._data, casting="unsafe")
+    else:
+        pw.launch_pointwise(_identity, [src], tuple(dst._data.shape), dst.dtype, _cast_compute(src.dtype, dst.dtype),
+                            dst._data)
+    dst._version[0] += 1
+    return dst
+
+
+# ---------------------------------------------------------------------------------------------- devices
+
+def to_device(x: Tensor, dev) -> Tensor:
+    dev = as_device(dev)
+    if dev is x.device:
+        return x
+    if dev.type == "cuda":
+        from ..backends import cuda as _cuda
+        _cuda.require()
+        src = x._data if x.device is CPU else x._data.to_numpy()
+        return _make(CudaArray.from_numpy(src), x.dtype, dev)
+    return _make(x._data.to_numpy(), x.dtype, CPU)
+
+
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    return x if x.is_contiguous() else clone_op(x)
+
+
+def _parse_to(args, kwargs):
+    dev = dtype = None
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dtype = a.device, a.dtype
+        elif isinstance(a, _dt.dtype):
+            dtype = a
+        elif a is not None:
+            dev = as_device(a)
+    if "device" in kwargs:
+        dev = as_device(kwargs.pop("device"))
+    if "dtype" in kwargs:
+        dtype = _dt.as_dtype(kwargs.pop("dtype"))
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    return dev, dtype, copy
+
+
+def to(x: Tensor, *args, **kwargs) -> Tensor:
+    """Tensor.to(device=None, dtype=None, non_blocking=False, copy=False) and to(other)."""
+    dev, dtype, copy = _parse_to(args, dict(kwargs))
+    r = x
+    if dtype is not None and dtype is not r.dtype and (dev is None or dev is r.device):
+        r = cast(r, dtype)
+    if dev is not None and dev is not r.device:
+        r = to_device(r, dev)
+    if dtype is not None and dtype is not r.dtype:
+        r = cast(r, dtype)
+    if copy and r is x:
+        r = clone_op(x)
+    return r

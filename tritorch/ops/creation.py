@@ -1,0 +1,444 @@
+"""Tensor creation: tensor/as_tensor/from_numpy, full/zeros/ones/empty, arange, linspace, eye, and *_like.
+
+The ops that compute values on the device (full, arange, linspace, eye) are registered with a Triton kernel and a
+NumPy fallback like any other op; `tensor()` copies host data to the device once.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from .. import dtypes as _dt
+from ..backends import cuda as _cuda
+from ..backends.cuda import CudaArray
+from ..device import CPU, as_device
+from ..tensor import Tensor, _make, from_array
+from . import launch
+from . import pointwise as pw
+from .registry import Meta, OpDef, Sample, register
+
+FAMILY = "creation"
+
+__all__ = ["tensor", "as_tensor", "from_numpy", "asarray", "zeros", "ones", "full", "empty", "arange", "range_",
+           "linspace", "logspace", "eye", "zeros_like", "ones_like", "full_like", "empty_like", "scalar_tensor",
+           "empty_strided"]
+
+
+def _shape_arg(size) -> tuple:
+    if len(size) == 1 and not isinstance(size[0], int):
+        size = tuple(size[0])
+    shape = tuple(int(s) for s in size)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+    return shape
+
+
+def _dev(device):
+    d = as_device(device)
+    if d.type == "cuda":
+        _cuda.require()
+    return d
+
+
+# ----------------------------------------------------------------------------------------- from data
+
+def _infer_data_dtype(arr: np.ndarray, data) -> _dt.dtype:
+    k = arr.dtype.kind
+    if k == "b":
+        return _dt.bool_
+    if k in "iu":
+        if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+            return _dt.from_numpy_dtype(arr.dtype)
+        return _dt.int64
+    if k == "f" or k == "V":
+        if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+            return _dt.from_numpy_dtype(arr.dtype)
+        return _dt.get_default_dtype()
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _to_numpy_data(data):
+    if isinstance(data, Tensor):
+        return data._host()
+    if isinstance(data, (list, tuple)):
+        if any(isinstance(x, Tensor) for x in data):
+            return np.stack([_to_numpy_data(x) for x in data]) if data else np.asarray(data)
+        if any(isinstance(x, (list, tuple)) and any(isinstance(y, Tensor) for y in x) for x in data):
+            return np.stack([_to_numpy_data(x) for x in data])
+    return data
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new tensor holding a copy of `data` (nested sequences, scalars, NumPy arrays, Tensors)."""
+    src = _to_numpy_data(data)
+    arr = np.array(src)
+    if arr.dtype == object:
+        raise TypeError(f"Could not convert {type(data).__name__} to a tensor: ragged or mixed sequence")
+    dt = _dt.as_dtype(dtype) if dtype is not None else (
+        data.dtype if isinstance(data, Tensor) else _infer_data_dtype(arr, data))
+    if arr.dtype != dt.np:
+        arr = arr.astype(dt.np)
+    if arr is src or (isinstance(data, Tensor) and arr.base is not None):
+        arr = arr.copy()
+    dev = _dev(device if device is not None else (data.device if isinstance(data, Tensor) else None))
+    t = _make(arr if dev is CPU else CudaArray.from_numpy(arr), dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like tensor(), but shares memory with a NumPy array or Tensor when dtype and device allow."""
+    if isinstance(data, Tensor):
+        from .copy import to
+        return to(data, device=device, dtype=dtype) if (device is not None or dtype is not None) else data
+    if isinstance(data, np.ndarray) and (dtype is None or _dt.as_dtype(dtype).np == data.dtype) and \
+            as_device(device) is CPU:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A cpu tensor sharing memory with `arr`."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    return from_array(arr)
+
+
+def _legacy_tensor_new(*args, **kwargs):
+    if not args:
+        return empty(0)
+    if all(isinstance(a, int) for a in args):
+        return empty(*args)
+    return tensor(args[0], dtype=_dt.get_default_dtype())
+
+
+# ----------------------------------------------------------------------------------------------- full
+
+@triton.jit
+def _fill(x, y, z, p0, p1):
+    return x
+
+
+def _full_infer(*, size, fill_value, dtype, device):
+    return Meta(size, dtype, as_device(device), dtype)
+
+
+def _full_cpu(meta, *, size, fill_value, dtype, device):
+    return np.full(size, fill_value, dtype=dtype.np)
+
+
+def _full_cuda(meta, *, size, fill_value, dtype, device):
+    out = CudaArray.empty(size, dtype.np)
+    if fill_value == 0 and not (isinstance(fill_value, float) and math.copysign(1.0, fill_value) < 0):
+        _cuda.memset_zero(out)
+        return out
+    v = fill_value
+    if dtype.kind != _dt.FLOAT and isinstance(v, float) and not math.isfinite(v):
+        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+    return pw.launch_pointwise(_fill, [v], size, dtype, dtype, out)
+
+
+def _full_samples(device, dtype):
+    for size, v in [((), 3), ((0,), 1), ((5,), 0), ((3, 4), 2), ((2 ** 6 + 17,), -1)]:
+        val = builtins.bool(v) if dtype is _dt.bool_ else (float(v) + 0.5 if dtype.kind == _dt.FLOAT else v)
+        yield Sample((), {"size": size, "fill_value": val, "dtype": dtype, "device": device}, name=f"{size}")
+
+
+full_op = register(OpDef(name="full", infer=_full_infer, impl={"cpu": _full_cpu, "cuda": _full_cuda},
+                         family=FAMILY, ref=lambda *, size, fill_value, dtype, device: np.full(size, fill_value, np.float64),
+                         samples=_full_samples, differentiable=False))
+
+
+def _creation_dtype(dtype, fill_value=None):
+    if dtype is not None:
+        return _dt.as_dtype(dtype)
+    if fill_value is None:
+        return _dt.get_default_dtype()
+    return _dt.scalar_dtype(fill_value)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    shape = _shape_arg((size,)) if not isinstance(size, int) else (size,)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    t = full_op(size=shape, fill_value=fill_value, dtype=_creation_dtype(dtype, fill_value), device=_dev(device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    dt = _creation_dtype(dtype)
+    dev = _dev(device)
+    shape = _shape_arg(size)
+    if dev is CPU:
+        t = _make(np.zeros(shape, dt.np), dt, CPU)
+    else:
+        t = full_op(size=shape, fill_value=0, dtype=dt, device=dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    dt = _creation_dtype(dtype)
+    t = full_op(size=_shape_arg(size), fill_value=True if dt is _dt.bool_ else 1, dtype=dt, device=_dev(device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None, pin_memory=False, out=None) -> Tensor:
+    dt = _creation_dtype(dtype)
+    dev = _dev(device)
+    shape = _shape_arg(size)
+    t = _make(np.empty(shape, dt.np) if dev is CPU else CudaArray.empty(shape, dt.np), dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    t = empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return t.as_strided(size, stride) if tuple(stride) != tuple(t.stride()) else t
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return full((), s, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def _like(x, dtype, device):
+    return (_dt.as_dtype(dtype) if dtype is not None else x.dtype), (device if device is not None else x.device)
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return zeros(*input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return ones(*input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return empty(*input.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return full(tuple(input.shape), fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+# --------------------------------------------------------------------------------------------- arange
+
+@triton.jit
+def _arange_kernel(out_ptr,        # output (contiguous, n elements)
+                   n,              # number of elements
+                   start, step,    # fp64 start and step (as bits when FLOAT, else integers)
+                   FLOAT: tl.constexpr, BLOCK: tl.constexpr):
+    # bytes: writes n elements
+    i = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    if FLOAT:
+        v = start.to(tl.int64).to(tl.float64, bitcast=True) + i.to(tl.float64) * step.to(tl.int64).to(tl.float64, bitcast=True)
+    else:
+        v = start + i * step
+    tl.store(out_ptr + i, v.to(out_ptr.dtype.element_ty), mask=i < n)
+
+
+def _f64_bits(v: float) -> int:
+    return int(np.array(v, np.float64).view(np.int64))
+
+
+def _arange_infer(*, start, end, step, dtype, device):
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    n = max(0, math.ceil((end - start) / step))
+    return Meta((n,), dtype, as_device(device), None)
+
+
+def _arange_cpu(meta, *, start, end, step, dtype, device):
+    n = meta.shape[0]
+    if dtype.kind == _dt.FLOAT:
+        return (start + np.arange(n, dtype=np.float64) * step).astype(dtype.np)
+    return (int(start) + np.arange(n, dtype=np.int64) * int(step)).astype(dtype.np)
+
+
+def _arange_cuda(meta, *, start, end, step, dtype, device):
+    out = CudaArray.empty(meta.shape, dtype.np)
+    n = meta.shape[0]
+    if n:
+        fl = dtype.kind == _dt.FLOAT
+        o = pw.kernel_view(out)
+        _arange_kernel[(launch.num_programs(n, launch.ELEMENTWISE_BLOCK),)](
+            o, n, _f64_bits(start) if fl else int(start), _f64_bits(step) if fl else int(step),
+            FLOAT=fl, BLOCK=launch.ELEMENTWISE_BLOCK)
+    return out
+
+
+def _arange_samples(device, dtype):
+    if dtype is _dt.bool_:
+        return
+    for s, e, st in [(0, 5, 1), (0, 0, 1), (2, 40, 3), (10, -3, -2)] + ([(0.5, 3.7, 0.25)] if dtype.kind == _dt.FLOAT else []):
+        if dtype is _dt.uint8 and (e < 0 or s < 0):
+            continue
+        yield Sample((), {"start": s, "end": e, "step": st, "dtype": dtype, "device": device}, name=f"{s}:{e}:{st}")
+
+
+arange_op = register(OpDef(name="arange", infer=_arange_infer, impl={"cpu": _arange_cpu, "cuda": _arange_cuda},
+                           family=FAMILY, samples=_arange_samples, differentiable=False,
+                           ref=lambda *, start, end, step, dtype, device: start + np.arange(max(0, math.ceil((end - start) / step))) * step,
+                           dtypes=tuple(d for d in _dt.ALL if d is not _dt.bool_)))
+
+
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = vals
+    if dtype is None:
+        dtype = _dt.get_default_dtype() if any(isinstance(v, float) for v in vals) else _dt.int64
+    t = arange_op(start=start, end=end, step=step, dtype=_dt.as_dtype(dtype), device=_dev(device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """torch.range (deprecated there): like arange but includes `end`."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    return arange(start, start + n * step - step / 2 if isinstance(step, float) or isinstance(start, float) else start + n * step,
+                  step, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+# -------------------------------------------------------------------------------------------- linspace
+
+@triton.jit
+def _linspace_kernel(out_ptr,      # output (contiguous, n elements)
+                     n,            # number of points (>= 2)
+                     start, end,   # fp64 bits of the end points
+                     step,         # fp64 bits of (end - start) / (n - 1)
+                     BLOCK: tl.constexpr):
+    # bytes: writes n elements. PyTorch's symmetric form: the first half counts up from start, the second half
+    # down from end, so both end points are exact.
+    i = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    s = start.to(tl.int64).to(tl.float64, bitcast=True)
+    e = end.to(tl.int64).to(tl.float64, bitcast=True)
+    d = step.to(tl.int64).to(tl.float64, bitcast=True)
+    half = n // 2
+    v = tl.where(i < half, s + d * i.to(tl.float64), e - d * (n - 1 - i).to(tl.float64))
+    tl.store(out_ptr + i, v.to(out_ptr.dtype.element_ty), mask=i < n)
+
+
+def _linspace_infer(*, start, end, steps, dtype, device):
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return Meta((steps,), dtype, as_device(device), None)
+
+
+def _linspace_np(start, end, steps):
+    if steps == 1:
+        return np.array([start], np.float64)
+    i = np.arange(steps, dtype=np.float64)
+    step = (end - start) / (steps - 1)
+    return np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+
+
+def _linspace_cpu(meta, *, start, end, steps, dtype, device):
+    return _linspace_np(start, end, steps).astype(dtype.np)
+
+
+def _linspace_cuda(meta, *, start, end, steps, dtype, device):
+    out = CudaArray.empty((steps,), dtype.np)
+    if steps:
+        step = (end - start) / (steps - 1) if steps > 1 else 0.0
+        _linspace_kernel[(launch.num_programs(steps, launch.ELEMENTWISE_BLOCK),)](
+            pw.kernel_view(out), steps, _f64_bits(start), _f64_bits(end), _f64_bits(step),
+            BLOCK=launch.ELEMENTWISE_BLOCK)
+    return out
+
+
+def _linspace_samples(device, dtype):
+    for s, e, n in [(0.0, 1.0, 5), (-2.0, 3.0, 1), (1.0, 0.0, 0), (-1.5, 2.5, 2 ** 6 + 17)]:
+        yield Sample((), {"start": s, "end": e, "steps": n, "dtype": dtype, "device": device}, name=f"{s}:{e}:{n}")
+
+
+linspace_op = register(OpDef(name="linspace", infer=_linspace_infer, impl={"cpu": _linspace_cpu, "cuda": _linspace_cuda},
+                             family=FAMILY, samples=_linspace_samples, differentiable=False, dtypes=_dt.FLOATS,
+                             ref=lambda *, start, end, steps, dtype, device: np.linspace(start, end, steps)))
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    start = start.item() if isinstance(start, Tensor) else float(start)
+    end = end.item() if isinstance(end, Tensor) else float(end)
+    t = linspace_op(start=start, end=end, steps=int(steps), dtype=_creation_dtype(dtype), device=_dev(device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    from .binary import pow as _pow
+    return _pow(base, linspace(start, end, steps, dtype=_dt.float64, device=device)).to(_creation_dtype(dtype))
+
+
+# ------------------------------------------------------------------------------------------------- eye
+
+@triton.jit
+def _eye_kernel(out_ptr,          # output (n, m), contiguous
+                n, m,             # rows, columns
+                BLOCK: tl.constexpr):
+    # bytes: writes n*m elements
+    i = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    r = i // m
+    c = i % m
+    tl.store(out_ptr + i, (r == c).to(out_ptr.dtype.element_ty), mask=i < n * m)
+
+
+def _eye_infer(*, n, m, dtype, device):
+    if n < 0 or m < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
+    return Meta((n, m), dtype, as_device(device), None)
+
+
+def _eye_cpu(meta, *, n, m, dtype, device):
+    return np.eye(n, m, dtype=dtype.np)
+
+
+def _eye_cuda(meta, *, n, m, dtype, device):
+    out = CudaArray.empty((n, m), dtype.np)
+    if n * m:
+        _eye_kernel[(launch.num_programs(n * m, launch.ELEMENTWISE_BLOCK),)](pw.kernel_view(out), n, m,
+                                                                             BLOCK=launch.ELEMENTWISE_BLOCK)
+    return out
+
+
+def _eye_samples(device, dtype):
+    for n, m in [(0, 0), (1, 1), (3, 3), (4, 7), (2 ** 5 + 17, 5)]:
+        yield Sample((), {"n": n, "m": m, "dtype": dtype, "device": device}, name=f"{n}x{m}")
+
+
+eye_op = register(OpDef(name="eye", infer=_eye_infer, impl={"cpu": _eye_cpu, "cuda": _eye_cuda}, family=FAMILY,
+                        samples=_eye_samples, differentiable=False,
+                        ref=lambda *, n, m, dtype, device: np.eye(n, m)))
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+    t = eye_op(n=int(n), m=int(n if m is None else m), dtype=_creation_dtype(dtype), device=_dev(device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

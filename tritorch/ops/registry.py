@@ -1,0 +1,269 @@
+"""The op registry: one declaration per op holds everything about it.
+
+An `OpDef` carries
+  name, family       how the op is known, and the file that declares it
+  infer(*args, **kw) the shape/dtype/device rule: validates the call with PyTorch's errors and returns a `Meta`
+                     (output shape(s), dtype(s), device, plus any op-specific decisions the impls share). It runs
+                     before any kernel, on every device.
+  impl["cpu"]        the NumPy fallback:   impl(meta, *args, out=None, **kw) -> np.ndarray (or a tuple)
+  impl["cuda"]       the Triton launcher:  impl(meta, *args, out=None, **kw) -> CudaArray (or a tuple); it
+                     launches Triton kernels only: no NumPy and no host round trip inside it.
+                     impls get the call's own arguments (Tensors stay Tensors) and return raw storage; `out`,
+                     when the op supports it, is the raw storage to write into.
+  vjp                the backward rule, written in registered ops on Tensors (filled by the autograd layer)
+  ref(*arrays, **kw) a plain float64 NumPy formula, independent of the fallback where possible
+  samples(device, dtype) -> iterable of `Sample`: OpInfo-style inputs the generated tests and benchmarks use
+  bench              a `BenchSpec`: sizes, bytes moved and flops per call
+  dtypes             the dtypes the op accepts (the generated tests run each)
+  view               True when the result shares storage with input 0 (views share its version counter)
+
+Dispatch is one `infer` call and one dict lookup by device type; no per-call reflection.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .. import dtypes as _dt
+from ..device import CPU, device
+from ..tensor import Tensor, _make
+
+_REGISTRY: dict[str, "OpDef"] = {}
+
+
+class Meta:
+    """What `infer` decided: output shape(s) and dtype(s), the device, and op-specific extras (`aux`)."""
+
+    __slots__ = ("shape", "dtype", "device", "aux")
+
+    def __init__(self, shape, dtype, device, aux=None):
+        self.shape = shape
+        self.dtype = dtype
+        self.device = device
+        self.aux = aux
+
+    def __repr__(self) -> str:
+        return f"Meta(shape={self.shape}, dtype={self.dtype}, device={self.device}, aux={self.aux})"
+
+
+@dataclass
+class Sample:
+    """One sample call: positional args (Tensors or Python values), keyword args, and a label for test ids."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    name: str = ""
+    # Elements summed into each output element (scales atol for reductions and matmul).
+    reduction_size: int = 1
+    # Skip the comparison against the float64 reference (for ops whose result is not a function of the inputs
+    # alone, such as random ops) - the test still checks shape, dtype and device.
+    compare_ref: bool = True
+
+
+@dataclass
+class BenchSpec:
+    """How the perf suite times an op: make(size, device, dtype) -> (args, kwargs); bytes and flops per call."""
+
+    sizes: tuple
+    make: Callable
+    bytes: Callable | None = None      # bytes(size, dtype) -> bytes read + written
+    flops: Callable | None = None      # flops(size) -> floating-point operations
+    dtypes: tuple = ()
+
+
+@dataclass(eq=False)
+class OpDef:
+    name: str
+    infer: Callable
+    impl: dict
+    family: str = ""
+    ref: Callable | None = None
+    samples: Callable | None = None
+    bench: BenchSpec | None = None
+    dtypes: tuple = _dt.ALL
+    vjp: Callable | None = None
+    differentiable: bool = True
+    double_backward: bool = True
+    view: bool = False
+    supports_out: bool = False
+    n_outputs: int = 1
+    # Per-dtype tolerance overrides {dtype: (rtol, atol)} for ops whose float error exceeds the defaults.
+    tolerances: dict = field(default_factory=dict)
+    # cuda vs cpu comparisons may differ by this much (fp32 TF32 matmul, different summation orders).
+    cross_device_rtol: float = 1e-3
+    doc: str = ""
+    # Samples that the interpreter cannot run (e.g. bf16 arithmetic) are marked by the op's samples instead.
+    extra: dict = field(default_factory=dict)
+
+    def __call__(self, *args, out=None, **kwargs):
+        meta = self.infer(*args, **kwargs)
+        if out is None:
+            raw = self.impl[meta.device.type](meta, *args, **kwargs)
+            if self.n_outputs == 1:
+                r = _make(raw, meta.dtype, meta.device)
+                if self.view:
+                    base = args[0]
+                    r._version = base._version
+                    r._base = base if base._base is None else base._base
+                return r
+            return tuple(_make(a, d, meta.device) for a, d in zip(raw, meta.dtype))
+        return _call_out(self, meta, args, kwargs, out)
+
+
+def _call_out(op: OpDef, meta: Meta, args, kwargs, out):
+    if not op.supports_out:
+        raise TypeError(f"{op.name}() got an unexpected keyword argument 'out'")
+    check_out(op.name, meta, out)
+    op.impl[meta.device.type](meta, *args, out=out._data, **kwargs)
+    out._version[0] += 1
+    return out
+
+
+def check_out(name: str, meta: Meta, out: Tensor) -> None:
+    """PyTorch's checks for `out=` and in-place writes: same device, a dtype the result can be cast to, the
+    result's shape (tritorch does not resize `out`)."""
+    if out.device is not meta.device:
+        raise RuntimeError(f"Expected out tensor to be on {meta.device} but got {out.device} for {name}")
+    if not can_cast(meta.dtype, out.dtype):
+        raise RuntimeError(f"result type {_type_name(meta.dtype)} can't be cast to the desired output type "
+                           f"{_type_name(out.dtype)}")
+    if tuple(out._data.shape) != tuple(meta.shape):
+        raise RuntimeError(f"output with shape {list(out._data.shape)} doesn't match the broadcast shape "
+                           f"{list(meta.shape)}")
+
+
+def can_cast(src: _dt.dtype, dst: _dt.dtype) -> bool:
+    """torch.can_cast: no float -> integer, no non-bool -> bool."""
+    if src.kind == _dt.FLOAT and dst.kind != _dt.FLOAT:
+        return False
+    if src.kind != _dt.BOOL and dst.kind == _dt.BOOL:
+        return False
+    return True
+
+
+_TYPE_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.bfloat16: "BFloat16",
+               _dt.int64: "Long", _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte",
+               _dt.bool_: "Bool"}
+
+
+def _type_name(d: _dt.dtype) -> str:
+    return _TYPE_NAMES[d]
+
+
+def register(op: OpDef) -> OpDef:
+    """Add an op to the registry (a user's custom op takes the same path). Names are unique."""
+    if op.name in _REGISTRY:
+        raise ValueError(f"an op named {op.name!r} is already registered")
+    missing = {"cpu", "cuda"} - set(op.impl)
+    if missing:
+        raise ValueError(f"op {op.name!r} needs both a NumPy fallback and a Triton implementation; missing: "
+                         f"{sorted(missing)}")
+    _REGISTRY[op.name] = op
+    return op
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def get(name: str) -> OpDef:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no op named {name!r} is registered") from None
+
+
+def ops(family: str | None = None) -> list[OpDef]:
+    return [op for op in _REGISTRY.values() if family is None or op.family == family]
+
+
+# ------------------------------------------------------------------------------------ helpers for infer rules
+
+def device_of(*tensors) -> device:
+    """The common device of the tensor arguments, with PyTorch's mixed-device error.
+
+    As in PyTorch, a 0-dim cpu tensor may join tensors on another device (it acts as a scalar)."""
+    dev = None
+    for t in tensors:
+        if isinstance(t, Tensor):
+            d = t.device
+            if dev is None:
+                dev = d
+            elif d is not dev:
+                return _mixed_device(tensors)
+    return CPU if dev is None else dev
+
+
+def _mixed_device(tensors) -> device:
+    ts = [t for t in tensors if isinstance(t, Tensor)]
+    others = {t.device for t in ts if t.device is not CPU}
+    if len(others) == 1 and all(not t._data.shape for t in ts if t.device is CPU):
+        return others.pop()
+    first = ts[0].device
+    second = next(t.device for t in ts if t.device is not first)
+    raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                       f"{first} and {second}!")
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """NumPy/PyTorch broadcasting with PyTorch's error message."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for s in shapes:
+        off = ndim - len(s)
+        for i, n in enumerate(s):
+            j = off + i
+            m = out[j]
+            if m == n or n == 1:
+                continue
+            if m == 1:
+                out[j] = n
+                continue
+            # name the first mismatching pair as PyTorch does (tensor a is the earlier operand)
+            raise RuntimeError(f"The size of tensor a ({m}) must match the size of tensor b ({n}) at non-singleton "
+                               f"dimension {j}")
+    return tuple(out)
+
+
+_BCAST_CACHE: dict = {}
+
+
+def broadcast_pair(sa: tuple, sb: tuple) -> tuple:
+    """Cached broadcast of two shapes (the hot path of every binary op)."""
+    if sa == sb:
+        return sa
+    key = (sa, sb)
+    r = _BCAST_CACHE.get(key)
+    if r is None:
+        r = broadcast_shapes(sa, sb)
+        if len(_BCAST_CACHE) > 4096:
+            _BCAST_CACHE.clear()
+        _BCAST_CACHE[key] = r
+    return r
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def wrap_dims(dim, ndim: int) -> tuple:
+    """Normalise `dim` (None, an int, or a sequence) to a sorted tuple of non-negative dims; None means all."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        return (wrap_dim(dim, ndim),)
+    dims = tuple(wrap_dim(d, ndim) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+    return tuple(sorted(dims)) if dims else tuple(range(ndim))
+
+
+def check_dtype(name: str, t: Tensor, allowed: Iterable) -> None:
+    if t.dtype not in allowed:
+        raise RuntimeError(f'"{name}" not implemented for \'{_type_name(t.dtype)}\'')
+
+
+Any_ = Any

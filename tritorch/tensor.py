@@ -1,0 +1,388 @@
+"""Tensor: the data holder every layer sees.
+
+A Tensor is storage (a NumPy array on cpu, a `CudaArray` on cuda), a tritorch dtype, a device, and autograd
+metadata. It holds no op logic: `tritorch.ops` binds the methods and operators onto it when `tritorch` is
+imported, so that tensor.py never imports the ops (no import cycle tensor <-> ops <-> autograd).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .backends import cuda as _cuda
+from .device import CPU, device
+
+
+class Size(tuple):
+    """torch.Size: a tuple of dimension sizes."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"tritorch.Size([{', '.join(str(s) for s in self)}])"
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+
+class Tensor:
+    """A multi-dimensional array on a device, with autograd metadata.
+
+    Slots (read on every op, so kept as plain attributes):
+      _data          np.ndarray (cpu) or CudaArray (cuda)
+      dtype          tritorch dtype
+      device         tritorch device
+      _requires_grad True when autograd tracks this tensor
+      grad_fn        the graph node that made it (None for leaves and untracked results)
+      _grad          accumulated gradient (leaves, or retain_grad())
+      _version       [count], shared with the tensor's views; bumped by every in-place write
+      _base          the tensor this one is a view of (None when it owns its storage)
+      _extra         rarely used state (hooks, retain_grad, names) in a dict, or None
+    """
+
+    __slots__ = ("_data", "dtype", "device", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_extra",
+                 "__weakref__")
+
+    # Python's operators on mixed types defer to ours (np.float32(2) * tensor returns a tensor).
+    __array_priority__ = 1000
+
+    def __init__(self, *args, **kwargs):
+        # torch.Tensor(data) / torch.Tensor(*sizes): the legacy constructor, float of the default dtype.
+        from .ops import creation
+        t = creation._legacy_tensor_new(*args, **kwargs)
+        _init_from(self, t._data, t.dtype, t.device)
+
+    # ---------------------------------------------------------------- metadata
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    def dim(self) -> int:
+        return len(self._data.shape)
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        n = 1
+        for s in self._data.shape:
+            n *= s
+        return n
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
+
+    def stride(self, dim=None):
+        d = self._data
+        if d.__class__ is np.ndarray:
+            isz = d.dtype.itemsize
+            st = tuple(s // isz for s in d.strides)
+        else:
+            st = d.strides
+        # PyTorch reports the contiguous stride for size-0/1 dims, which NumPy may leave as anything.
+        return st if dim is None else st[_wrap_dim(dim, len(st))]
+
+    def storage_offset(self) -> int:
+        d = self._data
+        if d.__class__ is np.ndarray:
+            base = d
+            while isinstance(base.base, np.ndarray):
+                base = base.base
+            return (d.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // d.dtype.itemsize
+        return d.offset
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        d = self._data
+        if d.__class__ is np.ndarray:
+            return d.flags.c_contiguous
+        return d.is_contiguous()
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == _dt.FLOAT
+
+    def is_complex(self) -> bool:
+        return False
+
+    @property
+    def layout(self) -> str:
+        return "strided"
+
+    def data_ptr(self) -> int:
+        d = self._data
+        return d.ctypes.data if d.__class__ is np.ndarray else d.data_ptr()
+
+    def get_device(self) -> int:
+        return -1 if self.device.type == "cpu" else self.device.index
+
+    # ---------------------------------------------------------------- autograd metadata
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.dtype.kind != _dt.FLOAT:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if value.__class__ is not Tensor and not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+            if value.device is not self.device:
+                raise RuntimeError(f"assigned grad has data located on {value.device}, different from the tensor on {self.device}")
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(f"assigned grad has data of a different size: {tuple(value.shape)} vs {tuple(self.shape)}")
+        self._grad = value
+
+    @property
+    def _version_count(self) -> int:
+        return self._version[0]
+
+    @property
+    def data(self) -> "Tensor":
+        """The same storage, detached from autograd."""
+        return _make(self._data, self.dtype, self.device, version=self._version)
+
+    @data.setter
+    def data(self, other: "Tensor") -> None:
+        self._data, self.dtype, self.device = other._data, other.dtype, other.device
+
+    # ---------------------------------------------------------------- conversion to Python / NumPy
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.device.type != "cpu":
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                                "copy the tensor to host memory first.")
+            return self._data.to_numpy()
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def _host(self) -> np.ndarray:
+        """A NumPy array with this tensor's values (a view on cpu, a copy from cuda)."""
+        d = self._data
+        return d if d.__class__ is np.ndarray else d.to_numpy()
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._host()
+        if copy and arr is self._data:
+            arr = arr.copy()
+        if dtype is not None and arr.dtype != dtype:
+            if copy is False:
+                raise ValueError("a copy is needed to convert the tensor to the requested dtype")
+            arr = arr.astype(dtype)
+        return arr
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return self._host().reshape(()).item() if self.dtype is not _dt.bfloat16 else float(self._host().reshape(()).astype(np.float32))
+
+    def tolist(self):
+        arr = self._host()
+        if self.dtype is _dt.bfloat16 or self.dtype is _dt.float16:
+            arr = arr.astype(np.float64)
+        return arr.tolist()
+
+    def __len__(self) -> int:
+        if not self._data.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if not self._data.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind != _dt.INT or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("tritorch tensors are not pickled; use tritorch.save (safetensors) instead")
+
+    # ---------------------------------------------------------------- DLPack
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        if self.device.type != "cpu":
+            if _cuda.INTERPRET:
+                # Interpreter memory is host memory: export it as a CPU DLPack tensor.
+                return self._data.host_view().__dlpack__()
+            raise BufferError("DLPack export of GPU tensors is not supported by tritorch yet; use .cpu() first")
+        kwargs = {}
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if copy is not None:
+            kwargs["copy"] = copy
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return (1, 0) if self.device.type == "cpu" or _cuda.INTERPRET else (2, self.device.index)
+
+    # ---------------------------------------------------------------- printing
+    def __repr__(self) -> str:
+        return _format(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n if ndim else 0
+
+
+_new = object.__new__
+
+
+def _make(data, dtype, device, version=None) -> Tensor:
+    """Wrap storage in a new Tensor (the one place tensors are built; on the hot path of every op)."""
+    t = _new(Tensor)
+    t._data = data
+    t.dtype = dtype
+    t.device = device
+    t._requires_grad = False
+    t.grad_fn = None
+    t._grad = None
+    t._version = [0] if version is None else version
+    t._base = None
+    t._extra = None
+    return t
+
+
+def _init_from(t: Tensor, data, dtype, dev) -> None:
+    t._data = data
+    t.dtype = dtype
+    t.device = dev
+    t._requires_grad = False
+    t.grad_fn = None
+    t._grad = None
+    t._version = [0]
+    t._base = None
+    t._extra = None
+
+
+def from_array(arr: np.ndarray) -> Tensor:
+    """A cpu tensor over `arr` (no copy)."""
+    return _make(arr, _dt.from_numpy_dtype(arr.dtype), CPU)
+
+
+# ---------------------------------------------------------------------------------------------- printing
+
+def _format(t: Tensor) -> str:
+    arr = t._host()
+    dt = t.dtype
+    if dt is _dt.bfloat16 or dt is _dt.float16:
+        arr = arr.astype(np.float32)
+    suffix = []
+    if t.device.type != "cpu":
+        suffix.append(f"device='{t.device}'")
+    default_int = dt is _dt.int64
+    default_float = dt is _dt.get_default_dtype()
+    if arr.size == 0:
+        body = "[]" if arr.ndim == 1 else "[]"
+        if arr.ndim != 1:
+            suffix.insert(0, f"size={tuple(arr.shape)}")
+        if not (default_float or default_int) or arr.ndim != 1:
+            suffix.append(f"dtype={dt}")
+    else:
+        if dt.kind == _dt.FLOAT:
+            finite = arr[np.isfinite(arr)]
+            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+            big = finite.size and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
+            if big:
+                fmt = {"float_kind": lambda v: f"{v:.4e}"}
+            elif integral:
+                fmt = {"float_kind": lambda v: f"{v:.0f}."}
+            else:
+                fmt = {"float_kind": lambda v: f"{v:.4f}"}
+        elif dt is _dt.bool_:
+            fmt = {"bool": lambda v: "True" if v else "False"}
+        else:
+            fmt = None
+        body = np.array2string(arr, separator=", ", prefix="tensor(", formatter=fmt, threshold=1000, edgeitems=3,
+                               max_line_width=80)
+        if not (default_float or default_int or dt is _dt.bool_):
+            suffix.append(f"dtype={dt}")
+    if t.grad_fn is not None:
+        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t._requires_grad:
+        suffix.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+
+
+_ = device

@@ -1,0 +1,201 @@
+"""tritorch.testing: the checks every registered op gets, public so that a user's custom op gets them too.
+
+    from tritorch.testing import check_op
+    check_op("my_op")              # every device x declared dtype x sample: vs the float64 reference,
+                                   # cuda vs cpu, result dtype/shape vs PyTorch's where torch is installed
+
+`assert_close` compares with PyTorch's default tolerances per dtype (fp32 rtol 1.3e-6 / atol 1e-5, fp16 1e-3,
+bf16 1.6e-2, integers and bools exact), atol scaled by the sample's reduction length.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..backends import cuda as _cuda
+from ..device import CPU, as_device
+from ..ops import registry
+from ..tensor import Tensor
+
+TOLERANCES = {
+    _dt.float64: (1e-7, 1e-7),
+    _dt.float32: (1.3e-6, 1e-5),
+    _dt.float16: (1e-3, 1e-5),
+    _dt.bfloat16: (1.6e-2, 1e-5),
+}
+
+
+def default_tolerance(dtype: _dt.dtype, reduction_size: int = 1) -> tuple[float, float]:
+    """(rtol, atol) for results of `dtype`; atol grows with the number of terms summed into each element."""
+    if dtype.kind != _dt.FLOAT:
+        return 0.0, 0.0
+    rtol, atol = TOLERANCES[dtype]
+    scale = max(1.0, math.sqrt(reduction_size)) if reduction_size > 1 else 1.0
+    if dtype in (_dt.float16, _dt.bfloat16):
+        # a half-precision result is rounded once to its own precision: absolute error up to rtol near zero
+        atol = max(atol, rtol)
+    return rtol, atol * scale
+
+
+def to_numpy(x) -> np.ndarray:
+    if isinstance(x, Tensor):
+        return x._host()
+    return np.asarray(x)
+
+
+def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=True, check_dtype=False, msg="") -> None:
+    """Raise AssertionError naming the worst element when |actual - expected| > atol + rtol*|expected|."""
+    a_dtype = actual.dtype if isinstance(actual, Tensor) else None
+    a = to_numpy(actual)
+    e = to_numpy(expected)
+    if check_dtype and isinstance(expected, Tensor) and a_dtype is not expected.dtype:
+        raise AssertionError(f"{msg} dtype mismatch: {a_dtype} vs {expected.dtype}")
+    if a.shape != e.shape:
+        raise AssertionError(f"{msg} shape mismatch: {a.shape} vs {e.shape}")
+    if rtol is None or atol is None:
+        r, t = default_tolerance(a_dtype or _dt.from_numpy_dtype(a.dtype) if a.dtype.kind != "O" else _dt.float64)
+        rtol = r if rtol is None else rtol
+        atol = t if atol is None else atol
+    if a.size == 0:
+        return
+    if a.dtype.kind in "biu" and e.dtype.kind in "biu" and rtol == 0 and atol == 0:
+        bad = a != e
+        if np.any(bad):
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise AssertionError(f"{msg} values differ at {idx}: {a[idx]!r} vs {e[idx]!r} "
+                                 f"({int(bad.sum())} of {a.size} elements)")
+        return
+    a64 = a.astype(np.float64)
+    e64 = e.astype(np.float64)
+    both_nan = np.isnan(a64) & np.isnan(e64) if equal_nan else np.zeros(a.shape, bool)
+    same_inf = np.isinf(a64) & (a64 == e64)
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(a64 - e64)
+        bad = ~(diff <= atol + rtol * np.abs(e64)) & ~both_nan & ~same_inf
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        worst = np.nanmax(np.where(bad, diff, 0))
+        raise AssertionError(f"{msg} values not close at {idx}: {a64[idx]!r} vs {e64[idx]!r} "
+                             f"(rtol={rtol}, atol={atol}; {int(bad.sum())} of {a.size} elements differ, "
+                             f"largest difference {worst:.3g})")
+
+
+# ----------------------------------------------------------------------------------------- the op checks
+
+def devices() -> list[str]:
+    """The devices tests run on: cpu, and cuda when a GPU or the interpreter is available."""
+    return ["cpu", "cuda"] if _cuda.is_available() else ["cpu"]
+
+
+def _ref_arg(x):
+    if isinstance(x, Tensor):
+        a = x._host()
+        return a.astype(np.float64) if x.dtype.kind == _dt.FLOAT else np.array(a)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_ref_arg(v) for v in x)
+    return x
+
+
+def _to_cpu_arg(x):
+    if isinstance(x, Tensor):
+        from ..ops.copy import to_device
+        return to_device(x, CPU)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_cpu_arg(v) for v in x)
+    return x
+
+
+def _kw_cpu(kwargs):
+    return {k: (CPU if k == "device" else _to_cpu_arg(v)) for k, v in kwargs.items()}
+
+
+def _outputs(result):
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _torch():
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch  # noqa: PLC0415 - the oracle is optional and imported only by tests
+    return torch
+
+
+def _torch_arg(torch, x):
+    if isinstance(x, Tensor):
+        a = x._host()
+        if x.dtype is _dt.bfloat16:
+            return torch.from_numpy(np.array(a.astype(np.float32))).to(torch.bfloat16)
+        return torch.from_numpy(np.array(a))
+    if isinstance(x, _dt.dtype):
+        return getattr(torch, x.name)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_torch_arg(torch, v) for v in x)
+    return x
+
+
+def check_torch_meta(op, sample, result) -> None:
+    """Result dtype and shape as PyTorch gives them (skipped when torch is not installed or the op names no
+    torch counterpart in op.extra['torch'])."""
+    torch_fn = op.extra.get("torch")
+    torch = _torch() if torch_fn is not None else None
+    if torch is None:
+        return
+    args = [_torch_arg(torch, a) for a in sample.args]
+    kwargs = {k: _torch_arg(torch, v) for k, v in sample.kwargs.items() if k != "device"}
+    if "device" in sample.kwargs:
+        kwargs["device"] = "cpu"
+    expected = torch_fn(torch, *args, **kwargs)
+    for r, e in zip(_outputs(result), _outputs(expected)):
+        assert tuple(r.shape) == tuple(e.shape), f"{op.name}[{sample.name}]: shape {tuple(r.shape)}, torch {tuple(e.shape)}"
+        assert r.dtype.name == str(e.dtype).removeprefix("torch."), \
+            f"{op.name}[{sample.name}]: dtype {r.dtype.name}, torch {e.dtype}"
+
+
+def check_sample(op, sample, device, dtype) -> None:
+    """One sample on one device: the result against the float64 reference, and (cuda) against cpu."""
+    label = f"{op.name}[{device}, {dtype.name}, {sample.name}]"
+    result = op(*sample.args, **sample.kwargs)
+    outs = _outputs(result)
+    for o in outs:
+        assert isinstance(o, Tensor), f"{label}: result is {type(o).__name__}, not a Tensor"
+        assert o.device == as_device(device), f"{label}: result on {o.device}, expected {device}"
+    if op.ref is not None and sample.compare_ref:
+        refs = op.ref(*[_ref_arg(a) for a in sample.args], **{k: _ref_arg(v) for k, v in sample.kwargs.items()})
+        for i, (o, r) in enumerate(zip(outs, _outputs(refs))):
+            r = np.asarray(r)
+            rtol, atol = op.tolerances.get(o.dtype, default_tolerance(o.dtype, sample.reduction_size))
+            if o.dtype.kind == _dt.FLOAT:
+                r = r.astype(np.float64)
+            elif o.dtype is _dt.bool_:
+                r = r.astype(np.bool_)
+            else:
+                r = r.astype(o.dtype.np) if r.dtype.kind in "biu" else np.trunc(r).astype(o.dtype.np)
+            assert_close(o, r, rtol=rtol, atol=atol, msg=f"{label} output {i} vs float64 reference:")
+    if device != "cpu":
+        expected = op(*_to_cpu_arg(sample.args), **_kw_cpu(sample.kwargs))
+        for i, (o, e) in enumerate(zip(outs, _outputs(expected))):
+            assert o.dtype is e.dtype, f"{label} output {i}: cuda dtype {o.dtype}, cpu dtype {e.dtype}"
+            if o.dtype.kind == _dt.FLOAT:
+                rtol = max(op.cross_device_rtol, default_tolerance(o.dtype)[0])
+                _, atol = default_tolerance(o.dtype, sample.reduction_size)
+                assert_close(o, e, rtol=rtol, atol=max(atol, rtol * 1e-2),
+                             msg=f"{label} output {i}, cuda vs cpu:")
+            else:
+                assert_close(o, e, rtol=0, atol=0, msg=f"{label} output {i}, cuda vs cpu:")
+    check_torch_meta(op, sample, result)
+
+
+def check_op(op, devices_=None, dtypes=None) -> int:
+    """Run every check on every device, declared dtype and sample of `op` (an OpDef or a registered name).
+    Returns the number of samples checked; raises AssertionError on the first failure."""
+    op = registry.get(op) if isinstance(op, str) else op
+    count = 0
+    for device in devices_ or devices():
+        for dtype in dtypes or op.dtypes:
+            for sample in op.samples(device, dtype):
+                check_sample(op, sample, device, dtype)
+                count += 1
+    return count
