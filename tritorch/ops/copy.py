@@ -64,7 +64,7 @@ def _cast_infer(x, dtype):
 def _cast_cpu(meta, x, dtype, out=None):
     a = x._data
     if dtype is _dt.bool_:
-        r = a != 0
+        r = a.astype(np.bool_)
     elif a.dtype.kind == "f" and dtype.kind == _dt.INT:
         # PyTorch truncates toward zero; NumPy does too, but warns on NaN/inf: keep the warning quiet.
         with np.errstate(invalid="ignore"):

@@ -149,7 +149,8 @@ def _full_cuda(meta, *, size, fill_value, dtype, device):
 
 def _full_samples(device, dtype):
     for size, v in [((), 3), ((0,), 1), ((5,), 0), ((3, 4), 2), ((2 ** 6 + 17,), -1)]:
-        val = builtins.bool(v) if dtype is _dt.bool_ else (float(v) + 0.5 if dtype.kind == _dt.FLOAT else v)
+        val = builtins.bool(v) if dtype is _dt.bool_ else (float(v) + 0.5 if dtype.kind == _dt.FLOAT else
+                                                           (abs(v) if dtype is _dt.uint8 else v))
         yield Sample((), {"size": size, "fill_value": val, "dtype": dtype, "device": device}, name=f"{size}")
 
 
@@ -246,14 +247,19 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 def _arange_kernel(out_ptr,        # output (contiguous, n elements)
                    n,              # number of elements
                    start, step,    # fp64 start and step (as bits when FLOAT, else integers)
-                   FLOAT: tl.constexpr, BLOCK: tl.constexpr):
+                   FLOAT: tl.constexpr,   # float output: compute in fp64
+                   HALF: tl.constexpr,    # fp16/bf16 output: round through fp32 (the interpreter needs it)
+                   BLOCK: tl.constexpr):
     # bytes: writes n elements
     i = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     if FLOAT:
         v = start.to(tl.int64).to(tl.float64, bitcast=True) + i.to(tl.float64) * step.to(tl.int64).to(tl.float64, bitcast=True)
     else:
         v = start + i * step
-    tl.store(out_ptr + i, v.to(out_ptr.dtype.element_ty), mask=i < n)
+    if HALF:
+        tl.store(out_ptr + i, v.to(tl.float32).to(out_ptr.dtype.element_ty), mask=i < n)
+    else:
+        tl.store(out_ptr + i, v.to(out_ptr.dtype.element_ty), mask=i < n)
 
 
 def _f64_bits(v: float) -> int:
@@ -284,7 +290,7 @@ def _arange_cuda(meta, *, start, end, step, dtype, device):
         o = pw.kernel_view(out)
         _arange_kernel[(launch.num_programs(n, launch.ELEMENTWISE_BLOCK),)](
             o, n, _f64_bits(start) if fl else int(start), _f64_bits(step) if fl else int(step),
-            FLOAT=fl, BLOCK=launch.ELEMENTWISE_BLOCK)
+            FLOAT=fl, HALF=dtype in (_dt.float16, _dt.bfloat16), BLOCK=launch.ELEMENTWISE_BLOCK)
     return out
 
 
@@ -332,6 +338,7 @@ def _linspace_kernel(out_ptr,      # output (contiguous, n elements)
                      n,            # number of points (>= 2)
                      start, end,   # fp64 bits of the end points
                      step,         # fp64 bits of (end - start) / (n - 1)
+                     HALF: tl.constexpr,   # fp16/bf16 output: round through fp32 (the interpreter needs it)
                      BLOCK: tl.constexpr):
     # bytes: writes n elements. PyTorch's symmetric form: the first half counts up from start, the second half
     # down from end, so both end points are exact.
@@ -341,7 +348,11 @@ def _linspace_kernel(out_ptr,      # output (contiguous, n elements)
     d = step.to(tl.int64).to(tl.float64, bitcast=True)
     half = n // 2
     v = tl.where(i < half, s + d * i.to(tl.float64), e - d * (n - 1 - i).to(tl.float64))
-    tl.store(out_ptr + i, v.to(out_ptr.dtype.element_ty), mask=i < n)
+    v = tl.where(n == 1, s, v)
+    if HALF:
+        tl.store(out_ptr + i, v.to(tl.float32).to(out_ptr.dtype.element_ty), mask=i < n)
+    else:
+        tl.store(out_ptr + i, v.to(out_ptr.dtype.element_ty), mask=i < n)
 
 
 def _linspace_infer(*, start, end, steps, dtype, device):
@@ -368,7 +379,7 @@ def _linspace_cuda(meta, *, start, end, steps, dtype, device):
         step = (end - start) / (steps - 1) if steps > 1 else 0.0
         _linspace_kernel[(launch.num_programs(steps, launch.ELEMENTWISE_BLOCK),)](
             pw.kernel_view(out), steps, _f64_bits(start), _f64_bits(end), _f64_bits(step),
-            BLOCK=launch.ELEMENTWISE_BLOCK)
+            HALF=dtype in (_dt.float16, _dt.bfloat16), BLOCK=launch.ELEMENTWISE_BLOCK)
     return out
 
 
@@ -406,7 +417,8 @@ def _eye_kernel(out_ptr,          # output (n, m), contiguous
     i = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     r = i // m
     c = i % m
-    tl.store(out_ptr + i, (r == c).to(out_ptr.dtype.element_ty), mask=i < n * m)
+    # via fp32: the interpreter cannot convert int1 straight to bf16
+    tl.store(out_ptr + i, (r == c).to(tl.float32).to(out_ptr.dtype.element_ty), mask=i < n * m)
 
 
 def _eye_infer(*, n, m, dtype, device):

@@ -15,7 +15,7 @@ import triton.language as tl
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..device import CPU
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from . import launch
 from .registry import Meta, broadcast_pair, broadcast_shapes, device_of
 
@@ -221,43 +221,79 @@ def to_float(d: _dt.dtype) -> _dt.dtype:
     return d if d.kind == _dt.FLOAT else _dt.get_default_dtype()
 
 
-def pointwise_infer(kind: str, allowed=None):
+def _kind_rule(kind: str, name: str):
+    """dtype -> (result dtype, compute dtype) for a pointwise op of `kind` (see pointwise_infer)."""
+
+    def rule(dt: _dt.dtype):
+        if kind == "same":
+            return dt, dt
+        if kind == "float":
+            f = to_float(dt)
+            return f, f
+        if kind == "bool":
+            return _dt.bool_, dt
+        if kind == "int":
+            if dt.kind == _dt.FLOAT:
+                raise RuntimeError(f'"{name}" not implemented for \'{dt.name}\'')
+            return dt, dt
+        raise ValueError(kind)
+
+    return rule
+
+
+def pointwise_infer(kind: str, allowed=None, name: str = ""):
     """The infer rule of a pointwise op.
 
     kind: "same"  result and compute in the promoted dtype (add, mul, maximum, ...)
           "float" promoted dtype, integers -> default float (div, exp, sin, ...)
           "bool"  compute in the promoted dtype, result bool (eq, lt, isnan, ...)
           "int"   integers and bools only (bitwise ops, shifts)
-    Meta.aux holds the compute dtype.
+    Meta.aux holds the compute dtype. The rule is on the hot path of every pointwise call: the dtype decision
+    is cached per promoted dtype, and the one- and two-operand cases avoid any generic iteration.
     """
+    rule = _kind_rule(kind, name)
+    cache: dict = {}
+
+    def decide(dt):
+        r = cache.get(dt)
+        if r is None:
+            if allowed is not None and dt not in allowed:
+                raise RuntimeError(f'"{name}" not implemented for \'{dt.name}\'')
+            r = cache[dt] = rule(dt)
+        return r
 
     def infer(*operands, **_kw):
+        if len(operands) == 2:
+            a, b = operands
+            if a.__class__ is Tensor:
+                dev = a.device
+                sa = a._data.shape
+                if b.__class__ is Tensor:
+                    sb = b._data.shape
+                    if b.device is not dev:
+                        dev = device_of(a, b)
+                    dt = _dt.binary_result_dtype(a.dtype, not sa, b.dtype, not sb)
+                    out, comp = decide(dt)
+                    return Meta(sa if sa == sb else broadcast_pair(sa, sb), out, dev, comp)
+                if isinstance(b, (int, float)):
+                    out, comp = decide(_dt.tensor_scalar_result_dtype(a.dtype, b))
+                    return Meta(sa, out, dev, comp)
+        elif len(operands) == 1:
+            a = operands[0]
+            if a.__class__ is Tensor:
+                out, comp = decide(a.dtype)
+                return Meta(a._data.shape, out, a.device, comp)
         tensors = [x for x in operands if isinstance(x, Tensor)]
         if not tensors:
-            raise TypeError("expected at least one Tensor operand")
-        dev = tensors[0].device
-        for t in tensors[1:]:
-            if t.device is not dev:
-                dev = device_of(*tensors)
-                break
-        dt = result_dtype(*operands)
-        if allowed is not None and dt not in allowed:
-            raise RuntimeError(f'"{infer.op_name}" not implemented for \'{dt.name}\'')
-        shape = out_shape_of(*operands)
-        if kind == "same":
-            return Meta(shape, dt, dev, dt)
-        if kind == "float":
-            f = to_float(dt)
-            return Meta(shape, f, dev, f)
-        if kind == "bool":
-            return Meta(shape, _dt.bool_, dev, dt)
-        if kind == "int":
-            if dt.kind == _dt.FLOAT:
-                raise RuntimeError(f'"{infer.op_name}" not implemented for \'{dt.name}\'')
-            return Meta(shape, dt, dev, dt)
-        raise ValueError(kind)
+            raise TypeError(f"{name}(): expected at least one Tensor operand, got "
+                            f"{', '.join(type(x).__name__ for x in operands)}")
+        for x in operands:
+            if not isinstance(x, (Tensor, int, float, bool)):
+                raise TypeError(f"{name}(): unsupported operand type {type(x).__name__}")
+        dev = device_of(*tensors)
+        out, comp = decide(result_dtype(*operands))
+        return Meta(out_shape_of(*operands), out, dev, comp)
 
-    infer.op_name = ""
     return infer
 
 
@@ -287,6 +323,55 @@ def np_result(value, meta: Meta, out):
 
 # ------------------------------------------------------------------------------------------ declaring ops
 
+def _fast_cpu(np_fn, kind: str, allowed, arity: int):
+    """The registry's cpu shortcut for pointwise ops: operands that are cpu tensors of one dtype whose compute
+    dtype is itself go straight to NumPy (NumPy checks the broadcast; on a mismatch the full path runs and
+    raises PyTorch's error). Anything else returns None and takes the full path."""
+    rule = _kind_rule(kind, "")
+    direct = {}
+    for d in _dt.ALL:
+        if allowed is not None and d not in allowed:
+            continue
+        try:
+            out, comp = rule(d)
+        except RuntimeError:
+            continue
+        if comp is d:
+            direct[d] = out
+    get = direct.get
+    if arity == 1:
+        def fast(*args, **kw):
+            if kw or len(args) != 1:
+                return None
+            a = args[0]
+            if a.__class__ is Tensor and a.device is CPU:
+                out = get(a.dtype)
+                if out is not None:
+                    r = np_fn(a._data)
+                    # NumPy returns scalars for 0-dim operands; storage is always an ndarray
+                    return _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+            return None
+        return fast
+    if arity == 2:
+        def fast(*args, **kw):
+            if kw or len(args) != 2:
+                return None
+            a, b = args
+            if a.__class__ is Tensor and b.__class__ is Tensor and a.device is CPU and b.device is CPU:
+                dt = a.dtype
+                if dt is b.dtype:
+                    out = get(dt)
+                    if out is not None:
+                        try:
+                            r = np_fn(a._data, b._data)
+                        except ValueError:
+                            return None
+                        return _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+            return None
+        return fast
+    return None
+
+
 def declare(name: str, *, np_fn, tl_fn, kind: str, ref, samples, arity: int, family: str,
             dtypes=_dt.ALL, params: tuple = (), np_params=None, allowed=None, **opdef_kwargs):
     """Declare and register a pointwise op.
@@ -297,35 +382,41 @@ def declare(name: str, *, np_fn, tl_fn, kind: str, ref, samples, arity: int, fam
     """
     from .registry import OpDef, register
 
-    infer = pointwise_infer(kind, allowed)
-    infer.op_name = name
+    infer = pointwise_infer(kind, allowed, name)
     pnames = tuple(p for p, _ in params)
     pdefaults = tuple(d for _, d in params)
 
-    if not params:
-        def cpu(meta, *operands, out=None):
-            c = meta.aux
-            value = np_fn(*[np_operand(x, c) for x in operands])
-            if out is None and value.__class__ is np.ndarray and value.dtype == meta.dtype.np and value.shape == meta.shape:
-                return value
-            return np_result(value, meta, out)
+    def cpu(meta, *operands, out=None, **kw):
+        # The hot path: cpu operands already in the compute dtype go to NumPy untouched; parameters left at
+        # their defaults are not passed at all (np_fn's own defaults apply).
+        c = meta.aux.np
+        args = []
+        for x in operands:
+            if x.__class__ is Tensor:
+                x = x._data
+                if x.dtype != c:
+                    x = x.astype(c)
+            elif x.__class__ is not float or meta.aux.kind != _dt.FLOAT:
+                x = np_operand(x, meta.aux)
+            args.append(x)
+        if kw:
+            args.extend(kw.get(p, d) for p, d in zip(pnames, pdefaults))
+        value = np_fn(*args)
+        if out is None and value.__class__ is np.ndarray and value.dtype == meta.dtype.np:
+            return value
+        return np_result(value, meta, out)
 
-        def cuda(meta, *operands, out=None):
-            return launch_pointwise(tl_fn, list(operands), meta.shape, meta.dtype, meta.aux, out)
-    else:
-        def cpu(meta, *operands, out=None, **kw):
-            c = meta.aux
-            pv = [kw.get(p, d) for p, d in zip(pnames, pdefaults)]
-            value = np_fn(*[np_operand(x, c) for x in operands], *pv)
-            return np_result(value, meta, out)
-
-        def cuda(meta, *operands, out=None, **kw):
+    def cuda(meta, *operands, out=None, **kw):
+        if kw or pnames:
             pv = tuple(kw.get(p, d) for p, d in zip(pnames, pdefaults)) + (0,) * (2 - len(pnames))
-            pv = tuple(float(v) if meta.aux.kind == _dt.FLOAT and isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in pv)
-            return launch_pointwise(tl_fn, list(operands), meta.shape, meta.dtype, meta.aux, out, pv)
+            if meta.aux.kind == _dt.FLOAT:
+                pv = tuple(float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in pv)
+        else:
+            pv = (0, 0)
+        return launch_pointwise(tl_fn, list(operands), meta.shape, meta.dtype, meta.aux, out, pv)
 
     op = OpDef(name=name, infer=infer, impl={"cpu": cpu, "cuda": cuda}, family=family, ref=ref, samples=samples,
-               dtypes=dtypes, supports_out=True, **opdef_kwargs)
+               dtypes=dtypes, supports_out=True, fast=_fast_cpu(np_fn, kind, allowed, arity), **opdef_kwargs)
     op.extra["arity"] = arity
     op.extra["params"] = params
     op.extra["tl_fn"] = tl_fn

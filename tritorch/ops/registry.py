@@ -94,11 +94,22 @@ class OpDef:
     doc: str = ""
     # Samples that the interpreter cannot run (e.g. bf16 arithmetic) are marked by the op's samples instead.
     extra: dict = field(default_factory=dict)
+    # An optional cpu shortcut fast(*args, **kw) -> Tensor | None for the commonest call shapes (same-dtype cpu
+    # operands, no out=). It must give exactly what infer + impl["cpu"] give, or None to take the full path
+    # (which also raises the errors). Dispatch cost of small ops is dominated by Python work, so it pays.
+    fast: Callable | None = None
+
+    def __post_init__(self):
+        self._impls = self.impl  # the dispatch table (one dict lookup by device type)
 
     def __call__(self, *args, out=None, **kwargs):
+        if self.fast is not None and out is None:
+            r = self.fast(*args, **kwargs)
+            if r is not None:
+                return r
         meta = self.infer(*args, **kwargs)
         if out is None:
-            raw = self.impl[meta.device.type](meta, *args, **kwargs)
+            raw = self._impls[meta.device.type](meta, *args, **kwargs)
             if self.n_outputs == 1:
                 r = _make(raw, meta.dtype, meta.device)
                 if self.view:
