@@ -2,15 +2,9 @@
 from __future__ import annotations
 
 import functools
-import threading
 
 
-class _State(threading.local):
-    enabled = True
-    inference = False
-
-
-STATE = _State()
+from .._state import GRAD as STATE
 
 
 def is_grad_enabled() -> bool:

@@ -344,7 +344,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int):
             if kw or len(args) != 1:
                 return None
             a = args[0]
-            if a.__class__ is Tensor and a.device is CPU:
+            if a.__class__ is Tensor and a.device is CPU and not a._requires_grad:
                 out = get(a.dtype)
                 if out is not None:
                     r = np_fn(a._data)
@@ -357,7 +357,8 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int):
             if kw or len(args) != 2:
                 return None
             a, b = args
-            if a.__class__ is Tensor and b.__class__ is Tensor and a.device is CPU and b.device is CPU:
+            if a.__class__ is Tensor and b.__class__ is Tensor and a.device is CPU and b.device is CPU and \
+                    not (a._requires_grad or b._requires_grad):
                 dt = a.dtype
                 if dt is b.dtype:
                     out = get(dt)

@@ -24,11 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from .. import _state
 from .. import dtypes as _dt
 from ..device import CPU, device
 from ..tensor import Tensor, _make
 
 _REGISTRY: dict[str, "OpDef"] = {}
+_GRAD = _state.GRAD
 
 
 class Meta:
@@ -98,6 +100,10 @@ class OpDef:
     # operands, no out=). It must give exactly what infer + impl["cpu"] give, or None to take the full path
     # (which also raises the errors). Dispatch cost of small ops is dominated by Python work, so it pays.
     fast: Callable | None = None
+    # What the vjp needs saved: "inputs" (default), "output" (e.g. exp, sigmoid), "both", or "none".
+    save: str = "inputs"
+    # Positional arguments may be lists of tensors (cat, stack): autograd scans inside them.
+    list_input: bool = False
 
     def __post_init__(self):
         self._impls = self.impl  # the dispatch table (one dict lookup by device type)
@@ -116,8 +122,17 @@ class OpDef:
                     base = args[0]
                     r._version = base._version
                     r._base = base if base._base is None else base._base
-                return r
-            return tuple(_make(a, d, meta.device) for a, d in zip(raw, meta.dtype))
+            else:
+                r = tuple(_make(a, d, meta.device) for a, d in zip(raw, meta.dtype))
+            if _GRAD.enabled and self.differentiable:
+                if self.list_input:
+                    _state.recorder(self, args, kwargs, r, meta)
+                else:
+                    for a in args:
+                        if a.__class__ is Tensor and a._requires_grad:
+                            _state.recorder(self, args, kwargs, r, meta)
+                            break
+            return r
         return _call_out(self, meta, args, kwargs, out)
 
 

@@ -1,0 +1,17 @@
+"""Process-wide state read on the hot path by the op registry: grad mode (per thread) and the autograd recorder.
+
+It lives at the bottom of the import graph so that the registry (ops layer) can check grad mode without
+importing autograd; autograd installs `recorder` when it is imported."""
+import threading
+
+
+class GradState(threading.local):
+    enabled = True     # ops record the graph (torch.is_grad_enabled)
+    inference = False  # inference_mode: no recording, no version checks needed
+    anomaly = False    # detect_anomaly: keep forward tracebacks, check backward results for NaN/inf
+
+
+GRAD = GradState()
+
+# record(op, args, kwargs, result, meta) -> None; set by tritorch.autograd.engine.
+recorder = None

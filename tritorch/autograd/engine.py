@@ -1,0 +1,301 @@
+"""Recording op calls into the graph, and running it backwards (Tensor.backward, autograd.grad)."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import grad_mode
+from .graph import AccumulateGrad, InputMeta, Node, SavedTensor, edge_of
+
+STATE = grad_mode.STATE
+
+
+class OpContext:
+    """What an op's vjp sees: the call's positional args (tensors saved, others as given), kwargs, the output.
+
+    vjp(ctx, grad_output) -> one gradient (or None) per tensor positional argument, in order."""
+
+    __slots__ = ("_args", "_output", "kwargs", "meta", "node", "needs_input_grad", "out_meta")
+
+    def __init__(self, args, kwargs, output, meta, save_inputs: bool, save_output: bool, needs):
+        self._args = tuple(SavedTensor(a) if isinstance(a, Tensor) and save_inputs else
+                           (InputMeta(a) if isinstance(a, Tensor) else a) for a in args)
+        outs = output if isinstance(output, tuple) else (output,)
+        self._output = tuple(SavedTensor(o, True, i) for i, o in enumerate(outs)) if save_output else None
+        self.out_meta = tuple(InputMeta(o) for o in outs)
+        self.kwargs = kwargs
+        self.meta = meta
+        self.node = None
+        self.needs_input_grad = needs
+
+    @property
+    def inputs(self) -> tuple:
+        node = self.node
+        if node.freed:
+            from .graph import _FREED
+            raise RuntimeError(_FREED)
+        return tuple(a.unpack(node) if isinstance(a, SavedTensor) else a for a in self._args)
+
+    @property
+    def output(self):
+        node = self.node
+        if node.freed or self._output is None:
+            from .graph import _FREED
+            raise RuntimeError(_FREED if node.freed else f"{node.op.name} did not save its output")
+        outs = tuple(o.unpack(node) for o in self._output)
+        return outs if len(outs) > 1 else outs[0]
+
+    def release(self):
+        self._args = tuple(None if isinstance(a, SavedTensor) else a for a in self._args)
+        self._output = None
+
+
+def record(op, args, kwargs, result, meta) -> None:
+    """Attach a graph node to `result` when a tensor input requires grad (called by OpDef.__call__)."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    for a in args:
+        if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):
+            tensors.extend(x for x in a if isinstance(x, Tensor))
+    needs = tuple(t._requires_grad for t in tensors)
+    if not any(needs):
+        return
+    if op.vjp is None:
+        _attach_missing_rule(op, result, tensors)
+        return
+    save = op.save
+    flat_args = _flatten_args(args)
+    ctx = OpContext(flat_args, kwargs, result, meta, save in ("inputs", "both"), save in ("output", "both"), needs)
+    edges = tuple(edge_of(t) for t in tensors)
+    node = Node(op, ctx, edges, tuple(InputMeta(t) for t in tensors), n_outputs=op.n_outputs)
+    ctx.node = node
+    outs = result if isinstance(result, tuple) else (result,)
+    for i, o in enumerate(outs):
+        if o.dtype.kind == 2:  # only floating outputs carry gradient
+            o.grad_fn = node
+            o._requires_grad = True
+            if i:
+                o._extra = {"output_nr": i}
+
+
+def _flatten_args(args):
+    flat = []
+    for a in args:
+        if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):
+            flat.append(tuple(a))
+        else:
+            flat.append(a)
+    return flat
+
+
+class _MissingRule:
+    """The grad_fn of a result whose op has no backward rule: backward through it raises, never a silent zero."""
+
+    def __init__(self, op):
+        self.name = op.name
+        self.backward_name = f"{''.join(p.capitalize() for p in op.name.split('_'))}Backward0"
+
+    def vjp(self, ctx, *grads):
+        raise RuntimeError(f"the derivative for '{self.name}' is not implemented")
+
+
+def _attach_missing_rule(op, result, tensors):
+    if not op.differentiable:
+        return
+    node = Node(_MissingRule(op), _NoCtx(), tuple(edge_of(t) for t in tensors), tuple(InputMeta(t) for t in tensors),
+                op.n_outputs)
+    for o in (result if isinstance(result, tuple) else (result,)):
+        if o.dtype.kind == 2:
+            o.grad_fn = node
+            o._requires_grad = True
+
+
+class _NoCtx:
+    def release(self):
+        pass
+
+
+# ------------------------------------------------------------------------------------------------ engine
+
+def _reduce_to(g: Tensor, meta: InputMeta) -> Tensor:
+    """Make a gradient fit its input: sum broadcast dims, cast to the input's dtype, move to its device."""
+    shape = meta.shape
+    gs = tuple(g._data.shape)
+    if gs != shape:
+        lead = len(gs) - len(shape)
+        dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and gs[lead + i] != 1)
+        if dims:
+            g = g.sum(dim=dims, keepdim=True)
+        if lead:
+            g = g.reshape(shape)
+        elif tuple(g._data.shape) != shape:
+            g = g.reshape(shape)
+    if g.dtype is not meta.dtype:
+        g = g.to(meta.dtype)
+    if g.device is not meta.device:
+        g = g.to(meta.device)
+    return g
+
+
+def _add_grads(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, inputs=None,
+                 accumulate: bool = True, allow_unused: bool = False):
+    """Propagate `grad_outputs` from `outputs` through the graph.
+
+    accumulate=True (Tensor.backward): add into the .grad of leaves (or of `inputs` only).
+    accumulate=False (autograd.grad): return the gradients of `inputs`, touching no .grad."""
+    roots = []
+    for t, g in zip(outputs, grad_outputs):
+        e = edge_of(t)
+        if e is None:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        roots.append((e, g))
+
+    # Which (node, output_nr) pairs are captured for autograd.grad / backward(inputs=...)
+    capture = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            e = edge_of(t)
+            if e is None:
+                if not allow_unused and not accumulate:
+                    raise RuntimeError("One of the differentiated Tensors does not require grad")
+                continue
+            capture.setdefault((id(e[0]), e[1]), []).append(i)
+
+    # dependency counts over the reachable graph (iterative DFS)
+    deps: dict = {}
+    seen = set()
+    stack = [e[0] for e, _ in roots]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for edge in node.next_functions:
+            if edge is None:
+                continue
+            nxt = edge[0]
+            deps[id(nxt)] = deps.get(id(nxt), 0) + 1
+            if id(nxt) not in seen:
+                stack.append(nxt)
+
+    buffers: dict = {}
+    nodes: dict = {}
+    for (node, idx), g in roots:
+        buf = buffers.setdefault(id(node), [None] * max(1, getattr(node, "n_outputs", 1)))
+        buf[idx] = _add_grads(buf[idx], g)
+        nodes[id(node)] = node
+    ready = [node for (node, _), _ in roots if deps.get(id(node), 0) == 0]
+    ready = list({id(n): n for n in ready}.values())
+    results = [None] * (len(inputs) if inputs is not None else 0)
+
+    prev = (STATE.enabled, STATE.inference)
+    STATE.enabled = bool(create_graph)
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(id(node), None)
+            if grads is None:
+                continue
+            grads = _run_pre_hooks(node, grads)
+            for i, g in enumerate(grads):
+                key = (id(node), i)
+                if key in capture and g is not None:
+                    for pos in capture[key]:
+                        results[pos] = g
+            if isinstance(node, AccumulateGrad):
+                if accumulate and (inputs is None or (id(node), 0) in capture):
+                    _accumulate(node, grads[0], create_graph)
+                continue
+            if node.retained:
+                for i, ref in node.retained.items():
+                    t = ref()
+                    if t is not None and grads[i] is not None:
+                        t._grad = grads[i] if t._grad is None else t._grad + grads[i]
+            try:
+                in_grads = node.apply(grads if node.n_outputs > 1 else [_dense(grads[0], node)])
+            except Exception as exc:
+                if node.trace is not None:
+                    exc.args = (f"{exc.args[0] if exc.args else exc}\n\nForward call of {node.name()}:\n"
+                                + "".join(node.trace),) + exc.args[1:]
+                raise
+            if not isinstance(in_grads, (tuple, list)):
+                in_grads = (in_grads,)
+            if STATE.anomaly:
+                _check_anomaly(node, in_grads)
+            if not retain_graph:
+                node.release()
+            for edge, g, meta in zip(node.next_functions, in_grads, node.input_meta):
+                if edge is None:
+                    continue
+                nxt, idx = edge
+                if g is not None:
+                    g = _reduce_to(g, meta)
+                    buf = buffers.setdefault(id(nxt), [None] * max(1, getattr(nxt, "n_outputs", 1)))
+                    buf[idx] = _add_grads(buf[idx], g)
+                    nodes[id(nxt)] = nxt
+                deps[id(nxt)] -= 1
+                if deps[id(nxt)] == 0:
+                    ready.append(nxt)
+    finally:
+        STATE.enabled, STATE.inference = prev
+    if inputs is not None and not accumulate:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+        return tuple(results)
+    return None
+
+
+def _dense(g, node):
+    if g is None:
+        # an output that received no gradient (e.g. unused) counts as zeros
+        m = node.ctx.out_meta[0]
+        from ..ops.creation import zeros
+        return zeros(*m.shape, dtype=m.dtype, device=m.device)
+    return g
+
+
+def _run_pre_hooks(node, grads):
+    hooks = node.pre_hooks
+    if not hooks:
+        return grads
+    grads = list(grads)
+    for i, fns in hooks.items():
+        for fn in fns:
+            if grads[i] is None:
+                continue
+            r = fn(grads[i])
+            if r is not None:
+                grads[i] = r
+    return grads
+
+
+def _accumulate(acc: AccumulateGrad, g, create_graph: bool):
+    leaf = acc.leaf_ref()
+    if leaf is None or g is None:
+        return
+    if not create_graph:
+        g = g.detach() if g.grad_fn is not None else g
+    if leaf._grad is None:
+        # the same gradient tensor may flow into several leaves (a + b): give each leaf its own
+        leaf._grad = g if create_graph else g.clone()
+    else:
+        leaf._grad = leaf._grad + g
+
+
+def _check_anomaly(node, in_grads):
+    from ..ops import reduce as _r  # noqa: F401
+    for i, g in enumerate(in_grads):
+        if g is None or g.dtype.kind != 2:
+            continue
+        finite = g.isfinite().all().item()
+        if not finite:
+            where = "".join(node.trace) if node.trace else ""
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.\n"
+                               f"Traceback of forward call that caused the error:\n{where}")

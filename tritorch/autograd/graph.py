@@ -1,0 +1,155 @@
+"""The define-by-run graph: nodes recorded by op calls, and the engine that walks them backwards.
+
+Every differentiable op call under grad mode whose inputs require grad records a `Node`: the op, what its vjp
+needs (saved tensors, keyword arguments), one edge per tensor input, and the inputs' metadata (shape, dtype,
+device) so that the engine can reduce a broadcast gradient and match dtype and device without the op's help.
+`backward`/`grad` walk the graph iteratively in dependency order (no recursion), so arbitrarily long chains work,
+and free each node's saved tensors as soon as it ran unless `retain_graph`.
+"""
+from __future__ import annotations
+
+import traceback
+import weakref
+
+from ..tensor import Tensor, _make
+from . import grad_mode
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they have "
+          "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+          "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
+          "if you need to access saved tensors after calling backward.")
+
+
+class SavedTensor:
+    """A tensor kept for backward, with the version it had when saved (an in-place change is an error).
+
+    An op's own output is kept without its grad_fn (no reference cycle) and re-attached to the node on unpack,
+    so that double backward still sees it as a function of the inputs."""
+
+    __slots__ = ("data", "dtype", "device", "version", "counter", "requires_grad", "grad_fn", "is_output",
+                 "out_index", "name")
+
+    def __init__(self, t: Tensor, is_output: bool = False, out_index: int = 0, name: str = ""):
+        self.data, self.dtype, self.device = t._data, t.dtype, t.device
+        self.counter = t._version
+        self.version = t._version[0]
+        self.is_output = is_output
+        self.out_index = out_index
+        self.requires_grad = t._requires_grad
+        self.grad_fn = None if is_output else t.grad_fn
+        self.name = name
+
+    def unpack(self, node: "Node") -> Tensor:
+        if self.counter[0] != self.version:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[{_type_str(self)}] is at version {self.counter[0]}; expected version {self.version} instead. "
+                "Hint: the backtrace further above can show the operation that failed to compute its gradient. "
+                "The variable in question was changed in there or anywhere later. Good luck!")
+        t = _make(self.data, self.dtype, self.device, version=self.counter)
+        if self.is_output:
+            t.grad_fn = node
+            t._requires_grad = True
+            t._extra = {"output_nr": self.out_index}
+        else:
+            t.grad_fn = self.grad_fn
+            t._requires_grad = self.requires_grad
+        return t
+
+
+def _type_str(s: SavedTensor) -> str:
+    names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+             "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char", "uint8": "Byte"}
+    prefix = "torch.cuda." if s.device.type == "cuda" else "torch."
+    return f"{prefix}{names[s.dtype.name]}Tensor [{', '.join(str(n) for n in s.data.shape)}]"
+
+
+class InputMeta:
+    __slots__ = ("shape", "dtype", "device")
+
+    def __init__(self, t: Tensor):
+        self.shape, self.dtype, self.device = tuple(t._data.shape), t.dtype, t.device
+
+
+class Node:
+    """A recorded op call (the `grad_fn` of its outputs)."""
+
+    __slots__ = ("op", "ctx", "next_functions", "input_meta", "n_outputs", "freed", "pre_hooks", "trace",
+                 "retained", "__weakref__")
+
+    def __init__(self, op, ctx, next_functions, input_meta, n_outputs=1):
+        self.op = op
+        self.ctx = ctx
+        self.next_functions = next_functions
+        self.input_meta = input_meta
+        self.n_outputs = n_outputs
+        self.freed = False
+        self.pre_hooks = None   # {output_nr: [hook]} from Tensor.register_hook on non-leaf outputs
+        self.retained = None    # {output_nr: weakref to tensor} for retain_grad()
+        self.trace = traceback.format_stack()[:-3] if grad_mode.STATE.anomaly else None
+
+    def name(self) -> str:
+        n = getattr(self.op, "backward_name", None)
+        if n:
+            return n
+        base = "".join(p.capitalize() for p in self.op.name.split("_"))
+        return f"{base}Backward0"
+
+    def apply(self, grads):
+        if self.freed:
+            raise RuntimeError(_FREED)
+        return self.op.vjp(self.ctx, *grads) if self.n_outputs > 1 else self.op.vjp(self.ctx, grads[0])
+
+    def release(self):
+        self.freed = True
+        self.ctx.release()
+
+    def register_hook(self, fn):
+        raise RuntimeError("register hooks on tensors (Tensor.register_hook) in tritorch")
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    __str__ = __repr__
+
+
+class AccumulateGrad:
+    """The edge into a leaf tensor: adds the incoming gradient to `leaf.grad`."""
+
+    __slots__ = ("leaf_ref", "pre_hooks", "next_functions", "__weakref__")
+
+    def __init__(self, leaf: Tensor):
+        self.leaf_ref = weakref.ref(leaf)
+        self.pre_hooks = None
+        self.next_functions = ()
+
+    @property
+    def variable(self):
+        return self.leaf_ref()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def accumulate_node(leaf: Tensor) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node (one per leaf, kept in the leaf's extras)."""
+    extra = leaf._extra
+    if extra is None:
+        extra = leaf._extra = {}
+    acc = extra.get("accumulate")
+    if acc is None:
+        acc = extra["accumulate"] = AccumulateGrad(leaf)
+    return acc
+
+
+def edge_of(t: Tensor):
+    """(node, output_nr) where gradient for `t` flows, or None when t does not require grad."""
+    if not t._requires_grad:
+        return None
+    if t.grad_fn is None:
+        return (accumulate_node(t), 0)
+    extra = t._extra
+    return (t.grad_fn, extra.get("output_nr", 0) if extra else 0)
