@@ -1,0 +1,38 @@
+"""Anomaly mode: keep each forward call's traceback and raise when a backward produces NaN or inf."""
+from __future__ import annotations
+
+from .grad_mode import STATE
+
+
+class detect_anomaly:
+    """Context manager (and decorator): while active, a backward that produces NaN/inf raises, naming the op
+    and showing the traceback of its forward call."""
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = STATE.anomaly
+        STATE.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        STATE.anomaly = self._prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            with detect_anomaly(self.check_nan):
+                return fn(*a, **k)
+        return wrapper
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    STATE.anomaly = bool(mode)
+
+
+def is_anomaly_enabled() -> bool:
+    return STATE.anomaly

@@ -1,0 +1,128 @@
+"""Custom autograd ops: `Function` with forward(ctx, ...) / backward(ctx, ...), used through `.apply`."""
+from __future__ import annotations
+
+import functools
+
+from ..tensor import Tensor
+from . import grad_mode
+from .graph import InputMeta, Node, SavedTensor, edge_of
+
+
+class FunctionCtx:
+    """The `ctx` of a custom Function: save tensors, mark outputs, read which inputs need grad."""
+
+    def __init__(self):
+        self._saved = ()
+        self.needs_input_grad = ()
+        self._non_differentiable = set()
+        self._node = None
+        self._materialize = True
+
+    def save_for_backward(self, *tensors) -> None:
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        node = self._node
+        if node is not None and node.freed:
+            from .graph import _FREED
+            raise RuntimeError(_FREED)
+        return tuple(s.unpack(node) if isinstance(s, SavedTensor) else s for s in self._saved)
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize = value
+
+    def release(self) -> None:
+        self._saved = ()
+
+
+class _FunctionOp:
+    """Adapts a Function subclass to the engine's node interface."""
+
+    def __init__(self, fn_cls):
+        self.fn_cls = fn_cls
+        self.name = fn_cls.__name__
+        self.backward_name = f"{fn_cls.__name__}Backward"
+
+    def vjp(self, ctx, *grads):
+        if ctx._materialize:
+            from ..ops.creation import zeros
+            grads = tuple(zeros(*m.shape, dtype=m.dtype, device=m.device) if g is None else g
+                          for g, m in zip(grads, ctx._out_meta))
+        result = self.fn_cls.backward(ctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(ctx._input_is_tensor)
+        if len(result) < n:
+            raise RuntimeError(f"function {self.backward_name} returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(result)})")
+        # keep the gradients of tensor inputs only (the engine's edges are per tensor input)
+        return tuple(g for g, is_t in zip(result, ctx._input_is_tensor) if is_t)
+
+
+class FunctionMeta(type):
+    def __init__(cls, name, bases, attrs):
+        super().__init__(name, bases, attrs)
+        cls._op = _FunctionOp(cls)
+
+
+class Function(metaclass=FunctionMeta):
+    """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`; call `MyFn.apply(*args)`."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define backward(ctx, ...) to be differentiated")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = FunctionCtx()
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        with grad_mode.no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        record = grad_mode.STATE.enabled and any(t._requires_grad for t in tensors)
+        outs = out if isinstance(out, tuple) else (out,)
+        to_save = getattr(ctx, "_to_save", ())
+        if not record:
+            ctx._saved = to_save
+            return out
+        out_ids = {id(o): i for i, o in enumerate(outs)}
+        ctx._saved = tuple(SavedTensor(t, is_output=id(t) in out_ids, out_index=out_ids.get(id(t), 0))
+                           if isinstance(t, Tensor) else t for t in to_save)
+        ctx._input_is_tensor = tuple(isinstance(a, Tensor) for a in args)
+        ctx._out_meta = ctx.out_meta = tuple(InputMeta(o) for o in outs)
+        node = Node(cls._op, ctx, tuple(edge_of(t) for t in tensors), tuple(InputMeta(t) for t in tensors),
+                    n_outputs=len(outs))
+        ctx._node = node
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor) and o.dtype.kind == 2 and id(o) not in ctx._non_differentiable:
+                if any(o is t for t in tensors):
+                    raise RuntimeError("a Function's forward returned one of its inputs unchanged; return a view or "
+                                       "a copy (x.clone()) instead")
+                o.grad_fn = node
+                o._requires_grad = True
+                if i:
+                    o._extra = {"output_nr": i}
+        return out
+
+
+def once_differentiable(backward_fn):
+    """Decorate a Function's backward that cannot itself be differentiated: it runs without recording."""
+
+    @functools.wraps(backward_fn)
+    def wrapper(ctx, *grads):
+        with grad_mode.no_grad():
+            result = backward_fn(ctx, *grads)
+        return result
+
+    return wrapper
