@@ -154,6 +154,8 @@ def set_default_dtype(d) -> None:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default_float = d
     _RESULT_CACHE.clear()
+    for cache in DEFAULT_DTYPE_CACHES:
+        cache.clear()
 
 
 def scalar_dtype(value) -> dtype:
@@ -166,6 +168,8 @@ def scalar_dtype(value) -> dtype:
 
 
 _RESULT_CACHE: dict = {}
+# Caches elsewhere whose entries depend on the default dtype register here; set_default_dtype clears them.
+DEFAULT_DTYPE_CACHES: list = []
 
 
 def result_type_of(dim_dtype, zero_dtype, scalar_dtype_) -> dtype:

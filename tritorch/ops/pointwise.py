@@ -17,7 +17,7 @@ from ..backends.cuda import CudaArray
 from ..device import CPU
 from ..tensor import Tensor, _make
 from . import launch
-from .registry import Meta, broadcast_pair, broadcast_shapes, device_of
+from .registry import Meta, _type_name, broadcast_pair, broadcast_shapes, device_of
 
 # Operand kinds (constexpr): how the kernel gets each input.
 ABSENT, POINTER, SCALAR, SCALAR_F64_BITS = 0, 1, 2, 3
@@ -234,7 +234,7 @@ def _kind_rule(kind: str, name: str):
             return _dt.bool_, dt
         if kind == "int":
             if dt.kind == _dt.FLOAT:
-                raise RuntimeError(f'"{name}" not implemented for \'{dt.name}\'')
+                raise RuntimeError(f'"{name}" not implemented for \'{_type_name(dt)}\'')
             return dt, dt
         raise ValueError(kind)
 
@@ -253,12 +253,13 @@ def pointwise_infer(kind: str, allowed=None, name: str = ""):
     """
     rule = _kind_rule(kind, name)
     cache: dict = {}
+    _dt.DEFAULT_DTYPE_CACHES.append(cache)
 
     def decide(dt):
         r = cache.get(dt)
         if r is None:
             if allowed is not None and dt not in allowed:
-                raise RuntimeError(f'"{name}" not implemented for \'{dt.name}\'')
+                raise RuntimeError(f'"{name}" not implemented for \'{_type_name(dt)}\'')
             r = cache[dt] = rule(dt)
         return r
 

@@ -24,7 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from .. import _state
+from ..backends.cuda import CudaArray
 from .. import dtypes as _dt
 from ..device import CPU, device
 from ..tensor import Tensor, _make
@@ -117,13 +120,16 @@ class OpDef:
         if out is None:
             raw = self._impls[meta.device.type](meta, *args, **kwargs)
             if self.n_outputs == 1:
+                if raw.__class__ is not np.ndarray and raw.__class__ is not CudaArray:
+                    raw = np.asarray(raw, meta.dtype.np)  # NumPy gives scalars for 0-dim results
                 r = _make(raw, meta.dtype, meta.device)
                 if self.view:
                     base = args[0]
                     r._version = base._version
                     r._base = base if base._base is None else base._base
             else:
-                r = tuple(_make(a, d, meta.device) for a, d in zip(raw, meta.dtype))
+                r = tuple(_make(a if a.__class__ is np.ndarray or a.__class__ is CudaArray else np.asarray(a, d.np),
+                                d, meta.device) for a, d in zip(raw, meta.dtype))
             if _GRAD.enabled and self.differentiable:
                 if self.list_input:
                     _state.recorder(self, args, kwargs, r, meta)

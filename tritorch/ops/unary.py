@@ -1,2 +1,1034 @@
-"""(being written)"""
-__all__ = []
+"""Unary elementwise ops: sign and magnitude, exponentials and logarithms, roots, trigonometry, activations,
+rounding, and the NaN/inf tests.
+
+Every op runs through the one pointwise kernel (`pointwise.pointwise_kernel`); this file gives each op its Triton
+scalar function, NumPy fallback, dtype rule, float64 reference, samples and bench spec. Each scalar function has
+the pointwise signature FN(x, y, z, p0, p1):
+    x        the operand, converted to the compute dtype (fp32 for fp16/bf16 inputs)
+    y, z     unused (unary ops)
+    p0, p1   the op's scalar parameters where it has any (softplus: beta, threshold; round with decimals:
+             10**|decimals| and a negative-decimals flag); unused otherwise
+Bytes per launch: every op reads its n input elements once and writes its n output elements once.
+
+The interpreter cannot run libdevice, so expm1, log1p, tanh, the stable sigmoid and round-half-to-even are
+@triton.jit helpers here, built from tl.exp/tl.log/tl.floor with Kahan's accurate formulations.
+
+dtype rules follow PyTorch: float ops (kind "float") take integer and bool inputs to the default float dtype;
+neg/abs/sign/relu/square and the rounding ops (kind "same") keep integer dtypes (rounding an integer is the
+identity); logical_not and isnan/isinf/isfinite (kind "bool") return bool.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import struct
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, from_array
+from . import _bind
+from . import pointwise as pw
+from .registry import BenchSpec, Meta, OpDef, Sample, check_dtype, register
+from .samples import make_tensor, rng_for, unary_samples
+
+FAMILY = "unary"
+NUMERIC = tuple(d for d in _dt.ALL if d is not _dt.bool_)
+BENCH_SIZES = (2 ** 16, 2 ** 20, 2 ** 24)
+
+__all__ = ["neg", "negative", "abs", "absolute", "sign", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt",
+           "rsqrt", "reciprocal", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "silu", "softplus", "erf",
+           "floor", "ceil", "round", "trunc", "fix", "logical_not", "isnan", "isinf", "isfinite", "square",
+           "positive"]
+
+INF, NAN = math.inf, math.nan
+NEG_BOOL_MESSAGE = ("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a "
+                    "mask, use the `~` or `logical_not()` operator instead.")
+POS_BOOL_MESSAGE = "The `+` operator, on a bool tensor is not supported."
+_HALF_NP = (np.dtype(np.float16), _dt.bfloat16.np)
+
+
+# ==================================================================== accurate Triton helpers (no libdevice)
+
+@triton.jit
+def _expm1_accurate(x):
+    # Kahan: u = e^x rounded; u - 1 is exact near 1 and log(u) sees the same rounding as u, so the ratio
+    # (u - 1) / log(u) cancels it. x / log(u) is formed first so that (u - 1) * x cannot overflow.
+    u = tl.exp(x)
+    um1 = u - 1.0
+    r = um1 * (x / tl.log(u))
+    r = tl.where(u == 1.0, x, r)                # |x| below half an ulp of 1: expm1(x) = x (keeps -0.0)
+    r = tl.where(um1 == -1.0, um1, r)           # e^x underflowed to 0 (x = -inf included): -1
+    return tl.where(u == float("inf"), u, r)    # overflow, and x = +inf
+
+
+@triton.jit
+def _log1p_accurate(x):
+    # Kahan: u = 1 + x rounded; log(u) * x / (u - 1) corrects for the rounding of u. x / (u - 1) is formed
+    # first (it is close to 1) so that log(u) * x cannot overflow.
+    u = 1.0 + x
+    um1 = u - 1.0
+    r = tl.log(u) * (x / um1)
+    r = tl.where(um1 == 0.0, x, r)              # u == 1: log1p(x) = x to working precision (keeps -0.0)
+    return tl.where(u == float("inf"), u, r)    # x = +inf (the ratio would be inf / inf)
+
+
+@triton.jit
+def _tanh_accurate(x):
+    # tanh|x| = -t / (2 + t) with t = expm1(-2|x|): no cancellation near 0, no overflow for large |x|.
+    t = _expm1_accurate(-2.0 * tl.abs(x))
+    r = -t / (2.0 + t)
+    r = tl.where(x < 0, -r, r)
+    return tl.where(x == 0, x, r)               # keeps the sign of zero
+
+
+@triton.jit
+def _sigmoid_stable(x):
+    # e = exp(-|x|) lies in (0, 1], so neither branch overflows: 1 / (1 + e) for x >= 0, e / (1 + e) below.
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+@triton.jit
+def _rint(x):
+    # Round half to even (C's nearbyint). d = x - floor(x) is exact for floats, so ties are seen exactly.
+    f = tl.floor(x)
+    d = x - f
+    f_is_odd = (f - 2.0 * tl.floor(0.5 * f)) != 0.0
+    r = tl.where((d > 0.5) | ((d == 0.5) & f_is_odd), f + 1.0, f)
+    return tl.where(r == 0.0, x * 0.0, r)       # keeps the sign of zero: round(-0.3) is -0.0
+
+
+# ========================================================================= NumPy helpers for the fallbacks
+
+def _fp32_for_half(fn):
+    """Run a NumPy formula with fp16/bf16 operands widened to fp32 and the result rounded back once, as
+    PyTorch's CPU kernels do, with floating-point warnings off (PyTorch does not warn on log(0) or overflow).
+    The result keeps the operand's dtype: the registry's cpu fast path wraps it as it is."""
+
+    def run(x, *params):
+        with np.errstate(all="ignore"):
+            if x.dtype in _HALF_NP:
+                return np.asarray(fn(x.astype(np.float32), *params)).astype(x.dtype)
+            return fn(x, *params)
+
+    run.__name__ = fn.__name__
+    return run
+
+
+def _identity_on_int(fn):
+    """Rounding ops leave integers as they are (the result is still a new array); fp16/bf16 round in fp32."""
+
+    def run(x):
+        if x.dtype.kind in "biu":
+            return x.copy()
+        if x.dtype in _HALF_NP:
+            return np.asarray(fn(x.astype(np.float32))).astype(x.dtype)
+        return fn(x)
+
+    run.__name__ = fn.__name__
+    return run
+
+
+def _int_identity_ref(fn):
+    """A rounding reference that leaves integers exact (float64 cannot hold every int64)."""
+
+    def ref(x):
+        x = np.asarray(x)
+        return x if x.dtype.kind in "biu" else fn(x)
+
+    return ref
+
+
+# erf by fdlibm's s_erf.c (the algorithm behind C's erf): rational approximations on [0, 0.84375),
+# [0.84375, 1.25), [1.25, 1/0.35), [1/0.35, 6), and 1 from 6 up. Evaluated in float64.
+_ERX = 8.45062911510467529297e-01
+_ERF_PP = (1.28379167095512558561e-01, -3.25042107247001499370e-01, -2.84817495755985104766e-02,
+           -5.77027029648944159157e-03, -2.37630166566501626084e-05)
+_ERF_QQ = (1.0, 3.97917223959155352819e-01, 6.50222499887672944485e-02, 5.08130628187576562776e-03,
+           1.32494738004321644526e-04, -3.96022827877536812320e-06)
+_ERF_PA = (-2.36211856075265944077e-03, 4.14856118683748331666e-01, -3.72207876035701323847e-01,
+           3.18346619901161753674e-01, -1.10894694282396677476e-01, 3.54783043256182359371e-02,
+           -2.16637559486879084300e-03)
+_ERF_QA = (1.0, 1.06420880400844228286e-01, 5.40397917702171048937e-01, 7.18286544141962662868e-02,
+           1.26171219808761642112e-01, 1.36370839120290507362e-02, 1.19844998467991074170e-02)
+_ERF_RA = (-9.86494403484714822705e-03, -6.93858572707181764372e-01, -1.05586262253232909814e+01,
+           -6.23753324503260060396e+01, -1.62396669462573470355e+02, -1.84605092906711035994e+02,
+           -8.12874355063065934246e+01, -9.81432934416914548592e+00)
+_ERF_SA = (1.0, 1.96512716674392571292e+01, 1.37657754143519042600e+02, 4.34565877475229228821e+02,
+           6.45387271733267880336e+02, 4.29008140027567833386e+02, 1.08635005541779435134e+02,
+           6.57024977031928170135e+00, -6.04244152148580987438e-02)
+_ERF_RB = (-9.86494292470009928597e-03, -7.99283237680523006574e-01, -1.77579549177547519889e+01,
+           -1.60636384855821916062e+02, -6.37566443368389627722e+02, -1.02509513161107724954e+03,
+           -4.83519191608651397019e+02)
+_ERF_SB = (1.0, 3.03380607434824582924e+01, 3.25792512996573918826e+02, 1.53672958608443695994e+03,
+           3.19985821950859553908e+03, 2.55305040643316442583e+03, 4.74528541206955367215e+02,
+           -2.24409524465858183362e+01)
+# fdlibm switches erfc tail approximations where the high word of |x| reaches 0x4006DB6E (about 1/0.35).
+_ERF_TAIL_SPLIT = struct.unpack("<d", struct.pack("<Q", 0x4006DB6E00000000))[0]
+
+
+def _poly(coeffs, z):
+    """coeffs[0] + coeffs[1] * z + ... by Horner's rule."""
+    r = np.full_like(z, coeffs[-1])
+    for c in coeffs[-2::-1]:
+        r *= z
+        r += c
+    return r
+
+
+def _erf_tail(a):
+    """erf(a) = 1 - erfc(a) for 1.25 <= a < 6, erfc(a) = exp(-a^2 - 0.5625 + R/S) / a with -a^2 split so that
+    its leading part is exact (z keeps the high 32 bits of a, so z * z is exact)."""
+    s = 1.0 / (a * a)
+    near = a < _ERF_TAIL_SPLIT
+    rs = np.where(near, _poly(_ERF_RA, s) / _poly(_ERF_SA, s), _poly(_ERF_RB, s) / _poly(_ERF_SB, s))
+    z = (a.view(np.uint64) & np.uint64(0xFFFFFFFF00000000)).view(np.float64)
+    return 1.0 - np.exp(-z * z - 0.5625) * np.exp((z - a) * (z + a) + rs) / a
+
+
+def _erf64(x) -> np.ndarray:
+    """erf in float64, within an ulp or so (fdlibm's algorithm), vectorised."""
+    x = np.asarray(x, np.float64)
+    shape = x.shape
+    x = x.reshape(-1)
+    a = np.abs(x)
+    y = a.copy()                                  # NaN stays NaN
+    small = a < 0.84375
+    mid = (a >= 0.84375) & (a < 1.25)
+    tail = (a >= 1.25) & (a < 6.0)
+    y[a >= 6.0] = 1.0
+    if small.any():
+        s = a[small]
+        z = s * s
+        y[small] = s + s * (_poly(_ERF_PP, z) / _poly(_ERF_QQ, z))
+    if mid.any():
+        s = a[mid] - 1.0
+        y[mid] = _ERX + _poly(_ERF_PA, s) / _poly(_ERF_QA, s)
+    if tail.any():
+        y[tail] = _erf_tail(a[tail])
+    return np.copysign(y, x).reshape(shape)
+
+
+def _erf_np(x):
+    return _erf64(x).astype(x.dtype, copy=False)
+
+
+def _sigmoid_np(x):
+    # 1 / (1 + exp(-x)) without overflow: e = exp(-|x|) <= 1
+    e = np.abs(x, out=np.empty_like(x))
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    num = np.where(x >= 0, x.dtype.type(1), e)
+    e += 1
+    np.divide(num, e, out=num)
+    return num
+
+
+# ==================================================================================== declaring the ops
+
+def _result_dtype(d: _dt.dtype, kind: str) -> _dt.dtype:
+    if kind == "float":
+        return pw.to_float(d)
+    if kind == "bool":
+        return _dt.bool_
+    return d
+
+
+def _bench(kind, low, high, flops_per_element, dtypes):
+    """Time the op on 1-D tensors; bytes = the input read once plus the output written once."""
+
+    def make(size, device, dtype):
+        return (make_tensor((size,), dtype, device, low=low, high=high),), {}
+
+    def nbytes(size, dtype):
+        return size * (dtype.itemsize + _result_dtype(dtype, kind).itemsize)
+
+    return BenchSpec(sizes=BENCH_SIZES, make=make, bytes=nbytes, flops=lambda size: size * flops_per_element,
+                     dtypes=dtypes)
+
+
+def _values_tensor(values, dtype, device):
+    """A 1-D tensor of exactly `values` (special values such as inf and NaN, integer extremes) on `device`."""
+    with np.errstate(over="ignore"):   # values beyond fp16's range become inf on purpose
+        arr = np.array(values, dtype=np.float64 if dtype.kind == _dt.FLOAT else np.int64).astype(dtype.np)
+    t = from_array(arr)
+    return t if str(device) == "cpu" else t.to(device)
+
+
+def _int_extremes(dtype):
+    info = np.iinfo(dtype.np)
+    return sorted({int(info.min), int(info.min) + 1, 0, 1, int(info.max)} | ({-1} if info.min < 0 else set()))
+
+
+def _samples(low, high, specials=(), int_extremes=False, kwargs=()):
+    """unary_samples over [low, high), plus: special float values (inf, NaN, signed zeros, tiny and large
+    magnitudes the op's output dtype can hold), integer extremes, and samples with keyword arguments.
+    `kwargs` is a sequence of dicts, or a function dtype -> such a sequence."""
+    base = unary_samples(low, high)
+
+    def samples(device, dtype):
+        yield from base(device, dtype)
+        if specials and dtype.kind == _dt.FLOAT:
+            yield Sample((_values_tensor(specials, dtype, device),), name="specials")
+        if int_extremes and dtype.kind == _dt.INT:
+            yield Sample((_values_tensor(_int_extremes(dtype), dtype, device),), name="extremes")
+        rng = rng_for("unary-kwargs", dtype.name, low, high)
+        for kw in (kwargs(dtype) if callable(kwargs) else kwargs):
+            x = make_tensor((4, 7), dtype, device, low=low, high=high, rng=rng)
+            yield Sample((x,), dict(kw), name=f"kw{kw}")
+
+    return samples
+
+
+def _require_tensor(name, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+
+
+def _reject_bool(message):
+    def check(name, input, **_kw):
+        if input.dtype is _dt.bool_:
+            raise RuntimeError(message)
+    return check
+
+
+def _only(allowed):
+    def check(name, input, **_kw):
+        check_dtype(name, input, allowed)
+    return check
+
+
+def _with_checks(op: OpDef, check=None, special_infer=None) -> OpDef:
+    """Put the op's own PyTorch argument checks in front of the generic pointwise infer. `special_infer(input)`
+    decides the Meta itself where it returns one (square of a bool tensor).
+
+    The registry's cpu fast path skips infer, so every dtype a check rejects (or special_infer handles) must be
+    left out of declare's `allowed` dtypes: the fast path then leaves those calls to the full path."""
+    generic = op.infer
+    name = op.name
+
+    def infer(input, *args, **kwargs):
+        _require_tensor(name, input)
+        if check is not None:
+            check(name, input, **kwargs)
+        if special_infer is not None:
+            meta = special_infer(input)
+            if meta is not None:
+                return meta
+        return generic(input, *args, **kwargs)
+
+    op.infer = infer
+    return op
+
+
+def _ref64(fn):
+    """A float64 reference formula: integer and bool inputs become float64 first (NumPy itself would compute
+    int8 inputs in float16), with NumPy's warnings off."""
+
+    def ref(x, *args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(np.asarray(x, np.float64), *args, **kwargs)
+
+    return ref
+
+
+def _declare(name, *, np_fn, tl_fn, kind, ref, torch_fn, low=None, high=None, dtypes=_dt.ALL, allowed=None,
+             check=None, special_infer=None, specials=(), int_extremes=False, params=(), kwargs=(), flops=1,
+             bench_dtypes=(_dt.float32, _dt.float16), **opdef_kwargs):
+    """Declare a unary pointwise op. `dtypes` are the dtypes it accepts (and the generated tests run); an op
+    that accepts fewer than all raises PyTorch's "not implemented for" error for the rest, unless `check`
+    raises its own. `low`/`high`: the sample range inside the op's domain; `specials`: special float values
+    for one more sample; `flops`: floating-point operations per element (bench)."""
+    if dtypes is not _dt.ALL:
+        allowed = dtypes if allowed is None else allowed
+        check = check or _only(dtypes)
+    op = pw.declare(name, np_fn=np_fn, tl_fn=tl_fn, kind=kind, ref=ref, arity=1, family=FAMILY, dtypes=dtypes,
+                    allowed=allowed, params=params, samples=_samples(low, high, specials, int_extremes, kwargs),
+                    bench=_bench(kind, low, high, flops, bench_dtypes), extra={"torch": torch_fn}, **opdef_kwargs)
+    return _with_checks(op, check, special_infer)
+
+
+def _public(op, doc):
+    """The public function `name(input, *, out=None)` of a registered op."""
+
+    def fn(input, *, out=None):
+        return op(input, out=out)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    return fn
+
+
+def _inplace(fn, name):
+    """The Tensor method `name_()`: `fn` written into the tensor itself (the registry checks that the result
+    dtype can be cast to the tensor's, and bumps its version)."""
+
+    def method(self):
+        return fn(self, out=self)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+# Special values every float sample set starts from; each op adds values inside its own range.
+_SPECIAL = [0.0, -0.0, INF, -INF, NAN]
+
+
+# ================================================================================ sign and magnitude
+
+@triton.jit
+def _neg_fn(x, y, z, p0, p1):
+    # -x (unsigned integers wrap, as in PyTorch)
+    return -x
+
+
+@triton.jit
+def _abs_fn(x, y, z, p0, p1):
+    # |x| (the most negative integer stays itself, as in PyTorch)
+    return tl.abs(x)
+
+
+@triton.jit
+def _sign_fn(x, y, z, p0, p1):
+    # -1, 0 or 1; NaN gives 0 like PyTorch's (0 < x) - (x < 0); a bool is its own sign
+    if x.dtype == tl.int1:
+        r = x
+    else:
+        r = (x > 0).to(x.dtype) - (x < 0).to(x.dtype)
+    return r
+
+
+@triton.jit
+def _square_fn(x, y, z, p0, p1):
+    # x * x (integers wrap)
+    return x * x
+
+
+def _sign_np(x):
+    if x.dtype == np.bool_:
+        return x.copy()
+    r = np.sign(x, out=np.empty_like(x))
+    if x.dtype.kind == "f" or x.dtype in _HALF_NP:
+        np.copyto(r, 0, where=np.isnan(r))   # PyTorch's sign(NaN) is 0
+    return r
+
+
+def _sign_ref(x):
+    x = np.asarray(x)
+    if x.dtype == np.bool_:
+        return x
+    return (x > 0).astype(np.float64) - (x < 0).astype(np.float64)
+
+
+def _square_of_bool(input):
+    # PyTorch squares through pow(x, 2): a bool tensor with an integer exponent promotes to int64
+    if input.dtype is _dt.bool_:
+        return Meta(input._data.shape, _dt.int64, input.device, _dt.int64)
+    return None
+
+
+neg_op = _declare("neg", np_fn=np.negative, tl_fn=_neg_fn, kind="same", ref=np.negative, dtypes=NUMERIC,
+                  torch_fn=lambda torch, x: torch.neg(x), check=_reject_bool(NEG_BOOL_MESSAGE),
+                  specials=_SPECIAL + [1e-30, 2.5], int_extremes=True)
+abs_op = _declare("abs", np_fn=np.abs, tl_fn=_abs_fn, kind="same", ref=np.abs, dtypes=NUMERIC,
+                  torch_fn=lambda torch, x: torch.abs(x),
+                  specials=_SPECIAL + [-1e-30, 2.5], int_extremes=True)
+sign_op = _declare("sign", np_fn=_sign_np, tl_fn=_sign_fn, kind="same", ref=_sign_ref,
+                   torch_fn=lambda torch, x: torch.sign(x), specials=_SPECIAL + [1e-30, -1e-30, -2.5],
+                   int_extremes=True)
+square_op = _declare("square", np_fn=np.square, tl_fn=_square_fn, kind="same", ref=np.square,
+                     torch_fn=lambda torch, x: torch.square(x), allowed=NUMERIC, special_infer=_square_of_bool,
+                     specials=_SPECIAL + [1e-7, -3.5], int_extremes=True, flops=1)
+
+neg = _public(neg_op, "-input, elementwise. Not defined for bool tensors (use logical_not).")
+abs = _public(abs_op, "|input|, elementwise.")
+sign = _public(sign_op, "The sign of each element: -1, 0 or 1 (0 for NaN).")
+square = _public(square_op, "input * input, elementwise (bool inputs give int64, as in PyTorch).")
+negative, absolute = neg, abs
+
+
+def positive(input):
+    """Returns `input` itself (PyTorch's unary +); not defined for bool tensors."""
+    _require_tensor("positive", input)
+    if input.dtype is _dt.bool_:
+        raise RuntimeError(POS_BOOL_MESSAGE)
+    return input
+
+
+# ============================================================================ exponentials and logarithms
+
+@triton.jit
+def _exp_fn(x, y, z, p0, p1):
+    # e^x
+    return tl.exp(x)
+
+
+@triton.jit
+def _exp2_fn(x, y, z, p0, p1):
+    # 2^x
+    return tl.exp2(x)
+
+
+@triton.jit
+def _log_fn(x, y, z, p0, p1):
+    # natural log (NaN below 0, -inf at 0)
+    return tl.log(x)
+
+
+@triton.jit
+def _log2_fn(x, y, z, p0, p1):
+    # base-2 log
+    return tl.log2(x)
+
+
+@triton.jit
+def _log1p_fn(x, y, z, p0, p1):
+    # log(1 + x), accurate near 0
+    return _log1p_accurate(x)
+
+
+@triton.jit
+def _expm1_fn(x, y, z, p0, p1):
+    # e^x - 1, accurate near 0
+    return _expm1_accurate(x)
+
+
+exp_op = _declare("exp", np_fn=_fp32_for_half(np.exp), tl_fn=_exp_fn, kind="float", ref=_ref64(np.exp),
+                  torch_fn=lambda torch, x: torch.exp(x), low=-5, high=5,
+                  specials=_SPECIAL + [1e-7, -1e-7, 10.0, -10.0, -100.0])
+exp2_op = _declare("exp2", np_fn=_fp32_for_half(np.exp2), tl_fn=_exp2_fn, kind="float", ref=_ref64(np.exp2),
+                   torch_fn=lambda torch, x: torch.exp2(x), low=-6, high=6,
+                   specials=_SPECIAL + [1e-7, 15.0, -15.0, -200.0])
+log_op = _declare("log", np_fn=_fp32_for_half(np.log), tl_fn=_log_fn, kind="float", ref=_ref64(np.log),
+                  torch_fn=lambda torch, x: torch.log(x), low=0.05, high=10,
+                  specials=_SPECIAL + [1e-30, 1e-7, -1.0, 1.0, 1.001, 0.999, 1e30])
+log2_op = _declare("log2", np_fn=_fp32_for_half(np.log2), tl_fn=_log2_fn, kind="float", ref=_ref64(np.log2),
+                   torch_fn=lambda torch, x: torch.log2(x), low=0.05, high=10,
+                   specials=_SPECIAL + [1e-30, 1e-7, -1.0, 1.0, 1.001, 0.999, 1024.0, 1e30])
+log1p_op = _declare("log1p", np_fn=_fp32_for_half(np.log1p), tl_fn=_log1p_fn, kind="float",
+                    ref=_ref64(np.log1p), torch_fn=lambda torch, x: torch.log1p(x), low=-0.9, high=5,
+                    specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -3e-4, -0.5, -1.0, -2.0, 1e30])
+expm1_op = _declare("expm1", np_fn=_fp32_for_half(np.expm1), tl_fn=_expm1_fn, kind="float",
+                    ref=_ref64(np.expm1), torch_fn=lambda torch, x: torch.expm1(x), low=-3, high=3,
+                    specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -3e-4, 0.7, 10.0, -30.0, -100.0])
+
+exp = _public(exp_op, "e raised to each element.")
+exp2 = _public(exp2_op, "2 raised to each element.")
+log = _public(log_op, "Natural logarithm of each element.")
+log2 = _public(log2_op, "Base-2 logarithm of each element.")
+log1p = _public(log1p_op, "log(1 + input), accurate for small inputs.")
+expm1 = _public(expm1_op, "exp(input) - 1, accurate for small inputs.")
+
+
+# ====================================================================================== roots, reciprocal
+
+@triton.jit
+def _sqrt_fn(x, y, z, p0, p1):
+    # square root (NaN below 0)
+    return tl.sqrt(x)
+
+
+@triton.jit
+def _rsqrt_fn(x, y, z, p0, p1):
+    # 1 / sqrt(x): a correctly rounded division over sqrt (the hardware rsqrt is approximate in fp64)
+    return 1.0 / tl.sqrt(x)
+
+
+@triton.jit
+def _reciprocal_fn(x, y, z, p0, p1):
+    # 1 / x
+    return 1.0 / x
+
+
+def _rsqrt_np(x):
+    r = np.sqrt(x, out=np.empty_like(x))
+    return np.divide(1, r, out=r)
+
+
+sqrt_op = _declare("sqrt", np_fn=_fp32_for_half(np.sqrt), tl_fn=_sqrt_fn, kind="float", ref=_ref64(np.sqrt),
+                   torch_fn=lambda torch, x: torch.sqrt(x), low=0, high=10,
+                   specials=_SPECIAL + [1e-30, -1.0, 2.0, 4.0])
+rsqrt_op = _declare("rsqrt", np_fn=_fp32_for_half(_rsqrt_np), tl_fn=_rsqrt_fn, kind="float",
+                    ref=_ref64(lambda x: 1.0 / np.sqrt(x)), torch_fn=lambda torch, x: torch.rsqrt(x),
+                    low=0.05, high=10, specials=_SPECIAL + [-1.0, 0.25, 4.0, 2.0], flops=2)
+reciprocal_op = _declare("reciprocal", np_fn=_fp32_for_half(np.reciprocal), tl_fn=_reciprocal_fn, kind="float",
+                         ref=_ref64(lambda x: 1.0 / x), torch_fn=lambda torch, x: torch.reciprocal(x),
+                         low=-3, high=3, specials=_SPECIAL + [1e-30, 4.0, -0.25, 1e-3, 3.0])
+
+sqrt = _public(sqrt_op, "Square root of each element.")
+rsqrt = _public(rsqrt_op, "1 / sqrt(input), elementwise.")
+reciprocal = _public(reciprocal_op, "1 / input, elementwise (integer inputs give floats).")
+
+
+# ========================================================================================= trigonometry
+
+@triton.jit
+def _sin_fn(x, y, z, p0, p1):
+    # sine
+    return tl.sin(x)
+
+
+@triton.jit
+def _cos_fn(x, y, z, p0, p1):
+    # cosine
+    return tl.cos(x)
+
+
+@triton.jit
+def _tan_fn(x, y, z, p0, p1):
+    # tangent as sin / cos (no tan without libdevice; both are accurate to an ulp or two)
+    return tl.sin(x) / tl.cos(x)
+
+
+@triton.jit
+def _tanh_fn(x, y, z, p0, p1):
+    # hyperbolic tangent through expm1
+    return _tanh_accurate(x)
+
+
+sin_op = _declare("sin", np_fn=_fp32_for_half(np.sin), tl_fn=_sin_fn, kind="float", ref=_ref64(np.sin),
+                  torch_fn=lambda torch, x: torch.sin(x), low=-6, high=6,
+                  specials=_SPECIAL + [1e-30, 1e-7, 3.14159, 100.0])
+cos_op = _declare("cos", np_fn=_fp32_for_half(np.cos), tl_fn=_cos_fn, kind="float", ref=_ref64(np.cos),
+                  torch_fn=lambda torch, x: torch.cos(x), low=-6, high=6,
+                  specials=_SPECIAL + [1e-30, 1e-7, 3.14159, 100.0])
+tan_op = _declare("tan", np_fn=_fp32_for_half(np.tan), tl_fn=_tan_fn, kind="float", ref=_ref64(np.tan),
+                  torch_fn=lambda torch, x: torch.tan(x), low=-1.3, high=1.3,
+                  specials=_SPECIAL + [1e-30, 1e-7, -1e-7, 1.5, -1.5], flops=3)
+tanh_op = _declare("tanh", np_fn=_fp32_for_half(np.tanh), tl_fn=_tanh_fn, kind="float", ref=_ref64(np.tanh),
+                   torch_fn=lambda torch, x: torch.tanh(x), low=-5, high=5,
+                   specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -0.6, 10.0, -10.0, 30.0], flops=6)
+
+sin = _public(sin_op, "Sine of each element (radians).")
+cos = _public(cos_op, "Cosine of each element (radians).")
+tan = _public(tan_op, "Tangent of each element (radians).")
+tanh = _public(tanh_op, "Hyperbolic tangent of each element.")
+
+
+# ========================================================================================== activations
+
+@triton.jit
+def _sigmoid_fn(x, y, z, p0, p1):
+    # 1 / (1 + e^-x), stable for both signs
+    return _sigmoid_stable(x)
+
+
+@triton.jit
+def _relu_fn(x, y, z, p0, p1):
+    # max(x, 0), keeping NaN (and -0.0) as PyTorch does
+    return tl.where(x < 0, 0, x)
+
+
+@triton.jit
+def _silu_fn(x, y, z, p0, p1):
+    # x * sigmoid(x)
+    return x * _sigmoid_stable(x)
+
+
+@triton.jit
+def _softplus_fn(x, y, z, beta, threshold):
+    # log(1 + e^(beta x)) / beta, or x where beta * x > threshold (PyTorch's rule); beta, threshold: scalars.
+    # log1p(e^t) = max(t, 0) + log1p(e^-|t|) never overflows.
+    b = tl.cast(beta, x.dtype)
+    bx = x * b
+    soft = (tl.where(bx > 0, bx, 0.0) + _log1p_accurate(tl.exp(-tl.abs(bx)))) / b
+    return tl.where(bx > tl.cast(threshold, x.dtype), x, soft)
+
+
+@triton.jit
+def _gelu_erf_fn(x, y, z, p0, p1):
+    # x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))
+    return 0.5 * x * (1.0 + tl.erf(x * 0.7071067811865476))
+
+
+@triton.jit
+def _gelu_tanh_fn(x, y, z, p0, p1):
+    # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as x * sigmoid(2 * inner): the same function without the
+    # cancellation of 1 + tanh for negative x
+    inner = 0.7978845608028654 * (x + 0.044715 * x * x * x)
+    return x * _sigmoid_stable(2.0 * inner)
+
+
+@triton.jit
+def _erf_fn(x, y, z, p0, p1):
+    # the error function
+    return tl.erf(x)
+
+
+def _relu_np(x):
+    # np.maximum keeps NaN, as PyTorch's relu does
+    return np.maximum(x, x.dtype.type(0))
+
+
+def _silu_np(x):
+    return np.multiply(x, _sigmoid_np(x))
+
+
+def _softplus_np(x, beta=1.0, threshold=20.0):
+    bx = x * x.dtype.type(beta) if beta != 1 else x
+    soft = np.logaddexp(x.dtype.type(0), bx)      # log(1 + e^bx) without overflow
+    if beta != 1:
+        soft /= x.dtype.type(beta)
+    return np.where(bx > threshold, x, soft)
+
+
+def _gelu_erf_np(x):
+    r = _erf64(x * (1 / math.sqrt(2)))
+    r += 1.0
+    r *= x
+    r *= 0.5
+    return r.astype(x.dtype, copy=False)
+
+
+def _gelu_tanh_np(x):
+    inner = np.multiply(x, x, out=np.empty_like(x))
+    inner *= x.dtype.type(0.044715)
+    inner *= x
+    inner += x
+    inner *= x.dtype.type(math.sqrt(2 / math.pi))
+    np.tanh(inner, out=inner)
+    inner += 1
+    inner *= x
+    inner *= x.dtype.type(0.5)
+    return inner
+
+
+def _math_erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x) if np.size(x) else np.asarray(x, np.float64)
+
+
+def _sigmoid_ref(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softplus_ref(x, beta=1.0, threshold=20.0):
+    return np.where(x * beta > threshold, x, np.log1p(np.exp(x * beta)) / beta)
+
+
+def _gelu_ref(x, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + _math_erf(x / math.sqrt(2)))
+
+
+sigmoid_op = _declare("sigmoid", np_fn=_fp32_for_half(_sigmoid_np), tl_fn=_sigmoid_fn, kind="float",
+                      ref=_ref64(_sigmoid_ref), torch_fn=lambda torch, x: torch.sigmoid(x), low=-8, high=8,
+                      specials=_SPECIAL + [1e-7, 30.0, -30.0, -100.0, 100.0], flops=4)
+relu_op = _declare("relu", np_fn=_relu_np, tl_fn=_relu_fn, kind="same", ref=lambda x: np.maximum(x, 0),
+                   torch_fn=lambda torch, x: torch.relu(x), dtypes=NUMERIC,
+                   check=_reject_bool("Boolean inputs not supported for relu"),
+                   specials=_SPECIAL + [1e-30, -1e-30, 2.5], int_extremes=True)
+silu_op = _declare("silu", np_fn=_fp32_for_half(_silu_np), tl_fn=_silu_fn, kind="same",
+                   ref=_ref64(lambda x: x * _sigmoid_ref(x)), torch_fn=lambda torch, x: torch.nn.functional.silu(x),
+                   dtypes=_dt.FLOATS, low=-8, high=8,
+                   specials=_SPECIAL + [1e-7, -30.0, 30.0, -100.0], flops=5)
+softplus_op = _declare("softplus", np_fn=_fp32_for_half(_softplus_np), tl_fn=_softplus_fn, kind="same",
+                       ref=_ref64(_softplus_ref), params=(("beta", 1.0), ("threshold", 20.0)),
+                       torch_fn=lambda torch, x, beta=1.0, threshold=20.0: torch.nn.functional.softplus(
+                           x, beta=beta, threshold=threshold),
+                       dtypes=_dt.FLOATS, low=-10, high=25,
+                       specials=_SPECIAL + [1e-7, 19.9, 20.0, 20.1, -30.0, -100.0],
+                       kwargs=({"beta": 2.0, "threshold": 5.0}, {"beta": -1.5}), flops=6)
+erf_op = _declare("erf", np_fn=_fp32_for_half(_erf_np), tl_fn=_erf_fn, kind="float", ref=_ref64(_math_erf),
+                  torch_fn=lambda torch, x: torch.erf(x), low=-3, high=3,
+                  specials=_SPECIAL + [1e-30, -1e-30, 1e-7, 0.8, 1.0, -1.3, 2.0, 3.0, 5.0, -6.0], flops=10)
+
+sigmoid = _public(sigmoid_op, "1 / (1 + exp(-input)), elementwise.")
+relu = _public(relu_op, "max(input, 0), elementwise (NaN stays NaN).")
+erf = _public(erf_op, "The error function of each element.")
+
+
+def silu(input, inplace=False):
+    """input * sigmoid(input) (torch.nn.functional.silu)."""
+    return silu_op(input, out=input if inplace else None)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta, and input itself where beta * input > threshold
+    (torch.nn.functional.softplus)."""
+    return softplus_op(input, beta=beta, threshold=threshold)
+
+
+# gelu is one registered op whose `approximate` keyword picks the scalar function.
+
+def _gelu_infer(input, approximate="none"):
+    _require_tensor("gelu", input)
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    check_dtype("gelu", input, _dt.FLOATS)
+    return Meta(input._data.shape, input.dtype, input.device, input.dtype)
+
+
+def _gelu_cpu(meta, input, approximate="none", out=None):
+    x = pw.np_operand(input, meta.aux)
+    value = _fp32_for_half(_gelu_tanh_np if approximate == "tanh" else _gelu_erf_np)(x)
+    return pw.np_result(value, meta, out)
+
+
+def _gelu_cuda(meta, input, approximate="none", out=None):
+    fn = _gelu_tanh_fn if approximate == "tanh" else _gelu_erf_fn
+    return pw.launch_pointwise(fn, [input], meta.shape, meta.dtype, meta.aux, out)
+
+
+gelu_op = register(OpDef(
+    name="gelu", family=FAMILY, infer=_gelu_infer, impl={"cpu": _gelu_cpu, "cuda": _gelu_cuda},
+    ref=_ref64(_gelu_ref), dtypes=_dt.FLOATS, supports_out=True,
+    samples=_samples(-4, 4, _SPECIAL + [1e-30, 1e-7, -5.0, 5.0, -10.0], kwargs=({"approximate": "tanh"},)),
+    bench=_bench("same", -4, 4, 12, (_dt.float32, _dt.float16)),
+    extra={"torch": lambda torch, x, approximate="none": torch.nn.functional.gelu(x, approximate=approximate),
+           "arity": 1, "params": (("approximate", "none"),), "tl_fn": _gelu_erf_fn}))
+
+
+def gelu(input, approximate="none"):
+    """Gaussian error linear unit: input * Phi(input) exactly (erf), or with approximate='tanh' PyTorch's tanh
+    approximation (torch.nn.functional.gelu)."""
+    return gelu_op(input, approximate=approximate)
+
+
+# ============================================================================================== rounding
+
+@triton.jit
+def _floor_fn(x, y, z, p0, p1):
+    # largest integer <= x (the identity on integers)
+    if x.dtype.is_floating():
+        r = tl.floor(x)
+    else:
+        r = x
+    return r
+
+
+@triton.jit
+def _ceil_fn(x, y, z, p0, p1):
+    # smallest integer >= x (the identity on integers)
+    if x.dtype.is_floating():
+        r = tl.ceil(x)
+    else:
+        r = x
+    return r
+
+
+@triton.jit
+def _trunc_fn(x, y, z, p0, p1):
+    # round toward zero (the identity on integers)
+    if x.dtype.is_floating():
+        r = tl.where(x < 0, tl.ceil(x), tl.floor(x))
+    else:
+        r = x
+    return r
+
+
+@triton.jit
+def _round_fn(x, y, z, p0, p1):
+    # round half to even (the identity on integers)
+    if x.dtype.is_floating():
+        r = _rint(x)
+    else:
+        r = x
+    return r
+
+
+@triton.jit
+def _round_decimals_fn(x, y, z, ten_pow, negative_decimals):
+    # PyTorch's round(decimals=d): rint(x * 10^d) / 10^d, or rint(x / 10^-d) * 10^-d for d < 0.
+    # ten_pow: 10^|d| (a scalar); negative_decimals: 1.0 when d < 0, else 0.0
+    t = tl.cast(ten_pow, x.dtype)
+    neg = tl.cast(negative_decimals, x.dtype) != 0
+    r = _rint(tl.where(neg, x / t, x * t))
+    return tl.where(neg, r * t, r / t)
+
+
+floor_op = _declare("floor", np_fn=_identity_on_int(np.floor), tl_fn=_floor_fn, kind="same",
+                    ref=_int_identity_ref(np.floor),
+                    torch_fn=lambda torch, x: torch.floor(x), dtypes=NUMERIC,
+                    specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True)
+ceil_op = _declare("ceil", np_fn=_identity_on_int(np.ceil), tl_fn=_ceil_fn, kind="same",
+                   ref=_int_identity_ref(np.ceil),
+                   torch_fn=lambda torch, x: torch.ceil(x), dtypes=NUMERIC,
+                   specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True)
+trunc_op = _declare("trunc", np_fn=_identity_on_int(np.trunc), tl_fn=_trunc_fn, kind="same",
+                    ref=_int_identity_ref(np.trunc),
+                    torch_fn=lambda torch, x: torch.trunc(x), dtypes=NUMERIC,
+                    specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True)
+
+floor = _public(floor_op, "Largest integer not above each element (integers are returned unchanged).")
+ceil = _public(ceil_op, "Smallest integer not below each element (integers are returned unchanged).")
+trunc = _public(trunc_op, "Each element rounded toward zero (integers are returned unchanged).")
+fix = trunc
+
+
+# round is one registered op with PyTorch's `decimals` keyword.
+
+def _round_infer(input, decimals=0):
+    _require_tensor("round", input)
+    if not isinstance(decimals, int) or isinstance(decimals, bool):
+        raise TypeError(f"round(): argument 'decimals' must be int, not {type(decimals).__name__}")
+    check_dtype("round", input, NUMERIC if decimals == 0 else _dt.FLOATS)
+    return Meta(input._data.shape, input.dtype, input.device, input.dtype)
+
+
+def _round_np(x, decimals):
+    if x.dtype.kind in "iu":
+        return x.copy()
+    if x.dtype in _HALF_NP:
+        x = x.astype(np.float32)        # PyTorch rounds fp16/bf16 in fp32
+    if decimals == 0:
+        return np.rint(x)
+    ten_pow = x.dtype.type(10.0 ** builtins.abs(decimals))
+    with np.errstate(all="ignore"):
+        if decimals > 0:
+            return np.rint(x * ten_pow) / ten_pow
+        return np.rint(x / ten_pow) * ten_pow
+
+
+def _round_cpu(meta, input, decimals=0, out=None):
+    return pw.np_result(_round_np(pw.np_operand(input, meta.aux), decimals), meta, out)
+
+
+def _round_cuda(meta, input, decimals=0, out=None):
+    if decimals == 0:
+        return pw.launch_pointwise(_round_fn, [input], meta.shape, meta.dtype, meta.aux, out)
+    params = (float(10.0 ** builtins.abs(decimals)), 1.0 if decimals < 0 else 0.0)
+    return pw.launch_pointwise(_round_decimals_fn, [input], meta.shape, meta.dtype, meta.aux, out, params)
+
+
+def _round_ref(x, decimals=0):
+    x = np.asarray(x)
+    if x.dtype.kind in "iu":
+        return x
+    return np.round(x, decimals)
+
+
+round_op = register(OpDef(
+    name="round", family=FAMILY, infer=_round_infer, impl={"cpu": _round_cpu, "cuda": _round_cuda},
+    ref=_round_ref, dtypes=NUMERIC, supports_out=True,
+    samples=_samples(None, None, _SPECIAL + [0.5, -0.5, 1.5, 2.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True,
+                     kwargs=lambda d: ({"decimals": 2}, {"decimals": -1}) if d.kind == _dt.FLOAT else ()),
+    bench=_bench("same", -100, 100, 4, (_dt.float32, _dt.float16)),
+    extra={"torch": lambda torch, x, decimals=0: torch.round(x, decimals=decimals) if decimals else torch.round(x),
+           "arity": 1, "params": (("decimals", 0),), "tl_fn": _round_fn}))
+
+
+def round(input, *, decimals=0, out=None):
+    """Each element rounded to `decimals` decimal places, halves to even (integers are returned unchanged;
+    decimals != 0 needs a floating input, as in PyTorch)."""
+    return round_op(input, out=out, decimals=decimals)
+
+
+# ===================================================================================== logical and tests
+
+@triton.jit
+def _logical_not_fn(x, y, z, p0, p1):
+    # x == 0 (NaN is true, so its logical_not is False)
+    return x == 0
+
+
+@triton.jit
+def _isnan_fn(x, y, z, p0, p1):
+    # NaN is the only value unequal to itself
+    return x != x
+
+
+@triton.jit
+def _isinf_fn(x, y, z, p0, p1):
+    # |x| == inf (never for integers)
+    if x.dtype.is_floating():
+        r = tl.abs(x) == float("inf")
+    else:
+        r = x != x
+    return r
+
+
+@triton.jit
+def _isfinite_fn(x, y, z, p0, p1):
+    # |x| < inf is false for inf and NaN (always true for integers)
+    if x.dtype.is_floating():
+        r = tl.abs(x) < float("inf")
+    else:
+        r = x == x
+    return r
+
+
+def _isnan_np(x):
+    return np.isnan(x) if x.dtype.kind == "f" or x.dtype in _HALF_NP else np.zeros(x.shape, np.bool_)
+
+
+def _isinf_np(x):
+    return np.isinf(x) if x.dtype.kind == "f" or x.dtype in _HALF_NP else np.zeros(x.shape, np.bool_)
+
+
+def _isfinite_np(x):
+    return np.isfinite(x) if x.dtype.kind == "f" or x.dtype in _HALF_NP else np.ones(x.shape, np.bool_)
+
+
+_TEST_SPECIALS = _SPECIAL + [1.0, -1.0, 1e-30]
+
+logical_not_op = _declare("logical_not", np_fn=np.logical_not, tl_fn=_logical_not_fn, kind="bool",
+                          ref=lambda x: np.asarray(x) == 0, torch_fn=lambda torch, x: torch.logical_not(x),
+                          specials=_TEST_SPECIALS, int_extremes=True, differentiable=False)
+isnan_op = _declare("isnan", np_fn=_isnan_np, tl_fn=_isnan_fn, kind="bool",
+                    ref=lambda x: np.isnan(np.asarray(x, np.float64)), torch_fn=lambda torch, x: torch.isnan(x),
+                    specials=_TEST_SPECIALS, int_extremes=True, differentiable=False)
+isinf_op = _declare("isinf", np_fn=_isinf_np, tl_fn=_isinf_fn, kind="bool",
+                    ref=lambda x: np.isinf(np.asarray(x, np.float64)), torch_fn=lambda torch, x: torch.isinf(x),
+                    specials=_TEST_SPECIALS, int_extremes=True, differentiable=False)
+isfinite_op = _declare("isfinite", np_fn=_isfinite_np, tl_fn=_isfinite_fn, kind="bool",
+                       ref=lambda x: np.isfinite(np.asarray(x, np.float64)),
+                       torch_fn=lambda torch, x: torch.isfinite(x), specials=_TEST_SPECIALS, int_extremes=True,
+                       differentiable=False)
+for _op in (isnan_op, isinf_op, isfinite_op):
+    _op.supports_out = False   # PyTorch's isnan/isinf/isfinite take no out=
+
+logical_not = _public(logical_not_op, "True where an element is zero (bool result).")
+
+
+def isnan(input):
+    """True where an element is NaN."""
+    return isnan_op(input)
+
+
+def isinf(input):
+    """True where an element is +inf or -inf."""
+    return isinf_op(input)
+
+
+def isfinite(input):
+    """True where an element is neither inf nor NaN."""
+    return isfinite_op(input)
+
+
+# ======================================================================================= Tensor methods
+
+def _invert(self):
+    """~tensor: logical_not for bool tensors, bitwise_not (the bitwise family's op) for integer tensors."""
+    if self.dtype is _dt.bool_:
+        return logical_not(self)
+    if self.dtype.kind == _dt.INT:
+        from . import binary
+        bitwise_not = getattr(binary, "bitwise_not", None)
+        if bitwise_not is not None:
+            return bitwise_not(self)
+        raise TypeError("~ (operator.invert) on integer tensors needs bitwise_not, which is not available")
+    raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+
+
+def _round_method(self, decimals=0):
+    return round(self, decimals=decimals)
+
+
+def _round_inplace(self, decimals=0):
+    return round(self, decimals=decimals, out=self)
+
+
+_SIMPLE = {"neg": neg, "negative": neg, "abs": abs, "absolute": abs, "sign": sign, "square": square,
+           "exp": exp, "exp2": exp2, "log": log, "log2": log2, "log1p": log1p, "expm1": expm1, "sqrt": sqrt,
+           "rsqrt": rsqrt, "reciprocal": reciprocal, "sin": sin, "cos": cos, "tan": tan, "tanh": tanh,
+           "sigmoid": sigmoid, "relu": relu, "erf": erf, "floor": floor, "ceil": ceil, "trunc": trunc,
+           "fix": trunc, "logical_not": logical_not}
+
+_bind.methods(**_SIMPLE)
+_bind.methods(**{name + "_": _inplace(fn, name + "_") for name, fn in _SIMPLE.items()})
+_bind.methods(isnan=isnan, isinf=isinf, isfinite=isfinite, positive=positive, round=_round_method,
+              round_=_round_inplace, __neg__=neg, __abs__=abs, __pos__=positive, __invert__=_invert)
