@@ -294,7 +294,7 @@ class CudaArray:
 
     @staticmethod
     def from_numpy(arr: np.ndarray) -> "CudaArray":
-        arr = np.ascontiguousarray(arr)
+        arr = np.ascontiguousarray(arr).reshape(arr.shape)  # (ascontiguousarray makes 0-d arrays 1-d)
         out = CudaArray.empty(arr.shape, arr.dtype)
         nbytes = arr.size * arr.dtype.itemsize
         if nbytes:
