@@ -130,6 +130,12 @@ class OpDef:
             else:
                 r = tuple(_make(a if a.__class__ is np.ndarray or a.__class__ is CudaArray else np.asarray(a, d.np),
                                 d, meta.device) for a, d in zip(raw, meta.dtype))
+                if self.view:  # split/unbind: every piece is a view of input 0
+                    base = args[0]
+                    root = base if base._base is None else base._base
+                    for t in r:
+                        t._version = base._version
+                        t._base = root
             if _GRAD.enabled and self.differentiable:
                 if self.list_input:
                     _state.recorder(self, args, kwargs, r, meta)
