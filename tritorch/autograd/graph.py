@@ -23,45 +23,47 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 class SavedTensor:
     """A tensor kept for backward, with the version it had when saved (an in-place change is an error).
 
-    An op's own output is kept without its grad_fn (no reference cycle) and re-attached to the node on unpack,
-    so that double backward still sees it as a function of the inputs."""
+    An input is kept as the tensor itself, so that gradients of a double backward reach the same leaf or node.
+    An op's own output is kept without its grad_fn (no reference cycle output -> node -> output) and re-attached
+    to the node on unpack, so that double backward still sees it as a function of the inputs."""
 
-    __slots__ = ("data", "dtype", "device", "version", "counter", "requires_grad", "grad_fn", "is_output",
-                 "out_index", "name")
+    __slots__ = ("tensor", "data", "dtype", "device", "version", "counter", "is_output", "out_index")
 
-    def __init__(self, t: Tensor, is_output: bool = False, out_index: int = 0, name: str = ""):
-        self.data, self.dtype, self.device = t._data, t.dtype, t.device
+    def __init__(self, t: Tensor, is_output: bool = False, out_index: int = 0):
         self.counter = t._version
         self.version = t._version[0]
         self.is_output = is_output
         self.out_index = out_index
-        self.requires_grad = t._requires_grad
-        self.grad_fn = None if is_output else t.grad_fn
-        self.name = name
+        if is_output:
+            self.tensor = None
+            self.data, self.dtype, self.device = t._data, t.dtype, t.device
+        else:
+            self.tensor = t
+            self.data, self.dtype, self.device = None, t.dtype, t.device
 
     def unpack(self, node: "Node") -> Tensor:
         if self.counter[0] != self.version:
+            shape = self.data.shape if self.tensor is None else self.tensor._data.shape
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[{_type_str(self)}] is at version {self.counter[0]}; expected version {self.version} instead. "
-                "Hint: the backtrace further above can show the operation that failed to compute its gradient. "
-                "The variable in question was changed in there or anywhere later. Good luck!")
+                f"[{_type_str(self.dtype, self.device, shape)}] is at version {self.counter[0]}; expected version "
+                f"{self.version} instead. Hint: the backtrace further above can show the operation that failed to "
+                "compute its gradient. The variable in question was changed in there or anywhere later. Good luck!")
+        if self.tensor is not None:
+            return self.tensor
         t = _make(self.data, self.dtype, self.device, version=self.counter)
-        if self.is_output:
-            t.grad_fn = node
-            t._requires_grad = True
+        t.grad_fn = node
+        t._requires_grad = True
+        if self.out_index:
             t._extra = {"output_nr": self.out_index}
-        else:
-            t.grad_fn = self.grad_fn
-            t._requires_grad = self.requires_grad
         return t
 
 
-def _type_str(s: SavedTensor) -> str:
+def _type_str(dtype, device, shape) -> str:
     names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
              "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char", "uint8": "Byte"}
-    prefix = "torch.cuda." if s.device.type == "cuda" else "torch."
-    return f"{prefix}{names[s.dtype.name]}Tensor [{', '.join(str(n) for n in s.data.shape)}]"
+    prefix = "torch.cuda." if device.type == "cuda" else "torch."
+    return f"{prefix}{names[dtype.name]}Tensor [{', '.join(str(n) for n in shape)}]"
 
 
 class InputMeta:

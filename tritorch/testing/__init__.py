@@ -199,3 +199,91 @@ def check_op(op, devices_=None, dtypes=None) -> int:
                 check_sample(op, sample, device, dtype)
                 count += 1
     return count
+
+
+# ------------------------------------------------------------------------------------------ gradient checks
+
+GRADCHECK_MAX_ELEMENTS = 40  # gradcheck costs one backward per output element and two forwards per input element
+
+
+def _float_tensor_args(sample):
+    out = []
+    for a in sample.args:
+        if isinstance(a, Tensor) and a.dtype.kind == _dt.FLOAT:
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(x for x in a if isinstance(x, Tensor) and x.dtype.kind == _dt.FLOAT)
+    return out
+
+
+def _leafify(args, requires=True):
+    """Fresh leaf copies of the float tensor args (requires_grad), other args as given."""
+    from ..ops.copy import clone_op
+
+    def conv(a):
+        if isinstance(a, Tensor):
+            c = clone_op(a.detach()) if hasattr(a, "detach") else clone_op(a)
+            if a.dtype.kind == _dt.FLOAT and requires:
+                c.requires_grad_(True)
+            return c
+        if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):
+            return type(a)(conv(x) for x in a)
+        return a
+
+    return [conv(a) for a in args]
+
+
+def _flat_leaves(args):
+    leaves = []
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            leaves.append(a)
+        elif isinstance(a, (list, tuple)):
+            leaves.extend(x for x in a if isinstance(x, Tensor) and x.requires_grad)
+    return leaves
+
+
+def gradcheck_sample(op, sample, double: bool) -> bool:
+    """gradcheck (and gradgradcheck when `double`) of one float64 cpu sample; False when the sample is too big."""
+    from ..autograd.gradcheck import gradcheck, gradgradcheck
+    floats = _float_tensor_args(sample)
+    if not floats or sum(t.numel() for t in floats) > GRADCHECK_MAX_ELEMENTS:
+        return False
+    args = _leafify(sample.args)
+    kwargs = sample.kwargs
+    positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    list_pos = [i for i, a in enumerate(args) if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor)]
+
+    def fn(*leaves):
+        call = list(args)
+        it = iter(leaves)
+        for i in positions:
+            call[i] = next(it)
+        for i in list_pos:
+            call[i] = type(args[i])(next(it) for _ in args[i])
+        outs = op(*call, **kwargs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        return tuple(o for o in outs if o.dtype.kind == _dt.FLOAT)
+
+    leaves = [args[i] for i in positions] + [x for i in list_pos for x in args[i]]
+    gradcheck(fn, leaves)
+    if double:
+        gradgradcheck(fn, leaves)
+    return True
+
+
+def grads_on(op, sample, device_args=None):
+    """Gradients of sum(outputs * fixed weights) w.r.t. the float tensor args of a sample."""
+    from ..autograd.tensor_methods import grad as autograd_grad
+    args = _leafify(sample.args if device_args is None else device_args)
+    outs = op(*args, **sample.kwargs)
+    outs = [o for o in (outs if isinstance(outs, tuple) else (outs,)) if o.dtype.kind == _dt.FLOAT and o.requires_grad]
+    leaves = _flat_leaves(args)
+    if not outs or not leaves:
+        return None
+    weights = []
+    for k, o in enumerate(outs):
+        w = np.cos(np.arange(o.numel(), dtype=np.float64) + k).reshape(o.shape).astype(o.dtype.np)
+        from ..ops.creation import tensor
+        weights.append(tensor(w, dtype=o.dtype, device=o.device))
+    return autograd_grad(outs, leaves, weights, allow_unused=True), leaves
