@@ -240,7 +240,7 @@ class finfo:
         self.dtype, self.bits = d.name, d.itemsize * 8
         self.eps, self.max, self.min = f(fi.eps), f(fi.max), f(fi.min)
         self.tiny = self.smallest_normal = f(fi.tiny)
-        self.resolution = f(fi.resolution)
+        self.resolution = f(f"1e-{fi.precision}")
 
 
 class iinfo:

@@ -100,8 +100,11 @@ class Tensor:
     def stride(self, dim=None):
         d = self._data
         if d.__class__ is np.ndarray:
-            isz = d.dtype.itemsize
-            st = tuple(s // isz for s in d.strides)
+            if d.size == 0 and d.flags.c_contiguous:
+                st = _cuda.contiguous_strides(d.shape)  # NumPy leaves zeros here; PyTorch reports contiguous
+            else:
+                isz = d.dtype.itemsize
+                st = tuple(s // isz for s in d.strides)
         else:
             st = d.strides
         # PyTorch reports the contiguous stride for size-0/1 dims, which NumPy may leave as anything.
@@ -341,48 +344,9 @@ def from_array(arr: np.ndarray) -> Tensor:
     return _make(arr, _dt.from_numpy_dtype(arr.dtype), CPU)
 
 
-# ---------------------------------------------------------------------------------------------- printing
-
 def _format(t: Tensor) -> str:
-    arr = t._host()
-    dt = t.dtype
-    if dt is _dt.bfloat16 or dt is _dt.float16:
-        arr = arr.astype(np.float32)
-    suffix = []
-    if t.device.type != "cpu":
-        suffix.append(f"device='{t.device}'")
-    default_int = dt is _dt.int64
-    default_float = dt is _dt.get_default_dtype()
-    if arr.size == 0:
-        body = "[]" if arr.ndim == 1 else "[]"
-        if arr.ndim != 1:
-            suffix.insert(0, f"size={tuple(arr.shape)}")
-        if not (default_float or default_int) or arr.ndim != 1:
-            suffix.append(f"dtype={dt}")
-    else:
-        if dt.kind == _dt.FLOAT:
-            finite = arr[np.isfinite(arr)]
-            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-            big = finite.size and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
-            if big:
-                fmt = {"float_kind": lambda v: f"{v:.4e}"}
-            elif integral:
-                fmt = {"float_kind": lambda v: f"{v:.0f}."}
-            else:
-                fmt = {"float_kind": lambda v: f"{v:.4f}"}
-        elif dt is _dt.bool_:
-            fmt = {"bool": lambda v: "True" if v else "False"}
-        else:
-            fmt = None
-        body = np.array2string(arr, separator=", ", prefix="tensor(", formatter=fmt, threshold=1000, edgeitems=3,
-                               max_line_width=80)
-        if not (default_float or default_int or dt is _dt.bool_):
-            suffix.append(f"dtype={dt}")
-    if t.grad_fn is not None:
-        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t._requires_grad:
-        suffix.append("requires_grad=True")
-    return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+    from ._format import _format as fmt
+    return fmt(t)
 
 
 _ = device

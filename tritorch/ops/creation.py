@@ -41,6 +41,8 @@ def _shape_arg(size) -> tuple:
 def _dev(device):
     d = as_device(device)
     if d.type == "cuda":
+        if d.index != 0:
+            raise RuntimeError("CUDA error: invalid device ordinal (tritorch uses one GPU, cuda:0)")
         _cuda.require()
     return d
 
@@ -81,6 +83,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         raise TypeError(f"Could not convert {type(data).__name__} to a tensor: ragged or mixed sequence")
     dt = _dt.as_dtype(dtype) if dtype is not None else (
         data.dtype if isinstance(data, Tensor) else _infer_data_dtype(arr, data))
+    if arr.dtype.kind == "u" and not isinstance(src, np.ndarray) and dt.kind != _dt.FLOAT and arr.dtype.itemsize == 8:
+        raise RuntimeError("Overflow when unpacking long long")
     if arr.dtype != dt.np:
         arr = arr.astype(dt.np)
     if arr is src or (isinstance(data, Tensor) and arr.base is not None):
@@ -270,7 +274,7 @@ def _arange_infer(*, start, end, step, dtype, device):
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     n = max(0, math.ceil((end - start) / step))
     return Meta((n,), dtype, as_device(device), None)
 

@@ -237,7 +237,7 @@ def _mixed_device(tensors) -> device:
     others = {t.device for t in ts if t.device is not CPU}
     if len(others) == 1 and all(not t._data.shape for t in ts if t.device is CPU):
         return others.pop()
-    first = ts[0].device
+    first = next((t.device for t in ts if t.device is not CPU), ts[0].device)  # PyTorch names cuda first
     second = next(t.device for t in ts if t.device is not first)
     raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                        f"{first} and {second}!")

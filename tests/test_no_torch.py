@@ -1,0 +1,28 @@
+"""tritorch never imports torch (PyTorch may be installed as a test oracle; tritorch must not depend on it)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+
+def test_tritorch_runs_without_importing_torch():
+    code = textwrap.dedent("""
+        import sys
+        import tritorch as tt
+        for device in ("cpu", "cuda"):
+            x = tt.arange(6, dtype=tt.float32, device=device).reshape(2, 3)
+            y = (x + 1) * 2
+            assert y.tolist() == [[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]], y.tolist()
+            assert tt.zeros(2, device=device).to(tt.int64).tolist() == [0, 0]
+            tt.manual_seed(0)
+            r = tt.rand(4, device=device)
+            assert r.shape == (4,) and r.device == tt.device(device)
+            repr(y)
+        loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
+        assert not loaded, f"tritorch imported {loaded}"
+        print("ok")
+    """)
+    env = dict(os.environ)
+    env.setdefault("TRITON_INTERPRET", "1")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr

@@ -1,0 +1,235 @@
+"""Tensor: attributes, conversions to Python/NumPy/DLPack, device and dtype moves, printing, requires_grad."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+
+DEVICES = ["cpu", "cuda"]
+
+
+def grid(device="cpu", dtype=tt.float32):
+    return tt.arange(12, dtype=dtype).reshape(3, 4).to(device)
+
+
+# ------------------------------------------------------------------------------------------------- attributes
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_attributes(device):
+    x = grid(device)
+    assert x.shape == (3, 4) and isinstance(x.shape, tt.Size) and x.size() == (3, 4)
+    assert x.size(1) == 4 and x.size(-1) == 4 and x.size(-2) == 3
+    assert x.dtype is tt.float32 and x.device == tt.device(device)
+    assert x.ndim == 2 and x.dim() == 2 and x.numel() == 12 and len(x) == 3
+    assert x.stride() == (4, 1) and x.stride(0) == 4 and x.stride(-1) == 1
+    assert x.is_contiguous() and x.element_size() == 4 and x.nbytes == 48
+    assert x.is_cuda == (device == "cuda") and x.is_cpu == (device == "cpu")
+    assert x.get_device() == (0 if device == "cuda" else -1)
+    t = x.t()
+    assert t.shape == (4, 3) and t.stride() == (1, 4) and not t.is_contiguous()
+    row = x[1]
+    assert row.storage_offset() == 4 and row.stride() == (1,)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.size(2)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_strides_of_empty_and_size_one_dims_are_contiguous_strides(device):
+    # PyTorch reports contiguous strides whatever the sizes: zeros(0, 3) has strides (3, 1)
+    assert tt.zeros(0, 3, device=device).stride() == (3, 1)
+    assert tt.zeros(2, 0, 3, device=device).stride() == (3, 3, 1)
+    assert tt.zeros(2, 1, 3, device=device).stride() == (3, 3, 1)
+
+
+def test_size_is_a_tuple():
+    s = tt.zeros(2, 3, 4).shape
+    assert s == (2, 3, 4) and s.numel() == 24 and repr(s) == "tritorch.Size([2, 3, 4])"
+    assert isinstance(s[1:], tt.Size) and s[1:] == (3, 4) and s[0] == 2
+
+
+# ---------------------------------------------------------------------------------------- Python conversions
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_item_and_tolist(device):
+    x = grid(device)
+    assert x[1, 2].item() == 6.0 and isinstance(x[1, 2].item(), float)
+    assert x.tolist() == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]]
+    assert tt.tensor([1, 2], device=device).tolist() == [1, 2]
+    assert type(tt.tensor([7], device=device).item()) is int
+    assert type(tt.tensor([True], device=device).item()) is bool
+    assert tt.tensor(3.5, device=device).tolist() == 3.5
+    assert tt.tensor([1.5, 2.25], dtype=tt.bfloat16, device=device).tolist() == [1.5, 2.25]
+    assert tt.tensor([1.5], dtype=tt.float16, device=device).item() == 1.5
+    assert int(x[0, 3]) == 3 and float(x[0, 3]) == 3.0 and bool(x[0, 1])
+    with pytest.raises(RuntimeError, match="a Tensor with 12 elements cannot be converted to Scalar"):
+        x.item()
+    with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value is ambiguous"):
+        bool(x)
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(x[0, 0])
+    assert f"{tt.tensor(3.14159, device=device):.2f}" == "3.14"
+
+
+def test_numpy_shares_memory_on_cpu():
+    a = np.arange(6.0).reshape(2, 3)
+    t = tt.from_numpy(a)
+    n = t.numpy()
+    assert np.shares_memory(n, a)
+    n[0, 0] = 42.0
+    assert t[0, 0].item() == 42.0
+    with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu\\(\\)"):
+        t.cuda().numpy()
+    with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+        tt.ones(2, requires_grad=True).numpy()
+    assert tt.tensor([1.5], dtype=tt.bfloat16).numpy().dtype.name == "bfloat16"
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_array_protocol(device):
+    x = grid(device)
+    a = np.asarray(x)
+    assert a.dtype == np.float32 and a.shape == (3, 4) and a[2, 3] == 11.0
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    assert x.__array__(np.int32).dtype == np.int32
+    c = np.array(x, copy=True)
+    c[0, 0] = -1
+    assert x[0, 0].item() == 0.0
+    if device == "cpu":
+        assert np.shares_memory(np.asarray(x), x.numpy())
+        with pytest.raises(ValueError):
+            x.__array__(np.float64, copy=False)  # NumPy 2: a dtype change needs a copy
+
+
+def test_dlpack_round_trip_with_numpy():
+    a = np.arange(5, dtype=np.int32)
+    t = tt.from_dlpack(a)
+    assert t.dtype is tt.int32 and np.shares_memory(t.numpy(), a)
+    b = np.from_dlpack(t)
+    assert np.shares_memory(b, a)
+    assert t.__dlpack_device__() == (1, 0)
+    back = tt.from_dlpack(tt.tensor([1.0, 2.0]))
+    assert back.tolist() == [1.0, 2.0]
+    # cuda tensors of the interpreter live in host memory: numpy can read them through DLPack
+    c = tt.tensor([3.0, 4.0], device="cuda")
+    if tt.cuda.is_interpreter():
+        np.testing.assert_array_equal(np.from_dlpack(c), [3.0, 4.0])
+
+
+# ---------------------------------------------------------------------------------------- device and dtype moves
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_to_and_conversion_methods(device):
+    x = grid(device)
+    assert x.to(tt.float32) is x and x.to(device) is x
+    assert x.to(tt.float32, copy=True) is not x
+    y = x.to(tt.int32)
+    assert y.dtype is tt.int32 and y.device == x.device and y.tolist()[2] == [8, 9, 10, 11]
+    other = "cpu" if device == "cuda" else "cuda"
+    z = x.to(other)
+    assert z.device == tt.device(other) and z.tolist() == x.tolist()
+    w = x.to(other, tt.float64)
+    assert w.device == tt.device(other) and w.dtype is tt.float64
+    assert x.to(device=other, dtype=tt.float16).dtype is tt.float16
+    assert x.to(tt.zeros(1, dtype=tt.int16, device=other)).dtype is tt.int16
+    assert x.cpu().device == tt.device("cpu") and x.cuda().device == tt.device("cuda")
+    for method, dtype in [("float", tt.float32), ("double", tt.float64), ("half", tt.float16),
+                          ("bfloat16", tt.bfloat16), ("long", tt.int64), ("int", tt.int32), ("bool", tt.bool),
+                          ("short", tt.int16), ("byte", tt.uint8), ("char", tt.int8)]:
+        r = getattr(x, method)()
+        assert r.dtype is dtype and r.device == x.device
+    assert tt.tensor([-1.7, 2.9], device=device).long().tolist() == [-1, 2]  # truncation toward zero
+    assert tt.tensor([0.0, 0.5, -2.0], device=device).bool().tolist() == [False, True, True]
+    assert x.type() == ("tritorch.cuda.FloatTensor" if device == "cuda" else "tritorch.FloatTensor")
+
+
+def test_cpu_of_a_cpu_tensor_is_itself():
+    x = tt.ones(2)
+    assert x.cpu() is x
+
+
+# ------------------------------------------------------------------------------------------------- printing
+
+def test_repr_basic():
+    assert repr(tt.tensor([1.0, 2.0, 3.0])) == "tensor([1., 2., 3.])"
+    assert repr(tt.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(tt.tensor([1.5, 2.25])) == "tensor([1.5000, 2.2500])"
+    assert repr(tt.tensor(3.5)) == "tensor(3.5000)"
+    assert repr(tt.tensor(3)) == "tensor(3)"
+    assert repr(tt.tensor([])) == "tensor([])"
+    assert repr(tt.tensor([[1, -2], [30, 4]])) == "tensor([[ 1, -2],\n        [30,  4]])"
+    assert repr(tt.tensor([1e10, 1.0])) == "tensor([1.0000e+10, 1.0000e+00])"
+    assert str(tt.tensor([1, 2])) == "tensor([1, 2])"
+
+
+def test_repr_suffixes():
+    assert repr(tt.tensor([1.0, 2.0], device="cuda")) == "tensor([1., 2.], device='cuda:0')"
+    assert repr(tt.tensor([1.5, 2.0], dtype=tt.float64)) == "tensor([1.5000, 2.0000], dtype=tritorch.float64)"
+    assert repr(tt.tensor([1, 2], dtype=tt.int32)) == "tensor([1, 2], dtype=tritorch.int32)"
+    assert repr(tt.tensor([1, 2], dtype=tt.uint8, device="cuda")) == \
+        "tensor([1, 2], device='cuda:0', dtype=tritorch.uint8)"
+    assert repr(tt.tensor([1.5], dtype=tt.float16)) == "tensor([1.5000], dtype=tritorch.float16)"
+    assert repr(tt.ones(2, requires_grad=True)) == "tensor([1., 1.], requires_grad=True)"
+    # the default float dtype, int64 and bool print no dtype; after set_default_dtype float64 does not either
+    tt.set_default_dtype(tt.float64)
+    try:
+        assert repr(tt.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+        assert repr(tt.tensor([1.0], dtype=tt.float32)) == "tensor([1.], dtype=tritorch.float32)"
+    finally:
+        tt.set_default_dtype(tt.float32)
+
+
+def test_repr_aligns_elements_like_pytorch():
+    # every element is padded to one width, as in PyTorch
+    assert repr(tt.tensor([-1.0, 2.0])) == "tensor([-1.,  2.])"
+    assert repr(tt.tensor([True, False])) == "tensor([ True, False])"
+    assert repr(tt.tensor([-0.2910, 0.6295, -1.2181])) == "tensor([-0.2910,  0.6295, -1.2181])"
+    assert repr(tt.arange(12.0).reshape(3, 4)) == ("tensor([[ 0.,  1.,  2.,  3.],\n"
+                                                    "        [ 4.,  5.,  6.,  7.],\n"
+                                                    "        [ 8.,  9., 10., 11.]])")
+
+
+def test_repr_non_finite_values():
+    assert repr(tt.tensor(float("nan"))) == "tensor(nan)"
+    assert repr(tt.tensor([1.0, float("inf")])) == "tensor([1., inf])"
+    assert repr(tt.tensor([1.5, float("nan")])) == "tensor([1.5000,    nan])"
+
+
+def test_repr_empty_and_summarized():
+    assert repr(tt.zeros(2, 0)) == "tensor([], size=(2, 0))"
+    assert repr(tt.zeros(0, dtype=tt.int64)) == "tensor([], dtype=tritorch.int64)"
+    assert repr(tt.arange(2000)) == "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])"
+
+
+# ---------------------------------------------------------------------------------------------- requires_grad
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_requires_grad_rules(device):
+    x = tt.tensor([1.0, 2.0], device=device)
+    assert not x.requires_grad and x.is_leaf
+    assert x.requires_grad_() is x and x.requires_grad
+    x.requires_grad = False
+    assert not x.requires_grad
+    assert tt.tensor([1.0], device=device, requires_grad=True).requires_grad
+    assert tt.zeros(2, dtype=tt.float16, device=device, requires_grad=True).requires_grad
+    for dtype in (tt.int64, tt.int32, tt.uint8, tt.bool):
+        t = tt.zeros(2, dtype=dtype, device=device)
+        with pytest.raises(RuntimeError, match="[Oo]nly Tensors of floating point"):
+            t.requires_grad_()
+        with pytest.raises(RuntimeError, match="[Oo]nly Tensors of floating point"):
+            tt.zeros(2, dtype=dtype, device=device, requires_grad=True)
+        t.requires_grad_(False)  # switching it off is always allowed
+        assert not t.requires_grad
+
+
+def test_data_shares_storage_and_detaches():
+    x = tt.ones(3, requires_grad=True)
+    d = x.data
+    assert not d.requires_grad and np.shares_memory(d.numpy(), x.detach().numpy() if hasattr(x, "detach") else d.numpy())
+    assert d._version is x._version
+
+
+def test_tensor_is_not_picklable_and_hashes_by_identity():
+    import pickle
+    x = tt.ones(2)
+    with pytest.raises(TypeError):
+        pickle.dumps(x)
+    assert len({x: 1, tt.ones(2): 2}) == 2

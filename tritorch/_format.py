@@ -1,0 +1,126 @@
+"""Printing tensors the way PyTorch does: one width for all elements, int/fixed/scientific float modes,
+summarised edges for large tensors, and the device/dtype/grad suffixes."""
+import math
+
+import numpy as np
+
+from . import dtypes as _dt
+
+_THRESHOLD, _EDGEITEMS, _LINEWIDTH, _PRECISION = 1000, 3, 80, 4
+
+
+def _summarized(arr: np.ndarray) -> np.ndarray:
+    """The elements PyTorch prints of a large tensor: edge items of every dim (for the formatter's widths)."""
+    if arr.ndim == 0:
+        return arr
+    if arr.shape[0] > 2 * _EDGEITEMS:
+        arr = np.concatenate([arr[:_EDGEITEMS], arr[-_EDGEITEMS:]])
+    if arr.ndim == 1:
+        return arr
+    return np.stack([_summarized(a) for a in arr])
+
+
+class _Formatter:
+    """torch._tensor_str._Formatter: one width for every element; floats in int, fixed or scientific mode."""
+
+    def __init__(self, arr: np.ndarray, floating: bool):
+        self.floating, self.int_mode, self.sci_mode, self.width = floating, True, False, 1
+        flat = arr.reshape(-1)
+        if not floating:
+            self.width = max([len(self._plain(v)) for v in flat.tolist()], default=1)
+            return
+        vals = flat[np.isfinite(flat) & (flat != 0)].astype(np.float64)
+        if vals.size == 0:
+            return
+        a = np.abs(vals)
+        lo, hi = a.min(), a.max()
+        self.int_mode = bool(np.all(vals == np.ceil(vals)))
+        if self.int_mode:
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8
+            fmt = (lambda v: f"{v:.{_PRECISION}e}") if self.sci_mode else (lambda v: f"{v:.0f}.")
+        else:
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+            fmt = (lambda v: f"{v:.{_PRECISION}e}") if self.sci_mode else (lambda v: f"{v:.{_PRECISION}f}")
+        self.width = max(len(fmt(v)) for v in vals.tolist())
+
+    @staticmethod
+    def _plain(v) -> str:
+        return str(v)
+
+    def format(self, v) -> str:
+        if self.floating:
+            if self.sci_mode:
+                s = f"{v:{self.width}.{_PRECISION}e}"
+            elif self.int_mode:
+                s = f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
+            else:
+                s = f"{v:.{_PRECISION}f}"
+        else:
+            s = str(v)
+        return s.rjust(self.width)
+
+
+def _vector_str(arr, indent, summarize, fmt) -> str:
+    per_line = max(1, (_LINEWIDTH - indent) // (fmt.width + 2))
+    if summarize and arr.shape[0] > 2 * _EDGEITEMS:
+        data = [fmt.format(v) for v in arr[:_EDGEITEMS].tolist()] + [" ..."] + \
+               [fmt.format(v) for v in arr[-_EDGEITEMS:].tolist()]
+    else:
+        data = [fmt.format(v) for v in arr.tolist()]
+    lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _tensor_str(arr, indent, summarize, fmt) -> str:
+    if arr.ndim == 0:
+        return fmt.format(arr.item())
+    if arr.ndim == 1:
+        return _vector_str(arr, indent, summarize, fmt)
+    rows = range(arr.shape[0])
+    if summarize and arr.shape[0] > 2 * _EDGEITEMS:
+        parts = [_tensor_str(arr[i], indent + 1, summarize, fmt) for i in rows[:_EDGEITEMS]] + ["..."] + \
+                [_tensor_str(arr[i], indent + 1, summarize, fmt) for i in rows[-_EDGEITEMS:]]
+    else:
+        parts = [_tensor_str(arr[i], indent + 1, summarize, fmt) for i in rows]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def _format(t) -> str:
+    arr = t._host()
+    dt = t.dtype
+    if dt is _dt.bfloat16 or dt is _dt.float16:
+        arr = arr.astype(np.float32)
+    suffix = []
+    if t.device.type != "cpu":
+        suffix.append(f"device='{t.device}'")
+    if arr.size == 0:
+        body = "[]"
+        if arr.ndim != 1:
+            suffix.append(f"size={tuple(arr.shape)}")
+        if dt is not _dt.get_default_dtype():
+            suffix.append(f"dtype={dt}")
+    else:
+        summarize = arr.size > _THRESHOLD
+        fmt = _Formatter(_summarized(arr) if summarize else arr, dt.kind == _dt.FLOAT)
+        body = _tensor_str(arr, len("tensor("), summarize, fmt)
+        if dt not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
+            suffix.append(f"dtype={dt}")
+    if t.grad_fn is not None:
+        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t._requires_grad:
+        suffix.append("requires_grad=True")
+    return _add_suffixes("tensor(" + body, suffix, len("tensor("))
+
+
+def _add_suffixes(text: str, suffixes: list, indent: int) -> str:
+    """Append ", suffix" to the last line, or start a new line when it would pass the line width (as PyTorch)."""
+    parts = [text]
+    last_line_len = len(text) - text.rfind("\n") + 1
+    for s in suffixes:
+        if last_line_len + len(s) + 2 > _LINEWIDTH:
+            parts.append(",\n" + " " * indent + s)
+            last_line_len = indent + len(s)
+        else:
+            parts.append(", " + s)
+            last_line_len += len(s) + 2
+    return "".join(parts) + ")"
