@@ -19,4 +19,4 @@ demo: install
 
 # The cuda device runs through Triton's interpreter when there is no GPU.
 test: install-test
-	TRITON_INTERPRET=1 $(BIN)/python -m pytest -p no:cacheprovider
+	TRITON_INTERPRET=1 $(BIN)/python -m pytest -p no:cacheprovider -n auto

@@ -25,7 +25,7 @@ class GradcheckError(RuntimeError):
 
 def _numerical_jacobians(func, inputs, diff_idx, eps):
     """{(input i, output j): matrix (numel(out_j), numel(in_i))} by central differences on the host values."""
-    base = [x.detach() if isinstance(x, Tensor) else x for x in inputs]
+    base = [x.detach().requires_grad_(x.requires_grad) if isinstance(x, Tensor) else x for x in inputs]
     jac = {}
     for i in diff_idx:
         x = inputs[i]
@@ -37,10 +37,9 @@ def _numerical_jacobians(func, inputs, diff_idx, eps):
                 p = flat.copy()
                 p[k] += sign * eps
                 args = list(base)
-                args[i] = _rebuild(x, p.reshape(x.shape))
-                from .grad_mode import no_grad
-                with no_grad():
-                    outs = _as_tuple(func(*args))
+                args[i] = _rebuild(x, p.reshape(x.shape)).requires_grad_(x.requires_grad)
+                # grad mode stays on: gradgradcheck's func itself calls autograd.grad
+                outs = _as_tuple(func(*args))
                 vals.append([_host(o).reshape(-1) for o in outs if isinstance(o, Tensor)])
             cols.append([(a - b) / (2 * eps) for a, b in zip(*vals)])
         n_out = len(cols[0]) if cols else 0
@@ -120,9 +119,14 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
 
     def first_grads(*args):
-        ins, gos = args[:n_in], args[n_in:]
-        outs = [o for o in _as_tuple(func(*ins)) if isinstance(o, Tensor)]
-        gs = autograd_grad(outs, [ins[i] for i in diff_idx], gos, create_graph=True, allow_unused=True)
+        from .grad_mode import enable_grad
+        ins, gos = list(args[:n_in]), args[n_in:]
+        with enable_grad():
+            for i in diff_idx:
+                if not ins[i].requires_grad:
+                    ins[i] = ins[i].detach().requires_grad_(True)
+            outs = [o for o in _as_tuple(func(*ins)) if isinstance(o, Tensor)]
+            gs = autograd_grad(outs, [ins[i] for i in diff_idx], gos, create_graph=True, allow_unused=True)
         from ..ops.creation import zeros_like
         return tuple(zeros_like(ins[i]) if g is None else g for g, i in zip(gs, diff_idx))
 

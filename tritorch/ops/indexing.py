@@ -1,7 +1,18 @@
 """Indexing ops: gather, scatter (+ reduce 'add'/'multiply'), scatter_add, index_select, index_add, index_put,
-index (advanced indexing), masked_fill, masked_select, nonzero, take; and Tensor.__getitem__ / __setitem__.
+index (advanced indexing), masked_fill, masked_select, masked_scatter, nonzero, take, put; and
+Tensor.__getitem__ / __setitem__.
 
 Choices visible to users, documented here once:
+
+Gradients. Every op but nonzero has a backward rule written in this family's ops, which pair up as adjoints:
+gather <-> scatter_add, index_select <-> index_add, index <-> index_put(accumulate=True), take <-> put
+(accumulate=True), masked_select <-> masked_scatter (put and masked_scatter are registered for that and are
+PyTorch ops of their own). So the rules are differentiable again and the same on both devices; on cuda the
+accumulating ones use atomics (see Accumulation). Beyond PyTorch: scatter(reduce='add' / 'multiply') is
+differentiable (PyTorch raises "derivative for aten::scatter is not implemented"; the rules are those of
+scatter_add and of scatter_reduce('prod', include_self=True), with exact second derivatives also where several
+src zeros meet), and a src larger than its index gets src's shape of gradient, zero past the part that is read
+(PyTorch's backward fails with "invalid gradient" there).
 
 Bounds checks. PyTorch's errors ("index 7 is out of bounds for dimension 0 with size 5") are raised by `infer`,
 before the op's kernel runs, so an in-place op never half-writes before failing. On cuda the check needs the index
@@ -37,6 +48,7 @@ import triton
 import triton.language as tl
 
 from .. import dtypes as _dt
+from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..device import CPU
 from ..tensor import Tensor, _make, from_array
@@ -48,7 +60,7 @@ from .samples import make_array, make_tensor, rng_for
 FAMILY = "indexing"
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_put", "masked_fill",
-           "masked_select", "nonzero", "argwhere", "take"]
+           "masked_select", "masked_scatter", "nonzero", "argwhere", "take", "put"]
 
 _INDEX_DTYPES = (_dt.int32, _dt.int64)
 _I64 = np.dtype(np.int64)
@@ -760,9 +772,31 @@ def _scatter_bench_make(n, device, dtype):
             make_tensor((n // 64, 64), dtype, device, rng=rng)), {}
 
 
+def _torch_src_prefix(torch, x, index, src):
+    """For gradients: the part of src that a scatter reads (its leading index-shaped block). PyTorch's scatter and
+    scatter_add backward return an index-shaped src gradient and fail ("returned an invalid gradient") for a src
+    larger than index; tritorch gives src's shape with zeros past the block, which is what PyTorch computes for
+    src[:index.shape]."""
+    if not isinstance(src, torch.Tensor) or not torch.is_grad_enabled() or tuple(src.shape) == tuple(index.shape):
+        return src
+    if index.dim() == 0:  # a 0-d index with a 1-d src reads src[0]
+        return src[:1]
+    return src[tuple(slice(0, n) for n in index.shape)]
+
+
 def _torch_scatter(torch, x, dim, index, src, reduce=None):
+    src = _torch_src_prefix(torch, x, index, src)
     if reduce is None:
         return torch.scatter(x, dim, index, src)
+    if torch.is_grad_enabled() and (x.requires_grad or getattr(src, "requires_grad", False)):
+        # PyTorch has no derivative for scatter(reduce=...) ("derivative for aten::scatter is not implemented");
+        # the gradient oracle is the same function through the ops that have one: scatter_add, and
+        # scatter_reduce('prod') with include_self (tritorch's rule follows its backward).
+        if not isinstance(src, torch.Tensor):
+            src = torch.full(tuple(index.shape), src, dtype=x.dtype)
+        if reduce == "add":
+            return torch.scatter_add(x, dim, index, src)
+        return torch.scatter_reduce(x, dim, index, src, "prod")
     import warnings
     with warnings.catch_warnings():  # PyTorch deprecates reduce= with a tensor src (still supported)
         warnings.simplefilter("ignore")
@@ -828,7 +862,8 @@ scatter_add_op = register(OpDef(
     supports_out=True,
     bench=BenchSpec(sizes=(2 ** 16, 2 ** 20, 2 ** 24), make=_scatter_add_bench_make,
                     bytes=lambda n, dt: n * (3 * dt.itemsize + 8), flops=lambda n: n),
-    extra={"torch": lambda torch, x, dim, index, src: torch.scatter_add(x, dim, index, src)}))
+    extra={"torch": lambda torch, x, dim, index, src: torch.scatter_add(x, dim, index,
+                                                                        _torch_src_prefix(torch, x, index, src))}))
 
 
 def scatter_add(input, dim, index, src, *, out=None) -> Tensor:
@@ -1452,6 +1487,301 @@ def take(input, index, *, out=None) -> Tensor:
     return take_op(input, index, out=out)
 
 
+# ---------------------------------------------------------------------------------------------------- put
+# put is take's adjoint (take's gradient is a put with accumulate=True into zeros), and a PyTorch op of its own.
+
+def _put_infer(input, index, source, accumulate=False):
+    if not isinstance(source, Tensor):
+        raise TypeError(f"put(): argument 'source' (position 2) must be Tensor, not {type(source).__name__}")
+    if index.dtype is not _dt.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_type_name(index.dtype)}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                           f"{_type_name(input.dtype)} and source.dtype = {_type_name(source.dtype)}")
+    dev = _same_device(input, index, source)
+    if source.numel() != index.numel():
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                         f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    n = input.numel()
+    if n == 0 and index.numel():
+        raise IndexError("put_(): Tried to put elements into an empty tensor")
+    bad = _first_out_of_range(_index_ranges([index])[0], -n, n)
+    if bad is not None:
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    return Meta(tuple(input.shape), input.dtype, dev, None)
+
+
+def _put_cpu(meta, input, index, source, accumulate=False, out=None):
+    res = _cpu_target(input, out)
+    if index.numel() == 0:
+        return res
+    work = res if res.flags.c_contiguous else np.array(res, copy=True, order="C")
+    flat = work.reshape(-1)  # a view of the C-contiguous array
+    idx = index._data.reshape(-1).astype(np.intp, copy=False)
+    src = source._data.reshape(-1)
+    if accumulate:
+        _ufunc_at(np.add, flat, idx, src)
+    else:
+        flat[idx] = src
+    if work is not res:
+        res[...] = work
+    return res
+
+
+def _put_cuda(meta, input, index, source, accumulate=False, out=None):
+    dev = input.device
+    target = _cuda_target(input, out)
+    n_idx = index.numel()
+    if n_idx == 0:
+        return target
+    work = target
+    if not target.is_contiguous():  # flat positions address a C-contiguous layout
+        work = CudaArray.empty(tuple(target.shape), target.dtype)
+        _copy_cuda(work, input.dtype, target, input.dtype, dev)
+    shape, ist = _shape1(index._data)
+    src = source._data
+    if not src.is_contiguous():
+        dense = CudaArray.empty(tuple(src.shape), src.dtype)
+        _copy_cuda(dense, source.dtype, src, source.dtype, dev)
+        src = dense
+    # the source read in C order over the index's iteration (the two have the same number of elements)
+    src_view = (src.view_as(shape, _cuda.contiguous_strides(shape), src.offset), _cuda.contiguous_strides(shape))
+    zero = (0,) * len(shape)
+
+    def run(arr, dt):
+        _launch_scatter(arr, src_view, index._data, shape, zero, ist, input.numel(), 1, dt, accumulate, wrap=True)
+
+    if accumulate:
+        _with_accumulator(work, dev, run)
+    else:
+        run(work, _dt.from_numpy_dtype(work.dtype))
+    if work is not target:
+        _copy_cuda(target, input.dtype, work, input.dtype, dev)
+    return target
+
+
+def _ref_put(x, index, source, accumulate=False):
+    x = np.asarray(x)
+    r = _ref_array(x).reshape(-1)
+    n = r.size
+    for i, v in zip(np.asarray(index).reshape(-1), np.asarray(source).reshape(-1)):
+        i = int(i) % n
+        r[i] = (r[i] + v) if accumulate else v
+    if x.dtype == np.bool_:
+        r = r.astype(bool)
+    return r.reshape(x.shape)
+
+
+def _put_samples(device, dtype):
+    rng = rng_for("put", dtype.name)
+    x = lambda shape, **kw: make_tensor(shape, dtype, device, rng=rng, **kw)  # noqa: E731
+    yield Sample((x((5,)), _idx((7,), 5, device, rng, low=-5), x((7,))), {"accumulate": True},
+                 name="1d-dups-accumulate", reduction_size=7)
+    yield Sample((x((3, 4)), _perm_index((5,), 0, 12, device, rng), x((5,))), name="2d-unique")
+    yield Sample((x((2, 3)), _perm_index((6,), 0, 6, device, rng).reshape(2, 3) - 6, x((3, 2))),
+                 name="negatives-source-shape-differs")
+    yield Sample((x(()), _idx((3,), 1, device, rng), x((3,))), {"accumulate": True}, name="0d-accumulate",
+                 reduction_size=3)
+    yield Sample((x((0,)), _idx((0,), 1, device, rng), x((0,))), name="empty")
+    yield Sample((x((5, 6), noncontiguous=True), _idx((2 ** 5 + 17,), 30, device, rng),
+                  x((2 ** 5 + 17,), noncontiguous=True)), {"accumulate": True}, name="noncontig-accumulate",
+                 reduction_size=4)
+
+
+put_op = register(OpDef(
+    name="put", family=FAMILY, infer=_put_infer, impl={"cpu": _put_cpu, "cuda": _put_cuda},
+    ref=_ref_put, samples=_put_samples, supports_out=True,
+    bench=BenchSpec(sizes=(2 ** 16, 2 ** 20, 2 ** 24),
+                    make=lambda n, device, dtype: ((make_tensor((n,), dtype, device, rng=rng_for("put", n)),
+                                                    _idx((n,), n, device, rng_for("put-i", n)),
+                                                    make_tensor((n,), dtype, device, rng=rng_for("put-s", n))),
+                                                   {"accumulate": True}),
+                    bytes=lambda n, dt: n * (3 * dt.itemsize + 8), flops=lambda n: n),
+    extra={"torch": lambda torch, x, index, source, accumulate=False: x.put(index, source, accumulate=accumulate)},
+    doc="input seen as 1-D with input[index] = source (+= with accumulate=True; duplicates then add up)"))
+
+
+def put(input, index, source, accumulate=False) -> Tensor:
+    """A copy of input, seen as 1-D, with input[index] = source (or += with accumulate=True); negative indices
+    count from the end. source has index's number of elements."""
+    return put_op(input, index, source, accumulate=accumulate)
+
+
+# --------------------------------------------------------------------------------------- masked_scatter
+# masked_select's adjoint (its gradient is a masked_scatter into zeros), and a PyTorch op of its own. On cuda,
+# infer counts the mask's True elements per block (`_count_kernel`, `_scan_kernel`: the block offsets into the
+# source) and reads the total back once, to raise PyTorch's error before any write when the source is too short;
+# `_masked_scatter_kernel` then gives each selected position the source element at its block's offset plus its
+# in-block exclusive prefix count.
+
+@triton.jit
+def _masked_scatter_kernel(x_ptr, m_ptr,        # input and mask, any (broadcast) strides
+                           src_ptr,             # source, contiguous: read in C order
+                           out_ptr,             # out, contiguous over the iteration
+                           offsets_ptr,         # int64: this launch's block offsets into the source
+                           n, s1, s2, s3,       # elements in this launch; sizes of iteration dims 1..3
+                           a0, a1, a2, a3,      # input strides
+                           b0, b1, b2, b3,      # mask strides
+                           flat_base,           # flat (C-order) position of this launch's first element
+                           COMPUTE: tl.constexpr, RANK: tl.constexpr, BLOCK: tl.constexpr):
+    # bytes: reads n mask and n input elements (input only where unselected), one source element per selected
+    # position; writes n elements
+    pid = tl.program_id(0)
+    offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    if RANK == 1:
+        xo = offs * a3
+        mo = offs * b3
+    else:
+        i3 = offs % s3
+        r = offs // s3
+        i2 = r % s2
+        r = r // s2
+        i1 = r % s1
+        i0 = r // s1
+        xo = i0 * a0 + i1 * a1 + i2 * a2 + i3 * a3
+        mo = i0 * b0 + i1 * b1 + i2 * b2 + i3 * b3
+    t = tl.load(m_ptr + mo, mask=mask, other=0).to(COMPUTE)
+    sel = (t != 0) & mask
+    s = sel.to(tl.int32)
+    pos = tl.load(offsets_ptr + pid) + (tl.cumsum(s, axis=0) - s).to(tl.int64)
+    v = tl.load(x_ptr + xo, mask=mask & (sel == 0))
+    sv = tl.load(src_ptr + pos, mask=sel)
+    tl.store(out_ptr + flat_base + offs, tl.where(sel, sv, v), mask=mask)
+
+
+class _ScatterPlan:
+    """What masked_scatter's infer decided: the broadcast shape, the number of selected positions and, on cuda,
+    the launches [(sizes, input strides, mask strides, input offset, mask offset, rank, n, programs, first
+    block, flat base)] with their block offsets into the source."""
+
+    __slots__ = ("shape", "count", "parts", "offsets")
+
+
+def _masked_scatter_infer(input, mask, source):
+    if not isinstance(source, Tensor):
+        raise TypeError(f"masked_scatter(): argument 'source' (position 2) must be Tensor, not "
+                        f"{type(source).__name__}")
+    if mask.dtype is not _dt.bool_:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{_type_name(mask.dtype)}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                           f"{_type_name(input.dtype)} and {_type_name(source.dtype)}")
+    dev = _same_device(input, mask, source)
+    shape = broadcast_shapes(tuple(input.shape), tuple(mask.shape))
+    plan = _ScatterPlan()
+    plan.shape, plan.parts, plan.offsets = shape, None, None
+    if dev is CPU:
+        plan.count = int(np.count_nonzero(np.broadcast_to(mask._data, shape)))
+    elif _prod(shape) == 0:
+        plan.count = 0
+    else:
+        x, m = input._data, mask._data
+        m_k = pw.kernel_view(m)
+        parts = []
+        n_blocks = 0
+        flat = 0
+        for sizes, (as_, bs), (ao, bo), rank in _parts(shape, [launch.broadcast_strides(x, shape),
+                                                              launch.broadcast_strides(m, shape)]):
+            n = _prod(sizes)
+            nb = launch.num_programs(n, _BLOCK)
+            parts.append((sizes, as_, bs, ao, bo, rank, n, nb, n_blocks, flat))
+            n_blocks += nb
+            flat += n
+        counts = CudaArray.empty((n_blocks,), _I64)
+        for sizes, as_, bs, ao, bo, rank, n, nb, first, _ in parts:
+            _count_kernel[(nb,)](_shift(m_k, bo), _shift(counts, first), n, sizes[1], sizes[2], sizes[3], *bs,
+                                 COMPUTE=tl.int32, RANK=rank, BLOCK=_BLOCK)
+        offsets = CudaArray.empty((n_blocks,), _I64)
+        total = CudaArray.empty((1,), _I64)
+        _scan_kernel[(1,)](counts, offsets, total, n_blocks, BLOCK=1024)
+        plan.count = int(total.to_numpy()[0])  # the one read-back: the check below runs before any write
+        plan.parts, plan.offsets = parts, offsets
+    if source.numel() < plan.count:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    return Meta(shape, input.dtype, dev, plan)
+
+
+def _masked_scatter_cpu(meta, input, mask, source, out=None):
+    plan = meta.aux
+    xb, mb = np.broadcast_arrays(input._data, mask._data)
+    res = np.array(xb, copy=True, order="C")
+    res[mb] = source._data.reshape(-1)[:plan.count]
+    if out is not None:
+        np.copyto(out, res, casting="unsafe")
+        return out
+    return res
+
+
+def _masked_scatter_cuda(meta, input, mask, source, out=None):
+    plan = meta.aux
+    dev = input.device
+    res = CudaArray.empty(plan.shape, input.dtype.np)
+    if _prod(plan.shape) == 0:
+        if out is not None:
+            return out
+        return res
+    src = source._data
+    if not src.is_contiguous():
+        dense = CudaArray.empty(tuple(src.shape), src.dtype)
+        _copy_cuda(dense, source.dtype, src, source.dtype, dev)
+        src = dense
+    x_k, m_k, s_k, r_k = (pw.kernel_view(a) for a in (input._data, mask._data, src, res))
+    for sizes, as_, bs, ao, bo, rank, n, nb, first, flat in plan.parts:
+        _masked_scatter_kernel[(nb,)](_shift(x_k, ao), _shift(m_k, bo), s_k, r_k, _shift(plan.offsets, first), n,
+                                      sizes[1], sizes[2], sizes[3], *as_, *bs, flat,
+                                      COMPUTE=tl.int32, RANK=rank, BLOCK=_BLOCK)
+    if out is not None:
+        _copy_cuda(out, _dt.from_numpy_dtype(out.dtype), res, input.dtype, dev)
+        return out
+    return res
+
+
+def _ref_masked_scatter(x, mask, source):
+    xb, mb = np.broadcast_arrays(np.asarray(x), np.asarray(mask))
+    r = _ref_array(xb).reshape(-1)
+    src = np.asarray(source).reshape(-1)
+    k = 0
+    for p, m in enumerate(mb.reshape(-1)):
+        if m:
+            r[p] = src[k]
+            k += 1
+    return r.reshape(xb.shape)
+
+
+def _masked_scatter_samples(device, dtype):
+    rng = rng_for("masked_scatter", dtype.name)
+    x = lambda shape, **kw: make_tensor(shape, dtype, device, rng=rng, **kw)  # noqa: E731
+    m = lambda shape, **kw: make_tensor(shape, _dt.bool_, device, rng=rng, **kw)  # noqa: E731
+    yield Sample((x((7,)), m((7,)), x((7,))), name="1d")
+    yield Sample((x(()), m(()), x((2,))), name="0d")
+    yield Sample((x((0, 3)), m((3,)), x((0,))), name="empty")
+    yield Sample((x((3, 1)), m((2, 3, 4)), x((5, 5))), name="both-broadcast")
+    yield Sample((x((4, 2 ** 5 + 17)), m((2 ** 5 + 17,)), x((4 * (2 ** 5 + 17),))), name="mask-broadcast")
+    yield Sample((x((5, 6), noncontiguous=True), m((6, 5)).t(), x((6, 5)).t()), name="noncontig")
+
+
+masked_scatter_op = register(OpDef(
+    name="masked_scatter", family=FAMILY, infer=_masked_scatter_infer,
+    impl={"cpu": _masked_scatter_cpu, "cuda": _masked_scatter_cuda}, ref=_ref_masked_scatter,
+    samples=_masked_scatter_samples, supports_out=True,
+    bench=BenchSpec(sizes=(2 ** 16, 2 ** 20, 2 ** 24),
+                    make=lambda n, device, dtype: ((make_tensor((n,), dtype, device, rng=rng_for("msc", n)),
+                                                    make_tensor((n,), _dt.bool_, device, rng=rng_for("msc-m", n)),
+                                                    make_tensor((n,), dtype, device, rng=rng_for("msc-s", n))), {}),
+                    bytes=lambda n, dt: n * (2 * dt.itemsize + 1) + n // 2 * dt.itemsize, flops=lambda n: 0),
+    extra={"torch": lambda torch, x, mask, source: torch.masked_scatter(x, mask, source)},
+    doc="input (broadcast with mask) with the True positions of mask filled, in C order, by source's first "
+        "elements"))
+
+
+def masked_scatter(input, mask, source) -> Tensor:
+    """A copy of input (broadcast with mask) whose positions where mask is True take source's elements in order
+    (source, read flat, needs at least as many elements as mask has True positions)."""
+    return masked_scatter_op(input, mask, source)
+
+
 # ------------------------------------------------------------------------------------- advanced indexing
 
 class _Plan:
@@ -1968,6 +2298,232 @@ def _values_like(x: Tensor, value) -> Tensor:
     return full((), _py_value(value, x.dtype), dtype=x.dtype, device=x.device)
 
 
+# ----------------------------------------------------------------------------------------- backward rules
+# Each rule is written in registered ops (mostly this family's: gather <-> scatter_add, index_select <->
+# index_add, index <-> index_put, take <-> put, masked_select <-> masked_scatter), so it runs on both devices and
+# is differentiable again. Index tensors get no gradient. Scatters into zeros accumulate with atomics on cuda
+# (float sums over duplicate indices in unspecified order); cpu results are deterministic.
+
+def _zeros(like, dtype=None) -> Tensor:
+    """Zeros of a saved tensor's (or an InputMeta's) shape, dtype and device."""
+    from .creation import zeros
+    return zeros(tuple(like.shape), dtype=like.dtype if dtype is None else dtype, device=like.device)
+
+
+class _Like:
+    """A (shape, dtype, device) record for _zeros: `shape` with the dtype and device of t."""
+
+    __slots__ = ("shape", "dtype", "device")
+
+    def __init__(self, shape, t: Tensor):
+        self.shape, self.dtype, self.device = tuple(shape), t.dtype, t.device
+
+
+def _arange_index(shape, device) -> Tensor:
+    """int64 index of `shape` whose value at p is p[0] (0 for a 0-d shape): along dim 0 it maps every position to
+    itself, so gather(t, 0, it) crops t to `shape` and scatter_add(zeros, 0, it, g) embeds g at the origin."""
+    from .creation import arange, zeros
+    if not shape:
+        return zeros((), dtype=_dt.int64, device=device)
+    col = arange(shape[0], dtype=_dt.int64, device=device)
+    return col.reshape((shape[0],) + (1,) * (len(shape) - 1)).expand(*shape)
+
+
+def _embed(g: Tensor, shape) -> Tensor:
+    """g (no larger than `shape` on any dim) at the origin of a zero tensor of `shape`."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    if g.ndim == 0 and len(shape) == 1:  # a 0-d index with a 1-d src: the one element is src[0]
+        g = g.reshape(1)
+        if shape == (1,):
+            return g
+    return scatter_add_op(_zeros(_Like(shape, g)), 0, _arange_index(tuple(g.shape), g.device), g)
+
+
+def _crop(t: Tensor, shape) -> Tensor:
+    """The leading `shape` block of t (what a scatter reads of a src larger than its index)."""
+    shape = tuple(shape)
+    if tuple(t.shape) == shape:
+        return t
+    return gather_op(t, 0, _arange_index(shape, t.device))
+
+
+def _fit(g: Tensor, shape) -> Tensor:
+    """g reshaped to `shape` when only the layout of its (equal number of) elements differs."""
+    shape = tuple(shape)
+    return g if tuple(g.shape) == shape else g.reshape(shape)
+
+
+def _gather_vjp(ctx, grad):
+    x, _, index = ctx.inputs
+    return scatter_add_op(_zeros(x), ctx.meta.aux, index, grad), None
+
+
+def _scatter_src_grad(grad, d, index, src):
+    return _embed(gather_op(grad, d, index), src.shape)
+
+
+def _exclusive_product(s, d, index, ones_x):
+    """E[p] = the product of the other src values scattered to the same position as s[p] (d out / d s[p] of
+    scatter(reduce='multiply') is x * E), exact in value and in first derivative also where s has zeros.
+
+    The nonzero part is the group's product with zeros read as 1, divided by s[p] (PyTorch's scatter_reduce
+    'prod' backward divides too); the zeros among the others contribute 1 (none), their sum (one: value 0, and
+    the derivative 1 with respect to that zero) or 0 (two or more: value and first derivative both 0), so second
+    derivatives are right where PyTorch refuses ("Double backward is unsupported ... >1 zeros")."""
+    zero = s == 0
+    zf = zero.to(s.dtype)
+    s1 = masked_fill_op(s, zero, 1)
+    nonzero_others = gather_op(scatter_op(ones_x, d, index, s1, reduce="multiply"), d, index) / s1
+    zeros_x = _zeros(ones_x)
+    n_other = gather_op(scatter_add_op(zeros_x, d, index, zf), d, index) - zf
+    sz = s * zf
+    one_other = gather_op(scatter_add_op(zeros_x, d, index, sz), d, index) - sz
+    zero_part = masked_fill_op(masked_fill_op(one_other, n_other != 1, 0), n_other == 0, 1)
+    return nonzero_others * zero_part
+
+
+def _scatter_vjp(ctx, grad):
+    x, _, index, src = ctx.inputs[:4]
+    reduce = ctx.inputs[4] if len(ctx.inputs) > 4 else ctx.kwargs.get("reduce")
+    d = ctx.meta.aux
+    needs = ctx.needs_input_grad
+    has_src = isinstance(src, Tensor)
+    gx = gs = None
+    if reduce is None:
+        if needs[0]:
+            gx = scatter_op(grad, d, index, 0)  # the overwritten positions get no gradient
+        if has_src and needs[2]:
+            gs = _scatter_src_grad(grad, d, index, src)
+    elif reduce == "add":
+        gx = grad if needs[0] else None
+        if has_src and needs[2]:
+            gs = _scatter_src_grad(grad, d, index, src)
+    else:  # multiply: out = x * P with P the product of the src values scattered to each position
+        from .creation import ones
+        ones_x = ones(tuple(x.shape), dtype=x.dtype, device=x.device)
+        s = _crop(src, index.shape) if has_src else src
+        if needs[0]:
+            gx = grad * scatter_op(ones_x, d, index, s, reduce="multiply")
+        if has_src and needs[2]:
+            gs = _embed(gather_op(grad * x, d, index) * _exclusive_product(s, d, index, ones_x), src.shape)
+    return (gx, None, gs) if has_src else (gx, None)
+
+
+def _scatter_add_vjp(ctx, grad):
+    x, _, index, src = ctx.inputs
+    needs = ctx.needs_input_grad
+    gs = _scatter_src_grad(grad, ctx.meta.aux, index, src) if needs[2] else None
+    return (grad if needs[0] else None), None, gs
+
+
+def _index_select_vjp(ctx, grad):
+    x, _, index = ctx.inputs
+    return index_add_op(_zeros(x), ctx.meta.aux, index, grad), None
+
+
+def _index_add_vjp(ctx, grad):
+    x, _, index, source = ctx.inputs
+    needs = ctx.needs_input_grad
+    gs = None
+    if needs[2]:
+        gs = _fit(index_select_op(grad, ctx.meta.aux, index), source.shape)
+        alpha = ctx.kwargs.get("alpha", 1)
+        if alpha != 1:
+            gs = gs * alpha
+    return (grad if needs[0] else None), None, gs
+
+
+def _list_tail(ctx, n_positional: int) -> list:
+    """None for each tensor that autograd found inside the list arguments (the index tensors)."""
+    return [None] * (len(ctx.needs_input_grad) - n_positional)
+
+
+def _index_put_vjp(ctx, grad):
+    x, indices, values = ctx.inputs[:3]
+    accumulate = ctx.inputs[3] if len(ctx.inputs) > 3 else ctx.kwargs.get("accumulate", False)
+    needs = ctx.needs_input_grad
+    gx = gv = None
+    if needs[0]:
+        # accumulate=False: the overwritten positions get no gradient
+        gx = grad if accumulate else index_put_op(grad, tuple(indices), _zeros(_Like((), grad)), accumulate=False)
+    if needs[1]:
+        gv = index_op(grad, tuple(indices))  # reduced to values' (broadcast) shape by the engine
+    return [gx, gv] + _list_tail(ctx, 2)
+
+
+def _index_vjp(ctx, grad):
+    x, indices = ctx.inputs
+    return [index_put_op(_zeros(x), tuple(indices), grad, accumulate=True)] + _list_tail(ctx, 1)
+
+
+def _masked_fill_vjp(ctx, grad):
+    x, mask, value = ctx.inputs
+    needs = ctx.needs_input_grad
+    gx = masked_fill_op(grad, mask, 0) if needs[0] else None
+    if not isinstance(value, Tensor):
+        return gx, None
+    gv = None
+    if needs[2]:
+        from .unary import logical_not
+        gv = masked_fill_op(grad, logical_not(mask), 0).sum()
+    return gx, None, gv
+
+
+def _masked_select_vjp(ctx, grad):
+    x, mask = ctx.inputs
+    return masked_scatter_op(_zeros(_Like(ctx.meta.aux, grad)), mask, grad), None  # engine sums broadcast dims
+
+
+def _masked_scatter_vjp(ctx, grad):
+    x, mask, source = ctx.inputs
+    needs = ctx.needs_input_grad
+    gx = masked_fill_op(grad, mask, 0) if needs[0] else None
+    gs = None
+    if needs[2]:
+        sel = masked_select_op(grad, mask)
+        n = source.numel()
+        if sel.shape[0] == n:
+            gs = _fit(sel, source.shape)
+        else:  # source elements past the mask's count are not read: zero gradient
+            from .creation import arange
+            used = arange(n, dtype=_dt.int64, device=grad.device) < sel.shape[0]
+            gs = masked_scatter_op(_zeros(_Like(source.shape, grad)), _fit(used, source.shape), sel)
+    return gx, None, gs
+
+
+def _take_vjp(ctx, grad):
+    x, index = ctx.inputs
+    return put_op(_zeros(x), index, grad, accumulate=True), None
+
+
+def _put_vjp(ctx, grad):
+    x, index, source = ctx.inputs[:3]
+    accumulate = ctx.inputs[3] if len(ctx.inputs) > 3 else ctx.kwargs.get("accumulate", False)
+    needs = ctx.needs_input_grad
+    gx = gs = None
+    if needs[0]:
+        gx = grad if accumulate else put_op(grad, index, _zeros(_Like(source.shape, grad)), accumulate=False)
+    if needs[2]:
+        gs = _fit(take_op(grad, index), source.shape)
+    return gx, None, gs
+
+
+gather_op.vjp = _gather_vjp
+scatter_op.vjp = _scatter_vjp
+scatter_add_op.vjp = _scatter_add_vjp
+index_select_op.vjp = _index_select_vjp
+index_add_op.vjp = _index_add_vjp
+index_put_op.vjp, index_put_op.save = _index_put_vjp, "none"
+index_op.vjp, index_op.save = _index_vjp, "none"
+masked_fill_op.vjp = _masked_fill_vjp
+masked_select_op.vjp = _masked_select_vjp
+masked_scatter_op.vjp = _masked_scatter_vjp
+take_op.vjp = _take_vjp
+put_op.vjp = _put_vjp
+
+
 # ----------------------------------------------------------------------------------------- Tensor methods
 
 def _scatter_method(self, dim, index, src=None, value=None, *, reduce=None):
@@ -1994,5 +2550,9 @@ _bind.methods(
     nonzero=lambda self, *, as_tuple=False: nonzero(self, as_tuple=as_tuple),
     argwhere=argwhere,
     take=lambda self, index: take_op(self, index),
+    put=lambda self, index, source, accumulate=False: put_op(self, index, source, accumulate=accumulate),
+    put_=lambda self, index, source, accumulate=False: put_op(self, index, source, accumulate=accumulate, out=self),
+    masked_scatter=lambda self, mask, source: masked_scatter_op(self, mask, source),
+    masked_scatter_=lambda self, mask, source: masked_scatter_op(self, mask, source, out=self),
     __getitem__=_getitem, __setitem__=_setitem,
 )

@@ -152,9 +152,39 @@ def _call_out(op: OpDef, meta: Meta, args, kwargs, out):
     if not op.supports_out:
         raise TypeError(f"{op.name}() got an unexpected keyword argument 'out'")
     check_out(op.name, meta, out)
+    if _GRAD.enabled and (out._requires_grad or any(a.__class__ is Tensor and a._requires_grad for a in args)):
+        return _call_out_recorded(op, args, kwargs, out)
     op.impl[meta.device.type](meta, *args, out=out._data, **kwargs)
     out._version[0] += 1
     return out
+
+
+def _call_out_recorded(op: OpDef, args, kwargs, out):
+    """An in-place/out= call under autograd: compute out of place (recording the op), write the result into
+    `out`, and let `out` take over the result's history. An operand that is `out` itself is first cloned, so
+    the recorded op saves the value before the write."""
+    if out._requires_grad and out.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if out._base is not None and out._base._requires_grad:
+        raise RuntimeError("in-place operations on views of tensors that require grad are not supported by "
+                           "tritorch's autograd yet; use an out-of-place op (e.g. torch.where or cat)")
+    from .copy import clone_op, copy_
+    call_args = tuple(clone_op(a) if a is out else a for a in args)
+    r = op(*call_args, **kwargs)
+    with _no_record():
+        copy_(out, r)
+    out.grad_fn = r.grad_fn
+    out._requires_grad = r._requires_grad
+    return out
+
+
+class _no_record:
+    def __enter__(self):
+        self.prev = _GRAD.enabled
+        _GRAD.enabled = False
+
+    def __exit__(self, *exc):
+        _GRAD.enabled = self.prev
 
 
 def check_out(name: str, meta: Meta, out: Tensor) -> None:

@@ -8,6 +8,10 @@ the original position, so both devices give the stable order, equal to NumPy's s
 gets it too). 32-bit keys travel packed with their position in one int64 (key << 32 | position); 64-bit keys
 (int64, float64) travel as (key, position) pairs.
 
+Gradients. The values of sort and topk send their gradient back to the positions they came from: a scatter of
+the gradient into zeros along `dim` at the returned indices (distinct positions, so exact on both devices, and
+differentiable again: its own gradient is a gather). Indices and argsort carry no gradient.
+
 Kernels.
 - Rows of up to SORT_BLOCK elements: `_sort_rows_kernel` loads ROWS rows per program into registers (padded to a
   power of two with the largest key and positions past the row, so padding sorts last), sorts the (key, position)
@@ -413,6 +417,17 @@ def _special_values(dtype, device):
     return from_array(np.array(vals, dtype=dtype.np)).to(device)
 
 
+def _special_samples(dtype, device):
+    """(values, name) of the special-values sample. float64 samples are gradchecked, and ties, NaN and infinities
+    are kinks of sort (central differences there are not the derivative), so float64 gets distinct finite values
+    of different magnitudes, -0.0 among them; NaN / -0.0 / tie order in float64 is covered by
+    tests/ops/test_sort.py."""
+    if dtype is _dt.float64:
+        vals = [3.0, -1e3, 1.0, -0.0, 2.5e-3, 3.5, -7.0, 1e3, 12.0, -1.0, 0.5, -2e-3]
+        return from_array(np.array(vals, dtype=np.float64)).to(device), "distinct-finite"
+    return _special_values(dtype, device), "nan-inf-zeros"
+
+
 def _sort_samples(device, dtype):
     rng = rng_for("sort", dtype.name)
     x = lambda shape, **kw: make_tensor(shape, dtype, device, rng=rng, **kw)  # noqa: E731
@@ -428,8 +443,9 @@ def _sort_samples(device, dtype):
     yield Sample((x((6, 4)).t(), 0, True), name="transposed-desc")
     yield Sample((x((2, 2 * SORT_BLOCK + 17)), -1, True), name="long-rows-desc")
     if dtype.kind == _dt.FLOAT:
-        yield Sample((_special_values(dtype, device),), name="nan-inf-zeros")
-        yield Sample((_special_values(dtype, device),), {"descending": True}, name="nan-inf-zeros-desc")
+        vals, name = _special_samples(dtype, device)
+        yield Sample((vals,), name=name)
+        yield Sample((vals,), {"descending": True}, name=f"{name}-desc")
 
 
 def _bench_make(n, device, dtype):
@@ -537,7 +553,8 @@ def _topk_samples(device, dtype):
     yield Sample((x((5, 6), noncontiguous=True), 4), name="noncontig")
     yield Sample((x((2, 2 * SORT_BLOCK + 17)), 6), name="long-rows")
     if dtype.kind == _dt.FLOAT:
-        yield Sample((_special_values(dtype, device), 5), name="nan-inf-zeros")
+        vals, name = _special_samples(dtype, device)
+        yield Sample((vals, 5), name=name)
 
 
 def _ref_topk(x, k, dim=-1, largest=True, sorted=True):
@@ -553,8 +570,10 @@ topk_op = register(OpDef(
     bench=BenchSpec(sizes=(2 ** 16, 2 ** 20, 2 ** 24),
                     make=lambda n, device, dtype: ((_bench_make(n, device, dtype)[0][0], 8), {}),
                     bytes=lambda n, dt: n * dt.itemsize, flops=_sort_flops),
+    # sorted=True for PyTorch too: tritorch returns the sorted order either way (see topk), and PyTorch's order
+    # for sorted=False is unspecified, so only the sorted order is comparable (the values' gradient follows it)
     extra={"torch": lambda torch, x, k, dim=-1, largest=True, sorted=True:
-           torch.topk(x, k, dim=dim, largest=largest, sorted=sorted)}))
+           torch.topk(x, k, dim=dim, largest=largest, sorted=True)}))
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
@@ -563,6 +582,26 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if out is not None:
         raise TypeError("topk() does not support out= in tritorch")
     return topk_result(*topk_op(input, k, dim, largest, sorted))
+
+
+# ---------------------------------------------------------------------------------------- backward rules
+
+def _select_vjp(ctx, grad_values, grad_indices=None):
+    """sort / topk: the values' gradient goes back to the positions they were read from (a scatter of the
+    gradient into zeros along dim; the indices are a permutation or k distinct positions, so nothing collides and
+    both devices give exact results). The indices output is integer: no gradient."""
+    if grad_values is None:
+        return (None,)
+    from .creation import zeros
+    from .indexing import scatter_op
+    x = ctx.inputs[0]  # an InputMeta (save="output"): shape, dtype, device
+    _, indices = ctx.output
+    base = zeros(tuple(x.shape), dtype=grad_values.dtype, device=grad_values.device)
+    return (scatter_op(base, ctx.meta.aux, indices, grad_values),)
+
+
+sort_op.vjp, sort_op.save = _select_vjp, "output"
+topk_op.vjp, topk_op.save = _select_vjp, "output"
 
 
 # ---------------------------------------------------------------------------------------- Tensor methods

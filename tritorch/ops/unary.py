@@ -263,6 +263,20 @@ def _int_extremes(dtype):
     return sorted({int(info.min), int(info.min) + 1, 0, 1, int(info.max)} | ({-1} if info.min < 0 else set()))
 
 
+def _padded_past_gradcheck(specials, low, high):
+    """The float64 special values followed by ordinary values from [low, high), one more element in all than the
+    generated tests gradcheck. The specials are where the op is not differentiable (inf, NaN, kinks, the edges
+    of its domain, where a finite difference steps outside it), so a finite-difference check there is
+    meaningless; the sample's gradients are still compared with PyTorch's (sqrt'(0) = inf, abs'(0) = 0, ...),
+    and float64's forward results with the reference."""
+    from ..testing import GRADCHECK_MAX_ELEMENTS
+    n = GRADCHECK_MAX_ELEMENTS + 1 - len(specials)
+    if n <= 0:
+        return list(specials)
+    fill = make_tensor((n,), _dt.float64, low=low, high=high, rng=rng_for("unary-specials", low, high))
+    return list(specials) + fill._data.tolist()
+
+
 def _samples(low, high, specials=(), int_extremes=False, kwargs=()):
     """unary_samples over [low, high), plus: special float values (inf, NaN, signed zeros, tiny and large
     magnitudes the op's output dtype can hold), integer extremes, and samples with keyword arguments.
@@ -272,7 +286,8 @@ def _samples(low, high, specials=(), int_extremes=False, kwargs=()):
     def samples(device, dtype):
         yield from base(device, dtype)
         if specials and dtype.kind == _dt.FLOAT:
-            yield Sample((_values_tensor(specials, dtype, device),), name="specials")
+            values = _padded_past_gradcheck(specials, low, high) if dtype is _dt.float64 else specials
+            yield Sample((_values_tensor(values, dtype, device),), name="specials")
         if int_extremes and dtype.kind == _dt.INT:
             yield Sample((_values_tensor(_int_extremes(dtype), dtype, device),), name="extremes")
         rng = rng_for("unary-kwargs", dtype.name, low, high)
@@ -377,6 +392,157 @@ def _inplace(fn, name):
 _SPECIAL = [0.0, -0.0, INF, -INF, NAN]
 
 
+# ======================================================================================== backward rules
+#
+# Each rule is vjp(ctx, grad) -> the gradient of the op's one tensor input, written in tritorch ops on Tensors
+# (so it runs on both devices and can be differentiated again). Ops declared with save="output" read their
+# result (ctx.output) instead of the input; the formulas follow PyTorch's derivatives.yaml, so special values
+# (0, inf, NaN) get PyTorch's gradients. Arithmetic on Tensors goes through the operators the binary family binds;
+# where and zeros_like are imported when first called (this module is imported before the ternary family).
+
+_LN2 = math.log(2.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+_GELU_BETA = math.sqrt(2.0 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+def _where(cond, a, b):
+    from .ternary import where
+    return where(cond, a, b)
+
+
+def _zero_grad(ctx, grad):
+    # piecewise-constant ops (sign, floor, ceil, round, trunc): zero gradient everywhere, as in PyTorch
+    from .creation import zeros_like
+    return zeros_like(grad)
+
+
+def _neg_vjp(ctx, grad):
+    return neg(grad)
+
+
+def _abs_vjp(ctx, grad):
+    # grad * sign(x): 0 at x = 0 (and at NaN, whose sign is 0)
+    (x,) = ctx.inputs
+    return grad * sign(x)
+
+
+def _square_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * (x * 2.0)
+
+
+def _exp_vjp(ctx, grad):
+    return grad * ctx.output
+
+
+def _exp2_vjp(ctx, grad):
+    return grad * (ctx.output * _LN2)
+
+
+def _log_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad / x
+
+
+def _log2_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad / (x * _LN2)
+
+
+def _log1p_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad / (x + 1.0)
+
+
+def _expm1_vjp(ctx, grad):
+    return grad * (ctx.output + 1.0)
+
+
+def _sqrt_vjp(ctx, grad):
+    # grad / (2 sqrt(x)): inf at x = 0, as in PyTorch
+    return grad / (ctx.output * 2.0)
+
+
+def _rsqrt_vjp(ctx, grad):
+    # d/dx x^-1/2 = -x^-3/2 / 2 = -out^3 / 2
+    out = ctx.output
+    return grad * (out * out * out * -0.5)
+
+
+def _reciprocal_vjp(ctx, grad):
+    out = ctx.output
+    return grad * neg(out * out)
+
+
+def _sin_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * cos(x)
+
+
+def _cos_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * neg(sin(x))
+
+
+def _tan_vjp(ctx, grad):
+    out = ctx.output
+    return grad * (out * out + 1.0)
+
+
+def _tanh_vjp(ctx, grad):
+    out = ctx.output
+    return grad * (1.0 - out * out)
+
+
+def _sigmoid_vjp(ctx, grad):
+    out = ctx.output
+    return grad * ((1.0 - out) * out)
+
+
+def _relu_vjp(ctx, grad):
+    # PyTorch's threshold_backward on the result: zero where out <= 0 (x = 0 included), grad elsewhere (NaN too)
+    return _where(ctx.output <= 0, 0.0, grad)
+
+
+def _silu_vjp(ctx, grad):
+    # d/dx x s(x) = s(x) (1 + x (1 - s(x)))
+    (x,) = ctx.inputs
+    s = sigmoid(x)
+    return grad * (s * (x * (1.0 - s) + 1.0))
+
+
+def _softplus_vjp(ctx, grad):
+    # sigmoid(beta x) below the threshold, 1 above it (where the op is the identity)
+    (x,) = ctx.inputs
+    beta = ctx.kwargs.get("beta", 1.0)
+    threshold = ctx.kwargs.get("threshold", 20.0)
+    bx = x * beta
+    return _where(bx > threshold, grad, grad * sigmoid(bx))
+
+
+def _erf_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * (exp(neg(x * x)) * _TWO_OVER_SQRT_PI)
+
+
+def _gelu_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    if ctx.kwargs.get("approximate", "none") == "tanh":
+        # f = x s(2u), u = beta (x + kappa x^3): f' = s + 2 x s (1 - s) u', the forward's sigmoid form of
+        # 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) u' (no cancellation in 1 + tanh u for negative x)
+        x2 = x * x
+        s = sigmoid((x + x2 * x * _GELU_KAPPA) * (2.0 * _GELU_BETA))
+        du = (x2 * (3.0 * _GELU_KAPPA) + 1.0) * (2.0 * _GELU_BETA)
+        return grad * (s + x * (s * (1.0 - s)) * du)
+    # f = x Phi(x): f' = Phi(x) + x phi(x)
+    cdf = (erf(x * _SQRT_HALF) + 1.0) * 0.5
+    pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+    return grad * (cdf + x * pdf)
+
+
 # ================================================================================ sign and magnitude
 
 @triton.jit
@@ -432,16 +598,16 @@ def _square_of_bool(input):
 
 neg_op = _declare("neg", np_fn=np.negative, tl_fn=_neg_fn, kind="same", ref=np.negative, dtypes=NUMERIC,
                   torch_fn=lambda torch, x: torch.neg(x), check=_reject_bool(NEG_BOOL_MESSAGE),
-                  specials=_SPECIAL + [1e-30, 2.5], int_extremes=True)
+                  specials=_SPECIAL + [1e-30, 2.5], int_extremes=True, vjp=_neg_vjp, save="none")
 abs_op = _declare("abs", np_fn=np.abs, tl_fn=_abs_fn, kind="same", ref=np.abs, dtypes=NUMERIC,
                   torch_fn=lambda torch, x: torch.abs(x),
-                  specials=_SPECIAL + [-1e-30, 2.5], int_extremes=True)
+                  specials=_SPECIAL + [-1e-30, 2.5], int_extremes=True, vjp=_abs_vjp)
 sign_op = _declare("sign", np_fn=_sign_np, tl_fn=_sign_fn, kind="same", ref=_sign_ref,
                    torch_fn=lambda torch, x: torch.sign(x), specials=_SPECIAL + [1e-30, -1e-30, -2.5],
-                   int_extremes=True)
+                   int_extremes=True, vjp=_zero_grad, save="none")
 square_op = _declare("square", np_fn=np.square, tl_fn=_square_fn, kind="same", ref=np.square,
                      torch_fn=lambda torch, x: torch.square(x), allowed=NUMERIC, special_infer=_square_of_bool,
-                     specials=_SPECIAL + [1e-7, -3.5], int_extremes=True, flops=1)
+                     specials=_SPECIAL + [1e-7, -3.5], int_extremes=True, flops=1, vjp=_square_vjp)
 
 neg = _public(neg_op, "-input, elementwise. Not defined for bool tensors (use logical_not).")
 abs = _public(abs_op, "|input|, elementwise.")
@@ -498,22 +664,24 @@ def _expm1_fn(x, y, z, p0, p1):
 
 exp_op = _declare("exp", np_fn=_fp32_for_half(np.exp), tl_fn=_exp_fn, kind="float", ref=_ref64(np.exp),
                   torch_fn=lambda torch, x: torch.exp(x), low=-5, high=5,
-                  specials=_SPECIAL + [1e-7, -1e-7, 10.0, -10.0, -100.0])
+                  specials=_SPECIAL + [1e-7, -1e-7, 10.0, -10.0, -100.0], vjp=_exp_vjp, save="output")
 exp2_op = _declare("exp2", np_fn=_fp32_for_half(np.exp2), tl_fn=_exp2_fn, kind="float", ref=_ref64(np.exp2),
                    torch_fn=lambda torch, x: torch.exp2(x), low=-6, high=6,
-                   specials=_SPECIAL + [1e-7, 15.0, -15.0, -200.0])
+                   specials=_SPECIAL + [1e-7, 15.0, -15.0, -200.0], vjp=_exp2_vjp, save="output")
 log_op = _declare("log", np_fn=_fp32_for_half(np.log), tl_fn=_log_fn, kind="float", ref=_ref64(np.log),
                   torch_fn=lambda torch, x: torch.log(x), low=0.05, high=10,
-                  specials=_SPECIAL + [1e-30, 1e-7, -1.0, 1.0, 1.001, 0.999, 1e30])
+                  specials=_SPECIAL + [1e-30, 1e-7, -1.0, 1.0, 1.001, 0.999, 1e30], vjp=_log_vjp)
 log2_op = _declare("log2", np_fn=_fp32_for_half(np.log2), tl_fn=_log2_fn, kind="float", ref=_ref64(np.log2),
                    torch_fn=lambda torch, x: torch.log2(x), low=0.05, high=10,
-                   specials=_SPECIAL + [1e-30, 1e-7, -1.0, 1.0, 1.001, 0.999, 1024.0, 1e30])
+                   specials=_SPECIAL + [1e-30, 1e-7, -1.0, 1.0, 1.001, 0.999, 1024.0, 1e30], vjp=_log2_vjp)
 log1p_op = _declare("log1p", np_fn=_fp32_for_half(np.log1p), tl_fn=_log1p_fn, kind="float",
                     ref=_ref64(np.log1p), torch_fn=lambda torch, x: torch.log1p(x), low=-0.9, high=5,
-                    specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -3e-4, -0.5, -1.0, -2.0, 1e30])
+                    specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -3e-4, -0.5, -1.0, -2.0, 1e30],
+                    vjp=_log1p_vjp)
 expm1_op = _declare("expm1", np_fn=_fp32_for_half(np.expm1), tl_fn=_expm1_fn, kind="float",
                     ref=_ref64(np.expm1), torch_fn=lambda torch, x: torch.expm1(x), low=-3, high=3,
-                    specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -3e-4, 0.7, 10.0, -30.0, -100.0])
+                    specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -3e-4, 0.7, 10.0, -30.0, -100.0],
+                    vjp=_expm1_vjp, save="output")
 
 exp = _public(exp_op, "e raised to each element.")
 exp2 = _public(exp2_op, "2 raised to each element.")
@@ -550,13 +718,15 @@ def _rsqrt_np(x):
 
 sqrt_op = _declare("sqrt", np_fn=_fp32_for_half(np.sqrt), tl_fn=_sqrt_fn, kind="float", ref=_ref64(np.sqrt),
                    torch_fn=lambda torch, x: torch.sqrt(x), low=0, high=10,
-                   specials=_SPECIAL + [1e-30, -1.0, 2.0, 4.0])
+                   specials=_SPECIAL + [1e-30, -1.0, 2.0, 4.0], vjp=_sqrt_vjp, save="output")
 rsqrt_op = _declare("rsqrt", np_fn=_fp32_for_half(_rsqrt_np), tl_fn=_rsqrt_fn, kind="float",
                     ref=_ref64(lambda x: 1.0 / np.sqrt(x)), torch_fn=lambda torch, x: torch.rsqrt(x),
-                    low=0.05, high=10, specials=_SPECIAL + [-1.0, 0.25, 4.0, 2.0], flops=2)
+                    low=0.05, high=10, specials=_SPECIAL + [-1.0, 0.25, 4.0, 2.0], flops=2,
+                    vjp=_rsqrt_vjp, save="output")
 reciprocal_op = _declare("reciprocal", np_fn=_fp32_for_half(np.reciprocal), tl_fn=_reciprocal_fn, kind="float",
                          ref=_ref64(lambda x: 1.0 / x), torch_fn=lambda torch, x: torch.reciprocal(x),
-                         low=-3, high=3, specials=_SPECIAL + [1e-30, 4.0, -0.25, 1e-3, 3.0])
+                         low=-3, high=3, specials=_SPECIAL + [1e-30, 4.0, -0.25, 1e-3, 3.0],
+                         vjp=_reciprocal_vjp, save="output")
 
 sqrt = _public(sqrt_op, "Square root of each element.")
 rsqrt = _public(rsqrt_op, "1 / sqrt(input), elementwise.")
@@ -591,16 +761,17 @@ def _tanh_fn(x, y, z, p0, p1):
 
 sin_op = _declare("sin", np_fn=_fp32_for_half(np.sin), tl_fn=_sin_fn, kind="float", ref=_ref64(np.sin),
                   torch_fn=lambda torch, x: torch.sin(x), low=-6, high=6,
-                  specials=_SPECIAL + [1e-30, 1e-7, 3.14159, 100.0])
+                  specials=_SPECIAL + [1e-30, 1e-7, 3.14159, 100.0], vjp=_sin_vjp)
 cos_op = _declare("cos", np_fn=_fp32_for_half(np.cos), tl_fn=_cos_fn, kind="float", ref=_ref64(np.cos),
                   torch_fn=lambda torch, x: torch.cos(x), low=-6, high=6,
-                  specials=_SPECIAL + [1e-30, 1e-7, 3.14159, 100.0])
+                  specials=_SPECIAL + [1e-30, 1e-7, 3.14159, 100.0], vjp=_cos_vjp)
 tan_op = _declare("tan", np_fn=_fp32_for_half(np.tan), tl_fn=_tan_fn, kind="float", ref=_ref64(np.tan),
                   torch_fn=lambda torch, x: torch.tan(x), low=-1.3, high=1.3,
-                  specials=_SPECIAL + [1e-30, 1e-7, -1e-7, 1.5, -1.5], flops=3)
+                  specials=_SPECIAL + [1e-30, 1e-7, -1e-7, 1.5, -1.5], flops=3, vjp=_tan_vjp, save="output")
 tanh_op = _declare("tanh", np_fn=_fp32_for_half(np.tanh), tl_fn=_tanh_fn, kind="float", ref=_ref64(np.tanh),
                    torch_fn=lambda torch, x: torch.tanh(x), low=-5, high=5,
-                   specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -0.6, 10.0, -10.0, 30.0], flops=6)
+                   specials=_SPECIAL + [1e-30, -1e-30, 1e-7, -1e-7, 3e-4, -0.6, 10.0, -10.0, 30.0], flops=6,
+                   vjp=_tanh_vjp, save="output")
 
 sin = _public(sin_op, "Sine of each element (radians).")
 cos = _public(cos_op, "Cosine of each element (radians).")
@@ -716,25 +887,26 @@ def _gelu_ref(x, approximate="none"):
 
 sigmoid_op = _declare("sigmoid", np_fn=_fp32_for_half(_sigmoid_np), tl_fn=_sigmoid_fn, kind="float",
                       ref=_ref64(_sigmoid_ref), torch_fn=lambda torch, x: torch.sigmoid(x), low=-8, high=8,
-                      specials=_SPECIAL + [1e-7, 30.0, -30.0, -100.0, 100.0], flops=4)
+                      specials=_SPECIAL + [1e-7, 30.0, -30.0, -100.0, 100.0], flops=4, vjp=_sigmoid_vjp, save="output")
 relu_op = _declare("relu", np_fn=_relu_np, tl_fn=_relu_fn, kind="same", ref=lambda x: np.maximum(x, 0),
                    torch_fn=lambda torch, x: torch.relu(x), dtypes=NUMERIC,
                    check=_reject_bool("Boolean inputs not supported for relu"),
-                   specials=_SPECIAL + [1e-30, -1e-30, 2.5], int_extremes=True)
+                   specials=_SPECIAL + [1e-30, -1e-30, 2.5], int_extremes=True, vjp=_relu_vjp, save="output")
 silu_op = _declare("silu", np_fn=_fp32_for_half(_silu_np), tl_fn=_silu_fn, kind="same",
                    ref=_ref64(lambda x: x * _sigmoid_ref(x)), torch_fn=lambda torch, x: torch.nn.functional.silu(x),
                    dtypes=_dt.FLOATS, low=-8, high=8,
-                   specials=_SPECIAL + [1e-7, -30.0, 30.0, -100.0], flops=5)
+                   specials=_SPECIAL + [1e-7, -30.0, 30.0, -100.0], flops=5, vjp=_silu_vjp)
 softplus_op = _declare("softplus", np_fn=_fp32_for_half(_softplus_np), tl_fn=_softplus_fn, kind="same",
                        ref=_ref64(_softplus_ref), params=(("beta", 1.0), ("threshold", 20.0)),
                        torch_fn=lambda torch, x, beta=1.0, threshold=20.0: torch.nn.functional.softplus(
                            x, beta=beta, threshold=threshold),
                        dtypes=_dt.FLOATS, low=-10, high=25,
                        specials=_SPECIAL + [1e-7, 19.9, 20.0, 20.1, -30.0, -100.0],
-                       kwargs=({"beta": 2.0, "threshold": 5.0}, {"beta": -1.5}), flops=6)
+                       kwargs=({"beta": 2.0, "threshold": 5.0}, {"beta": -1.5}), flops=6, vjp=_softplus_vjp)
 erf_op = _declare("erf", np_fn=_fp32_for_half(_erf_np), tl_fn=_erf_fn, kind="float", ref=_ref64(_math_erf),
                   torch_fn=lambda torch, x: torch.erf(x), low=-3, high=3,
-                  specials=_SPECIAL + [1e-30, -1e-30, 1e-7, 0.8, 1.0, -1.3, 2.0, 3.0, 5.0, -6.0], flops=10)
+                  specials=_SPECIAL + [1e-30, -1e-30, 1e-7, 0.8, 1.0, -1.3, 2.0, 3.0, 5.0, -6.0], flops=10,
+                  vjp=_erf_vjp)
 
 sigmoid = _public(sigmoid_op, "1 / (1 + exp(-input)), elementwise.")
 relu = _public(relu_op, "max(input, 0), elementwise (NaN stays NaN).")
@@ -779,7 +951,7 @@ gelu_op = register(OpDef(
     samples=_samples(-4, 4, _SPECIAL + [1e-30, 1e-7, -5.0, 5.0, -10.0], kwargs=({"approximate": "tanh"},)),
     bench=_bench("same", -4, 4, 12, (_dt.float32, _dt.float16)),
     extra={"torch": lambda torch, x, approximate="none": torch.nn.functional.gelu(x, approximate=approximate),
-           "arity": 1, "params": (("approximate", "none"),), "tl_fn": _gelu_erf_fn}))
+           "arity": 1, "params": (("approximate", "none"),), "tl_fn": _gelu_erf_fn}, vjp=_gelu_vjp))
 
 
 def gelu(input, approximate="none"):
@@ -843,15 +1015,18 @@ def _round_decimals_fn(x, y, z, ten_pow, negative_decimals):
 floor_op = _declare("floor", np_fn=_identity_on_int(np.floor), tl_fn=_floor_fn, kind="same",
                     ref=_int_identity_ref(np.floor),
                     torch_fn=lambda torch, x: torch.floor(x), dtypes=NUMERIC,
-                    specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True)
+                    specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True,
+                    vjp=_zero_grad, save="none")
 ceil_op = _declare("ceil", np_fn=_identity_on_int(np.ceil), tl_fn=_ceil_fn, kind="same",
                    ref=_int_identity_ref(np.ceil),
                    torch_fn=lambda torch, x: torch.ceil(x), dtypes=NUMERIC,
-                   specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True)
+                   specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True,
+                   vjp=_zero_grad, save="none")
 trunc_op = _declare("trunc", np_fn=_identity_on_int(np.trunc), tl_fn=_trunc_fn, kind="same",
                     ref=_int_identity_ref(np.trunc),
                     torch_fn=lambda torch, x: torch.trunc(x), dtypes=NUMERIC,
-                    specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True)
+                    specials=_SPECIAL + [0.5, -0.5, 1.5, -2.5, -0.3, 1e-30, 1e7 + 1], int_extremes=True,
+                    vjp=_zero_grad, save="none")
 
 floor = _public(floor_op, "Largest integer not above each element (integers are returned unchanged).")
 ceil = _public(ceil_op, "Smallest integer not below each element (integers are returned unchanged).")
@@ -908,7 +1083,7 @@ round_op = register(OpDef(
                      kwargs=lambda d: ({"decimals": 2}, {"decimals": -1}) if d.kind == _dt.FLOAT else ()),
     bench=_bench("same", -100, 100, 4, (_dt.float32, _dt.float16)),
     extra={"torch": lambda torch, x, decimals=0: torch.round(x, decimals=decimals) if decimals else torch.round(x),
-           "arity": 1, "params": (("decimals", 0),), "tl_fn": _round_fn}))
+           "arity": 1, "params": (("decimals", 0),), "tl_fn": _round_fn}, vjp=_zero_grad, save="none"))
 
 
 def round(input, *, decimals=0, out=None):
