@@ -1,5 +1,11 @@
 """The op families. Importing this package registers every op and binds the Tensor methods and operators."""
-from . import registry  # noqa: F401
+import warnings
+
+# PyTorch's CPU kernels do not warn on overflow, log(0) or 0/0; NumPy does. Ignore NumPy's floating-point
+# RuntimeWarnings raised inside the op families once here, instead of an np.errstate block on every call.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tritorch\.ops\.")
+
+from . import registry  # noqa: F401,E402
 from . import pointwise  # noqa: F401
 from . import copy  # noqa: F401
 from . import creation  # noqa: F401

@@ -109,10 +109,11 @@ def _fp32_for_half(fn):
     The result keeps the operand's dtype: the registry's cpu fast path wraps it as it is."""
 
     def run(x, *params):
-        with np.errstate(all="ignore"):
-            if x.dtype in _HALF_NP:
-                return np.asarray(fn(x.astype(np.float32), *params)).astype(x.dtype)
-            return fn(x, *params)
+        # (NumPy's floating-point warnings from this module are filtered once in ops/__init__.py: an
+        # np.errstate block per call would cost more than the op itself on small tensors)
+        if x.dtype in _HALF_NP:
+            return np.asarray(fn(x.astype(np.float32), *params)).astype(x.dtype)
+        return fn(x, *params)
 
     run.__name__ = fn.__name__
     return run
