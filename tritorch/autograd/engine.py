@@ -64,7 +64,8 @@ def record(op, args, kwargs, result, meta) -> None:
     flat_args = _flatten_args(args)
     ctx = OpContext(flat_args, kwargs, result, meta, save in ("inputs", "both"), save in ("output", "both"), needs)
     edges = tuple(edge_of(t) for t in tensors)
-    node = Node(op, ctx, edges, tuple(InputMeta(t) for t in tensors), n_outputs=op.n_outputs)
+    node = Node(op, ctx, edges, tuple(InputMeta(t) for t in tensors),
+                n_outputs=op.n_outputs if op.n_outputs == 1 else len(result))
     ctx.node = node
     outs = result if isinstance(result, tuple) else (result,)
     for i, o in enumerate(outs):
@@ -100,7 +101,7 @@ def _attach_missing_rule(op, result, tensors):
     if not op.differentiable:
         return
     node = Node(_MissingRule(op), _NoCtx(), tuple(edge_of(t) for t in tensors), tuple(InputMeta(t) for t in tensors),
-                op.n_outputs)
+                op.n_outputs if op.n_outputs == 1 else len(result))
     for o in (result if isinstance(result, tuple) else (result,)):
         if o.dtype.kind == 2:
             o.grad_fn = node

@@ -20,6 +20,8 @@ math is close to free on a datacenter GPU, and fp64 makes the fp32 result correc
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import triton
 import triton.language as tl
@@ -814,6 +816,20 @@ def _exact_int_div(x, y, floor):
     return np.array(flat, dtype=d).reshape(xa.shape)
 
 
+_F64_DIV = {None: [3, 7, 8, 9], "trunc": [9], "floor": [9]}  # finite, off the rounding jumps
+_GRAD_SAFE = {_dt.float64: _F64_DIV}
+
+
+def _special_pair(xs, ys, dtype, device, keep=None):
+    """Two special-value tensors (entries `keep` only, when given) on `device`."""
+    if keep is not None:
+        xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
+    a, b = from_array(np.array(xs, dtype.np)), from_array(np.array(ys, dtype.np))
+    if str(device) != "cpu":
+        a, b = a.to(device), b.to(device)
+    return a, b
+
+
 def _div_samples():
     """True division on every dtype; trunc and floor rounding on the numeric ones (PyTorch has no bool kernels),
     plus signed zeros, infinities and NaN through the fmod-based float floor algorithm."""
@@ -829,11 +845,11 @@ def _div_samples():
                 s.name = f"{mode}-{s.name}"
                 yield s
         if dtype.kind == _dt.FLOAT:
-            vals = from_array(np.array([5.0, -5.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 7.5, -7.5, 6e3], dtype.np))
-            divs = from_array(np.array([0.0, np.inf, -np.inf, 3.0, 2.0, -2.0, 1.0, -2.5, 2.5, 0.7], dtype.np))
-            if str(device) != "cpu":
-                vals, divs = vals.to(device), divs.to(device)
+            xs = [5.0, -5.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 7.5, -7.5, 6e3]
+            ys = [0.0, np.inf, -np.inf, 3.0, 2.0, -2.0, 1.0, -2.5, 2.5, 0.7]
             for mode in (None, "trunc", "floor"):
+                keep = _GRAD_SAFE.get(dtype, {}).get(mode)  # fp64 (gradcheck): differentiable points only
+                vals, divs = _special_pair(xs, ys, dtype, device, keep)
                 yield Sample((vals, divs), {"rounding_mode": mode}, name=f"special-{mode}")
 
     return samples
@@ -914,12 +930,11 @@ def _modulo_samples(lhs_scalars=(7,)):
         if dtype.kind == _dt.FLOAT:
             # infinities, NaN, signed zeros and a quotient of 2**100 (the exact multi-pass fmod)
             big = float(2.0 ** 100) if dtype is not _dt.float16 else 6e4
-            vals = from_array(np.array([5.0, -5.0, 0.0, -0.0, np.inf, 3.0, np.nan, 7.5, -7.5, big, -big, 1e-3],
-                                       dtype.np))
-            divs = from_array(np.array([np.inf, -np.inf, 3.0, -3.0, 2.0, 0.0, 1.0, -2.5, 2.5, 3.1, 0.7, -7.0],
-                                       dtype.np))
-            if str(device) != "cpu":
-                vals, divs = vals.to(device), divs.to(device)
+            xs = [5.0, -5.0, 0.0, -0.0, np.inf, 3.0, np.nan, 7.5, -7.5, big, -big, 1e-3]
+            ys = [np.inf, -np.inf, 3.0, -3.0, 2.0, 0.0, 1.0, -2.5, 2.5, 3.1, 0.7, -7.0]
+            if dtype is _dt.float64:  # gradcheck: finite points off the jumps (x / y not an integer)
+                xs, ys = [5.5, -5.5, 7.25, -0.3, 1e-3, -9.0], [2.0, 3.0, -2.5, 0.7, -7.0, 4.0]
+            vals, divs = _special_pair(xs, ys, dtype, device)
             yield Sample((vals, divs), name="special")
 
     return samples
@@ -1035,9 +1050,9 @@ def _pow_samples():
             # negative bases with integer exponents (sign), non-integer exponents (NaN), zeros, infinities, NaN
             xs = [-2.0, -2.0, -2.0, 0.0, -0.0, -0.0, np.inf, -np.inf, -1.0, np.nan, 1.0, 0.5, -3.0, 2.0]
             ys = [3.0, 2.0, 0.5, -1.0, -1.0, 0.5, -2.0, 3.0, np.inf, 0.0, np.nan, -np.inf, -3.0, 10.0]
-            vals, exps = from_array(np.array(xs, dtype.np)), from_array(np.array(ys, dtype.np))
-            if str(device) != "cpu":
-                vals, exps = vals.to(device), exps.to(device)
+            if dtype is _dt.float64:  # gradgradcheck: no zero exponents (PyTorch's zero there is a jump)
+                xs, ys = [1.5, 2.0, 0.5, 3.0, 1.0], [2.0, 10.0, -3.0, 0.5, -2.0]
+            vals, exps = _special_pair(xs, ys, dtype, device)
             yield Sample((vals, exps), name="special")
         elif dtype.is_signed:
             xs = [-3, -1, -1, 1, 0, 2, 5, -2]
@@ -1098,16 +1113,18 @@ def _fmin(x, y, z, p0, p1):
     return v
 
 
-def _nan_samples(tensors_only=True):
+def _nan_samples(tensors_only=True, ties=False):
     base = pair_samples(scalars=() if tensors_only else (2,))
 
     def samples(device, dtype):
         yield from base(device, dtype)
         if dtype.kind == _dt.FLOAT:
-            a = from_array(np.array([1.0, np.nan, np.nan, -0.0, np.inf, 2.0], dtype.np))
-            b = from_array(np.array([np.nan, 2.0, np.nan, 0.0, 1.0, -np.inf], dtype.np))
-            if str(device) != "cpu":
-                a, b = a.to(device), b.to(device)
+            xs, ys = [1.0, np.nan, np.nan, -0.0, np.inf, 2.0], [np.nan, 2.0, np.nan, 0.0, 1.0, -np.inf]
+            if dtype is _dt.float64:  # gradcheck: finite points off ties (the gradient jumps there)
+                xs, ys = [1.5, -2.0, 0.25, 3.0, -0.5], [-1.0, 2.0, -0.75, 2.5, -4.0]
+            elif ties:
+                xs, ys = xs + [1.0, -0.0], ys + [1.0, 0.0]
+            a, b = _special_pair(xs, ys, dtype, device)
             yield Sample((a, b), name="nan")
 
     return samples
@@ -1115,7 +1132,7 @@ def _nan_samples(tensors_only=True):
 
 def _minmax(name, np_fn, tl_fn, ref):
     return _register(name, binary_infer(name, "same", opmath=False, tensors_only=True), _np_binary(np_fn),
-                     _tl_binary(tl_fn), ref, _nan_samples(), ALL, tl_fn,
+                     _tl_binary(tl_fn), ref, _nan_samples(ties=name in ("maximum", "minimum")), ALL, tl_fn,
                      fast=fast_path(np_fn, _same(_NO_BF16), scalars=False))
 
 
@@ -1214,9 +1231,8 @@ def _atan2_samples():
         if dtype.kind == _dt.FLOAT:
             xs = [0.0, -0.0, 0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.inf, 1.0, np.nan, 3.0, -2.0, 1e-4]
             ys = [0.0, 0.0, -0.0, -0.0, np.inf, -np.inf, np.inf, -np.inf, 1.0, 0.0, 1.0, -4.0, -5.0, 1e4]
-            a, b = from_array(np.array(xs, dtype.np)), from_array(np.array(ys, dtype.np))
-            if str(device) != "cpu":
-                a, b = a.to(device), b.to(device)
+            # fp64 (gradcheck): the finite points away from the origin and the branch cut
+            a, b = _special_pair(xs, ys, dtype, device, [9, 11, 12, 13] if dtype is _dt.float64 else None)
             yield Sample((a, b), name="special")
 
     return samples
@@ -1473,6 +1489,154 @@ bitwise_not_op.extra.update(arity=1, params=(), tl_fn=_bitwise_not, torch=_torch
 for _op in (eq_op, ne_op, lt_op, le_op, gt_op, ge_op, logical_and_op, logical_or_op, logical_xor_op, bitwise_and_op,
             bitwise_or_op, bitwise_xor_op, bitwise_left_shift_op, bitwise_right_shift_op):
     _op.differentiable = False
+
+
+# ========================================================================================= backward rules
+# vjp(ctx, grad) -> one gradient (or None) per Tensor positional argument, in order (a Python-number operand gets
+# none), written in tritorch ops on Tensors so they run on both devices and differentiate again. The formulas and
+# special-value conventions follow PyTorch's derivatives.yaml. where/zeros_like are imported on first call (the
+# ternary family imports this module).
+
+def _where(cond, a, b):
+    from .ternary import where_op
+    return where_op(cond, a, b)
+
+
+def _zeros(g):
+    from .creation import zeros_like
+    return zeros_like(g)
+
+
+def _is_num(a) -> bool:
+    return isinstance(a, _SCALAR_CLASSES)
+
+
+def _tensor_grads(ctx, args, *fns):
+    """One entry per Tensor positional arg: fns[i]() where the arg needs a gradient, else None."""
+    needs = iter(ctx.needs_input_grad)
+    out = []
+    for a, fn in zip(args, fns):
+        if _is_num(a) or a is None:
+            continue
+        n = next(needs, True)
+        out.append(fn() if n and fn is not None else None)
+    return tuple(out)
+
+
+def _add_vjp(ctx, grad):
+    a, b = ctx.inputs
+    alpha = ctx.kwargs.get("alpha", 1)
+    return _tensor_grads(ctx, (a, b), lambda: grad, lambda: grad if alpha == 1 else grad * alpha)
+
+
+def _sub_vjp(ctx, grad):
+    a, b = ctx.inputs
+    alpha = ctx.kwargs.get("alpha", 1)
+    return _tensor_grads(ctx, (a, b), lambda: grad, lambda: -grad if alpha == 1 else grad * (-alpha))
+
+
+def _mul_vjp(ctx, grad):
+    a, b = ctx.inputs
+    return _tensor_grads(ctx, (a, b), lambda: grad * b, lambda: grad * a)
+
+
+def _div_vjp(ctx, grad):
+    a, b = ctx.inputs
+    if ctx.kwargs.get("rounding_mode") is not None:  # trunc/floor division: zero gradient, as in PyTorch
+        return _tensor_grads(ctx, (a, b), lambda: _zeros(grad), lambda: _zeros(grad))
+    return _tensor_grads(ctx, (a, b), lambda: grad / b, lambda: -grad * ((a / b) / b))
+
+
+def _remainder_vjp(ctx, grad):
+    # d/dx = 1; d/dy = -floor(x / y)
+    a, b = ctx.inputs
+    return _tensor_grads(ctx, (a, b), lambda: grad, lambda: -grad * div_op(a, b, rounding_mode="floor"))
+
+
+def _fmod_vjp(ctx, grad):
+    # d/dx = 1; d/dy = -trunc(x / y)
+    a, b = ctx.inputs
+    return _tensor_grads(ctx, (a, b), lambda: grad, lambda: -grad * div_op(a, b, rounding_mode="trunc"))
+
+
+def _pow_vjp(ctx, grad):
+    # PyTorch's pow_backward / pow_backward_self / pow_backward_exponent: the base gets 0 where the exponent is 0;
+    # the exponent gets 0 where the base is 0 and the exponent >= 0, else result * log(base)
+    a, b = ctx.inputs
+
+    def g_base():
+        if _is_num(b):
+            if b == 0:
+                return _zeros(grad)
+            return grad * (pow_op(a, b - 1) * b)
+        return grad * _where(b == 0, 0.0, b * pow_op(a, b - 1))
+
+    def g_exp():
+        result = pow_op(a, b)
+        if _is_num(a):
+            if a == 0:
+                return grad * _where(b >= 0, 0.0, result * float("-inf"))
+            return grad * (result * (math.log(a) if a > 0 else float("nan")))
+        return grad * _where((a == 0) & (b >= 0), 0.0, result * a.log())
+
+    return _tensor_grads(ctx, (a, b), g_base, g_exp)
+
+
+def _minmax_vjp(is_max):
+    # maximum/minimum: ties split the gradient half/half; NaN sends it to both operands (PyTorch's masked_fill)
+    def vjp(ctx, grad):
+        a, b = ctx.inputs
+        shared = _where(a == b, grad / 2, grad)
+        lose_a, lose_b = (a < b, a > b) if is_max else (a > b, a < b)
+        return _tensor_grads(ctx, (a, b), lambda: _where(lose_a, 0.0, shared), lambda: _where(lose_b, 0.0, shared))
+
+    return vjp
+
+
+def _fminmax_vjp(is_max):
+    # fmax/fmin: the first operand wins ties and where the other is NaN (PyTorch's rule)
+    def vjp(ctx, grad):
+        a, b = ctx.inputs
+        first = ((a >= b) if is_max else (a <= b)) | (b != b)
+        return _tensor_grads(ctx, (a, b), lambda: _where(first, grad, 0.0), lambda: _where(first, 0.0, grad))
+
+    return vjp
+
+
+def _atan2_vjp(ctx, grad):
+    a, b = ctx.inputs
+    d = a * a + b * b
+    recip = _where(d == 0, 0.0, 1.0 / d)  # zero gradient at the origin, as in PyTorch
+    return _tensor_grads(ctx, (a, b), lambda: grad * (b * recip), lambda: grad * (-a * recip))
+
+
+def _hypot_vjp(ctx, grad):
+    a, b = ctx.inputs
+    r = hypot_op(a, b)
+    return _tensor_grads(ctx, (a, b), lambda: grad * (a / r), lambda: grad * (b / r))
+
+
+def _copysign_vjp(ctx, grad):
+    # the magnitude's gradient is sign(result) / sign(x), 0 at x = 0; the sign source gets zero (PyTorch)
+    a, b = ctx.inputs
+    return _tensor_grads(ctx, (a, b), lambda: grad * _where(a == 0, 0.0, copysign_op(a, b) / a),
+                         lambda: _zeros(grad))
+
+
+add_op.vjp, add_op.save = _add_vjp, "none"
+sub_op.vjp, sub_op.save = _sub_vjp, "none"
+mul_op.vjp = _mul_vjp
+div_op.vjp = _div_vjp
+remainder_op.vjp = _remainder_vjp
+fmod_op.vjp = _fmod_vjp
+pow_op.vjp = _pow_vjp
+maximum_op.vjp = _minmax_vjp(True)
+minimum_op.vjp = _minmax_vjp(False)
+fmax_op.vjp = _fminmax_vjp(True)
+fmin_op.vjp = _fminmax_vjp(False)
+atan2_op.vjp = _atan2_vjp
+hypot_op.vjp = _hypot_vjp
+copysign_op.vjp = _copysign_vjp
 
 
 # ======================================================================================== public functions

@@ -15,12 +15,20 @@ int32 offsets unless a launch needs 64 bits.
 
 On cpu the common views (permute, transpose, select, narrow, split, unbind, basic indexing without None, view)
 are built by NumPy's own indexing/reshape when that gives PyTorch's geometry, and by `_np_view` otherwise.
+
+Backward rules (the "backward rules" section) are written in this family's registered ops: a view's gradient is
+the inverse view (permute, transpose, squeeze/unsqueeze, view), a zero pad (narrow, select), or a scatter-add
+through the same view over a fresh contiguous gradient (`strided_scatter_add`: diagonal, basic indexing,
+as_strided); the copies' gradients are the matching copies (cat -> narrow, stack -> select, flip, roll back,
+constant pad -> the opposite pad, tril/triu) or `pad_backward` (reflect/replicate/circular pad), whose cuda
+kernel is the gather kernel's adjoint (`_scatter_map_kernel`, atomic adds into fp32/fp64).
 """
 from __future__ import annotations
 
 import functools
 import itertools
 import operator
+import types
 
 import numpy as np
 import triton
@@ -28,9 +36,10 @@ import triton.language as tl
 
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from . import _bind, launch
 from . import copy as _copy
+from . import creation as _creation
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, register, wrap_dim
 from .samples import make_tensor, rng_for
@@ -248,12 +257,14 @@ def _bench_2d(size, device, dtype):
 
 
 def _register_view(name, infer, ref, samples, torch_fn, bench_args, *, many=False, differentiable=True,
-                   dtypes=_dt.ALL, doc="", cpu=None):
+                   dtypes=_dt.ALL, doc="", cpu=None, cuda=None):
     """Register a view op: both impls build views from the (strides, offset) that `infer` put in Meta.aux
     (`cpu` may instead build the NumPy view with NumPy's own indexing where that gives the same geometry)."""
     impl = {"cpu": _views_cpu, "cuda": _views_cuda} if many else {"cpu": _view_cpu, "cuda": _view_cuda}
     if cpu is not None:
         impl["cpu"] = cpu
+    if cuda is not None:
+        impl["cuda"] = cuda
 
     def make(size, device, dtype):
         x = _bench_2d(size, device, dtype)
@@ -762,7 +773,17 @@ def _as_strided_infer(x, size, stride, storage_offset=None):
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
                            f"itemsize {isz} requiring a storage size of {needed} are out of bounds for storage of "
                            f"size {have}")
-    return Meta(size, x.dtype, x.device, (stride, offset - own))
+    # Meta.aux: the view's (strides, offset from x's first element), and x's own geometry for the backward
+    return Meta(size, x.dtype, x.device, (stride, offset - own, (tuple(x._data.shape), _strides(x), own)))
+
+
+def _as_strided_cpu(meta, x, *args, **kwargs):
+    return _np_view(x._data, meta.shape, meta.aux[0], meta.aux[1])
+
+
+def _as_strided_cuda(meta, x, *args, **kwargs):
+    a = x._data
+    return a.view_as(meta.shape, meta.aux[0], a.offset + meta.aux[1])
 
 
 def _as_strided_ref(x, size, stride, storage_offset=None):
@@ -783,7 +804,7 @@ def _as_strided_samples(T, device, dtype):
 as_strided_op = _register_view(
     "as_strided", _as_strided_infer, _as_strided_ref, _as_strided_samples,
     lambda torch, x, size, stride, storage_offset=None: x.as_strided(size, stride, storage_offset),
-    lambda x: ((x.shape[::-1], x.stride()[::-1]), {}),
+    lambda x: ((x.shape[::-1], x.stride()[::-1]), {}), cpu=_as_strided_cpu, cuda=_as_strided_cuda,
     doc="as_strided(x, size, stride, storage_offset=None): any view of x's storage (offset counts from the "
         "storage's start)")
 
@@ -1477,19 +1498,7 @@ def index_map_copy(src: CudaArray, out: CudaArray, maps, dtype: _dt.dtype, fill=
     one kernel of rank <= 4; leading dims beyond 4 are walked on the host (one launch each)."""
     if out.size_ == 0:
         return out
-    dims = []
-    for d, (m, n_in, p) in enumerate(maps):
-        size = out.shape[d]
-        if m == COPY and size == 1:
-            continue
-        if dims and m == COPY and dims[-1][2] == COPY and dims[-1][4] == src.strides[d] * size \
-                and dims[-1][5] == out.strides[d] * size:
-            prev = dims[-1]
-            prev[0] *= size
-            prev[1] = prev[0]
-            prev[4], prev[5] = src.strides[d], out.strides[d]
-            continue
-        dims.append([size, n_in, m, p, src.strides[d], out.strides[d]])
+    dims = _map_dims(src.strides, out.shape, out.strides, maps)
     if len(dims) <= launch.MAX_RANK:
         _launch_gather(src, out, dims, dtype, fill)
         return out
@@ -1511,6 +1520,25 @@ def index_map_copy(src: CudaArray, out: CudaArray, maps, dtype: _dt.dtype, fill=
     return out
 
 
+def _map_dims(in_strides, out_shape, out_strides, maps) -> list:
+    """The launch dims [out size, in size, MAP, parameter, in stride, out stride] of an index-map copy: adjacent
+    COPY dims contiguous in both arrays merge, size-1 COPY dims drop."""
+    dims = []
+    for d, (m, n_in, p) in enumerate(maps):
+        size = out_shape[d]
+        if m == COPY and size == 1:
+            continue
+        if dims and m == COPY and dims[-1][2] == COPY and dims[-1][4] == in_strides[d] * size \
+                and dims[-1][5] == out_strides[d] * size:
+            prev = dims[-1]
+            prev[0] *= size
+            prev[1] = prev[0]
+            prev[4], prev[5] = in_strides[d], out_strides[d]
+            continue
+        dims.append([size, n_in, m, p, in_strides[d], out_strides[d]])
+    return dims
+
+
 def _launch_gather(src: CudaArray, out: CudaArray, dims, dtype: _dt.dtype, fill) -> None:
     dims = [[1, 1, COPY, 0, 0, 0]] * (launch.MAX_RANK - len(dims)) + dims
     n = _numel([d[0] for d in dims])
@@ -1529,6 +1557,120 @@ def _launch_gather(src: CudaArray, out: CudaArray, dims, dtype: _dt.dtype, fill)
         *[d[1] for d in dims], *[d[3] for d in dims], *[d[4] for d in dims], *[d[5] for d in dims], fill_arg,
         M0=dims[0][2], M1=dims[1][2], M2=dims[2][2], M3=dims[3][2], HAS_FILL=has_fill, FILL_F64_BITS=f64_bits,
         COMPUTE=compute, TILED=tiled, INDEX64=index64, BLOCK=block)
+
+
+@triton.jit
+def _scatter_map_kernel(
+    src_ptr,                        # source (any strides): laid out like the output of the matching gather
+    acc_ptr,                        # accumulator (any strides, fp32/fp64): laid out like the gather's input
+    n_src,                          # number of source elements
+    o1, o2, o3,                     # source sizes of dims 1..3 (dim 0 is implied by n_src)
+    n0, n1, n2, n3,                 # accumulator sizes per dim (the maps' n)
+    p0, p1, p2, p3,                 # per-dim map parameter (pad before, ...)
+    as0, as1, as2, as3,             # accumulator strides in elements
+    ss0, ss1, ss2, ss3,             # source strides in elements
+    M0: tl.constexpr, M1: tl.constexpr, M2: tl.constexpr, M3: tl.constexpr,  # per-dim index map (COPY, ...)
+    TILED: tl.constexpr,            # each program covers BLOCK elements of one row of dim 3; else BLOCK flat
+    INDEX64: tl.constexpr,          # offsets need 64-bit arithmetic
+    BLOCK: tl.constexpr,            # elements per program
+):
+    # bytes: reads every source element once, atomically adds each one that maps inside the accumulator
+    # (the adjoint of _gather_kernel: acc[source(o)] += src[o]; SHIFT positions outside the input are dropped)
+    pid = tl.program_id(0)
+    if INDEX64:
+        pid = pid.to(tl.int64)
+    lanes = tl.arange(0, BLOCK)
+    if TILED:
+        blocks_per_row = tl.cdiv(o3, BLOCK)
+        row = pid // blocks_per_row
+        i3 = (pid % blocks_per_row) * BLOCK + lanes
+        mask = i3 < o3
+    else:
+        offs = pid * BLOCK + lanes
+        mask = offs < n_src
+        i3 = offs % o3
+        row = offs // o3
+    i2 = row % o2
+    row = row // o2
+    i1 = row % o1
+    i0 = row // o1
+    j0 = _source_index(i0, n0, p0, M0)
+    j1 = _source_index(i1, n1, p1, M1)
+    j2 = _source_index(i2, n2, p2, M2)
+    j3 = _source_index(i3, n3, p3, M3)
+    keep = mask
+    if M0 == 3:
+        keep = tl.where((j0 >= 0) & (j0 < n0), keep, False)
+    if M1 == 3:
+        keep = tl.where((j1 >= 0) & (j1 < n1), keep, False)
+    if M2 == 3:
+        keep = tl.where((j2 >= 0) & (j2 < n2), keep, False)
+    if M3 == 3:
+        keep = tl.where((j3 >= 0) & (j3 < n3), keep, False)
+    v = tl.load(src_ptr + (i0 * ss0 + i1 * ss1 + i2 * ss2 + i3 * ss3), mask=keep, other=0)
+    tl.atomic_add(acc_ptr + (j0 * as0 + j1 * as1 + j2 * as2 + j3 * as3), v.to(acc_ptr.dtype.element_ty), mask=keep)
+
+
+def index_map_scatter_add(acc: CudaArray, src: CudaArray, maps) -> CudaArray:
+    """acc[source(o)] += src[o] for every position o of `src`: the adjoint of `index_map_copy` (acc is laid out
+    like its input, src like its output; maps[d] = (MAP, acc size, parameter) per src dim). Atomic adds, so
+    `acc` must be fp32/fp64 and sums over colliding positions run in an unspecified order."""
+    if src.size_ == 0:
+        return acc
+    dims = _map_dims(acc.strides, src.shape, src.strides, maps)
+    if len(dims) <= launch.MAX_RANK:
+        _launch_scatter(acc, src, dims)
+        return acc
+    lead, tail = dims[:-launch.MAX_RANK], dims[-launch.MAX_RANK:]
+    tail_shape, tail_sstrides = [d[0] for d in tail], [d[5] for d in tail]
+    for idx in itertools.product(*[range(d[0]) for d in lead]):
+        a_off = s_off = 0
+        inside = True
+        for o, (_, n_in, m, p, as_, ss) in zip(idx, lead):
+            i, ok = _host_source(o, n_in, p, m)
+            inside = inside and ok
+            a_off += i * as_
+            s_off += o * ss
+        if inside:
+            _launch_scatter(acc.view_as(acc.shape, acc.strides, acc.offset + a_off),
+                            src.view_as(tail_shape, tail_sstrides, src.offset + s_off), tail)
+    return acc
+
+
+def _launch_scatter(acc: CudaArray, src: CudaArray, dims) -> None:
+    dims = [[1, 1, COPY, 0, 0, 0]] * (launch.MAX_RANK - len(dims)) + dims
+    n = _numel([d[0] for d in dims])
+    if n == 0:
+        return
+    tiled, block, programs = _launch_layout(n, dims[3][0])
+    index64 = _needs_int64(n, ([d[1] for d in dims], [d[4] for d in dims]),
+                           ([d[0] for d in dims], [d[5] for d in dims]))
+    _scatter_map_kernel[(programs,)](
+        pw.kernel_view(src), acc, n, dims[1][0], dims[2][0], dims[3][0],
+        *[d[1] for d in dims], *[d[3] for d in dims], *[d[4] for d in dims], *[d[5] for d in dims],
+        M0=dims[0][2], M1=dims[1][2], M2=dims[2][2], M3=dims[3][2], TILED=tiled, INDEX64=index64, BLOCK=block)
+
+
+# fp16/bf16 have no atomic add: they accumulate in an fp32 scratch array that is cast back
+_SCRATCH = {_dt.float16: _dt.float32, _dt.bfloat16: _dt.float32}
+
+
+def _zeros_cuda(shape, dtype: _dt.dtype) -> CudaArray:
+    out = CudaArray.empty(tuple(shape), dtype.np)
+    pw.launch_pointwise(_fill_value, [0.0 if dtype.kind == _dt.FLOAT else 0], tuple(shape), dtype, dtype, out)
+    return out
+
+
+def _accumulate_cuda(shape, dtype: _dt.dtype, dev, run) -> CudaArray:
+    """A zeroed array of `shape`/`dtype` that run(acc) adds into atomically (through fp32 for fp16/bf16)."""
+    acc_dt = _SCRATCH.get(dtype, dtype)
+    acc = _zeros_cuda(shape, acc_dt)
+    run(acc)
+    if acc_dt is dtype:
+        return acc
+    out = CudaArray.empty(tuple(shape), dtype.np)
+    _copy_into(out, _make(acc, acc_dt, dev), dtype)
+    return out
 
 
 def _gather_bench(sizes=(1 << 20, 1 << 24)):
@@ -1653,7 +1795,7 @@ def _cat_samples(T, device, dtype):
 
 cat_op = register(OpDef(
     name="cat", infer=_cat_infer, impl={"cpu": _cat_cpu, "cuda": _cat_cuda}, family=FAMILY, ref=_cat_ref,
-    samples=_cat_samples, supports_out=True,
+    samples=_cat_samples, supports_out=True, list_input=True,
     bench=BenchSpec(sizes=(1 << 20, 1 << 24), make=lambda size, device, dtype: (
         ([make_tensor((size // 1024, 512), dtype, device), make_tensor((size // 1024, 512), dtype, device)], 1), {}),
         bytes=lambda size, dtype: 2 * size * dtype.itemsize, flops=lambda size: 0),
@@ -1726,7 +1868,7 @@ def _stack_samples(T, device, dtype):
 
 stack_op = register(OpDef(
     name="stack", infer=_stack_infer, impl={"cpu": _stack_cpu, "cuda": _stack_cuda}, family=FAMILY, ref=_stack_ref,
-    samples=_stack_samples, supports_out=True,
+    samples=_stack_samples, supports_out=True, list_input=True,
     bench=BenchSpec(sizes=(1 << 20, 1 << 24), make=lambda size, device, dtype: (
         ([make_tensor((size // 2,), dtype, device), make_tensor((size // 2,), dtype, device)], 1), {}),
         bytes=lambda size, dtype: 2 * size * dtype.itemsize, flops=lambda size: 0),
@@ -1863,19 +2005,22 @@ def _pad_cpu(meta, x, pad, mode="constant", value=None):
 _PAD_MAP = {"constant": SHIFT, "reflect": REFLECT, "replicate": CLAMP, "circular": CIRCULAR}
 
 
-def _pad_cuda(meta, x, pad, mode="constant", value=None):
-    before_after, fill = meta.aux
-    a = x._data
-    out = CudaArray.empty(meta.shape, meta.dtype.np)
+def _pad_maps(a: CudaArray, before_after, mode: str):
+    """(the input array as the gather reads it, per-dim index maps) of a pad."""
     m = _PAD_MAP[mode]
     if mode == "circular":
         # wrap within the cropped input: narrow the source, shift by the positive pad only
         offset = a.offset + sum(max(-b, 0) * st for (b, _), st in zip(before_after, a.strides))
         shape = tuple(n - max(-b, 0) - max(-e, 0) for (b, e), n in zip(before_after, a.shape))
         a = a.view_as(shape, a.strides, offset)
-        maps = [(COPY, n, 0) if (b, e) == (0, 0) else (m, n, max(b, 0)) for (b, e), n in zip(before_after, shape)]
-    else:
-        maps = [(COPY, n, 0) if (b, e) == (0, 0) else (m, n, b) for (b, e), n in zip(before_after, a.shape)]
+        return a, [(COPY, n, 0) if (b, e) == (0, 0) else (m, n, max(b, 0)) for (b, e), n in zip(before_after, shape)]
+    return a, [(COPY, n, 0) if (b, e) == (0, 0) else (m, n, b) for (b, e), n in zip(before_after, a.shape)]
+
+
+def _pad_cuda(meta, x, pad, mode="constant", value=None):
+    before_after, fill = meta.aux
+    out = CudaArray.empty(meta.shape, meta.dtype.np)
+    a, maps = _pad_maps(x._data, before_after, mode)
     return index_map_copy(a, out, maps, meta.dtype, fill)
 
 
@@ -1926,7 +2071,11 @@ def _pad_samples(T, device, dtype):
     yield Sample((T((2, 3, 4)), (2, 4, 3, 0), "circular"), name="circular-2d")
     yield Sample((T((2, 5)), (-2, 3), "circular"), name="circular-crop")
     yield Sample((T((1, 2, 5)), (-1, 2, 1, -1), "circular"), name="circular-crop-2d")
-    yield Sample((T((2, 5)), (-4, 4), "circular"), name="circular-wrap-cropped-twice")
+    if dtype is not _dt.float64:
+        # Pads longer than the cropped input wrap it more than once. PyTorch's forward agrees, but its backward
+        # does not (torch.autograd.gradcheck fails on it), so this case stays out of the float64 samples that
+        # gradients are compared to PyTorch's on; tests/autograd/test_movement_grads.py gradchecks it.
+        yield Sample((T((2, 5)), (-4, 4), "circular"), name="circular-wrap-cropped-twice")
     # six SHIFT dims: two leading dims run on the host, some of their positions are all padding
     yield Sample((T((2, 1, 2, 1, 2, 2)), (1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1)), name="6d-all-padded")
 
@@ -2327,6 +2476,453 @@ def tril(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
 
 def triu(input: Tensor, diagonal: int = 0, *, out=None) -> Tensor:
     return triu_op(input, diagonal, out=out)
+
+
+# ============================================================================================ backward rules
+#
+# Every rule is written in registered ops on Tensors, so it runs on both devices and can be differentiated
+# again. Views need only their input's geometry, so they save no tensors (save="none": ctx.inputs holds shape
+# records); no rule ever writes into a tensor it was given (a view's output shares its input's storage).
+# Two ops of this family exist for the backward: `strided_scatter_add` (the gradient of a strided view:
+# diagonal, basic indexing, as_strided) and `pad_backward` (reflect/replicate/circular pad: a scatter-add of
+# every padded position into the element it was read from). Each is the other's adjoint partner: the vjp of
+# strided_scatter_add is as_strided, the vjp of pad_backward is pad.
+
+class _Geometry:
+    """Stands in for a contiguous tensor of `shape` in this family's infer rules (shape and strides only), so a
+    view's geometry over a fresh contiguous gradient comes from the same code as the view itself."""
+
+    __slots__ = ("_data", "ndim", "dtype", "device")
+
+    class _Shape:
+        __slots__ = ("shape", "strides")
+
+        def __init__(self, shape):
+            self.shape = tuple(shape)
+            self.strides = _contiguous_strides(self.shape)
+
+    def __init__(self, shape, dtype=None, device=None):
+        self._data = _Geometry._Shape(shape)
+        self.ndim = len(self._data.shape)
+        self.dtype = dtype
+        self.device = device
+
+
+def _arg(ctx, i: int, name: str, default=None):
+    """The call's argument at position i (or keyword `name`)."""
+    ins = ctx.inputs
+    return ins[i] if len(ins) > i else ctx.kwargs.get(name, default)
+
+
+def _overlaps(shape, strides) -> bool:
+    """True unless the strided positions are certainly distinct (dims sorted by stride, each stride beyond the
+    extent of the smaller ones). Conservative: may say True for some exotic non-overlapping layouts."""
+    if 0 in shape:
+        return False
+    extent = 0
+    for st, n in sorted((st, n) for n, st in zip(shape, strides) if n > 1):
+        if st <= extent:
+            return True
+        extent += (n - 1) * st
+    return False
+
+
+def _flat_positions(shape, strides, offset: int) -> np.ndarray:
+    """int64 array of `shape`: offset + sum(i_k * strides[k]) (the element each position of a strided view reads)."""
+    idx = np.full(tuple(shape), offset, np.int64)
+    nd = len(shape)
+    for d, (n, st) in enumerate(zip(shape, strides)):
+        idx = idx + (np.arange(n, dtype=np.int64) * st).reshape([-1 if k == d else 1 for k in range(nd)])
+    return idx
+
+
+# ------------------------------------------------------------------------------------- strided_scatter_add
+
+def _strided_scatter_infer(grad, shape, stride, offset=0):
+    if grad.dtype.kind != _dt.FLOAT:
+        raise RuntimeError(f'"strided_scatter_add" not implemented for \'{_type_name(grad.dtype)}\'')
+    shape = tuple(operator.index(s) for s in shape)
+    stride = tuple(operator.index(s) for s in stride)
+    offset = operator.index(offset)
+    gshape = tuple(grad._data.shape)
+    if len(stride) != len(gshape):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+    if any(s < 0 for s in stride) or offset < 0:
+        raise RuntimeError(f"strided_scatter_add: strides {list(stride)} and offset {offset} must be non-negative")
+    numel = _numel(shape)
+    if 0 not in gshape and offset + sum((n - 1) * s for n, s in zip(gshape, stride)) >= numel:
+        raise RuntimeError(f"strided_scatter_add: sizes {list(gshape)}, strides {list(stride)} and offset {offset} "
+                           f"reach outside a tensor of {numel} elements")
+    # Meta.aux: whether positions collide (an atomic scatter-add instead of a strided copy)
+    return Meta(shape, grad.dtype, grad.device, _overlaps(gshape, stride))
+
+
+def _strided_scatter_cpu(meta, grad, shape, stride, offset=0):
+    g = grad._data
+    flat = np.zeros(_numel(meta.shape), g.dtype)
+    if g.size:
+        if not meta.aux:
+            _np_view(flat, g.shape, tuple(stride), operator.index(offset))[...] = g
+        else:
+            idx = _flat_positions(g.shape, stride, operator.index(offset)).reshape(-1)
+            sums = np.bincount(idx, weights=g.astype(np.float64).reshape(-1), minlength=flat.size)
+            flat[...] = sums.astype(g.dtype)
+    return flat.reshape(meta.shape)
+
+
+def _strided_scatter_cuda(meta, grad, shape, stride, offset=0):
+    g = grad._data
+    offset = operator.index(offset)
+    if not meta.aux:
+        # distinct positions: zero-fill, then one strided copy into the view
+        out = _zeros_cuda(meta.shape, meta.dtype)
+        if g.size_:
+            _copy_into(out.view_as(g.shape, tuple(stride), out.offset + offset), grad, meta.dtype)
+        return out
+
+    def run(acc):
+        view = acc.view_as(g.shape, tuple(stride), acc.offset + offset)
+        index_map_scatter_add(view, g, [(COPY, n, 0) for n in g.shape])
+
+    return _accumulate_cuda(meta.shape, meta.dtype, meta.device, run)
+
+
+def _strided_scatter_ref(g, shape, stride, offset=0):
+    out = np.zeros(_numel(shape))
+    if g.size:
+        np.add.at(out, _flat_positions(g.shape, stride, offset).reshape(-1), g.reshape(-1))
+    return out.reshape(shape)
+
+
+@_sampler
+def _strided_scatter_samples(T, device, dtype):
+    yield Sample((T(()), (3,), (), 2), name="()")
+    yield Sample((T((1,)), (1,), (1,)), name="(1,)")
+    yield Sample((T((0, 3)), (4,), (1, 1), 0), name="empty")
+    yield Sample((T((3,)), (3, 4), (5,), 1), name="diagonal")
+    yield Sample((T((2, 3)), (4, 5), (5, 2), 1), name="strided")
+    yield Sample((T((3, 4)), (6,), (1, 1)), name="overlapping")
+    yield Sample((T((3, 2)), (2,), (0, 1), 0), name="zero-stride")
+    yield Sample((T((2 ** 6 + 17,)), (2 * (2 ** 6 + 17) + 3,), (2,), 3), name="odd")
+    yield Sample((T((9, 2 ** 5 + 17)), (2 ** 5 + 30,), (1, 1), 5), name="odd-overlapping")
+    yield Sample((T((5, 6), noncontiguous=True), (5, 12), (12, 2), 1), name="noncontig")
+    yield Sample((_transposed(T, (3, 4)), (3, 3), (1, 1), 2), name="transposed-overlapping")
+    # six dims that do not merge: the two leading ones are walked on the host
+    yield Sample((T((2, 2, 2, 2, 2, 2)), (13,), (3, 1, 3, 1, 3, 1)), name="6d-overlapping")
+
+
+def _torch_strided_scatter_add(torch, g, shape, stride, offset=0):
+    idx = torch.from_numpy(_flat_positions(tuple(g.shape), stride, offset).reshape(-1))
+    return torch.zeros(_numel(shape), dtype=g.dtype).index_add(0, idx, g.reshape(-1)).reshape(tuple(shape))
+
+
+strided_scatter_add_op = register(OpDef(
+    name="strided_scatter_add", infer=_strided_scatter_infer,
+    impl={"cpu": _strided_scatter_cpu, "cuda": _strided_scatter_cuda}, family=FAMILY, ref=_strided_scatter_ref,
+    samples=_strided_scatter_samples, dtypes=_dt.FLOATS,
+    bench=BenchSpec(sizes=(1 << 20, 1 << 24), make=lambda size, device, dtype: (
+        (make_tensor((size // 2,), dtype, device), (size,), (2,), 0), {}),
+        bytes=lambda size, dtype: (size // 2 + size) * dtype.itemsize, flops=lambda size: 0),
+    doc="strided_scatter_add(grad, shape, stride, offset=0): zeros of `shape` (contiguous) with `grad` added at the "
+        "positions of the strided view (grad.shape, stride, offset): the backward of a strided view"))
+strided_scatter_add_op.extra["torch"] = _torch_strided_scatter_add
+
+
+def _strided_scatter_vjp(ctx, gg):
+    g = ctx.inputs[0]
+    stride, offset = _arg(ctx, 2, "stride"), _arg(ctx, 3, "offset", 0)
+    gg = _copy.contiguous(gg)
+    return as_strided_op(gg, g.shape, tuple(stride), gg.storage_offset() + offset)
+
+
+strided_scatter_add_op.vjp = _strided_scatter_vjp
+strided_scatter_add_op.save = "none"
+
+
+def _scatter_into(g: Tensor, shape, view_op_, *args) -> Tensor:
+    """Gradient of the view `view_op_(x, *args)` for an x of `shape`: zeros of `shape` with `g` added through the
+    same view (its geometry taken over a contiguous x)."""
+    meta = view_op_.infer(_Geometry(shape), *args)
+    strides, delta = meta.aux[0], meta.aux[1]
+    return strided_scatter_add_op(g, tuple(shape), strides, delta)
+
+
+# ---------------------------------------------------------------------------------------------- pad_backward
+
+def _pad_backward_infer(grad, input_shape, pad, mode="constant"):
+    if grad.dtype.kind != _dt.FLOAT:
+        raise RuntimeError(f'"pad_backward" not implemented for \'{_type_name(grad.dtype)}\'')
+    input_shape = tuple(operator.index(n) for n in input_shape)
+    fwd = _pad_infer(_Geometry(input_shape, grad.dtype, grad.device), pad, mode)
+    if tuple(grad._data.shape) != fwd.shape:
+        raise RuntimeError(f"pad_backward: grad of shape {list(grad._data.shape)} does not match the padded shape "
+                           f"{list(fwd.shape)}")
+    return Meta(input_shape, grad.dtype, grad.device, fwd.aux[0])
+
+
+def _pad_positions(input_shape, before_after, mode: str) -> np.ndarray:
+    """int64 array of the padded shape: the input element (flat) each padded position reads, -1 for fill."""
+    src = types.SimpleNamespace(_data=np.arange(_numel(input_shape), dtype=np.int64).reshape(input_shape))
+    out_shape = tuple(n + b + e for n, (b, e) in zip(input_shape, before_after))
+    # the forward's own NumPy pad, run on element numbers (constant fill -1 marks the padding)
+    return _pad_cpu(Meta(out_shape, None, None, (before_after, -1)), src, None, mode)
+
+
+def _pad_backward_cpu(meta, grad, input_shape, pad, mode="constant"):
+    g = grad._data
+    src = _pad_positions(meta.shape, meta.aux, mode)
+    keep = src >= 0
+    sums = np.bincount(src[keep], weights=g[keep].astype(np.float64), minlength=_numel(meta.shape))
+    return sums.astype(g.dtype).reshape(meta.shape)
+
+
+def _pad_backward_cuda(meta, grad, input_shape, pad, mode="constant"):
+    def run(acc):
+        a, maps = _pad_maps(acc, meta.aux, mode)
+        index_map_scatter_add(a, grad._data, maps)
+
+    return _accumulate_cuda(meta.shape, meta.dtype, meta.device, run)
+
+
+def _pad_backward_ref(g, input_shape, pad, mode="constant"):
+    n = _numel(input_shape)
+    index = np.arange(n, dtype=np.float64).reshape(input_shape)
+    src = np.rint(_pad_ref(index, pad, mode, -1.0 if mode == "constant" else None)).astype(np.int64)
+    out = np.zeros(n)
+    keep = src >= 0
+    np.add.at(out, src[keep], g[keep])
+    return out.reshape(input_shape)
+
+
+@_sampler
+def _pad_backward_samples(T, device, dtype):
+    yield Sample((T(()), (), ()), name="()-no-pad")
+    yield Sample((T((4,)), (1,), (1, 2)), name="(1,)")
+    yield Sample((T((5, 4)), (3, 4), (1, -1, 2, 0)), name="constant-crop")
+    yield Sample((T((2, 10)), (2, 5), (2, 3), "reflect"), name="reflect-1d")
+    yield Sample((T((1, 3, 7)), (1, 3, 5), (-1, 3), "reflect"), name="reflect-crop")
+    yield Sample((T((1, 3, 5)), (1, 2, 3), (1, 1, 1, 0), "reflect"), name="reflect-2d")
+    yield Sample((T((2, 3, 2 ** 6 + 17)), (2, 3, 2 ** 6 + 11), (2, 4), "reflect"), name="reflect-odd")
+    yield Sample((T((2, 6)), (2, 3), (2, 1), "replicate"), name="replicate")
+    yield Sample((T((1, 1, 3, 3, 4)), (1, 1, 2, 2, 2), (1, 1, 1, 0, 0, 1), "replicate"), name="replicate-3d")
+    yield Sample((T((5, 6), noncontiguous=True), (5, 4), (1, 1), "replicate"), name="replicate-noncontig")
+    yield Sample((T((0, 3, 8)), (0, 3, 4), (2, 2), "reflect"), name="reflect-empty-batch")
+    yield Sample((T((1, 3, 6)), (1, 2, 3), (1, 2, 1, 0), "circular"), name="circular-2d")
+    yield Sample((T((2, 6)), (2, 5), (-2, 3), "circular"), name="circular-crop")
+    if dtype is not _dt.float64:
+        # wrapping the cropped input more than once: PyTorch's backward is wrong there (see _pad_samples)
+        yield Sample((T((2, 5)), (2, 5), (-4, 4), "circular"), name="circular-wrap-cropped-twice")
+    yield Sample((T((3, 3, 3, 2, 3, 3)), (2, 1, 2, 1, 2, 2), (1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1)),
+                 name="6d-constant")
+
+
+def _torch_pad_backward(torch, g, input_shape, pad, mode="constant"):
+    x = torch.zeros(tuple(input_shape), dtype=g.dtype, requires_grad=True)
+    with torch.enable_grad():
+        y = torch.nn.functional.pad(x, tuple(pad), mode=mode)
+        return torch.autograd.grad(y, x, g, create_graph=True)[0]
+
+
+pad_backward_op = register(OpDef(
+    name="pad_backward", infer=_pad_backward_infer, impl={"cpu": _pad_backward_cpu, "cuda": _pad_backward_cuda},
+    family=FAMILY, ref=_pad_backward_ref, samples=_pad_backward_samples, dtypes=_dt.FLOATS,
+    bench=BenchSpec(make=lambda size, device, dtype: (
+        (make_tensor((1,) + (max(int(size ** 0.5), 3) + 2,) * 2, dtype, device), (1,) + (max(int(size ** 0.5), 3),) * 2,
+         (1, 1, 1, 1), "reflect"), {}), **_gather_bench()),
+    doc="pad_backward(grad, input_shape, pad, mode='constant'): the gradient of pad(x, pad, mode) for an x of "
+        "input_shape (every padded position added into the element it read)"))
+pad_backward_op.extra["torch"] = _torch_pad_backward
+
+
+def _pad_backward_vjp(ctx, gg):
+    return pad_op(gg, tuple(_arg(ctx, 2, "pad")), _arg(ctx, 3, "mode", "constant"), None)
+
+
+pad_backward_op.vjp = _pad_backward_vjp
+pad_backward_op.save = "none"
+
+
+# ------------------------------------------------------------------------------------------------- views
+
+def _view_vjp(ctx, g):
+    return reshape(g, ctx.inputs[0].shape)
+
+
+def _permute_vjp(ctx, g):
+    nd = len(ctx.inputs[0].shape)
+    dims = [wrap_dim(d, nd) for d in _arg(ctx, 1, "dims")]
+    inverse = [0] * nd
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return permute_op(g, tuple(inverse))
+
+
+def _transpose_vjp(ctx, g):
+    return transpose_op(g, _arg(ctx, 1, "dim0"), _arg(ctx, 2, "dim1"))
+
+
+def _squeeze_vjp(ctx, g):
+    return reshape(g, ctx.inputs[0].shape)
+
+
+def _unsqueeze_vjp(ctx, g):
+    return squeeze_op(g, wrap_dim(_arg(ctx, 1, "dim"), len(ctx.inputs[0].shape) + 1))
+
+
+def _expand_vjp(ctx, g):
+    # the gradient in the output's shape: the engine sums it back over the expanded dims (reduce-to-shape)
+    return g
+
+
+def _pad_along(g: Tensor, d: int, before: int, after: int) -> Tensor:
+    """Zero-pad g along dim d (a constant pad listing only the dims from the last back to d)."""
+    pads = (0, 0) * (g.ndim - 1 - d) + (before, after)
+    return pad_op(g, pads, "constant", None)
+
+
+def _narrow_vjp(ctx, g):
+    shape = ctx.inputs[0].shape
+    d = wrap_dim(_arg(ctx, 1, "dim"), len(shape))
+    start, length = operator.index(_arg(ctx, 2, "start")), operator.index(_arg(ctx, 3, "length"))
+    if start < 0:
+        start += shape[d]
+    return _pad_along(g, d, start, shape[d] - start - length)
+
+
+def _select_vjp(ctx, g):
+    shape = ctx.inputs[0].shape
+    d = wrap_dim(_arg(ctx, 1, "dim"), len(shape))
+    index = operator.index(_arg(ctx, 2, "index"))
+    if index < 0:
+        index += shape[d]
+    return _pad_along(unsqueeze_op(g, d), d, index, shape[d] - 1 - index)
+
+
+def _diagonal_vjp(ctx, g):
+    return _scatter_into(g, ctx.inputs[0].shape, diagonal_op, _arg(ctx, 1, "offset", 0), _arg(ctx, 2, "dim1", 0),
+                         _arg(ctx, 3, "dim2", 1))
+
+
+def _basic_index_vjp(ctx, g):
+    return _scatter_into(g, ctx.inputs[0].shape, basic_index_op, _arg(ctx, 1, "idx"))
+
+
+def _as_strided_vjp(ctx, g):
+    # PyTorch's as_strided backward over the storage both geometries live in: scatter-add the gradient through
+    # the output's geometry into a zeroed stretch of storage, read it back through the input's geometry (and,
+    # where the input's own elements overlap, divide by how often each storage element appears in it)
+    stride, delta, (xshape, xstrides, own) = ctx.meta.aux
+    size = ctx.meta.shape
+    out_off = own + delta
+    x_hi = own + (sum((n - 1) * s for n, s in zip(xshape, xstrides)) if 0 not in xshape else 0)
+    o_hi = out_off + (sum((n - 1) * s for n, s in zip(size, stride)) if 0 not in size else 0)
+    lo = min(own, out_off)
+    n = max(x_hi, o_hi) - lo + 1
+    storage = strided_scatter_add_op(g, (n,), stride, out_off - lo)
+    gx = as_strided_op(storage, xshape, xstrides, own - lo)
+    if _overlaps(xshape, xstrides):
+        ones = _creation.ones(*xshape, dtype=g.dtype, device=g.device)
+        counts = as_strided_op(strided_scatter_add_op(ones, (n,), xstrides, own - lo), xshape, xstrides, own - lo)
+        gx = gx / counts
+    return gx
+
+
+def _missing_to_zeros(ctx, grads) -> list:
+    """The outputs' gradients, zeros of the output's shape where one received none."""
+    return [g if g is not None else _creation.zeros(*m.shape, dtype=m.dtype, device=m.device)
+            for g, m in zip(grads, ctx.out_meta)]
+
+
+def _split_vjp(ctx, *grads):
+    shape = ctx.inputs[0].shape
+    return cat_op(_missing_to_zeros(ctx, grads), wrap_dim(_arg(ctx, 2, "dim", 0), len(shape)))
+
+
+def _unbind_vjp(ctx, *grads):
+    shape = ctx.inputs[0].shape
+    return stack_op(_missing_to_zeros(ctx, grads), wrap_dim(_arg(ctx, 1, "dim", 0), len(shape)))
+
+
+for _op, _vjp in ((view_op, _view_vjp), (permute_op, _permute_vjp), (transpose_op, _transpose_vjp),
+                  (squeeze_op, _squeeze_vjp), (unsqueeze_op, _unsqueeze_vjp), (expand_op, _expand_vjp),
+                  (narrow_op, _narrow_vjp), (select_op, _select_vjp), (diagonal_op, _diagonal_vjp),
+                  (basic_index_op, _basic_index_vjp), (as_strided_op, _as_strided_vjp), (split_op, _split_vjp),
+                  (unbind_op, _unbind_vjp)):
+    _op.vjp = _vjp
+    _op.save = "none"
+
+
+# ------------------------------------------------------------------------------------------------- copies
+
+def _cat_vjp(ctx, g):
+    d, kept = ctx.meta.aux
+    tensors = ctx.inputs[0]
+    grads = [None] * len(tensors)
+    start = 0
+    for i in kept:
+        n = tensors[i].shape[d]
+        if ctx.needs_input_grad[i]:
+            grads[i] = narrow_op(g, d, start, n)
+        start += n
+    for i, t in enumerate(tensors):
+        if grads[i] is None and ctx.needs_input_grad[i] and i not in kept:
+            # a skipped 1-D empty input (PyTorch's legacy cat rule): an empty gradient
+            grads[i] = view_op(narrow_op(g, d if kept else 0, 0, 0), (0,))
+    return tuple(grads)
+
+
+def _stack_vjp(ctx, g):
+    d = ctx.meta.aux
+    return tuple(select_op(g, d, i) if need else None for i, need in enumerate(ctx.needs_input_grad))
+
+
+def _pad_vjp(ctx, g):
+    pad = tuple(_arg(ctx, 1, "pad"))
+    mode = _arg(ctx, 2, "mode", "constant")
+    if mode == "constant":
+        # the adjoint of a constant pad is the opposite pad: crop what was added, zero-fill what was cropped
+        return pad_op(g, tuple(-p for p in pad), "constant", None)
+    return pad_backward_op(g, ctx.inputs[0].shape, pad, mode)
+
+
+def _flip_vjp(ctx, g):
+    return flip_op(g, ctx.meta.aux)
+
+
+def _roll_vjp(ctx, g):
+    shifts = _arg(ctx, 1, "shifts")
+    shifts = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
+    return roll_op(g, shifts, _arg(ctx, 2, "dims"))
+
+
+def _repeat_vjp(ctx, g):
+    # sum over the tiles: view the gradient as (r0, n0, r1, n1, ...) and sum the repeat dims
+    shape = ctx.inputs[0].shape
+    split, sum_dims = [], []
+    for r, n in zip(_arg(ctx, 1, "repeats"), ctx.meta.aux):
+        if r != 1:
+            sum_dims.append(len(split))
+            split.append(r)
+        split.append(n)
+    if not sum_dims:
+        return reshape(g, shape)
+    return reshape(reshape(g, tuple(split)).sum(dim=tuple(sum_dims)), shape)
+
+
+def _triangle_vjp(op):
+    def vjp(ctx, g):
+        return op(g, ctx.meta.aux)
+    return vjp
+
+
+for _op, _vjp in ((cat_op, _cat_vjp), (stack_op, _stack_vjp), (pad_op, _pad_vjp), (flip_op, _flip_vjp),
+                  (roll_op, _roll_vjp), (repeat_op, _repeat_vjp), (tril_op, _triangle_vjp(tril_op)),
+                  (triu_op, _triangle_vjp(triu_op))):
+    _op.vjp = _vjp
+    _op.save = "none"
+del _op, _vjp
 
 
 # ================================================================================================ bindings

@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
 from . import pointwise as pw
-from .binary import (ALL, FLOATS, NUMERIC, _OPMATH, _int_ref, _must_be_tensor, _not_implemented, _operand_key,
+from .binary import (ALL, FLOATS, NUMERIC, _OPMATH, _tensor_grads, _int_ref, _must_be_tensor, _not_implemented, _operand_key,
                      _sample_tensor, _wrap_int, check_int_scalar, check_scalar_fits, finish, launch, np_in, np_scalar,
                      plan)
 from .registry import _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_of, register
@@ -346,6 +346,10 @@ def _clamp_specials(device, dtype, full):
     yield Sample((x,), {"max": _sample_tensor((5, 1), dtype, device, rng)}, name="tensor-max")
     if full or dtype.kind == _dt.FLOAT:
         if dtype.kind == _dt.FLOAT:
+            if dtype is _dt.float64:  # gradcheck: NaN has no derivative; infinities stay (zero gradient)
+                vals = _host_tensor([0.75, 1.0, -5.0, 5.0, np.inf, -np.inf], dtype, device)
+                yield Sample((vals, -2.0, 2.5), name="inf")
+                return
             vals = _host_tensor([np.nan, 1.0, -5.0, 5.0, np.inf, -np.inf], dtype, device)
             yield Sample((vals, -2.0, 2.5), name="nan-inf")
             yield Sample((vals,), {"min": float("nan")}, name="nan-bound")
@@ -613,6 +617,78 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2 (tensor1 and tensor2 may not both be integral)."""
     return addcdiv_op(input, tensor1, tensor2, value=_number(value), out=out)
+
+
+# ======================================================================================= backward rules
+# vjp(ctx, grad) -> one gradient (or None) per Tensor positional argument (Python numbers and None get none),
+# in tritorch ops, following PyTorch's derivatives.yaml.
+
+def _zeros(g):
+    from .creation import zeros_like
+    return zeros_like(g)
+
+
+def _where_vjp(ctx, grad):
+    c, x, y = ctx.inputs
+    c = c if c.dtype is _dt.bool_ else c != 0
+    return _tensor_grads(ctx, (c, x, y), None, lambda: where_op(c, grad, 0.0), lambda: where_op(c, 0.0, grad))
+
+
+def _clamp_vjp(ctx, grad):
+    # PyTorch's clamp_backward / clamp_backward_min_max: the input passes where min <= x <= max; a tensor min gets
+    # the gradient where x < min (and min < max), a tensor max where x > max (or max < min)
+    x, lo, hi = (tuple(ctx.inputs) + (None, None))[:3]
+    if lo is None and "min" in ctx.kwargs:
+        lo = ctx.kwargs["min"]
+    if hi is None and "max" in ctx.kwargs:
+        hi = ctx.kwargs["max"]
+
+    def g_input():
+        if lo is not None and hi is not None:
+            keep = (x >= lo) & (x <= hi)
+        elif lo is not None:
+            keep = x >= lo
+        else:
+            keep = x <= hi
+        return where_op(keep, grad, 0.0)
+
+    def g_min():
+        pick = x < lo if hi is None else (x < lo) & (lo < hi)
+        return where_op(pick, grad, 0.0)
+
+    def g_max():
+        pick = x > hi if lo is None else (x > hi) | (hi < lo)
+        return where_op(pick, grad, 0.0)
+
+    args = tuple(ctx.inputs) + (None, None)
+    return _tensor_grads(ctx, args[:3], g_input, g_min, g_max)
+
+
+def _lerp_vjp(ctx, grad):
+    x, y, w = ctx.inputs
+    if isinstance(w, _NUMBER):
+        return _tensor_grads(ctx, (x, y, w), lambda: grad * (1.0 - w), lambda: grad * w, None)
+    return _tensor_grads(ctx, (x, y, w), lambda: grad * (1.0 - w), lambda: grad * w, lambda: grad * (y - x))
+
+
+def _addcmul_vjp(ctx, grad):
+    x, t1, t2 = ctx.inputs
+    v = ctx.kwargs.get("value", 1)
+    return _tensor_grads(ctx, (x, t1, t2), lambda: grad, lambda: grad * t2 * v, lambda: grad * t1 * v)
+
+
+def _addcdiv_vjp(ctx, grad):
+    x, t1, t2 = ctx.inputs
+    v = ctx.kwargs.get("value", 1)
+    return _tensor_grads(ctx, (x, t1, t2), lambda: grad, lambda: grad * (v / t2),
+                         lambda: -grad * (v * t1 / (t2 * t2)))
+
+
+where_op.vjp = _where_vjp
+clamp_op.vjp = _clamp_vjp
+lerp_op.vjp = _lerp_vjp
+addcmul_op.vjp = _addcmul_vjp
+addcdiv_op.vjp = _addcdiv_vjp
 
 
 # ============================================================================================== methods
