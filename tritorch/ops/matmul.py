@@ -1208,3 +1208,80 @@ def _rmatmul_operator(self, other):
 
 _bind.methods(mm=mm, bmm=bmm, matmul=matmul, addmm=addmm, addmm_=_addmm_, dot=dot,
               __matmul__=_matmul_operator, __rmatmul__=_rmatmul_operator)
+
+
+# ============================================================================================ backward rules
+# Products of the gradient with the other operand, written with the registered matmul ops so that they run on
+# both devices and differentiate again; the engine sums broadcast batch dims back to each input's shape.
+
+def _mT(t):
+    return t.transpose(-1, -2)
+
+
+def _mm_vjp(ctx, g):
+    a, b = ctx.inputs
+    return mm_op(g, _mT(b)), mm_op(_mT(a), g)
+
+
+def _bmm_vjp(ctx, g):
+    a, b = ctx.inputs
+    return bmm_op(g, _mT(b)), bmm_op(_mT(a), g)
+
+
+def _matmul_vjp(ctx, g):
+    a, b = ctx.inputs
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b, g * a
+    if a.ndim == 1:
+        ga = matmul_op(g.unsqueeze(-2), _mT(b)).squeeze(-2)
+        gb = matmul_op(a.unsqueeze(-1), g.unsqueeze(-2))
+        return ga, gb
+    if b.ndim == 1:
+        ga = matmul_op(g.unsqueeze(-1), b.unsqueeze(-2))
+        gb = matmul_op(_mT(a), g.unsqueeze(-1)).squeeze(-1)
+        return ga, gb
+    return matmul_op(g, _mT(b)), matmul_op(_mT(a), g)
+
+
+def _addmm_vjp(ctx, g):
+    inp, m1, m2 = ctx.inputs
+    beta, alpha = ctx.kwargs.get("beta", 1), ctx.kwargs.get("alpha", 1)
+    g1 = mm_op(g, _mT(m2))
+    g2 = mm_op(_mT(m1), g)
+    if alpha != 1:
+        g1, g2 = g1 * alpha, g2 * alpha
+    return (g * beta if beta != 1 else g), g1, g2
+
+
+def _rows(t):
+    """(..., k) -> (prod(...), k), also when k is 0."""
+    lead = 1
+    for n in t.shape[:-1]:
+        lead *= n
+    return t.reshape(lead, t.shape[-1])
+
+
+def _linear_vjp(ctx, g):
+    x, w = ctx.inputs[0], ctx.inputs[1]
+    if w.ndim == 1:  # a 1-D weight maps (..., in) to (...)
+        gx = g.unsqueeze(-1) * w
+        gw = _rows(g.unsqueeze(-1) * x).sum(0)
+    elif x.ndim == 1:
+        gx = matmul_op(g, w)
+        gw = matmul_op(g.unsqueeze(-1), x.unsqueeze(0))
+    else:
+        gx = matmul_op(g, w)
+        gw = mm_op(_mT(_rows(g)), _rows(x))
+    if len(ctx.needs_input_grad) == 3:
+        return gx, gw, g
+    return gx, gw
+
+
+def _dot_vjp(ctx, g):
+    a, b = ctx.inputs
+    return g * b, g * a
+
+
+for _op, _rule in ((mm_op, _mm_vjp), (bmm_op, _bmm_vjp), (matmul_op, _matmul_vjp), (addmm_op, _addmm_vjp),
+                   (linear_op, _linear_vjp), (dot_op, _dot_vjp)):
+    _op.vjp = _rule

@@ -34,7 +34,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from . import _bind, launch
 from . import pointwise as pw
-from .registry import BenchSpec, Meta, OpDef, Sample, register
+from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 
 FAMILY = "reduce"
 
@@ -1398,10 +1398,22 @@ def _sample_tensor(shape, dtype, device, rng, low=None, high=None, layout="conti
     return make_tensor(shape, dtype, device, low=low, high=high, rng=rng)
 
 
-def _with_nan(dtype, device, shape=(3, 5)):
+# The gradient tests run gradcheck (finite differences) on the float64 samples of at most 40 elements. A float64
+# sample at a point where finite differences mean nothing - NaN, inf or tied extremes, or a result rounded to a
+# narrower dtype - takes this 42-element shape instead: it still runs in the forward tests and in the comparison
+# of gradients with PyTorch's, but not under gradcheck.
+_PAST_GRADCHECK = (3, 14)
+
+
+def _nan_shape(dtype) -> tuple:
+    return _PAST_GRADCHECK if dtype is _dt.float64 else (3, 5)
+
+
+def _with_nan(dtype, device):
     """A float sample holding NaN (and +-inf) in known places, to check NaN propagation and arg-ties."""
     from .copy import to_device
     from ..tensor import from_array
+    shape = _nan_shape(dtype)
     a = np.linspace(-2.0, 2.0, _numel(shape)).reshape(shape)
     a[0, 1] = np.nan
     a[0, 3] = np.nan
@@ -1409,6 +1421,18 @@ def _with_nan(dtype, device, shape=(3, 5)):
     a[2, 0] = -np.inf
     a[2, 4] = a[2, 3]
     return to_device(from_array(a.astype(dtype.np)), device)
+
+
+def _with_zeros(shape, dtype, device, rng, where, low=0.5, high=1.5):
+    """Values in [low, high) with exact zeros at the (row, column) places `where` (products and their gradients
+    at zeros)."""
+    from .copy import to_device
+    from .samples import make_array
+    from ..tensor import from_array
+    a = np.array(make_array(shape, dtype, rng, low, high))
+    for i, j in where:
+        a[i, j] = 0
+    return to_device(from_array(a), device)
 
 
 def _n_red(shape, dim) -> int:
@@ -1458,7 +1482,10 @@ def _cases(single_dim=False, allow_empty=True, allow_zero_size_reduce=True):
 
 
 def _reduction_samples(*, single_dim=False, nonempty=False, low=None, high=None, extra_kwargs=(), nan=False,
-                       long_rows=True, dtype_kwargs=()):
+                       long_rows=True, dtype_kwargs=(), dof_f64=False):
+    """dof_f64 (var/std): float64 samples that reduce a single element use correction=0, since with the default
+    correction of 1 their result is NaN, whose gradient gradcheck cannot check (float64's forward keeps the other
+    cases; the other dtypes keep these)."""
     def samples(device, dtype):
         from .samples import rng_for
         rng = rng_for("reduce", dtype.name, low, high)
@@ -1466,17 +1493,23 @@ def _reduction_samples(*, single_dim=False, nonempty=False, low=None, high=None,
             if not long_rows and _numel(shape) > 1000:
                 continue
             x = _sample_tensor(shape, dtype, device, rng, low, high, layout)
-            yield Sample((x,), dict(kw), name=f"{shape}-{layout}-{kw}", reduction_size=_n_red(shape, kw.get("dim")))
+            kw = dict(kw)
+            if dof_f64 and dtype is _dt.float64 and _numel(shape) == 1:
+                kw["correction"] = 0
+            yield Sample((x,), kw, name=f"{shape}-{layout}-{kw}", reduction_size=_n_red(shape, kw.get("dim")))
         for kw in extra_kwargs:
             x = _sample_tensor((4, 7), dtype, device, rng, low, high)
             yield Sample((x,), dict(kw), name=f"(4, 7)-{kw}", reduction_size=_n_red((4, 7), kw.get("dim")))
         for kw in dtype_kwargs:
-            x = _sample_tensor((3, 5), dtype, device, rng, low, high)
-            yield Sample((x,), dict(kw), name=f"(3, 5)-{kw}", reduction_size=_n_red((3, 5), kw.get("dim")))
+            to = kw.get("dtype")
+            narrower = to is not None and to.kind == _dt.FLOAT and to.itemsize < dtype.itemsize
+            shape = _PAST_GRADCHECK if narrower and dtype is _dt.float64 else (3, 5)
+            x = _sample_tensor(shape, dtype, device, rng, low, high)
+            yield Sample((x,), dict(kw), name=f"{shape}-{kw}", reduction_size=_n_red(shape, kw.get("dim")))
         if nan and dtype.kind == _dt.FLOAT:
             for kw in ({}, {"dim": 1}, {"dim": 0, "keepdim": True}):
                 yield Sample((_with_nan(dtype, device),), dict(kw), name=f"nan-{kw}",
-                             reduction_size=_n_red((3, 5), kw.get("dim")))
+                             reduction_size=_n_red(_nan_shape(dtype), kw.get("dim")))
     return samples
 
 
@@ -1510,6 +1543,21 @@ def _prod_samples(device, dtype):
     x = _sample_tensor((3, 5), dtype, device, rng, *((0.5, 1.5) if floating else (-2, 3)))
     for kw in ({"dim": 1, "dtype": _dt.float64}, {"dim": 0, "dtype": _dt.int64}):
         yield Sample((x,), kw, name=f"dtype-{kw}", reduction_size=_n_red((3, 5), kw["dim"]))
+    # exact zeros: rows and columns with none, one and two of them (a product's gradient, and its second
+    # derivative, at zeros)
+    x = _with_zeros((3, 5), dtype, device, rng, _ZEROS, *_zero_range(dtype))
+    for kw in ({"dim": 1}, {"dim": 0, "keepdim": True}):
+        yield Sample((x,), kw, name=f"zeros-{kw}", reduction_size=_n_red((3, 5), kw["dim"]))
+    for where in (((1, 3),), ((1, 3), (2, 0))):
+        yield Sample((_with_zeros((3, 5), dtype, device, rng, where, *_zero_range(dtype)),), {},
+                     name=f"zeros-{where}-all", reduction_size=15)
+
+
+_ZEROS = ((0, 1), (1, 2), (1, 4), (2, 4))
+
+
+def _zero_range(dtype) -> tuple:
+    return (0.5, 1.5) if dtype.kind == _dt.FLOAT else (1, 3)
 
 
 SCAN_CASES = [((), 0, "contig"), ((), -1, "contig"), ((1,), 0, "contig"), ((0,), 0, "contig"),
@@ -1537,6 +1585,10 @@ def _scan_samples(is_prod):
                                                           ((-2, 3) if is_prod else (None, None))))
         for kw in ({"dtype": _dt.float64}, {"dtype": _dt.int32}):
             yield Sample((x, 1), kw, name=f"dtype-{kw['dtype'].name}", reduction_size=5)
+        if is_prod:  # exact zeros: none, one and two of them along the scanned dim
+            x = _with_zeros((3, 5), dtype, device, rng, _ZEROS, *_zero_range(dtype))
+            for d in (1, 0):
+                yield Sample((x, d), {}, name=f"zeros-dim{d}", reduction_size=5)
     return samples
 
 
@@ -1567,6 +1619,378 @@ def _bench(reduce_kw, extra_kwargs=None, out_itemsize=None, positional_dim=False
     return BenchSpec(sizes=sizes, make=make, bytes=nbytes, flops=lambda size: _numel(size[0]))
 
 
+# ================================================================================ linear scan (a backward op)
+#
+# linear_scan(a, b, dim) runs the first-order linear recurrence h_j = a_j * h_{j-1} + b_j along `dim` (h_0 = b_0;
+# a_0 is not used); reverse=True runs its transpose h_j = a_{j+1} * h_{j+1} + b_j from the end (h_{n-1} = b_{n-1}).
+# It is cumprod's backward without a division: d cumprod(x) . g = (exclusive cumprod of x) * linear_scan(x, g,
+# reverse=True), exact where x holds zeros. Its own vjp is two more linear scans, so every order of derivative of
+# cumprod (and of prod, whose backward runs cumprod) stays exact at zeros.
+
+@triton.jit
+def _linear_combine(a1, b1, a2, b2):
+    # (a1, b1) then (a2, b2): h -> a2 * (a1 * h + b1) + b2
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def _linear_scan_kernel(
+    a_ptr,                      # coefficients a, contiguous (outer, n_len, inner)
+    b_ptr,                      # addends b, same layout
+    out_ptr,                    # h, same layout
+    n_rows, n_len, inner,       # rows (outer * inner); scan length; row r starts at (r // inner) * n_len * inner
+                                # + r % inner and steps by `inner`
+    REVERSE: tl.constexpr,      # h_j = a_{j+1} h_{j+1} + b_j from the end, instead of h_j = a_j h_{j-1} + b_j
+    ACC: tl.constexpr,          # fp32 (fp16/bf16/fp32) or fp64
+    BLOCK_O: tl.constexpr, BLOCK_R: tl.constexpr,
+):
+    # bytes: reads a and b once, writes h once. Each chunk of BLOCK_R steps is one associative scan of (a, b)
+    # pairs; the chunk's running (product of a, h from zero) then continues the carried h.
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_O + tl.arange(0, BLOCK_O)
+    row_ok = rows < n_rows
+    base = (rows // inner) * n_len * inner + rows % inner
+    lane = tl.arange(0, BLOCK_R)
+    carry = tl.zeros([BLOCK_O], ACC)
+    for r0 in range(0, n_len, BLOCK_R):
+        t = r0 + lane                                    # the step, in scan order
+        ok = row_ok[:, None] & (t < n_len)[None, :]
+        if REVERSE:
+            j = n_len - 1 - t                            # the element a step visits
+            ja = j + 1                                   # and the coefficient it uses
+            a_ok = ok & (t > 0)[None, :]
+        else:
+            j = t
+            ja = t
+            a_ok = ok & (t > 0)[None, :]
+        a = tl.load(a_ptr + base[:, None] + ja[None, :] * inner, mask=a_ok, other=0).to(ACC)
+        offs = base[:, None] + j[None, :] * inner
+        b = tl.load(b_ptr + offs, mask=ok, other=0).to(ACC)
+        pa, pb = tl.associative_scan((a, b), 1, _linear_combine)
+        # the first chunk starts from nothing (not from 0 * a: a may be inf)
+        h = tl.where(r0 > 0, pa * carry[:, None] + pb, pb)
+        tl.store(out_ptr + offs, h.to(out_ptr.dtype.element_ty), mask=ok)
+        last = tl.minimum(n_len - r0, BLOCK_R) - 1
+        carry = tl.sum(tl.where(lane[None, :] == last, h, 0.0), 1)
+
+
+def _linear_scan_infer(a, b, dim, reverse=False):
+    _check_tensor(a, "linear_scan")
+    _check_tensor(b, "linear_scan")
+    dev = device_of(a, b)
+    if a.dtype is not b.dtype or a.dtype.kind != _dt.FLOAT:
+        raise RuntimeError(f"linear_scan(): a and b must have the same floating dtype, got {_type_name(a.dtype)} "
+                           f"and {_type_name(b.dtype)}")
+    shape = tuple(a._data.shape)
+    if shape != tuple(b._data.shape):
+        raise RuntimeError(f"linear_scan(): a and b must have the same shape, got {list(shape)} and "
+                           f"{list(b._data.shape)}")
+    d = _one_dim(a, dim, "linear_scan")
+    if not shape:
+        return Meta(shape, a.dtype, dev, (0, 1, 1, 1))
+    return Meta(shape, a.dtype, dev, (d, _numel(shape[:d]), shape[d], _numel(shape[d + 1:])))
+
+
+def _linear_scan_cpu(meta, a, b, dim, reverse=False):
+    d, outer, n, inner = meta.aux
+    acc = _acc_of(meta.dtype).np
+    av = np.asarray(a._data).astype(acc).reshape(outer, n, inner)
+    bv = np.asarray(b._data).astype(acc).reshape(outer, n, inner)
+    h = np.empty_like(bv)
+    with _quiet():
+        order = range(n - 1, -1, -1) if reverse else range(n)
+        prev = None
+        for j in order:
+            if prev is None:
+                prev = bv[:, j].copy()
+            else:
+                prev = (av[:, j + 1] if reverse else av[:, j]) * prev + bv[:, j]
+            h[:, j] = prev
+    return h.reshape(meta.shape).astype(meta.dtype.np)
+
+
+def _contiguous(t: Tensor) -> CudaArray:
+    arr = t._data
+    return arr if arr.is_contiguous() else _clone(arr, t.device)
+
+
+def _linear_scan_cuda(meta, a, b, dim, reverse=False):
+    d, outer, n, inner = meta.aux
+    out = CudaArray.empty(meta.shape, meta.dtype.np)
+    rows = outer * inner
+    if rows * n == 0:
+        return out
+    tile = _TILE // 2
+    span = launch.next_pow2(n)
+    if inner > 1:  # neighbouring rows are neighbours in memory: a tile across rows keeps loads coalesced
+        bo = _b.min(launch.next_pow2(rows), 64)
+        br = _b.min(span, _b.max(1, tile // bo))
+    else:
+        br = _b.min(span, _MAX_BLOCK_R)
+        bo = _b.min(launch.next_pow2(rows), _b.max(1, tile // br))
+    _linear_scan_kernel[(launch.num_programs(rows, bo),)](
+        _contiguous(a), _contiguous(b), out, rows, n, inner, REVERSE=bool(reverse),
+        ACC=pw.TL_DTYPE[_acc_of(meta.dtype)], BLOCK_O=bo, BLOCK_R=br, num_warps=4)
+    return out
+
+
+def _ref_linear_scan(a, b, dim, reverse=False):
+    """h_j = sum_i b_i * prod(a_k for k strictly after i, up to j) (reverse: i >= j, k in (j, i]), term by term."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim == 0:
+        return b.copy()
+    a, b = np.moveaxis(a, dim, -1), np.moveaxis(b, dim, -1)
+    n = a.shape[-1]
+    h = np.zeros_like(b)
+    with _quiet():
+        for j in range(n):
+            for i in (range(j, n) if reverse else range(j + 1)):
+                lo, hi = (j + 1, i + 1) if reverse else (i + 1, j + 1)
+                h[..., j] += b[..., i] * np.prod(a[..., lo:hi], axis=-1)
+    return np.moveaxis(h, -1, dim)
+
+
+def _linear_scan_samples(device, dtype):
+    from .samples import rng_for
+    rng = rng_for("linear_scan", dtype.name)
+    cases = [((), 0, "contig"), ((1,), 0, "contig"), ((0,), 0, "contig"), ((3, 0, 2), 1, "contig"),
+             ((5,), 0, "contig"), ((4, 5), 1, "contig"), ((4, 5), 0, "contig"), ((2, 3, 4), 1, "contig"),
+             ((2, 2 ** 6 + 17), 1, "contig"), ((2 ** 6 + 17, 3), 0, "contig"), ((4, 5), 1, "noncontig"),
+             ((4, 5), 0, "reversed")]
+    for shape, d, layout in cases:
+        for reverse in (False, True):
+            a = _sample_tensor(shape, dtype, device, rng, -1.25, 1.25, layout)
+            b = _sample_tensor(shape, dtype, device, rng, None, None, layout)
+            yield Sample((a, b, d), {"reverse": reverse}, name=f"{shape}-{layout}-dim{d}-reverse{reverse}",
+                         reduction_size=shape[d] if shape else 1)
+    # zeros among the coefficients
+    a = _with_zeros((3, 5), dtype, device, rng, ((0, 1), (1, 2), (1, 4), (2, 0)))
+    for reverse in (False, True):
+        yield Sample((a, _sample_tensor((3, 5), dtype, device, rng), 1), {"reverse": reverse},
+                     name=f"zeros-reverse{reverse}", reduction_size=5)
+
+
+linear_scan_op = register(OpDef(
+    name="linear_scan", family=FAMILY, infer=_linear_scan_infer,
+    impl={"cpu": _linear_scan_cpu, "cuda": _linear_scan_cuda}, ref=_ref_linear_scan, samples=_linear_scan_samples,
+    dtypes=_dt.FLOATS, save="both",
+    doc="linear_scan(a, b, dim, reverse=False): h_j = a_j * h_{j-1} + b_j along dim (reverse: h_j = a_{j+1} * "
+        "h_{j+1} + b_j from the end); cumprod's backward"))
+
+
+# ========================================================================================== backward rules
+#
+# Each rule is vjp(ctx, grad) (docs/architecture.md, "Autograd"), written in tritorch ops only, so it runs on
+# both devices and can be differentiated again. A reduction's gradient is brought back to the input's shape by
+# putting the reduced dims back as size-1 dims (keepdim=False) and expanding over them; PyTorch's conventions are
+# kept where a formula has a choice (even split among amax ties, the selected index for max.dim, zero at
+# norm == 0, NaN/inf where var has no degrees of freedom).
+
+def _keep(t: Tensor, plan) -> Tensor:
+    """t (a reduction's result, or its gradient) with the reduced dims back in place as size-1 dims."""
+    if plan.keepdim:
+        return t
+    for d in plan.dims:  # ascending, so each lands at its own index
+        t = t.unsqueeze(d)
+    return t
+
+
+def _unreduce(g: Tensor, plan, shape) -> Tensor:
+    """The gradient of a reduction spread back over the input's shape (a broadcast view)."""
+    g = _keep(g, plan)
+    shape = tuple(shape)
+    return g if tuple(g.shape) == shape else g.expand(*shape)
+
+
+def _shift(t: Tensor, d: int, fill: float) -> Tensor:
+    """t moved one place along dim d: its last entry dropped, `fill` in front."""
+    from .movement import pad
+    return pad(t, (0, 0) * (t.ndim - 1 - d) + (1, -1), value=fill)
+
+
+def _inverse(perm) -> list:
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return inv
+
+
+def _sum_vjp(ctx, grad):
+    return (_unreduce(grad, ctx.meta.aux, ctx.inputs[0].shape),)
+
+
+def _mean_vjp(ctx, grad):
+    plan = ctx.meta.aux
+    return (_unreduce(grad / _b.max(plan.n_red, 1), plan, ctx.inputs[0].shape),)
+
+
+def _prod_others(x: Tensor, dims) -> Tensor:
+    """For each element, the product of the other elements of its reduced group: the product of those before it
+    times the product of those after it (two running products), so zeros need no special case."""
+    from .movement import flip
+    nd = x.ndim
+    if len(dims) == 1:
+        d, xs, perm = dims[0], x, None
+    else:  # the reduced dims last, flattened into one
+        kept = [i for i in range(nd) if i not in dims]
+        perm = kept + list(dims)
+        xs = x.permute(*perm)
+        xs = xs.reshape(*[x.shape[i] for i in kept], -1)
+        d = len(kept)
+    before = _shift(cumprod(xs, d), d, 1.0)
+    after = flip(_shift(cumprod(flip(xs, (d,)), d), d, 1.0), (d,))
+    others = before * after
+    if perm is not None:
+        others = others.reshape(*[x.shape[i] for i in perm]).permute(*_inverse(perm))
+    return others
+
+
+def _prod_vjp(ctx, grad):
+    x = ctx.inputs[0]
+    plan = ctx.meta.aux
+    if plan.n_red <= 1 or x.numel() == 0:  # the product of nothing else is 1
+        return (_unreduce(grad, plan, x.shape),)
+    if x.dtype is not plan.out_dtype:  # prod(x, dtype=...): the products in the result's dtype, as the forward
+        x = x.to(plan.out_dtype)
+    return (_keep(grad, plan) * _prod_others(x, plan.dims),)
+
+
+def _amax_vjp(ctx, grad):
+    # amax/amin: split evenly among the elements equal to the result (PyTorch: a row holding NaN gets NaN)
+    x = ctx.inputs[0]
+    plan = ctx.meta.aux
+    hit = x == _keep(ctx.output, plan)
+    count = hit.sum(dim=plan.dims, keepdim=True)
+    return ((_keep(grad, plan) / count) * hit,)
+
+
+def _minmax_dim_vjp(ctx, grad, grad_indices=None):
+    # max.dim/min.dim: all of it to the selected index (a one-hot of the indices along dim)
+    if grad is None:
+        return (None,)
+    plan = ctx.meta.aux
+    if not plan.dims:
+        return (grad,)
+    from .creation import arange
+    from .ternary import where
+    shape = tuple(ctx.inputs[0].shape)
+    d = plan.dims[0]
+    indices = ctx.output[1]
+    at = arange(shape[d], device=grad.device).reshape(*[shape[d] if i == d else 1 for i in range(len(shape))])
+    return (where(at == _keep(indices, plan), _keep(grad, plan), 0.0),)
+
+
+def _whole(ctx, x: Tensor) -> bool:
+    """Whether var/std reduced every dim because dim was left out (PyTorch's backward branches on it)."""
+    dim = ctx.kwargs.get("dim")
+    return x.ndim == 0 or dim is None or (not isinstance(dim, (int, np.integer)) and len(tuple(dim)) == 0)
+
+
+def _var_input_grad(ctx, x: Tensor, g: Tensor) -> Tensor:
+    """d var / d x . g for g at the keepdim shape: 2 (x - mean) g / (N - correction), and PyTorch's values where
+    N - correction <= 0 (inf, NaN where x equals the mean, for a whole-tensor var)."""
+    from .ternary import where
+    plan = ctx.meta.aux
+    dof = plan.n_red - plan.extra
+    centered = x - x.mean(dim=plan.dims, keepdim=True)
+    if dof > 0:
+        return g * centered * (2.0 / dof)
+    if _whole(ctx, x):
+        return g * where(centered == 0, math.nan, math.inf)
+    return g * centered * (2.0 / dof if dof else math.inf)
+
+
+def _var_vjp(ctx, grad):
+    x = ctx.inputs[0]
+    return (_var_input_grad(ctx, x, _keep(grad, ctx.meta.aux)),)
+
+
+def _std_vjp(ctx, grad):
+    # var's rule at grad / (2 std), zero where std == 0 (PyTorch)
+    from .ternary import where
+    x = ctx.inputs[0]
+    plan = ctx.meta.aux
+    out = ctx.output
+    zero = out == 0
+    g = where(zero, 0.0, grad / (2 * where(zero, 1.0, out)))
+    return (_var_input_grad(ctx, x, _keep(g, plan)),)
+
+
+def _norm_vjp(ctx, grad):
+    # PyTorch's linalg_vector_norm_backward, case by case in p
+    from .creation import zeros
+    from .binary import logical_or
+    from .ternary import where
+    x = ctx.inputs[0]
+    plan = ctx.meta.aux
+    p = plan.extra[0]
+    if p == 0:
+        return (zeros(*x.shape, dtype=grad.dtype, device=grad.device),)
+    g = _keep(grad, plan)
+    if p == 1:
+        return (x.sign() * g,)
+    norm = _keep(ctx.output, plan)
+    if math.isinf(p):  # amax/amin of |x|: split evenly among the ties (and NaNs)
+        ax = x.abs()
+        hit = logical_or(ax == norm, ax.isnan())
+        return (x.sign() * ((g / hit.sum(dim=plan.dims, keepdim=True)) * hit),)
+    zero = norm == 0
+    safe = where(zero, 1.0, norm)
+    if p == 2:
+        return (g * where(zero, 0.0, x / safe),)
+    if p < 1:
+        xz = x == 0
+        scaled = x.sign() * where(xz, 0.0, where(xz, 1.0, x.abs()) ** (p - 1))
+        return (scaled * g * norm ** (1 - p),)
+    scaled = x.sign() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)
+    return (scaled * where(zero, 0.0, g / safe ** (p - 1)),)
+
+
+def _logsumexp_vjp(ctx, grad):
+    x = ctx.inputs[0]
+    plan = ctx.meta.aux
+    return (_keep(grad, plan) * (x - _keep(ctx.output, plan)).exp(),)
+
+
+def _cumsum_vjp(ctx, grad):
+    # the running sum from the end
+    from .movement import flip
+    plan = ctx.meta.aux
+    if not plan.dims or grad.numel() == 0:
+        return (grad,)
+    d = plan.dims[0]
+    return (flip(cumsum(flip(grad, (d,)), d), (d,)),)
+
+
+def _cumprod_vjp(ctx, grad):
+    # grad_i = sum_{j >= i} grad_j prod_{k <= j, k != i} x_k = (prod_{k < i} x_k) * S_i, where
+    # S_i = grad_i + x_{i+1} S_{i+1}: a reverse linear scan (no division, so exact where x holds zeros)
+    x = ctx.inputs[0]
+    plan = ctx.meta.aux
+    if not plan.dims or x.numel() == 0:
+        return (grad,)
+    d = plan.dims[0]
+    if x.dtype is not grad.dtype:
+        x = x.to(grad.dtype)
+    return (_shift(ctx.output, d, 1.0) * linear_scan_op(x, grad, d, reverse=True),)
+
+
+def _linear_scan_vjp(ctx, grad):
+    # forward h = M b with M[j, i] = prod_{i < k <= j} a_k: grad_b = M^T grad (the reverse scan), and
+    # grad_a_k = h_{k-1} * grad_b_k; the reverse scan is the transpose: grad_b = M grad, grad_a_k = grad_b_{k-1} h_k
+    a = ctx.inputs[0]
+    d, _, n, _ = ctx.meta.aux
+    reverse = bool(ctx.kwargs.get("reverse", False))
+    gb = linear_scan_op(a, grad, d, reverse=not reverse)
+    if a.ndim == 0 or n == 0:
+        return None, gb
+    h = ctx.output
+    ga = gb * _shift(h, d, 0.0) if not reverse else _shift(gb, d, 0.0) * h
+    return ga, gb
+
+
+linear_scan_op.vjp = _linear_scan_vjp
+
+
 # ============================================================================================ registration
 
 def _reg(name, infer, cpu, cuda, ref, samples, dtypes, torch_fn, bench, **kw):
@@ -1577,8 +2001,12 @@ def _reg(name, infer, cpu, cuda, ref, samples, dtypes, torch_fn, bench, **kw):
 
 
 def _quiet_torch(fn_name):
-    """PyTorch's var/std, without its warning for samples with no degrees of freedom (tested on purpose)."""
+    """PyTorch's var/std, without its warning for samples with no degrees of freedom (tested on purpose).
+    dim=() reduces every dim, as dim=None does; it goes to PyTorch as None, because PyTorch's backward of
+    var/std(dim=()) divides by (1 - correction) instead of (numel - correction) (inf gradients)."""
     def call(torch, x, **kw):
+        if "dim" in kw and not isinstance(kw["dim"], int) and kw["dim"] is not None and not tuple(kw["dim"]):
+            kw["dim"] = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return getattr(torch, fn_name)(x, **kw)
@@ -1596,20 +2024,22 @@ def _torch_dim_call(fn_name):
 sum_op = _reg("sum", _sum_infer, _sum_cpu, _sum_cuda, _ref_sum,
               _reduction_samples(dtype_kwargs=({"dim": 1, "dtype": _dt.float64}, {"dim": 0, "dtype": _dt.int64},
                                                {"dtype": _dt.float32})),
-              _dt.ALL, lambda torch, x, **kw: torch.sum(x, **kw), _bench("sum"), supports_out=True)
+              _dt.ALL, lambda torch, x, **kw: torch.sum(x, **kw), _bench("sum"), supports_out=True,
+              vjp=_sum_vjp, save="none")
 mean_op = _reg("mean", _mean_infer, _mean_cpu, _mean_cuda, _ref_mean,
                _reduction_samples(dtype_kwargs=({"dim": 1, "dtype": _dt.float64},)),
-               _dt.FLOATS, lambda torch, x, **kw: torch.mean(x, **kw), _bench("mean"), supports_out=True)
+               _dt.FLOATS, lambda torch, x, **kw: torch.mean(x, **kw), _bench("mean"), supports_out=True,
+               vjp=_mean_vjp, save="none")
 prod_op = _reg("prod", _prod_infer, _prod_cpu, _prod_cuda, _ref_prod, _prod_samples, _dt.ALL,
-               _torch_dim_call("prod"), _bench("prod"), supports_out=True)
+               _torch_dim_call("prod"), _bench("prod"), supports_out=True, vjp=_prod_vjp)
 amax_op = _reg("amax", _minmax_infer("amax"), _amax_cpu, _amax_cuda, _ref_amax,
                _reduction_samples(nonempty=True, nan=True), _dt.ALL,
                lambda torch, x, dim=None, **kw: torch.amax(x, () if dim is None else dim, **kw), _bench("amax"),
-               supports_out=True)
+               supports_out=True, vjp=_amax_vjp, save="both")
 amin_op = _reg("amin", _minmax_infer("amin"), _amin_cpu, _amin_cuda, _ref_amin,
                _reduction_samples(nonempty=True, nan=True), _dt.ALL,
                lambda torch, x, dim=None, **kw: torch.amin(x, () if dim is None else dim, **kw), _bench("amin"),
-               supports_out=True)
+               supports_out=True, vjp=_amax_vjp, save="both")
 argmax_op = _reg("argmax", _arg_infer("argmax"), _argmax_cpu, _argmax_cuda, _ref_arg(False),
                  _reduction_samples(single_dim=True, nonempty=True, nan=True), NUMERIC,
                  lambda torch, x, **kw: torch.argmax(x, **kw), _bench("argmax", out_itemsize=8),
@@ -1621,30 +2051,31 @@ argmin_op = _reg("argmin", _arg_infer("argmin"), _argmin_cpu, _argmin_cuda, _ref
 max_dim_op = _reg("max.dim", _minmax_dim_infer("max"), _minmax_dim_cpu(False), _minmax_dim_cuda(False),
                   _ref_minmax_dim(False), _minmax_dim_samples, _dt.ALL,
                   lambda torch, x, dim, **kw: torch.max(x, dim, **kw), _bench("max", positional_dim=True),
-                  n_outputs=2)
+                  n_outputs=2, vjp=_minmax_dim_vjp, save="output")
 min_dim_op = _reg("min.dim", _minmax_dim_infer("min"), _minmax_dim_cpu(True), _minmax_dim_cuda(True),
                   _ref_minmax_dim(True), _minmax_dim_samples, _dt.ALL,
                   lambda torch, x, dim, **kw: torch.min(x, dim, **kw), _bench("min", positional_dim=True),
-                  n_outputs=2)
+                  n_outputs=2, vjp=_minmax_dim_vjp, save="output")
 var_op = _reg("var", _var_infer("var"), _var_cpu, _var_cuda, _ref_var,
               _reduction_samples(extra_kwargs=({"dim": 1, "correction": 0}, {"dim": 0, "correction": 2},
-                                               {"correction": 0.5, "keepdim": True})),
-              _dt.FLOATS, _quiet_torch("var"), _bench("var"), supports_out=True)
+                                               {"correction": 0.5, "keepdim": True}), dof_f64=True),
+              _dt.FLOATS, _quiet_torch("var"), _bench("var"), supports_out=True, vjp=_var_vjp)
 std_op = _reg("std", _var_infer("std"), _std_cpu, _std_cuda, _ref_std,
-              _reduction_samples(extra_kwargs=({"dim": 1, "correction": 0}, {"dim": (0, 1), "correction": 3})),
-              _dt.FLOATS, _quiet_torch("std"), _bench("std"), supports_out=True)
+              _reduction_samples(extra_kwargs=({"dim": 1, "correction": 0}, {"dim": (0, 1), "correction": 3}),
+                                 dof_f64=True),
+              _dt.FLOATS, _quiet_torch("std"), _bench("std"), supports_out=True, vjp=_std_vjp, save="both")
 norm_op = _reg("norm", _norm_infer, _norm_cpu, _norm_cuda, _ref_norm,
                _reduction_samples(nonempty=False, extra_kwargs=(
                    {"p": 1, "dim": 1}, {"p": math.inf}, {"p": -math.inf, "dim": 0}, {"p": 0, "dim": 1},
                    {"p": 3, "dim": (0, 1)}, {"p": 0.5, "dim": 1, "keepdim": True}, {"p": -1.5, "dim": 0},
                    {"p": 2, "dim": 1, "dtype": _dt.float64})),
                _dt.FLOATS, lambda torch, x, p=2, **kw: torch.linalg.vector_norm(x, p, **kw), _bench("norm"),
-               supports_out=True)
+               supports_out=True, vjp=_norm_vjp, save="both")
 logsumexp_op = _reg("logsumexp", _lse_infer, _lse_cpu, _lse_cuda, _ref_lse,
                     _reduction_samples(), _dt.ALL,
                     lambda torch, x, dim=None, **kw: torch.logsumexp(
                         x, (tuple(range(x.ndim)) or 0) if dim is None or dim == () else dim, **kw),
-                    _bench("logsumexp"), supports_out=True)
+                    _bench("logsumexp"), supports_out=True, vjp=_logsumexp_vjp, save="both")
 all_op = _reg("all", _logic_infer("all"), _all_cpu, _all_cuda, _ref_logic(np.all), _reduction_samples(), _dt.ALL,
               lambda torch, x, **kw: torch.all(x, **kw), _bench("all", out_itemsize=1), supports_out=True,
               differentiable=False)
@@ -1653,10 +2084,10 @@ any_op = _reg("any", _logic_infer("any"), _any_cpu, _any_cuda, _ref_logic(np.any
               differentiable=False)
 cumsum_op = _reg("cumsum", _scan_infer("cumsum"), _scan_cpu(False), _scan_cuda(False), _ref_scan(False),
                  _scan_samples(False), _dt.ALL, lambda torch, x, dim, **kw: torch.cumsum(x, dim, **kw),
-                 _bench("scan", positional_dim=True), supports_out=True)
+                 _bench("scan", positional_dim=True), supports_out=True, vjp=_cumsum_vjp, save="none")
 cumprod_op = _reg("cumprod", _scan_infer("cumprod"), _scan_cpu(True), _scan_cuda(True), _ref_scan(True),
                   _scan_samples(True), _dt.ALL, lambda torch, x, dim, **kw: torch.cumprod(x, dim, **kw),
-                  _bench("scan", positional_dim=True), supports_out=True)
+                  _bench("scan", positional_dim=True), supports_out=True, vjp=_cumprod_vjp, save="both")
 
 
 # ========================================================================================= public functions

@@ -1,0 +1,235 @@
+"""Hand-written tests of the autograd engine: accumulation, hooks, retain_graph, views, in-place errors, version
+counters after a kernel write, anomaly mode, long chains, memory after backward, custom Functions, grad modes."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.testing import assert_close, devices
+
+
+@pytest.fixture(params=devices())
+def device(request):
+    return request.param
+
+
+def leaf(values, device, dtype=tt.float64):
+    return tt.tensor(values, dtype=dtype, device=device, requires_grad=True)
+
+
+def test_backward_accumulates_into_leaves(device):
+    x = leaf([1.0, 2.0, 3.0], device)
+    (x * x).sum().backward()
+    (x * 3.0).sum().backward()
+    assert_close(x.grad, np.array([5.0, 7.0, 9.0]))
+
+
+def test_grad_fn_names_and_next_functions(device):
+    x = leaf([1.0, 2.0], device)
+    y = x * 2.0 + x
+    assert y.grad_fn.name() == "AddBackward0"
+    assert "AddBackward0" in repr(y)
+    assert y.grad_fn.next_functions[0][0].name() == "MulBackward0"
+    assert x.is_leaf and not y.is_leaf
+    assert y.requires_grad
+
+
+def test_broadcast_gradients_reduce_to_the_input_shape(device):
+    a = leaf([[1.0], [2.0]], device)          # (2, 1)
+    b = leaf([10.0, 20.0, 30.0], device)      # (3,)
+    (a * b).sum().backward()
+    assert a.grad.shape == (2, 1) and b.grad.shape == (3,)
+    assert_close(a.grad, np.array([[60.0], [60.0]]))
+    assert_close(b.grad, np.array([3.0, 3.0, 3.0]))
+
+
+def test_autograd_grad_does_not_touch_dot_grad(device):
+    x = leaf([1.0, 2.0], device)
+    (g,) = tt.autograd.grad((x * x).sum(), [x])
+    assert_close(g, np.array([2.0, 4.0]))
+    assert x.grad is None
+
+
+def test_double_backward(device):
+    x = leaf([1.0, 2.0, 3.0], device)
+    (g,) = tt.autograd.grad((x * x * x).sum(), [x], create_graph=True)
+    (gg,) = tt.autograd.grad(g.sum(), [x])
+    assert_close(g.detach(), 3 * np.array([1.0, 4.0, 9.0]))
+    assert_close(gg, 6 * np.array([1.0, 2.0, 3.0]))
+
+
+def test_second_backward_through_a_freed_graph_names_retain_graph(device):
+    x = leaf([1.0, 2.0], device)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert_close(x.grad, 2 * (np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0]))))
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_hooks_can_replace_the_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    y = x * 2.0
+    seen = []
+    y.register_hook(lambda g: seen.append(g) or g * 10.0)
+    y.sum().backward()
+    assert len(seen) == 1
+    assert_close(x.grad, np.array([20.0, 20.0]))
+    h = x.register_hook(lambda g: g * 0.0)
+    (x * 1.0).sum().backward()
+    assert_close(x.grad, np.array([20.0, 20.0]))
+    h.remove()
+
+
+def test_retain_grad_on_a_non_leaf(device):
+    x = leaf([1.0, 2.0], device)
+    y = x * 3.0
+    y.retain_grad()
+    (y * y).sum().backward()
+    assert_close(y.grad, np.array([6.0, 12.0]))
+    assert y.retains_grad
+
+
+def test_gradients_through_views_and_slices(device):
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device)
+    y = x[:, 1:] * x.T[1:, :].T
+    y.sum().backward()
+    assert_close(x.grad, np.array([[0.0, 4.0, 6.0], [0.0, 10.0, 12.0]]))
+
+
+def test_integer_tensors_cannot_require_grad(device):
+    with pytest.raises(RuntimeError, match="floating point"):
+        tt.tensor([1, 2], device=device).requires_grad_()
+
+
+def test_inplace_on_a_leaf_that_requires_grad_raises(device):
+    x = leaf([1.0, 2.0], device)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.add_(1.0)
+
+
+def test_modifying_a_saved_tensor_raises_version_error(device):
+    x = leaf([1.0, 2.0], device)
+    y = x * 2.0
+    z = (y * y).sum()         # saves y
+    y.mul_(3.0)               # a Triton kernel (cuda) or NumPy out= (cpu) write bumps y's version
+    assert y._version[0] == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*version 1; expected version 0"):
+        z.backward()
+
+
+def test_version_counter_is_shared_with_views_and_bumped_by_kernel_writes(device):
+    base = tt.zeros(4, 3, device=device)
+    view = base[1]
+    assert view._version is base._version
+    view.fill_(2.0) if hasattr(view, "fill_") else view.copy_(tt.full((3,), 2.0, device=device))
+    assert base._version[0] == 1
+    base[0] = 5.0
+    assert view._version[0] == 2
+
+
+def test_a_chain_of_100000_ops_backpropagates_without_recursion(device):
+    if device != "cpu":
+        pytest.skip("the long chain is an engine property; it runs on cpu to stay fast in the interpreter")
+    x = tt.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.item() == 1.0
+
+
+def test_graph_and_saved_tensors_are_freed_after_backward():
+    x = tt.randn(64, requires_grad=True)
+    y = x.exp()
+    node = weakref.ref(y.grad_fn)
+    (y * y).sum().backward()
+    del y
+    gc.collect()
+    assert node() is None
+
+
+def test_no_grad_enable_grad_set_grad_enabled_inference_mode():
+    x = tt.ones(2, requires_grad=True)
+    with tt.no_grad():
+        assert (x * 2).grad_fn is None
+        with tt.enable_grad():
+            assert (x * 2).grad_fn is not None
+    with tt.set_grad_enabled(False):
+        assert not tt.is_grad_enabled()
+    assert tt.is_grad_enabled()
+    with tt.inference_mode():
+        assert (x * 2).grad_fn is None
+
+    @tt.no_grad()
+    def f(t):
+        return t * 2
+
+    assert f(x).grad_fn is None
+
+
+def test_detach_shares_storage_and_stops_gradient(device):
+    x = leaf([1.0, 2.0], device)
+    d = x.detach()
+    assert not d.requires_grad and d.grad_fn is None
+    assert d.data_ptr() == x.data_ptr()
+
+
+def test_anomaly_mode_names_the_op_that_produced_nan(device):
+    x = leaf([-1.0, 4.0], device)
+    with tt.autograd.detect_anomaly():
+        y = x.sqrt()           # sqrt(-1) = nan in forward; its backward produces nan
+        with pytest.raises(RuntimeError, match="SqrtBackward0.*nan"):
+            y.sum().backward()
+
+
+def test_custom_function(device):
+    class Cube(tt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            ctx.save_for_backward(x)
+            ctx.scale = scale
+            return x * x * x * scale
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            assert ctx.needs_input_grad == (True, False)
+            return g * 3.0 * x * x * ctx.scale, None
+
+    x = leaf([1.0, 2.0], device)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name() == "CubeBackward"
+    y.sum().backward()
+    assert_close(x.grad, np.array([6.0, 24.0]))
+    assert tt.autograd.gradcheck(lambda t: Cube.apply(t, 2.0), [leaf([0.5, -1.5], "cpu")])
+
+
+def test_gradcheck_reports_the_failing_element():
+    class Wrong(tt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3.0
+
+    with pytest.raises(tt.autograd.GradcheckError, match="output 0 with respect to input 0"):
+        tt.autograd.gradcheck(Wrong.apply, [leaf([1.0, 2.0], "cpu")])
+
+
+def test_differentiable_op_without_rule_raises_instead_of_zero():
+    from tritorch.ops.registry import Meta, OpDef, register, unregister
+
+    op = register(OpDef(name="test_no_rule", infer=lambda x: Meta(x._data.shape, x.dtype, x.device),
+                        impl={"cpu": lambda m, x: x._data * 2, "cuda": lambda m, x: x._data}))
+    try:
+        y = op(tt.ones(2, requires_grad=True))
+        with pytest.raises(RuntimeError, match="derivative for 'test_no_rule' is not implemented"):
+            y.sum().backward()
+    finally:
+        unregister("test_no_rule")
