@@ -1003,7 +1003,8 @@ def _maker(device, dtype, key):
 
 def _mm_samples(device, dtype):
     mk = _maker(device, dtype, "mm")
-    for sa, sb in [((1, 1), (1, 1)), ((0, 3), (3, 4)), ((3, 0), (0, 4)), ((5, 7), (7, 3)), ((33, 17), (17, 9))]:
+    for sa, sb in [((1, 1), (1, 1)), ((0, 3), (3, 4)), ((3, 0), (0, 4)), ((2, 3), (3, 4)), ((5, 7), (7, 3)),
+                   ((33, 17), (17, 9))]:
         yield Sample((mk(sa), mk(sb)), name=f"{sa}x{sb}", reduction_size=sa[1])
     yield Sample((_mT(mk((7, 5))), _mT(mk((3, 7)))), name="transposed", reduction_size=7)
     yield Sample((mk((5, 7), noncontiguous=True), mk((7, 3), noncontiguous=True)), name="noncontig",
@@ -1012,8 +1013,8 @@ def _mm_samples(device, dtype):
 
 def _bmm_samples(device, dtype):
     mk = _maker(device, dtype, "bmm")
-    for sa, sb in [((1, 1, 1), (1, 1, 1)), ((0, 2, 3), (0, 3, 4)), ((2, 3, 0), (2, 0, 4)), ((3, 5, 7), (3, 7, 4)),
-                   ((2, 33, 17), (2, 17, 9))]:
+    for sa, sb in [((1, 1, 1), (1, 1, 1)), ((0, 2, 3), (0, 3, 4)), ((2, 3, 0), (2, 0, 4)), ((2, 2, 3), (2, 3, 2)),
+                   ((3, 5, 7), (3, 7, 4)), ((2, 33, 17), (2, 17, 9))]:
         yield Sample((mk(sa), mk(sb)), name=f"{sa}x{sb}", reduction_size=sa[2])
     yield Sample((_mT(mk((3, 7, 5))), _mT(mk((3, 4, 7)))), name="transposed", reduction_size=7)
     yield Sample((_expand0(mk((5, 7)), 3), mk((3, 7, 4))), name="expanded_batch", reduction_size=7)
@@ -1025,7 +1026,11 @@ def _matmul_samples(device, dtype):
     mk = _maker(device, dtype, "matmul")
     for sa, sb in [((5,), (5,)), ((1,), (1,)), ((0,), (0,)), ((4, 7), (7,)), ((7,), (7, 3)), ((5, 7), (7, 3)),
                    ((33, 17), (17, 9)), ((2, 4, 7), (7,)), ((7,), (2, 7, 3)), ((2, 5, 7), (7, 3)),
-                   ((5, 7), (2, 7, 3)), ((2, 1, 4, 7), (3, 7, 5)), ((0, 2, 3), (3, 4))]:
+                   ((5, 7), (2, 7, 3)), ((2, 1, 4, 7), (3, 7, 5)), ((0, 2, 3), (3, 4)),
+                   # small enough for gradcheck: batched x vector, vector x batched, batched x matrix (its
+                   # gradient folds the batch into rows), matrix x batched, batch dims broadcast both ways
+                   ((2, 2, 3), (3,)), ((3,), (2, 3, 2)), ((2, 2, 3), (3, 2)), ((2, 3), (2, 3, 2)),
+                   ((2, 1, 2, 3), (2, 3, 2)), ((2, 3, 0), (0, 2))]:
         yield Sample((mk(sa), mk(sb)), name=f"{sa}x{sb}", reduction_size=sa[-1])
     yield Sample((_mT(mk((2, 7, 4))), _mT(mk((2, 3, 7)))), name="transposed", reduction_size=7)
     yield Sample((_permute(mk((4, 2, 7)), (1, 0, 2)), mk((7, 3))), name="unfoldable", reduction_size=7)
@@ -1048,6 +1053,11 @@ def _addmm_samples(device, dtype):
                  name="transposed", reduction_size=7)
     yield Sample((mk((4,)), mk((2, 0)), mk((0, 4))), {"beta": scaled["beta"]}, name="k0", reduction_size=1)
     yield Sample((mk((4,)), mk((0, 3)), mk((3, 4))), name="m0", reduction_size=3)
+    # small enough for gradcheck
+    yield Sample((mk((2,)), mk((3, 4)), mk((4, 2))), dict(scaled), name="small_row_scaled", reduction_size=4)
+    yield Sample((mk((3, 1)), mk((3, 4)), mk((4, 2))), name="small_Mx1", reduction_size=4)
+    yield Sample((mk((3, 2)), mk((3, 4)), mk((4, 2))), {"beta": 0, "alpha": scaled["alpha"]}, name="small_beta0",
+                 reduction_size=4)
 
 
 def _linear_samples(device, dtype):
@@ -1062,6 +1072,10 @@ def _linear_samples(device, dtype):
     yield Sample((mk((5, 7), noncontiguous=True), mk((3, 7)), mk((5, 3))), name="noncontig_bias2d",
                  reduction_size=7)
     yield Sample((mk((3, 0)), mk((4, 0)), mk((4,))), name="k0", reduction_size=1)
+    # small enough for gradcheck
+    yield Sample((mk((2, 3)), mk((4, 3)), mk((4,))), name="small_bias", reduction_size=3)
+    yield Sample((mk((2, 2, 3)), mk((2, 3)), mk((2, 2))), name="small_3d_bias2d", reduction_size=3)
+    yield Sample((mk((2, 2, 3)), mk((3,))), name="small_3d_1d_weight", reduction_size=3)
 
 
 def _dot_samples(device, dtype):
@@ -1119,16 +1133,110 @@ def _gemm_bench(make):
     return BenchSpec(sizes=_GEMM_SIZES, make=make, bytes=_gemm_bytes, flops=_gemm_flops, dtypes=_BENCH_DTYPES)
 
 
+# ========================================================================================== backward rules
+#
+# vjp(ctx, grad) per op (docs/architecture.md, "Autograd"), in tritorch ops only, so each runs on both devices and
+# differentiates again (the products' rules are products). Broadcast batch dims come back at the broadcast shape;
+# the engine sums them to each operand's shape.
+
+def _mT_of(t: Tensor) -> Tensor:
+    return t.transpose(-2, -1)
+
+
+def _mm_vjp(ctx, grad):
+    a, b = ctx.inputs
+    na, nb = ctx.needs_input_grad
+    return (mm(grad, _mT_of(b)) if na else None, mm(_mT_of(a), grad) if nb else None)
+
+
+def _bmm_vjp(ctx, grad):
+    a, b = ctx.inputs
+    na, nb = ctx.needs_input_grad
+    return (bmm(grad, _mT_of(b)) if na else None, bmm(_mT_of(a), grad) if nb else None)
+
+
+def _dot_vjp(ctx, grad):
+    a, b = ctx.inputs
+    na, nb = ctx.needs_input_grad
+    return (grad * b if na else None, grad * a if nb else None)
+
+
+def _matmul_vjp(ctx, grad):
+    a, b = ctx.inputs
+    na, nb = ctx.needs_input_grad
+    da, db = a.ndim, b.ndim
+    if da == 1 and db == 1:
+        return (grad * b if na else None, grad * a if nb else None)
+    # a 1-D operand gets its dim back (a row / a column), and so does the gradient
+    a2 = a.unsqueeze(0) if da == 1 else a
+    b2 = b.unsqueeze(-1) if db == 1 else b
+    g2 = grad.unsqueeze(-2) if da == 1 else grad
+    g2 = g2.unsqueeze(-1) if db == 1 else g2
+    ga = gb = None
+    if na:
+        ga = matmul(g2, _mT_of(b2))             # batch + (m, k): the engine sums broadcast batch dims
+        if da == 1:
+            ga = ga.squeeze(-2)
+    if nb:
+        k, n = b2.shape[-2], b2.shape[-1]
+        if b2.ndim == 2 and a2.ndim > 2:         # one matrix against a batch: fold the batch into the rows
+            rows = math.prod(a2.shape[:-1])
+            gb = mm(_mT_of(a2.reshape(rows, k)), g2.reshape(rows, n))
+        else:
+            gb = matmul(_mT_of(a2), g2)          # batch + (k, n)
+        if db == 1:
+            gb = gb.squeeze(-1)
+    return ga, gb
+
+
+def _addmm_vjp(ctx, grad):
+    # beta * input + alpha * (mat1 @ mat2); PyTorch multiplies by a scale only when it is not 1
+    _, m1, m2 = ctx.inputs
+    ni, n1, n2 = ctx.needs_input_grad
+    beta, alpha = ctx.kwargs.get("beta", 1), ctx.kwargs.get("alpha", 1)
+
+    def scaled(t, s):
+        return t if s == 1 else t * s
+
+    return (scaled(grad, beta) if ni else None,                 # the engine sums it to input's shape
+            scaled(mm(grad, _mT_of(m2)), alpha) if n1 else None,
+            scaled(mm(_mT_of(m1), grad), alpha) if n2 else None)
+
+
+def _linear_vjp(ctx, grad):
+    # input @ weight.T + bias
+    x, w = ctx.inputs[0], ctx.inputs[1]
+    has_bias = len(ctx.inputs) > 2 and ctx.inputs[2] is not None
+    needs = ctx.needs_input_grad
+    k = x.shape[-1]
+    rows = math.prod(x.shape[:-1])
+    gx = gw = None
+    if w.ndim == 2:
+        n = w.shape[0]
+        if needs[0]:
+            gx = matmul(grad, w)
+        if needs[1]:
+            gw = mm(_mT_of(grad.reshape(rows, n)), x.reshape(rows, k))
+    else:  # a 1-D weight: input @ weight
+        if needs[0]:
+            gx = grad.unsqueeze(-1) * w
+        if needs[1]:
+            gw = matmul(grad.reshape(rows), x.reshape(rows, k))
+    if has_bias:
+        return gx, gw, (grad if needs[2] else None)            # the engine sums it to the bias's shape
+    return gx, gw
+
+
 # ============================================================================================ registration
 
 mm_op = register(OpDef(
     name="mm", family=FAMILY, infer=_mm_infer, impl={"cpu": _mm_cpu, "cuda": _mm_cuda}, ref=_ref_matmul,
-    samples=_mm_samples, bench=_gemm_bench(_bench_mm), dtypes=DTYPES, supports_out=True,
+    samples=_mm_samples, bench=_gemm_bench(_bench_mm), dtypes=DTYPES, supports_out=True, vjp=_mm_vjp,
     extra={"torch": lambda torch, *a, **k: torch.mm(*a, **k)}))
 
 bmm_op = register(OpDef(
     name="bmm", family=FAMILY, infer=_bmm_infer, impl={"cpu": _mm_cpu, "cuda": _mm_cuda}, ref=_ref_matmul,
-    samples=_bmm_samples, dtypes=DTYPES, supports_out=True,
+    samples=_bmm_samples, dtypes=DTYPES, supports_out=True, vjp=_bmm_vjp,
     bench=BenchSpec(sizes=((64, 128, 128, 64), (32, 512, 512, 64), (16, 1024, 1024, 128), (8, 2048, 2048, 128)),
                     make=_bench_bmm, bytes=_gemm_bytes, flops=_gemm_flops, dtypes=_BENCH_DTYPES),
     extra={"torch": lambda torch, *a, **k: torch.bmm(*a, **k)}))
@@ -1136,21 +1244,23 @@ bmm_op = register(OpDef(
 matmul_op = register(OpDef(
     name="matmul", family=FAMILY, infer=_matmul_infer, impl={"cpu": _matmul_cpu, "cuda": _matmul_cuda},
     ref=_ref_matmul, samples=_matmul_samples, bench=_gemm_bench(_bench_mm), dtypes=DTYPES, supports_out=True,
+    vjp=_matmul_vjp,
     extra={"torch": lambda torch, *a, **k: torch.matmul(*a, **k)}))
 
 addmm_op = register(OpDef(
     name="addmm", family=FAMILY, infer=_addmm_infer, impl={"cpu": _addmm_cpu, "cuda": _addmm_cuda},
     ref=_ref_addmm, samples=_addmm_samples, bench=_gemm_bench(_bench_addmm), dtypes=DTYPES, supports_out=True,
+    vjp=_addmm_vjp,
     extra={"torch": lambda torch, *a, **k: torch.addmm(*a, **k)}))
 
 linear_op = register(OpDef(
     name="linear", family=FAMILY, infer=_linear_infer, impl={"cpu": _linear_cpu, "cuda": _linear_cuda},
-    ref=_ref_linear, samples=_linear_samples, bench=_gemm_bench(_bench_linear), dtypes=DTYPES,
+    ref=_ref_linear, samples=_linear_samples, bench=_gemm_bench(_bench_linear), dtypes=DTYPES, vjp=_linear_vjp,
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.linear(*a, **k)}))
 
 dot_op = register(OpDef(
     name="dot", family=FAMILY, infer=_dot_infer, impl={"cpu": _dot_cpu, "cuda": _dot_cuda}, ref=_ref_matmul,
-    samples=_dot_samples, dtypes=DTYPES, supports_out=True,
+    samples=_dot_samples, dtypes=DTYPES, supports_out=True, vjp=_dot_vjp,
     bench=BenchSpec(sizes=(1 << 16, 1 << 20, 1 << 24), make=_bench_dot, bytes=lambda n, dt: 2 * n * dt.itemsize,
                     flops=lambda n: 2 * n, dtypes=_BENCH_DTYPES),
     extra={"torch": lambda torch, *a, **k: torch.dot(*a, **k)}))
