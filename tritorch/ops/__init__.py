@@ -18,4 +18,13 @@ from . import matmul  # noqa: F401
 from . import indexing  # noqa: F401
 from . import sort  # noqa: F401
 from . import random  # noqa: F401
+from . import nn_softmax  # noqa: F401
+from . import nn_loss  # noqa: F401
+from . import nn_dropout  # noqa: F401
+from . import nn_norm  # noqa: F401
+from . import nn_conv  # noqa: F401
+from . import nn_pool  # noqa: F401
+from . import nn_attention  # noqa: F401
+from . import nn_embedding  # noqa: F401
+from . import nn_fused  # noqa: F401
 from . import methods  # noqa: F401  (operators and methods that span families)

@@ -1,0 +1,1 @@
+"""tritorch.bench: timers, op and model suites, run/compare/report CLI for perf regression reports."""

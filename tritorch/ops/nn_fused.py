@@ -1,0 +1,2 @@
+"""Fused activations a training step profits from: bias + gelu, swiglu."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""tritorch.utils."""
+from . import data  # noqa: F401

@@ -1,0 +1,1 @@
+"""tritorch.utils.data: Dataset, DataLoader, random_split, Subset."""
