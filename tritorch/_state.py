@@ -15,3 +15,7 @@ GRAD = GradState()
 
 # record(op, args, kwargs, result, meta) -> None; set by tritorch.autograd.engine.
 recorder = None
+# rebase(target, value) -> None: give a tensor written in place (possibly a view) the history of `value`;
+# check_inplace(target) -> None: PyTorch's errors for in-place writes into leaves. Set by tritorch.autograd.
+rebase = None
+check_inplace = None

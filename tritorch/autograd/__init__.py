@@ -1,6 +1,7 @@
 """Autograd: the define-by-run engine (graph.py, engine.py), grad mode, custom Functions, gradcheck, anomaly mode."""
 from .. import _state
 from . import engine as _engine
+from . import inplace as _inplace  # noqa: F401  (installs the rebase hooks)
 from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401

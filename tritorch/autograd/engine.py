@@ -1,82 +1,120 @@
 """Recording op calls into the graph, and running it backwards (Tensor.backward, autograd.grad)."""
 from __future__ import annotations
 
+import traceback
+
 from ..tensor import Tensor
 from . import grad_mode
-from .graph import AccumulateGrad, InputMeta, Node, SavedTensor, edge_of
+from .graph import _FREED, AccumulateGrad, InputMeta, Node, SavedTensor, edge_of
 
 STATE = grad_mode.STATE
 
 
-class OpContext:
-    """What an op's vjp sees: the call's positional args (tensors saved, others as given), kwargs, the output.
+class OpNode(Node):
+    """The graph node of a registered op's call, which is also the context its vjp sees: the call's positional
+    args (tensors saved as the op's `save` says, others as given), kwargs, meta, and the output when saved.
 
-    vjp(ctx, grad_output) -> one gradient (or None) per tensor positional argument, in order."""
+    vjp(ctx, grad_output) -> one gradient (or None) per tensor positional argument, in order.
+    One object per recorded call (no node <-> context cycle), so a graph is freed by reference counting alone."""
 
-    __slots__ = ("_args", "_output", "kwargs", "meta", "node", "needs_input_grad", "out_meta")
+    __slots__ = ("_args", "_output", "kwargs", "meta", "needs_input_grad", "_out_metas")
 
-    def __init__(self, args, kwargs, output, meta, save_inputs: bool, save_output: bool, needs):
-        self._args = tuple(SavedTensor(a) if isinstance(a, Tensor) and save_inputs else
-                           (InputMeta(a) if isinstance(a, Tensor) else a) for a in args)
-        outs = output if isinstance(output, tuple) else (output,)
-        self._output = tuple(SavedTensor(o, True, i) for i, o in enumerate(outs)) if save_output else None
-        self.out_meta = tuple(InputMeta(o) for o in outs)
-        self.kwargs = kwargs
-        self.meta = meta
-        self.node = None
-        self.needs_input_grad = needs
+    @property
+    def ctx(self):
+        return self
+
+    @property
+    def node(self):
+        return self
 
     @property
     def inputs(self) -> tuple:
-        node = self.node
-        if node.freed:
-            from .graph import _FREED
+        if self.freed:
             raise RuntimeError(_FREED)
-        return tuple(a.unpack(node) if isinstance(a, SavedTensor) else a for a in self._args)
+        return tuple(a.unpack(self) if a.__class__ is SavedTensor else a for a in self._args)
 
     @property
     def output(self):
-        node = self.node
-        if node.freed or self._output is None:
-            from .graph import _FREED
-            raise RuntimeError(_FREED if node.freed else f"{node.op.name} did not save its output")
-        outs = tuple(o.unpack(node) for o in self._output)
+        if self.freed or self._output is None:
+            raise RuntimeError(_FREED if self.freed else f"{self.op.name} did not save its output")
+        outs = tuple(o.unpack(self) for o in self._output)
         return outs if len(outs) > 1 else outs[0]
 
+    @property
+    def out_meta(self) -> tuple:
+        return self._out_metas if self._out_metas is not None else (self.meta,)
+
+    def apply(self, grads):
+        if self.freed:
+            raise RuntimeError(_FREED)
+        return self.op.vjp(self, *grads) if self.n_outputs > 1 else self.op.vjp(self, grads[0])
+
     def release(self):
-        self._args = tuple(None if isinstance(a, SavedTensor) else a for a in self._args)
+        self.freed = True
+        self._args = tuple(None if a.__class__ is SavedTensor else a for a in self._args)
         self._output = None
 
 
 def record(op, args, kwargs, result, meta) -> None:
     """Attach a graph node to `result` when a tensor input requires grad (called by OpDef.__call__)."""
-    tensors = [a for a in args if isinstance(a, Tensor)]
-    for a in args:
-        if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):
-            tensors.extend(x for x in a if isinstance(x, Tensor))
-    needs = tuple(t._requires_grad for t in tensors)
-    if not any(needs):
-        return
+    if op.list_input:
+        args = _flatten_args(args)
+        tensors = []
+        for a in args:
+            if a.__class__ is Tensor:
+                tensors.append(a)
+            elif a.__class__ is tuple:
+                tensors.extend(x for x in a if x.__class__ is Tensor)
+        if not any(t._requires_grad for t in tensors):
+            return
+    else:
+        tensors = [a for a in args if a.__class__ is Tensor]
     if op.vjp is None:
-        _attach_missing_rule(op, result, tensors)
+        if any(t._requires_grad for t in tensors):
+            _attach_missing_rule(op, result, tensors)
         return
     save = op.save
-    flat_args = _flatten_args(args)
-    ctx = OpContext(flat_args, kwargs, result, meta, save in ("inputs", "both"), save in ("output", "both"), needs)
-    edges = tuple(edge_of(t) for t in tensors)
-    node = Node(op, ctx, edges, tuple(InputMeta(t) for t in tensors),
-                n_outputs=op.n_outputs if op.n_outputs == 1 else len(result))
-    ctx.node = node
-    outs = result if isinstance(result, tuple) else (result,)
-    for i, o in enumerate(outs):
-        if o.dtype.kind == 2:  # only floating outputs carry gradient
-            o.grad_fn = node
-            o._requires_grad = True
-            if i:
-                o._extra = {"output_nr": i}
+    node = OpNode.__new__(OpNode)
+    node.op = op
+    node.next_functions = tuple([edge_of(t) for t in tensors])
+    node.input_meta = tuple([InputMeta(t) for t in tensors])
+    node.freed = False
+    node.pre_hooks = node.retained = None
+    node.trace = traceback.format_stack()[:-3] if STATE.anomaly else None
+    node.kwargs = kwargs
+    node.meta = meta
+    node.needs_input_grad = tuple([t._requires_grad for t in tensors])
+    if save == "inputs" or save == "both":
+        node._args = tuple([SavedTensor(a) if a.__class__ is Tensor else
+                            (tuple(SavedTensor(x) for x in a) if a.__class__ is tuple and op.list_input else a)
+                            for a in args])
+    else:
+        metas = iter(node.input_meta)
+        node._args = tuple([next(metas) if a.__class__ is Tensor else
+                            (tuple(next(metas) for _ in a) if a.__class__ is tuple and op.list_input else a)
+                            for a in args])
+    if result.__class__ is tuple:
+        node.n_outputs = len(result)
+        node._out_metas = tuple([InputMeta(o) for o in result])
+        node._output = tuple([SavedTensor(o, True, i) for i, o in enumerate(result)]) if save in ("output", "both") \
+            else None
+        for i, o in enumerate(result):
+            if o.dtype.kind == 2:  # only floating outputs carry gradient
+                o.grad_fn = node
+                o._requires_grad = True
+                if i:
+                    o._extra = {"output_nr": i}
+    else:
+        node.n_outputs = 1
+        node._out_metas = None
+        node._output = (SavedTensor(result, True, 0),) if save == "output" or save == "both" else None
+        if result.dtype.kind == 2:
+            result.grad_fn = node
+            result._requires_grad = True
 
 
 def _flatten_args(args):
+    """Lists of tensors (cat, stack) become tuples, so a vjp sees the same structure of saved tensors."""
     flat = []
     for a in args:
         if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):

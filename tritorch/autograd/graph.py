@@ -147,8 +147,17 @@ def accumulate_node(leaf: Tensor) -> AccumulateGrad:
     return acc
 
 
+# regenerate(view, base, token): set by autograd/inplace.py (a view whose base was written in place since).
+REGENERATE = None
+
+
 def edge_of(t: Tensor):
     """(node, output_nr) where gradient for `t` flows, or None when t does not require grad."""
+    base = t._base
+    if base is not None and base._extra is not None:
+        token = base._extra.get("rebased")
+        if token is not None and (t._extra is None or t._extra.get("rebased_seen") is not token):
+            REGENERATE(t, base, token)
     if not t._requires_grad:
         return None
     if t.grad_fn is None:

@@ -9,12 +9,13 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..device import CPU, as_device
 from ..tensor import Tensor, _make
 from . import pointwise as pw
-from .registry import Meta, OpDef, Sample, register
+from .registry import _GRAD, Meta, OpDef, Sample, register
 from .samples import make_tensor, rng_for, unary_samples
 
 FAMILY = "copy"
@@ -133,6 +134,9 @@ def copy_(dst: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     shape = broadcast_shapes(dst._data.shape, src._data.shape)
     if shape != tuple(dst._data.shape):
         raise RuntimeError(f"output with shape {list(dst._data.shape)} doesn't match the broadcast shape {list(shape)}")
+    if _GRAD.enabled and (src._requires_grad or dst._requires_grad
+                          or (dst._base is not None and dst._base._requires_grad)):
+        return _copy_recorded(dst, src, shape)
     if src.device is not dst.device:
         src = to_device(src, dst.device)
     if dst.device is CPU:
@@ -144,18 +148,51 @@ def copy_(dst: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     return dst
 
 
+def _copy_recorded(dst: Tensor, src: Tensor, shape) -> Tensor:
+    """copy_ under autograd: the value written is src moved, cast and expanded by recorded ops, so its gradient
+    reaches src; dst (and its base, for a view) takes that history (autograd/inplace.py)."""
+    from .registry import write_recorded
+    _state.check_inplace(dst)
+    value = cast(to_device(src, dst.device), dst.dtype)
+    if tuple(value._data.shape) != shape:
+        value = value.expand(shape)
+    write_recorded(dst, value)
+    return dst
+
+
 # ---------------------------------------------------------------------------------------------- devices
+
+def _to_device_infer(x, device):
+    if device.type == "cuda" and device.index not in (None, 0):
+        raise RuntimeError("CUDA error: invalid device ordinal (tritorch uses one GPU, cuda:0)")
+    return Meta(x._data.shape, x.dtype, device)
+
+
+def _upload(meta, x, device):
+    from ..backends import cuda as _cuda
+    _cuda.require()
+    return CudaArray.from_numpy(x._data if x.device is CPU else x._data.to_numpy())
+
+
+def _download(meta, x, device):
+    return x._data.to_numpy()
+
+
+def _to_device_vjp(ctx, grad):
+    return to_device(grad, ctx.inputs[0].device)
+
+
+# Not registered (the generated tests compare devices already): a differentiable copy between devices, whose
+# backward moves the gradient back (PyTorch's ToCopyBackward0).
+_to_device_op = OpDef(name="_to_copy", infer=_to_device_infer, impl={"cpu": _download, "cuda": _upload},
+                      family=FAMILY, vjp=_to_device_vjp, save="none")
+
 
 def to_device(x: Tensor, dev) -> Tensor:
     dev = as_device(dev)
     if dev is x.device:
         return x
-    if dev.type == "cuda":
-        from ..backends import cuda as _cuda
-        _cuda.require()
-        src = x._data if x.device is CPU else x._data.to_numpy()
-        return _make(CudaArray.from_numpy(src), x.dtype, dev)
-    return _make(x._data.to_numpy(), x.dtype, CPU)
+    return _to_device_op(x, dev)
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:

@@ -34,7 +34,48 @@ def _type_as(x, other):
     return copy.cast(x, other.dtype)
 
 
+def _fill_(x, value):
+    """Fill x in place with a number (or a 0-dim tensor); recorded like copy_ under autograd."""
+    from .creation import full
+    if not isinstance(value, copy.Tensor):
+        value = full((), value, dtype=x.dtype, device=x.device)
+    elif value.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+    return copy.copy_(x, value)
+
+
+def _zero_(x):
+    return _fill_(x, 0)
+
+
+def _new(factory):
+    def new(x, *size, dtype=None, device=None, requires_grad=False, **kw):
+        return factory(*size, dtype=x.dtype if dtype is None else dtype, device=x.device if device is None else device,
+                       requires_grad=requires_grad, **kw)
+    new.__name__ = "new_" + factory.__name__
+    return new
+
+
+def _new_full(x, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    from .creation import full
+    return full(size, fill_value, dtype=x.dtype if dtype is None else dtype,
+                device=x.device if device is None else device, requires_grad=requires_grad)
+
+
+def _new_tensor(x, data, *, dtype=None, device=None, requires_grad=False):
+    from .creation import tensor
+    return tensor(data, dtype=x.dtype if dtype is None else dtype, device=x.device if device is None else device,
+                  requires_grad=requires_grad)
+
+
+def _creation():
+    from . import creation
+    return creation
+
+
 _bind.methods(
+    fill_=_fill_, zero_=_zero_, new_zeros=_new(_creation().zeros), new_ones=_new(_creation().ones),
+    new_empty=_new(_creation().empty), new_full=_new_full, new_tensor=_new_tensor,
     to=copy.to, cpu=_cpu, cuda=_cuda, contiguous=copy.contiguous, copy_=copy.copy_,
     clone=lambda x, memory_format=None: copy.clone_op(x),
     float=_caster(_dt.float32), double=_caster(_dt.float64), half=_caster(_dt.float16),

@@ -144,38 +144,72 @@ class OpDef:
                         if a.__class__ is Tensor and a._requires_grad:
                             _state.recorder(self, args, kwargs, r, meta)
                             break
+                if kwargs:
+                    _check_keyword_tensors(self, kwargs)
             return r
         return _call_out(self, meta, args, kwargs, out)
+
+
+def _check_keyword_tensors(op: OpDef, kwargs) -> None:
+    """Autograd records the Tensor operands an op gets positionally; one passed by keyword that requires grad
+    would get no gradient, so it is an error (for op authors: pass tensor operands positionally)."""
+    for k, v in kwargs.items():
+        if v.__class__ is Tensor and v._requires_grad:
+            raise RuntimeError(f"{op.name}: the tensor argument '{k}' requires grad but was passed by keyword; "
+                               "autograd records the tensor operands an op gets positionally")
 
 
 def _call_out(op: OpDef, meta: Meta, args, kwargs, out):
     if not op.supports_out:
         raise TypeError(f"{op.name}() got an unexpected keyword argument 'out'")
     check_out(op.name, meta, out)
-    if _GRAD.enabled and (out._requires_grad or any(a.__class__ is Tensor and a._requires_grad for a in args)):
+    if _GRAD.enabled and _needs_history(op, args, out):
         return _call_out_recorded(op, args, kwargs, out)
     op.impl[meta.device.type](meta, *args, out=out._data, **kwargs)
     out._version[0] += 1
     return out
 
 
+def _needs_history(op: OpDef, args, out) -> bool:
+    """Whether an out=/in-place call must go through autograd: an operand or the written tensor (or its base)
+    requires grad."""
+    if out._requires_grad or (out._base is not None and out._base._requires_grad):
+        return True
+    for a in args:
+        if a.__class__ is Tensor:
+            if a._requires_grad:
+                return True
+        elif op.list_input and isinstance(a, (list, tuple)):
+            if any(x.__class__ is Tensor and x._requires_grad for x in a):
+                return True
+    return False
+
+
 def _call_out_recorded(op: OpDef, args, kwargs, out):
     """An in-place/out= call under autograd: compute out of place (recording the op), write the result into
-    `out`, and let `out` take over the result's history. An operand that is `out` itself is first cloned, so
-    the recorded op saves the value before the write."""
-    if out._requires_grad and out.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    if out._base is not None and out._base._requires_grad:
-        raise RuntimeError("in-place operations on views of tensors that require grad are not supported by "
-                           "tritorch's autograd yet; use an out-of-place op (e.g. torch.where or cat)")
-    from .copy import clone_op, copy_
-    call_args = tuple(clone_op(a) if a is out else a for a in args)
-    r = op(*call_args, **kwargs)
-    with _no_record():
-        copy_(out, r)
-    out.grad_fn = r.grad_fn
-    out._requires_grad = r._requires_grad
+    `out`, and give `out` (and its base, when `out` is a view) the result's history (autograd/inplace.py). An
+    operand that is `out` itself is first cloned, so the recorded op saves the value before the write."""
+    _state.check_inplace(out)
+    from .copy import clone_op
+
+    def keep(a):
+        if a is out:
+            return clone_op(a)
+        if op.list_input and isinstance(a, (list, tuple)):
+            return type(a)(clone_op(x) if x is out else x for x in a)
+        return a
+
+    r = op(*(keep(a) for a in args), **kwargs)
+    write_recorded(out, r)
     return out
+
+
+def write_recorded(out: Tensor, value: Tensor) -> None:
+    """Write `value` (already recorded by autograd) into `out` and rebase out's history onto it."""
+    from .copy import copy_
+    with _no_record():
+        copy_(out, value)
+    _state.rebase(out, value)
 
 
 class _no_record:

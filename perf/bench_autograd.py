@@ -1,0 +1,93 @@
+"""CPU benchmark of autograd overhead, against PyTorch CPU (when installed) in the same run.
+
+    .venv/bin/python perf/bench_autograd.py [--quick] [--json out.json]
+
+Cases (issue 3, section 4):
+- small-op forward (a * b on 4x4 float32) without and with requires_grad: the recording cost per op;
+- forward + backward of a 1,000-op chain (alternating mul/add/sin on a 16-element vector);
+- backward alone over chains of 1,000 and 10,000 ops (O(N) check: time per op should stay flat).
+
+Figures are medians of timeit repeats; ratios are tritorch / torch (lower is better).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import timeit
+
+import numpy as np
+from tabulate import tabulate
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import tritorch as tt  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # the peer is optional
+    torch = None
+
+
+def bench(fn, number, repeat=7) -> float:
+    """Median seconds per call."""
+    return statistics.median(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def chain(lib, x, n):
+    y = x
+    for i in range(n):
+        k = i % 3
+        y = y * 1.0001 if k == 0 else (y + 0.5 if k == 1 else y.sin())
+    return y
+
+
+def cases(lib, quick):
+    n_small = 20000 if quick else 100000
+    a_np = np.random.default_rng(0).random((4, 4), dtype=np.float32)
+    a, b = lib.tensor(a_np), lib.tensor(a_np + 1)
+    ag, bg = lib.tensor(a_np, requires_grad=True), lib.tensor(a_np + 1, requires_grad=True)
+    out = {"a*b 4x4 no grad (us)": bench(lambda: a * b, n_small) * 1e6,
+           "a*b 4x4 requires_grad (us)": bench(lambda: ag * bg, n_small) * 1e6}
+    x = lib.tensor(np.linspace(0, 1, 16), requires_grad=True)
+
+    def fwd_bwd(n):
+        chain(lib, x, n).sum().backward()
+    out["1,000-op chain fwd+bwd (ms)"] = bench(lambda: fwd_bwd(1000), 3 if quick else 10) * 1e3
+    for n in (1000, 10000):
+        times = []
+        for _ in range(3 if quick else 5):
+            y = chain(lib, x, n).sum()
+            t0 = timeit.default_timer()
+            y.backward()
+            times.append(timeit.default_timer() - t0)
+        out[f"backward of {n:,}-op chain, per op (us)"] = statistics.median(times) / n * 1e6
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    ours = cases(tt, args.quick)
+    peer = cases(torch, args.quick) if torch is not None else {}
+    rows = []
+    for name, v in ours.items():
+        p = peer.get(name)
+        rows.append({"case": name, "tritorch": round(v, 3), "torch": None if p is None else round(p, 3),
+                     "ratio": None if p is None else round(v / p, 2)})
+    rec_ours = ours["a*b 4x4 requires_grad (us)"] - ours["a*b 4x4 no grad (us)"]
+    rows.append({"case": "recording cost per op (us)", "tritorch": round(rec_ours, 3),
+                 "torch": None if not peer else round(peer["a*b 4x4 requires_grad (us)"] - peer["a*b 4x4 no grad (us)"], 3),
+                 "ratio": None})
+    print(f"threads: torch {torch.get_num_threads() if torch else '-'}; load average {os.getloadavg()[0]:.1f}")
+    print(tabulate(rows, headers="keys", tablefmt="github"))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

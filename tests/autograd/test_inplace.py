@@ -1,0 +1,160 @@
+"""In-place writes under autograd: into views of tensors that require grad, copy_, setitem, out=, device moves.
+
+Each case runs the same code on tritorch and on PyTorch (the oracle) and compares values and gradients."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.testing import assert_close
+
+torch = pytest.importorskip("torch")
+
+DEVICES = ["cpu", "cuda"]
+
+
+def _pair(shape, seed):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    return a
+
+
+def _run(lib, device, case):
+    w = lib.tensor(_pair((4, 5), 0), requires_grad=True, device=device if lib is tt else "cpu")
+    a = lib.tensor(_pair((2, 5), 1), requires_grad=True, device=device if lib is tt else "cpu")
+    out = case(lib, w, a)
+    out.backward(lib.ones_like(out))
+    return out, w.grad, a.grad
+
+
+def _setitem_slice(lib, w, a):
+    x = w * 2
+    x[1:3] = a
+    return x * x
+
+
+def _mul_view(lib, w, a):
+    x = w * 1
+    x[:, 1:4].mul_(a[0, :3])
+    return x.sin()
+
+
+def _write_constant(lib, w, a):
+    x = w.sin()           # sin saves its input, so writing its output is fine
+    x[0] = 0.5
+    x[:, -1].zero_()
+    return x * a.sum()
+
+
+def _into_zeros(lib, w, a):
+    buf = lib.zeros(3, 5, dtype=lib.float64, device=w.device)
+    buf[0] = w[0]
+    buf[2].add_(a[1] * 3)
+    return buf.cos()
+
+
+def _advanced(lib, w, a):
+    x = w + 0
+    idx = lib.tensor([3, 0], device=w.device)
+    x[idx] = a
+    return x * w
+
+
+def _copy_broadcast(lib, w, a):
+    x = w * 1
+    x.copy_(a[0])
+    return x * w
+
+
+def _transposed_view(lib, w, a):
+    x = (w * 1).t()          # a view of a contiguous base
+    x[2].add_(a[1, :4])
+    return x.tanh()
+
+
+def _view_then_use_base(lib, w, a):
+    x = w * 3
+    v = x[1]
+    v.mul_(a[1])
+    return x.sum(0) * a[0]
+
+
+CASES = [_setitem_slice, _mul_view, _write_constant, _into_zeros, _advanced, _copy_broadcast, _transposed_view,
+         _view_then_use_base]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.strip("_"))
+def test_inplace_matches_torch(case, device):
+    got = _run(tt, device, case)
+    want = _run(torch, device, case)
+    for g, t in zip(got, want):
+        assert_close(g.cpu(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_double_backward_through_copy_slices():
+    def f(lib, w):
+        x = w * 1
+        x[1:3] = w[1:3] ** 3
+        return x.sum()
+    results = []
+    for lib in (tt, torch):
+        w = lib.tensor(_pair((4,), 2), requires_grad=True)
+        (g,) = lib.autograd.grad(f(lib, w), w, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), w)
+        results.append((g.detach(), gg))
+    for a, b in zip(*results):
+        assert_close(a, b.numpy(), rtol=1e-12)
+
+
+def test_leaf_and_view_of_leaf_raise():
+    w = tt.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w.mul_(2)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        w[1:].mul_(2)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        w[0] = 1.0
+    with tt.no_grad():
+        w[0] = 1.0            # allowed without grad mode, as in PyTorch
+    assert w[0].item() == 1.0
+
+
+def test_saved_tensor_then_view_write_raises_version_error():
+    w = tt.randn(4, requires_grad=True)
+    x = w * 1
+    y = x.exp()               # exp saves its output y
+    y[0] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_cat_out_is_recorded(device):
+    a = tt.randn(3, requires_grad=True, device=device)
+    b = tt.randn(2, requires_grad=True, device=device)
+    o = tt.empty(5, device=device)
+    tt.cat([a, b * 2], out=o)
+    assert o.requires_grad and o.grad_fn is not None
+    o.sum().backward()
+    assert_close(a.grad.cpu(), np.ones(3, np.float32))
+    assert_close(b.grad.cpu(), np.full(2, 2, np.float32))
+
+
+def test_device_move_carries_gradient():
+    x = tt.randn(3, requires_grad=True)
+    y = x.to("cuda")
+    assert y.grad_fn.name() == "ToCopyBackward0"
+    (y * y).sum().backward()
+    assert x.grad.device.type == "cpu"
+    assert_close(x.grad, 2 * x.detach().numpy())
+
+
+def test_keyword_tensor_that_requires_grad_is_an_error():
+    from tritorch.ops.registry import OpDef, Meta
+
+    def impl(meta, x, scale=None):
+        return x._data * scale._data
+    op = OpDef(name="scaled", infer=lambda x, scale=None: Meta(x.shape, x.dtype, x.device),
+               impl={"cpu": impl}, vjp=lambda ctx, g: g)
+    x, s = tt.randn(3, requires_grad=True), tt.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="'scale' requires grad but was passed by keyword"):
+        op(x, scale=s)

@@ -1,0 +1,89 @@
+"""The graph and its saved tensors are freed after backward: 1,000 training steps hold memory flat.
+
+The graph has no reference cycles (a node is its own vjp context), so it is freed by reference counting alone:
+the loop runs with the cyclic garbage collector off."""
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.autograd.graph import Node
+
+
+def _train(device, steps, probe):
+    rng = np.random.default_rng(0)
+    w1 = tt.tensor(rng.standard_normal((16, 32)) * 0.1, dtype=tt.float32, device=device, requires_grad=True)
+    w2 = tt.tensor(rng.standard_normal((32, 4)) * 0.1, dtype=tt.float32, device=device, requires_grad=True)
+    x = tt.tensor(rng.standard_normal((8, 16)), dtype=tt.float32, device=device)
+    y = tt.tensor(rng.standard_normal((8, 4)), dtype=tt.float32, device=device)
+    for step in range(steps):
+        h = (x @ w1).relu()
+        loss = ((h @ w2 - y) ** 2).mean()
+        loss.backward()
+        with tt.no_grad():
+            for w in (w1, w2):
+                w.sub_(w.grad * 0.01)
+                w.grad = None
+        probe(step)
+    return loss.item()
+
+
+def _alive() -> dict:
+    """Live graph nodes and tensors (tracked by the garbage collector)."""
+    from tritorch.tensor import Tensor
+    counts = {"nodes": 0, "tensors": 0}
+    for o in gc.get_objects():
+        if isinstance(o, Node):
+            counts["nodes"] += 1
+        elif isinstance(o, Tensor):
+            counts["tensors"] += 1
+    return counts
+
+
+def _numpy_bytes(snapshot) -> int:
+    """Bytes of NumPy array data alive (NumPy reports its buffers to tracemalloc in its own domain)."""
+    numpy_domain = np.lib.tracemalloc_domain
+    return sum(t.size for t in snapshot.filter_traces([tracemalloc.DomainFilter(True, numpy_domain)]).traces)
+
+
+def test_cpu_memory_flat_over_1000_steps():
+    # Python's own small-object free lists make total traced memory creep; what must stay flat is the live
+    # tensors, graph nodes and array bytes.
+    seen = {}
+    gc.collect()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        def probe(step):
+            if step in (99, 999):
+                seen[step] = (_alive(), _numpy_bytes(tracemalloc.take_snapshot()))
+        loss = _train("cpu", 1000, probe)
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert np.isfinite(loss)
+    assert seen[999] == seen[99], f"step 100: {seen[99]}, step 1,000: {seen[999]}"
+    assert seen[999][0]["nodes"] <= 8  # at most the last step's graph, whose loss is alive
+
+
+def test_cuda_allocator_flat():
+    # 30 steps: each step is ~20 kernel launches, slow in the interpreter; the cpu test above runs 1,000.
+    seen = {}
+
+    def probe(step):
+        if step in (9, 29):
+            seen[step] = tt.cuda.memory_allocated()
+    _train("cuda", 30, probe)
+    assert seen[29] == seen[9]
+
+
+def test_saved_tensors_freed_after_backward():
+    x = tt.randn(1000, requires_grad=True)
+    y = x.exp()                     # saves its output
+    node = y.grad_fn
+    y.sum().backward()
+    assert node.freed and node._output is None
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.sum().backward()
