@@ -1,2 +1,447 @@
-"""tt.save / tt.load: state dicts in safetensors format, written atomically; no pickle."""
-__all__: list = []
+"""tt.save / tt.load: checkpoints (state dicts of models and optimizers) as safetensors files, written atomically.
+
+File format: an ordinary safetensors file (readable by any safetensors reader). Every tensor of the saved object
+is one safetensors tensor, named by its path in the object ("fc.weight", "state.0.exp_avg"); tensors are stored
+with their own dtype, so bfloat16 round-trips bit-exactly. The object's structure (dicts, OrderedDicts, lists,
+tuples, numbers, strings, bools, None, dtypes, devices, bytes) is JSON in the safetensors header metadata, under
+"tritorch.structure", with a CRC-32 of each tensor's bytes so that corrupted data is detected on load.
+
+No pickle anywhere: loading a file parses JSON and copies tensor bytes, so it never runs code (`weights_only` is
+accepted and always effectively True). Objects of other types are refused by save().
+
+Writes are atomic: the file is written to a temporary file in the target's folder, flushed to disk (fsync), moved
+over the target with os.replace, and the folder is fsynced. A process killed mid-save leaves the previous file
+intact; a leftover ".<name>.*.tmp" file may remain and is never read. A truncated or corrupt file raises
+CheckpointError (a RuntimeError) naming the file.
+
+Tensors on cuda are copied to host memory to be saved. On load, each tensor goes back to the device it was saved
+from, unless `map_location` says otherwise: a device or device string (every tensor there), a dict mapping saved
+locations to new ones ({"cuda:0": "cpu"}), or a callable `fn(tensor_on_cpu, saved_location)` returning the tensor
+to use (or None for the default).
+
+Differences from torch.save: only the types above can be saved (no arbitrary Python objects); tensors that are the
+same object are saved once and come back as one object, but distinct views of one storage are saved (and loaded)
+as separate tensors.
+"""
+from __future__ import annotations
+
+import base64
+import collections
+import io
+import json
+import os
+import tempfile
+import zlib
+
+import ml_dtypes  # noqa: F401  (registers bfloat16 with NumPy, which safetensors' NumPy reader needs)
+import numpy as np
+import safetensors
+from safetensors import SafetensorError, safe_open, serialize_file
+
+try:  # safetensors >= 0.7 takes pointers to the tensors' memory; older releases take bytes
+    from safetensors import TensorSpec
+except ImportError:  # pragma: no cover - depends on the installed safetensors
+    TensorSpec = None
+
+from . import dtypes as _dt
+from .backends import cuda as _cuda
+from .device import CPU, as_device
+from .device import device as _Device
+from .tensor import Size, Tensor, _make
+
+__all__ = ["save", "load"]
+
+_STRUCTURE_KEY = "tritorch.structure"
+_FORMAT_KEY = "tritorch.format"
+_FORMAT_VERSION = "1"
+_PARAMETER_FLAG = "is_parameter"  # tritorch.nn.parameter marks parameters in Tensor._extra
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be read: truncated, corrupt, or not a safetensors file."""
+
+
+# ============================================================================================= encoding
+
+class _Encoder:
+    """Turns an object into (JSON-able structure, {tensor name: contiguous host array})."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self._names_by_id: dict[int, str] = {}
+        self._crcs: dict[str, int] = {}
+        self._keep: list = []  # the saved tensors, so that id()s stay unique while encoding
+
+    def encode(self, obj, path: str):
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, (int, float)) and type(obj) in (int, float):
+            return obj
+        if isinstance(obj, Tensor):
+            return self._tensor(obj, path)
+        if isinstance(obj, (np.integer, np.floating, np.bool_)):
+            return obj.item()
+        if isinstance(obj, collections.OrderedDict):
+            return {"ordered_dict": self._items(obj, path)}
+        if isinstance(obj, dict):
+            return {"dict": self._items(obj, path)}
+        if isinstance(obj, Size):
+            return {"size": [int(s) for s in obj]}
+        if isinstance(obj, list):
+            return {"list": [self.encode(v, _join(path, i)) for i, v in enumerate(obj)]}
+        if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+            return {"tuple": [self.encode(v, _join(path, i)) for i, v in enumerate(obj)]}
+        if isinstance(obj, _dt.dtype):
+            return {"dtype": obj.name}
+        if isinstance(obj, _Device):
+            return {"device": str(obj)}
+        if isinstance(obj, (bytes, bytearray)):
+            return {"bytes": base64.b64encode(bytes(obj)).decode("ascii")}
+        raise TypeError(f"tritorch.save: cannot save an object of type {type(obj).__name__} (at {path or 'the top'}): "
+                        "checkpoints hold tensors, dicts, lists, tuples, str, int, float, bool, None, dtypes, devices "
+                        "and bytes (they are never pickled)")
+
+    def _items(self, d: dict, path: str) -> list:
+        items = []
+        for k, v in d.items():
+            key = self.encode(k, path)
+            if isinstance(key, dict) and ("tensor" in key or not _hashable_node(key)):
+                raise TypeError(f"tritorch.save: unsupported dict key of type {type(k).__name__} at {path or 'the top'}")
+            items.append([key, self.encode(v, _join(path, k))])
+        return items
+
+    def _tensor(self, t: Tensor, path: str) -> dict:
+        name = self._names_by_id.get(id(t))
+        if name is None:
+            name = self._unique_name(path or "tensor")
+            arr = t._host()  # a cuda tensor is copied to host memory here
+            if not arr.flags.c_contiguous:
+                arr = np.ascontiguousarray(arr)
+            self.arrays[name] = arr
+            self._crcs[name] = _crc32(arr)
+            self._names_by_id[id(t)] = name
+            self._keep.append(t)
+        node = {"tensor": name, "device": str(t.device), "crc32": self._crcs[name]}
+        if t.requires_grad:
+            node["requires_grad"] = True
+        if t._extra and t._extra.get(_PARAMETER_FLAG, False):
+            node["parameter"] = True
+        return node
+
+    def _unique_name(self, name: str) -> str:
+        # (safetensors reserves "__metadata__" for the header's metadata)
+        if name not in self.arrays and name != "__metadata__":
+            return name
+        i = 1
+        while f"{name}#{i}" in self.arrays:
+            i += 1
+        return f"{name}#{i}"
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _hashable_node(node) -> bool:
+    """Keys may be scalars, or tuples of them (dict keys must come back hashable)."""
+    if not isinstance(node, dict):
+        return True
+    return ("tuple" in node and all(_hashable_node(v) for v in node["tuple"])) or "dtype" in node or "device" in node
+
+
+def _crc32(arr: np.ndarray) -> int:
+    return zlib.crc32(arr.reshape(-1).view(np.uint8)) if arr.size else 0
+
+
+def _specs(arrays: dict) -> dict:
+    """What safetensors' serializer takes: dtype names as NumPy spells them ("bfloat16", "float32", "bool")."""
+    if TensorSpec is None:
+        return {name: {"dtype": arr.dtype.name, "shape": list(arr.shape), "data": arr.tobytes()}
+                for name, arr in arrays.items()}
+    return {name: TensorSpec(dtype=arr.dtype.name, shape=list(arr.shape), data_ptr=arr.ctypes.data,
+                             data_len=arr.nbytes) for name, arr in arrays.items()}
+
+
+def _encode(obj) -> tuple[dict, dict]:
+    enc = _Encoder()
+    structure = enc.encode(obj, "")
+    metadata = {_FORMAT_KEY: _FORMAT_VERSION, _STRUCTURE_KEY: json.dumps(structure, separators=(",", ":"))}
+    return enc.arrays, metadata
+
+
+# ================================================================================================= save
+
+def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False) -> None:
+    """Save `obj` (a state dict, or any nesting of dicts/lists/tuples of tensors and plain values) to `f` (a path
+    or a writable binary file object) as safetensors. Writing to a path is atomic (see the module docstring)."""
+    if pickle_module is not None:
+        raise TypeError("tritorch.save never pickles: pickle_module is not supported")
+    arrays, metadata = _encode(obj)
+    specs = _specs(arrays)  # `arrays` keeps every pointer in `specs` alive until the write is done
+    if hasattr(f, "write") and not isinstance(f, (str, os.PathLike)):
+        f.write(safetensors.serialize(specs, metadata=metadata))
+        return
+    _atomic_write(os.fspath(f), lambda tmp: serialize_file(specs, tmp, metadata=metadata))
+    del arrays
+
+
+def _atomic_write(path: str, write) -> None:
+    """write(tmp_path) into a temporary file beside `path`, fsync it, os.replace it onto `path`, fsync the folder."""
+    if os.path.islink(path):
+        path = os.path.realpath(path)  # write through a symlink, as open() would, keeping the link
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Parent directory {folder} does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, _new_file_mode(path))  # (after the write: the writer may recreate the file as 0o600)
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_file(path: str) -> None:
+    """Flush a written file's data and size to disk (any descriptor of the file flushes every write to it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: str) -> None:
+    """Make the rename durable. Not every platform can open a folder (Windows); there is nothing to do there."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _new_file_mode(path: str) -> int:
+    """The target's current permissions, or those open() would give a new file (0o666 less the umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # (not thread-safe; only where /proc is missing)
+    os.umask(mask)
+    return mask
+
+
+# ================================================================================================= load
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load an object saved by tritorch.save (or any safetensors file: a dict of its tensors) from a path or a
+    readable binary file object. `map_location` moves tensors (see the module docstring). Nothing in the file is
+    ever executed: `weights_only` and `mmap` are accepted for PyTorch compatibility and change nothing."""
+    if pickle_module is not None:
+        raise TypeError("tritorch.load never unpickles: pickle_module is not supported")
+    if hasattr(f, "read") and not isinstance(f, (str, os.PathLike)):
+        name = getattr(f, "name", None) or "<file object>"
+        metadata, arrays = _read_buffer(f.read(), str(name))
+    else:
+        name = os.fspath(f)
+        metadata, arrays = _read_file(name)
+    return _Decoder(name, arrays, map_location).decode_file(metadata)
+
+
+def _corrupt(name: str, why) -> CheckpointError:
+    return CheckpointError(f"tritorch.load: {name!s} is not a readable checkpoint (truncated or corrupt safetensors "
+                           f"file): {why}")
+
+
+def _read_file(path: str) -> tuple[dict, dict]:
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "No such file or directory", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "Is a directory", path)
+    try:
+        with _open_safetensors(path) as sf:
+            metadata = sf.metadata() or {}
+            arrays = {k: sf.get_tensor(k) for k in sf.keys()}
+    except (SafetensorError, ValueError, TypeError, OSError) as e:
+        raise _corrupt(path, e) from None
+    return metadata, arrays
+
+
+def _open_safetensors(path: str):
+    """safe_open reading with pread, so that the arrays are copies that later writes to (or truncation of) the
+    file cannot touch; older safetensors have only mmap, whose arrays we copy."""
+    try:
+        return safe_open(path, framework="np", backend="pread")
+    except TypeError:  # pragma: no cover - safetensors without the backend argument
+        return _CopyingReader(safe_open(path, framework="np"))
+
+
+class _CopyingReader:  # pragma: no cover - only with safetensors releases older than the pread backend
+    def __init__(self, handle) -> None:
+        self._h = handle
+
+    def __enter__(self):
+        self._h.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._h.__exit__(*exc)
+
+    def metadata(self):
+        return self._h.metadata()
+
+    def keys(self):
+        return self._h.keys()
+
+    def get_tensor(self, name):
+        return np.array(self._h.get_tensor(name), copy=True)
+
+
+def _read_buffer(data: bytes, name: str) -> tuple[dict, dict]:
+    try:
+        entries = safetensors.deserialize(data)
+        header_len = int.from_bytes(data[:8], "little")
+        header = json.loads(bytes(data[8:8 + header_len]))
+        metadata = header.get("__metadata__") or {}
+        arrays = {k: np.frombuffer(v["data"], dtype=_np_dtype(v["dtype"])).reshape(v["shape"]).copy()
+                  for k, v in entries}
+    except (SafetensorError, ValueError, TypeError, KeyError, AttributeError) as e:
+        raise _corrupt(name, e) from None
+    return metadata, arrays
+
+
+_NP_DTYPES = {"BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
+              "F16": np.float16, "BF16": ml_dtypes.bfloat16, "F32": np.float32, "F64": np.float64}
+
+
+def _np_dtype(code: str):
+    try:
+        return _NP_DTYPES[code]
+    except KeyError:
+        raise ValueError(f"tensor dtype {code} has no tritorch dtype") from None
+
+
+class _Decoder:
+    """Rebuilds the saved object from its JSON structure and the file's arrays."""
+
+    def __init__(self, name: str, arrays: dict, map_location) -> None:
+        self.name = name
+        self.arrays = arrays
+        self.map_location = map_location
+        self._tensors: dict[str, Tensor] = {}  # one object per saved tensor, however often it is referenced
+
+    def decode_file(self, metadata: dict):
+        raw = metadata.get(_STRUCTURE_KEY)
+        if raw is None:  # a safetensors file from elsewhere: its tensors by name, on cpu unless mapped
+            return collections.OrderedDict((k, self._tensor({"tensor": k, "device": "cpu"})) for k in self.arrays)
+        try:
+            structure = json.loads(raw)
+        except ValueError as e:
+            raise _corrupt(self.name, f"bad structure metadata ({e})") from None
+        return self.decode(structure)
+
+    def decode(self, node):
+        if not isinstance(node, dict):
+            if isinstance(node, list):
+                raise _corrupt(self.name, "bad structure metadata (a bare list)")
+            return node
+        if "tensor" in node:
+            return self._tensor(node)
+        if len(node) != 1:
+            raise _corrupt(self.name, f"bad structure metadata (node {sorted(node)})")
+        kind, value = next(iter(node.items()))
+        try:
+            if kind == "dict":
+                return {self._key(k): self.decode(v) for k, v in value}
+            if kind == "ordered_dict":
+                return collections.OrderedDict((self._key(k), self.decode(v)) for k, v in value)
+            if kind == "list":
+                return [self.decode(v) for v in value]
+            if kind == "tuple":
+                return tuple(self.decode(v) for v in value)
+            if kind == "size":
+                return Size(int(v) for v in value)
+            if kind == "dtype":
+                return _dt.as_dtype(value)
+            if kind == "device":
+                return as_device(value)
+            if kind == "bytes":
+                return base64.b64decode(value)
+        except (TypeError, ValueError) as e:
+            raise _corrupt(self.name, f"bad structure metadata ({kind}: {e})") from None
+        raise _corrupt(self.name, f"bad structure metadata (unknown node kind {kind!r})")
+
+    def _key(self, node):
+        key = self.decode(node)
+        try:
+            hash(key)
+        except TypeError:
+            raise _corrupt(self.name, "bad structure metadata (unhashable dict key)") from None
+        return key
+
+    def _tensor(self, node: dict) -> Tensor:
+        name = node["tensor"]
+        location = node.get("device", "cpu")
+        cached = self._tensors.get(name)
+        if cached is not None:
+            return cached
+        arr = self.arrays.get(name)
+        if arr is None:
+            raise _corrupt(self.name, f"tensor {name!r} is missing")
+        crc = node.get("crc32")
+        if crc is not None and _crc32(arr) != crc:
+            raise _corrupt(self.name, f"the data of tensor {name!r} does not match its checksum")
+        t = self._place(_make(arr, _dt.from_numpy_dtype(arr.dtype), CPU), location)
+        if node.get("parameter"):
+            from .nn.parameter import Parameter
+            t = Parameter(t, requires_grad=bool(node.get("requires_grad", False)))
+        elif node.get("requires_grad") and t.dtype.is_floating_point:
+            t.requires_grad_(True)
+        self._tensors[name] = t
+        return t
+
+    def _place(self, t: Tensor, location: str) -> Tensor:
+        """The tensor (on cpu, fresh from the file) moved to where map_location says `location` maps."""
+        ml = self.map_location
+        if callable(ml) and not isinstance(ml, (str, _Device)):
+            r = ml(t, location)
+            if r is not None:
+                return r
+            target = location
+        elif isinstance(ml, dict):
+            target = ml.get(location, location)
+        elif ml is not None:
+            target = ml
+        else:
+            target = location
+        dev = as_device(target)
+        if dev.type == "cuda" and not _cuda.is_available():
+            raise RuntimeError("Attempting to deserialize object on a CUDA device but tritorch.cuda.is_available() "
+                               "is False. If you are running on a CPU-only machine, please use tritorch.load with "
+                               "map_location='cpu' to map your tensors to the CPU.")
+        return t if dev is CPU else t.to(dev)
+
+
+_ = io  # (file objects are duck-typed: anything with read()/write())

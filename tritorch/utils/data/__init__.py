@@ -1,1 +1,14 @@
-"""tritorch.utils.data: Dataset, DataLoader, random_split, Subset."""
+"""tritorch.utils.data: datasets, samplers, DataLoader and collation, with PyTorch's names and behaviour.
+
+Loading runs in the calling process (num_workers is accepted; see dataloader.py)."""
+from ._collate import default_collate, default_convert
+from .dataloader import DataLoader, WorkerInfo, get_worker_info
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,
+                      random_split)
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
+
+__all__ = ["DataLoader", "Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset",
+           "ChainDataset", "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "get_worker_info",
+           "WorkerInfo"]

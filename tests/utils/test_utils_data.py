@@ -1,0 +1,369 @@
+"""tritorch.utils.data: DataLoader determinism and batching, collation rules, samplers, datasets, random_split."""
+import collections
+import warnings
+
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
+                                 RandomSampler, SequentialSampler, StackDataset, Subset, SubsetRandomSampler,
+                                 TensorDataset, WeightedRandomSampler, default_collate, default_convert,
+                                 get_worker_info, random_split)
+
+try:
+    import torch
+except ImportError:  # PyTorch is an optional oracle
+    torch = None
+
+
+def _dataset(n=23, device="cpu"):
+    x = tt.arange(n * 3, dtype=tt.float32, device=device).reshape(n, 3)
+    y = tt.arange(n, device=device) * 10
+    return TensorDataset(x, y)
+
+
+def _labels(loader) -> list:
+    return [yb.tolist() for _, yb in loader]
+
+
+class _ListDataset(Dataset):
+    def __init__(self, items):
+        self.items = items
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __len__(self):
+        return len(self.items)
+
+
+class _Stream(IterableDataset):
+    def __init__(self, n, with_len=True):
+        self.n, self.with_len = n, with_len
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+    def __len__(self):
+        if not self.with_len:
+            raise TypeError("no length")
+        return self.n
+
+
+# ------------------------------------------------------------------------------------------- determinism
+
+def test_same_generator_seed_gives_same_batches_and_different_seed_differs():
+    ds = _dataset()
+    a = _labels(DataLoader(ds, batch_size=5, shuffle=True, generator=tt.Generator().manual_seed(7)))
+    b = _labels(DataLoader(ds, batch_size=5, shuffle=True, generator=tt.Generator().manual_seed(7)))
+    c = _labels(DataLoader(ds, batch_size=5, shuffle=True, generator=tt.Generator().manual_seed(8)))
+    assert a == b
+    assert a != c
+    flat = sorted(v for batch in a for v in batch)
+    assert flat == [10 * i for i in range(23)]  # a permutation: every sample once
+
+
+def test_epochs_differ_and_replay_from_the_same_seed():
+    ds = _dataset()
+    g = tt.Generator().manual_seed(3)
+    loader = DataLoader(ds, batch_size=4, shuffle=True, generator=g)
+    e1, e2 = _labels(loader), _labels(loader)
+    assert e1 != e2
+    g.manual_seed(3)
+    assert _labels(loader) == e1 and _labels(loader) == e2
+
+
+def test_shuffle_without_generator_follows_manual_seed():
+    ds = _dataset()
+    tt.manual_seed(11)
+    a = _labels(DataLoader(ds, batch_size=6, shuffle=True))
+    tt.manual_seed(11)
+    b = _labels(DataLoader(ds, batch_size=6, shuffle=True))
+    tt.manual_seed(12)
+    c = _labels(DataLoader(ds, batch_size=6, shuffle=True))
+    assert a == b and a != c
+
+
+def test_no_shuffle_is_sequential():
+    ds = _dataset(10)
+    assert _labels(DataLoader(ds, batch_size=4)) == [[0, 10, 20, 30], [40, 50, 60, 70], [80, 90]]
+
+
+# --------------------------------------------------------------------------------------------- drop_last
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_drop_last_and_len(drop_last):
+    ds = _dataset(23)
+    loader = DataLoader(ds, batch_size=5, shuffle=True, drop_last=drop_last, generator=tt.Generator().manual_seed(0))
+    sizes = [len(yb) for yb in _labels(loader)]
+    assert sizes == ([5, 5, 5, 5] if drop_last else [5, 5, 5, 5, 3])
+    assert len(loader) == len(sizes)
+    exact = DataLoader(_dataset(20), batch_size=5, drop_last=drop_last)
+    assert len(exact) == 4 and len(list(exact)) == 4
+
+
+def test_drop_last_on_the_item_path_and_iterable_dataset():
+    ds = _ListDataset(list(range(7)))
+    assert [b.tolist() for b in DataLoader(ds, batch_size=3, drop_last=True)] == [[0, 1, 2], [3, 4, 5]]
+    assert [b.tolist() for b in DataLoader(ds, batch_size=3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    stream = DataLoader(_Stream(7), batch_size=3, drop_last=True)
+    assert [b.tolist() for b in stream] == [[0, 1, 2], [3, 4, 5]] and len(stream) == 2
+    assert len(DataLoader(_Stream(7), batch_size=3)) == 3
+    with pytest.raises(TypeError):
+        len(DataLoader(_Stream(7, with_len=False), batch_size=3))
+
+
+# ---------------------------------------------------------------------------------- TensorDataset fast path
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_tensor_dataset_fast_path_equals_item_path(device):
+    n = 9 if device == "cuda" else 37  # (few batches on cuda: Triton's interpreter is slow)
+    x = tt.randn(n, 2, 3, generator=tt.Generator().manual_seed(1), device=device)
+    y = tt.arange(n, device=device)
+    m = tt.arange(n, device=device) % 2 == 0
+    ds = TensorDataset(x, y, m)
+    for kwargs in (dict(batch_size=4, shuffle=True), dict(batch_size=5, drop_last=True), dict(batch_size=n + 3))[
+            :2 if device == "cuda" else 3]:
+        fast = DataLoader(ds, generator=tt.Generator().manual_seed(5), **kwargs)
+        slow = DataLoader(ds, generator=tt.Generator().manual_seed(5), collate_fn=lambda b: default_collate(b),
+                          **kwargs)
+        fast_batches, slow_batches = list(fast), list(slow)
+        assert len(fast_batches) == len(slow_batches) == len(fast)
+        for fb, sb in zip(fast_batches, slow_batches):
+            assert isinstance(fb, list) and len(fb) == 3
+            for f, s in zip(fb, sb):
+                assert f.dtype is s.dtype and f.device is s.device and f.shape == s.shape
+                np.testing.assert_array_equal(f.detach().cpu().numpy(), s.detach().cpu().numpy())
+
+
+def test_tensor_dataset_fast_path_with_a_user_sampler():
+    ds = _dataset(9)
+    order = [8, 1, 4, 4, 0]
+    loader = DataLoader(ds, batch_size=2, sampler=order)
+    assert _labels(loader) == [[80, 10], [40, 40], [0]]
+
+    class Reversed(SequentialSampler):  # a subclass's own __iter__ is honoured
+        def __iter__(self):
+            return iter(range(len(self.data_source) - 1, -1, -1))
+
+    assert _labels(DataLoader(ds, batch_size=4, sampler=Reversed(ds))) == [[80, 70, 60, 50], [40, 30, 20, 10], [0]]
+
+
+# --------------------------------------------------------------------------------------------- collation
+
+def test_collate_tensors_numpy_and_numbers():
+    t = default_collate([tt.tensor([1.0, 2.0]), tt.tensor([3.0, 4.0])])
+    assert t.dtype is tt.float32 and t.tolist() == [[1, 2], [3, 4]]
+    a = default_collate([np.array([1, 2], np.int16), np.array([3, 4], np.int16)])
+    assert a.dtype is tt.int16 and a.tolist() == [[1, 2], [3, 4]]
+    s = default_collate([np.float32(1.5), np.float32(2.5)])
+    assert s.dtype is tt.float32 and s.shape == (2,)
+    f = default_collate([1.5, 2.0])
+    assert f.dtype is tt.float64 and f.tolist() == [1.5, 2.0]
+    i = default_collate([1, 2, 3])
+    assert i.dtype is tt.int64 and i.tolist() == [1, 2, 3]
+    b = default_collate([True, False])
+    assert b.dtype is tt.bool and b.tolist() == [True, False]
+    assert default_collate(["a", "b"]) == ["a", "b"]
+
+
+def test_collate_containers():
+    Point = collections.namedtuple("Point", "x y")
+    batch = [{"img": np.zeros((2, 2), np.float32), "label": 1, "meta": ("a", 0.5), "pt": Point(1, 2.0)},
+             {"img": np.ones((2, 2), np.float32), "label": 0, "meta": ("b", 1.5), "pt": Point(3, 4.0)}]
+    out = default_collate(batch)
+    assert isinstance(out, dict) and list(out) == ["img", "label", "meta", "pt"]
+    assert out["img"].shape == (2, 2, 2) and out["img"].dtype is tt.float32
+    assert out["label"].tolist() == [1, 0]
+    assert isinstance(out["meta"], list) and out["meta"][0] == ["a", "b"] and out["meta"][1].dtype is tt.float64
+    assert isinstance(out["pt"], Point) and out["pt"].x.tolist() == [1, 3] and out["pt"].y.dtype is tt.float64
+    lists = default_collate([[1, 2.0], [3, 4.0]])
+    assert isinstance(lists, list) and lists[0].tolist() == [1, 3] and lists[1].tolist() == [2.0, 4.0]
+    od = default_collate([collections.OrderedDict(a=1), collections.OrderedDict(a=2)])
+    assert isinstance(od, collections.OrderedDict) and od["a"].tolist() == [1, 2]
+
+
+def test_collate_errors():
+    with pytest.raises(TypeError, match="default_collate: batch must contain"):
+        default_collate([object(), object()])
+    with pytest.raises(TypeError, match="default_collate: batch must contain"):
+        default_collate([np.array(["a"]), np.array(["b"])])
+    with pytest.raises(RuntimeError, match="each element in list of batch should be of equal size"):
+        default_collate([[1, 2], [3]])
+    with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
+        default_collate([np.zeros(2), np.zeros(3)])
+
+
+def test_default_convert_and_batch_size_none():
+    out = default_convert({"a": np.arange(3), "b": (np.float32(1), "s"), "c": 2})
+    assert out["a"].dtype is tt.int64 and isinstance(out["b"], list) and out["b"][0].dtype is tt.float32
+    assert out["b"][1] == "s" and out["c"] == 2
+    loader = DataLoader(_ListDataset([np.arange(2), np.arange(2) + 2]), batch_size=None)
+    items = list(loader)
+    assert len(loader) == 2 and [i.tolist() for i in items] == [[0, 1], [2, 3]]
+
+
+@pytest.mark.skipif(torch is None, reason="needs PyTorch as an oracle")
+def test_collate_matches_pytorch():
+    from torch.utils.data import default_collate as torch_collate
+    Pair = collections.namedtuple("Pair", "a b")
+    batches = [[1, 2], [1.0, 2.5], [True, False], [np.int32(1), np.int32(2)], [np.arange(3.0), np.ones(3)],
+               [{"k": (1, 2.0)}, {"k": (3, 4.0)}], [Pair(1, [1.0]), Pair(2, [2.0])]]
+
+    def same(a, b):
+        if isinstance(b, torch.Tensor):
+            assert isinstance(a, tt.Tensor) and str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
+            assert tuple(a.shape) == tuple(b.shape) and a.tolist() == b.tolist()
+        elif isinstance(b, dict):
+            assert type(a) is type(b) and list(a) == list(b)
+            for k in b:
+                same(a[k], b[k])
+        elif isinstance(b, (list, tuple)):
+            assert type(a) is type(b) and len(a) == len(b)
+            for x, y in zip(a, b):
+                same(x, y)
+        else:
+            assert a == b
+
+    for batch in batches:
+        same(default_collate(batch), torch_collate(batch))
+
+
+# --------------------------------------------------------------------------------------------- samplers
+
+def test_samplers():
+    ds = list(range(10))
+    assert list(SequentialSampler(ds)) == ds
+    perm = list(RandomSampler(ds, generator=tt.Generator().manual_seed(0)))
+    assert sorted(perm) == ds and perm == list(RandomSampler(ds, generator=tt.Generator().manual_seed(0)))
+    more = list(RandomSampler(ds, num_samples=25, generator=tt.Generator().manual_seed(0)))
+    assert len(more) == 25 and sorted(more[:10]) == ds and sorted(more[10:20]) == ds
+    rep = RandomSampler(ds, replacement=True, num_samples=50, generator=tt.Generator().manual_seed(0))
+    draws = list(rep)
+    assert len(rep) == 50 and len(draws) == 50 and all(0 <= d < 10 for d in draws) and len(set(draws)) < 50
+    sub = list(SubsetRandomSampler([3, 5, 7], generator=tt.Generator().manual_seed(2)))
+    assert sorted(sub) == [3, 5, 7]
+    assert list(BatchSampler(SequentialSampler(ds), 4, False)) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert list(BatchSampler(SequentialSampler(ds), 4, True)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert list(BatchSampler(["a", "b", "c"], 2, False)) == [["a", "b"], ["c"]]
+    assert len(BatchSampler(ds, 4, False)) == 3 and len(BatchSampler(ds, 4, True)) == 2
+
+
+def test_weighted_random_sampler():
+    w = [0.0, 1.0, 3.0]
+    draws = list(WeightedRandomSampler(w, 4000, generator=tt.Generator().manual_seed(0)))
+    counts = np.bincount(draws, minlength=3)
+    assert counts[0] == 0 and abs(counts[2] / counts[1] - 3.0) < 0.4
+    no_rep = list(WeightedRandomSampler([1.0, 1.0, 5.0, 0.0], 3, replacement=False,
+                                        generator=tt.Generator().manual_seed(1)))
+    assert sorted(no_rep) == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="without replacement"):
+        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+
+
+def test_sampler_argument_errors():
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value"):
+        RandomSampler([], generator=None)
+    with pytest.raises(TypeError, match="replacement should be a boolean value"):
+        RandomSampler([1], replacement=1)
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value"):
+        BatchSampler([1], 0, False)
+    with pytest.raises(ValueError, match="drop_last should be a boolean value"):
+        BatchSampler([1], 1, None)
+    with pytest.raises(ValueError, match="weights should be a 1d sequence"):
+        WeightedRandomSampler([[1.0]], 1)
+
+
+# --------------------------------------------------------------------------------------------- DataLoader
+
+def test_dataloader_argument_errors():
+    ds = _dataset(4)
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(ds, shuffle=True, sampler=[0, 1])
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
+        DataLoader(ds, batch_size=2, batch_sampler=[[0, 1]])
+    with pytest.raises(ValueError, match="mutually exclusive with drop_last"):
+        DataLoader(ds, batch_size=None, drop_last=True)
+    with pytest.raises(ValueError, match="num_workers option should be non-negative"):
+        DataLoader(ds, num_workers=-1)
+    with pytest.raises(ValueError, match="expected unspecified shuffle option"):
+        DataLoader(_Stream(3), shuffle=True)
+    with pytest.raises(ValueError, match="persistent_workers option needs num_workers > 0"):
+        DataLoader(ds, persistent_workers=True)
+    with pytest.raises(TypeError, match="tritorch.Generator"):
+        DataLoader(ds, shuffle=True, generator=123)
+    loader = DataLoader(ds)
+    with pytest.raises(ValueError, match="batch_size attribute should not be set"):
+        loader.batch_size = 3
+
+
+def test_num_workers_and_pin_memory_run_in_process():
+    seen = []
+
+    class Probe(Dataset):
+        def __getitem__(self, i):
+            info = get_worker_info()
+            seen.append(None if info is None else (info.id, info.num_workers))
+            return i
+
+        def __len__(self):
+            return 5
+
+    init_calls = []
+    loader = DataLoader(Probe(), batch_size=2, num_workers=3, pin_memory=True, prefetch_factor=2,
+                        persistent_workers=True, worker_init_fn=init_calls.append)
+    assert [b.tolist() for b in loader] == [[0, 1], [2, 3], [4]]
+    assert init_calls == [0] and set(seen) == {(0, 1)} and get_worker_info() is None
+    assert [b.tolist() for b in DataLoader(Probe(), batch_size=2)] == [[0, 1], [2, 3], [4]]
+    assert seen[-1] is None
+
+
+def test_custom_batch_sampler_and_collate_fn():
+    ds = _ListDataset([{"v": i} for i in range(6)])
+    loader = DataLoader(ds, batch_sampler=[[5, 0], [2]], collate_fn=lambda b: [d["v"] for d in b])
+    assert list(loader) == [[5, 0], [2]] and len(loader) == 2
+
+
+# --------------------------------------------------------------------------------------------- datasets
+
+def test_datasets():
+    x = tt.arange(6)
+    td = TensorDataset(x, x * 2)
+    assert len(td) == 6 and [v.item() for v in td[4]] == [4, 8]
+    with pytest.raises(AssertionError, match="Size mismatch"):
+        TensorDataset(tt.zeros(3), tt.zeros(4))
+    sub = Subset(td, [5, 1])
+    assert len(sub) == 2 and sub[0][1].item() == 10
+    cat = ConcatDataset([_ListDataset([0, 1]), _ListDataset([2, 3, 4])])
+    assert len(cat) == 5 and [cat[i] for i in range(5)] == [0, 1, 2, 3, 4] and cat[-1] == 4
+    added = _ListDataset([0]) + _ListDataset([1])
+    assert isinstance(added, ConcatDataset) and len(added) == 2
+    chain = _Stream(2) + _Stream(3)
+    assert isinstance(chain, ChainDataset) and list(chain) == [0, 1, 0, 1, 2]
+    stacked = StackDataset(a=_ListDataset([1, 2]), b=_ListDataset([3, 4]))
+    assert stacked[1] == {"a": 2, "b": 4}
+    (xb, yb), = list(DataLoader(sub, batch_size=2))
+    assert xb.tolist() == [5, 1] and yb.tolist() == [10, 2]
+
+
+def test_random_split_lengths_and_fractions():
+    ds = _ListDataset(list(range(10)))
+    a, b = random_split(ds, [3, 7], generator=tt.Generator().manual_seed(4))
+    assert len(a) == 3 and len(b) == 7 and sorted(a.indices + b.indices) == list(range(10))
+    a2, _ = random_split(ds, [3, 7], generator=tt.Generator().manual_seed(4))
+    assert a2.indices == a.indices
+    a3, _ = random_split(ds, [3, 7], generator=tt.Generator().manual_seed(5))
+    assert a3.indices != a.indices
+    parts = random_split(ds, [0.33, 0.33, 0.34], generator=tt.Generator().manual_seed(0))
+    assert [len(p) for p in parts] == [4, 3, 3]  # floor each, remainder round-robin from the first (PyTorch)
+    assert sorted(sum((p.indices for p in parts), [])) == list(range(10))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parts = random_split(_ListDataset([0, 1]), [0.9, 0.1])
+    assert [len(p) for p in parts] == [2, 0] and any("Length of split at index 1 is 0" in str(w.message)
+                                                    for w in caught)
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal"):
+        random_split(ds, [3, 3])
+    with pytest.raises(ValueError, match="Fraction at index 1 is not between 0 and 1"):
+        random_split(ds, [0.5, 1.5, -1.0])

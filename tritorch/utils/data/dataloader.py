@@ -1,0 +1,257 @@
+"""DataLoader: batches of a dataset, in sampler order, merged by a collate function.
+
+Loading runs in the calling process. `num_workers`, `pin_memory`, `timeout`, `prefetch_factor`,
+`persistent_workers` and `multiprocessing_context` are accepted (so PyTorch scripts run unchanged) and checked as
+PyTorch checks them, but no worker processes are started: with num_workers > 0 the loader behaves as a single
+worker (worker 0 of 1) living in the main process, so `worker_init_fn(0)` runs once per epoch and
+`get_worker_info()` describes that worker while a batch is fetched. Host memory is not pinned (tritorch copies to
+the GPU with cuMemcpyHtoDAsync from ordinary memory); batches on cuda are the user's `.to("cuda")`, as in PyTorch.
+
+Batching a TensorDataset with the default collate_fn takes a fast path: each batch is one `index_select` per
+tensor (a single gather) instead of slicing every row and stacking them; the result is the same.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ...ops.creation import tensor as _tensor
+from ...ops.indexing import index_select
+from ...ops.random import _gen, randint
+from ...tensor import _make
+from . import _collate
+from .dataset import IterableDataset, TensorDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+__all__ = ["DataLoader", "get_worker_info", "WorkerInfo"]
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerInfo:
+    """torch.utils.data.get_worker_info()'s record: which worker this is, how many there are, its seed and the
+    dataset it reads."""
+    id: int
+    num_workers: int
+    seed: int
+    dataset: object
+
+
+_worker_info: WorkerInfo | None = None
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """The current loading worker: None in the main process, except while a DataLoader built with
+    num_workers > 0 fetches a batch (its in-process worker 0 of 1)."""
+    return _worker_info
+
+
+class _InfiniteConstantSampler(Sampler):
+    """The 'sampler' of an IterableDataset: None forever (the dataset's own iterator decides)."""
+
+    def __iter__(self):
+        while True:
+            yield None
+
+
+class DataLoader:
+    """torch.utils.data.DataLoader: PyTorch's arguments, defaults and argument checks; loading in-process."""
+
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
+                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True) -> None:
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
+                             "multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 "
+                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if generator is not None:
+            _gen(generator)  # a TypeError now rather than at the first epoch
+
+        if isinstance(dataset, IterableDataset):
+            if shuffle not in (False, None):
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
+                                 f"shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler option, but got "
+                                 f"sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified batch_sampler option, but "
+                                 f"got batch_sampler={batch_sampler}")
+        shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and "
+                                 "drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with "
+                             "drop_last")
+
+        if sampler is None:
+            if isinstance(dataset, IterableDataset):
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.generator = generator
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
+        if collate_fn is None:
+            collate_fn = _collate.default_collate if self._auto_collation else _collate.default_convert
+        self.collate_fn = collate_fn
+        self._initialized = True
+
+    _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
+
+    def __setattr__(self, name, value) -> None:
+        if getattr(self, "_initialized", False) and name in self._FROZEN:
+            raise ValueError(f"{name} attribute should not be set after {type(self).__name__} is initialized")
+        super().__setattr__(name, value)
+
+    @property
+    def _auto_collation(self) -> bool:
+        return self.batch_sampler is not None
+
+    @property
+    def _index_sampler(self):
+        return self.batch_sampler if self._auto_collation else self.sampler
+
+    def __len__(self) -> int:
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)  # TypeError when the stream has no length, as in PyTorch
+            if self.batch_size is not None:
+                n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n
+        return len(self._index_sampler)
+
+    def __iter__(self):
+        return _LoaderIter(self)
+
+    def check_worker_number_rationality(self) -> None:
+        """PyTorch warns about too many workers; in-process loading has nothing to check."""
+
+
+def _uses_tensor_fast_path(loader: DataLoader) -> bool:
+    """A TensorDataset batched by a BatchSampler with the default collate: one gather per tensor per batch.
+    (Exact types only: a subclass may override __getitem__ or __iter__.)"""
+    return (type(loader.dataset) is TensorDataset and type(loader.batch_sampler) is BatchSampler
+            and loader.collate_fn is _collate.default_collate)
+
+
+class _LoaderIter:
+    """One pass over the loader. Its base seed is drawn from the loader's generator (or the default one) when
+    the pass starts, as PyTorch's iterator does, so num_workers does not change the random stream."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        self._loader = loader
+        self._dataset = loader.dataset
+        self._collate = loader.collate_fn
+        self._base_seed = int(randint(0, 2 ** 63 - 1, (), generator=_gen(loader.generator)).item())
+        self._worker = None
+        if loader.num_workers > 0:
+            self._worker = WorkerInfo(id=0, num_workers=1, seed=self._base_seed, dataset=loader.dataset)
+        self._with_worker(self._start)
+
+    def _start(self) -> None:
+        loader = self._loader
+        if self._worker is not None and loader.worker_init_fn is not None:
+            loader.worker_init_fn(0)
+        if isinstance(self._dataset, IterableDataset):
+            self._stream = iter(self._dataset)
+            self._fetch = self._fetch_iterable
+        elif _uses_tensor_fast_path(loader):
+            self._batches = loader.batch_sampler._index_batches()
+            self._index_on = {}  # device -> the batch's index tensor on that device
+            self._fetch = self._fetch_tensor_batch
+        else:
+            self._batches = iter(loader._index_sampler)
+            self._fetch = self._fetch_map
+
+    def _with_worker(self, fn):
+        """Run fn as the in-process worker (get_worker_info() describes it) when num_workers > 0."""
+        global _worker_info
+        if self._worker is None:
+            return fn()
+        saved, _worker_info = _worker_info, self._worker
+        try:
+            return fn()
+        finally:
+            _worker_info = saved
+
+    def __iter__(self):
+        return self
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+    def __next__(self):
+        return self._with_worker(self._fetch)
+
+    # ---- fetchers: one batch (or one sample, without auto-collation) each call; StopIteration at the end
+    def _fetch_map(self):
+        indices = next(self._batches)
+        if not self._loader._auto_collation:
+            return self._collate(self._dataset[indices])
+        getitems = getattr(self._dataset, "__getitems__", None)
+        samples = getitems(indices) if callable(getitems) else [self._dataset[i] for i in indices]
+        return self._collate(samples)
+
+    def _fetch_tensor_batch(self):
+        idx = next(self._batches)
+        self._index_on.clear()
+        return [self._gather(t, idx) for t in self._dataset.tensors]
+
+    def _gather(self, t, idx: np.ndarray):
+        """Rows `idx` of t: NumPy's take on cpu (the registry's index_select adds a range check that costs as much
+        as the copy; take raises IndexError itself and, like t[i], accepts negative indices); on cuda, or when
+        autograd tracks t, the index_select op."""
+        if t.device.type == "cpu" and not t.requires_grad:
+            return _make(np.take(t._data, idx, axis=0), t.dtype, t.device)
+        return index_select(t, 0, self._index(idx, t.device))
+
+    def _index(self, idx: np.ndarray, device):
+        # One index tensor per device per batch, shared by every tensor of the dataset on that device.
+        t = self._index_on.get(device)
+        if t is None:
+            t = self._index_on[device] = _tensor(idx, device=device)
+        return t
+
+    def _fetch_iterable(self):
+        loader = self._loader
+        if not loader._auto_collation:
+            return self._collate(next(self._stream))
+        samples = []
+        for _ in range(loader.batch_size):
+            try:
+                samples.append(next(self._stream))
+            except StopIteration:
+                break
+        if not samples or (loader.drop_last and len(samples) < loader.batch_size):
+            raise StopIteration
+        return self._collate(samples)
