@@ -31,7 +31,7 @@ from .ops.sort import *  # noqa: E402,F401,F403
 from .ops.random import *  # noqa: E402,F401,F403
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
-from . import optim, utils  # noqa: E402,F401
+from . import nn, optim, utils  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 

@@ -1,0 +1,471 @@
+"""Every layer vs PyTorch's: same weights (loaded from torch's state_dict), forward, input and parameter
+gradients; default initialisation; repr; one small cuda (interpreter) case per layer family."""
+import math
+
+import numpy as np
+import pytest
+
+import tritorch as tt
+import tritorch.nn as nn
+
+torch = pytest.importorskip("torch")
+
+RTOL, ATOL = 2e-5, 2e-5
+
+
+def _rand(shape, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def compare(tm, m, *inputs, device="cpu", rtol=RTOL, atol=ATOL, grad=True, kwargs=None, out_index=None,
+            load=True):
+    """Load torch module tm's weights into m, run both on `inputs` (NumPy arrays), compare the outputs and,
+    with grad, the gradients of a weighted sum w.r.t. float inputs and every parameter."""
+    kwargs = kwargs or {}
+    if load:
+        m.load_state_dict(tm.state_dict())
+    m.to(device)
+    t_in = [torch.tensor(x, requires_grad=grad and x.dtype.kind == "f") for x in inputs]
+    x_in = [tt.tensor(x, device=device, requires_grad=grad and x.dtype.kind == "f") for x in inputs]
+    t_out = tm(*t_in, **{k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()})
+    x_out = m(*x_in, **{k: (tt.tensor(v, device=device) if isinstance(v, np.ndarray) else v)
+                        for k, v in kwargs.items()})
+    if out_index is not None:
+        t_out, x_out = t_out[out_index], x_out[out_index]
+    np.testing.assert_allclose(x_out.detach().cpu().numpy(), t_out.detach().numpy(), rtol=rtol, atol=atol)
+    if not grad:
+        return x_out
+    w = _rand(tuple(t_out.shape), seed=99)
+    (t_out * torch.tensor(w)).sum().backward()
+    (x_out * tt.tensor(w, device=device)).sum().backward()
+    for a, b in zip(x_in, t_in):
+        if b.requires_grad:
+            np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=rtol, atol=atol)
+    t_params = dict(tm.named_parameters())
+    for name, p in m.named_parameters():
+        if t_params[name].grad is None:
+            assert p.grad is None, name
+            continue
+        np.testing.assert_allclose(p.grad.cpu().numpy(), t_params[name].grad.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=name)
+    return x_out
+
+
+def same_structure(tm, m):
+    """Same state_dict keys, shapes and dtypes, and the same repr."""
+    tsd, sd = tm.state_dict(), m.state_dict()
+    assert list(sd) == list(tsd)
+    for k in sd:
+        assert tuple(sd[k].shape) == tuple(tsd[k].shape), k
+    assert repr(m) == repr(tm)
+
+
+# ------------------------------------------------------------------------------------------------ linear
+
+def test_linear_and_default_init():
+    tm, m = torch.nn.Linear(5, 3), nn.Linear(5, 3)
+    same_structure(tm, m)
+    bound = 1 / math.sqrt(5)
+    assert np.abs(m.weight.detach().numpy()).max() <= bound and np.abs(m.bias.detach().numpy()).max() <= bound
+    assert m.weight.detach().numpy().std() > bound / 4  # really filled
+    compare(tm, m, _rand((4, 5)))
+    compare(tm, m, _rand((2, 3, 5), 1))
+    tm, m = torch.nn.Linear(4, 2, bias=False), nn.Linear(4, 2, bias=False, dtype=tt.float64)
+    same_structure(tm, m)
+    assert m.weight.dtype is tt.float64 and m.bias is None
+
+
+def test_linear_cuda():
+    compare(torch.nn.Linear(3, 2), nn.Linear(3, 2), _rand((2, 3)), device="cuda", rtol=1e-4, atol=1e-5)
+
+
+def test_identity_flatten_unflatten():
+    x = _rand((2, 3, 4))
+    compare(torch.nn.Identity(54, foo=1), nn.Identity(54, foo=1), x)
+    compare(torch.nn.Flatten(), nn.Flatten(), x)
+    compare(torch.nn.Flatten(0, 1), nn.Flatten(0, 1), x)
+    compare(torch.nn.Unflatten(2, (2, 2)), nn.Unflatten(2, (2, 2)), x)
+    assert repr(nn.Flatten()) == repr(torch.nn.Flatten())
+    assert repr(nn.Unflatten(1, (2, 3))) == repr(torch.nn.Unflatten(1, (2, 3)))
+
+
+# ------------------------------------------------------------------------------------------- activations
+
+ACTIVATIONS = [
+    ("ReLU", (), {}), ("GELU", (), {}), ("GELU", (), {"approximate": "tanh"}), ("SiLU", (), {}), ("Tanh", (), {}),
+    ("Sigmoid", (), {}), ("Softplus", (), {}), ("Softplus", (2.0, 1.0), {}), ("Softmax", (), {"dim": 1}),
+    ("LogSoftmax", (), {"dim": -1}), ("Softmin", (), {"dim": 0}), ("GLU", (), {}), ("Threshold", (0.1, -2.0), {}),
+    ("ELU", (), {}), ("ELU", (0.5,), {}), ("LeakyReLU", (), {}), ("LeakyReLU", (0.2,), {}), ("Mish", (), {}),
+    ("Hardtanh", (), {}), ("ReLU6", (), {}), ("SELU", (), {}), ("CELU", (0.7,), {}), ("Softsign", (), {}),
+    ("Hardsigmoid", (), {}), ("Hardswish", (), {}), ("LogSigmoid", (), {}),
+]
+
+
+
+
+@pytest.mark.parametrize("name,args,kwargs", ACTIVATIONS,
+                         ids=[f"{a[0]}{i}" for i, a in enumerate(ACTIVATIONS)])
+def test_activation(name, args, kwargs):
+    tm, m = getattr(torch.nn, name)(*args, **kwargs), getattr(nn, name)(*args, **kwargs)
+    assert repr(m) == repr(tm)
+    x = _rand((3, 4)) * 3
+    compare(tm, m, x, rtol=1e-5, atol=1e-6)
+
+
+def test_activation_cuda():
+    compare(torch.nn.GELU(), nn.GELU(), _rand((2, 3)), device="cuda", rtol=1e-4, atol=1e-5)
+
+
+def test_activation_inplace_repr():
+    assert repr(nn.ReLU(inplace=True)) == repr(torch.nn.ReLU(inplace=True))
+    assert repr(nn.LeakyReLU(0.1, inplace=True)) == repr(torch.nn.LeakyReLU(0.1, inplace=True))
+    assert repr(nn.ELU(inplace=True)) == repr(torch.nn.ELU(inplace=True))
+    assert repr(nn.SiLU(inplace=True)) == repr(torch.nn.SiLU(inplace=True))
+    assert repr(nn.Mish(inplace=True)) == repr(torch.nn.Mish(inplace=True))
+    x = tt.tensor([-1.0, 2.0])
+    assert nn.ReLU(inplace=True)(x) is x and x.tolist() == [0.0, 2.0]
+
+
+# ------------------------------------------------------------------------------------------------- conv
+
+CONVS = [
+    ("Conv1d", (2, 4, 3), {}, (2, 2, 9)),
+    ("Conv1d", (4, 4, 3), {"padding": "same", "dilation": 2, "groups": 2, "bias": False}, (1, 4, 7)),
+    ("Conv1d", (2, 2, 3), {"padding": 1, "padding_mode": "reflect"}, (1, 2, 6)),
+    ("Conv2d", (3, 4, 3), {}, (2, 3, 6, 5)),
+    ("Conv2d", (2, 4, (3, 2)), {"stride": 2, "padding": (1, 0)}, (1, 2, 7, 6)),
+    ("Conv2d", (4, 2, 3), {"padding": "same", "groups": 2}, (1, 4, 5, 5)),
+    ("Conv2d", (2, 3, 3), {"padding": "valid", "dilation": 2, "bias": False}, (1, 2, 7, 7)),
+    ("Conv2d", (2, 2, 3), {"padding": 1, "padding_mode": "circular"}, (1, 2, 4, 5)),
+    ("Conv2d", (2, 3, 3), {"padding": 2, "padding_mode": "replicate"}, (2, 4, 4)),
+    ("ConvTranspose2d", (3, 2, 3), {}, (2, 3, 4, 4)),
+    ("ConvTranspose2d", (2, 4, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}, (1, 2, 3, 4)),
+    ("ConvTranspose2d", (2, 2, 2), {"dilation": 2, "bias": False}, (1, 2, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape", CONVS, ids=[f"{c[0]}{i}" for i, c in enumerate(CONVS)])
+def test_conv(name, args, kwargs, shape):
+    tm, m = getattr(torch.nn, name)(*args, **kwargs), getattr(nn, name)(*args, **kwargs)
+    same_structure(tm, m)
+    compare(tm, m, _rand(shape), rtol=1e-4, atol=1e-5)
+
+
+def test_conv_init_errors_and_cuda():
+    m = nn.Conv2d(4, 6, 3)
+    bound = 1 / math.sqrt(4 * 9)
+    assert np.abs(m.weight.detach().numpy()).max() <= bound and np.abs(m.bias.detach().numpy()).max() <= bound
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided convolutions"):
+        nn.Conv2d(2, 2, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="Invalid padding string"):
+        nn.Conv2d(2, 2, 3, padding="full")
+    compare(torch.nn.Conv2d(2, 2, 2), nn.Conv2d(2, 2, 2), _rand((1, 2, 3, 3)), device="cuda", rtol=1e-4, atol=1e-5)
+
+
+def test_conv_transpose_output_size():
+    tm, m = torch.nn.ConvTranspose2d(2, 2, 3, stride=2), nn.ConvTranspose2d(2, 2, 3, stride=2)
+    m.load_state_dict(tm.state_dict())
+    x = _rand((1, 2, 3, 3))
+    out = m(tt.tensor(x), output_size=[8, 8])
+    tout = tm(torch.tensor(x), output_size=[8, 8])
+    assert tuple(out.shape) == tuple(tout.shape) == (1, 2, 8, 8)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------ norms
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (4, 3)), ("BatchNorm1d", (3, 3, 5)),
+                                       ("BatchNorm2d", (2, 3, 4, 3))])
+def test_batchnorm_train_eval_running_stats(cls, shape, momentum):
+    tm, m = getattr(torch.nn, cls)(3, momentum=momentum), getattr(nn, cls)(3, momentum=momentum)
+    same_structure(tm, m)
+    with torch.no_grad():
+        tm.weight.uniform_(0.5, 1.5)
+        tm.bias.uniform_(-0.5, 0.5)
+    m.load_state_dict(tm.state_dict())
+    for step in range(3):  # three training steps move the running stats
+        compare(tm, m, _rand(shape, seed=step) * 2 + 1, load=False, rtol=1e-4, atol=1e-5)
+    for key in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(getattr(m, key).numpy(), getattr(tm, key).numpy(), rtol=1e-5, atol=1e-6)
+    assert m.num_batches_tracked.item() == 3
+    tm.eval()
+    m.eval()
+    compare(tm, m, _rand(shape, seed=7), load=False, rtol=1e-4, atol=1e-5)
+    assert m.num_batches_tracked.item() == 3
+
+
+def test_batchnorm_options_and_errors():
+    for kw in ({"affine": False}, {"track_running_stats": False}, {"eps": 1e-3}, {"bias": False}):
+        tm, m = torch.nn.BatchNorm2d(2, **kw), nn.BatchNorm2d(2, **kw)
+        same_structure(tm, m)
+        compare(tm, m, _rand((2, 2, 3, 3)), rtol=1e-4, atol=1e-5)
+        tm.eval()
+        m.eval()
+        compare(tm, m, _rand((2, 2, 3, 3), 3), load=False, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 3D input\)"):
+        nn.BatchNorm2d(2)(tt.ones(2, 2, 2))
+    with pytest.raises(ValueError, match=r"expected 2D or 3D input \(got 4D input\)"):
+        nn.BatchNorm1d(2)(tt.ones(2, 2, 2, 2))
+
+
+def test_batchnorm_cuda():
+    tm, m = torch.nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    compare(tm, m, _rand((4, 3)), device="cuda", rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(m.running_var.cpu().numpy(), tm.running_var.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls,args,kwargs,shape", [
+    ("LayerNorm", (5,), {}, (3, 5)), ("LayerNorm", ((2, 3),), {"eps": 1e-3}, (2, 2, 3)),
+    ("LayerNorm", (4,), {"bias": False}, (2, 4)), ("LayerNorm", (4,), {"elementwise_affine": False}, (2, 4)),
+    ("RMSNorm", (5,), {}, (3, 5)), ("RMSNorm", ([2, 3],), {"eps": 1e-4}, (2, 2, 3)),
+    ("RMSNorm", (4,), {"elementwise_affine": False}, (2, 4)),
+    ("GroupNorm", (2, 4), {}, (2, 4, 3)), ("GroupNorm", (1, 3), {"affine": False}, (2, 3, 2, 2)),
+    ("GroupNorm", (3, 6), {"eps": 1e-3}, (1, 6, 2)), ("GroupNorm", (2, 4), {"bias": False}, (2, 4, 2)),
+])
+def test_norms(cls, args, kwargs, shape):
+    tm, m = getattr(torch.nn, cls)(*args, **kwargs), getattr(nn, cls)(*args, **kwargs)
+    same_structure(tm, m)
+    with torch.no_grad():
+        for p in tm.parameters():
+            p.uniform_(0.5, 1.5)
+    compare(tm, m, _rand(shape) * 2 + 0.5, rtol=1e-4, atol=1e-5)
+
+
+def test_norms_cuda_and_errors():
+    compare(torch.nn.LayerNorm(3), nn.LayerNorm(3), _rand((2, 3)), device="cuda", rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
+        nn.GroupNorm(3, 4)
+
+
+# ------------------------------------------------------------------------------------------- attention
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("need_weights,average", [(True, True), (True, False), (False, True)])
+def test_multihead_attention(batch_first, need_weights, average):
+    torch.manual_seed(0)
+    tm = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    m = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    same_structure(tm, m)
+    shape = (2, 3, 8) if batch_first else (3, 2, 8)
+    kv_shape = (2, 4, 8) if batch_first else (4, 2, 8)
+    q, k, v = _rand(shape, 1), _rand(kv_shape, 2), _rand(kv_shape, 3)
+    kpm = np.array([[False, False, True, False], [False, True, False, False]])
+    attn_mask = np.triu(np.ones((3, 4), bool), k=2)
+    kw = {"key_padding_mask": kpm, "attn_mask": attn_mask, "need_weights": need_weights,
+          "average_attn_weights": average}
+    compare(tm, m, q, k, v, kwargs=kw, out_index=0, rtol=1e-4, atol=1e-5)
+    if need_weights:
+        m.zero_grad()
+        compare(tm, m, q, k, v, kwargs=kw, out_index=1, rtol=1e-4, atol=1e-5, grad=False, load=False)
+
+
+def test_multihead_attention_variants():
+    torch.manual_seed(1)
+    # float masks, kdim/vdim (separate projection weights), bias_kv, zero_attn, no bias
+    tm = torch.nn.MultiheadAttention(4, 2, kdim=3, vdim=5, add_bias_kv=True, add_zero_attn=True)
+    m = nn.MultiheadAttention(4, 2, kdim=3, vdim=5, add_bias_kv=True, add_zero_attn=True)
+    same_structure(tm, m)
+    q, k, v = _rand((3, 2, 4), 1), _rand((2, 2, 3), 2), _rand((2, 2, 5), 3)
+    compare(tm, m, q, k, v, kwargs={"attn_mask": _rand((3, 2), 4)}, out_index=0, rtol=1e-4, atol=1e-5)
+    tm, m = torch.nn.MultiheadAttention(4, 1, bias=False), nn.MultiheadAttention(4, 1, bias=False)
+    same_structure(tm, m)
+    compare(tm, m, q, q, q, out_index=0, rtol=1e-4, atol=1e-5)
+    # unbatched input and the causal hint
+    tm, m = torch.nn.MultiheadAttention(4, 2), nn.MultiheadAttention(4, 2)
+    causal = np.triu(np.ones((3, 3), bool), 1)
+    compare(tm, m, q[:, 0], q[:, 0], q[:, 0], kwargs={"attn_mask": causal, "is_causal": True, "need_weights": False},
+            out_index=0, rtol=1e-4, atol=1e-5)
+
+
+def test_multihead_attention_default_init():
+    m = nn.MultiheadAttention(8, 2)
+    bound = math.sqrt(6.0 / (8 + 24))
+    w = m.in_proj_weight.detach().numpy()
+    assert np.abs(w).max() <= bound and w.std() > bound / 4
+    assert not m.in_proj_bias.detach().numpy().any() and not m.out_proj.bias.detach().numpy().any()
+
+
+def test_multihead_attention_cuda():
+    tm, m = torch.nn.MultiheadAttention(4, 2), nn.MultiheadAttention(4, 2)
+    q = _rand((2, 1, 4))
+    compare(tm, m, q, q, q, out_index=0, device="cuda", rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first,activation,batch_first", [(False, "relu", False), (True, "gelu", True)])
+def test_transformer_encoder_layer(norm_first, activation, batch_first):
+    torch.manual_seed(2)
+    kw = {"dim_feedforward": 16, "dropout": 0.0, "activation": activation, "batch_first": batch_first,
+          "norm_first": norm_first}
+    tm, m = torch.nn.TransformerEncoderLayer(8, 2, **kw), nn.TransformerEncoderLayer(8, 2, **kw)
+    same_structure(tm, m)
+    x = _rand((2, 3, 8))
+    kpm = np.array([[False, False, True], [False, False, False]]) if batch_first else \
+        np.array([[False, True], [False, False], [False, False]])
+    compare(tm, m, x, kwargs={"src_key_padding_mask": kpm}, rtol=1e-4, atol=1e-5)
+
+
+def test_transformer_encoder():
+    torch.manual_seed(3)
+    tl = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+    tm = torch.nn.TransformerEncoder(tl, 2, norm=torch.nn.LayerNorm(8), enable_nested_tensor=False)
+    m = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8), enable_nested_tensor=False)
+    same_structure(tm, m)
+    assert m.layers[0].linear1.weight is not m.layers[1].linear1.weight
+    mask = np.triu(np.full((3, 3), -np.inf, np.float32), 1)
+    compare(tm, m, _rand((2, 3, 8)), kwargs={"mask": mask, "is_causal": True}, rtol=1e-4, atol=1e-5)
+
+
+def test_transformer_encoder_cuda():
+    torch.manual_seed(4)
+    tl = torch.nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, dropout=0.0)
+    layer = nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, dropout=0.0)
+    compare(tl, layer, _rand((2, 1, 4)), device="cuda", rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------ pooling
+
+POOLS = [
+    ("MaxPool2d", (2,), {}, (2, 3, 6, 5)),
+    ("MaxPool2d", (3,), {"stride": 2, "padding": 1, "dilation": 1, "ceil_mode": True}, (1, 2, 7, 6)),
+    ("MaxPool2d", ((2, 3),), {"stride": 1, "dilation": 2}, (2, 6, 7)),
+    ("AvgPool2d", (2,), {}, (2, 3, 6, 5)),
+    ("AvgPool2d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False, "ceil_mode": True}, (1, 2, 7, 6)),
+    ("AvgPool2d", (2,), {"divisor_override": 3}, (1, 1, 4, 4)),
+    ("AdaptiveAvgPool2d", ((2, 3),), {}, (2, 2, 5, 7)),
+    ("AdaptiveAvgPool2d", (1,), {}, (1, 3, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape", POOLS, ids=[f"{p[0]}{i}" for i, p in enumerate(POOLS)])
+def test_pool(name, args, kwargs, shape):
+    tm, m = getattr(torch.nn, name)(*args, **kwargs), getattr(nn, name)(*args, **kwargs)
+    assert repr(m) == repr(tm)
+    compare(tm, m, _rand(shape), rtol=1e-5, atol=1e-6)
+
+
+def test_max_pool_return_indices_and_cuda():
+    tm, m = torch.nn.MaxPool2d(2, return_indices=True), nn.MaxPool2d(2, return_indices=True)
+    x = _rand((1, 2, 4, 4))
+    out, idx = m(tt.tensor(x))
+    tout, tidx = tm(torch.tensor(x))
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_allclose(out.numpy(), tout.numpy())
+    compare(torch.nn.MaxPool2d(2), nn.MaxPool2d(2), _rand((1, 1, 4, 4)), device="cuda")
+
+
+# ------------------------------------------------------------------------------------------- dropout
+
+def test_dropout():
+    m = nn.Dropout(0.3)
+    assert repr(m) == repr(torch.nn.Dropout(0.3))
+    x = tt.ones(2000, requires_grad=True)
+    y = m(x)
+    kept = y.detach().numpy() != 0
+    assert 0.6 < kept.mean() < 0.8
+    np.testing.assert_allclose(y.detach().numpy()[kept], 1 / 0.7, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.where(kept, 1 / 0.7, 0.0), rtol=1e-6)
+    m.eval()
+    assert m(x) is x
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        nn.Dropout(1.5)
+    tt.manual_seed(5)
+    a = nn.Dropout(0.5)(tt.ones(16, device="cuda")).cpu().numpy()
+    tt.manual_seed(5)
+    b = nn.Dropout(0.5)(tt.ones(16, device="cuda")).cpu().numpy()
+    np.testing.assert_array_equal(a, b)
+    assert set(np.unique(a)) <= {0.0, 2.0}
+
+
+# ------------------------------------------------------------------------------------------- embedding
+
+@pytest.mark.parametrize("kwargs", [{}, {"padding_idx": 1}, {"padding_idx": -1}, {"scale_grad_by_freq": True}])
+def test_embedding(kwargs):
+    tm, m = torch.nn.Embedding(5, 3, **kwargs), nn.Embedding(5, 3, **kwargs)
+    same_structure(tm, m)
+    if "padding_idx" in kwargs:
+        assert not m.weight.detach().numpy()[m.padding_idx].any()
+    compare(tm, m, np.array([[0, 1, 4], [1, 1, 3]]))
+
+
+def test_embedding_from_pretrained_max_norm_and_cuda():
+    w = _rand((4, 3)) * 3
+    m = nn.Embedding.from_pretrained(tt.tensor(w))
+    tm = torch.nn.Embedding.from_pretrained(torch.tensor(w))
+    assert not m.weight.requires_grad and repr(m) == repr(tm)
+    idx = np.array([3, 0])
+    np.testing.assert_allclose(m(tt.tensor(idx)).numpy(), tm(torch.tensor(idx)).numpy())
+    tm, m = torch.nn.Embedding(4, 3, max_norm=1.0), nn.Embedding(4, 3, max_norm=1.0)
+    m.load_state_dict(tm.state_dict())
+    with torch.no_grad():
+        tout = tm(torch.tensor(idx))
+    out = m(tt.tensor(idx))
+    np.testing.assert_allclose(out.detach().numpy(), tout.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.weight.detach().numpy(), tm.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+    compare(torch.nn.Embedding(4, 2, padding_idx=0), nn.Embedding(4, 2, padding_idx=0), np.array([0, 2, 2]),
+            device="cuda")
+
+
+# ------------------------------------------------------------------------------------- whole models
+
+def _cnn(lib):
+    n = lib.nn
+    return n.Sequential(n.Conv2d(1, 4, 3, padding=1), n.BatchNorm2d(4), n.ReLU(), n.MaxPool2d(2),
+                        n.Conv2d(4, 4, 3, padding="same", bias=False), n.GroupNorm(2, 4), n.SiLU(),
+                        n.AdaptiveAvgPool2d(1), n.Flatten(), n.Dropout(0.0), n.Linear(4, 3))
+
+
+def test_small_cnn_with_loss_matches_torch():
+    tm, m = _cnn(torch), _cnn(tt)
+    same_structure(tm, m)
+    m.load_state_dict(tm.state_dict())
+    x, y = _rand((3, 1, 6, 6)), np.array([0, 2, 1])
+    t_loss = torch.nn.CrossEntropyLoss(label_smoothing=0.1)(tm(torch.tensor(x)), torch.tensor(y))
+    loss = nn.CrossEntropyLoss(label_smoothing=0.1)(m(tt.tensor(x)), tt.tensor(y))
+    np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-5)
+    t_loss.backward()
+    loss.backward()
+    t_params = dict(tm.named_parameters())
+    for name, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(m[1].running_mean.numpy(), tm[1].running_mean.numpy(), rtol=1e-5, atol=1e-6)
+
+
+class _TinyGPT:
+    """Embedding + causal TransformerEncoder + LayerNorm + Linear head, built from either library."""
+
+    @staticmethod
+    def build(lib):
+        n = lib.nn
+        layer = n.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, activation="gelu",
+                                          batch_first=True, norm_first=True)
+        return n.ModuleDict({"tok": n.Embedding(7, 8), "blocks": n.TransformerEncoder(layer, 2,
+                                                                                      enable_nested_tensor=False),
+                             "ln": n.LayerNorm(8), "head": n.Linear(8, 7, bias=False)})
+
+    @staticmethod
+    def forward(lib, model, idx, mask):
+        h = model["blocks"](model["tok"](idx), mask=mask, is_causal=True)
+        return model["head"](model["ln"](h))
+
+
+def test_tiny_gpt_matches_torch():
+    torch.manual_seed(0)
+    tm, m = _TinyGPT.build(torch), _TinyGPT.build(tt)
+    same_structure(tm, m)
+    m.load_state_dict(tm.state_dict())
+    idx = np.array([[1, 2, 3, 4], [6, 5, 0, 1]])
+    mask = np.triu(np.full((4, 4), -np.inf, np.float32), 1)
+    t_logits = _TinyGPT.forward(torch, tm, torch.tensor(idx), torch.tensor(mask))
+    logits = _TinyGPT.forward(tt, m, tt.tensor(idx), tt.tensor(mask))
+    np.testing.assert_allclose(logits.detach().numpy(), t_logits.detach().numpy(), rtol=1e-4, atol=1e-5)
+    target = np.array([[2, 3, 4, 5], [5, 0, 1, 2]])
+    torch.nn.functional.cross_entropy(t_logits.reshape(-1, 7), torch.tensor(target).reshape(-1)).backward()
+    nn.functional.cross_entropy(logits.reshape(-1, 7), tt.tensor(target).reshape(-1)).backward()
+    t_params = dict(tm.named_parameters())
+    for name, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)

@@ -1,0 +1,214 @@
+"""Loss modules and the functional helpers vs PyTorch (values and gradients), plus their errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tritorch as tt
+import tritorch.nn as nn
+import tritorch.nn.functional as F
+
+torch = pytest.importorskip("torch")
+
+
+def _rand(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float64)
+
+
+def _uniform(shape, seed=0, lo=0.05, hi=0.95):
+    return np.random.default_rng(seed).uniform(lo, hi, shape)
+
+
+def check_loss(name, args, kwargs, input_np, target_np, extra_tensors=None, device="cpu", rtol=1e-10, atol=1e-12,
+               target_grad=True):
+    """Module `name` built with args/kwargs (tensor kwargs given as NumPy) vs torch: loss and gradients with
+    respect to input and (float) target, in float64."""
+    extra_tensors = extra_tensors or {}
+    t_kw = dict(kwargs, **{k: torch.tensor(v) for k, v in extra_tensors.items()})
+    x_kw = dict(kwargs, **{k: tt.tensor(v, device=device) for k, v in extra_tensors.items()})
+    tm, m = getattr(torch.nn, name)(*args, **t_kw), getattr(nn, name)(*args, **x_kw)
+    assert repr(m) == repr(tm)
+    float_target = target_np.dtype.kind == "f" and target_grad
+    ti, tt_ = torch.tensor(input_np, requires_grad=True), torch.tensor(target_np, requires_grad=float_target)
+    xi, xt = (tt.tensor(input_np, device=device, requires_grad=True),
+              tt.tensor(target_np, device=device, requires_grad=float_target))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_loss, x_loss = tm(ti, tt_), m(xi, xt)
+    np.testing.assert_allclose(x_loss.detach().cpu().numpy(), t_loss.detach().numpy(), rtol=rtol, atol=atol)
+    w = _rand(tuple(t_loss.shape), 5) + 2
+    (t_loss * torch.tensor(w)).sum().backward()
+    (x_loss * tt.tensor(w, device=device)).sum().backward()
+    np.testing.assert_allclose(xi.grad.cpu().numpy(), ti.grad.numpy(), rtol=rtol, atol=atol)
+    if float_target:
+        np.testing.assert_allclose(xt.grad.cpu().numpy(), tt_.grad.numpy(), rtol=rtol, atol=atol)
+
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_l1(reduction):
+    x, y = _rand((3, 4)), _rand((3, 4), 1)
+    check_loss("MSELoss", (), {"reduction": reduction}, x, y)
+    check_loss("L1Loss", (), {"reduction": reduction}, x, y)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_smooth_l1_huber(reduction):
+    x, y = _rand((3, 5)) * 2, _rand((3, 5), 1)
+    for beta in (1.0, 0.5, 0.0):
+        check_loss("SmoothL1Loss", (), {"reduction": reduction, "beta": beta}, x, y)
+    for delta in (1.0, 0.3, 2.0):
+        check_loss("HuberLoss", (), {"reduction": reduction, "delta": delta}, x, y)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce(reduction):
+    x, y = _uniform((4, 3)), _uniform((4, 3), 1, 0, 1)
+    check_loss("BCELoss", (), {"reduction": reduction}, x, y)
+    check_loss("BCELoss", (), {"reduction": reduction}, x, y, {"weight": _uniform((3,), 2)})
+    # saturated probabilities: PyTorch clamps each log at -100
+    check_loss("BCELoss", (), {"reduction": reduction}, np.array([0.0, 1.0, 0.5]), np.array([1.0, 0.0, 1.0]),
+               target_grad=False)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits(reduction):
+    x, y = _rand((4, 3)) * 5, _uniform((4, 3), 1, 0, 1)
+    check_loss("BCEWithLogitsLoss", (), {"reduction": reduction}, x, y)
+    check_loss("BCEWithLogitsLoss", (), {"reduction": reduction}, x, y,
+               {"weight": _uniform((4, 1), 2), "pos_weight": _uniform((3,), 3, 0.5, 3.0)})
+    check_loss("BCEWithLogitsLoss", (), {"reduction": reduction}, np.array([-200.0, 200.0, 0.0]),
+               np.array([1.0, 0.0, 0.5]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none", "batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div(reduction, log_target):
+    x = np.log(_uniform((3, 4)))
+    y = _uniform((3, 4), 1, 0, 1)
+    if log_target:
+        y = np.log(_uniform((3, 4), 1))
+    check_loss("KLDivLoss", (), {"reduction": reduction, "log_target": log_target}, x, y)
+    if not log_target:  # a zero target contributes 0 (PyTorch's target gradient there is nan; ours is finite)
+        y[0, 1] = 0.0
+        check_loss("KLDivLoss", (), {"reduction": reduction}, x, y, target_grad=False)
+
+
+def test_losses_cuda():
+    x, y = _rand((2, 3)), _uniform((2, 3), 1, 0, 1)
+    check_loss("MSELoss", (), {}, x, y, device="cuda", rtol=1e-6, atol=1e-8)
+    check_loss("BCEWithLogitsLoss", (), {}, x, y, {"pos_weight": _uniform((3,), 3)}, device="cuda", rtol=1e-6,
+               atol=1e-8)
+    check_loss("KLDivLoss", (), {"reduction": "batchmean"}, np.log(_uniform((2, 3))), y, device="cuda", rtol=1e-6,
+               atol=1e-8)
+
+
+def test_weighted_mse_l1_huber_functional():
+    x, y, w = _rand((3, 4)), _rand((3, 4), 1), _uniform((3, 4), 2)
+    for fn in ("mse_loss", "l1_loss", "huber_loss"):
+        for reduction in REDUCTIONS:
+            ours = getattr(F, fn)(tt.tensor(x), tt.tensor(y), reduction=reduction, weight=tt.tensor(w))
+            ref = getattr(torch.nn.functional, fn)(torch.tensor(x), torch.tensor(y), reduction=reduction,
+                                                   weight=torch.tensor(w))
+            np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-12)
+        with pytest.raises(ValueError, match="Weights and input must have the same size."):
+            getattr(F, fn)(tt.tensor(x), tt.tensor(y), weight=tt.ones(4))
+
+
+def test_loss_errors_and_legacy_arguments():
+    x = tt.rand(3)
+    with pytest.raises(ValueError, match="foo is not a valid value for reduction"):
+        F.mse_loss(x, x, reduction="foo")
+    with pytest.raises(ValueError, match=r"Using a target size \(tritorch.Size\(\[2\]\)\) that is different to the "
+                                         r"input size \(tritorch.Size\(\[3\]\)\) is deprecated"):
+        F.binary_cross_entropy(x, tt.rand(2))
+    with pytest.raises(ValueError, match=r"Target size \(tritorch.Size\(\[2\]\)\) must be the same as input size"):
+        F.binary_cross_entropy_with_logits(x, tt.rand(2))
+    with pytest.warns(UserWarning, match="Using a target size"):
+        F.mse_loss(tt.rand(3, 1), tt.rand(3))
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        m = nn.MSELoss(size_average=False)
+    assert m.reduction == "sum"
+    with pytest.warns(UserWarning):
+        assert nn.L1Loss(reduce=False).reduction == "none"
+    with pytest.warns(UserWarning, match="batchmean"):
+        F.kl_div(x, x)
+    with pytest.raises(RuntimeError, match="negative values for beta"):
+        F.smooth_l1_loss(x, x, beta=-1.0)
+
+
+def test_loss_module_state_dict_has_weight_buffers():
+    m = nn.BCEWithLogitsLoss(pos_weight=tt.ones(3))
+    tm = torch.nn.BCEWithLogitsLoss(pos_weight=torch.ones(3))
+    assert list(m.state_dict()) == list(tm.state_dict()) == ["pos_weight"]
+    assert list(nn.BCELoss(weight=tt.ones(2)).state_dict()) == ["weight"]
+
+
+# ------------------------------------------------------------------------------------------ functional
+
+def test_one_hot():
+    idx = tt.tensor([[0, 2], [1, 2]])
+    ours = F.one_hot(idx)
+    ref = torch.nn.functional.one_hot(torch.tensor([[0, 2], [1, 2]]))
+    assert ours.dtype is tt.int64 and ours.tolist() == ref.tolist()
+    assert F.one_hot(tt.tensor([1]), 4).tolist() == [[0, 1, 0, 0]]
+    assert F.one_hot(tt.tensor([1, 0], device="cuda"), 3).cpu().tolist() == [[0, 1, 0], [1, 0, 0]]
+    with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes."):
+        F.one_hot(tt.tensor([3]), 3)
+    with pytest.raises(RuntimeError, match="Class values must be non-negative."):
+        F.one_hot(tt.tensor([-1]), 3)
+    with pytest.raises(RuntimeError, match="one_hot is only applicable to index tensor"):
+        F.one_hot(tt.tensor([1.0]), 3)
+
+
+def test_normalize_cosine_glu_pad_threshold():
+    x = _rand((3, 4))
+    for p, dim in ((2.0, 1), (1.0, 0), (3.0, -1)):
+        xt = tt.tensor(x, requires_grad=True)
+        ref_in = torch.tensor(x, requires_grad=True)
+        ours = F.normalize(xt, p=p, dim=dim)
+        ref = torch.nn.functional.normalize(ref_in, p=p, dim=dim)
+        np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+        ours.sum().backward()
+        ref.sum().backward()
+        np.testing.assert_allclose(xt.grad.numpy(), ref_in.grad.numpy(), rtol=1e-10, atol=1e-12)
+    y = _rand((3, 4), 1)
+    np.testing.assert_allclose(F.cosine_similarity(tt.tensor(x), tt.tensor(y)).numpy(),
+                               torch.nn.functional.cosine_similarity(torch.tensor(x), torch.tensor(y)).numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(F.glu(tt.tensor(x), 0 if False else -1).numpy(),
+                               torch.nn.functional.glu(torch.tensor(x)).numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="Halving dimension must be even"):
+        F.glu(tt.tensor(x), 0)
+    np.testing.assert_allclose(F.pad(tt.tensor(x), (1, 2), value=3.0).numpy(),
+                               torch.nn.functional.pad(torch.tensor(x), (1, 2), value=3.0).numpy())
+    np.testing.assert_allclose(F.threshold(tt.tensor(x), 0.1, 20.0).numpy(),
+                               torch.nn.functional.threshold(torch.tensor(x), 0.1, 20.0).numpy())
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_functional_activations_match_torch(approximate):
+    x = _rand((2, 5)) * 4
+    tf = torch.nn.functional
+    pairs = [(F.gelu(tt.tensor(x), approximate=approximate), tf.gelu(torch.tensor(x), approximate=approximate)),
+             (F.softplus(tt.tensor(x), beta=2.0, threshold=3.0), tf.softplus(torch.tensor(x), beta=2.0, threshold=3.0)),
+             (F.silu(tt.tensor(x)), tf.silu(torch.tensor(x))), (F.relu(tt.tensor(x)), tf.relu(torch.tensor(x))),
+             (F.sigmoid(tt.tensor(x)), tf.sigmoid(torch.tensor(x))), (F.tanh(tt.tensor(x)), tf.tanh(torch.tensor(x)))]
+    for ours, ref in pairs:
+        np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"reduction": "none"}, {"ignore_index": 1},
+                                {"label_smoothing": 0.1}, {"weight": "w"}, {"weight": "w", "label_smoothing": 0.2}])
+def test_cross_entropy_and_nll(kw):
+    x, tgt = _rand((4, 3)), np.array([0, 2, 1, 2])
+    extra = {"weight": _uniform((3,), 4)} if "weight" in kw else {}
+    kw = {k: v for k, v in kw.items() if k != "weight"}
+    check_loss("CrossEntropyLoss", (), kw, x, tgt, extra)
+    check_loss("CrossEntropyLoss", (), kw, _rand((2, 3, 2)), np.array([[0, 2], [1, 1]]), extra)
+    if "label_smoothing" not in kw:
+        check_loss("NLLLoss", (), kw, np.log(_uniform((4, 3))), tgt, extra)
+    if "ignore_index" not in kw:  # class probabilities (PyTorch refuses ignore_index with them)
+        check_loss("CrossEntropyLoss", (), kw, x, _uniform((4, 3), 6), extra, target_grad=False)

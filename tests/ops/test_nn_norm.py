@@ -1,0 +1,283 @@
+"""Hand-written tests of the normalisation family (layer_norm, rms_norm, group_norm, batch_norm): parity with
+torch.nn.functional (forward, input/weight/bias gradients, running-stat updates, eval mode), double backward of
+layer_norm, rows longer than one block on cuda (the block size shrunk), several programs of weight/bias
+partials, and PyTorch's errors. Values over many shapes and dtypes are covered by the generated tests."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.ops import nn_norm
+from tritorch.testing import assert_close, devices
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+DEVICES = devices()
+
+
+def pair(shape, device="cpu", seed=0, low=-2.0, high=2.0, dtype=np.float64):
+    a = np.random.default_rng(seed).uniform(low, high, size=shape).astype(dtype)
+    t = tt.tensor(a, device=device).requires_grad_(True)
+    return t, torch.tensor(a, requires_grad=True)
+
+
+def grads(out, leaves, seed=1):
+    w = np.cos(np.arange(out.numel()) + seed).reshape(tuple(out.shape))
+    return tt.autograd.grad(out, leaves, tt.tensor(w.astype(out.dtype.np), device=out.device))
+
+
+def torch_grads(out, leaves, seed=1):
+    w = torch.tensor(np.cos(np.arange(out.numel()) + seed).reshape(tuple(out.shape)), dtype=out.dtype)
+    return torch.autograd.grad(out, leaves, w)
+
+
+def close(a, b, rtol=1e-6, atol=1e-8):
+    assert_close(a, b.detach().numpy() if isinstance(b, torch.Tensor) else b, rtol=rtol, atol=atol)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Rows longer than 16 elements take the looping path; tiles of 32 elements; 3 partial programs."""
+    monkeypatch.setattr(nn_norm, "MAX_BLOCK", 16)
+    monkeypatch.setattr(nn_norm, "TILE", 32)
+    monkeypatch.setattr(nn_norm, "PARAM_PROGRAMS", 3)
+
+
+# ------------------------------------------------------------------------------------------------ layer_norm
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape,ns", [((5, 7), (7,)), ((2, 3, 5), (3, 5)), ((9, 37), (37,))])
+def test_layer_norm_matches_torch(device, shape, ns):
+    x, tx = pair(shape, device)
+    w, tw = pair(ns, device, seed=2, low=0.5, high=1.5)
+    b, tb = pair(ns, device, seed=3)
+    y = nn_norm.layer_norm(x, ns, w, b, 1e-5)
+    ty = F.layer_norm(tx, ns, tw, tb, 1e-5)
+    close(y, ty)
+    for g, tg in zip(grads(y, [x, w, b]), torch_grads(ty, [tx, tw, tb])):
+        close(g, tg)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_layer_norm_rows_longer_than_a_block(device, small_blocks):
+    # 37 > MAX_BLOCK = 16: three blocks per row; 11 rows over 3 partial programs; float32 as in training
+    x, tx = pair((11, 37), device, dtype=np.float32)
+    w, tw = pair((37,), device, seed=2, low=0.5, high=1.5, dtype=np.float32)
+    b, tb = pair((37,), device, seed=3, dtype=np.float32)
+    y = nn_norm.layer_norm(x, (37,), w, b)
+    ty = F.layer_norm(tx, (37,), tw, tb)
+    close(y, ty, rtol=1e-5, atol=1e-5)
+    for g, tg in zip(grads(y, [x, w, b]), torch_grads(ty, [tx, tw, tb])):
+        close(g, tg, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_layer_norm_odd_rows_fit_in_one_block_with_many_partials(device, monkeypatch):
+    monkeypatch.setattr(nn_norm, "TILE", 64)   # 2 rows of 32 lanes per tile: 13 rows over several programs
+    monkeypatch.setattr(nn_norm, "PARAM_PROGRAMS", 5)
+    x, tx = pair((13, 19), device)
+    w, tw = pair((19,), device, seed=2)
+    b, tb = pair((19,), device, seed=3)
+    ty = F.layer_norm(tx, (19,), tw, tb)
+    y = nn_norm.layer_norm(x, (19,), w, b)
+    for g, tg in zip(grads(y, [x, w, b]), torch_grads(ty, [tx, tw, tb])):
+        close(g, tg)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_layer_norm_double_backward_matches_torch(device):
+    x, tx = pair((3, 6), device)
+    w, tw = pair((6,), device, seed=2, low=0.5, high=1.5)
+    b, tb = pair((6,), device, seed=3)
+    y = nn_norm.layer_norm(x, (6,), w, b)
+    ty = F.layer_norm(tx, (6,), tw, tb)
+    gw = np.cos(np.arange(18)).reshape(3, 6)
+    gx, gww = tt.autograd.grad(y, [x, w], tt.tensor(gw, device=device), create_graph=True)
+    tgx, tgww = torch.autograd.grad(ty, [tx, tw], torch.tensor(gw), create_graph=True)
+    close(gx, tgx)
+    # a scalar of both first-order gradients, differentiated again
+    s = (gx * gx).sum() + (gww * tt.tensor(np.arange(6.0), device=device)).sum()
+    ts = (tgx * tgx).sum() + (tgww * torch.arange(6.0, dtype=torch.float64)).sum()
+    for g, tg in zip(tt.autograd.grad(s, [x, w, b], allow_unused=True),
+                     torch.autograd.grad(ts, [tx, tw, tb], allow_unused=True)):
+        if tg is None:
+            assert g is None or np.allclose(g._host(), 0)
+        else:
+            close(g, tg, rtol=1e-6, atol=1e-9)
+
+
+def test_layer_norm_double_backward_gradgradcheck_long_rows_cuda(small_blocks):
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device (GPU or interpreter)")
+    x, tx = pair((2, 19), "cuda")
+    w, tw = pair((19,), "cuda", seed=2)
+    y = nn_norm.layer_norm(x, (19,), w, None)
+    gx, = tt.autograd.grad(y, [x], tt.ones_like(y), create_graph=True)
+    ty = F.layer_norm(tx, (19,), tw, None)
+    tgx, = torch.autograd.grad(ty, [tx], torch.ones_like(ty), create_graph=True)
+    for g, tg in zip(tt.autograd.grad((gx * gx).sum(), [x, w]), torch.autograd.grad((tgx * tgx).sum(), [tx, tw])):
+        close(g, tg, rtol=1e-6, atol=1e-9)
+
+
+def test_layer_norm_fp16_and_bf16_compute_in_fp32():
+    a = np.random.default_rng(0).standard_normal((4, 33))
+    for dt, tdt in ((tt.float16, torch.float16), (tt.bfloat16, torch.bfloat16)):
+        for device in DEVICES:
+            y = nn_norm.layer_norm(tt.tensor(a, dtype=dt, device=device), (33,))
+            ty = F.layer_norm(torch.tensor(a, dtype=tdt), (33,))
+            assert y.dtype is dt
+            close(y.float(), ty.float(), rtol=1.6e-2, atol=1e-2)
+
+
+def test_layer_norm_errors():
+    x = tt.ones(2, 3)
+    with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[4\], expected input with shape \[\*, 4\], "
+                                           r"but got input of size\[2, 3\]"):
+        nn_norm.layer_norm(x, (4,))
+    with pytest.raises(RuntimeError, match=r"Expected weight to be of same shape as normalized_shape, but got weight "
+                                           r"of shape \[2\] and normalized_shape = \[3\]"):
+        nn_norm.layer_norm(x, (3,), tt.ones(2))
+    with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+        nn_norm.layer_norm(tt.ones(2, 3, dtype=tt.int64), (3,))
+
+
+def test_layer_norm_weight_only_and_bias_only_grads():
+    x, tx = pair((4, 5))
+    b, tb = pair((5,), seed=3)
+    y = nn_norm.layer_norm(x, 5, None, b)
+    ty = F.layer_norm(tx, (5,), None, tb)
+    for g, tg in zip(grads(y, [x, b]), torch_grads(ty, [tx, tb])):
+        close(g, tg)
+
+
+# ------------------------------------------------------------------------------------------------- rms_norm
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("eps", [None, 1e-6])
+def test_rms_norm_matches_torch(device, eps):
+    x, tx = pair((6, 21), device)
+    w, tw = pair((21,), device, seed=2)
+    y = nn_norm.rms_norm(x, (21,), w, eps)
+    ty = F.rms_norm(tx, (21,), tw, eps)
+    close(y, ty)
+    for g, tg in zip(grads(y, [x, w]), torch_grads(ty, [tx, tw])):
+        close(g, tg)
+
+
+def test_rms_norm_long_rows_and_double_backward_cuda(small_blocks):
+    device = "cuda" if "cuda" in DEVICES else "cpu"
+    x, tx = pair((5, 23), device)
+    w, tw = pair((23,), device, seed=2)
+    y = nn_norm.rms_norm(x, [23], w, 1e-5)
+    ty = F.rms_norm(tx, [23], tw, 1e-5)
+    close(y, ty)
+    gx, gw = tt.autograd.grad(y, [x, w], tt.ones_like(y), create_graph=True)
+    tgx, tgw = torch.autograd.grad(ty, [tx, tw], torch.ones_like(ty), create_graph=True)
+    close(gw, tgw)
+    for g, tg in zip(tt.autograd.grad((gx * gx).sum() + gw.sum(), [x, w]),
+                     torch.autograd.grad((tgx * tgx).sum() + tgw.sum(), [tx, tw])):
+        close(g, tg, rtol=1e-6, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------- group_norm
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_group_norm_matches_torch(device):
+    x, tx = pair((2, 6, 3, 5), device)
+    w, tw = pair((6,), device, seed=2)
+    b, tb = pair((6,), device, seed=3)
+    y = nn_norm.group_norm(x, 3, w, b, 1e-5)
+    ty = F.group_norm(tx, 3, tw, tb, 1e-5)
+    close(y, ty)
+    for g, tg in zip(grads(y, [x, w, b]), torch_grads(ty, [tx, tw, tb])):
+        close(g, tg)
+
+
+def test_group_norm_double_backward():
+    x, tx = pair((2, 4, 3))
+    w, tw = pair((4,), seed=2)
+    gx, gw = tt.autograd.grad(nn_norm.group_norm(x, 2, w), [x, w], tt.ones(2, 4, 3, dtype=tt.float64),
+                              create_graph=True)
+    tgx, tgw = torch.autograd.grad(F.group_norm(tx, 2, tw), [tx, tw], torch.ones(2, 4, 3, dtype=torch.float64),
+                                   create_graph=True)
+    for g, tg in zip(tt.autograd.grad((gx * gx).sum() + (gw * gw).sum(), [x, w]),
+                     torch.autograd.grad((tgx * tgx).sum() + (tgw * tgw).sum(), [tx, tw])):
+        close(g, tg, rtol=1e-6, atol=1e-9)
+
+
+def test_group_norm_errors():
+    with pytest.raises(RuntimeError, match="Expected number of channels in input to be divisible by num_groups"):
+        nn_norm.group_norm(tt.ones(2, 5, 3), 2)
+    with pytest.raises(RuntimeError, match="Expected at least 2 dimensions"):
+        nn_norm.group_norm(tt.ones(4), 2)
+
+
+# ----------------------------------------------------------------------------------------------- batch_norm
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 4, 3)])
+def test_batch_norm_training_matches_torch_and_updates_running_stats(device, shape):
+    x, tx = pair(shape, device)
+    w, tw = pair((3,), device, seed=2)
+    b, tb = pair((3,), device, seed=3)
+    rm0 = np.array([0.1, -0.2, 0.3])
+    rv0 = np.array([1.0, 0.5, 2.0])
+    rm, rv = tt.tensor(rm0, device=device), tt.tensor(rv0, device=device)
+    trm, trv = torch.tensor(rm0), torch.tensor(rv0)
+    v_mean, v_var = rm._version[0], rv._version[0]
+    y = nn_norm.batch_norm(x, rm, rv, w, b, True, 0.3, 1e-5)
+    ty = F.batch_norm(tx, trm, trv, tw, tb, True, 0.3, 1e-5)
+    close(y, ty)
+    close(rm, trm)
+    close(rv, trv)   # unbiased variance in the running estimate, as PyTorch
+    assert rm._version[0] == v_mean + 1 and rv._version[0] == v_var + 1
+    for g, tg in zip(grads(y, [x, w, b]), torch_grads(ty, [tx, tw, tb])):
+        close(g, tg)
+
+
+def test_batch_norm_long_channels_cuda(small_blocks):
+    device = "cuda" if "cuda" in DEVICES else "cpu"
+    x, tx = pair((5, 4, 7), device, dtype=np.float32)   # 35 values per channel > 16: the looping path
+    w, tw = pair((4,), device, seed=2, dtype=np.float32)
+    rm, rv = tt.zeros(4, device=device), tt.ones(4, device=device)
+    trm, trv = torch.zeros(4), torch.ones(4)
+    y = nn_norm.batch_norm(x, rm, rv, w, None, True)
+    ty = F.batch_norm(tx, trm, trv, tw, None, True)
+    close(y, ty, rtol=1e-5, atol=1e-5)
+    close(rv, trv, rtol=1e-5, atol=1e-6)
+    for g, tg in zip(grads(y, [x, w]), torch_grads(ty, [tx, tw])):
+        close(g, tg, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_batch_norm_eval_uses_running_stats(device):
+    x, tx = pair((4, 3, 2), device)
+    w, tw = pair((3,), device, seed=2)
+    b, tb = pair((3,), device, seed=3)
+    rm, rv = tt.tensor([0.1, -0.2, 0.3], device=device), tt.tensor([1.0, 0.5, 2.0], device=device)
+    trm, trv = torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64), torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)
+    version = rm._version[0]
+    y = nn_norm.batch_norm(x, rm, rv, w, b, False)
+    ty = F.batch_norm(tx, trm, trv, tw, tb, False)
+    close(y, ty)
+    assert rm._version[0] == version
+    for g, tg in zip(grads(y, [x, w, b]), torch_grads(ty, [tx, tw, tb])):
+        close(g, tg)
+
+
+def test_batch_norm_double_backward():
+    x, tx = pair((4, 3))
+    w, tw = pair((3,), seed=2)
+    gx, gw = tt.autograd.grad(nn_norm.batch_norm(x, None, None, w, None, True), [x, w], tt.ones(4, 3, dtype=tt.float64),
+                              create_graph=True)
+    tgx, tgw = torch.autograd.grad(F.batch_norm(tx, None, None, tw, None, True), [tx, tw],
+                                   torch.ones(4, 3, dtype=torch.float64), create_graph=True)
+    for g, tg in zip(tt.autograd.grad((gx * gx).sum() + (gw * gw).sum(), [x, w]),
+                     torch.autograd.grad((tgx * tgx).sum() + (tgw * tgw).sum(), [tx, tw])):
+        close(g, tg, rtol=1e-6, atol=1e-9)
+
+
+def test_batch_norm_errors():
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        nn_norm.batch_norm(tt.ones(1, 3), None, None, training=True)
+    with pytest.raises(RuntimeError, match="running_mean should contain 3 elements not 4"):
+        nn_norm.batch_norm(tt.ones(2, 3), tt.zeros(4), tt.ones(3))
