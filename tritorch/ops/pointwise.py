@@ -12,6 +12,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..device import CPU
@@ -324,10 +325,12 @@ def np_result(value, meta: Meta, out):
 
 # ------------------------------------------------------------------------------------------ declaring ops
 
-def _fast_cpu(np_fn, kind: str, allowed, arity: int):
+def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
     """The registry's cpu shortcut for pointwise ops: operands that are cpu tensors of one dtype whose compute
     dtype is itself go straight to NumPy (NumPy checks the broadcast; on a mismatch the full path runs and
-    raises PyTorch's error). Anything else returns None and takes the full path."""
+    raises PyTorch's error). Anything else returns None and takes the full path. Under autograd the result is
+    recorded here too (op_box[0] is the op), so recording costs no second dispatch."""
+    from .registry import _GRAD, Meta
     rule = _kind_rule(kind, "")
     direct = {}
     for d in _dt.ALL:
@@ -345,12 +348,15 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int):
             if kw or len(args) != 1:
                 return None
             a = args[0]
-            if a.__class__ is Tensor and a.device is CPU and not a._requires_grad:
+            if a.__class__ is Tensor and a.device is CPU:
                 out = get(a.dtype)
                 if out is not None:
                     r = np_fn(a._data)
                     # NumPy returns scalars for 0-dim operands; storage is always an ndarray
-                    return _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+                    t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+                    if a._requires_grad and _GRAD.enabled and op_box[0].differentiable:
+                        _state.recorder(op_box[0], args, kw, t, Meta(t._data.shape, out, CPU))
+                    return t
             return None
         return fast
     if arity == 2:
@@ -358,8 +364,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int):
             if kw or len(args) != 2:
                 return None
             a, b = args
-            if a.__class__ is Tensor and b.__class__ is Tensor and a.device is CPU and b.device is CPU and \
-                    not (a._requires_grad or b._requires_grad):
+            if a.__class__ is Tensor and b.__class__ is Tensor and a.device is CPU and b.device is CPU:
                 dt = a.dtype
                 if dt is b.dtype:
                     out = get(dt)
@@ -368,7 +373,10 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int):
                             r = np_fn(a._data, b._data)
                         except ValueError:
                             return None
-                        return _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+                        t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+                        if (a._requires_grad or b._requires_grad) and _GRAD.enabled and op_box[0].differentiable:
+                            _state.recorder(op_box[0], args, kw, t, Meta(t._data.shape, out, CPU))
+                        return t
             return None
         return fast
     return None
@@ -417,8 +425,10 @@ def declare(name: str, *, np_fn, tl_fn, kind: str, ref, samples, arity: int, fam
             pv = (0, 0)
         return launch_pointwise(tl_fn, list(operands), meta.shape, meta.dtype, meta.aux, out, pv)
 
+    op_box = []
     op = OpDef(name=name, infer=infer, impl={"cpu": cpu, "cuda": cuda}, family=family, ref=ref, samples=samples,
-               dtypes=dtypes, supports_out=True, fast=_fast_cpu(np_fn, kind, allowed, arity), **opdef_kwargs)
+               dtypes=dtypes, supports_out=True, fast=_fast_cpu(np_fn, kind, allowed, arity, op_box), **opdef_kwargs)
+    op_box.append(op)
     op.extra["arity"] = arity
     op.extra["params"] = params
     op.extra["tl_fn"] = tl_fn
