@@ -186,7 +186,10 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
     """Propagate `grad_outputs` from `outputs` through the graph.
 
     accumulate=True (Tensor.backward): add into the .grad of leaves (or of `inputs` only).
-    accumulate=False (autograd.grad): return the gradients of `inputs`, touching no .grad."""
+    accumulate=False (autograd.grad): return the gradients of `inputs`, touching no .grad.
+
+    Nodes are dict keys by identity. Each node's incoming gradients gather in a buffer (one slot per output);
+    a node runs once every edge into it has delivered (dependency counts from one pass over the graph)."""
     roots = []
     for t, g in zip(outputs, grad_outputs):
         e = edge_of(t)
@@ -203,51 +206,37 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                 if not allow_unused and not accumulate:
                     raise RuntimeError("One of the differentiated Tensors does not require grad")
                 continue
-            capture.setdefault((id(e[0]), e[1]), []).append(i)
+            capture.setdefault(e, []).append(i)
 
-    # dependency counts over the reachable graph (iterative DFS)
-    deps: dict = {}
-    seen = set()
-    stack = [e[0] for e, _ in roots]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for edge in node.next_functions:
-            if edge is None:
-                continue
-            nxt = edge[0]
-            deps[id(nxt)] = deps.get(id(nxt), 0) + 1
-            if id(nxt) not in seen:
-                stack.append(nxt)
-
+    deps = _dependencies([e[0] for e, _ in roots])
     buffers: dict = {}
-    nodes: dict = {}
     for (node, idx), g in roots:
-        buf = buffers.setdefault(id(node), [None] * max(1, getattr(node, "n_outputs", 1)))
-        buf[idx] = _add_grads(buf[idx], g)
-        nodes[id(node)] = node
-    ready = [node for (node, _), _ in roots if deps.get(id(node), 0) == 0]
-    ready = list({id(n): n for n in ready}.values())
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node.n_outputs if node.__class__ is not AccumulateGrad else [None]
+        buf[idx] = g if buf[idx] is None else buf[idx] + g
+    ready = list({n: None for (n, _), _ in roots if deps.get(n, 0) == 0})
     results = [None] * (len(inputs) if inputs is not None else 0)
+    anomaly = STATE.anomaly
 
     prev = (STATE.enabled, STATE.inference)
     STATE.enabled = bool(create_graph)
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(id(node), None)
+            grads = buffers.pop(node, None)
             if grads is None:
                 continue
-            grads = _run_pre_hooks(node, grads)
-            for i, g in enumerate(grads):
-                key = (id(node), i)
-                if key in capture and g is not None:
-                    for pos in capture[key]:
-                        results[pos] = g
-            if isinstance(node, AccumulateGrad):
-                if accumulate and (inputs is None or (id(node), 0) in capture):
+            if node.pre_hooks:
+                grads = _run_pre_hooks(node, grads)
+            if capture:
+                for i, g in enumerate(grads):
+                    pos = capture.get((node, i))
+                    if pos is not None and g is not None:
+                        for p in pos:
+                            results[p] = g
+            if node.__class__ is AccumulateGrad:
+                if accumulate and (inputs is None or (node, 0) in capture):
                     _accumulate(node, grads[0], create_graph)
                 continue
             if node.retained:
@@ -256,15 +245,19 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     if t is not None and grads[i] is not None:
                         t._grad = grads[i] if t._grad is None else t._grad + grads[i]
             try:
-                in_grads = node.apply(grads if node.n_outputs > 1 else [_dense(grads[0], node)])
+                if node.n_outputs == 1:
+                    g0 = grads[0]
+                    in_grads = node.apply((g0 if g0 is not None else _dense(g0, node),))
+                else:
+                    in_grads = node.apply(grads)
             except Exception as exc:
                 if node.trace is not None:
                     exc.args = (f"{exc.args[0] if exc.args else exc}\n\nForward call of {node.name()}:\n"
                                 + "".join(node.trace),) + exc.args[1:]
                 raise
-            if not isinstance(in_grads, (tuple, list)):
+            if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
                 in_grads = (in_grads,)
-            if STATE.anomaly:
+            if anomaly:
                 _check_anomaly(node, in_grads)
             if not retain_graph:
                 node.release()
@@ -273,12 +266,15 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     continue
                 nxt, idx = edge
                 if g is not None:
-                    g = _reduce_to(g, meta)
-                    buf = buffers.setdefault(id(nxt), [None] * max(1, getattr(nxt, "n_outputs", 1)))
-                    buf[idx] = _add_grads(buf[idx], g)
-                    nodes[id(nxt)] = nxt
-                deps[id(nxt)] -= 1
-                if deps[id(nxt)] == 0:
+                    if g._data.shape != meta.shape or g.dtype is not meta.dtype or g.device is not meta.device:
+                        g = _reduce_to(g, meta)
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * (nxt.n_outputs if nxt.__class__ is not AccumulateGrad else 1)
+                    buf[idx] = g if buf[idx] is None else buf[idx] + g
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
                     ready.append(nxt)
     finally:
         STATE.enabled, STATE.inference = prev
@@ -289,6 +285,27 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                                    "Set allow_unused=True if this is the desired behavior.")
         return tuple(results)
     return None
+
+
+def _dependencies(starts) -> dict:
+    """For every node reachable from `starts`: how many edges lead into it (iterative DFS, no recursion)."""
+    deps: dict = {}
+    seen = set(starts)
+    stack = list(seen)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_functions:
+            if edge is None:
+                continue
+            nxt = edge[0]
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
 
 
 def _dense(g, node):
