@@ -32,6 +32,13 @@ from .ops.random import *  # noqa: E402,F401,F403
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
+# torch.* forms of nn ops whose signature matches torch.nn.functional's (torch.embedding and torch.batch_norm
+# take other argument orders in PyTorch, so they stay in nn.functional only)
+from .ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
+from .ops.nn_dropout import dropout  # noqa: E402,F401
+from .ops.nn_norm import group_norm, layer_norm, rms_norm  # noqa: E402,F401
+from .ops.nn_conv import conv1d, conv2d, conv_transpose2d  # noqa: E402,F401
+from .ops.nn_pool import max_pool2d  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 

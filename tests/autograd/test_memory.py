@@ -87,3 +87,26 @@ def test_saved_tensors_freed_after_backward():
     assert node.freed and node._output is None
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_leaf_grad_is_not_copied_unless_shared(device):
+    w = tt.randn(4, 3, requires_grad=True, device=device)
+    x = tt.randn(2, 4, device=device)
+    y = (x @ w).sum()
+    y.backward()
+    # the matmul's fresh gradient becomes .grad itself: its storage is not a copy of another tensor's
+    assert w.grad._base is None
+    # one tensor sent to two leaves (add's vjp returns the same grad twice) is copied for the second holder
+    a = tt.randn(3, requires_grad=True, device=device)
+    b = tt.randn(3, requires_grad=True, device=device)
+    (a + b).sum().backward()
+    assert a.grad is not b.grad
+    a.grad.zero_()
+    assert b.grad.cpu().numpy().tolist() == [1.0, 1.0, 1.0]
+    # a gradient the caller passes in is never taken over
+    c = tt.randn(3, requires_grad=True, device=device)
+    seed = tt.ones(3, device=device)
+    (c * 1).backward(seed)
+    c.grad.mul_(5)
+    assert seed.cpu().numpy().tolist() == [1.0, 1.0, 1.0]

@@ -1,7 +1,10 @@
 """Recording op calls into the graph, and running it backwards (Tensor.backward, autograd.grad)."""
 from __future__ import annotations
 
+import sys as _sys
 import traceback
+
+import numpy as _np
 
 from ..tensor import Tensor
 from . import grad_mode
@@ -237,7 +240,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                             results[p] = g
             if node.__class__ is AccumulateGrad:
                 if accumulate and (inputs is None or (node, 0) in capture):
-                    _accumulate(node, grads[0], create_graph)
+                    _accumulate(node, grads, create_graph)
                 continue
             if node.retained:
                 for i, ref in node.retained.items():
@@ -332,17 +335,28 @@ def _run_pre_hooks(node, grads):
     return grads
 
 
-def _accumulate(acc: AccumulateGrad, g, create_graph: bool):
+def _accumulate(acc: AccumulateGrad, grads: list, create_graph: bool):
+    """Add grads[0] into the leaf's .grad. A fresh gradient that nothing else holds becomes .grad as it is (as
+    PyTorch steals it); one that is shared (a + b sends one tensor to both leaves), a view, or the caller's own
+    tensor is copied, so that in-place changes to one .grad (zero_, clipping) never reach another tensor."""
     leaf = acc.leaf_ref()
+    g = grads[0]
     if leaf is None or g is None:
         return
-    if not create_graph:
-        g = g.detach() if g.grad_fn is not None else g
-    if leaf._grad is None:
-        # the same gradient tensor may flow into several leaves (a + b): give each leaf its own
-        leaf._grad = g if create_graph else g.clone()
-    else:
-        leaf._grad = leaf._grad + g
+    if create_graph:
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        return
+    if g.grad_fn is not None:
+        g = g.detach()
+    elif leaf._grad is None:
+        grads[0] = None
+        # references now: `g` here and getrefcount's argument; anything more is another holder
+        if g._base is not None or _sys.getrefcount(g) > 2 or (g._data.__class__ is _np.ndarray
+                                                                and g._data.base is not None):
+            g = g.clone()
+        leaf._grad = g
+        return
+    leaf._grad = g.clone() if leaf._grad is None else leaf._grad + g
 
 
 def _check_anomaly(node, in_grads):
