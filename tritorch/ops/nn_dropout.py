@@ -1,2 +1,205 @@
-"""dropout on the Philox counter-based generator: the same seed gives the same mask on cpu and cuda."""
-__all__: list = []
+"""dropout on the Philox counter-based generator: the same seed gives the same mask on cpu and cuda.
+
+Element j (row-major order of the logical shape) of a call at generator offset `offset` takes lane j % 4 of
+Philox4x32-10(seed, offset / 4 + j // 4) - exactly the stream `tt.rand` draws (tritorch/ops/random.py) - turns it
+into a float u in [0, 1) with Triton's fp32 conversion (tl.uint_to_uniform_float; the NumPy fallback runs the
+same rounds and the same conversion), and is kept when u >= p, compared in fp32 (p rounded to fp32 once, on both
+devices). Kept elements are scaled by 1 / (1 - p). So the mask is a pure function of (seed, offset, index) and
+is bitwise the same on both devices.
+
+Backward: the gradient is grad * mask / (1 - p), i.e. dropout applied to the gradient with the same (seed,
+offset): the rule calls the same op again. The mask is recomputed rather than saved: nothing is kept for the
+backward but two integers, where a saved mask would hold one byte (or a float) per element for the whole life of
+the graph - the activation memory dropout sits in the middle of - while regenerating it costs ~25 integer ops per
+element in a kernel that is memory-bound anyway. The rule is linear in its input, so double backward works too.
+"""
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from .. import dtypes as _dt
+from ..backends import cuda as _cuda
+from ..backends.cuda import CudaArray
+from ..device import CUDA
+from ..tensor import Tensor, _make
+from . import launch
+from . import pointwise as pw
+from . import random as _random
+from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, register
+from .samples import make_tensor, rng_for
+
+FAMILY = "nn_dropout"
+
+__all__ = ["dropout"]
+
+# Philox counters per program (four elements each); the interpreter prefers fewer, larger programs.
+_BLOCK_C = 1024 if _cuda.INTERPRET else 256
+
+
+# ============================================================================================ Triton kernel
+
+@triton.jit
+def _dropout_kernel(
+    x_ptr,                       # input, contiguous, n elements
+    out_ptr,                     # output, contiguous, n elements (may be x itself: in place)
+    n,                           # number of elements
+    seed,                        # Philox key
+    counter,                     # Philox counter of element 0 (generator offset // 4)
+    p,                           # drop probability (compared in fp32)
+    scale_bits,                  # 1 / (1 - p) as float64 bits
+    COMPUTE: tl.constexpr,       # fp32, or fp64 for fp64 data
+    BLOCK_C: tl.constexpr,       # Philox counters per program
+):
+    # bytes: reads n elements, writes n elements; ~25 integer ops per element for the Philox rounds
+    c = tl.program_id(0).to(tl.int64) * BLOCK_C + tl.arange(0, BLOCK_C)
+    r0, r1, r2, r3 = tl.randint4x(seed, counter + c)
+    lane = tl.arange(0, 4)[None, :]
+    idx = c[:, None] * 4 + lane
+    r = tl.where(lane == 0, r0[:, None], tl.where(lane == 1, r1[:, None], tl.where(lane == 2, r2[:, None], r3[:, None])))
+    u = tl.uint_to_uniform_float(r)
+    keep = u >= tl.cast(p, tl.float32)
+    mask = idx < n
+    x = tl.load(x_ptr + idx, mask=mask, other=0).to(COMPUTE)
+    scale = tl.cast(scale_bits, tl.int64).to(tl.float64, bitcast=True).to(COMPUTE)
+    y = tl.where(keep, x * scale, 0.0)
+    tl.store(out_ptr + idx, y.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+# ================================================================================================ NumPy side
+
+def keep_mask_np(seed: int, offset: int, n: int, p: float) -> np.ndarray:
+    """The keep mask (bool, n elements in row-major order) the kernel computes for (seed, offset)."""
+    r = _random._draws_np(seed, offset, n, False)[:n]
+    u = _random._uniform_np(r, 0)
+    return u >= np.float32(p)
+
+
+def _scale(p: float) -> float:
+    return 1.0 / (1.0 - p) if p < 1.0 else 0.0
+
+
+def _f64_bits(v: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", float(v)))[0]
+
+
+# ==================================================================================================== op
+
+def _dropout_infer(input, p, *, seed, offset):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"dropout(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.dtype.kind != _dt.FLOAT:
+        raise RuntimeError(f'"dropout" not implemented for \'{_type_name(input.dtype)}\'')
+    _random._check_offset(seed, offset)
+    return Meta(tuple(input._data.shape), input.dtype, input.device, p)
+
+
+def _dropout_cpu(meta, input, p, *, seed, offset, out=None):
+    n = math.prod(meta.shape)
+    x = input._data
+    compute = np.float64 if meta.dtype is _dt.float64 else np.float32
+    keep = keep_mask_np(int(seed), int(offset), n, meta.aux).reshape(meta.shape)
+    scaled = x.astype(compute, copy=False) * compute(_scale(meta.aux))
+    r = np.where(keep, scaled, compute(0))
+    if out is not None:
+        np.copyto(out, r, casting="unsafe")
+        return out
+    return r.astype(meta.dtype.np, copy=False)
+
+
+def _dropout_cuda(meta, input, p, *, seed, offset, out=None):
+    n = math.prod(meta.shape)
+    x = input._data
+    if not x.is_contiguous():
+        from .nn_softmax import contiguous_copy
+        x = contiguous_copy(x)
+    direct = out is None or out.is_contiguous()
+    dst = (out if out is not None else CudaArray.empty(meta.shape, meta.dtype.np)) if direct else \
+        CudaArray.empty(meta.shape, meta.dtype.np)
+    if n:
+        compute = tl.float64 if meta.dtype is _dt.float64 else tl.float32
+        _dropout_kernel[(launch.num_programs(-(-n // 4), _BLOCK_C),)](
+            x, dst, n, int(seed), int(offset) // 4, meta.aux, _f64_bits(_scale(meta.aux)),
+            COMPUTE=compute, BLOCK_C=_BLOCK_C)
+    if not direct:
+        from .nn_softmax import _same
+        pw.launch_pointwise(_same, [_make(dst, meta.dtype, CUDA)], meta.shape, meta.dtype, meta.dtype, out)
+        return out
+    return dst
+
+
+def _dropout_ref(input, p, *, seed, offset):
+    x = np.asarray(input, np.float64)
+    n = x.size
+    draws = _random._ref_draws(seed, offset, n, False)[:n]
+    keep = np.array([np.float32(_random._ref_uniform(r, 0)) >= np.float32(p) for r in draws], bool).reshape(x.shape)
+    return np.where(keep, x * _scale(p), 0.0)
+
+
+def _dropout_samples(device, dtype):
+    rng = rng_for("dropout", dtype.name)
+
+    def X(shape, **kw):
+        return make_tensor(shape, dtype, device, rng=rng, **kw)
+
+    yield Sample((X(()), 0.5), {"seed": 1, "offset": 0}, name="()")
+    yield Sample((X((1,)), 0.3), {"seed": 2, "offset": 4}, name="(1,)")
+    yield Sample((X((0,)), 0.5), {"seed": 3, "offset": 0}, name="(0,)")
+    yield Sample((X((2 ** 6 + 17,)), 0.5), {"seed": 4, "offset": 8}, name="(81,)")
+    yield Sample((X((3, 5)), 0.2), {"seed": 5, "offset": 12}, name="(3,5)")
+    yield Sample((X((4, 6), noncontiguous=True), 0.5), {"seed": 6, "offset": 0}, name="noncontig")
+    yield Sample((X((3, 4)), 0.0), {"seed": 7, "offset": 0}, name="p=0")
+    yield Sample((X((3, 4)), 1.0), {"seed": 8, "offset": 0}, name="p=1")
+
+
+def _torch_dropout(torch, input, p, *, seed, offset):
+    # PyTorch's dropout with tritorch's mask (PyTorch's own generator draws other bits): input * mask / (1 - p)
+    keep = torch.from_numpy(keep_mask_np(seed, offset, input.numel(), p).reshape(tuple(input.shape)))
+    return torch.where(keep, input * _scale(p), torch.zeros((), dtype=input.dtype))
+
+
+_BENCH_N = 1 << 24
+
+dropout_op = register(OpDef(
+    name="dropout", family=FAMILY, infer=_dropout_infer, impl={"cpu": _dropout_cpu, "cuda": _dropout_cuda},
+    ref=_dropout_ref, samples=_dropout_samples, dtypes=_dt.FLOATS, supports_out=True, save="none",
+    extra={"torch": _torch_dropout},
+    bench=BenchSpec(sizes=(1 << 20, _BENCH_N),
+                    make=lambda size, device, dtype: ((make_tensor((size,), dtype, device), 0.5),
+                                                      {"seed": 1, "offset": 0}),
+                    bytes=lambda size, dtype: 2 * size * dtype.itemsize, flops=lambda size: size),
+    doc="dropout(input, p, *, seed, offset): input * mask / (1 - p), the mask from Philox(seed, offset)"))
+
+
+def _dropout_vjp(ctx, grad):
+    # grad * mask / (1 - p): the same op with the same (seed, offset) applied to the gradient
+    return (dropout_op(grad, ctx.meta.aux, seed=ctx.kwargs["seed"], offset=ctx.kwargs["offset"]),)
+
+
+dropout_op.vjp = _dropout_vjp
+
+
+# ============================================================================================== public API
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None) -> Tensor:
+    """torch.nn.functional.dropout: zero each element with probability p and scale the rest by 1 / (1 - p).
+
+    The mask comes from `generator` (the default generator otherwise) and advances it by one value per element,
+    so tt.manual_seed makes it repeatable, and the same state gives the same mask on cpu and cuda."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    gen = _random._gen(generator)
+    n = input.numel()
+    out = input if inplace else None
+    r = dropout_op(input, float(p), seed=gen._seed, offset=gen._offset, out=out)
+    gen._advance(n)
+    return r

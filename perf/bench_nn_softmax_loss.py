@@ -1,0 +1,181 @@
+"""Benchmark of softmax / log_softmax / cross_entropy / dropout (forward, and forward + backward) against PyTorch
+in the same run: CPU (NumPy fallback vs PyTorch CPU) always, cuda (Triton vs torch eager) when a GPU is there.
+Also the peak memory of cross_entropy forward + backward, fused vs the unfused log_softmax + nll_loss composition.
+
+    .venv/bin/python perf/bench_nn_softmax_loss.py [--quick] [--json out.json]
+
+Figures are the fastest of several repeats; ratio = tritorch / torch (lower is better; the target is <= 1.2 on
+CPU). On CPU torch runs with its default thread count and, as a second column, with one thread (the NumPy
+fallback computes on a thread pool only for inputs of 2**18 elements or more).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import tritorch as tt  # noqa: E402
+from tritorch.backends import cuda as _cuda  # noqa: E402
+from tritorch.ops import nn_dropout, nn_loss, nn_softmax  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(os.cpu_count() or 1)
+except ImportError:  # the peer is optional
+    torch = None
+
+try:
+    from tabulate import tabulate
+except ImportError:  # plain columns without tabulate
+    def tabulate(rows, headers):
+        lines = ["  ".join(str(h) for h in headers)]
+        lines += ["  ".join(str(c) for c in r) for r in rows]
+        return "\n".join(lines)
+
+
+def bench(fn, repeat: int, sync=None) -> float:
+    """Fastest of `repeat` calls, in seconds (after one warm-up call): the minimum is the figure least disturbed by
+    other processes on a shared machine."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        if sync:
+            sync()
+        t0 = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _fwd_bwd(fn, x, g):
+    def run():
+        x.grad = None
+        fn(x).backward(g)
+    return run
+
+
+def _cases(quick: bool):
+    n = 1 << (19 if quick else 21)
+    cases = []
+    for L in (256, 1024, 4096):
+        cases.append(("softmax", (n // L, L)))
+        cases.append(("log_softmax", (n // L, L)))
+    for N, C in ((1024, 1000), (256, 8192)) if not quick else ((512, 1000),):
+        cases.append(("cross_entropy", (N, C)))
+    cases.append(("dropout", (n // 1024, 1024)))
+    return cases
+
+
+def _fns(name, device):
+    """(tritorch forward, torch forward, whether the torch op needs a target)."""
+    if name == "softmax":
+        return (lambda x: nn_softmax.softmax(x, -1)), (lambda x: F.softmax(x, -1) if torch else None)
+    if name == "log_softmax":
+        return (lambda x: nn_softmax.log_softmax(x, -1)), (lambda x: F.log_softmax(x, -1))
+    if name == "dropout":
+        return (lambda x: nn_dropout.dropout(x, 0.1)), (lambda x: F.dropout(x, 0.1))
+    raise ValueError(name)
+
+
+def run_device(device: str, quick: bool, repeat: int):
+    rows = []
+    on_gpu = device == "cuda"
+    sync = _cuda.synchronize if on_gpu else None
+    tsync = (torch.cuda.synchronize if on_gpu else None) if torch else None
+    tdev = "cuda" if on_gpu else "cpu"
+    for name, shape in _cases(quick):
+        a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        x = tt.tensor(a, device=device).requires_grad_(True)
+        gy = None
+        if name == "cross_entropy":
+            tgt = np.random.default_rng(1).integers(0, shape[1], shape[0])
+            t = tt.tensor(tgt, device=device)
+            ours = lambda v, t=t: nn_loss.cross_entropy(v, t)  # noqa: E731
+            g = None
+        else:
+            ours, _ = _fns(name, device)
+            g = tt.tensor(np.cos(np.arange(a.size, dtype=np.float32)).reshape(shape), device=device)
+        with tt.no_grad():
+            xf = x.detach()
+            t_fwd = bench(lambda: ours(xf), repeat, sync)
+        t_fb = bench(_fwd_bwd(ours, x, g), repeat, sync)
+        peers = []   # (label, fwd, fwd+bwd) per torch setting: default threads, and one thread on cpu
+        if torch is not None:
+            tx = torch.tensor(a, device=tdev, requires_grad=True)
+            if name == "cross_entropy":
+                ttg = torch.tensor(tgt, device=tdev)
+                theirs = lambda v: F.cross_entropy(v, ttg)  # noqa: E731
+                gy = None
+            else:
+                _, theirs = _fns(name, device)
+                gy = torch.tensor(np.cos(np.arange(a.size, dtype=np.float32)).reshape(shape), device=tdev)
+            threads = [torch.get_num_threads()] + ([1] if not on_gpu and torch.get_num_threads() > 1 else [])
+            default = torch.get_num_threads()
+            for n_threads in threads:
+                torch.set_num_threads(n_threads)
+                with torch.no_grad():
+                    r_fwd = bench(lambda: theirs(tx), repeat, tsync)
+                r_fb = bench(_fwd_bwd(theirs, tx, gy), repeat, tsync)
+                peers.append((r_fwd, r_fb))
+            torch.set_num_threads(default)
+        label = f"{name} {shape[0]}x{shape[1]} fp32"
+        for i, (kind, ours_t) in enumerate((("fwd", t_fwd), ("fwd+bwd", t_fb))):
+            r = [device, label, kind, round(ours_t * 1e3, 3)]
+            for k in range(2):
+                theirs_t = peers[k][i] if k < len(peers) else None
+                r += [round(theirs_t * 1e3, 3) if theirs_t else None, round(ours_t / theirs_t, 2) if theirs_t else None]
+            rows.append(r)
+    return rows
+
+
+def peak_memory_cpu(N: int, C: int) -> list:
+    """Peak NumPy memory (tracemalloc) of cross_entropy forward + backward: fused vs log_softmax + nll_loss."""
+    a = np.random.default_rng(0).standard_normal((N, C)).astype(np.float32)
+    t = tt.tensor(np.random.default_rng(1).integers(0, C, N))
+    out = []
+    for label, fn in (("fused cross_entropy", lambda v: nn_loss.cross_entropy(v, t)),
+                      ("log_softmax + nll_loss", lambda v: nn_loss.nll_loss(nn_softmax.log_softmax(v, 1), t))):
+        h = tt.tensor(a)
+        x = (h * 1.0).requires_grad_(True)  # a leaf: its .grad is the one (N, C) result both keep
+        tracemalloc.start()
+        fn(x).backward()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out.append([label, f"{N}x{C}", round(peak / 2 ** 20, 2), round(peak / (N * C * 4), 2)])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    repeat = 5 if args.quick else 15
+    rows = run_device("cpu", args.quick, repeat)
+    if _cuda.on_gpu() and _cuda.is_available():
+        rows += run_device("cuda", args.quick, repeat)
+    n_threads = torch.get_num_threads() if torch is not None else 0
+    headers = ["device", "case", "pass", "tritorch ms", f"torch ms ({n_threads} thr)", "ratio",
+               "torch ms (1 thr)", "ratio 1 thr"]
+    print(tabulate(rows, headers=headers))
+    mem = peak_memory_cpu(1024, 1000 if args.quick else 8192)
+    print()
+    print(tabulate(mem, headers=["cross_entropy fwd+bwd (cpu)", "shape", "peak MiB", "peak / (N*C*4 B)"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"timings": [dict(zip(headers, r)) for r in rows],
+                       "memory": [dict(zip(["case", "shape", "peak_mib", "peak_over_nc_fp32"], m)) for m in mem]},
+                      f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
