@@ -1,2 +1,1069 @@
-"""scaled_dot_product_attention: a flash-attention-style tiled Triton kernel and a NumPy fallback."""
-__all__: list = []
+"""scaled_dot_product_attention: a flash-attention-style tiled Triton kernel and a NumPy fallback.
+
+Two registered ops:
+  scaled_dot_product_attention           (query, key, value, attn_mask) -> (out, lse)
+  scaled_dot_product_attention_backward  (grad_out, grad_lse, query, key, value, attn_mask, out, lse)
+                                          -> (grad_query, grad_key, grad_value)
+The public function returns `out` only. `lse` is the per-row log-sum-exp of the scaled, masked scores (fp32, or
+fp64 for fp64 inputs); the backward recomputes the attention probabilities from it (P = exp(S - lse)), so no
+L x S matrix is ever kept on cuda: memory grows linearly with the sequence length.
+
+Layout: inputs are (*batch, heads, L, E) (2-D and 3-D inputs as PyTorch takes them); the kernels see them as 4-D
+(batch, heads, rows, features) through strides, so non-contiguous and broadcast operands are read in place.
+Grouped-query attention (enable_gqa=True): query head h reads key head h // (Hq / Hk) and value head
+h // (Hq / Hv), as PyTorch's repeat_interleave does.
+
+Semantics that follow PyTorch 2.13 (CPU):
+  * is_causal is the top-left aligned lower triangle (key j visible to query i when j <= i); with attn_mask too,
+    both apply.
+  * a boolean mask keeps True; a float mask is added to the scaled scores.
+  * a row whose every key is masked out gives 0 (output and gradients) and lse = -inf. (PyTorch's math backend
+    gives NaN there; its functional CPU result, which the tests compare with, is 0.)
+  * dropout_p > 0 draws a keep decision for every (batch, head, i, j) from the Philox stream of the default
+    generator (tritorch/ops/random.py): element e = ((b * H + h) * L + i) * S + j takes the uniform of counter
+    offset // 4 + e // 4, lane e % 4 (exactly what `tritorch.rand` would draw at that position), kept when
+    u >= dropout_p and scaled by 1 / (1 - dropout_p). cpu and cuda draw bitwise the same decisions for the same
+    generator state; the backward recomputes them from (seed, offset).
+
+Gradients: the forward's vjp calls the fused backward op (dQ, dK/dV and row-delta kernels, recomputing P tile by
+tile from lse; no atomics: a dK/dV program owns its key rows and loops over its GQA group). When an additive
+attn_mask itself requires grad, the gradient is the materialised formula (composed of registered ops), since
+d(mask) is an L x S tensor anyway. Double backward: the backward op's vjp differentiates that materialised formula
+with the engine (treating its inputs as leaves), so second derivatives are exact; third and higher derivatives
+through attention are not supported (they would treat the first backward's inputs as constants).
+
+The NumPy fallback materialises the (*batch, H, L, S) scores (BLAS matmuls, one per head for large heads).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from .. import dtypes as _dt
+from ..backends import cuda as _cuda
+from ..backends.cuda import CudaArray
+from ..device import CUDA
+from ..tensor import Tensor, _make
+from . import pointwise as pw
+from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
+from .samples import make_tensor, rng_for
+
+FAMILY = "nn_attention"
+
+__all__ = ["scaled_dot_product_attention"]
+
+FLOATS = (_dt.float32, _dt.float64, _dt.float16, _dt.bfloat16)
+
+# Tile sizes (rows of queries x columns of keys per step). The interpreter runs each tile as NumPy calls, so tests
+# shrink them (see `tiles`) to reach several tiles with tiny inputs. On a GPU 64 x 64 (32 key columns for head
+# dims above 64, to keep the accumulators in registers).
+TILES = {"M": 16 if _cuda.INTERPRET else 64, "N": 16 if _cuda.INTERPRET else 64}
+
+
+class tiles:
+    """with tiles(m, n): run the attention kernels with BLOCK_M = m, BLOCK_N = n (powers of two, >= 16)."""
+
+    def __init__(self, m: int, n: int):
+        self.new = {"M": m, "N": n}
+
+    def __enter__(self):
+        self.prev = dict(TILES)
+        TILES.update(self.new)
+
+    def __exit__(self, *exc):
+        TILES.update(self.prev)
+
+
+# ============================================================================================== Triton kernels
+
+@triton.jit
+def _f64(bits):
+    # fp64 scalar arguments travel as their int64 bits (a Python float arrives as fp32 on a GPU)
+    return tl.cast(bits, tl.int64).to(tl.float64, bitcast=True)
+
+
+@triton.jit
+def _keep(bh, rows, cols, L, S, seed, counter0, p_drop):
+    # dropout keep decisions of a tile: Philox lane of element ((bh * L + i) * S + j), as tritorch.rand draws it
+    e = (bh.to(tl.int64) * L + rows[:, None].to(tl.int64)) * S + cols[None, :].to(tl.int64)
+    r0, r1, r2, r3 = tl.randint4x(seed, counter0 + e // 4)
+    lane = e % 4
+    r = tl.where(lane == 0, r0, tl.where(lane == 1, r1, tl.where(lane == 2, r2, r3)))
+    return tl.uint_to_uniform_float(r) >= p_drop
+
+
+@triton.jit
+def _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale,
+            MASK: tl.constexpr, CAUSAL: tl.constexpr, ACC: tl.constexpr, PRECISION: tl.constexpr):
+    # scale * q @ k^T (+ additive mask), -inf where masked out, causal-hidden or out of range. q (M, E), k (N, E).
+    s = tl.dot(q, tl.trans(k), input_precision=PRECISION, out_dtype=ACC) * scale
+    ok = row_ok[:, None] & col_ok[None, :]
+    if MASK == 1:
+        mk = tl.load(m_base + rows[:, None] * sm_l + cols[None, :] * sm_s, mask=ok, other=0)
+        ok = ok & (mk != 0)
+    elif MASK == 2:
+        s = s + tl.load(m_base + rows[:, None] * sm_l + cols[None, :] * sm_s, mask=ok, other=0).to(ACC)
+    if CAUSAL:
+        ok = ok & (cols[None, :] <= rows[:, None])
+    return tl.where(ok, s, float("-inf"))
+
+
+@triton.jit
+def _load_tile(base, idx, idx_ok, s_idx, feat, FEAT: tl.constexpr, s_feat, ACC: tl.constexpr, UPCAST: tl.constexpr):
+    # a (len(idx), BLOCK_FEAT) tile of rows `idx`, zero past the edges; in ACC when UPCAST (interpreter, fp64)
+    f = tl.arange(0, FEAT)
+    t = tl.load(base + idx[:, None] * s_idx + f[None, :] * s_feat, mask=idx_ok[:, None] & (f < feat)[None, :],
+                other=0)
+    if UPCAST:
+        t = t.to(ACC)
+    return t
+
+
+@triton.jit
+def _attn_fwd_kernel(
+    q_ptr, k_ptr, v_ptr, m_ptr,         # query (B,H,L,E), key (B,Hk,S,E), value (B,Hv,S,Ev), mask (B,H,L,S) or 0
+    out_ptr, lse_ptr,                   # out (B,H,L,Ev); lse (B*H*L contiguous, ACC)
+    H, L, S, E, EV,                     # query heads, query rows, key rows, head dims of q/k and of v
+    GK, GV,                             # query heads per key head / per value head (GQA; 1 otherwise)
+    sq_b, sq_h, sq_l, sq_e,             # query strides (elements)
+    sk_b, sk_h, sk_s, sk_e,             # key strides
+    sv_b, sv_h, sv_s, sv_e,             # value strides
+    sm_b, sm_h, sm_l, sm_s,             # mask strides (0 where broadcast)
+    so_b, so_h, so_l, so_e,             # out strides
+    scale_bits, p_bits, ks_bits,        # fp64 bits of: score scale, dropout p, 1 / (1 - p)
+    seed, counter0,                     # Philox key and first counter (dropout)
+    MASK: tl.constexpr,                 # 0 none, 1 boolean (keep where != 0), 2 additive
+    CAUSAL: tl.constexpr, DROPOUT: tl.constexpr,
+    ACC: tl.constexpr,                  # fp32, or fp64 for fp64 inputs
+    UPCAST: tl.constexpr,               # convert tiles to ACC before tl.dot (interpreter, fp64)
+    PRECISION: tl.constexpr,            # tl.dot input_precision for fp32
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
+):
+    # bytes: reads the query tile once, every key/value row once per query tile (mask tile alongside), writes
+    # out (L*Ev) and lse (L) once; flops 4*L*S*E (half with CAUSAL). Online softmax: m_i running max, l_i running
+    # sum of exp(s - m_i), acc the running p @ v, rescaled by exp(m_old - m_new) as m grows.
+    pid_m = tl.program_id(0)
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < L
+    q = _load_tile(q_ptr + b * sq_b + h * sq_h, rows, row_ok, sq_l, E, BLOCK_E, sq_e, ACC, UPCAST)
+    k_base = k_ptr + b * sk_b + (h // GK) * sk_h
+    v_base = v_ptr + b * sv_b + (h // GV) * sv_h
+    m_base = m_ptr + b * sm_b + h * sm_h
+    scale = _f64(scale_bits).to(ACC)
+    m_i = tl.full([BLOCK_M], float("-inf"), ACC)
+    l_i = tl.zeros([BLOCK_M], ACC)
+    acc = tl.zeros([BLOCK_M, BLOCK_EV], ACC)
+    hi = S
+    if CAUSAL:
+        hi = tl.minimum(S, (pid_m + 1) * BLOCK_M)
+    for n0 in range(0, hi, BLOCK_N):
+        cols = n0 + tl.arange(0, BLOCK_N)
+        col_ok = cols < S
+        k = _load_tile(k_base, cols, col_ok, sk_s, E, BLOCK_E, sk_e, ACC, UPCAST)
+        s = _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale, MASK, CAUSAL, ACC, PRECISION)
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # a row masked so far adds exp(-inf) = 0
+        p = tl.exp(s - m_safe[:, None])
+        alpha = tl.exp(m_i - m_safe)
+        l_i = l_i * alpha + tl.sum(p, 1)
+        if DROPOUT:
+            keep = _keep(bh, rows, cols, L, S, seed, counter0, _f64(p_bits).to(tl.float32))
+            p = tl.where(keep, p * _f64(ks_bits).to(ACC), 0.0)
+        v = _load_tile(v_base, cols, col_ok, sv_s, EV, BLOCK_EV, sv_e, ACC, UPCAST)
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision=PRECISION, out_dtype=ACC)
+        m_i = m_new
+    empty = l_i == 0  # every key masked out: 0 and lse = -inf (PyTorch's CPU result)
+    out = tl.where(empty[:, None], 0.0, acc / tl.where(empty, 1.0, l_i)[:, None])
+    lse = tl.where(empty, float("-inf"), tl.where(m_i == float("-inf"), 0.0, m_i) + tl.log(tl.where(empty, 1.0, l_i)))
+    ev = tl.arange(0, BLOCK_EV)
+    o_ptrs = out_ptr + b * so_b + h * so_h + rows[:, None] * so_l + ev[None, :] * so_e
+    tl.store(o_ptrs, out.to(out_ptr.dtype.element_ty), mask=row_ok[:, None] & (ev < EV)[None, :])
+    tl.store(lse_ptr + bh.to(tl.int64) * L + rows, lse, mask=row_ok)
+
+
+@triton.jit
+def _attn_bwd_delta_kernel(
+    do_ptr, out_ptr, glse_ptr, delta_ptr,  # grad_out (B,H,L,Ev), out (B,H,L,Ev), grad_lse (B*H*L) or 0, delta
+    H, L, EV,                              # heads, rows, value head dim
+    sd_b, sd_h, sd_l, sd_e,                # grad_out strides
+    so_b, so_h, so_l, so_e,                # out strides
+    sg_b, sg_h, sg_l,                      # grad_lse strides
+    HAS_GLSE: tl.constexpr, ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_EV: tl.constexpr,
+):
+    # bytes: reads grad_out and out once (2*L*Ev) and grad_lse (L), writes delta (L) in ACC.
+    # delta_i = sum_j P_ij dP_ij - grad_lse_i = rowsum(grad_out * out) - grad_lse_i: dS = P * (dP - delta).
+    pid_m = tl.program_id(0)
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < L
+    do = _load_tile(do_ptr + b * sd_b + h * sd_h, rows, row_ok, sd_l, EV, BLOCK_EV, sd_e, ACC, True)
+    o = _load_tile(out_ptr + b * so_b + h * so_h, rows, row_ok, so_l, EV, BLOCK_EV, so_e, ACC, True)
+    delta = tl.sum(do * o, 1)
+    if HAS_GLSE:
+        delta -= tl.load(glse_ptr + b * sg_b + h * sg_h + rows * sg_l, mask=row_ok, other=0).to(ACC)
+    tl.store(delta_ptr + bh.to(tl.int64) * L + rows, delta, mask=row_ok)
+
+
+@triton.jit
+def _probs(s, lse):
+    # P = exp(S - lse); a row with lse = -inf (all masked) gets 0
+    return tl.exp(s - tl.where(lse == float("-inf"), float("inf"), lse)[:, None])
+
+
+@triton.jit
+def _attn_bwd_dkdv_kernel(
+    q_ptr, k_ptr, v_ptr, m_ptr,         # query, key, value, mask (as in the forward)
+    do_ptr, lse_ptr, delta_ptr,         # grad_out (B,H,L,Ev); lse and delta (B*H*L, ACC)
+    dk_ptr, dv_ptr,                     # grad_key (B,Hk,S,E) (DO_DK), grad_value (B,Hv,S,Ev) (DO_DV)
+    H, L, S, E, EV, GK, GV,             # as in the forward
+    G_OWN, H_OWN,                       # query heads summed per program; heads of the gradient written
+    sq_b, sq_h, sq_l, sq_e,
+    sk_b, sk_h, sk_s, sk_e,
+    sv_b, sv_h, sv_s, sv_e,
+    sm_b, sm_h, sm_l, sm_s,
+    sd_b, sd_h, sd_l, sd_e,             # grad_out strides
+    sdk_b, sdk_h, sdk_s, sdk_e,         # grad_key strides
+    sdv_b, sdv_h, sdv_s, sdv_e,         # grad_value strides
+    scale_bits, p_bits, ks_bits, seed, counter0,
+    MASK: tl.constexpr, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr,
+    DO_DK: tl.constexpr, DO_DV: tl.constexpr,  # which gradients this launch writes
+    ACC: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
+):
+    # bytes: per key tile reads every query/grad_out row of its G_OWN query heads once (plus lse, delta, mask),
+    # writes the key/value gradient tile once. No atomics: a program owns its rows of dK/dV and sums the GQA
+    # group in a loop, so results are deterministic.
+    pid_n = tl.program_id(0)
+    bo = tl.program_id(1)
+    b = bo // H_OWN
+    ho = bo % H_OWN
+    cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    col_ok = cols < S
+    scale = _f64(scale_bits).to(ACC)
+    dk = tl.zeros([BLOCK_N, BLOCK_E], ACC)
+    dv = tl.zeros([BLOCK_N, BLOCK_EV], ACC)
+    m_start = 0
+    if CAUSAL:
+        m_start = (pid_n * BLOCK_N // BLOCK_M) * BLOCK_M
+    for g in range(0, G_OWN):
+        h = ho * G_OWN + g
+        bh = b * H + h
+        k = _load_tile(k_ptr + b * sk_b + (h // GK) * sk_h, cols, col_ok, sk_s, E, BLOCK_E, sk_e, ACC, UPCAST)
+        v = _load_tile(v_ptr + b * sv_b + (h // GV) * sv_h, cols, col_ok, sv_s, EV, BLOCK_EV, sv_e, ACC, UPCAST)
+        q_base = q_ptr + b * sq_b + h * sq_h
+        do_base = do_ptr + b * sd_b + h * sd_h
+        m_base = m_ptr + b * sm_b + h * sm_h
+        for m0 in range(m_start, L, BLOCK_M):
+            rows = m0 + tl.arange(0, BLOCK_M)
+            row_ok = rows < L
+            q = _load_tile(q_base, rows, row_ok, sq_l, E, BLOCK_E, sq_e, ACC, UPCAST)
+            do = _load_tile(do_base, rows, row_ok, sd_l, EV, BLOCK_EV, sd_e, ACC, UPCAST)
+            lse = tl.load(lse_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
+            s = _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale, MASK, CAUSAL, ACC, PRECISION)
+            p = _probs(s, lse)
+            if DROPOUT:
+                keep = _keep(bh, rows, cols, L, S, seed, counter0, _f64(p_bits).to(tl.float32))
+                ks = _f64(ks_bits).to(ACC)
+                pd = tl.where(keep, p * ks, 0.0)
+            else:
+                pd = p
+            if DO_DV:
+                dv += tl.dot(tl.trans(pd.to(do.dtype)), do, input_precision=PRECISION, out_dtype=ACC)
+            if DO_DK:
+                delta = tl.load(delta_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
+                dp = tl.dot(do, tl.trans(v), input_precision=PRECISION, out_dtype=ACC)
+                if DROPOUT:
+                    dp = tl.where(keep, dp * ks, 0.0)
+                ds = p * (dp - delta[:, None])
+                dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=PRECISION, out_dtype=ACC)
+    if DO_DK:
+        e = tl.arange(0, BLOCK_E)
+        ptrs = dk_ptr + b * sdk_b + ho * sdk_h + cols[:, None] * sdk_s + e[None, :] * sdk_e
+        tl.store(ptrs, (dk * scale).to(dk_ptr.dtype.element_ty), mask=col_ok[:, None] & (e < E)[None, :])
+    if DO_DV:
+        ev = tl.arange(0, BLOCK_EV)
+        ptrs = dv_ptr + b * sdv_b + ho * sdv_h + cols[:, None] * sdv_s + ev[None, :] * sdv_e
+        tl.store(ptrs, dv.to(dv_ptr.dtype.element_ty), mask=col_ok[:, None] & (ev < EV)[None, :])
+
+
+@triton.jit
+def _attn_bwd_dq_kernel(
+    q_ptr, k_ptr, v_ptr, m_ptr,         # query, key, value, mask (as in the forward)
+    do_ptr, lse_ptr, delta_ptr,         # grad_out; lse and delta (B*H*L, ACC)
+    dq_ptr,                             # grad_query (B,H,L,E)
+    H, L, S, E, EV, GK, GV,
+    sq_b, sq_h, sq_l, sq_e,
+    sk_b, sk_h, sk_s, sk_e,
+    sv_b, sv_h, sv_s, sv_e,
+    sm_b, sm_h, sm_l, sm_s,
+    sd_b, sd_h, sd_l, sd_e,
+    sdq_b, sdq_h, sdq_l, sdq_e,         # grad_query strides
+    scale_bits, p_bits, ks_bits, seed, counter0,
+    MASK: tl.constexpr, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr,
+    ACC: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
+):
+    # bytes: reads its query/grad_out tile once and every key/value row once (mask alongside), writes dQ once.
+    pid_m = tl.program_id(0)
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < L
+    scale = _f64(scale_bits).to(ACC)
+    q = _load_tile(q_ptr + b * sq_b + h * sq_h, rows, row_ok, sq_l, E, BLOCK_E, sq_e, ACC, UPCAST)
+    do = _load_tile(do_ptr + b * sd_b + h * sd_h, rows, row_ok, sd_l, EV, BLOCK_EV, sd_e, ACC, UPCAST)
+    lse = tl.load(lse_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
+    delta = tl.load(delta_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
+    k_base = k_ptr + b * sk_b + (h // GK) * sk_h
+    v_base = v_ptr + b * sv_b + (h // GV) * sv_h
+    m_base = m_ptr + b * sm_b + h * sm_h
+    dq = tl.zeros([BLOCK_M, BLOCK_E], ACC)
+    hi = S
+    if CAUSAL:
+        hi = tl.minimum(S, (pid_m + 1) * BLOCK_M)
+    for n0 in range(0, hi, BLOCK_N):
+        cols = n0 + tl.arange(0, BLOCK_N)
+        col_ok = cols < S
+        k = _load_tile(k_base, cols, col_ok, sk_s, E, BLOCK_E, sk_e, ACC, UPCAST)
+        v = _load_tile(v_base, cols, col_ok, sv_s, EV, BLOCK_EV, sv_e, ACC, UPCAST)
+        s = _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale, MASK, CAUSAL, ACC, PRECISION)
+        p = _probs(s, lse)
+        dp = tl.dot(do, tl.trans(v), input_precision=PRECISION, out_dtype=ACC)
+        if DROPOUT:
+            keep = _keep(bh, rows, cols, L, S, seed, counter0, _f64(p_bits).to(tl.float32))
+            dp = tl.where(keep, dp * _f64(ks_bits).to(ACC), 0.0)
+        ds = p * (dp - delta[:, None])
+        dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION, out_dtype=ACC)
+    e = tl.arange(0, BLOCK_E)
+    ptrs = dq_ptr + b * sdq_b + h * sdq_h + rows[:, None] * sdq_l + e[None, :] * sdq_e
+    tl.store(ptrs, (dq * scale).to(dq_ptr.dtype.element_ty), mask=row_ok[:, None] & (e < E)[None, :])
+
+
+# ================================================================================================ call facts
+
+class _Plan:
+    """What infer decided and both implementations share."""
+
+    __slots__ = ("batch", "H", "L", "S", "E", "EV", "HK", "HV", "GK", "GV", "scale", "mask_kind", "causal",
+                 "p", "seed", "offset", "acc", "out_shape", "lse_shape", "nd")
+
+    def __repr__(self):
+        return f"_Plan(batch={self.batch}, H={self.H}, L={self.L}, S={self.S}, E={self.E}, EV={self.EV})"
+
+
+_C10 = {_dt.float32: "float", _dt.float64: "double", _dt.float16: "c10::Half", _dt.bfloat16: "c10::BFloat16",
+        _dt.int64: "long int", _dt.int32: "int", _dt.int16: "short int", _dt.int8: "signed char",
+        _dt.uint8: "unsigned char", _dt.bool_: "bool"}
+
+
+def _heads(t: Tensor) -> int:
+    return t.shape[-3] if t.ndim >= 3 else 1
+
+
+def _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, seed, offset) -> _Plan:
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                           f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
+    if not (query.dtype is key.dtype is value.dtype):
+        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+                           f"{_C10[query.dtype]} key.dtype: {_C10[key.dtype]} and value.dtype: {_C10[value.dtype]}"
+                           f" instead.")
+    if query.dtype not in FLOATS:
+        raise RuntimeError(f"expected scalar type Float but found {_C10[query.dtype].capitalize()}")
+    device_of(query, key, value, attn_mask)
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            raise TypeError(f"scaled_dot_product_attention(): argument 'attn_mask' must be Tensor, not "
+                            f"{type(attn_mask).__name__}")
+        if attn_mask.dtype is not _dt.bool_ and attn_mask.dtype is not query.dtype:
+            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                               f"attn_mask.dtype: {_C10[attn_mask.dtype]} and  query.dtype: {_C10[query.dtype]} "
+                               f"instead.")
+    if not 0.0 <= float(dropout_p) <= 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    p = _Plan()
+    p.nd = query.ndim
+    L, E = query.shape[-2:]
+    S, EK = key.shape[-2:]
+    SV, EV = value.shape[-2:]
+    if EK != E:
+        raise RuntimeError(f"Expected key's last dimension ({EK}) to match query's last dimension ({E})")
+    if SV != S:
+        raise RuntimeError(f"Expected key and value to have the same sequence length, but got {S} and {SV}")
+    batch = tuple(query.shape[:-3])
+    if tuple(key.shape[:-3]) != batch or tuple(value.shape[:-3]) != batch or not (query.ndim == key.ndim
+                                                                                   == value.ndim):
+        raise RuntimeError(f"Expected query, key and value to have the same batch dimensions, but got "
+                           f"{list(query.shape[:-2])}, {list(key.shape[:-2])} and {list(value.shape[:-2])}")
+    H, HK, HV = _heads(query), _heads(key), _heads(value)
+    if enable_gqa:
+        if H % HK or H % HV:
+            raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
+    else:
+        for other in (HK, HV):
+            if other != H and other != 1:
+                dim = query.ndim - 3
+                raise RuntimeError(f"The size of tensor a ({H}) must match the size of tensor b ({other}) at "
+                                   f"non-singleton dimension {dim}")
+    p.batch, p.H, p.L, p.S, p.E, p.EV, p.HK, p.HV = batch, H, L, S, E, EV, HK, HV
+    p.GK, p.GV = H // HK, H // HV
+    if attn_mask is not None:
+        from .registry import broadcast_shapes
+        full = batch + ((H,) if query.ndim >= 3 else ()) + (L, S)
+        if broadcast_shapes(tuple(attn_mask.shape), full) != full:
+            raise RuntimeError(f"attn_mask of shape {list(attn_mask.shape)} cannot be broadcast to the attention "
+                               f"scores' shape {list(full)}")
+        p.mask_kind = 1 if attn_mask.dtype is _dt.bool_ else 2
+    else:
+        p.mask_kind = 0
+    p.scale = float(scale) if scale is not None else 1.0 / math.sqrt(E)
+    p.causal = bool(is_causal)
+    p.p = float(dropout_p)
+    p.seed, p.offset = int(seed), int(offset)
+    p.acc = _dt.float64 if query.dtype is _dt.float64 else _dt.float32
+    lead = tuple(query.shape[:-2])
+    p.out_shape = lead + (L, EV)
+    p.lse_shape = lead + (L,)
+    return p
+
+
+def _n_draws(p: _Plan) -> int:
+    return math.prod(p.batch) * p.H * p.L * p.S
+
+
+def _keep_scale(p: float) -> float:
+    return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
+
+
+def _bits(x: float) -> int:
+    return int(np.array(x, np.float64).view(np.int64))
+
+
+# ================================================================================================ NumPy side
+
+def _np4(a: np.ndarray) -> np.ndarray:
+    """(*batch, H, L, E) with a heads axis (2-D inputs get one of size 1)."""
+    return a[None] if a.ndim == 2 else a
+
+
+def _bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched a @ b. Large matrices go one BLAS call each (NumPy's stacked matmul runs several times slower
+    there); many small ones take the stacked call (one Python iteration per matrix would cost more)."""
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if not lead or m * n * k < 32768 or math.prod(lead) > 4096:
+        return np.matmul(a, b)
+    out = np.empty(lead + (m, n), np.result_type(a.dtype, b.dtype))
+    a = np.broadcast_to(a, lead + a.shape[-2:])
+    b = np.broadcast_to(b, lead + b.shape[-2:])
+    for i in np.ndindex(*lead):
+        np.matmul(a[i], b[i], out=out[i])
+    return out
+
+
+def _keep_np(p: _Plan) -> np.ndarray:
+    """The dropout keep decisions (*batch, H, L, S), the same bits the kernels draw."""
+    from . import random as _random
+    plan = _random._float_plan(_random.UNIFORM, _dt.float32, 0.0, 1.0)
+    u = _random.generate_np(plan, p.seed, p.offset, _n_draws(p))
+    return (u >= np.float32(p.p)).reshape(p.batch + (p.H, p.L, p.S))
+
+
+def _scores_np(p: _Plan, q, k, mask, acc) -> np.ndarray:
+    """scale * q @ k^T, masked (-inf), in acc, shape (*batch, H, L, S)."""
+    kx = np.repeat(k, p.GK, axis=-3) if p.GK > 1 else k
+    s = _bmm(q, np.swapaxes(kx, -1, -2))
+    s *= acc.type(p.scale)
+    # masks are added as 0 / -inf biases (a broadcast add is much faster than a masked write)
+    if mask is not None:  # broadcasts against (*batch, H, L, S) (2-D inputs carry a leading axis of 1 here)
+        s += np.where(mask, acc.type(0), acc.type(-np.inf)) if p.mask_kind == 1 else mask.astype(acc, copy=False)
+    if p.causal:
+        s += np.where(np.tri(p.L, p.S, dtype=np.bool_), acc.type(0), acc.type(-np.inf))
+    return s
+
+
+def _inputs_np(p: _Plan, *tensors):
+    acc = p.acc.np
+    out = []
+    for t in tensors:
+        if t is None:
+            out.append(None)
+            continue
+        a = t._data
+        if a.dtype != np.bool_:
+            a = a.astype(acc, copy=False)
+        out.append(_np4(a) if p.nd == 2 else a)
+    return out
+
+
+def _fwd_cpu(meta, query, key, value, attn_mask=None, **_kw):
+    p = meta.aux
+    acc = p.acc.np
+    q, k, v = _inputs_np(p, query, key, value)
+    s = _scores_np(p, q, k, None if attn_mask is None else attn_mask._data, acc)
+    m = np.max(s, axis=-1, keepdims=True, initial=-np.inf)
+    m[~np.isfinite(m)] = 0  # a fully masked row: exp(-inf - 0) = 0
+    s -= m
+    np.exp(s, out=s)
+    ls = s.sum(axis=-1, keepdims=True)
+    empty = ls == 0
+    ls[empty] = 1
+    lse = np.where(empty, -np.inf, m + np.log(ls))[..., 0]
+    s /= ls
+    if p.p > 0:
+        s *= _keep_np(p) * acc.type(_keep_scale(p.p))
+    vx = np.repeat(v, p.GV, axis=-3) if p.GV > 1 else v
+    out = _bmm(s, vx)
+    if p.nd == 2:
+        out, lse = out[0], lse[0]
+    return out.astype(meta.dtype[0].np, copy=False), lse.astype(meta.dtype[1].np, copy=False)
+
+
+def _group_sum(g: np.ndarray, groups: int) -> np.ndarray:
+    if groups == 1:
+        return g
+    sh = g.shape
+    return g.reshape(sh[:-3] + (sh[-3] // groups, groups) + sh[-2:]).sum(axis=-3)
+
+
+def _bwd_cpu(meta, grad_out, grad_lse, query, key, value, attn_mask, out, lse, **_kw):
+    p = meta.aux
+    acc = p.acc.np
+    g, q, k, v, o, ls = _inputs_np(p, grad_out, query, key, value, out, lse)
+    s = _scores_np(p, q, k, None if attn_mask is None else attn_mask._data, acc)
+    s -= np.where(ls == -np.inf, np.inf, ls)[..., None]
+    P = np.exp(s, out=s)
+    vx = np.repeat(v, p.GV, axis=-3) if p.GV > 1 else v
+    kx = np.repeat(k, p.GK, axis=-3) if p.GK > 1 else k
+    dp = _bmm(g, np.swapaxes(vx, -1, -2))
+    if p.p > 0:
+        keep = _keep_np(p) * acc.type(_keep_scale(p.p))
+        pd = P * keep
+        dp *= keep
+    else:
+        pd = P
+    dv = _group_sum(_bmm(np.swapaxes(pd, -1, -2), g), p.GV)
+    delta = np.sum(g * o, axis=-1)
+    if grad_lse is not None:
+        gl = grad_lse._data.astype(acc, copy=False)
+        delta = delta - (gl[None] if p.nd == 2 else gl)
+    dp -= delta[..., None]
+    ds = P * dp
+    ds *= acc.type(p.scale)
+    dq = _bmm(ds, kx)
+    dk = _group_sum(_bmm(np.swapaxes(ds, -1, -2), q), p.GK)
+    if p.nd == 2:
+        dq, dk, dv = dq[0], dk[0], dv[0]
+    d = meta.dtype[0].np
+    return dq.astype(d, copy=False), dk.astype(d, copy=False), dv.astype(d, copy=False)
+
+
+# ================================================================================================= Triton side
+
+def _view4(arr: CudaArray, nd: int) -> CudaArray:
+    """A (batch, heads, rows, features) view of a (*batch, heads, rows, features) array (copied only when the
+    batch dims cannot be merged by strides)."""
+    sh, st = tuple(arr.shape), tuple(arr.strides)
+    if nd == 2:
+        return arr.view_as((1, 1) + sh, (0, 0) + st, arr.offset)
+    if nd == 3:
+        return arr.view_as((1,) + sh, (0,) + st, arr.offset)
+    if nd == 4:
+        return arr
+    lead, lead_st = sh[:-3], st[:-3]
+    if all(lead_st[i] == lead_st[i + 1] * lead[i + 1] or lead[i + 1] == 1 for i in range(len(lead) - 1)) \
+            or math.prod(lead) <= 1:
+        return arr.view_as((math.prod(lead),) + sh[-3:], (lead_st[-1],) + st[-3:], arr.offset)
+    from .copy import clone_op
+    c = clone_op(_make(arr, _dt.from_numpy_dtype(arr.dtype), CUDA))._data  # contiguous: batch dims merge
+    return c.view_as((math.prod(lead),) + sh[-3:], (math.prod(sh[-3:]),) + tuple(c.strides[-3:]), c.offset)
+
+
+def _mask4(p: _Plan, mask: Tensor | None):
+    """The mask seen at the scores' shape, as a 4-D strided view (0 strides where broadcast), or (0, zeros)."""
+    if mask is None:
+        return 0, (0, 0, 0, 0)
+    from . import launch
+    arr = pw.kernel_view(mask._data)
+    full = p.batch + ((p.H,) if p.nd >= 3 else ()) + (p.L, p.S)
+    st = launch.broadcast_strides(arr, full)
+    view = _view4(arr.view_as(full, st, arr.offset), p.nd)
+    return view, tuple(view.strides)
+
+
+def _st(a: CudaArray) -> tuple:
+    return tuple(a.strides)
+
+
+def _blocks(p: _Plan):
+    bn = TILES["N"] if _cuda.INTERPRET or max(p.E, p.EV) <= 64 else min(TILES["N"], 32)
+    return (TILES["M"], bn, max(16, triton.next_power_of_2(p.E)), max(16, triton.next_power_of_2(p.EV)))
+
+
+def _consts(p: _Plan, dtype: _dt.dtype) -> dict:
+    fp32_prec = "tf32" if dtype is _dt.float32 and _cuda.matmul.allow_tf32 else "ieee"
+    return dict(MASK=p.mask_kind, CAUSAL=p.causal, DROPOUT=p.p > 0, ACC=pw.TL_DTYPE[p.acc],
+                UPCAST=_cuda.INTERPRET or dtype is _dt.float64, PRECISION=fp32_prec)
+
+
+def _scalars(p: _Plan) -> tuple:
+    return (_bits(p.scale), _bits(p.p), _bits(_keep_scale(p.p)), p.seed, p.offset // 4)
+
+
+def _fwd_cuda(meta, query, key, value, attn_mask=None, **_kw):
+    p = meta.aux
+    out = CudaArray.empty(meta.shape[0], meta.dtype[0].np)
+    lse = CudaArray.empty(meta.shape[1], meta.dtype[1].np)
+    B = math.prod(p.batch)
+    if B * p.H * p.L == 0:
+        return out, lse
+    q, k, v, o = (_view4(a._data if isinstance(a, Tensor) else a, p.nd) for a in (query, key, value, out))
+    m, sm = _mask4(p, attn_mask)
+    BM, BN, BE, BEV = _blocks(p)
+    _attn_fwd_kernel[(triton.cdiv(p.L, BM), B * p.H)](
+        q, k, v, m, o, lse, p.H, p.L, p.S, p.E, p.EV, p.GK, p.GV,
+        *_st(q), *_st(k), *_st(v), *sm, *_st(o), *_scalars(p),
+        **_consts(p, meta.dtype[0]), BLOCK_M=BM, BLOCK_N=BN, BLOCK_E=BE, BLOCK_EV=BEV)
+    return out, lse
+
+
+def _bwd_cuda(meta, grad_out, grad_lse, query, key, value, attn_mask, out, lse, **_kw):
+    p = meta.aux
+    dt = meta.dtype[0]
+    dq = CudaArray.empty(meta.shape[0], dt.np)
+    dk = CudaArray.empty(meta.shape[1], dt.np)
+    dv = CudaArray.empty(meta.shape[2], dt.np)
+    B = math.prod(p.batch)
+    if B * p.H == 0:
+        return dq, dk, dv
+    q, k, v, do, o = (_view4(a._data, p.nd) for a in (query, key, value, grad_out, out))
+    dq4, dk4, dv4 = (_view4(a, p.nd) for a in (dq, dk, dv))
+    m, sm = _mask4(p, attn_mask)
+    ls = lse._data
+    if not ls.is_contiguous() or ls.dtype != p.acc.np:
+        from .copy import cast
+        ls = cast(_make(ls, lse.dtype, CUDA).contiguous(), p.acc)._data
+    BM, BN, BE, BEV = _blocks(p)
+    consts = _consts(p, dt)
+    delta = CudaArray.empty((B * p.H * p.L,), p.acc.np)
+    if grad_lse is not None:
+        gl = grad_lse._data
+        gl4 = _view4(gl.view_as(tuple(gl.shape) + (1,), tuple(gl.strides) + (0,), gl.offset), p.nd)
+        gst = _st(gl4)[:3]
+    else:
+        gl4, gst = 0, (0, 0, 0)
+    common = (p.H, p.L, p.S, p.E, p.EV, p.GK, p.GV)
+    blocks = dict(BLOCK_M=BM, BLOCK_N=BN, BLOCK_E=BE, BLOCK_EV=BEV)
+    if p.L:
+        _attn_bwd_delta_kernel[(triton.cdiv(p.L, BM), B * p.H)](
+            do, o, gl4, delta, p.H, p.L, p.EV, *_st(do), *_st(o), *gst,
+            HAS_GLSE=grad_lse is not None, ACC=consts["ACC"], BLOCK_M=BM, BLOCK_EV=BEV)
+        _attn_bwd_dq_kernel[(triton.cdiv(p.L, BM), B * p.H)](
+            q, k, v, m, do, ls, delta, dq4, *common, *_st(q), *_st(k), *_st(v), *sm, *_st(do), *_st(dq4),
+            *_scalars(p), **consts, **blocks)
+    if not p.S:
+        return dq, dk, dv
+    # dK and dV: one launch when key and value share their head grouping, else one launch each
+    launches = [(True, True, p.GK, p.HK)] if p.GK == p.GV else [(True, False, p.GK, p.HK), (False, True, p.GV, p.HV)]
+    for do_dk, do_dv, g_own, h_own in launches:
+        _attn_bwd_dkdv_kernel[(triton.cdiv(p.S, BN), B * h_own)](
+            q, k, v, m, do, ls, delta, dk4, dv4, *common, g_own, h_own,
+            *_st(q), *_st(k), *_st(v), *sm, *_st(do), *_st(dk4), *_st(dv4), *_scalars(p),
+            DO_DK=do_dk, DO_DV=do_dv, **consts, **blocks)
+    return dq, dk, dv
+
+
+# ================================================================================================ infer, ref
+
+def _fwd_infer(query, key, value, attn_mask=None, *, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
+               seed=0, offset=0):
+    p = _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, seed, offset)
+    return Meta((p.out_shape, p.lse_shape), (query.dtype, p.acc), query.device, p)
+
+
+def _bwd_infer(grad_out, grad_lse, query, key, value, attn_mask, out, lse, *, dropout_p=0.0, is_causal=False,
+               scale=None, enable_gqa=False, seed=0, offset=0):
+    p = _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, seed, offset)
+    if tuple(grad_out.shape) != p.out_shape or tuple(out.shape) != p.out_shape:
+        raise RuntimeError(f"scaled_dot_product_attention_backward: grad_out and out must have shape "
+                           f"{list(p.out_shape)}, got {list(grad_out.shape)} and {list(out.shape)}")
+    for t in (lse, grad_lse):
+        if t is not None and tuple(t.shape) != p.lse_shape:
+            raise RuntimeError(f"scaled_dot_product_attention_backward: lse and grad_lse must have shape "
+                               f"{list(p.lse_shape)}, got {list(t.shape)}")
+    device_of(grad_out, grad_lse, query, out, lse)
+    shapes = (tuple(query.shape), tuple(key.shape), tuple(value.shape))
+    return Meta(shapes, (query.dtype,) * 3, query.device, p)
+
+
+def _ref_plan(q, k, v, mask, kw):
+    L, E = q.shape[-2:]
+    S = k.shape[-2]
+    H = q.shape[-3] if q.ndim >= 3 else 1
+    scale = kw.get("scale")
+    return L, S, E, H, (1.0 / math.sqrt(E) if scale is None else scale)
+
+
+def _ref_probs(q, k, mask, kw):
+    """float64 softmax probabilities and log-sum-exp, written with einsum and explicit per-row loops' algebra."""
+    q = np.asarray(q, np.float64)
+    k = np.asarray(k, np.float64)
+    L, S, E, H, scale = _ref_plan(q, k, None, mask, kw)
+    if q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        k = np.repeat(k, q.shape[-3] // k.shape[-3], axis=-3)
+    s = np.einsum("...ie,...je->...ij", q, k) * scale
+    allowed = np.ones(s.shape, bool)
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.dtype == np.bool_:
+            allowed = allowed & mask
+        else:
+            s = s + mask.astype(np.float64)
+    if kw.get("is_causal"):
+        allowed = allowed & (np.arange(S)[None, :] <= np.arange(L)[:, None])
+    s = np.where(allowed, s, -np.inf)
+    top = np.max(s, axis=-1, keepdims=True, initial=-np.inf)
+    top = np.where(np.isfinite(top), top, 0.0)
+    w = np.exp(s - top)
+    tot = w.sum(-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        probs = np.where(tot > 0, w / tot, 0.0)
+        lse = np.where(tot[..., 0] > 0, top[..., 0] + np.log(tot[..., 0]), -np.inf)
+    return probs, lse
+
+
+def _ref(query, key, value, attn_mask=None, *, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
+         seed=0, offset=0):
+    kw = dict(is_causal=is_causal, scale=scale)
+    probs, lse = _ref_probs(query, key, attn_mask, kw)
+    v = np.asarray(value, np.float64)
+    if v.ndim >= 3 and v.shape[-3] != probs.shape[-3] and np.ndim(query) >= 3:
+        v = np.repeat(v, probs.shape[-3] // v.shape[-3], axis=-3)
+    if dropout_p > 0:
+        probs = probs * _ref_keep(probs.shape, dropout_p, seed, offset) / (1.0 - dropout_p)
+    return np.einsum("...ij,...jd->...id", probs, v), lse
+
+
+def _ref_keep(shape, p, seed, offset):
+    from . import random as _random
+    n = math.prod(shape)
+    lanes = _random.philox_lanes(seed, offset // 4, -(-n // 4)).reshape(-1)[:n]
+    return (_random._uniform_np(lanes, 0) >= np.float32(p)).reshape(shape)
+
+
+def _bwd_ref(grad_out, grad_lse, query, key, value, attn_mask, out, lse, *, dropout_p=0.0, is_causal=False,
+             scale=None, enable_gqa=False, seed=0, offset=0):
+    q = np.asarray(query, np.float64)
+    k = np.asarray(key, np.float64)
+    v = np.asarray(value, np.float64)
+    g = np.asarray(grad_out, np.float64)
+    o = np.asarray(out, np.float64)
+    lse = np.asarray(lse, np.float64)
+    L, S, E, H, sc = _ref_plan(q, k, v, attn_mask, dict(scale=scale))
+    gk = q.shape[-3] // k.shape[-3] if q.ndim >= 3 else 1
+    gv = q.shape[-3] // v.shape[-3] if q.ndim >= 3 else 1
+    kx = np.repeat(k, gk, axis=-3) if gk > 1 else k
+    vx = np.repeat(v, gv, axis=-3) if gv > 1 else v
+    s = np.einsum("...ie,...je->...ij", q, kx) * sc
+    allowed = np.ones(s.shape, bool)
+    if attn_mask is not None:
+        m = np.asarray(attn_mask)
+        if m.dtype == np.bool_:
+            allowed = allowed & m
+        else:
+            s = s + m.astype(np.float64)
+    if is_causal:
+        allowed = allowed & (np.arange(S)[None, :] <= np.arange(L)[:, None])
+    s = np.where(allowed, s, -np.inf)
+    P = np.exp(s - np.where(lse == -np.inf, np.inf, lse)[..., None])
+    keep = _ref_keep(P.shape, dropout_p, seed, offset) / (1.0 - dropout_p) if dropout_p > 0 else 1.0
+    dv = np.einsum("...ij,...id->...jd", P * keep, g)
+    dp = np.einsum("...id,...jd->...ij", g, vx) * keep
+    delta = (g * o).sum(-1) - (0.0 if grad_lse is None else np.asarray(grad_lse, np.float64))
+    ds = P * (dp - delta[..., None]) * sc
+    dq = np.einsum("...ij,...je->...ie", ds, kx)
+    dk = np.einsum("...ij,...ie->...je", ds, q)
+
+    def fold(x, gr):
+        return x if gr == 1 else x.reshape(x.shape[:-3] + (x.shape[-3] // gr, gr) + x.shape[-2:]).sum(-3)
+    return dq, fold(dk, gk), fold(dv, gv)
+
+
+# ================================================================================= composed (materialised) form
+
+def _composed_backward(g, glse, q, k, v, mask, out, lse, p: _Plan):
+    """(dq, dk, dv, dS) of the backward formula written in registered ops (differentiable; used for double
+    backward and for the gradient of an additive mask)."""
+    import tritorch as tt
+    kx = _repeat_heads(k, p.GK) if p.nd >= 3 and p.GK > 1 else k
+    vx = _repeat_heads(v, p.GV) if p.nd >= 3 and p.GV > 1 else v
+    s = tt.matmul(q, kx.transpose(-1, -2)) * p.scale
+    neg_inf = tt.full((), float("-inf"), dtype=s.dtype, device=s.device)
+    if mask is not None:
+        s = tt.where(mask, s, neg_inf) if p.mask_kind == 1 else s + mask
+    if p.causal:
+        tril = tt.ones((p.L, p.S), dtype=tt.bool, device=s.device).tril()
+        s = tt.where(tril, s, neg_inf)
+    inf = tt.full((), float("inf"), dtype=lse.dtype, device=lse.device)
+    lse_safe = tt.where(lse == float("-inf"), inf, lse)
+    P = tt.exp(s - lse_safe.unsqueeze(-1).to(s.dtype))
+    if p.p > 0:
+        keep = _keep_tensor(p, s.device, s.dtype)
+        pd, dp = P * keep, tt.matmul(g, vx.transpose(-1, -2)) * keep
+    else:
+        pd, dp = P, tt.matmul(g, vx.transpose(-1, -2))
+    dv = _fold_heads(tt.matmul(pd.transpose(-1, -2), g), p.GV) if p.nd >= 3 else tt.matmul(pd.transpose(-1, -2), g)
+    delta = (g * out).sum(-1, keepdim=True)
+    if glse is not None:
+        delta = delta - glse.unsqueeze(-1).to(delta.dtype)
+    ds = P * (dp - delta)
+    dq = tt.matmul(ds, kx) * p.scale
+    dk = tt.matmul(ds.transpose(-1, -2), q) * p.scale
+    if p.nd >= 3:
+        dk = _fold_heads(dk, p.GK)
+    return dq, dk, dv, ds
+
+
+def _repeat_heads(t, groups):
+    sh = tuple(t.shape)
+    return t.unsqueeze(-3).expand(*sh[:-2], groups, *sh[-2:]).reshape(*sh[:-3], sh[-3] * groups, *sh[-2:])
+
+
+def _fold_heads(t, groups):
+    if groups == 1:
+        return t
+    sh = tuple(t.shape)
+    return t.reshape(*sh[:-3], sh[-3] // groups, groups, *sh[-2:]).sum(-3)
+
+
+def _keep_tensor(p: _Plan, device, dtype):
+    """keep / (1 - p) as a tensor of the scores' shape (the same draws as the kernels)."""
+    from . import random as _random
+    u = _random.uniform_op(size=p.batch + ((p.H,) if p.nd >= 3 else ()) + (p.L, p.S), low=0.0, high=1.0,
+                           dtype=_dt.float32, device=device, seed=p.seed, offset=p.offset)
+    return (u >= p.p).to(dtype) * _keep_scale(p.p)
+
+
+# ======================================================================================================= vjps
+
+def _kw(ctx) -> dict:
+    return dict(ctx.kwargs)
+
+
+def _fwd_vjp(ctx, grad_out, grad_lse):
+    query, key, value, mask = ctx.inputs
+    out, lse = ctx.output
+    import tritorch as tt
+    if grad_out is None:
+        grad_out = tt.zeros_like(out)
+    mask_needs = mask is not None and ctx.needs_input_grad[3]
+    if mask_needs:
+        dq, dk, dv, ds = _composed_backward(grad_out, grad_lse, query, key, value, mask, out, lse, ctx.meta.aux)
+        return dq, dk, dv, ds
+    dq, dk, dv = sdpa_backward_op(grad_out, grad_lse, query, key, value, mask, out, lse, **_kw(ctx))
+    return (dq, dk, dv) if mask is None else (dq, dk, dv, None)
+
+
+def _bwd_vjp(ctx, gdq, gdk, gdv):
+    """Double backward: differentiate the materialised backward formula with the engine."""
+    from ..autograd import grad as autograd_grad
+    from ..autograd.grad_mode import STATE, enable_grad
+    create = bool(STATE.enabled)
+    args = ctx.inputs
+    present = [a for a in args if isinstance(a, Tensor)]
+    leaves = [a.detach().requires_grad_(True) if isinstance(a, Tensor) and a.dtype.is_floating_point else a
+              for a in args]
+    with enable_grad():
+        g, glse, q, k, v, mask, out, lse = leaves
+        dq, dk, dv, _ = _composed_backward(g, glse, q, k, v, mask, out, lse, ctx.meta.aux)
+        outs, gouts = [], []
+        for o, go in zip((dq, dk, dv), (gdq, gdk, gdv)):
+            if go is not None:
+                outs.append(o)
+                gouts.append(go)
+        wrt = [x for x in leaves if isinstance(x, Tensor) and x.requires_grad]
+        got = autograd_grad(outs, wrt, gouts, allow_unused=True, create_graph=create) if outs else [None] * len(wrt)
+    it = iter(got)
+    res = []
+    for a, leaf in zip(args, leaves):
+        if not isinstance(a, Tensor):
+            continue
+        res.append(next(it) if leaf.requires_grad else None)
+    assert len(res) == len(present)
+    return tuple(res)
+
+
+# ==================================================================================================== samples
+
+def _qkv(device, dtype, rng, b, h, hk, L, S, E, ev=None, noncontig=False):
+    q = make_tensor(b + (h, L, E), dtype, device, low=-1, high=1, rng=rng, noncontiguous=noncontig)
+    k = make_tensor(b + (hk, S, E), dtype, device, low=-1, high=1, rng=rng)
+    v = make_tensor(b + (hk, S, ev or E), dtype, device, low=-1, high=1, rng=rng)
+    return q, k, v
+
+
+def _fwd_samples(device, dtype):
+    # The sample list depends on the dtype only (cuda and cpu lists are zipped by the gradient tests). The
+    # interpreter is slow, so the multi-tile, dropout and empty samples run in float32 only.
+    rng = rng_for("sdpa", dtype.name)
+    # tiny samples (gradcheck in float64: <= 40 elements)
+    q, k, v = _qkv(device, dtype, rng, (), 1, 1, 3, 4, 2)
+    yield Sample((q, k, v, None), name="tiny", reduction_size=4)
+    q, k, v = _qkv(device, dtype, rng, (), 2, 1, 3, 3, 2)
+    yield Sample((q, k, v, None), dict(is_causal=True, enable_gqa=True), name="tiny_gqa_causal", reduction_size=3)
+    q, k, v = _qkv(device, dtype, rng, (), 1, 1, 2, 3, 2)
+    mask = make_tensor((2, 3), dtype, device, low=-1, high=1, rng=rng)
+    yield Sample((q, k, v, mask), dict(scale=0.7), name="tiny_additive", reduction_size=3)
+    if dtype in (_dt.float32, _dt.float64):
+        # a fully masked row (over 40 elements, so gradcheck skips it: its lse is -inf)
+        q, k, v = _qkv(device, dtype, rng, (1,), 2, 2, 5, 6, 3)
+        bm = np.ones((5, 6), bool)
+        bm[2] = False
+        bm[0, 1] = False
+        yield Sample((q, k, v, from_bool(bm, device)), name="bool_fully_masked_row", reduction_size=6)
+    if dtype is not _dt.float32:
+        return
+    # lengths not multiples of the 16 x 16 tiles (2 x 2 tiles), GQA, causal and a boolean mask together,
+    # non-contiguous query, head dims padded to a power of two (E = 5, Ev = 3)
+    q = make_tensor((1, 2, 17, 5), dtype, device, low=-1, high=1, rng=rng, noncontiguous=True)
+    k = make_tensor((1, 1, 18, 5), dtype, device, low=-1, high=1, rng=rng)
+    v = make_tensor((1, 1, 18, 3), dtype, device, low=-1, high=1, rng=rng)
+    m = from_bool(rng.random((17, 18)) > 0.3, device)
+    yield Sample((q, k, v, m), dict(is_causal=True, enable_gqa=True), name="multi_tile_gqa_causal_mask",
+                 reduction_size=18)
+    q, k, v = _qkv(device, dtype, rng, (), 2, 2, 5, 7, 4)
+    am = make_tensor((2, 1, 7), dtype, device, low=-2, high=2, rng=rng)
+    yield Sample((q, k, v, am), dict(dropout_p=0.3, seed=1234, offset=8), name="dropout_additive_broadcast",
+                 reduction_size=7)
+    q, k, v = _qkv(device, dtype, rng, (), 1, 1, 0, 5, 4)
+    yield Sample((q, k, v, None), name="empty_L")
+    q, k, v = _qkv(device, dtype, rng, (), 1, 1, 3, 0, 4)
+    yield Sample((q, k, v, None), name="empty_S")
+
+
+def from_bool(a: np.ndarray, device) -> Tensor:
+    from ..tensor import from_array
+    t = from_array(np.ascontiguousarray(a))
+    return t if str(device) == "cpu" else t.to(device)
+
+
+def _bwd_samples(device, dtype):
+    rng = rng_for("sdpa_bwd", dtype.name)
+    acc = _dt.float64 if dtype is _dt.float64 else _dt.float32
+    for s in _fwd_samples(device, dtype):
+        q, k, v, mask = s.args
+        # (the masked-row and additive-mask cases are covered through the forward op's gradients; the backward
+        # op's own double-backward runs many interpreted launches, so it keeps the other samples only)
+        if q.numel() == 0 or k.numel() == 0 or s.name in ("tiny_additive", "bool_fully_masked_row"):
+            continue
+        with _no_grad():
+            out, lse = sdpa_op(q, k, v, mask, **s.kwargs)
+        g = make_tensor(tuple(out.shape), dtype, device, low=-1, high=1, rng=rng)
+        gl = make_tensor(tuple(lse.shape), acc, device, low=-1, high=1, rng=rng) if s.name != "tiny" else None
+        # out and lse as the forward gives them (the op is only meaningful there); lse stays an input tensor
+        yield Sample((g, gl, q, k, v, mask, out, lse), s.kwargs, name=s.name, reduction_size=s.reduction_size)
+
+
+class _no_grad:
+    def __enter__(self):
+        from .. import _state
+        self.prev = _state.GRAD.enabled
+        _state.GRAD.enabled = False
+
+    def __exit__(self, *exc):
+        from .. import _state
+        _state.GRAD.enabled = self.prev
+
+
+# ====================================================================================================== bench
+
+def _bench_make(size, device, dtype):
+    b, h, L, e = size
+    rng = rng_for("sdpa_bench", size)
+    q, k, v = _qkv(device, dtype, rng, (b,), h, h, L, L, e)
+    return (q, k, v, None), dict(is_causal=True)
+
+
+def _bench_bytes(size, dtype):
+    b, h, L, e = size
+    return 4 * b * h * L * e * dtype.itemsize
+
+
+def _bench_flops(size):
+    b, h, L, e = size
+    return 2 * b * h * L * L * e  # causal: half of 4 * L * L * E
+
+
+def _torch_fwd(torch, q, k, v, mask=None, *, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
+               seed=0, offset=0):
+    F = torch.nn.functional
+    if mask is not None and is_causal:  # PyTorch applies both on some paths and refuses the pair on others
+        tri = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+        mask = mask & tri if mask.dtype == torch.bool else mask.masked_fill(~tri, float("-inf"))
+        is_causal = False
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal,
+                                         scale=scale, enable_gqa=enable_gqa)
+    # torch returns no lse: the materialised one from the same scores
+    kk = k
+    if q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        kk = k.repeat_interleave(q.shape[-3] // k.shape[-3], dim=-3)
+    sc = (1.0 / math.sqrt(q.shape[-1])) if scale is None else scale
+    s = (q @ kk.transpose(-1, -2)) * sc
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else s + mask
+    if is_causal:
+        tri = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+        s = s.masked_fill(~tri, float("-inf"))
+    s = s.to(torch.float64 if q.dtype == torch.float64 else torch.float32)
+    dead = (s == float("-inf")).all(-1, keepdim=True)  # fully masked rows: lse -inf, zero gradient
+    lse = torch.logsumexp(s.masked_fill(dead, 0.0), -1).masked_fill(dead[..., 0], float("-inf"))
+    return out, lse
+
+
+sdpa_op = register(OpDef(
+    name="scaled_dot_product_attention", family=FAMILY, infer=_fwd_infer,
+    impl={"cpu": _fwd_cpu, "cuda": _fwd_cuda}, ref=_ref, samples=_fwd_samples,
+    bench=BenchSpec(sizes=((4, 16, 1024, 64), (2, 16, 4096, 128)), make=_bench_make, bytes=_bench_bytes,
+                    flops=_bench_flops, dtypes=(_dt.float16, _dt.bfloat16)),
+    dtypes=FLOATS, n_outputs=2, vjp=_fwd_vjp, save="both",
+    tolerances={_dt.float32: (1e-5, 1e-5)},
+    doc="flash attention forward: (out, per-row log-sum-exp)",
+    extra={"torch": _torch_fwd}))
+
+sdpa_backward_op = register(OpDef(
+    name="scaled_dot_product_attention_backward", family=FAMILY, infer=_bwd_infer,
+    impl={"cpu": _bwd_cpu, "cuda": _bwd_cuda}, ref=_bwd_ref, samples=_bwd_samples,
+    dtypes=FLOATS, n_outputs=3, vjp=_bwd_vjp, double_backward=False,
+    tolerances={_dt.float32: (1e-5, 1e-5)},
+    doc="flash attention backward from the saved log-sum-exp: (dq, dk, dv)"))
+
+
+# ============================================================================================== public function
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False) -> Tensor:
+    """torch.nn.functional.scaled_dot_product_attention (see the module docstring for the exact semantics)."""
+    seed = offset = 0
+    if dropout_p and dropout_p > 0:
+        from . import random as _random
+        p = _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, 0, 0)
+        gen = _random.default_generator
+        seed, offset = gen.initial_seed(), gen.get_offset()
+        gen._advance(_n_draws(p))
+    out, _ = sdpa_op(query, key, value, attn_mask, dropout_p=float(dropout_p), is_causal=bool(is_causal),
+                     scale=scale, enable_gqa=bool(enable_gqa), seed=seed, offset=offset)
+    return out

@@ -1,0 +1,171 @@
+"""scaled_dot_product_attention: parity with torch.nn.functional (forward and gradients) at sequence lengths that
+are and are not multiples of the tile, a fully masked row, causal, GQA, masks, dropout across devices, errors."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.ops import nn_attention as A
+from tritorch.testing import assert_close, devices
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+DEVICES = devices()
+
+
+def _arrays(shape_q, shape_k, shape_v, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1, 1, s).astype(np.float32) for s in (shape_q, shape_k, shape_v)]
+
+
+def _run_both(q, k, v, mask=None, device="cpu", **kw):
+    """Forward and gradients (weighted sum of the output) from tritorch on `device` and from torch."""
+    w = np.cos(np.arange(np.prod(q.shape[:-1]) * v.shape[-1])).reshape(q.shape[:-1] + v.shape[-1:]).astype(np.float32)
+    tq, tk, tv = (tt.tensor(a, device=device, requires_grad=True) for a in (q, k, v))
+    tm = None if mask is None else tt.tensor(mask, device=device)
+    out = A.scaled_dot_product_attention(tq, tk, tv, tm, **kw)
+    out.backward(tt.tensor(w, device=device))
+    pq, pk, pv = (torch.from_numpy(a).requires_grad_(True) for a in (q, k, v))
+    pm = None if mask is None else torch.from_numpy(mask)
+    ref = F.scaled_dot_product_attention(pq, pk, pv, pm, **kw)
+    ref.backward(torch.from_numpy(w))
+    got = [out.detach().cpu().numpy()] + [t.grad.cpu().numpy() for t in (tq, tk, tv)]
+    want = [ref.detach().numpy()] + [t.grad.numpy() for t in (pq, pk, pv)]
+    return got, want
+
+
+def _check(got, want, rtol=1e-4, atol=2e-5):
+    for name, g, w in zip(("out", "dq", "dk", "dv"), got, want):
+        assert_close(g, w, rtol=rtol, atol=atol, msg=f"{name}:")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("L,S", [(16, 16), (5, 37), (33, 7)])
+def test_lengths_vs_torch(device, L, S):
+    # 16 x 16 tiles: 16 is one whole tile, 37 and 33 end in partial tiles
+    q, k, v = _arrays((1, 2, L, 8), (1, 2, S, 8), (1, 2, S, 8), seed=L * 100 + S)
+    with A.tiles(16, 16):
+        _check(*_run_both(q, k, v, device=device))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_causal_vs_torch(device):
+    q, k, v = _arrays((2, 1, 21, 4), (2, 1, 18, 4), (2, 1, 18, 4), seed=1)
+    with A.tiles(16, 16):
+        _check(*_run_both(q, k, v, device=device, is_causal=True))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_fully_masked_row_gives_zero_like_torch(device):
+    # PyTorch's math backend gives NaN for a row whose keys are all masked; its functional CPU result (the one
+    # compared here) is 0 for the output and the gradients, and tritorch follows that.
+    q, k, v = _arrays((1, 1, 6, 4), (1, 1, 19, 4), (1, 1, 19, 4), seed=2)
+    mask = np.random.default_rng(3).random((6, 19)) > 0.4
+    mask[3] = False
+    with A.tiles(16, 16):
+        got, want = _run_both(q, k, v, mask, device=device)
+    _check(got, want)
+    assert np.all(got[0][0, 0, 3] == 0) and np.all(got[1][0, 0, 3] == 0)
+    add = np.where(mask, 0.0, -np.inf).astype(np.float32)
+    with A.tiles(16, 16):
+        _check(*_run_both(q, k, v, add, device=device))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_gqa_and_additive_mask_vs_torch(device):
+    q, k, v = _arrays((1, 4, 9, 16), (1, 2, 11, 16), (1, 1, 11, 16), seed=4)
+    mask = np.random.default_rng(5).uniform(-2, 2, (4, 1, 11)).astype(np.float32)
+    with A.tiles(16, 16):
+        _check(*_run_both(q, k, v, mask, device=device, enable_gqa=True, scale=0.3))
+
+
+def test_mask_gradient_vs_torch():
+    q, k, v = _arrays((1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 4), seed=6)
+    m = np.random.default_rng(7).uniform(-1, 1, (3, 5)).astype(np.float32)
+    tm = tt.tensor(m, requires_grad=True)
+    out = A.scaled_dot_product_attention(*(tt.tensor(a) for a in (q, k, v)), tm)
+    out.sum().backward()
+    pm = torch.from_numpy(m).requires_grad_(True)
+    F.scaled_dot_product_attention(*(torch.from_numpy(a) for a in (q, k, v)), pm).sum().backward()
+    assert_close(tm.grad.numpy(), pm.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_cuda_vs_torch(dtype):
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    q, k, v = _arrays((1, 1, 17, 16), (1, 1, 20, 16), (1, 1, 20, 16), seed=8)
+    d = getattr(tt, dtype)
+    with A.tiles(16, 16):
+        out = A.scaled_dot_product_attention(*(tt.tensor(a, dtype=d, device="cuda") for a in (q, k, v)),
+                                             is_causal=True)
+    ref = F.scaled_dot_product_attention(*(torch.from_numpy(a) for a in (q, k, v)), is_causal=True)
+    assert out.dtype is d
+    tol = 1e-2 if dtype == "float16" else 5e-2
+    assert_close(out.float().cpu().numpy(), ref.numpy(), rtol=tol, atol=tol)
+
+
+def test_two_and_three_dim_inputs():
+    q, k, v = _arrays((3, 4), (5, 4), (5, 2), seed=9)
+    _check(*_run_both(q, k, v))
+    q, k, v = _arrays((2, 3, 4), (2, 5, 4), (2, 5, 2), seed=10)
+    _check(*_run_both(q, k, v, is_causal=True))
+
+
+def test_dropout_same_on_both_devices_and_matches_rand():
+    q, k, v = _arrays((1, 2, 6, 4), (1, 2, 7, 4), (1, 2, 7, 4), seed=11)
+    outs = []
+    for device in DEVICES:
+        tt.manual_seed(123)
+        outs.append(A.scaled_dot_product_attention(*(tt.tensor(a, device=device) for a in (q, k, v)),
+                                                   dropout_p=0.4).cpu().numpy())
+    # the keep decisions are the uniforms tritorch.rand draws from the same state, kept where u >= p
+    tt.manual_seed(123)
+    u = tt.rand(1, 2, 6, 7).numpy()
+    s = q @ np.swapaxes(k, -1, -2) / 2.0
+    pr = np.exp(s - s.max(-1, keepdims=True))
+    pr /= pr.sum(-1, keepdims=True)
+    want = (pr * (u >= np.float32(0.4)) / 0.6) @ v
+    for o in outs:
+        assert_close(o, want, rtol=1e-5, atol=1e-6)
+    if len(outs) == 2:
+        assert_close(outs[0], outs[1], rtol=1e-6, atol=1e-7)
+    # the generator moved past the draws: the next call differs
+    a = A.scaled_dot_product_attention(*(tt.tensor(x) for x in (q, k, v)), dropout_p=0.4).numpy()
+    assert not np.allclose(a, outs[0])
+
+
+def test_dropout_gradients_cpu_vs_cuda():
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    q, k, v = _arrays((1, 1, 5, 4), (1, 1, 6, 4), (1, 1, 6, 4), seed=12)
+    grads = []
+    for device in ("cpu", "cuda"):
+        tt.manual_seed(7)
+        ts = [tt.tensor(a, device=device, requires_grad=True) for a in (q, k, v)]
+        A.scaled_dot_product_attention(*ts, dropout_p=0.25).sum().backward()
+        grads.append([t.grad.cpu().numpy() for t in ts])
+    for g, w in zip(*grads):
+        assert_close(g, w, rtol=1e-4, atol=1e-6)
+
+
+def test_double_backward_runs():
+    q, k, v = (tt.tensor(a.astype(np.float64), requires_grad=True) for a in _arrays((1, 1, 3, 2), (1, 1, 4, 2),
+                                                                                    (1, 1, 4, 2), seed=13))
+    from tritorch.autograd import gradgradcheck
+    assert gradgradcheck(lambda a, b, c: A.scaled_dot_product_attention(a, b, c, is_causal=True), [q, k, v])
+
+
+def test_errors():
+    x = tt.ones(2, 3, 4)
+    with pytest.raises(RuntimeError, match="at least 2 dimensional"):
+        A.scaled_dot_product_attention(tt.ones(4), tt.ones(4), tt.ones(4))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        A.scaled_dot_product_attention(x, x.double(), x)
+    with pytest.raises(RuntimeError, match="attn_mask dtype"):
+        A.scaled_dot_product_attention(x, x, x, attn_mask=tt.ones(3, 3, dtype=tt.int64))
+    with pytest.raises(RuntimeError, match="must divide"):
+        A.scaled_dot_product_attention(tt.ones(1, 4, 3, 4), tt.ones(1, 3, 3, 4), tt.ones(1, 3, 3, 4), enable_gqa=True)
+    with pytest.raises(RuntimeError, match="must match the size"):
+        A.scaled_dot_product_attention(tt.ones(1, 4, 3, 4), tt.ones(1, 2, 3, 4), tt.ones(1, 2, 3, 4))
+    with pytest.raises(RuntimeError, match="Float"):
+        A.scaled_dot_product_attention(*(tt.ones(2, 3, 4, dtype=tt.int64),) * 3)

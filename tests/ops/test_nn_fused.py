@@ -1,0 +1,83 @@
+"""bias_gelu and swiglu: parity with the unfused torch formulas (forward, gradients, double backward), errors."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.ops import nn_fused as NF
+from tritorch.testing import assert_close, devices
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+DEVICES = devices()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_bias_gelu_vs_torch(device, approximate):
+    rng = np.random.default_rng(0)
+    x, b = rng.standard_normal((5, 7)).astype(np.float32) * 3, rng.standard_normal(7).astype(np.float32)
+    tx, tb = (tt.tensor(a, device=device, requires_grad=True) for a in (x, b))
+    out = NF.bias_gelu(tx, tb, approximate=approximate)
+    out.backward(tt.tensor(np.cos(np.arange(35.0)).reshape(5, 7).astype(np.float32), device=device))
+    px, pb = (torch.from_numpy(a).requires_grad_(True) for a in (x, b))
+    ref = F.gelu(px + pb, approximate=approximate)
+    ref.backward(torch.from_numpy(np.cos(np.arange(35.0)).reshape(5, 7).astype(np.float32)))
+    assert_close(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(tx.grad.cpu().numpy(), px.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(tb.grad.cpu().numpy(), pb.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_swiglu_vs_torch(device):
+    rng = np.random.default_rng(1)
+    g, u = rng.standard_normal((2, 3, 8)).astype(np.float32) * 4, rng.standard_normal((3, 8)).astype(np.float32)
+    tg, tu = (tt.tensor(a, device=device, requires_grad=True) for a in (g, u))
+    out = NF.swiglu(tg, tu)
+    out.sum().backward()
+    pg, pu = (torch.from_numpy(a).requires_grad_(True) for a in (g, u))
+    ref = F.silu(pg) * pu
+    ref.sum().backward()
+    assert_close(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(tg.grad.cpu().numpy(), pg.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(tu.grad.cpu().numpy(), pu.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_double_backward_vs_torch(approximate):
+    rng = np.random.default_rng(2)
+    x, b = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    tx, tb = (tt.tensor(a, requires_grad=True) for a in (x, b))
+    (gx,) = tt.autograd.grad(NF.bias_gelu(tx, tb, approximate=approximate).sum(), [tx], create_graph=True)
+    gx.pow(2).sum().backward()
+    px, pb = (torch.from_numpy(a).requires_grad_(True) for a in (x, b))
+    (rx,) = torch.autograd.grad(F.gelu(px + pb, approximate=approximate).sum(), [px], create_graph=True)
+    rx.pow(2).sum().backward()
+    assert_close(tx.grad.numpy(), px.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(tb.grad.numpy(), pb.grad.numpy(), rtol=1e-9, atol=1e-12)
+    tg, tu = (tt.tensor(a, requires_grad=True) for a in (x, x[::-1].copy()))
+    pg, pu = (torch.from_numpy(a).requires_grad_(True) for a in (x, x[::-1].copy()))
+    (a, c) = tt.autograd.grad(NF.swiglu(tg, tu).sum(), [tg, tu], create_graph=True)
+    (a * c).sum().backward()
+    (ra, rc) = torch.autograd.grad((F.silu(pg) * pu).sum(), [pg, pu], create_graph=True)
+    (ra * rc).sum().backward()
+    assert_close(tg.grad.numpy(), pg.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert_close(tu.grad.numpy(), pu.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_half_precision_rounds_once():
+    x = tt.tensor(np.linspace(-4, 4, 33, dtype=np.float32))
+    b = tt.tensor(np.float32(0.1))
+    for d in (tt.float16, tt.bfloat16):
+        out = NF.bias_gelu(x.to(d), b.to(d))
+        assert out.dtype is d
+        ref = F.gelu(torch.from_numpy(x.to(d).float().numpy()) + float(b.to(d).float().item())).numpy()
+        assert_close(out.float().numpy(), ref, rtol=1e-2, atol=1e-3)
+
+
+def test_errors():
+    with pytest.raises(RuntimeError, match="approximate"):
+        NF.bias_gelu(tt.ones(3), tt.ones(3), approximate="fast")
+    with pytest.raises(RuntimeError, match="not implemented"):
+        NF.swiglu(tt.ones(3, dtype=tt.int64), tt.ones(3, dtype=tt.int64))
+    with pytest.raises(RuntimeError, match="must match"):
+        NF.swiglu(tt.ones(3), tt.ones(4))
