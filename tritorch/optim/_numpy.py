@@ -1,0 +1,148 @@
+"""CPU updates: vectorised NumPy, in place, in the formula order of PyTorch's single-tensor path.
+
+Each function updates `p` and its state arrays in place with ufuncs writing into `out=`; the few temporaries
+come from a per-(shape, dtype) scratch cache, so a training loop in steady state allocates nothing. Python
+float scalars combine with float32 arrays in float32 (NumPy 2's weak scalars), as PyTorch's CPU kernels do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_SCRATCH: dict = {}
+
+
+def scratch(like: np.ndarray, slot: int) -> np.ndarray:
+    """A reusable contiguous array shaped like `like` (slot 0, 1, ...: distinct arrays). Arrays are cached by
+    element count, so parameters of equal size share them."""
+    key = (like.size, like.dtype, slot)
+    arr = _SCRATCH.get(key)
+    if arr is None:
+        if len(_SCRATCH) > 256:  # many distinct sizes: drop the cache rather than grow without bound
+            _SCRATCH.clear()
+        arr = _SCRATCH[key] = np.empty(like.size, like.dtype)
+    return arr.reshape(like.shape)
+
+
+def _grad_in(p, g, maximize, weight_decay, t):
+    """The gradient the update uses: -g when maximizing, plus weight_decay * p; in scratch `t` when changed."""
+    if weight_decay != 0:
+        np.multiply(p, weight_decay, out=t)
+        if maximize:
+            np.subtract(t, g, out=t)
+        else:
+            np.add(t, g, out=t)
+        return t
+    if maximize:
+        return np.negative(g, out=t)
+    return g
+
+
+def _lerp_(start, end, weight, t):
+    """start = lerp(start, end, weight) in place (PyTorch's two-sided formula)."""
+    np.subtract(end, start, out=t)
+    if weight < 0.5:
+        t *= weight
+        start += t
+    else:
+        t *= 1 - weight
+        np.subtract(end, t, out=start)
+
+
+def sgd(p, g, buf, *, lr, weight_decay, momentum, dampening, nesterov, maximize, first):
+    t0, t1 = scratch(p, 0), scratch(p, 1)
+    d = _grad_in(p, g, maximize, weight_decay, t0)
+    if buf is not None:
+        if first:
+            np.copyto(buf, d)
+        else:
+            buf *= momentum
+            if dampening == 0:
+                buf += d
+            else:
+                np.multiply(d, 1 - dampening, out=t1)
+                buf += t1
+        if nesterov:
+            np.multiply(buf, momentum, out=t1)
+            np.add(d, t1, out=t0)
+            d = t0
+        else:
+            d = buf
+    np.multiply(d, -lr, out=t1)
+    p += t1
+
+
+def adam(p, g, m, v, vmax, *, beta1, beta2, weight_decay, decay_factor, step_size, bias_correction2_sqrt, eps,
+         maximize, decoupled):
+    t0, t1 = scratch(p, 0), scratch(p, 1)
+    if weight_decay != 0 and decoupled:
+        p *= decay_factor
+        d = _grad_in(p, g, maximize, 0, t0)
+    else:
+        d = _grad_in(p, g, maximize, weight_decay, t0)
+    _lerp_(m, d, 1 - beta1, t1)
+    v *= beta2
+    np.multiply(d, 1 - beta2, out=t1)
+    t1 *= d
+    v += t1
+    if vmax is not None:
+        np.maximum(vmax, v, out=vmax)
+        second = vmax
+    else:
+        second = v
+    np.sqrt(second, out=t1)
+    t1 /= bias_correction2_sqrt
+    t1 += eps
+    np.multiply(m, -step_size, out=t0)
+    t0 /= t1
+    p += t0
+
+
+def rmsprop(p, g, sq, gavg, buf, *, lr, alpha, eps, weight_decay, momentum, maximize):
+    t0, t1, t2 = scratch(p, 0), scratch(p, 1), scratch(p, 2)
+    d = _grad_in(p, g, maximize, weight_decay, t0)
+    sq *= alpha
+    np.multiply(d, 1 - alpha, out=t1)
+    t1 *= d
+    sq += t1
+    if gavg is not None:
+        _lerp_(gavg, d, 1 - alpha, t1)
+        np.multiply(gavg, gavg, out=t1)
+        np.subtract(sq, t1, out=t1)
+        np.sqrt(t1, out=t1)
+    else:
+        np.sqrt(sq, out=t1)
+    t1 += eps
+    if buf is not None:
+        buf *= momentum
+        np.divide(d, t1, out=t2)
+        buf += t2
+        np.multiply(buf, -lr, out=t2)
+    else:
+        np.multiply(d, -lr, out=t2)
+        t2 /= t1
+    p += t2
+
+
+def adagrad(p, g, s, *, clr, weight_decay, eps, maximize):
+    t0, t1 = scratch(p, 0), scratch(p, 1)
+    d = _grad_in(p, g, maximize, weight_decay, t0)
+    np.multiply(d, d, out=t1)
+    s += t1
+    np.sqrt(s, out=t1)
+    t1 += eps
+    np.multiply(d, -clr, out=t0)
+    t0 /= t1
+    p += t0
+
+
+def adamax(p, g, m, u, *, beta1, beta2, eps, weight_decay, clr, maximize):
+    t0, t1 = scratch(p, 0), scratch(p, 1)
+    d = _grad_in(p, g, maximize, weight_decay, t0)
+    _lerp_(m, d, 1 - beta1, t1)
+    u *= beta2
+    np.abs(d, out=t1)
+    t1 += eps
+    np.maximum(u, t1, out=u)
+    np.multiply(m, -clr, out=t0)
+    t0 /= u
+    p += t0
