@@ -1944,3 +1944,178 @@ _bind.methods(
     bitwise_xor_=_inplace(bitwise_xor), bitwise_not_=lambda self: bitwise_not_op(self, out=self),
     bitwise_left_shift_=_inplace(bitwise_left_shift), bitwise_right_shift_=_inplace(bitwise_right_shift),
 )
+
+
+# ============================================================================ logaddexp, xlogy, float_power
+#
+# Appended section. Bytes per launch as for every binary op: each tensor operand read once per output element,
+# the output written once. logaddexp computes in fp64 (like atan2), so fp32 results are correctly rounded.
+
+@triton.jit
+def _log1p_f64(x):
+    # Kahan's accurate log1p (no libdevice): log(u) * x / (u - 1) with u = 1 + x rounded
+    u = 1.0 + x
+    um1 = u - 1.0
+    r = tl.log(u) * (x / um1)
+    return tl.where(um1 == 0.0, x, r)
+
+
+@triton.jit
+def _logaddexp(x, y, z, p0, p1):
+    # log(e^x + e^y) = max + log1p(exp(-|x - y|)); equal infinities give themselves (their difference is NaN)
+    x, y = tl.broadcast(x, y)  # see _BROADCAST_NOTE
+    m = tl.maximum(x, y)
+    r = m + _log1p_f64(tl.exp(-tl.abs(x - y)))
+    r = tl.where((x == y) & (tl.abs(x) == float("inf")), x, r)
+    return tl.where((x != x) | (y != y), x + y, r)
+
+
+@triton.jit
+def _logaddexp_h(x, y, z, p0, p1):
+    # the fp64 result narrowed to fp32 first, for fp16/bf16 outputs (the interpreter cannot store fp64 as bf16)
+    return _logaddexp(x, y, z, p0, p1).to(tl.float32)
+
+
+@triton.jit
+def _xlogy(x, y, z, p0, p1):
+    # x * log(y), 0 where x == 0 unless y is NaN (PyTorch's xlogy)
+    x, y = tl.broadcast(x, y)  # see _BROADCAST_NOTE
+    r = tl.where(x == 0, 0.0, x * tl.log(y))
+    return tl.where(y != y, y, r)
+
+
+def _np_xlogy(x, y):
+    r = np.multiply(x, np.log(y))
+    r = np.where(np.equal(x, 0), r.dtype.type(0), r)
+    return np.where(np.isnan(y), y, r)
+
+
+def _xlogy_ref(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    with np.errstate(all="ignore"):
+        return np.where(np.isnan(y), np.nan, np.where(x == 0, 0.0, x * np.log(y)))
+
+
+def _logaddexp_samples():
+    base = pair_samples(scalars=())
+
+    def samples(device, dtype):
+        yield from base(device, dtype)
+        xs = [np.inf, -np.inf, -np.inf, np.inf, np.nan, 0.0, 30.0, -2.0, 1.5]
+        ys = [np.inf, -np.inf, 1.0, -np.inf, 1.0, 0.0, -30.0, 3.0, 1.5]
+        # fp64 (gradcheck): finite points only
+        a, b = _special_pair(xs, ys, dtype, device, [5, 6, 7, 8] if dtype is _dt.float64 else None)
+        yield Sample((a, b), name="special")
+
+    return samples
+
+
+def _xlogy_samples():
+    base = pair_samples(low=-3, high=3, rhs_low=0.5, rhs_high=4, scalars=(2, 0.5), lhs_scalars=(3,))
+
+    def samples(device, dtype):
+        yield from base(device, dtype)
+        if dtype.kind == _dt.FLOAT:
+            xs = [0.0, 0.0, 0.0, 1.0, 2.0, -1.0, 1.5, np.nan, 2.0]
+            ys = [0.0, np.nan, np.inf, 0.0, np.inf, np.nan, 2.5, 1.0, 3.0]
+            a, b = _special_pair(xs, ys, dtype, device, [6, 8] if dtype is _dt.float64 else None)
+            yield Sample((a, b), name="special")
+
+    return samples
+
+
+def _float_power_infer(a, b):
+    """Both operands become float64 (PyTorch's float_power); shape and device as for any binary op."""
+    meta = plan("float_power", (a, b), "float", "float_power", None, False)
+    f64 = _dt.float64
+    casts = tuple(not (isinstance(x, Tensor) and x.dtype is f64) for x in (a, b))
+    return Meta(meta.shape, f64, meta.device, (f64, f64) + casts + (np.dtype(np.float64),))
+
+
+def _float_power_ref(x, y):
+    with np.errstate(all="ignore"):
+        return np.power(np.asarray(x, np.float64), np.asarray(y, np.float64))
+
+
+logaddexp_op = _register("logaddexp", binary_infer("logaddexp", "same", allowed=FLOATS, tensors_only=True),
+                         _np_binary(np.logaddexp, quiet=True), _tl_binary(_logaddexp, f64=True, half_fn=_logaddexp_h),
+                         lambda x, y: np.logaddexp(np.asarray(x, np.float64), np.asarray(y, np.float64)),
+                         _logaddexp_samples(), FLOATS, _logaddexp, bench=_bench(flops_per=8),
+                         fast=fast_path(np.logaddexp, _FLOAT_DIRECT, scalars=False, quiet=True))
+xlogy_op = _register("xlogy", binary_infer("xlogy", "float"), _np_binary(_np_xlogy, quiet=True), _tl_binary(_xlogy),
+                     _xlogy_ref, _xlogy_samples(), ALL, _xlogy, bench=_bench(flops_per=3))
+float_power_op = _register("float_power", _float_power_infer, _np_binary(np.power, quiet=True),
+                           _tl_binary(_pow, f64=True), _float_power_ref, _pow_samples(), ALL, _pow,
+                           bench=_bench(flops_per=10))
+
+
+def _logaddexp_vjp(ctx, grad):
+    # d/dx = 1 / (1 + e^(y - x)) = sigmoid(x - y), and sigmoid(y - x) for y
+    from .unary import sigmoid
+    a, b = ctx.inputs
+    return _tensor_grads(ctx, (a, b), lambda: grad * sigmoid(a - b), lambda: grad * sigmoid(b - a))
+
+
+def _xlogy_vjp(ctx, grad):
+    # PyTorch: d/dx = xlogy(grad, y), zeroed where x == 0 and y <= 0; d/dy = grad * x / y
+    a, b = ctx.inputs
+
+    def g_input():
+        g = xlogy_op(grad, b)
+        if _is_num(b):
+            return _where(a == 0, 0.0, g) if b <= 0 else g
+        return _where((a == 0) & (b <= 0), 0.0, g)
+
+    return _tensor_grads(ctx, (a, b), g_input, lambda: grad * (a / b))
+
+
+def _float_power_vjp(ctx, grad):
+    # pow's rule on the float64 operands; each gradient is returned in its operand's dtype
+    a, b = ctx.inputs
+    a64 = a.to(_dt.float64) if isinstance(a, Tensor) else float(a)
+    b64 = b.to(_dt.float64) if isinstance(b, Tensor) else float(b)
+
+    class _Ctx:
+        inputs = (a64, b64)
+        kwargs = {}
+        needs_input_grad = ctx.needs_input_grad
+
+    grads = iter(_pow_vjp(_Ctx, grad))
+    out = []
+    for x in (a, b):
+        if isinstance(x, Tensor):
+            g = next(grads)
+            out.append(g if g is None or g.dtype is x.dtype else g.to(x.dtype))
+    return tuple(out)
+
+
+logaddexp_op.vjp = _logaddexp_vjp
+xlogy_op.vjp = _xlogy_vjp
+float_power_op.vjp = _float_power_vjp
+
+
+def logaddexp(input, other, *, out=None):
+    """log(exp(input) + exp(other)) without overflow."""
+    return logaddexp_op(input, other, out=out)
+
+
+def xlogy(input, other, *, out=None):
+    """input * log(other), with 0 where input is 0 (unless other is NaN)."""
+    return xlogy_op(_arg(input), _arg(other), out=out)
+
+
+def float_power(input, exponent, *, out=None):
+    """input ** exponent computed in float64 (the result is float64)."""
+    return float_power_op(_arg(input), _arg(exponent), out=out)
+
+
+def _float_power_inplace(self, exponent):
+    if self.dtype is not _dt.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {_type_name(self.dtype)} but the operation's "
+                           "result requires dtype Double")
+    return float_power(self, exponent, out=self)
+
+
+_bind.methods(logaddexp=logaddexp, xlogy=xlogy, float_power=float_power, logaddexp_=_inplace(logaddexp),
+              xlogy_=_inplace(xlogy), float_power_=_float_power_inplace)
+__all__ += ["logaddexp", "xlogy", "float_power"]

@@ -458,3 +458,33 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) ->
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+# ======================================================== triu_indices / tril_indices (appended section)
+
+def _tri_indices(row, col, offset, upper, dtype, device):
+    # The index pairs are a pure function of (row, col, offset): computed on the host, then copied once to
+    # `device`, as arange's values are.
+    from .. import dtypes as _dtypes
+    dtype = _dtypes.int64 if dtype is None else _dtypes.as_dtype(dtype)
+    if dtype not in (_dtypes.int32, _dtypes.int64):
+        raise RuntimeError("\"tril_indices\" not implemented for '" + str(dtype) + "'")
+    if row < 0 or col < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else f"col must be non-negative, got{col}")
+    rows, cols = np.indices((row, col))
+    keep = (cols - rows >= offset) if upper else (cols - rows <= offset)
+    pairs = np.stack([rows[keep], cols[keep]]).astype(dtype.np)
+    return tensor(pairs, dtype=dtype, device=device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) row/column indices of the upper triangle of a row x col matrix (diagonal `offset` up)."""
+    return _tri_indices(row, col, offset, True, dtype, device)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) row/column indices of the lower triangle of a row x col matrix (diagonal `offset` down)."""
+    return _tri_indices(row, col, offset, False, dtype, device)
+
+
+__all__ += ["triu_indices", "tril_indices"]

@@ -359,7 +359,7 @@ def _view_op_cpu(meta, x, shape):
 
 view_op = _register_view(
     "view", _view_infer, lambda x, shape: x.reshape(shape), _view_samples,
-    lambda torch, x, shape: x.reshape(shape), lambda x: ((-1,), {}), cpu=_view_op_cpu,
+    lambda torch, x, shape: x.reshape(shape), lambda x: (((-1,),), {}), cpu=_view_op_cpu,
     doc="x.view(*shape): the same memory seen with another shape; no copy, error when impossible")
 
 
@@ -2960,3 +2960,141 @@ _bind.methods(
     transpose_=_in_place_view(transpose), swapaxes_=_in_place_view(transpose), swapdims_=_in_place_view(transpose),
 )
 _bind.properties(T=_T, mT=_mT, mH=_mH, H=_H)
+
+
+# ============================================================== composed movement ops (appended section)
+#
+# diff, repeat_interleave, meshgrid, index_fill(_), index_copy(_): functions composed of registered ops (narrow,
+# sub, expand/reshape, index_select, where, index_put), as PyTorch composes them, so they run on both devices and
+# are differentiable through their component ops. repeat_interleave with tensor repeats reads the repeats back
+# (the result size depends on them; PyTorch synchronises there too unless output_size is given).
+
+def _tt():
+    import tritorch
+    return tritorch
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along `dim` (logical xor for bool tensors), after prepend/append."""
+    tt = _tt()
+    if input.dim() == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = dim % input.dim()
+    parts = [p for p in (prepend, input, append) if p is not None]
+    x = tt.cat(parts, d) if len(parts) > 1 else input
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        hi, lo = tt.narrow(x, d, 1, length - 1), tt.narrow(x, d, 0, length - 1)
+        x = tt.logical_xor(hi, lo) if x.dtype is _dt.bool_ else hi - lo
+    return x
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element (or slice along `dim`) repeated `repeats` times (an int, or a tensor of per-element counts);
+    repeat_interleave(repeats) alone gives repeats[i] copies of i."""
+    tt = _tt()
+    if repeats is None:
+        counts = input
+        return repeat_interleave(tt.arange(counts.shape[0], device=counts.device), counts, 0)
+    if dim is None:
+        input = input.reshape(-1)
+        dim = 0
+    d = dim % max(input.dim(), 1)
+    if isinstance(repeats, Tensor) and repeats.numel() == 1:
+        repeats = int(repeats.item())
+    if isinstance(repeats, int):
+        if repeats < 0:
+            raise RuntimeError("repeats can not be negative")
+        shape = list(input.shape)
+        x = input.unsqueeze(d + 1)
+        target = shape[:d + 1] + [repeats] + shape[d + 1:]
+        shape[d] *= repeats
+        return x.expand(*target).reshape(shape)
+    if repeats.dim() != 1 or repeats.shape[0] != input.shape[d]:
+        raise RuntimeError("repeats must have the same size as input along dim")
+    counts = np.asarray(repeats.cpu().numpy(), np.int64)
+    if (counts < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    index = np.repeat(np.arange(counts.shape[0]), counts)
+    return tt.index_select(input, d, tt.tensor(index, dtype=_dt.int64, device=input.device))
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids: with indexing 'ij' output i varies along dim i; 'xy' swaps the first two dims."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    indexing = "ij" if indexing is None else indexing
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    for t in tensors:
+        if t.dim() > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.dim()}")
+    flat = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    shape = [t.shape[0] for t in flat]
+    grids = []
+    for i, t in enumerate(flat):
+        view = [1] * len(flat)
+        view[i] = shape[i]
+        grids.append(t.reshape(view).expand(*shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def _dim_mask(input, dim, index):
+    """A bool tensor, True at the positions of `index` along `dim`, shaped to broadcast against input."""
+    tt = _tt()
+    n = input.shape[dim] if input.dim() else 1
+    if index.dim() > 1:
+        raise IndexError("index_fill_(): Expected dim of index to be 0 or 1, got " + f"{index.dim()}")
+    idx = index.reshape(-1).to(_dt.int64)
+    idx = tt.where(idx < 0, idx + n, idx)
+    mask = (tt.arange(n, device=input.device).unsqueeze(1) == idx.unsqueeze(0)).any(dim=1)
+    view = [1] * input.dim()
+    if input.dim():
+        view[dim] = n
+    return mask.reshape(view)
+
+
+def index_fill(input, dim, index, value):
+    """input with the slices at `index` along `dim` set to `value` (a number or 0-dim tensor)."""
+    tt = _tt()
+    dim = dim % max(input.dim(), 1)
+    if isinstance(value, Tensor) and value.dim() != 0:
+        raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value.dim()} dimension(s).")
+    v = value.to(input.dtype) if isinstance(value, Tensor) else value
+    return tt.where(_dim_mask(input, dim, index), v, input).to(input.dtype)
+
+
+def index_copy(input, dim, index, source):
+    """input with the slices at `index` along `dim` replaced by source's slices, in order."""
+    tt = _tt()
+    dim = dim % max(input.dim(), 1)
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{input.dtype} and (source) {source.dtype}")
+    moved_in = tt.movedim(input, dim, 0) if input.dim() else input.reshape(1)
+    moved_src = tt.movedim(source, dim, 0) if source.dim() else source.reshape(1)
+    r = tt.index_put(moved_in, (index.reshape(-1).to(_dt.int64),), moved_src)
+    return tt.movedim(r, 0, dim) if input.dim() else r.reshape(())
+
+
+def _index_fill_(self, dim, index, value):
+    return self.copy_(index_fill(self, dim, index, value))
+
+
+def _index_copy_(self, dim, index, source):
+    return self.copy_(index_copy(self, dim, index, source))
+
+
+_bind.methods(diff=diff, repeat_interleave=repeat_interleave, index_fill=index_fill, index_copy=index_copy,
+              index_fill_=_index_fill_, index_copy_=_index_copy_)
+__all__ += ["diff", "repeat_interleave", "meshgrid", "index_fill", "index_copy"]

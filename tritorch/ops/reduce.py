@@ -2243,3 +2243,342 @@ def _cumprod_(x, dim, *, dtype=None):
 _bind.methods(sum=sum, mean=mean, prod=prod, max=max, min=min, amax=amax, amin=amin, argmax=argmax, argmin=argmin,
               var=var, std=std, norm=norm, logsumexp=logsumexp, all=all, any=any, cumsum=cumsum, cumprod=cumprod,
               cumsum_=_cumsum_, cumprod_=_cumprod_)
+
+
+# ================================================================== composed reductions (appended section)
+#
+# std_mean, var_mean, count_nonzero, nansum, nanmean, median, bincount, searchsorted, bucketize: functions
+# composed of registered ops (as PyTorch composes most of them), so they run on both devices and are
+# differentiable through their component ops. bincount's result size depends on the data (PyTorch reads it back
+# from the device too).
+
+return_types.median = _return_type("median")
+
+
+def _tt():
+    import tritorch
+    return tritorch
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over `dim`, with std's correction rules."""
+    return (std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over `dim`, with var's correction rules."""
+    return (var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
+
+
+def count_nonzero(input, dim=None):
+    """The number of non-zero elements over `dim` (None: all), as int64."""
+    return sum(input != 0, dim=dim)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """The sum over `dim`, NaNs counted as zero."""
+    tt = _tt()
+    if input.dtype.kind == _dt.FLOAT:
+        input = tt.where(tt.isnan(input), 0.0, input)
+    return sum(input, dim=dim, keepdim=keepdim, dtype=dtype)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """The mean over `dim` of the non-NaN elements (NaN where there are none)."""
+    tt = _tt()
+    if input.dtype.kind != _dt.FLOAT:
+        from .registry import _TYPE_NAMES
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{_TYPE_NAMES[input.dtype]}")
+    count = sum(~tt.isnan(input), dim=dim, keepdim=keepdim)
+    return nansum(input, dim, keepdim, dtype=dtype) / count
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median of all elements (dim None), or (values, indices) along `dim`; NaN if a NaN is present."""
+    tt = _tt()
+    if dim is None:
+        flat = input.reshape(-1)
+        n = flat.shape[0]
+        if n == 0:
+            return tt.full((), float("nan"), dtype=input.dtype, device=input.device)
+        values = tt.sort(flat)[0][(n - 1) // 2]
+        if input.dtype.kind == _dt.FLOAT:
+            values = tt.where(tt.isnan(flat).any(), float("nan"), values)
+        return values
+    d = dim % _b.max(input.dim(), 1)
+    x = input if input.dim() else input.reshape(1)
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError("median(): Expected reduction dim 0 to have non-zero size.")
+    values, indices = tt.sort(x, dim=d, stable=True)
+    values = tt.narrow(values, d, (n - 1) // 2, 1)
+    indices = tt.narrow(indices, d, (n - 1) // 2, 1)
+    if input.dtype.kind == _dt.FLOAT:
+        nan = tt.isnan(x)
+        has_nan = nan.any(dim=d, keepdim=True)
+        values = tt.where(has_nan, float("nan"), values)
+        indices = tt.where(has_nan, argmax(nan.to(_dt.uint8), dim=d, keepdim=True), indices)
+    if not keepdim or not input.dim():
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return return_types.median(values, indices)
+
+
+def bincount(input, weights=None, minlength=0):
+    """Counts (or weight sums) of each value 0..max(input) of a non-negative int 1-D tensor."""
+    tt = _tt()
+    if input.dim() != 1 or input.dtype.kind != _dt.INT or input.dtype is _dt.bool_:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if input.shape[0] and int(input.min().item()) < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    size = _b.max(int(input.max().item()) + 1 if input.shape[0] else 0, minlength)
+    if weights is None:
+        src = tt.ones(input.shape, dtype=_dt.int64, device=input.device)
+    else:
+        if weights.shape != input.shape:
+            raise RuntimeError("weights should be 1-d and have the same length as input")
+        # PyTorch keeps float32/float64 weights' dtype and sums every other dtype in float64
+        src = weights if weights.dtype in (_dt.float32, _dt.float64) else weights.to(_dt.float64)
+    out = tt.zeros(size, dtype=src.dtype, device=input.device)
+    return tt.scatter_add(out, 0, input.to(_dt.int64), src)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """Insertion points of `input` in the last dim of `sorted_sequence` (left: first i with seq[i] >= v; right:
+    first i with seq[i] > v), by counting the elements below each value."""
+    tt = _tt()
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise RuntimeError("side and right can't be set to opposites, got side of left while right was True")
+        right = side == "right"
+    seq = sorted_sequence
+    if sorter is not None:
+        seq = tt.gather(seq, -1, sorter)
+    scalar = not isinstance(input, Tensor)
+    values = tt.tensor(input, dtype=seq.dtype, device=seq.device) if scalar else input
+    if seq.dim() == 1:
+        below = (seq <= values.unsqueeze(-1)) if right else (seq < values.unsqueeze(-1))
+    else:
+        if tuple(seq.shape[:-1]) != tuple(values.shape[:-1]):
+            raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                               "dimensions of boundaries tensor and input value tensor must match")
+        s, v = seq.unsqueeze(-2), values.unsqueeze(-1)
+        below = (s <= v) if right else (s < v)
+    r = sum(below, dim=-1)
+    return r.to(_dt.int32) if out_int32 else r
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each element of `input` among the 1-D `boundaries` (torch.bucketize)."""
+    if boundaries.dim() != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.dim()})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+_bind.methods(count_nonzero=count_nonzero, nansum=nansum, nanmean=nanmean, median=median, bincount=bincount)
+__all__ += ["std_mean", "var_mean", "count_nonzero", "nansum", "nanmean", "median", "bincount", "searchsorted",
+            "bucketize"]
+
+
+# ---------------------------------------------------------------------------------- scatter_reduce (composed)
+
+_SCATTER_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _scatter_extreme(input, dim, index, src, is_max, include_self):
+    """amax/amin by a one-hot comparison: candidate[..., j, k] = src[..., k] where index[..., k] == j (dim moved
+    last), reduced by amax/amin over k, so ties share the gradient evenly as PyTorch's rule does. index/src are
+    padded to input's size in the other dims with index -1, which matches no position."""
+    tt = _tt()
+    nd = input.dim()
+    x = tt.movedim(input, dim, -1)                           # (..., N)
+    idx = tt.movedim(index, dim, -1)
+    s = tt.movedim(src, dim, -1)
+    s = tt.narrow(s, -1, 0, idx.shape[-1]) if s.shape[-1] != idx.shape[-1] else s
+    for d in range(nd - 1):
+        if s.shape[d] != idx.shape[d]:
+            s = tt.narrow(s, d, 0, idx.shape[d])
+    pads = []
+    for d in reversed(range(nd - 1)):
+        pads += [0, x.shape[d] - idx.shape[d]]
+    if _b.any(pads):
+        pads = [0, 0] + pads
+        idx = tt.pad(idx, pads, value=-1)
+        s = tt.pad(s, pads, value=0)
+    n = x.shape[-1]
+    positions = tt.arange(n, device=input.device).reshape((n, 1))
+    hit = idx.unsqueeze(-2) == positions                     # (..., N, K)
+    fill = float("-inf") if is_max else float("inf")
+    if input.dtype.kind != _dt.FLOAT:
+        info = np.iinfo(input.dtype.np) if input.dtype is not _dt.bool_ else None
+        fill = (info.min if is_max else info.max) if info is not None else (not is_max)
+    cand = tt.where(hit, s.unsqueeze(-2), fill)
+    if include_self:
+        cand = tt.cat([x.unsqueeze(-1), cand.to(x.dtype)], -1)
+    else:
+        # PyTorch's backward counts input's value among the ties even with include_self=False (input gets no
+        # gradient, but the share of each tied src shrinks): a detached candidate equal to the result does that
+        best = (amax if is_max else amin)(cand, -1).detach()
+        self_ties = tt.where(hit.any(-1) & (x == best), x.detach(), fill)
+        cand = tt.cat([self_ties.unsqueeze(-1).to(cand.dtype), cand], -1)
+    r = (amax if is_max else amin)(cand, -1)
+    if not include_self:
+        r = tt.where(hit.any(-1), r, x)
+    return tt.movedim(r.to(input.dtype), -1, dim)
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
+    """input with src's values reduced into the positions `index` names along `dim` ('sum', 'prod', 'mean',
+    'amax', 'amin'); include_self=False leaves input's value out of the positions that receive any."""
+    tt = _tt()
+    if reduce not in _SCATTER_REDUCES:
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce))
+    if not isinstance(src, Tensor) or src.dtype is not input.dtype:
+        raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    dim = dim % _b.max(input.dim(), 1)
+    if reduce in ("amax", "amin"):
+        r = _scatter_extreme(input, dim, index, src, reduce == "amax", include_self)
+    else:
+        if reduce == "prod":
+            base = input if include_self else tt.scatter(input, dim, index, tt.ones_like(src))
+            r = tt.scatter(base, dim, index, src, reduce="multiply")
+        else:
+            base = input if include_self else tt.scatter(input, dim, index, tt.zeros_like(src))
+            r = tt.scatter_add(base, dim, index, src)
+            if reduce == "mean":
+                ones = tt.ones_like(src)
+                start = tt.ones_like(input) if include_self else tt.scatter(tt.ones_like(input), dim, index,
+                                                                             tt.zeros_like(src))
+                count = tt.scatter_add(start, dim, index, ones)
+                count = tt.where(count == 0, tt.ones_like(count), count)
+                r = r / count if input.dtype.kind == _dt.FLOAT else tt.div(r, count, rounding_mode="floor")
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+def _scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    return self.copy_(scatter_reduce(self, dim, index, src, reduce, include_self=include_self))
+
+
+_bind.methods(scatter_reduce=scatter_reduce, scatter_reduce_=_scatter_reduce_)
+__all__ += ["scatter_reduce"]
+
+
+# ------------------------------------------------------------------------------------------ unique (composed)
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The distinct elements of the flattened input in ascending order, with optionally the index of each
+    input element among them (return_inverse, input's shape) and how often each occurs (return_counts).
+    Composed of sort, a neighbour comparison, masked_select, cumsum and scatter; the result size depends on the
+    data (PyTorch reads it back from the device too). NaNs are all distinct, as in PyTorch."""
+    tt = _tt()
+    if dim is not None:
+        raise RuntimeError("unique(): dim is not supported by tritorch yet; use dim=None (the flattened input)")
+    flat = input.reshape(-1)
+    work = flat.to(_dt.uint8) if input.dtype is _dt.bool_ else flat
+    values, perm = tt.sort(work, stable=True)
+    n = values.shape[0]
+    first = tt.ones(_b.min(n, 1), dtype=_dt.bool_, device=input.device)
+    mask = tt.cat([first, values[1:] != values[:-1]]) if n else first
+    uniq = tt.masked_select(values, mask).to(input.dtype)
+    results = [uniq]
+    if return_inverse:
+        group = tt.cumsum(mask.to(_dt.int64), 0) - 1
+        inverse = tt.scatter(tt.zeros(n, dtype=_dt.int64, device=input.device), 0, perm, group)
+        results.append(inverse.reshape(input.shape))
+    if return_counts:
+        starts = tt.nonzero(mask).reshape(-1)
+        ends = tt.cat([starts[1:], tt.full((_b.min(n, 1),), n, dtype=_dt.int64, device=input.device)])
+        results.append(ends - starts)
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+_bind.methods(unique=unique)
+__all__ += ["unique"]
+
+
+# ------------------------------------------------------------------- logcumsumexp, cummax, cummin (composed)
+#
+# Composed over a lower-triangular mask along `dim`: entry i reduces x_0..x_i (logsumexp / amax), so every
+# prefix is as stable and exact as the full reduction, at O(n^2) work and memory per dim (fine for the sequence
+# lengths these see in training scripts; a scan kernel would make it O(n)).
+
+def _prefix_candidates(input, dim, fill):
+    """(x moved to the last dim, a (..., n, n) tensor whose row i holds x_0..x_i and `fill` after, the mask)."""
+    tt = _tt()
+    x = tt.movedim(input, dim, -1) if input.dim() else input.reshape(1)
+    n = x.shape[-1]
+    pos = tt.arange(n, device=input.device)
+    lower = pos.reshape((1, n)) <= pos.reshape((n, 1))      # [i, j]: j <= i
+    return x, tt.where(lower, x.unsqueeze(-2), fill), lower
+
+
+def _restore(r, input, dim):
+    tt = _tt()
+    return tt.movedim(r, -1, dim) if input.dim() else r.reshape(())
+
+
+def logcumsumexp(input, dim, *, out=None):
+    """log(cumsum(exp(input))) along `dim`, computed stably."""
+    if input.dtype.kind != _dt.FLOAT:
+        from .registry import _TYPE_NAMES
+        raise RuntimeError(f"\"logcumsumexp_out_cpu\" not implemented for '{_TYPE_NAMES[input.dtype]}'")
+    dim = dim % _b.max(input.dim(), 1)
+    _, cand, _ = _prefix_candidates(input, dim, float("-inf"))
+    r = _restore(logsumexp(cand, -1), input, dim)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+def _cumulative_extreme(name, input, dim, is_max):
+    """(values, indices): the running max/min along `dim` and the index of the last element attaining it (NaN
+    wins and stays, as in PyTorch); values gather input at those indices, so the gradient goes to them."""
+    tt = _tt()
+    dim = dim % _b.max(input.dim(), 1)
+    if input.dtype is _dt.bool_:
+        fill = not is_max
+    elif input.dtype.kind == _dt.FLOAT:
+        fill = float("-inf") if is_max else float("inf")
+    else:
+        info = np.iinfo(input.dtype.np)
+        fill = int(info.min if is_max else info.max)
+    x, cand, lower = _prefix_candidates(input.detach(), dim, fill)
+    best = (amax if is_max else amin)(cand.to(_dt.uint8) if input.dtype is _dt.bool_ else cand, -1)
+    best = best.to(input.dtype)
+    n = x.shape[-1]
+    pos = tt.arange(n, device=input.device)
+    hits = lower & (cand == best.unsqueeze(-1))
+    if input.dtype.kind == _dt.FLOAT:
+        nan_seen = tt.isnan(cand) & lower
+        hits = tt.where(nan_seen.any(-1, keepdim=True), nan_seen, hits)
+    indices = amax(tt.where(hits, pos, -1), -1)
+    indices = _restore(indices, input, dim)
+    values = tt.gather(input if input.dim() else input.reshape(1), dim, indices if input.dim() else indices.reshape(1))
+    values = values if input.dim() else values.reshape(())
+    return getattr(return_types, name)(values, indices)
+
+
+return_types.cummax = _return_type("cummax")
+return_types.cummin = _return_type("cummin")
+
+
+def cummax(input, dim):
+    """(values, indices) of the running maximum along `dim`."""
+    return _cumulative_extreme("cummax", input, dim, True)
+
+
+def cummin(input, dim):
+    """(values, indices) of the running minimum along `dim`."""
+    return _cumulative_extreme("cummin", input, dim, False)
+
+
+_bind.methods(logcumsumexp=logcumsumexp, cummax=cummax, cummin=cummin)
+__all__ += ["logcumsumexp", "cummax", "cummin"]

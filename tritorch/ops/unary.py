@@ -1208,3 +1208,448 @@ _bind.methods(**_SIMPLE)
 _bind.methods(**{name + "_": _inplace(fn, name + "_") for name, fn in _SIMPLE.items()})
 _bind.methods(isnan=isnan, isinf=isinf, isfinite=isfinite, positive=positive, round=_round_method,
               round_=_round_inplace, __neg__=neg, __abs__=abs, __pos__=positive, __invert__=_invert)
+
+
+# ============================================================ hyperbolic, inverse trigonometric, erfinv, logit
+#
+# Appended section: sinh, cosh, asin, acos, atan, asinh, acosh, atanh, erfinv, logit, frac, nan_to_num. No
+# libdevice: atan is Cephes' rational approximation (accurate to float64), and asin/acos/asinh/acosh/atanh are
+# built from it and from the accurate log1p/expm1 helpers above. Bytes per launch: n elements read, n written.
+
+@triton.jit
+def _atan_accurate(x):
+    # Cephes atan: reduce |x| to [0, 0.66] by atan(a) = pi/2 + atan(-1/a) (a > tan(3pi/8)) or
+    # pi/4 + atan((a-1)/(a+1)), then a degree-4/5 rational approximation in a^2.
+    a = tl.abs(x)
+    big = a > 2.41421356237309504880
+    mid = (a > 0.66) & (a <= 2.41421356237309504880)
+    r = tl.where(big, -1.0 / a, tl.where(mid, (a - 1.0) / (a + 1.0), a))
+    # constants join a zero of x's dtype first: tl.where of two Python floats would type them fp32
+    zero = tl.zeros_like(r)
+    base = tl.where(big, zero + 1.5707963267948966, tl.where(mid, zero + 0.7853981633974483, zero))
+    morebits = tl.where(big, zero + 6.123233995736765886130e-17, tl.where(mid, zero + 3.061616997868382943065e-17, zero))
+    z = r * r
+    p = ((((-8.750608600031904122785e-01 * z - 1.615753718733365076637e+01) * z - 7.500855792314704667340e+01)
+          * z - 1.228866684490136173410e+02) * z - 6.485021904942025371773e+01)
+    q = (((((z + 2.485846490142306297962e+01) * z + 1.650270098316988542046e+02) * z
+           + 4.328810604912902668951e+02) * z + 4.853903996359136964868e+02) * z + 1.945506571482613964425e+02)
+    y = base + (r * (z * p / q) + r + morebits)
+    y = tl.where(x < 0, -y, y)
+    return tl.where(x == 0, x, y)               # keeps the sign of zero
+
+
+@triton.jit
+def _sinh_fn(x, y, z, p0, p1):
+    # |x| < 1: (t + t / (t + 1)) / 2 with t = expm1|x| (no cancellation); else (e/2) * e - 1 / (2 e^2) with
+    # e = exp(|x|/2), which overflows only where sinh does
+    a = tl.abs(x)
+    t = _expm1_accurate(a)
+    e = tl.exp(0.5 * a)
+    r = tl.where(a < 1.0, 0.5 * (t + t / (t + 1.0)), (0.5 * e) * e - 0.5 / (e * e))
+    r = tl.where(x < 0, -r, r)
+    return tl.where(x == 0, x, r)
+
+
+@triton.jit
+def _cosh_fn(x, y, z, p0, p1):
+    # (e/2) * e + 1 / (2 e^2) with e = exp(|x|/2): no cancellation (both terms positive), overflow only with cosh
+    e = tl.exp(0.5 * tl.abs(x))
+    return (0.5 * e) * e + 0.5 / (e * e)
+
+
+@triton.jit
+def _atan_fn(x, y, z, p0, p1):
+    # arctangent
+    return _atan_accurate(x)
+
+
+@triton.jit
+def _asin_fn(x, y, z, p0, p1):
+    # asin x = atan(x / sqrt((1 - x)(1 + x))); |x| > 1 gives NaN through the sqrt
+    return _atan_accurate(x / tl.sqrt((1.0 - x) * (1.0 + x)))
+
+
+@triton.jit
+def _acos_fn(x, y, z, p0, p1):
+    # acos x = 2 atan(sqrt((1 - x) / (1 + x))): exact at both ends (x = -1 gives 2 atan(inf) = pi)
+    return 2.0 * _atan_accurate(tl.sqrt((1.0 - x) / (1.0 + x)))
+
+
+@triton.jit
+def _asinh_fn(x, y, z, p0, p1):
+    # asinh|x| = log1p(a + a^2 / (1 + sqrt(1 + a^2))); above 2^28 a^2 may overflow and asinh a = log(2a)
+    a = tl.abs(x)
+    r = _log1p_accurate(a + a * a / (1.0 + tl.sqrt(1.0 + a * a)))
+    r = tl.where(a > 268435456.0, tl.log(a) + 0.6931471805599453, r)
+    r = tl.where(x < 0, -r, r)
+    return tl.where(x == 0, x, r)
+
+
+@triton.jit
+def _acosh_fn(x, y, z, p0, p1):
+    # acosh x = log1p(t + sqrt(2t + t^2)), t = x - 1 (exact near 1); log(2x) above 2^28; NaN below 1
+    t = x - 1.0
+    r = _log1p_accurate(t + tl.sqrt(2.0 * t + t * t))
+    return tl.where(x > 268435456.0, tl.log(x) + 0.6931471805599453, r)
+
+
+@triton.jit
+def _atanh_fn(x, y, z, p0, p1):
+    # atanh|x| = log1p(2a / (1 - a)) / 2: inf at 1, NaN beyond
+    a = tl.abs(x)
+    r = 0.5 * _log1p_accurate(2.0 * a / (1.0 - a))
+    r = tl.where(x < 0, -r, r)
+    return tl.where(x == 0, x, r)
+
+
+@triton.jit
+def _erfinv_fn(x, y, z, p0, p1):
+    # Giles' single-precision approximation, then two Newton steps on erf(r) = x (float64 accuracy);
+    # +-1 give +-inf, |x| > 1 NaN
+    w = -tl.log((1.0 - x) * (1.0 + x))
+    wc = w - 2.5
+    pc = 2.81022636e-08
+    pc = 3.43273939e-07 + pc * wc
+    pc = -3.5233877e-06 + pc * wc
+    pc = -4.39150654e-06 + pc * wc
+    pc = 0.00021858087 + pc * wc
+    pc = -0.00125372503 + pc * wc
+    pc = -0.00417768164 + pc * wc
+    pc = 0.246640727 + pc * wc
+    pc = 1.50140941 + pc * wc
+    wt = tl.sqrt(w) - 3.0
+    pt = -0.000200214257
+    pt = 0.000100950558 + pt * wt
+    pt = 0.00134934322 + pt * wt
+    pt = -0.00367342844 + pt * wt
+    pt = 0.00573950773 + pt * wt
+    pt = -0.0076224613 + pt * wt
+    pt = 0.00943887047 + pt * wt
+    pt = 1.00167406 + pt * wt
+    pt = 2.83297682 + pt * wt
+    r = tl.where(w < 5.0, pc, pt) * x
+    r = r - (tl.erf(r) - x) / (1.1283791670955126 * tl.exp(-r * r))
+    r = r - (tl.erf(r) - x) / (1.1283791670955126 * tl.exp(-r * r))
+    r = tl.where(tl.abs(x) == 1.0, x * float("inf"), r)
+    r = tl.where(tl.abs(x) > 1.0, float("nan"), r)
+    return tl.where(x == 0, x, r)
+
+
+@triton.jit
+def _logit_fn(x, y, z, eps, p1):
+    # log(x / (1 - x)), x clamped to [eps, 1 - eps] first when eps >= 0 (eps: the clamp bound, -1 for none)
+    e = tl.cast(eps, x.dtype)
+    xc = tl.where(e >= 0, tl.minimum(tl.maximum(x, e), 1.0 - e), x)
+    xc = tl.where(x != x, x, xc)                # NaN stays NaN through the clamp
+    return tl.log(xc / (1.0 - xc))
+
+
+@triton.jit
+def _frac_fn(x, y, z, p0, p1):
+    # x - trunc(x) (inf gives NaN, as in PyTorch)
+    return x - tl.where(x < 0, tl.ceil(x), tl.floor(x))
+
+
+@triton.jit
+def _nan_to_num_fn(x, posinf, neginf, nan, p1):
+    # NaN -> nan, +inf -> posinf, -inf -> neginf (posinf/neginf arrive as scalar operands y, z; nan as p0);
+    # integers are returned unchanged
+    if x.dtype.is_floating():
+        r = tl.where(x != x, tl.cast(nan, x.dtype), x)
+        r = tl.where(x == float("inf"), posinf, r)
+        r = tl.where(x == -float("inf"), neginf, r)
+    else:
+        r = x
+    return r
+
+
+def _erfinv_np64(y):
+    """erfinv in float64: Giles' approximation refined by two Newton steps on fdlibm's erf (as the kernel)."""
+    y = np.asarray(y, np.float64)
+    with np.errstate(all="ignore"):
+        w = -np.log((1.0 - y) * (1.0 + y))
+        wc = w - 2.5
+        pc = np.full_like(y, 2.81022636e-08)
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                  -0.00417768164, 0.246640727, 1.50140941):
+            pc = c + pc * wc
+        wt = np.sqrt(w) - 3.0
+        pt = np.full_like(y, -0.000200214257)
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047,
+                  1.00167406, 2.83297682):
+            pt = c + pt * wt
+        r = np.where(w < 5.0, pc, pt) * y
+        for _ in range(2):
+            r = r - (_erf64(r) - y) / (_TWO_OVER_SQRT_PI * np.exp(-r * r))
+        r = np.where(np.abs(y) == 1.0, y * np.inf, r)
+        r = np.where(np.abs(y) > 1.0, np.nan, r)
+        return np.where(y == 0, y, r)
+
+
+def _erfinv_np(x):
+    return _erfinv_np64(x).astype(x.dtype, copy=False)
+
+
+def _erfinv_ref(y):
+    """Independent float64 reference: bisection on math.erf (monotone), 80 halvings."""
+    y = np.asarray(y, np.float64)
+    lo = np.full_like(y, -7.0)
+    hi = np.full_like(y, 7.0)
+    erf_v = np.vectorize(math.erf, otypes=[np.float64])
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        below = erf_v(mid) < y
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    r = 0.5 * (lo + hi)
+    r = np.where(np.abs(y) == 1.0, y * np.inf, r)
+    r = np.where(np.isnan(y) | (np.abs(y) > 1.0), np.nan, r)
+    return np.where(y == 0, y, r)
+
+
+def _logit_np(x, eps=-1.0):
+    if eps >= 0:
+        x = np.clip(x, x.dtype.type(eps), x.dtype.type(1 - eps))
+    return np.log(x / (1 - x))
+
+
+def _logit_ref(x, eps=-1.0):
+    if eps >= 0:
+        x = np.clip(x, eps, 1 - eps)
+    return np.log(x) - np.log1p(-x)
+
+
+def _frac_np(x):
+    return x - np.trunc(x)
+
+
+def _sinh_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * cosh(x)
+
+
+def _cosh_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * sinh(x)
+
+
+def _asin_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * rsqrt(1.0 - x * x)
+
+
+def _acos_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * neg(rsqrt(1.0 - x * x))
+
+
+def _atan_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad / (x * x + 1.0)
+
+
+def _asinh_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * rsqrt(x * x + 1.0)
+
+
+def _acosh_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad * rsqrt((x - 1.0) * (x + 1.0))
+
+
+def _atanh_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return grad / (1.0 - x * x)
+
+
+def _erfinv_vjp(ctx, grad):
+    # d/dy erfinv y = sqrt(pi)/2 exp(erfinv(y)^2)
+    out = ctx.output
+    return grad * (exp(out * out) * (math.sqrt(math.pi) / 2.0))
+
+
+def _logit_vjp(ctx, grad):
+    # 1 / (x (1 - x)); zero outside [eps, 1 - eps] when clamped, NaN outside [0, 1] when not (PyTorch's
+    # logit_backward)
+    (x,) = ctx.inputs
+    eps = ctx.kwargs.get("eps", -1.0)
+    g = grad / (x * (1.0 - x))
+    if eps is not None and eps >= 0:
+        return _where((x < eps) | (x > 1.0 - eps), 0.0, g)
+    return _where((x < 0.0) | (x > 1.0), math.nan, g)
+
+
+def _frac_vjp(ctx, grad):
+    return grad
+
+
+def _nan_to_num_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    return _where(isfinite(x), grad, 0.0)
+
+
+sinh_op = _declare("sinh", np_fn=_fp32_for_half(np.sinh), tl_fn=_sinh_fn, kind="float", ref=_ref64(np.sinh),
+                   torch_fn=lambda torch, x: torch.sinh(x), low=-5, high=5,
+                   specials=_SPECIAL + [1e-30, -1e-7, 0.5, -0.99, 1.0, 10.0, -11.0], flops=8, vjp=_sinh_vjp)
+cosh_op = _declare("cosh", np_fn=_fp32_for_half(np.cosh), tl_fn=_cosh_fn, kind="float", ref=_ref64(np.cosh),
+                   torch_fn=lambda torch, x: torch.cosh(x), low=-5, high=5,
+                   specials=_SPECIAL + [1e-30, -1e-7, 0.5, -1.0, 10.0, -11.0], flops=6, vjp=_cosh_vjp)
+atan_op = _declare("atan", np_fn=_fp32_for_half(np.arctan), tl_fn=_atan_fn, kind="float", ref=_ref64(np.arctan),
+                   torch_fn=lambda torch, x: torch.atan(x), low=-4, high=4,
+                   specials=_SPECIAL + [1e-30, -1e-7, 0.5, 0.66, 1.0, -2.5, 1e10, -1e300], flops=14, vjp=_atan_vjp)
+asin_op = _declare("asin", np_fn=_fp32_for_half(np.arcsin), tl_fn=_asin_fn, kind="float", ref=_ref64(np.arcsin),
+                   torch_fn=lambda torch, x: torch.asin(x), low=-0.95, high=0.95,
+                   specials=_SPECIAL + [1e-30, -1e-7, 0.5, 1.0, -1.0, 1.5], flops=18, vjp=_asin_vjp)
+acos_op = _declare("acos", np_fn=_fp32_for_half(np.arccos), tl_fn=_acos_fn, kind="float", ref=_ref64(np.arccos),
+                   torch_fn=lambda torch, x: torch.acos(x), low=-0.95, high=0.95,
+                   specials=_SPECIAL + [1e-30, -1e-7, 0.5, 1.0, -1.0, 1.5], flops=18, vjp=_acos_vjp)
+asinh_op = _declare("asinh", np_fn=_fp32_for_half(np.arcsinh), tl_fn=_asinh_fn, kind="float",
+                    ref=_ref64(np.arcsinh), torch_fn=lambda torch, x: torch.asinh(x), low=-5, high=5,
+                    specials=_SPECIAL + [1e-30, -1e-7, 0.5, -3.0, 1e10, -1e30], flops=12, vjp=_asinh_vjp)
+acosh_op = _declare("acosh", np_fn=_fp32_for_half(np.arccosh), tl_fn=_acosh_fn, kind="float",
+                    ref=_ref64(np.arccosh), torch_fn=lambda torch, x: torch.acosh(x), low=1.05, high=6,
+                    specials=[INF, NAN, 1.0, 1.0 + 1e-6, 0.5, -INF, 2.0, 1e10, 1e30], flops=12, vjp=_acosh_vjp)
+atanh_op = _declare("atanh", np_fn=_fp32_for_half(np.arctanh), tl_fn=_atanh_fn, kind="float",
+                    ref=_ref64(np.arctanh), torch_fn=lambda torch, x: torch.atanh(x), low=-0.95, high=0.95,
+                    specials=_SPECIAL + [1e-30, -1e-7, 0.5, 1.0, -1.0, 1.5], flops=10, vjp=_atanh_vjp)
+erfinv_op = _declare("erfinv", np_fn=_fp32_for_half(_erfinv_np), tl_fn=_erfinv_fn, kind="float",
+                     ref=_erfinv_ref, torch_fn=lambda torch, x: torch.erfinv(x), low=-0.95, high=0.95,
+                     specials=_SPECIAL + [1e-30, -1e-7, 0.5, 0.99, 1.0, -1.0, 1.5], flops=60,
+                     vjp=_erfinv_vjp, save="output")
+logit_op = _declare("logit", np_fn=_fp32_for_half(_logit_np), tl_fn=_logit_fn, kind="float",
+                    ref=_ref64(_logit_ref), params=(("eps", -1.0),),
+                    torch_fn=lambda torch, x, eps=-1.0: torch.logit(x, eps if eps >= 0 else None),
+                    low=0.05, high=0.95, specials=[0.0, 1.0, NAN, 0.5, 1e-7, 2.0, -1.0],
+                    kwargs=({"eps": 0.2},), flops=4, vjp=_logit_vjp)
+frac_op = _declare("frac", np_fn=_fp32_for_half(_frac_np), tl_fn=_frac_fn, kind="same", ref=_ref64(_frac_np),
+                   torch_fn=lambda torch, x: torch.frac(x), dtypes=_dt.FLOATS, low=-5.3, high=5.3,
+                   specials=_SPECIAL + [0.5, -2.5, 1e-30, 1e7 + 0.5], flops=2, vjp=_frac_vjp)
+
+def _int_samples_in(op, low, high):
+    """Integer samples for ops whose float range (inside (-1, 1)) truncates to an empty integer range."""
+    float_samples = op.samples
+    int_samples = unary_samples(low, high)
+
+    def samples(device, dtype):
+        return (int_samples if dtype.kind == _dt.INT else float_samples)(device, dtype)
+
+    op.samples = samples
+
+
+for _op in (asin_op, acos_op, atanh_op, erfinv_op, logit_op):
+    _int_samples_in(_op, -1, 2)
+
+sinh = _public(sinh_op, "Hyperbolic sine of each element.")
+cosh = _public(cosh_op, "Hyperbolic cosine of each element.")
+atan = _public(atan_op, "Arctangent of each element.")
+asin = _public(asin_op, "Arcsine of each element (NaN outside [-1, 1]).")
+acos = _public(acos_op, "Arccosine of each element (NaN outside [-1, 1]).")
+asinh = _public(asinh_op, "Inverse hyperbolic sine of each element.")
+acosh = _public(acosh_op, "Inverse hyperbolic cosine of each element (NaN below 1).")
+atanh = _public(atanh_op, "Inverse hyperbolic tangent of each element (NaN outside [-1, 1]).")
+erfinv = _public(erfinv_op, "Inverse error function of each element.")
+frac = _public(frac_op, "Fractional part input - trunc(input) of each element (floating inputs).")
+arctan, arcsin, arccos, arcsinh, arccosh, arctanh = atan, asin, acos, asinh, acosh, atanh
+
+
+def logit(input, eps=None, *, out=None):
+    """log(input / (1 - input)), with input clamped to [eps, 1 - eps] first when eps is given."""
+    return logit_op(input, out=out, eps=-1.0 if eps is None else float(eps))
+
+
+# nan_to_num: its own OpDef (three replacement values, one more than the pointwise kernel's parameters carry).
+
+def _nan_to_num_infer(input, nan=0.0, posinf=None, neginf=None):
+    _require_tensor("nan_to_num", input)
+    compute = _dt.float32 if input.dtype in (_dt.float16, _dt.bfloat16) else input.dtype
+    return Meta(input._data.shape, input.dtype, input.device, compute)
+
+
+_BF16_MAX = float.fromhex("0x1.fep127")
+
+
+def _replacements(dtype, posinf, neginf):
+    """PyTorch's defaults for posinf/neginf: the dtype's largest and lowest finite values."""
+    big = _BF16_MAX if dtype is _dt.bfloat16 else float(np.finfo(dtype.np).max)
+    return (big if posinf is None else float(posinf)), (-big if neginf is None else float(neginf))
+
+
+def _nan_to_num_cpu(meta, input, nan=0.0, posinf=None, neginf=None, out=None):
+    x = input._data
+    if input.dtype.kind != _dt.FLOAT:
+        return pw.np_result(x.copy(), meta, out)
+    hi, lo = _replacements(input.dtype, posinf, neginf)
+    xc = x.astype(np.float32) if x.dtype in _HALF_NP else x
+    value = np.nan_to_num(xc, nan=nan, posinf=hi, neginf=lo)
+    return pw.np_result(value.astype(x.dtype, copy=False), meta, out)
+
+
+def _nan_to_num_cuda(meta, input, nan=0.0, posinf=None, neginf=None, out=None):
+    if input.dtype.kind != _dt.FLOAT:
+        return pw.launch_pointwise(_nan_to_num_fn, [input], meta.shape, meta.dtype, meta.aux, out, (0, 0))
+    hi, lo = _replacements(input.dtype, posinf, neginf)
+    return pw.launch_pointwise(_nan_to_num_fn, [input, hi, lo], meta.shape, meta.dtype, meta.aux, out,
+                               (float(nan), 0.0))
+
+
+def _nan_to_num_ref(x, nan=0.0, posinf=None, neginf=None):
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        return x
+    return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _nan_to_num_samples(device, dtype):
+    """unary_samples, integer extremes, and NaN/inf samples: infinities only with explicit posinf/neginf (the
+    float64 reference cannot know the default, the sample dtype's largest finite value)."""
+    yield from unary_samples(-3, 3)(device, dtype)
+    if dtype.kind == _dt.INT:
+        yield Sample((_values_tensor(_int_extremes(dtype), dtype, device),), name="extremes")
+    if dtype.kind == _dt.FLOAT:
+        yield Sample((_values_tensor([NAN, 0.0, -0.0, 1.0, -2.5], dtype, device),), name="nan")
+        values = _values_tensor([NAN, INF, -INF, 0.0, -2.5, 1.0, NAN], dtype, device)
+        yield Sample((values,), {"nan": 1.5, "posinf": 7.0, "neginf": -3.0}, name="specials")
+        yield Sample((values,), {"posinf": 2.0, "neginf": -1.0}, name="default-nan")
+
+
+nan_to_num_op = register(OpDef(
+    name="nan_to_num", family=FAMILY, infer=_nan_to_num_infer, impl={"cpu": _nan_to_num_cpu, "cuda": _nan_to_num_cuda},
+    ref=_nan_to_num_ref, dtypes=_dt.ALL, supports_out=True,
+    samples=lambda device, dtype: _nan_to_num_samples(device, dtype),
+    bench=_bench("same", -3, 3, 3, (_dt.float32, _dt.float16)),
+    extra={"torch": lambda torch, x, **kw: torch.nan_to_num(x, **kw), "arity": 1, "tl_fn": _nan_to_num_fn},
+    vjp=_nan_to_num_vjp))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """NaN, +inf and -inf replaced by `nan`, `posinf` and `neginf` (defaults: 0 and the dtype's largest and
+    lowest finite values); integer tensors are returned unchanged (as a copy)."""
+    return nan_to_num_op(input, out=out, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _logit_method(self, eps=None):
+    return logit(self, eps)
+
+
+def _logit_inplace(self, eps=None):
+    return logit(self, eps, out=self)
+
+
+def _nan_to_num_method(self, nan=0.0, posinf=None, neginf=None):
+    return nan_to_num(self, nan, posinf, neginf)
+
+
+def _nan_to_num_inplace(self, nan=0.0, posinf=None, neginf=None):
+    return nan_to_num(self, nan, posinf, neginf, out=self)
+
+
+_MORE = {"sinh": sinh, "cosh": cosh, "atan": atan, "asin": asin, "acos": acos, "asinh": asinh, "acosh": acosh,
+         "atanh": atanh, "arctan": atan, "arcsin": asin, "arccos": acos, "arcsinh": asinh, "arccosh": acosh,
+         "arctanh": atanh, "erfinv": erfinv, "frac": frac}
+_bind.methods(**_MORE)
+_bind.methods(**{name + "_": _inplace(fn, name + "_") for name, fn in _MORE.items()})
+_bind.methods(logit=_logit_method, logit_=_logit_inplace, nan_to_num=_nan_to_num_method,
+              nan_to_num_=_nan_to_num_inplace)
+__all__ += ["sinh", "cosh", "atan", "asin", "acos", "asinh", "acosh", "atanh", "arctan", "arcsin", "arccos",
+            "arcsinh", "arccosh", "arctanh", "erfinv", "logit", "frac", "nan_to_num"]
