@@ -2021,15 +2021,45 @@ def _torch_dim_call(fn_name):
     return call
 
 
+def _fast_float_reduce(np_reduce, divide: bool):
+    """The cpu shortcut for sum/mean of a float32/float64 tensor over all dims or one int dim without dtype=,
+    when no graph is recorded: one NumPy reduction (pairwise, in the tensor's own type, as PyTorch's fp32/fp64
+    accumulation) with no infer or plan objects. Anything else returns None and takes the full path."""
+    from ..device import CPU
+    from .registry import _GRAD
+    plain = (_dt.float32, _dt.float64)
+
+    def fast(x, dim=None, keepdim=False, dtype=None):
+        if x.__class__ is not Tensor or x.device is not CPU or dtype is not None or x.dtype not in plain \
+                or (x._requires_grad and _GRAD.enabled):
+            return None
+        a = x._data
+        if dim is None:
+            axis = None
+        elif dim.__class__ is int and -a.ndim <= dim < a.ndim:
+            axis = dim
+        else:
+            return None
+        if a.ndim == 0 or a.size == 0:
+            return None
+        r = np_reduce(a, axis=axis, keepdims=bool(keepdim))
+        if divide:
+            r = r / a.dtype.type(a.size if axis is None else a.shape[axis])
+        if r.__class__ is not np.ndarray:
+            r = np.asarray(r, a.dtype)
+        return _make(r, x.dtype, CPU)
+    return fast
+
+
 sum_op = _reg("sum", _sum_infer, _sum_cpu, _sum_cuda, _ref_sum,
               _reduction_samples(dtype_kwargs=({"dim": 1, "dtype": _dt.float64}, {"dim": 0, "dtype": _dt.int64},
                                                {"dtype": _dt.float32})),
               _dt.ALL, lambda torch, x, **kw: torch.sum(x, **kw), _bench("sum"), supports_out=True,
-              vjp=_sum_vjp, save="none")
+              vjp=_sum_vjp, save="none", fast=_fast_float_reduce(np.add.reduce, divide=False))
 mean_op = _reg("mean", _mean_infer, _mean_cpu, _mean_cuda, _ref_mean,
                _reduction_samples(dtype_kwargs=({"dim": 1, "dtype": _dt.float64},)),
                _dt.FLOATS, lambda torch, x, **kw: torch.mean(x, **kw), _bench("mean"), supports_out=True,
-               vjp=_mean_vjp, save="none")
+               vjp=_mean_vjp, save="none", fast=_fast_float_reduce(np.add.reduce, divide=True))
 prod_op = _reg("prod", _prod_infer, _prod_cpu, _prod_cuda, _ref_prod, _prod_samples, _dt.ALL,
                _torch_dim_call("prod"), _bench("prod"), supports_out=True, vjp=_prod_vjp)
 amax_op = _reg("amax", _minmax_infer("amax"), _amax_cpu, _amax_cuda, _ref_amax,
