@@ -4,8 +4,9 @@ Also the peak memory of cross_entropy forward + backward, fused vs the unfused l
 
     .venv/bin/python perf/bench_nn_softmax_loss.py [--quick] [--json out.json]
 
-Figures are the fastest of several repeats; ratio = tritorch / torch (lower is better; the target is <= 1.2 on
-CPU). On CPU torch runs with its default thread count and, as a second column, with one thread (the NumPy
+Figures are the fastest of several repeats, tritorch and torch (default threads) timed interleaved in the same
+process; ratio = tritorch / torch (lower is better; the target is <= 1.2 on CPU). On CPU torch runs with its
+default thread count and, as a second column, with one thread (the NumPy
 fallback computes on a thread pool only for inputs of 2**18 elements or more).
 """
 from __future__ import annotations
@@ -27,7 +28,6 @@ from tritorch.ops import nn_dropout, nn_loss, nn_softmax  # noqa: E402
 try:
     import torch
     import torch.nn.functional as F
-    torch.set_num_threads(os.cpu_count() or 1)
 except ImportError:  # the peer is optional
     torch = None
 
@@ -54,6 +54,23 @@ def bench(fn, repeat: int, sync=None) -> float:
             sync()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def bench_interleaved(fns: list, repeat: int, syncs: list) -> list:
+    """Fastest of `repeat` calls of each of `fns`, timed in turn (a, b, a, b, ...) so that all see the same load."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, sync, ts in zip(fns, syncs, times):
+            if sync:
+                sync()
+            t0 = time.perf_counter()
+            fn()
+            if sync:
+                sync()
+            ts.append(time.perf_counter() - t0)
+    return [min(ts) for ts in times]
 
 
 def _fwd_bwd(fn, x, g):
@@ -104,10 +121,7 @@ def run_device(device: str, quick: bool, repeat: int):
         else:
             ours, _ = _fns(name, device)
             g = tt.tensor(np.cos(np.arange(a.size, dtype=np.float32)).reshape(shape), device=device)
-        with tt.no_grad():
-            xf = x.detach()
-            t_fwd = bench(lambda: ours(xf), repeat, sync)
-        t_fb = bench(_fwd_bwd(ours, x, g), repeat, sync)
+        xf = x.detach()
         peers = []   # (label, fwd, fwd+bwd) per torch setting: default threads, and one thread on cpu
         if torch is not None:
             tx = torch.tensor(a, device=tdev, requires_grad=True)
@@ -120,13 +134,22 @@ def run_device(device: str, quick: bool, repeat: int):
                 gy = torch.tensor(np.cos(np.arange(a.size, dtype=np.float32)).reshape(shape), device=tdev)
             threads = [torch.get_num_threads()] + ([1] if not on_gpu and torch.get_num_threads() > 1 else [])
             default = torch.get_num_threads()
-            for n_threads in threads:
+            # tritorch and torch (default threads) interleaved in the same process; then torch on one thread
+            with tt.no_grad(), torch.no_grad():
+                t_fwd, r_fwd = bench_interleaved([lambda: ours(xf), lambda: theirs(tx)], repeat, [sync, tsync])
+            t_fb, r_fb = bench_interleaved([_fwd_bwd(ours, x, g), _fwd_bwd(theirs, tx, gy)], repeat, [sync, tsync])
+            peers.append((r_fwd, r_fb))
+            for n_threads in threads[1:]:
                 torch.set_num_threads(n_threads)
                 with torch.no_grad():
                     r_fwd = bench(lambda: theirs(tx), repeat, tsync)
                 r_fb = bench(_fwd_bwd(theirs, tx, gy), repeat, tsync)
                 peers.append((r_fwd, r_fb))
             torch.set_num_threads(default)
+        else:
+            with tt.no_grad():
+                t_fwd = bench(lambda: ours(xf), repeat, sync)
+            t_fb = bench(_fwd_bwd(ours, x, g), repeat, sync)
         label = f"{name} {shape[0]}x{shape[1]} fp32"
         for i, (kind, ours_t) in enumerate((("fwd", t_fwd), ("fwd+bwd", t_fb))):
             r = [device, label, kind, round(ours_t * 1e3, 3)]

@@ -21,9 +21,7 @@ Accumulation is fp32 for fp16/bf16/fp32 and fp64 for fp64.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import math
-import os
 import warnings
 
 import numpy as np
@@ -36,6 +34,7 @@ from ..backends.cuda import CudaArray
 from ..device import CUDA
 from ..tensor import Tensor, _make, from_array
 from . import _bind, launch
+from ._cpu_parallel import BLOCK_ELEMS, PARALLEL_MIN, parallel_chunks
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register, wrap_dim
 from .samples import make_tensor, rng_for
@@ -263,7 +262,7 @@ def _shift_of(x: np.ndarray, axis: int) -> np.ndarray:
 
 # Rows are processed in blocks of about this many elements so that the max / exp / sum / scale passes of one
 # block run in cache (the passes then cost one trip to memory instead of five).
-_NP_CHUNK = 1 << 16
+_NP_CHUNK = BLOCK_ELEMS
 
 
 def _row_chunks(x: np.ndarray, axis: int):
@@ -279,28 +278,8 @@ def _row_chunks(x: np.ndarray, axis: int):
         yield tuple(idx)
 
 
-# Inputs of at least this many elements spread their row blocks over a thread pool: NumPy's ufuncs and
-# reductions release the GIL, and the blocks are independent, so the result is the same as on one thread.
-_PARALLEL_MIN = 1 << 18
-_POOL = None
-
-
-def parallel_chunks(fn, chunks: list) -> None:
-    """Run fn(chunk) for every chunk, on a thread pool when there are several."""
-    global _POOL
-    workers = os.cpu_count() or 1
-    if len(chunks) < 2 or workers < 2:
-        for c in chunks:
-            fn(c)
-        return
-    if _POOL is None:
-        _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tritorch-rows")
-    for f in [_POOL.submit(fn, c) for c in chunks]:
-        f.result()
-
-
 def _chunks_for(x: np.ndarray, axis: int) -> list:
-    return list(_row_chunks(x, axis)) if x.size >= _PARALLEL_MIN else [(slice(None),) * x.ndim]
+    return list(_row_chunks(x, axis)) if x.size >= PARALLEL_MIN else [(slice(None),) * x.ndim]
 
 
 def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None = None) -> np.ndarray:
