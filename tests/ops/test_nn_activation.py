@@ -1,56 +1,19 @@
 """Tests of the nn activation family (elu, leaky_relu, mish, hardtanh, relu6, selu, celu, softsign, hardsigmoid,
 hardswish, logsigmoid): forward and gradients against torch.nn.functional, kwargs, inplace=True, errors.
 
-Until tritorch/ops/__init__.py imports nn_activation, the registry's generated tests do not see these ops, so
-this file runs the same per-op checks (reference, cuda vs cpu, gradcheck + gradgradcheck, cuda grads, grads vs
-PyTorch) itself; once the import is there, the generated tests cover them and those cases collect to nothing."""
+The per-op checks (reference, cuda vs cpu, gradcheck + gradgradcheck, cuda grads, grads vs PyTorch) come from
+the registry's generated tests (tests/ops/test_registry_ops.py, tests/autograd/test_registry_grads.py)."""
 import numpy as np
 import pytest
 
 import tritorch as tt
-import tritorch.ops as _ops
-
-COVERED_BY_GENERATED_TESTS = hasattr(_ops, "nn_activation")
-
-import tritorch.ops.nn_activation as A  # noqa: E402
-from tritorch.ops import registry  # noqa: E402
-from tritorch.testing import (_torch_arg, assert_close, check_sample, devices, gradcheck_sample,  # noqa: E402
-                              grads_on)
+import tritorch.ops.nn_activation as A
+from tritorch.testing import assert_close, devices
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 DEVICES = devices()
 NAMES = list(A.__all__)
-OWN_CHECKS = [] if COVERED_BY_GENERATED_TESTS else NAMES
-
-
-@pytest.mark.parametrize("name", OWN_CHECKS)
-def test_registry_checks(name):
-    op = registry.get(name)
-    for device in DEVICES:
-        for dtype in op.dtypes:
-            for sample in op.samples(device, dtype):
-                check_sample(op, sample, device, dtype)
-
-
-@pytest.mark.parametrize("name", OWN_CHECKS)
-def test_gradcheck_and_grads(name):
-    op = registry.get(name)
-    assert sum(gradcheck_sample(op, s, True) for s in op.samples("cpu", tt.float64)) > 0
-    if "cuda" in DEVICES:
-        for s_cuda, s_cpu in zip(op.samples("cuda", tt.float32), op.samples("cpu", tt.float32)):
-            got, want = grads_on(op, s_cuda), grads_on(op, s_cpu)
-            if got is not None:
-                assert_close(got[0][0], want[0][0], rtol=1e-3, atol=1e-4, msg=f"{name}[{s_cuda.name}] cuda grad:")
-    for s in op.samples("cpu", tt.float64):
-        res = grads_on(op, s)
-        if res is None:
-            continue
-        tx = _torch_arg(torch, s.args[0]).clone().requires_grad_(True)
-        ty = op.extra["torch"](torch, tx, **s.kwargs)
-        w = torch.from_numpy(np.cos(np.arange(ty.numel(), dtype=np.float64)).reshape(ty.shape))
-        (tg,) = torch.autograd.grad(ty, [tx], w)
-        assert_close(res[0][0], tg.numpy(), rtol=1e-6, atol=1e-9, msg=f"{name}[{s.name}] grad vs torch:")
 
 
 CALLS = [("elu", {}), ("elu", {"alpha": 0.3}), ("leaky_relu", {}), ("leaky_relu", {"negative_slope": 0.2}),
