@@ -1,0 +1,138 @@
+"""Training-step times of small models on cpu: tritorch vs PyTorch, with the same model code.
+
+    .venv/bin/python perf/bench_models.py            # both frameworks, one subprocess each, then a table
+
+Each framework runs in its own subprocess that imports it as `torch` (for PyTorch the examples' `import tritorch as
+torch` is pointed at PyTorch through sys.modules), so the examples' model classes are shared verbatim:
+  - MLP 784-256-10, SGD(lr=0.01), cross-entropy, batch 64 and 1024 (the issue's target: <= 1.0x PyTorch)
+  - examples/digits.py's SmallCNN, Adam, batch 32 (the example's default)
+  - examples/gpt_addition.py's GPT (defaults: 2 layers, 64 wide, 3-digit problems), AdamW + clipping, batch 128
+  - time to 97% test accuracy on digits with the CNN example's defaults (evaluating after each epoch)
+A step is zero_grad + forward + loss + backward (+ clipping) + optimizer step; the figure is the median of timed
+repetitions after warm-up. The machine is shared: compare the two columns of one run, not runs with each other.
+"""
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def _load_example(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(ROOT, "examples", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _median_step_ms(step, warmup: int, reps: int) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def _training_step(torch, model, optimizer, inputs, targets, loss_fn, clip=None):
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        loss.item()  # a real loop reads the loss; also makes both frameworks finish the step
+    return step
+
+
+def run_framework(name: str, reps: int) -> dict:
+    torch = importlib.import_module(name)
+    if name == "torch":
+        sys.modules["tritorch"] = torch  # the examples' `import tritorch as torch` gets PyTorch
+    nn, F = torch.nn, torch.nn.functional
+    results = {}
+
+    for batch in (64, 1024):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        x, y = torch.randn(batch, 784), torch.randint(0, 10, (batch,))
+        results[f"MLP 784-256-10 SGD, batch {batch}"] = _median_step_ms(
+            _training_step(torch, model, optimizer, x, y, F.cross_entropy), 5, reps)
+
+    digits = _load_example("digits")
+    torch.manual_seed(0)
+    model = digits.SmallCNN()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    x, y = torch.rand(32, 1, 8, 8), torch.randint(0, 10, (32,))
+    results["digits CNN Adam, batch 32"] = _median_step_ms(
+        _training_step(torch, model, optimizer, x, y, F.cross_entropy), 5, reps)
+
+    gpt = _load_example("gpt_addition")
+    torch.manual_seed(0)
+    task = gpt.Addition(3, 2000, 0)
+    model = gpt.GPT(gpt.VOCAB_SIZE, task.block_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    inputs, targets = task.training_batch(128, torch.Generator().manual_seed(0), "cpu")
+
+    def lm_loss(logits, targets):
+        return F.cross_entropy(logits.reshape(-1, gpt.VOCAB_SIZE), targets.reshape(-1), ignore_index=-100)
+    results["GPT addition AdamW+clip, batch 128"] = _median_step_ms(
+        _training_step(torch, model, optimizer, inputs, targets, lm_loss, clip=1.0), 3, max(5, reps // 2))
+
+    # Time to 97% test accuracy: the digits example's CNN loop with its defaults.
+    torch.manual_seed(0)
+    train_set, test_set = digits.load_digits("cpu")
+    loader = torch.utils.data.DataLoader(train_set, batch_size=32, shuffle=True,
+                                         generator=torch.Generator().manual_seed(0))
+    test_loader = torch.utils.data.DataLoader(test_set, batch_size=512)
+    model = digits.SmallCNN()
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=15)
+    start, epochs, accuracy = time.perf_counter(), 0, 0.0
+    while accuracy < 0.97 and epochs < 15:
+        loader.generator.manual_seed(epochs)
+        digits.train_one_epoch(model, loader, optimizer, "", progress=False)
+        scheduler.step()
+        epochs += 1
+        accuracy = digits.evaluate(model, test_loader)
+    results["time to 97% on digits (CNN), s"] = time.perf_counter() - start
+    results["epochs to 97%"] = epochs
+    results["accuracy reached"] = accuracy
+    return results
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--framework", choices=["tritorch", "torch"], help="run one framework (used by the parent)")
+    p.add_argument("--reps", type=int, default=30)
+    args = p.parse_args()
+    if args.framework:
+        print(json.dumps(run_framework(args.framework, args.reps)))
+        return
+    env = dict(os.environ, TRITON_INTERPRET=os.environ.get("TRITON_INTERPRET", "1"))
+    columns = {}
+    for framework in ("tritorch", "torch"):
+        out = subprocess.run([sys.executable, __file__, "--framework", framework, "--reps", str(args.reps)],
+                             check=True, capture_output=True, text=True, env=env).stdout
+        columns[framework] = json.loads(out.strip().splitlines()[-1])
+    print(f"cpu, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; step times are medians in ms")
+    print(f"{'':40s} {'tritorch':>10s} {'PyTorch':>10s} {'ratio':>7s}")
+    for key, ours in columns["tritorch"].items():
+        theirs = columns["torch"][key]
+        is_time = not key.startswith(("epochs", "accuracy"))
+        ratio = f"{ours / theirs:.2f}x" if is_time and theirs else ""
+        print(f"{key:40s} {ours:10.3f} {theirs:10.3f} {ratio:>7s}")
+
+
+if __name__ == "__main__":
+    main()
