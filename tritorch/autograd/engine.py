@@ -279,6 +279,8 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                 deps[nxt] = d
                 if d == 0:
                     ready.append(nxt)
+            # drop this frame's references, so a gradient held only by a buffer can become a leaf's .grad as is
+            in_grads = g = grads = None
     finally:
         STATE.enabled, STATE.inference = prev
     if inputs is not None and not accumulate:

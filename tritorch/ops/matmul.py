@@ -1328,14 +1328,19 @@ def _mT(t):
     return t.transpose(-1, -2)
 
 
+# A gradient nobody needs (an input that does not require grad) is not computed: for the first layer of a
+# network that is the largest product of its backward.
+
 def _mm_vjp(ctx, g):
     a, b = ctx.inputs
-    return mm_op(g, _mT(b)), mm_op(_mT(a), g)
+    need_a, need_b = ctx.needs_input_grad
+    return mm_op(g, _mT(b)) if need_a else None, mm_op(_mT(a), g) if need_b else None
 
 
 def _bmm_vjp(ctx, g):
     a, b = ctx.inputs
-    return bmm_op(g, _mT(b)), bmm_op(_mT(a), g)
+    need_a, need_b = ctx.needs_input_grad
+    return bmm_op(g, _mT(b)) if need_a else None, bmm_op(_mT(a), g) if need_b else None
 
 
 def _matmul_vjp(ctx, g):
@@ -1350,7 +1355,8 @@ def _matmul_vjp(ctx, g):
         ga = matmul_op(g.unsqueeze(-1), b.unsqueeze(-2))
         gb = matmul_op(_mT(a), g.unsqueeze(-1)).squeeze(-1)
         return ga, gb
-    return matmul_op(g, _mT(b)), matmul_op(_mT(a), g)
+    need_a, need_b = ctx.needs_input_grad
+    return matmul_op(g, _mT(b)) if need_a else None, matmul_op(_mT(a), g) if need_b else None
 
 
 def _addmm_vjp(ctx, g):
@@ -1380,8 +1386,9 @@ def _linear_vjp(ctx, g):
         gx = matmul_op(g, w)
         gw = matmul_op(g.unsqueeze(-1), x.unsqueeze(0))
     else:
-        gx = matmul_op(g, w)
-        gw = mm_op(_mT(_rows(g)), _rows(x))
+        need_x, need_w = ctx.needs_input_grad[:2]
+        gx = matmul_op(g, w) if need_x else None
+        gw = mm_op(_mT(_rows(g)), _rows(x)) if need_w else None
     if len(ctx.needs_input_grad) == 3:
         return gx, gw, g
     return gx, gw
