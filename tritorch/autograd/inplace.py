@@ -104,9 +104,14 @@ def regenerate(view: Tensor, base: Tensor, token) -> None:
         _set_history(view, None)
         return
     strides, offset = _geometry(view, base)
+    _set_history(view, _view_of_base(view, base, strides, offset))
+
+
+def _view_of_base(view: Tensor, base: Tensor, strides, offset) -> Node:
+    """The history of `view` as a strided view of `base`'s current history."""
     base_meta, view_meta = InputMeta(base), InputMeta(view)
     ctx = _Ctx(base_meta.shape, view_meta.shape, strides, offset, (view_meta,))
-    _set_history(view, Node(_AsStridedOfBase, ctx, (edge_of(base),), (base_meta,)))
+    return Node(_AsStridedOfBase, ctx, (edge_of(base),), (base_meta,))
 
 
 def rebase(target: Tensor, value: Tensor) -> None:
@@ -132,8 +137,7 @@ def rebase(target: Tensor, value: Tensor) -> None:
     ctx = _Ctx(base_meta.shape, view_meta.shape, strides, offset, (base_meta,))
     node = Node(_CopySlices, ctx, (edge_of(base), edge_of(value)), (base_meta, view_meta))
     _set_history(base, node)
-    view_ctx = _Ctx(base_meta.shape, view_meta.shape, strides, offset, (view_meta,))
-    _set_history(target, Node(_AsStridedOfBase, view_ctx, (edge_of(base),), (base_meta,)))
+    _set_history(target, _view_of_base(target, base, strides, offset))
     _mark(base, target)
 
 
