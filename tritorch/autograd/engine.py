@@ -8,7 +8,7 @@ import numpy as _np
 
 from ..tensor import Tensor
 from . import grad_mode
-from .graph import _FREED, AccumulateGrad, InputMeta, Node, SavedTensor, edge_of
+from .graph import _FREED, AccumulateGrad, InputMeta, Node, SavedTensor, accumulate_node, edge_of
 
 STATE = grad_mode.STATE
 
@@ -20,7 +20,15 @@ class OpNode(Node):
     vjp(ctx, grad_output) -> one gradient (or None) per tensor positional argument, in order.
     One object per recorded call (no node <-> context cycle), so a graph is freed by reference counting alone."""
 
-    __slots__ = ("_args", "_output", "kwargs", "meta", "needs_input_grad", "_out_metas")
+    __slots__ = ("_args", "_output", "kwargs", "meta", "_needs", "_out_metas")
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """Per tensor input: whether it requires grad (derived from the edges, on first use)."""
+        needs = self._needs
+        if needs is None:
+            needs = self._needs = tuple([e is not None for e in self.next_functions])
+        return needs
 
     @property
     def ctx(self):
@@ -54,30 +62,134 @@ class OpNode(Node):
 
     def release(self):
         self.freed = True
-        self._args = tuple(None if a.__class__ is SavedTensor else a for a in self._args)
+        for a in self._args:
+            if a.__class__ is SavedTensor:
+                a.release()
+            elif a.__class__ is tuple and self.op.list_input:
+                for x in a:
+                    if x.__class__ is SavedTensor:
+                        x.release()
         self._output = None
 
 
+_new = object.__new__
+
+
 def record(op, args, kwargs, result, meta) -> None:
-    """Attach a graph node to `result` when a tensor input requires grad (called by OpDef.__call__)."""
+    """Attach a graph node to `result` when a tensor input requires grad (called by OpDef.__call__).
+
+    The hot path of every differentiable call under autograd: one OpNode, and per tensor input one edge, one
+    InputMeta and (when the vjp needs it) one SavedTensor, all built without __init__ calls."""
     if op.list_input:
-        args = _flatten_args(args)
-        tensors = []
-        for a in args:
-            if a.__class__ is Tensor:
-                tensors.append(a)
-            elif a.__class__ is tuple:
-                tensors.extend(x for x in a if x.__class__ is Tensor)
-        if not any(t._requires_grad for t in tensors):
-            return
-    else:
-        tensors = [a for a in args if a.__class__ is Tensor]
+        return _record_lists(op, args, kwargs, result, meta)
     if op.vjp is None:
+        tensors = [a for a in args if a.__class__ is Tensor]
         if any(t._requires_grad for t in tensors):
             _attach_missing_rule(op, result, tensors)
         return
     save = op.save
-    node = OpNode.__new__(OpNode)
+    save_inputs = save == "inputs" or save == "both"
+    edges = []
+    kept = []  # args with each tensor replaced by its SavedTensor or InputMeta
+    only_tensors = True
+    for a in args:
+        if a.__class__ is not Tensor:
+            kept.append(a)
+            only_tensors = False
+            continue
+        if a._base is not None and a._base._extra is not None:
+            edge = edge_of(a)  # a view whose base was written in place: its history is regenerated first
+        elif a._requires_grad:
+            fn = a.grad_fn
+            extra = a._extra
+            if fn is None:
+                acc = extra.get("accumulate") if extra is not None else None
+                edge = (acc if acc is not None else accumulate_node(a), 0)
+            else:
+                edge = (fn, extra.get("output_nr", 0) if extra is not None else 0)
+        else:
+            edge = None
+        edges.append(edge)
+        if save_inputs:  # the saved input is also its metadata for the engine
+            m = _new(SavedTensor)
+            m.tensor = a
+            m.data = None
+            m.counter = c = a._version
+            m.version = c[0]
+            m.out_index = 0
+        else:
+            m = _new(InputMeta)
+        m.shape = a._data.shape
+        m.dtype = a.dtype
+        m.device = a.device
+        kept.append(m)
+    node = _new(OpNode)
+    node.op = op
+    node.next_functions = tuple(edges)
+    node._args = kept = tuple(kept)
+    node.input_meta = kept if only_tensors else tuple([k for k in kept if k.__class__ is SavedTensor
+                                                       or k.__class__ is InputMeta])
+    node.freed = False
+    node.pre_hooks = node.retained = None
+    node.trace = traceback.format_stack()[:-3] if STATE.anomaly else None
+    node.kwargs = kwargs
+    node.meta = meta
+    node._needs = None
+    if result.__class__ is tuple:
+        _attach_outputs(node, result, save == "output" or save == "both")
+        return
+    node.n_outputs = 1
+    node._out_metas = None
+    if save == "output" or save == "both":
+        node._output = (_saved_output(result, 0),)
+    else:
+        node._output = None
+    if result.dtype.kind == 2:  # only floating outputs carry gradient
+        result.grad_fn = node
+        result._requires_grad = True
+
+
+def _saved_output(o: Tensor, index: int) -> SavedTensor:
+    s = _new(SavedTensor)
+    s.tensor = None
+    s.data = o._data
+    s.counter = c = o._version
+    s.version = c[0]
+    s.out_index = index
+    s.shape = o._data.shape
+    s.dtype = o.dtype
+    s.device = o.device
+    return s
+
+
+def _attach_outputs(node, result: tuple, save_output: bool) -> None:
+    node.n_outputs = len(result)
+    node._out_metas = tuple([InputMeta(o) for o in result])
+    node._output = tuple([_saved_output(o, i) for i, o in enumerate(result)]) if save_output else None
+    for i, o in enumerate(result):
+        if o.dtype.kind == 2:  # only floating outputs carry gradient
+            o.grad_fn = node
+            o._requires_grad = True
+            if i:
+                o._extra = {"output_nr": i}
+
+
+def _record_lists(op, args, kwargs, result, meta) -> None:
+    """record() for ops whose positional arguments may be lists of tensors (cat, stack)."""
+    args = _flatten_args(args)
+    tensors = []
+    for a in args:
+        if a.__class__ is Tensor:
+            tensors.append(a)
+        elif a.__class__ is tuple:
+            tensors.extend(x for x in a if x.__class__ is Tensor)
+    if not any(t._requires_grad for t in tensors):
+        return
+    if op.vjp is None:
+        _attach_missing_rule(op, result, tensors)
+        return
+    save = op.save
+    node = _new(OpNode)
     node.op = op
     node.next_functions = tuple([edge_of(t) for t in tensors])
     node.input_meta = tuple([InputMeta(t) for t in tensors])
@@ -86,34 +198,23 @@ def record(op, args, kwargs, result, meta) -> None:
     node.trace = traceback.format_stack()[:-3] if STATE.anomaly else None
     node.kwargs = kwargs
     node.meta = meta
-    node.needs_input_grad = tuple([t._requires_grad for t in tensors])
+    node._needs = None
     if save == "inputs" or save == "both":
         node._args = tuple([SavedTensor(a) if a.__class__ is Tensor else
-                            (tuple(SavedTensor(x) for x in a) if a.__class__ is tuple and op.list_input else a)
-                            for a in args])
+                            (tuple(SavedTensor(x) for x in a) if a.__class__ is tuple else a) for a in args])
     else:
         metas = iter(node.input_meta)
         node._args = tuple([next(metas) if a.__class__ is Tensor else
-                            (tuple(next(metas) for _ in a) if a.__class__ is tuple and op.list_input else a)
-                            for a in args])
+                            (tuple(next(metas) for _ in a) if a.__class__ is tuple else a) for a in args])
     if result.__class__ is tuple:
-        node.n_outputs = len(result)
-        node._out_metas = tuple([InputMeta(o) for o in result])
-        node._output = tuple([SavedTensor(o, True, i) for i, o in enumerate(result)]) if save in ("output", "both") \
-            else None
-        for i, o in enumerate(result):
-            if o.dtype.kind == 2:  # only floating outputs carry gradient
-                o.grad_fn = node
-                o._requires_grad = True
-                if i:
-                    o._extra = {"output_nr": i}
-    else:
-        node.n_outputs = 1
-        node._out_metas = None
-        node._output = (SavedTensor(result, True, 0),) if save == "output" or save == "both" else None
-        if result.dtype.kind == 2:
-            result.grad_fn = node
-            result._requires_grad = True
+        _attach_outputs(node, result, save == "output" or save == "both")
+        return
+    node.n_outputs = 1
+    node._out_metas = None
+    node._output = (_saved_output(result, 0),) if save == "output" or save == "both" else None
+    if result.dtype.kind == 2:
+        result.grad_fn = node
+        result._requires_grad = True
 
 
 def _flatten_args(args):

@@ -23,40 +23,50 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 class SavedTensor:
     """A tensor kept for backward, with the version it had when saved (an in-place change is an error).
 
-    An input is kept as the tensor itself, so that gradients of a double backward reach the same leaf or node.
+    An input is kept as the tensor itself, so that gradients of a double backward reach the same leaf or node;
+    it also serves as that input's metadata (shape, dtype, device) for the engine, as an InputMeta does.
     An op's own output is kept without its grad_fn (no reference cycle output -> node -> output) and re-attached
     to the node on unpack, so that double backward still sees it as a function of the inputs."""
 
-    __slots__ = ("tensor", "data", "dtype", "device", "version", "counter", "is_output", "out_index")
+    __slots__ = ("tensor", "data", "shape", "dtype", "device", "version", "counter", "out_index")
 
     def __init__(self, t: Tensor, is_output: bool = False, out_index: int = 0):
         self.counter = t._version
         self.version = t._version[0]
-        self.is_output = is_output
         self.out_index = out_index
+        self.shape, self.dtype, self.device = t._data.shape, t.dtype, t.device
         if is_output:
             self.tensor = None
-            self.data, self.dtype, self.device = t._data, t.dtype, t.device
+            self.data = t._data
         else:
             self.tensor = t
-            self.data, self.dtype, self.device = None, t.dtype, t.device
+            self.data = None
+
+    @property
+    def is_output(self) -> bool:
+        return self.data is not None
 
     def unpack(self, node: "Node") -> Tensor:
         if self.counter[0] != self.version:
-            shape = self.data.shape if self.tensor is None else self.tensor._data.shape
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[{_type_str(self.dtype, self.device, shape)}] is at version {self.counter[0]}; expected version "
-                f"{self.version} instead. Hint: the backtrace further above can show the operation that failed to "
-                "compute its gradient. The variable in question was changed in there or anywhere later. Good luck!")
+                f"[{_type_str(self.dtype, self.device, self.shape)}] is at version {self.counter[0]}; expected "
+                f"version {self.version} instead. Hint: the backtrace further above can show the operation that "
+                "failed to compute its gradient. The variable in question was changed in there or anywhere later. "
+                "Good luck!")
         if self.tensor is not None:
             return self.tensor
+        if self.data is None:
+            raise RuntimeError(_FREED)
         t = _make(self.data, self.dtype, self.device, version=self.counter)
         t.grad_fn = node
         t._requires_grad = True
         if self.out_index:
             t._extra = {"output_nr": self.out_index}
         return t
+
+    def release(self) -> None:
+        self.tensor = self.data = None
 
 
 def _type_str(dtype, device, shape) -> str:

@@ -26,13 +26,15 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..device import CPU
 from ..tensor import Tensor, _make, from_array
 from . import _bind
 from . import pointwise as pw
-from .registry import _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of, register
+from .registry import (_GRAD, _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of,
+                       register, result_meta)
 from .samples import make_array, make_tensor, rng_for
 
 FAMILY = "binary"
@@ -607,7 +609,7 @@ _SMALL_INT = 1 << 53  # Python ints below this convert to fp32/fp64 as PyTorch c
 
 
 def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = False, quiet: bool = False):
-    """OpDef.fast for a binary op: cpu operands without grad go straight to NumPy when that gives exactly what
+    """OpDef.fast for a binary op: cpu operands go straight to NumPy (and are recorded under autograd) when that gives exactly what
     infer + impl give, else None (the full path). direct: {operand dtype: result dtype} for two tensors of one
     dtype whose NumPy ufunc computes as the op does; scalars: a fp32/fp64 tensor with a Python float or small
     int (NumPy casts the scalar to the tensor's dtype, as PyTorch does), on the right only if tensor_first.
@@ -621,14 +623,16 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
             with np.errstate(all="ignore"):
                 return inner(x, y)
 
+    op_box = [None]  # the op, bound by OpDef once it exists
+
     def fast(a, b, **kw):
         if kw:
             return None
         if a.__class__ is Tensor:
-            if a.device is not CPU or a._requires_grad:
+            if a.device is not CPU:
                 return None
             if b.__class__ is Tensor:
-                if b.device is not CPU or b._requires_grad or b.dtype is not a.dtype:
+                if b.device is not CPU or b.dtype is not a.dtype:
                     return None
                 out = get(a.dtype)
                 if out is None:
@@ -637,10 +641,13 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
                     r = np_fn(a._data, b._data)
                 except ValueError:
                     return None
-                return _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+                t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+                if (a._requires_grad or b._requires_grad) and _GRAD.enabled:
+                    return _recorded(t, a, b)
+                return t
             t, s = a, b
         elif b.__class__ is Tensor and not tensor_first:
-            if b.device is not CPU or b._requires_grad:
+            if b.device is not CPU:
                 return None
             t, s = b, a
         else:
@@ -653,8 +660,19 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
         if out is None:
             return None
         r = np_fn(a._data if t is a else a, b._data if t is b else b)
-        return _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+        r = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
+        if t._requires_grad and _GRAD.enabled:
+            return _recorded(r, a, b)
+        return r
 
+    def _recorded(result, a, b):
+        op = op_box[0]
+        if op is None or not op.differentiable:
+            return None  # the full path decides
+        _state.recorder(op, (a, b), {}, result, result_meta(result))
+        return result
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
     return fast
 
 

@@ -51,6 +51,20 @@ class Meta:
         return f"Meta(shape={self.shape}, dtype={self.dtype}, device={self.device}, aux={self.aux})"
 
 
+_new = object.__new__
+
+
+def result_meta(t) -> Meta:
+    """The Meta of a computed result (no aux), for cpu shortcuts that record without running infer: the vjps of
+    the ops that use them read only shape, dtype and device."""
+    m = _new(Meta)
+    m.shape = t._data.shape
+    m.dtype = t.dtype
+    m.device = t.device
+    m.aux = None
+    return m
+
+
 @dataclass
 class Sample:
     """One sample call: positional args (Tensors or Python values), keyword args, and a label for test ids."""
@@ -110,6 +124,9 @@ class OpDef:
 
     def __post_init__(self):
         self._impls = self.impl  # the dispatch table (one dict lookup by device type)
+        bind = getattr(self.fast, "bind", None)
+        if bind is not None:  # a shortcut that records under autograd needs its op
+            bind(self)
 
     def __call__(self, *args, out=None, **kwargs):
         if self.fast is not None and out is None:
