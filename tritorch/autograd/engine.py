@@ -42,7 +42,7 @@ class OpNode(Node):
     def inputs(self) -> tuple:
         if self.freed:
             raise RuntimeError(_FREED)
-        return tuple(a.unpack(self) if a.__class__ is SavedTensor else a for a in self._args)
+        return tuple([a.unpack(self) if a.__class__ is SavedTensor else a for a in self._args])
 
     @property
     def output(self):
@@ -349,7 +349,12 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     if t is not None and grads[i] is not None:
                         t._grad = grads[i] if t._grad is None else t._grad + grads[i]
             try:
-                if node.n_outputs == 1:
+                if node.__class__ is OpNode and node.n_outputs == 1:  # the common case, without apply's frame
+                    if node.freed:
+                        raise RuntimeError(_FREED)
+                    g0 = grads[0]
+                    in_grads = node.op.vjp(node, g0 if g0 is not None else _dense(g0, node))
+                elif node.n_outputs == 1:
                     g0 = grads[0]
                     in_grads = node.apply((g0 if g0 is not None else _dense(g0, node),))
                 else:

@@ -643,7 +643,10 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
                     return None
                 t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
                 if (a._requires_grad or b._requires_grad) and _GRAD.enabled:
-                    return _recorded(t, a, b)
+                    op = op_box[0]
+                    if not op.differentiable:
+                        return None  # the full path decides
+                    _state.recorder(op, (a, b), {}, t, result_meta(t))
                 return t
             t, s = a, b
         elif b.__class__ is Tensor and not tensor_first:
@@ -667,7 +670,7 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
 
     def _recorded(result, a, b):
         op = op_box[0]
-        if op is None or not op.differentiable:
+        if not op.differentiable:
             return None  # the full path decides
         _state.recorder(op, (a, b), {}, result, result_meta(result))
         return result
@@ -1531,38 +1534,75 @@ def _is_num(a) -> bool:
 
 def _tensor_grads(ctx, args, *fns):
     """One entry per Tensor positional arg: fns[i]() where the arg needs a gradient, else None."""
-    needs = iter(ctx.needs_input_grad)
+    needs = ctx.needs_input_grad
     out = []
+    i = 0
     for a, fn in zip(args, fns):
-        if _is_num(a) or a is None:
+        if a is None or (a.__class__ is not Tensor and isinstance(a, _SCALAR_CLASSES)):
             continue
-        n = next(needs, True)
-        out.append(fn() if n and fn is not None else None)
+        out.append(fn() if fn is not None and (i >= len(needs) or needs[i]) else None)
+        i += 1
     return tuple(out)
 
 
+def _tensor_operands(a, b) -> int:
+    """Which operands of a binary call are tensors (and so get a gradient slot): 1 = a only, 2 = b only,
+    3 = both. A call with a single tensor records only because that tensor requires grad."""
+    return (0 if a is None or isinstance(a, _SCALAR_CLASSES) else 1) | \
+        (0 if b is None or isinstance(b, _SCALAR_CLASSES) else 2)
+
+
+# add, sub, mul and div are the backward pass's commonest nodes: their rules are written out (no closures).
+
 def _add_vjp(ctx, grad):
     a, b = ctx.inputs
+    which = _tensor_operands(a, b)
+    if which == 1:
+        return grad
     alpha = ctx.kwargs.get("alpha", 1)
-    return _tensor_grads(ctx, (a, b), lambda: grad, lambda: grad if alpha == 1 else grad * alpha)
+    gb = grad if alpha == 1 else grad * alpha
+    if which == 2:
+        return gb
+    needs = ctx.needs_input_grad
+    return (grad if needs[0] else None, gb if needs[1] else None)
 
 
 def _sub_vjp(ctx, grad):
     a, b = ctx.inputs
+    which = _tensor_operands(a, b)
+    if which == 1:
+        return grad
+    needs = ctx.needs_input_grad
+    if which == 3 and not needs[1]:
+        return (grad, None)
     alpha = ctx.kwargs.get("alpha", 1)
-    return _tensor_grads(ctx, (a, b), lambda: grad, lambda: -grad if alpha == 1 else grad * (-alpha))
+    gb = -grad if alpha == 1 else grad * (-alpha)
+    return gb if which == 2 else (grad if needs[0] else None, gb)
 
 
 def _mul_vjp(ctx, grad):
     a, b = ctx.inputs
-    return _tensor_grads(ctx, (a, b), lambda: grad * b, lambda: grad * a)
+    which = _tensor_operands(a, b)
+    if which == 1:
+        return grad * b
+    if which == 2:
+        return grad * a
+    needs = ctx.needs_input_grad
+    return (grad * b if needs[0] else None, grad * a if needs[1] else None)
 
 
 def _div_vjp(ctx, grad):
     a, b = ctx.inputs
     if ctx.kwargs.get("rounding_mode") is not None:  # trunc/floor division: zero gradient, as in PyTorch
         return _tensor_grads(ctx, (a, b), lambda: _zeros(grad), lambda: _zeros(grad))
-    return _tensor_grads(ctx, (a, b), lambda: grad / b, lambda: -grad * ((a / b) / b))
+    which = _tensor_operands(a, b)
+    if which == 1:
+        return grad / b
+    needs = ctx.needs_input_grad
+    gb = -grad * ((a / b) / b) if which == 2 or needs[1] else None
+    if which == 2:
+        return gb
+    return (grad / b if needs[0] else None, gb)
 
 
 def _remainder_vjp(ctx, grad):
@@ -1845,9 +1885,13 @@ def _operator(op, **fixed):
                     return NotImplemented
             return op(self, other, **fixed)
     else:
+        fast = op.fast or (lambda a, b: None)
+
         def method(self, other):
             if other.__class__ in _OPERAND_CLASSES:
-                return op(self, other)
+                # the op's cpu shortcut first: one Python frame less on the hot path of `a * b`
+                r = fast(self, other)
+                return r if r is not None else op(self, other)
             other = _coerce(other)
             if other is NotImplemented:
                 return NotImplemented
