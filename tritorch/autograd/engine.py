@@ -369,7 +369,18 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
             if anomaly:
                 _check_anomaly(node, in_grads)
             if not retain_graph:
-                node.release()
+                if node.__class__ is OpNode:  # release(), inlined: saved tensors go as soon as the node ran
+                    node.freed = True
+                    for a in node._args:
+                        if a.__class__ is SavedTensor:
+                            a.tensor = a.data = None
+                        elif a.__class__ is tuple:
+                            for x in a:
+                                if x.__class__ is SavedTensor:
+                                    x.tensor = x.data = None
+                    node._output = None
+                else:
+                    node.release()
             for edge, g, meta in zip(node.next_functions, in_grads, node.input_meta):
                 if edge is None:
                     continue
@@ -379,11 +390,17 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                         g = _reduce_to(g, meta)
                     buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[nxt] = [None] * (nxt.n_outputs if nxt.__class__ is not AccumulateGrad else 1)
-                    buf[idx] = g if buf[idx] is None else buf[idx] + g
+                        if nxt.__class__ is AccumulateGrad or nxt.n_outputs == 1:
+                            buffers[nxt] = [g]
+                        else:
+                            buf = buffers[nxt] = [None] * nxt.n_outputs
+                            buf[idx] = g
+                    else:
+                        buf[idx] = g if buf[idx] is None else buf[idx] + g
                 d = deps[nxt] - 1
-                deps[nxt] = d
-                if d == 0:
+                if d:
+                    deps[nxt] = d
+                else:
                     ready.append(nxt)
             # drop this frame's references, so a gradient held only by a buffer can become a leaf's .grad as is
             in_grads = g = grads = None
