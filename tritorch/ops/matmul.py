@@ -1203,30 +1203,6 @@ def _addmm_vjp(ctx, grad):
             scaled(mm(_mT_of(m1), grad), alpha) if n2 else None)
 
 
-def _linear_vjp(ctx, grad):
-    # input @ weight.T + bias
-    x, w = ctx.inputs[0], ctx.inputs[1]
-    has_bias = len(ctx.inputs) > 2 and ctx.inputs[2] is not None
-    needs = ctx.needs_input_grad
-    k = x.shape[-1]
-    rows = math.prod(x.shape[:-1])
-    gx = gw = None
-    if w.ndim == 2:
-        n = w.shape[0]
-        if needs[0]:
-            gx = matmul(grad, w)
-        if needs[1]:
-            gw = mm(_mT_of(grad.reshape(rows, n)), x.reshape(rows, k))
-    else:  # a 1-D weight: input @ weight
-        if needs[0]:
-            gx = grad.unsqueeze(-1) * w
-        if needs[1]:
-            gw = matmul(grad.reshape(rows), x.reshape(rows, k))
-    if has_bias:
-        return gx, gw, (grad if needs[2] else None)            # the engine sums it to the bias's shape
-    return gx, gw
-
-
 # ============================================================================================ registration
 
 mm_op = register(OpDef(
@@ -1255,7 +1231,7 @@ addmm_op = register(OpDef(
 
 linear_op = register(OpDef(
     name="linear", family=FAMILY, infer=_linear_infer, impl={"cpu": _linear_cpu, "cuda": _linear_cuda},
-    ref=_ref_linear, samples=_linear_samples, bench=_gemm_bench(_bench_linear), dtypes=DTYPES, vjp=_linear_vjp,
+    ref=_ref_linear, samples=_linear_samples, bench=_gemm_bench(_bench_linear), dtypes=DTYPES,
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.linear(*a, **k)}))
 
 dot_op = register(OpDef(
@@ -1389,8 +1365,15 @@ def _linear_vjp(ctx, g):
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = matmul_op(g, w) if need_x else None
         gw = mm_op(_mT(_rows(g)), _rows(x)) if need_w else None
-    if len(ctx.needs_input_grad) == 3:
-        return gx, gw, g
+    needs = ctx.needs_input_grad
+    if len(needs) == 3:
+        # the bias (out,) gets g summed over its leading dims: one reduction here, not the engine's sum + reshape
+        if not needs[2]:
+            return gx, gw, None
+        bias_shape = ctx.input_meta[2].shape
+        if g.ndim > 1 and len(bias_shape) == 1 and bias_shape[0] == g.shape[-1]:
+            return gx, gw, g.sum(tuple(range(g.ndim - 1)))
+        return gx, gw, g  # any other broadcast bias: the engine reduces it
     return gx, gw
 
 
