@@ -26,6 +26,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -33,7 +34,8 @@ from ..device import CPU
 from ..tensor import Tensor, _make
 from . import _bind, launch
 from . import pointwise as pw
-from .registry import BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of, register
+from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of, register,
+                       result_meta)
 from .samples import make_tensor, rng_for
 
 FAMILY = "matmul"
@@ -1203,11 +1205,61 @@ def _addmm_vjp(ctx, grad):
             scaled(mm(_mT_of(m1), grad), alpha) if n2 else None)
 
 
+# ============================================================================================ cpu shortcuts
+
+_FAST_DTYPES = (_dt.float32, _dt.float64)
+
+
+def _gemm_fast(kind: str):
+    """OpDef.fast for mm/matmul/linear: cpu fp32/fp64 operands of one dtype, both at least 2-D, go straight to
+    np.matmul (recorded under autograd), skipping infer. Anything else — 1-D operands, other dtypes, a shape
+    NumPy refuses — returns None and takes the full path, which raises PyTorch's errors."""
+    op_box = [None]
+
+    def fast(*args, **kw):
+        if kw or not 2 <= len(args) <= 3:
+            return None
+        a, b = args[0], args[1]
+        bias = args[2] if len(args) == 3 else None
+        if a.__class__ is not Tensor or b.__class__ is not Tensor or a.device is not CPU or b.device is not CPU:
+            return None
+        dt = a.dtype
+        if dt is not b.dtype or (dt is not _dt.float32 and dt is not _dt.float64):
+            return None
+        x, w = a._data, b._data
+        if kind == "linear":
+            if x.ndim < 2 or w.ndim != 2 or x.shape[-1] != w.shape[1]:
+                return None
+            if bias is not None and (bias.__class__ is not Tensor or bias.device is not CPU or bias.dtype is not dt
+                                     or bias._data.shape != (w.shape[0],)):
+                return None
+            r = np.matmul(x, w.T)
+            if bias is not None:
+                r += bias._data
+        else:
+            if len(args) != 2 or x.ndim < 2 or w.ndim < 2 or (kind == "mm" and (x.ndim != 2 or w.ndim != 2)):
+                return None
+            if x.shape[-1] != w.shape[-2]:
+                return None
+            try:
+                r = np.matmul(x, w)
+            except ValueError:  # batch dims that do not broadcast
+                return None
+        t = _make(r, dt, CPU)
+        if _GRAD.enabled and (a._requires_grad or b._requires_grad or (bias is not None and bias._requires_grad)):
+            _state.recorder(op_box[0], args, {}, t, result_meta(t))
+        return t
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
+
+
 # ============================================================================================ registration
 
 mm_op = register(OpDef(
     name="mm", family=FAMILY, infer=_mm_infer, impl={"cpu": _mm_cpu, "cuda": _mm_cuda}, ref=_ref_matmul,
     samples=_mm_samples, bench=_gemm_bench(_bench_mm), dtypes=DTYPES, supports_out=True, vjp=_mm_vjp,
+    fast=_gemm_fast("mm"),
     extra={"torch": lambda torch, *a, **k: torch.mm(*a, **k)}))
 
 bmm_op = register(OpDef(
@@ -1220,7 +1272,7 @@ bmm_op = register(OpDef(
 matmul_op = register(OpDef(
     name="matmul", family=FAMILY, infer=_matmul_infer, impl={"cpu": _matmul_cpu, "cuda": _matmul_cuda},
     ref=_ref_matmul, samples=_matmul_samples, bench=_gemm_bench(_bench_mm), dtypes=DTYPES, supports_out=True,
-    vjp=_matmul_vjp,
+    vjp=_matmul_vjp, fast=_gemm_fast("matmul"),
     extra={"torch": lambda torch, *a, **k: torch.matmul(*a, **k)}))
 
 addmm_op = register(OpDef(
@@ -1232,6 +1284,7 @@ addmm_op = register(OpDef(
 linear_op = register(OpDef(
     name="linear", family=FAMILY, infer=_linear_infer, impl={"cpu": _linear_cpu, "cuda": _linear_cuda},
     ref=_ref_linear, samples=_linear_samples, bench=_gemm_bench(_bench_linear), dtypes=DTYPES,
+    fast=_gemm_fast("linear"),
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.linear(*a, **k)}))
 
 dot_op = register(OpDef(
