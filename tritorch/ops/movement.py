@@ -34,14 +34,17 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
+from ..device import CPU
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from . import _bind, launch
 from . import copy as _copy
 from . import creation as _creation
 from . import pointwise as pw
-from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, register, wrap_dim
+from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, register, result_meta,
+                       wrap_dim)
 from .samples import make_tensor, rng_for
 
 FAMILY = "movement"
@@ -256,8 +259,92 @@ def _bench_2d(size, device, dtype):
     return make_tensor((n, n), dtype, device)
 
 
+def _view_fast(native):
+    """OpDef.fast for a cpu view op: NumPy builds the view (`native(array, *args)`) without infer, when that
+    surely gives PyTorch's geometry; `native` returns None (or raises) where it might not, and the full path runs
+    (which also raises PyTorch's errors). Empty results always take the full path (NumPy keeps the start of an
+    empty slice where PyTorch moves it). Recorded under autograd like the full path."""
+    op_box = [None]
+
+    def fast(x, *args, **kw):
+        if kw or x.__class__ is not Tensor or x.device is not CPU:
+            return None
+        try:
+            r = native(x._data, *args)
+        except (ValueError, IndexError, TypeError):
+            return None
+        if r is None or r.__class__ is not np.ndarray or r.size == 0:
+            return None
+        t = _make(r, x.dtype, CPU, x._version)
+        t._base = x if x._base is None else x._base
+        if x._requires_grad and _GRAD.enabled:
+            _state.recorder(op_box[0], (x,) + args, {}, t, result_meta(t))
+        return t
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
+
+
+def _standard_layout(a) -> bool:
+    """C-contiguous, non-empty and without size-1 dims: NumPy's reshape then gives exactly PyTorch's strides."""
+    return a.flags.c_contiguous and a.size and 1 not in a.shape
+
+
+def _view_native(a, shape):
+    if shape.__class__ is not tuple or not _standard_layout(a):
+        return None
+    for n in shape:
+        if n.__class__ is not int or n < -1:  # NumPy takes any negative size as "infer"; PyTorch only -1
+            return None
+    return a.reshape(shape)
+
+
+def _unsqueeze_native(a, dim):
+    if dim.__class__ is not int or not _standard_layout(a):
+        return None
+    nd = a.ndim
+    if dim < 0:
+        dim += nd + 1
+    if not 0 <= dim <= nd:
+        return None
+    return a.reshape(a.shape[:dim] + (1,) + a.shape[dim:])
+
+
+def _squeeze_native(a, dim=None):
+    if dim is None:
+        return np.squeeze(a)
+    if dim.__class__ is not int or not a.ndim:
+        return None
+    return np.squeeze(a, dim)  # raises where the dim is not 1 (PyTorch keeps it): the full path handles that
+
+
+def _transpose_native(a, dim0, dim1):
+    if dim0.__class__ is not int or dim1.__class__ is not int or not a.ndim:
+        return None
+    return a.swapaxes(dim0, dim1)
+
+
+def _permute_fast_native(a, dims):
+    if dims.__class__ is not tuple or len(dims) != a.ndim or not a.ndim:
+        return None
+    return a.transpose(dims)
+
+
+def _basic_index_fast_native(a, idx):
+    items = idx if idx.__class__ is tuple else (idx,)
+    for i in items:
+        c = i.__class__
+        if c is slice:
+            if not ((i.step is None or (i.step.__class__ is int and i.step > 0))
+                    and (i.start is None or i.start.__class__ is int) and (i.stop is None or i.stop.__class__ is int)):
+                return None  # PyTorch refuses negative steps; other bounds go through the full parse
+        elif c is not int and i is not Ellipsis:
+            return None  # None (new axes get another stride in NumPy), bools, tensors, lists
+    return _basic_index_native(a, idx)
+
+
 def _register_view(name, infer, ref, samples, torch_fn, bench_args, *, many=False, differentiable=True,
-                   dtypes=_dt.ALL, doc="", cpu=None, cuda=None):
+                   dtypes=_dt.ALL, doc="", cpu=None, cuda=None, fast=None):
     """Register a view op: both impls build views from the (strides, offset) that `infer` put in Meta.aux
     (`cpu` may instead build the NumPy view with NumPy's own indexing where that gives the same geometry)."""
     impl = {"cpu": _views_cpu, "cuda": _views_cuda} if many else {"cpu": _view_cpu, "cuda": _view_cuda}
@@ -273,7 +360,7 @@ def _register_view(name, infer, ref, samples, torch_fn, bench_args, *, many=Fals
 
     op = register(OpDef(name=name, infer=infer, impl=impl, family=FAMILY, ref=ref, samples=samples,
                         bench=_view_bench(make), view=True, n_outputs=2 if many else 1, dtypes=dtypes,
-                        differentiable=differentiable, doc=doc))
+                        differentiable=differentiable, doc=doc, fast=None if fast is None else _view_fast(fast)))
     op.extra["torch"] = torch_fn
     return op
 
@@ -359,7 +446,7 @@ def _view_op_cpu(meta, x, shape):
 
 view_op = _register_view(
     "view", _view_infer, lambda x, shape: x.reshape(shape), _view_samples,
-    lambda torch, x, shape: x.reshape(shape), lambda x: (((-1,),), {}), cpu=_view_op_cpu,
+    lambda torch, x, shape: x.reshape(shape), lambda x: (((-1,),), {}), cpu=_view_op_cpu, fast=_view_native,
     doc="x.view(*shape): the same memory seen with another shape; no copy, error when impossible")
 
 
@@ -466,7 +553,8 @@ def _permute_native(a, dims):
 
 permute_op = _register_view("permute", _permute_infer, lambda x, dims: np.transpose(x, dims), _permute_samples,
                             lambda torch, x, dims: x.permute(dims), lambda x: (((1, 0),), {}),
-                            cpu=_native_cpu(_permute_native), doc="permute(x, dims): reorder the dims (a view)")
+                            cpu=_native_cpu(_permute_native), fast=_permute_fast_native,
+                            doc="permute(x, dims): reorder the dims (a view)")
 
 
 def _transpose_infer(x, dim0, dim1):
@@ -495,6 +583,7 @@ transpose_op = _register_view("transpose", _transpose_infer,
                               _transpose_samples, lambda torch, x, d0, d1: x.transpose(d0, d1),
                               lambda x: ((0, 1), {}),
                               cpu=_native_cpu(lambda a, d0, d1: a.swapaxes(d0, d1) if a.ndim else a.view()),
+                              fast=_transpose_native,
                               doc="transpose(x, dim0, dim1): swap two dims (a view)")
 
 
@@ -542,7 +631,8 @@ def _squeeze_samples(T, device, dtype):
 
 squeeze_op = _register_view("squeeze", _squeeze_infer, _squeeze_ref, _squeeze_samples,
                             lambda torch, x, dim=None: x.squeeze() if dim is None else x.squeeze(dim),
-                            lambda x: ((), {}), doc="squeeze(x, dim=None): drop size-1 dims (a view)")
+                            lambda x: ((), {}), fast=_squeeze_native,
+                            doc="squeeze(x, dim=None): drop size-1 dims (a view)")
 
 
 def _unsqueeze_infer(x, dim):
@@ -568,6 +658,7 @@ def _unsqueeze_samples(T, device, dtype):
 
 unsqueeze_op = _register_view("unsqueeze", _unsqueeze_infer, lambda x, dim: np.expand_dims(x, dim),
                               _unsqueeze_samples, lambda torch, x, dim: x.unsqueeze(dim), lambda x: ((1,), {}),
+                              fast=_unsqueeze_native,
                               doc="unsqueeze(x, dim): insert a size-1 dim (a view)")
 
 
@@ -941,7 +1032,7 @@ def _basic_index_cpu(meta, x, idx):
 
 basic_index_op = _register_view("basic_index", _basic_index_infer, lambda x, idx: x[idx], _basic_index_samples,
                                 lambda torch, x, idx: x[idx], lambda x: (((slice(1, None, 2), 3),), {}),
-                                cpu=_basic_index_cpu,
+                                cpu=_basic_index_cpu, fast=_basic_index_fast_native,
                                 doc="x[idx] for ints, slices (positive steps), None and Ellipsis (a view)")
 
 
@@ -1070,6 +1161,8 @@ def view(x: Tensor, *shape) -> Tensor:
 def reshape(input: Tensor, shape) -> Tensor:
     """A view with `shape` when the strides allow one, else a contiguous copy reshaped."""
     shape = _sizes((shape,))
+    if input.__class__ is Tensor and input._data.__class__ is np.ndarray and _standard_layout(input._data):
+        return view_op(input, shape)  # a view always exists (a wrong size raises there)
     try:
         _view_geometry(input._data.shape, _strides(input), shape)
     except RuntimeError as e:

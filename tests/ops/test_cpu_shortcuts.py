@@ -1,0 +1,105 @@
+"""The registry's cpu shortcuts (OpDef.fast) must give exactly what the full path (infer + impl) gives: the same
+values, dtype, shape, strides and storage offset for views, the same autograd history. Each case runs the op
+(which tries the shortcut first) and the full path by hand, over inputs that the shortcuts accept and inputs
+they must refuse (non-contiguous, size-1 dims with odd strides, empty, negative steps)."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.ops import registry
+
+
+def _full_path(op, *args):
+    """infer + impl["cpu"], as OpDef.__call__ does without its shortcut (view bookkeeping included)."""
+    meta = op.infer(*args)
+    raw = op.impl["cpu"](meta, *args)
+    return np.asarray(raw), meta
+
+
+def _inputs():
+    rng = np.random.default_rng(0)
+    base = tt.tensor(rng.standard_normal((4, 6, 5)).astype(np.float32))
+    yield "contiguous", base
+    yield "transposed", base.transpose(0, 2)
+    yield "sliced", base[:, 1:4]
+    yield "size-1 dims", tt.tensor(rng.standard_normal((3, 1, 5)).astype(np.float32))
+    yield "size-1 odd stride", base[:, 2:3]          # C-contiguous in NumPy's eyes, PyTorch's stride differs
+    yield "empty", base[:, 6:]
+    yield "view of view", base.view(24, 5)[3:9]
+
+
+VIEW_CALLS = [
+    ("view", lambda x: (x, (-1,))),
+    ("view", lambda x: (x, (x.shape[0], -1))),
+    ("view", lambda x: (x, (-2, 5))),
+    ("unsqueeze", lambda x: (x, 0)),
+    ("unsqueeze", lambda x: (x, -1)),
+    ("unsqueeze", lambda x: (x, 1)),
+    ("squeeze", lambda x: (x,)),
+    ("squeeze", lambda x: (x, 1)),
+    ("transpose", lambda x: (x, 0, -1)),
+    ("permute", lambda x: (x, (2, 0, 1))),
+    ("basic_index", lambda x: (x, 1)),
+    ("basic_index", lambda x: (x, (slice(None), slice(0, 2)))),
+    ("basic_index", lambda x: (x, (Ellipsis, 1))),
+    ("basic_index", lambda x: (x, (slice(None, None, -1),))),
+    ("basic_index", lambda x: (x, (None, 0))),
+]
+
+
+@pytest.mark.parametrize("label,x", list(_inputs()), ids=[n for n, _ in _inputs()])
+@pytest.mark.parametrize("name,make", VIEW_CALLS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(VIEW_CALLS)])
+def test_view_shortcut_matches_full_path(label, x, name, make):
+    op = registry.get(name)
+    args = make(x)
+    try:
+        expected, meta = _full_path(op, *args)
+    except Exception as e:  # the op refuses these arguments: so must the call with its shortcut
+        with pytest.raises(type(e)):
+            op(*args)
+        return
+    got = op(*args)
+    assert tuple(got.shape) == tuple(meta.shape) and got.dtype is meta.dtype
+    np.testing.assert_array_equal(got.numpy(), expected)
+    if got.numel():
+        strides, offset = meta.aux
+        assert got.stride() == tuple(strides)
+        assert got.storage_offset() == x.storage_offset() + offset
+    assert got._version is x._version
+    assert got._base is (x if x._base is None else x._base)
+
+
+@pytest.mark.parametrize("name,make", VIEW_CALLS[:10], ids=[f"{n}-{i}" for i, (n, _) in enumerate(VIEW_CALLS[:10])])
+def test_view_shortcut_records_history(name, make):
+    x = tt.randn(4, 6, 5, requires_grad=True)
+    args = make(x)
+    try:
+        y = registry.get(name)(*args)
+    except Exception:
+        return
+    assert y.grad_fn is not None and y.requires_grad
+    (y * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[x.grad.numpy() != 0], 2)
+
+
+@pytest.mark.parametrize("kind", ["mm", "matmul", "linear"])
+@pytest.mark.parametrize("dtype", [tt.float32, tt.float64])
+def test_gemm_shortcut_matches_full_path_and_records(kind, dtype):
+    rng = np.random.default_rng(1)
+    a = tt.tensor(rng.standard_normal((5, 7)), dtype=dtype, requires_grad=True)
+    b = tt.tensor(rng.standard_normal((7, 3) if kind != "linear" else (3, 7)), dtype=dtype, requires_grad=True)
+    args = (a, b) if kind != "linear" else (a, b, tt.tensor(rng.standard_normal(3), dtype=dtype))
+    op = registry.get(kind)
+    expected, meta = _full_path(op, *[t.detach() for t in args])
+    got = op(*args)
+    assert got.dtype is meta.dtype and tuple(got.shape) == meta.shape
+    np.testing.assert_array_equal(got.detach().numpy(), expected)
+    got.sum().backward()
+    assert a.grad is not None and b.grad is not None
+
+
+def test_gemm_shortcut_refusals_raise_pytorchs_errors():
+    with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
+        tt.mm(tt.randn(2, 3), tt.randn(4, 5))
+    with pytest.raises(RuntimeError, match="dtype"):
+        tt.matmul(tt.randn(2, 3), tt.randn(3, 2, dtype=tt.float64))
