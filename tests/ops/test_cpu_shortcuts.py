@@ -103,3 +103,23 @@ def test_gemm_shortcut_refusals_raise_pytorchs_errors():
         tt.mm(tt.randn(2, 3), tt.randn(4, 5))
     with pytest.raises(RuntimeError, match="dtype"):
         tt.matmul(tt.randn(2, 3), tt.randn(3, 2, dtype=tt.float64))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cat_shortcut_matches_full_path_and_backward(dim):
+    a = tt.randn(2, 3, requires_grad=True)
+    b = tt.randn(2, 3, requires_grad=True)
+    expected, meta = _full_path(registry.get("cat"), [a.detach(), b.detach()], dim)
+    got = tt.cat([a, b], dim)
+    np.testing.assert_array_equal(got.detach().numpy(), expected)
+    (got * tt.arange(got.numel(), dtype=tt.float32).reshape(got.shape)).sum().backward()
+    weights = np.arange(got.numel(), dtype=np.float32).reshape(got.shape)
+    first, second = np.split(weights, 2, axis=dim)
+    np.testing.assert_array_equal(a.grad.numpy(), first)
+    np.testing.assert_array_equal(b.grad.numpy(), second)
+
+
+def test_cat_shortcut_refusals_raise_pytorchs_errors():
+    with pytest.raises(RuntimeError, match="Sizes of tensors must match"):
+        tt.cat([tt.randn(2, 3), tt.randn(3, 2)], 0)
+    assert tt.cat([tt.randn(2, 3), tt.randn(0)]).shape == (2, 3)  # legacy: 1-D empty inputs are skipped

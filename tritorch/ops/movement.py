@@ -1886,9 +1886,46 @@ def _cat_samples(T, device, dtype):
         yield Sample(([T((2, 2)), make_tensor((1, 2), _dt.float32, device)],), name="promote-float32")
 
 
+def _cat_fast_for():
+    """OpDef.fast for cat: a list of cpu tensors of one dtype, at least 1-D and none a 1-D empty one (PyTorch's
+    legacy skip), joined by np.concatenate (which refuses mismatched shapes: the full path then raises
+    PyTorch's error). Recorded with the Meta.aux that cat's backward reads: (dim, indices of the joined inputs)."""
+    op_box = [None]
+
+    def fast(tensors, dim=0, **kw):
+        if kw or tensors.__class__ is not list or not tensors or dim.__class__ is not int:
+            return None
+        dt = tensors[0].dtype if tensors[0].__class__ is Tensor else None
+        arrays = []
+        grad = False
+        for t in tensors:
+            if t.__class__ is not Tensor or t.device is not CPU or t.dtype is not dt:
+                return None
+            a = t._data
+            if a.ndim == 0 or (a.ndim == 1 and a.shape[0] == 0):
+                return None
+            grad = grad or t._requires_grad
+            arrays.append(a)
+        nd = arrays[0].ndim
+        if not -nd <= dim < nd:
+            return None
+        try:
+            r = np.concatenate(arrays, axis=dim)
+        except ValueError:
+            return None
+        out = _make(r, dt, CPU)
+        if grad and _GRAD.enabled:
+            meta = Meta(r.shape, dt, CPU, (dim % nd, tuple(range(len(arrays)))))
+            _state.recorder(op_box[0], (tensors, dim), {}, out, meta)
+        return out
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
+
+
 cat_op = register(OpDef(
     name="cat", infer=_cat_infer, impl={"cpu": _cat_cpu, "cuda": _cat_cuda}, family=FAMILY, ref=_cat_ref,
-    samples=_cat_samples, supports_out=True, list_input=True,
+    samples=_cat_samples, supports_out=True, list_input=True, fast=_cat_fast_for(),
     bench=BenchSpec(sizes=(1 << 20, 1 << 24), make=lambda size, device, dtype: (
         ([make_tensor((size // 1024, 512), dtype, device), make_tensor((size // 1024, 512), dtype, device)], 1), {}),
         bytes=lambda size, dtype: 2 * size * dtype.itemsize, flops=lambda size: 0),
