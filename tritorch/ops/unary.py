@@ -30,6 +30,7 @@ import triton.language as tl
 from .. import dtypes as _dt
 from ..tensor import Tensor, from_array
 from . import _bind
+from ._cpu_parallel import run_row_blocks
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, check_dtype, register
 from .samples import make_tensor, rng_for, unary_samples
@@ -213,7 +214,46 @@ def _erf64(x) -> np.ndarray:
     return np.copysign(y, x).reshape(shape)
 
 
+# erf(x) = x P(x^2) / Q(x^2) on |x| <= 4 (and +-1 beyond, where float32's erf is exactly +-1): a single rational
+# fitted for this project (least squares reweighted towards minimax, against mpmath's erf), relative error below
+# 2.1e-9 in float64 arithmetic, so float32 results are correctly rounded but for one in a few thousand (max
+# 0.53 ulp). No branches or masks, unlike fdlibm's four ranges: 3x faster, and it runs block by block in cache.
+_ERF32_P = (1.1283791693746787, 0.18520319105618696, 0.05431671689050507, 0.0038495852390487743,
+            0.0003796004630483049, 4.6845549957902355e-06, -1.3201078175040237e-08)
+_ERF32_Q = (1.0, 0.4974654683921742, 0.11395823489495678, 0.01546200828845387, 0.0013075531741553058,
+            6.310846589325115e-05)
+
+
+def _erf_rational64(x64):
+    """erf of a float64 block whose values came from float32 (accurate to float32's precision, see above)."""
+    a = np.clip(x64, -4.0, 4.0, out=x64)
+    t = a * a
+    num = _poly(_ERF32_P, t)
+    den = _poly(_ERF32_Q, t)
+    num *= a
+    num /= den
+    edge = np.abs(a) >= 4.0  # exactly +-1 out there, so that 1 + erf(x) is 0 and gelu(-inf) is NaN as in PyTorch
+    if edge.any():
+        num[edge] = np.sign(a[edge])
+    return num
+
+
+def _blockwise_f32(fn, x):
+    """fn(float64 block) -> float64 block, over a float32 array in cache-sized blocks on the cpu thread pool,
+    the result rounded to float32 once."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty(flat.shape, x.dtype)
+
+    def block(rows):
+        out[rows] = fn(flat[rows].astype(np.float64))
+
+    run_row_blocks(block, flat.size, 1)
+    return out.reshape(x.shape)
+
+
 def _erf_np(x):
+    if x.dtype == np.float32:
+        return _blockwise_f32(_erf_rational64, x)
     return _erf64(x).astype(x.dtype, copy=False)
 
 
@@ -847,7 +887,17 @@ def _softplus_np(x, beta=1.0, threshold=20.0):
     return np.where(bx > threshold, x, soft)
 
 
+def _gelu_erf_block(x64):
+    r = _erf_rational64(x64 * _SQRT_HALF)
+    r += 1.0
+    r *= x64
+    r *= 0.5
+    return r
+
+
 def _gelu_erf_np(x):
+    if x.dtype == np.float32:
+        return _blockwise_f32(_gelu_erf_block, x)
     r = _erf64(x * (1 / math.sqrt(2)))
     r += 1.0
     r *= x
