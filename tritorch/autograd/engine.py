@@ -123,27 +123,30 @@ def record(op, args, kwargs, result, meta) -> None:
         m.dtype = a.dtype
         m.device = a.device
         kept.append(m)
+    kept = tuple(kept)
+    metas = kept if only_tensors else tuple([k for k in kept if k.__class__ is SavedTensor or k.__class__ is InputMeta])
+    _attach(op, tuple(edges), metas, kept, kwargs, result, meta, save == "output" or save == "both")
+
+
+def _attach(op, edges: tuple, metas: tuple, args: tuple, kwargs, result, meta, save_output: bool) -> None:
+    """Build the call's OpNode and make it the grad_fn of its floating outputs."""
     node = _new(OpNode)
     node.op = op
-    node.next_functions = tuple(edges)
-    node._args = kept = tuple(kept)
-    node.input_meta = kept if only_tensors else tuple([k for k in kept if k.__class__ is SavedTensor
-                                                       or k.__class__ is InputMeta])
+    node.next_functions = edges
+    node.input_meta = metas
+    node._args = args
     node.freed = False
     node.pre_hooks = node.retained = None
-    node.trace = traceback.format_stack()[:-3] if STATE.anomaly else None
+    node.trace = traceback.format_stack()[:-4] if STATE.anomaly else None
     node.kwargs = kwargs
     node.meta = meta
     node._needs = None
     if result.__class__ is tuple:
-        _attach_outputs(node, result, save == "output" or save == "both")
+        _attach_outputs(node, result, save_output)
         return
     node.n_outputs = 1
     node._out_metas = None
-    if save == "output" or save == "both":
-        node._output = (_saved_output(result, 0),)
-    else:
-        node._output = None
+    node._output = (_saved_output(result, 0),) if save_output else None
     if result.dtype.kind == 2:  # only floating outputs carry gradient
         result.grad_fn = node
         result._requires_grad = True
@@ -189,32 +192,16 @@ def _record_lists(op, args, kwargs, result, meta) -> None:
         _attach_missing_rule(op, result, tensors)
         return
     save = op.save
-    node = _new(OpNode)
-    node.op = op
-    node.next_functions = tuple([edge_of(t) for t in tensors])
-    node.input_meta = tuple([InputMeta(t) for t in tensors])
-    node.freed = False
-    node.pre_hooks = node.retained = None
-    node.trace = traceback.format_stack()[:-3] if STATE.anomaly else None
-    node.kwargs = kwargs
-    node.meta = meta
-    node._needs = None
+    metas = tuple([InputMeta(t) for t in tensors])
     if save == "inputs" or save == "both":
-        node._args = tuple([SavedTensor(a) if a.__class__ is Tensor else
-                            (tuple(SavedTensor(x) for x in a) if a.__class__ is tuple else a) for a in args])
+        kept = tuple([SavedTensor(a) if a.__class__ is Tensor else
+                      (tuple(SavedTensor(x) for x in a) if a.__class__ is tuple else a) for a in args])
     else:
-        metas = iter(node.input_meta)
-        node._args = tuple([next(metas) if a.__class__ is Tensor else
-                            (tuple(next(metas) for _ in a) if a.__class__ is tuple else a) for a in args])
-    if result.__class__ is tuple:
-        _attach_outputs(node, result, save == "output" or save == "both")
-        return
-    node.n_outputs = 1
-    node._out_metas = None
-    node._output = (_saved_output(result, 0),) if save == "output" or save == "both" else None
-    if result.dtype.kind == 2:
-        result.grad_fn = node
-        result._requires_grad = True
+        it = iter(metas)
+        kept = tuple([next(it) if a.__class__ is Tensor else
+                      (tuple(next(it) for _ in a) if a.__class__ is tuple else a) for a in args])
+    _attach(op, tuple([edge_of(t) for t in tensors]), metas, kept, kwargs, result, meta,
+            save == "output" or save == "both")
 
 
 def _flatten_args(args):

@@ -609,8 +609,8 @@ _SMALL_INT = 1 << 53  # Python ints below this convert to fp32/fp64 as PyTorch c
 
 
 def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = False, quiet: bool = False):
-    """OpDef.fast for a binary op: cpu operands go straight to NumPy (and are recorded under autograd) when that gives exactly what
-    infer + impl give, else None (the full path). direct: {operand dtype: result dtype} for two tensors of one
+    """OpDef.fast for a binary op: cpu operands go straight to NumPy (recorded under autograd) when that gives
+    exactly what infer + impl give, else None (the full path). direct: {operand dtype: result dtype} for two tensors of one
     dtype whose NumPy ufunc computes as the op does; scalars: a fp32/fp64 tensor with a Python float or small
     int (NumPy casts the scalar to the tensor's dtype, as PyTorch does), on the right only if tensor_first.
     NumPy checks the broadcast; on a mismatch the full path runs and raises PyTorch's error. quiet: silence

@@ -1359,54 +1359,9 @@ _bind.methods(mm=mm, bmm=bmm, matmul=matmul, addmm=addmm, addmm_=_addmm_, dot=do
               __matmul__=_matmul_operator, __rmatmul__=_rmatmul_operator)
 
 
-# ============================================================================================ backward rules
-# Products of the gradient with the other operand, written with the registered matmul ops so that they run on
-# both devices and differentiate again; the engine sums broadcast batch dims back to each input's shape.
-
-def _mT(t):
-    return t.transpose(-1, -2)
-
-
+# ====================================================================================== linear's backward
 # A gradient nobody needs (an input that does not require grad) is not computed: for the first layer of a
 # network that is the largest product of its backward.
-
-def _mm_vjp(ctx, g):
-    a, b = ctx.inputs
-    need_a, need_b = ctx.needs_input_grad
-    return mm_op(g, _mT(b)) if need_a else None, mm_op(_mT(a), g) if need_b else None
-
-
-def _bmm_vjp(ctx, g):
-    a, b = ctx.inputs
-    need_a, need_b = ctx.needs_input_grad
-    return bmm_op(g, _mT(b)) if need_a else None, bmm_op(_mT(a), g) if need_b else None
-
-
-def _matmul_vjp(ctx, g):
-    a, b = ctx.inputs
-    if a.ndim == 1 and b.ndim == 1:
-        return g * b, g * a
-    if a.ndim == 1:
-        ga = matmul_op(g.unsqueeze(-2), _mT(b)).squeeze(-2)
-        gb = matmul_op(a.unsqueeze(-1), g.unsqueeze(-2))
-        return ga, gb
-    if b.ndim == 1:
-        ga = matmul_op(g.unsqueeze(-1), b.unsqueeze(-2))
-        gb = matmul_op(_mT(a), g.unsqueeze(-1)).squeeze(-1)
-        return ga, gb
-    need_a, need_b = ctx.needs_input_grad
-    return matmul_op(g, _mT(b)) if need_a else None, matmul_op(_mT(a), g) if need_b else None
-
-
-def _addmm_vjp(ctx, g):
-    inp, m1, m2 = ctx.inputs
-    beta, alpha = ctx.kwargs.get("beta", 1), ctx.kwargs.get("alpha", 1)
-    g1 = mm_op(g, _mT(m2))
-    g2 = mm_op(_mT(m1), g)
-    if alpha != 1:
-        g1, g2 = g1 * alpha, g2 * alpha
-    return (g * beta if beta != 1 else g), g1, g2
-
 
 def _rows(t):
     """(..., k) -> (prod(...), k), also when k is 0."""
@@ -1427,7 +1382,7 @@ def _linear_vjp(ctx, g):
     else:
         need_x, need_w = ctx.needs_input_grad[:2]
         gx = matmul_op(g, w) if need_x else None
-        gw = mm_op(_mT(_rows(g)), _rows(x)) if need_w else None
+        gw = mm_op(_mT_of(_rows(g)), _rows(x)) if need_w else None
     needs = ctx.needs_input_grad
     if len(needs) == 3:
         # the bias (out,) gets g summed over its leading dims: one reduction here, not the engine's sum + reshape
@@ -1440,9 +1395,6 @@ def _linear_vjp(ctx, g):
     return gx, gw
 
 
-def _dot_vjp(ctx, g):
-    a, b = ctx.inputs
-    return g * b, g * a
 
 
 for _op, _rule in ((mm_op, _mm_vjp), (bmm_op, _bmm_vjp), (matmul_op, _matmul_vjp), (addmm_op, _addmm_vjp),
