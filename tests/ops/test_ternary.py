@@ -1,0 +1,61 @@
+"""where(cond, 0, x) / where(cond, x, 0) on large cpu tensors takes a bitwise path (relu's and masks' backward):
+it must give exactly np.where's result, bit for bit (NaN payloads, signed zeros), for every dtype it applies to,
+and leave the cases it does not cover (a -0.0 scalar, broadcast operands, other dtypes) to np.where."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+from tritorch.ops import ternary
+
+N = 4 * ternary._BITS_MIN_SIZE  # large enough for the bitwise path
+
+
+def _data(dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(N) * 100
+    if dtype.kind == tt.float32.kind:
+        x[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    return tt.tensor(x).to(dtype)
+
+
+# (dtype, zero): a float zero with an integer tensor promotes it, which is not the bitwise path's case
+CASES = [(d, z) for d in (tt.float32, tt.float64, tt.float16, tt.bfloat16) for z in (0, 0.0)] + \
+    [(d, 0) for d in (tt.int64, tt.int32, tt.int8)]
+
+
+@pytest.mark.parametrize("dtype,zero", CASES, ids=[f"{d.name}-{type(z).__name__}" for d, z in CASES])
+@pytest.mark.parametrize("zero_first", [True, False])
+def test_where_zero_is_bit_exact(dtype, zero, zero_first):
+    x = _data(dtype)
+    cond = tt.tensor(np.random.default_rng(1).random(N) < 0.5)
+    args = (cond, zero, x) if zero_first else (cond, x, zero)
+    got = tt.where(*args)
+    xs = x._data
+    expected = np.where(cond.numpy(), np.zeros((), xs.dtype), xs) if zero_first else \
+        np.where(cond.numpy(), xs, np.zeros((), xs.dtype))
+    assert got.dtype is x.dtype
+    assert got._data.tobytes() == expected.astype(xs.dtype).tobytes()
+
+
+def test_where_bitwise_path_is_taken_and_refused_where_it_must_be():
+    x = _data(tt.float32)
+    cond = tt.tensor(np.random.default_rng(1).random(N) < 0.5)
+    meta = ternary.where_op.infer(cond, 0.0, x)
+    assert ternary._where_zero_bits(cond._data, 0.0, x, meta) is not None
+    # -0.0 is not all bits clear; a broadcast condition and a small tensor take np.where
+    assert ternary._where_zero_bits(cond._data, -0.0, x, meta) is None
+    small = tt.randn(8)
+    assert ternary._where_zero_bits(cond._data[:8], 0.0, small, ternary.where_op.infer(cond[:8], 0.0, small)) is None
+    got = tt.where(cond, -0.0, x)
+    assert np.array_equal(np.signbit(got.numpy()[cond.numpy()]), np.ones(int(cond.numpy().sum()), bool))
+
+
+def test_relu_backward_through_bitwise_path_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal((64, 256)).astype(np.float32)
+    g = np.random.default_rng(3).standard_normal((64, 256)).astype(np.float32)
+    a = tt.tensor(x, requires_grad=True)
+    tt.relu(a).backward(tt.tensor(g))
+    b = torch.tensor(x, requires_grad=True)
+    torch.relu(b).backward(torch.tensor(g))
+    assert a.grad._data.tobytes() == b.grad.numpy().tobytes()
