@@ -144,9 +144,12 @@ def main():
     args = ap.parse_args()
     if torch is not None:
         torch.set_num_threads(args.threads)
+    load = os.getloadavg()  # the machine may be shared: figures taken under load are not comparable to quiet ones
     rows = run_device("cpu", args.quick, args.repeat)
     if _cuda.is_available() and not _cuda.INTERPRET:
         rows += run_device("cuda", args.quick, args.repeat)
+    print(f"load average (1 min) before: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}; torch threads: "
+          f"{args.threads}")
     headers = ["device", "case", "pass", "tritorch ms", "torch ms", "ratio"]
     if tabulate is not None:
         print(tabulate(rows, headers=headers, floatfmt=".3f"))

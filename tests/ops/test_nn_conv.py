@@ -97,6 +97,42 @@ def test_conv2d_double_backward_matches_torch():
         assert_close(g, tg.numpy(), rtol=1e-10, atol=1e-10)
 
 
+@pytest.fixture(params=["per_sample_gemm", "wide_gemm"])
+def small_parts(request, monkeypatch):
+    """The cpu fallback's batch parts (thread pool tasks) and sample blocks made tiny, so small cases use several;
+    in both GEMM layouts (one per sample, or a block's samples side by side)."""
+    monkeypatch.setattr(nn_conv, "_WIDE_PIXELS", 0 if request.param == "per_sample_gemm" else 1 << 30)
+    monkeypatch.setattr(nn_conv, "_PART_MACS", 1 << 10)
+    monkeypatch.setattr(nn_conv, "_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(nn_conv, "_COL2IM_BLOCK_BYTES", 1 << 12)
+
+
+@pytest.mark.parametrize("xs,ws,bs,kw", [
+    ((9, 4, 7, 6), (6, 4, 3, 3), (6,), {"padding": 1}),
+    ((7, 4, 9, 10), (6, 2, 3, 2), (6,), {"stride": (2, 1), "padding": (1, 0), "groups": 2}),
+    ((5, 6, 4, 5), (8, 6, 1, 1), (8,), {}),                                           # 1x1: columns are a view
+])
+def test_conv2d_split_batch_matches_torch(small_parts, xs, ws, bs, kw):
+    g = nn_conv._forward_geom("t", xs, ws, None, kw.get("stride", 1), kw.get("padding", 0), 1,
+                              kw.get("groups", 1), 2)
+    assert len(nn_conv._batch_parts(g.n, g.n * g.cout * g.ho * g.wo * g.cg * g.kh * g.kw)) > 1
+    _parity(F.conv2d, TF.conv2d, [xs, ws, bs], kw)
+    _parity(F.conv2d, TF.conv2d, [xs, ws, bs], kw, dtype=np.float32, rtol=1e-5, atol=1e-5)
+    _parity(F.conv_transpose2d, TF.conv_transpose2d, [(xs[0], ws[0]) + xs[2:], ws, None], kw)
+
+
+def test_conv2d_split_batch_gradients_are_deterministic(small_parts):
+    x, w = _arrays([(9, 4, 7, 6), (6, 4, 3, 3)], seed=4)
+    runs = []
+    for _ in range(3):
+        ours = [tt.tensor(a.astype(np.float32)).requires_grad_(True) for a in (x, w)]
+        out = F.conv2d(*ours, padding=1)
+        runs.append([out._host()] + [g._host() for g in tt.autograd.grad(out.square().sum(), ours)])
+    for run in runs[1:]:
+        for a, b in zip(runs[0], run):
+            assert np.array_equal(a, b)
+
+
 def test_public_names_and_signatures():
     import inspect
     conv = ["input", "weight", "bias", "stride", "padding", "dilation", "groups"]

@@ -105,6 +105,34 @@ def test_max_pool2d_backward_is_deterministic_and_sums_overlaps():
         assert_close(grads[0], tg.numpy(), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("kw", [
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": (3, 2), "stride": (1, 2), "dilation": (2, 1), "ceil_mode": True},
+    {"kernel_size": 3, "stride": 3, "padding": 1, "ceil_mode": True},
+])
+def test_max_pool2d_ties_and_infinities_follow_torch(kw):
+    # few distinct values: most windows hold ties, across rows and columns (the first in row-major order wins)
+    x = np.random.default_rng(3).integers(0, 3, (2, 3, 9, 8)).astype(np.float64)
+    x[0, 0, :3, :3] = -np.inf   # an all -inf window (padding must not win)
+    x[1, 2, 4, 5] = np.inf
+    _parity("max_pool2d", None, dict(kw, return_indices=True), x=x)
+    _parity("max_pool2d", None, dict(kw, return_indices=True), x=x.astype(np.float32), dtype=np.float32, rtol=1e-6,
+            atol=1e-6)
+
+
+def test_max_pool2d_backward_scatters_any_indices():
+    # disjoint windows take a fast scatter; indices outside their own window (not made by max_pool2d) still add up
+    go = _array((1, 2, 2, 2), seed=2)
+    for idx in (np.zeros((1, 2, 2, 2), np.int64), np.array([[[[0, 3], [8, 11]], [[5, 5], [15, 14]]]], np.int64)):
+        got = nn_pool.max_pool2d_backward_op(tt.tensor(go), tt.tensor(idx), input_size=(1, 2, 4, 4),
+                                             kernel_size=2)._host()
+        want = np.zeros((1, 2, 16))
+        for c in range(2):
+            np.add.at(want[0, c], idx[0, c].ravel(), go[0, c].ravel())
+        assert_close(got, want.reshape(1, 2, 4, 4), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("name,kw", [("max_pool2d", {"kernel_size": 2, "stride": 1}),
                                      ("avg_pool2d", {"kernel_size": 2, "stride": 1, "padding": 1}),
                                      ("adaptive_avg_pool2d", {"output_size": (2, 3)})])

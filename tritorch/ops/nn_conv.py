@@ -15,19 +15,22 @@ their own strides (non-contiguous inputs are not copied); the second grid axis i
 conv_transpose2d is the input-grad kernel (with a bias epilogue) and conv1d is conv2d on a height-1 view, so all
 five ops share the three kernels. Padding may be asymmetric internally (padding='same' with an even kernel).
 
-The NumPy fallback lowers to BLAS: an im2col copy of the padded input through a strided window view
-(N, groups, Cin/groups*kh*kw, Ho*Wo), then one 2-D BLAS product per (sample, group), the samples split over the CPU
-cores in threads with OpenBLAS itself on one thread (its own threading costs more than these small products
-gain); the input gradient multiplies by the weight and scatters the columns back with kh*kw strided adds
-(col2im); the weight gradient sums per-sample products. Depthwise convolutions (one input channel per group) sum
-the kh*kw taps directly. fp16/bf16 compute in fp32 and round once.
+The NumPy fallback lowers to BLAS, the batch in parts (tasks on the shared thread pool of _cpu_parallel, OpenBLAS
+itself on one thread: its own threading costs more than these small products gain) and each part in blocks of a
+few samples sized for the L2 cache: an im2col copy of the block from a strided window view of the padded input
+(b, groups, Cin/groups*kh*kw, Ho*Wo), then one stacked GEMM written straight into the output (the bias added while
+the block is in cache); the input gradient multiplies by the weight and scatters the columns back with kh*kw
+strided adds (col2im) per block; the weight gradient sums per-sample products per part, the parts added in order
+(the split depends on the shapes only, so results are bitwise the same run to run and on any machine).
+Depthwise convolutions (one input channel per group) sum the kh*kw taps directly. fp16/bf16 compute in fp32 and
+round once.
 
 Backward rules: conv2d's are the two gradient ops (and a sum for the bias); each gradient op is bilinear, so its
 own rule is again made of conv2d and the gradient ops (double backward works to any order).
 """
 from __future__ import annotations
 
-import concurrent.futures
+import itertools
 import math
 import os
 
@@ -39,6 +42,7 @@ from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
+from ._cpu_parallel import parallel_chunks
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -478,15 +482,68 @@ def _np_padded(x: np.ndarray, g: _Geom) -> np.ndarray:
     return xp
 
 
-def _np_columns(x: np.ndarray, g: _Geom) -> np.ndarray:
-    """im2col: (n, groups, cg*kh*kw, ho*wo), one copy of a strided window view of the padded input (a view,
-    no copy, for 1x1 kernels at stride 1)."""
+def _np_window(x: np.ndarray, g: _Geom) -> np.ndarray:
+    """(n, cin, kh, kw, ho, wo) strided view of the padded input: the input element under every (kernel tap,
+    output) pair. im2col is a copy of a block of samples of it."""
     xp = _np_padded(x, g)
     sn, sc, sh, sw = xp.strides
-    win = np.lib.stride_tricks.as_strided(
+    return np.lib.stride_tricks.as_strided(
         xp, (g.n, g.cin, g.kh, g.kw, g.ho, g.wo), (sn, sc, sh * g.dh, sw * g.dw, sh * g.sh, sw * g.sw),
         writeable=False)
-    return win.reshape(g.n, g.groups, g.cg * g.kh * g.kw, g.ho * g.wo)
+
+
+def _pointwise(g: _Geom) -> bool:
+    """A 1x1 kernel at stride 1 without padding: the columns are the input itself (no im2col copy)."""
+    return (g.kh == g.kw == g.sh == g.sw == 1 and not (g.pt or g.pb or g.pl or g.pr))
+
+
+# Below this many output pixels per sample, the samples of a block go side by side into one GEMM ("wide" layout,
+# columns (groups, K, b*ho*wo)): a per-sample GEMM that narrow runs far below BLAS's speed.
+_WIDE_PIXELS = 64
+
+
+def _wide(g: _Geom) -> bool:
+    return g.ho * g.wo < _WIDE_PIXELS
+
+
+class _Columns:
+    """im2col of a convolution's input, a block of samples at a time: columns(block) is (b, groups, cg*kh*kw,
+    ho*wo), or (groups, cg*kh*kw, b*ho*wo) in the wide layout; rows ordered (ci, r, s). Each worker thread gets
+    its own buffer, sized for one block."""
+
+    def __init__(self, x: np.ndarray, g: _Geom):
+        self.g = g
+        self.x = x
+        self.wide = _wide(g)
+        self.win = None if _pointwise(g) else _np_window(x, g)
+
+    def buffer(self, b: int) -> np.ndarray | None:
+        g = self.g
+        if self.win is None:
+            return None
+        shape = (g.cin, g.kh, g.kw, b, g.ho, g.wo) if self.wide else (b, g.cin, g.kh, g.kw, g.ho, g.wo)
+        return np.empty(shape, self.x.dtype)
+
+    def __call__(self, block: slice, buf) -> np.ndarray:
+        g = self.g
+        b = block.stop - block.start
+        k, p = g.cg * g.kh * g.kw, g.ho * g.wo
+        if self.win is None:
+            x = self.x[block].reshape(b, g.groups, g.cg, p)
+            return np.ascontiguousarray(x.transpose(1, 2, 0, 3)).reshape(g.groups, k, b * p) if self.wide else x
+        if self.wide:
+            cols = buf if buf.shape[3] == b else np.empty(buf.shape[:3] + (b,) + buf.shape[4:], buf.dtype)
+            np.copyto(cols, self.win[block].transpose(1, 2, 3, 0, 4, 5))
+            return cols.reshape(g.groups, k, b * p)
+        cols = buf[:b]
+        np.copyto(cols, self.win[block])
+        return cols.reshape(b, g.groups, k, p)
+
+
+def _np_side_by_side(a: np.ndarray) -> np.ndarray:
+    """(b, groups, c, p) -> (groups, c, b*p): a block's samples side by side, the wide layout's GEMM operand."""
+    b, groups, c, p = a.shape
+    return np.ascontiguousarray(a.transpose(1, 2, 0, 3)).reshape(groups, c, b * p)
 
 
 _BLAS_PRIMED = False
@@ -541,45 +598,6 @@ class _one_blas_thread:
             _BLAS_THREADS[1](self.prev)
 
 
-# NumPy's stacked matmul does not reach BLAS's speed for these shapes; up to this many (sample, group) products
-# run as a Python loop of 2-D BLAS calls instead (many tiny groups go through one stacked matmul).
-_LOOP_GEMMS = 512
-
-
-def _np_batched(a, b, out, a_shared=False):
-    """out[i, j] = a[j] @ b[i, j] (a_shared) or a[i, j] @ b[i, j], for out (n, groups, m, p)."""
-    n, groups = out.shape[:2]
-    if n * groups > _LOOP_GEMMS:
-        return np.matmul(a, b, out=out)
-
-    def run(samples):
-        for i in samples:
-            for j in range(groups):
-                np.matmul(a[j] if a_shared else a[i, j], b[i, j], out=out[i, j])
-
-    with _one_blas_thread():
-        _over_samples(run, n)
-    return out
-
-
-_POOL = None
-
-
-def _over_samples(run, n: int) -> list:
-    """run(range of samples) over the batch split across the CPU cores (NumPy's matmul releases the GIL, and each
-    thread's products are single-threaded BLAS calls); returns each part's result."""
-    global _POOL
-    workers = min(os.cpu_count() or 1, n, 8)
-    if workers <= 1:
-        return [run(range(n))]
-    if _POOL is None:
-        _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8),
-                                                      thread_name_prefix="tritorch-conv")
-    bounds = [n * k // workers for k in range(workers + 1)]
-    futures = [_POOL.submit(run, range(bounds[k], bounds[k + 1])) for k in range(workers)]
-    return [f.result() for f in futures]
-
-
 def _np_taps(g: _Geom):
     """(r, s, row slice, column slice) of every kernel tap in the padded image, for all outputs at once."""
     h_span, w_span = (g.ho - 1) * g.sh + 1, (g.wo - 1) * g.sw + 1
@@ -593,9 +611,46 @@ def _depthwise(g: _Geom) -> bool:
     return g.cg == 1 and g.groups > 1
 
 
+def _np_depthwise_correlate(src: np.ndarray, w4: np.ndarray, top: int, left: int, out_h: int, out_w: int,
+                            dh: int, dw: int) -> np.ndarray:
+    """(n, groups*cog, out_h, out_w): y[n, (c, o), i, j] = sum_{r, s} src[n, c, i + r*dh - top, j + s*dw - left]
+    * w4[c, o, r, s] (zero outside src), at stride 1. Each plane is zero-padded and flattened row by row, so every
+    tap reads one contiguous run of out_h rows of the padded width: the products are computed over that width
+    (columns past out_w wrap into the next row and are dropped at the end), in long contiguous NumPy loops."""
+    n, groups = src.shape[:2]
+    cog, kh, kw = w4.shape[1:]
+    hp, wp = out_h + dh * (kh - 1), out_w + dw * (kw - 1)
+    run = out_h * wp
+    dtype = np.result_type(src, w4)
+    hh, ww = min(src.shape[2], hp - top), min(src.shape[3], wp - left)
+    y = np.empty((n, groups * cog, out_h, out_w), dtype)
+
+    def work(samples):
+        b = len(samples)
+        flat = np.zeros((b, groups, 1, hp * wp + dw * (kw - 1)), dtype)  # the tail: the last tap's run overreaches
+        plane = flat[:, :, 0, :hp * wp].reshape(b, groups, hp, wp)
+        plane[:, :, top:top + hh, left:left + ww] = src[samples.start:samples.stop, :, :hh, :ww]
+        out = np.empty((b, groups, cog, run), dtype)
+        product = np.empty_like(out)
+        for r in range(kh):
+            for s in range(kw):
+                start = r * dh * wp + s * dw
+                taps = flat[..., start:start + run]
+                if r == 0 and s == 0:
+                    np.multiply(taps, w4[:, :, r, s, None], out=out)
+                else:
+                    out += np.multiply(taps, w4[:, :, r, s, None], out=product)
+        y[samples.start:samples.stop] = out.reshape(b, groups * cog, out_h, wp)[..., :out_w]
+
+    _over_batch(work, n, n * groups * cog * run * kh * kw * 8)  # NumPy elementwise: ~8x a BLAS multiply-add
+    return y
+
+
 def _np_depthwise_conv(x: np.ndarray, w: np.ndarray, g: _Geom) -> np.ndarray:
-    xp = _np_padded(x, g)
     w4 = w.reshape(g.groups, g.cog, g.kh, g.kw)
+    if g.sh == g.sw == 1:
+        return _np_depthwise_correlate(x, w4, g.pt, g.pl, g.ho, g.wo, g.dh, g.dw)
+    xp = _np_padded(x, g)
     out = np.zeros((g.n, g.groups, g.cog, g.ho, g.wo), np.result_type(xp, w4))
     for r, s, hs, ws in _np_taps(g):
         if g.cog == 1:
@@ -606,8 +661,12 @@ def _np_depthwise_conv(x: np.ndarray, w: np.ndarray, g: _Geom) -> np.ndarray:
 
 
 def _np_depthwise_input_grad(go: np.ndarray, w: np.ndarray, g: _Geom) -> np.ndarray:
-    go5 = go.reshape(g.n, g.groups, g.cog, g.ho, g.wo)
     w4 = w.reshape(g.groups, g.cog, g.kh, g.kw)
+    top, left = g.dh * (g.kh - 1) - g.pt, g.dw * (g.kw - 1) - g.pl
+    if g.sh == g.sw == 1 and g.cog == 1 and top >= 0 and left >= 0:
+        # the correlation of grad_output with the flipped kernel
+        return _np_depthwise_correlate(go, w4[:, :, ::-1, ::-1], top, left, g.h, g.w, g.dh, g.dw)
+    go5 = go.reshape(g.n, g.groups, g.cog, g.ho, g.wo)
     gx = np.zeros((g.n, g.cin, g.h + g.pt + max(g.pb, 0), g.w + g.pl + max(g.pr, 0)), np.result_type(go5, w4))
     for r, s, hs, ws in _np_taps(g):
         if g.cog == 1:
@@ -626,74 +685,169 @@ def _np_depthwise_weight_grad(x: np.ndarray, go: np.ndarray, g: _Geom) -> np.nda
     return gw.reshape(g.cout, 1, g.kh, g.kw)
 
 
-def _np_conv(x: np.ndarray, w: np.ndarray, bias, g: _Geom) -> np.ndarray:
-    """(n, cout, ho, wo) = per-group weight (cog, cg*kh*kw) @ columns, for every (sample, group)."""
+# Multiply-adds per part of the batch that a call is split into: each part is one task on the shared thread pool,
+# so the cores share the work dynamically (a core busy with another process takes fewer parts); a part smaller
+# than this costs more in hand-off than it gains.
+_PART_MACS = 1 << 22
+_MAX_PARTS = 8
+# Samples are processed in blocks whose columns take about this many bytes, so that the im2col copy is still in
+# the L2 cache when the GEMM reads it (and the GEMM's result when col2im reads it); a block is one Python
+# iteration, so small images go several samples at a time.
+_BLOCK_BYTES = 1 << 19
+# col2im's kh*kw strided adds cost mostly per NumPy call: it pays to make them larger, out of L2 (into L3).
+_COL2IM_BLOCK_BYTES = 1 << 21
+
+
+def _batch_parts(n: int, macs: int) -> list:
+    """The sample ranges a call runs as tasks on the thread pool: a power of two of them (so two cores finish
+    together), at least _PART_MACS of work each. They depend on the shapes alone, so that sums over the batch (the
+    weight gradient) are bitwise the same on any machine and thread count."""
+    parts = min(n, _MAX_PARTS, macs // _PART_MACS)
+    parts = 1 << (max(parts, 1).bit_length() - 1)
+    return [range(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
+
+
+def _blocks(samples: range, per_sample_elems: int, itemsize: int, block_bytes: int = _BLOCK_BYTES) -> list:
+    """`samples` as slices of a few samples each, of about `block_bytes` of columns."""
+    b = max(1, block_bytes // max(1, per_sample_elems * itemsize))
+    return [slice(i, min(i + b, samples.stop)) for i in range(samples.start, samples.stop, b)]
+
+
+def _over_batch(work, n: int, macs: int) -> list:
+    """[work(samples) for each part of the batch]: the pool's threads each take the next part not yet taken until
+    none is left, so a thread that starts late (a core busy elsewhere, or an idle virtual CPU slow to wake) just
+    takes fewer parts instead of holding up the call with a fixed share. OpenBLAS runs on one thread meanwhile
+    (the parts are the parallelism: OpenBLAS's own threads synchronise on every call, which on a loaded machine
+    costs far more than these products)."""
     _prime_blas()
+    parts = _batch_parts(n, macs)
+    with _one_blas_thread():
+        if len(parts) == 1:
+            return [work(parts[0])]
+        results = [None] * len(parts)
+        taken = itertools.count()  # next() is atomic under the GIL: each part goes to exactly one thread
+
+        def drain(_):
+            for i in iter(taken.__next__, None):
+                if i >= len(parts):
+                    return
+                results[i] = work(parts[i])
+
+        parallel_chunks(drain, list(range(min(len(parts), os.cpu_count() or 1))))
+        return results
+
+
+def _np_conv(x: np.ndarray, w: np.ndarray, bias, g: _Geom) -> np.ndarray:
+    """(n, cout, ho, wo) = per-group weight (cog, cg*kh*kw) @ columns, a block of samples at a time (im2col, then
+    one stacked GEMM written straight into the output, then the bias while the block is in cache)."""
     if _depthwise(g):
         out = _np_depthwise_conv(x, w, g).reshape(g.n, g.cout, g.ho, g.wo)
-    else:
-        cols = _np_columns(x, g)
-        w3 = w.reshape(g.groups, g.cog, g.cg * g.kh * g.kw)
-        out = np.empty((g.n, g.groups, g.cog, g.ho * g.wo), np.result_type(w3, cols))
-        out = _np_batched(w3, cols, out, a_shared=True).reshape(g.n, g.cout, g.ho, g.wo)
-    if bias is not None:
-        out += bias.reshape(g.cout, 1, 1)
-    return out
+        if bias is not None:
+            out += bias.reshape(g.cout, 1, 1)
+        return out
+    k, p = g.cg * g.kh * g.kw, g.ho * g.wo
+    w3 = w.reshape(g.groups, g.cog, k)
+    dtype = np.result_type(x, w3)
+    out = np.empty((g.n, g.groups, g.cog, p), dtype)
+    out_rows = out.reshape(g.n, g.cout, p)
+    columns = _Columns(x, g)
+    bias_col = None if bias is None else bias.reshape(g.cout, 1)
+
+    def work(samples):
+        blocks = _blocks(samples, g.cin * g.kh * g.kw * p, dtype.itemsize)
+        buf = columns.buffer(blocks[0].stop - blocks[0].start) if blocks else None
+        for blk in blocks:
+            if columns.wide:
+                prod = np.matmul(w3, columns(blk, buf))  # (groups, cog, b*p)
+                np.copyto(out[blk], prod.reshape(g.groups, g.cog, -1, p).transpose(2, 0, 1, 3))
+            else:
+                np.matmul(w3, columns(blk, buf), out=out[blk])
+            if bias_col is not None:
+                out_rows[blk] += bias_col
+
+    _over_batch(work, g.n, g.n * g.cout * p * k)
+    return out.reshape(g.n, g.cout, g.ho, g.wo)
 
 
-def _np_col2im(cols: np.ndarray, g: _Geom) -> np.ndarray:
-    """The adjoint of im2col: columns (n, groups, kh, kw, cg, ho, wo) summed back into (n, cin, h, w), kh*kw
-    strided adds of contiguous blocks into the padded image."""
-    hp, wp = g.h + g.pt + max(g.pb, 0), g.w + g.pl + max(g.pr, 0)
-    gx = np.zeros((g.n, g.groups, g.cg, hp, wp), cols.dtype)
+def _np_col2im_block(cols: np.ndarray, gxp: np.ndarray, g: _Geom) -> None:
+    """The adjoint of im2col for a block of samples: columns (b, groups, kh, kw, cg, ho, wo) summed into the zeroed
+    padded image gxp (b, groups, cg, hp, wp), kh*kw strided adds of contiguous blocks."""
+    gxp.fill(0)
     for r, s, hs, ws in _np_taps(g):
-        gx[:, :, :, hs, ws] += cols[:, :, r, s]
-    return gx.reshape(g.n, g.cin, hp, wp)[:, :, g.pt:g.pt + g.h, g.pl:g.pl + g.w]
+        gxp[:, :, :, hs, ws] += cols[:, :, r, s]
 
 
 def _np_input_grad(go: np.ndarray, w: np.ndarray, bias, g: _Geom) -> np.ndarray:
-    """(n, cin, h, w) = col2im(weight^T @ grad_output) per group (also conv_transpose2d, with its bias)."""
-    _prime_blas()
+    """(n, cin, h, w) = col2im(weight^T @ grad_output) per group, a block of samples at a time (also
+    conv_transpose2d, with its bias)."""
     if _depthwise(g):
-        gx = _np_depthwise_input_grad(go, w, g)
-    else:
-        k = g.cg * g.kh * g.kw
-        # rows ordered (r, s, ci): each tap's columns are then one contiguous block for the scatter below
-        w3 = w.reshape(g.groups, g.cog, g.cg, g.kh, g.kw).transpose(0, 3, 4, 2, 1).reshape(g.groups, k, g.cog)
-        go4 = go.reshape(g.n, g.groups, g.cog, g.ho * g.wo)
-        cols = _np_batched(w3, go4, np.empty((g.n, g.groups, k, g.ho * g.wo), np.result_type(w3, go4)),
-                           a_shared=True)
-        gx = _np_col2im(cols.reshape(g.n, g.groups, g.kh, g.kw, g.cg, g.ho, g.wo), g)
-    if bias is not None:
-        gx += bias.reshape(g.cin, 1, 1)
+        gx = np.ascontiguousarray(_np_depthwise_input_grad(go, w, g))
+        if bias is not None:
+            gx += bias.reshape(g.cin, 1, 1)
+        return gx
+    k, p = g.cg * g.kh * g.kw, g.ho * g.wo
+    # rows ordered (r, s, ci): each tap's columns are then one contiguous block for the scatter below
+    w3 = w.reshape(g.groups, g.cog, g.cg, g.kh, g.kw).transpose(0, 3, 4, 2, 1).reshape(g.groups, k, g.cog)
+    go4 = go.reshape(g.n, g.groups, g.cog, p)
+    dtype = np.result_type(w3, go4)
+    gx = np.empty((g.n, g.cin, g.h, g.w), dtype)
+    hp, wp = g.h + g.pt + max(g.pb, 0), g.w + g.pl + max(g.pr, 0)
+    bias3 = None if bias is None else bias.reshape(g.cin, 1, 1)
+    wide = _wide(g)
+
+    def work(samples):
+        blocks = _blocks(samples, g.groups * k * p, dtype.itemsize, _COL2IM_BLOCK_BYTES)
+        b = blocks[0].stop - blocks[0].start if blocks else 0
+        cols = None if wide else np.empty((b, g.groups, k, p), dtype)
+        gxp = np.empty((b, g.groups, g.cg, hp, wp), dtype)
+        for blk in blocks:
+            nb = blk.stop - blk.start
+            if wide:  # columns (groups, kh, kw, cg, b, ho, wo), viewed with the samples first
+                prod = np.matmul(w3, _np_side_by_side(go4[blk]))
+                taps = prod.reshape(g.groups, g.kh, g.kw, g.cg, nb, g.ho, g.wo).transpose(4, 0, 1, 2, 3, 5, 6)
+            else:
+                taps = np.matmul(w3, go4[blk], out=cols[:nb]).reshape(nb, g.groups, g.kh, g.kw, g.cg, g.ho, g.wo)
+            _np_col2im_block(taps, gxp[:nb], g)
+            dst = gx[blk]
+            np.copyto(dst, gxp[:nb].reshape(nb, g.cin, hp, wp)[:, :, g.pt:g.pt + g.h, g.pl:g.pl + g.w])
+            if bias3 is not None:
+                dst += bias3
+
+    _over_batch(work, g.n, g.n * g.cout * p * k)
     return gx
 
 
 def _np_weight_grad(x: np.ndarray, go: np.ndarray, g: _Geom) -> np.ndarray:
-    """(cout, cg, kh, kw) = sum over the batch of grad_output (cog, ho*wo) @ columns^T, per group."""
-    _prime_blas()
+    """(cout, cg, kh, kw) = sum over the batch of grad_output (cog, ho*wo) @ columns^T, per group: a stacked GEMM
+    per block of samples, summed per part of the batch, the parts added in order."""
     if _depthwise(g):
         return _np_depthwise_weight_grad(x, go, g)
-    cols = _np_columns(x, g)
-    k = g.cg * g.kh * g.kw
-    go4 = go.reshape(g.n, g.groups, g.cog, g.ho * g.wo)
-    dtype = np.result_type(go4, cols)
-    if g.n * g.groups > _LOOP_GEMMS:
-        gw = np.matmul(go4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-    else:
-        def run(samples):
-            acc = np.zeros((g.groups, g.cog, k), dtype)
-            part = np.empty((g.cog, k), dtype)
-            for i in samples:
-                for j in range(g.groups):
-                    acc[j] += np.matmul(go4[i, j], cols[i, j].T, out=part)
-            return acc
+    k, p = g.cg * g.kh * g.kw, g.ho * g.wo
+    go4 = go.reshape(g.n, g.groups, g.cog, p)
+    dtype = np.result_type(x, go4)
+    columns = _Columns(x, g)
 
-        with _one_blas_thread():
-            parts = _over_samples(run, g.n)
-        gw = parts[0]
-        for p in parts[1:]:
-            gw += p
+    def work(samples):
+        acc = np.zeros((g.groups, g.cog, k), dtype)
+        blocks = _blocks(samples, g.cin * g.kh * g.kw * p, dtype.itemsize)
+        b = blocks[0].stop - blocks[0].start if blocks else 0
+        buf = columns.buffer(b)
+        part = np.empty((b, g.groups, g.cog, k), dtype)
+        for blk in blocks:
+            nb = blk.stop - blk.start
+            cols = columns(blk, buf)
+            if columns.wide:  # one GEMM over the block's samples side by side
+                acc += np.matmul(_np_side_by_side(go4[blk]), cols.transpose(0, 2, 1), out=part[0])
+                continue
+            np.matmul(go4[blk], cols.transpose(0, 1, 3, 2), out=part[:nb])
+            for i in range(nb):  # in sample order
+                acc += part[i]
+        return acc
+
+    parts = _over_batch(work, g.n, g.n * g.cout * p * k)
+    gw = parts[0]
+    for other in parts[1:]:
+        gw += other
     return gw.reshape(g.cout, g.cg, g.kh, g.kw)
 
 

@@ -10,8 +10,11 @@ max_pool2d follows PyTorch's rule: an element replaces the running max when it i
 propagates, and its index is the last NaN's); ties keep the first. Indices are flat offsets h * W + w in each plane.
 
 The NumPy fallbacks loop over the KH x KW taps with whole-array strided slices (max/compare/add of output-sized
-arrays); max_pool2d's backward is one np.bincount over (plane, index); adaptive_avg_pool2d is two small matmuls
-with averaging matrices (rows x columns), its backward the transposed ones.
+arrays). max_pool2d finds the max and its first index in two passes (over the column taps along every row, then
+over the rows of each window), selecting offsets arithmetically; windows holding a NaN or only -inf take the
+sequential rule. Its backward is one fancy-index assignment when windows are disjoint and inside the input
+(each element gets at most one gradient), else one np.bincount over (plane, index); adaptive_avg_pool2d is two
+small matmuls with averaging matrices (rows x columns), its backward the transposed ones.
 
 Backward rules: max_pool2d -> max_pool2d_backward -> (its rule) a gather of the cotangent at the indices;
 avg_pool2d and adaptive_avg_pool2d are linear, so each backward op's rule is the forward op again.
@@ -486,24 +489,72 @@ def _max_infer(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return Meta((ys, ys), (input.dtype, _dt.int64), input.device, g)
 
 
+def _np_first_max(cands: list, offsets: list):
+    """(max, offset of the first candidate holding it) over same-shape candidate arrays: the running max and, where
+    a later candidate is strictly greater, its offset (ties keep the earlier one, PyTorch's rule). Valid where no
+    candidate is NaN (the caller checks). `offsets` are ints or int32 arrays shaped like the candidates; the
+    select is arithmetic (at += (offset - at) * greater), which NumPy runs far faster than np.where."""
+    if len(cands) == 1:
+        return cands[0].copy(), offsets[0]
+    best = np.maximum(cands[0], cands[1])
+    greater = cands[1] > cands[0]
+    if isinstance(offsets[0], int) and isinstance(offsets[1], int):
+        at = greater.astype(np.int32)
+        at *= offsets[1] - offsets[0]
+        at += offsets[0]
+    else:
+        at = _np_select(greater, offsets[1], offsets[0])
+    for cand, off in zip(cands[2:], offsets[2:]):
+        greater = cand > best
+        np.maximum(best, cand, out=best)
+        at = _np_select(greater, off, at)
+    return best, at
+
+
+def _np_select(take, new, old):
+    """np.where(take, new, old) for int32 operands (old is overwritten when it is an array)."""
+    step = np.subtract(new, old, dtype=np.int32)
+    step *= take
+    if isinstance(old, np.ndarray) and old.shape == step.shape and old.dtype == np.int32:
+        old += step
+        return old
+    return step + old
+
+
+def _np_max_pool_first(xp: np.ndarray, g: _Pool):
+    """max_pool2d's max and flat argmax h * W + w (valid when no window holds a NaN), in two passes: along each row
+    of the padded input over the kw column taps (rows read at long strides, so NumPy's inner loops are long), then
+    over the kh rows of each window. The first max along the row, then the first row holding the max, is the first
+    max in PyTorch's (row, column) scan order."""
+    wspan = (g.wo - 1) * g.sw + 1
+    cols = [xp[:, :, :, s * g.dw:s * g.dw + wspan:g.sw] for s in range(g.kw)]
+    row_max, col_tap = _np_first_max(cols, list(range(g.kw)))
+    if not isinstance(col_tap, np.ndarray):
+        col_tap = np.zeros(row_max.shape, np.int32)
+    hspan = (g.ho - 1) * g.sh + 1
+    rows = [slice(r * g.dh, r * g.dh + hspan, g.sh) for r in range(g.kh)]
+    # offset of each candidate in its window: r * dh * W + (column tap) * dw, as int32 (small numbers)
+    offsets = [col_tap[:, :, hs].astype(np.int32) * g.dw + r * g.dh * g.w for r, hs in enumerate(rows)]
+    best, at = _np_first_max([row_max[:, :, hs] for hs in rows], offsets)
+    corner = (np.arange(g.ho) * g.sh - g.ph)[:, None] * g.w + (np.arange(g.wo) * g.sw - g.pw)[None, :]
+    idx = np.add(at, corner, dtype=np.int64)
+    return best, idx
+
+
 def _max_cpu(meta, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     g = meta.aux
     x = _np_4d(_np_in(input), g)
     xp = _np_pad(x, g, -np.inf)
-    shape4 = (g.n, g.c, g.ho, g.wo)
-    taps = [(r, s) for r in range(g.kh) for s in range(g.kw)]
-    best = xp[_tap(g, 0, 0)].copy()
-    for r, s in taps[1:]:
-        np.maximum(best, xp[_tap(g, r, s)], out=best)  # NaN propagates, as in PyTorch
-    best_i = np.full(shape4, -1, np.int64)
-    if not np.isnan(best).any():
-        # the first in-bounds tap holding the max: later taps are written first, earlier ones overwrite them
-        for r, s in reversed(taps):
-            hs, ws, inside = _tap_coords(g, r, s)
-            np.copyto(best_i, hs[:, None] * g.w + ws[None, :], where=(xp[_tap(g, r, s)] == best) & inside)
-        ys = g.y_shape()
-        return _np_out(best, ys, meta.dtype[0]), best_i.reshape(ys)
-    best[...] = -np.inf  # NaNs present: the sequential rule (a NaN replaces; the last NaN's index wins)
+    ys = g.y_shape()
+    if xp.size:
+        best, idx = _np_max_pool_first(xp, g)
+        # NaN propagates into the max (min is NaN then); an all -inf window's max may be a padding tap: both take
+        # the sequential rule below
+        if not best.size or best.min() > -np.inf:
+            return _np_out(best, ys, meta.dtype[0]), idx.reshape(ys)
+    best = np.full((g.n, g.c, g.ho, g.wo), -np.inf, xp.dtype)
+    best_i = np.full((g.n, g.c, g.ho, g.wo), -1, np.int64)
+    # the sequential rule (a NaN replaces; the last NaN's index wins; padding never wins)
     for r in range(g.kh):
         for s in range(g.kw):
             hs, ws, inside = _tap_coords(g, r, s)
@@ -512,7 +563,6 @@ def _max_cpu(meta, input, kernel_size, stride=None, padding=0, dilation=1, ceil_
             take = inside & ((v > best) | np.isnan(v) | (best_i < 0))
             np.copyto(best, v, where=take)
             np.copyto(best_i, hs[:, None] * g.w + ws[None, :], where=take)
-    ys = g.y_shape()
     return _np_out(best, ys, meta.dtype[0]), best_i.reshape(ys)
 
 
@@ -541,10 +591,36 @@ def _max_bwd_infer(grad_output, indices, *, input_size, kernel_size, stride=None
     return Meta(g.x_shape(), grad_output.dtype, grad_output.device, g)
 
 
+def _disjoint_inside_windows(g: _Pool) -> bool:
+    """No two windows share an input element, and every window lies inside the (unpadded) input."""
+    return (g.ph == 0 and g.pw == 0 and g.sh >= g.dh * (g.kh - 1) + 1 and g.sw >= g.dw * (g.kw - 1) + 1
+            and (g.ho - 1) * g.sh + g.dh * (g.kh - 1) < g.h and (g.wo - 1) * g.sw + g.dw * (g.kw - 1) < g.w)
+
+
+def _np_scatter_disjoint(go: np.ndarray, idx: np.ndarray, g: _Pool, dtype) -> np.ndarray | None:
+    """max_pool2d's backward when windows are disjoint: each input element gets at most one gradient, so the
+    scatter is one fancy-index assignment (no sums). None when an index is not inside its own window (indices not
+    made by max_pool2d): the general scatter-add handles those."""
+    corner = (np.arange(g.ho) * g.sh)[:, None] * g.w + (np.arange(g.wo) * g.sw)[None, :]
+    in_window = idx - corner
+    hits = sum(np.count_nonzero(in_window == r * g.dh * g.w + s * g.dw) for r in range(g.kh) for s in range(g.kw))
+    if hits != idx.size:
+        return None
+    planes = (np.arange(g.n * g.c, dtype=np.int64) * (g.h * g.w)).reshape(g.n, g.c, 1, 1)
+    gx = np.zeros(g.n * g.c * g.h * g.w, dtype)
+    gx[(idx + planes).ravel()] = go.ravel()
+    return gx
+
+
 def _max_bwd_cpu(meta, grad_output, indices, **kw):
     g = meta.aux
+    idx = _np_4d(indices._data, g)
+    if _disjoint_inside_windows(g):
+        gx = _np_scatter_disjoint(_np_4d(grad_output._data, g), idx, g, meta.dtype.np)
+        if gx is not None:
+            return gx.reshape(meta.shape)
     planes = (np.arange(g.n * g.c, dtype=np.int64) * (g.h * g.w)).reshape(g.n, g.c, 1, 1)
-    flat = (_np_4d(indices._data, g) + planes).ravel()
+    flat = (idx + planes).ravel()
     weights = _np_4d(grad_output._data, g).ravel().astype(np.float64)
     gx = np.bincount(flat, weights=weights, minlength=g.n * g.c * g.h * g.w)  # deterministic scatter-add
     return _np_out(gx, meta.shape, meta.dtype)
@@ -583,10 +659,10 @@ def _avg_cpu(meta, input, kernel_size, stride=None, padding=0, ceil_mode=False, 
     g = meta.aux
     x = _np_4d(_np_in(input), g)
     xp = _np_pad(x, g, 0)
-    acc = np.zeros((g.n, g.c, g.ho, g.wo), x.dtype)
-    for r in range(g.kh):
-        for s in range(g.kw):
-            acc += xp[_tap(g, r, s)]
+    taps = [xp[_tap(g, r, s)] for r in range(g.kh) for s in range(g.kw)]
+    acc = taps[0].copy() if len(taps) == 1 else np.add(taps[0], taps[1])
+    for t in taps[2:]:
+        acc += t
     acc /= _np_avg_divisor(g, count_include_pad, divisor_override).astype(x.dtype)
     return _np_out(acc, meta.shape, meta.dtype)
 
@@ -621,6 +697,15 @@ def _avg_bwd_cpu(meta, grad_output, *, input_size, kernel_size, stride=None, pad
     g = meta.aux
     go = _np_4d(_np_in(grad_output), g)
     scaled = go / _np_avg_divisor(g, count_include_pad, divisor_override).astype(go.dtype)
+    if _disjoint_inside_windows(g):
+        # each input element is in at most one window: its gradient is assigned, not summed; when the windows
+        # tile the input exactly nothing is left to zero
+        tiled = g.sh == g.kh and g.sw == g.kw and g.ho * g.kh == g.h and g.wo * g.kw == g.w
+        gx = (np.empty if tiled else np.zeros)((g.n, g.c, g.h, g.w), go.dtype)
+        for r in range(g.kh):
+            for s in range(g.kw):
+                gx[_tap(g, r, s)] = scaled
+        return _np_out(gx, meta.shape, meta.dtype)
     hp, wp = _padded_extent(g)
     gx = np.zeros((g.n, g.c, hp, wp), go.dtype)
     for r in range(g.kh):
