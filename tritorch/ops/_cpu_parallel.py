@@ -8,6 +8,7 @@ are bitwise the same on any machine.
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import os
 
 # Elements per row block: 64 Ki fp32 elements = 256 KiB, which with a temporary or two fits an L2 cache.
@@ -20,14 +21,35 @@ _POOL = None
 
 
 def parallel_chunks(fn, chunks: list) -> list:
-    """[fn(chunk) for chunk in chunks], on the thread pool when there are several chunks and cores."""
+    """[fn(chunk) for chunk in chunks], shared between the calling thread and the pool's: each takes the next chunk
+    nobody has taken, so a pool thread that wakes late (up to milliseconds on a busy machine) just takes fewer,
+    and the caller never sits idle waiting for a hand-off. Results come back in chunk order."""
     global _POOL
     workers = os.cpu_count() or 1
-    if len(chunks) < 2 or workers < 2:
+    n = len(chunks)
+    if n < 2 or workers < 2:
         return [fn(c) for c in chunks]
     if _POOL is None:
         _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tritorch-rows")
-    return [f.result() for f in [_POOL.submit(fn, c) for c in chunks]]
+    results = [None] * n
+    taken = itertools.count()  # next() on it is atomic (one C call under the GIL)
+
+    def drain():
+        i = next(taken)
+        while i < n:
+            results[i] = fn(chunks[i])
+            i = next(taken)
+
+    helpers = [_POOL.submit(drain) for _ in range(min(workers, n) - 1)]
+    try:
+        drain()
+    finally:
+        for h in helpers:
+            # one that has not started has nothing left to take: cancel it rather than wait for it (this also
+            # keeps a nested call from waiting on a pool whose threads are all busy)
+            if not h.cancel():
+                h.result()  # re-raises a chunk's exception
+    return results
 
 
 def row_slices(n_rows: int, row_len: int, block_elems: int = BLOCK_ELEMS) -> list:

@@ -30,9 +30,7 @@ own rule is again made of conv2d and the gradient ops (double backward works to 
 """
 from __future__ import annotations
 
-import itertools
 import math
-import os
 
 import numpy as np
 import triton
@@ -714,27 +712,15 @@ def _blocks(samples: range, per_sample_elems: int, itemsize: int, block_bytes: i
 
 
 def _over_batch(work, n: int, macs: int) -> list:
-    """[work(samples) for each part of the batch]: the pool's threads each take the next part not yet taken until
-    none is left, so a thread that starts late (a core busy elsewhere, or an idle virtual CPU slow to wake) just
+    """[work(samples) for each part of the batch]: the calling thread and the pool's each take the next part not
+    yet taken until none is left, so a thread that starts late (a core busy elsewhere, or an idle virtual CPU slow to wake) just
     takes fewer parts instead of holding up the call with a fixed share. OpenBLAS runs on one thread meanwhile
     (the parts are the parallelism: OpenBLAS's own threads synchronise on every call, which on a loaded machine
     costs far more than these products)."""
     _prime_blas()
     parts = _batch_parts(n, macs)
     with _one_blas_thread():
-        if len(parts) == 1:
-            return [work(parts[0])]
-        results = [None] * len(parts)
-        taken = itertools.count()  # next() is atomic under the GIL: each part goes to exactly one thread
-
-        def drain(_):
-            for i in iter(taken.__next__, None):
-                if i >= len(parts):
-                    return
-                results[i] = work(parts[i])
-
-        parallel_chunks(drain, list(range(min(len(parts), os.cpu_count() or 1))))
-        return results
+        return parallel_chunks(work, parts)  # the caller and the pool's threads each take the next part left
 
 
 def _np_conv(x: np.ndarray, w: np.ndarray, bias, g: _Geom) -> np.ndarray:
