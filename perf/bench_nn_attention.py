@@ -44,11 +44,12 @@ def bench(fn, number, repeat=5, sync=None) -> float:
 
 def _cases(quick, device):
     gpu = device == "cuda"
-    attn = [(2, 8, 256, 64, False), (2, 8, 256, 64, True), (1, 8, 1024, 64, True)]
+    # the first: examples/gpt_addition.py's attention (batch 128, 4 heads of 16, 11 tokens)
+    attn = [(128, 4, 11, 16, True), (2, 8, 256, 64, False), (2, 8, 256, 64, True), (1, 8, 1024, 64, True)]
     if gpu:
         attn = [(4, 16, 1024, 64, True), (2, 16, 4096, 128, True), (2, 16, 4096, 128, False)]
     if quick:
-        attn = attn[:2]
+        attn = attn[:3]
     emb = [(4096, 32000, 512)] if not gpu else [(32768, 50257, 768)]
     act = [(2048, 1024)] if not gpu else [(8192, 4096)]
     return [("sdpa", c) for c in attn] + [("embedding", c) for c in emb] + \

@@ -169,3 +169,68 @@ def test_errors():
         A.scaled_dot_product_attention(tt.ones(1, 4, 3, 4), tt.ones(1, 2, 3, 4), tt.ones(1, 2, 3, 4))
     with pytest.raises(RuntimeError, match="Float"):
         A.scaled_dot_product_attention(*(tt.ones(2, 3, 4, dtype=tt.int64),) * 3)
+
+
+
+def _probs_cases():
+    """(q, k, v, mask, kwargs): causal, a boolean mask with a fully masked row, GQA with an additive mask, a
+    2-D call, dropout."""
+    q, k, v = _arrays((2, 4, 5, 3), (2, 2, 6, 3), (2, 2, 6, 3), seed=21)
+    bool_mask = np.random.default_rng(5).random((5, 6)) > 0.4
+    bool_mask[1] = False
+    q2, k2, v2 = _arrays((5, 3), (6, 3), (6, 2), seed=22)
+    add_mask = np.cos(np.arange(30.0)).reshape(5, 6).astype(np.float32)
+    return [(q[:, :2], k, v, None, {"is_causal": True}),
+            (q[:, :2], k, v, bool_mask, {}),
+            (q, k, v, add_mask, {"enable_gqa": True, "scale": 0.7}),
+            (q2, k2, v2, None, {"is_causal": True}),
+            (q[:, :2], k, v, None, {"dropout_p": 0.3, "seed": 11, "offset": 8})]
+
+
+def _forward_backward(q, k, v, mask, kw):
+    out, lse = A.sdpa_op(q, k, v, mask, **kw)
+    g = tt.tensor(np.sin(np.arange(out.numel())).reshape(out.shape).astype(np.float32))
+    return [x.numpy() for x in A.sdpa_backward_op(g, None, q, k, v, mask, out, lse, **kw)]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_cpu_backward_from_saved_probs_equals_recomputed(monkeypatch, case):
+    """The cpu forward keeps the probabilities for its backward (small problems); the backward recomputes them
+    otherwise: both give the same gradients."""
+    q, k, v, mask, kw = _probs_cases()[case]
+    tq, tk, tv = (tt.tensor(a) for a in (q, k, v))
+    tm = None if mask is None else tt.tensor(mask)
+    out, lse = A.sdpa_op(tq, tk, tv, tm, **kw)
+    assert id(lse._data) in A._SAVED_PROBS
+    kept = _forward_backward(tq, tk, tv, tm, kw)
+    monkeypatch.setattr(A, "SAVE_PROBS_MAX", 0)
+    out, lse = A.sdpa_op(tq, tk, tv, tm, **kw)
+    assert id(lse._data) not in A._SAVED_PROBS
+    recomputed = _forward_backward(tq, tk, tv, tm, kw)
+    for got, want in zip(kept, recomputed):
+        assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_cpu_backward_ignores_saved_probs_after_in_place_change():
+    q, k, v = _arrays((1, 2, 4, 3), (1, 2, 5, 3), (1, 2, 5, 3), seed=23)
+    tq, tk, tv = (tt.tensor(a) for a in (q, k, v))
+    out, lse = A.sdpa_op(tq, tk, tv, None, is_causal=True)
+    g = tt.ones(out.shape)
+    tk.mul_(2.0)  # the kept probabilities no longer belong to these keys: the backward must recompute them
+    got = A.sdpa_backward_op(g, None, tq, tk, tv, None, out, lse, is_causal=True)
+    A._SAVED_PROBS.clear()
+    want = A.sdpa_backward_op(g, None, tq, tk, tv, None, out, lse, is_causal=True)
+    for a, b in zip(got, want):
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_saved_probs_are_released_with_the_graph():
+    q, k, v = (tt.tensor(a, requires_grad=True) for a in _arrays((1, 1, 3, 2), (1, 1, 4, 2), (1, 1, 4, 2), seed=24))
+    before = len(A._SAVED_PROBS)
+    out = A.scaled_dot_product_attention(q, k, v)
+    assert len(A._SAVED_PROBS) == before + 1
+    out.sum().backward()
+    del out
+    import gc
+    gc.collect()
+    assert len(A._SAVED_PROBS) == before

@@ -93,3 +93,22 @@ def test_errors():
         E.embedding(tt.tensor([1]), w, padding_idx=4)
     with pytest.raises(RuntimeError, match="2-D"):
         E.embedding(tt.tensor([1]), tt.ones(4))
+
+
+@pytest.mark.parametrize("kw", [{}, {"padding_idx": 2}, {"scale_grad_by_freq": True}])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_backward_one_hot_and_sorted_paths_agree(monkeypatch, kw, dtype):
+    """The cpu backward takes a one-hot BLAS product for small vocabularies and sorted segment sums otherwise:
+    both give the same gradient."""
+    idx, w = _case(seed=3, v=9, d=5, shape=(7, 6))
+    idx[0, :4] = 2
+    g = tt.tensor(np.sin(np.arange(idx.size * 5)).reshape(idx.shape + (5,)), dtype=getattr(tt, dtype))
+    ti = tt.tensor(idx)
+    one_hot = E.embedding_backward_op(g, ti, num_weights=9, **kw).numpy()
+    monkeypatch.setattr(E, "ONE_HOT_MAX", 0)
+    ordered = E.embedding_backward_op(g, ti, num_weights=9, **kw).numpy()
+    assert one_hot.dtype == ordered.dtype == np.dtype(dtype)
+    tol = {"float16": 1e-3, "float32": 1e-6, "float64": 1e-14}[dtype]
+    assert_close(one_hot, ordered, rtol=tol, atol=tol)
+    if "padding_idx" in kw:
+        assert np.all(one_hot[2] == 0) and np.all(ordered[2] == 0)

@@ -81,3 +81,37 @@ def test_errors():
         NF.swiglu(tt.ones(3, dtype=tt.int64), tt.ones(3, dtype=tt.int64))
     with pytest.raises(RuntimeError, match="must match"):
         NF.swiglu(tt.ones(3), tt.ones(4))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_cpu_row_blocks_on_the_pool_vs_torch(approximate):
+    """Inputs large enough for the cpu fallbacks' row blocks and thread pool (several blocks, an N-D broadcast
+    bias, a non-contiguous operand) give what the unfused torch formulas give."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 300, 320)).astype(np.float32) * 2
+    b = rng.standard_normal(320).astype(np.float32)
+    up = rng.standard_normal((320, 900)).astype(np.float32).T  # passed as a transposed (strided) view
+    g = np.cos(np.arange(x.size, dtype=np.float32)).reshape(x.shape)
+    px, pb = (torch.from_numpy(a).requires_grad_(True) for a in (x, b))
+    ref = F.gelu(px + pb, approximate=approximate)
+    ref.backward(torch.from_numpy(g))
+    tx, tb = (tt.tensor(a, requires_grad=True) for a in (x, b))
+    out = NF.bias_gelu(tx, tb, approximate=approximate)
+    out.backward(tt.tensor(g))
+    assert_close(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    # (vs the float64 formula, not torch: torch's float32 tanh form rounds the far tails to 0)
+    z64 = x.astype(np.float64) + b
+    assert_close(tx.grad.numpy(), NF._gelu_grad_np(z64, approximate) * g, rtol=1e-5, atol=1e-6)
+    # blocking changes no bit: the same formulas over the whole array at once
+    assert np.array_equal(out.detach().numpy(), NF._gelu_np(x + b, approximate))
+    assert np.array_equal(tx.grad.numpy(), NF._gelu_grad_np(x + b, approximate) * g)
+    gate = x.reshape(900, 320)
+    pg, pu = (torch.from_numpy(np.ascontiguousarray(a)).requires_grad_(True) for a in (gate, up))
+    ref = F.silu(pg) * pu
+    ref.backward(torch.from_numpy(g.reshape(900, 320)))
+    tg, tu_t = tt.tensor(gate, requires_grad=True), tt.tensor(np.ascontiguousarray(up.T), requires_grad=True)
+    out = NF.swiglu(tg, tu_t.t())
+    out.backward(tt.tensor(g.reshape(900, 320)))
+    assert_close(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(tg.grad.numpy(), pg.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(tu_t.grad.numpy().T, pu.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -32,11 +32,15 @@ d(mask) is an L x S tensor anyway. Double backward: the backward op's vjp differ
 with the engine (treating its inputs as leaves), so second derivatives are exact; third and higher derivatives
 through attention are not supported (they would treat the first backward's inputs as constants).
 
-The NumPy fallback materialises the (*batch, H, L, S) scores (BLAS matmuls, one per head for large heads).
+The NumPy fallback materialises the scores key-major, (S, *batch, H, L), so that the softmax's reductions over
+the keys are passes over contiguous planes (see _scores_np); BLAS matmuls (one stacked call for small heads,
+one per head for large) read and write them through strides. Its forward keeps the probabilities for the
+backward of small problems (see _SAVED_PROBS); larger ones recompute them from lse.
 """
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import triton
@@ -48,6 +52,8 @@ from ..backends.cuda import CudaArray
 from ..device import CUDA
 from ..tensor import Tensor, _make
 from . import pointwise as pw
+from ._cpu_parallel import parallel_chunks
+from .nn_conv import _one_blas_thread
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -459,20 +465,43 @@ def _np4(a: np.ndarray) -> np.ndarray:
     return a[None] if a.ndim == 2 else a
 
 
-def _bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched a @ b. Large matrices go one BLAS call each (NumPy's stacked matmul runs several times slower
-    there); many small ones take the stacked call (one Python iteration per matrix would cost more)."""
+def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Batched a @ b (into `out` when given: a strided view, e.g. of a key-major score array). Large matrices go
+    one BLAS call each (NumPy's stacked matmul runs several times slower there); many small ones take the stacked
+    call (one Python iteration per matrix would cost more)."""
     m, k = a.shape[-2:]
     n = b.shape[-1]
     lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    if not lead or m * n * k < 32768 or math.prod(lead) > 4096:
-        return np.matmul(a, b)
-    out = np.empty(lead + (m, n), np.result_type(a.dtype, b.dtype))
+    if not lead or m * n * k < 32768:  # (OpenBLAS runs products this small on one thread anyway)
+        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+    if math.prod(lead) > 4096:
+        with _one_blas_thread():  # many medium products: see below
+            return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty(lead + (m, n), np.result_type(a.dtype, b.dtype))
     a = np.broadcast_to(a, lead + a.shape[-2:])
     b = np.broadcast_to(b, lead + b.shape[-2:])
-    for i in np.ndindex(*lead):
-        np.matmul(a[i], b[i], out=out[i])
+    matrices = list(np.ndindex(*lead))
+
+    def products(part):
+        for i in part:
+            np.matmul(a[i], b[i], out=out[i])
+
+    # the matrices are split over the cpu pool, each product on one OpenBLAS thread: OpenBLAS's own threads
+    # synchronise on every call, which on a loaded machine costs far more than the product (see nn_conv)
+    with _one_blas_thread():
+        parallel_chunks(products, [matrices[:len(matrices) // 2], matrices[len(matrices) // 2:]])
     return out
+
+
+def _rows_view(key_major: np.ndarray) -> np.ndarray:
+    """The (*lead, L, S) view of a key-major (S, *lead, L) array."""
+    return np.moveaxis(key_major, 0, -1)
+
+
+def _cols_view(key_major: np.ndarray) -> np.ndarray:
+    """The (*lead, S, L) view (the transposed matrices) of a key-major (S, *lead, L) array."""
+    return np.moveaxis(key_major, 0, -2)
 
 
 def _keep_np(p: _Plan) -> np.ndarray:
@@ -483,16 +512,51 @@ def _keep_np(p: _Plan) -> np.ndarray:
     return (u >= np.float32(p.p)).reshape(p.batch + (p.H, p.L, p.S))
 
 
+_CAUSAL_BIAS: dict = {}
+
+
+def _causal_bias(L: int, S: int, acc) -> np.ndarray:
+    """Key-major (S, L): 0 where key j is visible to query i (j <= i), -inf elsewhere. Kept for small shapes (the
+    same few shapes come back every step)."""
+    key = (L, S, np.dtype(acc).char)
+    bias = _CAUSAL_BIAS.get(key)
+    if bias is None:
+        hidden = np.tri(S, L, -1, dtype=np.bool_)  # [j, i]: i < j (C order, so the add runs along L)
+        bias = np.where(hidden, acc.type(-np.inf), acc.type(0))
+        bias.flags.writeable = False
+        if L * S <= 1 << 16:
+            if len(_CAUSAL_BIAS) >= 64:  # e.g. a decoding loop's growing lengths: keep the cache small
+                _CAUSAL_BIAS.clear()
+            _CAUSAL_BIAS[key] = bias
+    return bias
+
+
+def _key_major(a: np.ndarray, ndim: int) -> np.ndarray:
+    """A (..., L, S) array that broadcasts against (*lead, L, S), as a C-ordered key-major (S, ..., L) array that
+    broadcasts against the key-major scores (an add across each other's strides runs ~20x slower)."""
+    a = a.reshape((1,) * (ndim - a.ndim) + a.shape)
+    return np.ascontiguousarray(np.moveaxis(a, -1, 0))
+
+
 def _scores_np(p: _Plan, q, k, mask, acc) -> np.ndarray:
-    """scale * q @ k^T, masked (-inf), in acc, shape (*batch, H, L, S)."""
+    """scale * q @ k^T, masked (-inf), in acc, stored KEY-MAJOR: shape (S, *batch, H, L).
+
+    Why key-major: the softmax reduces over the keys, and for the short rows of small models (S ~ 10) NumPy's
+    reductions and broadcasts along a short last axis cost ~50 ns a row; with the key axis first they become S
+    passes over contiguous (*batch, H, L) planes (~15x faster). The matmuls read and write the transposed
+    matrices through strides at little extra cost (BLAS takes either orientation)."""
     kx = np.repeat(k, p.GK, axis=-3) if p.GK > 1 else k
-    s = _bmm(q, np.swapaxes(kx, -1, -2))
+    lead = np.broadcast_shapes(q.shape[:-2], kx.shape[:-2])
+    s = np.empty((p.S,) + lead + (p.L,), acc)
+    rows = _rows_view(s)
+    _bmm(q, np.swapaxes(kx, -1, -2), out=rows)
     s *= acc.type(p.scale)
     # masks are added as 0 / -inf biases (a broadcast add is much faster than a masked write)
     if mask is not None:  # broadcasts against (*batch, H, L, S) (2-D inputs carry a leading axis of 1 here)
-        s += np.where(mask, acc.type(0), acc.type(-np.inf)) if p.mask_kind == 1 else mask.astype(acc, copy=False)
-    if p.causal:
-        s += np.where(np.tri(p.L, p.S, dtype=np.bool_), acc.type(0), acc.type(-np.inf))
+        bias = np.where(mask, acc.type(0), acc.type(-np.inf)) if p.mask_kind == 1 else mask.astype(acc, copy=False)
+        s += _key_major(bias, s.ndim)
+    if p.causal:  # added key-major: both operands run along L innermost (not across each other's strides)
+        s += _causal_bias(p.L, p.S, acc).reshape((p.S,) + (1,) * len(lead) + (p.L,))
     return s
 
 
@@ -510,27 +574,85 @@ def _inputs_np(p: _Plan, *tensors):
     return out
 
 
+def _softmax_keys_(s: np.ndarray, acc):
+    """Softmax over the keys of key-major scores, in place: s becomes P. Returns the per-row log-sum-exp
+    (*lead, L); a row whose every key is masked out gets P = 0 and lse = -inf."""
+    m = np.maximum.reduce(s, axis=0, initial=-np.inf)
+    not_finite = ~np.isfinite(m)
+    if not_finite.any():
+        m[not_finite] = 0  # a fully masked row: exp(-inf - 0) = 0
+    s -= m
+    np.exp(s, out=s)
+    total = np.add.reduce(s, axis=0)
+    empty = total == 0
+    if empty.any():
+        total[empty] = 1
+        lse = np.where(empty, -np.inf, m + np.log(total))
+    else:
+        lse = np.log(total)
+        lse += m
+    s /= total
+    return lse
+
+
+# The cpu backward needs the forward's probabilities P; recomputing them costs a matmul and an exp over the whole
+# score array (a third of the backward for a small model). So the forward keeps P for small problems, keyed by its
+# lse array (which only the backward reads), and the backward takes it when it is called with that lse and the
+# very same, unmodified query, key and mask (same arrays, same version counts) and plan; otherwise it recomputes P.
+# An entry goes when its lse array is freed (with the autograd graph), so memory is held as long as the graph is.
+_SAVED_PROBS: dict = {}
+SAVE_PROBS_MAX = 1 << 22  # elements (16 MiB in fp32); larger problems recompute P in the backward
+
+
+class _SavedProbs:
+    __slots__ = ("probs", "arrays", "versions", "counts", "plan")
+
+    def __init__(self, probs, tensors, p: _Plan):
+        self.probs = probs
+        self.arrays = tuple(None if t is None else t._data for t in tensors)
+        self.versions = tuple(None if t is None else t._version for t in tensors)
+        self.counts = tuple(None if t is None else t._version[0] for t in tensors)
+        self.plan = (p.scale, p.causal, p.mask_kind, p.acc)
+
+    def matches(self, tensors, p: _Plan) -> bool:
+        for t, arr, ver, count in zip(tensors, self.arrays, self.versions, self.counts):
+            if t is None:
+                if arr is not None:
+                    return False
+            elif t._data is not arr or t._version is not ver or ver[0] != count:
+                return False
+        return self.plan == (p.scale, p.causal, p.mask_kind, p.acc)
+
+
+def _save_probs(lse: np.ndarray, probs: np.ndarray, tensors, p: _Plan) -> None:
+    if probs.size > SAVE_PROBS_MAX or probs.size == 0:
+        return
+    key = id(lse)
+    _SAVED_PROBS[key] = _SavedProbs(probs, tensors, p)
+    weakref.finalize(lse, _SAVED_PROBS.pop, key, None)
+
+
+def _saved_probs(lse: np.ndarray, tensors, p: _Plan):
+    entry = _SAVED_PROBS.get(id(lse))
+    return entry.probs if entry is not None and entry.matches(tensors, p) else None
+
+
 def _fwd_cpu(meta, query, key, value, attn_mask=None, **_kw):
     p = meta.aux
     acc = p.acc.np
     q, k, v = _inputs_np(p, query, key, value)
     s = _scores_np(p, q, k, None if attn_mask is None else attn_mask._data, acc)
-    m = np.max(s, axis=-1, keepdims=True, initial=-np.inf)
-    m[~np.isfinite(m)] = 0  # a fully masked row: exp(-inf - 0) = 0
-    s -= m
-    np.exp(s, out=s)
-    ls = s.sum(axis=-1, keepdims=True)
-    empty = ls == 0
-    ls[empty] = 1
-    lse = np.where(empty, -np.inf, m + np.log(ls))[..., 0]
-    s /= ls
+    lse = _softmax_keys_(s, acc)
+    probs = _rows_view(s)
     if p.p > 0:
-        s *= _keep_np(p) * acc.type(_keep_scale(p.p))
+        probs = probs * (_keep_np(p) * acc.type(_keep_scale(p.p)))  # s stays P for the backward
     vx = np.repeat(v, p.GV, axis=-3) if p.GV > 1 else v
-    out = _bmm(s, vx)
+    out = _bmm(probs, vx)
     if p.nd == 2:
         out, lse = out[0], lse[0]
-    return out.astype(meta.dtype[0].np, copy=False), lse.astype(meta.dtype[1].np, copy=False)
+    out, lse = out.astype(meta.dtype[0].np, copy=False), lse.astype(meta.dtype[1].np, copy=False)
+    _save_probs(lse, s, (query, key, attn_mask), p)
+    return out, lse
 
 
 def _group_sum(g: np.ndarray, groups: int) -> np.ndarray:
@@ -540,32 +662,46 @@ def _group_sum(g: np.ndarray, groups: int) -> np.ndarray:
     return g.reshape(sh[:-3] + (sh[-3] // groups, groups) + sh[-2:]).sum(axis=-3)
 
 
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum(a * b, axis=-1) for same-shape arrays: one product, then one BLAS matrix-vector product for the row
+    sums (NumPy's sum along a short last axis costs ~30 ns a row)."""
+    prod = np.multiply(a, b, out=np.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b)))
+    n = prod.shape[-1]
+    with _one_blas_thread():  # a threaded gemv synchronises its threads: far slower on a loaded machine
+        sums = prod.reshape(math.prod(prod.shape[:-1]), n) @ np.ones(n, prod.dtype)
+    return sums.reshape(prod.shape[:-1])
+
+
 def _bwd_cpu(meta, grad_out, grad_lse, query, key, value, attn_mask, out, lse, **_kw):
     p = meta.aux
     acc = p.acc.np
     g, q, k, v, o, ls = _inputs_np(p, grad_out, query, key, value, out, lse)
-    s = _scores_np(p, q, k, None if attn_mask is None else attn_mask._data, acc)
-    s -= np.where(ls == -np.inf, np.inf, ls)[..., None]
-    P = np.exp(s, out=s)
+    P = _saved_probs(lse._data, (query, key, attn_mask), p)  # read only: a second backward may take it again
+    if P is None:
+        # P = exp(S - lse), key-major like the scores (see _scores_np); a fully masked row (lse = -inf) gives 0
+        P = _scores_np(p, q, k, None if attn_mask is None else attn_mask._data, acc)
+        P -= np.where(ls == -np.inf, np.inf, ls)
+        np.exp(P, out=P)
     vx = np.repeat(v, p.GV, axis=-3) if p.GV > 1 else v
     kx = np.repeat(k, p.GK, axis=-3) if p.GK > 1 else k
-    dp = _bmm(g, np.swapaxes(vx, -1, -2))
+    dp = np.empty_like(P)
+    _bmm(g, np.swapaxes(vx, -1, -2), out=_rows_view(dp))
     if p.p > 0:
-        keep = _keep_np(p) * acc.type(_keep_scale(p.p))
+        keep = np.moveaxis(_keep_np(p), -1, 0) * acc.type(_keep_scale(p.p))
         pd = P * keep
         dp *= keep
     else:
         pd = P
-    dv = _group_sum(_bmm(np.swapaxes(pd, -1, -2), g), p.GV)
-    delta = np.sum(g * o, axis=-1)
+    dv = _group_sum(_bmm(_cols_view(pd), g), p.GV)
+    delta = _row_dot(g, o)
     if grad_lse is not None:
         gl = grad_lse._data.astype(acc, copy=False)
         delta = delta - (gl[None] if p.nd == 2 else gl)
-    dp -= delta[..., None]
-    ds = P * dp
+    dp -= delta
+    ds = np.multiply(P, dp, out=dp)
     ds *= acc.type(p.scale)
-    dq = _bmm(ds, kx)
-    dk = _group_sum(_bmm(np.swapaxes(ds, -1, -2), q), p.GK)
+    dq = _bmm(_rows_view(ds), kx)
+    dk = _group_sum(_bmm(_cols_view(ds), q), p.GK)
     if p.nd == 2:
         dq, dk, dv = dq[0], dk[0], dv[0]
     d = meta.dtype[0].np
