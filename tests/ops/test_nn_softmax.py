@@ -86,6 +86,33 @@ def test_long_rows_take_the_online_path(monkeypatch, name, shape, dim):
     assert_close(g, tg.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,dim", [((37, 9), -1), ((9, 37), 0), ((6, 5, 7), 1)])
+def test_numpy_row_blocks_on_the_thread_pool(monkeypatch, name, shape, dim):
+    """Row blocks of a few rows each, run on the thread pool: forward and gradient as in one block, with an all
+    -inf row (nan, as in PyTorch) and a -inf entry in other rows."""
+    monkeypatch.setattr(S, "_NP_CHUNK", 20)
+    monkeypatch.setattr(S, "_NP_PARALLEL_MIN", 0)
+    a = np.random.default_rng(6).uniform(-3, 3, shape)
+    lead = (slice(None),) * (dim % len(shape))
+    a[lead + (0,)] = -np.inf           # one entry of every row along dim
+    if dim == -1:
+        a[1] = -np.inf                 # and one all -inf row
+    x = tt.tensor(a).requires_grad_(True)
+    tx = torch.tensor(a, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = getattr(S, name)(x, dim)
+        ty = getattr(F, name)(tx, dim)
+        assert_close(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+        w = np.cos(np.arange(y.numel())).reshape(shape)
+        finite = np.isfinite(ty.detach().numpy()).all(axis=dim, keepdims=True)
+        w = np.where(finite, w, 0.0)     # no gradient through the nan row
+        (g,) = tt.autograd.grad(y, [x], tt.tensor(w))
+        (tg,) = torch.autograd.grad(ty, [tx], torch.tensor(w))
+    assert_close(np.where(finite, _host(g), 0.0), np.where(finite, tg.numpy(), 0.0), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_half_inputs_accumulate_in_fp32(device):
     a = np.random.default_rng(4).uniform(-8, 8, (3, 300)).astype(np.float32)

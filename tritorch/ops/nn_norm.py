@@ -20,9 +20,9 @@ computed in one row-wise pass. The weight/bias gradients of layer_norm and rms_n
 accumulated per program over its block of rows, in registers, into a (programs, n_cols) partial buffer; a second,
 parallel pass (`_partial_sum_kernel`, one program per column block) sums the partials. No atomics.
 
-The backward ops (`layer_norm_backward`, `rms_norm_backward`, `batch_norm_backward`) are registered ops with
-their own backward rule (composed of registered ops, including the backward op itself), so double backward
-and beyond work. group_norm's backward is composed from `layer_norm_backward` over the (N*G, C/G*HxW) rows.
+The backward ops (`layer_norm_backward`, `rms_norm_backward`, `group_norm_backward`, `batch_norm_backward`) are
+registered ops with their own backward rule (composed of registered ops, including the backward op itself), so
+double backward and beyond work. group_norm's backward works on the (N*G, C/G*HxW) rows.
 """
 from __future__ import annotations
 
@@ -453,11 +453,11 @@ def _np_stats(x2: np.ndarray, eps: float, center: bool):
     return mean.astype(x2.dtype, copy=False), rstd.astype(x2.dtype, copy=False), xc
 
 
-# Elements per row block of the NumPy norm forward / backward, measured best on the 2-core CI machine (forward:
-# blocks of 2**16 cost more in per-call Python overhead than they save in cache misses; backward, with two
-# block-sized temporaries, prefers the smaller blocks).
+# Elements per row block of the NumPy norm forward / backward, measured best on the 2-core CI machine: blocks of
+# 2**16 cost more in per-call overhead (a dozen NumPy calls a block) than they save in cache misses; the backward,
+# with one block-sized temporary more, is best at 2**17 (2**15: +30%, 2**16: +12% at 512x768..2048x1024).
 _NP_NORM_FWD_BLOCK = 1 << 18
-_NP_NORM_BWD_BLOCK = 1 << 16
+_NP_NORM_BWD_BLOCK = 1 << 17
 # Inputs below this many elements (8 MiB of fp32, the L3 size there) run their blocks on the calling thread: on a
 # loaded 2-core machine the thread hand-off lost 10-20% at 0.4M-1M elements.
 _NP_NORM_SPLIT_MIN = 1 << 21
@@ -481,14 +481,18 @@ def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
         xb = x2[r].astype(dt, copy=False)
         yb = y[r]
         if center:
-            mb = np.add.reduce(xb, axis=1) / n
+            mb = np.add.reduce(xb, axis=1)   # (pairwise: einsum's sum is faster but its error grows with n)
+            mb /= n
             mean[r] = mb
             np.subtract(xb, mb[:, None], out=yb)
             xc = yb
         else:
             xc = xb
-        var = np.einsum("ij,ij->i", xc, xc) / n   # two-pass (centred) variance: no cancellation
-        rb = (1.0 / np.sqrt(var + eps_t)).astype(dt, copy=False)
+        var = np.einsum("ij,ij->i", xc, xc)   # two-pass (centred) variance: no cancellation
+        var /= n
+        var += eps_t
+        rb = np.sqrt(var, out=var)
+        np.divide(1, rb, out=rb)
         rstd[r] = rb
         np.multiply(xc, rb[:, None], out=yb)
         if w is not None:
@@ -502,32 +506,43 @@ def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
 
 def _np_row_backward(g2, x2, w, mean, rstd, center, param_grads):
     """dx of 2-D rows (compute dtype) and, when `param_grads`, the column sums of g * xhat and g (the weight and
-    bias gradients). Rows are split in cache-sized blocks run on the thread pool; each block keeps its
-    temporaries (xhat, grad * weight) in cache and returns its partial column sums, added in block order."""
+    bias gradients). Rows are split in cache-sized blocks run on the thread pool; each block keeps xhat in cache
+    and returns its partial column sums, added in block order.
+
+    With s = g * xhat (one product serves both): dw = colsum(s), c1 = rowsum(s * w) = sum(gy * xhat), and
+    dx = rstd * (g * w) - xhat * (rstd c1 / n) - rstd * rowsum(g * w) / n: eight passes over a block."""
     m, n = x2.shape
     dt = x2.dtype
     dx = np.empty((m, n), dt)
 
     def block(r):
         xb, gb, dxb = x2[r], g2[r], dx[r]
-        rs = rstd[r, None]
-        xh = np.subtract(xb, mean[r, None])
-        xh *= rs
-        gy = np.multiply(gb, w) if w is not None else gb
-        c1 = np.einsum("ij,ij->i", gy, xh)
-        c1 /= n
+        rs = rstd[r]
+        if center:
+            xh = np.subtract(xb, mean[r, None])
+            xh *= rs[:, None]
+        else:
+            xh = np.multiply(xb, rs[:, None])
+        np.multiply(gb, xh, out=dxb)          # dxb as scratch for s = g * xhat before it gets dx
+        c1 = np.einsum("ij,j->i", dxb, w) if w is not None else np.einsum("ij->i", dxb)
         dw_part = db_part = None
         if param_grads:
-            np.multiply(gb, xh, out=dxb)          # dxb as scratch for g * xhat before it gets dx
-            dw_part = np.add.reduce(dxb, axis=0)
-            db_part = np.add.reduce(gb, axis=0)
-        np.multiply(xh, c1[:, None], out=dxb)
-        np.subtract(gy, dxb, out=dxb)
+            dw_part = np.einsum("ij->j", dxb)
+            db_part = np.einsum("ij->j", gb)
+        c1 *= rs
+        c1 /= n
+        xh *= c1[:, None]
         if center:
-            c2 = np.add.reduce(gy, axis=1)
+            c2 = np.einsum("ij,j->i", gb, w) if w is not None else np.add.reduce(gb, axis=1)
+            c2 *= rs
             c2 /= n
-            dxb -= c2[:, None]
-        dxb *= rs
+            xh += c2[:, None]
+        if w is not None:
+            np.multiply(gb, w, out=dxb)
+            dxb *= rs[:, None]
+        else:
+            np.multiply(gb, rs[:, None], out=dxb)
+        dxb -= xh
         return dw_part, db_part
 
     parts = run_row_blocks(block, m, n, _NP_NORM_BWD_BLOCK, _NP_NORM_SPLIT_MIN)
@@ -1079,16 +1094,57 @@ def _group_norm_infer(input, num_groups, weight=None, bias=None, eps=1e-05):
                  "stats": None})
 
 
+def _np_group_forward(x3: np.ndarray, w, b, groups: int, eps: float):
+    """(y, mean, rstd) of group_norm for an (N, C, S) array, y in the compute dtype. Blocks of whole samples (in
+    cache, on the thread pool for big inputs) make five passes: row sum, centre, variance, then the normalisation
+    and the weight folded into one per-(sample, channel) scale (rstd * weight), and the bias."""
+    n, c, s = x3.shape
+    k = (c // groups) * s   # elements of one (sample, group) row
+    dt = _np_compute(x3[:0]).dtype
+    y = np.empty((n, c, s), dt)
+    mean = np.empty((n, groups), dt)
+    rstd = np.empty((n, groups), dt)
+    w2 = None if w is None else w.reshape(groups, c // groups)
+    b2 = None if b is None else b.reshape(c, 1)
+    eps_t = dt.type(eps)
+
+    def block(r):
+        nb = r.stop - r.start
+        xg = x3[r].astype(dt, copy=False).reshape(nb, groups, k)
+        yb = y[r]
+        yg = yb.reshape(nb, groups, k)
+        mb = np.add.reduce(xg, axis=2)   # (pairwise: einsum's sum is faster but its error grows with k)
+        mb /= k
+        mean[r] = mb
+        np.subtract(xg, mb[:, :, None], out=yg)
+        var = np.einsum("ngk,ngk->ng", yg, yg)   # two-pass (centred) variance: no cancellation
+        var /= k
+        var += eps_t
+        rb = np.sqrt(var, out=var)
+        np.divide(1, rb, out=rb)
+        rstd[r] = rb
+        if w2 is None:
+            yg *= rb[:, :, None]
+        else:
+            yb *= (rb[:, :, None] * w2).reshape(nb, c, 1)
+        if b2 is not None:
+            yb += b2
+
+    if y.size:
+        run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
+    elif k == 0:
+        mean.fill(np.nan)   # (rows of no element: nan statistics, as _np_stats gives)
+        rstd.fill(np.nan)
+    return y, mean.reshape(-1), rstd.reshape(-1)
+
+
 def _group_norm_cpu(meta, input, num_groups, weight=None, bias=None, eps=1e-05):
     aux = meta.aux
     shape = meta.shape
-    x2 = input._data.reshape(aux["rows"], aux["cols"])
-    y, mean, rstd = _np_rownorm_forward(x2, None, None, eps, True)
-    y = y.reshape(shape[0], shape[1], aux["spatial"])
-    if weight is not None:
-        y *= _np_compute(weight._data)[:, None]
-    if bias is not None:
-        y += _np_compute(bias._data)[:, None]
+    w = None if weight is None else _np_compute(weight._data)
+    b = None if bias is None else _np_compute(bias._data)
+    y, mean, rstd = _np_group_forward(input._data.reshape(shape[0], shape[1], aux["spatial"]), w, b, num_groups,
+                                      eps)
     aux["stats"] = (mean, rstd)
     return y.reshape(shape).astype(meta.dtype.np, copy=False)
 
@@ -1120,28 +1176,18 @@ def _group_norm_ref(x, num_groups, weight=None, bias=None, eps=1e-05):
 
 
 def _group_norm_vjp(ctx, grad):
-    # Composed: the rows are (sample, group) blocks, so dx is layer_norm_backward over those rows of
-    # grad * weight; the weight/bias gradients are sums over (N, spatial) of grad * xhat and grad.
+    # One fused op: dx, and the weight/bias gradients (sums over (N, spatial) of grad * xhat and grad).
     from .reduce import sum as _sum
     inputs = ctx.inputs
     x, groups = inputs[0], inputs[1]
     w = inputs[2] if len(inputs) > 2 else ctx.kwargs.get("weight")
-    eps = ctx.meta.aux["eps"]
-    aux = ctx.meta.aux
-    shape = tuple(x.shape)
-    c = shape[1]
-    bshape = (c,) + (1,) * (len(shape) - 2)
-    gy = grad * w.reshape(bshape) if isinstance(w, Tensor) else grad
-    rows = (aux["rows"], aux["cols"])
-    stats = _stats_tensors(ctx.meta, x.device)
-    dx = layer_norm_backward_op(gy.reshape(rows), x.reshape(rows), None, (aux["cols"],), eps, stats=stats)[0]
-    grads = {0: dx.reshape(shape)}
-    red = [0] + list(range(2, len(shape)))
-    if len(inputs) > 2 and isinstance(inputs[2], Tensor) and ctx.needs_input_grad[1]:
-        xhat = group_norm_op(x, groups, None, None, eps)
-        grads[2] = _sum(grad * xhat, red)
+    w = w if isinstance(w, Tensor) else None
+    outs = group_norm_backward_op(grad, x, w, groups, ctx.meta.aux["eps"], stats=_stats_tensors(ctx.meta, x.device))
+    grads = {0: outs[0]}
+    if len(inputs) > 2 and isinstance(inputs[2], Tensor):
+        grads[2] = outs[1]
     if len(inputs) > 3 and isinstance(inputs[3], Tensor):
-        grads[3] = _sum(grad, red)
+        grads[3] = outs[2] if w is not None else _sum(grad, [0] + list(range(2, x.dim())))
     return _positional_grads(inputs, grads)
 
 
@@ -1180,6 +1226,222 @@ group_norm_op = register(OpDef(
     dtypes=FLOATS, vjp=_group_norm_vjp,
     extra={"torch": lambda torch, x, g, weight=None, bias=None, eps=1e-5: torch.nn.functional.group_norm(
         x, g, weight, bias, eps)}))
+
+
+# group_norm_backward: dx, dweight, dbias of group_norm from the saved (mean, rstd) of the (sample, group) rows.
+
+def _gn_bwd_infer(grad, input, weight, num_groups, eps, stats=None):
+    _check_float("group_norm_backward", input)
+    shape = tuple(input._data.shape)
+    if len(shape) < 2 or not isinstance(grad, Tensor) or tuple(grad._data.shape) != shape:
+        raise RuntimeError("group_norm_backward: grad must have the input's shape (N, C, ...)")
+    n, c = shape[0], shape[1]
+    if not isinstance(num_groups, int) or num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {_shape_list(shape)} and num_groups={num_groups}")
+    if weight is not None and (weight.dim() != 1 or weight.numel() != c):
+        raise RuntimeError(f"Expected weight to be a vector of size equal to the number of channels in input, but "
+                           f"got weight of shape {_shape_list(weight._data.shape)} and input of shape "
+                           f"{_shape_list(shape)}")
+    n_out = 1 if weight is None else 3
+    dt = input.dtype
+    spatial = math.prod(shape[2:])
+    return Meta((shape,) + ((c,),) * (n_out - 1), (dt,) + (dt,) * (n_out - 1), device_of(grad, input, weight),
+                {"rows": n * num_groups, "cols": (c // num_groups) * spatial, "spatial": spatial,
+                 "acc": _acc_dtype(dt), "n_out": n_out})
+
+
+def _np_group_backward(g3, x3, w, mean, rstd, groups, param_grads):
+    """dx of group_norm for (N, C, S) grad and input (compute dtype) given the (N*G,) row statistics and, when
+    `param_grads`, the per-channel sums of g * xhat and g.
+
+    As in PyTorch's CPU kernel, everything per row reduces to per-(sample, channel) sums Sg = sum_s g and
+    Sgx = sum_s g * (x - mean) (centred: no cancellation): with k elements per row,
+        c1 = rstd * sum_c w Sgx / k,  c2 = sum_c w Sg / k        (per (sample, group))
+        dx = g * (rstd w) - (x - mean) * (rstd^3 c1) - rstd c2,  dw = sum_n rstd Sgx,  db = sum_n Sg
+    so dx takes five passes over the data instead of a dozen. Samples are split in cache-sized blocks run on
+    the thread pool; each returns its partial channel sums, added in block order (deterministic)."""
+    n, c, s = x3.shape
+    cg = c // groups
+    k = cg * s   # elements of one (sample, group) row
+    dt = x3.dtype
+    dx = np.empty((n, c, s), dt)
+    mean2, rstd2 = mean.reshape(n, groups, 1), rstd.reshape(n, groups, 1)
+    w2 = None if w is None else w.reshape(groups, cg)
+
+    def block(r):
+        nb = r.stop - r.start
+        gb = g3[r]
+        xc = np.subtract(x3[r].reshape(nb, groups, k), mean2[r])   # (nb, G, k)
+        rs = rstd2[r]                                                # (nb, G, 1)
+        sgx = np.einsum("ncs,ncs->nc", gb, xc.reshape(nb, c, s)).reshape(nb, groups, cg)
+        sg = np.add.reduce(gb, axis=2).reshape(nb, groups, cg)
+        wsgx, wsg = (sgx, sg) if w2 is None else (sgx * w2, sg * w2)
+        c1 = np.add.reduce(wsgx, axis=2, keepdims=True)
+        c1 *= rs * (rs * rs) / k                               # rstd^3 c1, (nb, G, 1)
+        c2 = np.add.reduce(wsg, axis=2, keepdims=True)
+        c2 *= rs / k                                           # rstd c2
+        coef = np.broadcast_to(rs, (nb, groups, cg)) if w2 is None else rs * w2
+        dxb = dx[r]
+        np.multiply(gb, coef.reshape(nb, c, 1), out=dxb)
+        xc *= c1          # the per-row terms on the (sample, group) rows: long inner loops
+        xc += c2
+        dxb -= xc.reshape(nb, c, s)
+        if not param_grads:
+            return None, None
+        return np.add.reduce((sgx * rs).reshape(nb, c), axis=0), np.add.reduce(sg.reshape(nb, c), axis=0)
+
+    # (blocks of whole samples: the per-block cost of the small (sample, channel) arrays favours big blocks)
+    parts = run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
+    dw = db = None
+    if param_grads:
+        dw = np.zeros(c, dt)
+        db = np.zeros(c, dt)
+        for dw_part, db_part in parts:
+            dw += dw_part
+            db += db_part
+    return dx, dw, db
+
+
+def _gn_bwd_cpu(meta, grad, input, weight, num_groups, eps, stats=None):
+    aux = meta.aux
+    shape = meta.shape[0]
+    n, c, s = shape[0], shape[1], aux["spatial"]
+    x3 = _np_compute(input._data.reshape(n, c, s))
+    g3 = _np_compute(grad._data.reshape(n, c, s))
+    if stats is not None:
+        mean, rstd = (st._data.astype(x3.dtype, copy=False) for st in stats)
+    else:
+        mean, rstd, _ = _np_stats(x3.reshape(aux["rows"], aux["cols"]), eps, True)
+    w = None if weight is None else _np_compute(weight._data)
+    if x3.size == 0:
+        dx, dw, db = np.zeros((n, c, s), x3.dtype), np.zeros(c, x3.dtype), np.zeros(c, x3.dtype)
+    else:
+        dx, dw, db = _np_group_backward(g3, x3, w, mean, rstd, num_groups, weight is not None)
+    dt = meta.dtype[0].np
+    outs = [dx.reshape(shape).astype(dt, copy=False)]
+    if weight is not None:
+        outs += [dw.astype(dt, copy=False), db.astype(dt, copy=False)]
+    return tuple(outs)
+
+
+def _gn_bwd_cuda(meta, grad, input, weight, num_groups, eps, stats=None):
+    # dx: the row backward kernel over the (sample, group) rows of grad * weight; the weight/bias gradients are
+    # channel sums of grad * xhat and grad (registered cuda ops, run without recording).
+    from ..autograd.grad_mode import no_grad
+    from .reduce import sum as _sum
+    aux = meta.aux
+    shape = meta.shape[0]
+    dtype = meta.dtype[0]
+    layout = _Layout.rows(aux["rows"], aux["cols"])
+    x = _contiguous(input)
+    raw = _raw_stats(stats, meta.device, aux["rows"], aux["acc"])
+    if raw is None:
+        _, mean, rstd = _launch_fwd(x, layout, dtype, center=True, eps=eps, write_y=False)
+    else:
+        mean, rstd = raw
+    bshape = (shape[1],) + (1,) * (len(shape) - 2)
+    with no_grad():
+        gy = grad * weight.reshape(bshape) if weight is not None else grad
+    dx, _, _ = _launch_bwd(_contiguous(gy), x, layout, dtype, mean, rstd, center=True)
+    if weight is None:
+        return (dx,)
+    xhat, _, _ = _launch_fwd(x, layout, dtype, center=True, eps=eps)
+    red = [0] + list(range(2, len(shape)))
+    with no_grad():
+        dw = _sum(grad * _make(xhat, dtype, meta.device), red)
+        db = _sum(grad, red)
+    return dx, dw._data, db._data
+
+
+def _gn_bwd_ref(grad, x, weight, num_groups, eps, stats=None):
+    g = np.asarray(grad, np.float64)
+    x = np.asarray(x, np.float64)
+    n, c = x.shape[:2]
+    rows = (n, num_groups, -1)
+    xg = x.reshape(rows)
+    mu = xg.mean(axis=2, keepdims=True)
+    r = 1.0 / np.sqrt(((xg - mu) ** 2).mean(axis=2, keepdims=True) + eps)
+    xhat = ((xg - mu) * r).reshape(x.shape)
+    wb = np.asarray(weight, np.float64).reshape((c,) + (1,) * (x.ndim - 2)) if weight is not None else 1.0
+    gy = (g * wb).reshape(rows)
+    xh = xhat.reshape(rows)
+    dx = r * (gy - gy.mean(axis=2, keepdims=True) - xh * (gy * xh).mean(axis=2, keepdims=True))
+    if weight is None:
+        return (dx.reshape(x.shape),)
+    axes = (0,) + tuple(range(2, x.ndim))
+    return dx.reshape(x.shape), (g * xhat).sum(axis=axes), g.sum(axis=axes)
+
+
+def _gn_bwd_vjp(ctx, *cots):
+    # group_norm_backward is a row normalisation's backward over the (sample, group) rows: seen as
+    # (N, G, C/G, S), its rows run over dims (2, 3) and the weight broadcasts as (1, G, C/G, 1).
+    from .reduce import sum as _sum
+    inputs = ctx.inputs
+    g, x, w, groups, eps = inputs[:5]
+    stats = ctx.kwargs.get("stats")
+    shape = tuple(x.shape)
+    c = shape[1]
+    v4 = (shape[0], groups, c // groups, math.prod(shape[2:]))
+    p4 = (1, groups, c // groups, 1)
+
+    def J(u):
+        return group_norm_backward_op(u.reshape(shape), x, None, groups, eps, stats=stats)[0].reshape(v4)
+
+    def as4(t, s4):
+        return t.reshape(s4) if t is not None else None
+
+    w_b = w.reshape(p4) if isinstance(w, Tensor) else None
+    g_cot, x_cot, w_cot = _norm_double_vjp(g.reshape(v4), x.reshape(v4), w_b, as4(cots[0], v4),
+                                           as4(cots[1] if len(cots) > 1 else None, p4),
+                                           as4(cots[2] if len(cots) > 2 else None, p4), [2, 3], J, eps, True)
+    grads = {0: as4(g_cot, shape), 1: as4(x_cot, shape)}
+    if isinstance(w, Tensor) and w_cot is not None:
+        grads[2] = _sum(w_cot, [0, 3]).reshape(c)
+    return _positional_grads(inputs, grads)
+
+
+def _gn_bwd_samples(device, dtype):
+    rng = rng_for("group_norm_backward", dtype.name)
+
+    def t(shape, **kw):
+        return make_tensor(shape, dtype, device, rng=rng, **kw)
+
+    def p(c):
+        return make_tensor((c,), dtype, device, low=0.5, high=1.5, rng=rng)
+
+    # (within gradcheck's 40 elements)
+    yield Sample((t((2, 4, 2)), t((2, 4, 2)), p(4), 2, 1e-5), name="affine", reduction_size=4)
+    yield Sample((t((1, 6, 1, 3)), t((1, 6, 1, 3)), None, 3, 1e-5), name="4d-plain", reduction_size=6)
+    if dtype is _dt.float64:
+        return
+    yield Sample((t((2, 6, 5)), t((2, 6, 5), noncontiguous=True), p(6), 3, 1e-5), name="noncontig",
+                 reduction_size=10)
+
+
+def _torch_gn_backward(torch, grad, x, weight, num_groups, eps, stats=None):
+    xx = x if x.requires_grad else x.detach().requires_grad_(True)
+    ww = None if weight is None else (weight if weight.requires_grad else weight.detach().requires_grad_(True))
+    bb = torch.zeros_like(ww, requires_grad=True) if ww is not None else None
+    y = torch.nn.functional.group_norm(xx, num_groups, ww, bb, eps)
+    leaves = [xx] + ([ww, bb] if ww is not None else [])
+    return tuple(torch.autograd.grad(y, leaves, grad, create_graph=True))
+
+
+def _gn_bwd_bench_make(s, device, dtype):
+    shape = (s[0], s[1], s[2], s[2])
+    return (make_tensor(shape, dtype, device), make_tensor(shape, dtype, device), make_tensor((s[1],), dtype, device),
+            32, 1e-5), {}
+
+
+group_norm_backward_op = register(OpDef(
+    name="group_norm_backward", family=FAMILY, infer=_gn_bwd_infer, impl={"cpu": _gn_bwd_cpu, "cuda": _gn_bwd_cuda},
+    ref=_gn_bwd_ref, samples=_gn_bwd_samples, dtypes=FLOATS, n_outputs=3, vjp=_gn_bwd_vjp,
+    extra={"torch": _torch_gn_backward},
+    bench=BenchSpec(sizes=((16, 64, 16), (32, 128, 8)), make=_gn_bwd_bench_make,
+                    bytes=lambda s, d: 3 * s[0] * s[1] * s[2] * s[2] * d.itemsize,
+                    flops=lambda s: 12 * s[0] * s[1] * s[2] * s[2], dtypes=(_dt.float32,)),
+    doc="group_norm_backward(grad, input, weight, num_groups, eps, stats=None): dx, dweight, dbias of group_norm"))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):

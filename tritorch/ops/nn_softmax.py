@@ -253,16 +253,13 @@ def _np_acc(dtype: _dt.dtype):
     return np.float64 if dtype is _dt.float64 else np.float32
 
 
-def _shift_of(x: np.ndarray, axis: int) -> np.ndarray:
-    m = np.max(x, axis=axis, keepdims=True)
-    if not np.all(np.isfinite(m)):
-        m[m == -np.inf] = 0  # an all -inf row: exp(-inf) = 0, the result 0/0 = nan as in PyTorch
-    return m
-
-
 # Rows are processed in blocks of about this many elements so that the max / exp / sum / scale passes of one
 # block run in cache (the passes then cost one trip to memory instead of five).
 _NP_CHUNK = BLOCK_ELEMS
+# Inputs of at least this many elements run their row blocks on the thread pool (the shared threshold, 2**18).
+# Measured on the loaded 2-core CI machine, 2**14 and 2**16 gained nothing at 64K-256K elements (the other core is
+# busy) and 2**14-element blocks cost up to 50% more than 2**16 ones in per-block calls.
+_NP_PARALLEL_MIN = PARALLEL_MIN
 
 
 def _row_chunks(x: np.ndarray, axis: int):
@@ -278,8 +275,41 @@ def _row_chunks(x: np.ndarray, axis: int):
         yield tuple(idx)
 
 
-def _chunks_for(x: np.ndarray, axis: int) -> list:
-    return list(_row_chunks(x, axis)) if x.size >= PARALLEL_MIN else [(slice(None),) * x.ndim]
+def _run_row_blocks(block, x: np.ndarray, axis: int) -> None:
+    """block(idx) for every row block of `x`: inline for a small input (no pool, not even os.cpu_count(), which
+    alone costs ~20 us: a classifier's (64, 10) softmax is a call of that order), else on the thread pool."""
+    if x.size < _NP_PARALLEL_MIN:
+        block((slice(None),) * x.ndim)
+        return
+    chunks = list(_row_chunks(x, axis))
+    if len(chunks) == 1:
+        block(chunks[0])
+    else:
+        parallel_chunks(block, chunks)
+
+
+def _row_max(x: np.ndarray, axis: int, acc) -> np.ndarray:
+    """The max of each row (keepdims, in `acc`), 0 for an all -inf row: exp(-inf - 0) = 0, and its softmax 0/0 =
+    nan as in PyTorch."""
+    m = np.maximum.reduce(x, axis=axis, keepdims=True)
+    if m.dtype != acc:
+        m = m.astype(acc)
+    neg = m == -np.inf
+    if neg.any():
+        m[neg] = 0
+    return m
+
+
+def _softmax_rows(xs: np.ndarray, o: np.ndarray, axis: int, log: bool) -> None:
+    """softmax / log_softmax of the rows of `xs` (in o's dtype) into `o`, in place: no temporary for softmax,
+    one exp buffer for log_softmax."""
+    np.subtract(xs, _row_max(xs, axis, o.dtype), out=o)
+    if log:
+        s = np.add.reduce(np.exp(o), axis=axis, keepdims=True)
+        o -= np.log(s, out=s)
+    else:
+        np.exp(o, out=o)
+        o /= np.add.reduce(o, axis=axis, keepdims=True)
 
 
 def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None = None) -> np.ndarray:
@@ -292,18 +322,25 @@ def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None 
     def block(idx):
         xs = x[idx]
         if xs.dtype != acc:
-            xs = xs.astype(acc)
-        o = out[idx]
-        np.subtract(xs, _shift_of(xs, axis), out=o)
-        if log:
-            e = np.exp(o)
-            o -= np.log(np.sum(e, axis=axis, keepdims=True))
-        else:
-            np.exp(o, out=o)
-            o /= np.sum(o, axis=axis, keepdims=True)
+            xs = xs.astype(acc)   # fp16/bf16: compute in fp32
+        _softmax_rows(xs, out[idx], axis, log)
 
-    parallel_chunks(block, _chunks_for(x, axis))
+    _run_row_blocks(block, x, axis)
     return out
+
+
+def _softmax_backward_rows(gs: np.ndarray, ys: np.ndarray, o: np.ndarray, axis: int, log: bool) -> None:
+    """The gradient of softmax (y * (g - sum(g * y))) or log_softmax (g - exp(y) * sum(g)) into `o`, in place."""
+    if log:
+        s = np.add.reduce(gs, axis=axis, keepdims=True)
+        np.exp(ys, out=o)
+        o *= s
+        np.subtract(gs, o, out=o)
+    else:
+        np.multiply(gs, ys, out=o)
+        s = np.add.reduce(o, axis=axis, keepdims=True)
+        np.subtract(gs, s, out=o)
+        o *= ys
 
 
 def softmax_backward_np(g: np.ndarray, y: np.ndarray, axis: int, log: bool, acc) -> np.ndarray:
@@ -312,20 +349,14 @@ def softmax_backward_np(g: np.ndarray, y: np.ndarray, axis: int, log: bool, acc)
         return out
 
     def block(idx):
-        gs = g[idx].astype(acc, copy=False)
-        ys = y[idx].astype(acc, copy=False)
-        o = out[idx]
-        if log:
-            np.exp(ys, out=o)
-            o *= np.sum(gs, axis=axis, keepdims=True)
-            np.subtract(gs, o, out=o)
-        else:
-            np.multiply(gs, ys, out=o)
-            s = np.sum(o, axis=axis, keepdims=True)
-            np.subtract(gs, s, out=o)
-            o *= ys
+        gs, ys = g[idx], y[idx]
+        if gs.dtype != acc:
+            gs = gs.astype(acc)
+        if ys.dtype != acc:
+            ys = ys.astype(acc)
+        _softmax_backward_rows(gs, ys, out[idx], axis, log)
 
-    parallel_chunks(block, _chunks_for(out, axis))
+    _run_row_blocks(block, out, axis)
     return out
 
 
