@@ -234,3 +234,12 @@ def test_saved_probs_are_released_with_the_graph():
     import gc
     gc.collect()
     assert len(A._SAVED_PROBS) == before
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_zero_head_dim_gives_an_empty_output_as_torch(device):
+    q = tt.randn(1, 2, 3, 0, device=device, requires_grad=True)
+    out = tt.nn.functional.scaled_dot_product_attention(q, q, q)
+    assert tuple(out.shape) == (1, 2, 3, 0)
+    out.sum().backward()
+    assert tuple(q.grad.shape) == (1, 2, 3, 0)

@@ -435,7 +435,8 @@ def _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
         p.mask_kind = 1 if attn_mask.dtype is _dt.bool_ else 2
     else:
         p.mask_kind = 0
-    p.scale = float(scale) if scale is not None else 1.0 / math.sqrt(E)
+    # E == 0: every score is an empty sum and the output is empty, so any scale gives PyTorch's result
+    p.scale = float(scale) if scale is not None else (1.0 / math.sqrt(E) if E else 1.0)
     p.causal = bool(is_causal)
     p.p = float(dropout_p)
     p.seed, p.offset = int(seed), int(offset)
