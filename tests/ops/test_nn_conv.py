@@ -215,3 +215,42 @@ def test_gradient_ops_check_grad_output_shape():
         nn_conv.conv2d_input_grad_op(tt.zeros(2, 6, 4, 4), tt.zeros(*W), input_size=X)
     with pytest.raises(RuntimeError, match="Expected grad_output of size"):
         nn_conv.conv2d_weight_grad_op(tt.zeros(*X), tt.zeros(2, 6, 4, 4), weight_size=W)
+
+
+# The channels-last path for small images (nn_conv._nhwc_ok): every geometry it accepts, forward and the input,
+# weight and bias gradients, against torch in float64.
+NHWC_CASES = [
+    ("conv2d", (4, 3, 6, 5), (5, 3, 3, 3), dict(padding=1)),
+    ("conv2d", (4, 3, 7, 7), (2, 3, 3, 2), dict(stride=2, padding=(1, 0))),
+    ("conv2d", (3, 2, 8, 8), (4, 2, 3, 3), dict(dilation=2, padding=2)),
+    ("conv2d", (2, 4, 5, 6), (3, 4, 2, 2), dict(padding="same")),
+    ("conv1d", (3, 4, 9), (5, 4, 3), dict(stride=2, padding=1)),
+    ("conv_transpose2d", (2, 4, 3, 3), (4, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+]
+
+
+@pytest.mark.parametrize("name,xs,ws,kw", NHWC_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(NHWC_CASES)])
+def test_channels_last_small_image_path_matches_torch(name, xs, ws, kw):
+    rng = np.random.default_rng(7)
+    x_np, w_np = rng.standard_normal(xs), rng.standard_normal(ws)
+    b_np = rng.standard_normal(ws[1] if name == "conv_transpose2d" else ws[0])
+    taken = []
+    original = nn_conv._nhwc_ok
+
+    def spy(g):
+        taken.append(original(g))
+        return taken[-1]
+
+    nn_conv._nhwc_ok = spy
+    try:
+        x, w, b = (tt.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np))
+        out = getattr(F, name)(x, w, b, **kw)
+        out.backward(tt.ones_like(out) * tt.arange(out.numel(), dtype=tt.float64).reshape(out.shape))
+    finally:
+        nn_conv._nhwc_ok = original
+    assert any(taken), "the channels-last path was not taken"
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np))
+    tout = getattr(torch.nn.functional, name)(tx, tw, tb, **kw)
+    tout.backward(torch.arange(tout.numel(), dtype=torch.float64).reshape(tout.shape))
+    for ours, theirs in ((out, tout), (x.grad, tx.grad), (w.grad, tw.grad), (b.grad, tb.grad)):
+        assert_close(ours.detach(), theirs.detach().numpy(), rtol=1e-10, atol=1e-10)
