@@ -463,6 +463,14 @@ _NP_NORM_BWD_BLOCK = 1 << 17
 _NP_NORM_SPLIT_MIN = 1 << 21
 
 
+
+def _rstd_of(sq_sum: np.ndarray, count: int, eps) -> np.ndarray:
+    """1 / sqrt(sq_sum / count + eps), in place in sq_sum (the sums of squared deviations of each row/group)."""
+    sq_sum /= count
+    sq_sum += eps
+    np.sqrt(sq_sum, out=sq_sum)
+    return np.divide(1, sq_sum, out=sq_sum)
+
 def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
     """(y, mean, rstd) of the rows of a 2-D array, y in the compute dtype: rows are split in cache-sized blocks
     run on the thread pool, and each block makes its passes (mean, centre, variance, scale, affine) in cache."""
@@ -488,11 +496,7 @@ def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
             xc = yb
         else:
             xc = xb
-        var = np.einsum("ij,ij->i", xc, xc)   # two-pass (centred) variance: no cancellation
-        var /= n
-        var += eps_t
-        rb = np.sqrt(var, out=var)
-        np.divide(1, rb, out=rb)
+        rb = _rstd_of(np.einsum("ij,ij->i", xc, xc), n, eps_t)   # two-pass (centred) variance: no cancellation
         rstd[r] = rb
         np.multiply(xc, rb[:, None], out=yb)
         if w is not None:
@@ -546,14 +550,20 @@ def _np_row_backward(g2, x2, w, mean, rstd, center, param_grads):
         return dw_part, db_part
 
     parts = run_row_blocks(block, m, n, _NP_NORM_BWD_BLOCK, _NP_NORM_SPLIT_MIN)
-    dw = db = None
-    if param_grads:
-        dw = np.zeros(n, dt)
-        db = np.zeros(n, dt)
-        for dw_part, db_part in parts:
-            dw += dw_part
-            db += db_part
-    return dx, dw, db
+    return (dx,) + _summed_param_grads(parts, n, dt, param_grads)
+
+
+def _summed_param_grads(parts, n: int, dt, wanted: bool) -> tuple:
+    """(dw, db): the blocks' partial weight and bias gradients added in block order (bitwise the same on any
+    thread count), or (None, None)."""
+    if not wanted:
+        return None, None
+    dw = np.zeros(n, dt)
+    db = np.zeros(n, dt)
+    for dw_part, db_part in parts:
+        dw += dw_part
+        db += db_part
+    return dw, db
 
 
 # ========================================================================================== arguments
@@ -1117,11 +1127,7 @@ def _np_group_forward(x3: np.ndarray, w, b, groups: int, eps: float):
         mb /= k
         mean[r] = mb
         np.subtract(xg, mb[:, :, None], out=yg)
-        var = np.einsum("ngk,ngk->ng", yg, yg)   # two-pass (centred) variance: no cancellation
-        var /= k
-        var += eps_t
-        rb = np.sqrt(var, out=var)
-        np.divide(1, rb, out=rb)
+        rb = _rstd_of(np.einsum("ngk,ngk->ng", yg, yg), k, eps_t)   # two-pass (centred) variance
         rstd[r] = rb
         if w2 is None:
             yg *= rb[:, :, None]
@@ -1191,14 +1197,21 @@ def _group_norm_vjp(ctx, grad):
     return _positional_grads(inputs, grads)
 
 
-def _group_norm_samples(device, dtype):
-    rng = rng_for("group_norm", dtype.name)
+def _group_norm_makers(name, device, dtype):
+    """(t, p) sample makers: t(shape) a random input, p(c) a per-channel parameter in [0.5, 1.5)."""
+    rng = rng_for(name, dtype.name)
 
     def t(shape, **kw):
         return make_tensor(shape, dtype, device, rng=rng, **kw)
 
     def p(c):
         return make_tensor((c,), dtype, device, low=0.5, high=1.5, rng=rng)
+
+    return t, p
+
+
+def _group_norm_samples(device, dtype):
+    t, p = _group_norm_makers("group_norm", device, dtype)
 
     yield Sample((t((2, 4, 3)), 2, p(4), t((4,)), 1e-5), name="affine", reduction_size=6)
     yield Sample((t((3, 4)), 2, None, None, 1e-5), name="2d-plain", reduction_size=2)
@@ -1293,14 +1306,7 @@ def _np_group_backward(g3, x3, w, mean, rstd, groups, param_grads):
 
     # (blocks of whole samples: the per-block cost of the small (sample, channel) arrays favours big blocks)
     parts = run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
-    dw = db = None
-    if param_grads:
-        dw = np.zeros(c, dt)
-        db = np.zeros(c, dt)
-        for dw_part, db_part in parts:
-            dw += dw_part
-            db += db_part
-    return dx, dw, db
+    return (dx,) + _summed_param_grads(parts, c, dt, param_grads)
 
 
 def _gn_bwd_cpu(meta, grad, input, weight, num_groups, eps, stats=None):
@@ -1402,13 +1408,7 @@ def _gn_bwd_vjp(ctx, *cots):
 
 
 def _gn_bwd_samples(device, dtype):
-    rng = rng_for("group_norm_backward", dtype.name)
-
-    def t(shape, **kw):
-        return make_tensor(shape, dtype, device, rng=rng, **kw)
-
-    def p(c):
-        return make_tensor((c,), dtype, device, low=0.5, high=1.5, rng=rng)
+    t, p = _group_norm_makers("group_norm_backward", device, dtype)
 
     # (within gradcheck's 40 elements)
     yield Sample((t((2, 4, 2)), t((2, 4, 2)), p(4), 2, 1e-5), name="affine", reduction_size=4)
