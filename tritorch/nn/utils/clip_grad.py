@@ -5,7 +5,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops import creation as _creation
 from ...ops import reduce as _reduce
 from ...ops import ternary as _ternary
-from ...ops.movement import stack
+from ...ops.movement import cat, stack
 from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
@@ -25,8 +25,13 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
         return _creation.tensor(0.0)
     with no_grad():
         first_device = tensors[0].device
-        norms = [_reduce.norm(t, norm_type).to(first_device) for t in tensors]
-        total = _reduce.norm(stack(norms), norm_type)
+        if all(t.device == first_device and t.dtype is tensors[0].dtype for t in tensors):
+            # one device and dtype: the norm of all elements at once (the same value as the norm of the
+            # per-tensor norms), one reduction instead of one per parameter
+            total = _reduce.norm(cat([t.reshape(-1) for t in tensors]), norm_type)
+        else:
+            norms = [_reduce.norm(t, norm_type).to(first_device) for t in tensors]
+            total = _reduce.norm(stack(norms), norm_type)
         if error_if_nonfinite and not bool(total.isfinite().item()):
             raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
                                "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
