@@ -42,7 +42,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from ._cpu_parallel import parallel_chunks
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
-from .samples import make_tensor, rng_for
+from .samples import cpu_extras, make_tensor, rng_for
 
 FAMILY = "nn_conv"
 
@@ -1196,18 +1196,6 @@ def _red(w_shape, groups=1):
     return max(1, math.prod(w_shape[1:]))
 
 
-def _cpu_extras(samples, names):
-    """samples(device, dtype) with the named samples moved to the end and given on cpu only: the interpreter is
-    slow, and the generated cuda-vs-cpu gradient test pairs samples by position (the shorter list ends first).
-    Every sample is still built on both devices, so the shared samples draw the same values on each."""
-    def wrapped(device, dtype):
-        built = list(samples(device, dtype))
-        yield from (s for s in built if s.name not in names)
-        if str(device).split(":")[0] == "cpu":
-            yield from (s for s in built if s.name in names)
-    return wrapped
-
-
 # (input shape, weight shape, bias?, kwargs, name); the first ones are small enough for gradcheck (<= 40 elements)
 _CONV2D_CASES = [
     ((1, 2, 3, 3), (2, 2, 2, 2), True, {}, "small"),
@@ -1490,25 +1478,25 @@ def _torch_weight_grad(torch, x, go, *, weight_size, **kw):
 conv2d_op = register(OpDef(
     name="conv2d", family=FAMILY, infer=_conv_infer("conv2d", 2), impl={"cpu": _conv_cpu, "cuda": _conv_cuda},
     ref=_ref_conv2d,
-    samples=_cpu_extras(_conv2d_samples, _CPU_ONLY_CONV2D), bench=_conv_bench(_bench_conv), dtypes=DTYPES,
+    samples=cpu_extras(_conv2d_samples, _CPU_ONLY_CONV2D), bench=_conv_bench(_bench_conv), dtypes=DTYPES,
     vjp=_conv2d_vjp,
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.conv2d(*a, **k)}))
 
 conv2d_input_grad_op = register(OpDef(
     name="conv2d_input_grad", family=FAMILY, infer=_input_grad_infer,
     impl={"cpu": _input_grad_cpu, "cuda": _input_grad_cuda}, ref=_ref_input_grad,
-    samples=_cpu_extras(_input_grad_samples, _CPU_ONLY_INPUT_GRAD),
+    samples=cpu_extras(_input_grad_samples, _CPU_ONLY_INPUT_GRAD),
     bench=_conv_bench(_bench_input_grad), dtypes=DTYPES, vjp=_input_grad_vjp, extra={"torch": _torch_input_grad}))
 
 conv2d_weight_grad_op = register(OpDef(
     name="conv2d_weight_grad", family=FAMILY, infer=_weight_grad_infer,
     impl={"cpu": _weight_grad_cpu, "cuda": _weight_grad_cuda}, ref=_ref_weight_grad,
-    samples=_cpu_extras(_weight_grad_samples, _CPU_ONLY_WEIGHT_GRAD),
+    samples=cpu_extras(_weight_grad_samples, _CPU_ONLY_WEIGHT_GRAD),
     bench=_conv_bench(_bench_weight_grad), dtypes=DTYPES, vjp=_weight_grad_vjp, extra={"torch": _torch_weight_grad}))
 
 conv1d_op = register(OpDef(
     name="conv1d", family=FAMILY, infer=_conv_infer("conv1d", 1), impl={"cpu": _conv_cpu, "cuda": _conv_cuda},
-    ref=_ref_conv1d, samples=_cpu_extras(_conv1d_samples, _CPU_ONLY_CONV1D), dtypes=DTYPES, vjp=_conv1d_vjp,
+    ref=_ref_conv1d, samples=cpu_extras(_conv1d_samples, _CPU_ONLY_CONV1D), dtypes=DTYPES, vjp=_conv1d_vjp,
     bench=BenchSpec(sizes=((32, 64, 1024, 64, 3), (16, 256, 4096, 256, 5)), make=_bench_conv1d,
                     bytes=_conv1d_bytes, flops=_conv1d_flops, dtypes=_BENCH_DTYPES),
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.conv1d(*a, **k)}))
@@ -1516,7 +1504,7 @@ conv1d_op = register(OpDef(
 conv_transpose2d_op = register(OpDef(
     name="conv_transpose2d", family=FAMILY, infer=_transpose_infer,
     impl={"cpu": _transpose_cpu, "cuda": _transpose_cuda}, ref=_ref_conv_transpose2d,
-    samples=_cpu_extras(_transpose_samples, _CPU_ONLY_TRANSPOSE),
+    samples=cpu_extras(_transpose_samples, _CPU_ONLY_TRANSPOSE),
     bench=_conv_bench(_bench_transpose), dtypes=DTYPES, vjp=_transpose_vjp,
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.conv_transpose2d(*a, **k)}))
 

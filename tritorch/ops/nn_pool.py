@@ -32,7 +32,7 @@ from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from .registry import BenchSpec, Meta, OpDef, Sample, register
-from .samples import make_tensor, rng_for
+from .samples import cpu_extras, make_tensor, rng_for
 
 FAMILY = "nn_pool"
 
@@ -904,18 +904,6 @@ def _maker(device, dtype, key):
     return mk
 
 
-def _cpu_extras(samples, names):
-    """samples(device, dtype) with the named samples moved to the end and given on cpu only: the interpreter is
-    slow, and the generated cuda-vs-cpu gradient test pairs samples by position (the shorter list ends first).
-    Every sample is still built on both devices, so the shared samples draw the same values on each."""
-    def wrapped(device, dtype):
-        built = list(samples(device, dtype))
-        yield from (s for s in built if s.name not in names)
-        if str(device).split(":")[0] == "cpu":
-            yield from (s for s in built if s.name in names)
-    return wrapped
-
-
 # (input shape, kwargs, name); the first ones are small enough for gradcheck (<= 40 elements)
 _MAX_CASES = [
     ((1, 2, 4, 4), {"kernel_size": 2}, "small"),
@@ -1116,7 +1104,7 @@ def _torch_adaptive_bwd(torch, grad, *, input_size):
 max_pool2d_op = register(OpDef(
     name="max_pool2d_with_indices", family=FAMILY, infer=_max_infer, impl={"cpu": _max_cpu, "cuda": _max_cuda},
     ref=_ref_max_pool,
-    samples=_cpu_extras(_max_samples, _CPU_ONLY_MAX), dtypes=DTYPES, n_outputs=2, vjp=_max_vjp, save="output",
+    samples=cpu_extras(_max_samples, _CPU_ONLY_MAX), dtypes=DTYPES, n_outputs=2, vjp=_max_vjp, save="output",
     bench=BenchSpec(sizes=_BENCH_SIZES, make=_bench_pool, bytes=_pool_bytes(True), flops=_pool_flops,
                     dtypes=_BENCH_DTYPES),
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.max_pool2d_with_indices(*a, **k)}))
@@ -1124,7 +1112,7 @@ max_pool2d_op = register(OpDef(
 max_pool2d_backward_op = register(OpDef(
     name="max_pool2d_backward", family=FAMILY, infer=_max_bwd_infer,
     impl={"cpu": _max_bwd_cpu, "cuda": _max_bwd_cuda}, ref=_ref_max_pool_backward,
-    samples=_cpu_extras(_max_bwd_samples, _CPU_ONLY_MAX_BWD),
+    samples=cpu_extras(_max_bwd_samples, _CPU_ONLY_MAX_BWD),
     dtypes=DTYPES, vjp=_max_bwd_vjp,
     bench=BenchSpec(sizes=_BENCH_SIZES, make=lambda size, device, dtype: _bench_max_bwd(size, device, dtype),
                     bytes=_pool_bytes(True), flops=_pool_flops, dtypes=_BENCH_DTYPES),
@@ -1132,7 +1120,7 @@ max_pool2d_backward_op = register(OpDef(
 
 avg_pool2d_op = register(OpDef(
     name="avg_pool2d", family=FAMILY, infer=_avg_infer, impl={"cpu": _avg_cpu, "cuda": _avg_cuda},
-    ref=_ref_avg_pool, samples=_cpu_extras(_avg_samples, _CPU_ONLY_AVG), dtypes=DTYPES, vjp=_avg_vjp, save="none",
+    ref=_ref_avg_pool, samples=cpu_extras(_avg_samples, _CPU_ONLY_AVG), dtypes=DTYPES, vjp=_avg_vjp, save="none",
     bench=BenchSpec(sizes=_BENCH_SIZES, make=_bench_pool, bytes=_pool_bytes(), flops=_pool_flops,
                     dtypes=_BENCH_DTYPES),
     extra={"torch": lambda torch, *a, **k: torch.nn.functional.avg_pool2d(*a, **k)}))
@@ -1140,7 +1128,7 @@ avg_pool2d_op = register(OpDef(
 avg_pool2d_backward_op = register(OpDef(
     name="avg_pool2d_backward", family=FAMILY, infer=_avg_bwd_infer,
     impl={"cpu": _avg_bwd_cpu, "cuda": _avg_bwd_cuda}, ref=_ref_avg_pool_backward,
-    samples=_cpu_extras(_avg_bwd_samples, _CPU_ONLY_AVG_BWD),
+    samples=cpu_extras(_avg_bwd_samples, _CPU_ONLY_AVG_BWD),
     dtypes=DTYPES, vjp=_avg_bwd_vjp, save="none",
     bench=BenchSpec(sizes=_BENCH_SIZES, make=lambda size, device, dtype: _bench_avg_bwd(size, device, dtype),
                     bytes=_pool_bytes(), flops=_pool_flops, dtypes=_BENCH_DTYPES),
@@ -1149,7 +1137,7 @@ avg_pool2d_backward_op = register(OpDef(
 adaptive_avg_pool2d_op = register(OpDef(
     name="adaptive_avg_pool2d", family=FAMILY, infer=_adaptive_infer,
     impl={"cpu": _adaptive_cpu, "cuda": _adaptive_cuda}, ref=_ref_adaptive,
-    samples=_cpu_extras(_adaptive_samples, _CPU_ONLY_ADAPTIVE),
+    samples=cpu_extras(_adaptive_samples, _CPU_ONLY_ADAPTIVE),
     dtypes=DTYPES, vjp=_adaptive_vjp, save="none",
     bench=BenchSpec(sizes=_BENCH_SIZES, make=_bench_adaptive, bytes=_adaptive_bytes,
                     flops=lambda size: size[0] * size[1] * size[2] * size[2], dtypes=_BENCH_DTYPES),
@@ -1159,7 +1147,7 @@ adaptive_avg_pool2d_backward_op = register(OpDef(
     name="adaptive_avg_pool2d_backward", family=FAMILY, infer=_adaptive_bwd_infer,
     impl={"cpu": _adaptive_bwd_cpu, "cuda": _adaptive_bwd_cuda}, ref=_ref_adaptive_backward,
 
-    samples=_cpu_extras(_adaptive_bwd_samples, _CPU_ONLY_ADAPTIVE_BWD), dtypes=DTYPES, vjp=_adaptive_bwd_vjp,
+    samples=cpu_extras(_adaptive_bwd_samples, _CPU_ONLY_ADAPTIVE_BWD), dtypes=DTYPES, vjp=_adaptive_bwd_vjp,
     save="none",
     bench=BenchSpec(sizes=_BENCH_SIZES, make=lambda size, device, dtype: _bench_adaptive_bwd(size, device, dtype),
                     bytes=_adaptive_bytes, flops=lambda size: size[0] * size[1] * size[2] * size[2],

@@ -102,3 +102,15 @@ def binary_samples(low=None, high=None, rhs_low=None, rhs_high=None, scalars=(2,
             yield Sample((a, b), dict(kw), name=f"kw{kw}")
 
     return samples
+
+
+def cpu_extras(samples, names):
+    """samples(device, dtype) with the named samples moved to the end and given on cpu only: the interpreter is
+    slow, and the generated cuda-vs-cpu gradient test pairs samples by position (the shorter list ends first).
+    Every sample is still built on both devices, so the shared samples draw the same values on each."""
+    def wrapped(device, dtype):
+        built = list(samples(device, dtype))
+        yield from (s for s in built if s.name not in names)
+        if str(device).split(":")[0] == "cpu":
+            yield from (s for s in built if s.name in names)
+    return wrapped
