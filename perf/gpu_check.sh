@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The one prepared script for a lent GPU (an H100): installs nothing; runs the test suite with compiled Triton
-# kernels (not the interpreter), then the GPU benchmarks against torch on the same card; writes everything under
-# $OUT. `perf/gpu_check.sh --dry-run` checks every step here on the CPU (interpreter, tiny sizes, tests/bench only).
-#   budget (8 minutes in all): env+smoke <= 180 s (typically 20 s), tests <= TEST_TIMEOUT (default 230 s),
-#   op+model suites <= BENCH_TIMEOUT (default 200 s; perf/suites.json:gpu stops starting cases at 160 s and a
-#   SIGTERM still writes the partial JSON), report + tables ~10 s.
-#   outputs: env.txt, tests.xml, tests.log, bench.log, bench_gpu.json (python -m tritorch.bench JSON),
-#            bench_gpu.md (tables), bench_vs_baseline.txt (compare with $BASELINE, a stored GPU baseline, when set)
+# The one prepared script for a lent GPU (an H100): installs nothing; checks the card, runs the cuda half of the
+# test suite with compiled Triton kernels (not the interpreter), then the NN-kernels issue's GPU targets and the
+# op+model suites against torch on the same card; writes everything under $OUT. `perf/gpu_check.sh --dry-run`
+# checks every step here on the CPU (interpreter, tiny sizes, tests/bench only).
+#   budget (about 7 minutes in all, so a lease of 15 leaves room to rerun): env+smoke <= 120 s (typically 20 s;
+#   a failed smoke stops the script at once: nothing after it could pass), tests <= TEST_TIMEOUT (default 170 s;
+#   SIGINT at the limit still writes the summary and the junit XML), NN targets <= NN_TIMEOUT (default 150 s),
+#   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s).
+#   outputs: env.txt, tests.xml, tests.log, nn_targets.log/json (perf/bench_gpu_nn.py), bench.log,
+#            bench_gpu.json (python -m tritorch.bench JSON), bench_gpu.md (tables)
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$(mktemp -d)}
@@ -29,36 +31,52 @@ NPROC=$(nproc)
   $PY -c "import sys, triton, numpy, ml_dtypes; print('python', sys.version.split()[0], 'triton', triton.__version__, 'numpy', numpy.__version__)"
   $PY -c "import cuda.bindings; print('cuda-bindings', cuda.bindings.__version__)" 2>&1 | tail -1
   echo "--- smoke (no torch import)"
-  timeout 180 $PY -c "
+  timeout 120 $PY -c "
 import sys, tritorch as tt
 x = tt.arange(8, dtype=tt.float32, device='cuda')
 print(tt.cuda.get_device_name(), (x + x).cpu().tolist(), (x @ x).item())
-print('torch imported:', 'torch' in sys.modules)
+m = tt.randn(64, 48, device='cuda', requires_grad=True)
+y = tt.nn.functional.softmax(m @ m.T, -1).sum()
+y.backward()
+print('softmax(m @ m.T).sum() backward ok:', tuple(m.grad.shape), 'torch imported:', 'torch' in sys.modules)
 "
+  echo "smoke exit: $?"
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
+if ! grep -q "smoke exit: 0" "$OUT/env.txt"; then echo "smoke failed: stopping"; exit 2; fi
 
-echo "--- tests"
+echo "--- tests (the cuda cases: the cpu ones are CI's)"
 XDIST=""
 if [ $DRY -eq 0 ] && $PY -c "import xdist" 2>/dev/null; then XDIST="-n $((NPROC > 16 ? 16 : NPROC))"; fi
-DEFAULT_TESTS=tests
+PTIMEOUT=""
+if $PY -c "import pytest_timeout" 2>/dev/null; then PTIMEOUT="--timeout 90"; fi
+DEFAULT_TESTS="tests -k cuda"
 [ $DRY -eq 1 ] && DEFAULT_TESTS=tests/bench
-timeout "${TEST_TIMEOUT:-230}" $PY -m pytest -q -p no:cacheprovider $XDIST ${TEST_ARGS:-$DEFAULT_TESTS} \
-  --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1
+timeout -s INT -k 20 "${TEST_TIMEOUT:-170}" $PY -m pytest -q -p no:cacheprovider -o addopts="" $XDIST $PTIMEOUT \
+  -rfE --tb=short ${TEST_ARGS:-$DEFAULT_TESTS} --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1
 echo "pytest exit: $?" >> "$OUT/tests.log"
-tail -n 40 "$OUT/tests.log"
+grep -E "^(FAILED|ERROR)" "$OUT/tests.log" | head -n 60
+tail -n 5 "$OUT/tests.log"
+
+echo "--- NN-kernel GPU targets (perf/bench_gpu_nn.py)"
+timeout "${NN_TIMEOUT:-150}" $PY perf/bench_gpu_nn.py --time-limit $(( ${NN_TIMEOUT:-150} - 40 )) \
+  --json "$OUT/nn_targets.json" > "$OUT/nn_targets.log" 2>&1
+echo "nn targets exit: $?" >> "$OUT/nn_targets.log"
+cat "$OUT/nn_targets.log"
 
 echo "--- benchmarks: python -m tritorch.bench (op and model suites vs torch on the same card)"
 PROFILE=perf/suites.json:gpu
 [ $DRY -eq 1 ] && PROFILE=perf/suites.json:dry-run
-timeout "${BENCH_TIMEOUT:-200}" $PY -m tritorch.bench run --profile "$PROFILE" --no-progress \
+TL=""
+[ $DRY -eq 0 ] && TL="--time-limit ${BENCH_TIME_LIMIT:-70}"
+timeout "${BENCH_TIMEOUT:-100}" $PY -m tritorch.bench run --profile "$PROFILE" --no-progress $TL \
   --out "$OUT/bench_gpu.json" ${BENCH_ARGS:-} > "$OUT/bench.log" 2>&1
 echo "bench exit: $?" >> "$OUT/bench.log"
 tail -n 30 "$OUT/bench.log"
 if [ -f "$OUT/bench_gpu.json" ]; then
   timeout 60 $PY -m tritorch.bench report "$OUT/bench_gpu.json" --format md --out "$OUT/bench_gpu.md" >> "$OUT/bench.log" 2>&1
   echo "report exit: $?" >> "$OUT/bench.log"
-  head -n 60 "$OUT/bench_gpu.md"
+  head -n 80 "$OUT/bench_gpu.md"
   # a stored GPU baseline of the same card, when one exists, is compared (informational here: exit code logged)
   BASE=${BASELINE:-}
   if [ -n "$BASE" ] && [ -f "$BASE" ]; then
