@@ -374,7 +374,7 @@ def _fmod_f64(x, y):
     bad = (ax == float("inf")) | (ay == 0) | (x != x) | (y != y)
     passthrough = (ay == float("inf")) & ~bad
     r = _fmod_abs(tl.where(bad | passthrough, 0.0, ax), tl.where(bad | passthrough, 1.0, ay))
-    r = tl.where(_signbit(x), -r, r)
+    r = tl.where(_signbit(x), pw.negate(r), r)
     r = tl.where(passthrough, x, r)
     return tl.where(bad, float("nan"), r)
 
@@ -741,7 +741,7 @@ def _floor_div(x, y, z, p0, p1):
         d = tl.where((m != 0) & ((y < 0) != (m < 0)), d - 1.0, d)
         f = tl.floor(d)
         f = tl.where(d - f > 0.5, f + 1.0, f)
-        zero = tl.where(_signbit(x) != _signbit(y), -0.0, 0.0)
+        zero = tl.where(_signbit(x) != _signbit(y), -1.0, 1.0) * 0.0  # a -0.0 literal compiles to +0.0
         v = tl.where(d != 0, f, zero)
         v = tl.where(y == 0, x / y, v)
     else:
@@ -1204,7 +1204,7 @@ def _atan2(x, y, z, p0, p1):
     a = tl.where((ax == 0) & (ay == 0), 0.0, a)
     a = tl.where(both_inf, 0.7853981633974483, a)
     a = tl.where(_signbit(y), 3.141592653589793 - a, a)
-    return tl.where(_signbit(x), -a, a)
+    return tl.where(_signbit(x), pw.negate(a), a)
 
 
 @triton.jit
@@ -1237,7 +1237,7 @@ def _hypot_h(x, y, z, p0, p1):
 def _copysign(x, y, z, p0, p1):
     x, y = tl.broadcast(x, y)  # see _BROADCAST_NOTE
     m = tl.abs(x)
-    return tl.where(_signbit(y), -m, m)
+    return tl.where(_signbit(y), pw.negate(m), m)
 
 
 def _np_atan2(x, y):

@@ -32,6 +32,10 @@ def _cast_compute(src: _dt.dtype, dst: _dt.dtype) -> _dt.dtype:
         return _dt.bool_
     if src is _dt.bool_:
         return dst
+    if src.kind == _dt.FLOAT and dst is _dt.uint8:
+        # A GPU's float -> uint8 conversion saturates (-1.0 -> 0); PyTorch (cpu and cuda) and NumPy go through a
+        # signed integer and wrap (-1.0 -> 255): truncate to int64 first, the store then keeps the low byte.
+        return _dt.int64
     return src if src.kind == _dt.FLOAT and dst.kind != _dt.FLOAT else dst
 
 

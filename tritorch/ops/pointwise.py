@@ -25,6 +25,17 @@ ABSENT, POINTER, SCALAR, SCALAR_F64_BITS = 0, 1, 2, 3
 
 
 @triton.jit
+def negate(v):
+    # -v, keeping IEEE's sign of zero for floats: Triton compiles a tensor's unary minus as 0 - v (so -(+0.0) is
+    # +0.0) and turns a -0.0 literal into +0.0; a multiply by -1 is exact and flips the sign of zeros too.
+    if v.dtype.is_floating():
+        r = v * -1.0
+    else:
+        r = -v
+    return r
+
+
+@triton.jit
 def _operand(ptr, off, mask, KIND: tl.constexpr, COMPUTE: tl.constexpr):
     if KIND == 1:
         v = tl.load(ptr + off, mask=mask, other=0).to(COMPUTE)

@@ -92,29 +92,38 @@ def _sort_key(v, flip, KEY_KIND: tl.constexpr):
     return k ^ flip
 
 
+_ONE = tl.constexpr(1)
+
+
+@triton.jit
+def _pair_members(v, side, OUTER: tl.constexpr, INNER: tl.constexpr):
+    # The left and the right member of each element's compare-and-swap pair (elements INNER apart), in v's shape.
+    vy = tl.reshape(v, [OUTER, 2, INNER])
+    left = tl.reshape(tl.broadcast_to(tl.sum(tl.where(side == 0, vy, 0), 1)[:, None, :], [OUTER, 2, INNER]), v.shape)
+    right = tl.reshape(tl.broadcast_to(tl.sum(tl.where(side == 1, vy, 0), 1)[:, None, :], [OUTER, 2, INNER]), v.shape)
+    return left, right
+
+
 @triton.jit
 def _bitonic_sort(x, pos, PAIRS: tl.constexpr, ROWS: tl.constexpr, N_DIMS: tl.constexpr):
     # Sorts each row of [ROWS, 2**N_DIMS] ascending: the packed int64 (key << 32 | position) values alone, or
     # with PAIRS (64-bit keys) the (key, position) pairs lexicographically. Each compare-and-swap step pairs
     # elements 2**(N_DIMS-1-i) apart by reshaping to [*, 2, 2**(N_DIMS-1-i)] and reading both sides with a sum
-    # over the middle axis; `flip` reverses the order in alternate blocks until the final merge. The step is
-    # written inline: the interpreter pays for every nested @triton.jit call.
+    # over the middle axis; `flip` reverses the order in alternate blocks until the final merge.
+    # Shapes are passed as constexpr arguments, never bound to names, and every shift has a constexpr on its
+    # left: Triton 3.6 refuses to re-bind a `name: tl.constexpr` in an unrolled loop, turns a constexpr bound to
+    # a plain name there into a tensor, and makes `1 << c` (a Python int on the left) a tensor.
     side = tl.arange(0, 2)[None, :, None]
     for stage in tl.static_range(1, N_DIMS + 1):
         if stage < N_DIMS:
-            fshape: tl.constexpr = [ROWS * 2 ** (N_DIMS - 1 - stage), 2, 2 ** stage]
-            flip = tl.reshape(tl.broadcast_to(side, fshape), x.shape) != 0
+            flip = tl.reshape(tl.broadcast_to(side, [ROWS << (N_DIMS - 1 - stage), 2, _ONE << stage]),
+                              x.shape) != 0
         else:
             flip = tl.zeros(x.shape, tl.int32) != 0
         for j in tl.static_range(stage):
-            shape: tl.constexpr = [ROWS * 2 ** (j + N_DIMS - stage), 2, 2 ** (stage - j - 1)]
-            xy = tl.reshape(x, shape)
-            xl = tl.reshape(tl.broadcast_to(tl.sum(tl.where(side == 0, xy, 0), 1)[:, None, :], shape), x.shape)
-            xr = tl.reshape(tl.broadcast_to(tl.sum(tl.where(side == 1, xy, 0), 1)[:, None, :], shape), x.shape)
+            xl, xr = _pair_members(x, side, ROWS << (j + N_DIMS - stage), _ONE << (stage - j - 1))
             if PAIRS:
-                py = tl.reshape(pos, shape)
-                pl = tl.reshape(tl.broadcast_to(tl.sum(tl.where(side == 0, py, 0), 1)[:, None, :], shape), x.shape)
-                pr = tl.reshape(tl.broadcast_to(tl.sum(tl.where(side == 1, py, 0), 1)[:, None, :], shape), x.shape)
+                pl, pr = _pair_members(pos, side, ROWS << (j + N_DIMS - stage), _ONE << (stage - j - 1))
                 swap = ((xl > xr) | ((xl == xr) & (pl > pr))) ^ flip
                 pos = tl.where(swap, pos ^ pl ^ pr, pos)
             else:

@@ -596,8 +596,8 @@ def _gelu_vjp(ctx, grad):
 
 @triton.jit
 def _neg_fn(x, y, z, p0, p1):
-    # -x (unsigned integers wrap, as in PyTorch)
-    return -x
+    # -x (unsigned integers wrap, as in PyTorch; -(0.0) is -0.0)
+    return pw.negate(x)
 
 
 @triton.jit
