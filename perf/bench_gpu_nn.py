@@ -12,7 +12,10 @@
   >= 0.8; torch's cuDNN runs with its defaults, which allow TF32, as Triton's fp32 dot does).
 
 Timing: each call is followed by the device's synchronize, wall clock around `number` calls, interleaved with the
-peer, the fastest of `repeat` rounds. ratio = tritorch time / torch time (lower is better). Cases are skipped, not
+peer, the fastest of `repeat` rounds. ratio = tritorch time / torch time (lower is better). Beside that figure,
+*_gpu_ms and *_host_ms split one call into the GPU's time between CUDA events around it (on each framework's own
+stream, the L2 flushed and the GPU kept busy while the host queues) and the host's time to queue it
+(tritorch.bench.timer.Timer): a call is host-bound where host > gpu. Cases are skipped, not
 started, once --time-limit seconds have passed, so the script fits a short lease; each row prints as it finishes.
 Needs a GPU and torch with cuda; prints why and exits 0 without them.
 """
@@ -58,6 +61,23 @@ def timed_pair(ours, theirs, number=5, repeat=5):
     return min(ta) / number, min(tb) / number
 
 
+def split_pair(ours, theirs, budget=0.05):
+    """(our gpu s, torch gpu s, our host s, torch host s) per call: medians of tritorch.bench.timer.Timer."""
+    from tritorch.bench.timer import Timer
+    mine = Timer("cuda", budget=budget).measure(ours)
+    peer = Timer("cuda", budget=budget, stream=torch.cuda.current_stream().cuda_stream).measure(theirs)
+    return mine.kernel.median, peer.kernel.median, mine.host.median, peer.host.median
+
+
+def _split_row(prefix, ours, theirs):
+    try:
+        g_o, g_t, h_o, h_t = split_pair(ours, theirs)
+    except Exception as e:  # the split is extra detail: its failure must not lose the row's main figures
+        return {f"{prefix}_split_error": f"{type(e).__name__}: {e}"[:200]}
+    return {f"{prefix}_gpu_ms": g_o * 1e3, f"torch_{prefix}_gpu_ms": g_t * 1e3, f"{prefix}_gpu_ratio": g_o / g_t,
+            f"{prefix}_host_ms": h_o * 1e3, f"torch_{prefix}_host_ms": h_t * 1e3}
+
+
 def _leaves(shapes, rng, dtype="float32", scale=1.0):
     arrs = [(rng.standard_normal(s) * scale).astype(np.float32) for s in shapes]
     ours = [tt.tensor(a, device="cuda", dtype=getattr(tt, dtype)).requires_grad_(True) for a in arrs]
@@ -101,11 +121,13 @@ def run_norms(rng, rows, deadline):
             continue
         g = tt.ones(*xs[0].shape, device="cuda")
         tg = torch.ones(*xs[0].shape, device="cuda")
-        f_o, f_t = timed_pair(_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
-        b_o, b_t = timed_pair(_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+        fwd = (_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
+        fwd_bwd = (_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+        f_o, f_t = timed_pair(*fwd)
+        b_o, b_t = timed_pair(*fwd_bwd)
         emit(rows, dict(op=name, size=label, fwd_ms=f_o * 1e3, torch_fwd_ms=f_t * 1e3, fwd_ratio=f_o / f_t,
                         fwd_bwd_ms=b_o * 1e3, torch_fwd_bwd_ms=b_t * 1e3, fwd_bwd_ratio=b_o / b_t,
-                        target="ratio <= 1.0"))
+                        **_split_row("fwd", *fwd), **_split_row("fwd_bwd", *fwd_bwd), target="ratio <= 1.0"))
 
 
 def run_cross_entropy(rng, rows):
@@ -116,6 +138,7 @@ def run_cross_entropy(rng, rows):
     ours = _fwd_bwd(lambda a: F.cross_entropy(a, ty), [x], None, tt)
     theirs = _fwd_bwd(lambda a: TF.cross_entropy(a, tty), [tx], None, torch)
     t_o, t_t = timed_pair(ours, theirs)
+    split = _split_row("fwd_bwd", ours, theirs)
     tt.cuda.synchronize()
     base_o = tt.cuda.memory_allocated()
     tt.cuda.reset_peak_memory_stats()
@@ -130,7 +153,7 @@ def run_cross_entropy(rng, rows):
     peak_t = torch.cuda.max_memory_allocated() - base_t
     emit(rows, dict(op="cross_entropy fwd+bwd", size=f"{n}x{c} fp32", fwd_bwd_ms=t_o * 1e3, torch_fwd_bwd_ms=t_t * 1e3,
                     fwd_bwd_ratio=t_o / t_t, peak_mib=peak_o / 2**20, torch_peak_mib=peak_t / 2**20,
-                    memory_ratio=peak_o / max(peak_t, 1), target="ratio <= 0.5, memory_ratio <= 0.25"))
+                    memory_ratio=peak_o / max(peak_t, 1), **split, target="ratio <= 0.5, memory_ratio <= 0.25"))
 
 
 def run_attention(rng, rows):
@@ -140,12 +163,14 @@ def run_attention(rng, rows):
     ft = lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True)  # noqa: E731
     g = tt.ones(b, h, s, d, device="cuda", dtype=tt.float16)
     tg = torch.ones(b, h, s, d, device="cuda", dtype=torch.float16)
-    f_o, f_t = timed_pair(_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
-    fb_o, fb_t = timed_pair(_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+    fwd = (_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
+    fwd_bwd = (_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+    f_o, f_t = timed_pair(*fwd)
+    fb_o, fb_t = timed_pair(*fwd_bwd)
     bw_o, bw_t = fb_o - f_o, fb_t - f_t
     emit(rows, dict(op="sdpa causal", size=f"B{b} H{h} S{s} D{d} fp16", fwd_ms=f_o * 1e3, torch_fwd_ms=f_t * 1e3,
                     fwd_ratio=f_o / f_t, bwd_ms=bw_o * 1e3, torch_bwd_ms=bw_t * 1e3, bwd_ratio=bw_o / bw_t,
-                    target="torch/ours: fwd >= 0.8 (ratio <= 1.25), bwd >= 0.9 (ratio <= 1.11)"))
+                    **_split_row("fwd", *fwd), **_split_row("fwd_bwd", *fwd_bwd), target="torch/ours: fwd >= 0.8 (ratio <= 1.25), bwd >= 0.9 (ratio <= 1.11)"))
 
 
 def run_conv(rng, rows, deadline):
@@ -158,12 +183,14 @@ def run_conv(rng, rows, deadline):
         ft = lambda x, w, b_: TF.conv2d(x, w, b_, padding=1)  # noqa: E731
         g = tt.ones(nb, cout, hw, hw, device="cuda")
         tg = torch.ones(nb, cout, hw, hw, device="cuda")
-        f_o, f_t = timed_pair(_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
-        b_o, b_t = timed_pair(_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+        fwd = (_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
+        fwd_bwd = (_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+        f_o, f_t = timed_pair(*fwd)
+        b_o, b_t = timed_pair(*fwd_bwd)
         emit(rows, dict(op="conv2d 3x3 pad 1", size=f"{nb}x{cin}x{hw}x{hw}->{cout} fp32", fwd_ms=f_o * 1e3,
                         torch_fwd_ms=f_t * 1e3, fwd_ratio=f_o / f_t, fwd_bwd_ms=b_o * 1e3,
-                        torch_fwd_bwd_ms=b_t * 1e3, fwd_bwd_ratio=b_o / b_t,
-                        target="torch/ours >= 0.8 (ratio <= 1.25)"))
+                        torch_fwd_bwd_ms=b_t * 1e3, fwd_bwd_ratio=b_o / b_t, **_split_row("fwd", *fwd),
+                        **_split_row("fwd_bwd", *fwd_bwd), target="torch/ours >= 0.8 (ratio <= 1.25)"))
 
 
 def emit(rows, row):

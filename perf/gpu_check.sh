@@ -52,8 +52,11 @@ PTIMEOUT=""
 if $PY -c "import pytest_timeout" 2>/dev/null; then PTIMEOUT="--timeout 90"; fi
 DEFAULT_TESTS="tests -k cuda"
 [ $DRY -eq 1 ] && DEFAULT_TESTS=tests/bench
+# TEST_IDS_FILE: one test id per line (e.g. the cases a previous run did not reach or failed), instead
+IDS=()
+if [ -n "${TEST_IDS_FILE:-}" ]; then mapfile -t IDS < "$TEST_IDS_FILE"; else read -r -a IDS <<< "${TEST_ARGS:-$DEFAULT_TESTS}"; fi
 timeout -s INT -k 20 "${TEST_TIMEOUT:-170}" $PY -m pytest -q -p no:cacheprovider -o addopts="" $XDIST $PTIMEOUT \
-  -rfE --tb=short ${TEST_ARGS:-$DEFAULT_TESTS} --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1
+  -rfE --tb=short "${IDS[@]}" --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1
 echo "pytest exit: $?" >> "$OUT/tests.log"
 grep -E "^(FAILED|ERROR)" "$OUT/tests.log" | head -n 60
 tail -n 5 "$OUT/tests.log"
