@@ -6,7 +6,8 @@
 #   budget (about 7 minutes in all, so a lease of 15 leaves room to rerun): env+smoke <= 120 s (typically 20 s;
 #   a failed smoke stops the script at once: nothing after it could pass), tests <= TEST_TIMEOUT (default 170 s;
 #   SIGINT at the limit still writes the summary and the junit XML), NN targets <= NN_TIMEOUT (default 150 s),
-#   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s).
+#   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s;
+#   BENCH_TIMEOUT=0 skips them).
 #   outputs: env.txt, tests.xml, tests.log, nn_targets.log/json (perf/bench_gpu_nn.py), bench.log,
 #            bench_gpu.json (python -m tritorch.bench JSON), bench_gpu.md (tables)
 set -u
@@ -32,7 +33,14 @@ NPROC=$(nproc)
   $PY -c "import cuda.bindings; print('cuda-bindings', cuda.bindings.__version__)" 2>&1 | tail -1
   echo "--- smoke (no torch import)"
   timeout 120 $PY -c "
-import sys, tritorch as tt
+import sys, traceback
+class TorchImportSpy:  # tritorch must not import torch: show who does, if anyone
+    def find_spec(self, name, path=None, target=None):
+        if name == 'torch':
+            print('torch imported from:'); traceback.print_stack(limit=14, file=sys.stdout)
+        return None
+sys.meta_path.insert(0, TorchImportSpy())
+import tritorch as tt
 x = tt.arange(8, dtype=tt.float32, device='cuda')
 print(tt.cuda.get_device_name(), (x + x).cpu().tolist(), (x @ x).item())
 m = tt.randn(64, 48, device='cuda', requires_grad=True)
@@ -67,6 +75,7 @@ timeout "${NN_TIMEOUT:-150}" $PY perf/bench_gpu_nn.py --time-limit $(( ${NN_TIME
 echo "nn targets exit: $?" >> "$OUT/nn_targets.log"
 cat "$OUT/nn_targets.log"
 
+if [ "${BENCH_TIMEOUT:-100}" = "0" ]; then echo "--- op+model suites skipped (BENCH_TIMEOUT=0)"; echo "results in $OUT"; exit 0; fi
 echo "--- benchmarks: python -m tritorch.bench (op and model suites vs torch on the same card)"
 PROFILE=perf/suites.json:gpu
 [ $DRY -eq 1 ] && PROFILE=perf/suites.json:dry-run
