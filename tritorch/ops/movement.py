@@ -61,9 +61,12 @@ __all__ = ["reshape", "view_as", "reshape_as", "permute", "transpose", "swapaxes
 
 def _sizes(args) -> tuple:
     """Sizes given as f(2, 3) or f((2, 3)) / f([2, 3]) / f(Size)."""
-    if len(args) == 1 and not isinstance(args[0], int) and not hasattr(args[0], "__index__"):
+    if len(args) == 1 and args[0].__class__ is not int and not hasattr(args[0], "__index__"):
         args = tuple(args[0])
-    return tuple(operator.index(s) for s in args)
+    for s in args:  # plain ints (nearly every call) need no conversion
+        if s.__class__ is not int:
+            return tuple(operator.index(s) for s in args)
+    return args
 
 
 def _strides(x: Tensor) -> tuple:
@@ -1162,7 +1165,8 @@ def reshape(input: Tensor, shape) -> Tensor:
     """A view with `shape` when the strides allow one, else a contiguous copy reshaped."""
     shape = _sizes((shape,))
     if input.__class__ is Tensor and input._data.__class__ is np.ndarray and _standard_layout(input._data):
-        return view_op(input, shape)  # a view always exists (a wrong size raises there)
+        r = view_op.fast(input, shape)  # the registry call's first step, without its call overhead
+        return view_op(input, shape) if r is None else r  # a view always exists (a wrong size raises there)
     try:
         _view_geometry(input._data.shape, _strides(input), shape)
     except RuntimeError as e:
@@ -1173,7 +1177,7 @@ def reshape(input: Tensor, shape) -> Tensor:
 
 
 def _reshape_method(x: Tensor, *shape) -> Tensor:
-    return reshape(x, _sizes(shape))
+    return reshape(x, shape[0] if len(shape) == 1 else shape)  # reshape reads sizes in every accepted form
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
