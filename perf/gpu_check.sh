@@ -8,7 +8,8 @@
 #   SIGINT at the limit still writes the summary and the junit XML), NN targets <= NN_TIMEOUT (default 150 s),
 #   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s;
 #   BENCH_TIMEOUT=0 skips them).
-#   outputs: env.txt, tests.xml, tests.log, nn_targets.log/json (perf/bench_gpu_nn.py), bench.log,
+#   examples on cuda <= 2 x EXAMPLES_TIMEOUT (default 0: skipped).
+#   outputs: env.txt, tests.xml, tests.log, nn_targets.log/json (perf/bench_gpu_nn.py), examples.log, bench.log,
 #            bench_gpu.json (python -m tritorch.bench JSON), bench_gpu.md (tables)
 set -u
 cd "$(dirname "$0")/.."
@@ -74,6 +75,17 @@ timeout "${NN_TIMEOUT:-150}" $PY perf/bench_gpu_nn.py --time-limit $(( ${NN_TIME
   --json "$OUT/nn_targets.json" > "$OUT/nn_targets.log" 2>&1
 echo "nn targets exit: $?" >> "$OUT/nn_targets.log"
 cat "$OUT/nn_targets.log"
+
+echo "--- examples on cuda (EXAMPLES_TIMEOUT, default 0 = skipped): digits CNN with defaults, 100 GPT steps"
+if [ "${EXAMPLES_TIMEOUT:-0}" != "0" ]; then
+  ET=${EXAMPLES_TIMEOUT}
+  { timeout "$ET" $PY examples/digits.py --device cuda --no-progress --checkpoint /tmp/gpu_check_digits.safetensors
+    echo "digits exit: $?"
+    timeout "$ET" $PY examples/gpt_addition.py --device cuda --no-progress --steps 100 --warmup 10 --n-test 200 \
+      --samples 2 --checkpoint /tmp/gpu_check_gpt.safetensors
+    echo "gpt_addition exit: $?"; } > "$OUT/examples.log" 2>&1
+  cat "$OUT/examples.log"
+fi
 
 if [ "${BENCH_TIMEOUT:-100}" = "0" ]; then echo "--- op+model suites skipped (BENCH_TIMEOUT=0)"; echo "results in $OUT"; exit 0; fi
 echo "--- benchmarks: python -m tritorch.bench (op and model suites vs torch on the same card)"
