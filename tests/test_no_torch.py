@@ -26,3 +26,28 @@ def test_tritorch_runs_without_importing_torch():
     env.setdefault("TRITON_INTERPRET", "1")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr
+
+
+def test_triton_specialiser_is_kept_from_importing_torch(tmp_path):
+    # Triton 3.6's specialiser imports torch on its first call (seen on the H100); tritorch makes that first
+    # call with the import refused. A stand-in torch package shows whether anything imported it, and that the
+    # program's own `import torch` still works afterwards.
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("IMPORTED = True\n")
+    code = textwrap.dedent("""
+        import sys
+        from tritorch.backends import cuda as c
+        finders = list(sys.meta_path)
+        c._keep_triton_specialiser_from_importing_torch()
+        assert sys.meta_path == finders, "the refusing finder was left installed"
+        from triton.backends.compiler import BaseBackend
+        from triton.runtime.jit import native_specialize_impl
+        assert native_specialize_impl(BaseBackend, c._FloatPointer(), False, True, True)[0] == "*fp32"
+        assert "torch" not in sys.modules, "the specialiser imported torch"
+        import torch
+        assert torch.IMPORTED
+        print("ok")
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.getcwd()]))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr

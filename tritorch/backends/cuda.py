@@ -104,6 +104,7 @@ def _install_triton_driver(drv: _Driver) -> None:
     import triton
     from triton.backends.nvidia import driver as nvd
 
+    _keep_triton_specialiser_from_importing_torch()
     inst = nvd.CudaDriver.__new__(nvd.CudaDriver)
     inst.utils = nvd.CudaUtils()
     inst.launcher_cls = nvd.CudaLauncher
@@ -112,6 +113,47 @@ def _install_triton_driver(drv: _Driver) -> None:
     inst.get_current_device = lambda: 0
     inst.set_current_device = lambda device: None
     triton.runtime.driver.set_active(inst)
+
+
+class _RefuseTorch:
+    """A meta-path finder that makes `import torch` fail (installed for one call only)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("tritorch does not import torch")
+        return None
+
+
+class _FloatPointer:
+    """What Triton's specialiser reads from a pointer argument: an address and a dtype."""
+    dtype = np.dtype(np.float32)
+
+    def data_ptr(self):
+        return 0
+
+
+def _keep_triton_specialiser_from_importing_torch() -> None:
+    """Triton 3.6's argument specialiser (C++) imports torch on its first call, to recognise torch tensors, and
+    remembers when that import fails. So that `import tritorch` never brings torch in, its first call is made
+    here with `import torch` refused, unless the program has imported torch itself (then nothing changes).
+    Triton versions whose specialiser does not import torch are unaffected. (A thread importing torch during
+    this one call would see the refusal too; it runs once, when the GPU is first set up.)"""
+    import sys
+    if "torch" in sys.modules:
+        return
+    try:
+        from triton.backends.compiler import BaseBackend
+        from triton.runtime.jit import native_specialize_impl
+    except ImportError:
+        return
+    refuse = _RefuseTorch()
+    sys.meta_path.insert(0, refuse)
+    try:
+        native_specialize_impl(BaseBackend, _FloatPointer(), False, True, True)
+    except Exception:  # a specialiser with another signature: it is then not the one that imports torch
+        pass
+    finally:
+        sys.meta_path.remove(refuse)
 
 
 def is_available() -> bool:
