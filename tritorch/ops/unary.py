@@ -903,9 +903,48 @@ def _gelu_erf_block(x64):
     return r
 
 
+# float32 gelu and its derivative evaluate the erf rational in float32 (erf within about 6 ulp, 4x fewer cycles
+# than in float64) where 1 + erf(x / sqrt 2) is not too small; below x = -2.5 that sum (0.012 there) cancels too
+# much, so those elements (under 1% of normal inputs) are evaluated in float64. Measured against float64 on a
+# grid over [-10, 10]: gelu's relative error at most 2.1e-5 where |gelu| > 1e-3, its derivative's 4.6e-5;
+# PyTorch's float32 cpu gelu: 2.2e-4 and 1.1e-4 (its float32 1 + erf cancels all the way down). On 360K
+# elements: forward 4.1 -> 2.9 ms, backward 5.6 -> 4.0 ms (2 threads).
+_ERF32_P_F32 = np.array(_ERF32_P, np.float32)
+_ERF32_Q_F32 = np.array(_ERF32_Q, np.float32)
+_GELU_F32_FROM = np.float32(-2.5)
+
+
+def _erf_rational32(z):
+    """erf of a float32 block through the float32 evaluation of the rational (|z| > 4 gives +-1 to float32)."""
+    a = np.clip(z, np.float32(-4.0), np.float32(4.0))
+    t = a * a
+    num = _poly(_ERF32_P_F32, t)
+    num *= a
+    num /= _poly(_ERF32_Q_F32, t)
+    return num
+
+
+def _gelu_f32_block(x):
+    r = _erf_rational32(x * np.float32(_SQRT_HALF))
+    r += np.float32(1.0)
+    r *= np.float32(0.5)                    # Phi(x) before the product, so gelu(3e38) does not overflow
+    r *= x
+    low = np.flatnonzero(x < _GELU_F32_FROM)
+    if low.size:
+        r[low] = _gelu_erf_block(x[low].astype(np.float64))
+    return r
+
+
 def _gelu_erf_np(x):
     if x.dtype == np.float32:
-        return _blockwise_f32(_gelu_erf_block, x)
+        flat = np.ascontiguousarray(x).reshape(-1)
+        out = np.empty(flat.shape, np.float32)
+
+        def block(rows):
+            out[rows] = _gelu_f32_block(flat[rows])
+
+        run_row_blocks(block, flat.size, 1)
+        return out.reshape(x.shape)
     r = _erf64(x * (1 / math.sqrt(2)))
     r += 1.0
     r *= x
@@ -1038,6 +1077,23 @@ def _gelu_backward_infer(grad, input):
     return Meta(input._data.shape, input.dtype, dev, input.dtype)
 
 
+def _gelu_derivative(x):
+    """Phi(x) + x phi(x) of a float32 block (erf rational in float32) or a float64 one (in float64)."""
+    if x.dtype == np.float64:
+        d = _erf_rational64(x * _SQRT_HALF)
+    else:
+        d = _erf_rational32(x * np.float32(_SQRT_HALF))
+    d += 1.0
+    d *= 0.5                                # Phi(x)
+    pdf = x * x
+    pdf *= -0.5
+    np.exp(pdf, out=pdf)
+    pdf *= _INV_SQRT_2PI
+    pdf *= x                                # x phi(x)
+    d += pdf
+    return d
+
+
 def _gelu_backward_cpu(meta, grad, input, out=None):
     x = pw.np_operand(input, meta.aux)
     g = pw.np_operand(grad, meta.aux)
@@ -1049,18 +1105,12 @@ def _gelu_backward_cpu(meta, grad, input, out=None):
         value = np.empty(flat_x.shape, np.float32)
 
         def block(rows):
-            x64 = flat_x[rows].astype(np.float64)
-            d = _erf_rational64(x64 * _SQRT_HALF)   # erf(x / sqrt 2)
-            d += 1.0
-            d *= 0.5                                # Phi(x)
-            pdf = x64 * x64
-            pdf *= -0.5
-            np.exp(pdf, out=pdf)
-            pdf *= _INV_SQRT_2PI
-            pdf *= x64                              # x phi(x)
-            d += pdf
-            d *= flat_g[rows]
-            value[rows] = d
+            x = flat_x[rows]
+            value[rows] = _gelu_derivative(x)   # float32 where that is accurate (see _GELU_F32_FROM's note)
+            low = np.flatnonzero(x < _GELU_F32_FROM)
+            if low.size:
+                value[rows][low] = _gelu_derivative(x[low].astype(np.float64))
+            value[rows] *= flat_g[rows]
 
         run_row_blocks(block, flat_x.size, 1)
         value = value.reshape(x.shape)
