@@ -268,3 +268,61 @@ def test_errors_match_pytorch():
     for fn, exc, msg in cases:
         with pytest.raises(exc, match=msg):
             fn()
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="no cuda device (GPU or interpreter)")
+@pytest.mark.parametrize("online", [False, True])
+@pytest.mark.parametrize("kw", [dict(label_smoothing=0.1, weight=True, ignore_index=2), dict(probs=True, weight=True),
+                                dict(reduction="sum", ignore_index=0)])
+@pytest.mark.parametrize("seed_grad", [None, 2.5])
+def test_forward_writes_the_final_mean_gradient(monkeypatch, online, kw, seed_grad):
+    # the cuda forward divides the gradient by the mean's total weight; the backward multiplies by the incoming
+    # 0-dim gradient only when it is not 1 (decided on the device): both seeds must match torch
+    if online:
+        monkeypatch.setattr(S, "ROW_BLOCK_MAX", 16)
+    kw, C = dict(kw), 37
+    a = np.random.default_rng(9).uniform(-4, 4, (5, C)).astype(np.float32)
+    x = tt.tensor(a, device="cuda").requires_grad_(True)
+    tx = torch.tensor(a, requires_grad=True)
+    if kw.pop("probs", False):
+        p = np.random.default_rng(9).uniform(0, 1, (5, C)).astype(np.float32)
+        t, tt_ = tt.tensor(p, device="cuda"), torch.tensor(p)
+    else:
+        t, tt_ = _t([0, 2, C - 1, 2, 17], "cuda")
+    tkw = dict(kw)
+    if kw.pop("weight", False):
+        w = np.linspace(0.5, 2.0, C).astype(np.float32)
+        kw["weight"], tkw["weight"] = tt.tensor(w, device="cuda"), torch.tensor(w)
+    loss, tloss = L.cross_entropy(x, t, **kw), F.cross_entropy(tx, tt_, **tkw)
+    assert_close(loss, tloss.detach().numpy(), rtol=1e-5, atol=1e-6)
+    if seed_grad is None:
+        loss.backward()
+        tloss.backward()
+    else:
+        loss.backward(tt.tensor(np.float32(seed_grad), device="cuda"))
+        tloss.backward(torch.tensor(np.float32(seed_grad)))
+    assert_close(x.grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case", ["all-ignored", "all-ignored-smoothing", "zero-weight", "ignored-and-zero-weight"])
+def test_mean_over_zero_total_weight_matches_torch(device, case):
+    # the loss is NaN (0 / 0); PyTorch's gradient is 0 on ignored rows (a padding-only batch must not poison the
+    # model) and NaN on rows whose class weight is 0
+    x = np.random.default_rng(3).standard_normal((3, 5)).astype(np.float32)
+    w = np.array([1, 0, 0, 1, 1], np.float32)
+    target, kw = {"all-ignored": ([-100] * 3, {}), "all-ignored-smoothing": ([-100] * 3, {"label_smoothing": 0.1}),
+                  "zero-weight": ([1, -100, 2], {"weight": w}),
+                  "ignored-and-zero-weight": ([-100, -100, 2], {"weight": w})}[case]
+    tx = torch.tensor(x, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor(target), **{k: torch.tensor(v) if k == "weight" else v
+                                                                              for k, v in kw.items()})
+    tloss.backward()
+    ox = tt.tensor(x, device=device, requires_grad=True)
+    loss = tt.nn.functional.cross_entropy(ox, tt.tensor(target, device=device),
+                                          **{k: tt.tensor(v, device=device) if k == "weight" else v
+                                             for k, v in kw.items()})
+    loss.backward()
+    assert np.isnan(loss.item()) and np.isnan(tloss.item())
+    np.testing.assert_array_equal(ox.grad.cpu().numpy(), tx.grad.numpy())

@@ -3,7 +3,13 @@
 cross_entropy reads the logits once per row (twice when a row is longer than one block: the online max /
 sum-of-exp form of nn_softmax) and computes, in the same pass, the row's loss and - when the logits require grad -
 the row's gradient, written in the logits' dtype into a buffer the backward then scales in place by the incoming
-gradient (per row for reduction='none', by g / total weight for 'mean'). That buffer is the only (N, C) array the
+gradient (per row for reduction='none'). For 'mean' a one-program kernel first sums the total weight from the
+targets alone, so the cuda forward writes the gradient already divided by it; for 'mean' and 'sum' the backward
+then multiplies by the 0-dim incoming gradient only when that is not 1 (checked on the device: loss.backward()
+costs one launch and no pass over the buffer). Passes over (N, C) on cuda: one read of the logits and one write
+of the gradient for rows that fit in registers; for longer rows (a vocabulary) a second read of each row (the
+online max / sum-of-exp pass gives lse, the second pass writes exp(x - lse) - target terms), which mostly hits L2
+with 8K chunks and two programs per SM. That buffer is the only (N, C) array the
 op allocates: no log-probabilities are stored and no fp32 copy of the logits is made (16-bit logits are
 converted to fp32 in registers).
 
@@ -99,6 +105,7 @@ def _ce_kernel(
     loss_ptr,                    # REDUCE: per-program partial loss sums (ACC); else per-row losses (row order)
     wv_ptr,                      # REDUCE: per-program partial sums of v_n * w_{t_n}; else unused
     g_ptr,                       # WRITE_GRAD: the gradient, contiguous in x's shape (x's dtype)
+    total_w_ptr,                 # SCALE_GRAD: the 0-dim total weight (ACC) the gradient is divided by
     n_rows, C, inner,            # rows; classes; product of the dims after the class dim
     x_so, x_si, x_sc,            # x strides: outer index, inner index, class
     t_so, t_si, t_sc,            # target strides (t_sc only for probabilities)
@@ -108,6 +115,7 @@ def _ce_kernel(
     HAS_W: tl.constexpr,         # class weights given
     WRITE_GRAD: tl.constexpr,    # also write the gradient
     REDUCE: tl.constexpr,        # write per-program partial sums instead of per-row losses
+    SCALE_GRAD: tl.constexpr,    # divide the gradient by *total_w_ptr (reduction='mean'): no backward pass
     ACC: tl.constexpr,           # fp32 or fp64
     ONE_PASS: tl.constexpr,      # a row fits in BLOCK_L: read once
     BLOCK_R: tl.constexpr, BLOCK_L: tl.constexpr,
@@ -192,6 +200,19 @@ def _ce_kernel(
         loss = tl.where(valid, loss, 0.0)
         wv = w_t
         coef = tl.where(valid, cls_w * w_t + smooth_w * b, 0.0)
+    if SCALE_GRAD:
+        # fold the mean's 1 / total weight into the gradient the forward writes (the weights of the target,
+        # the smoothing term and the per-class weights all carry the same factor)
+        inv_w = 1.0 / tl.load(total_w_ptr).to(ACC)
+        w_t_g = w_t * inv_w
+        coef_g = coef * inv_w
+        cls_w_g = cls_w * inv_w          # probability targets: tw carries it (index targets: w_t_g does)
+        smooth_w_g = smooth_w * inv_w
+    else:
+        w_t_g = w_t
+        coef_g = coef
+        cls_w_g = cls_w
+        smooth_w_g = smooth_w
     if REDUCE:
         tl.store(loss_ptr + pid, tl.sum(tl.where(row_ok, loss, 0.0), 0))
         tl.store(wv_ptr + pid, tl.sum(tl.where(row_ok, wv, 0.0), 0))
@@ -199,7 +220,9 @@ def _ce_kernel(
         tl.store(loss_ptr + rows, loss.to(loss_ptr.dtype.element_ty), mask=row_ok)
     if WRITE_GRAD:
         if ONE_PASS:
-            g = _grad_tile(x, cols, shift, log_s, coef, tgt, w_t, valid, tw, wc, cls_w, smooth_w, PROB)
+            if PROB and SCALE_GRAD:
+                tw = tw * inv_w
+            g = _grad_tile(x, cols, shift, log_s, coef_g, tgt, w_t_g, valid, tw, wc, cls_w, smooth_w_g, PROB)
             tl.store(g_ptr + g_row[:, None] + cols[None, :] * inner, g.to(g_ptr.dtype.element_ty), mask=mask)
         else:
             # pass 2 over a long row: read each chunk again and write its gradient
@@ -208,12 +231,12 @@ def _ce_kernel(
                 mask = row_ok[:, None] & (c < C)[None, :]
                 x = tl.load(x_ptr + x_row[:, None] + c[None, :] * x_sc, mask=mask, other=float("-inf")).to(ACC)
                 if PROB:
-                    tw = _prob_weights(t_ptr, w_ptr, t_row, t_sc, c, C, mask, cls_w, smooth_w, HAS_W, ACC)
+                    tw = _prob_weights(t_ptr, w_ptr, t_row, t_sc, c, C, mask, cls_w_g, smooth_w_g, HAS_W, ACC)
                     wc = tl.zeros([BLOCK_L], ACC)
                 else:
                     tw = tl.zeros([BLOCK_R, BLOCK_L], ACC)
                     wc = _class_weights(w_ptr, c, C, HAS_W, ACC)
-                g = _grad_tile(x, c, shift, log_s, coef, tgt, w_t, valid, tw, wc, cls_w, smooth_w, PROB)
+                g = _grad_tile(x, c, shift, log_s, coef_g, tgt, w_t_g, valid, tw, wc, cls_w, smooth_w_g, PROB)
                 tl.store(g_ptr + g_row[:, None] + c[None, :] * inner, g.to(g_ptr.dtype.element_ty), mask=mask)
 
 
@@ -248,6 +271,52 @@ def _nll_kernel(
         tl.store(wv_ptr + pid, tl.sum(w_t, 0))
     else:
         tl.store(loss_ptr + rows, loss.to(loss_ptr.dtype.element_ty), mask=row_ok)
+
+
+@triton.jit
+def _total_weight_kernel(
+    t_ptr,                       # class indices, one per row (strided); unused for probability targets
+    w_ptr,                       # class weights (C,) or unused
+    total_w_ptr,                 # out: the 0-dim sum over rows of v_n * w_{t_n} (ACC); the row count for PROB
+    n_rows, C, inner,            # rows; classes; product of the dims after the class dim
+    t_so, t_si,                  # target strides: outer index, inner index
+    ignore_index,                # class index whose rows are ignored
+    PROB: tl.constexpr, HAS_W: tl.constexpr, ACC: tl.constexpr, BLOCK: tl.constexpr,
+):
+    # bytes: reads 8 bytes of target (and 4 of weight) per row, writes one value; one program (deterministic).
+    # Runs before _ce_kernel so that the mean's divisor is known when the gradient is written.
+    acc = tl.zeros([BLOCK], ACC)
+    for r0 in range(0, n_rows, BLOCK):
+        rows = r0 + tl.arange(0, BLOCK).to(tl.int64)
+        row_ok = rows < n_rows
+        if PROB:
+            acc += tl.where(row_ok, 1.0, 0.0).to(ACC)
+        else:
+            tgt = tl.load(t_ptr + _row_offsets(rows, inner, t_so, t_si), mask=row_ok, other=0).to(tl.int64)
+            valid = row_ok & (tgt != ignore_index)
+            in_range = (tgt >= 0) & (tgt < C)
+            if HAS_W:
+                acc += tl.load(w_ptr + tl.where(valid & in_range, tgt, 0), mask=valid & in_range, other=0).to(ACC)
+            else:
+                acc += tl.where(valid, 1.0, 0.0).to(ACC)
+    tl.store(total_w_ptr, tl.sum(acc, 0))
+
+
+@triton.jit
+def _scale_unless_one_kernel(
+    g_ptr,                       # the fused gradient buffer (contiguous), scaled in place
+    s_ptr,                       # the 0-dim incoming gradient (any float dtype)
+    n,                           # elements of g
+    ACC: tl.constexpr, BLOCK: tl.constexpr,
+):
+    # bytes: reads one scalar per program; only when it is not 1 (loss.backward()'s seed is 1) reads and writes
+    # BLOCK elements of g. The check happens on the device: no host sync.
+    scale = tl.load(s_ptr).to(ACC)
+    if scale != 1.0:
+        offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+        ok = offs < n
+        g = tl.load(g_ptr + offs, mask=ok, other=0).to(ACC)
+        tl.store(g_ptr + offs, (g * scale).to(g_ptr.dtype.element_ty), mask=ok)
 
 
 @triton.jit
@@ -527,7 +596,16 @@ def _ce_cpu(meta, input, target, weight=None, *, ignore_index=-100, reduction="m
             e[rows, tc] -= acc(1.0 - ls) * w_t
             if ls:
                 e -= acc(ls / C) * valid[:, None] * (w[None, :] if w is not None else acc(1.0))
+            zero_mean = plan.reduction == "mean" and total_w == 0
+            if zero_mean:
+                # PyTorch: a row that is ignored gets a zero gradient even when every row is (a padding-only
+                # batch), one whose weight is 0 gets 0 * (1 / 0) = NaN; the backward then divides by 1
+                e[...] = np.where(valid[:, None], acc(np.nan), acc(0.0))
             plan.grad = _from_rows_2d(e.astype(input.dtype.np, copy=False), input._data.shape, plan.cd)
+            r = _finish_np(plan, meta, loss.astype(acc, copy=False), total_w, out)
+            if zero_mean:
+                plan.total_weight = np.asarray(1.0, acc)
+            return r
     return _finish_np(plan, meta, loss.astype(acc, copy=False), total_w, out)
 
 
@@ -562,6 +640,18 @@ def _target_layout(t: CudaArray, cd: int, ndim_input: int):
     return arr, so, si
 
 
+def _ce_blocks(n_rows: int, C: int):
+    """(BLOCK_R, BLOCK_L, ONE_PASS, num_warps) of _ce_kernel: softmax's row blocks while a row fits in registers
+    (one read); longer rows (a vocabulary) take 8K chunks at 8 warps, so several programs share an SM and the
+    second read of a row finds it in L2 more often than not."""
+    from . import nn_softmax as S
+    if C <= S.ROW_BLOCK_MAX:
+        return row_blocks(n_rows, C)
+    block_l = min(8192, launch.next_pow2(S.ROW_BLOCK_MAX))
+    block_r = max(1, min(launch.next_pow2(n_rows), S._TILE // block_l))
+    return block_r, block_l, False, 8 if block_r * block_l > 2048 else 4
+
+
 def _launch_loss(kernel_kind, meta, input, target, weight, write_grad: bool, out):
     plan = meta.aux
     acc_np = np.dtype(_acc_np(meta.dtype))
@@ -582,7 +672,7 @@ def _launch_loss(kernel_kind, meta, input, target, weight, write_grad: bool, out
     reduce_ = plan.reduction != "none"
     grad = CudaArray.empty(shape, input.dtype.np) if write_grad else None
     if kernel_kind == "ce":
-        block_r, block_l, one_pass, warps = row_blocks(n_rows, C)
+        block_r, block_l, one_pass, warps = _ce_blocks(n_rows, C)
     else:
         block_r, block_l, one_pass, warps = min(1024, launch.next_pow2(max(n_rows, 1))), 1, True, 4
     programs = launch.num_programs(n_rows, block_r)
@@ -603,10 +693,18 @@ def _launch_loss(kernel_kind, meta, input, target, weight, write_grad: bool, out
             t, t_so, t_si = _target_layout(target._data, d, len(shape))
             t_sc = 0
         if kernel_kind == "ce":
+            scale_grad = write_grad and plan.reduction == "mean"
+            grad_w = None
+            if scale_grad:
+                # the mean's divisor first (a read of the targets only), so the gradient is written final
+                grad_w = CudaArray.empty((), acc_np)
+                _total_weight_kernel[(1,)](t, w if w is not None else x, grad_w, n_rows, C, inner, t_so, t_si,
+                                           plan.ignore_index, PROB=plan.prob, HAS_W=w is not None, ACC=acc,
+                                           BLOCK=1024)
             _ce_kernel[(programs,)](
                 x, t, w if w is not None else x, rows_out, wpart, grad if grad is not None else x,
-                n_rows, C, inner, x_so, x_si, x_sc, t_so, t_si, t_sc, plan.ignore_index, _f64_bits(plan.smoothing),
-                PROB=plan.prob, HAS_W=w is not None, WRITE_GRAD=write_grad, REDUCE=reduce_, ACC=acc,
+                grad_w if grad_w is not None else x, n_rows, C, inner, x_so, x_si, x_sc, t_so, t_si, t_sc, plan.ignore_index, _f64_bits(plan.smoothing),
+                PROB=plan.prob, HAS_W=w is not None, WRITE_GRAD=write_grad, REDUCE=reduce_, SCALE_GRAD=scale_grad, ACC=acc,
                 ONE_PASS=one_pass, BLOCK_R=block_r, BLOCK_L=block_l, num_warps=warps)
         else:
             _nll_kernel[(programs,)](
@@ -904,16 +1002,23 @@ def _count_tensor(plan: LossPlan, x: Tensor):
 
 
 def _fused_x_grad(plan: LossPlan, x: Tensor, grad: Tensor) -> Tensor:
-    """The gradient the forward wrote, scaled in place by the incoming gradient (used once: a second backward
-    through a retained graph recomputes)."""
+    """The gradient the forward wrote (already divided by the mean's total weight on the cuda side), scaled in
+    place by the incoming gradient (used once: a second backward through a retained graph recomputes)."""
     from .binary import mul
     g = _make(plan.grad, x.dtype, x.device)
     plan.grad = None
-    tw = None
-    if plan.reduction == "mean":
-        tw = _make(plan.total_weight, _dt.float64 if x.dtype is _dt.float64 else _dt.float32, x.device)
-    scale = _row_scale(plan, grad, tw)
-    return mul(g, scale, out=g)
+    if plan.reduction == "none" or not isinstance(g._data, CudaArray):
+        tw = None
+        if plan.reduction == "mean":
+            tw = _make(plan.total_weight, _dt.float64 if x.dtype is _dt.float64 else _dt.float32, x.device)
+        return mul(g, _row_scale(plan, grad, tw), out=g)
+    # a 0-dim incoming gradient: loss.backward() seeds it with 1, so the kernel reads it on the device and
+    # touches the buffer only when it is not 1 (one launch, no memory pass, no host sync)
+    n = math.prod(g._data.shape)
+    if n:
+        _scale_unless_one_kernel[(launch.num_programs(n, 4096),)](g._data, grad._data, n, ACC=_acc_tl(x.dtype),
+                                                                  BLOCK=4096)
+    return g
 
 
 def _nll_vjp(ctx, grad):

@@ -21,6 +21,7 @@ Accumulation is fp32 for fp16/bf16/fp32 and fp64 for fp64.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -45,7 +46,8 @@ __all__ = ["softmax", "log_softmax"]
 
 # The longest row held in registers in one block; longer rows take the online (chunked) path. A module-level
 # setting so that tests can shrink it and send short rows down the online path in the interpreter.
-ROW_BLOCK_MAX = 4096 if _cuda.INTERPRET else 8192
+# On the GPU a 16K fp32 row is 32 registers per thread at 16 warps: held in registers, read once.
+ROW_BLOCK_MAX = 4096 if _cuda.INTERPRET else 16384
 # Elements per program tile when rows are short (several rows per program).
 _TILE = 8192 if _cuda.INTERPRET else 4096
 
@@ -211,9 +213,16 @@ def row_layout(arr: CudaArray, d: int):
 
 def row_blocks(n_rows: int, L: int):
     """(BLOCK_R, BLOCK_L, ONE_PASS, num_warps) for rows of length L."""
-    block_l = min(launch.next_pow2(max(L, 1)), launch.next_pow2(ROW_BLOCK_MAX))
+    return _row_blocks(n_rows, L, ROW_BLOCK_MAX)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_blocks(n_rows: int, L: int, row_block_max: int):
+    block_l = min(launch.next_pow2(max(L, 1)), launch.next_pow2(row_block_max))
     block_r = max(1, min(launch.next_pow2(n_rows), _TILE // block_l))
-    warps = 4 if block_l * block_r <= 2048 else (8 if block_l * block_r <= 8192 else 16)
+    # ~8-16 fp32 per thread for short tiles (enough loads in flight); at most 32 for a 16K row at 16 warps
+    tile = block_l * block_r
+    warps = 4 if tile <= 2048 else (8 if tile <= 4096 else 16)
     return block_r, block_l, L <= block_l, warps
 
 
@@ -227,19 +236,45 @@ def _launch_rows(mode: int, a: CudaArray, b: CudaArray | None, out: CudaArray, d
     n = math.prod(shape)
     if n == 0:
         return out
-    L = shape[d]
-    inner = math.prod(shape[d + 1:])
-    n_rows = n // L
-    a, a_so, a_si, a_sc = row_layout(a, d)
-    if b is not None:
-        b, b_so, b_si, b_sc = row_layout(b, d)
-    else:
-        b, b_so, b_si, b_sc = a, 0, 0, 0
-    block_r, block_l, one_pass, warps = row_blocks(n_rows, L)
-    _row_kernel[(launch.num_programs(n_rows, block_r),)](
-        a, b, out, n_rows, L, inner, a_so, a_si, a_sc, b_so, b_si, b_sc,
+    b_strides = tuple(b.strides) if b is not None else None
+    p = _rows_plan(shape, d, tuple(a.strides), b_strides, ROW_BLOCK_MAX)
+    if p is None:
+        # a layout whose outer or inner dims do not collapse: copy it (row_layout does), then plan again
+        a = row_layout(a, d)[0]
+        if b is not None:
+            b = row_layout(b, d)[0]
+            b_strides = tuple(b.strides)
+        p = _rows_plan(shape, d, tuple(a.strides), b_strides, ROW_BLOCK_MAX)
+    grid, n_rows, L, inner, a_so, a_si, a_sc, b_so, b_si, b_sc, block_r, block_l, one_pass, warps = p
+    _row_kernel[grid](
+        a, a if b is None else b, out, n_rows, L, inner, a_so, a_si, a_sc, b_so, b_si, b_sc,
         MODE=mode, ACC=acc, ONE_PASS=one_pass, BLOCK_R=block_r, BLOCK_L=block_l, num_warps=warps)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _rows_plan(shape: tuple, d: int, a_strides: tuple, b_strides, row_block_max: int):
+    """The launch parameters of `_row_kernel` for one (shape, dim, strides): cached, since a training step calls
+    softmax on the same layout every time and the Python work here is a sizable share of a ~40 us call. None
+    when a layout needs a copy first."""
+    so = _one_stride(shape[:d], a_strides[:d])
+    si = _one_stride(shape[d + 1:], a_strides[d + 1:])
+    if so is None or si is None:
+        return None
+    if b_strides is None:
+        b_so = b_si = b_sc = 0
+    else:
+        b_so = _one_stride(shape[:d], b_strides[:d])
+        b_si = _one_stride(shape[d + 1:], b_strides[d + 1:])
+        if b_so is None or b_si is None:
+            return None
+        b_sc = b_strides[d]
+    L = shape[d]
+    inner = math.prod(shape[d + 1:])
+    n_rows = math.prod(shape) // L
+    block_r, block_l, one_pass, warps = _row_blocks(n_rows, L, row_block_max)
+    return ((launch.num_programs(n_rows, block_r),), n_rows, L, inner, so, si, a_strides[d], b_so, b_si, b_sc,
+            block_r, block_l, one_pass, warps)
 
 
 def _as_2d_dim(shape: tuple, d: int):
@@ -404,11 +439,13 @@ def _softmax_cuda(mode):
         a = x._data
         if dtype is not None and x.dtype is not meta.dtype:
             a = cast_copy(a, meta.dtype)
-        a = a.view_as(shape, a.strides if meta.shape else (0,), a.offset)
         direct = out is not None and out.is_contiguous()
         dst = out if direct else CudaArray.empty(meta.shape, meta.dtype.np)
-        _launch_rows(mode, a, None, dst.view_as(shape, dst.strides if meta.shape else (1,), dst.offset), d,
-                     _acc(meta.dtype))
+        if meta.shape:   # no identity views: each CudaArray costs microseconds of a ~40 us call
+            _launch_rows(mode, a, None, dst, d, _acc(meta.dtype))
+        else:
+            _launch_rows(mode, a.view_as(shape, (0,), a.offset), None, dst.view_as(shape, (1,), dst.offset), d,
+                         _acc(meta.dtype))
         if out is not None and not direct:
             pw.launch_pointwise(_same, [_make(dst, meta.dtype, CUDA)], meta.shape, meta.dtype, meta.dtype, out)
             return out
