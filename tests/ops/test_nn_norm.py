@@ -70,9 +70,34 @@ def test_layer_norm_rows_longer_than_a_block(device, small_blocks):
         close(g, tg, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["layer_norm", "rms_norm"])
+def test_long_rows_with_many_rows_per_partial_program_cuda(name, small_blocks, monkeypatch):
+    # one partial program for 40 rows of 37 > MAX_BLOCK: tiles of 16 rows x 16-column chunks, three row groups,
+    # so the program's partial row is stored by the first group and read-modify-written by the other two
+    device = "cuda" if "cuda" in DEVICES else "cpu"
+    monkeypatch.setattr(nn_norm, "PARAM_PROGRAMS", 1)
+    if device == "cuda":
+        one_pass, block, rows, _, rows_per_program, programs = nn_norm._param_tiling(
+            40, 37, 16, 32, 1, nn_norm.PARAM_MAX_BLOCK, nn_norm.PARAM_TILE)
+        assert (one_pass, block, rows, rows_per_program, programs) == (False, 16, 16, 48, 1)
+    x, tx = pair((40, 37), device, dtype=np.float32)
+    w, tw = pair((37,), device, seed=2, low=0.5, high=1.5, dtype=np.float32)
+    leaves, tleaves = [x, w], [tx, tw]
+    if name == "layer_norm":
+        b, tb = pair((37,), device, seed=3, dtype=np.float32)
+        y, ty = nn_norm.layer_norm(x, (37,), w, b), F.layer_norm(tx, (37,), tw, tb)
+        leaves, tleaves = leaves + [b], tleaves + [tb]
+    else:
+        y, ty = nn_norm.rms_norm(x, (37,), w, 1e-6), F.rms_norm(tx, (37,), tw, 1e-6)
+    close(y, ty, rtol=1e-5, atol=1e-5)
+    for g, tg in zip(grads(y, leaves), torch_grads(ty, tleaves)):
+        close(g, tg, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_layer_norm_odd_rows_fit_in_one_block_with_many_partials(device, monkeypatch):
-    monkeypatch.setattr(nn_norm, "TILE", 64)   # 2 rows of 32 lanes per tile: 13 rows over several programs
+    # backward: 2 rows of 32 lanes per tile (tiles of TILE / 2), 13 rows over several programs
+    monkeypatch.setattr(nn_norm, "TILE", 128)
     monkeypatch.setattr(nn_norm, "PARAM_PROGRAMS", 5)
     x, tx = pair((13, 19), device)
     w, tw = pair((19,), device, seed=2)

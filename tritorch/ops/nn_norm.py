@@ -17,8 +17,12 @@ running statistics in the same kernel.
 Backward, per row (xhat = (x - mean) * rstd, gy = grad * weight):
     dx = rstd * (gy - mean(gy) - xhat * mean(gy * xhat))     (rms_norm: no mean(gy) term)
 computed in one row-wise pass. The weight/bias gradients of layer_norm and rms_norm (sums over rows) are
-accumulated per program over its block of rows, in registers, into a (programs, n_cols) partial buffer; a second,
-parallel pass (`_partial_sum_kernel`, one program per column block) sums the partials. No atomics.
+accumulated per program over its group of rows (about two programs per SM) into a (programs, n_cols) fp32
+partial buffer, written once per program; a second, parallel pass (`_partial_sum_kernel`, one program per narrow
+column block, dw and db in one launch) sums the partials. No atomics, no zero-fill. Rows up to PARAM_MAX_BLOCK
+are held in registers with the accumulators; longer rows go by [rows, column chunk] tiles in two passes over the
+program's rows (the row sums, then dx and the partials), since a 16K row plus its accumulators would overflow the
+register file.
 
 The backward ops (`layer_norm_backward`, `rms_norm_backward`, `group_norm_backward`, `batch_norm_backward`) are
 registered ops with their own backward rule (composed of registered ops, including the backward op itself), so
@@ -26,6 +30,7 @@ double backward and beyond work. group_norm's backward works on the (N*G, C/G*Hx
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -52,8 +57,18 @@ __all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm"]
 MAX_BLOCK = 16384 if not _cuda.INTERPRET else 4096
 # Elements per program tile (rows x block) when rows are short: several short rows share a program.
 TILE = 8192 if _cuda.INTERPRET else 4096
-# Programs of the backward pass that accumulate weight/bias partials (a multiple of the SM count on a GPU).
-PARAM_PROGRAMS = 4 if _cuda.INTERPRET else 528
+# Programs of the backward pass that accumulate weight/bias partials: about two per SM on an H100 (132 SMs), so
+# the (programs, n_cols) partial buffer stays small beside the tensors (8 MB for 4096-wide fp32 rows).
+PARAM_PROGRAMS = 4 if _cuda.INTERPRET else 264
+# Longest row the weight/bias-gradient backward holds in registers: it keeps two column accumulators beside the
+# row's grad and input; ptxas (sm_90, Triton 3.6) gives it ~128 registers a thread at 8 values a thread per
+# tensor (so tiles of 2048 values with 8 warps, 4096 with 16) and spills at 16; at 16K the row alone would need
+# the whole register file of an SM. Longer rows take the tiled two-pass path (a few rows x a column chunk).
+PARAM_MAX_BLOCK = 4096
+# Longest row any backward holds in registers (grad and input of a 16K row spill at 16 warps under ptxas).
+BWD_MAX_BLOCK = 8192 if not _cuda.INTERPRET else 4096
+# Elements per [rows, chunk] tile of that tiled path.
+PARAM_TILE = 8192 if not _cuda.INTERPRET else 4096
 
 W_PER_COLUMN, W_PER_GROUP_CHANNEL, W_PER_ROW = 0, 1, 2
 PARAMS_NONE, PARAMS_COLUMN_PARTIALS, PARAMS_PER_ROW = 0, 1, 2
@@ -120,7 +135,7 @@ def _norm_fwd_kernel(
         cols = tl.arange(0, BLOCK)
         mask = rmask[:, None] & (cols < n_cols)[None, :]
         x = tl.load(x_ptr + base + _col_offsets(cols, col_split, outer_stride, STRIDED)[None, :], mask=mask,
-                    other=0.0).to(ACC)
+                    other=0.0, eviction_policy="evict_first").to(ACC)  # read once
         if CENTER:
             mean = tl.sum(x, 1) / n
             xc = tl.where(mask, x - mean[:, None], 0.0)
@@ -186,6 +201,22 @@ def _norm_fwd_kernel(
 
 
 @triton.jit
+def _tile_offsets(r0, cols, row_stride, col_split, outer_stride, STRIDED: tl.constexpr, ROWS: tl.constexpr):
+    # (element offset of the tile's first row, [ROWS, BLOCK] offsets from it). Contiguous rows: an int64 scalar
+    # and int32 offsets (the launcher keeps ROWS * row_stride < 2**31), so the tile's addresses and the offsets
+    # kept live from the loads to the dx store take half the registers of int64 offsets. Strided (batch_norm)
+    # rows: all int64, from 0.
+    if STRIDED:
+        rows = r0 + tl.arange(0, ROWS)
+        base = r0 * 0
+        off = rows[:, None] * row_stride + _col_offsets(cols, col_split, outer_stride, STRIDED)[None, :]
+    else:
+        base = r0 * row_stride
+        off = tl.arange(0, ROWS)[:, None] * row_stride + cols[None, :]
+    return base, off
+
+
+@triton.jit
 def _norm_bwd_kernel(
     g_ptr, x_ptr, dx_ptr,           # grad of y, input, grad of x: one layout (row_stride/col_split/outer_stride)
     w_ptr,                          # weight (W_MODE 0: per column; 2: per row), or unused
@@ -195,9 +226,11 @@ def _norm_bwd_kernel(
     rows_per_program,               # rows each program handles (a multiple of ROWS)
     CENTER: tl.constexpr, W_MODE: tl.constexpr, HAS_W: tl.constexpr,
     PARAMS: tl.constexpr,           # 0: no weight/bias grads; 1: column partials per program; 2: one per row
+    WANT_DB: tl.constexpr,          # PARAMS 1: also the bias partials (rms_norm has no bias)
     STRIDED: tl.constexpr, ONE_PASS: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, ACC: tl.constexpr,
 ):
-    # bytes: reads grad and x once (ONE_PASS) or twice (looping rows), writes dx once; partials n_cols per program
+    # bytes: reads grad and x once (ONE_PASS) or twice (looping rows; the second read of a [ROWS, row] group
+    # partly from L2), writes dx once; partials n_cols per program (PARAMS 1)
     pid = tl.program_id(0)
     row_begin = pid.to(tl.int64) * rows_per_program
     row_end = tl.minimum(row_begin + rows_per_program, n_rows)
@@ -205,36 +238,38 @@ def _norm_bwd_kernel(
     if ONE_PASS:
         cols = tl.arange(0, BLOCK)
         cmask = cols < n_cols
-        coff = _col_offsets(cols, col_split, outer_stride, STRIDED)[None, :]
         acc_w = tl.zeros([BLOCK], ACC)
         acc_b = tl.zeros([BLOCK], ACC)
         for r0 in range(row_begin, row_end, ROWS):
             rows = r0 + tl.arange(0, ROWS)
             rmask = rows < row_end
             mask = rmask[:, None] & cmask[None, :]
-            off = rows[:, None] * row_stride + coff
-            g = tl.load(g_ptr + off, mask=mask, other=0.0).to(ACC)
-            x = tl.load(x_ptr + off, mask=mask, other=0.0).to(ACC)
+            base, off = _tile_offsets(r0, cols, row_stride, col_split, outer_stride, STRIDED, ROWS)
+            g = tl.load(g_ptr + base + off, mask=mask, other=0.0, eviction_policy="evict_first").to(ACC)  # read once
+            x = tl.load(x_ptr + base + off, mask=mask, other=0.0, eviction_policy="evict_first").to(ACC)
             mean = tl.load(mean_ptr + rows, mask=rmask, other=0.0)
             rstd = tl.load(rstd_ptr + rows, mask=rmask, other=0.0)
             xhat = tl.where(mask, (x - mean[:, None]) * rstd[:, None], 0.0)
             gy = g
             if HAS_W:
+                # (re-read per row from L1/L2 rather than held across the loop: registers are the limit here)
                 gy = g * _affine_values(w_ptr, rows, cols, mask, 1, 1, 1, ACC, W_MODE)
             c1 = tl.sum(gy * xhat, 1) / n
             dx = gy - xhat * c1[:, None]
             if CENTER:
                 dx = dx - (tl.sum(gy, 1) / n)[:, None]
-            tl.store(dx_ptr + off, (dx * rstd[:, None]).to(dx_ptr.dtype.element_ty), mask=mask)
+            tl.store(dx_ptr + base + off, (dx * rstd[:, None]).to(dx_ptr.dtype.element_ty), mask=mask)
             if PARAMS == 1:
                 acc_w += tl.sum(g * xhat, 0)
-                acc_b += tl.sum(g, 0)
+                if WANT_DB:
+                    acc_b += tl.sum(g, 0)
             if PARAMS == 2:
                 tl.store(pw_ptr + rows, tl.sum(g * xhat, 1), mask=rmask)
                 tl.store(pb_ptr + rows, tl.sum(g, 1), mask=rmask)
         if PARAMS == 1:
             tl.store(pw_ptr + pid * n_cols + cols, acc_w, mask=cmask)
-            tl.store(pb_ptr + pid * n_cols + cols, acc_b, mask=cmask)
+            if WANT_DB:
+                tl.store(pb_ptr + pid * n_cols + cols, acc_b, mask=cmask)
     else:
         for r0 in range(row_begin, row_end, ROWS):
             rows = r0 + tl.arange(0, ROWS)
@@ -245,12 +280,13 @@ def _norm_bwd_kernel(
             s_gy = tl.zeros([ROWS, BLOCK], ACC)
             s_gx = tl.zeros([ROWS, BLOCK], ACC)
             s_g = tl.zeros([ROWS, BLOCK], ACC)
+            # pass 1: the row sums dx needs (and batch_norm's per-row parameter sums)
             for start in range(0, n_cols, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
                 mask = rmask[:, None] & (cols < n_cols)[None, :]
-                off = rows[:, None] * row_stride + _col_offsets(cols, col_split, outer_stride, STRIDED)[None, :]
-                g = tl.load(g_ptr + off, mask=mask, other=0.0).to(ACC)
-                x = tl.load(x_ptr + off, mask=mask, other=0.0).to(ACC)
+                base, off = _tile_offsets(r0, cols, row_stride, col_split, outer_stride, STRIDED, ROWS)
+                g = tl.load(g_ptr + base + off, mask=mask, other=0.0).to(ACC)
+                x = tl.load(x_ptr + base + off, mask=mask, other=0.0).to(ACC)
                 xhat = tl.where(mask, (x - mean[:, None]) * rstd[:, None], 0.0)
                 gy = g
                 if HAS_W:
@@ -265,13 +301,14 @@ def _norm_bwd_kernel(
             if PARAMS == 2:
                 tl.store(pw_ptr + rows, tl.sum(s_gx, 1), mask=rmask)
                 tl.store(pb_ptr + rows, tl.sum(s_g, 1), mask=rmask)
+            # pass 2: dx, and the column partials of this group of rows
             for start in range(0, n_cols, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
                 cmask = cols < n_cols
                 mask = rmask[:, None] & cmask[None, :]
-                off = rows[:, None] * row_stride + _col_offsets(cols, col_split, outer_stride, STRIDED)[None, :]
-                g = tl.load(g_ptr + off, mask=mask, other=0.0).to(ACC)
-                x = tl.load(x_ptr + off, mask=mask, other=0.0).to(ACC)
+                base, off = _tile_offsets(r0, cols, row_stride, col_split, outer_stride, STRIDED, ROWS)
+                g = tl.load(g_ptr + base + off, mask=mask, other=0.0, eviction_policy="evict_first").to(ACC)
+                x = tl.load(x_ptr + base + off, mask=mask, other=0.0, eviction_policy="evict_first").to(ACC)
                 xhat = tl.where(mask, (x - mean[:, None]) * rstd[:, None], 0.0)
                 gy = g
                 if HAS_W:
@@ -279,31 +316,42 @@ def _norm_bwd_kernel(
                 dx = gy - xhat * c1[:, None]
                 if CENTER:
                     dx = dx - c2[:, None]
-                tl.store(dx_ptr + off, (dx * rstd[:, None]).to(dx_ptr.dtype.element_ty), mask=mask)
+                tl.store(dx_ptr + base + off, (dx * rstd[:, None]).to(dx_ptr.dtype.element_ty), mask=mask)
                 if PARAMS == 1:
-                    # this program's own partial row: read-modify-write, no other program touches it
+                    # this program's own partial row (no other program touches it): the first group of rows
+                    # stores, later ones (many rows per program) read-modify-write; so no zero-fill launch.
                     p = pid * n_cols + cols
-                    tl.store(pw_ptr + p, tl.load(pw_ptr + p, mask=cmask, other=0.0) + tl.sum(g * xhat, 0),
+                    pmask = cmask & ((cols * 0 + r0) > row_begin)  # (a tensor compare: a mask)
+                    tl.store(pw_ptr + p, tl.load(pw_ptr + p, mask=pmask, other=0.0) + tl.sum(g * xhat, 0),
                              mask=cmask)
-                    tl.store(pb_ptr + p, tl.load(pb_ptr + p, mask=cmask, other=0.0) + tl.sum(g, 0), mask=cmask)
+                    if WANT_DB:
+                        tl.store(pb_ptr + p, tl.load(pb_ptr + p, mask=pmask, other=0.0) + tl.sum(g, 0),
+                                 mask=cmask)
 
 
 @triton.jit
 def _partial_sum_kernel(
-    p_ptr,                          # (n_parts, n_cols) partial sums, contiguous (ACC)
-    out_ptr,                        # (n_cols,) result, contiguous (the weight's dtype)
+    pw_ptr, pb_ptr,                 # (n_parts, n_cols) weight / bias partial sums, contiguous (ACC)
+    dw_ptr, db_ptr,                 # (n_cols,) results, contiguous (the weight's dtype)
     n_parts, n_cols,
+    HAS_B: tl.constexpr,            # also reduce pb_ptr into db_ptr (one launch for both)
     BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr, ACC: tl.constexpr,
 ):
-    # bytes: reads n_parts * n_cols partials, writes n_cols
-    cols = tl.program_id(0).to(tl.int64) * BLOCK_C + tl.arange(0, BLOCK_C)
+    # bytes: reads n_parts * n_cols partials (each array), writes n_cols; one program per column block
+    cols = tl.program_id(0) * BLOCK_C + tl.arange(0, BLOCK_C)
     cmask = cols < n_cols
-    acc = tl.zeros([BLOCK_C], ACC)
+    acc_w = tl.zeros([BLOCK_C], ACC)
+    acc_b = tl.zeros([BLOCK_C], ACC)
     for p0 in range(0, n_parts, BLOCK_P):
         parts = p0 + tl.arange(0, BLOCK_P)
         mask = (parts < n_parts)[:, None] & cmask[None, :]
-        acc += tl.sum(tl.load(p_ptr + parts[:, None] * n_cols + cols[None, :], mask=mask, other=0.0), 0)
-    tl.store(out_ptr + cols, acc.to(out_ptr.dtype.element_ty), mask=cmask)
+        off = parts[:, None].to(tl.int64) * n_cols + cols[None, :]
+        acc_w += tl.sum(tl.load(pw_ptr + off, mask=mask, other=0.0, eviction_policy="evict_first"), 0)
+        if HAS_B:
+            acc_b += tl.sum(tl.load(pb_ptr + off, mask=mask, other=0.0, eviction_policy="evict_first"), 0)
+    tl.store(dw_ptr + cols, acc_w.to(dw_ptr.dtype.element_ty), mask=cmask)
+    if HAS_B:
+        tl.store(db_ptr + cols, acc_b.to(db_ptr.dtype.element_ty), mask=cmask)
 
 
 # ====================================================================================== launch helpers
@@ -327,12 +375,47 @@ def _contiguous(t: Tensor) -> CudaArray:
 
 def _row_tiling(n_rows: int, n_cols: int):
     """(one_pass, block, rows per tile, num_warps) for rows of n_cols elements."""
+    return _tiling(n_rows, n_cols, MAX_BLOCK, TILE)
+
+
+def _warps_for(elements: int) -> int:
+    """num_warps for a tile of `elements` values: 16 per thread at 4K and above (as Triton's layer-norm
+    tutorial: 8 warps at 4K, 16 at 8K-16K), a power of two in [1, 16]."""
+    warps = max(1, min(16, elements // 512))
+    return 1 << (warps.bit_length() - 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tiling(n_rows: int, n_cols: int, max_block: int, tile: int):
+    # cached: every call of the same shape reuses it (the knobs are part of the key, so tests can shrink them)
     p2 = launch.next_pow2(max(n_cols, 1))
-    one_pass = p2 <= MAX_BLOCK
-    block = p2 if one_pass else launch.next_pow2(MAX_BLOCK)
-    rows = max(1, min(launch.next_pow2(max(n_rows, 1)), TILE // block))
-    warps = max(1, min(16, rows * block // 512))
-    return one_pass, block, rows, 1 << (warps.bit_length() - 1)
+    one_pass = p2 <= max_block
+    block = p2 if one_pass else launch.next_pow2(max_block)
+    rows = max(1, min(launch.next_pow2(max(n_rows, 1)), tile // block))
+    return one_pass, block, rows, _warps_for(rows * block)
+
+
+@functools.lru_cache(maxsize=1024)
+def _param_tiling(n_rows: int, n_cols: int, max_block: int, tile: int, programs: int, param_max_block: int,
+                  param_tile: int):
+    """(one_pass, block, rows per tile, num_warps, rows per program, programs) of the backward that writes
+    weight/bias column partials. Rows that fit in min(max_block, param_max_block) are held in registers, a few
+    per tile, each program summing its rows' partials in registers. Longer rows go by [rows, chunk] tiles of
+    about param_tile elements, the rows of a tile being (about) all of a program's rows: one tile-row group per
+    program, so its partial row is written once, with no zero-fill and no read-back."""
+    one_pass, block, rows, warps = _tiling(n_rows, n_cols, min(max_block, param_max_block), tile)
+    per_program = launch.num_programs(max(n_rows, 1), programs)
+    if one_pass:  # 8 values a thread per tensor (see PARAM_MAX_BLOCK): tiles of up to half of `tile` values
+        rows = max(1, min(rows, (tile // 2) // block))
+        warps = _warps_for(rows * block * 2)
+    else:
+        rows = min(16, launch.next_pow2(per_program))
+        while rows > 1 and rows * n_cols >= 2 ** 31:  # the kernel's int32 offsets within a tile
+            rows //= 2
+        block = max(1, min(block, param_tile // rows))
+        warps = _warps_for(rows * block)
+    rows_per_program = launch.num_programs(per_program, rows) * rows
+    return one_pass, block, rows, warps, rows_per_program, launch.num_programs(max(n_rows, 1), rows_per_program)
 
 
 class _Layout:
@@ -382,25 +465,26 @@ def _launch_fwd(x: CudaArray, layout: _Layout, dtype: _dt.dtype, *, center, weig
 
 
 def _launch_bwd(g: CudaArray, x: CudaArray, layout: _Layout, dtype: _dt.dtype, mean, rstd, *, center,
-                weight=None, w_mode=0, params=PARAMS_NONE, param_dtype=None):
-    """Run the backward kernel (and the partial-sum pass for column partials); returns (dx, dw, db)."""
+                weight=None, w_mode=0, params=PARAMS_NONE, param_dtype=None, want_db=True):
+    """Run the backward kernel (and the partial-sum pass for column partials); returns (dx, dw, db); db is None
+    for column partials without want_db."""
     acc = _acc_dtype(dtype)
     dx = CudaArray.empty(tuple(x.shape), dtype.np)
     n_rows, n_cols = layout.n_rows, layout.n_cols
-    one_pass, block, rows, warps = _row_tiling(n_rows, n_cols)
     if params == PARAMS_COLUMN_PARTIALS:
-        n_programs = max(1, min(PARAM_PROGRAMS, launch.num_programs(n_rows, rows)))
+        one_pass, block, rows, warps, rows_per_program, n_programs = _param_tiling(
+            n_rows, n_cols, MAX_BLOCK, TILE, PARAM_PROGRAMS, PARAM_MAX_BLOCK, PARAM_TILE)
     else:
-        n_programs = launch.num_programs(n_rows, rows)
-    rows_per_program = launch.num_programs(launch.num_programs(max(n_rows, 1), n_programs), rows) * rows
-    n_programs = launch.num_programs(max(n_rows, 1), rows_per_program)
+        one_pass, block, rows, warps = _tiling(n_rows, n_cols, min(MAX_BLOCK, BWD_MAX_BLOCK), TILE)
+        rows_per_program, n_programs = rows, launch.num_programs(n_rows, rows)
     pw_arr = pb_arr = None
     if params == PARAMS_COLUMN_PARTIALS:
         pw_arr = CudaArray.empty((n_programs, n_cols), acc.np)
-        pb_arr = CudaArray.empty((n_programs, n_cols), acc.np)
-        if not one_pass or n_rows == 0:
+        pb_arr = CudaArray.empty((n_programs, n_cols), acc.np) if want_db else None
+        if n_rows == 0:  # no kernel runs: the sums are zeros
             _cuda.memset_zero(pw_arr)
-            _cuda.memset_zero(pb_arr)
+            if want_db:
+                _cuda.memset_zero(pb_arr)
     elif params == PARAMS_PER_ROW:
         pw_arr = CudaArray.empty((n_rows,), acc.np)
         pb_arr = CudaArray.empty((n_rows,), acc.np)
@@ -409,27 +493,37 @@ def _launch_bwd(g: CudaArray, x: CudaArray, layout: _Layout, dtype: _dt.dtype, m
             g, x, dx, weight if weight is not None else x, mean, rstd,
             pw_arr if pw_arr is not None else x, pb_arr if pb_arr is not None else x,
             n_rows, n_cols, layout.row_stride, layout.col_split, layout.outer_stride, rows_per_program,
-            CENTER=center, W_MODE=w_mode, HAS_W=weight is not None, PARAMS=params, STRIDED=layout.strided,
-            ONE_PASS=one_pass, ROWS=rows, BLOCK=block, ACC=_TL_ACC[acc], num_warps=warps)
+            CENTER=center, W_MODE=w_mode, HAS_W=weight is not None, PARAMS=params, WANT_DB=want_db,
+            STRIDED=layout.strided, ONE_PASS=one_pass, ROWS=rows, BLOCK=block, ACC=_TL_ACC[acc], num_warps=warps)
     elif params == PARAMS_PER_ROW and n_rows:
         _cuda.memset_zero(pw_arr)
         _cuda.memset_zero(pb_arr)
     if params != PARAMS_COLUMN_PARTIALS:
         return dx, pw_arr, pb_arr
-    return dx, _sum_partials(pw_arr, param_dtype), _sum_partials(pb_arr, param_dtype)
+    return (dx,) + _sum_partials(pw_arr, pb_arr, param_dtype, acc)
 
 
-def _sum_partials(partials: CudaArray, dtype: _dt.dtype) -> CudaArray:
-    n_parts, n_cols = partials.shape
-    out = CudaArray.empty((n_cols,), dtype.np)
-    if n_cols == 0:
-        return out
-    block_c = min(launch.next_pow2(n_cols), 256)
+@functools.lru_cache(maxsize=256)
+def _partial_sum_tiling(n_parts: int, n_cols: int, programs: int):
+    """(BLOCK_P, BLOCK_C, num_warps): column blocks narrow enough for about `programs` programs (32-256 columns:
+    128-1024 contiguous bytes per partial row), partial rows in tiles of up to 4K elements."""
+    block_c = min(launch.next_pow2(n_cols), 256, max(32, launch.next_pow2(launch.num_programs(n_cols, programs))))
     block_p = min(launch.next_pow2(max(n_parts, 1)), max(1, 4096 // block_c))
+    return block_p, block_c, _warps_for(block_p * block_c)
+
+
+def _sum_partials(pw_arr: CudaArray, pb_arr, dtype: _dt.dtype, acc: _dt.dtype):
+    """(dw, db): the column sums of the (n_parts, n_cols) partials, in one launch (db None without pb_arr)."""
+    n_parts, n_cols = pw_arr.shape
+    dw = CudaArray.empty((n_cols,), dtype.np)
+    db = CudaArray.empty((n_cols,), dtype.np) if pb_arr is not None else None
+    if n_cols == 0:
+        return dw, db
+    block_p, block_c, warps = _partial_sum_tiling(n_parts, n_cols, PARAM_PROGRAMS)
     _partial_sum_kernel[(launch.num_programs(n_cols, block_c),)](
-        partials, out, n_parts, n_cols, BLOCK_P=block_p, BLOCK_C=block_c,
-        ACC=_TL_ACC[_dt.from_numpy_dtype(partials.dtype)])
-    return out
+        pw_arr, pb_arr if pb_arr is not None else pw_arr, dw, db if db is not None else dw, n_parts, n_cols,
+        HAS_B=pb_arr is not None, BLOCK_P=block_p, BLOCK_C=block_c, ACC=_TL_ACC[acc], num_warps=warps)
+    return dw, db
 
 
 # ==================================================================================== NumPy row helpers
@@ -789,7 +883,7 @@ def _rownorm_bwd_cuda(center):
         params = PARAMS_NONE if weight is None else PARAMS_COLUMN_PARTIALS
         dx, dw, db = _launch_bwd(_contiguous(grad), x, layout, dtype, mean, rstd, center=center,
                                  weight=None if weight is None else _contiguous(weight), params=params,
-                                 param_dtype=dtype)
+                                 param_dtype=dtype, want_db=center)
         if weight is None:
             return (dx,)
         ns = meta.shape[1]
