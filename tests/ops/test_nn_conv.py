@@ -75,7 +75,9 @@ def test_conv_transpose2d_matches_torch(xs, ws, bs, kw):
     _parity(F.conv_transpose2d, TF.conv_transpose2d, [xs, ws, bs], kw)
 
 
-def test_conv2d_float32_and_cuda_match_torch():
+def test_conv2d_float32_and_cuda_match_torch(monkeypatch):
+    # full fp32 products (on a GPU TF32, the default as with cuDNN, would round the operands to 10 bits)
+    monkeypatch.setattr(tt.backends.cudnn, "allow_tf32", False)
     case = ((2, 4, 6, 5), (6, 2, 3, 3), (6,), {"stride": (2, 1), "padding": 1, "groups": 2})
     _parity(F.conv2d, TF.conv2d, case[:3], case[3], dtype=np.float32, rtol=1e-5, atol=1e-5)
     if "cuda" in devices():
@@ -95,6 +97,40 @@ def test_conv2d_double_backward_matches_torch():
     tsecond = torch.autograd.grad((tgx * tgx).sum() + (tgw * tgw).sum(), theirs)
     for g, tg in zip(second, tsecond):
         assert_close(g, tg.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("xs,ws,bs,kw", [
+    ((1, 16, 4, 5), (16, 16, 2, 3), (16,), {"padding": 1}),                         # tap-major K order
+    ((1, 32, 5, 4), (32, 16, 2, 2), None, {"stride": 2, "padding": (1, 0), "dilation": (2, 1), "groups": 2}),
+    ((2, 3, 6, 5), (4, 3, 3, 3), (4,), {"padding": 1}),                             # channel-minor K order
+])
+def test_cuda_kernel_paths_match_torch(monkeypatch, xs, ws, bs, kw):
+    """The cuda kernels' two K orders (tap-major for >= 16 channels) and the weight gradient's split-K reduction
+    (made to split these small pixel sums), forward and both gradients, plus conv_transpose2d (the input-grad
+    kernel with a bias epilogue) where a bias is given."""
+    if "cuda" not in devices():
+        return
+    g = nn_conv._forward_geom("t", xs, ws, None, kw.get("stride", 1), kw["padding"], kw.get("dilation", 1),
+                              kw.get("groups", 1), 2)
+    assert nn_conv._tap_major(g.cg) == (g.cg >= 16)
+    with monkeypatch.context() as patch:  # three pixel chunks: the split path without the many programs the
+        patch.setattr(nn_conv, "_SPLIT_PROGRAMS", 1 << 20)        # interpreter would be slow to run
+        patch.setattr(nn_conv, "_SPLIT_MIN_PIXELS", g.n * g.ho * g.wo // 3)
+        assert nn_conv._split_count(g, g.n * g.ho * g.wo) > 1
+        _parity(F.conv2d, TF.conv2d, [xs, ws, bs], kw, device="cuda")
+    if bs is not None:
+        _parity(F.conv_transpose2d, TF.conv_transpose2d, [(xs[0], ws[0]) + xs[2:], ws, (ws[1],)], kw, device="cuda")
+
+
+def test_cudnn_tf32_flag_selects_dot_precision(monkeypatch):
+    """fp32 convolutions use TF32 tensor cores unless torch.backends.cudnn.allow_tf32 is off (PyTorch's default
+    is on); other dtypes always multiply in their own precision."""
+    monkeypatch.undo()  # the library's default, not tests/conftest.py's (which turns TF32 off for every test)
+    assert tt.backends.cudnn.allow_tf32 is True
+    assert nn_conv._dot_flags(tt.float32)["PRECISION"] == "tf32"
+    assert nn_conv._dot_flags(tt.float64)["PRECISION"] == "ieee"
+    monkeypatch.setattr(tt.backends.cudnn, "allow_tf32", False)
+    assert nn_conv._dot_flags(tt.float32)["PRECISION"] == "ieee"
 
 
 @pytest.fixture(params=["per_sample_gemm", "wide_gemm"])

@@ -10,7 +10,12 @@ A 2-D convolution is a GEMM per group whose operands are gathered on the fly ("i
 Each Triton kernel tiles its GEMM (BLOCK_M x BLOCK_N outputs, a loop over K in BLOCK_K steps with tl.dot, fp32
 accumulation for fp16/bf16/fp32, fp64 for fp64); the gather computes the input coordinates of each K index and
 masks the taps that fall into the zero padding, so padding is never materialised. Operands are read through
-their own strides (non-contiguous inputs are not copied); the second grid axis is the group.
+their own strides (non-contiguous inputs are not copied); the second grid axis is the group. With >= 16 channels
+in the reduced dim the K loop is tap-major (one kernel tap per step: per-row masks and addresses, channels a plain
+arange). The weight gradient's short, wide GEMM with its long pixel reduction is split over a third grid axis
+(split-K into fp32 partials, then summed in order: deterministic, no atomics) so enough programs fill the GPU.
+On a GPU the tiles are autotuned (keyed on power-of-two size buckets; one config for small problems), fp32 dots
+use TF32 as cuDNN does by default (tritorch.backends.cudnn.allow_tf32); the interpreter runs one fixed tile.
 
 conv_transpose2d is the input-grad kernel (with a bias epilogue) and conv1d is conv2d on a height-1 view, so all
 five ops share the three kernels. Padding may be asymmetric internally (padding='same' with an even kernel).
@@ -38,10 +43,12 @@ import triton.language as tl
 
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
+from ..backends import cudnn as _cudnn
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from ._cpu_parallel import parallel_chunks
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
+from .matmul import _EventTimer
 from .samples import cpu_extras, make_tensor, rng_for
 
 FAMILY = "nn_conv"
@@ -63,6 +70,13 @@ def _dot_acc(a, b, acc, UPCAST: tl.constexpr, PRECISION: tl.constexpr, ACC: tl.c
     return tl.dot(a, b, acc, input_precision=PRECISION, out_dtype=ACC)
 
 
+# Two K orders share each kernel (constexpr TAP_MAJOR). Channel-minor, K = (c, r, s) flattened: every K step
+# decomposes a (BLOCK_K,) index vector and masks a full (BLOCK_M, BLOCK_K) gather; it packs few channels densely
+# (first layers, C = 3). Tap-major, K = (r, s) outer x channel blocks inner, one flat loop of KH*KW*cdiv(C,
+# BLOCK_K) steps: one tap per step, so the padding mask and the spatial address are per row, computed from
+# scalars, and the channel offsets are a plain arange (wide layers, C >= 16; the loop stays one software pipeline).
+
+
 @triton.jit
 def _conv_fwd_kernel(
     x_ptr, w_ptr, b_ptr, y_ptr,            # input (N, Cin, H, W), weight (Cout, Cin/g, KH, KW), bias (Cout), output
@@ -74,7 +88,9 @@ def _conv_fwd_kernel(
     sb,                                    # bias stride
     STRIDE_H, STRIDE_W, PAD_T, PAD_L,      # stride, top/left zero padding
     DIL_H, DIL_W,                          # dilation
+    M_KEY, N_KEY, K_KEY,                   # GEMM sizes rounded up to powers of two (the autotuner's key only)
     KH: tl.constexpr, KW: tl.constexpr,    # kernel height and width (constexpr: the K-index split is by constants)
+    TAP_MAJOR: tl.constexpr,               # K order: taps outer, channel blocks inner (see above)
     HAS_BIAS: tl.constexpr,                # add the bias in the epilogue
     UPCAST: tl.constexpr,                  # fp16/bf16 tiles to fp32 before the dot (interpreter)
     PRECISION: tl.constexpr,               # tl.dot input_precision for fp32: "ieee" or "tf32"
@@ -89,7 +105,6 @@ def _conv_fwd_kernel(
     pid_m = pid // tiles_n
     pid_n = pid % tiles_n
     M = N * HO * WO
-    K = CG * KH * KW
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     m_ok = rm < M
@@ -103,19 +118,37 @@ def _conv_fwd_kernel(
     co = g * COG + rn
     w_base = w_ptr + co.to(tl.int64) * swo
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC)
-    for k0 in range(0, K, BLOCK_K):
-        rk = k0 + tl.arange(0, BLOCK_K)
-        k_ok = rk < K
-        ci = rk // (KH * KW)
-        r = (rk // KW) % KH
-        s = rk % KW
-        hi = h0[:, None] + (r * DIL_H)[None, :]
-        wi = w0[:, None] + (s * DIL_W)[None, :]
-        a_mask = m_ok[:, None] & k_ok[None, :] & (hi >= 0) & (hi < H) & (wi >= 0) & (wi < W)
-        a = tl.load(x_base[:, None] + (ci * sxc)[None, :] + hi * sxh + wi * sxw, mask=a_mask, other=0)
-        b = tl.load(w_base[None, :] + (ci * swc + r * swh + s * sww)[:, None],
-                    mask=k_ok[:, None] & n_ok[None, :], other=0)
-        acc = _dot_acc(a, b, acc, UPCAST, PRECISION, ACC)
+    if TAP_MAJOR:
+        c_steps = tl.cdiv(CG, BLOCK_K)
+        for kk in range(0, KH * KW * c_steps):
+            tap = kk // c_steps
+            rc = (kk - tap * c_steps) * BLOCK_K + tl.arange(0, BLOCK_K)
+            r = tap // KW
+            s = tap - r * KW
+            hi = h0 + r * DIL_H
+            wi = w0 + s * DIL_W
+            row_ok = m_ok & (hi >= 0) & (hi < H) & (wi >= 0) & (wi < W)
+            c_ok = rc < CG
+            a = tl.load((x_base + hi * sxh + wi * sxw)[:, None] + (rc * sxc)[None, :],
+                        mask=row_ok[:, None] & c_ok[None, :], other=0)
+            b = tl.load(w_base[None, :] + (rc * swc + (r * swh + s * sww))[:, None],
+                        mask=c_ok[:, None] & n_ok[None, :], other=0)
+            acc = _dot_acc(a, b, acc, UPCAST, PRECISION, ACC)
+    else:
+        K = CG * KH * KW
+        for k0 in range(0, K, BLOCK_K):
+            rk = k0 + tl.arange(0, BLOCK_K)
+            k_ok = rk < K
+            ci = rk // (KH * KW)
+            r = (rk // KW) % KH
+            s = rk % KW
+            hi = h0[:, None] + (r * DIL_H)[None, :]
+            wi = w0[:, None] + (s * DIL_W)[None, :]
+            a_mask = m_ok[:, None] & k_ok[None, :] & (hi >= 0) & (hi < H) & (wi >= 0) & (wi < W)
+            a = tl.load(x_base[:, None] + (ci * sxc)[None, :] + hi * sxh + wi * sxw, mask=a_mask, other=0)
+            b = tl.load(w_base[None, :] + (ci * swc + r * swh + s * sww)[:, None],
+                        mask=k_ok[:, None] & n_ok[None, :], other=0)
+            acc = _dot_acc(a, b, acc, UPCAST, PRECISION, ACC)
     if HAS_BIAS:
         acc += tl.load(b_ptr + co * sb, mask=n_ok, other=0).to(ACC)[None, :]
     y_off = nb[:, None] * syn + (co.to(tl.int64) * syc)[None, :] + (ho * syh + wo * syw)[:, None]
@@ -133,7 +166,9 @@ def _conv_input_grad_kernel(
     sb,                                    # bias stride
     STRIDE_H, STRIDE_W, PAD_T, PAD_L,      # the forward convolution's stride and top/left padding
     DIL_H, DIL_W,                          # and dilation
+    M_KEY, N_KEY, K_KEY,                   # GEMM sizes rounded up to powers of two (the autotuner's key only)
     KH: tl.constexpr, KW: tl.constexpr,    # kernel height and width
+    TAP_MAJOR: tl.constexpr,               # K order: taps outer, grad_output channel blocks inner
     HAS_BIAS: tl.constexpr,                # add a per-result-channel bias (conv_transpose2d)
     UPCAST: tl.constexpr, PRECISION: tl.constexpr, ACC: tl.constexpr,   # as in _conv_fwd_kernel
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,  # tile: input pixels x channels x K
@@ -146,7 +181,6 @@ def _conv_input_grad_kernel(
     pid_m = pid // tiles_n
     pid_n = pid % tiles_n
     M = N * H * W
-    K = COG * KH * KW
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     m_ok = rm < M
@@ -157,25 +191,48 @@ def _conv_input_grad_kernel(
     go_base = go_ptr + g.to(tl.int64) * COG * sgc + nb * sgn
     ci = g * CG + rn
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC)
-    for k0 in range(0, K, BLOCK_K):
-        rk = k0 + tl.arange(0, BLOCK_K)
-        k_ok = rk < K
-        co = rk // (KH * KW)
-        r = (rk // KW) % KH
-        s = rk % KW
-        th = (hx + PAD_T)[:, None] - (r * DIL_H)[None, :]
-        tw = (wx + PAD_L)[:, None] - (s * DIL_W)[None, :]
-        # clamp before dividing: a negative numerator is masked anyway, and // of negatives differs by language
-        th_c = tl.maximum(th, 0)
-        tw_c = tl.maximum(tw, 0)
-        ho = th_c // STRIDE_H
-        wo = tw_c // STRIDE_W
-        a_mask = (m_ok[:, None] & k_ok[None, :] & (th >= 0) & (tw >= 0) & (ho * STRIDE_H == th_c)
-                  & (wo * STRIDE_W == tw_c) & (ho < HO) & (wo < WO))
-        a = tl.load(go_base[:, None] + (co * sgc)[None, :] + ho * sgh + wo * sgw, mask=a_mask, other=0)
-        b = tl.load(w_ptr + ((g * COG + co).to(tl.int64) * swo + r * swh + s * sww)[:, None] + (rn * swc)[None, :],
-                    mask=k_ok[:, None] & n_ok[None, :], other=0)
-        acc = _dot_acc(a, b, acc, UPCAST, PRECISION, ACC)
+    if TAP_MAJOR:
+        c_steps = tl.cdiv(COG, BLOCK_K)
+        for kk in range(0, KH * KW * c_steps):
+            tap = kk // c_steps
+            rc = (kk - tap * c_steps) * BLOCK_K + tl.arange(0, BLOCK_K)
+            r = tap // KW
+            s = tap - r * KW
+            th = hx + PAD_T - r * DIL_H
+            tw = wx + PAD_L - s * DIL_W
+            # clamp before dividing: a negative numerator is masked anyway, and // of negatives differs by language
+            th_c = tl.maximum(th, 0)
+            tw_c = tl.maximum(tw, 0)
+            ho = th_c // STRIDE_H
+            wo = tw_c // STRIDE_W
+            row_ok = (m_ok & (th >= 0) & (tw >= 0) & (ho * STRIDE_H == th_c) & (wo * STRIDE_W == tw_c)
+                      & (ho < HO) & (wo < WO))
+            c_ok = rc < COG
+            a = tl.load((go_base + ho * sgh + wo * sgw)[:, None] + (rc * sgc)[None, :],
+                        mask=row_ok[:, None] & c_ok[None, :], other=0)
+            b = tl.load(w_ptr + ((g * COG + rc).to(tl.int64) * swo + (r * swh + s * sww))[:, None]
+                        + (rn * swc)[None, :], mask=c_ok[:, None] & n_ok[None, :], other=0)
+            acc = _dot_acc(a, b, acc, UPCAST, PRECISION, ACC)
+    else:
+        K = COG * KH * KW
+        for k0 in range(0, K, BLOCK_K):
+            rk = k0 + tl.arange(0, BLOCK_K)
+            k_ok = rk < K
+            co = rk // (KH * KW)
+            r = (rk // KW) % KH
+            s = rk % KW
+            th = (hx + PAD_T)[:, None] - (r * DIL_H)[None, :]
+            tw = (wx + PAD_L)[:, None] - (s * DIL_W)[None, :]
+            th_c = tl.maximum(th, 0)
+            tw_c = tl.maximum(tw, 0)
+            ho = th_c // STRIDE_H
+            wo = tw_c // STRIDE_W
+            a_mask = (m_ok[:, None] & k_ok[None, :] & (th >= 0) & (tw >= 0) & (ho * STRIDE_H == th_c)
+                      & (wo * STRIDE_W == tw_c) & (ho < HO) & (wo < WO))
+            a = tl.load(go_base[:, None] + (co * sgc)[None, :] + ho * sgh + wo * sgw, mask=a_mask, other=0)
+            b = tl.load(w_ptr + ((g * COG + co).to(tl.int64) * swo + r * swh + s * sww)[:, None]
+                        + (rn * swc)[None, :], mask=k_ok[:, None] & n_ok[None, :], other=0)
+            acc = _dot_acc(a, b, acc, UPCAST, PRECISION, ACC)
     if HAS_BIAS:
         acc += tl.load(b_ptr + ci * sb, mask=n_ok, other=0).to(ACC)[None, :]
     x_off = nb[:, None] * sxn + (ci.to(tl.int64) * sxc)[None, :] + (hx * sxh + wx * sxw)[:, None]
@@ -184,53 +241,90 @@ def _conv_input_grad_kernel(
 
 @triton.jit
 def _conv_weight_grad_kernel(
-    x_ptr, go_ptr, gw_ptr,                 # input (N, Cin, H, W), grad_output (N, Cout, HO, WO), result (weight)
+    x_ptr, go_ptr, gw_ptr,                 # input (N, Cin, H, W), grad_output (N, Cout, HO, WO), result or partials
     N, CG, H, W,                           # batch, input channels per group, input height and width
     COG, HO, WO,                           # output channels per group, grad_output height and width
     sxn, sxc, sxh, sxw,                    # input strides
     sgn, sgc, sgh, sgw,                    # grad_output strides
     swo, swc, swh, sww,                    # result strides
+    s_split,                               # stride between split-K partial results (0 when SPLIT == 1)
+    SPLIT,                                 # programs sharing the pixel reduction (grid axis 2), each a K chunk
     STRIDE_H, STRIDE_W, PAD_T, PAD_L,      # the forward convolution's stride and top/left padding
     DIL_H, DIL_W,                          # and dilation
+    M_KEY, N_KEY, K_KEY,                   # GEMM sizes rounded up to powers of two (the autotuner's key only)
     KH: tl.constexpr, KW: tl.constexpr,    # kernel height and width
+    TAP_MAJOR: tl.constexpr,               # columns (r, s) outer x input-channel blocks: one tap per tile
     UPCAST: tl.constexpr, PRECISION: tl.constexpr, ACC: tl.constexpr,   # as in _conv_fwd_kernel
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,  # tile: out channels x (ci, r, s) x pixels
 ):
     # bytes: reads grad_output once per (ci, r, s) tile (ceil(CG*KH*KW/BLOCK_N) * N*COUT*HO*WO elements) and the
-    # input taps once per output-channel tile; writes COUT*CG*KH*KW elements.
+    # input taps once per output-channel tile; writes SPLIT * COUT*CG*KH*KW elements.
     pid = tl.program_id(0)
     g = tl.program_id(1)
-    NCOL = CG * KH * KW
-    tiles_n = tl.cdiv(NCOL, BLOCK_N)
+    ks = tl.program_id(2)
+    if TAP_MAJOR:
+        c_tiles = tl.cdiv(CG, BLOCK_N)
+        tiles_n = KH * KW * c_tiles
+    else:
+        tiles_n = tl.cdiv(CG * KH * KW, BLOCK_N)
     pid_m = pid // tiles_n
     pid_n = pid % tiles_n
-    K = N * HO * WO
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)      # output channel within the group
-    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)      # (ci, r, s) flattened
     m_ok = rm < COG
-    n_ok = rn < NCOL
-    ci = rn // (KH * KW)
-    r = (rn // KW) % KH
-    s = rn % KW
+    if TAP_MAJOR:
+        tap = pid_n // c_tiles
+        r = tap // KW
+        s = tap - r * KW
+        ci = (pid_n - tap * c_tiles) * BLOCK_N + tl.arange(0, BLOCK_N)
+        n_ok = ci < CG
+    else:
+        rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)  # (ci, r, s) flattened
+        n_ok = rn < CG * KH * KW
+        ci = rn // (KH * KW)
+        r = (rn // KW) % KH
+        s = rn % KW
     co = g * COG + rm
     go_base = go_ptr + co.to(tl.int64) * sgc
     x_base = x_ptr + (g * CG + ci).to(tl.int64) * sxc
+    K = N * HO * WO
+    chunk = tl.cdiv(tl.cdiv(K, SPLIT), BLOCK_K) * BLOCK_K
+    k_lo = ks * chunk
+    k_hi = tl.minimum(K, k_lo + chunk)
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=ACC)
-    for k0 in range(0, K, BLOCK_K):
+    for k0 in range(k_lo, k_hi, BLOCK_K):
         rk = k0 + tl.arange(0, BLOCK_K)
-        k_ok = rk < K
+        k_ok = rk < k_hi
         wo = rk % WO
         ho = (rk // WO) % HO
         nb = (rk // (WO * HO)).to(tl.int64)
         a = tl.load(go_base[:, None] + (nb * sgn + ho * sgh + wo * sgw)[None, :], mask=m_ok[:, None] & k_ok[None, :],
                     other=0)
-        hi = (ho * STRIDE_H - PAD_T)[:, None] + (r * DIL_H)[None, :]
-        wi = (wo * STRIDE_W - PAD_L)[:, None] + (s * DIL_W)[None, :]
-        b_mask = k_ok[:, None] & n_ok[None, :] & (hi >= 0) & (hi < H) & (wi >= 0) & (wi < W)
-        b = tl.load(x_base[None, :] + (nb * sxn)[:, None] + hi * sxh + wi * sxw, mask=b_mask, other=0)
+        if TAP_MAJOR:
+            hi = ho * STRIDE_H - PAD_T + r * DIL_H
+            wi = wo * STRIDE_W - PAD_L + s * DIL_W
+            row_ok = k_ok & (hi >= 0) & (hi < H) & (wi >= 0) & (wi < W)
+            b = tl.load(x_base[None, :] + (nb * sxn + hi * sxh + wi * sxw)[:, None],
+                        mask=row_ok[:, None] & n_ok[None, :], other=0)
+        else:
+            hi = (ho * STRIDE_H - PAD_T)[:, None] + (r * DIL_H)[None, :]
+            wi = (wo * STRIDE_W - PAD_L)[:, None] + (s * DIL_W)[None, :]
+            b_mask = k_ok[:, None] & n_ok[None, :] & (hi >= 0) & (hi < H) & (wi >= 0) & (wi < W)
+            b = tl.load(x_base[None, :] + (nb * sxn)[:, None] + hi * sxh + wi * sxw, mask=b_mask, other=0)
         acc = _dot_acc(a, b, acc, UPCAST, PRECISION, ACC)
-    w_off = (co.to(tl.int64) * swo)[:, None] + (ci * swc + r * swh + s * sww)[None, :]
+    w_off = ks.to(tl.int64) * s_split + (co.to(tl.int64) * swo)[:, None] + (ci * swc + r * swh + s * sww)[None, :]
     tl.store(gw_ptr + w_off, acc.to(gw_ptr.dtype.element_ty), mask=m_ok[:, None] & n_ok[None, :])
+
+
+@triton.jit
+def _sum_splits_kernel(part_ptr, out_ptr, E, SPLIT, BLOCK: tl.constexpr):
+    # part (SPLIT, E) contiguous split-K partials (fp32/fp64), out (E,) contiguous weight gradient; sums in a fixed
+    # order (deterministic). bytes: reads SPLIT*E partials, writes E elements.
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    ok = offs < E
+    acc = tl.load(part_ptr + offs, mask=ok, other=0)
+    for i in range(1, SPLIT):
+        acc += tl.load(part_ptr + i * E + offs, mask=ok, other=0)
+    tl.store(out_ptr + offs, acc.to(out_ptr.dtype.element_ty), mask=ok)
 
 
 # ================================================================================================ geometry
@@ -924,19 +1018,81 @@ def _pow2_clamp(n: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, 1 << max(0, (n - 1).bit_length())))
 
 
-def _tiles(m: int, n: int, k: int, dtype: _dt.dtype) -> dict:
-    """Tile sizes of one launch (tl.dot needs every dim >= 16)."""
+def _bucket(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def _tap_major(channels: int) -> bool:
+    """Tap-major K order when a K step's channel block is mostly live (see the kernels)."""
+    return channels >= _TAP_MAJOR_CHANNELS
+
+
+_TAP_MAJOR_CHANNELS = 16
+
+
+def _config(bm, bn, bk, stages, warps):
+    return triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}, num_stages=stages, num_warps=warps)
+
+
+# GPU tiles (fp32 as TF32, fp16, bf16), large to small; shared memory per program at most
+# (128 + 128) * 32 * 4 B * 3 stages = 96 KB, registers 128x128 fp32 accumulator over 8 warps = 64 per thread.
+_GPU_CONFIGS = [
+    _config(128, 128, 32, 3, 8),
+    _config(128, 64, 32, 4, 4),
+    _config(64, 128, 32, 4, 4),
+    _config(64, 64, 32, 4, 4),
+]
+# Problems this small gain nothing from tuning (and the GPU test suite would compile every config per shape).
+_SMALL_CONFIG = _config(64, 64, 32, 3, 4)
+_SMALL_WORK = 1 << 24
+# fp64 has no tensor-core path worth tuning: one modest tile.
+_FP64_BLOCKS = dict(BLOCK_M=64, BLOCK_N=32, BLOCK_K=16, num_warps=4, num_stages=2)
+
+
+def _prune_configs(configs, named_args, **kwargs):
+    args = {**named_args, **kwargs}
+    m, n, k = args["M_KEY"], args["N_KEY"], args["K_KEY"]
+    if m * n * k <= _SMALL_WORK:
+        return [_SMALL_CONFIG]
+    keep = [c for c in configs if c.kwargs["BLOCK_N"] <= max(64, n) and c.kwargs["BLOCK_M"] <= max(64, m)]
+    return keep or [_SMALL_CONFIG]
+
+
+def _tuned(kernel):
+    return triton.autotune(configs=_GPU_CONFIGS, key=["M_KEY", "N_KEY", "K_KEY", "KH", "KW", "TAP_MAJOR",
+                                                      "PRECISION"],
+                           prune_configs_by={"early_config_prune": _prune_configs}, do_bench=_EventTimer())(kernel)
+
+
+_conv_fwd_tuned = _tuned(_conv_fwd_kernel)
+_conv_input_grad_tuned = _tuned(_conv_input_grad_kernel)
+_conv_weight_grad_tuned = _tuned(_conv_weight_grad_kernel)
+
+
+def _fixed_tiles(m: int, n: int, k: int, dtype: _dt.dtype):
+    """Tile sizes of an untuned launch (interpreter, fp64), or None: autotune (tl.dot needs every dim >= 16)."""
     if _cuda.INTERPRET:  # few, larger programs run faster in the interpreter
         return dict(BLOCK_M=_pow2_clamp(m, 16, 64), BLOCK_N=_pow2_clamp(n, 16, 32), BLOCK_K=_pow2_clamp(k, 16, 32))
     if dtype is _dt.float64:
-        return dict(BLOCK_M=64, BLOCK_N=_pow2_clamp(n, 16, 32), BLOCK_K=16, num_warps=4)
-    return dict(BLOCK_M=128 if m >= 4096 else 64, BLOCK_N=_pow2_clamp(n, 16, 128 if dtype in _HALF else 64),
-                BLOCK_K=32, num_warps=4 if n <= 64 else 8, num_stages=3)
+        return dict(_FP64_BLOCKS)
+    return None
+
+
+def _launch(kernel, tuned, grid, args, m: int, n: int, k: int, dtype: _dt.dtype, **const) -> None:
+    """One launch: fixed tiles under the interpreter and for fp64, else the autotuner keyed on size buckets."""
+    keys = (_bucket(m), _bucket(n), _bucket(k))
+    tiles = _fixed_tiles(m, n, k, dtype)
+    if tiles is None:
+        tuned[grid](*args, *keys, **const, **_dot_flags(dtype))
+    else:
+        kernel[grid](*args, *keys, **const, **_dot_flags(dtype), **tiles)
 
 
 def _dot_flags(dtype: _dt.dtype) -> dict:
+    # fp32 convolutions follow torch.backends.cudnn.allow_tf32 (default True, as PyTorch's cuDNN convolutions do:
+    # TF32 tensor cores, a 10-bit mantissa); the interpreter computes either precision in full fp32
     return dict(UPCAST=_cuda.INTERPRET and dtype in _HALF,
-                PRECISION="tf32" if dtype is _dt.float32 and _cuda.matmul.allow_tf32 else "ieee",
+                PRECISION="tf32" if dtype is _dt.float32 and _cudnn.allow_tf32 else "ieee",
                 ACC=tl.float64 if dtype is _dt.float64 else tl.float32)
 
 
@@ -948,36 +1104,71 @@ def _launch_forward(x: CudaArray, w: CudaArray, bias, y: CudaArray, g: _Geom, dt
     m, k = g.n * g.ho * g.wo, g.cg * g.kh * g.kw
     if m == 0 or g.cog == 0:
         return
-    t = _tiles(m, g.cog, k, dtype)
-    grid = (triton.cdiv(m, t["BLOCK_M"]) * triton.cdiv(g.cog, t["BLOCK_N"]), g.groups)
-    _conv_fwd_kernel[grid](
-        x, w, y if bias is None else bias, y, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
-        *_cuda_4d(x, g), *_cuda_weight4d(w, g), *_cuda_4d(y, g), 0 if bias is None else bias.strides[0],
-        *_geom_args(g), KH=g.kh, KW=g.kw, HAS_BIAS=bias is not None, **_dot_flags(dtype), **t)
+
+    def grid(meta):
+        return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(g.cog, meta["BLOCK_N"]), g.groups)
+
+    args = (x, w, y if bias is None else bias, y, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
+            *_cuda_4d(x, g), *_cuda_weight4d(w, g), *_cuda_4d(y, g), 0 if bias is None else bias.strides[0],
+            *_geom_args(g))
+    _launch(_conv_fwd_kernel, _conv_fwd_tuned, grid, args, m, g.cog, k, dtype, KH=g.kh, KW=g.kw,
+            TAP_MAJOR=_tap_major(g.cg), HAS_BIAS=bias is not None)
 
 
 def _launch_input_grad(go: CudaArray, w: CudaArray, bias, gx: CudaArray, g: _Geom, dtype: _dt.dtype) -> None:
     m, k = g.n * g.h * g.w, g.cog * g.kh * g.kw
     if m == 0 or g.cg == 0:
         return
-    t = _tiles(m, g.cg, k, dtype)
-    grid = (triton.cdiv(m, t["BLOCK_M"]) * triton.cdiv(g.cg, t["BLOCK_N"]), g.groups)
-    _conv_input_grad_kernel[grid](
-        go, w, gx if bias is None else bias, gx, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
-        *_cuda_4d(go, g), *_cuda_weight4d(w, g), *_cuda_4d(gx, g), 0 if bias is None else bias.strides[0],
-        *_geom_args(g), KH=g.kh, KW=g.kw, HAS_BIAS=bias is not None, **_dot_flags(dtype), **t)
+
+    def grid(meta):
+        return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(g.cg, meta["BLOCK_N"]), g.groups)
+
+    args = (go, w, gx if bias is None else bias, gx, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
+            *_cuda_4d(go, g), *_cuda_weight4d(w, g), *_cuda_4d(gx, g), 0 if bias is None else bias.strides[0],
+            *_geom_args(g))
+    _launch(_conv_input_grad_kernel, _conv_input_grad_tuned, grid, args, m, g.cg, k, dtype, KH=g.kh, KW=g.kw,
+            TAP_MAJOR=_tap_major(g.cog), HAS_BIAS=bias is not None)
+
+
+# Split-K of the weight gradient: its GEMM has few output tiles (Cout x Cin*KH*KW) and a long pixel reduction, so
+# the reduction is cut into chunks of at least _SPLIT_MIN_PIXELS pixels until about _SPLIT_PROGRAMS programs run
+# (two waves of an H100's 132 SMs); fp32/fp64 partials are then summed in a fixed order (no atomics).
+_SPLIT_PROGRAMS = 264
+_SPLIT_MIN_PIXELS = 1024
+_SPLIT_TILE = 64   # nominal tile edge for counting output tiles (the tuned tile may differ)
+_SUM_BLOCK = 1024
+
+
+def _split_count(g: _Geom, k: int) -> int:
+    ncol = g.kh * g.kw * triton.cdiv(g.cg, _SPLIT_TILE) * _SPLIT_TILE if _tap_major(g.cg) else g.cg * g.kh * g.kw
+    tiles = g.groups * triton.cdiv(g.cog, _SPLIT_TILE) * triton.cdiv(ncol, _SPLIT_TILE)
+    return max(1, min(triton.cdiv(_SPLIT_PROGRAMS, tiles), k // _SPLIT_MIN_PIXELS))
 
 
 def _launch_weight_grad(x: CudaArray, go: CudaArray, gw: CudaArray, g: _Geom, dtype: _dt.dtype) -> None:
     ncol, k = g.cg * g.kh * g.kw, g.n * g.ho * g.wo
     if ncol == 0 or g.cog == 0:
         return
-    t = _tiles(g.cog, ncol, k, dtype)
-    grid = (triton.cdiv(g.cog, t["BLOCK_M"]) * triton.cdiv(ncol, t["BLOCK_N"]), g.groups)
-    _conv_weight_grad_kernel[grid](
-        x, go, gw, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
-        *_cuda_4d(x, g), *_cuda_4d(go, g), *_cuda_weight4d(gw, g),
-        *_geom_args(g), KH=g.kh, KW=g.kw, **_dot_flags(dtype), **t)
+    tap_major = _tap_major(g.cg)
+    split = _split_count(g, k)
+    gw_strides = _cuda_weight4d(gw, g)
+    dest, s_split = gw, 0
+    if split > 1:  # partials of the contiguous (cout, cg, kh, kw) result, summed into gw below
+        dest = CudaArray.empty((split, g.cout * ncol), np.dtype(np.float64 if dtype is _dt.float64 else np.float32))
+        gw_strides, s_split = (ncol, g.kh * g.kw, g.kw, 1), g.cout * ncol
+
+    def grid(meta):
+        bn = meta["BLOCK_N"]
+        tiles_n = g.kh * g.kw * triton.cdiv(g.cg, bn) if tap_major else triton.cdiv(ncol, bn)
+        return (triton.cdiv(g.cog, meta["BLOCK_M"]) * tiles_n, g.groups, split)
+
+    args = (x, go, dest, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
+            *_cuda_4d(x, g), *_cuda_4d(go, g), *gw_strides, s_split, split, *_geom_args(g))
+    _launch(_conv_weight_grad_kernel, _conv_weight_grad_tuned, grid, args, g.cog, ncol, triton.cdiv(k, split),
+            dtype, KH=g.kh, KW=g.kw, TAP_MAJOR=tap_major)
+    if split > 1:
+        e = g.cout * ncol
+        _sum_splits_kernel[(triton.cdiv(e, _SUM_BLOCK),)](dest, gw, e, split, BLOCK=_SUM_BLOCK)
 
 
 # ================================================================================================ the ops
