@@ -73,7 +73,7 @@ tail -n 5 "$OUT/tests.log"
 echo "--- NN-kernel GPU targets (perf/bench_gpu_nn.py; NN_TIMEOUT=0 skips them)"
 if [ "${NN_TIMEOUT:-150}" != "0" ]; then
   timeout "${NN_TIMEOUT:-150}" $PY perf/bench_gpu_nn.py --time-limit $(( ${NN_TIMEOUT:-150} - 40 )) \
-    --json "$OUT/nn_targets.json" > "$OUT/nn_targets.log" 2>&1
+    --json "$OUT/nn_targets.json" ${NN_ARGS:-} > "$OUT/nn_targets.log" 2>&1
   echo "nn targets exit: $?" >> "$OUT/nn_targets.log"
   cat "$OUT/nn_targets.log"
 fi
