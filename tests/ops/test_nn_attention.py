@@ -243,3 +243,59 @@ def test_zero_head_dim_gives_an_empty_output_as_torch(device):
     assert tuple(out.shape) == (1, 2, 3, 0)
     out.sum().backward()
     assert tuple(q.grad.shape) == (1, 2, 3, 0)
+
+
+@pytest.mark.parametrize("bm,bn,L,S", [(16, 32, 70, 50), (32, 16, 50, 70)])
+def test_unequal_tiles_vs_torch(bm, bn, L, S):
+    # query and key tiles of different sizes (as the GPU configs use): each loop's inner (unchecked) tiles, the
+    # tiles crossing the causal diagonal and the partial last tiles must together cover every visible pair once
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    q, k, v = _arrays((1, 2, L, 8), (1, 2, S, 8), (1, 2, S, 8), seed=bm + L)
+    with A.tiles(bm, bn):
+        _check(*_run_both(q, k, v, device="cuda", is_causal=True))
+    mask = np.random.default_rng(bn).random((L, S)) > 0.3
+    with A.tiles(bm, bn):
+        _check(*_run_both(q, k, v, mask, device="cuda"))
+
+
+class _Arg:
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_gpu_config_pruning(dtype):
+    # the GPU autotuner: small problems and fp64 compile one config; large ones keep the configs that fit
+    def prune(configs, L, e):  # as the autotuner calls it: positional arguments by name, keywords apart
+        return A._prune(configs, {"q_ptr": _Arg(dtype), "L_KEY": L, "S_KEY": L}, BLOCK_E=e, BLOCK_EV=e, MASK=0)
+
+    for configs in (A._FWD_CONFIGS, A._DQ_CONFIGS, A._DKDV_CONFIGS):
+        assert len(prune(configs, 64, 128)) == 1
+        big = prune(configs, 4096, 128)
+        if dtype == "float64":
+            assert len(big) == 1 and big[0].kwargs["BLOCK_M"] * big[0].kwargs["BLOCK_N"] <= 64 * 32
+        else:  # fp32 keeps the configs that fit, or else the small one
+            assert big and (all(c in configs for c in big) or len(big) == 1)
+        if dtype == "float16":
+            assert big == configs  # every fp16 config fits shared memory at head dim 128
+
+
+def test_autotuned_launch_path(monkeypatch):
+    # the GPU's launch path (autotuner, config pruning, grid from the chosen config), run by the interpreter with
+    # a stand-in timer: a small problem compiles and runs its one config
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    timed = []
+
+    def fake_timer(kernel_call, quantiles=None):
+        kernel_call()
+        timed.append(1)
+        return [1.0] * len(quantiles) if quantiles else 1.0
+
+    monkeypatch.setattr(A, "_fixed_tiles", lambda: False)
+    for tuned in (A._fwd_tuned, A._dq_tuned, A._dkdv_tuned):
+        monkeypatch.setattr(tuned, "do_bench", fake_timer)
+        monkeypatch.setattr(tuned, "cache", {})
+    q, k, v = _arrays((1, 2, 70, 8), (1, 2, 70, 8), (1, 2, 70, 8), seed=11)
+    _check(*_run_both(q, k, v, device="cuda", is_causal=True))

@@ -25,6 +25,12 @@ Semantics that follow PyTorch 2.13 (CPU):
     u >= dropout_p and scaled by 1 / (1 - dropout_p). cpu and cuda draw bitwise the same decisions for the same
     generator state; the backward recomputes them from (seed, offset).
 
+GPU speed (FlashAttention-2's scheme): scores in log2 units with exp2; causal loops visit no tile above the diagonal
+and split the rest into unchecked inner tiles and checked edge tiles; the backward is a row-delta kernel, a dK/dV
+kernel per key tile (looping over query tiles from the diagonal down) and a separate dQ kernel per query tile (no
+atomics, deterministic). Tile shapes, warps and pipeline stages are autotuned per bucketed (L, S, head dims, mask,
+causal, dropout, dtype); small problems and fp64 run one fixed config, the interpreter the tiles of `TILES`.
+
 Gradients: the forward's vjp calls the fused backward op (dQ, dK/dV and row-delta kernels, recomputing P tile by
 tile from lse; no atomics: a dK/dV program owns its key rows and loops over its GQA group). When an additive
 attn_mask itself requires grad, the gradient is the materialised formula (composed of registered ops), since
@@ -53,6 +59,7 @@ from ..device import CUDA
 from ..tensor import Tensor, _make
 from . import pointwise as pw
 from ._cpu_parallel import parallel_chunks
+from .matmul import _EventTimer
 from .nn_conv import _one_blas_thread
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .samples import make_tensor, rng_for
@@ -63,27 +70,38 @@ __all__ = ["scaled_dot_product_attention"]
 
 FLOATS = (_dt.float32, _dt.float64, _dt.float16, _dt.bfloat16)
 
-# Tile sizes (rows of queries x columns of keys per step). The interpreter runs each tile as NumPy calls, so tests
-# shrink them (see `tiles`) to reach several tiles with tiny inputs. On a GPU 64 x 64 (32 key columns for head
-# dims above 64, to keep the accumulators in registers).
+# Tile sizes (rows of queries x columns of keys per step) under the interpreter, which runs each tile as NumPy
+# calls: small, so that tests reach several tiles with tiny inputs (see `tiles`). A GPU autotunes its tiles (see
+# _FWD_CONFIGS); TILES["M"] is also the row block of the (tiny) backward delta kernel.
 TILES = {"M": 16 if _cuda.INTERPRET else 64, "N": 16 if _cuda.INTERPRET else 64}
+_FORCED_TILES = [False]  # inside `with tiles(...)`: the GPU runs these tiles too instead of the autotuned ones
 
 
 class tiles:
-    """with tiles(m, n): run the attention kernels with BLOCK_M = m, BLOCK_N = n (powers of two, >= 16)."""
+    """with tiles(m, n): run the attention kernels with BLOCK_M = m, BLOCK_N = n (powers of two, >= 16), on a GPU
+    too (outside, a GPU runs the autotuned tiles)."""
 
     def __init__(self, m: int, n: int):
         self.new = {"M": m, "N": n}
 
     def __enter__(self):
-        self.prev = dict(TILES)
+        self.prev = (dict(TILES), _FORCED_TILES[0])
         TILES.update(self.new)
+        _FORCED_TILES[0] = True
 
     def __exit__(self, *exc):
-        TILES.update(self.prev)
+        TILES.update(self.prev[0])
+        _FORCED_TILES[0] = self.prev[1]
 
 
 # ============================================================================================== Triton kernels
+#
+# Scores are kept in log2 units: s2 = (q . k * scale + additive mask) * log2(e), so that P = exp2(s2 - m2) (one
+# ex2 instruction; the scale and log2(e) fold into one multiply). lse stays in natural units outside the kernels.
+# fp64 keeps natural units (log2(e) passed as 1, exp/log for exp2/log2: Triton cannot lower fp64 exp2).
+# Every loop over key (or query) tiles is split into "inner" tiles, fully in range and fully visible under the
+# causal mask (no bounds or causal arithmetic, unmasked loads), and "edge" tiles (the diagonal and the partial
+# last tile), which check everything; tiles above the causal diagonal are never visited.
 
 @triton.jit
 def _f64(bits):
@@ -92,101 +110,178 @@ def _f64(bits):
 
 
 @triton.jit
-def _keep(bh, rows, cols, L, S, seed, counter0, p_drop):
-    # dropout keep decisions of a tile: Philox lane of element ((bh * L + i) * S + j), as tritorch.rand draws it
-    e = (bh.to(tl.int64) * L + rows[:, None].to(tl.int64)) * S + cols[None, :].to(tl.int64)
-    r0, r1, r2, r3 = tl.randint4x(seed, counter0 + e // 4)
+def _pow2(x, ACC: tl.constexpr):
+    # 2**x; fp64 (whose exp2 Triton cannot lower) keeps its scores in natural units instead and takes e**x
+    if ACC == tl.float64:
+        return tl.exp(x)
+    else:
+        return tl.exp2(x)
+
+
+@triton.jit
+def _lg2(x, ACC: tl.constexpr):
+    # log2(x); natural log for fp64 (see _pow2)
+    if ACC == tl.float64:
+        return tl.log(x)
+    else:
+        return tl.log2(x)
+
+
+@triton.jit
+def _keep(bh, r2, c2, L, S, seed, counter0, p_drop):
+    # dropout keep decisions at rows r2 x cols c2 (broadcastable 2-D indices): Philox lane of element
+    # ((bh * L + i) * S + j), as tritorch.rand draws it
+    e = (bh.to(tl.int64) * L + r2.to(tl.int64)) * S + c2.to(tl.int64)
+    r0, r1, r2_, r3 = tl.randint4x(seed, counter0 + e // 4)
     lane = e % 4
-    r = tl.where(lane == 0, r0, tl.where(lane == 1, r1, tl.where(lane == 2, r2, r3)))
+    r = tl.where(lane == 0, r0, tl.where(lane == 1, r1, tl.where(lane == 2, r2_, r3)))
     return tl.uint_to_uniform_float(r) >= p_drop
 
 
 @triton.jit
-def _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale,
-            MASK: tl.constexpr, CAUSAL: tl.constexpr, ACC: tl.constexpr, PRECISION: tl.constexpr):
-    # scale * q @ k^T (+ additive mask), -inf where masked out, causal-hidden or out of range. q (M, E), k (N, E).
-    s = tl.dot(q, tl.trans(k), input_precision=PRECISION, out_dtype=ACC) * scale
-    ok = row_ok[:, None] & col_ok[None, :]
-    if MASK == 1:
-        mk = tl.load(m_base + rows[:, None] * sm_l + cols[None, :] * sm_s, mask=ok, other=0)
-        ok = ok & (mk != 0)
-    elif MASK == 2:
-        s = s + tl.load(m_base + rows[:, None] * sm_l + cols[None, :] * sm_s, mask=ok, other=0).to(ACC)
-    if CAUSAL:
-        ok = ok & (cols[None, :] <= rows[:, None])
-    return tl.where(ok, s, float("-inf"))
+def _logits(qk, r2, c2, r_ok, c_ok, m_base, sm_l, sm_s, qk_scale, l2e,
+            MASK: tl.constexpr, CAUSAL: tl.constexpr, EDGE: tl.constexpr, ACC: tl.constexpr):
+    # log2-unit scores of a tile from the raw dot qk; r2/c2 query/key indices and r_ok/c_ok their range checks
+    # (broadcastable 2-D, either orientation). -inf where masked out; on EDGE tiles also where out of range or
+    # hidden by the causal mask (inner tiles need neither).
+    s = qk * qk_scale
+    if MASK != 0:
+        mk = tl.load(m_base + r2 * sm_l + c2 * sm_s, mask=r_ok & c_ok, other=0)
+        if MASK == 1:
+            s = tl.where(mk != 0, s, float("-inf"))
+        else:
+            s = s + mk.to(ACC) * l2e
+    if EDGE:
+        ok = r_ok & c_ok
+        if CAUSAL:
+            ok = ok & (c2 <= r2)
+        s = tl.where(ok, s, float("-inf"))
+    return s
 
 
 @triton.jit
-def _load_tile(base, idx, idx_ok, s_idx, feat, FEAT: tl.constexpr, s_feat, ACC: tl.constexpr, UPCAST: tl.constexpr):
-    # a (len(idx), BLOCK_FEAT) tile of rows `idx`, zero past the edges; in ACC when UPCAST (interpreter, fp64)
+def _load_tile(base, idx, idx_ok, s_idx, feat, s_feat, FEAT: tl.constexpr, CHECK_IDX: tl.constexpr,
+               CHECK_FEAT: tl.constexpr, ACC: tl.constexpr, UPCAST: tl.constexpr):
+    # a (len(idx), FEAT) tile of rows `idx`, zero past the checked edges; in ACC when UPCAST (interpreter, fp64)
     f = tl.arange(0, FEAT)
-    t = tl.load(base + idx[:, None] * s_idx + f[None, :] * s_feat, mask=idx_ok[:, None] & (f < feat)[None, :],
-                other=0)
+    ptrs = base + idx[:, None] * s_idx + f[None, :] * s_feat
+    if CHECK_IDX:
+        if CHECK_FEAT:
+            t = tl.load(ptrs, mask=idx_ok[:, None] & (f < feat)[None, :], other=0)
+        else:
+            t = tl.load(ptrs, mask=idx_ok[:, None], other=0)
+    else:
+        if CHECK_FEAT:
+            t = tl.load(ptrs, mask=(f < feat)[None, :], other=0)
+        else:
+            t = tl.load(ptrs)
     if UPCAST:
         t = t.to(ACC)
     return t
 
 
 @triton.jit
+def _load_rows(ptr, rows, row_ok, CHECK: tl.constexpr):
+    # a vector of per-row statistics (lse, delta)
+    if CHECK:
+        return tl.load(ptr + rows, mask=row_ok, other=0)
+    else:
+        return tl.load(ptr + rows)
+
+
+@triton.jit
+def _fwd_tile(acc, l_i, m_i, q, rows, n0, k_base, v_base, m_base, L, S, E, EV, sk_s, sk_e, sv_s, sv_e, sm_l, sm_s,
+              qk_scale, l2e, bh, seed, counter0, p_drop, keep_scale,
+              MASK: tl.constexpr, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr, EDGE: tl.constexpr,
+              CHECK_E: tl.constexpr, CHECK_EV: tl.constexpr, ACC: tl.constexpr, UPCAST: tl.constexpr,
+              PRECISION: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr):
+    # one online-softmax step over key tile n0: m_i running max (log2 units), l_i running sum of exp2(s - m_i),
+    # acc the running p @ v, rescaled by exp2(m_old - m_new) as m grows
+    cols = n0 + tl.arange(0, BLOCK_N)
+    col_ok = cols < S
+    k = _load_tile(k_base, cols, col_ok, sk_s, E, sk_e, BLOCK_E, EDGE, CHECK_E, ACC, UPCAST)
+    qk = tl.dot(q, tl.trans(k), input_precision=PRECISION, out_dtype=ACC)
+    s = _logits(qk, rows[:, None], cols[None, :], (rows < L)[:, None], col_ok[None, :], m_base, sm_l, sm_s,
+                qk_scale, l2e, MASK, CAUSAL, EDGE, ACC)
+    m_new = tl.maximum(m_i, tl.max(s, 1))
+    if EDGE or MASK != 0:
+        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # a row masked so far adds exp2(-inf) = 0
+    else:
+        m_safe = m_new  # inner tiles without a mask: every score is finite
+    p = _pow2(s - m_safe[:, None], ACC)
+    alpha = _pow2(m_i - m_safe, ACC)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    if DROPOUT:
+        keep = _keep(bh, rows[:, None], cols[None, :], L, S, seed, counter0, p_drop)
+        p = tl.where(keep, p * keep_scale, 0.0)
+    v = _load_tile(v_base, cols, col_ok, sv_s, EV, sv_e, BLOCK_EV, EDGE, CHECK_EV, ACC, UPCAST)
+    acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=PRECISION, out_dtype=ACC)
+    return acc, l_i, m_new
+
+
+@triton.jit
 def _attn_fwd_kernel(
     q_ptr, k_ptr, v_ptr, m_ptr,         # query (B,H,L,E), key (B,Hk,S,E), value (B,Hv,S,Ev), mask (B,H,L,S) or 0
-    out_ptr, lse_ptr,                   # out (B,H,L,Ev); lse (B*H*L contiguous, ACC)
+    out_ptr, lse_ptr,                   # out (B,H,L,Ev); lse (B*H*L contiguous, ACC, natural log)
     H, L, S, E, EV,                     # query heads, query rows, key rows, head dims of q/k and of v
     GK, GV,                             # query heads per key head / per value head (GQA; 1 otherwise)
+    L_KEY, S_KEY,                       # L and S bucketed to powers of two (autotuner key only)
     sq_b, sq_h, sq_l, sq_e,             # query strides (elements)
     sk_b, sk_h, sk_s, sk_e,             # key strides
     sv_b, sv_h, sv_s, sv_e,             # value strides
     sm_b, sm_h, sm_l, sm_s,             # mask strides (0 where broadcast)
     so_b, so_h, so_l, so_e,             # out strides
-    scale_bits, p_bits, ks_bits,        # fp64 bits of: score scale, dropout p, 1 / (1 - p)
+    scale_bits, qk_bits, l2e_bits,      # fp64 bits of: score scale, scale * log2(e), log2(e)
+    p_bits, ks_bits,                    # fp64 bits of: dropout p, 1 / (1 - p)
     seed, counter0,                     # Philox key and first counter (dropout)
     MASK: tl.constexpr,                 # 0 none, 1 boolean (keep where != 0), 2 additive
     CAUSAL: tl.constexpr, DROPOUT: tl.constexpr,
     ACC: tl.constexpr,                  # fp32, or fp64 for fp64 inputs
     UPCAST: tl.constexpr,               # convert tiles to ACC before tl.dot (interpreter, fp64)
     PRECISION: tl.constexpr,            # tl.dot input_precision for fp32
+    CHECK_E: tl.constexpr, CHECK_EV: tl.constexpr,  # head dims below BLOCK_E / BLOCK_EV (feature masks needed)
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
 ):
-    # bytes: reads the query tile once, every key/value row once per query tile (mask tile alongside), writes
-    # out (L*Ev) and lse (L) once; flops 4*L*S*E (half with CAUSAL). Online softmax: m_i running max, l_i running
-    # sum of exp(s - m_i), acc the running p @ v, rescaled by exp(m_old - m_new) as m grows.
-    pid_m = tl.program_id(0)
+    # bytes: reads the query tile once, every visible key/value row once per query tile (mask tile alongside),
+    # writes out (L*Ev) and lse (L) once; flops 4*L*S*E (half with CAUSAL).
+    pid_m = tl.num_programs(0) - 1 - tl.program_id(0)  # the longest (causal: last) query tiles start first
     bh = tl.program_id(1)
     b = bh // H
     h = bh % H
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     row_ok = rows < L
-    q = _load_tile(q_ptr + b * sq_b + h * sq_h, rows, row_ok, sq_l, E, BLOCK_E, sq_e, ACC, UPCAST)
+    q = _load_tile(q_ptr + b * sq_b + h * sq_h, rows, row_ok, sq_l, E, sq_e, BLOCK_E, True, CHECK_E, ACC, UPCAST)
     k_base = k_ptr + b * sk_b + (h // GK) * sk_h
     v_base = v_ptr + b * sv_b + (h // GV) * sv_h
     m_base = m_ptr + b * sm_b + h * sm_h
-    scale = _f64(scale_bits).to(ACC)
+    qk_scale = _f64(qk_bits).to(ACC)
+    l2e = _f64(l2e_bits).to(ACC)
+    p_drop = _f64(p_bits).to(tl.float32)
+    keep_scale = _f64(ks_bits).to(ACC)
     m_i = tl.full([BLOCK_M], float("-inf"), ACC)
     l_i = tl.zeros([BLOCK_M], ACC)
     acc = tl.zeros([BLOCK_M, BLOCK_EV], ACC)
-    hi = S
+    start = pid_m * BLOCK_M
     if CAUSAL:
-        hi = tl.minimum(S, (pid_m + 1) * BLOCK_M)
-    for n0 in range(0, hi, BLOCK_N):
-        cols = n0 + tl.arange(0, BLOCK_N)
-        col_ok = cols < S
-        k = _load_tile(k_base, cols, col_ok, sk_s, E, BLOCK_E, sk_e, ACC, UPCAST)
-        s = _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale, MASK, CAUSAL, ACC, PRECISION)
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)  # a row masked so far adds exp(-inf) = 0
-        p = tl.exp(s - m_safe[:, None])
-        alpha = tl.exp(m_i - m_safe)
-        l_i = l_i * alpha + tl.sum(p, 1)
-        if DROPOUT:
-            keep = _keep(bh, rows, cols, L, S, seed, counter0, _f64(p_bits).to(tl.float32))
-            p = tl.where(keep, p * _f64(ks_bits).to(ACC), 0.0)
-        v = _load_tile(v_base, cols, col_ok, sv_s, EV, BLOCK_EV, sv_e, ACC, UPCAST)
-        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision=PRECISION, out_dtype=ACC)
-        m_i = m_new
+        inner = (tl.minimum(start, S) // BLOCK_N) * BLOCK_N  # key tiles wholly left of the diagonal
+        hi = tl.minimum(S, start + BLOCK_M)                   # nothing right of the diagonal is visited
+    else:
+        inner = (S // BLOCK_N) * BLOCK_N
+        hi = S
+    for n0 in range(0, inner, BLOCK_N):
+        acc, l_i, m_i = _fwd_tile(acc, l_i, m_i, q, rows, n0, k_base, v_base, m_base, L, S, E, EV, sk_s, sk_e,
+                                  sv_s, sv_e, sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop, keep_scale,
+                                  MASK, CAUSAL, DROPOUT, False, CHECK_E, CHECK_EV, ACC, UPCAST, PRECISION,
+                                  BLOCK_N, BLOCK_E, BLOCK_EV)
+    for n0 in range(inner, hi, BLOCK_N):
+        acc, l_i, m_i = _fwd_tile(acc, l_i, m_i, q, rows, n0, k_base, v_base, m_base, L, S, E, EV, sk_s, sk_e,
+                                  sv_s, sv_e, sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop, keep_scale,
+                                  MASK, CAUSAL, DROPOUT, True, CHECK_E, CHECK_EV, ACC, UPCAST, PRECISION,
+                                  BLOCK_N, BLOCK_E, BLOCK_EV)
     empty = l_i == 0  # every key masked out: 0 and lse = -inf (PyTorch's CPU result)
     out = tl.where(empty[:, None], 0.0, acc / tl.where(empty, 1.0, l_i)[:, None])
-    lse = tl.where(empty, float("-inf"), tl.where(m_i == float("-inf"), 0.0, m_i) + tl.log(tl.where(empty, 1.0, l_i)))
+    lse2 = tl.where(m_i == float("-inf"), 0.0, m_i) + _lg2(tl.where(empty, 1.0, l_i), ACC)
+    lse = tl.where(empty, float("-inf"), lse2 / l2e)
     ev = tl.arange(0, BLOCK_EV)
     o_ptrs = out_ptr + b * so_b + h * so_h + rows[:, None] * so_l + ev[None, :] * so_e
     tl.store(o_ptrs, out.to(out_ptr.dtype.element_ty), mask=row_ok[:, None] & (ev < EV)[None, :])
@@ -210,8 +305,8 @@ def _attn_bwd_delta_kernel(
     h = bh % H
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     row_ok = rows < L
-    do = _load_tile(do_ptr + b * sd_b + h * sd_h, rows, row_ok, sd_l, EV, BLOCK_EV, sd_e, ACC, True)
-    o = _load_tile(out_ptr + b * so_b + h * so_h, rows, row_ok, so_l, EV, BLOCK_EV, so_e, ACC, True)
+    do = _load_tile(do_ptr + b * sd_b + h * sd_h, rows, row_ok, sd_l, EV, sd_e, BLOCK_EV, True, True, ACC, True)
+    o = _load_tile(out_ptr + b * so_b + h * so_h, rows, row_ok, so_l, EV, so_e, BLOCK_EV, True, True, ACC, True)
     delta = tl.sum(do * o, 1)
     if HAS_GLSE:
         delta -= tl.load(glse_ptr + b * sg_b + h * sg_h + rows * sg_l, mask=row_ok, other=0).to(ACC)
@@ -219,9 +314,45 @@ def _attn_bwd_delta_kernel(
 
 
 @triton.jit
-def _probs(s, lse):
-    # P = exp(S - lse); a row with lse = -inf (all masked) gets 0
-    return tl.exp(s - tl.where(lse == float("-inf"), float("inf"), lse)[:, None])
+def _lse2(lse, l2e):
+    # lse in log2 units; +inf for a fully masked row (lse = -inf), so that its P = exp2(s - lse2) is 0
+    return tl.where(lse == float("-inf"), float("inf"), lse * l2e)
+
+
+@triton.jit
+def _dkdv_tile(dk, dv, k, v, cols, m0, q_base, do_base, m_base, lse_base, delta_base, L, S, E, EV,
+               sq_l, sq_e, sd_l, sd_e, sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop, keep_scale,
+               MASK: tl.constexpr, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr, DO_DK: tl.constexpr,
+               DO_DV: tl.constexpr, EDGE: tl.constexpr, CHECK_E: tl.constexpr, CHECK_EV: tl.constexpr,
+               ACC: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+               BLOCK_M: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr):
+    # one query tile's contribution to a key tile's dK, dV, computed transposed (keys x queries) so that every
+    # tl.dot takes its operands as loaded (no register transposes): P^T = exp2(S^T - lse), dV += P^T dO,
+    # dP^T = V dO^T, dS^T = P^T (dP^T - delta), dK += dS^T Q (times scale, applied once at the end)
+    rows = m0 + tl.arange(0, BLOCK_M)
+    row_ok = rows < L
+    q = _load_tile(q_base, rows, row_ok, sq_l, E, sq_e, BLOCK_E, EDGE, CHECK_E, ACC, UPCAST)
+    lse2 = _lse2(_load_rows(lse_base, rows, row_ok, EDGE), l2e)
+    qk_t = tl.dot(k, tl.trans(q), input_precision=PRECISION, out_dtype=ACC)
+    s_t = _logits(qk_t, rows[None, :], cols[:, None], row_ok[None, :], (cols < S)[:, None], m_base, sm_l, sm_s,
+                  qk_scale, l2e, MASK, CAUSAL, EDGE, ACC)
+    p_t = _pow2(s_t - lse2[None, :], ACC)
+    if DROPOUT:
+        keep = _keep(bh, rows[None, :], cols[:, None], L, S, seed, counter0, p_drop)
+        pd_t = tl.where(keep, p_t * keep_scale, 0.0)
+    else:
+        pd_t = p_t
+    do = _load_tile(do_base, rows, row_ok, sd_l, EV, sd_e, BLOCK_EV, EDGE, CHECK_EV, ACC, UPCAST)
+    if DO_DV:
+        dv = tl.dot(pd_t.to(do.dtype), do, dv, input_precision=PRECISION, out_dtype=ACC)
+    if DO_DK:
+        delta = _load_rows(delta_base, rows, row_ok, EDGE)
+        dp_t = tl.dot(v, tl.trans(do), input_precision=PRECISION, out_dtype=ACC)
+        if DROPOUT:
+            dp_t = tl.where(keep, dp_t * keep_scale, 0.0)
+        ds_t = p_t * (dp_t - delta[None, :])
+        dk = tl.dot(ds_t.to(q.dtype), q, dk, input_precision=PRECISION, out_dtype=ACC)
+    return dk, dv
 
 
 @triton.jit
@@ -231,6 +362,7 @@ def _attn_bwd_dkdv_kernel(
     dk_ptr, dv_ptr,                     # grad_key (B,Hk,S,E) (DO_DK), grad_value (B,Hv,S,Ev) (DO_DV)
     H, L, S, E, EV, GK, GV,             # as in the forward
     G_OWN, H_OWN,                       # query heads summed per program; heads of the gradient written
+    L_KEY, S_KEY,                       # L and S bucketed to powers of two (autotuner key only)
     sq_b, sq_h, sq_l, sq_e,
     sk_b, sk_h, sk_s, sk_e,
     sv_b, sv_h, sv_s, sv_e,
@@ -238,58 +370,66 @@ def _attn_bwd_dkdv_kernel(
     sd_b, sd_h, sd_l, sd_e,             # grad_out strides
     sdk_b, sdk_h, sdk_s, sdk_e,         # grad_key strides
     sdv_b, sdv_h, sdv_s, sdv_e,         # grad_value strides
-    scale_bits, p_bits, ks_bits, seed, counter0,
+    scale_bits, qk_bits, l2e_bits, p_bits, ks_bits, seed, counter0,
     MASK: tl.constexpr, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr,
     DO_DK: tl.constexpr, DO_DV: tl.constexpr,  # which gradients this launch writes
     ACC: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    CHECK_E: tl.constexpr, CHECK_EV: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
 ):
-    # bytes: per key tile reads every query/grad_out row of its G_OWN query heads once (plus lse, delta, mask),
-    # writes the key/value gradient tile once. No atomics: a program owns its rows of dK/dV and sums the GQA
-    # group in a loop, so results are deterministic.
+    # bytes: per key tile reads every visible query/grad_out row of its G_OWN query heads once (plus lse, delta,
+    # mask), writes the key/value gradient tile once. No atomics: a program owns its rows of dK/dV and sums the
+    # GQA group in a loop, so results are deterministic.
     pid_n = tl.program_id(0)
     bo = tl.program_id(1)
     b = bo // H_OWN
     ho = bo % H_OWN
-    cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    n_start = pid_n * BLOCK_N
+    cols = n_start + tl.arange(0, BLOCK_N)
     col_ok = cols < S
     scale = _f64(scale_bits).to(ACC)
+    qk_scale = _f64(qk_bits).to(ACC)
+    l2e = _f64(l2e_bits).to(ACC)
+    p_drop = _f64(p_bits).to(tl.float32)
+    keep_scale = _f64(ks_bits).to(ACC)
     dk = tl.zeros([BLOCK_N, BLOCK_E], ACC)
     dv = tl.zeros([BLOCK_N, BLOCK_EV], ACC)
-    m_start = 0
+    # query tiles: [first, inner) edge (they cross the diagonal), [inner, full) inner, [full, last) edge (partial)
+    last = tl.cdiv(L, BLOCK_M) * BLOCK_M
     if CAUSAL:
-        m_start = (pid_n * BLOCK_N // BLOCK_M) * BLOCK_M
+        first = (n_start // BLOCK_M) * BLOCK_M  # tiles above it see none of these keys
+        inner = tl.maximum(first, tl.minimum(tl.cdiv(n_start + BLOCK_N - 1, BLOCK_M) * BLOCK_M, last))
+    else:
+        first = 0
+        inner = 0
+    full = tl.maximum(inner, (L // BLOCK_M) * BLOCK_M)
     for g in range(0, G_OWN):
         h = ho * G_OWN + g
         bh = b * H + h
-        k = _load_tile(k_ptr + b * sk_b + (h // GK) * sk_h, cols, col_ok, sk_s, E, BLOCK_E, sk_e, ACC, UPCAST)
-        v = _load_tile(v_ptr + b * sv_b + (h // GV) * sv_h, cols, col_ok, sv_s, EV, BLOCK_EV, sv_e, ACC, UPCAST)
+        k = _load_tile(k_ptr + b * sk_b + (h // GK) * sk_h, cols, col_ok, sk_s, E, sk_e, BLOCK_E, True, CHECK_E,
+                       ACC, UPCAST)
+        v = _load_tile(v_ptr + b * sv_b + (h // GV) * sv_h, cols, col_ok, sv_s, EV, sv_e, BLOCK_EV, True, CHECK_EV,
+                       ACC, UPCAST)
         q_base = q_ptr + b * sq_b + h * sq_h
         do_base = do_ptr + b * sd_b + h * sd_h
         m_base = m_ptr + b * sm_b + h * sm_h
-        for m0 in range(m_start, L, BLOCK_M):
-            rows = m0 + tl.arange(0, BLOCK_M)
-            row_ok = rows < L
-            q = _load_tile(q_base, rows, row_ok, sq_l, E, BLOCK_E, sq_e, ACC, UPCAST)
-            do = _load_tile(do_base, rows, row_ok, sd_l, EV, BLOCK_EV, sd_e, ACC, UPCAST)
-            lse = tl.load(lse_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
-            s = _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale, MASK, CAUSAL, ACC, PRECISION)
-            p = _probs(s, lse)
-            if DROPOUT:
-                keep = _keep(bh, rows, cols, L, S, seed, counter0, _f64(p_bits).to(tl.float32))
-                ks = _f64(ks_bits).to(ACC)
-                pd = tl.where(keep, p * ks, 0.0)
-            else:
-                pd = p
-            if DO_DV:
-                dv += tl.dot(tl.trans(pd.to(do.dtype)), do, input_precision=PRECISION, out_dtype=ACC)
-            if DO_DK:
-                delta = tl.load(delta_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
-                dp = tl.dot(do, tl.trans(v), input_precision=PRECISION, out_dtype=ACC)
-                if DROPOUT:
-                    dp = tl.where(keep, dp * ks, 0.0)
-                ds = p * (dp - delta[:, None])
-                dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=PRECISION, out_dtype=ACC)
+        lse_base = lse_ptr + bh.to(tl.int64) * L
+        delta_base = delta_ptr + bh.to(tl.int64) * L
+        for m0 in range(first, inner, BLOCK_M):
+            dk, dv = _dkdv_tile(dk, dv, k, v, cols, m0, q_base, do_base, m_base, lse_base, delta_base, L, S, E, EV,
+                                sq_l, sq_e, sd_l, sd_e, sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop,
+                                keep_scale, MASK, CAUSAL, DROPOUT, DO_DK, DO_DV, True, CHECK_E, CHECK_EV, ACC,
+                                UPCAST, PRECISION, BLOCK_M, BLOCK_E, BLOCK_EV)
+        for m0 in range(inner, full, BLOCK_M):
+            dk, dv = _dkdv_tile(dk, dv, k, v, cols, m0, q_base, do_base, m_base, lse_base, delta_base, L, S, E, EV,
+                                sq_l, sq_e, sd_l, sd_e, sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop,
+                                keep_scale, MASK, CAUSAL, DROPOUT, DO_DK, DO_DV, False, CHECK_E, CHECK_EV, ACC,
+                                UPCAST, PRECISION, BLOCK_M, BLOCK_E, BLOCK_EV)
+        for m0 in range(full, last, BLOCK_M):
+            dk, dv = _dkdv_tile(dk, dv, k, v, cols, m0, q_base, do_base, m_base, lse_base, delta_base, L, S, E, EV,
+                                sq_l, sq_e, sd_l, sd_e, sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop,
+                                keep_scale, MASK, CAUSAL, DROPOUT, DO_DK, DO_DV, True, CHECK_E, CHECK_EV, ACC,
+                                UPCAST, PRECISION, BLOCK_M, BLOCK_E, BLOCK_EV)
     if DO_DK:
         e = tl.arange(0, BLOCK_E)
         ptrs = dk_ptr + b * sdk_b + ho * sdk_h + cols[:, None] * sdk_s + e[None, :] * sdk_e
@@ -301,54 +441,85 @@ def _attn_bwd_dkdv_kernel(
 
 
 @triton.jit
+def _dq_tile(dq, q, do, lse2, delta, rows, n0, k_base, v_base, m_base, L, S, E, EV, sk_s, sk_e, sv_s, sv_e,
+             sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop, keep_scale,
+             MASK: tl.constexpr, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr, EDGE: tl.constexpr,
+             CHECK_E: tl.constexpr, CHECK_EV: tl.constexpr, ACC: tl.constexpr, UPCAST: tl.constexpr,
+             PRECISION: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr):
+    # one key tile's contribution to a query tile's dQ: dQ += (P (dP - delta)) K (times scale, at the end)
+    cols = n0 + tl.arange(0, BLOCK_N)
+    col_ok = cols < S
+    k = _load_tile(k_base, cols, col_ok, sk_s, E, sk_e, BLOCK_E, EDGE, CHECK_E, ACC, UPCAST)
+    v = _load_tile(v_base, cols, col_ok, sv_s, EV, sv_e, BLOCK_EV, EDGE, CHECK_EV, ACC, UPCAST)
+    qk = tl.dot(q, tl.trans(k), input_precision=PRECISION, out_dtype=ACC)
+    s = _logits(qk, rows[:, None], cols[None, :], (rows < L)[:, None], col_ok[None, :], m_base, sm_l, sm_s,
+                qk_scale, l2e, MASK, CAUSAL, EDGE, ACC)
+    p = _pow2(s - lse2[:, None], ACC)
+    dp = tl.dot(do, tl.trans(v), input_precision=PRECISION, out_dtype=ACC)
+    if DROPOUT:
+        keep = _keep(bh, rows[:, None], cols[None, :], L, S, seed, counter0, p_drop)
+        dp = tl.where(keep, dp * keep_scale, 0.0)
+    ds = p * (dp - delta[:, None])
+    dq = tl.dot(ds.to(k.dtype), k, dq, input_precision=PRECISION, out_dtype=ACC)
+    return dq
+
+
+@triton.jit
 def _attn_bwd_dq_kernel(
     q_ptr, k_ptr, v_ptr, m_ptr,         # query, key, value, mask (as in the forward)
     do_ptr, lse_ptr, delta_ptr,         # grad_out; lse and delta (B*H*L, ACC)
     dq_ptr,                             # grad_query (B,H,L,E)
     H, L, S, E, EV, GK, GV,
+    L_KEY, S_KEY,                       # L and S bucketed to powers of two (autotuner key only)
     sq_b, sq_h, sq_l, sq_e,
     sk_b, sk_h, sk_s, sk_e,
     sv_b, sv_h, sv_s, sv_e,
     sm_b, sm_h, sm_l, sm_s,
     sd_b, sd_h, sd_l, sd_e,
     sdq_b, sdq_h, sdq_l, sdq_e,         # grad_query strides
-    scale_bits, p_bits, ks_bits, seed, counter0,
+    scale_bits, qk_bits, l2e_bits, p_bits, ks_bits, seed, counter0,
     MASK: tl.constexpr, CAUSAL: tl.constexpr, DROPOUT: tl.constexpr,
     ACC: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    CHECK_E: tl.constexpr, CHECK_EV: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_E: tl.constexpr, BLOCK_EV: tl.constexpr,
 ):
-    # bytes: reads its query/grad_out tile once and every key/value row once (mask alongside), writes dQ once.
-    pid_m = tl.program_id(0)
+    # bytes: reads its query/grad_out tile once and every visible key/value row once (mask alongside), writes dQ
+    # once.
+    pid_m = tl.num_programs(0) - 1 - tl.program_id(0)  # the longest (causal: last) query tiles start first
     bh = tl.program_id(1)
     b = bh // H
     h = bh % H
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     row_ok = rows < L
     scale = _f64(scale_bits).to(ACC)
-    q = _load_tile(q_ptr + b * sq_b + h * sq_h, rows, row_ok, sq_l, E, BLOCK_E, sq_e, ACC, UPCAST)
-    do = _load_tile(do_ptr + b * sd_b + h * sd_h, rows, row_ok, sd_l, EV, BLOCK_EV, sd_e, ACC, UPCAST)
-    lse = tl.load(lse_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
+    qk_scale = _f64(qk_bits).to(ACC)
+    l2e = _f64(l2e_bits).to(ACC)
+    p_drop = _f64(p_bits).to(tl.float32)
+    keep_scale = _f64(ks_bits).to(ACC)
+    q = _load_tile(q_ptr + b * sq_b + h * sq_h, rows, row_ok, sq_l, E, sq_e, BLOCK_E, True, CHECK_E, ACC, UPCAST)
+    do = _load_tile(do_ptr + b * sd_b + h * sd_h, rows, row_ok, sd_l, EV, sd_e, BLOCK_EV, True, CHECK_EV, ACC,
+                    UPCAST)
+    lse2 = _lse2(tl.load(lse_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0), l2e)
     delta = tl.load(delta_ptr + bh.to(tl.int64) * L + rows, mask=row_ok, other=0)
     k_base = k_ptr + b * sk_b + (h // GK) * sk_h
     v_base = v_ptr + b * sv_b + (h // GV) * sv_h
     m_base = m_ptr + b * sm_b + h * sm_h
     dq = tl.zeros([BLOCK_M, BLOCK_E], ACC)
-    hi = S
+    start = pid_m * BLOCK_M
     if CAUSAL:
-        hi = tl.minimum(S, (pid_m + 1) * BLOCK_M)
-    for n0 in range(0, hi, BLOCK_N):
-        cols = n0 + tl.arange(0, BLOCK_N)
-        col_ok = cols < S
-        k = _load_tile(k_base, cols, col_ok, sk_s, E, BLOCK_E, sk_e, ACC, UPCAST)
-        v = _load_tile(v_base, cols, col_ok, sv_s, EV, BLOCK_EV, sv_e, ACC, UPCAST)
-        s = _scores(q, k, rows, cols, row_ok, col_ok, m_base, sm_l, sm_s, scale, MASK, CAUSAL, ACC, PRECISION)
-        p = _probs(s, lse)
-        dp = tl.dot(do, tl.trans(v), input_precision=PRECISION, out_dtype=ACC)
-        if DROPOUT:
-            keep = _keep(bh, rows, cols, L, S, seed, counter0, _f64(p_bits).to(tl.float32))
-            dp = tl.where(keep, dp * _f64(ks_bits).to(ACC), 0.0)
-        ds = p * (dp - delta[:, None])
-        dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION, out_dtype=ACC)
+        inner = (tl.minimum(start, S) // BLOCK_N) * BLOCK_N
+        hi = tl.minimum(S, start + BLOCK_M)
+    else:
+        inner = (S // BLOCK_N) * BLOCK_N
+        hi = S
+    for n0 in range(0, inner, BLOCK_N):
+        dq = _dq_tile(dq, q, do, lse2, delta, rows, n0, k_base, v_base, m_base, L, S, E, EV, sk_s, sk_e, sv_s, sv_e,
+                      sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop, keep_scale, MASK, CAUSAL, DROPOUT,
+                      False, CHECK_E, CHECK_EV, ACC, UPCAST, PRECISION, BLOCK_N, BLOCK_E, BLOCK_EV)
+    for n0 in range(inner, hi, BLOCK_N):
+        dq = _dq_tile(dq, q, do, lse2, delta, rows, n0, k_base, v_base, m_base, L, S, E, EV, sk_s, sk_e, sv_s, sv_e,
+                      sm_l, sm_s, qk_scale, l2e, bh, seed, counter0, p_drop, keep_scale, MASK, CAUSAL, DROPOUT,
+                      True, CHECK_E, CHECK_EV, ACC, UPCAST, PRECISION, BLOCK_N, BLOCK_E, BLOCK_EV)
     e = tl.arange(0, BLOCK_E)
     ptrs = dq_ptr + b * sdq_b + h * sdq_h + rows[:, None] * sdq_l + e[None, :] * sdq_e
     tl.store(ptrs, (dq * scale).to(dq_ptr.dtype.element_ty), mask=row_ok[:, None] & (e < E)[None, :])
@@ -747,18 +918,24 @@ def _st(a: CudaArray) -> tuple:
 
 
 def _blocks(p: _Plan):
-    bn = TILES["N"] if _cuda.INTERPRET or max(p.E, p.EV) <= 64 else min(TILES["N"], 32)
-    return (TILES["M"], bn, max(16, triton.next_power_of_2(p.E)), max(16, triton.next_power_of_2(p.EV)))
+    return max(16, triton.next_power_of_2(p.E)), max(16, triton.next_power_of_2(p.EV))
 
 
 def _consts(p: _Plan, dtype: _dt.dtype) -> dict:
     fp32_prec = "tf32" if dtype is _dt.float32 and _cuda.matmul.allow_tf32 else "ieee"
+    BE, BEV = _blocks(p)
     return dict(MASK=p.mask_kind, CAUSAL=p.causal, DROPOUT=p.p > 0, ACC=pw.TL_DTYPE[p.acc],
-                UPCAST=_cuda.INTERPRET or dtype is _dt.float64, PRECISION=fp32_prec)
+                UPCAST=_cuda.INTERPRET or dtype is _dt.float64, PRECISION=fp32_prec,
+                CHECK_E=p.E != BE, CHECK_EV=p.EV != BEV, BLOCK_E=BE, BLOCK_EV=BEV)
+
+
+_LOG2E = math.log2(math.e)
 
 
 def _scalars(p: _Plan) -> tuple:
-    return (_bits(p.scale), _bits(p.p), _bits(_keep_scale(p.p)), p.seed, p.offset // 4)
+    l2e = 1.0 if p.acc is _dt.float64 else _LOG2E  # fp64 scores stay in natural units (see _pow2)
+    return (_bits(p.scale), _bits(p.scale * l2e), _bits(l2e), _bits(p.p), _bits(_keep_scale(p.p)), p.seed,
+            p.offset // 4)
 
 
 def _fwd_cuda(meta, query, key, value, attn_mask=None, **_kw):
@@ -769,12 +946,19 @@ def _fwd_cuda(meta, query, key, value, attn_mask=None, **_kw):
     if B * p.H * p.L == 0:
         return out, lse
     q, k, v, o = (_view4(a._data if isinstance(a, Tensor) else a, p.nd) for a in (query, key, value, out))
+    consts = _consts(p, meta.dtype[0])
+    if p.mask_kind == 1 and p.acc is _dt.float64:
+        # Triton 3.6 cannot lower this kernel's fp64 MMA fed by a boolean-mask select (MMAv2 asserts "fp64 don't
+        # support largeK MMA"): fp64, rare on a GPU, takes the mask as an additive 0 / -inf one instead
+        from .creation import full
+        from .ternary import where
+        zero, neg_inf = (full((), x, dtype=_dt.float64, device=attn_mask.device) for x in (0.0, float("-inf")))
+        attn_mask = where(attn_mask, zero, neg_inf)
+        consts["MASK"] = 2
     m, sm = _mask4(p, attn_mask)
-    BM, BN, BE, BEV = _blocks(p)
-    _attn_fwd_kernel[(triton.cdiv(p.L, BM), B * p.H)](
-        q, k, v, m, o, lse, p.H, p.L, p.S, p.E, p.EV, p.GK, p.GV,
-        *_st(q), *_st(k), *_st(v), *sm, *_st(o), *_scalars(p),
-        **_consts(p, meta.dtype[0]), BLOCK_M=BM, BLOCK_N=BN, BLOCK_E=BE, BLOCK_EV=BEV)
+    args = (q, k, v, m, o, lse, p.H, p.L, p.S, p.E, p.EV, p.GK, p.GV, _bucket(p.L), _bucket(p.S),
+            *_st(q), *_st(k), *_st(v), *sm, *_st(o), *_scalars(p))
+    _launch(_attn_fwd_kernel, _fwd_tuned, p.L, B * p.H, args, consts)
     return out, lse
 
 
@@ -794,7 +978,6 @@ def _bwd_cuda(meta, grad_out, grad_lse, query, key, value, attn_mask, out, lse, 
     if not ls.is_contiguous() or ls.dtype != p.acc.np:
         from .copy import cast
         ls = cast(_make(ls, lse.dtype, CUDA).contiguous(), p.acc)._data
-    BM, BN, BE, BEV = _blocks(p)
     consts = _consts(p, dt)
     delta = CudaArray.empty((B * p.H * p.L,), p.acc.np)
     if grad_lse is not None:
@@ -804,24 +987,101 @@ def _bwd_cuda(meta, grad_out, grad_lse, query, key, value, attn_mask, out, lse, 
     else:
         gl4, gst = 0, (0, 0, 0)
     common = (p.H, p.L, p.S, p.E, p.EV, p.GK, p.GV)
-    blocks = dict(BLOCK_M=BM, BLOCK_N=BN, BLOCK_E=BE, BLOCK_EV=BEV)
+    keys = (_bucket(p.L), _bucket(p.S))
     if p.L:
-        _attn_bwd_delta_kernel[(triton.cdiv(p.L, BM), B * p.H)](
+        delta_rows = TILES["M"]
+        _attn_bwd_delta_kernel[(triton.cdiv(p.L, delta_rows), B * p.H)](
             do, o, gl4, delta, p.H, p.L, p.EV, *_st(do), *_st(o), *gst,
-            HAS_GLSE=grad_lse is not None, ACC=consts["ACC"], BLOCK_M=BM, BLOCK_EV=BEV)
-        _attn_bwd_dq_kernel[(triton.cdiv(p.L, BM), B * p.H)](
-            q, k, v, m, do, ls, delta, dq4, *common, *_st(q), *_st(k), *_st(v), *sm, *_st(do), *_st(dq4),
-            *_scalars(p), **consts, **blocks)
+            HAS_GLSE=grad_lse is not None, ACC=consts["ACC"], BLOCK_M=delta_rows, BLOCK_EV=consts["BLOCK_EV"])
+        args = (q, k, v, m, do, ls, delta, dq4, *common, *keys, *_st(q), *_st(k), *_st(v), *sm, *_st(do),
+                *_st(dq4), *_scalars(p))
+        _launch(_attn_bwd_dq_kernel, _dq_tuned, p.L, B * p.H, args, consts)
     if not p.S:
         return dq, dk, dv
     # dK and dV: one launch when key and value share their head grouping, else one launch each
     launches = [(True, True, p.GK, p.HK)] if p.GK == p.GV else [(True, False, p.GK, p.HK), (False, True, p.GV, p.HV)]
     for do_dk, do_dv, g_own, h_own in launches:
-        _attn_bwd_dkdv_kernel[(triton.cdiv(p.S, BN), B * h_own)](
-            q, k, v, m, do, ls, delta, dk4, dv4, *common, g_own, h_own,
-            *_st(q), *_st(k), *_st(v), *sm, *_st(do), *_st(dk4), *_st(dv4), *_scalars(p),
-            DO_DK=do_dk, DO_DV=do_dv, **consts, **blocks)
+        args = (q, k, v, m, do, ls, delta, dk4, dv4, *common, g_own, h_own, *keys,
+                *_st(q), *_st(k), *_st(v), *sm, *_st(do), *_st(dk4), *_st(dv4), *_scalars(p))
+        _launch(_attn_bwd_dkdv_kernel, _dkdv_tuned, p.S, B * h_own, args, dict(consts, DO_DK=do_dk, DO_DV=do_dv))
     return dq, dk, dv
+
+
+# ================================================================================= launch configuration (GPU)
+
+def _cfg(bm: int, bn: int, warps: int, stages: int):
+    return triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=warps, num_stages=stages)
+
+
+# BLOCK_M counts query rows and BLOCK_N key rows in every kernel. Shapes after FlashAttention-2 / Triton's fused
+# attention on sm80/sm90 for fp16/bf16 and head dims up to 128: 8 warps for 128-row accumulators (two warpgroups),
+# 4 for smaller ones. Every config below was compiled with Triton 3.6 for sm_90 at head dim 128, fp16 (shared
+# memory / registers per thread, no spills): forward 128x128 w8 s2 160 KB / 242, 128x64 w8 s3 128 KB / 173;
+# dQ 128x64 w8 s2 128 KB / 191; dK/dV 64x128 w8 s2 129 KB / 252 (the 4-warp 128-row ones spill a few bytes).
+_FWD_CONFIGS = [_cfg(128, 128, 8, 2), _cfg(128, 64, 8, 3), _cfg(128, 64, 8, 2), _cfg(128, 64, 4, 3),
+                _cfg(128, 32, 4, 3), _cfg(64, 64, 4, 3)]
+# dK/dV: a key tile of BLOCK_N rows keeps K, V and two BLOCK_N x E accumulators; query/grad_out tiles stream
+_DKDV_CONFIGS = [_cfg(64, 128, 8, 2), _cfg(32, 128, 8, 3), _cfg(64, 64, 4, 3), _cfg(64, 64, 4, 2)]
+# dQ: a query tile keeps Q, dO and one BLOCK_M x E accumulator; key/value tiles stream
+_DQ_CONFIGS = [_cfg(128, 64, 8, 2), _cfg(128, 32, 8, 3), _cfg(128, 32, 4, 3), _cfg(64, 64, 4, 3)]
+# Problems this small (L_KEY * S_KEY, e.g. the tests') gain nothing from tuning: one config, one compile.
+_SMALL_WORK = 256 * 256
+_SMEM_BYTES = 227 * 1024
+
+
+def _small_config(named_args):
+    wide = max(named_args["BLOCK_E"], named_args["BLOCK_EV"]) > 64
+    if named_args["q_ptr"].dtype.itemsize == 8:  # fp64: FMA dots with operands in registers
+        return _cfg(32 if wide else 64, 32, 4, 2)
+    return _cfg(64, 32 if wide else 64, 4, 2)
+
+
+def _prune(configs, named_args, **kwargs):
+    """One config for small problems and fp64; otherwise the configs whose pipelined key/value (or query/grad_out)
+    tiles fit in shared memory. (The autotuner passes positional arguments in named_args, keywords apart.)"""
+    named_args = {**named_args, **kwargs}
+    itemsize = named_args["q_ptr"].dtype.itemsize
+    if named_args["L_KEY"] * named_args["S_KEY"] <= _SMALL_WORK or itemsize == 8:
+        return [_small_config(named_args)]
+    feats = named_args["BLOCK_E"] + named_args["BLOCK_EV"]
+    # a rough bound on the resident and (num_stages + 1)-buffered streamed tiles (the autotuner also drops any
+    # config that still runs out of resources, after compiling it)
+    keep = [c for c in configs
+            if (c.kwargs["BLOCK_M"] + c.kwargs["BLOCK_N"]) * feats * itemsize * (c.num_stages + 1) // 2
+            <= _SMEM_BYTES]
+    return keep or [_small_config(named_args)]
+
+
+_TUNE_KEY = ["L_KEY", "S_KEY", "BLOCK_E", "BLOCK_EV", "MASK", "CAUSAL", "DROPOUT", "PRECISION"]
+
+
+def _tuned(kernel, configs, extra_key=()):
+    return triton.autotune(configs=configs, key=_TUNE_KEY + list(extra_key),
+                           prune_configs_by={"early_config_prune": _prune}, do_bench=_EventTimer())(kernel)
+
+
+_fwd_tuned = _tuned(_attn_fwd_kernel, _FWD_CONFIGS)
+_dkdv_tuned = _tuned(_attn_bwd_dkdv_kernel, _DKDV_CONFIGS, ("DO_DK", "DO_DV"))
+_dq_tuned = _tuned(_attn_bwd_dq_kernel, _DQ_CONFIGS)
+
+
+def _bucket(n: int) -> int:
+    return max(16, triton.next_power_of_2(max(n, 1)))
+
+
+def _fixed_tiles() -> bool:
+    return _cuda.INTERPRET or _FORCED_TILES[0]
+
+
+def _launch(kernel, tuned, rows, heads_grid, args, meta):
+    """Run `kernel` over (cdiv(rows, BLOCK), heads_grid): the tiles of `TILES` under the interpreter or inside
+    `with tiles(...)`, else the autotuned config. `rows` pairs with BLOCK_M (query-tile kernels) or BLOCK_N."""
+    block = "BLOCK_N" if kernel is _attn_bwd_dkdv_kernel else "BLOCK_M"
+    if _fixed_tiles():
+        fixed = {"BLOCK_M": TILES["M"], "BLOCK_N": TILES["N"]}
+        kernel[(triton.cdiv(rows, fixed[block]), heads_grid)](*args, **meta, **fixed)
+    else:
+        tuned[lambda cfg: (triton.cdiv(rows, cfg[block]), heads_grid)](*args, **meta)
 
 
 # ================================================================================================ infer, ref
