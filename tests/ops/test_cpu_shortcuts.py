@@ -123,3 +123,28 @@ def test_cat_shortcut_refusals_raise_pytorchs_errors():
     with pytest.raises(RuntimeError, match="Sizes of tensors must match"):
         tt.cat([tt.randn(2, 3), tt.randn(3, 2)], 0)
     assert tt.cat([tt.randn(2, 3), tt.randn(0)]).shape == (2, 3)  # legacy: 1-D empty inputs are skipped
+
+
+@pytest.mark.parametrize("dim", [(0,), (1, 2), (-1, 0), (0, 1, 2), 1, None])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_reduction_shortcut_matches_full_path(name, dim, keepdim):
+    from tritorch.ops import reduce as R
+    op = getattr(R, f"{name}_op")
+    for label, x in _inputs():
+        if dim is not None and max(abs(d) + (d >= 0) for d in ((dim,) if isinstance(dim, int) else dim)) > x.ndim:
+            continue  # a dim this input does not have (the 2-D view of view)
+        got = getattr(tt, name)(x, dim, keepdim)
+        want, meta = _full_path(op, x, dim, keepdim)
+        assert tuple(got.shape) == tuple(meta.shape) and got.dtype is meta.dtype, label
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6, err_msg=label)
+
+
+@pytest.mark.parametrize("dim", [(0, 0), (0, -3), (3,), ()])
+def test_reduction_shortcut_leaves_bad_dims_to_the_full_path(dim):
+    x = tt.ones(2, 3, 4)
+    if dim == ():
+        assert tt.sum(x, dim).item() == 24.0  # PyTorch: an empty dim list sums everything
+        return
+    with pytest.raises((RuntimeError, IndexError)):
+        tt.sum(x, dim)

@@ -2022,9 +2022,10 @@ def _torch_dim_call(fn_name):
 
 
 def _fast_float_reduce(np_reduce, divide: bool):
-    """The cpu shortcut for sum/mean of a float32/float64 tensor over all dims or one int dim without dtype=,
-    when no graph is recorded: one NumPy reduction (pairwise, in the tensor's own type, as PyTorch's fp32/fp64
-    accumulation) with no infer or plan objects. Anything else returns None and takes the full path."""
+    """The cpu shortcut for sum/mean of a float32/float64 tensor over all dims, one int dim or a tuple of
+    distinct int dims, without dtype=, when no graph is recorded: one NumPy reduction (pairwise, in the tensor's
+    own type, as PyTorch's fp32/fp64 accumulation) with no infer or plan objects. Anything else (an empty or
+    repeated dim list, a dim out of range) returns None and takes the full path, which raises PyTorch's errors."""
     from ..device import CPU
     from .registry import _GRAD
     plain = (_dt.float32, _dt.float64)
@@ -2038,13 +2039,31 @@ def _fast_float_reduce(np_reduce, divide: bool):
             axis = None
         elif dim.__class__ is int and -a.ndim <= dim < a.ndim:
             axis = dim
+        elif dim.__class__ is tuple and dim:  # e.g. a bias gradient's g.sum((0, 1)) in a backward
+            nd = a.ndim
+            axis = []
+            for d in dim:
+                if d.__class__ is not int or not -nd <= d < nd:
+                    return None
+                axis.append(d % nd)
+            axis = tuple(axis)
+            if len(set(axis)) != len(axis):
+                return None
         else:
             return None
         if a.ndim == 0 or a.size == 0:
             return None
         r = np_reduce(a, axis=axis, keepdims=bool(keepdim))
         if divide:
-            r = r / a.dtype.type(a.size if axis is None else a.shape[axis])
+            if axis is None:
+                count = a.size
+            elif axis.__class__ is int:
+                count = a.shape[axis]
+            else:
+                count = 1
+                for d in axis:
+                    count *= a.shape[d]
+            r = r / a.dtype.type(count)
         if r.__class__ is not np.ndarray:
             r = np.asarray(r, a.dtype)
         return _make(r, x.dtype, CPU)
