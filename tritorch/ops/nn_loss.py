@@ -1007,6 +1007,14 @@ def _fused_x_grad(plan: LossPlan, x: Tensor, grad: Tensor) -> Tensor:
     from .binary import mul
     g = _make(plan.grad, x.dtype, x.device)
     plan.grad = None
+    if plan.reduction != "none" and g._data.__class__ is np.ndarray and grad._data.__class__ is np.ndarray:
+        # cpu, a scalar loss: the factor is a host number (free to read), one in-place pass or none at all
+        factor = float(grad._data)
+        if plan.reduction == "mean":
+            factor /= float(plan.total_weight)
+        if factor != 1.0:
+            np.multiply(g._data, g._data.dtype.type(factor), out=g._data)
+        return g
     if plan.reduction == "none" or not isinstance(g._data, CudaArray):
         tw = None
         if plan.reduction == "mean":
