@@ -1365,6 +1365,8 @@ _bind.methods(mm=mm, bmm=bmm, matmul=matmul, addmm=addmm, addmm_=_addmm_, dot=do
 
 def _rows(t):
     """(..., k) -> (prod(...), k), also when k is 0."""
+    if t.ndim == 2:
+        return t
     lead = 1
     for n in t.shape[:-1]:
         lead *= n
