@@ -248,9 +248,18 @@ def test_setitem_matches_torch(device):
             idx_t, idx_tt = build(torch, device), build(tt, device)
             expected[idx_t] = torch.from_numpy(values)
             got[idx_tt] = T(values, device)
-            # those write duplicate positions, whose winner is unspecified on a GPU (as in PyTorch's index_put_)
-            if name not in ("list", "tensor-2d", "list-of-lists-is-tuple", "second-dim"):
-                np.testing.assert_array_equal(npy(got), expected.numpy(), err_msg=name)
+            if name in ("list", "tensor-2d", "list-of-lists-is-tuple"):  # those write duplicates
+                continue
+            if name == "second-dim" and device != "cpu":
+                # a position written twice keeps either write on a GPU (unspecified there, as in PyTorch's
+                # index_put_): exact everywhere else, and one of the written values there
+                count = np.zeros(shape)
+                np.add.at(count, (slice(None), [0, 3, 3]), 1)  # second-dim's index, as NumPy counts writes
+                twice = count > 1
+                np.testing.assert_array_equal(npy(got)[~twice], expected.numpy()[~twice], err_msg=name)
+                assert np.isin(npy(got)[twice], values).all(), name
+                continue
+            np.testing.assert_array_equal(npy(got), expected.numpy(), err_msg=name)
 
 
 # ------------------------------------------------------------------------------------- views and versions
