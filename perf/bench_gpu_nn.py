@@ -26,7 +26,6 @@ import json
 import os
 import sys
 import time
-import timeit
 
 import numpy as np
 
@@ -34,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import tritorch as tt  # noqa: E402
 import tritorch.nn.functional as F  # noqa: E402
 from tritorch.backends import cuda as _cuda  # noqa: E402
+from bench_nn_norm import bench_pair  # noqa: E402  (perf/ is this script's directory: the same interleaved timer)
 
 try:
     import torch
@@ -43,22 +43,14 @@ except ImportError:  # the peer is optional
 
 
 def timed_pair(ours, theirs, number=5, repeat=5):
-    """Seconds per call of `ours` and `theirs` (each synchronised), interleaved, fastest of `repeat` rounds."""
-    def run_ours():
-        ours()
-        _cuda.synchronize()
+    """Seconds per call of `ours` and `theirs`, each synchronised, interleaved, fastest of `repeat` rounds."""
+    return bench_pair(ours, theirs, number, repeat, sync=_cuda.synchronize, tsync=torch.cuda.synchronize)
 
-    def run_theirs():
-        theirs()
-        torch.cuda.synchronize()
-    for _ in range(2):  # compile, autotune, warm the allocators
-        run_ours()
-        run_theirs()
-    ta, tb = [], []
-    for _ in range(repeat):
-        ta.append(timeit.timeit(run_ours, number=number))
-        tb.append(timeit.timeit(run_theirs, number=number))
-    return min(ta) / number, min(tb) / number
+
+def fwd_and_fwd_bwd(fo, ft, xs, txs, g, tg):
+    """((ours, torch) forward calls, (ours, torch) forward+backward calls) of one case."""
+    return ((_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad)),
+            (_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch)))
 
 
 def split_pair(ours, theirs, budget=0.05):
@@ -121,8 +113,7 @@ def run_norms(rng, rows, deadline):
             continue
         g = tt.ones(*xs[0].shape, device="cuda")
         tg = torch.ones(*xs[0].shape, device="cuda")
-        fwd = (_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
-        fwd_bwd = (_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+        fwd, fwd_bwd = fwd_and_fwd_bwd(fo, ft, xs, txs, g, tg)
         f_o, f_t = timed_pair(*fwd)
         b_o, b_t = timed_pair(*fwd_bwd)
         emit(rows, dict(op=name, size=label, fwd_ms=f_o * 1e3, torch_fwd_ms=f_t * 1e3, fwd_ratio=f_o / f_t,
@@ -163,8 +154,7 @@ def run_attention(rng, rows):
     ft = lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True)  # noqa: E731
     g = tt.ones(b, h, s, d, device="cuda", dtype=tt.float16)
     tg = torch.ones(b, h, s, d, device="cuda", dtype=torch.float16)
-    fwd = (_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
-    fwd_bwd = (_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+    fwd, fwd_bwd = fwd_and_fwd_bwd(fo, ft, xs, txs, g, tg)
     f_o, f_t = timed_pair(*fwd)
     fb_o, fb_t = timed_pair(*fwd_bwd)
     bw_o, bw_t = fb_o - f_o, fb_t - f_t
@@ -183,8 +173,7 @@ def run_conv(rng, rows, deadline):
         ft = lambda x, w, b_: TF.conv2d(x, w, b_, padding=1)  # noqa: E731
         g = tt.ones(nb, cout, hw, hw, device="cuda")
         tg = torch.ones(nb, cout, hw, hw, device="cuda")
-        fwd = (_fwd(fo, xs, tt.no_grad), _fwd(ft, txs, torch.no_grad))
-        fwd_bwd = (_fwd_bwd(fo, xs, g, tt), _fwd_bwd(ft, txs, tg, torch))
+        fwd, fwd_bwd = fwd_and_fwd_bwd(fo, ft, xs, txs, g, tg)
         f_o, f_t = timed_pair(*fwd)
         b_o, b_t = timed_pair(*fwd_bwd)
         emit(rows, dict(op="conv2d 3x3 pad 1", size=f"{nb}x{cin}x{hw}x{hw}->{cout} fp32", fwd_ms=f_o * 1e3,
