@@ -121,6 +121,16 @@ def run_norms(rng, rows, deadline):
                         **_split_row("fwd", *fwd), **_split_row("fwd_bwd", *fwd_bwd), target="ratio <= 1.0"))
 
 
+def _peak_bytes(cuda, call):
+    """Peak bytes one call allocates above what is resident before it (`cuda`: tt.cuda or torch.cuda)."""
+    cuda.synchronize()
+    base = cuda.memory_allocated()
+    cuda.reset_peak_memory_stats()
+    call()
+    cuda.synchronize()
+    return cuda.max_memory_allocated() - base
+
+
 def run_cross_entropy(rng, rows):
     n, c = 4096, 32000
     (x,), (tx,) = _leaves([(n, c)], rng)
@@ -130,18 +140,7 @@ def run_cross_entropy(rng, rows):
     theirs = _fwd_bwd(lambda a: TF.cross_entropy(a, tty), [tx], None, torch)
     t_o, t_t = timed_pair(ours, theirs)
     split = _split_row("fwd_bwd", ours, theirs)
-    tt.cuda.synchronize()
-    base_o = tt.cuda.memory_allocated()
-    tt.cuda.reset_peak_memory_stats()
-    ours()
-    tt.cuda.synchronize()
-    peak_o = tt.cuda.max_memory_allocated() - base_o
-    torch.cuda.synchronize()
-    base_t = torch.cuda.memory_allocated()
-    torch.cuda.reset_peak_memory_stats()
-    theirs()
-    torch.cuda.synchronize()
-    peak_t = torch.cuda.max_memory_allocated() - base_t
+    peak_o, peak_t = _peak_bytes(tt.cuda, ours), _peak_bytes(torch.cuda, theirs)
     emit(rows, dict(op="cross_entropy fwd+bwd", size=f"{n}x{c} fp32", fwd_bwd_ms=t_o * 1e3, torch_fwd_bwd_ms=t_t * 1e3,
                     fwd_bwd_ratio=t_o / t_t, peak_mib=peak_o / 2**20, torch_peak_mib=peak_t / 2**20,
                     memory_ratio=peak_o / max(peak_t, 1), **split, target="ratio <= 0.5, memory_ratio <= 0.25"))
