@@ -224,14 +224,19 @@ _ERF32_Q = (1.0, 0.4974654683921742, 0.11395823489495678, 0.01546200828845387, 0
             6.310846589325115e-05)
 
 
+def _erf_of_clipped(a, p, q):
+    """a P(a^2) / Q(a^2): the erf rational of a block already clipped to [-4, 4], in the block's dtype."""
+    t = a * a
+    num = _poly(p, t)
+    num *= a
+    num /= _poly(q, t)
+    return num
+
+
 def _erf_rational64(x64):
     """erf of a float64 block whose values came from float32 (accurate to float32's precision, see above)."""
     a = np.clip(x64, -4.0, 4.0, out=x64)
-    t = a * a
-    num = _poly(_ERF32_P, t)
-    den = _poly(_ERF32_Q, t)
-    num *= a
-    num /= den
+    num = _erf_of_clipped(a, _ERF32_P, _ERF32_Q)
     edge = np.abs(a) >= 4.0  # exactly +-1 out there, so that 1 + erf(x) is 0 and gelu(-inf) is NaN as in PyTorch
     if edge.any():
         num[edge] = np.sign(a[edge])
@@ -916,12 +921,7 @@ _GELU_F32_FROM = np.float32(-2.5)
 
 def _erf_rational32(z):
     """erf of a float32 block through the float32 evaluation of the rational (|z| > 4 gives +-1 to float32)."""
-    a = np.clip(z, np.float32(-4.0), np.float32(4.0))
-    t = a * a
-    num = _poly(_ERF32_P_F32, t)
-    num *= a
-    num /= _poly(_ERF32_Q_F32, t)
-    return num
+    return _erf_of_clipped(np.clip(z, np.float32(-4.0), np.float32(4.0)), _ERF32_P_F32, _ERF32_Q_F32)
 
 
 def _gelu_f32_block(x):
