@@ -1,23 +1,23 @@
 """Anomaly mode: keep each forward call's traceback and raise when a backward produces NaN or inf."""
 from __future__ import annotations
 
-from .grad_mode import STATE
+from .._state import FLAGS
 
 
 class detect_anomaly:
     """Context manager (and decorator): while active, a backward that produces NaN/inf raises, naming the op
-    and showing the traceback of its forward call."""
+    and showing the traceback of its forward call. Like PyTorch's, the switch is process-wide."""
 
     def __init__(self, check_nan: bool = True):
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._prev = STATE.anomaly
-        STATE.anomaly = self.check_nan
+        self._prev = FLAGS.anomaly
+        FLAGS.anomaly = self.check_nan
         return self
 
     def __exit__(self, *exc):
-        STATE.anomaly = self._prev
+        FLAGS.anomaly = self._prev
         return False
 
     def __call__(self, fn):
@@ -31,8 +31,8 @@ class detect_anomaly:
 
 
 def set_detect_anomaly(mode: bool) -> None:
-    STATE.anomaly = bool(mode)
+    FLAGS.anomaly = bool(mode)
 
 
 def is_anomaly_enabled() -> bool:
-    return STATE.anomaly
+    return FLAGS.anomaly

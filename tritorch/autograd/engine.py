@@ -6,9 +6,10 @@ import traceback
 
 import numpy as _np
 
+from .._state import FLAGS
 from ..tensor import Tensor
 from . import grad_mode
-from .graph import _FREED, AccumulateGrad, InputMeta, Node, SavedTensor, accumulate_node, edge_of
+from .graph import _FREED, AccumulateGrad, InputMeta, Node, SavedTensor, accumulate_node, edge_of, modified_message
 
 STATE = grad_mode.STATE
 
@@ -18,9 +19,35 @@ class OpNode(Node):
     args (tensors saved as the op's `save` says, others as given), kwargs, meta, and the output when saved.
 
     vjp(ctx, grad_output) -> one gradient (or None) per tensor positional argument, in order.
-    One object per recorded call (no node <-> context cycle), so a graph is freed by reference counting alone."""
+    One object per recorded call (no node <-> context cycle), so a graph is freed by reference counting alone.
 
-    __slots__ = ("_args", "_output", "kwargs", "meta", "_needs", "_out_metas")
+    Recording builds as few objects as it can (it runs on every op call under autograd):
+    - an op that saves its inputs keeps the call's own args tuple (the tensors themselves) and, in `_versions`,
+      the version of each tensor at the call; the tensors also stand for their own metadata;
+    - any other op keeps, in `_metas` and in place of each tensor in `_args`, a (shape, dtype, device) triple,
+      which `inputs` and `input_meta` show as an InputMeta;
+    - `_meta` is the Meta that infer made, or the output's (shape, dtype, device) triple when a cpu shortcut
+      recorded the call without running infer (`meta` makes the Meta on first use)."""
+
+    __slots__ = ("_args", "_output", "kwargs", "_meta", "_needs", "_out_metas", "_versions", "_metas")
+
+    @property
+    def meta(self):
+        m = self._meta
+        if m.__class__ is tuple:
+            from ..ops.registry import Meta  # (the ops layer imports autograd's recorder, not the other way)
+            m = self._meta = Meta(*m)
+        return m
+
+    @property
+    def input_meta(self) -> tuple:
+        """Per tensor input: an object with its shape, dtype and device (InputMeta, or the saved input itself)."""
+        metas = self._metas
+        if metas is None:
+            if self.freed:
+                raise RuntimeError(_FREED)
+            return tuple([a for a in self._args if a.__class__ is Tensor])
+        return tuple([InputMeta.of_triple(m) if m.__class__ is tuple else m for m in metas])
 
     @property
     def needs_input_grad(self) -> tuple:
@@ -42,7 +69,32 @@ class OpNode(Node):
     def inputs(self) -> tuple:
         if self.freed:
             raise RuntimeError(_FREED)
-        return tuple([a.unpack(self) if a.__class__ is SavedTensor else a for a in self._args])
+        versions = self._versions
+        if versions is None:
+            return self._unpacked_args()
+        args = self._args
+        i = 0
+        for a in args:
+            if a.__class__ is Tensor:
+                if a._version[0] != versions[i]:
+                    raise RuntimeError(modified_message(a.dtype, a.device, a._data.shape, a._version[0], versions[i]))
+                i += 1
+        return args
+
+    def _unpacked_args(self) -> tuple:
+        """The args with saved tensors unpacked and metadata triples shown as InputMetas (a user's tuple argument,
+        such as dims, is told from a triple by identity with `_metas`)."""
+        metas = self._metas
+        out = []
+        i = 0
+        for a in self._args:
+            if a.__class__ is SavedTensor:
+                a = a.unpack(self)
+            elif a.__class__ is tuple and metas is not None and i < len(metas) and a is metas[i]:
+                a = InputMeta.of_triple(a)
+                i += 1
+            out.append(a)
+        return tuple(out)
 
     @property
     def output(self):
@@ -62,13 +114,16 @@ class OpNode(Node):
 
     def release(self):
         self.freed = True
-        for a in self._args:
-            if a.__class__ is SavedTensor:
-                a.release()
-            elif a.__class__ is tuple and self.op.list_input:
-                for x in a:
-                    if x.__class__ is SavedTensor:
-                        x.release()
+        if self._versions is not None:
+            self._args = None   # the saved inputs (input_meta is read before the release)
+        else:
+            for a in self._args:
+                if a.__class__ is SavedTensor:
+                    a.release()
+                elif a.__class__ is tuple and self.op.list_input:
+                    for x in a:
+                        if x.__class__ is SavedTensor:
+                            x.release()
         self._output = None
 
 
@@ -78,8 +133,9 @@ _new = object.__new__
 def record(op, args, kwargs, result, meta) -> None:
     """Attach a graph node to `result` when a tensor input requires grad (called by OpDef.__call__).
 
-    The hot path of every differentiable call under autograd: one OpNode, and per tensor input one edge, one
-    InputMeta and (when the vjp needs it) one SavedTensor, all built without __init__ calls."""
+    The hot path of every differentiable call under autograd: one OpNode and per tensor input one edge, built
+    without __init__ calls; an op that saves its inputs keeps the args tuple as it is (plus the versions), any
+    other op one (shape, dtype, device) triple per tensor input."""
     if op.list_input:
         return _record_lists(op, args, kwargs, result, meta)
     if op.vjp is None:
@@ -88,9 +144,30 @@ def record(op, args, kwargs, result, meta) -> None:
             _attach_missing_rule(op, result, tensors)
         return
     save = op.save
-    save_inputs = save == "inputs" or save == "both"
     edges = []
-    kept = []  # args with each tensor replaced by its SavedTensor or InputMeta
+    if save == "inputs" or save == "both":
+        versions = []
+        for a in args:
+            if a.__class__ is not Tensor:
+                continue
+            if a._base is not None and a._base._extra is not None:
+                edge = edge_of(a)  # a view whose base was written in place: its history is regenerated first
+            elif a._requires_grad:
+                fn = a.grad_fn
+                extra = a._extra
+                if fn is None:
+                    acc = extra.get("accumulate") if extra is not None else None
+                    edge = (acc if acc is not None else accumulate_node(a), 0)
+                else:
+                    edge = (fn, extra.get("output_nr", 0) if extra is not None else 0)
+            else:
+                edge = None
+            edges.append(edge)
+            versions.append(a._version[0])
+        _attach(op, tuple(edges), None, tuple(versions), args, kwargs, result, meta, save == "both")
+        return
+    kept = []  # args with each tensor replaced by its (shape, dtype, device)
+    metas = []
     only_tensors = True
     for a in args:
         if a.__class__ is not Tensor:
@@ -98,7 +175,7 @@ def record(op, args, kwargs, result, meta) -> None:
             only_tensors = False
             continue
         if a._base is not None and a._base._extra is not None:
-            edge = edge_of(a)  # a view whose base was written in place: its history is regenerated first
+            edge = edge_of(a)
         elif a._requires_grad:
             fn = a.grad_fn
             extra = a._extra
@@ -110,36 +187,28 @@ def record(op, args, kwargs, result, meta) -> None:
         else:
             edge = None
         edges.append(edge)
-        if save_inputs:  # the saved input is also its metadata for the engine
-            m = _new(SavedTensor)
-            m.tensor = a
-            m.data = None
-            m.counter = c = a._version
-            m.version = c[0]
-            m.out_index = 0
-        else:
-            m = _new(InputMeta)
-        m.shape = a._data.shape
-        m.dtype = a.dtype
-        m.device = a.device
+        m = (a._data.shape, a.dtype, a.device)
         kept.append(m)
+        metas.append(m)
     kept = tuple(kept)
-    metas = kept if only_tensors else tuple([k for k in kept if k.__class__ is SavedTensor or k.__class__ is InputMeta])
-    _attach(op, tuple(edges), metas, kept, kwargs, result, meta, save == "output" or save == "both")
+    _attach(op, tuple(edges), kept if only_tensors else tuple(metas), None, kept, kwargs, result, meta,
+            save == "output")
 
 
-def _attach(op, edges: tuple, metas: tuple, args: tuple, kwargs, result, meta, save_output: bool) -> None:
-    """Build the call's OpNode and make it the grad_fn of its floating outputs."""
+def _attach(op, edges: tuple, metas, versions, args: tuple, kwargs, result, meta, save_output: bool) -> None:
+    """Build the call's OpNode and make it the grad_fn of its floating outputs. metas: the inputs' InputMetas, or
+    None when `args` holds the saved input tensors themselves, with their `versions` at the call."""
     node = _new(OpNode)
     node.op = op
     node.next_functions = edges
-    node.input_meta = metas
+    node._metas = metas
+    node._versions = versions
     node._args = args
     node.freed = False
     node.pre_hooks = node.retained = None
-    node.trace = traceback.format_stack()[:-4] if STATE.anomaly else None
+    node.trace = traceback.format_stack()[:-4] if FLAGS.anomaly else None
     node.kwargs = kwargs
-    node.meta = meta
+    node._meta = meta if meta is not None else (result._data.shape, result.dtype, result.device)
     node._needs = None
     if result.__class__ is tuple:
         _attach_outputs(node, result, save_output)
@@ -200,7 +269,7 @@ def _record_lists(op, args, kwargs, result, meta) -> None:
         it = iter(metas)
         kept = tuple([next(it) if a.__class__ is Tensor else
                       (tuple(next(it) for _ in a) if a.__class__ is tuple else a) for a in args])
-    _attach(op, tuple([edge_of(t) for t in tensors]), metas, kept, kwargs, result, meta,
+    _attach(op, tuple([edge_of(t) for t in tensors]), metas, None, kept, kwargs, result, meta,
             save == "output" or save == "both")
 
 
@@ -244,9 +313,8 @@ class _NoCtx:
 
 # ------------------------------------------------------------------------------------------------ engine
 
-def _reduce_to(g: Tensor, meta: InputMeta) -> Tensor:
+def _reduce_to(g: Tensor, shape: tuple, dtype, device) -> Tensor:
     """Make a gradient fit its input: sum broadcast dims, cast to the input's dtype, move to its device."""
-    shape = meta.shape
     gs = tuple(g._data.shape)
     if gs != shape:
         lead = len(gs) - len(shape)
@@ -257,10 +325,10 @@ def _reduce_to(g: Tensor, meta: InputMeta) -> Tensor:
             g = g.reshape(shape)
         elif tuple(g._data.shape) != shape:
             g = g.reshape(shape)
-    if g.dtype is not meta.dtype:
-        g = g.to(meta.dtype)
-    if g.device is not meta.device:
-        g = g.to(meta.device)
+    if g.dtype is not dtype:
+        g = g.to(dtype)
+    if g.device is not device:
+        g = g.to(device)
     return g
 
 
@@ -308,7 +376,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
         buf[idx] = g if buf[idx] is None else buf[idx] + g
     ready = list({n: None for (n, _), _ in roots if deps.get(n, 0) == 0})
     results = [None] * (len(inputs) if inputs is not None else 0)
-    anomaly = STATE.anomaly
+    anomaly = FLAGS.anomaly
 
     prev = (STATE.enabled, STATE.inference)
     STATE.enabled = bool(create_graph)
@@ -355,8 +423,14 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                 in_grads = (in_grads,)
             if anomaly:
                 _check_anomaly(node, in_grads)
+            metas = node._metas if node.__class__ is OpNode else node.input_meta
+            if metas is None:  # saved inputs: the tensors are their own metadata
+                metas = node.input_meta
             if not retain_graph:
-                if node.__class__ is OpNode:  # release(), inlined: saved tensors go as soon as the node ran
+                if node.__class__ is OpNode and node._versions is not None:
+                    node.freed = True
+                    node._args = node._output = None  # the saved inputs go (metas holds them to the loop's end)
+                elif node.__class__ is OpNode:  # release(), inlined: saved tensors go as soon as the node ran
                     node.freed = True
                     for a in node._args:
                         if a.__class__ is SavedTensor:
@@ -368,13 +442,19 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     node._output = None
                 else:
                     node.release()
-            for edge, g, meta in zip(node.next_functions, in_grads, node.input_meta):
+            for edge, g, meta in zip(node.next_functions, in_grads, metas):
                 if edge is None:
                     continue
                 nxt, idx = edge
                 if g is not None:
-                    if g._data.shape != meta.shape or g.dtype is not meta.dtype or g.device is not meta.device:
-                        g = _reduce_to(g, meta)
+                    if meta.__class__ is tuple:
+                        shape, dtype, dev = meta
+                    elif meta.__class__ is Tensor:
+                        shape, dtype, dev = meta._data.shape, meta.dtype, meta.device
+                    else:
+                        shape, dtype, dev = meta.shape, meta.dtype, meta.device
+                    if g._data.shape != shape or g.dtype is not dtype or g.device is not dev:
+                        g = _reduce_to(g, tuple(shape), dtype, dev)
                     buf = buffers.get(nxt)
                     if buf is None:
                         if nxt.__class__ is AccumulateGrad or nxt.n_outputs == 1:
@@ -390,7 +470,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                 else:
                     ready.append(nxt)
             # drop this frame's references, so a gradient held only by a buffer can become a leaf's .grad as is
-            in_grads = g = grads = None
+            in_grads = g = grads = metas = None
     finally:
         STATE.enabled, STATE.inference = prev
     if inputs is not None and not accumulate:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import traceback
 import weakref
 
+from .._state import FLAGS
 from ..tensor import Tensor, _make
-from . import grad_mode
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they have "
           "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
@@ -48,12 +48,7 @@ class SavedTensor:
 
     def unpack(self, node: "Node") -> Tensor:
         if self.counter[0] != self.version:
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[{_type_str(self.dtype, self.device, self.shape)}] is at version {self.counter[0]}; expected "
-                f"version {self.version} instead. Hint: the backtrace further above can show the operation that "
-                "failed to compute its gradient. The variable in question was changed in there or anywhere later. "
-                "Good luck!")
+            raise RuntimeError(modified_message(self.dtype, self.device, self.shape, self.counter[0], self.version))
         if self.tensor is not None:
             return self.tensor
         if self.data is None:
@@ -69,6 +64,14 @@ class SavedTensor:
         self.tensor = self.data = None
 
 
+def modified_message(dtype, device, shape, version: int, expected: int) -> str:
+    """PyTorch's error for a saved tensor that was changed in place after it was saved."""
+    return ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[{_type_str(dtype, device, shape)}] is at version {version}; expected version {expected} instead. "
+            "Hint: the backtrace further above can show the operation that failed to compute its gradient. The "
+            "variable in question was changed in there or anywhere later. Good luck!")
+
+
 def _type_str(dtype, device, shape) -> str:
     names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
              "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char", "uint8": "Byte"}
@@ -77,10 +80,18 @@ def _type_str(dtype, device, shape) -> str:
 
 
 class InputMeta:
+    """An input's shape, dtype and device, kept in place of a tensor that backward does not need."""
+
     __slots__ = ("shape", "dtype", "device")
 
     def __init__(self, t: Tensor):
         self.shape, self.dtype, self.device = tuple(t._data.shape), t.dtype, t.device
+
+    @classmethod
+    def of_triple(cls, triple: tuple) -> "InputMeta":
+        m = object.__new__(cls)
+        m.shape, m.dtype, m.device = triple
+        return m
 
 
 class Node:
@@ -98,7 +109,7 @@ class Node:
         self.freed = False
         self.pre_hooks = None   # {output_nr: [hook]} from Tensor.register_hook on non-leaf outputs
         self.retained = None    # {output_nr: weakref to tensor} for retain_grad()
-        self.trace = traceback.format_stack()[:-3] if grad_mode.STATE.anomaly else None
+        self.trace = traceback.format_stack()[:-3] if FLAGS.anomaly else None
 
     def name(self) -> str:
         n = getattr(self.op, "backward_name", None)

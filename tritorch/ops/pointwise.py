@@ -341,7 +341,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
     dtype is itself go straight to NumPy (NumPy checks the broadcast; on a mismatch the full path runs and
     raises PyTorch's error). Anything else returns None and takes the full path. Under autograd the result is
     recorded here too (op_box[0] is the op), so recording costs no second dispatch."""
-    from .registry import _GRAD, result_meta
+    from .registry import _GRAD
     rule = _kind_rule(kind, "")
     direct = {}
     for d in _dt.ALL:
@@ -366,7 +366,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                     # NumPy returns scalars for 0-dim operands; storage is always an ndarray
                     t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
                     if a._requires_grad and _GRAD.enabled and op_box[0].differentiable:
-                        _state.recorder(op_box[0], args, kw, t, result_meta(t))
+                        _state.recorder(op_box[0], args, kw, t, None)
                     return t
             return None
         return fast
@@ -386,7 +386,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                             return None
                         t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
                         if (a._requires_grad or b._requires_grad) and _GRAD.enabled and op_box[0].differentiable:
-                            _state.recorder(op_box[0], args, kw, t, result_meta(t))
+                            _state.recorder(op_box[0], args, kw, t, None)
                         return t
             return None
         return fast

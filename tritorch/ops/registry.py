@@ -51,20 +51,6 @@ class Meta:
         return f"Meta(shape={self.shape}, dtype={self.dtype}, device={self.device}, aux={self.aux})"
 
 
-_new = object.__new__
-
-
-def result_meta(t) -> Meta:
-    """The Meta of a computed result (no aux), for cpu shortcuts that record without running infer: the vjps of
-    the ops that use them read only shape, dtype and device."""
-    m = _new(Meta)
-    m.shape = t._data.shape
-    m.dtype = t.dtype
-    m.device = t.device
-    m.aux = None
-    return m
-
-
 @dataclass
 class Sample:
     """One sample call: positional args (Tensors or Python values), keyword args, and a label for test ids."""
