@@ -81,6 +81,15 @@ class OpNode(Node):
                 i += 1
         return args
 
+    @property
+    def args(self) -> tuple:
+        """The positional args as recorded, unchecked: saved tensors as they are, others as (shape, dtype,
+        device) triples. For rules that only need the non-tensor args or which args were tensors (add, sub):
+        cheaper than `inputs`, which checks versions and makes InputMetas."""
+        if self.freed:
+            raise RuntimeError(_FREED)
+        return self._args
+
     def _unpacked_args(self) -> tuple:
         """The args with saved tensors unpacked and metadata triples shown as InputMetas (a user's tuple argument,
         such as dims, is told from a triple by identity with `_metas`)."""
@@ -91,7 +100,9 @@ class OpNode(Node):
             if a.__class__ is SavedTensor:
                 a = a.unpack(self)
             elif a.__class__ is tuple and metas is not None and i < len(metas) and a is metas[i]:
-                a = InputMeta.of_triple(a)
+                m = _new(InputMeta)
+                m.shape, m.dtype, m.device = a
+                a = m
                 i += 1
             out.append(a)
         return tuple(out)
@@ -427,10 +438,14 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
             if metas is None:  # saved inputs: the tensors are their own metadata
                 metas = node.input_meta
             if not retain_graph:
-                if node.__class__ is OpNode and node._versions is not None:
+                if node.__class__ is OpNode and not node.op.list_input:
+                    # release(), inlined: saved tensors go as soon as the node ran (metas holds saved inputs to
+                    # the end of this iteration); other args are metadata triples and non-tensor values
                     node.freed = True
-                    node._args = node._output = None  # the saved inputs go (metas holds them to the loop's end)
-                elif node.__class__ is OpNode:  # release(), inlined: saved tensors go as soon as the node ran
+                    if node._versions is not None:
+                        node._args = None
+                    node._output = None
+                elif node.__class__ is OpNode:
                     node.freed = True
                     for a in node._args:
                         if a.__class__ is SavedTensor:

@@ -1555,7 +1555,7 @@ def _tensor_operands(a, b) -> int:
 # add, sub, mul and div are the backward pass's commonest nodes: their rules are written out (no closures).
 
 def _add_vjp(ctx, grad):
-    a, b = ctx.inputs
+    a, b = ctx.args  # only which are tensors matters
     which = _tensor_operands(a, b)
     if which == 1:
         return grad
@@ -1568,7 +1568,7 @@ def _add_vjp(ctx, grad):
 
 
 def _sub_vjp(ctx, grad):
-    a, b = ctx.inputs
+    a, b = ctx.args  # only which are tensors matters
     which = _tensor_operands(a, b)
     if which == 1:
         return grad
