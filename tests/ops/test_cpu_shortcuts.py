@@ -148,3 +148,36 @@ def test_reduction_shortcut_leaves_bad_dims_to_the_full_path(dim):
         return
     with pytest.raises((RuntimeError, IndexError)):
         tt.sum(x, dim)
+
+
+@pytest.mark.parametrize("dtype", [tt.float32, tt.float64, tt.float16])
+@pytest.mark.parametrize("zero_first", [True, False])
+def test_where_shortcut_matches_full_path_and_records(dtype, zero_first):
+    """where(cond, +0, x) / where(cond, x, +0) on cpu (relu's backward): the AND-mask shortcut gives the full
+    path's bits (NaN and -0 kept where x is chosen) and records under autograd."""
+    from tritorch.ops.ternary import where_op
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 48)).astype(dtype.np)
+    x[0, :4] = [np.nan, -0.0, np.inf, -np.inf]
+    cond = tt.tensor(rng.random((64, 48)) < 0.5)
+    cond[0, :4] = not zero_first  # the specials are the chosen values
+    xt = tt.tensor(x, requires_grad=True)
+    args = (cond, 0.0, xt) if zero_first else (cond, xt, 0)
+    expected, meta = _full_path(where_op, *[a.detach() if isinstance(a, tt.Tensor) else a for a in args])
+    got = where_op(*args)
+    assert got.dtype is meta.dtype and got.grad_fn is not None
+    np.testing.assert_array_equal(got.detach().numpy().view(np.uint8), expected.view(np.uint8))
+    plain = np.where(cond.numpy(), dtype.np.type(0), x) if zero_first else np.where(cond.numpy(), x, dtype.np.type(0))
+    np.testing.assert_array_equal(got.detach().numpy().view(np.uint8), plain.view(np.uint8))
+    got.sum().backward()
+    chosen = ~cond.numpy() if zero_first else cond.numpy()
+    np.testing.assert_array_equal(xt.grad.numpy(), chosen.astype(dtype.np))
+
+
+def test_where_shortcut_refusals_take_the_full_path():
+    cond = tt.ones(64, 48, dtype=tt.bool)
+    assert tt.where(cond, 0.0, tt.ones(48)).shape == (64, 48)        # broadcast: full path
+    assert tt.where(cond, -0.0, tt.ones(64, 48)).numpy().sum() == 0   # -0 is not +0: full path (np.where)
+    assert tt.where(cond, 0, tt.ones(64, 48, dtype=tt.int32)).dtype is tt.int32
+    with pytest.raises(RuntimeError, match="where expected condition to be a boolean tensor"):
+        tt.where(tt.ones(64, 48), 0.0, tt.ones(64, 48))

@@ -41,11 +41,12 @@ def test_where_bitwise_path_is_taken_and_refused_where_it_must_be():
     x = _data(tt.float32)
     cond = tt.tensor(np.random.default_rng(1).random(N) < 0.5)
     meta = ternary.where_op.infer(cond, 0.0, x)
-    assert ternary._where_zero_bits(cond._data, 0.0, x, meta) is not None
+    assert ternary._where_zero_bits(cond._data, 0.0, x, meta.dtype.np, meta.shape) is not None
     # -0.0 is not all bits clear; a broadcast condition and a small tensor take np.where
-    assert ternary._where_zero_bits(cond._data, -0.0, x, meta) is None
+    assert ternary._where_zero_bits(cond._data, -0.0, x, meta.dtype.np, meta.shape) is None
     small = tt.randn(8)
-    assert ternary._where_zero_bits(cond._data[:8], 0.0, small, ternary.where_op.infer(cond[:8], 0.0, small)) is None
+    small_meta = ternary.where_op.infer(cond[:8], 0.0, small)
+    assert ternary._where_zero_bits(cond._data[:8], 0.0, small, small_meta.dtype.np, small_meta.shape) is None
     got = tt.where(cond, -0.0, x)
     assert np.array_equal(np.signbit(got.numpy()[cond.numpy()]), np.ones(int(cond.numpy().sum()), bool))
 

@@ -16,13 +16,15 @@ import triton
 import triton.language as tl
 
 from .. import dtypes as _dt
-from ..tensor import Tensor
+from .. import _state
+from ..device import CPU
+from ..tensor import Tensor, _make
 from . import _bind
 from . import pointwise as pw
 from .binary import (ALL, FLOATS, NUMERIC, _OPMATH, _tensor_grads, _int_ref, _must_be_tensor, _not_implemented, _operand_key,
                      _sample_tensor, _wrap_int, check_int_scalar, check_scalar_fits, finish, launch, np_in, np_scalar,
                      plan)
-from .registry import _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_of, register
+from .registry import _GRAD, _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_of, register
 from .samples import rng_for
 
 FAMILY = "ternary"
@@ -153,7 +155,7 @@ def _where_cpu(meta, condition, input, other, out=None):
     d = meta.dtype
     cond = condition._data if condition.dtype is _dt.bool_ else condition._data != 0
     if out is None:
-        r = _where_zero_bits(cond, input, other, meta)
+        r = _where_zero_bits(cond, input, other, meta.dtype.np, meta.shape)
         if r is not None:
             return r
     return finish(np.where(cond, np_in(input, d), np_in(other, d)), meta, out)
@@ -167,18 +169,18 @@ def _is_plus_zero(v) -> bool:
     return (v.__class__ is float or v.__class__ is int) and v == 0 and math.copysign(1.0, v) > 0
 
 
-def _where_zero_bits(cond, input, other, meta):
+def _where_zero_bits(cond, input, other, dtype, shape):
     """where(cond, 0, x) and where(cond, x, 0) — relu's and masks' backward — as a bitwise AND of x's bits with a
     mask made from cond: np.where with a random mask is several times slower (a branch per element). Exact: the
     zero is +0 (all bits clear) and every other element keeps its bits, NaN included. None when it does not
-    apply (scalar not +0, x not already the result's dtype and shape, small sizes)."""
+    apply (scalar not +0, x not already the result's NumPy `dtype` and `shape`, small sizes)."""
     if _is_plus_zero(input) and other.__class__ is Tensor:
         x, keep_where_true = other._data, False
     elif _is_plus_zero(other) and input.__class__ is Tensor:
         x, keep_where_true = input._data, True
     else:
         return None
-    if x.dtype != meta.dtype.np or x.shape != meta.shape or x.size < _BITS_MIN_SIZE or cond.shape != meta.shape:
+    if x.dtype != dtype or x.shape != shape or x.size < _BITS_MIN_SIZE or cond.shape != shape:
         return None
     uint = _UINT_OF_SIZE.get(x.dtype.itemsize)
     if uint is None:
@@ -215,10 +217,35 @@ def _where_specials(device, dtype, full):
                      name="0-dim-condition")
 
 
+def _where_fast():
+    """OpDef.fast for where(cond, +0, x) / where(cond, x, +0) on cpu, with a bool cond and a float x of cond's
+    shape (relu's and masks' backward, on every training step): the AND-mask path without infer, recorded under
+    autograd. Anything else returns None and takes the full path."""
+    op_box = [None]
+
+    def fast(cond, input, other, **kw):
+        if kw or cond.__class__ is not Tensor or cond.dtype is not _dt.bool_ or cond.device is not CPU:
+            return None
+        x = other if other.__class__ is Tensor else input
+        if x.__class__ is not Tensor or x.device is not CPU or x.dtype.kind != _dt.FLOAT:
+            return None  # (a float tensor with a Python number keeps the tensor's dtype, as infer decides)
+        d = x._data
+        r = _where_zero_bits(cond._data, input, other, d.dtype, d.shape)
+        if r is None:
+            return None
+        t = _make(r, x.dtype, CPU)
+        if x._requires_grad and _GRAD.enabled:
+            _state.recorder(op_box[0], (cond, input, other), {}, t, None)
+        return t
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
+
+
 where_op = _register("where", where_infer, _where_cpu, _where_cuda,
                      lambda c, x, y: np.where(np.asarray(c, bool), x, y),
                      _samples3(_where_args, specials=_where_specials), ALL, _bench3(_where_args, flops_per=0),
-                     _where)
+                     _where, fast=_where_fast())
 
 
 def where(condition, input=None, other=None, *, out=None):
