@@ -63,6 +63,9 @@ def _cases(quick):
         ("conv2d 32x3x32x32 -> 32, 3x3 p1", "conv2d", (32, 3, 32, 32), (32, 3, 3, 3), {"padding": 1}),
         ("conv2d 32x32x16x16 -> 64, 3x3 p1", "conv2d", (32, 32, 16, 16), (64, 32, 3, 3), {"padding": 1}),
         ("conv2d 32x64x8x8 -> 64, 3x3 s2 p1", "conv2d", (32, 64, 8, 8), (64, 64, 3, 3), {"stride": 2, "padding": 1}),
+        # the two convolutions of examples/digits.py's SmallCNN (batch 32 of 1x8x8 images), issue 4's CNN step
+        ("conv2d digits 32x1x8x8 -> 32, 3x3 p1", "conv2d", (32, 1, 8, 8), (32, 1, 3, 3), {"padding": 1}),
+        ("conv2d digits 32x32x4x4 -> 64, 3x3 p1", "conv2d", (32, 32, 4, 4), (64, 32, 3, 3), {"padding": 1}),
         ("conv2d depthwise 32x64x16x16, 3x3", "conv2d", (32, 64, 16, 16), (64, 1, 3, 3), {"padding": 1, "groups": 64}),
         ("conv1d 32x64x256 -> 64, k5", "conv1d", (32, 64, 256), (64, 64, 5), {"padding": 2}),
         ("conv_transpose2d 32x64x8x8 -> 32, 4x4 s2", "conv_transpose2d", (32, 64, 8, 8), (64, 32, 4, 4),
@@ -73,7 +76,7 @@ def _cases(quick):
         ("avg_pool2d 32x32x32x32, 2x2", "avg_pool2d", (32, 32, 32, 32), None, {"kernel_size": 2}),
         ("adaptive_avg_pool2d 32x64x8x8 -> 1", "adaptive_avg_pool2d", (32, 64, 8, 8), None, {"output_size": 1}),
     ]
-    return cases[:2] + cases[6:7] if quick else cases
+    return cases[:2] + cases[4:5] + cases[8:9] if quick else cases
 
 
 _OURS = {"conv2d": nn_conv.conv2d, "conv1d": nn_conv.conv1d, "conv_transpose2d": nn_conv.conv_transpose2d,

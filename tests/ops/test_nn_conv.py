@@ -290,3 +290,32 @@ def test_channels_last_small_image_path_matches_torch(name, xs, ws, kw):
     tout.backward(torch.arange(tout.numel(), dtype=torch.float64).reshape(tout.shape))
     for ours, theirs in ((out, tout), (x.grad, tx.grad), (w.grad, tw.grad), (b.grad, tb.grad)):
         assert_close(ours.detach(), theirs.detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_channels_last_path_runs_blas_on_one_thread(monkeypatch):
+    """The small-image path's whole-batch GEMMs run with OpenBLAS on one thread (its threads' hand-offs cost more
+    than these products on a shared machine), and the caller's thread count is restored afterwards."""
+    threads = {"now": 4}
+    seen = []
+
+    def get():
+        return threads["now"]
+
+    def put(count):
+        threads["now"] = count
+
+    def spy_matmul(*args, **kwargs):
+        seen.append(threads["now"])
+        return real_matmul(*args, **kwargs)
+
+    real_matmul = np.matmul
+    monkeypatch.setattr(nn_conv, "_BLAS_THREADS", (get, put))
+    monkeypatch.setattr(nn_conv, "_BLAS_PRIMED", True)  # the one-time priming product runs before, at any count
+    monkeypatch.setattr(nn_conv.np, "matmul", spy_matmul)
+    x = tt.tensor(np.ones((4, 3, 6, 5))).requires_grad_(True)
+    w = tt.tensor(np.ones((5, 3, 3, 3))).requires_grad_(True)
+    assert nn_conv._nhwc_ok(nn_conv._forward_geom("t", (4, 3, 6, 5), (5, 3, 3, 3), None, 1, 1, 1, 1, 2))
+    out = F.conv2d(x, w, padding=1)
+    tt.autograd.grad(out.sum(), [x, w])
+    assert len(seen) >= 3 and set(seen) == {1}
+    assert threads["now"] == 4

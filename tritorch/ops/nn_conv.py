@@ -678,7 +678,12 @@ _BLAS_THREADS = _openblas_threads()
 class _one_blas_thread:
     """OpenBLAS on one thread inside the block. The per-sample products here are small (millions of flops);
     OpenBLAS's threads synchronise on every call, which on a loaded machine costs up to ~0.5 s per call (measured
-    on a shared 2-core machine), far more than the product itself."""
+    on a shared 2-core machine), far more than the product itself. Also measured there (NumPy's scipy-openblas
+    0.3.31, AMD EPYC Zen 1): two threads of OpenBLAS do run one 8192x288x64 sgemm 1.65x faster on an idle machine,
+    but give results that differ in the last bits from one thread's and run 1.5-10x slower whenever the other core
+    is busy; and two Python threads calling one-thread OpenBLAS at once do not overlap (200 64x288x256 sgemms:
+    47 ms on one thread, 46 ms split over two), so the batch parts overlap the im2col/col2im copies with the
+    GEMMs, not GEMMs with each other."""
 
     def __enter__(self):
         self.prev = _BLAS_THREADS[0]() if _BLAS_THREADS is not None else 1
@@ -807,10 +812,9 @@ def _blocks(samples: range, per_sample_elems: int, itemsize: int, block_bytes: i
 
 def _over_batch(work, n: int, macs: int) -> list:
     """[work(samples) for each part of the batch]: the calling thread and the pool's each take the next part not
-    yet taken until none is left, so a thread that starts late (a core busy elsewhere, or an idle virtual CPU slow to wake) just
-    takes fewer parts instead of holding up the call with a fixed share. OpenBLAS runs on one thread meanwhile
-    (the parts are the parallelism: OpenBLAS's own threads synchronise on every call, which on a loaded machine
-    costs far more than these products)."""
+    yet taken until none is left, so a thread that starts late (a core busy elsewhere, or an idle virtual CPU slow
+    to wake) just takes fewer parts instead of holding up the call with a fixed share. OpenBLAS runs on one thread
+    meanwhile (see _one_blas_thread: one part's im2col/col2im copies overlap another's GEMM)."""
     _prime_blas()
     parts = _batch_parts(n, macs)
     with _one_blas_thread():
@@ -820,8 +824,9 @@ def _over_batch(work, n: int, macs: int) -> list:
 # Small images (up to _WIDE_PIXELS output pixels, groups=1, a batch of modest size) go channels-last: the
 # im2col copy of an (n, ho, wo, kh, kw, cin) window moves cin contiguous elements at a time, where the
 # channels-first window moves rows of wo (4 for a 4x4 map), several times slower than the GEMM itself. One GEMM
-# for the whole batch, no blocks or pool (the whole problem fits in cache). Measured here (fwd+bwd, 3x3 p1, batch
-# 32, vs the channels-first blocks): 8x8 maps 1.2-1.3x faster, 16x16 even, 32x32 with 3 channels 3x slower.
+# for the whole batch on one OpenBLAS thread, no blocks or pool (the whole problem fits in cache). Measured here
+# (fwd+bwd, 3x3 p1, batch 32, vs the channels-first blocks): 8x8 maps 1.2-1.3x faster, 16x16 even, 32x32 with 3
+# channels 3x slower.
 _NHWC_MAX_COLUMNS = 1 << 21
 
 
@@ -879,11 +884,20 @@ def _nhwc_input_grad(go, w, bias, g):
     return gx
 
 
+def _one_gemm(fn, *args):
+    """fn(*args) for the channels-last path's whole-batch GEMMs: primed and on one OpenBLAS thread, as the batch
+    parts run (measured on the digits CNN's 32 -> 64 layer, 4x4 maps, on this shared 2-core machine under load:
+    with OpenBLAS's two threads each product took 4-24 ms where one thread takes 0.2-1.6 ms)."""
+    _prime_blas()
+    with _one_blas_thread():
+        return fn(*args)
+
+
 def _np_conv(x: np.ndarray, w: np.ndarray, bias, g: _Geom) -> np.ndarray:
     """(n, cout, ho, wo) = per-group weight (cog, cg*kh*kw) @ columns, a block of samples at a time (im2col, then
     one stacked GEMM written straight into the output, then the bias while the block is in cache)."""
     if _nhwc_ok(g):
-        return _nhwc_conv(x, w, bias, g)
+        return _one_gemm(_nhwc_conv, x, w, bias, g)
     if _depthwise(g):
         out = _np_depthwise_conv(x, w, g).reshape(g.n, g.cout, g.ho, g.wo)
         if bias is not None:
@@ -925,7 +939,7 @@ def _np_input_grad(go: np.ndarray, w: np.ndarray, bias, g: _Geom) -> np.ndarray:
     """(n, cin, h, w) = col2im(weight^T @ grad_output) per group, a block of samples at a time (also
     conv_transpose2d, with its bias)."""
     if _nhwc_ok(g):
-        return _nhwc_input_grad(go, w, bias, g)
+        return _one_gemm(_nhwc_input_grad, go, w, bias, g)
     if _depthwise(g):
         gx = np.ascontiguousarray(_np_depthwise_input_grad(go, w, g))
         if bias is not None:
@@ -967,7 +981,7 @@ def _np_weight_grad(x: np.ndarray, go: np.ndarray, g: _Geom) -> np.ndarray:
     """(cout, cg, kh, kw) = sum over the batch of grad_output (cog, ho*wo) @ columns^T, per group: a stacked GEMM
     per block of samples, summed per part of the batch, the parts added in order."""
     if _nhwc_ok(g):
-        return _nhwc_weight_grad(x, go, g)
+        return _one_gemm(_nhwc_weight_grad, x, go, g)
     if _depthwise(g):
         return _np_depthwise_weight_grad(x, go, g)
     k, p = g.cg * g.kh * g.kw, g.ho * g.wo
