@@ -155,30 +155,10 @@ def record(op, args, kwargs, result, meta) -> None:
             _attach_missing_rule(op, result, tensors)
         return
     save = op.save
+    save_inputs = save == "inputs" or save == "both"
     edges = []
-    if save == "inputs" or save == "both":
-        versions = []
-        for a in args:
-            if a.__class__ is not Tensor:
-                continue
-            if a._base is not None and a._base._extra is not None:
-                edge = edge_of(a)  # a view whose base was written in place: its history is regenerated first
-            elif a._requires_grad:
-                fn = a.grad_fn
-                extra = a._extra
-                if fn is None:
-                    acc = extra.get("accumulate") if extra is not None else None
-                    edge = (acc if acc is not None else accumulate_node(a), 0)
-                else:
-                    edge = (fn, extra.get("output_nr", 0) if extra is not None else 0)
-            else:
-                edge = None
-            edges.append(edge)
-            versions.append(a._version[0])
-        _attach(op, tuple(edges), None, tuple(versions), args, kwargs, result, meta, save == "both")
-        return
-    kept = []  # args with each tensor replaced by its (shape, dtype, device)
-    metas = []
+    per_input = []  # saved inputs: their versions; otherwise their (shape, dtype, device) triples
+    kept = []       # otherwise: args with each tensor replaced by its triple
     only_tensors = True
     for a in args:
         if a.__class__ is not Tensor:
@@ -186,7 +166,7 @@ def record(op, args, kwargs, result, meta) -> None:
             only_tensors = False
             continue
         if a._base is not None and a._base._extra is not None:
-            edge = edge_of(a)
+            edge = edge_of(a)  # a view whose base was written in place: its history is regenerated first
         elif a._requires_grad:
             fn = a.grad_fn
             extra = a._extra
@@ -198,11 +178,17 @@ def record(op, args, kwargs, result, meta) -> None:
         else:
             edge = None
         edges.append(edge)
-        m = (a._data.shape, a.dtype, a.device)
-        kept.append(m)
-        metas.append(m)
+        if save_inputs:
+            per_input.append(a._version[0])
+        else:
+            m = (a._data.shape, a.dtype, a.device)
+            kept.append(m)
+            per_input.append(m)
+    if save_inputs:
+        _attach(op, tuple(edges), None, tuple(per_input), args, kwargs, result, meta, save == "both")
+        return
     kept = tuple(kept)
-    _attach(op, tuple(edges), kept if only_tensors else tuple(metas), None, kept, kwargs, result, meta,
+    _attach(op, tuple(edges), kept if only_tensors else tuple(per_input), None, kept, kwargs, result, meta,
             save == "output")
 
 
