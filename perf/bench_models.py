@@ -1,6 +1,7 @@
 """Training-step times of small models on cpu: tritorch vs PyTorch, with the same model code.
 
     .venv/bin/python perf/bench_models.py            # both frameworks, one subprocess each, then a table
+    .venv/bin/python perf/bench_models.py --only mlp --rounds 5   # the MLP cases, 5 alternating rounds
 
 Each framework runs in its own subprocess that imports it as `torch` (for PyTorch the examples' `import tritorch as
 torch` is pointed at PyTorch through sys.modules), so the examples' model classes are shared verbatim:
@@ -10,6 +11,8 @@ torch` is pointed at PyTorch through sys.modules), so the examples' model classe
   - time to 97% test accuracy on digits with the CNN example's defaults (evaluating after each epoch)
 A step is zero_grad + forward + loss + backward (+ clipping) + optimizer step; the figure is the median of timed
 repetitions after warm-up. The machine is shared: compare the two columns of one run, not runs with each other.
+With --rounds N the two subprocesses alternate N times (tritorch, torch, tritorch, ...), so that a burst of load
+hits both; the table then shows the median of the rounds' figures and each round's ratio.
 """
 import argparse
 import importlib
@@ -54,7 +57,7 @@ def _training_step(torch, model, optimizer, inputs, targets, loss_fn, clip=None)
     return step
 
 
-def run_framework(name: str, reps: int) -> dict:
+def run_framework(name: str, reps: int, only: str | None = None) -> dict:
     torch = importlib.import_module(name)
     if name == "torch":
         sys.modules["tritorch"] = torch  # the examples' `import tritorch as torch` gets PyTorch
@@ -68,6 +71,8 @@ def run_framework(name: str, reps: int) -> dict:
         x, y = torch.randn(batch, 784), torch.randint(0, 10, (batch,))
         results[f"MLP 784-256-10 SGD, batch {batch}"] = _median_step_ms(
             _training_step(torch, model, optimizer, x, y, F.cross_entropy), 5, reps)
+    if only == "mlp":
+        return results
 
     digits = _load_example("digits")
     torch.manual_seed(0)
@@ -115,23 +120,35 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--framework", choices=["tritorch", "torch"], help="run one framework (used by the parent)")
     p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=1, help="alternating subprocess rounds per framework")
+    p.add_argument("--only", choices=["mlp"], help="only the MLP cases (issue 4's target)")
     args = p.parse_args()
     if args.framework:
-        print(json.dumps(run_framework(args.framework, args.reps)))
+        print(json.dumps(run_framework(args.framework, args.reps, args.only)))
         return
     env = dict(os.environ, TRITON_INTERPRET=os.environ.get("TRITON_INTERPRET", "1"))
-    columns = {}
-    for framework in ("tritorch", "torch"):
-        out = subprocess.run([sys.executable, __file__, "--framework", framework, "--reps", str(args.reps)],
-                             check=True, capture_output=True, text=True, env=env).stdout
-        columns[framework] = json.loads(out.strip().splitlines()[-1])
-    print(f"cpu, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; step times are medians in ms")
-    print(f"{'':40s} {'tritorch':>10s} {'PyTorch':>10s} {'ratio':>7s}")
-    for key, ours in columns["tritorch"].items():
-        theirs = columns["torch"][key]
+    rounds = {"tritorch": [], "torch": []}
+    loads = []
+    for _ in range(args.rounds):
+        for framework in rounds:
+            cmd = [sys.executable, __file__, "--framework", framework, "--reps", str(args.reps)]
+            if args.only:
+                cmd += ["--only", args.only]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+            rounds[framework].append(json.loads(out.strip().splitlines()[-1]))
+        loads.append(os.getloadavg()[0])
+    print(f"cpu, {os.cpu_count()} cores, load average {min(loads):.2f}-{max(loads):.2f}; step times are medians in "
+          f"ms" + (f" (median of {args.rounds} alternating rounds)" if args.rounds > 1 else ""))
+    print(f"{'':40s} {'tritorch':>10s} {'PyTorch':>10s} {'ratio':>7s}" + ("  ratio per round" if args.rounds > 1 else ""))
+    for key in rounds["tritorch"][0]:
+        ours = statistics.median(r[key] for r in rounds["tritorch"])
+        theirs = statistics.median(r[key] for r in rounds["torch"])
         is_time = not key.startswith(("epochs", "accuracy"))
         ratio = f"{ours / theirs:.2f}x" if is_time and theirs else ""
-        print(f"{key:40s} {ours:10.3f} {theirs:10.3f} {ratio:>7s}")
+        per_round = ""
+        if is_time and args.rounds > 1:
+            per_round = "  " + " ".join(f"{a[key] / b[key]:.2f}" for a, b in zip(rounds["tritorch"], rounds["torch"]))
+        print(f"{key:40s} {ours:10.3f} {theirs:10.3f} {ratio:>7s}{per_round}")
 
 
 if __name__ == "__main__":
