@@ -368,3 +368,21 @@ def test_launch_plans_are_cached(launches):
     assert len(mmod._LAUNCH_CACHE) == 1 and len(launches) == 2
     assert_close(r1, host(a).astype(np.float64) @ host(b).astype(np.float64), rtol=1e-6, atol=2e-5)
     assert_close(r2, host(a2).astype(np.float64) @ host(b2).astype(np.float64), rtol=1e-6, atol=2e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_k1_products_are_exact_outer_products(dtype):
+    """K = 1 (a batch-1 weight gradient) takes a multiply instead of NumPy's slow K = 1 matmul: same values,
+    also through linear's backward and for an N-D left operand."""
+    rng = np.random.default_rng(3)
+    a = (rng.standard_normal((37, 1)) * 4).astype(dtype)
+    b = (rng.standard_normal((1, 29)) * 4).astype(dtype)
+    want = np.matmul(a, b)
+    assert np.array_equal(tt.mm(tt.tensor(a), tt.tensor(b)).numpy(), want)
+    assert np.array_equal(tt.matmul(tt.tensor(a.reshape(1, 37, 1)), tt.tensor(b)).numpy(), want.reshape(1, 37, 29))
+    if dtype != "int64":
+        x = tt.tensor(b, requires_grad=True)                 # (1, 29): batch 1
+        w = tt.tensor(rng.standard_normal((37, 29)).astype(dtype), requires_grad=True)
+        g = rng.standard_normal((1, 37)).astype(dtype)
+        tt.nn.functional.linear(x, w).backward(tt.tensor(g))
+        assert np.array_equal(w.grad.numpy(), np.matmul(g.T, b))

@@ -652,7 +652,11 @@ def np_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.ndim > 2 and b.ndim == 2:
         k = a.shape[-1]
         if k == b.shape[0] and a.size:
-            return np.matmul(a.reshape(-1, k), b).reshape(a.shape[:-1] + (b.shape[1],))
+            return np_matmul(a.reshape(-1, k), b).reshape(a.shape[:-1] + (b.shape[1],))
+    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1:
+        # an outer product (a batch-1 weight gradient): np.matmul runs K = 1 four times slower than the multiply
+        # (418 vs 104 us for 256 x 784 here), which is exact (one product per element, as the GEMM's)
+        return np.multiply(a, b)
     return np.matmul(a, b)
 
 
