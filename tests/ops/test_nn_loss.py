@@ -326,3 +326,48 @@ def test_mean_over_zero_total_weight_matches_torch(device, case):
     loss.backward()
     assert np.isnan(loss.item()) and np.isnan(tloss.item())
     np.testing.assert_array_equal(ox.grad.cpu().numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("scale", [3.0, 40.0])     # within / beyond nn_softmax.NO_SHIFT_MAX: no row max / row max
+@pytest.mark.parametrize("plain_max", [L._PLAIN_MAX, 0])   # the classifier's plain path / the row-block path
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cpu_logits_with_and_without_the_row_max_shift(monkeypatch, scale, plain_max, dtype):
+    """cpu: logits small enough to exponentiate directly (no row max) and large ones (shifted by the row max),
+    in the plain path and the row-block path: loss and gradient as PyTorch's."""
+    monkeypatch.setattr(L, "_PLAIN_MAX", plain_max)
+    a = np.random.default_rng(4).uniform(-scale, scale, (13, 7)).astype(dtype)
+    t = np.random.default_rng(5).integers(0, 7, 13)
+    x, tx = tt.tensor(a).requires_grad_(True), torch.tensor(a, requires_grad=True)
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-6, atol=2e-6)
+    _check(L.cross_entropy(x, tt.tensor(t)), F.cross_entropy(tx, torch.tensor(t)), x, tx, **tol)
+    for name in ("softmax", "log_softmax"):
+        x, tx = tt.tensor(a).requires_grad_(True), torch.tensor(a, requires_grad=True)
+        _check(getattr(S, name)(x, 1), getattr(F, name)(tx, 1), x, tx, **tol)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cpu_shortcut_matches_the_full_path(reduction):
+    """A classifier's cross_entropy on cpu takes OpDef.fast (no infer): the same loss as infer + impl, the same
+    gradient through the plan it records, and a refusal (None) for the calls it does not cover."""
+    a = np.random.default_rng(7).uniform(-3, 3, (9, 5)).astype(np.float32)
+    t = tt.tensor(np.random.default_rng(8).integers(0, 5, 9))
+    op = L.cross_entropy_op
+    kw = dict(ignore_index=-100, reduction=reduction, label_smoothing=0.0)
+    x = tt.tensor(a).requires_grad_(True)
+    fast = op.fast(x, t, None, **kw)
+    meta = op.infer(x.detach(), t, None, **kw)
+    full = op.impl["cpu"](meta, x.detach(), t, None, **kw)
+    assert fast is not None and fast.dtype is tt.float32 and tuple(fast.shape) == ()
+    assert_close(fast, np.asarray(full), rtol=0, atol=0)
+    assert fast.grad_fn is not None
+    (g,) = tt.autograd.grad(fast, [x])
+    tx = torch.tensor(a, requires_grad=True)
+    (tg,) = torch.autograd.grad(F.cross_entropy(tx, torch.tensor(t.numpy()), reduction=reduction), [tx])
+    assert_close(g, tg.numpy(), rtol=1e-6, atol=1e-7)
+    w = tt.ones(5)
+    assert op.fast(x, t, w, **kw) is None                                  # class weights
+    assert op.fast(x, t, None, ignore_index=-100, reduction="none", label_smoothing=0.0) is None
+    assert op.fast(x, t, None, ignore_index=-100, reduction=reduction, label_smoothing=0.1) is None
+    assert op.fast(x, tt.tensor(np.array([0, 1, 2, 3, 4, 0, 1, 2, 7])), None, **kw) is None   # out of range
+    assert op.fast(x, t, None, ignore_index=2, reduction=reduction, label_smoothing=0.0) is None  # may be ignored
+    assert op.fast(x.double()[:, :0], t, None, **kw) is None               # empty

@@ -339,3 +339,39 @@ def test_batch_norm_errors():
         nn_norm.batch_norm(tt.ones(1, 3), None, None, training=True)
     with pytest.raises(RuntimeError, match="running_mean should contain 3 elements not 4"):
         nn_norm.batch_norm(tt.ones(2, 3), tt.zeros(4), tt.ones(3))
+
+
+@pytest.mark.parametrize("name", ["layer_norm", "rms_norm"])
+def test_cpu_tiled_columns_over_row_blocks(monkeypatch, name):
+    """The cpu fallback applies weight and bias over rows viewed k at a time (a tiled copy of the vector) with the
+    rows left over by each block done one by one; row blocks of a few rows: values and gradients as PyTorch's."""
+    monkeypatch.setattr(nn_norm, "_TILED_INNER", 32)
+    monkeypatch.setattr(nn_norm, "_TILED_MIN", 0)
+    monkeypatch.setattr(nn_norm, "_NP_NORM_FWD_BLOCK", 100)   # blocks of 5 rows of 19: k = 2, one row left over
+    monkeypatch.setattr(nn_norm, "_NP_NORM_BWD_BLOCK", 100)
+    x, tx = pair((23, 19))
+    w, tw = pair((19,), seed=2, low=0.5, high=1.5)
+    b, tb = pair((19,), seed=3)
+    if name == "layer_norm":
+        y, ty = nn_norm.layer_norm(x, (19,), w, b, 1e-5), F.layer_norm(tx, (19,), tw, tb, 1e-5)
+        leaves, tleaves = [x, w, b], [tx, tw, tb]
+    else:
+        y, ty = nn_norm.rms_norm(x, (19,), w, 1e-5), F.rms_norm(tx, (19,), tw, 1e-5)
+        leaves, tleaves = [x, w], [tx, tw]
+    close(y, ty)
+    for g, tg in zip(grads(y, leaves), torch_grads(ty, tleaves)):
+        close(g, tg)
+
+
+def test_layer_norm_cpu_fp32_rows_far_from_zero():
+    """fp32 rows with a mean far from zero (the variance is taken about the mean, never as E[x^2] - mean^2) and a
+    size that takes the tiled weight/bias path: as PyTorch's in float64, to the precision fp32 allows there (an
+    ulp of an input at 1000 is 1e-4 of the rows' spread; PyTorch's own fp32 result is 2e-4 off)."""
+    x, tx = pair((37, 600), low=999.0, high=1001.0, dtype=np.float32)
+    w, tw = pair((600,), seed=2, low=0.5, high=1.5, dtype=np.float32)
+    b, tb = pair((600,), seed=3, dtype=np.float32)
+    y = nn_norm.layer_norm(x, (600,), w, b)
+    ty = F.layer_norm(tx.double(), (600,), tw.double(), tb.double())
+    close(y, ty, rtol=1e-3, atol=1e-3)
+    for g, tg in zip(grads(y, [x, w, b]), torch_grads(ty, [tx, tw, tb])):
+        close(g, tg.float(), rtol=1e-3, atol=2e-3)

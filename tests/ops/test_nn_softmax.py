@@ -174,3 +174,38 @@ def test_errors_match_pytorch():
         S.log_softmax(tt.ones(2, 3), 0, dtype=tt.int64)
     with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
         S.softmax(tt.ones(2, 3), 2)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_numpy_row_sums_by_blas(monkeypatch, name):
+    """The last-dim row sums as BLAS products (taken from 4096 elements; here on a small input), one block and
+    several blocks on the thread pool: values and gradients as PyTorch's."""
+    monkeypatch.setattr(S, "_BLAS_SUM_MIN", 0)
+    for chunk, parallel_min in ((S._NP_CHUNK, S._NP_PARALLEL_MIN), (40, 0)):
+        monkeypatch.setattr(S, "_NP_CHUNK", chunk)
+        monkeypatch.setattr(S, "_NP_PARALLEL_MIN", parallel_min)
+        x, tx = _pair((11, 13), "cpu")
+        y, ty = getattr(S, name)(x, -1), getattr(F, name)(tx, -1)
+        assert_close(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+        w = np.cos(np.arange(y.numel())).reshape(11, 13)
+        (g,) = tt.autograd.grad(y, [x], tt.tensor(w))
+        (tg,) = torch.autograd.grad(ty, [tx], torch.tensor(w))
+        assert_close(_host(g), tg.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_log_softmax_cpu_backward_reuses_the_forward_softmax():
+    """On cpu the forward keeps its softmax for the backward (no exp of the output there); a second backward
+    through the retained graph recomputes it; the backward op gives the same with and without probs=."""
+    x, tx = _pair((6, 9), "cpu")
+    y, ty = S.log_softmax(x, 1), F.log_softmax(tx, 1)
+    w = tt.tensor(np.cos(np.arange(54.0)).reshape(6, 9))
+    (tg,) = torch.autograd.grad(ty, [tx], torch.tensor(w.numpy()))
+    (g1,) = tt.autograd.grad(y, [x], w, retain_graph=True)
+    (g2,) = tt.autograd.grad(y, [x], w)
+    assert_close(_host(g1), tg.numpy(), rtol=1e-12, atol=1e-12)
+    assert_close(_host(g2), tg.numpy(), rtol=1e-12, atol=1e-12)
+    yd = y.detach()
+    with_p = S.log_softmax_backward_op(w, yd, 1, probs=yd.exp())
+    assert_close(with_p, S.log_softmax_backward_op(w, yd, 1).numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(RuntimeError, match="probs"):
+        S.log_softmax_backward_op(w, yd, 1, probs=yd[:3])

@@ -29,6 +29,7 @@ targets are computed from log_softmax with differentiable tritorch ops instead.
 """
 from __future__ import annotations
 
+import functools
 import math
 import struct
 import warnings
@@ -46,7 +47,8 @@ from . import launch
 from . import pointwise as pw
 from ..device import CUDA
 from ._cpu_parallel import run_row_blocks
-from .nn_softmax import _row_max, _same, contiguous_copy, log_softmax_op, row_blocks, row_layout
+from .nn_conv import _one_blas_thread
+from .nn_softmax import _row_max, _same, moderate_logits, contiguous_copy, log_softmax_op, row_blocks, row_layout
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -492,22 +494,29 @@ def _wants_grad(input: Tensor) -> bool:
 
 
 def _exp_rows(x: np.ndarray, acc):
-    """(e = exp(x - row max), s = row sums of e, lse = log(s) + row max) of (rows, C) logits, in `acc`. Row blocks
-    of ~2**16 elements make their subtract / exp / sum passes in cache, on the thread pool for big inputs."""
+    """(e = exp(x - row max), s = row sums of e, lse = log(s) + row max) of (rows, C) logits, in `acc` (a block of
+    moderate logits takes e = exp(x), lse = log(s): no row max). Row blocks of ~2**16 elements make their
+    subtract / exp / sum passes in cache, on the thread pool for big inputs."""
     n, C = x.shape
     e = np.empty((n, C), acc)
     s = np.empty(n, acc)
     lse = np.empty(n, acc)
+    ones = np.ones(C, acc)
 
     def block(r):
-        m = _row_max(x[r], 1, acc)
-        eb = np.subtract(x[r], m, out=e[r])
-        np.exp(eb, out=eb)
-        np.add.reduce(eb, axis=1, out=s[r])
+        xb = x[r]
+        shift = not moderate_logits(xb)   # (moderate logits need no row max: see nn_softmax.NO_SHIFT_MAX)
+        if shift:
+            m = _row_max(xb, 1, acc)
+            xb = np.subtract(xb, m, out=e[r])
+        np.exp(xb, out=e[r])
+        np.matmul(e[r], ones, out=s[r])   # a BLAS row sum: several times faster than np.add.reduce
         np.log(s[r], out=lse[r])
-        lse[r] += m[:, 0]
+        if shift:
+            lse[r] += m[:, 0]
 
-    run_row_blocks(block, n, C)
+    with _one_blas_thread():   # (OpenBLAS's own threads synchronise on every call: costly on a loaded machine)
+        run_row_blocks(block, n, C)
     return e, s, lse
 
 
@@ -526,19 +535,32 @@ def _ce_plain_np(plan, meta, x, target, input, out):
     lo, hi = np.minimum.reduce(t), np.maximum.reduce(t)
     if lo < 0 or hi >= C or lo <= plan.ignore_index <= hi:
         return None  # out-of-range targets (the general path raises) or some may be ignored
-    m = np.maximum.reduce(x, axis=1)
-    e = x - m[:, None]
-    np.exp(e, out=e)
-    s = np.add.reduce(e, axis=1)
-    rows = np.arange(n)
-    loss = np.log(s)
-    loss -= x[rows, t]
-    loss += m                                    # lse - x_t, row by row
+    if moderate_logits(x):   # no row max to subtract (see nn_softmax.NO_SHIFT_MAX)
+        e = np.exp(x)
+        s = np.add.reduce(e, axis=1)
+        lse = np.log(s)
+    else:
+        m = np.maximum.reduce(x, axis=1)
+        e = x - m[:, None]
+        np.exp(e, out=e)
+        s = np.add.reduce(e, axis=1)
+        lse = np.log(s)
+        lse += m
+    flat = _row_starts(n, C) + t                 # flat index of each row's target logit (1-D: cheaper than x[rows, t])
+    loss = np.subtract(lse, x.reshape(-1)[flat], out=lse)   # lse - x_t, row by row
     if _wants_grad(input):
         e /= s[:, None]
-        e[rows, t] -= 1                          # softmax - one_hot: the gradient of the unreduced loss
+        e.reshape(-1)[flat] -= 1                 # softmax - one_hot: the gradient of the unreduced loss
         plan.grad = _from_rows_2d(e.astype(input.dtype.np, copy=False), input._data.shape, plan.cd)
     return _finish_np(plan, meta, loss, n, out)
+
+
+@functools.lru_cache(maxsize=16)
+def _row_starts(n: int, C: int) -> np.ndarray:
+    """The flat offsets 0, C, 2C, ... of n rows of C (read-only; cached: a training loop repeats its shapes)."""
+    a = np.arange(0, n * C, C)
+    a.flags.writeable = False
+    return a
 
 
 def _ce_cpu(meta, input, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0, out=None):
@@ -891,9 +913,41 @@ def _ce_bench():
         flops=lambda size: 10 * _BENCH_ROWS * size)
 
 
+def _ce_fast_path():
+    """The cpu shortcut (OpDef.fast) of a classifier's cross_entropy: (N, C) fp32/fp64 logits of at most
+    _PLAIN_MAX elements, int64 class indices, no weight, no label smoothing, reduction 'mean' or 'sum'. It builds
+    the LossPlan infer would and runs the plain path, skipping infer and the generic dispatch (about a quarter of
+    a (64, 10) call); under autograd it records the call with that plan (the vjp reads it). None otherwise (and
+    when the plain path declines), so the full path decides and raises PyTorch's errors."""
+    op_box = [None]
+
+    def fast(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        if input.__class__ is not Tensor or target.__class__ is not Tensor or weight is not None or label_smoothing:
+            return None
+        x, t = input._data, target._data
+        if (x.__class__ is not np.ndarray or t.__class__ is not np.ndarray or x.ndim != 2 or t.ndim != 1
+                or t.shape[0] != x.shape[0] or not 0 < x.size <= _PLAIN_MAX or t.dtype != np.int64
+                or (input.dtype is not _dt.float32 and input.dtype is not _dt.float64)
+                or (reduction != "mean" and reduction != "sum") or ignore_index.__class__ is not int):
+            return None
+        n, C = x.shape
+        meta = Meta((), input.dtype, input.device, LossPlan(1, C, False, reduction, ignore_index, 0.0, (), n))
+        raw = _ce_plain_np(meta.aux, meta, x, target, input, None)
+        if raw is None:
+            return None
+        r = _make(raw, input.dtype, input.device)
+        if input._requires_grad and _state.GRAD.enabled:
+            _state.recorder(op_box[0], (input, target, weight),
+                            {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": 0.0}, r, meta)
+        return r
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
+
+
 cross_entropy_op = register(OpDef(
     name="cross_entropy", family=FAMILY, infer=_ce_infer, impl={"cpu": _ce_cpu, "cuda": _ce_cuda}, ref=_ce_ref,
-    samples=_ce_samples, bench=_ce_bench(), dtypes=_dt.FLOATS, extra={"torch": _torch_ce},
+    samples=_ce_samples, bench=_ce_bench(), dtypes=_dt.FLOATS, extra={"torch": _torch_ce}, fast=_ce_fast_path(),
     doc="cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction='mean', label_smoothing=0.0): "
         "log_softmax + nll_loss fused, with the gradient computed in the forward pass"))
 

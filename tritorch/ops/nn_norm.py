@@ -43,6 +43,8 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from . import launch
 from ._cpu_parallel import run_row_blocks
+from .nn_conv import _one_blas_thread
+from .nn_softmax import row_dot
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
@@ -558,6 +560,34 @@ _NP_NORM_SPLIT_MIN = 1 << 21
 
 
 
+# A NumPy ufunc over a (rows, n) block with a per-column operand (x * w) runs at about half the speed of the same
+# ufunc over flat operands unless its inner loop is long (measured here: 83 us vs 43 us for 256 x 1024 fp32; at
+# n = 64 29 us vs 21 us); so a column vector is tiled k times and the block viewed as (rows / k, k * n).
+_TILED_INNER = 8192
+# Inputs below this many elements use the plain broadcast (building the tiled vector would cost more).
+_TILED_MIN = 1 << 14
+
+
+class _Columns:
+    """A per-column vector (weight, bias) with a copy tiled `k` times, so that ufuncs with it run over long rows."""
+
+    def __init__(self, v: np.ndarray, n_rows: int):
+        n = v.shape[0]
+        self.v = v
+        self.k = min(n_rows, -(-_TILED_INNER // n)) if n_rows * n >= _TILED_MIN and n < _TILED_INNER else 1
+        self.tiled = np.tile(v, self.k) if self.k > 1 else v
+
+    def apply(self, ufunc, a: np.ndarray, out: np.ndarray) -> None:
+        """out = ufunc(a, v) row by row; `a` and `out` are C-contiguous (rows, n) blocks (or `a` is `out`)."""
+        k = self.k
+        rows, n = out.shape
+        full = rows - rows % k if k > 1 and a.flags.c_contiguous else 0
+        if full:
+            ufunc(a[:full].reshape(full // k, k * n), self.tiled, out=out[:full].reshape(full // k, k * n))
+        if full < rows:
+            ufunc(a[full:], self.v, out=out[full:])
+
+
 def _rstd_of(sq_sum: np.ndarray, count: int, eps) -> np.ndarray:
     """1 / sqrt(sq_sum / count + eps), in place in sq_sum (the sums of squared deviations of each row/group)."""
     sq_sum /= count
@@ -567,7 +597,10 @@ def _rstd_of(sq_sum: np.ndarray, count: int, eps) -> np.ndarray:
 
 def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
     """(y, mean, rstd) of the rows of a 2-D array, y in the compute dtype: rows are split in cache-sized blocks
-    run on the thread pool, and each block makes its passes (mean, centre, variance, scale, affine) in cache."""
+    run on the thread pool, and each block makes its passes (centre, scale, affine) in cache. The row sums are
+    BLAS products (x @ ones, and row_dot(xc, xc) for the centred sum of squares), several times faster than
+    NumPy's reductions; OpenBLAS runs on one thread (its threads synchronise on every call, which on a loaded
+    machine costs far more than these products: the row blocks are what runs in parallel)."""
     m, n = x2.shape
     dt = _np_compute(x2[:0]).dtype
     if x2.size == 0:
@@ -578,72 +611,81 @@ def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
     mean = np.zeros(m, dt)
     rstd = np.empty(m, dt)
     eps_t = dt.type(eps)
+    ones = np.ones(n, dt)
+    rows_per_block = max(1, _NP_NORM_FWD_BLOCK // n)
+    w_cols = None if w is None else _Columns(w, min(m, rows_per_block))
+    b_cols = None if b is None else _Columns(b, min(m, rows_per_block))
 
     def block(r):
         xb = x2[r].astype(dt, copy=False)
         yb = y[r]
         if center:
-            mb = np.add.reduce(xb, axis=1)   # (pairwise: einsum's sum is faster but its error grows with n)
+            mb = np.matmul(xb, ones)
             mb /= n
             mean[r] = mb
             np.subtract(xb, mb[:, None], out=yb)
             xc = yb
         else:
             xc = xb
-        rb = _rstd_of(np.einsum("ij,ij->i", xc, xc), n, eps_t)   # two-pass (centred) variance: no cancellation
+        rb = _rstd_of(row_dot(xc, xc), n, eps_t)   # two-pass (centred) variance: no cancellation
         rstd[r] = rb
         np.multiply(xc, rb[:, None], out=yb)
-        if w is not None:
-            yb *= w
-        if b is not None:
-            yb += b
+        if w_cols is not None:
+            w_cols.apply(np.multiply, yb, yb)
+        if b_cols is not None:
+            b_cols.apply(np.add, yb, yb)
 
-    run_row_blocks(block, m, n, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
+    with _one_blas_thread():
+        run_row_blocks(block, m, n, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
     return y, mean, rstd
 
 
 def _np_row_backward(g2, x2, w, mean, rstd, center, param_grads):
     """dx of 2-D rows (compute dtype) and, when `param_grads`, the column sums of g * xhat and g (the weight and
-    bias gradients). Rows are split in cache-sized blocks run on the thread pool; each block keeps xhat in cache
-    and returns its partial column sums, added in block order.
+    bias gradients). Rows are split in cache-sized blocks run on the thread pool; each block returns its partial
+    column sums, added in block order.
 
-    With s = g * xhat (one product serves both): dw = colsum(s), c1 = rowsum(s * w) = sum(gy * xhat), and
-    dx = rstd * (g * w) - xhat * (rstd c1 / n) - rstd * rowsum(g * w) / n: eight passes over a block."""
+    With xc = x - mean (xhat = rstd * xc) and s = g * xc, every sum is a BLAS product (one OpenBLAS thread, as
+    in the forward): dw = rstd @ s, db = ones @ g, c1 = rowsum(gy * xhat) = rstd * (s @ w),
+    c2 = rowsum(gy) = g @ w; then dx = rstd * (g * w) - xc * (rstd^2 c1 / n) - rstd c2 / n: seven passes over
+    a block."""
     m, n = x2.shape
     dt = x2.dtype
     dx = np.empty((m, n), dt)
+    ones_n = np.ones(n, dt)
+    w_or_ones = ones_n if w is None else w
+    w_cols = None if w is None else _Columns(w, min(m, max(1, _NP_NORM_BWD_BLOCK // n)))
 
     def block(r):
         xb, gb, dxb = x2[r], g2[r], dx[r]
         rs = rstd[r]
-        if center:
-            xh = np.subtract(xb, mean[r, None])
-            xh *= rs[:, None]
-        else:
-            xh = np.multiply(xb, rs[:, None])
-        np.multiply(gb, xh, out=dxb)          # dxb as scratch for s = g * xhat before it gets dx
-        c1 = np.einsum("ij,j->i", dxb, w) if w is not None else np.einsum("ij->i", dxb)
+        xc = np.subtract(xb, mean[r, None]) if center else xb
+        np.multiply(gb, xc, out=dxb)          # dxb as scratch for s = g * xc before it gets dx
+        c1 = np.matmul(dxb, w_or_ones)
         dw_part = db_part = None
         if param_grads:
-            dw_part = np.einsum("ij->j", dxb)
-            db_part = np.einsum("ij->j", gb)
-        c1 *= rs
-        c1 /= n
-        xh *= c1[:, None]
+            dw_part = np.matmul(rs, dxb)
+            db_part = np.matmul(np.ones(len(rs), dt), gb)
+        c1 *= rs * rs * rs
+        c1 /= n         # s @ w = rowsum(gy * xhat) / rstd, so xc * c1 = rstd * xhat * rowsum(gy * xhat) / n
         if center:
-            c2 = np.einsum("ij,j->i", gb, w) if w is not None else np.add.reduce(gb, axis=1)
+            xc *= c1[:, None]
+            c2 = np.matmul(gb, w_or_ones)
             c2 *= rs
             c2 /= n
-            xh += c2[:, None]
+            xc += c2[:, None]
+        else:
+            xc = np.multiply(xb, c1[:, None])
         if w is not None:
-            np.multiply(gb, w, out=dxb)
+            w_cols.apply(np.multiply, gb, dxb)
             dxb *= rs[:, None]
         else:
             np.multiply(gb, rs[:, None], out=dxb)
-        dxb -= xh
+        dxb -= xc
         return dw_part, db_part
 
-    parts = run_row_blocks(block, m, n, _NP_NORM_BWD_BLOCK, _NP_NORM_SPLIT_MIN)
+    with _one_blas_thread():
+        parts = run_row_blocks(block, m, n, _NP_NORM_BWD_BLOCK, _NP_NORM_SPLIT_MIN)
     return (dx,) + _summed_param_grads(parts, n, dt, param_grads)
 
 
@@ -1217,11 +1259,11 @@ def _np_group_forward(x3: np.ndarray, w, b, groups: int, eps: float):
         xg = x3[r].astype(dt, copy=False).reshape(nb, groups, k)
         yb = y[r]
         yg = yb.reshape(nb, groups, k)
-        mb = np.add.reduce(xg, axis=2)   # (pairwise: einsum's sum is faster but its error grows with k)
+        mb = np.matmul(xg, ones_k)   # row sums as BLAS products (one OpenBLAS thread), as in layer_norm
         mb /= k
         mean[r] = mb
         np.subtract(xg, mb[:, :, None], out=yg)
-        rb = _rstd_of(np.einsum("ngk,ngk->ng", yg, yg), k, eps_t)   # two-pass (centred) variance
+        rb = _rstd_of(row_dot(yg, yg), k, eps_t)   # two-pass (centred) variance
         rstd[r] = rb
         if w2 is None:
             yg *= rb[:, :, None]
@@ -1231,7 +1273,9 @@ def _np_group_forward(x3: np.ndarray, w, b, groups: int, eps: float):
             yb += b2
 
     if y.size:
-        run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
+        ones_k = np.ones(k, dt)
+        with _one_blas_thread():
+            run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
     elif k == 0:
         mean.fill(np.nan)   # (rows of no element: nan statistics, as _np_stats gives)
         rstd.fill(np.nan)
@@ -1381,8 +1425,8 @@ def _np_group_backward(g3, x3, w, mean, rstd, groups, param_grads):
         gb = g3[r]
         xc = np.subtract(x3[r].reshape(nb, groups, k), mean2[r])   # (nb, G, k)
         rs = rstd2[r]                                                # (nb, G, 1)
-        sgx = np.einsum("ncs,ncs->nc", gb, xc.reshape(nb, c, s)).reshape(nb, groups, cg)
-        sg = np.add.reduce(gb, axis=2).reshape(nb, groups, cg)
+        sgx = row_dot(gb, xc.reshape(nb, c, s)).reshape(nb, groups, cg)   # (BLAS dot products)
+        sg = np.matmul(gb, ones_s).reshape(nb, groups, cg)
         wsgx, wsg = (sgx, sg) if w2 is None else (sgx * w2, sg * w2)
         c1 = np.add.reduce(wsgx, axis=2, keepdims=True)
         c1 *= rs * (rs * rs) / k                               # rstd^3 c1, (nb, G, 1)
@@ -1399,7 +1443,9 @@ def _np_group_backward(g3, x3, w, mean, rstd, groups, param_grads):
         return np.add.reduce((sgx * rs).reshape(nb, c), axis=0), np.add.reduce(sg.reshape(nb, c), axis=0)
 
     # (blocks of whole samples: the per-block cost of the small (sample, channel) arrays favours big blocks)
-    parts = run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
+    ones_s = np.ones(s, dt)
+    with _one_blas_thread():
+        parts = run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
     return (dx,) + _summed_param_grads(parts, c, dt, param_grads)
 
 

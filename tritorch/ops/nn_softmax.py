@@ -29,6 +29,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -36,6 +37,7 @@ from ..device import CUDA
 from ..tensor import Tensor, _make, from_array
 from . import _bind, launch
 from ._cpu_parallel import BLOCK_ELEMS, PARALLEL_MIN, parallel_chunks
+from .nn_conv import _one_blas_thread
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register, wrap_dim
 from .samples import make_tensor, rng_for
@@ -295,6 +297,10 @@ _NP_CHUNK = BLOCK_ELEMS
 # Measured on the loaded 2-core CI machine, 2**14 and 2**16 gained nothing at 64K-256K elements (the other core is
 # busy) and 2**14-element blocks cost up to 50% more than 2**16 ones in per-block calls.
 _NP_PARALLEL_MIN = PARALLEL_MIN
+# OpenBLAS (0.3.x) computes a gemv of fewer elements than this (2304 * GEMM_MULTITHREAD_THRESHOLD) on one thread.
+_BLAS_THREADED_MIN = 9216
+# Below this many elements a row sum by np.add.reduce costs no more than the BLAS product and its ones vector.
+_BLAS_SUM_MIN = 4096
 
 
 def _row_chunks(x: np.ndarray, axis: int):
@@ -312,15 +318,22 @@ def _row_chunks(x: np.ndarray, axis: int):
 
 def _run_row_blocks(block, x: np.ndarray, axis: int) -> None:
     """block(idx) for every row block of `x`: inline for a small input (no pool, not even os.cpu_count(), which
-    alone costs ~20 us: a classifier's (64, 10) softmax is a call of that order), else on the thread pool."""
+    alone costs ~20 us: a classifier's (64, 10) softmax is a call of that order), else on the thread pool, with
+    OpenBLAS on one thread (the row sums are BLAS products: OpenBLAS's own threads synchronise on every call,
+    which on a loaded machine costs far more than the products)."""
     if x.size < _NP_PARALLEL_MIN:
-        block((slice(None),) * x.ndim)
+        if x.size < _BLAS_THREADED_MIN:   # OpenBLAS runs products this small on one thread anyway
+            block((slice(None),) * x.ndim)
+        else:
+            with _one_blas_thread():
+                block((slice(None),) * x.ndim)
         return
     chunks = list(_row_chunks(x, axis))
-    if len(chunks) == 1:
-        block(chunks[0])
-    else:
-        parallel_chunks(block, chunks)
+    with _one_blas_thread():
+        if len(chunks) == 1:
+            block(chunks[0])
+        else:
+            parallel_chunks(block, chunks)
 
 
 def _row_max(x: np.ndarray, axis: int, acc) -> np.ndarray:
@@ -329,58 +342,114 @@ def _row_max(x: np.ndarray, axis: int, acc) -> np.ndarray:
     m = np.maximum.reduce(x, axis=axis, keepdims=True)
     if m.dtype != acc:
         m = m.astype(acc)
-    neg = m == -np.inf
-    if neg.any():
-        m[neg] = 0
+    if not np.isfinite(np.add.reduce(m, axis=None)):   # (one reduction: the exact test below takes two calls)
+        m[m == -np.inf] = 0
     return m
 
 
-def _softmax_rows(xs: np.ndarray, o: np.ndarray, axis: int, log: bool) -> None:
+if hasattr(np, "vecdot"):
+    row_dot = np.vecdot   # a BLAS dot product per row (NumPy >= 2.0), ~2x faster than einsum's
+else:  # pragma: no cover (NumPy 1.26)
+    def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Dot products of a and b along their last axis."""
+        return np.einsum("...i,...i->...", a, b)
+
+
+def _row_sum(a: np.ndarray, axis: int) -> np.ndarray:
+    """Sum of each row of `a` along `axis`, keepdims. Along the last axis it is a BLAS product a @ ones (several
+    times faster than np.add.reduce; the caller holds OpenBLAS to one thread); along another axis NumPy's
+    reduction."""
+    if axis == a.ndim - 1 and a.size >= _BLAS_SUM_MIN:
+        return np.matmul(a, np.ones(a.shape[-1], a.dtype))[..., None]
+    return np.add.reduce(a, axis=axis, keepdims=True)
+
+
+# Logits within +-NO_SHIFT_MAX need no max subtraction before exp: every exp(x) is a normal number far from
+# overflow, and x - log(sum(exp(x))) loses at most an ulp of 2 * NO_SHIFT_MAX.
+NO_SHIFT_MAX = 16.0
+
+
+def moderate_logits(x: np.ndarray) -> bool:
+    """Whether every element of `x` lies within +-NO_SHIFT_MAX (False for nan and infinities). Two flat
+    reductions: cheaper than a row max and the subtract pass it saves (a row-broadcast pass costs ~0.3 ns an
+    element here, a flat reduction ~0.05)."""
+    return bool(np.minimum.reduce(x, axis=None) >= -NO_SHIFT_MAX) and \
+        bool(np.maximum.reduce(x, axis=None) <= NO_SHIFT_MAX)
+
+
+def _softmax_rows(xs: np.ndarray, o: np.ndarray, axis: int, log: bool, p: np.ndarray | None = None) -> None:
     """softmax / log_softmax of the rows of `xs` (in o's dtype) into `o`, in place: no temporary for softmax,
-    one exp buffer for log_softmax."""
-    np.subtract(xs, _row_max(xs, axis, o.dtype), out=o)
+    one exp buffer for log_softmax (`p` when given: it then gets the softmax too, for the backward). Moderate
+    logits skip the row max and its subtract pass. Softmax scales by the reciprocal of the row sum (a multiply
+    is cheaper than a divide per element; PyTorch's CPU kernel does the same)."""
+    shift = not moderate_logits(xs)
+    if shift:
+        np.subtract(xs, _row_max(xs, axis, o.dtype), out=o)
     if log:
-        s = np.add.reduce(np.exp(o), axis=axis, keepdims=True)
-        o -= np.log(s, out=s)
+        e = np.exp(o if shift else xs, out=p)
+        s = _row_sum(e, axis)
+        if p is not None:
+            p *= np.divide(1, s)
+        lse = np.log(s, out=s)
+        if shift:
+            o -= lse
+        else:
+            np.subtract(xs, lse, out=o)
     else:
-        np.exp(o, out=o)
-        o /= np.add.reduce(o, axis=axis, keepdims=True)
+        np.exp(o if shift else xs, out=o)
+        s = _row_sum(o, axis)
+        o *= np.divide(1, s, out=s)
 
 
-def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None = None) -> np.ndarray:
-    """softmax / log_softmax of `x` along `axis`, computed in `acc` (float32 or float64) into `out` (acc)."""
+def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None = None,
+               probs: np.ndarray | None = None) -> np.ndarray:
+    """softmax / log_softmax of `x` along `axis`, computed in `acc` (float32 or float64) into `out` (acc);
+    log_softmax also writes the softmax into `probs` (acc, x's shape) when given."""
     if out is None:
         out = np.empty(x.shape, acc)
-    if x.size == 0:
+    if x.size < min(_BLAS_THREADED_MIN, _NP_PARALLEL_MIN):   # one block, inline (a classifier's logits)
+        if x.size:
+            _softmax_rows(x.astype(acc, copy=False), out, axis, log, probs)
         return out
 
     def block(idx):
         xs = x[idx]
         if xs.dtype != acc:
             xs = xs.astype(acc)   # fp16/bf16: compute in fp32
-        _softmax_rows(xs, out[idx], axis, log)
+        _softmax_rows(xs, out[idx], axis, log, None if probs is None else probs[idx])
 
     _run_row_blocks(block, x, axis)
     return out
 
 
-def _softmax_backward_rows(gs: np.ndarray, ys: np.ndarray, o: np.ndarray, axis: int, log: bool) -> None:
-    """The gradient of softmax (y * (g - sum(g * y))) or log_softmax (g - exp(y) * sum(g)) into `o`, in place."""
+def _softmax_backward_rows(gs: np.ndarray, ys: np.ndarray, o: np.ndarray, axis: int, log: bool,
+                           ps: np.ndarray | None = None) -> None:
+    """The gradient of softmax (y * (g - sum(g * y))) or log_softmax (g - exp(y) * sum(g), with the forward's
+    softmax `ps` for exp(y) when given) into `o`, in place. Along the last axis sum(g * y) is a BLAS dot (row_dot), so
+    softmax's takes two passes over the block."""
     if log:
-        s = np.add.reduce(gs, axis=axis, keepdims=True)
-        np.exp(ys, out=o)
-        o *= s
+        s = _row_sum(gs, axis)
+        if ps is None:
+            np.exp(ys, out=o)
+            o *= s
+        else:
+            np.multiply(ps, s, out=o)
         np.subtract(gs, o, out=o)
     else:
-        np.multiply(gs, ys, out=o)
-        s = np.add.reduce(o, axis=axis, keepdims=True)
+        if axis == gs.ndim - 1:
+            s = row_dot(gs, ys)[..., None]
+        else:
+            s = np.add.reduce(np.multiply(gs, ys, out=o), axis=axis, keepdims=True)
         np.subtract(gs, s, out=o)
         o *= ys
 
 
-def softmax_backward_np(g: np.ndarray, y: np.ndarray, axis: int, log: bool, acc) -> np.ndarray:
+def softmax_backward_np(g: np.ndarray, y: np.ndarray, axis: int, log: bool, acc,
+                        probs: np.ndarray | None = None) -> np.ndarray:
     out = np.empty(np.broadcast_shapes(g.shape, y.shape), acc)
-    if out.size == 0:
+    if out.size < min(_BLAS_THREADED_MIN, _NP_PARALLEL_MIN):   # one block, inline
+        if out.size:
+            _softmax_backward_rows(g.astype(acc, copy=False), y.astype(acc, copy=False), out, axis, log, probs)
         return out
 
     def block(idx):
@@ -389,7 +458,7 @@ def softmax_backward_np(g: np.ndarray, y: np.ndarray, axis: int, log: bool, acc)
             gs = gs.astype(acc)
         if ys.dtype != acc:
             ys = ys.astype(acc)
-        _softmax_backward_rows(gs, ys, out[idx], axis, log)
+        _softmax_backward_rows(gs, ys, out[idx], axis, log, None if probs is None else probs[idx])
 
     _run_row_blocks(block, out, axis)
     return out
@@ -418,12 +487,24 @@ def _softmax_infer(name):
     return infer
 
 
+class _DimWithProbs(int):
+    """log_softmax's meta.aux on cpu when autograd will want the gradient: the dim (an int, as every rule reads
+    it) carrying the forward's softmax (`probs`), so that the backward need not recompute exp(output): a NumPy
+    exp costs ~3.5 ns an element here, the extra multiply that keeps the softmax ~0.3 ns."""
+
+
 def _softmax_cpu(log):
     def cpu(meta, x, dim, dtype=None, out=None):
         shape, d = _as_2d_dim(meta.shape, meta.aux)
         a = x._data.reshape(shape) if not meta.shape else x._data
         acc = _np_acc(meta.dtype)
         if meta.dtype.np == acc and out is None:
+            if log and _state.GRAD.enabled and x._requires_grad and a.size:
+                probs = np.empty(a.shape, acc)
+                r = softmax_np(a, d, log, acc, probs=probs).reshape(meta.shape)
+                meta.aux = _DimWithProbs(meta.aux)
+                meta.aux.probs = probs.reshape(meta.shape)
+                return r
             return softmax_np(a, d, log, acc).reshape(meta.shape)
         if dtype is not None and x.dtype is not meta.dtype:
             a = a.astype(meta.dtype.np)  # PyTorch casts the input to dtype first
@@ -530,7 +611,10 @@ log_softmax_op = _declare("log_softmax", LOG_SOFTMAX, True,
 # ---------------------------------------------------------------------------------------------- backward ops
 
 def _backward_infer(name):
-    def infer(grad, output, dim):
+    def infer(grad, output, dim, probs=None):
+        if probs is not None and (not isinstance(probs, Tensor) or tuple(probs._data.shape) !=
+                                  tuple(output._data.shape) or probs.device is not output.device):
+            raise RuntimeError(f"{name}: probs must be the forward's softmax, a tensor of the output's shape")
         for t, what in ((grad, "grad_output"), (output, "output")):
             if not isinstance(t, Tensor):
                 raise TypeError(f"{name}(): argument '{what}' must be Tensor, not {type(t).__name__}")
@@ -548,17 +632,19 @@ def _backward_infer(name):
 
 
 def _backward_cpu(log):
-    def cpu(meta, grad, output, dim, out=None):
+    def cpu(meta, grad, output, dim, out=None, probs=None):
         shape, d = _as_2d_dim(meta.shape, meta.aux)
         acc = _np_acc(meta.dtype)
-        r = softmax_backward_np(grad._data.reshape(shape), output._data.reshape(shape), d, log, acc)
+        p = None if probs is None else probs._data.reshape(shape).astype(acc, copy=False)
+        r = softmax_backward_np(grad._data.reshape(shape), output._data.reshape(shape), d, log, acc, probs=p)
         return pw.np_result(r.reshape(meta.shape), meta, out)
 
     return cpu
 
 
 def _backward_cuda(mode):
-    def cuda(meta, grad, output, dim, out=None):
+    # (probs: unused here, the kernel recomputes exp(output) in registers at no extra memory traffic)
+    def cuda(meta, grad, output, dim, out=None, probs=None):
         shape, d = _as_2d_dim(meta.shape, meta.aux)
         g, y = grad._data, output._data
         if grad.dtype is not meta.dtype:
@@ -631,8 +717,9 @@ def _declare_backward(name, mode, log):
                                                                        low=0.0, high=1.0), -1), {}),
                         bytes=lambda size, dtype: 3 * _bench_rows(size) * size * dtype.itemsize,
                         flops=lambda size: 4 * _bench_rows(size) * size),
-        doc=f"{name}(grad_output, output, dim): the fused gradient of "
-            + ("log_softmax: g - exp(y) * sum(g)" if log else "softmax: y * (g - sum(g * y))")))
+        doc=f"{name}(grad_output, output, dim, probs=None): the fused gradient of "
+            + ("log_softmax: g - exp(y) * sum(g) (on cpu, probs= the forward's softmax stands for exp(y))" if log
+               else "softmax: y * (g - sum(g * y))")))
 
 
 softmax_backward_op = _declare_backward("softmax_backward", SOFTMAX_BWD, False)
@@ -646,7 +733,14 @@ def _softmax_vjp(ctx, grad):
 
 
 def _log_softmax_vjp(ctx, grad):
-    return (log_softmax_backward_op(grad, ctx.output, ctx.meta.aux),)
+    aux = ctx.meta.aux
+    probs = getattr(aux, "probs", None)
+    if probs is None:
+        return (log_softmax_backward_op(grad, ctx.output, aux),)
+    # the softmax the cpu forward kept (used once: a second backward through a retained graph recomputes it)
+    aux.probs = None
+    p = _make(probs, ctx.output.dtype, ctx.output.device)
+    return (log_softmax_backward_op(grad, ctx.output, int(aux), probs=p),)
 
 
 def _softmax_backward_vjp(ctx, gg):
