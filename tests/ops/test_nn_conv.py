@@ -9,7 +9,7 @@ import pytest
 
 import tritorch as tt
 import tritorch.nn.functional as F
-from tritorch.ops import nn_conv
+from tritorch.ops import _cpu_parallel, nn_conv
 from tritorch.testing import assert_close, devices
 
 torch = pytest.importorskip("torch")
@@ -309,8 +309,8 @@ def test_channels_last_path_runs_blas_on_one_thread(monkeypatch):
         return real_matmul(*args, **kwargs)
 
     real_matmul = np.matmul
-    monkeypatch.setattr(nn_conv, "_BLAS_THREADS", (get, put))
-    monkeypatch.setattr(nn_conv, "_BLAS_PRIMED", True)  # the one-time priming product runs before, at any count
+    monkeypatch.setattr(_cpu_parallel, "BLAS_THREADS", (get, put))
+    monkeypatch.setattr(_cpu_parallel, "BLAS_PRIMED", True)  # the one-time priming product runs before, at any count
     monkeypatch.setattr(nn_conv.np, "matmul", spy_matmul)
     x = tt.tensor(np.ones((4, 3, 6, 5))).requires_grad_(True)
     w = tt.tensor(np.ones((5, 3, 3, 3))).requires_grad_(True)

@@ -3,13 +3,18 @@
 NumPy's ufuncs and reductions release the GIL, so blocks of rows run in parallel on os.cpu_count() threads.
 Blocks are sized so that the several passes a fused op makes over one block stay in cache (one trip to memory
 instead of one per pass). The split depends only on the array's shape, never on the thread count, so results
-are bitwise the same on any machine.
+are bitwise the same on any machine. Also here: the control of OpenBLAS's own thread count (`one_blas_thread`),
+which the fallbacks that issue many small products share.
 """
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
+import glob
 import itertools
 import os
+
+import numpy as np
 
 # Elements per row block: 64 Ki fp32 elements = 256 KiB, which with a temporary or two fits an L2 cache.
 BLOCK_ELEMS = 1 << 16
@@ -68,3 +73,60 @@ def run_row_blocks(fn, n_rows: int, row_len: int, block_elems: int = BLOCK_ELEMS
     if n_rows * row_len < min_elems:
         return [fn(r) for r in blocks]
     return parallel_chunks(fn, blocks)
+
+
+# ------------------------------------------------------------------------- OpenBLAS (NumPy's BLAS) threads
+
+BLAS_PRIMED = False
+
+
+def prime_blas() -> None:
+    """Run one medium-size GEMM per float type before the first small products. Measured here with NumPy's OpenBLAS
+    (scipy-openblas 0.3.31): while every product a process has run is small (e.g. the 64 x 288 x 256 per-sample
+    products of a small CNN layer), later products of that size run 3x slower single-threaded and up to 30x
+    slower with two threads than after one larger product has run. Done once, it costs about a millisecond."""
+    global BLAS_PRIMED
+    if not BLAS_PRIMED:
+        BLAS_PRIMED = True
+        for dt in (np.float32, np.float64):
+            np.matmul(np.ones((64, 288), dt), np.ones((288, 512), dt))
+
+
+def openblas_threads():
+    """(get, set) of NumPy's bundled OpenBLAS thread count through ctypes, or None (another BLAS, or not found)."""
+    try:
+        libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    return get, put
+    except OSError:
+        pass
+    return None
+
+
+BLAS_THREADS = openblas_threads()
+
+
+class one_blas_thread:
+    """OpenBLAS on one thread inside the block, for the fallbacks' many small products (conv batch parts, norms'
+    and softmax's BLAS row sums, attention's per-head products): OpenBLAS's threads synchronise on every call,
+    which on a loaded machine costs up to ~0.5 s per call (measured on a shared 2-core machine), far more than
+    the product itself. Also measured there (NumPy's scipy-openblas
+    0.3.31, AMD EPYC Zen 1): two threads of OpenBLAS do run one 8192x288x64 sgemm 1.65x faster on an idle machine,
+    but give results that differ in the last bits from one thread's and run 1.5-10x slower whenever the other core
+    is busy; and two Python threads calling one-thread OpenBLAS at once do not overlap (200 64x288x256 sgemms:
+    47 ms on one thread, 46 ms split over two), so the batch parts overlap the im2col/col2im copies with the
+    GEMMs, not GEMMs with each other."""
+
+    def __enter__(self):
+        self.prev = BLAS_THREADS[0]() if BLAS_THREADS is not None else 1
+        if self.prev != 1:
+            BLAS_THREADS[1](1)
+
+    def __exit__(self, *exc):
+        if self.prev != 1:
+            BLAS_THREADS[1](self.prev)

@@ -58,9 +58,8 @@ from ..backends.cuda import CudaArray
 from ..device import CUDA
 from ..tensor import Tensor, _make
 from . import pointwise as pw
-from ._cpu_parallel import parallel_chunks
+from ._cpu_parallel import one_blas_thread, parallel_chunks
 from .matmul import _EventTimer
-from .nn_conv import _one_blas_thread
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -647,7 +646,7 @@ def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     if not lead or m * n * k < 32768:  # (OpenBLAS runs products this small on one thread anyway)
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if math.prod(lead) > 4096:
-        with _one_blas_thread():  # many medium products: see below
+        with one_blas_thread():  # many medium products: see below
             return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:
         out = np.empty(lead + (m, n), np.result_type(a.dtype, b.dtype))
@@ -661,7 +660,7 @@ def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
 
     # the matrices are split over the cpu pool, each product on one OpenBLAS thread: OpenBLAS's own threads
     # synchronise on every call, which on a loaded machine costs far more than the product (see nn_conv)
-    with _one_blas_thread():
+    with one_blas_thread():
         parallel_chunks(products, [matrices[:len(matrices) // 2], matrices[len(matrices) // 2:]])
     return out
 
@@ -839,7 +838,7 @@ def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     sums (NumPy's sum along a short last axis costs ~30 ns a row)."""
     prod = np.multiply(a, b, out=np.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b)))
     n = prod.shape[-1]
-    with _one_blas_thread():  # a threaded gemv synchronises its threads: far slower on a loaded machine
+    with one_blas_thread():  # a threaded gemv synchronises its threads: far slower on a loaded machine
         sums = prod.reshape(math.prod(prod.shape[:-1]), n) @ np.ones(n, prod.dtype)
     return sums.reshape(prod.shape[:-1])
 

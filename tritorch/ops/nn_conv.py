@@ -46,7 +46,7 @@ from ..backends import cuda as _cuda
 from ..backends import cudnn as _cudnn
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
-from ._cpu_parallel import parallel_chunks
+from ._cpu_parallel import one_blas_thread, parallel_chunks, prime_blas
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .matmul import _EventTimer
 from .samples import cpu_extras, make_tensor, rng_for
@@ -638,63 +638,6 @@ def _np_side_by_side(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(1, 2, 0, 3)).reshape(groups, c, b * p)
 
 
-_BLAS_PRIMED = False
-
-
-def _prime_blas() -> None:
-    """Run one medium-size GEMM per float type before the first convolution. Measured here with NumPy's OpenBLAS
-    (scipy-openblas 0.3.31): while every product a process has run is small (e.g. the 64 x 288 x 256 per-sample
-    products of a small CNN layer), later products of that size run 3x slower single-threaded and up to 30x
-    slower with two threads than after one larger product has run. Done once, it costs about a millisecond."""
-    global _BLAS_PRIMED
-    if not _BLAS_PRIMED:
-        _BLAS_PRIMED = True
-        for dt in (np.float32, np.float64):
-            np.matmul(np.ones((64, 288), dt), np.ones((288, 512), dt))
-
-
-def _openblas_threads():
-    """(get, set) of NumPy's bundled OpenBLAS thread count through ctypes, or None (another BLAS, or not found)."""
-    try:
-        import ctypes
-        import glob
-        import os
-        libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
-        for path in libs:
-            lib = ctypes.CDLL(path)
-            for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    return get, put
-    except OSError:
-        pass
-    return None
-
-
-_BLAS_THREADS = _openblas_threads()
-
-
-class _one_blas_thread:
-    """OpenBLAS on one thread inside the block. The per-sample products here are small (millions of flops);
-    OpenBLAS's threads synchronise on every call, which on a loaded machine costs up to ~0.5 s per call (measured
-    on a shared 2-core machine), far more than the product itself. Also measured there (NumPy's scipy-openblas
-    0.3.31, AMD EPYC Zen 1): two threads of OpenBLAS do run one 8192x288x64 sgemm 1.65x faster on an idle machine,
-    but give results that differ in the last bits from one thread's and run 1.5-10x slower whenever the other core
-    is busy; and two Python threads calling one-thread OpenBLAS at once do not overlap (200 64x288x256 sgemms:
-    47 ms on one thread, 46 ms split over two), so the batch parts overlap the im2col/col2im copies with the
-    GEMMs, not GEMMs with each other."""
-
-    def __enter__(self):
-        self.prev = _BLAS_THREADS[0]() if _BLAS_THREADS is not None else 1
-        if self.prev != 1:
-            _BLAS_THREADS[1](1)
-
-    def __exit__(self, *exc):
-        if self.prev != 1:
-            _BLAS_THREADS[1](self.prev)
-
-
 def _np_taps(g: _Geom):
     """(r, s, row slice, column slice) of every kernel tap in the padded image, for all outputs at once."""
     h_span, w_span = (g.ho - 1) * g.sh + 1, (g.wo - 1) * g.sw + 1
@@ -814,10 +757,10 @@ def _over_batch(work, n: int, macs: int) -> list:
     """[work(samples) for each part of the batch]: the calling thread and the pool's each take the next part not
     yet taken until none is left, so a thread that starts late (a core busy elsewhere, or an idle virtual CPU slow
     to wake) just takes fewer parts instead of holding up the call with a fixed share. OpenBLAS runs on one thread
-    meanwhile (see _one_blas_thread: one part's im2col/col2im copies overlap another's GEMM)."""
-    _prime_blas()
+    meanwhile (see one_blas_thread: one part's im2col/col2im copies overlap another's GEMM)."""
+    prime_blas()
     parts = _batch_parts(n, macs)
-    with _one_blas_thread():
+    with one_blas_thread():
         return parallel_chunks(work, parts)  # the caller and the pool's threads each take the next part left
 
 
@@ -888,8 +831,8 @@ def _one_gemm(fn, *args):
     """fn(*args) for the channels-last path's whole-batch GEMMs: primed and on one OpenBLAS thread, as the batch
     parts run (measured on the digits CNN's 32 -> 64 layer, 4x4 maps, on this shared 2-core machine under load:
     with OpenBLAS's two threads each product took 4-24 ms where one thread takes 0.2-1.6 ms)."""
-    _prime_blas()
-    with _one_blas_thread():
+    prime_blas()
+    with one_blas_thread():
         return fn(*args)
 
 

@@ -28,7 +28,7 @@ from ..backends.cuda import CudaArray
 from ..device import CUDA
 from ..tensor import Tensor, _make
 from . import pointwise as pw
-from .nn_conv import _one_blas_thread
+from ._cpu_parallel import one_blas_thread
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -287,7 +287,7 @@ ONE_HOT_MAX = 1 << 18
 
 def _bwd_one_hot(g: np.ndarray, idx: np.ndarray, V: int, acc, scale_grad_by_freq: bool) -> np.ndarray:
     one_hot = np.equal.outer(np.arange(V, dtype=idx.dtype), idx).astype(acc)  # (V, N)
-    with _one_blas_thread():
+    with one_blas_thread():
         gw = one_hot @ g.astype(acc, copy=False)
     if scale_grad_by_freq:
         counts = np.bincount(idx, minlength=V).astype(acc)

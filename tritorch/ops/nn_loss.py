@@ -46,8 +46,7 @@ from ..tensor import Tensor, _make, from_array
 from . import launch
 from . import pointwise as pw
 from ..device import CUDA
-from ._cpu_parallel import run_row_blocks
-from .nn_conv import _one_blas_thread
+from ._cpu_parallel import one_blas_thread, run_row_blocks
 from .nn_softmax import _row_max, _same, moderate_logits, contiguous_copy, log_softmax_op, row_blocks, row_layout
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
@@ -515,7 +514,7 @@ def _exp_rows(x: np.ndarray, acc):
         if shift:
             lse[r] += m[:, 0]
 
-    with _one_blas_thread():   # (OpenBLAS's own threads synchronise on every call: costly on a loaded machine)
+    with one_blas_thread():   # (OpenBLAS's own threads synchronise on every call: costly on a loaded machine)
         run_row_blocks(block, n, C)
     return e, s, lse
 

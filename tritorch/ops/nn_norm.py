@@ -42,8 +42,7 @@ from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from . import launch
-from ._cpu_parallel import run_row_blocks
-from .nn_conv import _one_blas_thread
+from ._cpu_parallel import one_blas_thread, run_row_blocks
 from .nn_softmax import row_dot
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
@@ -635,7 +634,7 @@ def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
         if b_cols is not None:
             b_cols.apply(np.add, yb, yb)
 
-    with _one_blas_thread():
+    with one_blas_thread():
         run_row_blocks(block, m, n, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
     return y, mean, rstd
 
@@ -684,7 +683,7 @@ def _np_row_backward(g2, x2, w, mean, rstd, center, param_grads):
         dxb -= xc
         return dw_part, db_part
 
-    with _one_blas_thread():
+    with one_blas_thread():
         parts = run_row_blocks(block, m, n, _NP_NORM_BWD_BLOCK, _NP_NORM_SPLIT_MIN)
     return (dx,) + _summed_param_grads(parts, n, dt, param_grads)
 
@@ -1274,7 +1273,7 @@ def _np_group_forward(x3: np.ndarray, w, b, groups: int, eps: float):
 
     if y.size:
         ones_k = np.ones(k, dt)
-        with _one_blas_thread():
+        with one_blas_thread():
             run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
     elif k == 0:
         mean.fill(np.nan)   # (rows of no element: nan statistics, as _np_stats gives)
@@ -1444,7 +1443,7 @@ def _np_group_backward(g3, x3, w, mean, rstd, groups, param_grads):
 
     # (blocks of whole samples: the per-block cost of the small (sample, channel) arrays favours big blocks)
     ones_s = np.ones(s, dt)
-    with _one_blas_thread():
+    with one_blas_thread():
         parts = run_row_blocks(block, n, c * s, _NP_NORM_FWD_BLOCK, _NP_NORM_SPLIT_MIN)
     return (dx,) + _summed_param_grads(parts, c, dt, param_grads)
 

@@ -36,8 +36,7 @@ from ..backends.cuda import CudaArray
 from ..device import CUDA
 from ..tensor import Tensor, _make, from_array
 from . import _bind, launch
-from ._cpu_parallel import BLOCK_ELEMS, PARALLEL_MIN, parallel_chunks
-from .nn_conv import _one_blas_thread
+from ._cpu_parallel import BLOCK_ELEMS, PARALLEL_MIN, one_blas_thread, parallel_chunks
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register, wrap_dim
 from .samples import make_tensor, rng_for
@@ -325,11 +324,11 @@ def _run_row_blocks(block, x: np.ndarray, axis: int) -> None:
         if x.size < _BLAS_THREADED_MIN:   # OpenBLAS runs products this small on one thread anyway
             block((slice(None),) * x.ndim)
         else:
-            with _one_blas_thread():
+            with one_blas_thread():
                 block((slice(None),) * x.ndim)
         return
     chunks = list(_row_chunks(x, axis))
-    with _one_blas_thread():
+    with one_blas_thread():
         if len(chunks) == 1:
             block(chunks[0])
         else:
