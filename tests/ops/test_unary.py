@@ -392,3 +392,17 @@ def test_cpu_and_cuda_agree_on_a_large_strided_input():
         fn = getattr(tt, name)
         with np.errstate(all="ignore"):
             assert_close(fn(xc), fn(x.t()), rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize("n", [1024, 70001])  # one block, and more than one (the last one partial)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_block_path_is_bitwise_np_maximum(n, dtype):
+    """relu's cpu fallback runs np.maximum against a cached block of zeros (NumPy's SIMD loop): the bits of
+    np.maximum(x, 0) on every element, NaN payloads, signed zeros and infinities included."""
+    from tritorch.ops import pointwise as pw
+    x = np.random.default_rng(4).standard_normal(n).astype(dtype)
+    x[:7] = [-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, -1.0]
+    want = np.maximum(x, dtype(0))
+    got = tt.tensor(x).relu().numpy()
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    assert np.array_equal(pw.np_with_constant(np.minimum, x, 2.0), np.minimum(x, dtype(2.0)), equal_nan=True)

@@ -884,7 +884,9 @@ def _erf_fn(x, y, z, p0, p1):
 
 
 def _relu_np(x):
-    # np.maximum keeps NaN, as PyTorch's relu does
+    # np.maximum keeps NaN, as PyTorch's relu does (against a block of zeros where NumPy's SIMD loop can take it)
+    if (x.dtype == np.float32 or x.dtype == np.float64) and x.size >= 1024 and x.flags.c_contiguous:
+        return pw.np_with_constant(np.maximum, x, 0.0)
     return np.maximum(x, x.dtype.type(0))
 
 
