@@ -75,7 +75,7 @@ def run_row_blocks(fn, n_rows: int, row_len: int, block_elems: int = BLOCK_ELEMS
     return parallel_chunks(fn, blocks)
 
 
-# ------------------------------------------------------------------------- OpenBLAS (NumPy's BLAS) threads
+# ------------------------------------------------------------ OpenBLAS (NumPy's BLAS): threads, axpy
 
 BLAS_PRIMED = False
 
@@ -92,31 +92,73 @@ def prime_blas() -> None:
             np.matmul(np.ones((64, 288), dt), np.ones((288, 512), dt))
 
 
-def openblas_threads():
-    """(get, set) of NumPy's bundled OpenBLAS thread count through ctypes, or None (another BLAS, or not found)."""
+# The spellings of OpenBLAS's symbols by build: thread-count prefix and suffix, CBLAS prefix and suffix, and the
+# integer type of its interface (scipy-openblas64 is ILP64).
+_OPENBLAS_BUILDS = (("scipy_openblas", "64_", "scipy_cblas_", "64_", ctypes.c_int64),
+                    ("scipy_openblas", "", "scipy_cblas_", "", ctypes.c_int),
+                    ("openblas", "", "cblas_", "", ctypes.c_int))
+
+
+def _load_openblas():
+    """NumPy's bundled OpenBLAS through ctypes: ((get, set) of its thread count, {dtype: axpy}), or (None, {})
+    (another BLAS, or not found)."""
     try:
         libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
         for path in libs:
             lib = ctypes.CDLL(path)
-            for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+            for prefix, suffix, cprefix, csuffix, index in _OPENBLAS_BUILDS:
                 get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
                 put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    return get, put
+                if get is None or put is None:
+                    continue
+                axpy = {}
+                for letter, dtype, scalar in (("s", np.float32, ctypes.c_float), ("d", np.float64, ctypes.c_double)):
+                    fn = getattr(lib, f"{cprefix}{letter}axpy{csuffix}", None)
+                    if fn is not None:
+                        fn.restype = None
+                        fn.argtypes = [index, scalar, ctypes.c_void_p, index, ctypes.c_void_p, index]
+                        axpy[np.dtype(dtype)] = fn
+                return (get, put), axpy
     except OSError:
         pass
-    return None
+    return None, {}
 
 
-BLAS_THREADS = openblas_threads()
+BLAS_THREADS, _AXPY = _load_openblas()
+
+
+def blas_axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
+    """y += alpha * x in place with BLAS's axpy, in one pass (NumPy's multiply-then-add makes two): 43 vs 63 us for
+    a 256x784 fp32 parameter here, on one OpenBLAS thread. OpenBLAS's AVX2 kernel fuses the multiply-add (one
+    rounding, as PyTorch's add_(x, alpha=) does) in its 32-element vector blocks and rounds twice in a last partial
+    block (and for n < 32): every element is within an ulp, and a given length always gives the same bits.
+    False, with nothing done, where it does not apply: no OpenBLAS found, not fp32/fp64, different dtypes or
+    shapes, a non-contiguous or read-only target."""
+    fn = _AXPY.get(y.dtype)
+    if (fn is None or x.dtype != y.dtype or x.shape != y.shape or not x.flags.c_contiguous
+            or not y.flags.c_contiguous or not y.flags.writeable):
+        return False
+    n = y.size
+    # the arrays' addresses: from_buffer takes ~0.8 us, ndarray.ctypes.data ~3 (its helper object)
+    px = _address(_CHAR.from_buffer(x)) if x.flags.writeable else x.__array_interface__["data"][0]
+    py = _address(_CHAR.from_buffer(y))
+    if n <= _AXPY_SERIAL_MAX:
+        fn(n, alpha, px, 1, py, 1)
+    else:
+        with one_blas_thread():
+            fn(n, alpha, px, 1, py, 1)
+    return True
+
+
+_CHAR, _address = ctypes.c_char, ctypes.addressof
+_AXPY_SERIAL_MAX = 10000  # OpenBLAS runs axpy on one thread up to this length anyway (interface/axpy.c)
 
 
 class one_blas_thread:
     """OpenBLAS on one thread inside the block, for the fallbacks' many small products (conv batch parts, norms'
     and softmax's BLAS row sums, attention's per-head products): OpenBLAS's threads synchronise on every call,
     which on a loaded machine costs up to ~0.5 s per call (measured on a shared 2-core machine), far more than
-    the product itself. Also measured there (NumPy's scipy-openblas
-    0.3.31, AMD EPYC Zen 1): two threads of OpenBLAS do run one 8192x288x64 sgemm 1.65x faster on an idle machine,
+    the product itself. Also measured there (NumPy's scipy-openblas 0.3.31, AMD EPYC Zen 1): two threads of OpenBLAS do run one 8192x288x64 sgemm 1.65x faster on an idle machine,
     but give results that differ in the last bits from one thread's and run 1.5-10x slower whenever the other core
     is busy; and two Python threads calling one-thread OpenBLAS at once do not overlap (200 64x288x256 sgemms:
     47 ms on one thread, 46 ms split over two), so the batch parts overlap the im2col/col2im copies with the

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops._cpu_parallel import blas_axpy
+
 _SCRATCH: dict = {}
 
 
@@ -49,8 +51,8 @@ def _lerp_(start, end, weight, t):
 
 
 def sgd(p, g, buf, *, lr, weight_decay, momentum, dampening, nesterov, maximize, first):
-    t0, t1 = scratch(p, 0), scratch(p, 1)
-    d = _grad_in(p, g, maximize, weight_decay, t0)
+    # scratch arrays are fetched only when a branch needs one (plain SGD needs none: one axpy)
+    d = g if weight_decay == 0 and not maximize else _grad_in(p, g, maximize, weight_decay, scratch(p, 0))
     if buf is not None:
         if first:
             np.copyto(buf, d)
@@ -59,16 +61,20 @@ def sgd(p, g, buf, *, lr, weight_decay, momentum, dampening, nesterov, maximize,
             if dampening == 0:
                 buf += d
             else:
+                t1 = scratch(p, 1)
                 np.multiply(d, 1 - dampening, out=t1)
                 buf += t1
         if nesterov:
+            t0, t1 = scratch(p, 0), scratch(p, 1)
             np.multiply(buf, momentum, out=t1)
             np.add(d, t1, out=t0)
             d = t0
         else:
             d = buf
-    np.multiply(d, -lr, out=t1)
-    p += t1
+    if not blas_axpy(-lr, d, p):   # p += -lr * d in one pass (fused, as PyTorch's param.add_(d, alpha=-lr))
+        t1 = scratch(p, 1)
+        np.multiply(d, -lr, out=t1)
+        p += t1
 
 
 def adam(p, g, m, v, vmax, *, beta1, beta2, weight_decay, decay_factor, step_size, bias_correction2_sqrt, eps,

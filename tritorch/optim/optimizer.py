@@ -59,7 +59,10 @@ class _RemovableHandle:
 
 
 _LOW_PRECISION = (np.dtype(np.float16), _dt.bfloat16.np)
-_CHUNK = 65536  # elements per cpu update chunk (256 KiB fp32 operands; fastest of 8K..256K measured on this CPU)
+# Elements per cpu update chunk (256 KiB fp32 operands; fastest of 8K..256K measured on this CPU). A power of two, so
+# that chunk boundaries fall on the vector blocks of BLAS's axpy (whose last partial block rounds twice, not fused)
+# and a chunked update gives the whole-array update's bits.
+_CHUNK = 65536
 
 
 class Optimizer:
