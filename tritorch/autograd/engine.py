@@ -391,7 +391,8 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     if pos is not None and g is not None:
                         for p in pos:
                             results[p] = g
-            if node.__class__ is AccumulateGrad:
+            cls = node.__class__
+            if cls is AccumulateGrad:
                 if accumulate and (inputs is None or (node, 0) in capture):
                     _accumulate(node, grads, create_graph)
                 continue
@@ -401,7 +402,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     if t is not None and grads[i] is not None:
                         t._grad = grads[i] if t._grad is None else t._grad + grads[i]
             try:
-                if node.__class__ is OpNode and node.n_outputs == 1:  # the common case, without apply's frame
+                if cls is OpNode and node.n_outputs == 1:  # the common case, without apply's frame
                     if node.freed:
                         raise RuntimeError(_FREED)
                     g0 = grads[0]
@@ -420,18 +421,18 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                 in_grads = (in_grads,)
             if anomaly:
                 _check_anomaly(node, in_grads)
-            metas = node._metas if node.__class__ is OpNode else node.input_meta
+            metas = node._metas if cls is OpNode else node.input_meta
             if metas is None:  # saved inputs: the tensors are their own metadata
                 metas = node.input_meta
             if not retain_graph:
-                if node.__class__ is OpNode and not node.op.list_input:
+                if cls is OpNode and not node.op.list_input:
                     # release(), inlined: saved tensors go as soon as the node ran (metas holds saved inputs to
                     # the end of this iteration); other args are metadata triples and non-tensor values
                     node.freed = True
                     if node._versions is not None:
                         node._args = None
                     node._output = None
-                elif node.__class__ is OpNode:
+                elif cls is OpNode:
                     node.freed = True
                     for a in node._args:
                         if a.__class__ is SavedTensor:
