@@ -133,3 +133,15 @@ def test_errors():
         D.dropout(tt.ones(3), -0.1)
     with pytest.raises(RuntimeError, match='"dropout" not implemented for \'Long\''):
         D.dropout(tt.tensor([1, 2]), 0.5)
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-9, 4.6566127342e-10, 0.1, 0.123456789, 0.5, 0.7, 1 - 1e-7, 1 - 1e-10, 1.0])
+def test_cpu_keep_mask_decided_on_integers_matches_the_uniform_floats(p):
+    """keep_mask_np compares the draws' integers with a threshold instead of forming the kernel's uniform floats:
+    the mask must be the float comparison's, bit for bit (tl.uint_to_uniform_float's steps, in NumPy)."""
+    from tritorch.ops import nn_dropout, random as R
+    n = 70001
+    for seed in (1, 2 ** 40 + 3):
+        x = R._draws_np(seed, 16, n, False)[:n].view(np.int32)
+        folded = (x ^ (x >> 31)).astype(np.float32) * np.float32(4.6566127342e-10)
+        np.testing.assert_array_equal(nn_dropout.keep_mask_np(seed, 16, n, p), folded >= np.float32(p))

@@ -29,6 +29,7 @@ from ..backends.cuda import CudaArray
 from ..device import CPU, CUDA, as_device
 from ..tensor import Tensor, _make
 from . import _bind, launch
+from ._cpu_parallel import run_row_blocks
 from . import pointwise as pw
 from .creation import _dev, _shape_arg
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, device_of, register
@@ -337,7 +338,29 @@ _PHILOX_KEY_A, _PHILOX_KEY_B = 0x9E3779B9, 0xBB67AE85  # key schedule (Weyl) inc
 def philox_lanes(seed: int, first_counter: int, count: int) -> np.ndarray:
     """(count, 4) uint32: Philox4x32-10 of counters first..first+count-1 under key `seed`, as tl.randint4x.
 
-    The four words live in uint64 arrays (values < 2**32) so each round is ten in-place array operations."""
+    Counters are independent, so they run in blocks of _PHILOX_BLOCK whose hundred array passes stay in cache,
+    on the cpu thread pool for large counts (128K counters, a 512K-element dropout mask: 14 -> ~5.3 ms here); the
+    bits never depend on the split."""
+    lanes = np.empty((count, 4), np.uint32)
+
+    def block(rows):
+        _philox_block(seed, first_counter + rows.start, lanes[rows])
+
+    run_row_blocks(block, count, 1, block_elems=_PHILOX_BLOCK, min_elems=_PHILOX_PARALLEL_MIN)
+    return lanes
+
+
+# Counters per block, and the count from which blocks go to the thread pool. Measured here on 128K counters:
+# 14 ms in one block; blocks of 8K: 9.3 ms serial, 13.2 on the pool (two threads trading the GIL between ~110
+# small NumPy calls a block cost more than they overlap); blocks of 32K: 6.9 serial, 5.3 on the pool.
+_PHILOX_BLOCK = 1 << 15
+_PHILOX_PARALLEL_MIN = 1 << 16
+
+
+def _philox_block(seed: int, first_counter: int, lanes: np.ndarray) -> None:
+    """Philox4x32-10 of len(lanes) consecutive counters into `lanes` ((count, 4) uint32). The four words live in
+    uint64 arrays (values < 2**32) so each round is ten in-place array operations."""
+    count = lanes.shape[0]
     mask = np.uint64(_U32)
     shift = np.uint64(32)
     ctr = np.arange(count, dtype=np.uint64)
@@ -363,10 +386,8 @@ def philox_lanes(seed: int, first_counter: int, count: int) -> np.ndarray:
         np.bitwise_and(pa, mask, out=c3)    # c3 = lo(A * c0)
         k0 = (k0 + _PHILOX_KEY_A) & _U32
         k1 = (k1 + _PHILOX_KEY_B) & _U32
-    lanes = np.empty((count, 4), np.uint32)
     for i, c in enumerate((c0, c1, c2, c3)):
         lanes[:, i] = c
-    return lanes
 
 
 def _draws_np(seed: int, offset: int, n: int, wide: bool) -> np.ndarray:

@@ -182,6 +182,12 @@ def _where_zero_bits(cond, input, other, dtype, shape):
         return None
     if x.dtype != dtype or x.shape != shape or x.size < _BITS_MIN_SIZE or cond.shape != shape:
         return None
+    return np_masked_bits(cond, x, keep_where_true)
+
+
+def np_masked_bits(cond: np.ndarray, x: np.ndarray, keep_where_true: bool = True) -> np.ndarray | None:
+    """x where cond (or where not cond) else +0, for arrays of one shape: x's bits ANDed with a mask made from
+    cond (exact, NaN payloads kept). None for an itemsize without an unsigned type."""
     uint = _UINT_OF_SIZE.get(x.dtype.itemsize)
     if uint is None:
         return None
@@ -190,7 +196,8 @@ def _where_zero_bits(cond, input, other, dtype, shape):
         np.negative(mask, out=mask)  # all ones where cond
     else:
         np.subtract(mask, 1, out=mask)  # all ones where not cond
-    return np.bitwise_and(np.ascontiguousarray(x).view(uint), mask, out=mask).view(x.dtype)
+    x = x if x.flags.c_contiguous else np.ascontiguousarray(x)  # (ascontiguousarray makes a 0-d array 1-d)
+    return np.bitwise_and(x.view(uint), mask, out=mask).view(x.dtype)
 
 
 def _where_cuda(meta, condition, input, other, out=None):
