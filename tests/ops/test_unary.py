@@ -406,3 +406,35 @@ def test_relu_block_path_is_bitwise_np_maximum(n, dtype):
     got = tt.tensor(x).relu().numpy()
     assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
     assert np.array_equal(pw.np_with_constant(np.minimum, x, 2.0), np.minimum(x, dtype(2.0)), equal_nan=True)
+
+
+def test_gelu_backward_with_the_forwards_cdf_is_bitwise_the_recomputed_one():
+    """On cpu under autograd a float32 gelu keeps Phi(x) for its backward (no second erf): same bits as the
+    backward that evaluates it again (a second backward through a retained graph does), specials and the
+    float64-evaluated tail below x = -2.5 included; double backward still works; a bad cdf is refused."""
+    from tritorch.ops import unary as U
+    rng = np.random.default_rng(6)
+    xa = (rng.standard_normal((70, 90)) * 2).astype(np.float32)       # 6300 elements: past _GELU_KEEP_MIN
+    xa[0, :7] = [-3.0, -5.0, -10.0, np.inf, -np.inf, np.nan, -0.0]
+    g = tt.tensor(rng.standard_normal(xa.shape).astype(np.float32))
+    x = tt.tensor(xa, requires_grad=True)
+    y = tt.nn.functional.gelu(x)
+    assert isinstance(y.grad_fn.meta.aux, U._KeptCdf)
+    with tt.no_grad():
+        assert np.array_equal(y.detach().numpy().view(np.uint32), tt.nn.functional.gelu(tt.tensor(xa)).numpy()
+                              .view(np.uint32))
+    y.backward(g, retain_graph=True)
+    kept = x.grad.numpy().copy()
+    x.grad = None
+    y.backward(g)                                                     # the cdf was used once: recomputed now
+    assert np.array_equal(kept.view(np.uint32), x.grad.numpy().view(np.uint32))
+    want = U.gelu_backward_op(g, tt.tensor(xa)).numpy()
+    assert np.array_equal(kept.view(np.uint32), want.view(np.uint32))
+    x2 = tt.tensor(xa[1:], requires_grad=True)                        # double backward through the kept path
+    (dx,) = tt.autograd.grad(tt.nn.functional.gelu(x2).sum(), x2, create_graph=True)
+    (ddx,) = tt.autograd.grad(dx.sum(), x2)
+    xs = xa[1:].astype(np.float64)
+    pdf = np.exp(-0.5 * xs * xs) / np.sqrt(2 * np.pi)
+    assert_close(ddx.numpy(), pdf * (2 - xs * xs), rtol=1e-4, atol=1e-6)
+    with pytest.raises(RuntimeError, match="cdf must be"):
+        U.gelu_backward_op(g, tt.tensor(xa), cdf=tt.ones(3))
