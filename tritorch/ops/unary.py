@@ -1116,20 +1116,19 @@ def _gelu_backward_infer(grad, input, cdf=None):
 def _gelu_derivative(x, cdf=None):
     """Phi(x) + x phi(x) of a float32 block (erf rational in float32) or a float64 one (in float64); `cdf`: the
     block's Phi(x) as the forward computed it (the same bits the erf rational gives here)."""
-    if cdf is not None:
-        d = cdf.copy()
-    elif x.dtype == np.float64:
-        d = _erf_rational64(x * _SQRT_HALF)
-    else:
-        d = _erf_rational32(x * np.float32(_SQRT_HALF))
-    if cdf is None:
-        d += 1.0
-        d *= 0.5                            # Phi(x)
     pdf = x * x
     pdf *= -0.5
     np.exp(pdf, out=pdf)
     pdf *= _INV_SQRT_2PI
     pdf *= x                                # x phi(x)
+    if cdf is not None:
+        return np.add(cdf, pdf, out=pdf)
+    if x.dtype == np.float64:
+        d = _erf_rational64(x * _SQRT_HALF)
+    else:
+        d = _erf_rational32(x * np.float32(_SQRT_HALF))
+    d += 1.0
+    d *= 0.5                                # Phi(x)
     d += pdf
     return d
 
