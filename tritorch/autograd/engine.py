@@ -100,9 +100,7 @@ class OpNode(Node):
             if a.__class__ is SavedTensor:
                 a = a.unpack(self)
             elif a.__class__ is tuple and metas is not None and i < len(metas) and a is metas[i]:
-                m = _new(InputMeta)
-                m.shape, m.dtype, m.device = a
-                a = m
+                a = InputMeta.of_triple(a)
                 i += 1
             out.append(a)
         return tuple(out)
@@ -193,8 +191,9 @@ def record(op, args, kwargs, result, meta) -> None:
 
 
 def _attach(op, edges: tuple, metas, versions, args: tuple, kwargs, result, meta, save_output: bool) -> None:
-    """Build the call's OpNode and make it the grad_fn of its floating outputs. metas: the inputs' InputMetas, or
-    None when `args` holds the saved input tensors themselves, with their `versions` at the call."""
+    """Build the call's OpNode and make it the grad_fn of its floating outputs. metas: the inputs' (shape, dtype,
+    device) triples (InputMetas for list inputs), or None when `args` holds the saved input tensors themselves,
+    with their `versions` at the call."""
     node = _new(OpNode)
     node.op = op
     node.next_functions = edges
