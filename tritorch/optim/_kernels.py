@@ -11,6 +11,7 @@ The launchers take contiguous CudaArrays of equal size (the optimizers make the 
 from __future__ import annotations
 
 import struct
+import sys
 
 import numpy as np
 import triton
@@ -300,3 +301,8 @@ def adamax(p, g, m, u, *, beta1, beta2, eps, weight_decay, clr, maximize):
     adamax_kernel[grid](p, g, m, u, n, enc(1 - beta1), enc(beta2), enc(eps), enc(weight_decay), enc(clr),
                         MAXIMIZE=bool(maximize), WEIGHT_DECAY=weight_decay != 0, WEIGHT_LOW=(1 - beta1) < 0.5,
                         F64=f64, COMPUTE=compute, BLOCK=BLOCK)
+
+
+from ..ops import fast_launch as _fast_launch  # noqa: E402
+
+_fast_launch.install(sys.modules[__name__])  # repeated steps skip Triton's per-call argument handling (GPU only)

@@ -1,0 +1,183 @@
+"""The direct-launch path of tritorch/ops/fast_launch.py, checked without a GPU: launch keys against Triton's own
+specialisation, and the remembered-kernel path against a stand-in for Triton's compile-and-launch."""
+import itertools
+
+import numpy as np
+import pytest
+import triton
+import triton.language as tl
+from triton.runtime.autotuner import Autotuner
+from triton.runtime.jit import JITFunction
+
+from tritorch.backends import cuda as _cuda
+from tritorch.backends.cuda import CudaArray
+from tritorch.ops import fast_launch as fl
+
+
+def _kernel(x_ptr, n, scale, flag, BLOCK: tl.constexpr, MODE: tl.constexpr = 3):
+    pass
+
+
+def _sample_args():
+    base = CudaArray.empty((64,), np.dtype(np.float32))
+    halves = CudaArray.empty((64,), np.dtype(np.float16))
+    arrays = [base, base.view_as((8,), (1,), 1), base.view_as((8,), (1,), 4), halves, halves.view_as((8,), (1,), 8)]
+    ints = [0, 1, 2, 15, 16, 17, -16, -17, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 16, -2 ** 31, -2 ** 31 - 1, 2 ** 63,
+            2 ** 63 + 1, 2 ** 64 - 16]
+    return arrays + ints + [0.5, 2.0, True, False, None]
+
+
+def test_equal_launch_keys_mean_equal_triton_specialisations():
+    # the key may split what Triton merges, never merge what Triton splits
+    from triton._C.libtriton import native_specialize_impl
+    from triton.backends.compiler import BaseBackend
+    samples = _sample_args()
+    for a, b in itertools.combinations(samples, 2):
+        if fl.launch_key([a]) == fl.launch_key([b]):
+            assert (native_specialize_impl(BaseBackend, a, False, True, True)
+                    == native_specialize_impl(BaseBackend, b, False, True, True)), (a, b)
+
+
+def test_launch_key_classes():
+    arr = CudaArray.empty((8,), np.dtype(np.float32))
+    assert fl.launch_key([arr]) == [np.dtype(np.float32), 0]
+    assert fl.launch_key([arr.view_as((4,), (1,), 1)]) == [np.dtype(np.float32), 4]
+    assert fl.launch_key([1, 32, 33, 2 ** 40, 2 ** 63]) == [1, 16, 17, ("i64", True), ("u64", True)]
+    assert fl.launch_key([1.0, True, None, "x"]) == ["f", "b", None, (str, "x")]
+
+
+class _Compiled:
+    """What Triton's run() returns: a launcher and the handles it takes."""
+
+    def __init__(self):
+        self.function, self.packed_metadata, self.launches = object(), object(), []
+
+    def run(self, *launch):
+        self.launches.append(launch)
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    """Fast path on, a fake stream, and Triton's JIT / autotuner runs replaced by a recorder."""
+    monkeypatch.setattr(fl, "ENABLED", True)
+    monkeypatch.setattr(_cuda.DRIVER, "stream_handle", 77, raising=False)
+    slow = []
+
+    def jit_run(self, *args, grid, warmup, **kwargs):
+        compiled = _Compiled()
+        slow.append((args, kwargs, compiled))
+        return compiled
+
+    monkeypatch.setattr(JITFunction, "run", jit_run)
+    return slow
+
+
+def _jit():
+    return fl.install_kernel(JITFunction(_kernel))
+
+
+def test_second_launch_with_the_same_key_goes_straight_to_the_compiled_kernel(fast):
+    k = _jit()
+    assert type(k) is fl.FastJITFunction
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    k[(4,)](x, 64, 0.5, True, BLOCK=16)
+    assert len(fast) == 1
+    y = CudaArray.empty((64,), np.dtype(np.float32))
+    k[(5, 2)](y, 128, 1.5, False, BLOCK=16)   # same key: another aligned fp32 array, another aligned i32
+    assert len(fast) == 1
+    compiled = fast[0][2]
+    assert compiled.launches == [(5, 2, 1, 77, compiled.function, compiled.packed_metadata, None, None, None,
+                                  y, 128, 1.5, False, 16, 3)]  # the keyword constexpr, then the default
+
+
+@pytest.mark.parametrize("change", ["misaligned", "dtype", "int class", "constexpr"])
+def test_a_different_key_takes_tritons_path(fast, change):
+    k = _jit()
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    k[(1,)](x, 64, 0.5, True, BLOCK=16)
+    args, kw = [x, 64, 0.5, True], dict(BLOCK=16)
+    if change == "misaligned":
+        args[0] = x.view_as((8,), (1,), 1)
+    elif change == "dtype":
+        args[0] = CudaArray.empty((64,), np.dtype(np.float16))
+    elif change == "int class":
+        args[1] = 65
+    else:
+        kw["BLOCK"] = 32
+    k[(1,)](*args, **kw)
+    assert len(fast) == 2 and fast[0][2].launches == []
+
+
+def test_callable_grid_sees_every_argument_by_name(fast):
+    k = _jit()
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    seen = []
+
+    def grid(meta):
+        seen.append(dict(meta))
+        return (triton.cdiv(meta["n"], meta["BLOCK"]),)
+
+    k[grid](x, 64, 0.5, True, BLOCK=16)   # Triton's path (the recorder does not call grid)
+    k[grid](x, 112, 0.5, True, BLOCK=16)  # 112: aligned as 64 is
+    assert seen == [dict(x_ptr=x, n=112, scale=0.5, flag=True, BLOCK=16, MODE=3)]
+    assert fast[0][2].launches[0][:3] == (7, 1, 1)
+
+
+def test_unhashable_arguments_and_launch_hooks_keep_tritons_path(fast, monkeypatch):
+    k = _jit()
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    for _ in range(2):
+        k[(1,)](x, [64], 0.5, True, BLOCK=16)  # a list: no key
+    assert len(fast) == 2
+    hooks = triton.knobs.runtime.launch_enter_hook
+    monkeypatch.setattr(hooks, "calls", [lambda *a: None])
+    k2 = _jit()
+    for _ in range(2):
+        k2[(1,)](x, 64, 0.5, True, BLOCK=16)
+    assert len(fast) == 4 and k2._fast_entries == {}
+
+
+def test_autotuned_launches_reuse_the_chosen_config_per_key_value(fast, monkeypatch):
+    configs = [triton.Config({"BLOCK": 16}, num_warps=4), triton.Config({"BLOCK": 32}, num_warps=8)]
+    tuner = triton.autotune(configs=configs, key=["n"])(JITFunction(_kernel))
+    fl.install_kernel(tuner)
+    assert type(tuner) is fl.FastAutotuner
+    chosen = []
+
+    def tuner_run(self, *args, grid, warmup, **kwargs):
+        self.best_config = configs[len(chosen) % 2]
+        chosen.append(self.best_config)
+        return self.fn.run(*args, grid=grid, warmup=warmup, **kwargs, **self.best_config.all_kwargs())
+
+    monkeypatch.setattr(Autotuner, "run", tuner_run)
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    grid = lambda meta: (triton.cdiv(meta["n"], meta["BLOCK"]),)  # noqa: E731
+    tuner[grid](x, 64, 0.5, True)
+    tuner[grid](x, 64, 0.5, True)      # same n: the remembered config, straight to the kernel
+    tuner[grid](x, 128, 0.5, True)     # another n (the tuner's key): the tuner decides again
+    assert len(chosen) == 2
+    compiled = fast[0][2]
+    assert compiled.launches == [(4, 1, 1, 77, compiled.function, compiled.packed_metadata, None, None, None,
+                                  x, 64, 0.5, True, 16, 3)]
+
+
+def test_install_converts_kernels_and_tuners_only(monkeypatch):
+    monkeypatch.setattr(fl, "ENABLED", True)
+
+    class Module:
+        pass
+    mod = Module()
+    mod.add_kernel = JITFunction(_kernel)
+    mod.helper = JITFunction(_kernel)
+    mod.tuned = triton.autotune(configs=[triton.Config({"BLOCK": 16})], key=["n"])(JITFunction(_kernel))
+    fl.install(mod)
+    assert type(mod.add_kernel) is fl.FastJITFunction
+    assert type(mod.helper) is JITFunction
+    assert type(mod.tuned) is fl.FastAutotuner
+
+
+def test_off_under_the_interpreter():
+    if _cuda.INTERPRET:
+        assert fl.ENABLED is False
+        k = JITFunction(_kernel)
+        assert fl.install_kernel(k) is k and type(k) is JITFunction
