@@ -8,8 +8,8 @@
 #   SIGINT at the limit still writes the summary and the junit XML), NN targets <= NN_TIMEOUT (default 150 s),
 #   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s;
 #   BENCH_TIMEOUT=0 skips them).
-#   examples on cuda <= 2 x EXAMPLES_TIMEOUT (default 0: skipped).
-#   outputs: env.txt, tests.xml, tests.log, nn_targets.log/json (perf/bench_gpu_nn.py), examples.log, bench.log,
+#   examples on cuda <= 2 x EXAMPLES_TIMEOUT (default 0: skipped); diagnostics <= PROBE_TIMEOUT (default 0: skipped).
+#   outputs: env.txt, tests.xml, tests.log, probe.log, nn_targets.log/json (perf/bench_gpu_nn.py), examples.log, bench.log,
 #            bench_gpu.json (python -m tritorch.bench JSON), bench_gpu.md (tables)
 set -u
 cd "$(dirname "$0")/.."
@@ -69,6 +69,14 @@ timeout -s INT -k 20 "${TEST_TIMEOUT:-170}" $PY -m pytest -q -p no:cacheprovider
 echo "pytest exit: $?" >> "$OUT/tests.log"
 grep -E "^(FAILED|ERROR)" "$OUT/tests.log" | head -n 60
 tail -n 5 "$OUT/tests.log"
+
+echo "--- diagnostics (perf/gpu_probe.py; PROBE_TIMEOUT, default 0 = skipped)"
+if [ "${PROBE_TIMEOUT:-0}" != "0" ]; then
+  timeout "${PROBE_TIMEOUT}" $PY perf/gpu_probe.py --time-limit $(( PROBE_TIMEOUT - 20 )) ${PROBE_ARGS:-} \
+    > "$OUT/probe.log" 2>&1
+  echo "probe exit: $?" >> "$OUT/probe.log"
+  tail -n 40 "$OUT/probe.log"
+fi
 
 echo "--- NN-kernel GPU targets (perf/bench_gpu_nn.py; NN_TIMEOUT=0 skips them)"
 if [ "${NN_TIMEOUT:-150}" != "0" ]; then
