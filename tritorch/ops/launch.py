@@ -64,6 +64,11 @@ def split_leading(shape: tuple, strides_list: list, arrays: list):
         yield tail, [st[len(lead):] for st in strides_list], offs
 
 
+def cdiv(a: int, b: int) -> int:
+    """Host-side ceil(a / b) (triton.cdiv is a constexpr function from Triton 3.7 on: ~6 us per host call)."""
+    return -(-a // b)
+
+
 def num_programs(n: int, block: int) -> int:
     return max(1, -(-n // block))
 

@@ -36,6 +36,7 @@ from . import _bind, launch
 from . import pointwise as pw
 from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of, register)
 from .samples import make_tensor, rng_for
+from .launch import cdiv as _cdiv
 
 FAMILY = "matmul"
 
@@ -411,11 +412,11 @@ def _execute(launch_: _Launch, a: CudaArray, b: CudaArray, c: CudaArray, bias) -
     bias = _shifted(bias, offs[3]) if launch_.has_bias else c
     m, n, n0, n1 = launch_.m, launch_.n, launch_.n0, launch_.n1
     if _cuda.INTERPRET:
-        grid = (triton.cdiv(m, _INTERPRET_BLOCKS["BLOCK_M"]) * triton.cdiv(n, _INTERPRET_BLOCKS["BLOCK_N"]), n0, n1)
+        grid = (_cdiv(m, _INTERPRET_BLOCKS["BLOCK_M"]) * _cdiv(n, _INTERPRET_BLOCKS["BLOCK_N"]), n0, n1)
         _gemm_kernel[grid](a, b, c, bias, *launch_.int_args, **launch_.meta)
     else:
         def grid(cfg):
-            return (triton.cdiv(m, cfg["BLOCK_M"]) * triton.cdiv(n, cfg["BLOCK_N"]), n0, n1)
+            return (_cdiv(m, cfg["BLOCK_M"]) * _cdiv(n, cfg["BLOCK_N"]), n0, n1)
         _gemm_tuned[grid](a, b, c, bias, *launch_.int_args, **launch_.meta)
 
 
@@ -458,7 +459,7 @@ def _launch_dot(x: CudaArray, y: CudaArray, out: CudaArray, dtype: _dt.dtype) ->
     sx, sy = (x.strides[0], y.strides[0]) if n else (1, 1)
     acc_np, acc_tl = (np.float64, tl.float64) if dtype is _dt.float64 else \
         (np.float32, tl.float32) if dtype.kind == _dt.FLOAT else (np.int64, tl.int64)
-    parts = max(1, triton.cdiv(n, _DOT_BLOCK * _DOT_STEPS))
+    parts = max(1, _cdiv(n, _DOT_BLOCK * _DOT_STEPS))
     dest = pw.kernel_view(out) if parts == 1 else CudaArray.empty((parts,), np.dtype(acc_np))
     _dot_kernel[(parts,)](x, y, dest, n, sx, sy, ACC=acc_tl, BLOCK=_DOT_BLOCK, STEPS=_DOT_STEPS)
     if parts > 1:

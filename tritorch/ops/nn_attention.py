@@ -46,6 +46,7 @@ backward of small problems (see _SAVED_PROBS); larger ones recompute them from l
 from __future__ import annotations
 
 import math
+import struct
 import weakref
 
 import numpy as np
@@ -62,6 +63,7 @@ from ._cpu_parallel import one_blas_thread, parallel_chunks
 from .matmul import _EventTimer
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .samples import make_tensor, rng_for
+from .launch import cdiv as _cdiv
 
 FAMILY = "nn_attention"
 
@@ -550,9 +552,11 @@ def _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
         if not isinstance(t, Tensor):
             raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not "
                             f"{type(t).__name__}")
-    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+    # the storages' shape tuples: Tensor.shape builds a Size per access, and this runs on every call
+    qs, ks, vs = query._data.shape, key._data.shape, value._data.shape
+    if len(qs) < 2 or len(ks) < 2 or len(vs) < 2:
         raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
-                           f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
+                           f"{len(qs)} key.dim: {len(ks)} and value.dim: {len(vs)} instead.")
     if not (query.dtype is key.dtype is value.dtype):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
                            f"{_C10[query.dtype]} key.dtype: {_C10[key.dtype]} and value.dtype: {_C10[value.dtype]}"
@@ -571,34 +575,33 @@ def _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
     if not 0.0 <= float(dropout_p) <= 1.0:
         raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     p = _Plan()
-    p.nd = query.ndim
-    L, E = query.shape[-2:]
-    S, EK = key.shape[-2:]
-    SV, EV = value.shape[-2:]
+    p.nd = len(qs)
+    L, E = qs[-2:]
+    S, EK = ks[-2:]
+    SV, EV = vs[-2:]
     if EK != E:
         raise RuntimeError(f"Expected key's last dimension ({EK}) to match query's last dimension ({E})")
     if SV != S:
         raise RuntimeError(f"Expected key and value to have the same sequence length, but got {S} and {SV}")
-    batch = tuple(query.shape[:-3])
-    if tuple(key.shape[:-3]) != batch or tuple(value.shape[:-3]) != batch or not (query.ndim == key.ndim
-                                                                                   == value.ndim):
+    batch = tuple(qs[:-3])
+    if tuple(ks[:-3]) != batch or tuple(vs[:-3]) != batch or not (len(qs) == len(ks) == len(vs)):
         raise RuntimeError(f"Expected query, key and value to have the same batch dimensions, but got "
                            f"{list(query.shape[:-2])}, {list(key.shape[:-2])} and {list(value.shape[:-2])}")
-    H, HK, HV = _heads(query), _heads(key), _heads(value)
+    H, HK, HV = (sh[-3] if len(sh) >= 3 else 1 for sh in (qs, ks, vs))
     if enable_gqa:
         if H % HK or H % HV:
             raise RuntimeError("Number of heads in key and value must divide the number of heads in query")
     else:
         for other in (HK, HV):
             if other != H and other != 1:
-                dim = query.ndim - 3
+                dim = len(qs) - 3
                 raise RuntimeError(f"The size of tensor a ({H}) must match the size of tensor b ({other}) at "
                                    f"non-singleton dimension {dim}")
     p.batch, p.H, p.L, p.S, p.E, p.EV, p.HK, p.HV = batch, H, L, S, E, EV, HK, HV
     p.GK, p.GV = H // HK, H // HV
     if attn_mask is not None:
         from .registry import broadcast_shapes
-        full = batch + ((H,) if query.ndim >= 3 else ()) + (L, S)
+        full = batch + ((H,) if len(qs) >= 3 else ()) + (L, S)
         if broadcast_shapes(tuple(attn_mask.shape), full) != full:
             raise RuntimeError(f"attn_mask of shape {list(attn_mask.shape)} cannot be broadcast to the attention "
                                f"scores' shape {list(full)}")
@@ -611,7 +614,7 @@ def _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
     p.p = float(dropout_p)
     p.seed, p.offset = int(seed), int(offset)
     p.acc = _dt.float64 if query.dtype is _dt.float64 else _dt.float32
-    lead = tuple(query.shape[:-2])
+    lead = tuple(qs[:-2])
     p.out_shape = lead + (L, EV)
     p.lse_shape = lead + (L,)
     return p
@@ -625,8 +628,11 @@ def _keep_scale(p: float) -> float:
     return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
 
 
+_F64, _I64 = struct.Struct("<d"), struct.Struct("<q")
+
+
 def _bits(x: float) -> int:
-    return int(np.array(x, np.float64).view(np.int64))
+    return _I64.unpack(_F64.pack(x))[0]
 
 
 # ================================================================================================ NumPy side
@@ -989,7 +995,7 @@ def _bwd_cuda(meta, grad_out, grad_lse, query, key, value, attn_mask, out, lse, 
     keys = (_bucket(p.L), _bucket(p.S))
     if p.L:
         delta_rows = TILES["M"]
-        _attn_bwd_delta_kernel[(triton.cdiv(p.L, delta_rows), B * p.H)](
+        _attn_bwd_delta_kernel[(_cdiv(p.L, delta_rows), B * p.H)](
             do, o, gl4, delta, p.H, p.L, p.EV, *_st(do), *_st(o), *gst,
             HAS_GLSE=grad_lse is not None, ACC=consts["ACC"], BLOCK_M=delta_rows, BLOCK_EV=consts["BLOCK_EV"])
         args = (q, k, v, m, do, ls, delta, dq4, *common, *keys, *_st(q), *_st(k), *_st(v), *sm, *_st(do),
@@ -1084,9 +1090,9 @@ def _launch(kernel, tuned, rows, heads_grid, args, meta):
     block = "BLOCK_N" if kernel is _attn_bwd_dkdv_kernel else "BLOCK_M"
     if _fixed_tiles():
         fixed = {"BLOCK_M": TILES["M"], "BLOCK_N": TILES["N"]}
-        kernel[(triton.cdiv(rows, fixed[block]), heads_grid)](*args, **meta, **fixed)
+        kernel[(_cdiv(rows, fixed[block]), heads_grid)](*args, **meta, **fixed)
     else:
-        tuned[lambda cfg: (triton.cdiv(rows, cfg[block]), heads_grid)](*args, **meta)
+        tuned[lambda cfg: (_cdiv(rows, cfg[block]), heads_grid)](*args, **meta)
 
 
 # ================================================================================================ infer, ref

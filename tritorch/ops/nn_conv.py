@@ -50,6 +50,7 @@ from ._cpu_parallel import one_blas_thread, parallel_chunks, prime_blas
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .matmul import _EventTimer
 from .samples import cpu_extras, make_tensor, rng_for
+from .launch import cdiv as _cdiv
 
 FAMILY = "nn_conv"
 
@@ -1063,7 +1064,7 @@ def _launch_forward(x: CudaArray, w: CudaArray, bias, y: CudaArray, g: _Geom, dt
         return
 
     def grid(meta):
-        return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(g.cog, meta["BLOCK_N"]), g.groups)
+        return (_cdiv(m, meta["BLOCK_M"]) * _cdiv(g.cog, meta["BLOCK_N"]), g.groups)
 
     args = (x, w, y if bias is None else bias, y, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
             *_cuda_4d(x, g), *_cuda_weight4d(w, g), *_cuda_4d(y, g), 0 if bias is None else bias.strides[0],
@@ -1078,7 +1079,7 @@ def _launch_input_grad(go: CudaArray, w: CudaArray, bias, gx: CudaArray, g: _Geo
         return
 
     def grid(meta):
-        return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(g.cg, meta["BLOCK_N"]), g.groups)
+        return (_cdiv(m, meta["BLOCK_M"]) * _cdiv(g.cg, meta["BLOCK_N"]), g.groups)
 
     args = (go, w, gx if bias is None else bias, gx, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
             *_cuda_4d(go, g), *_cuda_weight4d(w, g), *_cuda_4d(gx, g), 0 if bias is None else bias.strides[0],
@@ -1097,9 +1098,9 @@ _SUM_BLOCK = 1024
 
 
 def _split_count(g: _Geom, k: int) -> int:
-    ncol = g.kh * g.kw * triton.cdiv(g.cg, _SPLIT_TILE) * _SPLIT_TILE if _tap_major(g.cg) else g.cg * g.kh * g.kw
-    tiles = g.groups * triton.cdiv(g.cog, _SPLIT_TILE) * triton.cdiv(ncol, _SPLIT_TILE)
-    return max(1, min(triton.cdiv(_SPLIT_PROGRAMS, tiles), k // _SPLIT_MIN_PIXELS))
+    ncol = g.kh * g.kw * _cdiv(g.cg, _SPLIT_TILE) * _SPLIT_TILE if _tap_major(g.cg) else g.cg * g.kh * g.kw
+    tiles = g.groups * _cdiv(g.cog, _SPLIT_TILE) * _cdiv(ncol, _SPLIT_TILE)
+    return max(1, min(_cdiv(_SPLIT_PROGRAMS, tiles), k // _SPLIT_MIN_PIXELS))
 
 
 def _launch_weight_grad(x: CudaArray, go: CudaArray, gw: CudaArray, g: _Geom, dtype: _dt.dtype) -> None:
@@ -1116,16 +1117,16 @@ def _launch_weight_grad(x: CudaArray, go: CudaArray, gw: CudaArray, g: _Geom, dt
 
     def grid(meta):
         bn = meta["BLOCK_N"]
-        tiles_n = g.kh * g.kw * triton.cdiv(g.cg, bn) if tap_major else triton.cdiv(ncol, bn)
-        return (triton.cdiv(g.cog, meta["BLOCK_M"]) * tiles_n, g.groups, split)
+        tiles_n = g.kh * g.kw * _cdiv(g.cg, bn) if tap_major else _cdiv(ncol, bn)
+        return (_cdiv(g.cog, meta["BLOCK_M"]) * tiles_n, g.groups, split)
 
     args = (x, go, dest, g.n, g.cg, g.h, g.w, g.cog, g.ho, g.wo,
             *_cuda_4d(x, g), *_cuda_4d(go, g), *gw_strides, s_split, split, *_geom_args(g))
-    _launch(_conv_weight_grad_kernel, _conv_weight_grad_tuned, grid, args, g.cog, ncol, triton.cdiv(k, split),
+    _launch(_conv_weight_grad_kernel, _conv_weight_grad_tuned, grid, args, g.cog, ncol, _cdiv(k, split),
             dtype, KH=g.kh, KW=g.kw, TAP_MAJOR=tap_major)
     if split > 1:
         e = g.cout * ncol
-        _sum_splits_kernel[(triton.cdiv(e, _SUM_BLOCK),)](dest, gw, e, split, BLOCK=_SUM_BLOCK)
+        _sum_splits_kernel[(_cdiv(e, _SUM_BLOCK),)](dest, gw, e, split, BLOCK=_SUM_BLOCK)
 
 
 # ================================================================================================ the ops

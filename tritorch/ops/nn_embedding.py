@@ -31,6 +31,7 @@ from . import pointwise as pw
 from ._cpu_parallel import one_blas_thread
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
+from .launch import cdiv as _cdiv
 
 FAMILY = "nn_embedding"
 
@@ -247,7 +248,7 @@ def _embedding_cuda(meta, input, weight, padding_idx=None):
         return out
     idx = _flat_indices(input)
     w = weight._data
-    _embedding_fwd_kernel[(triton.cdiv(n, _BLOCK_R), triton.cdiv(D, _BLOCK_D))](
+    _embedding_fwd_kernel[(_cdiv(n, _BLOCK_R), _cdiv(D, _BLOCK_D))](
         idx, w, out, n, D, V, w.strides[0], w.strides[1], BLOCK_R=_BLOCK_R, BLOCK_D=_BLOCK_D)
     return out
 
@@ -337,7 +338,7 @@ def _bwd_cuda(meta, grad, input, num_weights, padding_idx=None, scale_grad_by_fr
     else:
         sorted_arr = perm_arr = g = CudaArray.empty((1,), np.dtype(np.int64))
         gs = (0, 0)
-    _embedding_bwd_kernel[(V, triton.cdiv(D, _BLOCK_D))](
+    _embedding_bwd_kernel[(V, _cdiv(D, _BLOCK_D))](
         sorted_arr, perm_arr, g, gw, n, D, -1 if padding_idx is None else padding_idx, gs[0], gs[1],
         LOG_N=max(1, math.ceil(math.log2(n + 1))), SCALE_FREQ=bool(scale_grad_by_freq),
         ACC=pw.TL_DTYPE[_acc(meta.dtype)], BLOCK_D=_BLOCK_D)
@@ -428,7 +429,7 @@ def _renorm_cuda(meta, weight, input, max_norm, norm_type=2.0, out=None):
         return out
     flags = zeros(V, dtype=_dt.int8, device="cuda")._data
     idx = _flat_indices(input)
-    _mark_rows_kernel[(triton.cdiv(n, 1024),)](idx, flags, n, V, BLOCK=1024)
+    _mark_rows_kernel[(_cdiv(n, 1024),)](idx, flags, n, V, BLOCK=1024)
     bits = [int(np.array(float(x), np.float64).view(np.int64)) for x in (max_norm, norm_type)]
     _renorm_rows_kernel[(V,)](out, flags, D, out.strides[0], out.strides[1], *bits, NORM=_norm_kind(norm_type),
                               ACC=pw.TL_DTYPE[_acc(meta.dtype)], BLOCK_D=min(_BLOCK_D, triton.next_power_of_2(D)))

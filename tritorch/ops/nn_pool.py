@@ -33,6 +33,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from .registry import BenchSpec, Meta, OpDef, Sample, register
 from .samples import cpu_extras, make_tensor, rng_for
+from .launch import cdiv as _cdiv
 
 FAMILY = "nn_pool"
 
@@ -471,7 +472,7 @@ def _strides4(arr: CudaArray, g: _Pool) -> tuple:
 
 
 def _grid(total: int):
-    return (triton.cdiv(total, _BLOCK),)
+    return (_cdiv(total, _BLOCK),)
 
 
 # ================================================================================================ the ops

@@ -126,23 +126,32 @@ def _scalar_arg(v, compute: _dt.dtype):
     return v, SCALAR
 
 
+_FLAT = "flat"  # an operand laid out as the output (its strides are the flat (0, 0, 0, 1))
+_FLAT_STRIDES, _NO_STRIDES = (0, 0, 0, 1), (0, 0, 0, 0)
+
+
 def launch_pointwise(fn, inputs: list, out_shape: tuple, out_dtype: _dt.dtype, compute: _dt.dtype,
                      out: CudaArray | None = None, params=(0, 0)) -> CudaArray:
     """Run `fn` over broadcast operands (Tensors on cuda, or scalars) into `out` (allocated if None)."""
-    if out is None:
+    fresh = out is None
+    if fresh:
         out = CudaArray.empty(out_shape, out_dtype.np)
     n = 1
     for s in out_shape:
         n *= s
     if n == 0:
         return out
+    # flat: every tensor operand laid out exactly as the fresh output (the common case) -> one dim, no collapse
+    flat = fresh
     ptrs, kinds, strides = [], [], []
     for x in inputs:
         if isinstance(x, Tensor) and x.device.type == "cuda":
             arr = kernel_view(x._data)
             ptrs.append(arr)
             kinds.append(POINTER)
-            strides.append(launch.broadcast_strides(arr, out_shape))
+            strides.append(_FLAT)
+            if flat and (arr.shape != out_shape or arr.strides != out.strides):
+                flat = False
         else:
             v, k = _scalar_arg(x, compute)
             ptrs.append(v)
@@ -153,22 +162,27 @@ def launch_pointwise(fn, inputs: list, out_shape: tuple, out_dtype: _dt.dtype, c
         kinds.append(ABSENT)
         strides.append(None)
     o = kernel_view(out)
-    all_strides = [st for st in strides if st is not None] + [o.strides]
-    shape, collapsed = launch.collapse(out_shape, all_strides)
     if compute is _dt.float64 and any(isinstance(p, float) for p in params):
         params = tuple(struct.unpack("<q", struct.pack("<d", float(p)))[0] for p in params)
         p_kind = SCALAR_F64_BITS
     else:
         p_kind = SCALAR
-    if len(shape) > launch.MAX_RANK:
-        _launch_split(fn, ptrs, kinds, strides, o, shape, collapsed, compute, params, p_kind)
-        return out
-    shape, collapsed = launch.pad_rank(shape, collapsed)
-    it = iter(collapsed)
-    full = [next(it) if st is not None else (0, 0, 0, 0) for st in strides]
-    ost = next(it)
+    if flat:
+        shape, ost, rank = (1, 1, 1, n), _FLAT_STRIDES, 1
+        full = [_FLAT_STRIDES if st is not None else _NO_STRIDES for st in strides]
+    else:
+        strides = [None if st is None else launch.broadcast_strides(p, out_shape) for p, st in zip(ptrs, strides)]
+        all_strides = [st for st in strides if st is not None] + [o.strides]
+        shape, collapsed = launch.collapse(out_shape, all_strides)
+        if len(shape) > launch.MAX_RANK:
+            _launch_split(fn, ptrs, kinds, strides, o, shape, collapsed, compute, params, p_kind)
+            return out
+        shape, collapsed = launch.pad_rank(shape, collapsed)
+        it = iter(collapsed)
+        full = [next(it) if st is not None else _NO_STRIDES for st in strides]
+        ost = next(it)
+        rank = 1 if shape[:3] == (1, 1, 1) else launch.MAX_RANK
     block = launch.ELEMENTWISE_BLOCK
-    rank = 1 if shape[:3] == (1, 1, 1) else launch.MAX_RANK
     pointwise_kernel[(launch.num_programs(n, block),)](
         ptrs[0], ptrs[1], ptrs[2], o, n, shape[1], shape[2], shape[3],
         *full[0], *full[1], *full[2], *ost, params[0], params[1],

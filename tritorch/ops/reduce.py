@@ -498,7 +498,23 @@ def _two_dims(shape, strides_list):
     return 1, [(0, 0) for _ in sts]
 
 
+_WALKS: dict = {}  # layout -> _Walk or None: a training loop reduces the same few layouts every step
+_MAX_WALKS = 4096
+
+
 def _walk(x: CudaArray, kept, red, outs, out_axes, ordered: bool):
+    key = (x.shape, x.strides, tuple(kept), tuple(red), tuple(o.strides for o in outs), tuple(out_axes), ordered)
+    try:
+        return _WALKS[key]
+    except KeyError:
+        pass
+    w = _walk_uncached(x, kept, red, outs, out_axes, ordered)
+    if len(_WALKS) < _MAX_WALKS:
+        _WALKS[key] = w
+    return w
+
+
+def _walk_uncached(x: CudaArray, kept, red, outs, out_axes, ordered: bool):
     k = _two_dims([x.shape[d] for d in kept],
                   [[x.strides[d] for d in kept]] + [[o.strides[a] for a in out_axes] for o in outs])
     if not ordered:  # a sum does not care about order: walk the reduced dims by decreasing stride

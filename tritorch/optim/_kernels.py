@@ -18,6 +18,7 @@ import triton
 import triton.language as tl
 
 from ..backends import cuda as _cuda
+from ..ops.launch import cdiv as _cdiv
 
 BLOCK = 4096 if _cuda.INTERPRET else 1024
 
@@ -247,7 +248,7 @@ def _setup(arr):
     f64 = arr.dtype == np.float64
     compute = tl.float64 if f64 else tl.float32
     enc = _f64_bits if f64 else float
-    return n, (triton.cdiv(n, BLOCK),), f64, compute, enc
+    return n, (_cdiv(n, BLOCK),), f64, compute, enc
 
 
 def sgd(p, g, buf, *, lr, weight_decay, momentum, dampening, nesterov, maximize, first):
