@@ -458,8 +458,27 @@ def _as2d(nd: int, vals: tuple, fill) -> tuple:
     return (fill,) + tuple(vals) if nd == 1 else tuple(vals)
 
 
+_GEOMS: dict = {}  # call -> geometry: a training loop validates the same few convolutions every step
+_MAX_GEOMS = 1024
+
+
 def _forward_geom(fn: str, xs: tuple, ws: tuple, bias_shape, stride, padding, dilation, groups, nd: int) -> _Geom:
-    """Validate a convolution call (shapes and parameters, PyTorch's messages) and return its geometry."""
+    """Validate a convolution call (shapes and parameters, PyTorch's messages) and return its geometry (never
+    modified by its users, so one object serves every call alike; a call that raises is not remembered)."""
+    try:
+        key = (fn, tuple(xs), tuple(ws), bias_shape, stride, padding, dilation, groups, nd)
+        return _GEOMS[key]
+    except KeyError:
+        g = _forward_geom_uncached(fn, xs, ws, bias_shape, stride, padding, dilation, groups, nd)
+        if len(_GEOMS) < _MAX_GEOMS:
+            _GEOMS[key] = g
+        return g
+    except TypeError:  # an unhashable parameter (a list): validate it every time
+        return _forward_geom_uncached(fn, xs, ws, bias_shape, stride, padding, dilation, groups, nd)
+
+
+def _forward_geom_uncached(fn: str, xs: tuple, ws: tuple, bias_shape, stride, padding, dilation, groups,
+                           nd: int) -> _Geom:
     batched = _check_input_rank(fn, xs, nd)
     xb = xs if batched else (1,) + xs
     _check_weight_rank(ws, xb, nd, stride)
@@ -993,8 +1012,12 @@ def _config(bm, bn, bk, stages, warps):
 
 
 # GPU tiles (fp32 as TF32, fp16, bf16), large to small; shared memory per program at most
-# (128 + 128) * 32 * 4 B * 3 stages = 96 KB, registers 128x128 fp32 accumulator over 8 warps = 64 per thread.
+# (256 + 64) * 32 * 4 B * 3 stages = 120 KB, registers 128x128 fp32 accumulator over 8 warps = 64 per thread.
+# 256x64x32 s3 w8 ran the forward fastest of nine tiles on three of perf/bench_gpu_nn.py's four small-CNN layers
+# (H200, Triton 3.6, fp32 as TF32: 0.029 / 0.042 / 0.186 / 0.184 ms; the best of the others 0.032 / 0.060 /
+# 0.209 / 0.198), so it joins the race.
 _GPU_CONFIGS = [
+    _config(256, 64, 32, 3, 8),
     _config(128, 128, 32, 3, 8),
     _config(128, 64, 32, 4, 4),
     _config(64, 128, 32, 4, 4),
