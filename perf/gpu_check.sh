@@ -9,7 +9,9 @@
 #   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s;
 #   BENCH_TIMEOUT=0 skips them).
 #   examples on cuda <= 2 x EXAMPLES_TIMEOUT (default 0: skipped); diagnostics <= PROBE_TIMEOUT (default 0: skipped).
-#   outputs: env.txt, tests.xml, tests.log, probe.log, nn_targets.log/json (perf/bench_gpu_nn.py), examples.log, bench.log,
+#   TESTS_LAST=1 runs the tests after the measurements (before the op+model suites); TEST_FLAGS=-v logs every
+#   test's result as it finishes (kept even when the time limit stops pytest before its summary).
+#   outputs: env.txt, fast_launch.txt, tests.xml, tests.log, probe.log, nn_targets.log/json (perf/bench_gpu_nn.py), examples.log, bench.log,
 #            bench_gpu.json (python -m tritorch.bench JSON), bench_gpu.md (tables)
 set -u
 cd "$(dirname "$0")/.."
@@ -53,22 +55,30 @@ print('softmax(m @ m.T).sum() backward ok:', tuple(m.grad.shape), 'torch importe
 } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 if ! grep -q "smoke exit: 0" "$OUT/env.txt"; then echo "smoke failed: stopping"; exit 2; fi
+echo "--- fast launch check (perf/gpu_fast_launch_check.py: remembered kernels vs cpu)"
+timeout 150 $PY perf/gpu_fast_launch_check.py > "$OUT/fast_launch.txt" 2>&1
+FL=$?
+cat "$OUT/fast_launch.txt"
+if [ $FL -ne 0 ]; then echo "fast launch check failed (exit $FL): stopping; rerun with TRITORCH_FAST_LAUNCH=0"; exit 3; fi
 
-echo "--- tests (the cuda cases: the cpu ones are CI's)"
-XDIST=""
-if [ $DRY -eq 0 ] && $PY -c "import xdist" 2>/dev/null; then XDIST="-n $((NPROC > 16 ? 16 : NPROC))"; fi
-PTIMEOUT=""
-if $PY -c "import pytest_timeout" 2>/dev/null; then PTIMEOUT="--timeout 90"; fi
-DEFAULT_TESTS="tests -k cuda"
-[ $DRY -eq 1 ] && DEFAULT_TESTS=tests/bench
-# TEST_IDS_FILE: one test id per line (e.g. the cases a previous run did not reach or failed), instead
-IDS=()
-if [ -n "${TEST_IDS_FILE:-}" ]; then mapfile -t IDS < "$TEST_IDS_FILE"; else read -r -a IDS <<< "${TEST_ARGS:-$DEFAULT_TESTS}"; fi
-timeout -s INT -k 20 "${TEST_TIMEOUT:-170}" $PY -m pytest -q -p no:cacheprovider -o addopts="" $XDIST $PTIMEOUT \
-  -rfE --tb=short "${IDS[@]}" --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1
-echo "pytest exit: $?" >> "$OUT/tests.log"
-grep -E "^(FAILED|ERROR)" "$OUT/tests.log" | head -n 60
-tail -n 5 "$OUT/tests.log"
+run_tests() {
+  echo "--- tests (the cuda cases: the cpu ones are CI's)"
+  XDIST=""
+  if [ $DRY -eq 0 ] && $PY -c "import xdist" 2>/dev/null; then XDIST="-n $((NPROC > 16 ? 16 : NPROC))"; fi
+  PTIMEOUT=""
+  if $PY -c "import pytest_timeout" 2>/dev/null; then PTIMEOUT="--timeout 90"; fi
+  DEFAULT_TESTS="tests -k cuda"
+  [ $DRY -eq 1 ] && DEFAULT_TESTS=tests/bench
+  # TEST_IDS_FILE: one test id per line (e.g. the cases a previous run did not reach or failed), instead
+  IDS=()
+  if [ -n "${TEST_IDS_FILE:-}" ]; then mapfile -t IDS < "$TEST_IDS_FILE"; else read -r -a IDS <<< "${TEST_ARGS:-$DEFAULT_TESTS}"; fi
+  timeout -s INT -k 20 "${TEST_TIMEOUT:-170}" $PY -m pytest ${TEST_FLAGS:--q} -p no:cacheprovider -o addopts="" $XDIST $PTIMEOUT \
+    -rfE --tb=short "${IDS[@]}" --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1
+  echo "pytest exit: $?" >> "$OUT/tests.log"
+  grep -E "(FAILED|ERROR) " "$OUT/tests.log" | head -n 60
+  tail -n 5 "$OUT/tests.log"
+}
+[ "${TESTS_LAST:-0}" = "1" ] || run_tests
 
 echo "--- diagnostics (perf/gpu_probe.py; PROBE_TIMEOUT, default 0 = skipped)"
 if [ "${PROBE_TIMEOUT:-0}" != "0" ]; then
@@ -97,6 +107,7 @@ if [ "${EXAMPLES_TIMEOUT:-0}" != "0" ]; then
   cat "$OUT/examples.log"
 fi
 
+[ "${TESTS_LAST:-0}" = "1" ] && run_tests
 if [ "${BENCH_TIMEOUT:-100}" = "0" ]; then echo "--- op+model suites skipped (BENCH_TIMEOUT=0)"; echo "results in $OUT"; exit 0; fi
 echo "--- benchmarks: python -m tritorch.bench (op and model suites vs torch on the same card)"
 PROFILE=perf/suites.json:gpu
