@@ -9,6 +9,7 @@
 #   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s;
 #   BENCH_TIMEOUT=0 skips them).
 #   examples on cuda <= 2 x EXAMPLES_TIMEOUT (default 0: skipped); diagnostics <= PROBE_TIMEOUT (default 0: skipped).
+#   TOTAL_BUDGET=S gives the tests whatever is left of S seconds from the script's start (with TESTS_LAST=1).
 #   TESTS_LAST=1 runs the tests after the measurements (before the op+model suites); TEST_FLAGS=-v logs every
 #   test's result as it finishes (kept even when the time limit stops pytest before its summary).
 #   outputs: env.txt, fast_launch.txt, tests.xml, tests.log, probe.log, nn_targets.log/json (perf/bench_gpu_nn.py), examples.log, bench.log,
@@ -28,6 +29,7 @@ else
   export TRITON_INTERPRET=0
 fi
 NPROC=$(nproc)
+T0=$(date +%s)
 
 {
   date -u
@@ -72,7 +74,11 @@ run_tests() {
   # TEST_IDS_FILE: one test id per line (e.g. the cases a previous run did not reach or failed), instead
   IDS=()
   if [ -n "${TEST_IDS_FILE:-}" ]; then mapfile -t IDS < "$TEST_IDS_FILE"; else read -r -a IDS <<< "${TEST_ARGS:-$DEFAULT_TESTS}"; fi
-  timeout -s INT -k 20 "${TEST_TIMEOUT:-170}" $PY -m pytest ${TEST_FLAGS:--q} -p no:cacheprovider -o addopts="" $XDIST $PTIMEOUT \
+  TT=${TEST_TIMEOUT:-170}
+  # TOTAL_BUDGET (seconds for the whole script): the tests take what is left of it, less 30 s for the kill grace
+  if [ -n "${TOTAL_BUDGET:-}" ]; then TT=$(( T0 + TOTAL_BUDGET - $(date +%s) - 30 )); [ $TT -lt 10 ] && TT=10; fi
+  echo "test time limit: ${TT} s"
+  timeout -s INT -k 20 "$TT" $PY -m pytest ${TEST_FLAGS:--q} -p no:cacheprovider -o addopts="" $XDIST $PTIMEOUT \
     -rfE --tb=short "${IDS[@]}" --junitxml="$OUT/tests.xml" > "$OUT/tests.log" 2>&1
   echo "pytest exit: $?" >> "$OUT/tests.log"
   grep -E "(FAILED|ERROR) " "$OUT/tests.log" | head -n 60
