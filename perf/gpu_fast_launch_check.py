@@ -52,8 +52,13 @@ def main() -> int:
                 bad += 1
     kernels = [o for o in gc.get_objects() if isinstance(o, (fast_launch.FastJITFunction, fast_launch.FastAutotuner))]
     keys = sum(len(k._fast_entries) for k in kernels)
-    print(f"fast launch: {len(kernels)} kernels have the fast path, {keys} launch keys remembered; "
+    tuners = [k for k in kernels if isinstance(k, fast_launch.FastAutotuner)]
+    print(f"fast launch: {len(kernels)} kernels have the fast path, {keys} launch keys remembered "
+          f"({sum(len(k._fast_entries) for k in tuners)} by {len(tuners)} autotuners); "
           f"{len(_cases())} ops x 3 calls checked against cpu, {bad} mismatches")
+    if fast_launch.ENABLED and not any(k._fast_entries for k in tuners):
+        print("WARNING: no autotuner remembered a launch (matmul, conv2d and sdpa ran): each of their calls pays "
+              "the Autotuner's key again")
     return 1 if bad else 0
 
 

@@ -161,6 +161,29 @@ def test_autotuned_launches_reuse_the_chosen_config_per_key_value(fast, monkeypa
                                   x, 64, 0.5, True, 16, 3)]
 
 
+def test_a_tuner_remembers_its_choice_when_the_kernel_under_it_was_already_remembered(fast, monkeypatch):
+    # the H200 run: the tuner's benchmark launches had already remembered the chosen config's kernel, so the
+    # tuner's own launch got it by the fast path, and a fast path that returned None left the tuner deciding again
+    # on every call
+    config = triton.Config({"BLOCK": 16}, num_warps=4)
+    jit = fl.install_kernel(JITFunction(_kernel))
+    tuner = fl.install_kernel(triton.autotune(configs=[config, config], key=["n"])(jit))
+    decided = []
+
+    def tuner_run(self, *args, grid, warmup, **kwargs):
+        self.best_config = config
+        decided.append(1)
+        return self.fn.run(*args, grid=grid, warmup=warmup, **kwargs, **config.all_kwargs())
+
+    monkeypatch.setattr(Autotuner, "run", tuner_run)
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    jit[(1,)](x, 64, 0.5, True, **config.all_kwargs())   # what the tuner's benchmark does first
+    for _ in range(3):
+        tuner[(1,)](x, 64, 0.5, True)
+    assert len(decided) == 1 and len(fast) == 1
+    assert len(fast[0][2].launches) == 3
+
+
 def test_install_converts_kernels_and_tuners_only(monkeypatch):
     monkeypatch.setattr(fl, "ENABLED", True)
 

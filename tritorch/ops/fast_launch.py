@@ -74,9 +74,10 @@ def _hooks_installed() -> bool:
 
 class _Entry:
     """One remembered compiled kernel: its launcher, and the argument values after the positional ones."""
-    __slots__ = ("run", "function", "packed", "tail", "names")
+    __slots__ = ("compiled", "run", "function", "packed", "tail", "names")
 
     def __init__(self, compiled, tail: tuple, names):
+        self.compiled = compiled  # what a launch returns, as Triton's run does (an autotuner remembers it)
         self.run = compiled.run
         self.function = compiled.function
         self.packed = compiled.packed_metadata
@@ -90,6 +91,7 @@ class _Entry:
         n = len(grid)
         self.run(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, _cuda.DRIVER.stream_handle,
                  self.function, self.packed, None, None, None, *full)
+        return self.compiled
 
 
 def _entry(compiled, jit: JITFunction, n_args: int, values: dict):
@@ -122,8 +124,7 @@ class FastJITFunction(JITFunction):
             except TypeError:  # an unhashable argument: Triton's path decides
                 key = entry = None
             if entry is not None:
-                entry.launch(grid, args)
-                return None
+                return entry.launch(grid, args)
         compiled = super().run(*args, grid=grid, warmup=warmup, **kwargs)
         if key is not None and len(self._fast_entries) < MAX_ENTRIES:
             entry = _entry(compiled, self, len(args), kwargs)
@@ -147,8 +148,7 @@ class FastAutotuner(Autotuner):
             except TypeError:
                 key = entry = None
             if entry is not None:
-                entry.launch(grid, args)
-                return None
+                return entry.launch(grid, args)
             kwargs["grid"], kwargs["warmup"] = grid, False
         compiled = super().run(*args, **kwargs)
         if key is not None and len(self._fast_entries) < MAX_ENTRIES:
