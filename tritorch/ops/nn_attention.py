@@ -1025,10 +1025,6 @@ def _cfg(bm: int, bn: int, warps: int, stages: int):
 # dQ 128x64 w8 s2 128 KB / 191; dK/dV 64x128 w8 s2 129 KB / 252 (the 4-warp 128-row ones spill a few bytes).
 _FWD_CONFIGS = [_cfg(128, 128, 8, 2), _cfg(128, 64, 8, 3), _cfg(128, 64, 8, 2), _cfg(128, 64, 4, 3),
                 _cfg(128, 32, 4, 3), _cfg(64, 64, 4, 3)]
-# Half-precision heads of 128: on an H200 (Triton 3.6, causal, B2 H16 S4096) 128x64 w8 s3 ran 0.380 ms, 128x128 w8
-# s3 0.428, and the rest 0.47-0.74 (128x64 w8 s2: 0.587). With every config in the race, timing noise let the
-# autotuner settle on a 0.47-0.50 ms one in two runs of three, so wide half-precision heads race only these two.
-_FWD_WIDE_HALF = [_cfg(128, 64, 8, 3), _cfg(128, 128, 8, 3)]
 # dK/dV: a key tile of BLOCK_N rows keeps K, V and two BLOCK_N x E accumulators; query/grad_out tiles stream
 _DKDV_CONFIGS = [_cfg(64, 128, 8, 2), _cfg(32, 128, 8, 3), _cfg(64, 64, 4, 3), _cfg(64, 64, 4, 2)]
 # dQ: a query tile keeps Q, dO and one BLOCK_M x E accumulator; key/value tiles stream
@@ -1053,8 +1049,6 @@ def _prune(configs, named_args, **kwargs):
     if named_args["L_KEY"] * named_args["S_KEY"] <= _SMALL_WORK or itemsize == 8:
         return [_small_config(named_args)]
     feats = named_args["BLOCK_E"] + named_args["BLOCK_EV"]
-    if configs and configs[0] is _FWD_CONFIGS[0] and itemsize == 2 and feats >= 256:
-        return list(_FWD_WIDE_HALF)
     # a rough bound on the resident and (num_stages + 1)-buffered streamed tiles (the autotuner also drops any
     # config that still runs out of resources, after compiling it)
     keep = [c for c in configs
