@@ -46,16 +46,16 @@ def launch_key(args) -> list:
     add = key.append
     for a in args:
         t = a.__class__
-        if t is CudaArray:
-            add(a.dtype)
-            add((a.block.ptr + a.offset * a.dtype.itemsize) & 15)
-        elif t is int:
+        if t is int:  # ints first: most of a launch's arguments are sizes and strides
             if a == 1:
                 add(1)
             elif _I32_MIN <= a <= _I32_MAX:
                 add(16 if a & 15 == 0 else 17)
             else:
                 add(("u64" if a >= _U64_MIN else "i64", a & 15 == 0))
+        elif t is CudaArray:
+            add(a.dtype)
+            add((a.block.ptr + a.offset * a.dtype.itemsize) & 15)
         elif t is float:
             add(_FLOAT)
         elif t is bool:
