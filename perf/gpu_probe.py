@@ -223,38 +223,30 @@ def run_attention():
     print(f"tritorch autotuned: fwd {gpu_ms(fwd):.3f} ms, fwd+bwd {gpu_ms(fb):.3f} ms", flush=True)
     c = A._cfg
     saved = A._fwd_tuned, A._dq_tuned, A._dkdv_tuned
-    fwd_cfgs = [c(128, 128, 8, 2), c(128, 128, 8, 3), c(128, 64, 8, 3), c(128, 64, 8, 4), c(128, 64, 4, 3),
-                c(128, 128, 4, 2), c(64, 128, 4, 2), c(64, 64, 4, 4), c(128, 32, 4, 4), c(256, 64, 8, 2),
-                c(256, 128, 16, 2), c(128, 64, 8, 2)]
+
+    def sweep(label, attr, kernel, key, configs, call, what):
+        """Time `call` with the tuner `attr` replaced by one config at a time."""
+        for cfg in configs:
+            if late():
+                break
+            setattr(A, attr, _one(kernel, cfg, key))
+            try:
+                print(f"{label} {cfg}: {what}{gpu_ms(call):.3f} ms", flush=True)
+            except Exception as e:
+                print(f"{label} {cfg}: {type(e).__name__}: {str(e)[:160]}", flush=True)
+        setattr(A, attr, saved[("_fwd_tuned", "_dq_tuned", "_dkdv_tuned").index(attr)])
+
     try:
-        for cfg in fwd_cfgs:
-            if late():
-                break
-            A._fwd_tuned = _one(A._attn_fwd_kernel, cfg, A._TUNE_KEY)
-            try:
-                print(f"fwd  {cfg}: {gpu_ms(fwd):.3f} ms", flush=True)
-            except Exception as e:
-                print(f"fwd  {cfg}: {type(e).__name__}: {str(e)[:160]}", flush=True)
-        A._fwd_tuned = saved[0]
-        for cfg in [c(128, 64, 8, 2), c(128, 128, 8, 2), c(128, 64, 8, 3), c(64, 64, 4, 3), c(128, 32, 4, 3),
-                    c(64, 128, 8, 2), c(128, 64, 4, 2), c(64, 64, 4, 2)]:
-            if late():
-                break
-            A._dq_tuned = _one(A._attn_bwd_dq_kernel, cfg, A._TUNE_KEY)
-            try:
-                print(f"dq   {cfg}: fwd+bwd {gpu_ms(fb):.3f} ms", flush=True)
-            except Exception as e:
-                print(f"dq   {cfg}: {type(e).__name__}: {str(e)[:160]}", flush=True)
-        A._dq_tuned = saved[1]
-        for cfg in [c(64, 128, 8, 2), c(64, 128, 8, 3), c(32, 128, 8, 3), c(64, 64, 4, 3), c(128, 128, 8, 2),
-                    c(32, 128, 4, 3), c(64, 128, 4, 2), c(128, 64, 8, 2)]:
-            if late():
-                break
-            A._dkdv_tuned = _one(A._attn_bwd_dkdv_kernel, cfg, A._TUNE_KEY + ["DO_DK", "DO_DV"])
-            try:
-                print(f"dkdv {cfg}: fwd+bwd {gpu_ms(fb):.3f} ms", flush=True)
-            except Exception as e:
-                print(f"dkdv {cfg}: {type(e).__name__}: {str(e)[:160]}", flush=True)
+        sweep("fwd ", "_fwd_tuned", A._attn_fwd_kernel, A._TUNE_KEY,
+              [c(128, 128, 8, 2), c(128, 128, 8, 3), c(128, 64, 8, 3), c(128, 64, 8, 4), c(128, 64, 4, 3),
+               c(128, 128, 4, 2), c(64, 128, 4, 2), c(64, 64, 4, 4), c(128, 32, 4, 4), c(256, 64, 8, 2),
+               c(256, 128, 16, 2), c(128, 64, 8, 2)], fwd, "")
+        sweep("dq  ", "_dq_tuned", A._attn_bwd_dq_kernel, A._TUNE_KEY,
+              [c(128, 64, 8, 2), c(128, 128, 8, 2), c(128, 64, 8, 3), c(64, 64, 4, 3), c(128, 32, 4, 3),
+               c(64, 128, 8, 2), c(128, 64, 4, 2), c(64, 64, 4, 2)], fb, "fwd+bwd ")
+        sweep("dkdv", "_dkdv_tuned", A._attn_bwd_dkdv_kernel, A._TUNE_KEY + ["DO_DK", "DO_DV"],
+              [c(64, 128, 8, 2), c(64, 128, 8, 3), c(32, 128, 8, 3), c(64, 64, 4, 3), c(128, 128, 8, 2),
+               c(32, 128, 4, 3), c(64, 128, 4, 2), c(128, 64, 8, 2)], fb, "fwd+bwd ")
     finally:
         A._fwd_tuned, A._dq_tuned, A._dkdv_tuned = saved
 
