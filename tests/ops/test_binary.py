@@ -572,3 +572,20 @@ def test_values_match_pytorch(device):
         expected = fn(TORCH, TORCH.tensor)
         assert got.dtype.name == str(expected.dtype).removeprefix("torch."), label
         assert_close(got, expected.numpy(), rtol=1e-6, atol=1e-6, msg=label)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_operands_laid_out_as_the_output_and_others_mix(device):
+    # the cuda launcher takes a flat path when every operand is laid out as the fresh output; one operand that is
+    # not (a transposed view, a broadcast row, an offset view) must send the whole launch through the strided path
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((6, 5)).astype(np.float32)
+    b = rng.standard_normal((5, 6)).astype(np.float32)
+    row = rng.standard_normal((5,)).astype(np.float32)
+    big = rng.standard_normal((7, 5)).astype(np.float32)
+    ta, tb, trow, tbig = (tt.tensor(x, device=device) for x in (a, b, row, big))
+    assert_close(ta + tb.T, tt.tensor(a + b.T), rtol=0, atol=0)
+    assert_close(tb.T + ta, tt.tensor(b.T + a), rtol=0, atol=0)
+    assert_close(ta * trow, tt.tensor(a * row), rtol=0, atol=0)
+    assert_close(tbig[1:] - ta, tt.tensor(big[1:] - a), rtol=0, atol=0)
+    assert_close(tt.where(ta > 0, tb.T, ta), tt.tensor(np.where(a > 0, b.T, a)), rtol=0, atol=0)

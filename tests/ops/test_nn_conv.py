@@ -319,3 +319,16 @@ def test_channels_last_path_runs_blas_on_one_thread(monkeypatch):
     tt.autograd.grad(out.sum(), [x, w])
     assert len(seen) >= 3 and set(seen) == {1}
     assert threads["now"] == 4
+
+
+def test_geometry_is_remembered_but_errors_are_not():
+    x, w = tt.randn(1, 3, 8, 8), tt.randn(4, 3, 3, 3)
+    F.conv2d(x, w, padding=1)
+    key = ("conv2d", (1, 3, 8, 8), (4, 3, 3, 3), None, 1, 1, 1, 1, 2)
+    g = nn_conv._GEOMS.get(key)
+    assert g is not None and g is nn_conv._forward_geom(*key)
+    for _ in range(2):  # a call that raises leaves nothing behind, so it raises again
+        with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
+            F.conv2d(tt.randn(1, 3, 2, 2), w)
+    assert ("conv2d", (1, 3, 2, 2), (4, 3, 3, 3), None, 1, 0, 1, 1, 2) not in nn_conv._GEOMS
+    assert_close(F.conv2d(x, w, padding=[1, 1]), F.conv2d(x, w, padding=1))  # a list: validated every time
