@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.testing import devices
 
 DEVICES = ["cpu", "cuda"]
 
@@ -202,3 +203,23 @@ def test_scalar_tensor_and_legacy_constructor():
     assert s.shape == () and s.dtype is tt.float32 and s.item() == 3.0
     assert tt.Tensor(2, 3).shape == (2, 3) and tt.Tensor(2, 3).dtype is tt.float32
     assert tt.Tensor([1, 2]).dtype is tt.float32 and tt.Tensor([1, 2]).tolist() == [1.0, 2.0]
+
+
+
+
+@pytest.mark.skipif("cuda" not in devices(), reason="no cuda device")
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "int32", "int16", "int8", "uint8", "bool"])
+def test_full_on_cuda_by_memset_writes_the_kernels_element(dtype):
+    # 1-, 2- and 4-byte fills are one driver memset of an element's bits: the element the fill kernel writes on a
+    # GPU, i.e. the value as an fp32 scalar, rounded to nearest-even into half types (the interpreter's own bf16
+    # conversion truncates, so the kernel there is not the reference)
+    dt = getattr(tt, dtype)
+    for v in [1, -1, 0.5, -0.0, 3.25, 1e5, -7, 200, True, 2 ** 24, float("inf"), float("nan"), 1 / 3]:
+        if dt.kind != 2 and (isinstance(v, float) or (dtype == "uint8" and v < 0)):
+            continue  # (float fills of integer tensors, and -1 into uint8, are the kernel's business)
+        got = tt.full((3, 5), v, dtype=dt, device="cuda").cpu().numpy()
+        want = np.full((3, 5), np.float32(v) if dt.kind == 2 else v).astype(dt.np)
+        if v != v:
+            assert np.isnan(got.astype(np.float32)).all()
+        else:
+            assert got.tobytes() == want.tobytes(), (dtype, v)

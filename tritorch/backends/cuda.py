@@ -458,6 +458,25 @@ def memset_zero(arr: CudaArray) -> None:
         _check(DRIVER.cu.cuMemsetD8Async(arr.data_ptr(), 0, nbytes, DRIVER.stream))
 
 
+_UINT_OF_SIZE = {1: np.uint8, 2: np.uint16, 4: np.uint32}
+
+
+def memset_pattern(arr: CudaArray, bits: int) -> None:
+    """Fill a contiguous array of 1-, 2- or 4-byte elements with one element's bit pattern (cuMemsetD8/16/32Async on
+    a GPU: a driver call instead of a kernel launch)."""
+    n = arr.size_
+    if not n:
+        return
+    size = arr.dtype.itemsize
+    if INTERPRET:
+        start = arr.offset * size
+        arr.block.host[start:start + n * size].view(_UINT_OF_SIZE[size])[:] = bits
+        return
+    cu = DRIVER.cu
+    fill = {1: cu.cuMemsetD8Async, 2: cu.cuMemsetD16Async, 4: cu.cuMemsetD32Async}[size]
+    _check(fill(arr.data_ptr(), bits, n, DRIVER.stream))
+
+
 def copy_contiguous_bytes(dst: CudaArray, src: CudaArray) -> None:
     """Device-to-device copy between two contiguous arrays of equal byte size."""
     nbytes = src.size_ * src.dtype.itemsize

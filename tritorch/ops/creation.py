@@ -140,6 +140,26 @@ def _full_cpu(meta, *, size, fill_value, dtype, device):
     return np.full(size, fill_value, dtype=dtype.np)
 
 
+# dtypes whose fill is one memset of an element's bit pattern (the driver has 1-, 2- and 4-byte memsets)
+_MEMSET_FLOAT = (_dt.float32, _dt.float16, _dt.bfloat16)
+_MEMSET_INT = (_dt.int32, _dt.int16, _dt.int8, _dt.uint8, _dt.bool_)
+
+
+def _fill_bits(v, dtype: _dt.dtype):
+    """The bit pattern of `v` as one element of `dtype`, where a memset gives exactly what the fill kernel writes
+    (the kernel takes a Python float as an fp32 scalar, so half types round through fp32); None otherwise."""
+    if dtype in _MEMSET_FLOAT and v.__class__ in (float, int, bool):
+        if (v.__class__ is int and not -2 ** 24 <= v <= 2 ** 24) or (dtype is not _dt.float32 and v != v):
+            return None  # big ints: the kernel's conversion decides; NaN: a GPU's fp32 -> half gives its own payload
+        x = np.array(v, np.float32)
+        return int((x if dtype is _dt.float32 else x.astype(dtype.np)).view(_cuda._UINT_OF_SIZE[dtype.itemsize]))
+    if dtype in _MEMSET_INT and v.__class__ in (int, bool):
+        info = np.iinfo(dtype.np) if dtype is not _dt.bool_ else None
+        if info is None or info.min <= v <= info.max:
+            return int(np.array(v, dtype.np).view(_cuda._UINT_OF_SIZE[dtype.itemsize]))
+    return None
+
+
 def _full_cuda(meta, *, size, fill_value, dtype, device):
     out = CudaArray.empty(size, dtype.np)
     if fill_value == 0 and not (isinstance(fill_value, float) and math.copysign(1.0, fill_value) < 0):
@@ -148,6 +168,10 @@ def _full_cuda(meta, *, size, fill_value, dtype, device):
     v = fill_value
     if dtype.kind != _dt.FLOAT and isinstance(v, float) and not math.isfinite(v):
         raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+    bits = _fill_bits(v, dtype)
+    if bits is not None:  # ones(), the implicit gradient of loss.backward(), masks: a driver memset, no launch
+        _cuda.memset_pattern(out, bits)
+        return out
     return pw.launch_pointwise(_fill, [v], size, dtype, dtype, out)
 
 
