@@ -63,7 +63,7 @@ from ._cpu_parallel import one_blas_thread, parallel_chunks
 from .matmul import _EventTimer
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .samples import make_tensor, rng_for
-from .launch import cdiv as _cdiv
+from .launch import cdiv as _cdiv, next_pow2
 
 FAMILY = "nn_attention"
 
@@ -923,7 +923,7 @@ def _st(a: CudaArray) -> tuple:
 
 
 def _blocks(p: _Plan):
-    return max(16, triton.next_power_of_2(p.E)), max(16, triton.next_power_of_2(p.EV))
+    return max(16, next_pow2(p.E)), max(16, next_pow2(p.EV))  # (triton's is a constexpr function from 3.7: slow)
 
 
 def _consts(p: _Plan, dtype: _dt.dtype) -> dict:
@@ -1071,7 +1071,7 @@ _dq_tuned = _tuned(_attn_bwd_dq_kernel, _DQ_CONFIGS)
 
 
 def _bucket(n: int) -> int:
-    return max(16, triton.next_power_of_2(max(n, 1)))
+    return max(16, next_pow2(max(n, 1)))
 
 
 def _fixed_tiles() -> bool:
