@@ -309,6 +309,10 @@ def contiguous_strides(shape) -> tuple:
     return tuple(reversed(strides))
 
 
+_LAYOUTS: dict = {}
+_MAX_LAYOUTS = 4096
+
+
 class CudaArray:
     """A strided view of a device block: (block, shape, strides in elements, offset in elements, dtype).
 
@@ -329,10 +333,16 @@ class CudaArray:
     @staticmethod
     def empty(shape, dtype) -> "CudaArray":
         shape = tuple(shape)
-        n = 1
-        for s in shape:
-            n *= s
-        return CudaArray(_alloc_block(max(n, 1) * dtype.itemsize), shape, contiguous_strides(shape), 0, dtype)
+        layout = _LAYOUTS.get(shape)
+        if layout is None:  # (element count, contiguous strides) per shape: every cuda op allocates its output
+            n = 1
+            for s in shape:
+                n *= s
+            layout = (max(n, 1), contiguous_strides(shape))
+            if len(_LAYOUTS) >= _MAX_LAYOUTS:
+                _LAYOUTS.clear()
+            _LAYOUTS[shape] = layout
+        return CudaArray(_alloc_block(layout[0] * dtype.itemsize), shape, layout[1], 0, dtype)
 
     @staticmethod
     def from_numpy(arr: np.ndarray) -> "CudaArray":
