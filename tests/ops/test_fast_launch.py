@@ -44,6 +44,8 @@ def test_launch_key_classes():
     assert fl.launch_key([arr.view_as((4,), (1,), 1)]) == [np.dtype(np.float32), 4]
     assert fl.launch_key([1, 32, 33, 2 ** 40, 2 ** 63]) == [1, 16, 17, ("i64", True), ("u64", True)]
     assert fl.launch_key([1.0, True, None, "x"]) == ["f", "b", None, (str, "x")]
+    with pytest.raises(TypeError):  # a pointer object that is not a CudaArray: no key, nothing kept alive
+        fl.launch_key([arr.block])
 
 
 class _Compiled:

@@ -12,7 +12,8 @@ kernel's launcher. The launch key is at least as fine as Triton's own specialisa
 need a different compiled kernel:
 - a device array: its dtype and its address modulo 16 (Triton specialises pointers on 16-byte alignment);
 - an int: 1 (Triton makes it a constant), else its width class (i32 / i64 / u64) and whether 16 divides it;
-- a float: fp32; a bool: i1; None: a constant; anything else: its exact value (hashable, or the slow path);
+- a float: fp32; a bool: i1; None: a constant; any other pointer object: no key (Triton's path every time, so a
+  remembered key never keeps device memory alive); anything else: its exact value (hashable, or Triton's path);
 - keyword arguments (constexprs, tile sizes, num_warps ...): their exact values;
 - an autotuner's key arguments: their exact values (so the tuned config is the one Triton would pick).
 Only launches Triton itself would make are remembered: Triton versions whose `CompiledKernel.run` signature was
@@ -62,6 +63,9 @@ def launch_key(args) -> list:
             add(_BOOL)
         elif a is None:
             add(None)
+        elif hasattr(a, "data_ptr"):
+            # another kind of device pointer: no key, so nothing (device memory included) is kept alive by one
+            raise TypeError("no launch key for this pointer type")
         else:
             add((t, a))  # exact value: finer than Triton's key, so always safe (TypeError if unhashable)
     return key
