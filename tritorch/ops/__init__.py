@@ -32,8 +32,9 @@ from . import linalg, compare  # noqa: F401
 from . import methods  # noqa: F401  (operators and methods that span families)
 
 # On a GPU, every family's kernels skip Triton's per-call argument handling once a launch key has been seen.
+import sys as _sys  # noqa: E402
+
 from . import fast_launch  # noqa: E402
-for _family in (pointwise, copy, creation, movement, unary, binary, ternary, reduce, matmul, indexing, sort, random,
-                nn_softmax, nn_loss, nn_dropout, nn_norm, nn_conv, nn_pool, nn_attention, nn_embedding, nn_fused,
-                nn_activation, linalg, compare):
-    fast_launch.install(_family)
+for _name, _family in list(_sys.modules.items()):  # every family loaded above (no list here to keep in step)
+    if _name.startswith(__name__ + "."):
+        fast_launch.install(_family)
