@@ -19,6 +19,7 @@ from ..device import CPU, as_device
 from ..tensor import Tensor, _make, from_array
 from . import launch
 from . import pointwise as pw
+from .launch import f64_bits as _f64_bits
 from .registry import Meta, OpDef, Sample, register
 
 FAMILY = "creation"
@@ -288,10 +289,6 @@ def _arange_kernel(out_ptr,        # output (contiguous, n elements)
         tl.store(out_ptr + i, v.to(tl.float32).to(out_ptr.dtype.element_ty), mask=i < n)
     else:
         tl.store(out_ptr + i, v.to(out_ptr.dtype.element_ty), mask=i < n)
-
-
-def _f64_bits(v: float) -> int:
-    return int(np.array(v, np.float64).view(np.int64))
 
 
 def _arange_infer(*, start, end, step, dtype, device):

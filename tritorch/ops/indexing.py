@@ -41,7 +41,6 @@ duplicate's value lands is unspecified on cuda; on cpu NumPy's assignment keeps 
 """
 from __future__ import annotations
 
-import struct
 
 import numpy as np
 import triton
@@ -54,6 +53,7 @@ from ..device import CPU
 from ..tensor import Tensor, _make, from_array
 from . import _bind, launch
 from . import pointwise as pw
+from .launch import f64_bits
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, register, wrap_dim
 from .samples import make_array, make_tensor, rng_for
 
@@ -100,7 +100,7 @@ def _scalar_param(v, d: _dt.dtype):
     """(value, kind) of a Python scalar kernel argument in compute dtype `d`; fp64 travels as its bits."""
     v = _py_value(v, d)
     if d is _dt.float64:
-        return struct.unpack("<q", struct.pack("<d", v))[0], _SCALAR_F64_BITS
+        return f64_bits(v), _SCALAR_F64_BITS
     return (int(v) if isinstance(v, bool) else v), _SCALAR
 
 

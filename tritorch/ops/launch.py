@@ -8,6 +8,8 @@ runs as several launches over its leading dims.
 """
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from ..backends import cuda as _cuda
@@ -62,6 +64,14 @@ def split_leading(shape: tuple, strides_list: list, arrays: list):
     for idx in np.ndindex(*lead):
         offs = [sum(i * st[d] for d, i in enumerate(idx)) for st in strides_list]
         yield tail, [st[len(lead):] for st in strides_list], offs
+
+
+_F64, _I64 = struct.Struct("<d"), struct.Struct("<q")
+
+
+def f64_bits(v) -> int:
+    """A number's fp64 bit pattern as an int64: how kernels take fp64 scalars without a rounding to fp32."""
+    return _I64.unpack(_F64.pack(float(v)))[0]
 
 
 def cdiv(a: int, b: int) -> int:

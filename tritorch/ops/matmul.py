@@ -20,7 +20,6 @@ product; fp16/bf16 go through fp32 (NumPy has no half-precision BLAS) and are ro
 from __future__ import annotations
 
 import math
-import struct
 
 import numpy as np
 import triton
@@ -36,7 +35,7 @@ from . import _bind, launch
 from . import pointwise as pw
 from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of, register)
 from .samples import make_tensor, rng_for
-from .launch import cdiv as _cdiv
+from .launch import cdiv as _cdiv, f64_bits as _f64_bits
 
 FAMILY = "matmul"
 
@@ -292,10 +291,6 @@ def _compute_mode(dtype: _dt.dtype) -> tuple:
     if dtype is _dt.int8:
         return DOT_INT8, tl.int32
     return MUL_SUM, (tl.int64 if dtype is _dt.int64 else tl.int32)
-
-
-def _f64_bits(v: float) -> int:
-    return struct.unpack("<q", struct.pack("<d", float(v)))[0]
 
 
 class _Operand:

@@ -46,7 +46,6 @@ backward of small problems (see _SAVED_PROBS); larger ones recompute them from l
 from __future__ import annotations
 
 import math
-import struct
 import weakref
 
 import numpy as np
@@ -63,7 +62,7 @@ from ._cpu_parallel import one_blas_thread, parallel_chunks
 from .matmul import _EventTimer
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .samples import make_tensor, rng_for
-from .launch import cdiv as _cdiv, next_pow2
+from .launch import cdiv as _cdiv, f64_bits as _bits, next_pow2
 
 FAMILY = "nn_attention"
 
@@ -626,13 +625,6 @@ def _n_draws(p: _Plan) -> int:
 
 def _keep_scale(p: float) -> float:
     return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
-
-
-_F64, _I64 = struct.Struct("<d"), struct.Struct("<q")
-
-
-def _bits(x: float) -> int:
-    return _I64.unpack(_F64.pack(x))[0]
 
 
 # ================================================================================================ NumPy side

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
 
 import numpy as np
 import triton
@@ -31,6 +30,7 @@ from ..tensor import Tensor, _make
 from . import launch
 from . import pointwise as pw
 from . import random as _random
+from .launch import f64_bits as _f64_bits
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, register
 from .ternary import np_masked_bits
 from .samples import make_tensor, rng_for
@@ -113,10 +113,6 @@ def _keep_threshold(p: float) -> int:
 
 def _scale(p: float) -> float:
     return 1.0 / (1.0 - p) if p < 1.0 else 0.0
-
-
-def _f64_bits(v: float) -> int:
-    return struct.unpack("<q", struct.pack("<d", float(v)))[0]
 
 
 # ==================================================================================================== op

@@ -31,7 +31,7 @@ from . import pointwise as pw
 from ._cpu_parallel import one_blas_thread
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
-from .launch import cdiv as _cdiv
+from .launch import cdiv as _cdiv, f64_bits
 
 FAMILY = "nn_embedding"
 
@@ -430,7 +430,7 @@ def _renorm_cuda(meta, weight, input, max_norm, norm_type=2.0, out=None):
     flags = zeros(V, dtype=_dt.int8, device="cuda")._data
     idx = _flat_indices(input)
     _mark_rows_kernel[(_cdiv(n, 1024),)](idx, flags, n, V, BLOCK=1024)
-    bits = [int(np.array(float(x), np.float64).view(np.int64)) for x in (max_norm, norm_type)]
+    bits = [f64_bits(x) for x in (max_norm, norm_type)]
     _renorm_rows_kernel[(V,)](out, flags, D, out.strides[0], out.strides[1], *bits, NORM=_norm_kind(norm_type),
                               ACC=pw.TL_DTYPE[_acc(meta.dtype)], BLOCK_D=min(_BLOCK_D, triton.next_power_of_2(D)))
     return out

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
 import warnings
 
 import numpy as np
@@ -45,6 +44,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make, from_array
 from . import launch
 from . import pointwise as pw
+from .launch import f64_bits as _f64_bits
 from ..device import CUDA
 from ._cpu_parallel import one_blas_thread, run_row_blocks
 from .nn_softmax import _row_max, _same, moderate_logits, contiguous_copy, log_softmax_op, row_blocks, row_layout
@@ -361,10 +361,6 @@ class LossPlan:
     def __repr__(self):
         return (f"LossPlan(cd={self.cd}, C={self.C}, prob={self.prob}, reduction={self.reduction!r}, "
                 f"ignore_index={self.ignore_index}, label_smoothing={self.smoothing})")
-
-
-def _f64_bits(v: float) -> int:
-    return struct.unpack("<q", struct.pack("<d", float(v)))[0]
 
 
 # ================================================================================================ infer rules

@@ -6,8 +6,6 @@ function, the dtype rule and the reference. Broadcast operands are read through 
 """
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 import triton
 import triton.language as tl
@@ -118,7 +116,7 @@ def _scalar_arg(v, compute: _dt.dtype):
     if isinstance(v, Tensor):  # a 0-dim cpu tensor joining a cuda op
         v = v.item()
     if compute is _dt.float64 and isinstance(v, float):
-        return struct.unpack("<q", struct.pack("<d", v))[0], SCALAR_F64_BITS
+        return launch.f64_bits(v), SCALAR_F64_BITS
     if isinstance(v, bool):
         return int(v), SCALAR
     if isinstance(v, float) and compute.kind != _dt.FLOAT:
@@ -163,7 +161,7 @@ def launch_pointwise(fn, inputs: list, out_shape: tuple, out_dtype: _dt.dtype, c
         strides.append(None)
     o = kernel_view(out)
     if compute is _dt.float64 and any(isinstance(p, float) for p in params):
-        params = tuple(struct.unpack("<q", struct.pack("<d", float(p)))[0] for p in params)
+        params = tuple(launch.f64_bits(p) for p in params)
         p_kind = SCALAR_F64_BITS
     else:
         p_kind = SCALAR

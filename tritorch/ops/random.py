@@ -32,6 +32,7 @@ from . import _bind, launch
 from ._cpu_parallel import run_row_blocks
 from . import pointwise as pw
 from .creation import _dev, _shape_arg
+from .launch import f64_bits
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -309,7 +310,7 @@ _BLOCK_C = 1024 if _cuda.INTERPRET else 256
 def _param_bits(plan: Plan) -> tuple:
     if plan.dist in (INTEGER, INTEGER_FULL):
         return int(plan.a), int(plan.b)
-    return tuple(int(np.array(v, np.float64).view(np.int64)) for v in (plan.a, plan.b))
+    return tuple(f64_bits(v) for v in (plan.a, plan.b))
 
 
 def _launch(plan: Plan, seed: int, offset: int, out: CudaArray, p: CudaArray | None = None) -> CudaArray:

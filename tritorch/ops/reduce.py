@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import builtins as _b
 import math
-import struct
 import warnings
 from collections import namedtuple
 
@@ -34,6 +33,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from . import _bind, launch
 from . import pointwise as pw
+from .launch import cdiv as _cdiv, f64_bits as _f64_bits
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 
 FAMILY = "reduce"
@@ -474,10 +474,6 @@ class _Walk:
         self.out_os, self.r_size1, self.x_rs = out_os, r_size1, x_rs
 
 
-def _cdiv(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 def _numel(shape) -> int:
     n = 1
     for s in shape:
@@ -624,10 +620,6 @@ def _rows_reduce(kernel, x, aux, out, out2, w: _Walk, *, param_bits=0, tile=_TIL
     w2 = _Walk(w.n_outer, n_split, w.o_size1, row_os, w.out_os, 1, (1, 0))
     bo2, br2 = _tiles(w2, tile)
     _launch(kernel, p1, p2, out, out2, w2, n_split, 0, plane, 0, param_bits, bo2, br2, second)
-
-
-def _f64_bits(v) -> int:
-    return struct.unpack("<q", struct.pack("<d", float(v)))[0]
 
 
 def _acc_of(d: _dt.dtype) -> _dt.dtype:

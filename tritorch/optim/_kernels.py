@@ -10,7 +10,6 @@ The launchers take contiguous CudaArrays of equal size (the optimizers make the 
 """
 from __future__ import annotations
 
-import struct
 import sys
 
 import numpy as np
@@ -18,7 +17,7 @@ import triton
 import triton.language as tl
 
 from ..backends import cuda as _cuda
-from ..ops.launch import cdiv as _cdiv
+from ..ops.launch import cdiv as _cdiv, f64_bits as _f64_bits
 
 BLOCK = 4096 if _cuda.INTERPRET else 1024
 
@@ -237,10 +236,6 @@ def adamax_kernel(
 
 
 # ------------------------------------------------------------------------------------------------ launchers
-
-def _f64_bits(x: float) -> int:
-    return struct.unpack("<q", struct.pack("<d", float(x)))[0]
-
 
 def _setup(arr):
     """(number of elements, grid, F64 flag, compute dtype, scalar encoder) for a launch over `arr`."""
