@@ -185,6 +185,35 @@ def test_anomaly_mode_names_the_op_that_produced_nan(device):
             y.sum().backward()
 
 
+def test_anomaly_trace_ends_at_the_forward_call(device):
+    x = leaf([1.0, 4.0], device)
+    with tt.autograd.detect_anomaly():
+        results = [x.sqrt(), x * 2.0, 2.0 * x, x * x, tt.cat([x, x]), x.sum(0)]  # the line each trace must end at
+    for y in results:
+        last = y.grad_fn.trace[-1]
+        assert "test_engine.py" in last and "results = [" in last, (y.grad_fn.name(), last)
+
+
+def test_node_meta_of_a_shortcut_call_is_what_infer_gives(device):
+    # cpu shortcuts record without a Meta; a vjp that reads ctx.meta gets the one infer makes for the inputs
+    a = leaf([[1.0], [2.0]], device, tt.float32)
+    b = leaf([[1.0, 2.0, 3.0]], device, tt.float32)
+    for y in (a * b, a + b, a * 3.0, a.sin()):
+        m = y.grad_fn.meta
+        assert tuple(m.shape) == tuple(y.shape) and m.dtype is y.dtype and m.device is y.device
+
+
+def test_gradients_reach_tensor_args_after_a_python_value(device):
+    # index_add(x, dim, index, source): the engine lines the gradients up with x and source, not with dim/index
+    x = leaf(np.zeros((3, 2)), device)
+    src = leaf(np.arange(4.0).reshape(2, 2), device)
+    idx = tt.tensor([2, 0], device=device)
+    (x.index_add(0, idx, src) * tt.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=tt.float64, device=device)
+     ).sum().backward()
+    assert_close(x.grad, np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    assert_close(src.grad, np.array([[5.0, 6.0], [1.0, 2.0]]))
+
+
 def test_custom_function(device):
     class Cube(tt.autograd.Function):
         @staticmethod

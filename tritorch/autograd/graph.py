@@ -8,6 +8,7 @@ and free each node's saved tensors as soon as it ran unless `retain_graph`.
 """
 from __future__ import annotations
 
+import os
 import traceback
 import weakref
 
@@ -18,6 +19,19 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
           "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
           "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
           "if you need to access saved tensors after calling backward.")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def forward_trace() -> list:
+    """The stack of the op call being recorded, as anomaly mode shows it: formatted frames up to the last one
+    outside tritorch (the frames of dispatch and recording are left out)."""
+    frames = traceback.extract_stack()
+    end = len(frames)
+    while end > 1 and frames[end - 1].filename.startswith(_PACKAGE_DIR):
+        end -= 1
+    return traceback.format_list(frames[:end])
 
 
 class SavedTensor:
@@ -109,7 +123,7 @@ class Node:
         self.freed = False
         self.pre_hooks = None   # {output_nr: [hook]} from Tensor.register_hook on non-leaf outputs
         self.retained = None    # {output_nr: weakref to tensor} for retain_grad()
-        self.trace = traceback.format_stack()[:-3] if FLAGS.anomaly else None
+        self.trace = forward_trace() if FLAGS.anomaly else None
 
     def name(self) -> str:
         n = getattr(self.op, "backward_name", None)
