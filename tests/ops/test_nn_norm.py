@@ -174,6 +174,62 @@ def test_layer_norm_weight_only_and_bias_only_grads():
         close(g, tg)
 
 
+def test_layer_norm_and_rms_norm_cuda_shortcut_on_repeated_calls(monkeypatch):
+    # the second call of a signature skips infer (its plan is cached): same values and gradients as the first
+    # (full path) call and as torch; mean/rstd are written only when a backward can need them
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    nn_norm._CUDA_PLANS.clear()
+    written = []
+    launch_fwd = nn_norm._launch_fwd
+
+    def spy(*args, **kw):
+        written.append(kw.get("write_stats", True))
+        return launch_fwd(*args, **kw)
+
+    monkeypatch.setattr(nn_norm, "_launch_fwd", spy)
+    inferred = []
+    for op in (nn_norm.layer_norm_op, nn_norm.rms_norm_op):
+        monkeypatch.setattr(op, "infer", lambda *a, _infer=op.infer: inferred.append(1) or _infer(*a))
+    x, tx = pair((6, 10), "cuda")
+    w, tw = pair((10,), "cuda", seed=2)
+    b, tb = pair((10,), "cuda", seed=3)
+    calls = [(lambda x, w, b: nn_norm.layer_norm(x, [10], w, b), lambda x, w, b: F.layer_norm(x, (10,), w, b)),
+             (lambda x, w, b: nn_norm.layer_norm(x, 10), lambda x, w, b: F.layer_norm(x, (10,))),
+             (lambda x, w, b: nn_norm.rms_norm(x, (10,), w), lambda x, w, b: F.rms_norm(x, (10,), w)),
+             (lambda x, w, b: nn_norm.rms_norm(x, (10,), w, 1e-3), lambda x, w, b: F.rms_norm(x, (10,), w, 1e-3))]
+    for ours, theirs in calls:
+        ty = theirs(tx, tw, tb)
+        ys = [ours(x, w, b), ours(x, w, b)]   # infer validates the first call's signature; the second skips it
+        n = len(ys[0].grad_fn.next_functions)  # the call's tensor operands
+        tgs = torch_grads(ty, [tx, tw, tb][:n])
+        for y in ys:
+            close(y, ty)
+            for g, tg in zip(grads(y, [x, w, b][:n]), tgs):
+                close(g, tg)
+        with tt.no_grad():
+            close(ours(x, w, b), ty)
+    assert len(nn_norm._CUDA_PLANS) == 4 and len(inferred) == 4
+    assert written == [True, True, False] * 4  # mean/rstd only where a backward can need them
+
+
+def test_layer_norm_cuda_shortcut_never_caches_an_error_or_a_strided_input():
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    x = tt.ones(2, 3, device="cuda")
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[4\]"):
+            nn_norm.layer_norm(x, (4,))
+        with pytest.raises(RuntimeError, match="Expected weight to be of same shape"):
+            nn_norm.layer_norm(x, (3,), tt.ones(2, device="cuda"))
+        with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+            nn_norm.layer_norm(x, (3,), tt.ones(3))
+    a = np.random.default_rng(0).standard_normal((5, 4))
+    xt = tt.tensor(a, device="cuda").t()   # strided: the full path copies it
+    for _ in range(2):
+        close(nn_norm.layer_norm(xt, (5,)), F.layer_norm(torch.tensor(a).t(), (5,)))
+
+
 # ------------------------------------------------------------------------------------------------- rms_norm
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -37,6 +37,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -45,7 +46,7 @@ from . import launch
 from ._cpu_parallel import one_blas_thread, run_row_blocks
 from .nn_softmax import row_dot
 from . import pointwise as pw
-from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
+from .registry import _GRAD, BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
 
 FAMILY = "nn_norm"
@@ -116,6 +117,7 @@ def _norm_fwd_kernel(
     STATS_GIVEN: tl.constexpr,      # mean_ptr/rstd_ptr hold running mean / running var (batch_norm eval)
     UPDATE_RUNNING: tl.constexpr,   # write momentum updates of the batch statistics into rm_ptr/rv_ptr
     WRITE_Y: tl.constexpr,          # False: statistics only
+    WRITE_STATS: tl.constexpr,      # write mean/rstd (unless STATS_GIVEN); False when no backward can need them
     W_MODE: tl.constexpr, HAS_W: tl.constexpr, HAS_B: tl.constexpr,
     STRIDED: tl.constexpr,          # rows are strided (batch_norm) rather than contiguous
     ONE_PASS: tl.constexpr,         # the row fits in BLOCK: held in registers
@@ -167,8 +169,9 @@ def _norm_fwd_kernel(
         var = tl.sum(acc, 1) / n
         rstd = 1.0 / tl.sqrt(var + eps_v)
     if not STATS_GIVEN:
-        tl.store(mean_ptr + rows, mean, mask=rmask)
-        tl.store(rstd_ptr + rows, rstd, mask=rmask)
+        if WRITE_STATS:
+            tl.store(mean_ptr + rows, mean, mask=rmask)
+            tl.store(rstd_ptr + rows, rstd, mask=rmask)
         if UPDATE_RUNNING:
             m = tl.cast(momentum, ACC)
             rm = tl.load(rm_ptr + rows, mask=rmask, other=0.0).to(ACC)
@@ -441,13 +444,16 @@ class _Layout:
 
 def _launch_fwd(x: CudaArray, layout: _Layout, dtype: _dt.dtype, *, center, weight=None, bias=None, w_mode=0,
                 groups=1, group_channels=1, spatial=1, eps=1e-5, running=None, momentum=0.0, stats_given=None,
-                write_y=True):
+                write_y=True, write_stats=True):
     """Run the forward kernel; returns (y or None, mean, rstd). `running` = (running_mean, running_var) arrays
-    to update; `stats_given` = (running_mean, running_var) to normalise with (eval batch_norm)."""
+    to update; `stats_given` = (running_mean, running_var) to normalise with (eval batch_norm); without
+    `write_stats` (a call no backward can need) mean and rstd are neither allocated nor written (None)."""
     acc = _acc_dtype(dtype)
     y = CudaArray.empty(tuple(x.shape), dtype.np) if write_y else None
     if stats_given is not None:
         mean, rstd = stats_given
+    elif not write_stats:
+        mean = rstd = None
     else:
         # one block for both (an allocation is a few us of host time); rstd starts 16-byte aligned, so the
         # kernel's specialisation (and compiled variant) does not depend on the row count
@@ -460,9 +466,10 @@ def _launch_fwd(x: CudaArray, layout: _Layout, dtype: _dt.dtype, *, center, weig
     rm, rv = running if running is not None else (x, x)
     _norm_fwd_kernel[(launch.num_programs(layout.n_rows, rows),)](
         x, y if write_y else x, weight if weight is not None else x, bias if bias is not None else x,
-        mean, rstd, rm, rv, layout.n_rows, layout.n_cols, layout.row_stride, layout.col_split,
+        mean if mean is not None else x, rstd if rstd is not None else x, rm, rv, layout.n_rows, layout.n_cols, layout.row_stride, layout.col_split,
         layout.outer_stride, groups, group_channels, spatial, float(eps), float(momentum),
         CENTER=center, STATS_GIVEN=stats_given is not None, UPDATE_RUNNING=running is not None, WRITE_Y=write_y,
+        WRITE_STATS=mean is not None and stats_given is None,
         W_MODE=w_mode, HAS_W=weight is not None, HAS_B=bias is not None, STRIDED=layout.strided,
         ONE_PASS=one_pass, ROWS=rows, BLOCK=block, ACC=_TL_ACC[acc], num_warps=warps)
     return y, mean, rstd
@@ -806,15 +813,110 @@ def _rownorm_cpu(center):
     return cpu
 
 
+def _recorded(*tensors) -> bool:
+    """Whether autograd will record this call (grad mode on, an operand requires grad): only then does the
+    forward keep its mean and rstd for the backward."""
+    return _GRAD.enabled and any(t is not None and t._requires_grad for t in tensors)
+
+
 def _rownorm_cuda(center):
     def cuda(meta, input, normalized_shape, weight=None, bias=None, eps=None):
         aux = meta.aux
         y, mean, rstd = _launch_fwd(_contiguous(input), _Layout.rows(aux["rows"], aux["cols"]), meta.dtype,
                                     center=center, weight=None if weight is None else _contiguous(weight),
-                                    bias=None if bias is None else _contiguous(bias), eps=aux["eps"])
-        aux["stats"] = (mean, rstd)
+                                    bias=None if bias is None else _contiguous(bias), eps=aux["eps"],
+                                    write_stats=_recorded(input, weight, bias))
+        aux["stats"] = None if mean is None else (mean, rstd)
         return y
     return cuda
+
+
+# A call signature of layer_norm / rms_norm on cuda -> (rows, cols, eps, acc) that infer gave it, or None when its
+# operands are not all contiguous (the full path then copies them). Bounded: cleared when it grows past the limit.
+_CUDA_PLANS: dict = {}
+_CUDA_PLANS_MAX = 4096
+
+
+def _operand_key(t):
+    """What infer and the contiguity test read of a weight / bias: None, or its shape, strides, dtype and device;
+    False for anything else (the full path raises for it)."""
+    if t is None:
+        return None
+    if t.__class__ is not Tensor:
+        return False
+    a = t._data
+    return (a.shape, a.strides, t.dtype, t.device)
+
+
+def _rownorm_cuda_fast(op, center: bool, args: tuple, input, normalized_shape, weight, bias, eps):
+    """The cuda shortcut of a layer_norm / rms_norm call (the forward's host time is most of a small call's
+    wall time on a GPU): a call signature that infer has validated once skips infer and the operand checks and
+    goes straight to the forward kernel. None for anything else (the full path runs)."""
+    if input.__class__ is not Tensor or input.device.type != "cuda":
+        return None
+    if normalized_shape.__class__ is int:
+        ns = normalized_shape
+    elif normalized_shape.__class__ is tuple or normalized_shape.__class__ is list:
+        ns = tuple(normalized_shape)
+    else:
+        return None
+    if eps is not None and eps.__class__ is not float and eps.__class__ is not int:
+        return None
+    wk, bk = _operand_key(weight), _operand_key(bias)
+    if wk is False or bk is False:
+        return None
+    x = input._data
+    key = (center, x.shape, x.strides, input.dtype, input.device, ns, wk, bk, eps)
+    plan = _CUDA_PLANS.get(key, False)
+    if plan is False:  # first call of this signature: infer validates it (and raises PyTorch's errors)
+        meta = op.infer(*args)
+        aux = meta.aux
+        contiguous = x.is_contiguous() and all(t is None or t._data.is_contiguous() for t in (weight, bias))
+        plan = (aux["rows"], aux["cols"], aux["eps"], aux["acc"]) if contiguous else None
+        if len(_CUDA_PLANS) >= _CUDA_PLANS_MAX:
+            _CUDA_PLANS.clear()
+        _CUDA_PLANS[key] = plan
+    if plan is None:
+        return None
+    rows, cols, eps_f, acc = plan
+    dtype = input.dtype
+    record = _GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad)
+                                or (bias is not None and bias._requires_grad))
+    y, mean, rstd = _launch_fwd(x, _Layout(rows, cols, cols), dtype, center=center,
+                                weight=None if weight is None else weight._data,
+                                bias=None if bias is None else bias._data, eps=eps_f, write_stats=record)
+    r = _make(y, dtype, input.device)
+    if record:
+        meta = Meta(x.shape, dtype, input.device, {"rows": rows, "cols": cols, "eps": eps_f, "acc": acc,
+                                                   "stats": (mean, rstd)})
+        _state.recorder(op, args, {}, r, meta)
+    return r
+
+
+def _layer_norm_fast():
+    op_box = [None]
+
+    def fast(*args, **kw):
+        if kw or not 2 <= len(args) <= 5:
+            return None
+        input, normalized_shape, weight, bias, eps = args + (None, None, 1e-05)[len(args) - 2:]
+        return _rownorm_cuda_fast(op_box[0], True, args, input, normalized_shape, weight, bias, eps)
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
+
+
+def _rms_norm_fast():
+    op_box = [None]
+
+    def fast(*args, **kw):
+        if kw or not 2 <= len(args) <= 4:
+            return None
+        input, normalized_shape, weight, eps = args + (None, None)[len(args) - 2:]
+        return _rownorm_cuda_fast(op_box[0], False, args, input, normalized_shape, weight, None, eps)
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
 
 
 def _rownorm_ref(center):
@@ -1135,7 +1237,7 @@ layer_norm_op = register(OpDef(
     name="layer_norm", family=FAMILY, infer=_rownorm_infer("layer_norm", True),
     impl={"cpu": _rownorm_cpu(True), "cuda": _rownorm_cuda(True)}, ref=_rownorm_ref(True),
     samples=_rownorm_samples(True, True), bench=_rownorm_bench(True), dtypes=FLOATS,
-    extra={"torch": _torch_layer_norm}, vjp=_rownorm_vjp(layer_norm_backward_op, True)))
+    extra={"torch": _torch_layer_norm}, vjp=_rownorm_vjp(layer_norm_backward_op, True), fast=_layer_norm_fast()))
 
 
 def _rms_infer():
@@ -1185,7 +1287,7 @@ rms_norm_op = register(OpDef(
     impl={"cpu": _rms_impl(_rownorm_cpu(False)), "cuda": _rms_impl(_rownorm_cuda(False))}, ref=_rms_ref,
     samples=_rms_samples(), bench=_rms_bench(), dtypes=FLOATS,
     extra={"torch": lambda torch, x, ns, weight=None, eps=None: torch.nn.functional.rms_norm(
-        x, _normalized_shape(ns), weight, eps)}, vjp=None))
+        x, _normalized_shape(ns), weight, eps)}, vjp=None, fast=_rms_norm_fast()))
 
 
 def _rms_norm_vjp(ctx, grad):

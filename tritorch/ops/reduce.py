@@ -467,11 +467,12 @@ SPLIT = {"programs": None, "min_len": 8192}
 class _Walk:
     """How a kernel walks x as (n_outer rows) x (n_red reduced elements), and up to two outputs as rows."""
 
-    __slots__ = ("n_outer", "n_red", "o_size1", "x_os", "out_os", "r_size1", "x_rs")
+    __slots__ = ("n_outer", "n_red", "o_size1", "x_os", "out_os", "r_size1", "x_rs", "stages")
 
     def __init__(self, n_outer, n_red, o_size1, x_os, out_os, r_size1, x_rs):
         self.n_outer, self.n_red, self.o_size1, self.x_os = n_outer, n_red, o_size1, x_os
         self.out_os, self.r_size1, self.x_rs = out_os, r_size1, x_rs
+        self.stages = None  # {(tile, split knobs): _stages()} once _rows_reduce has run it (walks are cached)
 
 
 def _numel(shape) -> int:
@@ -599,26 +600,44 @@ def _launch(kernel, x, aux, out, out2, w: _Walk, split_len, o_ss, in_plane, out_
                  BLOCK_O=bo, BLOCK_R=br, num_warps=8 if bo * br >= 4096 else 4, **consts)
 
 
-def _rows_reduce(kernel, x, aux, out, out2, w: _Walk, *, param_bits=0, tile=_TILE, single, first, second,
-                 partials):
-    """Run a row-reduction kernel: one launch, or (few rows, long reductions) stage 1 over splits into partial
-    arrays `partials` = [(planes, np dtype), ...] (they become out/out2 of stage 1 and x/aux of stage 2)."""
-    if w.n_outer == 0:
-        return
+def _stages(w: _Walk, tile: int):
+    """How _rows_reduce runs walk `w`: (bo, br, split) for one launch (split None), or (bo, br, split, n_split,
+    w1, w2, bo2, br2) for stage 1 over splits of the reduced length, then stage 2 over the partials."""
     bo, br = _tiles(w, tile)
     split = _split_len(w, bo, br)
     if split is None:
+        return bo, br, None
+    n_split = _cdiv(w.n_red, split)
+    row_os = (w.o_size1 * n_split, n_split)
+    w1 = _Walk(w.n_outer, w.n_red, w.o_size1, w.x_os, [row_os, row_os], w.r_size1, w.x_rs)
+    w2 = _Walk(w.n_outer, n_split, w.o_size1, row_os, w.out_os, 1, (1, 0))
+    bo2, br2 = _tiles(w2, tile)
+    return bo, br, split, n_split, w1, w2, bo2, br2
+
+
+def _rows_reduce(kernel, x, aux, out, out2, w: _Walk, *, param_bits=0, tile=_TILE, single, first, second,
+                 partials):
+    """Run a row-reduction kernel: one launch, or (few rows, long reductions) stage 1 over splits into partial
+    arrays `partials` = [(planes, np dtype), ...] (they become out/out2 of stage 1 and x/aux of stage 2). The
+    tiling is decided once per walk (a cached layout) and tile setting, not on every call."""
+    if w.n_outer == 0:
+        return
+    knobs = (tile, SPLIT["programs"], SPLIT["min_len"])
+    stages = w.stages
+    if stages is None:
+        stages = w.stages = {}
+    plan = stages.get(knobs)
+    if plan is None:
+        plan = stages[knobs] = _stages(w, tile)
+    if plan[2] is None:
+        bo, br, _ = plan
         _launch(kernel, x, aux, out, out2, w, _b.max(w.n_red, 1), 0, 0, 0, param_bits, bo, br, single)
         return
-    n_split = _cdiv(w.n_red, split)
+    bo, br, split, n_split, w1, w2, bo2, br2 = plan
     plane = w.n_outer * n_split
     parts = [CudaArray.empty((planes, w.n_outer, n_split), np.dtype(dt)) for planes, dt in partials]
     p1, p2 = parts[0], parts[-1]
-    row_os = (w.o_size1 * n_split, n_split)
-    w1 = _Walk(w.n_outer, w.n_red, w.o_size1, w.x_os, [row_os, row_os], w.r_size1, w.x_rs)
     _launch(kernel, x, aux, p1, p2, w1, split, 1, 0, plane, param_bits, bo, br, first)
-    w2 = _Walk(w.n_outer, n_split, w.o_size1, row_os, w.out_os, 1, (1, 0))
-    bo2, br2 = _tiles(w2, tile)
     _launch(kernel, p1, p2, out, out2, w2, n_split, 0, plane, 0, param_bits, bo2, br2, second)
 
 
@@ -650,17 +669,29 @@ def _fold_cuda(x: Tensor, plan, out, *, pre, combine, post=POST_NONE, acc=None, 
     xa = pw.kernel_view(x._data)
     kout = pw.kernel_view(out)
     src, w, targets = _prepare(xa, plan.dims, [kout], plan.keepdim, False, x.device)
-    tl_acc = pw.TL_DTYPE[acc]
     has_cast = cast is not None and cast is not x.dtype
-    consts = dict(COMBINE=combine, ACC=tl_acc, IDENT=_ident(combine, acc) if ident is None else ident,
-                  CAST=pw.TL_DTYPE[cast] if has_cast else tl.float32, HAS_CAST=has_cast)
+    key = (combine, acc, ident, has_cast and cast, pre, post, out_dtype is _dt.bool_)
+    stages = _FOLD_CONSTS.get(key)
+    if stages is None:
+        stages = _FOLD_CONSTS[key] = _fold_consts(combine, acc, ident, cast if has_cast else None, pre, post,
+                                                  out_dtype is _dt.bool_)
+    single, first, second = stages
     _rows_reduce(_fold_kernel, src, src, targets[0], targets[0], w, param_bits=_f64_bits(param),
-                 single=dict(consts, PRE=pre, POST=post, OUT_BOOL=out_dtype is _dt.bool_),
-                 first=dict(consts, PRE=pre, POST=POST_NONE, OUT_BOOL=False),
-                 second=dict(consts, PRE=PRE_NONE, POST=post, OUT_BOOL=out_dtype is _dt.bool_, HAS_CAST=False),
-                 partials=[(1, acc.np)])
+                 single=single, first=first, second=second, partials=[(1, acc.np)])
     _finish([kout], targets, x.device)
     return out
+
+
+_FOLD_CONSTS: dict = {}  # (combine, acc, ident, cast, pre, post, bool out) -> the constexprs of each launch stage
+
+
+def _fold_consts(combine, acc, ident, cast, pre, post, out_bool: bool):
+    """The fold kernel's constexprs for (one launch, stage 1, stage 2) of a fold."""
+    consts = dict(COMBINE=combine, ACC=pw.TL_DTYPE[acc], IDENT=_ident(combine, acc) if ident is None else ident,
+                  CAST=pw.TL_DTYPE[cast] if cast is not None else tl.float32, HAS_CAST=cast is not None)
+    return (dict(consts, PRE=pre, POST=post, OUT_BOOL=out_bool),
+            dict(consts, PRE=pre, POST=POST_NONE, OUT_BOOL=False),
+            dict(consts, PRE=PRE_NONE, POST=post, OUT_BOOL=out_bool, HAS_CAST=False))
 
 
 def _arg_cuda(x: Tensor, plan, values, indices, *, is_min: bool):
