@@ -213,6 +213,16 @@ def test_layer_norm_and_rms_norm_cuda_shortcut_on_repeated_calls(monkeypatch):
     assert written == [True, True, False] * 4  # mean/rstd only where a backward can need them
 
 
+def test_layer_norm_cuda_shortcut_keys_on_the_eps_given():
+    # the op's eps=None default is the dtype's machine epsilon (infer's), not functional layer_norm's 1e-5
+    if "cuda" not in DEVICES:
+        pytest.skip("no cuda device")
+    x, tx = pair((4, 10), "cuda")
+    for _ in range(2):
+        close(nn_norm.layer_norm_op(x, (10,)), F.layer_norm(tx, (10,), eps=float(np.finfo(np.float64).eps)))
+        close(nn_norm.layer_norm_op(x, (10,), None, None, 1e-5), F.layer_norm(tx, (10,), eps=1e-5))
+
+
 def test_layer_norm_cuda_shortcut_never_caches_an_error_or_a_strided_input():
     if "cuda" not in DEVICES:
         pytest.skip("no cuda device")

@@ -893,27 +893,19 @@ def _rownorm_cuda_fast(op, center: bool, args: tuple, input, normalized_shape, w
     return r
 
 
-def _layer_norm_fast():
+def _rownorm_fast(center: bool):
+    """OpDef.fast of layer_norm (center: args (input, normalized_shape, weight, bias, eps)) or rms_norm
+    (args (input, normalized_shape, weight, eps)): the cuda shortcut for positional calls."""
     op_box = [None]
+    defaults = (None, None, None) if center else (None, None)  # (infer's defaults: eps None is its own default)
 
     def fast(*args, **kw):
-        if kw or not 2 <= len(args) <= 5:
+        if kw or not 2 <= len(args) <= 2 + len(defaults):
             return None
-        input, normalized_shape, weight, bias, eps = args + (None, None, 1e-05)[len(args) - 2:]
-        return _rownorm_cuda_fast(op_box[0], True, args, input, normalized_shape, weight, bias, eps)
-
-    fast.bind = lambda op: op_box.__setitem__(0, op)
-    return fast
-
-
-def _rms_norm_fast():
-    op_box = [None]
-
-    def fast(*args, **kw):
-        if kw or not 2 <= len(args) <= 4:
-            return None
-        input, normalized_shape, weight, eps = args + (None, None)[len(args) - 2:]
-        return _rownorm_cuda_fast(op_box[0], False, args, input, normalized_shape, weight, None, eps)
+        full = args + defaults[len(args) - 2:]
+        input, normalized_shape, weight = full[:3]
+        bias, eps = full[3:] if center else (None, full[3])
+        return _rownorm_cuda_fast(op_box[0], center, args, input, normalized_shape, weight, bias, eps)
 
     fast.bind = lambda op: op_box.__setitem__(0, op)
     return fast
@@ -1237,7 +1229,7 @@ layer_norm_op = register(OpDef(
     name="layer_norm", family=FAMILY, infer=_rownorm_infer("layer_norm", True),
     impl={"cpu": _rownorm_cpu(True), "cuda": _rownorm_cuda(True)}, ref=_rownorm_ref(True),
     samples=_rownorm_samples(True, True), bench=_rownorm_bench(True), dtypes=FLOATS,
-    extra={"torch": _torch_layer_norm}, vjp=_rownorm_vjp(layer_norm_backward_op, True), fast=_layer_norm_fast()))
+    extra={"torch": _torch_layer_norm}, vjp=_rownorm_vjp(layer_norm_backward_op, True), fast=_rownorm_fast(True)))
 
 
 def _rms_infer():
@@ -1287,7 +1279,7 @@ rms_norm_op = register(OpDef(
     impl={"cpu": _rms_impl(_rownorm_cpu(False)), "cuda": _rms_impl(_rownorm_cuda(False))}, ref=_rms_ref,
     samples=_rms_samples(), bench=_rms_bench(), dtypes=FLOATS,
     extra={"torch": lambda torch, x, ns, weight=None, eps=None: torch.nn.functional.rms_norm(
-        x, _normalized_shape(ns), weight, eps)}, vjp=None, fast=_rms_norm_fast()))
+        x, _normalized_shape(ns), weight, eps)}, vjp=None, fast=_rownorm_fast(False)))
 
 
 def _rms_norm_vjp(ctx, grad):
