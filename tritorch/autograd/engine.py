@@ -150,9 +150,10 @@ def record(op, args, kwargs, result, meta) -> None:
 
     The hot path of every differentiable call under autograd: one OpNode and per tensor input one edge, built
     without __init__ calls; an op that saves its inputs keeps the args tuple as it is (plus the versions), any
-    other op one (shape, dtype, device) triple per tensor input. A call of one or two tensors and nothing else
-    with one output (the unary and binary ops: most calls) is recorded here inline, without lists or further
-    calls (each Python call costs ~0.2 us here, as much as the rest of a node)."""
+    other op one (shape, dtype, device) triple per tensor input. A call of one tensor, or of a tensor and one
+    more argument, with one output (the unary and binary ops: most calls) builds its node here, without the
+    lists and helper calls of the general path (each Python call costs ~0.2 us here, as much as the rest of a
+    node)."""
     if op.list_input:
         return _record_lists(op, args, kwargs, result, meta)
     if op.vjp is None:
@@ -167,40 +168,10 @@ def record(op, args, kwargs, result, meta) -> None:
     if a.__class__ is not Tensor:
         return _record_any(op, args, kwargs, result, meta)
     b = args[1] if n == 2 else None
-    if b is not None and b.__class__ is not Tensor:  # a tensor and a Python scalar (x * 2.0)
-        if b.__class__ is not float and b.__class__ is not int and b.__class__ is not bool:
-            return _record_any(op, args, kwargs, result, meta)
-        scalar, b = b, None
-    else:
-        scalar = None
-    # the edge of each operand, as edge_of() makes it
-    base = a._base
-    if base is not None and base._extra is not None:
-        ea = edge_of(a)  # a view whose base was written in place: its history is regenerated first
-    elif a._requires_grad:
-        fn = a.grad_fn
-        extra = a._extra
-        if fn is None:
-            acc = extra.get("accumulate") if extra is not None else None
-            ea = (acc if acc is not None else accumulate_node(a), 0)
-        else:
-            ea = (fn, 0) if extra is None else (fn, extra.get("output_nr", 0))
-    else:
-        ea = None
-    if b is not None:
-        base = b._base
-        if base is not None and base._extra is not None:
-            eb = edge_of(b)
-        elif b._requires_grad:
-            fn = b.grad_fn
-            extra = b._extra
-            if fn is None:
-                acc = extra.get("accumulate") if extra is not None else None
-                eb = (acc if acc is not None else accumulate_node(b), 0)
-            else:
-                eb = (fn, 0) if extra is None else (fn, extra.get("output_nr", 0))
-        else:
-            eb = None
+    if b.__class__ is not Tensor:  # (a tensor and a non-tensor argument: x * 2.0, sum(x, dim))
+        b = None
+    ea = edge_of(a)
+    eb = edge_of(b) if b is not None else None
     node = _new(OpNode)  # _attach's node, inline
     node.op = op
     node.next_functions = (ea,) if b is None else (ea, eb)
@@ -219,7 +190,7 @@ def record(op, args, kwargs, result, meta) -> None:
         if b is not None:
             node._args = node._metas = (m, (b._data.shape, b.dtype, b.device))
         elif n == 2:
-            node._args = (m, scalar)
+            node._args = (m, args[1])
             node._metas = (m,)
         else:
             node._args = node._metas = (m,)

@@ -195,7 +195,9 @@ def edge_of(t: Tensor):
             REGENERATE(t, base, token)
     if not t._requires_grad:
         return None
-    if t.grad_fn is None:
-        return (accumulate_node(t), 0)
+    fn = t.grad_fn
     extra = t._extra
-    return (t.grad_fn, extra.get("output_nr", 0) if extra else 0)
+    if fn is None:  # a leaf: its AccumulateGrad node (made on first use)
+        acc = extra.get("accumulate") if extra is not None else None
+        return (acc if acc is not None else accumulate_node(t), 0)
+    return (fn, extra.get("output_nr", 0) if extra else 0)

@@ -466,8 +466,8 @@ def _launch_fwd(x: CudaArray, layout: _Layout, dtype: _dt.dtype, *, center, weig
     rm, rv = running if running is not None else (x, x)
     _norm_fwd_kernel[(launch.num_programs(layout.n_rows, rows),)](
         x, y if write_y else x, weight if weight is not None else x, bias if bias is not None else x,
-        mean if mean is not None else x, rstd if rstd is not None else x, rm, rv, layout.n_rows, layout.n_cols, layout.row_stride, layout.col_split,
-        layout.outer_stride, groups, group_channels, spatial, float(eps), float(momentum),
+        mean if mean is not None else x, rstd if rstd is not None else x, rm, rv,
+        layout.n_rows, layout.n_cols, layout.row_stride, layout.col_split, layout.outer_stride, groups, group_channels, spatial, float(eps), float(momentum),
         CENTER=center, STATS_GIVEN=stats_given is not None, UPDATE_RUNNING=running is not None, WRITE_Y=write_y,
         WRITE_STATS=mean is not None and stats_given is None,
         W_MODE=w_mode, HAS_W=weight is not None, HAS_B=bias is not None, STRIDED=layout.strided,
@@ -813,10 +813,11 @@ def _rownorm_cpu(center):
     return cpu
 
 
-def _recorded(*tensors) -> bool:
+def _recorded(input: Tensor, weight, bias) -> bool:
     """Whether autograd will record this call (grad mode on, an operand requires grad): only then does the
     forward keep its mean and rstd for the backward."""
-    return _GRAD.enabled and any(t is not None and t._requires_grad for t in tensors)
+    return _GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad)
+                              or (bias is not None and bias._requires_grad))
 
 
 def _rownorm_cuda(center):
@@ -880,8 +881,7 @@ def _rownorm_cuda_fast(op, center: bool, args: tuple, input, normalized_shape, w
         return None
     rows, cols, eps_f, acc = plan
     dtype = input.dtype
-    record = _GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad)
-                                or (bias is not None and bias._requires_grad))
+    record = _recorded(input, weight, bias)
     y, mean, rstd = _launch_fwd(x, _Layout(rows, cols, cols), dtype, center=center,
                                 weight=None if weight is None else weight._data,
                                 bias=None if bias is None else bias._data, eps=eps_f, write_stats=record)

@@ -670,11 +670,10 @@ def _fold_cuda(x: Tensor, plan, out, *, pre, combine, post=POST_NONE, acc=None, 
     kout = pw.kernel_view(out)
     src, w, targets = _prepare(xa, plan.dims, [kout], plan.keepdim, False, x.device)
     has_cast = cast is not None and cast is not x.dtype
-    key = (combine, acc, ident, has_cast and cast, pre, post, out_dtype is _dt.bool_)
+    key = (combine, acc, ident, cast if has_cast else None, pre, post, out_dtype is _dt.bool_)
     stages = _FOLD_CONSTS.get(key)
     if stages is None:
-        stages = _FOLD_CONSTS[key] = _fold_consts(combine, acc, ident, cast if has_cast else None, pre, post,
-                                                  out_dtype is _dt.bool_)
+        stages = _FOLD_CONSTS[key] = _fold_consts(*key)
     single, first, second = stages
     _rows_reduce(_fold_kernel, src, src, targets[0], targets[0], w, param_bits=_f64_bits(param),
                  single=single, first=first, second=second, partials=[(1, acc.np)])

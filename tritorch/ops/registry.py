@@ -99,9 +99,10 @@ class OpDef:
     doc: str = ""
     # Samples that the interpreter cannot run (e.g. bf16 arithmetic) are marked by the op's samples instead.
     extra: dict = field(default_factory=dict)
-    # An optional cpu shortcut fast(*args, **kw) -> Tensor | None for the commonest call shapes (same-dtype cpu
-    # operands, no out=). It must give exactly what infer + impl["cpu"] give, or None to take the full path
-    # (which also raises the errors). Dispatch cost of small ops is dominated by Python work, so it pays.
+    # An optional shortcut fast(*args, **kw) -> Tensor | None for the commonest call shapes (same-dtype cpu
+    # operands, no out=; for layer_norm/rms_norm also cuda calls of a signature infer has validated). It must
+    # give exactly what infer + impl give, or None to take the full path (which also raises the errors).
+    # Dispatch cost of small ops is dominated by Python work, so it pays.
     fast: Callable | None = None
     # What the vjp needs saved: "inputs" (default), "output" (e.g. exp, sigmoid), "both", or "none".
     save: str = "inputs"
