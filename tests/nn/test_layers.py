@@ -7,6 +7,7 @@ import pytest
 
 import tritorch as tt
 import tritorch.nn as nn
+import tritorch.nn.functional as F
 
 torch = pytest.importorskip("torch")
 
@@ -337,6 +338,12 @@ POOLS = [
     ("AvgPool2d", (2,), {"divisor_override": 3}, (1, 1, 4, 4)),
     ("AdaptiveAvgPool2d", ((2, 3),), {}, (2, 2, 5, 7)),
     ("AdaptiveAvgPool2d", (1,), {}, (1, 3, 4, 4)),
+    ("MaxPool1d", (3,), {"stride": 2, "padding": 1}, (2, 3, 9)),
+    ("AvgPool1d", (2,), {"ceil_mode": True}, (2, 3, 9)),
+    ("AdaptiveAvgPool1d", (4,), {}, (2, 3, 9)),
+    ("AdaptiveMaxPool1d", (4,), {}, (3, 9)),
+    ("AdaptiveMaxPool2d", ((2, None),), {}, (2, 2, 5, 7)),
+    ("AdaptiveMaxPool2d", (1,), {}, (1, 3, 4, 4)),
 ]
 
 
@@ -379,6 +386,40 @@ def test_dropout():
     b = nn.Dropout(0.5)(tt.ones(16, device="cuda")).cpu().numpy()
     np.testing.assert_array_equal(a, b)
     assert set(np.unique(a)) <= {0.0, 2.0}
+
+
+@pytest.mark.parametrize("name, shape", [("Dropout1d", (4, 50, 3)), ("Dropout2d", (4, 50, 3, 2)),
+                                         ("Dropout3d", (50, 2, 3, 2))])
+def test_channel_dropout(name, shape):
+    m = getattr(nn, name)(0.4)
+    assert repr(m) == repr(getattr(torch.nn, name)(0.4))
+    x = tt.ones(*shape, requires_grad=True)
+    tt.manual_seed(11)
+    y = m(x)
+    out = y.detach().numpy()
+    channel_dims = len(shape) - (2 if name == "Dropout1d" else 3 if name == "Dropout2d" else 4) + 1
+    planes = out.reshape(int(np.prod(shape[:channel_dims])), -1)
+    assert (planes == planes[:, :1]).all()           # whole channels kept or dropped
+    assert set(np.unique(planes)) == {0.0, np.float32(1 / 0.6)}
+    assert 0.4 < (planes[:, 0] != 0).mean() < 0.8
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), out)   # d(x * mask)/dx = mask
+    tt.manual_seed(11)
+    np.testing.assert_array_equal(m(tt.ones(*shape, device="cuda")).cpu().numpy(), out)   # same mask on cuda
+    m.eval()
+    assert m(x) is x
+
+
+def test_channel_dropout_edges_and_warnings():
+    assert not nn.Dropout2d(1.0)(tt.ones(2, 3, 2, 2)).numpy().any()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.dropout2d(tt.ones(2, 3, 2, 2), -0.1)
+    with pytest.raises(RuntimeError, match="dropout1d: Expected 2D or 3D input, but received a 4D input"):
+        F.dropout1d(tt.ones(2, 3, 4, 5))
+    with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+        F.dropout2d(tt.ones(2, 3, 4))
+    x = tt.ones(2, 3, 4, 4)
+    assert F.dropout2d(x, 0.5, inplace=True) is x
 
 
 # ------------------------------------------------------------------------------------------- embedding
@@ -469,3 +510,65 @@ def test_tiny_gpt_matches_torch():
     t_params = dict(tm.named_parameters())
     for name, p in m.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+# ------------------------------------------------------------------------------ PReLU, padding, distance, resampling
+
+@pytest.mark.parametrize("args, shape", [((), (2, 3, 4)), ((3, 0.1), (2, 3, 4)), ((3,), (2, 3)), ((), (5,))])
+def test_prelu(args, shape):
+    tm, m = torch.nn.PReLU(*args), nn.PReLU(*args)
+    same_structure(tm, m)
+    np.testing.assert_array_equal(m.weight.detach().numpy(), tm.weight.detach().numpy())
+    x = _rand(shape)
+    x.flat[0] = 0.0   # the kink: PyTorch takes the negative side's slope for the weight there, 1 for the input
+    compare(tm, m, x)
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        nn.PReLU(4)(tt.ones(2, 3))
+
+
+PADS = [("ZeroPad1d", ((1, 2),), (2, 3, 5)), ("ConstantPad1d", (2, 3.5), (3, 5)), ("ReflectionPad1d", (2,), (2, 3, 5)),
+        ("ReplicationPad1d", ((0, 3),), (2, 3, 5)), ("CircularPad1d", (1,), (2, 3, 5)),
+        ("ZeroPad2d", ((1, 0, 2, 3),), (2, 3, 4, 5)), ("ConstantPad2d", (1, -1.0), (3, 4, 5)),
+        ("ReflectionPad2d", ((1, 2, 2, 1),), (2, 3, 4, 5)), ("ReplicationPad2d", (2,), (2, 3, 4, 5)),
+        ("CircularPad2d", (1,), (2, 3, 4, 5)), ("ZeroPad3d", (1,), (1, 2, 3, 4, 5)),
+        ("ConstantPad3d", ((1, 0, 0, 1, 2, 0), 2.0), (1, 2, 3, 4, 5)), ("ReflectionPad3d", (1,), (1, 2, 3, 4, 5)),
+        ("ReplicationPad3d", (1,), (1, 2, 3, 4, 5)), ("CircularPad3d", (1,), (1, 2, 3, 4, 5))]
+
+
+@pytest.mark.parametrize("name, args, shape", PADS, ids=[p[0] for p in PADS])
+def test_padding_layers(name, args, shape):
+    tm, m = getattr(torch.nn, name)(*args), getattr(nn, name)(*args)
+    assert repr(m) == repr(tm)
+    compare(tm, m, _rand(shape))
+
+
+def test_distance_layers():
+    for tm, m in ((torch.nn.CosineSimilarity(), nn.CosineSimilarity()),
+                  (torch.nn.CosineSimilarity(dim=0, eps=1e-3), nn.CosineSimilarity(dim=0, eps=1e-3)),
+                  (torch.nn.PairwiseDistance(), nn.PairwiseDistance()),
+                  (torch.nn.PairwiseDistance(p=1.0, keepdim=True), nn.PairwiseDistance(p=1.0, keepdim=True))):
+        assert repr(m) == repr(tm)
+        compare(tm, m, _rand((4, 5)), _rand((4, 5), 1))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.Upsample(scale_factor=2),
+    lambda lib: lib.nn.Upsample(size=(4, 5), mode="bilinear", align_corners=True),
+    lambda lib: lib.nn.Upsample(scale_factor=(1.5, 2), mode="bicubic"),
+    lambda lib: lib.nn.UpsamplingNearest2d(scale_factor=3),
+    lambda lib: lib.nn.UpsamplingBilinear2d(size=7),
+    lambda lib: lib.nn.PixelShuffle(2),
+    lambda lib: lib.nn.PixelUnshuffle(2),
+])
+def test_resampling_layers(make):
+    tm, m = make(torch), make(tt)
+    assert repr(m) == repr(tm)
+    compare(tm, m, _rand((2, 4, 4, 6)), atol=1e-5)
+
+
+def test_new_layers_cuda():
+    compare(torch.nn.PReLU(3), nn.PReLU(3), _rand((2, 3, 4)), device="cuda")
+    compare(torch.nn.ReflectionPad2d(1), nn.ReflectionPad2d(1), _rand((1, 2, 3, 4)), device="cuda")
+    compare(torch.nn.Upsample(scale_factor=2, mode="bilinear"), nn.Upsample(scale_factor=2, mode="bilinear"),
+            _rand((1, 2, 3, 4)), device="cuda")
+    compare(torch.nn.AdaptiveMaxPool2d(2), nn.AdaptiveMaxPool2d(2), _rand((1, 2, 5, 5)), device="cuda")

@@ -67,6 +67,24 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     return _ternary.where(input > threshold, input, value, out=input if inplace else None)
 
 
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """input where input > 0, else weight * input; weight one value or one per channel (dim 1)."""
+    if weight.dim() > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}")
+    n = weight.numel()
+    if n != 1:
+        if input.dim() == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = input.shape[1] if input.dim() >= 2 else 1
+        if n != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{n} and channel size = {channels}.")
+        weight = weight.reshape((n,) + (1,) * (input.dim() - 2))
+    else:
+        weight = weight.reshape(())
+    return _ternary.where(input > 0, input, weight * input)
+
+
 # -------------------------------------------------------------------------------------------- reductions
 
 def _reduction_from_legacy(size_average, reduce) -> str:
@@ -475,10 +493,13 @@ from ..ops.nn_activation import (celu, elu, hardsigmoid, hardswish, hardtanh, le
                                  mish, relu6, selu, softsign)
 from ..ops.nn_attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.nn_conv import conv1d, conv2d, conv_transpose2d  # noqa: E402,F401
-from ..ops.nn_dropout import dropout  # noqa: E402
+from ..ops.nn_dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 from ..ops.nn_embedding import embedding  # noqa: E402,F401
 from ..ops.nn_fused import bias_gelu, swiglu  # noqa: E402,F401
 from ..ops.nn_loss import cross_entropy, nll_loss  # noqa: E402,F401
 from ..ops.nn_norm import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402,F401
 from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F401
 from ..ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
+from ._pool import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,  # noqa: E402,F401
+                    max_pool1d)
+from ._resample import interpolate, pixel_shuffle, pixel_unshuffle, upsample  # noqa: E402,F401

@@ -37,7 +37,7 @@ from .samples import make_tensor, rng_for
 
 FAMILY = "nn_dropout"
 
-__all__ = ["dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
 
 # Philox counters per program (four elements each); the interpreter prefers fewer, larger programs.
 _BLOCK_C = 1024 if _cuda.INTERPRET else 256
@@ -231,3 +231,59 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     r = dropout_op(input, float(p), seed=gen._seed, offset=gen._offset, out=out)
     gen._advance(n)
     return r
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, channel_dims: int) -> Tensor:
+    """Channel-wise dropout: one draw per (sample, channel) over the first `channel_dims` dims, applied to the
+    whole feature map. The mask is dropout itself on a ones tensor of shape (N, C, 1, ...), so it is Philox's
+    (the same on cpu and cuda for the same generator state) and already scaled by 1 / (1 - p)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    from .creation import ones
+    shape = tuple(input.shape[:channel_dims]) + (1,) * (input.dim() - channel_dims)
+    mask = dropout(ones(shape, dtype=input.dtype, device=input.device), p)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """torch.nn.functional.dropout1d: zero whole channels of (N, C, L) or (C, L) with probability p."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout(input, p, training, inplace, input.dim() - 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """torch.nn.functional.dropout2d: zero whole channels of (N, C, H, W) or (C, H, W) with probability p (a 3-D
+    input is taken as (N, C, L), with PyTorch's warning)."""
+    import warnings
+    dims = input.dim()
+    if dims not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {dims}-D input to dropout2d, which is deprecated and will result in "
+                      "an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+                      "inputs).", stacklevel=2)
+    if dims == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, min(2, dims))
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """torch.nn.functional.dropout3d: zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p."""
+    import warnings
+    dims = input.dim()
+    if dims not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {dims}-D input to dropout3d, which is deprecated and will result in "
+                      "an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
+                      "inputs).", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, 1 if dims == 4 else min(2, dims))

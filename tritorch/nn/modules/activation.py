@@ -11,7 +11,7 @@ from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softmin",
            "ELU", "CELU", "SELU", "Softplus", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid",
-           "Softsign", "GLU", "Threshold", "MultiheadAttention"]
+           "Softsign", "GLU", "Threshold", "PReLU", "MultiheadAttention"]
 
 
 def _inplace_str(inplace: bool) -> str:
@@ -226,6 +226,27 @@ class Threshold(Module):
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}{_inplace_str(self.inplace)}"
+
+
+class PReLU(Module):
+    """max(0, x) + weight * min(0, x), with one learnt weight or one per channel (initialised to `init`)."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(empty((num_parameters,), device, dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with no_grad():
+            self.weight.fill_(self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
 
 
 class MultiheadAttention(Module):

@@ -1,0 +1,93 @@
+"""interpolate, pixel_shuffle, pixel_unshuffle (tritorch/nn/_resample.py) vs PyTorch's: values and input
+gradients on cpu and cuda (GPU or interpreter), dtypes, and PyTorch's errors."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+import tritorch.nn.functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _rand(shape, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def check(fn, x, *args, device="cpu", rtol=1e-5, atol=1e-6, **kwargs):
+    xt = torch.tensor(x, requires_grad=True)
+    xx = tt.tensor(x, device=device, requires_grad=True)
+    ref, out = getattr(TF, fn)(xt, *args, **kwargs), getattr(F, fn)(xx, *args, **kwargs)
+    assert tuple(out.shape) == tuple(ref.shape)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=rtol, atol=atol)
+    w = _rand(tuple(ref.shape), 9, x.dtype)
+    (ref * torch.tensor(w)).sum().backward()
+    (out * tt.tensor(w, device=device)).sum().backward()
+    np.testing.assert_allclose(xx.grad.cpu().numpy(), xt.grad.numpy(), rtol=rtol, atol=atol)
+
+
+SIZES = [dict(size=9), dict(size=4), dict(scale_factor=2), dict(scale_factor=0.5), dict(scale_factor=1.7),
+         dict(scale_factor=2.5, recompute_scale_factor=True)]
+SHAPES = {1: (2, 3, 7), 2: (2, 3, 5, 6), 3: (1, 2, 3, 4, 5)}
+LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("how", SIZES, ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()))
+def test_interpolate_cpu(dims, how):
+    x = _rand(SHAPES[dims])
+    for mode in ("nearest", "nearest-exact"):
+        check("interpolate", x, mode=mode, **how)
+    for align in (False, True):
+        check("interpolate", x, mode=LINEAR[dims], align_corners=align, **how)
+        if dims == 2:   # 16 products per output: float32 rounding of their sum
+            check("interpolate", x, mode="bicubic", align_corners=align, atol=1e-5, **how)
+    if dims < 3 and "scale_factor" not in how:
+        check("interpolate", x, mode="area", **how)
+
+
+@pytest.mark.parametrize("mode, kwargs", [("nearest", {}), ("bilinear", {"align_corners": False}),
+                                          ("bicubic", {"align_corners": True}), ("area", {})])
+def test_interpolate_cuda(mode, kwargs):
+    check("interpolate", _rand((2, 3, 5, 6)), device="cuda", size=(7, 4), mode=mode,
+          atol=1e-5 if mode == "bicubic" else 1e-6, **kwargs)
+
+
+def test_interpolate_float64_and_half():
+    check("interpolate", _rand((1, 2, 5, 6), dtype=np.float64), scale_factor=1.3, mode="bilinear", rtol=1e-12,
+          atol=1e-12)
+    x = _rand((1, 2, 5, 6))
+    out = F.interpolate(tt.tensor(x).half(), scale_factor=2, mode="bilinear")
+    ref = TF.interpolate(torch.tensor(x).half().float(), scale_factor=2, mode="bilinear").half()
+    assert out.dtype is tt.float16
+    np.testing.assert_array_equal(out.numpy(), ref.numpy())
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda m, lib: m.interpolate(lib.randn(1, 1, 5, 5)), ValueError),
+    (lambda m, lib: m.interpolate(lib.randn(1, 1, 5, 5), size=3, scale_factor=2), ValueError),
+    (lambda m, lib: m.interpolate(lib.randn(1, 1, 5, 5), size=3, mode="linear"), NotImplementedError),
+    (lambda m, lib: m.interpolate(lib.randn(1, 1, 5, 5), size=3, align_corners=True), ValueError),
+    (lambda m, lib: m.interpolate(lib.randn(1, 1, 5, 5), size=(3, 4, 5)), ValueError),
+    (lambda m, lib: m.interpolate(lib.randn(1, 1, 5, 5), size=3, mode="foo"), NotImplementedError),
+    (lambda m, lib: m.interpolate(lib.randn(3, 4), size=3), NotImplementedError),
+    (lambda m, lib: m.pixel_shuffle(lib.randn(5, 4), 2), RuntimeError),
+    (lambda m, lib: m.pixel_shuffle(lib.randn(1, 5, 4, 4), 2), RuntimeError),
+    (lambda m, lib: m.pixel_unshuffle(lib.randn(1, 5, 5, 4), 2), RuntimeError),
+])
+def test_errors_match_torch(call, exc):
+    with pytest.raises(exc) as ours:
+        call(F, tt)
+    with pytest.raises(exc) as theirs:
+        call(TF, torch)
+    assert str(ours.value)[:40] == str(theirs.value)[:40]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_pixel_shuffle_round_trip(device):
+    check("pixel_shuffle", _rand((2, 8, 3, 4)), 2, device=device)
+    check("pixel_shuffle", _rand((9, 3, 4)), 3, device=device)
+    check("pixel_unshuffle", _rand((2, 2, 6, 4)), 2, device=device)
+    check("pixel_unshuffle", _rand((2, 1, 2, 6, 9)), 3, device=device)
+    x = tt.tensor(_rand((2, 8, 3, 4)), device=device)
+    np.testing.assert_array_equal(F.pixel_unshuffle(F.pixel_shuffle(x, 2), 2).cpu().numpy(), x.cpu().numpy())

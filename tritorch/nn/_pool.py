@@ -1,0 +1,131 @@
+"""1-d pooling and adaptive max pooling, composed from the registered 2-d pooling ops (ops/nn_pool.py) and
+reductions, so both devices, autograd and double backward come from those ops.
+
+A 1-d input (N, C, L) or (C, L) is pooled as a 2-d plane of height 1: the kernels then loop over a 1 x k window,
+and max indices (h * W + w in each plane) are already the 1-d positions. Adaptive max pooling uses max_pool2d
+itself when every window has the same size (the input size a multiple of the output size: global pooling and
+most uses), else one max per output window (PyTorch's windows: start floor(i * L / n), end ceil((i + 1) * L / n)).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import movement as _mv
+from ..ops import reduce as _reduce
+from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..tensor import Tensor
+
+__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+
+
+def _one(fn: str, name: str, v, allow_none: bool = False):
+    """An int or a one-int tuple/list (PyTorch's 1-d pooling arguments); None stays None where allowed."""
+    if v is None and allow_none:
+        return None
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (tuple, list)) and len(v) == 1 and isinstance(v[0], (int, np.integer)):
+        return int(v[0])
+    if isinstance(v, (tuple, list)) and allow_none and len(v) == 0:
+        return None
+    size = len(v) if isinstance(v, (tuple, list)) else type(v).__name__
+    raise RuntimeError(f"{fn}() {name} must be an int, list of ints or tuple of ints of size 1 but got size {size}")
+
+
+def _check_1d(fn: str, input) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, "
+                           f"but got:{list(input.shape)}")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """torch.nn.functional.max_pool1d over (N, C, L) or (C, L)."""
+    _check_1d("max_pool1d", input)
+    k = _one("max_pool1d", "kernel_size", kernel_size)
+    s = _one("max_pool1d", "stride", stride, allow_none=True)
+    out = max_pool2d(input.unsqueeze(-2), (1, k), (1, k if s is None else s),
+                     (0, _one("max_pool1d", "padding", padding)), (1, _one("max_pool1d", "dilation", dilation)),
+                     ceil_mode=ceil_mode, return_indices=return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """torch.nn.functional.avg_pool1d over (N, C, L) or (C, L)."""
+    _check_1d("avg_pool1d", input)
+    k = _one("avg_pool1d", "kernel_size", kernel_size)
+    s = _one("avg_pool1d", "stride", stride, allow_none=True)
+    return avg_pool2d(input.unsqueeze(-2), (1, k), (1, k if s is None else s),
+                      (0, _one("avg_pool1d", "padding", padding)), ceil_mode, count_include_pad).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """torch.nn.functional.adaptive_avg_pool1d over (N, C, L) or (C, L)."""
+    _check_1d("adaptive_avg_pool1d", input)
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _one("adaptive_avg_pool1d", "output_size",
+                                                             output_size))).squeeze(-2)
+
+
+def _window(i: int, n_out: int, n_in: int) -> tuple:
+    return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+
+
+def _adaptive_max(input: Tensor, out_hw: tuple, return_indices: bool):
+    """Adaptive max pooling of the last two dims of a 3-d or 4-d input to out_hw."""
+    h, w = input.shape[-2], input.shape[-1]
+    ho, wo = out_hw
+    if ho > 0 and wo > 0 and h % ho == 0 and w % wo == 0:  # equal windows: one max_pool2d launch
+        return max_pool2d(input, (h // ho, w // wo), (h // ho, w // wo), return_indices=return_indices)
+    values, indices = [], []
+    for i in range(ho):
+        h0, h1 = _window(i, ho, h)
+        for j in range(wo):
+            w0, w1 = _window(j, wo, w)
+            win = input[..., h0:h1, w0:w1].flatten(-2)
+            v, local = _reduce.max(win, -1)
+            values.append(v)
+            if return_indices:  # the window's flat offset back to the plane's h * W + w
+                indices.append((local // (w1 - w0) + h0) * w + local % (w1 - w0) + w0)
+    shape = tuple(input.shape[:-2]) + (ho, wo)
+    out = _mv.stack(values, -1).reshape(shape) if values else input.new_empty(shape)
+    if not return_indices:
+        return out
+    idx = _mv.stack(indices, -1).reshape(shape) if indices else input.new_empty(shape).long()
+    return out, idx
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """torch.nn.functional.adaptive_max_pool2d over (N, C, H, W) or (C, H, W); output_size an int, a pair, or a
+    pair with None (keep that dim); with return_indices also the flat argmax offsets h * W + w in each plane."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"adaptive_max_pool2d(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size, output_size)
+    output_size = tuple(output_size)
+    if len(output_size) != 2:
+        raise RuntimeError("adaptive_max_pool2d(): internal error: output_size.size() must be 2")
+    out_hw = tuple(input.shape[-2 + i] if v is None else int(v) for i, v in enumerate(output_size))
+    for i in range(input.dim() - 2, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(input.shape)} with dimension {i} being empty")
+    return _adaptive_max(input, out_hw, return_indices)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """torch.nn.functional.adaptive_max_pool1d over (N, C, L) or (C, L)."""
+    _check_1d("adaptive_max_pool1d", input)
+    if input.shape[-1] == 0:
+        raise RuntimeError(f"adaptive_max_pool1d(): Expected input to have non-zero size for non-batch dimensions, "
+                           f"but input has sizes {list(input.shape)} with dimension {input.dim() - 1} being empty")
+    out = _adaptive_max(input.unsqueeze(-2), (1, _one("adaptive_max_pool1d", "output_size", output_size)),
+                        return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
