@@ -179,7 +179,7 @@ def test_conv_transpose_output_size():
 
 @pytest.mark.parametrize("momentum", [0.1, None])
 @pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (4, 3)), ("BatchNorm1d", (3, 3, 5)),
-                                       ("BatchNorm2d", (2, 3, 4, 3))])
+                                       ("BatchNorm2d", (2, 3, 4, 3)), ("BatchNorm3d", (2, 3, 2, 3, 2))])
 def test_batchnorm_train_eval_running_stats(cls, shape, momentum):
     tm, m = getattr(torch.nn, cls)(3, momentum=momentum), getattr(nn, cls)(3, momentum=momentum)
     same_structure(tm, m)
@@ -239,6 +239,43 @@ def test_norms_cuda_and_errors():
     compare(torch.nn.LayerNorm(3), nn.LayerNorm(3), _rand((2, 3)), device="cuda", rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
         nn.GroupNorm(3, 4)
+
+
+@pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (2, 3, 5)), ("InstanceNorm2d", (2, 3, 4, 5)),
+                                        ("InstanceNorm3d", (2, 3, 2, 3, 2)), ("InstanceNorm2d", (3, 4, 5))])
+@pytest.mark.parametrize("kwargs", [{}, {"affine": True}, {"track_running_stats": True},
+                                    {"affine": True, "track_running_stats": True, "momentum": None}])
+def test_instance_norm(cls, shape, kwargs):
+    tm, m = getattr(torch.nn, cls)(3, **kwargs), getattr(nn, cls)(3, **kwargs)
+    same_structure(tm, m)
+    if m.affine:
+        with torch.no_grad():
+            for p in tm.parameters():
+                p.uniform_(0.5, 1.5)
+    m.load_state_dict(tm.state_dict())
+    for step in range(2):
+        compare(tm, m, _rand(shape, seed=step) * 2 + 1, load=False, rtol=1e-4, atol=1e-5)
+    if m.track_running_stats:
+        for key in ("running_mean", "running_var"):
+            np.testing.assert_allclose(getattr(m, key).numpy(), getattr(tm, key).numpy(), rtol=1e-5, atol=1e-6)
+    tm.eval()
+    m.eval()
+    compare(tm, m, _rand(shape, seed=7), load=False, rtol=1e-4, atol=1e-5)
+
+
+def test_instance_norm_cuda_and_errors():
+    tm, m = torch.nn.InstanceNorm2d(3, affine=True, track_running_stats=True), \
+        nn.InstanceNorm2d(3, affine=True, track_running_stats=True)
+    compare(tm, m, _rand((2, 3, 4, 4)), device="cuda", rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(m.running_var.cpu().numpy(), tm.running_var.numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="Expected more than 1 spatial element when training"):
+        nn.InstanceNorm2d(3)(tt.ones(2, 3, 1, 1))
+    with pytest.raises(ValueError, match=r"expected 3D or 4D input \(got 2D input\)"):
+        nn.InstanceNorm2d(3)(tt.ones(2, 3))
+    with pytest.raises(ValueError, match="to match num_features"):
+        nn.InstanceNorm1d(4, affine=True)(tt.ones(2, 3, 5))
+    with pytest.warns(UserWarning, match="does not match num_features"):
+        nn.InstanceNorm1d(4)(tt.ones(2, 3, 5))
 
 
 # ------------------------------------------------------------------------------------------- attention

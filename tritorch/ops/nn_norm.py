@@ -52,7 +52,7 @@ from .samples import make_tensor, rng_for
 FAMILY = "nn_norm"
 FLOATS = _dt.FLOATS
 
-__all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm"]
+__all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm"]
 
 # Longest row held in registers in one block; longer rows loop over blocks of this size. Tests shrink it to
 # exercise the looping path on tiny rows.
@@ -2026,3 +2026,32 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     computed by the caller (nn.BatchNorm passes 1 / num_batches_tracked)."""
     return batch_norm_op(input, weight, bias, running_mean=running_mean, running_var=running_var,
                          training=training, momentum=momentum, eps=eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-05):
+    """torch.nn.functional.instance_norm: normalise each (sample, channel) plane over its spatial positions, then
+    a per-channel affine. With the input's statistics and no running stats it is group_norm with one group per
+    channel (one fused op); with running stats to update, batch_norm over (1, N * C, ...) with the stats repeated
+    per sample, then their mean over the samples written back (PyTorch's composition); use_input_stats=False
+    normalises with the running stats (batch_norm in eval mode)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"instance_norm(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    shape = tuple(input.shape)
+    if len(shape) < 2 or math.prod(shape[2:]) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(shape)}")
+    if running_mean is None and running_var is None:
+        return group_norm(input, shape[1], weight, bias, eps)
+    from ..autograd.grad_mode import no_grad
+    b, c = shape[:2]
+    stats = [None if r is None else r.repeat(b) for r in (running_mean, running_var)]
+    affine = [None if p is None else p.repeat(b) for p in (weight, bias)]
+    out = batch_norm(input.reshape((1, b * c) + shape[2:]), stats[0], stats[1], affine[0], affine[1], True,
+                     momentum, eps)
+    with no_grad():
+        for running, repeated in zip((running_mean, running_var), stats):
+            if running is not None:
+                running.copy_(repeated.reshape(b, c).mean(0))
+    return out.reshape(shape)
