@@ -609,3 +609,80 @@ def test_new_layers_cuda():
     compare(torch.nn.Upsample(scale_factor=2, mode="bilinear"), nn.Upsample(scale_factor=2, mode="bilinear"),
             _rand((1, 2, 3, 4)), device="cuda")
     compare(torch.nn.AdaptiveMaxPool2d(2), nn.AdaptiveMaxPool2d(2), _rand((1, 2, 5, 5)), device="cuda")
+
+
+# ------------------------------------------------------------------------------------------------ recurrent
+
+RNNS = [("RNN", {}), ("RNN", {"nonlinearity": "relu", "num_layers": 2, "bidirectional": True}),
+        ("LSTM", {}), ("LSTM", {"num_layers": 2, "batch_first": True, "bidirectional": True, "proj_size": 3}),
+        ("GRU", {"bias": False}), ("GRU", {"num_layers": 2, "batch_first": True})]
+
+
+@pytest.mark.parametrize("cls, kwargs", RNNS, ids=[f"{c}{i}" for i, (c, _) in enumerate(RNNS)])
+def test_recurrent_layers(cls, kwargs):
+    tm, m = getattr(torch.nn, cls)(5, 4, **kwargs), getattr(nn, cls)(5, 4, **kwargs)
+    same_structure(tm, m)
+    batch_first = kwargs.get("batch_first", False)
+    x = _rand((2, 7, 5) if batch_first else (7, 2, 5))
+    compare(tm, m, x, rtol=1e-4, atol=1e-5, out_index=0)         # output; gradients of every parameter
+    states = (2 if kwargs.get("bidirectional") else 1) * kwargs.get("num_layers", 1)
+    h0 = _rand((states, 2, kwargs.get("proj_size") or 4), 3)
+    c0 = _rand((states, 2, 4), 4)
+    t_hx = (torch.tensor(h0), torch.tensor(c0)) if cls == "LSTM" else torch.tensor(h0)
+    hx = (tt.tensor(h0), tt.tensor(c0)) if cls == "LSTM" else tt.tensor(h0)
+    t_out, t_hn = tm(torch.tensor(x), t_hx)
+    out, hn = m(tt.tensor(x), hx)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-4, atol=1e-5)
+    for a, b in zip(hn if cls == "LSTM" else (hn,), t_hn if cls == "LSTM" else (t_hn,)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+    unbatched = x[0] if batch_first else x[:, 0]     # (L, features), no batch dim
+    np.testing.assert_allclose(m(tt.tensor(unbatched))[0].detach().numpy(),
+                               tm(torch.tensor(unbatched))[0].detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls, kwargs", [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu", "bias": False}),
+                                         ("LSTMCell", {}), ("GRUCell", {})])
+def test_recurrent_cells(cls, kwargs):
+    tm, m = getattr(torch.nn, cls)(5, 4, **kwargs), getattr(nn, cls)(5, 4, **kwargs)
+    same_structure(tm, m)
+    compare(tm, m, _rand((3, 5)), rtol=1e-4, atol=1e-5, out_index=0 if cls == "LSTMCell" else None)
+    h = _rand((4,), 2)
+    x = _rand((5,), 5)
+    if cls == "LSTMCell":
+        ours, theirs = m(tt.tensor(x), (tt.tensor(h), tt.tensor(h))), tm(torch.tensor(x), (torch.tensor(h),) * 2)
+    else:
+        ours, theirs = (m(tt.tensor(x), tt.tensor(h)),), (tm(torch.tensor(x), torch.tensor(h)),)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_recurrent_cuda_dropout_and_errors():
+    compare(torch.nn.LSTM(3, 4, bidirectional=True), nn.LSTM(3, 4, bidirectional=True), _rand((5, 2, 3)),
+            device="cuda", rtol=1e-4, atol=1e-5, out_index=0)
+    compare(torch.nn.GRUCell(3, 4), nn.GRUCell(3, 4), _rand((2, 3)), device="cuda", rtol=1e-4, atol=1e-5)
+    m = nn.GRU(3, 4, num_layers=2, dropout=0.5)
+    out, _ = m(tt.ones(6, 2, 3))
+    assert tuple(out.shape) == (6, 2, 4)
+    m.flatten_parameters()
+    assert len(m.all_weights) == 2 and len(m.all_weights[0]) == 4
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        nn.LSTM(3, 4, dropout=0.5)
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="Unknown nonlinearity 'sig'"):
+        nn.RNN(3, 4, nonlinearity="sig")
+    gru = nn.GRU(3, 4)
+    with pytest.raises(RuntimeError, match="For unbatched 2-D input, hx should also be 2-D but got 3-D tensor"):
+        gru(tt.ones(5, 3), tt.ones(1, 2, 4))
+    with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 2, 4\), got \[1, 3, 4\]"):
+        gru(tt.ones(5, 2, 3), tt.ones(1, 3, 4))
+    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 4"):
+        gru(tt.ones(5, 2, 4))
+    with pytest.raises(ValueError, match="GRU: Expected input to be 2D or 3D, got 4D instead"):
+        gru(tt.ones(2, 5, 2, 3))
+    with pytest.raises(ValueError, match="RNN input dtype"):
+        gru(tt.ones(5, 2, 3, dtype=tt.float64))
+    with pytest.raises(RuntimeError, match="input has inconsistent input_size: got 5 expected 3"):
+        nn.GRUCell(3, 4)(tt.ones(2, 5))
+    with pytest.raises(TypeError, match="must be tuple of Tensors"):
+        nn.LSTMCell(3, 4)(tt.ones(2, 3), tt.ones(2, 4))

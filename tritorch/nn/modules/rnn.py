@@ -1,0 +1,359 @@
+"""Recurrent layers: RNN, LSTM (with projections), GRU and their cells, PyTorch's parameters, shapes and checks.
+
+A layer's input projections for every time step are one GEMM (linear over the whole sequence); each step then
+adds the hidden projection and applies the cell, with PyTorch's gate order and formulas (LSTM: input, forget,
+cell, output gates; GRU: reset, update, new, with the reset gate applied to the hidden projection including its
+bias). Every step is a few registered ops, so the layers run on both devices and autograd differentiates
+through time. PackedSequence inputs are not supported.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from ...ops import creation as _creation
+from ...ops import movement as _mv
+from ...ops import unary as _unary
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from ._common import empty
+from .module import Module
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+# ------------------------------------------------------------------------------------------- cell steps
+# gx: the input projection of this step (with bias_ih), h/c: the state; each returns the new state
+
+def _rnn_step(gx, h, w_hh, b_hh, relu: bool):
+    pre = F.linear(h, w_hh, b_hh) + gx
+    return F.relu(pre) if relu else _unary.tanh(pre)
+
+
+def _lstm_step(gx, h, c, w_hh, b_hh, w_hr):
+    i, f, g, o = (F.linear(h, w_hh, b_hh) + gx).chunk(4, -1)
+    c = _unary.sigmoid(f) * c + _unary.sigmoid(i) * _unary.tanh(g)
+    h = _unary.sigmoid(o) * _unary.tanh(c)
+    return (h if w_hr is None else F.linear(h, w_hr)), c
+
+
+def _gru_step(gx, h, w_hh, b_hh):
+    rx, zx, nx = gx.chunk(3, -1)
+    rh, zh, nh = F.linear(h, w_hh, b_hh).chunk(3, -1)
+    r = _unary.sigmoid(rx + rh)
+    z = _unary.sigmoid(zx + zh)
+    n = _unary.tanh(nx + r * nh)
+    return (h - n) * z + n
+
+
+# ------------------------------------------------------------------------------------------------ layers
+
+class RNNBase(Module):
+    """The parameters, checks and layer/direction loop shared by RNN, LSTM and GRU."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
+        super().__init__()
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1):
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
+                             "element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+        if not isinstance(hidden_size, int) or isinstance(hidden_size, bool):
+            raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
+        if hidden_size <= 0:
+            raise ValueError("hidden_size must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        directions = 2 if bidirectional else 1
+        gate_size = _GATES[mode] * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
+        self._all_weights = []
+        for layer in range(num_layers):
+            for direction in range(directions):
+                layer_input = input_size if layer == 0 else real_hidden * directions
+                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, real_hidden)}
+                if bias:
+                    shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
+                if proj_size > 0:
+                    shapes["weight_hr"] = (proj_size, hidden_size)
+                suffix = "_reverse" if direction == 1 else ""
+                names = []
+                for kind, shape in shapes.items():
+                    name = f"{kind}_l{layer}{suffix}"
+                    setattr(self, name, Parameter(empty(shape, device, dtype)))
+                    names.append(name)
+                self._all_weights.append(names)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def flatten_parameters(self) -> None:
+        """PyTorch packs the weights into one buffer for cuDNN here; tritorch's layers use them as they are."""
+
+    @property
+    def all_weights(self) -> list:
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def _params(self, index: int) -> dict:
+        return {name.split("_l")[0]: getattr(self, name) for name in self._all_weights[index]}
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # ---- forward
+
+    def _check_input(self, input) -> bool:
+        """PyTorch's checks; True for a batched (3-D) input."""
+        name = "RNN" if self.mode.startswith("RNN") else self.mode
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        weight = self.weight_ih_l0
+        if input.dtype is not weight.dtype:
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert "
+                             f"input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                               f"{input.shape[-1]}")
+        return input.dim() == 3
+
+    def _state(self, hx, batched: bool, batch: int, size: int, input, what: str):
+        """The initial state (layers * directions, batch, size): zeros, or hx checked and given a batch dim."""
+        expected = (self.num_layers * (2 if self.bidirectional else 1), batch, size)
+        if hx is None:
+            return _creation.zeros(expected, dtype=input.dtype, device=input.device)
+        if batched and hx.dim() != 3:
+            raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
+        if not batched and hx.dim() != 2:
+            raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
+        state = hx if batched else hx.unsqueeze(1)
+        if tuple(state.shape) != expected:
+            raise RuntimeError(f"Expected {what} size {expected}, got {list(state.shape)}")
+        return state
+
+    def _direction(self, x, h, c, p: dict, reverse: bool):
+        """One layer in one direction over the sequence x (L, N, features): (outputs (L, N, H), h, c)."""
+        gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
+        w_hh, b_hh = p["weight_hh"], p.get("bias_hh")
+        outputs = [None] * x.shape[0]
+        for t in (range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])):
+            if self.mode == "LSTM":
+                h, c = _lstm_step(gx[t], h, c, w_hh, b_hh, p.get("weight_hr"))
+            elif self.mode == "GRU":
+                h = _gru_step(gx[t], h, w_hh, b_hh)
+            else:
+                h = _rnn_step(gx[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
+            outputs[t] = h
+        return _mv.stack(outputs, 0), h, c
+
+    def _run(self, input, hx):
+        batched = self._check_input(input)
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        if x.shape[0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        batch = x.shape[1]
+        lstm = self.mode == "LSTM"
+        h0, c0 = (hx if hx is not None else (None, None)) if lstm else (hx, None)
+        h0 = self._state(h0, batched, batch, self.proj_size or self.hidden_size, input,
+                         "hidden[0]" if lstm else "hidden")
+        c0 = self._state(c0, batched, batch, self.hidden_size, input, "hidden[1]") if lstm else None
+        directions = 2 if self.bidirectional else 1
+        hs, cs = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(directions):
+                i = layer * directions + d
+                out, h, c = self._direction(x, h0[i], c0[i] if lstm else None, self._params(i), d == 1)
+                outs.append(out)
+                hs.append(h)
+                cs.append(c)
+            x = outs[0] if directions == 1 else _mv.cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        h_n = _mv.stack(hs, 0)
+        c_n = _mv.stack(cs, 0) if lstm else None
+        if not batched:
+            x, h_n = x.squeeze(1), h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if lstm else None
+        return x, ((h_n, c_n) if lstm else h_n)
+
+    def forward(self, input, hx=None):
+        return self._run(input, hx)
+
+
+class RNN(RNNBase):
+    """Elman RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, 0, device, dtype)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory, with an optional projection of the hidden state (proj_size)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)
+
+    def forward(self, input, hx=None):
+        if hx is not None and not isinstance(hx, (tuple, list)):
+            raise TypeError("LSTM expects hx as a tuple (h_0, c_0)")
+        return self._run(input, hx)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, 0,
+                         device, dtype)
+
+
+# ------------------------------------------------------------------------------------------------- cells
+
+class RNNCellBase(Module):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None, dtype=None):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = Parameter(empty((num_chunks * hidden_size, input_size), device, dtype))
+        self.weight_hh = Parameter(empty((num_chunks * hidden_size, hidden_size), device, dtype))
+        if bias:
+            self.bias_ih = Parameter(empty((num_chunks * hidden_size,), device, dtype))
+            self.bias_hh = Parameter(empty((num_chunks * hidden_size,), device, dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _prepare(self, input, states: tuple):
+        """(batched input, states with a batch dim, whether the input was batched), with PyTorch's checks."""
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} expected "
+                               f"{self.input_size}")
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        out = []
+        for i, s in enumerate(states):
+            if s is None:
+                s = _creation.zeros((x.shape[0], self.hidden_size), dtype=input.dtype, device=input.device)
+            elif s.dim() != input.dim():
+                raise ValueError(f"{type(self).__name__}: Expected hidden to be {input.dim()}D, got {s.dim()}D "
+                                 f"instead")
+            elif not batched:
+                s = s.unsqueeze(0)
+            if s.shape[0] != x.shape[0]:
+                raise RuntimeError(f"Input batch size {x.shape[0]} doesn't match hidden{i} batch size "
+                                   f"{s.shape[0]}")
+            if s.shape[1] != self.hidden_size:
+                raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {s.shape[1]}, expected "
+                                   f"{self.hidden_size}")
+            out.append(s)
+        return x, out, batched
+
+    def _input_projection(self, x):
+        return F.linear(x, self.weight_ih, self.bias_ih)
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {nonlinearity}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, (hx,))
+        h = _rnn_step(self._input_projection(x), h, self.weight_hh, self.bias_hh, self.nonlinearity == "relu")
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input, hx=None):
+        if hx is not None and not isinstance(hx, (tuple, list)):
+            raise TypeError(f"lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not "
+                            f"{type(hx).__name__}")
+        x, (h, c), batched = self._prepare(input, (None, None) if hx is None else tuple(hx))
+        h, c = _lstm_step(self._input_projection(x), h, c, self.weight_hh, self.bias_hh, None)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, (hx,))
+        h = _gru_step(self._input_projection(x), h, self.weight_hh, self.bias_hh)
+        return h if batched else h.squeeze(0)
