@@ -373,3 +373,47 @@ def test_pytorch_errors():
         tt.randint(0, 5, (2,), requires_grad=True)
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         tt.normal(tt.zeros(2, device="cuda"), tt.ones(2))
+
+
+# ------------------------------------------------------------------------------------------------ multinomial
+
+@pytest.mark.parametrize("replacement", [True, False])
+def test_multinomial_same_on_cpu_and_cuda_and_repeatable(replacement):
+    p = tt.tensor([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 0.0, 2.0]])
+    draws = []
+    for device in ("cpu", "cuda", "cpu"):
+        tt.manual_seed(7)
+        draws.append(tt.multinomial(p.to(device), 3, replacement).cpu().numpy())
+    np.testing.assert_array_equal(draws[0], draws[1])
+    np.testing.assert_array_equal(draws[0], draws[2])
+    assert draws[0].dtype == np.int64 and draws[0].shape == (2, 3)
+    assert not (draws[0][0] == 1).any() and not (draws[0][1] == 2).any()   # zero weights never drawn
+    if not replacement:
+        assert all(len(set(row)) == 3 for row in draws[0])
+
+
+def test_multinomial_frequencies():
+    tt.manual_seed(0)
+    w = np.array([1.0, 0.0, 3.0, 4.0])
+    with_rep = tt.multinomial(tt.tensor(w), 40000, replacement=True).numpy()
+    np.testing.assert_allclose(np.bincount(with_rep, minlength=4) / 40000, w / w.sum(), atol=0.01)
+    first = tt.multinomial(tt.tensor(w).expand(20000, 4).contiguous(), 2).numpy()
+    np.testing.assert_allclose(np.bincount(first[:, 0], minlength=4) / 20000, w / w.sum(), atol=0.015)
+    # the second pick, given the first: p_j / (1 - p_first)
+    second = first[first[:, 0] == 3, 1]
+    np.testing.assert_allclose(np.bincount(second, minlength=4) / len(second), [0.25, 0, 0.75, 0], atol=0.02)
+    assert tt.tensor(w).multinomial(1).shape == (1,)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: tt.multinomial(tt.tensor([0.0, 0.0]), 1), "sum of probabilities <= 0"),
+    (lambda: tt.multinomial(tt.tensor([1.0, -1.0]), 1), "`inf`, `nan` or element < 0"),
+    (lambda: tt.multinomial(tt.tensor([1.0, float("nan")]), 1), "`inf`, `nan` or element < 0"),
+    (lambda: tt.multinomial(tt.tensor([1.0, 0.0]), 2), "not enough non-negative category"),
+    (lambda: tt.multinomial(tt.tensor([1.0, 1.0]), 3), "cannot sample n_sample > prob_dist.size"),
+    (lambda: tt.multinomial(tt.tensor([1.0, 1.0]), 0), "cannot sample n_sample <= 0"),
+    (lambda: tt.multinomial(tt.ones(2, 2, 2), 1), "prob_dist must be 1 or 2 dim"),
+])
+def test_multinomial_errors(call, message):
+    with pytest.raises(RuntimeError, match=message):
+        call()

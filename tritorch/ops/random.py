@@ -40,7 +40,7 @@ FAMILY = "random"
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm",
-           "normal", "bernoulli"]
+           "normal", "bernoulli", "multinomial"]
 
 _U32 = 0xFFFFFFFF
 _U64 = (1 << 64) - 1
@@ -1182,6 +1182,53 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     return _draw(bernoulli_op, input.numel(), generator, input, p, out=out)
 
 
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None,
+                out=None) -> Tensor:
+    """Indices drawn from the categories of each row of `input` (non-negative weights, 1-D or 2-D), int64.
+
+    With replacement: uniform draws looked up in each row's normalised cumulative sum (searchsorted, right
+    side, so a zero-weight category is never drawn). Without: the k largest weight / Exp(1) keys (PyTorch's
+    exponential race, an exact weighted sampling without replacement). The draws come from `generator`'s
+    Philox stream, so the same state gives the same samples on cpu and cuda."""
+    from .reduce import cumsum, searchsorted
+    from .sort import topk
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {input.dtype}")
+    n = int(num_samples)
+    if n <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    categories = input.shape[-1]
+    if not replacement and n > categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if categories > 2 ** 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    p = input if input.dtype in (_dt.float32, _dt.float64) else input.float()
+    rows = p if p.dim() == 2 else p.unsqueeze(0)
+    if bool(((rows < 0) | ~rows.isfinite()).any().item()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if bool((rows.sum(-1) <= 0).any().item()):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if replacement:
+        cdf = cumsum(rows, -1)
+        cdf = cdf / cdf[:, -1:]        # the last entry exactly 1, so every draw in [0, 1) finds a category
+        u = rand((rows.shape[0], n), generator=generator, dtype=rows.dtype, device=rows.device)
+        idx = searchsorted(cdf, u, right=True)
+    else:
+        if bool(((rows > 0).sum(-1) < n).any().item()):
+            raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
+                               "category to sample)")
+        q = _exponential_(rows.new_empty(tuple(rows.shape)), generator=generator)
+        idx = topk(rows / q, n, -1).indices
+    idx = idx if input.dim() == 2 else idx.squeeze(0)
+    if out is not None:
+        return out.copy_(idx)
+    return idx
+
+
 # ----------------------------------------------------------------------------------------- in-place methods
 
 def _from_to(args, kw, default_from, default_to):
@@ -1233,4 +1280,4 @@ def _exponential_(self: Tensor, lambd=1.0, *, generator=None) -> Tensor:
 
 
 _bind.methods(uniform_=_uniform_, normal_=_normal_, random_=_random_, bernoulli_=_bernoulli_,
-              bernoulli=_bernoulli_method, exponential_=_exponential_)
+              bernoulli=_bernoulli_method, exponential_=_exponential_, multinomial=multinomial)
