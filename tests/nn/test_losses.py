@@ -212,3 +212,82 @@ def test_cross_entropy_and_nll(kw):
         check_loss("NLLLoss", (), kw, np.log(_uniform((4, 3))), tgt, extra)
     if "ignore_index" not in kw:  # class probabilities (PyTorch refuses ignore_index with them)
         check_loss("CrossEntropyLoss", (), kw, x, _uniform((4, 3), 6), extra, target_grad=False)
+
+
+# ------------------------------------------------------------------------- margin, ranking and embedding losses
+
+def _sign(shape, seed):
+    return np.where(np.random.default_rng(seed).random(shape) < 0.5, -1.0, 1.0)
+
+
+def _labels(shape, seed, classes=4):
+    return np.random.default_rng(seed).integers(0, classes, shape)
+
+
+EMBEDDING_LOSSES = [
+    ("MarginRankingLoss", {"margin": 0.3}, lambda: (_rand(6), _rand(6, 1), _sign(6, 2)), 2),
+    ("HingeEmbeddingLoss", {"margin": 0.5}, lambda: (_rand((4, 3)), _sign((4, 3), 2)), 1),
+    ("SoftMarginLoss", {}, lambda: (_rand((4, 3)) * 10, _sign((4, 3), 2)), 1),
+    ("MultiLabelSoftMarginLoss", {}, lambda: (_rand((4, 5)), (_uniform((4, 5), 2) < 0.5) * 1.0), 1),
+    ("CosineEmbeddingLoss", {"margin": 0.1}, lambda: (_rand((5, 4)), _rand((5, 4), 1), _sign(5, 2)), 2),
+    ("CosineEmbeddingLoss", {}, lambda: (_rand(4), _rand(4, 1), _sign((), 2)), 2),
+    ("TripletMarginLoss", {"margin": 2.0}, lambda: (_rand((5, 4)), _rand((5, 4), 1), _rand((5, 4), 2)), 3),
+    ("TripletMarginLoss", {"p": 1.0, "swap": True}, lambda: (_rand((5, 4)), _rand((5, 4), 1), _rand((5, 4), 2)), 3),
+    ("TripletMarginWithDistanceLoss", {"swap": True},
+     lambda: (_rand((5, 4)), _rand((5, 4), 1), _rand((5, 4), 2)), 3),
+    ("MultiMarginLoss", {}, lambda: (_rand((5, 4)), _labels(5, 2)), 1),
+    ("MultiMarginLoss", {"p": 2, "margin": 0.7}, lambda: (_rand((5, 4)), _labels(5, 2)), 1),
+    ("MultiMarginLoss", {}, lambda: (_rand(4), _labels(1, 2)), 1),
+    ("GaussianNLLLoss", {}, lambda: (_rand((5, 3)), _rand((5, 3), 1), np.abs(_rand((5, 3), 2)) + 1e-8), 3),
+    ("GaussianNLLLoss", {"full": True, "eps": 0.5}, lambda: (_rand((5, 3)), _rand((5, 3), 1), np.abs(_rand(5, 2))), 3),
+    ("GaussianNLLLoss", {}, lambda: (_rand((5, 3)), _rand((5, 3), 1), np.abs(_rand((5, 1), 2))), 3),
+]
+
+
+def check_multi_input_loss(name, kwargs, arrays, n_grad, reduction, device="cpu", weight=None):
+    """Module `name` vs torch's on several inputs, the first n_grad differentiated, float64."""
+    t_kw, x_kw = dict(kwargs), dict(kwargs)
+    if weight is not None:
+        t_kw["weight"], x_kw["weight"] = torch.tensor(weight), tt.tensor(weight, device=device)
+    tm, m = getattr(torch.nn, name)(reduction=reduction, **t_kw), getattr(nn, name)(reduction=reduction, **x_kw)
+    assert repr(m) == repr(tm)
+    t_in = [torch.tensor(a, requires_grad=i < n_grad) for i, a in enumerate(arrays)]
+    x_in = [tt.tensor(a, device=device, requires_grad=i < n_grad) for i, a in enumerate(arrays)]
+    t_loss, x_loss = tm(*t_in), m(*x_in)
+    np.testing.assert_allclose(x_loss.detach().cpu().numpy(), t_loss.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w = _rand(tuple(t_loss.shape), 5) + 2
+    (t_loss * torch.tensor(w)).sum().backward()
+    (x_loss * tt.tensor(w, device=device)).sum().backward()
+    for a, b in zip(x_in[:n_grad], t_in[:n_grad]):
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("name, kwargs, make, n_grad", EMBEDDING_LOSSES,
+                         ids=[f"{c[0]}{i}" for i, c in enumerate(EMBEDDING_LOSSES)])
+def test_embedding_losses(name, kwargs, make, n_grad, reduction):
+    check_multi_input_loss(name, kwargs, make(), n_grad, reduction)
+
+
+def test_weighted_embedding_losses_and_cuda():
+    w = np.abs(_rand(4, 3)) + 0.1
+    check_multi_input_loss("MultiMarginLoss", {}, (_rand((5, 4)), _labels(5, 2)), 1, "mean", weight=w)
+    check_multi_input_loss("MultiLabelSoftMarginLoss", {}, (_rand((4, 4)), (_uniform((4, 4), 2) < 0.5) * 1.0), 1,
+                           "none", weight=w)
+    for name, kwargs, make, n_grad in EMBEDDING_LOSSES[::3]:
+        check_multi_input_loss(name, kwargs, make(), n_grad, "mean", device="cuda")
+
+
+def test_embedding_loss_errors():
+    with pytest.raises(ValueError, match="only p == 1 and p == 2 supported"):
+        nn.MultiMarginLoss(p=3)
+    with pytest.raises(ValueError, match="var has negative entry"):
+        F.gaussian_nll_loss(tt.ones(3), tt.ones(3), -tt.ones(3))
+    with pytest.raises(ValueError, match="var is of incorrect size"):
+        F.gaussian_nll_loss(tt.ones(3, 4), tt.ones(3, 4), tt.ones(2))
+    with pytest.raises(RuntimeError, match="All input tensors should have same dimension"):
+        F.margin_ranking_loss(tt.ones(3), tt.ones(3), tt.ones(1, 3))
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        F.triplet_margin_loss(tt.ones(3, 2), tt.ones(3, 2), tt.ones(2))
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_with_distance_loss(tt.ones(2), tt.ones(2), tt.ones(2), margin=0)
