@@ -142,6 +142,9 @@ CONVS = [
     ("ConvTranspose2d", (3, 2, 3), {}, (2, 3, 4, 4)),
     ("ConvTranspose2d", (2, 4, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}, (1, 2, 3, 4)),
     ("ConvTranspose2d", (2, 2, 2), {"dilation": 2, "bias": False}, (1, 2, 3, 3)),
+    ("ConvTranspose1d", (3, 2, 3), {}, (2, 3, 5)),
+    ("ConvTranspose1d", (2, 4, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2,
+                                    "dilation": 2}, (2, 6)),
 ]
 
 
@@ -173,6 +176,18 @@ def test_conv_transpose_output_size():
     tout = tm(torch.tensor(x), output_size=[8, 8])
     assert tuple(out.shape) == tuple(tout.shape) == (1, 2, 8, 8)
     np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-5)
+    tm, m = torch.nn.ConvTranspose1d(2, 2, 3, stride=2), nn.ConvTranspose1d(2, 2, 3, stride=2)
+    m.load_state_dict(tm.state_dict())
+    x = _rand((1, 2, 3))
+    out, tout = m(tt.tensor(x), output_size=[8]), tm(torch.tensor(x), output_size=[8])
+    assert tuple(out.shape) == tuple(tout.shape) == (1, 2, 8)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"valid sizes range from \[7\] to \[8\]"):
+        m(tt.tensor(x), output_size=[9])
+    compare(torch.nn.ConvTranspose1d(2, 3, 3), nn.ConvTranspose1d(2, 3, 3), _rand((1, 2, 4)), device="cuda",
+            rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="Expected 2D \\(unbatched\\) or 3D \\(batched\\) input to conv_transpose1d"):
+        F.conv_transpose1d(tt.ones(1, 2, 3, 4), tt.ones(2, 2, 3))
 
 
 # ------------------------------------------------------------------------------------------------ norms

@@ -492,7 +492,7 @@ def _cat(tensors, dim: int = 0):
 from ..ops.nn_activation import (celu, elu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid,  # noqa: E402,F401
                                  mish, relu6, selu, softsign)
 from ..ops.nn_attention import scaled_dot_product_attention  # noqa: E402
-from ..ops.nn_conv import conv1d, conv2d, conv_transpose2d  # noqa: E402,F401
+from ..ops.nn_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
 from ..ops.nn_dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 from ..ops.nn_embedding import embedding  # noqa: E402,F401
 from ..ops.nn_fused import bias_gelu, swiglu  # noqa: E402,F401

@@ -54,7 +54,7 @@ from .launch import cdiv as _cdiv
 
 FAMILY = "nn_conv"
 
-__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 DTYPES = (_dt.float32, _dt.float64, _dt.float16, _dt.bfloat16)
 _HALF = (_dt.float16, _dt.bfloat16)
@@ -1699,3 +1699,26 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     the gradient of conv2d with respect to its input, plus a bias."""
     return conv_transpose2d_op(input, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
                                groups=groups, dilation=dilation)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor:
+    """torch.nn.functional.conv_transpose1d: input (N, Cin, L) or (Cin, L), weight (Cin, Cout/groups, k); the 2-d
+    op on planes of height 1 (one kernel row, so the same kernels and gradients)."""
+    if isinstance(input, Tensor) and input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, but got input of "
+                           f"size: {list(input.shape)}")
+    if isinstance(weight, Tensor) and weight.dim() != 3:
+        raise RuntimeError(f"Expected 3-dimensional weight for conv_transpose1d, but got weight of size "
+                           f"{list(weight.shape)}")
+
+    def one(name, v):
+        v = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+        if len(v) != 1:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of 1 values to match the "
+                               f"convolution dimensions, but got {name}={list(v)}")
+        return v[0]
+
+    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, one("stride", stride)),
+                           (0, one("padding", padding)), (0, one("output_padding", output_padding)), groups,
+                           (1, one("dilation", dilation)))
+    return out.squeeze(-2)

@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d, ConvTranspose2d (PyTorch's arguments, checks, initialisation and repr)."""
+"""Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (PyTorch's arguments, checks, initialisation and repr)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ from ..parameter import Parameter
 from ._common import _pair, _single, empty
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_STRINGS = {"same", "valid"}
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
@@ -115,7 +115,50 @@ class Conv2d(_ConvNd):
         return self._conv_forward(F.conv2d, input, self.weight, self.bias)
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    def _output_padding(self, input, output_size):
+        """The output_padding that makes the output `output_size` (PyTorch's rule)."""
+        if output_size is None:
+            return self.output_padding
+        nd = len(self.kernel_size)
+        has_batch = input.dim() == nd + 2
+        output_size = list(output_size)
+        if len(output_size) == nd + 2 or (len(output_size) == nd + 1 and not has_batch):
+            output_size = output_size[-nd:]
+        if len(output_size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
+                             f"{input.dim()} elements (got {len(output_size)})")
+        spatial = tuple(input.shape[-nd:])
+        result, low, high = [], [], []
+        for d in range(nd):
+            low.append((spatial[d] - 1) * self.stride[d] - 2 * self.padding[d]
+                       + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            high.append(low[d] + self.stride[d] - 1)
+        for d in range(nd):
+            if not low[d] <= output_size[d] <= high[d]:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {low} to "
+                                 f"{high} (for an input of {list(spatial)})")
+            result.append(output_size[d] - low[d])
+        return tuple(result)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None,
+                 dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, _single(kernel_size), _single(stride), _single(padding),
+                         _single(dilation), True, _single(output_padding), groups, bias, padding_mode, device,
+                         dtype)
+
+    def forward(self, input, output_size=None):
+        output_padding = self._output_padding(input, output_size)
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None,
                  dtype=None):
@@ -124,31 +167,8 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, _pair(kernel_size), _pair(stride), _pair(padding),
                          _pair(dilation), True, _pair(output_padding), groups, bias, padding_mode, device, dtype)
 
-    def _output_padding(self, input, output_size):
-        """The output_padding that makes the output `output_size` (PyTorch's rule)."""
-        if output_size is None:
-            return self.output_padding
-        has_batch = input.dim() == 4
-        output_size = list(output_size)
-        if len(output_size) == 4 or (len(output_size) == 3 and not has_batch):
-            output_size = output_size[-2:]
-        if len(output_size) != 2:
-            raise ValueError(f"ConvTranspose2D: for {input.dim()}D input, output_size must have 2 or "
-                             f"{input.dim()} elements (got {len(output_size)})")
-        spatial = tuple(input.shape[-2:])
-        result = []
-        for d in range(2):
-            min_size = ((spatial[d] - 1) * self.stride[d] - 2 * self.padding[d]
-                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
-            max_size = min_size + self.stride[d] - 1
-            if not min_size <= output_size[d] <= max_size:
-                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from "
-                                 f"[{min_size}, {min_size}] to [{max_size}, {max_size}] (for an input of "
-                                 f"{list(spatial)})")
-            result.append(output_size[d] - min_size)
-        return tuple(result)
-
     def forward(self, input, output_size=None):
         output_padding = self._output_padding(input, output_size)
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)
+
