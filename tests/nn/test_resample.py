@@ -91,3 +91,32 @@ def test_pixel_shuffle_round_trip(device):
     check("pixel_unshuffle", _rand((2, 1, 2, 6, 9)), 3, device=device)
     x = tt.tensor(_rand((2, 8, 3, 4)), device=device)
     np.testing.assert_array_equal(F.pixel_unshuffle(F.pixel_shuffle(x, 2), 2).cpu().numpy(), x.cpu().numpy())
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": (2, 3), "stride": 2, "padding": 1},
+                                    {"kernel_size": 3, "dilation": 2, "padding": (2, 1), "stride": (1, 2)}])
+def test_unfold_fold(device, kwargs):
+    check("unfold", _rand((2, 3, 6, 7)), device=device, **kwargs)
+    check("unfold", _rand((3, 6, 7), 1), device=device, **kwargs)                # unbatched
+    cols = F.unfold(tt.tensor(_rand((2, 3, 6, 7))), **kwargs)
+    check("fold", _rand(tuple(cols.shape), 2), (6, 7), device=device, **kwargs)   # overlapping blocks add up
+    x = np.full((1, 1, 4, 4), np.inf, np.float32)
+    x[0, 0, 1, 2] = np.nan                                                        # copied, never multiplied
+    np.testing.assert_array_equal(F.unfold(tt.tensor(x, device=device), 2).cpu().numpy(),
+                                  TF.unfold(torch.tensor(x), 2).numpy())
+
+
+def test_unfold_fold_errors_and_layers():
+    for call in (lambda m, lib: m.fold(lib.randn(2, 12, 5), (4, 4), 2),
+                 lambda m, lib: m.fold(lib.randn(2, 13, 9), (4, 4), 2)):
+        with pytest.raises(RuntimeError) as ours:
+            call(F, tt)
+        with pytest.raises(RuntimeError) as theirs:
+            call(TF, torch)
+        assert str(ours.value) == str(theirs.value)
+    assert repr(tt.nn.Unfold(3, padding=1, stride=2)) == repr(torch.nn.Unfold(3, padding=1, stride=2))
+    assert repr(tt.nn.Fold((4, 5), 2)) == repr(torch.nn.Fold((4, 5), 2))
+    x = _rand((2, 12, 12))
+    np.testing.assert_allclose(tt.nn.Fold((4, 5), 2)(tt.tensor(x)).numpy(),
+                               torch.nn.Fold((4, 5), 2)(torch.tensor(x)).numpy(), rtol=1e-6)

@@ -408,7 +408,7 @@ def test_multinomial_frequencies():
 @pytest.mark.parametrize("call, message", [
     (lambda: tt.multinomial(tt.tensor([0.0, 0.0]), 1), "sum of probabilities <= 0"),
     (lambda: tt.multinomial(tt.tensor([1.0, -1.0]), 1), "`inf`, `nan` or element < 0"),
-    (lambda: tt.multinomial(tt.tensor([1.0, float("nan")]), 1), "`inf`, `nan` or element < 0"),
+    (lambda: tt.multinomial(tt.tensor([1.0, float("nan")]), 1), "`nan` or element < 0"),
     (lambda: tt.multinomial(tt.tensor([1.0, 0.0]), 2), "not enough non-negative category"),
     (lambda: tt.multinomial(tt.tensor([1.0, 1.0]), 3), "cannot sample n_sample > prob_dist.size"),
     (lambda: tt.multinomial(tt.tensor([1.0, 1.0]), 0), "cannot sample n_sample <= 0"),

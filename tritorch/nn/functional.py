@@ -506,3 +506,4 @@ from ._resample import interpolate, pixel_shuffle, pixel_unshuffle, upsample  # 
 from ._embedding_losses import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss,  # noqa: E402,F401
                                 margin_ranking_loss, multi_margin_loss, multilabel_soft_margin_loss,
                                 soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
+from ._fold import fold, unfold  # noqa: E402,F401
