@@ -701,3 +701,45 @@ def test_recurrent_cuda_dropout_and_errors():
         nn.GRUCell(3, 4)(tt.ones(2, 5))
     with pytest.raises(TypeError, match="must be tuple of Tensors"):
         nn.LSTMCell(3, 4)(tt.ones(2, 3), tt.ones(2, 4))
+
+
+# ------------------------------------------------------------------ shrinks, LRN, bilinear, alpha dropout
+
+@pytest.mark.parametrize("name, args", [("Hardshrink", ()), ("Softshrink", (0.3,)), ("Tanhshrink", ()),
+                                        ("LocalResponseNorm", (3,)), ("LocalResponseNorm", (2, 1e-2, 0.5, 2.0))])
+def test_shrink_and_lrn_layers(name, args):
+    tm, m = getattr(torch.nn, name)(*args), getattr(nn, name)(*args)
+    assert repr(m) == repr(tm)
+    compare(tm, m, _rand((2, 5, 3, 4)), rtol=1e-5, atol=1e-6)
+    compare(tm, m, _rand((2, 5, 3), 1), device="cuda", rtol=1e-5, atol=1e-6)
+
+
+def test_bilinear():
+    tm, m = torch.nn.Bilinear(3, 4, 5), nn.Bilinear(3, 4, 5)
+    same_structure(tm, m)
+    assert np.abs(m.weight.detach().numpy()).max() <= 1 / math.sqrt(3)
+    compare(tm, m, _rand((6, 3)), _rand((6, 4), 1), rtol=1e-5, atol=1e-5)
+    compare(torch.nn.Bilinear(3, 4, 2, bias=False), nn.Bilinear(3, 4, 2, bias=False), _rand((2, 6, 3)),
+            _rand((2, 6, 4), 1), device="cuda", rtol=1e-5, atol=1e-5)
+
+
+def test_alpha_dropout():
+    tt.manual_seed(0)
+    x = tt.randn(100000)
+    for p in (0.1, 0.5):
+        y = F.alpha_dropout(x, p, True).numpy()
+        assert abs(y.mean()) < 0.02 and abs(y.var() - 1) < 0.02   # SELU's fixed point kept
+        a = 1 / math.sqrt((1.7580993408473766 ** 2 * p + 1) * (1 - p))
+        dropped = np.isclose(y, a * 1.7580993408473766 * (p - 1), rtol=1e-6)
+        assert abs(dropped.mean() - p) < 0.01
+    assert F.alpha_dropout(x, 0.5) is x                            # training=False by default, as in PyTorch
+    m = nn.AlphaDropout(0.2)
+    assert repr(m) == repr(torch.nn.AlphaDropout(0.2)) and m.eval()(x) is x
+    y = F.feature_alpha_dropout(tt.ones(4, 6, 3, 3), 0.5, True).numpy()
+    assert (y == y[:, :, :1, :1]).all() and len(np.unique(y)) == 2
+    masks = []
+    for device in ("cpu", "cuda"):
+        tt.manual_seed(4)
+        masks.append(F.alpha_dropout(tt.ones(16, device=device), 0.5, True).cpu().numpy())
+    np.testing.assert_array_equal(masks[0], masks[1])
+    assert not F.alpha_dropout(tt.ones(3), 1.0, True).numpy().any()

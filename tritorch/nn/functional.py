@@ -85,6 +85,51 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return _ternary.where(input > 0, input, weight * input)
 
 
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """input where |input| > lambd, else 0."""
+    return _ternary.where(_unary.abs(input) > lambd, input, input.new_zeros(()))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """input - lambd above lambd, input + lambd below -lambd, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, 3.40282e+38] for input dtype Float, but found {lambd}")
+    zeros = input.new_zeros(())
+    return _ternary.where(input > lambd, input - lambd, _ternary.where(input < -lambd, input + lambd, zeros))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """input - tanh(input)."""
+    return input - _unary.tanh(input)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]."""
+    from ..ops.linalg import einsum
+    if weight.dim() != 3:
+        raise RuntimeError(f"bilinear(): weight must be a 3D tensor, got {weight.dim()}D")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input sizes {list(input1.shape)} and {list(input2.shape)} do not match "
+                           f"weight {list(weight.shape)}")
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """input / (k + alpha * mean of input^2 over `size` neighbouring channels)^beta (AlexNet's LRN: PyTorch's
+    zero-padded channel window, as an average pooling along the channels)."""
+    from ..ops.nn_pool import avg_pool2d
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.dim()} dimensions)")
+    if input.numel() == 0:
+        return input
+    shape = tuple(input.shape)
+    sq = (input * input).reshape(shape[0], 1, shape[1], -1)
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(sq, (size, 1), stride=1).reshape(shape)
+    return input / (div * alpha + k) ** beta
+
+
 # -------------------------------------------------------------------------------------------- reductions
 
 def _reduction_from_legacy(size_average, reduce) -> str:
@@ -493,7 +538,8 @@ from ..ops.nn_activation import (celu, elu, hardsigmoid, hardswish, hardtanh, le
                                  mish, relu6, selu, softsign)
 from ..ops.nn_attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.nn_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
-from ..ops.nn_dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
+from ..ops.nn_dropout import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
+                              feature_alpha_dropout)
 from ..ops.nn_embedding import embedding  # noqa: E402,F401
 from ..ops.nn_fused import bias_gelu, swiglu  # noqa: E402,F401
 from ..ops.nn_loss import cross_entropy, nll_loss  # noqa: E402,F401

@@ -37,7 +37,7 @@ from .samples import make_tensor, rng_for
 
 FAMILY = "nn_dropout"
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
 # Philox counters per program (four elements each); the interpreter prefers fewer, larger programs.
 _BLOCK_C = 1024 if _cuda.INTERPRET else 256
@@ -287,3 +287,37 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
                       "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
                       "inputs).", stacklevel=2)
     return _feature_dropout(input, p, training, inplace, 1 if dims == 4 else min(2, dims))
+
+
+_SELU_ALPHA = 1.7580993408473766  # -scale * alpha of SELU: the value a dropped unit takes
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape: tuple) -> Tensor:
+    """PyTorch's alpha dropout: dropped units set to SELU's negative saturation, then an affine map that keeps
+    the mean and variance of a SELU network's activations: out = input * (a * keep) + a * alpha * (p - 1 + keep)
+    with a = 1 / sqrt((alpha^2 p + 1)(1 - p)); the mask is a Bernoulli(1 - p) draw of the default generator."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input.mul_(0.0) if inplace else input * 0.0
+    from .creation import empty
+    keep = _random._bernoulli_(empty(mask_shape, dtype=input.dtype, device=input.device), 1.0 - p)
+    a = 1.0 / math.sqrt((_SELU_ALPHA * _SELU_ALPHA * p + 1) * (1 - p))
+    scale = keep * a
+    shift = (keep - 1.0) * (_SELU_ALPHA * a) + _SELU_ALPHA * a * p
+    if inplace:
+        return input.mul_(scale).add_(shift)
+    return input * scale + shift
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """torch.nn.functional.alpha_dropout (for SELU networks): note training defaults to False, as in PyTorch."""
+    return _alpha_dropout(input, p, training, inplace, tuple(input.shape))
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels (one draw per (N, C))."""
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    return _alpha_dropout(input, p, training, inplace, shape)
