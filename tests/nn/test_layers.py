@@ -743,3 +743,61 @@ def test_alpha_dropout():
         masks.append(F.alpha_dropout(tt.ones(16, device=device), 0.5, True).cpu().numpy())
     np.testing.assert_array_equal(masks[0], masks[1])
     assert not F.alpha_dropout(tt.ones(3), 1.0, True).numpy().any()
+
+
+# ---------------------------------------------------------------------------------------------- embedding bag
+
+BAG_INPUTS = [(np.array([1, 2, 4, 5, 4, 3, 2, 9, 0, 0]), np.array([0, 4, 4, 7]), {}),      # an empty bag
+              (np.array([1, 2, 4, 5, 4, 3, 2, 9, 0, 0]), np.array([0, 4, 4, 7, 10]), {"include_last_offset": True}),
+              (np.array([[1, 2, 0], [4, 4, 3], [0, 0, 0]]), None, {})]
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 0])
+@pytest.mark.parametrize("case", range(len(BAG_INPUTS)))
+def test_embedding_bag(mode, padding_idx, case):
+    indices, offsets, kwargs = BAG_INPUTS[case]
+    tm = torch.nn.EmbeddingBag(10, 3, mode=mode, padding_idx=padding_idx, **kwargs)
+    m = nn.EmbeddingBag(10, 3, mode=mode, padding_idx=padding_idx, **kwargs)
+    same_structure(tm, m)
+    if padding_idx is not None:
+        assert not m.weight.detach().numpy()[padding_idx].any()
+    if offsets is None:
+        compare(tm, m, indices, rtol=1e-5, atol=1e-6)
+    else:
+        compare(tm, m, indices, offsets, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_bag_per_sample_weights_cuda_and_errors():
+    w = _rand((10, 3))
+    indices, offsets = np.array([1, 2, 4, 5, 4, 3]), np.array([0, 2, 5])
+    psw = _rand(6, 1)
+    for device in ("cpu", "cuda"):
+        tw, xw = torch.tensor(w, requires_grad=True), tt.tensor(w, device=device, requires_grad=True)
+        tp, xp = torch.tensor(psw, requires_grad=True), tt.tensor(psw, device=device, requires_grad=True)
+        ref = torch.nn.functional.embedding_bag(torch.tensor(indices), tw, torch.tensor(offsets), mode="sum",
+                                                per_sample_weights=tp)
+        out = F.embedding_bag(tt.tensor(indices, device=device), xw, tt.tensor(offsets, device=device), mode="sum",
+                              per_sample_weights=xp)
+        np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+        ref.sum().backward()
+        out.sum().backward()
+        np.testing.assert_allclose(xw.grad.cpu().numpy(), tw.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(xp.grad.cpu().numpy(), tp.grad.numpy(), rtol=1e-5, atol=1e-6)
+    wt = tt.tensor(w)
+    with pytest.raises(RuntimeError, match="offsets\\[0\\] has to be 0"):
+        F.embedding_bag(tt.tensor([1, 2]), wt, tt.tensor([1]))
+    with pytest.raises(ValueError, match="if input is 2D, then offsets has to be None"):
+        F.embedding_bag(tt.tensor([[1, 2]]), wt, tt.tensor([0]))
+    with pytest.raises(NotImplementedError, match="per_sample_weights is only supported for mode='sum'"):
+        F.embedding_bag(tt.tensor([1, 2]), wt, tt.tensor([0]), per_sample_weights=tt.ones(2))
+    with pytest.raises(ValueError, match="offsets has to be a 1D Tensor"):
+        F.embedding_bag(tt.tensor([1, 2]), wt)
+    with pytest.raises(ValueError, match="mode has to be one of sum, mean or max"):
+        F.embedding_bag(tt.tensor([1, 2]), wt, tt.tensor([0]), mode="foo")
+    tm = torch.nn.EmbeddingBag(10, 3, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True, mode="sum",
+                               padding_idx=2)
+    assert repr(nn.EmbeddingBag(10, 3, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True, mode="sum",
+                                padding_idx=2)) == repr(tm)
+    bag = nn.EmbeddingBag.from_pretrained(wt, mode="max")
+    assert not bag.weight.requires_grad and bag.mode == "max"

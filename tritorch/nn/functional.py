@@ -540,7 +540,7 @@ from ..ops.nn_attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.nn_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
 from ..ops.nn_dropout import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
                               feature_alpha_dropout)
-from ..ops.nn_embedding import embedding  # noqa: E402,F401
+from ..ops.nn_embedding import embedding, embedding_bag  # noqa: E402,F401
 from ..ops.nn_fused import bias_gelu, swiglu  # noqa: E402,F401
 from ..ops.nn_loss import cross_entropy, nll_loss  # noqa: E402,F401
 from ..ops.nn_norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402,F401

@@ -35,7 +35,7 @@ from .launch import cdiv as _cdiv, f64_bits
 
 FAMILY = "nn_embedding"
 
-__all__ = ["embedding"]
+__all__ = ["embedding", "embedding_bag"]
 
 FLOATS = (_dt.float32, _dt.float64, _dt.float16, _dt.bfloat16)
 _INDEX_DTYPES = (_dt.int64, _dt.int32)
@@ -556,3 +556,84 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if scale_grad_by_freq:
         kw["scale_grad_by_freq"] = True
     return embedding_op(input, weight, **kw)
+
+
+def _bag_layout(input: Tensor, offsets, include_last_offset: bool) -> tuple:
+    """(flat indices, bag of each element as a NumPy array, number of bags) with PyTorch's checks."""
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(f"if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        bags, length = input.shape
+        return input.reshape(-1), np.repeat(np.arange(bags), length), bags
+    if input.dim() != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if offsets is None or offsets.dim() != 1:
+        raise ValueError(f"offsets has to be a 1D Tensor but got {None if offsets is None else offsets.dim()}")
+    starts = np.asarray(offsets.cpu().numpy(), np.int64)   # (the bag boundaries are needed on the host)
+    if starts.size and starts[0] != 0:
+        raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           f"position 0. However, got {starts[0]}")
+    n = input.shape[0]
+    if include_last_offset:
+        if starts.size == 0:
+            raise RuntimeError("include_last_offset: number of offsets should be at least 1")
+        starts = starts[:-1]
+    if (np.diff(starts) < 0).any() or (starts.size and starts[-1] > n):
+        raise RuntimeError("offsets must be non-decreasing and within the input's length")
+    bag = np.searchsorted(starts, np.arange(n), side="right") - 1
+    return input, bag, starts.size
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None) -> Tensor:
+    """torch.nn.functional.embedding_bag: the sum, mean or max of each bag of embeddings, without the (bags,
+    length, dim) tensor for sum and mean (an index_add of the looked-up rows into their bags). A 2-D input is one
+    bag per row; a 1-D input is cut into bags at `offsets`. padding_idx entries are left out (of the mean's count
+    too); an empty bag gives zeros. Gradients reach weight (and per_sample_weights) through embedding's
+    deterministic scatter-add."""
+    from .creation import tensor, zeros
+    from .indexing import index_add, index_select
+    from .reduce import max as _max
+    from .ternary import where
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                                  f"on GitHub.")
+    if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
+        raise ValueError(f"embedding_bag: If per_sample_weights ({list(per_sample_weights.shape)}) is not None, "
+                         f"then it must have the same shape as the input ({list(input.shape)})")
+    flat, bag_np, bags = _bag_layout(input, offsets, include_last_offset)
+    padding_idx = _norm_padding(padding_idx, weight.shape[0])
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq, sparse)   # (T, D)
+    valid = None if padding_idx is None else (flat != padding_idx)
+    dim = weight.shape[1]
+    if mode == "max":
+        # a (bags, longest, D) layout: each bag's rows, gaps and padding entries at -inf
+        counts = np.bincount(bag_np, minlength=bags) if bag_np.size else np.zeros(bags, np.int64)
+        longest = max(int(counts.max()) if counts.size else 0, 1)
+        slot = np.arange(bag_np.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        where_np = np.full((bags, longest), bag_np.size, np.int64)      # index T: a row of -inf appended below
+        where_np[bag_np, slot] = np.arange(bag_np.size)
+        if valid is not None:
+            rows = where(valid.unsqueeze(1), rows, -math.inf)
+        padded = rows.new_full((1, dim), -math.inf)
+        from .movement import cat
+        table = cat([rows, padded], 0)
+        idx = tensor(where_np.reshape(-1), device=weight.device)
+        grid = index_select(table, 0, idx).reshape(bags, longest, dim)
+        values = _max(grid, 1).values
+        return where(values == -math.inf, values.new_zeros(()), values)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    if valid is not None:
+        rows = rows * valid.unsqueeze(1).to(rows.dtype)
+    bag = tensor(bag_np, dtype=_dt.int64, device=weight.device)
+    out = index_add(zeros((bags, dim), dtype=rows.dtype, device=weight.device), 0, bag, rows)
+    if mode == "sum":
+        return out
+    ones = valid.to(rows.dtype) if valid is not None else rows.new_ones((rows.shape[0],))
+    count = index_add(zeros((bags,), dtype=rows.dtype, device=weight.device), 0, bag, ones)
+    return out / count.clamp_min(1).unsqueeze(1)
