@@ -39,6 +39,9 @@ CASES = [
     ("RMSprop centered+momentum", dict(lr=1e-3, centered=True, momentum=0.9)),
     ("Adagrad", dict(lr=1e-2)),
     ("Adamax", dict(lr=2e-3)),
+    ("Adadelta", dict(lr=1.0)),
+    ("NAdam", dict(lr=2e-3)),
+    ("RAdam", dict(lr=1e-3)),
 ]
 
 

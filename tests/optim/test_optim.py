@@ -39,6 +39,14 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1, maximize=True)),
     ("Adamax", dict(lr=0.01)),
     ("Adamax", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.3, 0.9), weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),   # rho_t > 5 from step 6: both branches
+    ("RAdam", dict(lr=0.01, betas=(0.3, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 
@@ -165,6 +173,37 @@ def _reference_step(name, kw, p, g, st):
         st["m"] = b1 * st.get("m", 0 * p) + (1 - b1) * g
         st["u"] = np.maximum(b2 * st.get("u", 0 * p), np.abs(g) + kw.get("eps", 1e-8))
         return p - lr / (1 - b1 ** t) * st["m"] / st["u"]
+    if name == "Adadelta":
+        rho, eps = kw.get("rho", 0.9), kw.get("eps", 1e-6)
+        g = g + wd * p
+        st["sq"] = rho * st.get("sq", 0 * p) + (1 - rho) * g * g
+        delta = np.sqrt(st.get("acc", 0 * p) + eps) / np.sqrt(st["sq"] + eps) * g
+        st["acc"] = rho * st.get("acc", 0 * p) + (1 - rho) * delta * delta
+        return p - lr * delta
+    if name in ("NAdam", "RAdam"):
+        b1, b2 = kw.get("betas", (0.9, 0.999))
+        if kw.get("decoupled_weight_decay"):
+            p = p * (1 - lr * wd)
+        else:
+            g = g + wd * p
+        st["m"] = b1 * st.get("m", 0 * p) + (1 - b1) * g
+        st["v"] = b2 * st.get("v", 0 * p) + (1 - b2) * g * g
+        eps = kw.get("eps", 1e-8)
+        if name == "NAdam":   # Dozat's Nesterov-accelerated Adam with the momentum schedule mu_t
+            decay = kw.get("momentum_decay", 4e-3)
+            mu, mu_next = (b1 * (1 - 0.5 * 0.96 ** (k * decay)) for k in (t, t + 1))
+            # (PyTorch keeps the product of the mu's in float32)
+            st["prod"] = float(np.float32(st.get("prod", 1.0)) * np.float32(mu))
+            denom = np.sqrt(st["v"] / (1 - b2 ** t)) + eps
+            return (p - lr * (1 - mu) / (1 - st["prod"]) * g / denom
+                    - lr * mu_next / (1 - st["prod"] * mu_next) * st["m"] / denom)
+        m_hat = st["m"] / (1 - b1 ** t)   # Liu et al.'s rectified Adam
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho_t <= 5:
+            return p - lr * m_hat
+        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        return p - lr * m_hat * rect * np.sqrt(1 - b2 ** t) / (np.sqrt(st["v"]) + eps)
     raise AssertionError(name)
 
 
@@ -226,7 +265,8 @@ def test_state_dict_resume_equals_uninterrupted(name, kw):
 @needs_torch
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
                                      ("AdamW", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
-                                     ("Adagrad", dict(lr=0.1)), ("Adamax", dict(lr=0.01))])
+                                     ("Adagrad", dict(lr=0.1)), ("Adamax", dict(lr=0.01)), ("Adadelta", dict(lr=1.0)),
+                                     ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01))])
 def test_state_dict_format_is_torchs_and_torch_state_loads(name, kw):
     init, grads = _problem(np.float32, steps=10)
     ours_p, theirs_p = _tt_params(init), [torch.tensor(a.copy(), requires_grad=True) for a in init]
@@ -290,7 +330,7 @@ def test_cuda_update_equals_cpu(name, kw, dtype):
                        rtol=1e-6 if dtype == np.float32 else 1e-13)
     for st_cpu, st_cuda in zip(cpu_o.state.values(), cuda_o.state.values()):
         for key, v in st_cpu.items():
-            assert st_cuda[key].device.type == ("cpu" if key == "step" else "cuda")
+            assert st_cuda[key].device.type == ("cpu" if key in ("step", "mu_product") else "cuda")  # host state
             np.testing.assert_allclose(np.asarray(st_cuda[key].cpu()), np.asarray(v), rtol=1e-5, atol=1e-7)
 
 
@@ -442,7 +482,8 @@ def test_named_parameters_and_hooks():
 
 
 def test_exports():
-    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Optimizer", "lr_scheduler"):
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam", "Optimizer",
+                 "lr_scheduler"):
         assert hasattr(optim, name)
     assert optim.AdamW([tt.tensor([1.0]).requires_grad_()]).defaults["weight_decay"] == 1e-2
 
@@ -499,7 +540,9 @@ def test_cuda_step_is_one_kernel_launch_per_parameter(name, kw, monkeypatch):
 
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
                                      ("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(centered=True)),
-                                     ("Adagrad", {}), ("Adamax", {})])
+                                     ("Adagrad", {}), ("Adamax", {}), ("Adadelta", dict(weight_decay=0.1)),
+                                     ("NAdam", dict(decoupled_weight_decay=True, weight_decay=0.1)),
+                                     ("RAdam", {})])
 def test_cpu_chunked_update_equals_whole_array_update(name, kw, monkeypatch):
     """Large cpu parameters are updated chunk by chunk (cache blocking): the values must not change. The chunk is a
     power of two, as the real one (64 Ki) is: BLAS's axpy fuses the multiply-add in its vector blocks but not in a

@@ -235,6 +235,133 @@ def adamax_kernel(
     tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
 
 
+@triton.jit
+def adadelta_kernel(
+    p_ptr,                  # parameter (read, written)
+    g_ptr,                  # gradient (read)
+    sq_ptr,                 # square_avg (read, written)
+    acc_ptr,                # acc_delta (read, written)
+    n,                      # number of elements
+    lr, rho, one_minus_rho, eps, weight_decay,  # host scalars
+    MAXIMIZE: tl.constexpr, WEIGHT_DECAY: tl.constexpr,
+    F64: tl.constexpr, COMPUTE: tl.constexpr, BLOCK: tl.constexpr,
+):
+    # bytes: reads p, g, sq, acc, writes p, sq, acc: 7 * n * itemsize
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    p = tl.load(p_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    g = tl.load(g_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    sq = tl.load(sq_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    acc = tl.load(acc_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    if MAXIMIZE:
+        g = -g
+    if WEIGHT_DECAY:
+        g = g + _scalar(weight_decay, F64, COMPUTE) * p
+    r = _scalar(rho, F64, COMPUTE)
+    one_minus_r = _scalar(one_minus_rho, F64, COMPUTE)
+    e = _scalar(eps, F64, COMPUTE)
+    sq = sq * r
+    sq = sq + (one_minus_r * g) * g
+    delta = tl.sqrt(acc + e) / tl.sqrt(sq + e)
+    delta = delta * g
+    acc = acc * r
+    acc = acc + (one_minus_r * delta) * delta
+    tl.store(sq_ptr + offs, sq.to(sq_ptr.dtype.element_ty), mask=mask)
+    tl.store(acc_ptr + offs, acc.to(acc_ptr.dtype.element_ty), mask=mask)
+    p = p + (-_scalar(lr, F64, COMPUTE)) * delta
+    tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def nadam_kernel(
+    p_ptr,                  # parameter (read, written)
+    g_ptr,                  # gradient (read)
+    m_ptr,                  # exp_avg (read, written)
+    v_ptr,                  # exp_avg_sq (read, written)
+    n,                      # number of elements
+    one_minus_beta1, beta2, one_minus_beta2,  # moment coefficients
+    weight_decay,           # L2 coefficient added to the gradient
+    decay_factor,           # 1 - lr*weight_decay (decoupled weight decay)
+    bias_correction2,       # 1 - beta2**step
+    grad_coef,              # -lr * (1 - mu) / (1 - mu_product)
+    avg_coef,               # -lr * mu_next / (1 - mu_product * mu_next)
+    eps,
+    MAXIMIZE: tl.constexpr, WEIGHT_DECAY: tl.constexpr, DECOUPLED: tl.constexpr,
+    WEIGHT_LOW: tl.constexpr,  # 1 - beta1 < 0.5 (lerp formula)
+    F64: tl.constexpr, COMPUTE: tl.constexpr, BLOCK: tl.constexpr,
+):
+    # bytes: reads p, g, m, v, writes p, m, v: 7 * n * itemsize
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    p = tl.load(p_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    g = tl.load(g_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    m = tl.load(m_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    v = tl.load(v_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    if MAXIMIZE:
+        g = -g
+    if WEIGHT_DECAY:
+        if DECOUPLED:
+            p = p * _scalar(decay_factor, F64, COMPUTE)
+        else:
+            g = g + _scalar(weight_decay, F64, COMPUTE) * p
+    m = _lerp(m, g, _scalar(one_minus_beta1, F64, COMPUTE), WEIGHT_LOW)
+    v = v * _scalar(beta2, F64, COMPUTE)
+    v = v + (_scalar(one_minus_beta2, F64, COMPUTE) * g) * g
+    tl.store(m_ptr + offs, m.to(m_ptr.dtype.element_ty), mask=mask)
+    tl.store(v_ptr + offs, v.to(v_ptr.dtype.element_ty), mask=mask)
+    denom = tl.sqrt(v / _scalar(bias_correction2, F64, COMPUTE)) + _scalar(eps, F64, COMPUTE)
+    p = p + (_scalar(grad_coef, F64, COMPUTE) * g) / denom
+    p = p + (_scalar(avg_coef, F64, COMPUTE) * m) / denom
+    tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def radam_kernel(
+    p_ptr,                  # parameter (read, written)
+    g_ptr,                  # gradient (read)
+    m_ptr,                  # exp_avg (read, written)
+    v_ptr,                  # exp_avg_sq (read, written)
+    n,                      # number of elements
+    one_minus_beta1, beta2, one_minus_beta2,  # moment coefficients
+    weight_decay,           # L2 coefficient added to the gradient
+    decay_factor,           # 1 - lr*weight_decay (decoupled weight decay)
+    bias_correction1,       # 1 - beta1**step
+    lr,
+    bias_correction2_sqrt,  # sqrt(1 - beta2**step)
+    rect,                   # the variance rectification term (used when RECTIFY)
+    eps,
+    MAXIMIZE: tl.constexpr, WEIGHT_DECAY: tl.constexpr, DECOUPLED: tl.constexpr,
+    RECTIFY: tl.constexpr,  # rho_t > 5: the adaptive, rectified step; else plain momentum SGD
+    WEIGHT_LOW: tl.constexpr,  # 1 - beta1 < 0.5 (lerp formula)
+    F64: tl.constexpr, COMPUTE: tl.constexpr, BLOCK: tl.constexpr,
+):
+    # bytes: reads p, g, m, v, writes p, m, v: 7 * n * itemsize
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    p = tl.load(p_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    g = tl.load(g_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    m = tl.load(m_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    v = tl.load(v_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    if MAXIMIZE:
+        g = -g
+    if WEIGHT_DECAY:
+        if DECOUPLED:
+            p = p * _scalar(decay_factor, F64, COMPUTE)
+        else:
+            g = g + _scalar(weight_decay, F64, COMPUTE) * p
+    m = _lerp(m, g, _scalar(one_minus_beta1, F64, COMPUTE), WEIGHT_LOW)
+    v = v * _scalar(beta2, F64, COMPUTE)
+    v = v + (_scalar(one_minus_beta2, F64, COMPUTE) * g) * g
+    tl.store(m_ptr + offs, m.to(m_ptr.dtype.element_ty), mask=mask)
+    tl.store(v_ptr + offs, v.to(v_ptr.dtype.element_ty), mask=mask)
+    update = (m / _scalar(bias_correction1, F64, COMPUTE)) * _scalar(lr, F64, COMPUTE)
+    if RECTIFY:
+        adaptive = _scalar(bias_correction2_sqrt, F64, COMPUTE) / (tl.sqrt(v) + _scalar(eps, F64, COMPUTE))
+        update = (update * adaptive) * _scalar(rect, F64, COMPUTE)
+    p = p - update
+    tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
+
+
 # ------------------------------------------------------------------------------------------------ launchers
 
 def _setup(arr):
@@ -297,6 +424,39 @@ def adamax(p, g, m, u, *, beta1, beta2, eps, weight_decay, clr, maximize):
     adamax_kernel[grid](p, g, m, u, n, enc(1 - beta1), enc(beta2), enc(eps), enc(weight_decay), enc(clr),
                         MAXIMIZE=bool(maximize), WEIGHT_DECAY=weight_decay != 0, WEIGHT_LOW=(1 - beta1) < 0.5,
                         F64=f64, COMPUTE=compute, BLOCK=BLOCK)
+
+
+def adadelta(p, g, sq, acc, *, lr, rho, eps, weight_decay, maximize):
+    n, grid, f64, compute, enc = _setup(p)
+    if n == 0:
+        return
+    adadelta_kernel[grid](p, g, sq, acc, n, enc(lr), enc(rho), enc(1 - rho), enc(eps), enc(weight_decay),
+                          MAXIMIZE=bool(maximize), WEIGHT_DECAY=weight_decay != 0, F64=f64, COMPUTE=compute,
+                          BLOCK=BLOCK)
+
+
+def nadam(p, g, m, v, *, beta1, beta2, weight_decay, decay_factor, bias_correction2, grad_coef, avg_coef, eps,
+          maximize, decoupled):
+    n, grid, f64, compute, enc = _setup(p)
+    if n == 0:
+        return
+    nadam_kernel[grid](p, g, m, v, n, enc(1 - beta1), enc(beta2), enc(1 - beta2), enc(weight_decay),
+                       enc(decay_factor), enc(bias_correction2), enc(grad_coef), enc(avg_coef), enc(eps),
+                       MAXIMIZE=bool(maximize), WEIGHT_DECAY=weight_decay != 0, DECOUPLED=bool(decoupled),
+                       WEIGHT_LOW=(1 - beta1) < 0.5, F64=f64, COMPUTE=compute, BLOCK=BLOCK)
+
+
+def radam(p, g, m, v, *, beta1, beta2, weight_decay, decay_factor, bias_correction1, lr, bias_correction2_sqrt,
+          rect, eps, maximize, decoupled):
+    n, grid, f64, compute, enc = _setup(p)
+    if n == 0:
+        return
+    radam_kernel[grid](p, g, m, v, n, enc(1 - beta1), enc(beta2), enc(1 - beta2), enc(weight_decay),
+                       enc(decay_factor), enc(bias_correction1), enc(lr), enc(bias_correction2_sqrt),
+                       enc(0.0 if rect is None else rect), enc(eps),
+                       MAXIMIZE=bool(maximize), WEIGHT_DECAY=weight_decay != 0, DECOUPLED=bool(decoupled),
+                       RECTIFY=rect is not None, WEIGHT_LOW=(1 - beta1) < 0.5, F64=f64, COMPUTE=compute,
+                       BLOCK=BLOCK)
 
 
 from ..ops import fast_launch as _fast_launch  # noqa: E402

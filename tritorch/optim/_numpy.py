@@ -152,3 +152,72 @@ def adamax(p, g, m, u, *, beta1, beta2, eps, weight_decay, clr, maximize):
     np.multiply(m, -clr, out=t0)
     t0 /= u
     p += t0
+
+
+def adadelta(p, g, sq, acc, *, lr, rho, eps, weight_decay, maximize):
+    t0, t1, t2 = scratch(p, 0), scratch(p, 1), scratch(p, 2)
+    d = _grad_in(p, g, maximize, weight_decay, t0)
+    sq *= rho
+    np.multiply(d, 1 - rho, out=t1)
+    t1 *= d
+    sq += t1
+    np.add(sq, eps, out=t1)
+    np.sqrt(t1, out=t1)                 # std
+    np.add(acc, eps, out=t2)
+    np.sqrt(t2, out=t2)                 # delta
+    t2 /= t1
+    t2 *= d
+    acc *= rho
+    np.multiply(t2, 1 - rho, out=t1)
+    t1 *= t2
+    acc += t1
+    t2 *= -lr
+    p += t2
+
+
+def _decay_or_l2(p, g, maximize, weight_decay, decoupled, decay_factor, t):
+    """The gradient NAdam/RAdam use, after a decoupled decay of p in place when asked."""
+    if weight_decay != 0 and decoupled:
+        p *= decay_factor
+        return _grad_in(p, g, maximize, 0, t)
+    return _grad_in(p, g, maximize, weight_decay, t)
+
+
+def _moments(m, v, d, beta1, beta2, t):
+    _lerp_(m, d, 1 - beta1, t)
+    v *= beta2
+    np.multiply(d, 1 - beta2, out=t)
+    t *= d
+    v += t
+
+
+def nadam(p, g, m, v, *, beta1, beta2, weight_decay, decay_factor, bias_correction2, grad_coef, avg_coef, eps,
+          maximize, decoupled):
+    t0, t1, t2 = scratch(p, 0), scratch(p, 1), scratch(p, 2)
+    d = _decay_or_l2(p, g, maximize, weight_decay, decoupled, decay_factor, t0)
+    _moments(m, v, d, beta1, beta2, t1)
+    np.divide(v, bias_correction2, out=t1)
+    np.sqrt(t1, out=t1)
+    t1 += eps                           # denom
+    np.multiply(d, grad_coef, out=t2)
+    t2 /= t1
+    p += t2
+    np.multiply(m, avg_coef, out=t2)
+    t2 /= t1
+    p += t2
+
+
+def radam(p, g, m, v, *, beta1, beta2, weight_decay, decay_factor, bias_correction1, lr, bias_correction2_sqrt,
+          rect, eps, maximize, decoupled):
+    t0, t1, t2 = scratch(p, 0), scratch(p, 1), scratch(p, 2)
+    d = _decay_or_l2(p, g, maximize, weight_decay, decoupled, decay_factor, t0)
+    _moments(m, v, d, beta1, beta2, t1)
+    np.divide(m, bias_correction1, out=t2)
+    t2 *= lr
+    if rect is not None:
+        np.sqrt(v, out=t1)
+        t1 += eps
+        np.divide(bias_correction2_sqrt, t1, out=t1)
+        t2 *= t1
+        t2 *= rect
+    p -= t2
