@@ -31,6 +31,7 @@ from .ops.sort import *  # noqa: E402,F401,F403
 from .ops.random import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.compare import *  # noqa: E402,F401,F403
+from .ops.composite import *  # noqa: E402,F401,F403
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401

@@ -1,0 +1,135 @@
+"""torch.* functions composed from registered ops (tritorch/ops/composite.py) vs PyTorch's: values, indices,
+gradients where differentiable, errors; cpu and cuda (GPU or interpreter)."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+
+torch = pytest.importorskip("torch")
+
+DEVICES = ["cpu", "cuda"]
+
+
+def _rand(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _np(x):
+    return x.detach().cpu().numpy() if isinstance(x, tt.Tensor) else x.detach().numpy()
+
+
+def check(fn, *args, device="cpu", grad=True, method=False, **kwargs):
+    """tt.fn vs torch.fn on NumPy args (float arrays differentiated when grad); tuples compared elementwise."""
+    t_args = [torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
+              for a in args]
+    x_args = [tt.tensor(a, device=device, requires_grad=grad and a.dtype.kind == "f") if isinstance(a, np.ndarray)
+              else a for a in args]
+    if method:
+        ref, out = getattr(t_args[0], fn)(*t_args[1:], **kwargs), getattr(x_args[0], fn)(*x_args[1:], **kwargs)
+    else:
+        ref, out = getattr(torch, fn)(*t_args, **kwargs), getattr(tt, fn)(*x_args, **kwargs)
+    refs, outs = (ref, out) if isinstance(ref, tuple) else ((ref,), (out,))
+    for r, o in zip(refs, outs):
+        assert tuple(o.shape) == tuple(r.shape)
+        assert str(o.dtype).split(".")[-1] == str(r.dtype).split(".")[-1]
+        np.testing.assert_allclose(_np(o), _np(r), rtol=1e-6, atol=1e-6)
+    if grad and refs[0].dtype.is_floating_point and refs[0].requires_grad:
+        w = _rand(tuple(refs[0].shape), 9)
+        (refs[0] * torch.tensor(w)).sum().backward()
+        (outs[0] * tt.tensor(w, device=device)).sum().backward()
+        for a, b in zip(x_args, t_args):
+            if isinstance(b, torch.Tensor) and b.requires_grad:
+                np.testing.assert_allclose(_np(a.grad), _np(b.grad), rtol=1e-6, atol=1e-6)
+    return out
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_movement(device):
+    x = _rand((2, 3, 4))
+    check("take_along_dim", x, np.array([[[0], [2], [1]]]), 2, device=device)
+    check("take_along_dim", x, np.array([5, 0, 23]), device=device)
+    for k in (-1, 0, 1, 2, 3, 5):
+        check("rot90", x, k, (0, 2), device=device)
+    check("rot90", x, 1, (2, 1), device=device, method=True)
+    check("block_diag", np.array(1.5, np.float32), _rand(2, 1), _rand((2, 3), 2), device=device)
+    check("cartesian_prod", _rand(2), _rand(3, 1), device=device)
+    check("cartesian_prod", _rand(3), device=device)
+    for r, rep in ((2, False), (2, True), (3, False), (0, False), (5, False)):
+        check("combinations", _rand(4), r, rep, device=device)
+    check("unfold", x, 2, 2, 1, device=device, method=True)
+    check("unfold", x, -1, 3, 2, device=device, method=True)
+    check("sum_to_size", x, (3, 1), device=device, method=True)
+    check("sum_to_size", x, 1, 1, 4, device=device, method=True)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_indices_and_membership(device):
+    for idx in ([4, 7, -1], [[0, 5], [3, 2]]):
+        ref = torch.unravel_index(torch.tensor(idx), (2, 4))
+        out = tt.unravel_index(tt.tensor(idx, device=device), (2, 4))
+        for a, b in zip(out, ref):
+            np.testing.assert_array_equal(_np(a), _np(b))
+    check("isin", np.array([[1, 2], [3, 4]]), np.array([2, 3, 9]), device=device)
+    check("isin", np.array([1.0, np.nan, 2.5]), np.array([2.5, np.nan]), device=device, invert=True)
+    check("isin", np.array([1, 2, 3]), np.array([], np.int64), device=device)
+    np.testing.assert_array_equal(_np(tt.isin(tt.tensor([1.0, 2.0], device=device), 2.0)), [False, True])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_linear_algebra(device):
+    check("inner", _rand((2, 3)), _rand((4, 3), 1), device=device)
+    check("inner", _rand(3), np.array(2.0, np.float32), device=device)
+    check("mv", _rand((2, 3)), _rand(3, 1), device=device)
+    check("vdot", _rand(3), _rand(3, 1), device=device)
+    for p in (2, 1, 3.5, float("inf")):
+        check("dist", _rand((2, 3)), _rand((2, 3), 1), p, device=device)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_reductions(device):
+    x = np.array([[3.0, 1.0, 2.0, 1.0], [5.0, 5.0, -1.0, 7.0], [2.0, 2.0, 2.0, 2.0]], np.float32)
+    check("aminmax", x, device=device, grad=False)
+    check("aminmax", x, device=device, grad=False, dim=0, keepdim=True)
+    for k in (1, 3):
+        out = check("kthvalue", _rand((3, 5)), k, 1, device=device)   # distinct values: indices agree too
+        assert out.indices.dtype is tt.int64
+    vals = tt.kthvalue(tt.tensor(x, device=device), 2, 1, True)
+    np.testing.assert_array_equal(_np(vals.values), _np(torch.kthvalue(torch.tensor(x), 2, 1, True).values))
+    ints = np.array([[1, 2, 2, 1, 3], [4, 4, 0, 0, 9], [7, 7, 7, 1, 1]])
+    check("mode", ints, device=device)
+    check("mode", ints, 0, True, device=device)
+    check("mode", ints.astype(np.float32), device=device, grad=False)
+    data = np.array([1.0, 2.0, 1.0, 4.0, 2.5, -3.0, 3.0], np.float32)
+    check("histc", data, 4, 0, 3, device=device, grad=False)
+    check("histc", data, 5, device=device, grad=False)
+    check("histc", np.full(3, 2.0, np.float32), 4, device=device, grad=False)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_elementwise(device):
+    x = np.array([-1.5, -0.0, 0.0, 2.0, np.nan, -np.nan, -np.inf], np.float32)
+    check("signbit", x, device=device)
+    check("signbit", x.astype(np.float64), device=device)
+    check("signbit", np.array([-1, 0, 3]), device=device)
+    check("heaviside", x, np.array([0.5], np.float32), device=device, grad=False)
+    with pytest.raises(RuntimeError, match="heaviside is not yet implemented for tensors with different dtypes"):
+        tt.heaviside(tt.tensor([1.0, 0.0]), tt.tensor([1]))
+    assert not tt.heaviside(tt.tensor([1.0, 0.0], requires_grad=True), tt.tensor([0.5])).requires_grad
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.rot90(lib.ones(2, 2), 1, (0, 0)),
+    lambda lib: lib.rot90(lib.ones(2), 1),
+    lambda lib: lib.ones(2, 4).unfold(1, 5, 1),
+    lambda lib: lib.ones(2, 4).unfold(1, 2, 0),
+    lambda lib: lib.inner(lib.ones(2, 3), lib.ones(4)),
+    lambda lib: lib.vdot(lib.ones(2, 3), lib.ones(3)),
+    lambda lib: lib.block_diag(lib.ones(2, 2, 2)),
+    lambda lib: lib.kthvalue(lib.ones(3), 4),
+])
+def test_errors_match_torch(call):
+    with pytest.raises(RuntimeError) as ours:
+        call(tt)
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    assert str(ours.value)[:30] == str(theirs.value)[:30]
