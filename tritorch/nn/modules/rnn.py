@@ -4,7 +4,8 @@ A layer's input projections for every time step are one GEMM (linear over the wh
 adds the hidden projection and applies the cell, with PyTorch's gate order and formulas (LSTM: input, forget,
 cell, output gates; GRU: reset, update, new, with the reset gate applied to the hidden projection including its
 bias). Every step is a few registered ops, so the layers run on both devices and autograd differentiates
-through time. PackedSequence inputs are not supported.
+through time. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
+packed layout), so padding is never computed.
 """
 from __future__ import annotations
 
@@ -168,55 +169,98 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {what} size {expected}, got {list(state.shape)}")
         return state
 
-    def _direction(self, x, h, c, p: dict, reverse: bool):
-        """One layer in one direction over the sequence x (L, N, features): (outputs (L, N, H), h, c)."""
+    def _direction(self, x, h, c, p: dict, reverse: bool, batch_sizes: list):
+        """One layer in one direction over x (rows, features), the rows of step t being the next batch_sizes[t]
+        rows (every row of the batch for a padded input; the sequences still running, longest first, for a
+        packed one: those rows update, the others keep their state). Returns (outputs (rows, H), h, c)."""
         gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
         w_hh, b_hh = p["weight_hh"], p.get("bias_hh")
-        outputs = [None] * x.shape[0]
-        for t in (range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])):
+        starts = [0]
+        for b in batch_sizes[:-1]:
+            starts.append(starts[-1] + b)
+        full = h.shape[0]
+        outputs = [None] * len(batch_sizes)
+        for t in (range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))):
+            b = batch_sizes[t]
+            g, h_run = gx[starts[t]:starts[t] + b], h if b == full else h[:b]
             if self.mode == "LSTM":
-                h, c = _lstm_step(gx[t], h, c, w_hh, b_hh, p.get("weight_hr"))
+                new_h, new_c = _lstm_step(g, h_run, c if b == full else c[:b], w_hh, b_hh, p.get("weight_hr"))
+                c = new_c if b == full else _mv.cat([new_c, c[b:]], 0)
             elif self.mode == "GRU":
-                h = _gru_step(gx[t], h, w_hh, b_hh)
+                new_h = _gru_step(g, h_run, w_hh, b_hh)
             else:
-                h = _rnn_step(gx[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
-            outputs[t] = h
-        return _mv.stack(outputs, 0), h, c
+                new_h = _rnn_step(g, h_run, w_hh, b_hh, self.mode == "RNN_RELU")
+            h = new_h if b == full else _mv.cat([new_h, h[b:]], 0)
+            outputs[t] = new_h
+        return _mv.cat(outputs, 0), h, c
 
     def _run(self, input, hx):
-        batched = self._check_input(input)
-        x = input if batched else input.unsqueeze(1)
-        if batched and self.batch_first:
-            x = x.transpose(0, 1)
-        if x.shape[0] == 0:
-            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
-        batch = x.shape[1]
+        from ..utils.rnn import PackedSequence
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            data, batch_sizes_t, sorted_idx, unsorted_idx = input
+            self._check_input_packed(data)
+            batch_sizes = [int(b) for b in batch_sizes_t.tolist()]
+            batch, batched, x = batch_sizes[0], True, data
+        else:
+            batched = self._check_input(input)
+            seq = input if batched else input.unsqueeze(1)
+            if batched and self.batch_first:
+                seq = seq.transpose(0, 1)
+            if seq.shape[0] == 0:
+                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+            steps, batch = seq.shape[0], seq.shape[1]
+            batch_sizes = [batch] * steps
+            x = seq.reshape(steps * batch, seq.shape[2])
+            data = input
         lstm = self.mode == "LSTM"
         h0, c0 = (hx if hx is not None else (None, None)) if lstm else (hx, None)
-        h0 = self._state(h0, batched, batch, self.proj_size or self.hidden_size, input,
+        h0 = self._state(h0, batched, batch, self.proj_size or self.hidden_size, data,
                          "hidden[0]" if lstm else "hidden")
-        c0 = self._state(c0, batched, batch, self.hidden_size, input, "hidden[1]") if lstm else None
+        c0 = self._state(c0, batched, batch, self.hidden_size, data, "hidden[1]") if lstm else None
+        if packed and sorted_idx is not None and hx is not None:   # states given in the batch's own order
+            h0 = h0.index_select(1, sorted_idx)
+            c0 = c0.index_select(1, sorted_idx) if lstm else None
         directions = 2 if self.bidirectional else 1
         hs, cs = [], []
         for layer in range(self.num_layers):
             outs = []
             for d in range(directions):
                 i = layer * directions + d
-                out, h, c = self._direction(x, h0[i], c0[i] if lstm else None, self._params(i), d == 1)
+                out, h, c = self._direction(x, h0[i], c0[i] if lstm else None, self._params(i), d == 1,
+                                            batch_sizes)
                 outs.append(out)
                 hs.append(h)
                 cs.append(c)
             x = outs[0] if directions == 1 else _mv.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        if batched and self.batch_first:
-            x = x.transpose(0, 1)
         h_n = _mv.stack(hs, 0)
         c_n = _mv.stack(cs, 0) if lstm else None
-        if not batched:
-            x, h_n = x.squeeze(1), h_n.squeeze(1)
-            c_n = c_n.squeeze(1) if lstm else None
-        return x, ((h_n, c_n) if lstm else h_n)
+        if packed:
+            if unsorted_idx is not None:
+                h_n = h_n.index_select(1, unsorted_idx)
+                c_n = c_n.index_select(1, unsorted_idx) if lstm else None
+            out = PackedSequence(x, batch_sizes_t, sorted_idx, unsorted_idx)
+        else:
+            out = x.reshape(len(batch_sizes), batch, x.shape[-1])
+            if batched and self.batch_first:
+                out = out.transpose(0, 1)
+            if not batched:
+                out, h_n = out.squeeze(1), h_n.squeeze(1)
+                c_n = c_n.squeeze(1) if lstm else None
+        return out, ((h_n, c_n) if lstm else h_n)
+
+    def _check_input_packed(self, data) -> None:
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        weight = self.weight_ih_l0
+        if data.dtype is not weight.dtype:
+            raise ValueError(f"RNN input dtype ({data.dtype}) does not match weight dtype ({weight.dtype}). Convert "
+                             f"input: input.to({weight.dtype}), or convert model: model.to({data.dtype})")
+        if data.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                               f"{data.shape[-1]}")
 
     def forward(self, input, hx=None):
         return self._run(input, hx)
