@@ -379,6 +379,39 @@ def test_transformer_encoder_cuda():
     compare(tl, layer, _rand((2, 1, 4)), device="cuda", rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"norm_first": True, "activation": "gelu", "batch_first": True}])
+def test_transformer_decoder_layer(kwargs):
+    torch.manual_seed(5)
+    tm = torch.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, **kwargs)
+    m = nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, **kwargs)
+    same_structure(tm, m)
+    batch_first = kwargs.get("batch_first", False)
+    tgt, memory = _rand((2, 5, 8) if batch_first else (5, 2, 8)), _rand((2, 7, 8) if batch_first else (7, 2, 8), 1)
+    compare(tm, m, tgt, memory, rtol=1e-4, atol=1e-5)
+    causal = np.triu(np.full((5, 5), -np.inf, np.float32), 1)
+    padding = np.array([[False] * 6 + [True]] * 2)
+    compare(tm, m, tgt, memory, rtol=1e-4, atol=1e-5, kwargs={"tgt_mask": causal, "memory_key_padding_mask": padding})
+
+
+def test_transformer_and_decoder_stack():
+    torch.manual_seed(6)
+    tm, m = torch.nn.Transformer(8, 2, 2, 2, 16, dropout=0.0), nn.Transformer(8, 2, 2, 2, 16, dropout=0.0)
+    same_structure(tm, m)
+    mask = nn.Transformer.generate_square_subsequent_mask(5)
+    np.testing.assert_array_equal(mask.numpy(), torch.nn.Transformer.generate_square_subsequent_mask(5).numpy())
+    src, tgt = _rand((7, 2, 8)), _rand((5, 2, 8), 1)
+    compare(tm, m, src, tgt, rtol=1e-4, atol=1e-5, kwargs={"tgt_mask": mask.numpy()})
+    compare(tm, m, src[:, :1], tgt[:, :1], device="cuda", rtol=1e-4, atol=1e-5, kwargs={"tgt_mask": mask.numpy()})
+    with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
+        m(tt.ones(7, 2, 8), tt.ones(5, 3, 8))
+    td = torch.nn.TransformerDecoder(torch.nn.TransformerDecoderLayer(8, 2, 16), 2, torch.nn.LayerNorm(8))
+    d = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 2, nn.LayerNorm(8))
+    same_structure(td, d)
+    td.eval()
+    d.eval()
+    compare(td, d, tgt, src, rtol=1e-4, atol=1e-5)
+
+
 # ------------------------------------------------------------------------------------------------ pooling
 
 POOLS = [
