@@ -16,14 +16,28 @@ GRAD = GradState()
 class ProcessFlags:
     """Process-wide switches (a plain attribute read costs a fifth of a thread-local one on the recording path)."""
 
-    __slots__ = ("anomaly",)
+    __slots__ = ("anomaly", "autocast")
 
     def __init__(self):
         self.anomaly = False  # detect_anomaly: keep forward tracebacks, check backward results for NaN/inf
+        self.autocast = 0     # autocast regions entered in any thread: ops look at AUTOCAST only while > 0
 
 
 # As in PyTorch, anomaly mode is global, not per thread.
 FLAGS = ProcessFlags()
+
+
+
+class AutocastState(threading.local):
+    """The autocast regions of this thread (PyTorch's autocast state is per thread): device type -> dtype."""
+
+    def __init__(self):
+        self.devices = {}
+
+
+AUTOCAST = AutocastState()
+# autocast_args(policy, args, kwargs) -> (args, kwargs): the casts of an autocast region; set by tritorch.amp.
+autocast_args = None
 
 # record(op, args, kwargs, result, meta) -> None; set by tritorch.autograd.engine.
 recorder = None

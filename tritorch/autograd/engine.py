@@ -5,6 +5,7 @@ import sys as _sys
 
 import numpy as _np
 
+from .._state import AUTOCAST as _AUTOCAST
 from .._state import FLAGS
 from ..tensor import Tensor
 from . import grad_mode
@@ -418,6 +419,9 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
 
     prev = (STATE.enabled, STATE.inference)
     STATE.enabled = bool(create_graph)
+    autocast = _AUTOCAST.devices
+    if autocast:   # backward runs in the dtypes the forward's recorded casts fixed, not the region's
+        _AUTOCAST.devices = {}
     try:
         while ready:
             node = ready.pop()
@@ -521,6 +525,8 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
             in_grads = g = grads = metas = None
     finally:
         STATE.enabled, STATE.inference = prev
+        if autocast:
+            _AUTOCAST.devices = autocast
     if inputs is not None and not accumulate:
         for i, r in enumerate(results):
             if r is None and not allow_unused:

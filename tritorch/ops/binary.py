@@ -39,6 +39,8 @@ from .samples import make_array, make_tensor, rng_for
 
 FAMILY = "binary"
 
+_FLAGS = _state.FLAGS
+
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder",
            "fmod", "pow", "maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "hypot", "copysign",
            "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
@@ -1884,13 +1886,25 @@ def _operator(op, **fixed):
                 if other is NotImplemented:
                     return NotImplemented
             return op(self, other, **fixed)
-    else:
+    elif op.autocast is None:
         fast = op.fast or (lambda a, b: None)
 
         def method(self, other):
             if other.__class__ in _OPERAND_CLASSES:
                 # the op's cpu shortcut first: one Python frame less on the hot path of `a * b`
                 r = fast(self, other)
+                return r if r is not None else op(self, other)
+            other = _coerce(other)
+            if other is NotImplemented:
+                return NotImplemented
+            return op(self, other)
+    else:
+        fast = op.fast or (lambda a, b: None)
+
+        def method(self, other):
+            if other.__class__ in _OPERAND_CLASSES:
+                # (not in an autocast region: the op's policy may cast the operands first)
+                r = fast(self, other) if not _FLAGS.autocast else None
                 return r if r is not None else op(self, other)
             other = _coerce(other)
             if other is NotImplemented:

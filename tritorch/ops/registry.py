@@ -34,6 +34,7 @@ from ..tensor import Tensor, _make
 
 _REGISTRY: dict[str, "OpDef"] = {}
 _GRAD = _state.GRAD
+_FLAGS = _state.FLAGS
 
 
 class Meta:
@@ -108,6 +109,11 @@ class OpDef:
     save: str = "inputs"
     # Positional arguments may be lists of tensors (cat, stack): autograd scans inside them.
     list_input: bool = False
+    # What an autocast region does to the op's floating tensor arguments: "lower" (float32 ones to the region's
+    # dtype: matmuls, convolutions, attention), "fp32" (float16/bfloat16 ones to float32: reductions, norms,
+    # losses, exp/log...), "promote" (all to the widest), or None (run as given). tritorch.amp sets the
+    # built-in ops' policies from PyTorch's lists; a custom op may declare its own.
+    autocast: str | None = None
 
     def __post_init__(self):
         self._impls = self.impl  # the dispatch table (one dict lookup by device type)
@@ -116,6 +122,8 @@ class OpDef:
             bind(self)
 
     def __call__(self, *args, out=None, **kwargs):
+        if _FLAGS.autocast and self.autocast is not None:
+            args, kwargs = _state.autocast_args(self.autocast, args, kwargs)
         if self.fast is not None and out is None:
             r = self.fast(*args, **kwargs)
             if r is not None:
@@ -256,8 +264,25 @@ def _type_name(d: _dt.dtype) -> str:
     return _TYPE_NAMES[d]
 
 
+# The autocast policies of the built-in ops (OpDef.autocast), after PyTorch's autocast op lists: "lower" for the
+# matmuls, convolutions and attention; "fp32" where float16 would lose range or precision; "promote" where the
+# inputs must agree. Set at registration, so the public wrappers that call an op's shortcut directly know
+# whether autocast can concern them.
+AUTOCAST_POLICIES = {
+    **dict.fromkeys(("addmm", "bmm", "conv1d", "conv2d", "conv_transpose2d", "linear", "matmul", "mm",
+                     "scaled_dot_product_attention"), "lower"),
+    **dict.fromkeys(("acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log2", "log1p", "reciprocal", "rsqrt",
+                     "sinh", "tan", "pow", "softplus", "layer_norm", "group_norm", "rms_norm", "norm", "nll_loss",
+                     "cross_entropy", "softmax", "log_softmax", "cumsum", "cumprod", "sum", "prod", "logsumexp"),
+                    "fp32"),
+    **dict.fromkeys(("addcdiv", "addcmul", "atan2", "dot", "index_put", "scatter_add", "cat", "stack"), "promote"),
+}
+
+
 def register(op: OpDef) -> OpDef:
     """Add an op to the registry (a user's custom op takes the same path). Names are unique."""
+    if op.autocast is None:
+        op.autocast = AUTOCAST_POLICIES.get(op.name)
     if op.name in _REGISTRY:
         raise ValueError(f"an op named {op.name!r} is already registered")
     missing = {"cpu", "cuda"} - set(op.impl)

@@ -27,6 +27,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..tensor import Tensor, _make, from_array
 from . import _bind
@@ -38,6 +39,8 @@ from .samples import make_tensor, rng_for, unary_samples
 FAMILY = "unary"
 NUMERIC = tuple(d for d in _dt.ALL if d is not _dt.bool_)
 BENCH_SIZES = (2 ** 16, 2 ** 20, 2 ** 24)
+
+_FLAGS = _state.FLAGS
 
 __all__ = ["neg", "negative", "abs", "absolute", "sign", "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt",
            "rsqrt", "reciprocal", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "gelu", "silu", "softplus", "erf",
@@ -420,9 +423,17 @@ def _public(op, doc):
     if fast is None:
         def fn(input, *, out=None):
             return op(input, out=out)
-    else:
+    elif op.autocast is None:
         def fn(input, *, out=None):
             if out is None:  # the op's cpu shortcut first: one Python frame less on the hot path of x.exp()
+                r = fast(input)
+                if r is not None:
+                    return r
+            return op(input, out=out)
+    else:
+        def fn(input, *, out=None):
+            # (not in an autocast region: the op's policy may cast the input first)
+            if out is None and not _FLAGS.autocast:
                 r = fast(input)
                 if r is not None:
                     return r
