@@ -37,6 +37,7 @@ from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
 from . import amp  # noqa: E402,F401
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
+from ._settings import *  # noqa: E402,F401,F403
 # torch.* forms of nn ops whose signature matches torch.nn.functional's (torch.embedding and torch.batch_norm
 # take other argument orders in PyTorch, so they stay in nn.functional only)
 from .ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401

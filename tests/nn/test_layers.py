@@ -834,3 +834,24 @@ def test_embedding_bag_per_sample_weights_cuda_and_errors():
                                 padding_idx=2)) == repr(tm)
     bag = nn.EmbeddingBag.from_pretrained(wt, mode="max")
     assert not bag.weight.requires_grad and bag.mode == "max"
+
+
+# ------------------------------------------------------------------- gumbel softmax, Softmax2d, channel shuffle
+
+def test_gumbel_softmax_softmax2d_channel_shuffle():
+    logits = tt.tensor(_rand((4000, 3)) * 0 + np.log(np.array([0.2, 0.3, 0.5], np.float32)), requires_grad=True)
+    tt.manual_seed(0)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(soft.detach().numpy().sum(1), 1.0, rtol=1e-5)
+    hard = F.gumbel_softmax(logits, hard=True)
+    h = hard.detach().numpy()
+    assert set(np.unique(h)) == {0.0, 1.0} and (h.sum(1) == 1).all()
+    np.testing.assert_allclose(h.mean(0), [0.2, 0.3, 0.5], atol=0.03)   # a Gumbel-max sample of the categorical
+    (hard * tt.tensor([1.0, 2.0, 3.0])).sum().backward()                # straight-through: the soft gradient
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+    assert repr(nn.Softmax2d()) == repr(torch.nn.Softmax2d())
+    compare(torch.nn.Softmax2d(), nn.Softmax2d(), _rand((2, 3, 4, 5)), rtol=1e-5, atol=1e-6)
+    compare(torch.nn.ChannelShuffle(2), nn.ChannelShuffle(2), _rand((2, 6, 3, 2)), rtol=0, atol=0)
+    assert repr(nn.ChannelShuffle(3)) == repr(torch.nn.ChannelShuffle(3))
+    with pytest.raises(RuntimeError, match="Number of channels must be divisible by groups"):
+        F.channel_shuffle(tt.ones(1, 5, 2, 2), 2)

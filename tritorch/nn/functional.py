@@ -130,6 +130,33 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     return input / (div * alpha + k) ** beta
 
 
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """softmax((logits + Gumbel noise) / tau): a differentiable sample from the categorical distribution; with
+    hard=True the one-hot of its argmax in the forward pass and the soft sample's gradient (straight-through)."""
+    from ..ops.random import _exponential_
+    gumbels = -_unary.log(_exponential_(_creation.empty_like(logits)))
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = _creation.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g * c, *) -> (N, c * g, *): the channels regrouped (ShuffleNet's channel shuffle)."""
+    if input.dim() < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.dim()} dimension(s)")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    n, c = input.shape[:2]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    rest = tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
 # -------------------------------------------------------------------------------------------- reductions
 
 def _reduction_from_legacy(size_average, reduce) -> str:

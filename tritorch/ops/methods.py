@@ -73,6 +73,14 @@ def _creation():
     return creation
 
 
+def _pin_memory(x, device=None):
+    """The tensor itself: tritorch's host-to-device copies are synchronous copies from ordinary host memory, so
+    there is no separate pinned storage (pin_memory arguments elsewhere are accepted for the same reason)."""
+    if x.device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{x.type()}' only dense CPU tensors can be pinned")
+    return x
+
+
 _bind.methods(
     fill_=_fill_, zero_=_zero_, new_zeros=_new(_creation().zeros), new_ones=_new(_creation().ones),
     new_empty=_new(_creation().empty), new_full=_new_full, new_tensor=_new_tensor,
@@ -81,4 +89,5 @@ _bind.methods(
     float=_caster(_dt.float32), double=_caster(_dt.float64), half=_caster(_dt.float16),
     bfloat16=_caster(_dt.bfloat16), long=_caster(_dt.int64), int=_caster(_dt.int32), short=_caster(_dt.int16),
     char=_caster(_dt.int8), byte=_caster(_dt.uint8), bool=_caster(_dt.bool_), type=_type, type_as=_type_as,
+    pin_memory=_pin_memory, is_pinned=lambda x, device=None: False,
 )

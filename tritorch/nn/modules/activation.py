@@ -12,7 +12,7 @@ from .module import Module
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softmin",
            "ELU", "CELU", "SELU", "Softplus", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid",
            "Softsign", "GLU", "Threshold", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink",
-           "MultiheadAttention"]
+           "Softmax2d", "MultiheadAttention"]
 
 
 def _inplace_str(inplace: bool) -> str:
@@ -270,6 +270,15 @@ class Softshrink(Hardshrink):
 class Tanhshrink(Module):
     def forward(self, input):
         return F.tanhshrink(input)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of (N, C, H, W) or (C, H, W) inputs, at every location."""
+
+    def forward(self, input):
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3)
 
 
 class MultiheadAttention(Module):
