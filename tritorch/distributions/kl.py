@@ -1,0 +1,90 @@
+"""kl_divergence(p, q) with a registry of closed forms by type pair (torch.distributions.kl)."""
+from __future__ import annotations
+
+import math
+
+from .continuous import Normal, Uniform
+from .discrete import Bernoulli, Categorical, OneHotCategorical
+from .distribution import _tt
+from .independent import Independent, _sum_rightmost
+
+__all__ = ["kl_divergence", "register_kl"]
+
+_KL_REGISTRY: dict = {}
+
+
+def register_kl(type_p, type_q):
+    """Decorator: fn(p, q) computes KL(p || q) for p of type_p and q of type_q (subclasses included)."""
+    def decorator(fn):
+        _KL_REGISTRY[type_p, type_q] = fn
+        return fn
+    return decorator
+
+
+def _lookup(type_p, type_q):
+    """The registered rule for the most specific (in MRO order) pair of base classes."""
+    best, best_rank = None, None
+    for (p, q), fn in _KL_REGISTRY.items():
+        if issubclass(type_p, p) and issubclass(type_q, q):
+            rank = (type_p.__mro__.index(p), type_q.__mro__.index(q))
+            if best_rank is None or rank < best_rank:
+                best, best_rank = fn, rank
+    return best
+
+
+def kl_divergence(p, q):
+    """KL(p || q), elementwise over the batch."""
+    fn = _lookup(type(p), type(q))
+    if fn is None:
+        raise NotImplementedError(f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
+                                  f"{type(q).__name__}")
+    return fn(p, q)
+
+
+def _infinite_where(t, mask):
+    return _tt().where(mask, math.inf, t)
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p, q):
+    var_ratio = (p.scale / q.scale).pow(2)
+    t1 = ((p.loc - q.loc) / q.scale).pow(2)
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Uniform, Uniform)
+def _kl_uniform_uniform(p, q):
+    result = ((q.high - q.low) / (p.high - p.low)).log()
+    return _infinite_where(result, (q.low > p.low) | (q.high < p.high))
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p, q):
+    tt = _tt()
+    t = p.probs * (p.logits - q.logits)
+    t = tt.where((q.probs == 0).expand_as(t), math.inf, t)
+    t = tt.where((p.probs == 0).expand_as(t), 0.0, t)
+    return t.sum(-1)
+
+
+@register_kl(OneHotCategorical, OneHotCategorical)
+def _kl_onehot_onehot(p, q):
+    return _kl_categorical_categorical(p._categorical, q._categorical)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p, q):
+    tt = _tt()
+    softplus = tt.nn.functional.softplus
+    t1 = p.probs * (softplus(-q.logits) - softplus(-p.logits))
+    t1 = tt.where(p.probs == 0, 0.0, _infinite_where(t1, q.probs == 0))
+    t2 = (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
+    t2 = tt.where(p.probs == 1, 0.0, _infinite_where(t2, q.probs == 1))
+    return t1 + t2
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("KL of Independent distributions with different reinterpreted_batch_ndims")
+    return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
