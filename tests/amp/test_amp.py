@@ -78,9 +78,12 @@ def test_backward_in_the_parameters_dtypes(device):
 
 
 def test_matches_torch_autocast_on_cpu():
+    torch.manual_seed(0)
     tm = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 4))
     m = tt.nn.Sequential(tt.nn.Linear(8, 16), tt.nn.GELU(), tt.nn.Linear(16, 4))
     m.load_state_dict({k: tt.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    exact = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 4)).double()
+    exact.load_state_dict({k: v.double() for k, v in tm.state_dict().items()})
     x = _rand((5, 8))
     with torch.autocast("cpu"):
         t_out = tm(torch.tensor(x))
@@ -92,8 +95,14 @@ def test_matches_torch_autocast_on_cpu():
     np.testing.assert_array_equal(out.float().detach().numpy(), t_out.float().detach().numpy())
     t_loss.backward()
     loss.backward()
-    for (name, p), tp in zip(m.named_parameters(), tm.parameters()):
-        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-2, atol=1e-2, err_msg=name)
+    torch.nn.functional.log_softmax(exact(torch.tensor(x).double()), -1).sum().backward()
+    # the backward runs in bfloat16 (8 bits of mantissa) and sums in its own order: judged against float64, ours
+    # must be as accurate as PyTorch's
+    for (name, p), tp, ep in zip(m.named_parameters(), tm.parameters(), exact.parameters()):
+        ref = ep.grad.numpy()
+        ours_err = np.abs(p.grad.numpy() - ref).max()
+        torch_err = np.abs(tp.grad.numpy() - ref).max()
+        assert ours_err <= 2 * torch_err + 4e-3 * np.abs(ref).max(), (name, ours_err, torch_err)
 
 
 # ------------------------------------------------------------------------------------------------ GradScaler
