@@ -16,13 +16,8 @@ __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "m
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "none":
-        return loss
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    raise ValueError(f"{reduction} is not a valid value for reduction")
+    from .functional import _apply_reduction
+    return _apply_reduction(loss, reduction)
 
 
 def _legacy(size_average, reduce, reduction: str) -> str:

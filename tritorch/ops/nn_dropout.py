@@ -247,6 +247,17 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, cha
     return input.mul_(mask) if inplace else input * mask
 
 
+def _warn_dims(fn: str, dims: int, spatial: int) -> None:
+    """PyTorch's deprecation warning for a channel dropout given neither (C, *spatial) nor (N, C, *spatial)."""
+    if dims not in (spatial + 1, spatial + 2):
+        import warnings
+        warnings.warn(f"{fn}: Received a {dims}-D input to {fn}, which is deprecated and will result in an error in "
+                      f"a future release. To retain the behavior and silence this warning, please use dropout "
+                      f"instead. Note that {fn} exists to provide channel-wise dropout on inputs with {spatial} "
+                      f"spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      f"{spatial + 1}D or {spatial + 2}D inputs).", stacklevel=3)
+
+
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """torch.nn.functional.dropout1d: zero whole channels of (N, C, L) or (C, L) with probability p."""
     if input.dim() not in (2, 3):
@@ -261,12 +272,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     input is taken as (N, C, L), with PyTorch's warning)."""
     import warnings
     dims = input.dim()
-    if dims not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {dims}-D input to dropout2d, which is deprecated and will result in "
-                      "an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
-                      "inputs).", stacklevel=2)
+    _warn_dims("dropout2d", dims, 2)
     if dims == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
                       "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
@@ -278,14 +284,8 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """torch.nn.functional.dropout3d: zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p."""
-    import warnings
     dims = input.dim()
-    if dims not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {dims}-D input to dropout3d, which is deprecated and will result in "
-                      "an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
-                      "inputs).", stacklevel=2)
+    _warn_dims("dropout3d", dims, 3)
     return _feature_dropout(input, p, training, inplace, 1 if dims == 4 else min(2, dims))
 
 

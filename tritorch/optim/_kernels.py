@@ -43,6 +43,28 @@ def _lerp(start, end, weight, WEIGHT_LOW: tl.constexpr):
 
 
 @triton.jit
+def _decay(p, g, weight_decay, decay_factor, WEIGHT_DECAY: tl.constexpr, DECOUPLED: tl.constexpr,
+           F64: tl.constexpr, COMPUTE: tl.constexpr):
+    """(p, g) after weight decay: p scaled by decay_factor (decoupled, AdamW-style) or g + weight_decay * p."""
+    if WEIGHT_DECAY:
+        if DECOUPLED:
+            p = p * _scalar(decay_factor, F64, COMPUTE)
+        else:
+            g = g + _scalar(weight_decay, F64, COMPUTE) * p
+    return p, g
+
+
+@triton.jit
+def _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2, WEIGHT_LOW: tl.constexpr, F64: tl.constexpr,
+             COMPUTE: tl.constexpr):
+    """Adam's moments: m = lerp(m, g, 1 - beta1), v = beta2 * v + (1 - beta2) * g * g (PyTorch's order)."""
+    m = _lerp(m, g, _scalar(one_minus_beta1, F64, COMPUTE), WEIGHT_LOW)
+    v = v * _scalar(beta2, F64, COMPUTE)
+    v = v + (_scalar(one_minus_beta2, F64, COMPUTE) * g) * g
+    return m, v
+
+
+@triton.jit
 def sgd_kernel(
     p_ptr,                  # parameter (read, written)
     g_ptr,                  # gradient (read)
@@ -107,14 +129,8 @@ def adam_kernel(
     v = tl.load(v_ptr + offs, mask=mask, other=0).to(COMPUTE)
     if MAXIMIZE:
         g = -g
-    if WEIGHT_DECAY:
-        if DECOUPLED:
-            p = p * _scalar(decay_factor, F64, COMPUTE)
-        else:
-            g = g + _scalar(weight_decay, F64, COMPUTE) * p
-    m = _lerp(m, g, _scalar(one_minus_beta1, F64, COMPUTE), WEIGHT_LOW)
-    v = v * _scalar(beta2, F64, COMPUTE)
-    v = v + (_scalar(one_minus_beta2, F64, COMPUTE) * g) * g
+    p, g = _decay(p, g, weight_decay, decay_factor, WEIGHT_DECAY, DECOUPLED, F64, COMPUTE)
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2, WEIGHT_LOW, F64, COMPUTE)
     tl.store(m_ptr + offs, m.to(m_ptr.dtype.element_ty), mask=mask)
     tl.store(v_ptr + offs, v.to(v_ptr.dtype.element_ty), mask=mask)
     if AMSGRAD:
@@ -299,14 +315,8 @@ def nadam_kernel(
     v = tl.load(v_ptr + offs, mask=mask, other=0).to(COMPUTE)
     if MAXIMIZE:
         g = -g
-    if WEIGHT_DECAY:
-        if DECOUPLED:
-            p = p * _scalar(decay_factor, F64, COMPUTE)
-        else:
-            g = g + _scalar(weight_decay, F64, COMPUTE) * p
-    m = _lerp(m, g, _scalar(one_minus_beta1, F64, COMPUTE), WEIGHT_LOW)
-    v = v * _scalar(beta2, F64, COMPUTE)
-    v = v + (_scalar(one_minus_beta2, F64, COMPUTE) * g) * g
+    p, g = _decay(p, g, weight_decay, decay_factor, WEIGHT_DECAY, DECOUPLED, F64, COMPUTE)
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2, WEIGHT_LOW, F64, COMPUTE)
     tl.store(m_ptr + offs, m.to(m_ptr.dtype.element_ty), mask=mask)
     tl.store(v_ptr + offs, v.to(v_ptr.dtype.element_ty), mask=mask)
     denom = tl.sqrt(v / _scalar(bias_correction2, F64, COMPUTE)) + _scalar(eps, F64, COMPUTE)
@@ -344,14 +354,8 @@ def radam_kernel(
     v = tl.load(v_ptr + offs, mask=mask, other=0).to(COMPUTE)
     if MAXIMIZE:
         g = -g
-    if WEIGHT_DECAY:
-        if DECOUPLED:
-            p = p * _scalar(decay_factor, F64, COMPUTE)
-        else:
-            g = g + _scalar(weight_decay, F64, COMPUTE) * p
-    m = _lerp(m, g, _scalar(one_minus_beta1, F64, COMPUTE), WEIGHT_LOW)
-    v = v * _scalar(beta2, F64, COMPUTE)
-    v = v + (_scalar(one_minus_beta2, F64, COMPUTE) * g) * g
+    p, g = _decay(p, g, weight_decay, decay_factor, WEIGHT_DECAY, DECOUPLED, F64, COMPUTE)
+    m, v = _moments(m, v, g, one_minus_beta1, beta2, one_minus_beta2, WEIGHT_LOW, F64, COMPUTE)
     tl.store(m_ptr + offs, m.to(m_ptr.dtype.element_ty), mask=mask)
     tl.store(v_ptr + offs, v.to(v_ptr.dtype.element_ty), mask=mask)
     update = (m / _scalar(bias_correction1, F64, COMPUTE)) * _scalar(lr, F64, COMPUTE)

@@ -146,6 +146,10 @@ class RNNBase(Module):
         name = "RNN" if self.mode.startswith("RNN") else self.mode
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        self._check_features(input)
+        return input.dim() == 3
+
+    def _check_features(self, input) -> None:
         weight = self.weight_ih_l0
         if input.dtype is not weight.dtype:
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). Convert "
@@ -153,7 +157,6 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
                                f"{input.shape[-1]}")
-        return input.dim() == 3
 
     def _state(self, hx, batched: bool, batch: int, size: int, input, what: str):
         """The initial state (layers * directions, batch, size): zeros, or hx checked and given a batch dim."""
@@ -254,13 +257,7 @@ class RNNBase(Module):
     def _check_input_packed(self, data) -> None:
         if data.dim() != 2:
             raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
-        weight = self.weight_ih_l0
-        if data.dtype is not weight.dtype:
-            raise ValueError(f"RNN input dtype ({data.dtype}) does not match weight dtype ({weight.dtype}). Convert "
-                             f"input: input.to({weight.dtype}), or convert model: model.to({data.dtype})")
-        if data.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
-                               f"{data.shape[-1]}")
+        self._check_features(data)
 
     def forward(self, input, hx=None):
         return self._run(input, hx)
