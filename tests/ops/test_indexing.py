@@ -459,3 +459,22 @@ def test_rank6_noncontiguous(device):
     expected = xn.copy()
     expected[mask] = 0.0
     np.testing.assert_array_equal(npy(y), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.float16])
+@pytest.mark.parametrize("shape, dim", [((6, 2048), 0), ((3, 5, 700), 1), ((4, 300), 0), ((2, 3, 40), 2)])
+def test_index_add_cpu_row_paths_match_add_at(dtype, shape, dim):
+    """index_add on cpu adds long rows one by one and sums short ones with a stable sort + reduceat: both give
+    np.add.at's result (to rounding of the per-target sums), with duplicate and unordered indices."""
+    rng = np.random.default_rng(1)
+    base = (rng.standard_normal(shape) * 4).astype(dtype)
+    n = 9
+    idx = rng.integers(0, shape[dim], n)
+    src_shape = list(shape)
+    src_shape[dim] = n
+    src = (rng.standard_normal(src_shape) * 4).astype(dtype)
+    expected = base.astype(np.float64)
+    np.add.at(expected, (slice(None),) * dim + (idx,), src.astype(np.float64))
+    out = tt.index_add(tt.tensor(base), dim, tt.tensor(idx), tt.tensor(src)).numpy()
+    tol = {np.float16: 1e-2, np.float32: 1e-5}.get(dtype, 1e-12)
+    np.testing.assert_allclose(out.astype(np.float64), expected, rtol=tol, atol=tol)

@@ -220,6 +220,38 @@ def _ufunc_at(ufunc, view: np.ndarray, key, values) -> None:
         ufunc.at(view, key, values)
 
 
+# index_add on cpu: rows (the slices along `dim`) at least this long are added one by one (each add vectorised
+# over the row); shorter ones are summed per target with np.add.reduceat after a stable sort (none when the
+# index is already in order). np.add.at, which both replace, costs tens of ns per element here: 4096 rows of 64
+# took 5.2 ms with it against 0.8 ms sorted; 64 rows of 16 Ki 20 ms against 0.5 ms one by one; unfold's
+# backward (9216 rows of 512) went 108 -> 41 ms with the threshold at 256 rather than 1024 (73 ms).
+_ROW_BY_ROW_MIN = 256
+
+
+def _index_add_rows(view: np.ndarray, dim: int, idx: np.ndarray, values: np.ndarray) -> None:
+    """view[..., idx[k], ...] += values[..., k, ...] along `dim`, in place, every target summed in index order."""
+    if view.dtype == np.bool_ or idx.size < 8:
+        _ufunc_at(np.add, view, (slice(None),) * dim + (idx,), values)
+        return
+    if view.dtype == np.float16 or view.dtype == _dt.bfloat16.np:   # accumulate in fp32, as _ufunc_at does
+        tmp = view.astype(np.float32)
+        _index_add_rows(tmp, dim, idx, np.asarray(values).astype(np.float32))
+        view[...] = tmp
+        return
+    target, rows = np.moveaxis(view, dim, 0), np.moveaxis(np.broadcast_to(values, values.shape), dim, 0)
+    if rows[0].size >= _ROW_BY_ROW_MIN:
+        for k, i in enumerate(idx.tolist()):
+            target[i] += rows[k]
+        return
+    if (idx[1:] >= idx[:-1]).all():   # already in order (bags of an EmbeddingBag, say): no sort, no gather
+        sorted_idx, sorted_rows = idx, rows
+    else:
+        order = np.argsort(idx, kind="stable")   # (stable: duplicates keep their order: repeatable sums)
+        sorted_idx, sorted_rows = idx[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
+    target[sorted_idx[starts]] += np.add.reduceat(sorted_rows, starts, axis=0)
+
+
 def _along_axis(idx: np.ndarray, dim: int) -> tuple:
     """The fancy index that puts idx[p] at coordinate `dim` and p's own coordinates elsewhere."""
     nd = idx.ndim
@@ -996,8 +1028,7 @@ def _index_add_cpu(meta, input, dim, index, source, *, alpha=1, out=None):
     a = _alpha_or_none(alpha, meta.dtype)
     if a is not None:
         s = (s * np.asarray(a, dtype=s.dtype)).astype(s.dtype, copy=False)
-    key = (slice(None),) * meta.aux + (index._data.reshape(-1).astype(np.intp, copy=False),)
-    _ufunc_at(np.add, _np1(res), key, s)
+    _index_add_rows(_np1(res), meta.aux, index._data.reshape(-1).astype(np.intp, copy=False), s)
     return res
 
 

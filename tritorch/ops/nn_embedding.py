@@ -630,10 +630,21 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         rows = rows * per_sample_weights.reshape(-1, 1)
     if valid is not None:
         rows = rows * valid.unsqueeze(1).to(rows.dtype)
-    bag = tensor(bag_np, dtype=_dt.int64, device=weight.device)
-    out = index_add(zeros((bags, dim), dtype=rows.dtype, device=weight.device), 0, bag, rows)
-    if mode == "sum":
-        return out
-    ones = valid.to(rows.dtype) if valid is not None else rows.new_ones((rows.shape[0],))
-    count = index_add(zeros((bags,), dtype=rows.dtype, device=weight.device), 0, bag, ones)
+    if input.dim() == 2:   # bags of one length: a sum over the bag dim
+        length = input.shape[1]
+        out = rows.reshape(bags, length, dim).sum(1)
+        if mode == "sum":
+            return out
+        count = valid.reshape(bags, length).sum(1).to(rows.dtype) if valid is not None else max(length, 1)
+    else:
+        bag = tensor(bag_np, dtype=_dt.int64, device=weight.device)
+        out = index_add(zeros((bags, dim), dtype=rows.dtype, device=weight.device), 0, bag, rows)
+        if mode == "sum":
+            return out
+        if valid is None:   # the bag sizes are known on the host
+            count = tensor(np.bincount(bag_np, minlength=bags).astype(rows.dtype.np), device=weight.device)
+        else:
+            count = index_add(zeros((bags,), dtype=rows.dtype, device=weight.device), 0, bag, valid.to(rows.dtype))
+    if not isinstance(count, Tensor):
+        return out / count
     return out / count.clamp_min(1).unsqueeze(1)
