@@ -9,3 +9,4 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from .tensor_methods import backward, grad  # noqa: F401
 
 _state.recorder = _engine.record
+from . import functional  # noqa: F401,E402
