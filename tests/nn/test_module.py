@@ -356,3 +356,47 @@ def test_get_submodule_parameter_buffer():
     assert m.get_buffer("0.steps") is m[0].steps
     with pytest.raises(AttributeError):
         m.get_submodule("0.nope")
+
+
+def test_full_backward_hooks_match_torch():
+    import torch
+    records = {}
+    for lib in (torch, tt):
+        lib.manual_seed(0)
+        m = lib.nn.Linear(3, 2)
+        m.load_state_dict({"weight": lib.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]]), "bias": lib.tensor([0.1, 0.2])})
+        seen = []
+
+        def hook(mod, grad_input, grad_output, seen=seen):
+            seen.append(("full", [None if g is None else g.detach().numpy().copy() for g in grad_input],
+                         [g.detach().numpy().copy() for g in grad_output]))
+
+        def pre(mod, grad_output, seen=seen):
+            seen.append(("pre", grad_output[0].detach().numpy().copy()))
+            return (grad_output[0] * 2,)
+
+        handle = m.register_full_backward_hook(hook)
+        m.register_full_backward_pre_hook(pre)
+        x = lib.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], requires_grad=True)
+        m(x).pow(2).sum().backward()
+        m(lib.ones(1, 3)).sum().backward()          # an input without grad: grad_input is (None,)
+        handle.remove()
+        m(x).sum().backward()                        # only the pre-hook is left
+        relu = lib.nn.ReLU()
+        relu.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 0,))
+        y = lib.ones(3, requires_grad=True)
+        relu(y).sum().backward()
+        records[lib.__name__] = (seen, x.grad.numpy(), m.weight.grad.numpy(), y.grad.numpy())
+    ours, theirs = records["tritorch"], records["torch"]
+    assert [e[0] for e in ours[0]] == [e[0] for e in theirs[0]] == ["pre", "full", "pre", "full", "pre"]
+    for a, b in zip(ours[0], theirs[0]):
+        for u, v in zip(a[1:], b[1:]):
+            if isinstance(v, list):
+                assert [x is None for x in u] == [x is None for x in v]
+                for p, q in zip(u, v):
+                    if q is not None:
+                        np.testing.assert_allclose(p, q, rtol=1e-6)
+            else:
+                np.testing.assert_allclose(u, v, rtol=1e-6)
+    for a, b in zip(ours[1:], theirs[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -105,6 +105,8 @@ class Module:
         sa(self, "_forward_hooks", _HookDict())
         sa(self, "_forward_hooks_with_kwargs", _HookDict())
         sa(self, "_forward_hooks_always_called", _HookDict())
+        sa(self, "_backward_hooks", _HookDict())
+        sa(self, "_backward_pre_hooks", _HookDict())
 
     forward: Callable[..., Any]
 
@@ -554,7 +556,36 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) -> None or a new grad_input, called when the gradients with
+        respect to the module's tensor inputs have been computed (grad_input entries are None for inputs that
+        need no gradient)."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_output) -> None or a new grad_output, called when the gradients with respect to the
+        module's outputs arrive, before they flow into the module."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """PyTorch's deprecated spelling; tritorch gives it register_full_backward_hook's (correct) semantics."""
+        return self.register_full_backward_hook(hook)
+
     def _call_impl(self, *args, **kwargs):
+        if self._backward_hooks or self._backward_pre_hooks:
+            from ._backward_hooks import call_with_backward_hooks
+            return call_with_backward_hooks(self, self._call_forward, args, kwargs)
+        return self._call_forward(*args, **kwargs)
+
+    def _call_forward(self, *args, **kwargs):
         if not self._forward_pre_hooks and not self._forward_hooks:
             return self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
