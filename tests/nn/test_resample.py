@@ -120,3 +120,40 @@ def test_unfold_fold_errors_and_layers():
     x = _rand((2, 12, 12))
     np.testing.assert_allclose(tt.nn.Fold((4, 5), 2)(tt.tensor(x)).numpy(),
                                torch.nn.Fold((4, 5), 2)(torch.tensor(x)).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid_and_grid_sample(device, align_corners):
+    rng = np.random.default_rng(3)
+    theta = (np.eye(2, 3)[None].repeat(2, 0) + rng.standard_normal((2, 2, 3)) * 0.3).astype(np.float32)
+    check("affine_grid", theta, (2, 3, 5, 6), device=device, align_corners=align_corners)
+    x = _rand((2, 3, 7, 8))
+    grid = (rng.random((2, 4, 5, 2)) * 2.4 - 1.2).astype(np.float32)   # some locations outside the image
+    for mode in ("bilinear", "nearest"):
+        for padding_mode in ("zeros", "border", "reflection"):
+            xt, xx = torch.tensor(x, requires_grad=True), tt.tensor(x, device=device, requires_grad=True)
+            gt, gg = torch.tensor(grid, requires_grad=True), tt.tensor(grid, device=device, requires_grad=True)
+            kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+            ref, out = TF.grid_sample(xt, gt, **kw), F.grid_sample(xx, gg, **kw)
+            np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-5)
+            w = _rand(tuple(ref.shape), 5)
+            (ref * torch.tensor(w)).sum().backward()
+            (out * tt.tensor(w, device=device)).sum().backward()
+            np.testing.assert_allclose(xx.grad.cpu().numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+            if mode == "bilinear":
+                np.testing.assert_allclose(gg.grad.cpu().numpy(), gt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_grid_sample_gradient_reaches_the_grid_and_errors():
+    x, grid = _rand((1, 2, 5, 5)), (np.random.default_rng(4).random((1, 3, 3, 2)) * 1.6 - 0.8).astype(np.float32)
+    tg, g = torch.tensor(grid, requires_grad=True), tt.tensor(grid, requires_grad=True)
+    TF.grid_sample(torch.tensor(x), tg, align_corners=False).square().sum().backward()
+    F.grid_sample(tt.tensor(x), g, align_corners=False).square().sum().backward()
+    np.testing.assert_allclose(g.grad.numpy(), tg.grad.numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="expected mode to be 'bilinear', 'nearest' or 'bicubic'"):
+        F.grid_sample(tt.ones(1, 1, 2, 2), tt.zeros(1, 1, 1, 2), mode="foo", align_corners=False)
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.affine_grid(tt.tensor(np.eye(2, 3, dtype=np.float32)[None]), (1, 1, 2, 2))
+    with pytest.raises(RuntimeError, match="Expected size for first two dimensions"):
+        F.affine_grid(tt.tensor(np.eye(2, 3, dtype=np.float32)[None]), (2, 1, 2, 2), align_corners=False)

@@ -1,4 +1,5 @@
-"""Resampling composites: interpolate (nn.Upsample), pixel_shuffle, pixel_unshuffle, from registered ops.
+"""Resampling composites: interpolate (nn.Upsample), pixel_shuffle, pixel_unshuffle, affine_grid and grid_sample
+(spatial transformers), from registered ops.
 
 interpolate is separable: along each spatial dim the output is a weighted sum of a few input slices gathered
 with index_select (nearest: 1 tap, linear: 2, cubic: 4), so it runs on both devices and its gradient is
@@ -19,7 +20,7 @@ from ..ops.indexing import index_select
 from ..ops.nn_pool import adaptive_avg_pool2d
 from ..tensor import Tensor
 
-__all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample"]
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 _LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -195,3 +196,115 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     x = input.reshape(*batch, c, h // r, r, w // r, r)
     x = _mv.permute(x, tuple(range(b)) + (b, b + 2, b + 4, b + 1, b + 3))
     return x.reshape(*batch, c * r * r, h // r, w // r)
+
+
+# ------------------------------------------------------------------------------- affine_grid, grid_sample
+
+_ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                  "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                  "grid_sample for details.")
+
+
+def _base_coords(n: int, align_corners: bool, like: Tensor) -> Tensor:
+    """The normalised [-1, 1] coordinates of n pixel centres (or of the corner pixels with align_corners)."""
+    from ..ops.creation import arange
+    steps = arange(n, dtype=like.dtype, device=like.device)
+    if n == 1:
+        return steps * 0
+    if align_corners:
+        return steps * (2.0 / (n - 1)) - 1.0
+    return (steps * 2.0 + 1.0) / n - 1.0
+
+
+def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
+    """The sampling grid (N, H, W, 2) of (x, y) normalised coordinates that the 2-d affine maps theta (N, 2, 3)
+    send the output pixels to (for grid_sample)."""
+    import warnings
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    if not theta.dtype.is_floating_point:
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(size)
+    if len(size) != 4:
+        raise NotImplementedError("affine_grid only supports 4D sizes, for 2D affine transformations.")
+    if theta.dim() != 3 or tuple(theta.shape[-2:]) != (2, 3):
+        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
+                         f"{list(theta.shape)}.")
+    n, _, h, w = size
+    if theta.shape[0] != n:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, 3] but got: "
+                           f"[{theta.shape[0]}, 3].")
+    xs = _base_coords(w, align_corners, theta).reshape(1, w).expand(h, w)
+    ys = _base_coords(h, align_corners, theta).reshape(h, 1).expand(h, w)
+    base = _mv.stack([xs, ys, xs * 0 + 1], -1).reshape(1, h * w, 3)      # (1, H*W, [x, y, 1])
+    return (base @ theta.transpose(1, 2)).reshape(n, h, w, 2)
+
+
+def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
+    if align_corners:
+        return (coord + 1) / 2 * (size - 1)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _reflect(coord: Tensor, size: int, align_corners: bool) -> Tensor:
+    """PyTorch's reflection of out-of-range source coordinates back into the image."""
+    lo, span = (0.0, 2.0 * (size - 1)) if align_corners else (-0.5, 2.0 * size)
+    if span <= 0:
+        return coord * 0
+    half = span / 2
+    c = (coord - lo).abs()
+    flips = (c / half).floor()
+    extra = c - flips * half
+    even = (flips % 2) == 0
+    return (extra + lo).where(even, half - extra + lo)
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners=None) -> Tensor:
+    """Samples of input (N, C, H, W) at the normalised (x, y) locations of grid (N, Ho, Wo, 2): bilinear or
+    nearest, with zeros / border / reflection padding. Gradients reach the input (a scatter-add of the gathers)
+    and, for bilinear, the grid (through the interpolation weights)."""
+    import warnings
+    from ..ops.ternary import where
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
+                         f"got: '{mode}'")
+    if mode == "bicubic":
+        raise NotImplementedError("grid_sample(mode='bicubic') is not supported by tritorch; use 'bilinear'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    if input.dim() != 4:
+        raise NotImplementedError(f"grid_sample supports 4-D inputs in tritorch, got {input.dim()}-D")
+    if grid.dim() != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid of shape ({input.shape[0]}, H, W, 2) for an input of "
+                           f"shape {list(input.shape)}, but got {list(grid.shape)}")
+    n, c, h, w = input.shape
+    ho, wo = grid.shape[1], grid.shape[2]
+    x = _unnormalize(grid[..., 0], w, align_corners)
+    y = _unnormalize(grid[..., 1], h, align_corners)
+    if padding_mode == "border":
+        x, y = x.clamp(0, w - 1), y.clamp(0, h - 1)
+    elif padding_mode == "reflection":
+        x = _reflect(x, w, align_corners).clamp(0, w - 1)
+        y = _reflect(y, h, align_corners).clamp(0, h - 1)
+    flat = input.reshape(n, c, h * w)
+
+    def tap(xi: Tensor, yi: Tensor) -> Tensor:
+        """input at integer (xi, yi), 0 outside the image: (N, C, Ho, Wo)."""
+        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
+        idx = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().reshape(n, 1, ho * wo).expand(n, c, ho * wo)
+        values = flat.gather(2, idx).reshape(n, c, ho, wo)
+        return where(inside.unsqueeze(1), values, values.new_zeros(()))
+
+    if mode == "nearest":
+        return tap(x.round(), y.round())
+    x0, y0 = x.floor(), y.floor()
+    wx1, wy1 = x - x0, y - y0
+    wx0, wy0 = 1 - wx1, 1 - wy1
+    out = tap(x0, y0) * (wx0 * wy0).unsqueeze(1) + tap(x0 + 1, y0) * (wx1 * wy0).unsqueeze(1)
+    return out + tap(x0, y0 + 1) * (wx0 * wy1).unsqueeze(1) + tap(x0 + 1, y0 + 1) * (wx1 * wy1).unsqueeze(1)

@@ -575,7 +575,8 @@ from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E
 from ..ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from ._pool import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,  # noqa: E402,F401
                     max_pool1d)
-from ._resample import interpolate, pixel_shuffle, pixel_unshuffle, upsample  # noqa: E402,F401
+from ._resample import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
+                        upsample)
 from ._embedding_losses import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss,  # noqa: E402,F401
                                 margin_ranking_loss, multi_margin_loss, multilabel_soft_margin_loss,
                                 soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
