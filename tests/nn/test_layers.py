@@ -429,6 +429,9 @@ POOLS = [
     ("AdaptiveMaxPool1d", (4,), {}, (3, 9)),
     ("AdaptiveMaxPool2d", ((2, None),), {}, (2, 2, 5, 7)),
     ("AdaptiveMaxPool2d", (1,), {}, (1, 3, 4, 4)),
+    ("LPPool2d", (2, 3), {}, (2, 3, 7, 6)),
+    ("LPPool2d", (1, (2, 3)), {"stride": 1, "ceil_mode": True}, (2, 2, 5, 7)),
+    ("LPPool1d", (3, 2), {"stride": 1}, (2, 3, 7)),
 ]
 
 

@@ -1,4 +1,4 @@
-"""1-d pooling and adaptive max pooling, composed from the registered 2-d pooling ops (ops/nn_pool.py) and
+"""1-d pooling, adaptive max pooling and power-average (Lp) pooling, composed from the registered 2-d pooling ops (ops/nn_pool.py) and
 reductions, so both devices, autograd and double backward come from those ops.
 
 A 1-d input (N, C, L) or (C, L) is pooled as a 2-d plane of height 1: the kernels then loop over a 1 x k window,
@@ -15,7 +15,8 @@ from ..ops import reduce as _reduce
 from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..tensor import Tensor
 
-__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+           "lp_pool1d", "lp_pool2d"]
 
 
 def _one(fn: str, name: str, v, allow_none: bool = False):
@@ -129,3 +130,23 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
+
+
+def _lp_finish(avg: Tensor, window: int, norm_type: float) -> Tensor:
+    """(window * mean of x^p)^(1/p), the mean's negative rounding noise cut to 0 first (PyTorch's sign * relu)."""
+    from ..ops import unary as _unary
+    return (_unary.sign(avg) * _unary.relu(_unary.abs(avg)) * window) ** (1.0 / norm_type)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """torch.nn.functional.lp_pool2d: the p-norm of each window, (sum of x^p)^(1/p)."""
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, (int, np.integer)) else tuple(kernel_size)
+    avg = avg_pool2d(input ** norm_type, (kh, kw), stride if stride is not None else (kh, kw), 0, ceil_mode)
+    return _lp_finish(avg, kh * kw, float(norm_type))
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """torch.nn.functional.lp_pool1d: the p-norm of each window along the last dim."""
+    k = _one("lp_pool1d", "kernel_size", kernel_size)
+    avg = avg_pool1d(input ** norm_type, k, stride, 0, ceil_mode)
+    return _lp_finish(avg, k, float(norm_type))

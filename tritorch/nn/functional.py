@@ -574,7 +574,7 @@ from ..ops.nn_norm import batch_norm, group_norm, instance_norm, layer_norm, rms
 from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F401
 from ..ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from ._pool import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,  # noqa: E402,F401
-                    max_pool1d)
+                    lp_pool1d, lp_pool2d, max_pool1d)
 from ._resample import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
                         upsample)
 from ._embedding_losses import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss,  # noqa: E402,F401
