@@ -400,3 +400,26 @@ def test_full_backward_hooks_match_torch():
                 np.testing.assert_allclose(u, v, rtol=1e-6)
     for a, b in zip(ours[1:], theirs[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm_matches_torch(dim):
+    import torch
+    tm = torch.nn.utils.weight_norm(torch.nn.Conv1d(3, 4, 2), dim=dim)
+    m = tt.nn.utils.weight_norm(tt.nn.Conv1d(3, 4, 2), dim=dim)
+    assert list(m.state_dict()) == list(tm.state_dict()) == ["bias", "weight_g", "weight_v"]
+    m.load_state_dict({k: tt.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 3, 5)).astype(np.float32)
+    tm(torch.tensor(x)).square().sum().backward()
+    m(tt.tensor(x)).square().sum().backward()
+    for name, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), dict(tm.named_parameters())[name].grad.numpy(), rtol=1e-5,
+                                   atol=1e-6, err_msg=name)
+    with tt.no_grad():
+        m.weight_g.mul_(2.0)                           # the next forward recomputes the weight from g and v
+    m(tt.tensor(x))
+    np.testing.assert_allclose(m.weight.detach().numpy(), 2 * tm.weight.detach().numpy(), rtol=1e-5)
+    tt.nn.utils.remove_weight_norm(m)
+    assert list(m.state_dict()) == ["bias", "weight"] and isinstance(m.weight, tt.nn.Parameter)
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
+        tt.nn.utils.remove_weight_norm(m)
