@@ -28,12 +28,16 @@ def _run_full_hooks(state: _State, grad_input: tuple) -> tuple:
     return grad_input
 
 
-class _OutputsHook(Function):
+class _Identity(Function):
+    """Copies of its tensors; subclasses decide what the gradients go through on the way back."""
+
     @staticmethod
     def forward(ctx, state, *tensors):
         ctx.state = state
         return tuple(t.clone() for t in tensors)
 
+
+class _OutputsHook(_Identity):
     @staticmethod
     def backward(ctx, *grads):
         state = ctx.state
@@ -47,12 +51,7 @@ class _OutputsHook(Function):
         return (None,) + tuple(grads)
 
 
-class _InputsHook(Function):
-    @staticmethod
-    def forward(ctx, state, *tensors):
-        ctx.state = state
-        return tuple(t.clone() for t in tensors)
-
+class _InputsHook(_Identity):
     @staticmethod
     def backward(ctx, *grads):
         return (None,) + tuple(_run_full_hooks(ctx.state, grads))
