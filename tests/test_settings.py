@@ -42,3 +42,31 @@ def test_typename_and_pin_memory():
     assert x.pin_memory() is x and not x.is_pinned()
     with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
         x.to("cuda").pin_memory()
+
+
+def test_threads_default_device_and_printoptions():
+    before = tt.get_num_threads()
+    try:
+        tt.set_num_threads(1)
+        assert tt.get_num_threads() == 1
+        np_sum = tt.ones(1 << 19).sum().item()        # the row-block pool runs with one worker
+        assert np_sum == float(1 << 19)
+    finally:
+        tt.set_num_threads(before)
+    try:
+        tt.set_default_device("cuda")
+        assert tt.get_default_device().type == "cuda"
+        assert tt.zeros(2).device.type == "cuda" and tt.randn(2).device.type == "cuda"
+        assert tt.tensor([1.0]).device.type == "cuda" and tt.arange(3).device.type == "cuda"
+        assert tt.zeros(2, device="cpu").device.type == "cpu"
+    finally:
+        tt.set_default_device(None)
+    assert tt.zeros(1).device.type == "cpu" and tt.get_default_device().type == "cpu"
+    try:
+        tt.set_printoptions(precision=2)
+        assert repr(tt.tensor([1.23456])) == "tensor([1.23])"
+        tt.set_printoptions(sci_mode=True)
+        assert "e+00" in repr(tt.tensor([1.5]))
+    finally:
+        tt.set_printoptions(profile="default", sci_mode=None)
+    assert repr(tt.tensor([1.23456])) == "tensor([1.2346])"

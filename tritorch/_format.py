@@ -7,6 +7,7 @@ import numpy as np
 from . import dtypes as _dt
 
 _THRESHOLD, _EDGEITEMS, _LINEWIDTH, _PRECISION = 1000, 3, 80, 4
+_SCI_MODE = None   # set_printoptions(sci_mode=): True/False forces it, None chooses per tensor
 
 
 def _summarized(arr: np.ndarray) -> np.ndarray:
@@ -36,10 +37,10 @@ class _Formatter:
         lo, hi = a.min(), a.max()
         self.int_mode = bool(np.all(vals == np.ceil(vals)))
         if self.int_mode:
-            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 if _SCI_MODE is None else _SCI_MODE
             fmt = (lambda v: f"{v:.{_PRECISION}e}") if self.sci_mode else (lambda v: f"{v:.0f}.")
         else:
-            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4 if _SCI_MODE is None else _SCI_MODE
             fmt = (lambda v: f"{v:.{_PRECISION}e}") if self.sci_mode else (lambda v: f"{v:.{_PRECISION}f}")
         self.width = max(len(fmt(v)) for v in vals.tolist())
 

@@ -1,10 +1,11 @@
 """torch.* process settings and helpers that scripts call at the top: compile, float32 matmul precision,
-typename."""
+typename, thread count, default device, print options."""
 from __future__ import annotations
 
 from .backends import cuda as _cuda_backend
 
-__all__ = ["compile", "set_float32_matmul_precision", "get_float32_matmul_precision", "typename"]
+__all__ = ["compile", "set_float32_matmul_precision", "get_float32_matmul_precision", "typename", "set_num_threads",
+           "get_num_threads", "set_default_device", "get_default_device", "set_printoptions"]
 
 _PRECISIONS = ("highest", "high", "medium")
 _precision = ["highest"]
@@ -49,3 +50,49 @@ def typename(obj) -> str:
     if module in ("builtins", "__builtin__") or not module:
         return name
     return f"{module}.{name}"
+
+
+# ------------------------------------------------------------------------------- threads, default device, printing
+
+def set_num_threads(n: int) -> None:
+    """Threads the cpu fallbacks use: OpenBLAS's and the row-block pool's (torch.set_num_threads)."""
+    from .ops import _cpu_parallel
+    if int(n) < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _cpu_parallel.set_workers(int(n))
+
+
+def get_num_threads() -> int:
+    from .ops import _cpu_parallel
+    return _cpu_parallel.workers()
+
+
+def set_default_device(device) -> None:
+    """The device factory functions (tt.zeros, tt.randn, tt.tensor, ...) use when none is given (None: cpu)."""
+    from .device import as_device
+    from .ops import creation
+    creation.DEFAULT_DEVICE[0] = None if device is None else as_device(device)
+
+
+def get_default_device():
+    from .device import CPU
+    from .ops import creation
+    return creation.DEFAULT_DEVICE[0] or CPU
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
+                     sci_mode=None) -> None:
+    """How tensors print (torch.set_printoptions): digits, summarising threshold and edge items, line width,
+    a profile ('default', 'short', 'full'), and sci_mode (None: chosen per tensor)."""
+    from . import _format
+    if profile == "default":
+        _format._PRECISION, _format._THRESHOLD, _format._EDGEITEMS, _format._LINEWIDTH = 4, 1000, 3, 80
+    elif profile == "short":
+        _format._PRECISION, _format._THRESHOLD, _format._EDGEITEMS, _format._LINEWIDTH = 2, 1000, 2, 80
+    elif profile == "full":
+        _format._PRECISION, _format._THRESHOLD, _format._EDGEITEMS, _format._LINEWIDTH = 4, float("inf"), 3, 80
+    for name, value in (("_PRECISION", precision), ("_THRESHOLD", threshold), ("_EDGEITEMS", edgeitems),
+                        ("_LINEWIDTH", linewidth)):
+        if value is not None:
+            setattr(_format, name, value)
+    _format._SCI_MODE = sci_mode

@@ -23,6 +23,22 @@ BLOCK_ELEMS = 1 << 16
 PARALLEL_MIN = 1 << 18
 
 _POOL = None
+_WORKERS = [None]   # set_num_threads: None means every CPU this process may use
+
+
+def workers() -> int:
+    return _WORKERS[0] or os.cpu_count() or 1
+
+
+def set_workers(n: int) -> None:
+    """The threads of the row-block pool and of OpenBLAS (tt.set_num_threads)."""
+    global _POOL
+    _WORKERS[0] = n
+    if _POOL is not None:
+        _POOL.shutdown(wait=True)
+        _POOL = None
+    if BLAS_THREADS is not None:
+        BLAS_THREADS[1](n)
 
 
 def parallel_chunks(fn, chunks: list) -> list:
@@ -30,7 +46,7 @@ def parallel_chunks(fn, chunks: list) -> list:
     nobody has taken, so a pool thread that wakes late (up to milliseconds on a busy machine) just takes fewer,
     and the caller never sits idle waiting for a hand-off. Results come back in chunk order."""
     global _POOL
-    workers = os.cpu_count() or 1
+    workers = _WORKERS[0] or os.cpu_count() or 1
     n = len(chunks)
     if n < 2 or workers < 2:
         return [fn(c) for c in chunks]

@@ -39,7 +39,13 @@ def _shape_arg(size) -> tuple:
     return shape
 
 
+# tt.set_default_device: the device of factory calls that name none (None: cpu)
+DEFAULT_DEVICE = [None]
+
+
 def _dev(device):
+    if device is None and DEFAULT_DEVICE[0] is not None:
+        return DEFAULT_DEVICE[0]
     d = as_device(device)
     if d.type == "cuda":
         if d.index != 0:
@@ -103,7 +109,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         from .copy import to
         return to(data, device=device, dtype=dtype) if (device is not None or dtype is not None) else data
     if isinstance(data, np.ndarray) and (dtype is None or _dt.as_dtype(dtype).np == data.dtype) and \
-            as_device(device) is CPU:
+            _dev(device) is CPU:
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 

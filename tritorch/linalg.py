@@ -1,0 +1,125 @@
+"""tritorch.linalg: torch.linalg's norms and products, composed from registered ops (both devices, autograd).
+
+vector_norm, matrix_norm (Frobenius, 1, -1, inf, -inf), norm, vecdot, cross, matmul, multi_dot, matrix_power
+(n >= 0), diagonal. The factorisations (inv, solve, det, svd, qr, eig, cholesky, lstsq) and the norms built on
+singular values ('nuc', 2, -2) are not provided yet.
+"""
+from __future__ import annotations
+
+import math
+
+from .tensor import Tensor
+
+__all__ = ["vector_norm", "matrix_norm", "norm", "vecdot", "cross", "matmul", "multi_dot", "matrix_power",
+           "diagonal"]
+
+
+def _tt():
+    import tritorch
+    return tritorch
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
+    """The ord-norm of x over dim (every element when dim is None): ord a number, inf, -inf or 0."""
+    tt = _tt()
+    if isinstance(ord, str):
+        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is None and not keepdim:
+        x, dim = x.reshape(-1), 0
+    r = tt.norm(x, ord, dim, keepdim)
+    return r if out is None else out.copy_(r)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
+    """The matrix norm over the two dims: 'fro', or the induced 1, -1, inf, -inf norms (column / row sums)."""
+    if A.dim() < 2:
+        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (d % A.dim() for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
+    if ord == "fro":
+        r = _tt().norm(A, 2, (d0, d1), keepdim)
+    elif ord in ("nuc", 2, -2):
+        raise RuntimeError(f"linalg.matrix_norm: ord={ord!r} needs singular values, which tritorch.linalg does not "
+                           "compute yet; use 'fro', 1, -1, inf or -inf")
+    elif ord in (1, -1, math.inf, -math.inf):
+        summed, reduced = (d0, d1) if ord in (1, -1) else (d1, d0)   # column sums for 1, row sums for inf
+        sums = A.abs().sum(summed, keepdim=True)
+        r = sums.amax(reduced, keepdim=True) if ord > 0 else sums.amin(reduced, keepdim=True)
+        if not keepdim:
+            r = r.squeeze(max(d0, d1)).squeeze(min(d0, d1))
+    else:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    return r if out is None else out.copy_(r)
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
+    """torch.linalg.norm: a vector norm (1-d, or dim an int) or a matrix norm (2-d, or dim a pair)."""
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims[0], keepdim, dtype=dtype, out=out)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype, out=out)
+        raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
+    if A.dim() == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+    if A.dim() == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
+    raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                       f"{A.dim()}D.")
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
+    """Dot products of x and y along dim (broadcast)."""
+    r = (x * y).sum(dim)
+    return r if out is None else out.copy_(r)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
+    return _tt().cross(input, other, dim=dim, out=out)
+
+
+def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    return _tt().matmul(input, other, out=out)
+
+
+def multi_dot(tensors, *, out=None) -> Tensor:
+    """The product of a chain of matrices (first and last may be vectors), left to right."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    r = tensors[0]
+    for t in tensors[1:]:
+        r = r @ t
+    return r if out is None else out.copy_(r)
+
+
+def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
+    """A^n by repeated squaring (n >= 0; A^0 is the identity)."""
+    tt = _tt()
+    if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2] if A.dim() >= 2 else 1} by {A.shape[-1]} matrices")
+    if n < 0:
+        raise RuntimeError("linalg.matrix_power: negative powers need the inverse, which tritorch.linalg does not "
+                           "compute yet")
+    result = tt.eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(*A.shape) if n == 0 else None
+    base = A
+    while n:
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result if out is None else out.copy_(result)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    return A.diagonal(offset, dim1, dim2)
