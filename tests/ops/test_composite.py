@@ -133,3 +133,38 @@ def test_errors_match_torch(call):
     with pytest.raises(RuntimeError) as theirs:
         call(torch)
     assert str(ours.value)[:30] == str(theirs.value)[:30]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_stacking_statistics_and_composed_elementwise(device):
+    x = _rand((3, 5))
+    cols = tt.column_stack([tt.tensor(np.arange(3.0, dtype=np.float32), device=device), tt.tensor(x[:, :2],
+                                                                                                 device=device)])
+    np.testing.assert_array_equal(_np(cols), _np(torch.column_stack([torch.arange(3.0), torch.tensor(x[:, :2])])))
+    np.testing.assert_array_equal(_np(tt.row_stack([tt.tensor(x, device=device), tt.tensor(x, device=device)])),
+                                  np.vstack([x, x]))
+    for fn, arr, sections in (("hsplit", x, 5), ("vsplit", x, [1]), ("dsplit", _rand((2, 2, 4)), 2)):
+        for a, b in zip(getattr(tt, fn)(tt.tensor(arr, device=device), sections),
+                        getattr(torch, fn)(torch.tensor(arr), sections)):
+            np.testing.assert_array_equal(_np(a), _np(b))
+    check("diagflat", _rand((2, 2)), 1, device=device)
+    assert tuple(tt.broadcast_shapes((2, 1), (3,), 1)) == tuple(torch.broadcast_shapes((2, 1), (3,), 1))
+    check("cov", x, device=device)
+    check("cov", x, device=device, correction=0)
+    check("cov", x[0], device=device)
+    fw, aw = np.array([1, 2, 1, 3, 1]), np.abs(_rand(5, 4)) + 0.1
+    np.testing.assert_allclose(
+        _np(tt.cov(tt.tensor(x, device=device), fweights=tt.tensor(fw, device=device),
+                   aweights=tt.tensor(aw, device=device))),
+        _np(torch.cov(torch.tensor(x), fweights=torch.tensor(fw), aweights=torch.tensor(aw))), rtol=1e-5, atol=1e-6)
+    check("corrcoef", x, device=device)
+    pos = np.abs(x) + 0.1
+    check("log10", pos, device=device)
+    check("deg2rad", x, device=device)
+    check("rad2deg", x, device=device)
+    check("sgn", x, device=device, grad=False)
+    check("sinc", np.array([0.0, 0.5, -1.5, 2.25], np.float32), device=device)
+    check("logaddexp2", x, _rand((3, 5), 1), device=device)
+    special = np.array([np.inf, -np.inf, np.nan, 1.0], np.float32)
+    check("isposinf", special, device=device)
+    check("isneginf", special, device=device)

@@ -2,8 +2,9 @@
 the differentiable ones get their gradients from the ops they are made of.
 
 take_along_dim, rot90, block_diag, cartesian_prod, combinations, unravel_index, isin, inner, mv, vdot, dist,
-aminmax, kthvalue, mode, histc, heaviside, signbit; and the Tensor methods unfold (sliding windows as a strided
-view) and sum_to_size.
+aminmax, kthvalue, mode, histc, heaviside, signbit, column_stack, row_stack, hsplit/vsplit/dsplit, diagflat,
+broadcast_shapes, cov, corrcoef, log10, deg2rad, rad2deg, isposinf, isneginf, sgn, sinc, logaddexp2; and the
+Tensor methods unfold (sliding windows as a strided view) and sum_to_size.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from ..tensor import Tensor
 from . import _bind
 
 __all__ = ["take_along_dim", "rot90", "block_diag", "cartesian_prod", "combinations", "unravel_index", "isin",
-           "inner", "mv", "vdot", "dist", "aminmax", "kthvalue", "mode", "histc", "heaviside", "signbit"]
+           "inner", "mv", "vdot", "dist", "aminmax", "kthvalue", "mode", "histc", "heaviside", "signbit",
+           "column_stack", "row_stack", "hsplit", "vsplit", "dsplit", "diagflat", "broadcast_shapes", "cov",
+           "corrcoef", "log10", "deg2rad", "rad2deg", "isposinf", "isneginf", "sgn", "sinc", "logaddexp2"]
 
 _aminmax = collections.namedtuple("aminmax", ["min", "max"])
 _kthvalue = collections.namedtuple("kthvalue", ["values", "indices"])
@@ -314,6 +317,143 @@ def signbit(input: Tensor, *, out=None) -> Tensor:
     return r if out is None else out.copy_(r)
 
 
+# --------------------------------------------------------------------------------- stacking and splitting
+
+def column_stack(tensors, *, out=None) -> Tensor:
+    """Tensors side by side as columns (0-d and 1-d ones become columns first)."""
+    tt = _tt()
+    cols = [t.reshape(-1, 1) if t.dim() <= 1 else t for t in tensors]
+    return tt.hstack(cols, out=out) if out is not None else tt.hstack(cols)
+
+
+def row_stack(tensors, *, out=None) -> Tensor:
+    return _tt().vstack(tensors, out=out) if out is not None else _tt().vstack(tensors)
+
+
+def _split_along(input: Tensor, sections, dim: int, fn: str, min_dims: int):
+    if input.dim() < min_dims:
+        raise RuntimeError(f"torch.{fn} requires a tensor with at least {min_dims} dimension, but got a tensor with "
+                           f"{input.dim()} dimensions!")
+    if isinstance(sections, int) and input.shape[dim] % sections:
+        raise RuntimeError(f"torch.{fn} attempted to split along dimension {dim}, but the size of the dimension "
+                           f"{input.shape[dim]} is not divisible by the split_size {sections}!")
+    return _tt().tensor_split(input, sections, dim)
+
+
+def hsplit(input: Tensor, sections):
+    return _split_along(input, sections, 1 if input.dim() > 1 else 0, "hsplit", 1)
+
+
+def vsplit(input: Tensor, sections):
+    return _split_along(input, sections, 0, "vsplit", 2)
+
+
+def dsplit(input: Tensor, sections):
+    return _split_along(input, sections, 2, "dsplit", 3)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A square matrix with the flattened input on diagonal `offset`."""
+    return _tt().diag(input.reshape(-1), offset)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of these shapes broadcast to."""
+    return _tt().Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+
+
+# ----------------------------------------------------------------------------------------------- statistics
+
+def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
+    """The covariance matrix of the variables in the rows of input (observations in the columns), with
+    frequency and/or observation weights; correction 1 is the unbiased estimate."""
+    x = input if input.dim() == 2 else input.reshape(1, -1)
+    if input.dim() > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    if w is None:
+        mean = x.mean(1, keepdim=True)
+        norm = n - correction
+    else:
+        w_sum = w.sum()
+        mean = (x * w).sum(1, keepdim=True) / w_sum
+        norm = w_sum - correction if aweights is None else \
+            w_sum - correction * (w * aweights.to(x.dtype)).sum() / w_sum
+    xc = x - mean
+    xw = xc if w is None else xc * w
+    c = (xw @ xc.T) / (max(norm, 0) if isinstance(norm, (int, float)) else norm.clamp_min(0))
+    return c.squeeze() if input.dim() < 2 else c
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in the rows of input, clipped to [-1, 1]."""
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    d = c.diagonal().sqrt()
+    return (c / d.reshape(-1, 1) / d.reshape(1, -1)).clamp(-1, 1)
+
+
+# ------------------------------------------------------------------------------------ elementwise (composed)
+
+_LOG10_E = 1.0 / math.log(10.0)
+
+
+def log10(input: Tensor, *, out=None) -> Tensor:
+    """Base-10 logarithm: log(x) / ln(10)."""
+    r = input.log() * _LOG10_E
+    return r if out is None else out.copy_(r)
+
+
+def deg2rad(input: Tensor, *, out=None) -> Tensor:
+    r = input * (math.pi / 180.0)
+    return r if out is None else out.copy_(r)
+
+
+def rad2deg(input: Tensor, *, out=None) -> Tensor:
+    r = input * (180.0 / math.pi)
+    return r if out is None else out.copy_(r)
+
+
+def isposinf(input: Tensor, *, out=None) -> Tensor:
+    r = input == math.inf if input.dtype.kind == _dt.FLOAT else input != input
+    return r if out is None else out.copy_(r)
+
+
+def isneginf(input: Tensor, *, out=None) -> Tensor:
+    r = input == -math.inf if input.dtype.kind == _dt.FLOAT else input != input
+    return r if out is None else out.copy_(r)
+
+
+def sgn(input: Tensor, *, out=None) -> Tensor:
+    """sign for real tensors."""
+    r = input.sign()
+    return r if out is None else out.copy_(r)
+
+
+def sinc(input: Tensor, *, out=None) -> Tensor:
+    """sin(pi x) / (pi x), 1 at x = 0."""
+    tt = _tt()
+    x = input if input.dtype.kind == _dt.FLOAT else input.to(tt.get_default_dtype())
+    px = x * math.pi
+    safe = tt.where(x == 0, tt.ones_like(px), px)
+    r = tt.where(x == 0, tt.ones_like(px), safe.sin() / safe)
+    return r if out is None else out.copy_(r)
+
+
+def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """log2(2^x + 2^y), computed as logaddexp in natural units."""
+    ln2 = math.log(2.0)
+    r = _tt().logaddexp(input * ln2, other * ln2) / ln2
+    return r if out is None else out.copy_(r)
+
+
 # ------------------------------------------------------------------------------------------------ methods
 
 def _unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
@@ -347,4 +487,6 @@ def _sum_to_size(self: Tensor, *size) -> Tensor:
 
 _bind.methods(take_along_dim=take_along_dim, rot90=rot90, inner=inner, mv=mv, vdot=vdot, dist=dist,
               aminmax=aminmax, kthvalue=kthvalue, mode=mode, histc=histc, heaviside=heaviside, signbit=signbit,
-              unfold=_unfold, sum_to_size=_sum_to_size)
+              unfold=_unfold, sum_to_size=_sum_to_size, hsplit=hsplit, vsplit=vsplit, dsplit=dsplit,
+              diagflat=diagflat, cov=cov, corrcoef=corrcoef, log10=log10, deg2rad=deg2rad, rad2deg=rad2deg,
+              isposinf=isposinf, isneginf=isneginf, sgn=sgn, sinc=sinc, logaddexp2=logaddexp2)
