@@ -143,6 +143,11 @@ CONVS = [
     ("ConvTranspose2d", (2, 4, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2}, (1, 2, 3, 4)),
     ("ConvTranspose2d", (2, 2, 2), {"dilation": 2, "bias": False}, (1, 2, 3, 3)),
     ("ConvTranspose1d", (3, 2, 3), {}, (2, 3, 5)),
+    ("Conv3d", (2, 4, 3), {}, (2, 2, 5, 6, 7)),
+    ("Conv3d", (4, 6, (2, 3, 1)), {"stride": (2, 1, 2), "padding": (1, 0, 1), "dilation": (2, 1, 1), "groups": 2},
+     (1, 4, 7, 5, 6)),
+    ("Conv3d", (3, 2, 3), {"padding": "same", "bias": False}, (3, 5, 4, 6)),
+    ("Conv3d", (2, 2, 3), {"padding": 1, "padding_mode": "replicate"}, (1, 2, 4, 4, 4)),
     ("ConvTranspose1d", (2, 4, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2,
                                     "dilation": 2}, (2, 6)),
 ]
@@ -432,6 +437,13 @@ POOLS = [
     ("LPPool2d", (2, 3), {}, (2, 3, 7, 6)),
     ("LPPool2d", (1, (2, 3)), {"stride": 1, "ceil_mode": True}, (2, 2, 5, 7)),
     ("LPPool1d", (3, 2), {"stride": 1}, (2, 3, 7)),
+    ("MaxPool3d", (2,), {}, (2, 3, 4, 6, 5)),
+    ("MaxPool3d", (3,), {"stride": 2, "padding": 1, "dilation": (1, 2, 1), "ceil_mode": True}, (1, 2, 7, 9, 6)),
+    ("MaxPool3d", ((1, 2, 3),), {"stride": (1, 2, 1)}, (3, 4, 5, 6)),
+    ("AvgPool3d", (2,), {}, (2, 3, 4, 6, 5)),
+    ("AvgPool3d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}, (1, 2, 7, 6, 5)),
+    ("AvgPool3d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 7, 6, 5)),
+    ("AvgPool3d", ((2, 3, 2),), {"stride": 1, "divisor_override": 5}, (2, 5, 4, 4)),
 ]
 
 
@@ -660,6 +672,10 @@ def test_new_layers_cuda():
     compare(torch.nn.Upsample(scale_factor=2, mode="bilinear"), nn.Upsample(scale_factor=2, mode="bilinear"),
             _rand((1, 2, 3, 4)), device="cuda")
     compare(torch.nn.AdaptiveMaxPool2d(2), nn.AdaptiveMaxPool2d(2), _rand((1, 2, 5, 5)), device="cuda")
+    compare(torch.nn.Conv3d(2, 3, 2), nn.Conv3d(2, 3, 2), _rand((1, 2, 3, 4, 4)), device="cuda", rtol=1e-4, atol=1e-5)
+    compare(torch.nn.MaxPool3d(2), nn.MaxPool3d(2), _rand((1, 2, 4, 4, 4)), device="cuda")
+    compare(torch.nn.AvgPool3d(2, ceil_mode=True), nn.AvgPool3d(2, ceil_mode=True), _rand((1, 2, 3, 5, 4)),
+            device="cuda", rtol=1e-5, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------ recurrent

@@ -8,6 +8,8 @@ most uses), else one max per output window (PyTorch's windows: start floor(i * L
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ops import movement as _mv
@@ -16,7 +18,7 @@ from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..tensor import Tensor
 
 __all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-           "lp_pool1d", "lp_pool2d"]
+           "lp_pool1d", "lp_pool2d", "max_pool3d", "avg_pool3d"]
 
 
 def _one(fn: str, name: str, v, allow_none: bool = False):
@@ -150,3 +152,84 @@ def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     k = _one("lp_pool1d", "kernel_size", kernel_size)
     avg = avg_pool1d(input ** norm_type, k, stride, 0, ceil_mode)
     return _lp_finish(avg, k, float(norm_type))
+
+
+# ---------------------------------------------------------------------------------------------- 3-d pooling
+# A 3-d window is a 2-d window on each of the kd depth slices it covers: the slices each output depth reads are
+# gathered into the channel dim (one index_select), the 2-d pooling kernels pool them, and a max / sum over the
+# slices finishes the window.
+
+def _three(fn: str, name: str, v) -> tuple:
+    v = tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
+    if len(v) == 1:
+        v = v * 3
+    if len(v) != 3:
+        raise RuntimeError(f"{fn}: {name} must either be a single int, or a tuple of three ints")
+    return tuple(int(i) for i in v)
+
+
+def _depth_taps(x: Tensor, k: int, s: int, p: int, dil: int, ceil_mode: bool, fill: float):
+    """x (N, C, D, H, W) with its depth padded by `fill` as the windows need: (x gathered to (N*C*Do, k, H, W), Do)."""
+    from ..ops.creation import tensor as _tensor
+    from ..ops.nn_pool import _out_size
+    n, c, depth, h, w = x.shape
+    d_out = _out_size(depth, k, p, s, dil, ceil_mode)
+    right = max(0, (d_out - 1) * s + dil * (k - 1) + 1 - (depth + p))
+    if p or right:
+        x = _mv.pad(x, (0, 0, 0, 0, p, right), value=fill)
+    taps = (np.arange(d_out)[:, None] * s + np.arange(k)[None, :] * dil).reshape(-1)
+    slices = x.index_select(2, _tensor(taps.astype(np.int64), device=x.device))
+    return slices.reshape(n * c * d_out, k, h, w), d_out
+
+
+def _as_5d(fn: str, input: Tensor) -> Tensor:
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"{fn}: non-empty 4D or 5D (batch mode) tensor expected for input")
+    return input if input.dim() == 5 else input.unsqueeze(0)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """torch.nn.functional.max_pool3d over (N, C, D, H, W) or (C, D, H, W) (without indices)."""
+    if return_indices:
+        raise NotImplementedError("max_pool3d(return_indices=True) is not supported by tritorch")
+    x = _as_5d("max_pool3d", input)
+    k = _three("max_pool3d", "kernel_size", kernel_size)
+    s = k if stride is None or stride == () else _three("max_pool3d", "stride", stride)
+    p, dil = _three("max_pool3d", "padding", padding), _three("max_pool3d", "dilation", dilation)
+    slices, d_out = _depth_taps(x, k[0], s[0], p[0], dil[0], ceil_mode, -math.inf)
+    pooled = max_pool2d(slices, k[1:], s[1:], p[1:], dil[1:], ceil_mode=ceil_mode)
+    out = _reduce.max(pooled, 1).values
+    out = out.reshape(x.shape[0], x.shape[1], d_out, out.shape[-2], out.shape[-1])
+    return out if input.dim() == 5 else out.squeeze(0)
+
+
+def _window_counts(size: int, n_out: int, k: int, s: int, p: int, include_pad: bool) -> np.ndarray:
+    """Elements of each window along one dim that the average divides by (PyTorch's avg_pool rule)."""
+    start = np.arange(n_out) * s - p
+    end = np.minimum(start + k, size + p)
+    if include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """torch.nn.functional.avg_pool3d over (N, C, D, H, W) or (C, D, H, W)."""
+    from ..ops.creation import tensor as _tensor
+    x = _as_5d("avg_pool3d", input)
+    k = _three("avg_pool3d", "kernel_size", kernel_size)
+    s = k if stride is None or stride == () else _three("avg_pool3d", "stride", stride)
+    p = _three("avg_pool3d", "padding", padding)
+    slices, d_out = _depth_taps(x, k[0], s[0], p[0], 1, ceil_mode, 0.0)
+    sums = avg_pool2d(slices, k[1:], s[1:], p[1:], ceil_mode, True, 1).sum(1)          # window sums
+    ho, wo = sums.shape[-2], sums.shape[-1]
+    if divisor_override:
+        out = sums / divisor_override
+    else:
+        dims = [_window_counts(x.shape[2 + i], o, k[i], s[i], p[i], count_include_pad)
+                for i, o in enumerate((d_out, ho, wo))]
+        counts = dims[0][:, None, None] * dims[1][None, :, None] * dims[2][None, None, :]
+        divisor = _tensor(counts.astype(x.dtype.np), device=x.device)
+        out = sums.reshape(x.shape[0], x.shape[1], d_out, ho, wo) / divisor
+    out = out.reshape(x.shape[0], x.shape[1], d_out, ho, wo)
+    return out if input.dim() == 5 else out.squeeze(0)

@@ -564,7 +564,7 @@ def _cat(tensors, dim: int = 0):
 from ..ops.nn_activation import (celu, elu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid,  # noqa: E402,F401
                                  mish, relu6, selu, softsign)
 from ..ops.nn_attention import scaled_dot_product_attention  # noqa: E402
-from ..ops.nn_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from ..ops.nn_conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
 from ..ops.nn_dropout import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
                               feature_alpha_dropout)
 from ..ops.nn_embedding import embedding, embedding_bag  # noqa: E402,F401
@@ -574,7 +574,7 @@ from ..ops.nn_norm import batch_norm, group_norm, instance_norm, layer_norm, rms
 from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F401
 from ..ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from ._pool import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,  # noqa: E402,F401
-                    lp_pool1d, lp_pool2d, max_pool1d)
+                    avg_pool3d, lp_pool1d, lp_pool2d, max_pool1d, max_pool3d)
 from ._resample import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
                         upsample)
 from ._embedding_losses import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss,  # noqa: E402,F401

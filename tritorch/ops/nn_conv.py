@@ -54,7 +54,7 @@ from .launch import cdiv as _cdiv
 
 FAMILY = "nn_conv"
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d"]
 
 DTYPES = (_dt.float32, _dt.float64, _dt.float16, _dt.bfloat16)
 _HALF = (_dt.float16, _dt.bfloat16)
@@ -1722,3 +1722,58 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            (0, one("padding", padding)), (0, one("output_padding", output_padding)), groups,
                            (1, one("dilation", dilation)))
     return out.squeeze(-2)
+
+
+def _triple(name: str, v) -> tuple:
+    v = tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
+    if len(v) != 3:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 3 values to match the "
+                           f"convolution dimensions, but got {name}={list(v)}")
+    return tuple(int(i) for i in v)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """torch.nn.functional.conv3d over (N, C, D, H, W) or (C, D, H, W), as one conv2d: the kd depth slices each
+    output depth reads are gathered into the channels (C * kd, one index_select), and the output depths go
+    into the batch, so the 2-d kernels (and their gradients) do the work. Memory: kd times the input."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError("conv3d(): input and weight must be Tensors")
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to conv3d, but got input of size: "
+                           f"{list(input.shape)}")
+    if weight.dim() != 5:
+        raise RuntimeError(f"Expected 5-dimensional weight for conv3d, but got weight of size {list(weight.shape)}")
+    x = input if input.dim() == 5 else input.unsqueeze(0)
+    n, c = x.shape[:2]
+    o, cg, kd, kh, kw = weight.shape
+    if c != cg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {cg * groups} channels, but got {c} channels instead")
+    s, d = _triple("stride", stride), _triple("dilation", dilation)
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * 3
+        elif padding == "same":
+            if any(v != 1 for v in s):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = tuple((t // 2, t - t // 2) for t in (d[i] * (k - 1) for i, k in enumerate((kd, kh, kw))))
+        else:
+            raise RuntimeError(f"Invalid padding string '{padding}'")
+    else:
+        p = _triple("padding", padding)
+        pads = tuple((v, v) for v in p)
+    if any(v for pair in pads for v in pair):
+        from .movement import pad as _pad
+        x = _pad(x, (pads[2][0], pads[2][1], pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+    depth = x.shape[2]
+    d_out = (depth - d[0] * (kd - 1) - 1) // s[0] + 1
+    if d_out < 1:
+        raise RuntimeError(f"Calculated output size: ({d_out}, ...). Output size is too small")
+    from .creation import tensor as _tensor
+    taps = (np.arange(d_out)[:, None] * s[0] + np.arange(kd)[None, :] * d[0]).reshape(-1)
+    slices = x.index_select(2, _tensor(taps.astype(np.int64), device=x.device))      # (N, C, Do * kd, H, W)
+    h, w = x.shape[3], x.shape[4]
+    stacked = slices.reshape(n, c, d_out, kd, h, w).permute(0, 2, 1, 3, 4, 5).reshape(n * d_out, c * kd, h, w)
+    y = conv2d(stacked, weight.reshape(o, cg * kd, kh, kw), bias, s[1:], 0, d[1:], groups)
+    y = y.reshape(n, d_out, o, y.shape[2], y.shape[3]).permute(0, 2, 1, 3, 4)
+    return y if input.dim() == 5 else y.squeeze(0)
