@@ -291,3 +291,38 @@ def test_embedding_loss_errors():
         F.triplet_margin_loss(tt.ones(3, 2), tt.ones(3, 2), tt.ones(2))
     with pytest.raises(ValueError, match="margin must be greater than 0"):
         F.triplet_margin_with_distance_loss(tt.ones(2), tt.ones(2), tt.ones(2), margin=0)
+
+
+CTC_CASES = [
+    (np.array([[1, 2, 2], [3, 4, 0], [5, 5, 5]]), (8, 6, 7), (3, 2, 3), {}),
+    (np.array([1, 2, 2, 3, 4, 5, 5, 5]), (8, 6, 7), (3, 2, 3), {"reduction": "none"}),       # concatenated
+    (np.array([[1, 1, 1], [3, 4, 0], [2, 0, 0]]), (2, 6, 8), (3, 2, 1), {"reduction": "sum", "zero_infinity": True}),
+    (np.array([[1, 2], [0, 0], [3, 3]]), (8, 5, 4), (2, 0, 2), {}),                         # an empty target
+    (np.array([[1, 2], [0, 3], [3, 1]]), (8, 5, 4), (2, 2, 2), {"blank": 5}),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CTC_CASES)))
+def test_ctc_loss_matches_torch(case):
+    targets, input_lengths, target_lengths, kwargs = CTC_CASES[case]
+    x = _rand((8, 3, 6), 3)
+    results = []
+    for lib, module in ((torch, torch.nn), (tt, nn)):
+        logits = lib.tensor(x, requires_grad=True)
+        loss = module.CTCLoss(**kwargs)(logits.log_softmax(2), lib.tensor(targets), input_lengths, target_lengths)
+        (loss.sum() if loss.dim() else loss).backward()
+        results.append((loss.detach().numpy(), logits.grad.numpy()))
+    (t_loss, t_grad), (loss, grad) = results
+    np.testing.assert_allclose(loss, t_loss, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad, t_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_ctc_loss_cuda_and_impossible_alignments():
+    x = _rand((6, 2, 5), 4)
+    targets, lengths = np.array([[1, 2], [3, 3]]), (6, 2)
+    ref = torch.nn.functional.ctc_loss(torch.tensor(x).log_softmax(2), torch.tensor(targets), lengths, (2, 2),
+                                       reduction="none")
+    out = F.ctc_loss(tt.tensor(x, device="cuda").log_softmax(2), tt.tensor(targets, device="cuda"), lengths, (2, 2),
+                     reduction="none")
+    np.testing.assert_allclose(out.cpu().numpy(), ref.numpy(), rtol=1e-10)
+    assert np.isinf(out.cpu().numpy()[1])           # 2 frames cannot hold "3 3" (it needs a blank between)

@@ -1,5 +1,5 @@
-"""Margin, ranking and embedding losses, and the Gaussian negative log likelihood: PyTorch's formulas composed from
-registered ops (both devices, autograd, double backward where the ops have it)."""
+"""Margin, ranking and embedding losses, the Gaussian negative log likelihood and the CTC loss: PyTorch's
+formulas composed from registered ops (both devices, autograd, double backward where the ops have it)."""
 from __future__ import annotations
 
 import math
@@ -12,7 +12,7 @@ from ..tensor import Tensor
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-           "multi_margin_loss", "gaussian_nll_loss"]
+           "multi_margin_loss", "gaussian_nll_loss", "ctc_loss"]
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -176,3 +176,86 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+def _tt_finfo_min(dtype) -> float:
+    import tritorch
+    return float(tritorch.finfo(dtype).min)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist Temporal Classification loss: -log of the total probability of every alignment of each
+    target (with blanks and repeats) to its input. log_probs (T, N, C) or (T, C), log-softmaxed over C; targets
+    padded (N, S) or concatenated 1-d. The forward (alpha) recursion runs in log space over the extended labels
+    (blank, l1, blank, l2, ..., blank) of all sequences at once, one step per time frame; its gradient is
+    autograd's through the recursion. 'mean' divides each loss by its target length, as PyTorch does."""
+    import numpy as np
+
+    from ..ops.creation import tensor as _tensor
+    from ..ops import movement as _mv
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    batched = log_probs.dim() == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    steps, n, _ = lp.shape
+    in_len = np.asarray(input_lengths.tolist() if isinstance(input_lengths, Tensor) else input_lengths,
+                        np.int64).reshape(-1)
+    tg_len = np.asarray(target_lengths.tolist() if isinstance(target_lengths, Tensor) else target_lengths,
+                        np.int64).reshape(-1)
+    if len(in_len) != n or len(tg_len) != n:
+        raise RuntimeError(f"ctc_loss: expected input_lengths and target_lengths of length {n}")
+    if (in_len > steps).any():
+        raise RuntimeError(f"Expected input_lengths to have value at most {steps}, but got value {in_len.max()}")
+    tg = np.asarray(targets.tolist(), np.int64)
+    if tg.ndim == 2:                                               # padded (N, S)
+        rows = [tg[i, :l] for i, l in enumerate(tg_len)]
+    else:                                                          # concatenated (sum of target lengths,)
+        offsets = np.concatenate([[0], np.cumsum(tg_len)[:-1]])
+        rows = [tg[o:o + l] for o, l in zip(offsets, tg_len)]
+    width = 2 * int(tg_len.max(initial=0)) + 1
+    ext = np.full((n, width), blank, np.int64)                     # extended labels: blank, l1, blank, l2 ...
+    for i, r in enumerate(rows):
+        ext[i, 1:2 * len(r):2] = r
+    # a skip from s - 2 is allowed onto a label that differs from the label two places back
+    skip = np.zeros((n, width), bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    valid = np.arange(width)[None, :] < (2 * tg_len + 1)[:, None]
+    device = lp.device
+    ext_t = _tensor(ext, device=device)
+    emit = lp.gather(2, ext_t.unsqueeze(0).expand(steps, n, width))   # (T, N, S') log-prob of each ext label
+    # unreachable states hold a huge finite negative instead of -inf, so no logsumexp sees only -inf (whose
+    # gradient would be NaN); their exp() is exactly 0 next to any reachable state
+    neg_inf = lp.new_full((), _tt_finfo_min(lp.dtype) / 4)
+    skip_t = _tensor(skip, device=device)
+    valid_t = _tensor(valid, device=device)
+    alpha = _ternary.where(_tensor(np.arange(width) < 2, device=device).unsqueeze(0) & valid_t, emit[0], neg_inf)
+    finals = [None] * n
+    done = {int(t): [i for i in range(n) if in_len[i] - 1 == t] for t in set((in_len - 1).tolist())}
+    for t in range(steps):
+        if t:
+            pad1 = neg_inf.expand(n, 1)
+            prev1 = _mv.cat([pad1, alpha[:, :-1]], 1)
+            prev2 = _ternary.where(skip_t, _mv.cat([pad1, pad1, alpha[:, :-2]], 1), neg_inf)
+            total = _mv.stack([alpha, prev1, prev2], 0).logsumexp(0)
+            alpha = _ternary.where(valid_t, total + emit[t], neg_inf)
+        for i in done.get(t, ()):
+            end = 2 * int(tg_len[i])
+            last = alpha[i, end] if end == 0 else _mv.stack([alpha[i, end], alpha[i, end - 1]], 0).logsumexp(0)
+            finals[i] = -last
+    for i in range(n):
+        if finals[i] is None:                                      # an empty input: no alignment
+            finals[i] = -neg_inf
+    loss = _mv.stack(finals, 0)
+    # no alignment fits when the input is shorter than the target plus one blank between each repeated pair:
+    # the loss is inf (its gradient zero), as in PyTorch
+    repeats = np.array([int((r[1:] == r[:-1]).sum()) for r in rows])
+    impossible = _tensor(in_len < tg_len + repeats, device=device)
+    loss = _ternary.where(impossible, loss.new_full((), math.inf), loss)
+    if zero_infinity:
+        loss = _ternary.where(loss == math.inf, loss.new_zeros(()), loss)
+    if reduction == "mean":
+        return (loss / _tensor(np.maximum(tg_len, 1).astype(loss.dtype.np), device=device)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss if batched else loss.squeeze(0)
