@@ -423,3 +423,30 @@ def test_weight_norm_matches_torch(dim):
     assert list(m.state_dict()) == ["bias", "weight"] and isinstance(m.weight, tt.nn.Parameter)
     with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
         tt.nn.utils.remove_weight_norm(m)
+
+
+@pytest.mark.parametrize("make", [lambda lib: lib.nn.Linear(4, 3), lambda lib: lib.nn.Conv2d(2, 3, 2),
+                                  lambda lib: lib.nn.ConvTranspose2d(2, 3, 2)])
+def test_spectral_norm_matches_torch(make):
+    import torch
+    torch.manual_seed(0)
+    tm = torch.nn.utils.spectral_norm(make(torch), n_power_iterations=2)
+    m = tt.nn.utils.spectral_norm(make(tt), n_power_iterations=2)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    m.load_state_dict({k: tt.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    shape = (2, 4) if isinstance(tm, torch.nn.Linear) else (1, 2, 4, 4)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    for _ in range(2):                                 # training forwards refine u and v
+        t_out, out = tm(torch.tensor(x)), m(tt.tensor(x))
+        np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-4, atol=1e-5)
+    t_out.square().sum().backward()
+    out.square().sum().backward()
+    np.testing.assert_allclose(m.weight_orig.grad.numpy(), tm.weight_orig.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for key in ("weight_u", "weight_v"):
+        np.testing.assert_allclose(getattr(m, key).numpy(), getattr(tm, key).numpy(), rtol=1e-4, atol=1e-5)
+    tm.eval()
+    m.eval()
+    np.testing.assert_allclose(m(tt.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
+    tt.nn.utils.remove_spectral_norm(m)
+    assert "weight" in dict(m.named_parameters()) and "weight_u" not in m.state_dict()
