@@ -1,5 +1,5 @@
-"""1-d pooling, adaptive max pooling and power-average (Lp) pooling, composed from the registered 2-d pooling ops (ops/nn_pool.py) and
-reductions, so both devices, autograd and double backward come from those ops.
+"""1-d, 3-d, adaptive max and power-average (Lp) pooling, composed from the registered 2-d pooling ops
+(ops/nn_pool.py) and reductions, so both devices, autograd and double backward come from those ops.
 
 A 1-d input (N, C, L) or (C, L) is pooled as a 2-d plane of height 1: the kernels then loop over a 1 x k window,
 and max indices (h * W + w in each plane) are already the 1-d positions. Adaptive max pooling uses max_pool2d
