@@ -580,6 +580,8 @@ class Module:
         return self.register_full_backward_hook(hook)
 
     def _call_impl(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
+            return self.forward(*args, **kwargs)   # the common case: no hooks, no extra frame
         if self._backward_hooks or self._backward_pre_hooks:
             from ._backward_hooks import call_with_backward_hooks
             return call_with_backward_hooks(self, self._call_forward, args, kwargs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..parameter import Parameter
+from .weight_norm import hook_key
 
 __all__ = ["spectral_norm", "remove_spectral_norm"]
 
@@ -59,9 +60,8 @@ def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps
     """Reparameterise module.<name> as weight / sigma(weight); returns the module. dim defaults to 0 (1 for
     transposed convolutions, whose output channels are dim 1)."""
     from ..modules.conv import ConvTranspose1d, ConvTranspose2d
-    for hook in module._forward_pre_hooks.values():
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
+    if hook_key(module, SpectralNorm, name) is not None:
+        raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
     if dim is None:
         dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
     weight = getattr(module, name)
@@ -83,9 +83,8 @@ def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps
 
 def remove_spectral_norm(module, name: str = "weight"):
     """Fold the normalisation back into a plain parameter module.<name>; returns the module."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    key = hook_key(module, SpectralNorm, name)
+    if key is None:
+        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    module._forward_pre_hooks.pop(key).remove(module)
+    return module

@@ -38,11 +38,18 @@ class WeightNorm:
         setattr(module, self.name, Parameter(weight.detach()))
 
 
+def hook_key(module, kind: type, name: str):
+    """The key of module's forward pre-hook of class `kind` for parameter `name` (None when there is none)."""
+    for key, hook in module._forward_pre_hooks.items():
+        if isinstance(hook, kind) and hook.name == name:
+            return key
+    return None
+
+
 def weight_norm(module, name: str = "weight", dim=0):
     """Reparameterise module.<name> as g * v / ||v|| (g, v trained instead); returns the module."""
-    for hook in module._forward_pre_hooks.values():
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
+    if hook_key(module, WeightNorm, name) is not None:
+        raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
     weight = getattr(module, name)
     if not isinstance(weight, Parameter):
         raise ValueError(f"weight_norm: '{name}' is not a parameter of {type(module).__name__}")
@@ -57,9 +64,8 @@ def weight_norm(module, name: str = "weight", dim=0):
 
 def remove_weight_norm(module, name: str = "weight"):
     """Fold g and v back into a plain parameter module.<name>; returns the module."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    key = hook_key(module, WeightNorm, name)
+    if key is None:
+        raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    module._forward_pre_hooks.pop(key).remove(module)
+    return module
