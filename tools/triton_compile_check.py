@@ -148,8 +148,9 @@ class _FakeDriver:
 
 def _unwrap(obj):
     """(the JITFunction, the list of config kwarg dicts an autotuner would try: [{}] when none)."""
+    from triton.runtime.jit import JITFunction
     configs = [{}]
-    while not hasattr(obj, "warmup") or type(obj).__name__ != "JITFunction":
+    while not isinstance(obj, JITFunction):  # (tritorch's fast-launch subclass included)
         if hasattr(obj, "configs") and obj.configs:
             configs = [dict(c.all_kwargs()) for c in obj.configs]
         obj = obj.fn

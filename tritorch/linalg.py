@@ -1,8 +1,11 @@
-"""tritorch.linalg: torch.linalg's norms and products, composed from registered ops (both devices, autograd).
+"""tritorch.linalg: torch.linalg's norms, products, factorisations and solves (both devices, autograd).
 
-vector_norm, matrix_norm (Frobenius, 1, -1, inf, -inf), norm, vecdot, cross, matmul, multi_dot, matrix_power
-(n >= 0), diagonal. The factorisations (inv, solve, det, svd, qr, eig, cholesky, lstsq) and the norms built on
-singular values ('nuc', 2, -2) are not provided yet.
+Norms and products, composed from registered ops here: vector_norm, matrix_norm (Frobenius, 1, -1, inf, -inf),
+norm, vecdot, cross, matmul, multi_dot, matrix_power, diagonal. Factorisations and solves (ops/linalg_factor.py
+holds their kernels, ops/linalg_solve.py these functions): cholesky(_ex), lu_factor(_ex), lu, lu_solve, solve(_ex),
+solve_triangular, inv(_ex), det, slogdet, LinAlgError. Not provided yet: the eigen- and singular-value
+decompositions (svd, svdvals, eig, eigh, qr, lstsq, pinv, matrix_rank) and the norms built on singular values
+('nuc', 2, -2).
 """
 from __future__ import annotations
 
@@ -10,8 +13,12 @@ import math
 
 from .tensor import Tensor
 
+from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, det, inv, inv_ex, lu, lu_factor,  # noqa: F401
+                               lu_factor_ex, lu_solve, slogdet, solve, solve_ex, solve_triangular)
+
 __all__ = ["vector_norm", "matrix_norm", "norm", "vecdot", "cross", "matmul", "multi_dot", "matrix_power",
-           "diagonal"]
+           "diagonal", "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve", "slogdet", "solve", "solve_ex", "solve_triangular"]
 
 
 def _tt():
@@ -102,14 +109,13 @@ def multi_dot(tensors, *, out=None) -> Tensor:
 
 
 def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
-    """A^n by repeated squaring (n >= 0; A^0 is the identity)."""
+    """A^n by repeated squaring (A^0 is the identity; a negative n powers the inverse)."""
     tt = _tt()
     if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
                            f"{A.shape[-2] if A.dim() >= 2 else 1} by {A.shape[-1]} matrices")
     if n < 0:
-        raise RuntimeError("linalg.matrix_power: negative powers need the inverse, which tritorch.linalg does not "
-                           "compute yet")
+        A, n = inv(A), -n
     result = tt.eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(*A.shape) if n == 0 else None
     base = A
     while n:
