@@ -51,6 +51,31 @@ class LinAlgError(RuntimeError):
     """A factorisation or solve failed on its input (torch.linalg.LinAlgError)."""
 
 
+# NumPy's public linalg functions compute float32 inputs in float64 and cast back; the gufuncs under them take a
+# float32 signature and run LAPACK's single-precision routines, as PyTorch does (measured here: a 512x512 solve
+# 12.8 -> 4.8 ms). They are private to NumPy, so every use falls back to the public function when they are gone.
+try:
+    from numpy.linalg import _umath_linalg as _GUFUNCS
+except ImportError:  # pragma: no cover
+    _GUFUNCS = None
+
+
+def _raise_lapack_failure(err, flag):
+    raise np.linalg.LinAlgError("the matrix is singular or not positive-definite")
+
+
+def _lapack(public, private: str, f32_signature: str, *arrays, raises: bool = True):
+    """public(*arrays), in float32 when the arrays are float32 (see above); LinAlgError where public raises it."""
+    fn = getattr(_GUFUNCS, private, None)
+    if fn is None or any(a.dtype != np.float32 or a.size == 0 for a in arrays):
+        return public(*arrays)
+    if not raises:
+        with np.errstate(all="ignore"):
+            return fn(*arrays, signature=f32_signature)
+    with np.errstate(call=_raise_lapack_failure, invalid="call", over="ignore", divide="ignore", under="ignore"):
+        return fn(*arrays, signature=f32_signature)
+
+
 # ============================================================================================== Triton kernels
 
 @triton.jit
@@ -375,7 +400,7 @@ def _cholesky_cpu(meta, A):
     a = A._data
     batch = meta.shape[1]
     try:
-        L = np.linalg.cholesky(a)
+        L = _lapack(np.linalg.cholesky, "cholesky_lo", "f->f", a)
         info = np.zeros(batch, np.int32)
     except np.linalg.LinAlgError:
         L, info = _np_cholesky_info(a)
@@ -456,7 +481,7 @@ def _np_lu(a: np.ndarray, panel: int = _NP_LU_PANEL):
             a[:, j + 1:, j + 1:j1] -= a[:, j + 1:, j, None] * a[:, j, None, j + 1:j1]
         if j1 < n:
             l11 = np.tril(a[:, j0:j1, j0:j1], -1) + np.eye(j1 - j0, dtype=a.dtype)
-            a[:, j0:j1, j1:] = np.linalg.solve(l11, a[:, j0:j1, j1:])
+            a[:, j0:j1, j1:] = _lapack(np.linalg.solve, "solve", "ff->f", l11, a[:, j0:j1, j1:])
             if j1 < m:
                 a[:, j1:, j1:] -= a[:, j1:, j0:j1] @ a[:, j0:j1, j1:]
     return piv, info
@@ -663,24 +688,51 @@ def _triangle(a: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
     return t
 
 
-def _np_substitute(t: np.ndarray, b: np.ndarray, upper: bool) -> np.ndarray:
-    """Row-by-row substitution (the path of singular triangles, which give inf/nan as PyTorch's do)."""
+def _np_substitute(t: np.ndarray, b: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
+    """Row-by-row substitution over the whole batch, reading only t's triangle (small matrices, and singular
+    triangles, which give inf/nan as PyTorch's do)."""
     x = np.array(b, copy=True)
     n = t.shape[-1]
-    order = range(n - 1, -1, -1) if upper else range(n)
-    for i in order:
+    for i in (range(n - 1, -1, -1) if upper else range(n)):
         rest = slice(i + 1, n) if upper else slice(0, i)
-        x[..., i, :] = (x[..., i, :] - np.einsum("...j,...jk->...k", t[..., i, rest], x[..., rest, :])) \
-            / t[..., i, i, None]
+        if i != (n - 1 if upper else 0):
+            x[..., i, :] -= np.einsum("...j,...jk->...k", t[..., i, rest], x[..., rest, :])
+        if not unit:
+            x[..., i, :] /= t[..., i, i, None]
+    return x
+
+
+# Rows per block of the NumPy triangular solve: each block is one LAPACK solve of its diagonal block after one
+# GEMM with the rows already solved (measured here at 512x512, 4 right-hand sides: 0.9-1.0 ms at 32 or 64, 1.6 at
+# 128, 13 ms for one solve of the whole triangle); smaller matrices take the row-by-row substitution.
+_NP_TRSM_BLOCK = 32
+
+
+def _np_blocked_trsm(t, b, upper: bool, unit: bool) -> np.ndarray:
+    n = t.shape[-1]
+    bs = _NP_TRSM_BLOCK
+    x = np.empty(b.shape, np.result_type(t, b))
+    starts = list(range(0, n, bs))
+    for i0 in (reversed(starts) if upper else starts):
+        i1 = min(i0 + bs, n)
+        r = b[..., i0:i1, :]
+        if upper and i1 < n:
+            r = r - t[..., i0:i1, i1:] @ x[..., i1:, :]
+        elif not upper and i0:
+            r = r - t[..., i0:i1, :i0] @ x[..., :i0, :]
+        x[..., i0:i1, :] = _lapack(np.linalg.solve, "solve", "ff->f", _triangle(t[..., i0:i1, i0:i1], upper, unit),
+                                   np.ascontiguousarray(r, x.dtype))
     return x
 
 
 def _trsm_np(a, b, upper, unit):
-    t = _triangle(a, upper, unit)
+    """A X = B for triangular A; b already has the broadcast batch shape."""
+    if a.shape[-1] <= _NP_TRSM_BLOCK:
+        return _np_substitute(a, b, upper, unit)
     try:
-        return np.linalg.solve(t, b)
-    except np.linalg.LinAlgError:
-        return _np_substitute(np.broadcast_to(t, b.shape[:-2] + t.shape[-2:]), b, upper)
+        return _np_blocked_trsm(a, b, upper, unit)
+    except np.linalg.LinAlgError:  # a singular diagonal block
+        return _np_substitute(a, b, upper, unit)
 
 
 def _trsm_cpu(meta, A, B, *, upper, left=True, unitriangular=False):
@@ -795,7 +847,7 @@ def _solve_cpu(meta, A, B):
     a = np.broadcast_to(A._data, batch + (n, n))
     b = np.broadcast_to(B._data, shape)
     try:
-        return np.linalg.solve(a, b).astype(dt, copy=False), np.zeros(abatch, np.int32)
+        return _lapack(np.linalg.solve, "solve", "ff->f", a, b).astype(dt, copy=False), np.zeros(abatch, np.int32)
     except np.linalg.LinAlgError:  # a singular matrix: LU gives each one's info, the others are solved
         lu = np.array(A._data, dtype=dt).reshape(-1, n, n)
         info = _np_lu(lu)[1].reshape(abatch)
@@ -884,13 +936,13 @@ def _det_infer(name, n_out):
 
 
 def _slogdet_cpu(meta, A):
-    sign, logabs = np.linalg.slogdet(A._data)
+    sign, logabs = _lapack(np.linalg.slogdet, "slogdet", "f->ff", A._data, raises=False)
     dt = meta.dtype[0].np
     return np.asarray(sign, dt), np.asarray(logabs, dt)
 
 
 def _det_cpu(meta, A):
-    return np.asarray(np.linalg.det(A._data), meta.dtype.np)
+    return np.asarray(_lapack(np.linalg.det, "det", "f->f", A._data, raises=False), meta.dtype.np)
 
 
 def _det_cuda(log: bool):

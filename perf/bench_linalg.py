@@ -1,0 +1,114 @@
+"""CPU benchmark of the factorisations and solves (ops/linalg_factor.py) against PyTorch CPU in the same run:
+forward, and forward + backward, for a batch of small matrices and one larger matrix, in float32.
+
+    .venv/bin/python perf/bench_linalg.py [--repeat R] [--threads N]
+
+Each figure is the median of R interleaved repeats (tritorch and torch alternate); ratio = tritorch / torch.
+The fallbacks call LAPACK through np.linalg (cholesky, solve, inv, det, slogdet) or run a blocked LU in NumPy
+(lu_factor); the triangular solve goes through np.linalg.solve on the triangle.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import tritorch as tt  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # the peer is optional
+    torch = None
+
+from tabulate import tabulate  # noqa: E402
+
+SIZES = ((256, 16), (64, 64), (1, 512))   # (batch, n)
+
+
+def _time(fn, number):
+    t = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t) / number
+
+
+def _pair(ours, theirs, repeat, number):
+    ours()
+    theirs()
+    a, b = [], []
+    for _ in range(repeat):
+        a.append(_time(ours, number))
+        b.append(_time(theirs, number))
+    return statistics.median(a), statistics.median(b)
+
+
+def _inputs(batch, n):
+    rng = np.random.default_rng(0)
+    m = rng.uniform(-1, 1, (batch, n, n))
+    general = (m / n ** 0.5 + np.eye(n)).astype(np.float32)   # (|det| stays within float32)
+    spd = (m @ np.swapaxes(m, -1, -2) + n * np.eye(n)).astype(np.float32)
+    rhs = rng.uniform(-1, 1, (batch, n, 4)).astype(np.float32)
+    return general, spd, rhs
+
+
+def _cases(lib, batch, n):
+    general, spd, rhs = _inputs(batch, n)
+    la = lib.linalg
+
+    def t(a, grad):
+        return lib.tensor(a, requires_grad=grad)
+
+    def case(fn, *arrays):
+        plain = [t(a, False) for a in arrays]
+        leaves = [t(a, True) for a in arrays]
+
+        def fwd():
+            fn(*plain)
+
+        def both():
+            out = fn(*leaves)
+            out = out[0] if isinstance(out, tuple) else out
+            out.sum().backward()
+        return fwd, both
+
+    return {
+        "cholesky": case(lambda A: la.cholesky(A), spd),
+        "lu_factor": case(lambda A: la.lu_factor(A)[0], general),
+        "solve (4 rhs)": case(lambda A, B: la.solve(A, B), general, rhs),
+        "solve_triangular (4 rhs)": case(lambda A, B: la.solve_triangular(A, B, upper=False), spd, rhs),
+        "inv": case(lambda A: la.inv(A), general),
+        "det": case(lambda A: la.det(A), general),
+        "slogdet": case(lambda A: la.slogdet(A)[1], general),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    if torch is None:
+        raise SystemExit("PyTorch is the peer of this benchmark: pip install torch")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = []
+    for batch, n in SIZES:
+        ours, theirs = _cases(tt, batch, n), _cases(torch, batch, n)
+        for name in ours:
+            for mode, k in (("fwd", 0), ("fwd+bwd", 1)):
+                probe = _time(ours[name][k], 1)
+                number = max(1, int(0.05 / max(probe, 1e-6)))
+                a, b = _pair(ours[name][k], theirs[name][k], args.repeat, number)
+                rows.append([name, f"{batch}x{n}x{n}", mode, round(a * 1e3, 3), round(b * 1e3, 3), round(a / b, 2)])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; float32; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    print(tabulate(rows, headers=["op", "size", "pass", "tritorch ms", "torch ms", "ratio"]))
+
+
+if __name__ == "__main__":
+    main()
