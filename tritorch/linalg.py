@@ -3,9 +3,9 @@
 Norms and products, composed from registered ops here: vector_norm, matrix_norm (Frobenius, 1, -1, inf, -inf),
 norm, vecdot, cross, matmul, multi_dot, matrix_power, diagonal. Factorisations and solves (ops/linalg_factor.py
 holds their kernels, ops/linalg_solve.py these functions): cholesky(_ex), lu_factor(_ex), lu, lu_solve, solve(_ex),
-solve_triangular, inv(_ex), det, slogdet, LinAlgError. Not provided yet: the eigen- and singular-value
-decompositions (svd, svdvals, eig, eigh, qr, lstsq, pinv, matrix_rank) and the norms built on singular values
-('nuc', 2, -2).
+solve_triangular, inv(_ex), det, slogdet, svd, svdvals, eigh, eigvalsh, qr, pinv, matrix_rank, lstsq, cond,
+LinAlgError. Not provided: the general (non-symmetric) eigendecomposition eig/eigvals, whose results are
+complex (tritorch has no complex dtypes).
 """
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ import math
 
 from .tensor import Tensor
 
-from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, det, inv, inv_ex, lu, lu_factor,  # noqa: F401
-                               lu_factor_ex, lu_solve, slogdet, solve, solve_ex, solve_triangular)
+from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, cond, det, eigh, eigvalsh, inv,  # noqa: F401
+                               inv_ex, lstsq, lu, lu_factor, lu_factor_ex, lu_solve, matrix_rank, pinv, qr,
+                               slogdet, solve, solve_ex, solve_triangular, svd, svdvals)
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "vecdot", "cross", "matmul", "multi_dot", "matrix_power",
            "diagonal", "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu", "lu_factor",
-           "lu_factor_ex", "lu_solve", "slogdet", "solve", "solve_ex", "solve_triangular"]
+           "lu_factor_ex", "lu_solve", "slogdet", "solve", "solve_ex", "solve_triangular", "cond", "eigh",
+           "eigvalsh", "lstsq", "matrix_rank", "pinv", "qr", "svd", "svdvals"]
 
 
 def _tt():
@@ -51,8 +53,10 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         r = _tt().norm(A, 2, (d0, d1), keepdim)
     elif ord in ("nuc", 2, -2):
-        raise RuntimeError(f"linalg.matrix_norm: ord={ord!r} needs singular values, which tritorch.linalg does not "
-                           "compute yet; use 'fro', 1, -1, inf or -inf")
+        S = svdvals(A.movedim((d0, d1), (-2, -1)))
+        r = S.sum(-1) if ord == "nuc" else (S.amax(-1) if ord == 2 else S.amin(-1))
+        if keepdim:
+            r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
     elif ord in (1, -1, math.inf, -math.inf):
         summed, reduced = (d0, d1) if ord in (1, -1) else (d1, d0)   # column sums for 1, row sums for inf
         sums = A.abs().sum(summed, keepdim=True)

@@ -1,8 +1,10 @@
-"""torch.linalg's factorisations and solves as users call them, composed from the ops of linalg_factor.py.
+"""torch.linalg's factorisations and solves as users call them, composed from the ops of linalg_factor.py and
+linalg_spectral.py.
 
 cholesky(_ex), lu_factor(_ex), lu, lu_solve, lu_unpack, solve(_ex), solve_triangular, inv(_ex), det, slogdet,
-logdet, cholesky_solve, cholesky_inverse. The `_ex` forms return LAPACK's info without looking at it; the others
-read it (a host sync on cuda, as PyTorch's do) and raise LinAlgError with PyTorch's message.
+logdet, cholesky_solve, cholesky_inverse; svd, svdvals, torch.svd, eigh, eigvalsh, qr (CholeskyQR2), pinv,
+matrix_rank, lstsq, cond. The `_ex` forms return LAPACK's info without looking at it; the others read it (a host
+sync on cuda, as PyTorch's do) and raise LinAlgError with PyTorch's message.
 """
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from collections import namedtuple
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
+from .linalg_spectral import complete_basis_op, eigh_op, svd_op
 from .linalg_factor import (LinAlgError, _check_matrix, cholesky_op, det_op, lu_factor_op, lu_permute_op, slogdet_op, solve_ex_op,
                             solve_triangular_op)
 
 __all__ = ["cholesky", "cholesky_ex", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lu_unpack", "solve",
            "solve_ex", "solve_triangular", "inv", "inv_ex", "det", "slogdet", "logdet", "cholesky_solve",
-           "cholesky_inverse", "LinAlgError"]
+           "cholesky_inverse", "LinAlgError", "svd", "svdvals", "eigh", "eigvalsh", "qr", "pinv", "matrix_rank",
+           "lstsq", "cond"]
 
 cholesky_ex_result = namedtuple("cholesky_ex", ["L", "info"])
 lu_factor_result = namedtuple("lu_factor", ["LU", "pivots"])
@@ -25,6 +29,11 @@ lu_result = namedtuple("lu", ["P", "L", "U"])
 solve_ex_result = namedtuple("solve_ex", ["result", "info"])
 inv_ex_result = namedtuple("inv_ex", ["inverse", "info"])
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
+svd_result = namedtuple("svd", ["U", "S", "Vh"])
+torch_svd_result = namedtuple("svd", ["U", "S", "V"])
+eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+qr_result = namedtuple("qr", ["Q", "R"])
+lstsq_result = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 
 def _tt():
@@ -243,8 +252,171 @@ def logdet(A: Tensor) -> Tensor:
     return _tt().where(sign < 0, float("nan"), logabs)
 
 
+# ============================================================================================ SVD and eigh
+
+class _NoDerivative:
+    """Identity forward; backward raises (the completed columns of a non-square full SVD are arbitrary)."""
+
+    @staticmethod
+    def apply(x: Tensor) -> Tensor:
+        from ..autograd.function import Function
+
+        class _Raise(Function):
+            @staticmethod
+            def forward(ctx, t):
+                return t.clone()
+
+            @staticmethod
+            def backward(ctx, g):
+                raise RuntimeError("linalg.svd: The derivative of linalg.svd is not implemented when "
+                                   "full_matrices=True and the input is not square: the completed columns of U or "
+                                   "V are arbitrary. Use full_matrices=False.")
+        return _Raise.apply(x)
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None):
+    """(U, S, Vh) with A = U diag(S) Vh, S descending. U's columns are signed so that each one's first
+    largest-magnitude entry is positive (the SVD fixes them only up to sign; this makes cpu and cuda agree).
+    full_matrices=True completes U (tall A) or Vh (wide A) to a square orthonormal basis, with no derivative
+    through the added columns, as in PyTorch."""
+    U, S, Vh = svd_op(A)
+    m, n = A.shape[-2:]
+    if full_matrices and m != n:
+        tt = _tt()
+        needs = A.requires_grad and tt.is_grad_enabled()
+        if m > n:
+            full = complete_basis_op(U.detach())
+            U = tt.cat([U, full[..., :, n:]], -1)
+            U = _NoDerivative.apply(U) if needs else U
+        else:
+            full = complete_basis_op(Vh.mT.detach())
+            Vh = tt.cat([Vh, full[..., :, m:].mT], -2)
+            Vh = _NoDerivative.apply(Vh) if needs else Vh
+    return _out(svd_result(U, S, Vh), out)
+
+
+def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
+    return _out(svd_op(A)[1], out)
+
+
+def torch_svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None):
+    """torch.svd (deprecated in PyTorch for torch.linalg.svd): returns V, not Vh; with compute_uv=False, U and V
+    are zeros."""
+    tt = _tt()
+    if not compute_uv:
+        m, n = input.shape[-2:]
+        S = svd_op(input)[1]
+        k = min(m, n)
+        zu = tt.zeros(*input.shape[:-2], m, k if some else m, dtype=input.dtype, device=input.device)
+        zv = tt.zeros(*input.shape[:-2], n, k if some else n, dtype=input.dtype, device=input.device)
+        return _out(torch_svd_result(zu, S, zv), out)
+    U, S, Vh = svd(input, full_matrices=not some)
+    return _out(torch_svd_result(U, S, Vh.mT), out)
+
+
+def eigh(A: Tensor, UPLO: str = "L", *, out=None):
+    """(eigenvalues ascending, eigenvectors as columns) of the symmetric matrix A's UPLO triangle describes;
+    each eigenvector's first largest-magnitude entry is positive."""
+    return _out(eigh_result(*eigh_op(A, UPLO)), out)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
+    return _out(eigh_op(A, UPLO)[0], out)
+
+
+def qr(A: Tensor, mode: str = "reduced", *, out=None):
+    """(Q, R) with A = Q R, Q with orthonormal columns and R upper triangular with a positive diagonal (the unique
+    such factorisation of a full-rank A; PyTorch's Householder QR leaves R's signs to LAPACK). Computed as
+    CholeskyQR2 from the Cholesky, triangular-solve and matmul ops: accurate for condition numbers up to about
+    1/sqrt(eps) (1e3 in float32, 1e7 in float64); a rank-deficient A raises LinAlgError. mode: 'reduced',
+    'complete' (Q completed to a square basis) or 'r' (Q empty)."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
+                           "or 'complete'")
+    _check_matrix("linalg.qr", A, square=False)
+    tt = _tt()
+    m, n = A.shape[-2:]
+    if m < n:  # A = Q [R1 R2] with Q R1 the QR of A's first m columns
+        Q, R1 = qr(A[..., :, :m], "reduced")
+        R = tt.cat([R1, Q.mT @ A[..., :, m:]], -1)
+    else:
+        Q, R = A, None
+        for _ in range(2):   # CholeskyQR2: the second pass restores Q's orthogonality
+            Rk = cholesky(Q.mT @ Q).mT
+            Q = solve_triangular_op(Rk, Q, upper=True, left=False)
+            R = Rk if R is None else Rk @ R
+        if mode == "complete" and m > n:
+            Q = tt.cat([Q, complete_basis_op(Q.detach())[..., :, n:]], -1)
+            R = tt.cat([R, tt.zeros(*R.shape[:-2], m - n, n, dtype=R.dtype, device=R.device)], -2)
+    if mode == "r":
+        Q = tt.empty(0, dtype=A.dtype, device=A.device)
+    return _out(qr_result(Q, R), out)
+
+
+def torch_qr(input: Tensor, some: bool = True, *, out=None):
+    """torch.qr (deprecated in PyTorch for torch.linalg.qr)."""
+    return qr(input, "reduced" if some else "complete", out=out)
+
+
+def torch_pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """torch.pinverse: pinv with a relative cutoff."""
+    return pinv(input, rtol=rcond)
+
+
+def _cutoff(S: Tensor, shape, atol, rtol):
+    """PyTorch's rank threshold: max(atol, rtol * largest singular value), rtol defaulting to eps * max(m, n)."""
+    tt = _tt()
+    eps = 1.1920928955078125e-07 if S.dtype is _dt.float32 else 2.220446049250313e-16
+    if rtol is None:
+        rtol = 0.0 if atol is not None and (not isinstance(atol, (int, float)) or atol > 0) else eps * max(shape)
+    smax = S.amax(-1, keepdim=True) if S.shape[-1] else tt.zeros(*S.shape[:-1], 1, dtype=S.dtype, device=S.device)
+    cut = smax * rtol
+    if atol is not None:
+        cut = tt.maximum(cut, atol if isinstance(atol, Tensor) else tt.full_like(cut, float(atol)))
+    return cut
+
+
+def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse from the SVD: singular values at or below PyTorch's cutoff count as
+    zero."""
+    tt = _tt()
+    U, S, Vh = svd_op(A)
+    keep = S > _cutoff(S, A.shape[-2:], atol, rtol)
+    Sinv = tt.where(keep, 1 / tt.where(keep, S, tt.ones_like(S)), tt.zeros_like(S))
+    return _out((Vh.mT * Sinv.unsqueeze(-2)) @ U.mT, out)
+
+
+def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+    S = svd_op(A)[1]
+    return _out((S > _cutoff(S, A.shape[-2:], atol, rtol)).sum(-1), out)
+
+
+def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None, out=None):
+    """The minimum-norm least-squares solution of A X = B (through pinv), with PyTorch's cpu default driver's
+    ('gelsy') outputs: residuals and singular values empty, the rank computed with rcond."""
+    tt = _tt()
+    vector = B.dim() == A.dim() - 1
+    Bm = B.unsqueeze(-1) if vector else B
+    X = pinv(A, rtol=rcond) @ Bm
+    X = X.squeeze(-1) if vector else X
+    empty = tt.empty(0, dtype=A.dtype, device=A.device)
+    rank = matrix_rank(A, rtol=rcond)
+    return _out(lstsq_result(X, empty, rank, empty), out)
+
+
+def cond(A: Tensor, p=None, *, out=None) -> Tensor:
+    """The condition number: S_max / S_min for p None, 2 or -2 (inverted); norm(A, p) norm(inv(A), p) else."""
+    if p in (None, 2, -2):
+        S = svd_op(A)[1]
+        r = S[..., 0] / S[..., -1]
+        return _out(r if p != -2 else 1 / r, out)
+    from ..linalg import matrix_norm
+    return _out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
+
+
 _bind.methods(cholesky=torch_cholesky, inverse=inv, det=det,
               logdet=logdet, slogdet=slogdet,
               cholesky_solve=lambda self, L, upper=False: cholesky_solve(self, L, upper),
               cholesky_inverse=lambda self, upper=False: cholesky_inverse(self, upper),
-              lu_solve=lambda self, LU, pivots: lu_solve(LU, pivots, self))
+              lu_solve=lambda self, LU, pivots: lu_solve(LU, pivots, self), svd=torch_svd, pinverse=torch_pinverse,
+              qr=torch_qr)

@@ -1,0 +1,600 @@
+"""Singular-value and symmetric eigenvalue decompositions.
+
+Ops (float32 / float64, batches of matrices in the last two dims):
+  linalg_svd(A) -> (U, S, Vh)       the reduced SVD A = U diag(S) Vh, S descending; U's columns each have their
+                                    first largest-magnitude entry positive (Vh's rows flipped to match), so that
+                                    both devices give the same vectors (LAPACK's signs are arbitrary)
+  linalg_complete_basis(Q) -> Q2    orthonormal columns completing Q's (m x k, orthonormal columns) to a basis:
+                                    Gram-Schmidt (twice) of e_0, e_1, ... against the basis so far, in order
+  linalg_eigh(A) -> (L, Q)          A's lower triangle read as a symmetric matrix: ascending eigenvalues, Q's
+                                    columns signed as U's above
+
+Kernels. One Triton program per matrix, as in linalg_factor.py.
+- svd: one-sided Jacobi (Hestenes) on the taller orientation: sweeps rotate every column pair (p, q) of the
+  working copy until each pair is orthogonal to `tol`, accumulating V; the column norms are the singular values,
+  sorted by a selection pass. Rows are split in BLOCK_R chunks; a thread owns the same rows in every column, so a
+  rotation needs no barrier (only the reductions, which Triton synchronises itself).
+- eigh: cyclic two-sided Jacobi on a symmetric copy: each rotation updates rows p, q then columns p, q (a barrier
+  between, as the two touch each other's elements) and accumulates the eigenvectors.
+Both are O(n^3) per sweep in one SM per matrix: right for batches of small matrices.
+
+The NumPy fallback is LAPACK (gesdd, syevd) through np.linalg in the input's precision, then the same sign rule.
+Gradients are PyTorch's formulas written in ops (valid for distinct singular values / eigenvalues and, for the
+vectors, for losses that do not depend on their signs, as in PyTorch).
+"""
+from __future__ import annotations
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from .. import dtypes as _dt
+from ..backends import cuda as _cuda
+from ..backends.cuda import CudaArray
+from ..tensor import Tensor, _make
+from .linalg_factor import (FLOATS, _TOLERANCES, _check_matrix, _dense, _lapack, _mT_raw, _nbatch, _spd, _tt,
+                            _well_conditioned)
+from .registry import BenchSpec, Meta, OpDef, Sample, register
+from .samples import rng_for
+
+FAMILY = "linalg_spectral"
+
+_BLOCK_R = 8 if _cuda.INTERPRET else 64
+_MAX_SWEEPS = 30
+_EPS = {_dt.float32: 1.1920928955078125e-07, _dt.float64: 2.220446049250313e-16}
+
+
+# ============================================================================================== Triton kernels
+
+@triton.jit
+def _column_sign_kernel_part(base, R, N, j, rr, BLOCK_R: tl.constexpr):
+    # -1.0 when the first largest-magnitude entry of column j of the (R, N) matrix at `base` is negative, else 1.0
+    best = tl.full([], -1.0, base.dtype.element_ty)
+    val = tl.full([], 0.0, base.dtype.element_ty)
+    for r0 in range(0, R, BLOCK_R):
+        rows = r0 + rr
+        m = rows < R
+        x = tl.load(base + rows * N + j, mask=m, other=0.0)
+        ax = tl.where(m, tl.abs(x), -1.0)
+        mx = tl.max(ax, 0)
+        better = mx > best
+        val = tl.where(better, tl.sum(tl.where(rows == r0 + tl.argmax(ax, 0), x, 0.0), 0), val)
+        best = tl.where(better, mx, best)
+    return tl.where(val < 0, -1.0, 1.0)
+
+
+@triton.jit
+def _rotate_columns(base, R, N, p, q, c, s, rr, BLOCK_R: tl.constexpr):
+    # columns (p, q) of the (R, N) matrix at `base` <- (c x_p - s x_q, s x_p + c x_q)
+    for r0 in range(0, R, BLOCK_R):
+        rows = r0 + rr
+        m = rows < R
+        xp = tl.load(base + rows * N + p, mask=m)
+        xq = tl.load(base + rows * N + q, mask=m)
+        tl.store(base + rows * N + p, c * xp - s * xq, mask=m)
+        tl.store(base + rows * N + q, s * xp + c * xq, mask=m)
+
+
+@triton.jit
+def _swap_columns(base, R, N, i, j, rr, BLOCK_R: tl.constexpr):
+    for r0 in range(0, R, BLOCK_R):
+        rows = r0 + rr
+        m = rows < R
+        xi = tl.load(base + rows * N + i, mask=m)
+        xj = tl.load(base + rows * N + j, mask=m)
+        tl.store(base + rows * N + i, xj, mask=m)
+        tl.store(base + rows * N + j, xi, mask=m)
+
+
+@triton.jit
+def _scale_column(base, R, N, j, f, rr, BLOCK_R: tl.constexpr):
+    for r0 in range(0, R, BLOCK_R):
+        rows = r0 + rr
+        m = rows < R
+        tl.store(base + rows * N + j, tl.load(base + rows * N + j, mask=m) * f, mask=m)
+
+
+@triton.jit
+def _identity_into(base, N, rr, BLOCK_R: tl.constexpr):
+    for c in range(0, N):
+        for r0 in range(0, N, BLOCK_R):
+            rows = r0 + rr
+            tl.store(base + rows * N + c, tl.where(rows == c, 1.0, 0.0).to(base.dtype.element_ty), mask=rows < N)
+
+
+@triton.jit
+def _sort_columns(s, a, R, v, N, DESCENDING: tl.constexpr, rr, BLOCK_R: tl.constexpr):
+    # selection sort of the N values at s, swapping columns of the (R, N) matrix a and the (N, N) matrix v along
+    for i in range(0, N):
+        best = tl.load(s + i)
+        bj = i
+        for r0 in range(i, N, BLOCK_R):
+            idx = r0 + rr
+            x = tl.load(s + idx, mask=idx < N, other=0.0)
+            if DESCENDING:
+                x = tl.where(idx < N, x, -float("inf"))
+                cand = tl.max(x, 0)
+                better = cand > best
+                bj = tl.where(better, r0 + tl.argmax(x, 0), bj)
+            else:
+                x = tl.where(idx < N, x, float("inf"))
+                cand = tl.min(x, 0)
+                better = cand < best
+                bj = tl.where(better, r0 + tl.argmin(x, 0), bj)
+            best = tl.where(better, cand, best)
+        si = tl.load(s + i)
+        tl.debug_barrier()  # every thread has read s[i] before it changes
+        tl.store(s + bj, si)
+        tl.store(s + i, best)
+        _swap_columns(a, R, N, i, bj, rr, BLOCK_R)
+        _swap_columns(v, N, N, i, bj, rr, BLOCK_R)
+        tl.debug_barrier()
+
+
+@triton.jit
+def _svd_jacobi_kernel(a_ptr, v_ptr, s_ptr, M, N, max_sweeps, tol, SIGN_FROM_V: tl.constexpr,
+                       BLOCK_R: tl.constexpr):
+    # a_ptr: (batch, M, N) contiguous, M >= N: in the matrix, out U (unit columns; zero for a zero singular value)
+    # v_ptr: (batch, N, N) contiguous out: V, with A = U diag(s) V^T
+    # s_ptr: (batch, N) out: the singular values, descending
+    # max_sweeps, tol: sweeps over all column pairs until every pair has |a_p.a_q| <= tol |a_p| |a_q|
+    # SIGN_FROM_V: the sign rule reads V's columns (the caller's U when it passed A^T), else U's
+    # Bytes: per sweep ~N^2/2 pairs x 2 column reads + 2 writes (from L1/L2); one read and write of the matrix.
+    pid = tl.program_id(0).to(tl.int64)
+    a = a_ptr + pid * M * N
+    v = v_ptr + pid * N * N
+    s = s_ptr + pid * N
+    rr = tl.arange(0, BLOCK_R)
+    _identity_into(v, N, rr, BLOCK_R)
+    sweep = 0
+    rotated = 1
+    while (sweep < max_sweeps) & (rotated > 0):
+        rotated = 0
+        for p in range(0, N - 1):
+            for q in range(p + 1, N):
+                alpha = tl.full([], 0.0, a_ptr.dtype.element_ty)
+                beta = tl.full([], 0.0, a_ptr.dtype.element_ty)
+                gamma = tl.full([], 0.0, a_ptr.dtype.element_ty)
+                for r0 in range(0, M, BLOCK_R):
+                    rows = r0 + rr
+                    m = rows < M
+                    xp = tl.load(a + rows * N + p, mask=m, other=0.0)
+                    xq = tl.load(a + rows * N + q, mask=m, other=0.0)
+                    alpha += tl.sum(xp * xp, 0)
+                    beta += tl.sum(xq * xq, 0)
+                    gamma += tl.sum(xp * xq, 0)
+                if tl.abs(gamma) > tol * tl.sqrt(alpha * beta):
+                    zeta = (beta - alpha) / (2.0 * gamma)
+                    t = tl.where(zeta >= 0, 1.0, -1.0) / (tl.abs(zeta) + tl.sqrt(1.0 + zeta * zeta))
+                    c = 1.0 / tl.sqrt(1.0 + t * t)
+                    _rotate_columns(a, M, N, p, q, c, c * t, rr, BLOCK_R)
+                    _rotate_columns(v, N, N, p, q, c, c * t, rr, BLOCK_R)
+                    rotated += 1
+        sweep += 1
+    for j in range(0, N):
+        nrm = tl.full([], 0.0, a_ptr.dtype.element_ty)
+        for r0 in range(0, M, BLOCK_R):
+            rows = r0 + rr
+            x = tl.load(a + rows * N + j, mask=rows < M, other=0.0)
+            nrm += tl.sum(x * x, 0)
+        sj = tl.sqrt(nrm)
+        _scale_column(a, M, N, j, tl.where(sj > 0, 1.0 / sj, 0.0), rr, BLOCK_R)
+        tl.store(s + j, sj)
+    tl.debug_barrier()
+    _sort_columns(s, a, M, v, N, True, rr, BLOCK_R)
+    for j in range(0, N):
+        if SIGN_FROM_V:
+            f = _column_sign_kernel_part(v, N, N, j, rr, BLOCK_R)
+        else:
+            f = _column_sign_kernel_part(a, M, N, j, rr, BLOCK_R)
+        _scale_column(a, M, N, j, f, rr, BLOCK_R)
+        _scale_column(v, N, N, j, f, rr, BLOCK_R)
+
+
+@triton.jit
+def _eigh_jacobi_kernel(a_ptr, q_ptr, w_ptr, N, max_sweeps, tol, BLOCK_R: tl.constexpr):
+    # a_ptr: (batch, N, N) contiguous symmetric matrices (destroyed: driven to diagonal form)
+    # q_ptr: (batch, N, N) contiguous out: eigenvectors (columns); w_ptr: (batch, N) out: eigenvalues, ascending
+    # max_sweeps, tol: sweeps over all pairs until every |a_pq| <= tol sqrt(|a_pp a_qq|) (or a_pq == 0)
+    # Bytes: per rotation 2 rows + 2 columns of A and 2 columns of Q read and written (from L1/L2).
+    pid = tl.program_id(0).to(tl.int64)
+    a = a_ptr + pid * N * N
+    qm = q_ptr + pid * N * N
+    w = w_ptr + pid * N
+    rr = tl.arange(0, BLOCK_R)
+    _identity_into(qm, N, rr, BLOCK_R)
+    tl.debug_barrier()
+    sweep = 0
+    rotated = 1
+    while (sweep < max_sweeps) & (rotated > 0):
+        rotated = 0
+        for p in range(0, N - 1):
+            for q in range(p + 1, N):
+                apq = tl.load(a + p * N + q)
+                app = tl.load(a + p * N + p)
+                aqq = tl.load(a + q * N + q)
+                if tl.abs(apq) > tol * tl.sqrt(tl.abs(app * aqq)):
+                    theta = (aqq - app) / (2.0 * apq)
+                    t = tl.where(theta >= 0, 1.0, -1.0) / (tl.abs(theta) + tl.sqrt(1.0 + theta * theta))
+                    c = 1.0 / tl.sqrt(1.0 + t * t)
+                    sn = c * t
+                    tl.debug_barrier()  # every thread has read a_pp, a_qq, a_pq
+                    # A <- J^T A J with J the rotation in the (p, q) plane: rows first, then columns
+                    for r0 in range(0, N, BLOCK_R):
+                        cols = r0 + rr
+                        m = cols < N
+                        xp = tl.load(a + p * N + cols, mask=m)
+                        xq = tl.load(a + q * N + cols, mask=m)
+                        tl.store(a + p * N + cols, c * xp - sn * xq, mask=m)
+                        tl.store(a + q * N + cols, sn * xp + c * xq, mask=m)
+                    tl.debug_barrier()
+                    _rotate_columns(a, N, N, p, q, c, sn, rr, BLOCK_R)
+                    _rotate_columns(qm, N, N, p, q, c, sn, rr, BLOCK_R)
+                    tl.debug_barrier()
+                    rotated += 1
+        sweep += 1
+    for j in range(0, N):
+        tl.store(w + j, tl.load(a + j * N + j))
+    tl.debug_barrier()
+    _sort_columns(w, qm, N, a, N, False, rr, BLOCK_R)   # (A's columns are scratch by now)
+    for j in range(0, N):
+        _scale_column(qm, N, N, j, _column_sign_kernel_part(qm, N, N, j, rr, BLOCK_R), rr, BLOCK_R)
+
+
+@triton.jit
+def _complete_basis_kernel(q_ptr, M, K, thresh, BLOCK_R: tl.constexpr):
+    # q_ptr:  (batch, M, M) contiguous: columns 0..K-1 orthonormal on entry, the completed basis on exit
+    # thresh: a candidate e_i is taken when its residual norm after projection exceeds this
+    # Bytes: per candidate two passes over the columns so far (M rows each, from L1/L2).
+    pid = tl.program_id(0).to(tl.int64)
+    qb = q_ptr + pid * M * M
+    rr = tl.arange(0, BLOCK_R)
+    j = K
+    for i in range(0, M):
+        if j < M:
+            # candidate e_i into column j, then two Gram-Schmidt passes against columns 0..j-1
+            for r0 in range(0, M, BLOCK_R):
+                rows = r0 + rr
+                tl.store(qb + rows * M + j, tl.where(rows == i, 1.0, 0.0).to(q_ptr.dtype.element_ty),
+                         mask=rows < M)
+            for _ in range(0, 2):
+                for c in range(0, j):
+                    d = tl.full([], 0.0, q_ptr.dtype.element_ty)
+                    for r0 in range(0, M, BLOCK_R):
+                        rows = r0 + rr
+                        m = rows < M
+                        d += tl.sum(tl.load(qb + rows * M + c, mask=m, other=0.0)
+                                    * tl.load(qb + rows * M + j, mask=m, other=0.0), 0)
+                    for r0 in range(0, M, BLOCK_R):
+                        rows = r0 + rr
+                        m = rows < M
+                        x = tl.load(qb + rows * M + j, mask=m)
+                        tl.store(qb + rows * M + j, x - d * tl.load(qb + rows * M + c, mask=m), mask=m)
+            nrm = tl.full([], 0.0, q_ptr.dtype.element_ty)
+            for r0 in range(0, M, BLOCK_R):
+                rows = r0 + rr
+                x = tl.load(qb + rows * M + j, mask=rows < M, other=0.0)
+                nrm += tl.sum(x * x, 0)
+            nrm = tl.sqrt(nrm)
+            if nrm > thresh:
+                _scale_column(qb, M, M, j, 1.0 / nrm, rr, BLOCK_R)
+                j += 1
+
+
+# ============================================================================================ sign rule (NumPy)
+
+def _np_sign_columns(u: np.ndarray, *others) -> None:
+    """Flip, in place, each column of u whose first largest-magnitude entry is negative, and the matching
+    column (or row, for a (..., k, n) Vh) of each of `others` given as (array, axis of the pairing)."""
+    if u.shape[-1] == 0 or u.shape[-2] == 0:
+        return
+    idx = np.argmax(np.abs(u), axis=-2)[..., None, :]
+    f = np.where(np.take_along_axis(u, idx, axis=-2) < 0, -1, 1).astype(u.dtype)   # (..., 1, k)
+    u *= f
+    for arr, axis in others:
+        arr *= f if axis == -1 else np.swapaxes(f, -1, -2)
+
+
+# ===================================================================================================== svd
+
+def _svd_infer(A):
+    _check_matrix("linalg.svd", A, square=False)
+    batch = tuple(A.shape[:-2])
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    return Meta((batch + (m, k), batch + (k,), batch + (k, n)), (A.dtype,) * 3, A.device)
+
+
+def _svd_np(a: np.ndarray):
+    u, s, vh = _lapack(lambda x: np.linalg.svd(x, full_matrices=False), "svd_s", "f->fff", a)
+    u, s, vh = np.array(u), np.array(s), np.array(vh)
+    _np_sign_columns(u, (vh, -2))
+    return u, s, vh
+
+
+def _svd_cpu(meta, A):
+    u, s, vh = _svd_np(A._data)
+    dt = meta.dtype[0].np
+    return u.astype(dt, copy=False), s.astype(dt, copy=False), vh.astype(dt, copy=False)
+
+
+def _transposed(arr: CudaArray) -> CudaArray:
+    sh, st = list(arr.shape), list(arr.strides)
+    sh[-1], sh[-2] = sh[-2], sh[-1]
+    st[-1], st[-2] = st[-2], st[-1]
+    return arr.view_as(tuple(sh), tuple(st), arr.offset)
+
+
+def _svd_cuda(meta, A):
+    m, n = A.shape[-2:]
+    batch = tuple(A.shape[:-2])
+    k = min(m, n)
+    tall = m >= n
+    rows = max(m, n)
+    work = _dense(A if tall else _mT_raw(A), batch + (rows, k))   # the taller orientation: rows x k
+    v = CudaArray.empty(batch + (k, k), A.dtype.np)
+    s = CudaArray.empty(batch + (k,), A.dtype.np)
+    nb = _nbatch(batch)
+    if nb:
+        _svd_jacobi_kernel[(nb,)](work, v, s, rows, k, _MAX_SWEEPS, rows * _EPS[A.dtype], SIGN_FROM_V=not tall,
+                                  BLOCK_R=_BLOCK_R)
+    if tall:          # A = work diag(s) v^T
+        return work, s, _transposed(v)
+    return v, s, _transposed(work)   # A^T = work diag(s) v^T, so A = v diag(s) work^T
+
+
+def _svd_ref(A):
+    u, s, vh = np.linalg.svd(np.asarray(A, np.float64), full_matrices=False)
+    _np_sign_columns(u, (vh, -2))
+    return u, s, vh
+
+
+def _svd_vjp(ctx, gU, gS, gVh):
+    # PyTorch's rule (real case): with E_jk = S_k^2 - S_j^2 and skew(X) = X - X^T,
+    # gA = U [(skew(U^T gU) S_k + S_j skew(V^T gV)) / E + diag(gS)] V^T
+    #      + (I - U U^T) gU S^-1 V^T (m > k) + U S^-1 gV^T (I - V V^T) (n > k)
+    tt = _tt()
+    U, S, Vh = ctx.output
+    m, n = U.shape[-2], Vh.shape[-1]
+    k = S.shape[-1]
+    if gU is None and gVh is None:
+        return ((U * gS.unsqueeze(-2)) @ Vh,) if gS is not None else (None,)
+    S2 = S * S
+    E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + tt.eye(k, dtype=S.dtype, device=S.device)
+    inner = None
+    if gU is not None:
+        UtgU = U.mT @ gU
+        inner = (UtgU - UtgU.mT) * S.unsqueeze(-2)
+    if gVh is not None:
+        VtgV = Vh @ gVh.mT
+        term = S.unsqueeze(-1) * (VtgV - VtgV.mT)
+        inner = term if inner is None else inner + term
+    inner = inner / E
+    if gS is not None:
+        inner = inner + tt.diag_embed(gS)
+    gA = U @ inner @ Vh
+    if m > k and gU is not None:
+        gUSinv = gU / S.unsqueeze(-2)
+        gA = gA + (gUSinv - U @ (U.mT @ gUSinv)) @ Vh
+    if n > k and gVh is not None:
+        gVSinv = gVh.mT / S.unsqueeze(-2)
+        gA = gA + U @ (gVSinv.mT - (gVSinv.mT @ Vh.mT) @ Vh)
+    return (gA,)
+
+
+def _spread(rng, shape):
+    """Random matrices with well-separated singular values (the vectors are then well defined)."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    q1 = np.linalg.qr(rng.standard_normal(shape[:-2] + (m, m)))[0][..., :, :k]
+    q2 = np.linalg.qr(rng.standard_normal(shape[:-2] + (n, n)))[0][..., :, :k]
+    s = np.linspace(2.0, 0.5, k) if k > 1 else np.ones(1)
+    return (q1 * s[..., None, :]) @ np.swapaxes(q2, -1, -2)
+
+
+def _svd_samples(device, dtype):
+    tt = _tt()
+    rng = rng_for("svd", dtype.name)
+    for shape, label in (((1, 1), "1x1"), ((3, 3), "3x3"), ((5, 3), "tall"), ((2, 3, 5), "wide_batch"),
+                         ((11, 9), "11x9"), ((0, 3, 2), "empty_batch")):
+        yield Sample((tt.tensor(_spread(rng, shape), dtype=dtype, device=device),), name=label)
+    yield Sample((tt.tensor(_spread(rng, (4, 6)), dtype=dtype, device=device).mT,), name="transposed")
+
+
+def _torch_svd(torch, A):
+    """PyTorch's reduced SVD under the same sign rule (a constant factor per column, so gradients pass)."""
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    if U.numel() == 0:
+        return U, S, Vh
+    idx = U.detach().abs().argmax(-2, keepdim=True)
+    f = torch.where(U.detach().gather(-2, idx) < 0, -1.0, 1.0).to(U.dtype)
+    return U * f, S, Vh * f.mT
+
+
+svd_op = register(OpDef(
+    name="linalg_svd", family=FAMILY, infer=_svd_infer, impl={"cpu": _svd_cpu, "cuda": _svd_cuda}, ref=_svd_ref,
+    samples=_svd_samples, dtypes=FLOATS, n_outputs=3, vjp=_svd_vjp, save="output", tolerances=_TOLERANCES,
+    bench=BenchSpec(sizes=((256, 16), (16, 128)), make=lambda s, dev, d: (
+        (_tt().tensor(rng_for("svd_bench").standard_normal((s[0], s[1], s[1])), dtype=d, device=dev),), {}),
+        bytes=lambda s, d: 4 * s[0] * s[1] * s[1] * d.itemsize, flops=lambda s: 20 * s[0] * s[1] ** 3),
+    doc="reduced SVD, singular values descending, U's columns signed (first largest entry positive)",
+    extra={"torch": _torch_svd}))
+
+
+# ========================================================================================== complete_basis
+
+def _complete_infer(Q):
+    _check_matrix("linalg_complete_basis", Q, square=False)
+    m, k = Q.shape[-2:]
+    if k > m:
+        raise RuntimeError(f"linalg_complete_basis: expected at most as many columns as rows, got {m}x{k}")
+    return Meta(tuple(Q.shape[:-2]) + (m, m), Q.dtype, Q.device)
+
+
+def _np_complete(q: np.ndarray, m: int) -> np.ndarray:
+    """Gram-Schmidt (two passes) of e_0, e_1, ... against the columns so far; the kernel's algorithm."""
+    batch = q.shape[:-2]
+    k = q.shape[-1]
+    out = np.zeros(batch + (m, m), q.dtype)
+    out[..., :, :k] = q
+    flat = out.reshape((-1, m, m))
+    thresh = 0.5
+    for b in range(flat.shape[0]):
+        j = k
+        for i in range(m):
+            if j >= m:
+                break
+            x = np.zeros(m, q.dtype)
+            x[i] = 1
+            for _ in range(2):
+                for c in range(j):
+                    x = x - (flat[b, :, c] @ x) * flat[b, :, c]
+            nrm = np.sqrt(x @ x)
+            if nrm > thresh:
+                flat[b, :, j] = x / nrm
+                j += 1
+    return out
+
+
+def _complete_cpu(meta, Q):
+    return _np_complete(np.asarray(Q._data), meta.shape[-1])
+
+
+def _complete_cuda(meta, Q):
+    m, k = Q.shape[-2:]
+    batch = meta.shape[:-2]
+    out = CudaArray.empty(meta.shape, Q.dtype.np)
+    nb = _nbatch(batch)
+    if nb and m:
+        view = CudaArray(out.block, batch + (m, k), out.strides, out.offset, out.dtype)
+        from .copy import _identity
+        from . import pointwise as pw
+        pw.launch_pointwise(_identity, [Q], batch + (m, k), Q.dtype, Q.dtype, out=view)
+        _complete_basis_kernel[(nb,)](out, m, k, 0.5, BLOCK_R=_BLOCK_R)
+    return out
+
+
+def _complete_samples(device, dtype):
+    tt = _tt()
+    rng = rng_for("complete_basis", dtype.name)
+    for m, k in ((4, 2), (5, 0), (3, 3), (12, 5)):
+        q = np.linalg.qr(rng.standard_normal((m, m)))[0][:, :k]
+        yield Sample((tt.tensor(q, dtype=dtype, device=device),), name=f"{m}x{k}")
+
+
+complete_basis_op = register(OpDef(
+    name="linalg_complete_basis", family=FAMILY, infer=_complete_infer,
+    impl={"cpu": _complete_cpu, "cuda": _complete_cuda}, ref=lambda Q: _np_complete(np.asarray(Q, np.float64),
+                                                                                      Q.shape[-2]),
+    samples=_complete_samples, dtypes=FLOATS, differentiable=False, tolerances=_TOLERANCES,
+    doc="an orthonormal basis whose first columns are Q's (the rest by Gram-Schmidt of e_0, e_1, ...); the "
+        "added columns are arbitrary, so it has no derivative (svd(full_matrices=True) raises in backward)"))
+
+
+# ==================================================================================================== eigh
+
+def _eigh_infer(A, UPLO="L"):
+    _check_matrix("linalg.eigh", A)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    batch = tuple(A.shape[:-2])
+    n = A.shape[-1]
+    return Meta((batch + (n,), batch + (n, n)), (A.dtype, A.dtype), A.device)
+
+
+def _eigh_cpu(meta, A, UPLO="L"):
+    private = "eigh_lo" if UPLO == "L" else "eigh_up"
+    w, q = _lapack(lambda x: np.linalg.eigh(x, UPLO=UPLO), private, "f->ff", A._data)
+    w, q = np.array(w), np.array(q)
+    _np_sign_columns(q)
+    dt = meta.dtype[0].np
+    return w.astype(dt, copy=False), q.astype(dt, copy=False)
+
+
+def _eigh_cuda(meta, A, UPLO="L"):
+    batch = tuple(A.shape[:-2])
+    n = A.shape[-1]
+    # the symmetric matrix the chosen triangle describes: tril(A) + tril(A, -1)^T (or the same from triu)
+    sym = _symmetric_from_triangle(A, UPLO == "L")
+    work = _dense(sym, batch + (n, n))
+    q = CudaArray.empty(batch + (n, n), A.dtype.np)
+    w = CudaArray.empty(batch + (n,), A.dtype.np)
+    nb = _nbatch(batch)
+    if nb:
+        _eigh_jacobi_kernel[(nb,)](work, q, w, n, _MAX_SWEEPS, n * _EPS[A.dtype], BLOCK_R=_BLOCK_R)
+    return w, q
+
+
+def _symmetric_from_triangle(A: Tensor, lower: bool) -> Tensor:
+    from .movement import tril_op, triu_op
+    from .. import _state
+    prev = _state.GRAD.enabled
+    _state.GRAD.enabled = False   # (inside an impl: nothing here is recorded)
+    try:
+        if lower:
+            t = tril_op(A, 0)
+            return t + _mT_raw(tril_op(A, -1))
+        t = triu_op(A, 0)
+        return t + _mT_raw(triu_op(A, 1))
+    finally:
+        _state.GRAD.enabled = prev
+
+
+def _eigh_ref(A, UPLO="L"):
+    w, q = np.linalg.eigh(np.asarray(A, np.float64), UPLO=UPLO)
+    _np_sign_columns(q)
+    return w, q
+
+
+def _eigh_vjp(ctx, gL, gQ):
+    # PyTorch's rule (real case): gA = Q (diag(gL) + (Q^T gQ - (Q^T gQ)^T) / 2 / E) Q^T, E_jk = L_k - L_j,
+    # symmetric, as the input is read as a symmetric matrix
+    tt = _tt()
+    L, Q = ctx.output
+    n = L.shape[-1]
+    inner = None
+    if gQ is not None:
+        QtgQ = Q.mT @ gQ
+        E = L.unsqueeze(-2) - L.unsqueeze(-1) + tt.eye(n, dtype=L.dtype, device=L.device)
+        inner = (QtgQ - QtgQ.mT) * 0.5 / E
+    if gL is not None:
+        d = tt.diag_embed(gL)
+        inner = d if inner is None else inner + d
+    if inner is None:
+        return (None,)
+    return (Q @ inner @ Q.mT,)
+
+
+def _eigh_samples(device, dtype):
+    tt = _tt()
+    rng = rng_for("eigh", dtype.name)
+    for shape, label in (((1, 1), "1x1"), ((3, 3), "3x3"), ((2, 4, 4), "batch"), ((9, 9), "9x9"),
+                         ((0, 2, 2), "empty_batch")):
+        n = shape[-1]
+        q = np.linalg.qr(rng.standard_normal(shape))[0]
+        w = np.linspace(-2.0, 3.0, n) if n > 1 else np.ones(1)
+        a = (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+        yield Sample((tt.tensor(a, dtype=dtype, device=device),), name=label)
+        if label == "3x3":
+            junk = np.triu(rng.standard_normal(shape), 1)   # (the upper triangle is not read)
+            yield Sample((tt.tensor(a + junk, dtype=dtype, device=device),), name="lower_only")
+            yield Sample((tt.tensor(a - junk.T, dtype=dtype, device=device), "U"), name="upper")
+
+
+def _torch_eigh(torch, A, UPLO="L"):
+    L, Q = torch.linalg.eigh(A, UPLO=UPLO)
+    if Q.numel() == 0:
+        return L, Q
+    idx = Q.detach().abs().argmax(-2, keepdim=True)
+    return L, Q * torch.where(Q.detach().gather(-2, idx) < 0, -1.0, 1.0).to(Q.dtype)
+
+
+eigh_op = register(OpDef(
+    name="linalg_eigh", family=FAMILY, infer=_eigh_infer, impl={"cpu": _eigh_cpu, "cuda": _eigh_cuda},
+    ref=_eigh_ref, samples=_eigh_samples, dtypes=FLOATS, n_outputs=2, vjp=_eigh_vjp, save="output",
+    tolerances=_TOLERANCES,
+    bench=BenchSpec(sizes=((256, 16), (16, 128)), make=lambda s, dev, d: (
+        (_tt().tensor(_spd(rng_for("eigh_bench"), (s[0], s[1], s[1])), dtype=d, device=dev),), {}),
+        bytes=lambda s, d: 3 * s[0] * s[1] * s[1] * d.itemsize, flops=lambda s: 9 * s[0] * s[1] ** 3),
+    doc="eigenvalues (ascending) and eigenvectors of symmetric matrices given by one triangle",
+    extra={"torch": _torch_eigh, "grad_input_wrapper": lambda args: ((args[0] + args[0].mT) * 0.5,) + tuple(args[1:])}))
