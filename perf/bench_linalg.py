@@ -4,8 +4,9 @@ forward, and forward + backward, for a batch of small matrices and one larger ma
     .venv/bin/python perf/bench_linalg.py [--repeat R] [--threads N]
 
 Each figure is the median of R interleaved repeats (tritorch and torch alternate); ratio = tritorch / torch.
-The fallbacks call LAPACK through np.linalg (cholesky, solve, inv, det, slogdet) or run a blocked LU in NumPy
-(lu_factor); the triangular solve goes through np.linalg.solve on the triangle.
+The fallbacks call LAPACK through np.linalg (cholesky, solve, inv, det, slogdet, svd, eigh) or run a blocked LU
+in NumPy (lu_factor); the triangular solve substitutes in blocks; qr is CholeskyQR2 from those ops (PyTorch's is
+LAPACK's Householder QR). The fwd+bwd rows of svd and eigh differentiate the values only.
 """
 from __future__ import annotations
 
@@ -84,6 +85,9 @@ def _cases(lib, batch, n):
         "inv": case(lambda A: la.inv(A), general),
         "det": case(lambda A: la.det(A), general),
         "slogdet": case(lambda A: la.slogdet(A)[1], general),
+        "svd (reduced)": case(lambda A: la.svd(A, full_matrices=False)[1], general),
+        "eigh": case(lambda A: la.eigh(A)[0], spd),
+        "qr": case(lambda A: la.qr(A)[1], general),
     }
 
 
