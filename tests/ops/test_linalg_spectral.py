@@ -87,12 +87,13 @@ def test_torch_svd_and_rank_helpers(device):
     np.testing.assert_allclose(sol.solution.cpu().numpy(), ref.solution.numpy(), atol=1e-10)
     assert int(sol.rank) == int(ref.rank) and sol.residuals.numel() == ref.residuals.numel() == 0
     sq = _rand((2, 4, 4), 6)
-    for p in (None, 2, -2):
+    # (on cuda one case of each: they are composites of the svd op, whose cuda path the other tests cover)
+    for p in ((None, 2, -2) if device == "cpu" else (None,)):
         _grad_pair(lambda A: tt.linalg.cond(A, p), lambda A: torch.linalg.cond(A, p), sq, device)
     for p in (1, "fro"):   # (values only: PyTorch 2.13's own backward of these raises an in-place error)
         np.testing.assert_allclose(tt.linalg.cond(tt.tensor(sq, device=device), p).cpu().numpy(),
                                    torch.linalg.cond(torch.tensor(sq), p).numpy(), rtol=1e-10)
-    for ord_ in (2, -2, "nuc"):
+    for ord_ in ((2, -2, "nuc") if device == "cpu" else ("nuc",)):
         _grad_pair(lambda A: tt.linalg.matrix_norm(A, ord_), lambda A: torch.linalg.matrix_norm(A, ord_),
                    _rand((2, 3, 4), 7), device)
         _grad_pair(lambda A: tt.linalg.matrix_norm(A, ord_, dim=(0, 2), keepdim=True),
