@@ -4,6 +4,7 @@ Norms and products, composed from registered ops here: vector_norm, matrix_norm 
 norm, vecdot, cross, matmul, multi_dot, matrix_power, diagonal. Factorisations and solves (ops/linalg_factor.py
 holds their kernels, ops/linalg_solve.py these functions): cholesky(_ex), lu_factor(_ex), lu, lu_solve, solve(_ex),
 solve_triangular, inv(_ex), det, slogdet, svd, svdvals, eigh, eigvalsh, qr, pinv, matrix_rank, lstsq, cond,
+matrix_exp,
 LinAlgError. Not provided: the general (non-symmetric) eigendecomposition eig/eigvals, whose results are
 complex (tritorch has no complex dtypes).
 """
@@ -14,13 +15,13 @@ import math
 from .tensor import Tensor
 
 from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, cond, det, eigh, eigvalsh, inv,  # noqa: F401
-                               inv_ex, lstsq, lu, lu_factor, lu_factor_ex, lu_solve, matrix_rank, pinv, qr,
+                               inv_ex, lstsq, lu, lu_factor, lu_factor_ex, lu_solve, matrix_exp, matrix_rank, pinv, qr,
                                slogdet, solve, solve_ex, solve_triangular, svd, svdvals)
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "vecdot", "cross", "matmul", "multi_dot", "matrix_power",
            "diagonal", "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu", "lu_factor",
            "lu_factor_ex", "lu_solve", "slogdet", "solve", "solve_ex", "solve_triangular", "cond", "eigh",
-           "eigvalsh", "lstsq", "matrix_rank", "pinv", "qr", "svd", "svdvals"]
+           "eigvalsh", "lstsq", "matrix_exp", "matrix_rank", "pinv", "qr", "svd", "svdvals"]
 
 
 def _tt():

@@ -150,3 +150,10 @@ def test_float32_svd_eigh_cross_tiles():
         L, Q = tt.linalg.eigh(tt.tensor(s, device=device))
         np.testing.assert_allclose(L.cpu().numpy(), np.linalg.eigvalsh(s.astype(np.float64)), rtol=1e-5, atol=2e-5)
         np.testing.assert_allclose(((Q * L.unsqueeze(-2)) @ Q.mT).cpu().numpy(), s, atol=5e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_matrix_exp(device):
+    for scale in (0.3, 4.0, 40.0):   # no scaling, and 2^s scaling with s > 0
+        _grad_pair(tt.linalg.matrix_exp, torch.linalg.matrix_exp, _rand((2, 4, 4), 13) * scale, device)
+    _grad_pair(lambda A: A.matrix_exp(), torch.matrix_exp, _rand((3, 3), 14), device)

@@ -903,7 +903,8 @@ def _solve_samples(device, dtype):
     rng = rng_for("solve", dtype.name)
     for ashape, bshape, label in (((3, 3), (3, 2), "3x3"), ((2, 4, 4), (2, 4, 1), "batch"),
                                   ((4, 4), (3, 4, 2), "broadcast_A"), ((2, 1, 3, 3), (5, 3, 2), "broadcast_both"),
-                                  ((20, 20), (20, 3), "20x20"), ((1, 1), (1, 1), "1x1"), ((0, 2, 2), (0, 2, 1), "empty")):
+                                  ((20, 20), (20, 3), "20x20"), ((1, 1), (1, 1), "1x1"),
+                                  ((0, 2, 2), (0, 2, 1), "empty")):
         yield Sample((tt.tensor(_well_conditioned(rng, ashape), dtype=dtype, device=device),
                       tt.tensor(rng.uniform(-1, 1, bshape), dtype=dtype, device=device)), name=label)
     a = tt.tensor(_well_conditioned(rng, (5, 5)), dtype=dtype, device=device)
@@ -987,7 +988,8 @@ def _det_vjp(ctx, grad):
 slogdet_op = register(OpDef(
     name="linalg_slogdet", family=FAMILY, infer=_det_infer("linalg.slogdet", 2),
     impl={"cpu": _slogdet_cpu, "cuda": _det_cuda(True)}, ref=lambda A: np.linalg.slogdet(np.asarray(A, np.float64)),
-    samples=_matrix_samples("det", _well_conditioned), dtypes=FLOATS, n_outputs=2, vjp=_slogdet_vjp, save="inputs", tolerances=_TOLERANCES,
+    samples=_matrix_samples("det", _well_conditioned), dtypes=FLOATS, n_outputs=2, vjp=_slogdet_vjp, save="inputs",
+    tolerances=_TOLERANCES,
     bench=BenchSpec(sizes=((256, 32), (16, 256)), make=lambda s, dev, d: (
         (_tt().tensor(_well_conditioned(rng_for("det_bench"), (s[0], s[1], s[1])), dtype=d, device=dev),), {}),
         bytes=lambda s, d: s[0] * s[1] * s[1] * d.itemsize, flops=lambda s: 2 * s[0] * s[1] ** 3 // 3),

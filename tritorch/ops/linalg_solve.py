@@ -14,13 +14,13 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
 from .linalg_spectral import complete_basis_op, eigh_op, svd_op
-from .linalg_factor import (LinAlgError, _check_matrix, cholesky_op, det_op, lu_factor_op, lu_permute_op, slogdet_op, solve_ex_op,
-                            solve_triangular_op)
+from .linalg_factor import (LinAlgError, _check_matrix, cholesky_op, det_op, lu_factor_op, lu_permute_op,
+                            slogdet_op, solve_ex_op, solve_triangular_op)
 
 __all__ = ["cholesky", "cholesky_ex", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lu_unpack", "solve",
            "solve_ex", "solve_triangular", "inv", "inv_ex", "det", "slogdet", "logdet", "cholesky_solve",
            "cholesky_inverse", "LinAlgError", "svd", "svdvals", "eigh", "eigvalsh", "qr", "pinv", "matrix_rank",
-           "lstsq", "cond"]
+           "lstsq", "cond", "matrix_exp"]
 
 cholesky_ex_result = namedtuple("cholesky_ex", ["L", "info"])
 lu_factor_result = namedtuple("lu_factor", ["LU", "pivots"])
@@ -414,7 +414,42 @@ def cond(A: Tensor, p=None, *, out=None) -> Tensor:
     return _out(matrix_norm(A, p) * matrix_norm(inv(A), p), out)
 
 
-_bind.methods(cholesky=torch_cholesky, inverse=inv, det=det,
+# ========================================================================================== matrix_exp
+
+# Higham's degree-13 Pade approximant of exp (its coefficients b_0..b_13), accurate to double precision for
+# matrices whose 1-norm is at most THETA_13; larger ones are scaled by 2^-s and squared s times.
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
+           10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA_13 = 5.371920351148152
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """exp(A) of square matrices by scaling and squaring with Higham's degree-13 Pade approximant, composed from
+    matmul and the general solve (both devices, differentiable). The scaling reads the largest 1-norm of the
+    batch on the host."""
+    import math
+    _check_matrix("linalg.matrix_exp", A)
+    tt = _tt()
+    n = A.shape[-1]
+    if A.numel() == 0:
+        return A.clone()
+    norm = float(A.detach().abs().sum(-2).amax())
+    s = max(0, math.ceil(math.log2(norm / _THETA_13))) if norm > _THETA_13 else 0
+    X = A / 2 ** s if s else A
+    b = _PADE13
+    eye = tt.eye(n, dtype=A.dtype, device=A.device)
+    X2 = X @ X
+    X4 = X2 @ X2
+    X6 = X4 @ X2
+    U = X @ (X6 @ (b[13] * X6 + b[11] * X4 + b[9] * X2) + b[7] * X6 + b[5] * X4 + b[3] * X2 + b[1] * eye)
+    V = X6 @ (b[12] * X6 + b[10] * X4 + b[8] * X2) + b[6] * X6 + b[4] * X4 + b[2] * X2 + b[0] * eye
+    R = solve_ex_op(V - U, V + U)[0]
+    for _ in range(s):
+        R = R @ R
+    return R
+
+
+_bind.methods(matrix_exp=matrix_exp, cholesky=torch_cholesky, inverse=inv, det=det,
               logdet=logdet, slogdet=slogdet,
               cholesky_solve=lambda self, L, upper=False: cholesky_solve(self, L, upper),
               cholesky_inverse=lambda self, upper=False: cholesky_inverse(self, upper),
