@@ -1,7 +1,8 @@
-"""tritorch.nn.utils: gradient clipping, parameter/vector conversion, weight and spectral normalisation,
-variable-length sequences (rnn)."""
+"""tritorch.nn.utils: gradient clipping, parameter/vector conversion, weight and spectral normalisation (hooks,
+and as parametrizations), parametrize, variable-length sequences (rnn)."""
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm  # noqa: F401
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
 from . import rnn  # noqa: F401,E402
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401,E402
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401,E402
+from . import parametrize, parametrizations  # noqa: F401,E402
