@@ -70,3 +70,29 @@ def test_threads_default_device_and_printoptions():
     finally:
         tt.set_printoptions(profile="default", sci_mode=None)
     assert repr(tt.tensor([1.23456])) == "tensor([1.2346])"
+
+
+@pytest.mark.skipif("cuda" not in __import__("tritorch.testing", fromlist=["devices"]).devices(),
+                    reason="no cuda device (GPU or interpreter)")
+def test_deterministic_algorithms_flag_and_alerts():
+    import warnings
+    assert not tt.are_deterministic_algorithms_enabled()
+    x = tt.zeros(4, device="cuda")
+    idx = tt.tensor([0, 1, 1, 3], device="cuda")
+    src = tt.ones(4, device="cuda")
+    try:
+        tt.use_deterministic_algorithms(True)
+        assert tt.are_deterministic_algorithms_enabled() and not tt.is_deterministic_algorithms_warn_only_enabled()
+        with pytest.raises(RuntimeError, match="does not have a deterministic implementation"):
+            x.index_add(0, idx, src)
+        # integer accumulation and every cpu op are deterministic
+        tt.zeros(4, dtype=tt.int64, device="cuda").index_add(0, idx, tt.ones(4, dtype=tt.int64, device="cuda"))
+        assert tt.zeros(4).index_add(0, idx.cpu(), src.cpu()).tolist() == [1.0, 2.0, 0.0, 1.0]
+        tt.use_deterministic_algorithms(True, warn_only=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert x.index_add(0, idx, src).tolist() == [1.0, 2.0, 0.0, 1.0]
+        assert any("deterministic" in str(w.message) for w in caught)
+    finally:
+        tt.use_deterministic_algorithms(False)
+    assert not tt.are_deterministic_algorithms_enabled()

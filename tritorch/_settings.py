@@ -1,11 +1,13 @@
 """torch.* process settings and helpers that scripts call at the top: compile, float32 matmul precision,
-typename, thread count, default device, print options."""
+typename, thread count, default device, print options, deterministic algorithms."""
 from __future__ import annotations
 
 from .backends import cuda as _cuda_backend
 
 __all__ = ["compile", "set_float32_matmul_precision", "get_float32_matmul_precision", "typename", "set_num_threads",
-           "get_num_threads", "set_default_device", "get_default_device", "set_printoptions"]
+           "get_num_threads", "set_default_device", "get_default_device", "set_printoptions",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+           "is_deterministic_algorithms_warn_only_enabled"]
 
 _PRECISIONS = ("highest", "high", "medium")
 _precision = ["highest"]
@@ -96,3 +98,38 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
         if value is not None:
             setattr(_format, name, value)
     _format._SCI_MODE = sci_mode
+
+
+# ------------------------------------------------------------------------------------ deterministic algorithms
+
+_deterministic = {"mode": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Ask every op for bitwise-repeatable results. Every cpu op, and every cuda op but the float accumulations
+    listed in `alert_not_deterministic`'s callers, already is; those raise RuntimeError (or warn, with
+    warn_only) while the mode is on, as PyTorch does for ops without a deterministic implementation."""
+    _deterministic["mode"] = bool(mode)
+    _deterministic["warn_only"] = bool(warn_only)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic["mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _deterministic["warn_only"]
+
+
+def alert_not_deterministic(caller: str) -> None:
+    """Called by a cuda kernel launch whose float result depends on the order of atomic adds."""
+    if not _deterministic["mode"]:
+        return
+    msg = (f"{caller} does not have a deterministic implementation, but you set "
+           "'torch.use_deterministic_algorithms(True)'. Turn determinism off around this operation, or use "
+           "warn_only=True if that is acceptable, or run it on the cpu, whose implementation is deterministic.")
+    if _deterministic["warn_only"]:
+        import warnings
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    else:
+        raise RuntimeError(msg)

@@ -2715,6 +2715,9 @@ def _strided_scatter_cuda(meta, grad, shape, stride, offset=0):
             _copy_into(out.view_as(g.shape, tuple(stride), out.offset + offset), grad, meta.dtype)
         return out
 
+    from .._settings import alert_not_deterministic
+    alert_not_deterministic("the backward of as_strided with overlapping positions on cuda")
+
     def run(acc):
         view = acc.view_as(g.shape, tuple(stride), acc.offset + offset)
         index_map_scatter_add(view, g, [(COPY, n, 0) for n in g.shape])
@@ -2812,6 +2815,10 @@ def _pad_backward_cpu(meta, grad, input_shape, pad, mode="constant"):
 
 
 def _pad_backward_cuda(meta, grad, input_shape, pad, mode="constant"):
+    if mode != "constant":   # (reflected / replicated / wrapped positions collide: atomic adds)
+        from .._settings import alert_not_deterministic
+        alert_not_deterministic(f"the backward of pad(mode='{mode}') on cuda")
+
     def run(acc):
         a, maps = _pad_maps(acc, meta.aux, mode)
         index_map_scatter_add(a, grad._data, maps)
