@@ -2,6 +2,7 @@
 import pytest
 
 import tritorch as tt
+from tritorch.testing import devices
 
 
 def test_compile_returns_the_callable():
@@ -72,8 +73,7 @@ def test_threads_default_device_and_printoptions():
     assert repr(tt.tensor([1.23456])) == "tensor([1.2346])"
 
 
-@pytest.mark.skipif("cuda" not in __import__("tritorch.testing", fromlist=["devices"]).devices(),
-                    reason="no cuda device (GPU or interpreter)")
+@pytest.mark.skipif("cuda" not in devices(), reason="no cuda device (GPU or interpreter)")
 def test_deterministic_algorithms_flag_and_alerts():
     import warnings
     assert not tt.are_deterministic_algorithms_enabled()
