@@ -326,3 +326,12 @@ def test_ctc_loss_cuda_and_impossible_alignments():
                      reduction="none")
     np.testing.assert_allclose(out.cpu().numpy(), ref.numpy(), rtol=1e-10)
     assert np.isinf(out.cpu().numpy()[1])           # 2 frames cannot hold "3 3" (it needs a blank between)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_margin_loss(device, reduction):
+    # targets end at their first -1; repeated and out-of-order classes, an empty row, a full row
+    y = np.array([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 2, 0, 0, 0], [4, 4, -1, 0, 0]])
+    check_loss("MultiLabelMarginLoss", (), dict(reduction=reduction), _rand((4, 5), 1), y, device=device)
+    check_loss("MultiLabelMarginLoss", (), dict(reduction=reduction), _rand(5, 2), y[0], device=device)

@@ -82,3 +82,15 @@ def test_errors_match_torch(call):
     with pytest.raises(RuntimeError) as theirs:
         call(TF, torch)
     assert str(ours.value).split(":")[0].split("(")[0] == str(theirs.value).split(":")[0].split("(")[0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("size", [1, (2, 3, 4), (5, 6, 7), (3, None, 2)])
+def test_adaptive_pool3d(device, size):
+    x = _rand((2, 3, 5, 6, 7), 4)
+    check("adaptive_avg_pool3d", x, size, device=device)
+    check("adaptive_max_pool3d", x, size, device=device)
+    check("adaptive_avg_pool3d", x[0], size, device=device)   # unbatched
+    m = tt.nn.AdaptiveAvgPool3d(size)
+    np.testing.assert_allclose(m(tt.tensor(x, device=device)).cpu().numpy(),
+                               torch.nn.AdaptiveAvgPool3d(size)(torch.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)

@@ -153,6 +153,32 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     return _reduce(loss if input.dim() == 2 else loss.squeeze(0), reduction)
 
 
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """sum over the target classes j (target's entries up to its first -1) and the other classes i of
+    max(0, 1 - (input[j] - input[i])) / C per sample."""
+    reduction = _legacy(size_average, reduce, reduction)
+    if input.dim() not in (0, 1, 2) or tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    x = input.reshape(1, -1) if input.dim() < 2 else input
+    y = target.reshape(1, -1) if target.dim() < 2 else target
+    n, c = x.shape
+    # a slot counts while no -1 came before it in its row
+    valid = (y >= 0) & ((y < 0).long().cumsum(1) == 0)
+    idx = _ternary.where(valid, y, 0)
+    from ..ops.creation import zeros
+    is_target = _indexing.scatter_add(zeros((n, c), dtype=x.dtype, device=x.device), 1, idx,
+                                      valid.to(x.dtype)) > 0
+    xj = _indexing.gather(x, 1, idx)                                       # (n, slots)
+    margins = _ternary.clamp_min(1 - xj.unsqueeze(2) + x.unsqueeze(1), 0)   # (n, slots, c)
+    keep = valid.unsqueeze(2) & ~is_target.unsqueeze(1)
+    loss = (margins * keep.to(x.dtype)).sum((1, 2)) / c
+    if input.dim() < 2:
+        loss = loss.squeeze(0)
+    return _reduce(loss, reduction)
+
+
 def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, eps: float = 1e-6,
                       reduction: str = "mean") -> Tensor:
     """0.5 * (log(var) + (input - target)^2 / var) (+ 0.5 log(2 pi) when full), var clamped at eps in value only

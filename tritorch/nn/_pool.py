@@ -233,3 +233,51 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         out = sums.reshape(x.shape[0], x.shape[1], d_out, ho, wo) / divisor
     out = out.reshape(x.shape[0], x.shape[1], d_out, ho, wo)
     return out if input.dim() == 5 else out.squeeze(0)
+
+
+# ------------------------------------------------------------------------------------- adaptive 3-d pooling
+# A box is the product of its depth, height and width ranges, so its mean (max) is the mean (max) over the depth
+# bin of the 2-d adaptive pooling of each slice: the 2-d op pools every slice, then a 1-d adaptive pooling runs
+# along depth.
+
+def _three_sizes(name: str, input: Tensor, output_size) -> tuple:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"{name}(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * 3
+    output_size = tuple(output_size)
+    if len(output_size) != 3:
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be 3")
+    for i in range(input.dim() - 3, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {i} being empty")
+    return tuple(input.shape[-3 + i] if v is None else int(v) for i, v in enumerate(output_size))
+
+
+def _adaptive_3d(input: Tensor, out: tuple, plane, line) -> Tensor:
+    lead = tuple(input.shape[:-3])
+    d, h, w = input.shape[-3:]
+    od, oh, ow = out
+    planes = plane(input.reshape(-1, d, h, w), (oh, ow))                 # (B, d, oh, ow)
+    cols = planes.permute(0, 2, 3, 1).reshape(-1, oh * ow, d)            # depth last
+    pooled = line(cols, od)                                              # (B, oh*ow, od)
+    return pooled.reshape(-1, oh, ow, od).permute(0, 3, 1, 2).reshape(lead + (od, oh, ow))
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """torch.nn.functional.adaptive_avg_pool3d over (N, C, D, H, W) or (C, D, H, W)."""
+    out = _three_sizes("adaptive_avg_pool3d", input, output_size)
+    return _adaptive_3d(input, out, adaptive_avg_pool2d, adaptive_avg_pool1d)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """torch.nn.functional.adaptive_max_pool3d over (N, C, D, H, W) or (C, D, H, W) (without return_indices)."""
+    if return_indices:
+        raise RuntimeError("adaptive_max_pool3d: return_indices=True is not supported by tritorch (the 3-d pooling "
+                           "is composed from 2-d and 1-d pooling); use return_indices=False")
+    out = _three_sizes("adaptive_max_pool3d", input, output_size)
+    return _adaptive_3d(input, out, lambda x, s: _adaptive_max(x, s, False),
+                        lambda x, n: _adaptive_max(x.unsqueeze(-2), (1, n), False).squeeze(-2))

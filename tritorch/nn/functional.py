@@ -573,12 +573,13 @@ from ..ops.nn_loss import cross_entropy, nll_loss  # noqa: E402,F401
 from ..ops.nn_norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402,F401
 from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F401
 from ..ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
-from ._pool import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,  # noqa: E402,F401
-                    avg_pool3d, lp_pool1d, lp_pool2d, max_pool1d, max_pool3d)
+from ._pool import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: E402,F401
+                    adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool3d, lp_pool1d, lp_pool2d,
+                    max_pool1d, max_pool3d)
 from ._resample import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
                         upsample)
 from ._embedding_losses import (cosine_embedding_loss, ctc_loss, gaussian_nll_loss,  # noqa: E402,F401
                                 hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
-                                multilabel_soft_margin_loss, soft_margin_loss, triplet_margin_loss,
+                                multilabel_margin_loss, multilabel_soft_margin_loss, soft_margin_loss, triplet_margin_loss,
                                 triplet_margin_with_distance_loss)
 from ._fold import fold, unfold  # noqa: E402,F401
