@@ -580,6 +580,6 @@ from ._resample import (affine_grid, grid_sample, interpolate, pixel_shuffle, pi
                         upsample)
 from ._embedding_losses import (cosine_embedding_loss, ctc_loss, gaussian_nll_loss,  # noqa: E402,F401
                                 hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
-                                multilabel_margin_loss, multilabel_soft_margin_loss, soft_margin_loss, triplet_margin_loss,
-                                triplet_margin_with_distance_loss)
+                                multilabel_margin_loss, multilabel_soft_margin_loss, soft_margin_loss,
+                                triplet_margin_loss, triplet_margin_with_distance_loss)
 from ._fold import fold, unfold  # noqa: E402,F401
