@@ -23,10 +23,15 @@ def _mark(t: Tensor, flag: str) -> Tensor:
     return t
 
 
+_UNINITIALIZED = "uninitialized"
+
+
 class _ParameterMeta(type):
     def __instancecheck__(cls, obj) -> bool:
         if cls is Parameter:
             return is_parameter(obj)
+        if cls is UninitializedParameter:
+            return is_parameter(obj) and obj._extra.get(_UNINITIALIZED, False)
         if cls is Buffer:
             return isinstance(obj, Tensor) and bool(obj._extra) and obj._extra.get(_BUFFER_FLAG, False)
         return type.__instancecheck__(cls, obj)
@@ -48,6 +53,25 @@ class Parameter(metaclass=_ParameterMeta):
         p = _make(data._data, data.dtype, data.device, version=data._version)
         p.requires_grad_(requires_grad)
         return _mark(p, _FLAG)
+
+
+class UninitializedParameter(metaclass=_ParameterMeta):
+    """The parameter of a lazy module before its first forward: an empty Parameter whose shape the first input
+    decides (`materialize` fills it in place, so an object held before then stays the module's parameter)."""
+
+    def __new__(cls, requires_grad: bool = True, device=None, dtype=None) -> Tensor:
+        from ..ops.creation import empty
+        p = Parameter(empty(0, device=device, dtype=dtype), requires_grad)
+        p._extra[_UNINITIALIZED] = True
+        return p
+
+
+def materialize(p: Tensor, value: Tensor) -> None:
+    """Give the uninitialized parameter `p` the storage, shape, dtype and device of `value`, in place."""
+    p._data = value._data
+    p.dtype, p.device = value.dtype, value.device
+    p._version[0] += 1
+    p._extra.pop(_UNINITIALIZED, None)
 
 
 class Buffer(metaclass=_ParameterMeta):

@@ -1,0 +1,53 @@
+"""Lazy layers: the first input fixes their size; they then equal the layer they stand for (class, shapes,
+state-dict names as in PyTorch), keeping their parameter objects; cpu and cuda."""
+import numpy as np
+import pytest
+
+import tritorch as tt
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("LazyLinear", (3,), {}, (2, 5)),
+    ("LazyLinear", (3,), {"bias": False}, (4, 2, 6)),
+    ("LazyConv1d", (4, 3), {"padding": 1}, (2, 3, 9)),
+    ("LazyConv2d", (4, 3), {"stride": 2, "bias": False}, (2, 3, 8, 8)),
+    ("LazyConv2d", (4, 3), {}, (3, 8, 8)),   # unbatched
+    ("LazyConv3d", (2, 2), {}, (1, 3, 4, 4, 4)),
+    ("LazyConvTranspose1d", (4, 3), {}, (2, 3, 5)),
+    ("LazyConvTranspose2d", (4, 3), {"groups": 1}, (2, 3, 5, 5)),
+    ("LazyBatchNorm1d", (), {}, (4, 3)),
+    ("LazyBatchNorm2d", (), {"affine": False}, (2, 3, 4, 4)),
+    ("LazyInstanceNorm2d", (), {}, (2, 3, 4, 4)),
+]
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("name,args,kwargs,shape", CASES)
+def test_lazy_layer_becomes_its_layer(device, name, args, kwargs, shape):
+    m = getattr(tt.nn, name)(*args, **kwargs).to(device)
+    t = getattr(torch.nn, name)(*args, **kwargs)
+    assert m.has_uninitialized_params()
+    placeholders = [p for p in m.parameters()]
+    assert all(isinstance(p, tt.nn.UninitializedParameter) for p in placeholders)
+    opt = tt.optim.SGD(placeholders, lr=0.1) if placeholders else None
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    y = m(tt.tensor(x, device=device))
+    ty = t(torch.tensor(x))
+    assert type(m).__name__ == type(t).__name__ == name[4:]
+    assert tuple(y.shape) == tuple(ty.shape)
+    assert list(m.state_dict()) == list(t.state_dict())
+    for (k, a), (_, b) in zip(m.state_dict().items(), t.state_dict().items()):
+        assert tuple(a.shape) == tuple(b.shape), k
+    assert [p for p in m.parameters()] == placeholders   # the same objects, now materialised
+    assert not any(isinstance(p, tt.nn.UninitializedParameter) for p in m.parameters())
+    assert repr(m) == repr(t)
+    if opt is not None:
+        before = [p.detach().cpu().numpy().copy() for p in placeholders]
+        y.sum().backward()
+        opt.step()
+        assert any(np.any(p.detach().cpu().numpy() != b) for p, b in zip(placeholders, before))
+    # with the same weights, the same function as PyTorch's layer
+    m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+    np.testing.assert_allclose(m(tt.tensor(x, device=device)).detach().cpu().numpy(),
+                               t(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
