@@ -261,3 +261,26 @@ def test_differentiable_op_without_rule_raises_instead_of_zero():
             y.sum().backward()
     finally:
         unregister("test_no_rule")
+
+
+def test_post_accumulate_grad_hook_runs_after_grad_is_set(device):
+    w = tt.tensor([1.0, 2.0], device=device, requires_grad=True)
+    seen = []
+
+    def step(p):   # an optimizer step inside backward, as PyTorch's docs show
+        seen.append(p.grad.cpu().numpy().copy())
+        with tt.no_grad():
+            p -= 0.1 * p.grad
+        p.grad = None
+    handle = w.register_post_accumulate_grad_hook(step)
+    ((w * w).sum() + w.sum()).backward()
+    np.testing.assert_allclose(seen[0], [3.0, 5.0])
+    np.testing.assert_allclose(w.detach().cpu().numpy(), [0.7, 1.5])
+    assert w.grad is None
+    handle.remove()
+    (w * 2).sum().backward()
+    assert len(seen) == 1 and w.grad is not None
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(step)
+    tt.autograd.grad((w * w).sum(), [w])   # autograd.grad accumulates nothing: no call
+    assert len(seen) == 1

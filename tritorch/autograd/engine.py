@@ -591,18 +591,20 @@ def _accumulate(acc: AccumulateGrad, grads: list, create_graph: bool):
         return
     if create_graph:
         leaf._grad = g if leaf._grad is None else leaf._grad + g
-        return
-    if g.grad_fn is not None:
-        g = g.detach()
-    elif leaf._grad is None:
+    elif g.grad_fn is None and leaf._grad is None:
         grads[0] = None
         # references now: `g` here and getrefcount's argument; anything more is another holder
         if g._base is not None or _sys.getrefcount(g) > 2 or (g._data.__class__ is _np.ndarray
                                                                 and g._data.base is not None):
             g = g.clone()
         leaf._grad = g
-        return
-    leaf._grad = g.clone() if leaf._grad is None else leaf._grad + g
+    else:
+        if g.grad_fn is not None:
+            g = g.detach()
+        leaf._grad = g.clone() if leaf._grad is None else leaf._grad + g
+    if acc.post_hooks:
+        for hook in list(acc.post_hooks):
+            hook(leaf)
 
 
 def _check_anomaly(node, in_grads):

@@ -153,11 +153,12 @@ class Node:
 class AccumulateGrad:
     """The edge into a leaf tensor: adds the incoming gradient to `leaf.grad`."""
 
-    __slots__ = ("leaf_ref", "pre_hooks", "next_functions", "__weakref__")
+    __slots__ = ("leaf_ref", "pre_hooks", "post_hooks", "next_functions", "__weakref__")
 
     def __init__(self, leaf: Tensor):
         self.leaf_ref = weakref.ref(leaf)
         self.pre_hooks = None
+        self.post_hooks = None   # [hook(leaf)] from Tensor.register_post_accumulate_grad_hook
         self.next_functions = ()
 
     @property

@@ -104,6 +104,20 @@ def _register_hook(self, hook):
     return _Handle(node.pre_hooks[idx], hook)
 
 
+def _register_post_accumulate_grad_hook(self, hook):
+    """hook(tensor) -> None, called after backward has accumulated this leaf's .grad (to step an optimizer in
+    backward, for example)."""
+    if not self._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    node = accumulate_node(self)
+    if node.post_hooks is None:
+        node.post_hooks = []
+    node.post_hooks.append(hook)
+    return _Handle(node.post_hooks, hook)
+
+
 class _Handle:
     def __init__(self, lst, hook):
         self._lst, self._hook = lst, hook
@@ -139,6 +153,7 @@ Tensor.backward = _backward
 Tensor.detach = _detach
 Tensor.detach_ = _detach_
 Tensor.register_hook = _register_hook
+Tensor.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook
 Tensor.retain_grad = _retain_grad
 Tensor.retains_grad = property(_retains_grad)
 Tensor.output_nr = property(_output_nr)
