@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -31,21 +29,7 @@ from tabulate import tabulate  # noqa: E402
 SIZES = ((256, 16), (64, 64), (1, 512))   # (batch, n)
 
 
-def _time(fn, number):
-    t = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - t) / number
-
-
-def _pair(ours, theirs, repeat, number):
-    ours()
-    theirs()
-    a, b = [], []
-    for _ in range(repeat):
-        a.append(_time(ours, number))
-        b.append(_time(theirs, number))
-    return statistics.median(a), statistics.median(b)
+from bench_nn_composites import _pair, _time  # noqa: E402  (interleaved medians, as that benchmark times)
 
 
 def _inputs(batch, n):

@@ -79,6 +79,28 @@ def _lapack(public, private: str, f32_signature: str, *arrays, raises: bool = Tr
 # ============================================================================================== Triton kernels
 
 @triton.jit
+def _divide_column(a, N, j, start, stop, d, rr, BLOCK_R: tl.constexpr):
+    # a[start:stop, j] /= d for the row-major (., N) matrix at a
+    for r0 in range(start, stop, BLOCK_R):
+        rows = r0 + rr
+        rm = rows < stop
+        tl.store(a + rows * N + j, tl.load(a + rows * N + j, mask=rm) / d, mask=rm)
+
+
+@triton.jit
+def _swap_lines(base, count, elem_stride, line_stride, i, j, idx, BLOCK: tl.constexpr):
+    # lines i and j of a matrix swapped: element e of line l is at base + e * elem_stride + l * line_stride (rows:
+    # elem_stride 1, line_stride the row length; columns: the other way round). Each thread swaps its own elements.
+    for e0 in range(0, count, BLOCK):
+        e = e0 + idx
+        m = e < count
+        xi = tl.load(base + e * elem_stride + i * line_stride, mask=m)
+        xj = tl.load(base + e * elem_stride + j * line_stride, mask=m)
+        tl.store(base + e * elem_stride + i * line_stride, xj, mask=m)
+        tl.store(base + e * elem_stride + j * line_stride, xi, mask=m)
+
+
+@triton.jit
 def _cholesky_kernel(a_ptr, info_ptr, N, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
     # a_ptr:    (batch, N, N) contiguous; overwritten by L (the strict upper triangle set to zero)
     # info_ptr: (batch,) int32 out: order of the first leading minor that is not positive-definite, 0 if none
@@ -97,11 +119,7 @@ def _cholesky_kernel(a_ptr, info_ptr, N, BLOCK_R: tl.constexpr, BLOCK_C: tl.cons
         live = tl.where(ok, N, 0)  # rows below this are written: none once the factorisation failed
         s = tl.sqrt(tl.where(ok, d, 1.0))
         tl.store(a + j * N + j, tl.where(ok, s, d))
-        for r0 in range(j + 1, N, BLOCK_R):
-            rows = r0 + rr
-            rm = rows < live
-            c = tl.load(a + rows * N + j, mask=rm)
-            tl.store(a + rows * N + j, c / s, mask=rm)
+        _divide_column(a, N, j, j + 1, live, s, rr, BLOCK_R)
         tl.debug_barrier()
         for r0 in range(j + 1, N, BLOCK_R):
             rows = r0 + rr
@@ -150,22 +168,12 @@ def _lu_kernel(a_ptr, piv_ptr, info_ptr, M, N, K, BLOCK_R: tl.constexpr, BLOCK_C
             p = tl.where(better, r0 + tl.argmax(v, 0), p)
             best = tl.where(better, m, best)
         tl.store(piv_ptr + pid * K + k, p + 1)
-        for c0 in range(0, N, BLOCK_C):  # swap rows k and p (each thread swaps its own columns)
-            cols = c0 + cc
-            cm = cols < N
-            rk = tl.load(a + k * N + cols, mask=cm)
-            rp = tl.load(a + p * N + cols, mask=cm)
-            tl.store(a + k * N + cols, rp, mask=cm)
-            tl.store(a + p * N + cols, rk, mask=cm)
+        _swap_lines(a, N, 1, N, k, p, cc, BLOCK_C)   # rows k and p
         tl.debug_barrier()
         d = tl.load(a + k * N + k)
         info = tl.where((d == 0) & (info == 0), k + 1, info)
         d = tl.where(d == 0, 1.0, d)  # (a zero pivot means a zero column: nothing to scale)
-        for r0 in range(k + 1, M, BLOCK_R):
-            rows = r0 + rr
-            rm = rows < M
-            c = tl.load(a + rows * N + k, mask=rm)
-            tl.store(a + rows * N + k, c / d, mask=rm)
+        _divide_column(a, N, k, k + 1, M, d, rr, BLOCK_R)
         tl.debug_barrier()
         for r0 in range(k + 1, M, BLOCK_R):
             rows = r0 + rr

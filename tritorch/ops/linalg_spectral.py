@@ -32,8 +32,8 @@ from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
-from .linalg_factor import (FLOATS, _TOLERANCES, _check_matrix, _dense, _lapack, _mT_raw, _nbatch, _spd, _tt,
-                            _well_conditioned)
+from .linalg_factor import (FLOATS, _TOLERANCES, _check_matrix, _dense, _lapack, _mT_raw, _nbatch, _spd,
+                            _swap_lines, _tt, _well_conditioned)
 from .registry import BenchSpec, Meta, OpDef, Sample, register
 from .samples import rng_for
 
@@ -64,26 +64,15 @@ def _column_sign_kernel_part(base, R, N, j, rr, BLOCK_R: tl.constexpr):
 
 
 @triton.jit
-def _rotate_columns(base, R, N, p, q, c, s, rr, BLOCK_R: tl.constexpr):
-    # columns (p, q) of the (R, N) matrix at `base` <- (c x_p - s x_q, s x_p + c x_q)
-    for r0 in range(0, R, BLOCK_R):
-        rows = r0 + rr
-        m = rows < R
-        xp = tl.load(base + rows * N + p, mask=m)
-        xq = tl.load(base + rows * N + q, mask=m)
-        tl.store(base + rows * N + p, c * xp - s * xq, mask=m)
-        tl.store(base + rows * N + q, s * xp + c * xq, mask=m)
-
-
-@triton.jit
-def _swap_columns(base, R, N, i, j, rr, BLOCK_R: tl.constexpr):
-    for r0 in range(0, R, BLOCK_R):
-        rows = r0 + rr
-        m = rows < R
-        xi = tl.load(base + rows * N + i, mask=m)
-        xj = tl.load(base + rows * N + j, mask=m)
-        tl.store(base + rows * N + i, xj, mask=m)
-        tl.store(base + rows * N + j, xi, mask=m)
+def _rotate_lines(base, count, elem_stride, line_stride, p, q, c, s, idx, BLOCK: tl.constexpr):
+    # lines (p, q) <- (c x_p - s x_q, s x_p + c x_q), lines laid out as in linalg_factor's _swap_lines
+    for e0 in range(0, count, BLOCK):
+        e = e0 + idx
+        m = e < count
+        xp = tl.load(base + e * elem_stride + p * line_stride, mask=m)
+        xq = tl.load(base + e * elem_stride + q * line_stride, mask=m)
+        tl.store(base + e * elem_stride + p * line_stride, c * xp - s * xq, mask=m)
+        tl.store(base + e * elem_stride + q * line_stride, s * xp + c * xq, mask=m)
 
 
 @triton.jit
@@ -126,8 +115,8 @@ def _sort_columns(s, a, R, v, N, DESCENDING: tl.constexpr, rr, BLOCK_R: tl.const
         tl.debug_barrier()  # every thread has read s[i] before it changes
         tl.store(s + bj, si)
         tl.store(s + i, best)
-        _swap_columns(a, R, N, i, bj, rr, BLOCK_R)
-        _swap_columns(v, N, N, i, bj, rr, BLOCK_R)
+        _swap_lines(a, R, N, 1, i, bj, rr, BLOCK_R)
+        _swap_lines(v, N, N, 1, i, bj, rr, BLOCK_R)
         tl.debug_barrier()
 
 
@@ -167,8 +156,8 @@ def _svd_jacobi_kernel(a_ptr, v_ptr, s_ptr, M, N, max_sweeps, tol, SIGN_FROM_V: 
                     zeta = (beta - alpha) / (2.0 * gamma)
                     t = tl.where(zeta >= 0, 1.0, -1.0) / (tl.abs(zeta) + tl.sqrt(1.0 + zeta * zeta))
                     c = 1.0 / tl.sqrt(1.0 + t * t)
-                    _rotate_columns(a, M, N, p, q, c, c * t, rr, BLOCK_R)
-                    _rotate_columns(v, N, N, p, q, c, c * t, rr, BLOCK_R)
+                    _rotate_lines(a, M, N, 1, p, q, c, c * t, rr, BLOCK_R)   # columns p, q
+                    _rotate_lines(v, N, N, 1, p, q, c, c * t, rr, BLOCK_R)
                     rotated += 1
         sweep += 1
     for j in range(0, N):
@@ -220,16 +209,10 @@ def _eigh_jacobi_kernel(a_ptr, q_ptr, w_ptr, N, max_sweeps, tol, BLOCK_R: tl.con
                     sn = c * t
                     tl.debug_barrier()  # every thread has read a_pp, a_qq, a_pq
                     # A <- J^T A J with J the rotation in the (p, q) plane: rows first, then columns
-                    for r0 in range(0, N, BLOCK_R):
-                        cols = r0 + rr
-                        m = cols < N
-                        xp = tl.load(a + p * N + cols, mask=m)
-                        xq = tl.load(a + q * N + cols, mask=m)
-                        tl.store(a + p * N + cols, c * xp - sn * xq, mask=m)
-                        tl.store(a + q * N + cols, sn * xp + c * xq, mask=m)
+                    _rotate_lines(a, N, 1, N, p, q, c, sn, rr, BLOCK_R)
                     tl.debug_barrier()
-                    _rotate_columns(a, N, N, p, q, c, sn, rr, BLOCK_R)
-                    _rotate_columns(qm, N, N, p, q, c, sn, rr, BLOCK_R)
+                    _rotate_lines(a, N, N, 1, p, q, c, sn, rr, BLOCK_R)
+                    _rotate_lines(qm, N, N, 1, p, q, c, sn, rr, BLOCK_R)
                     tl.debug_barrier()
                     rotated += 1
         sweep += 1
