@@ -76,22 +76,37 @@ def test_threads_default_device_and_printoptions():
 @pytest.mark.skipif("cuda" not in devices(), reason="no cuda device (GPU or interpreter)")
 def test_deterministic_algorithms_flag_and_alerts():
     import warnings
+
+    import numpy as np
     assert not tt.are_deterministic_algorithms_enabled()
-    x = tt.zeros(4, device="cuda")
-    idx = tt.tensor([0, 1, 1, 3], device="cuda")
-    src = tt.ones(4, device="cuda")
+    rng = np.random.default_rng(0)
+    x = tt.tensor(rng.standard_normal((5, 3)), dtype=tt.float32, device="cuda")
+    idx = tt.tensor([0, 4, 4, 1, 4, 0], device="cuda")
+    src = tt.tensor(rng.standard_normal((6, 3)), dtype=tt.float32, device="cuda")
+    sidx = tt.tensor(rng.integers(0, 5, (7, 3)), device="cuda")
+    ssrc = tt.tensor(rng.standard_normal((7, 3)), dtype=tt.float32, device="cuda")
     try:
         tt.use_deterministic_algorithms(True)
         assert tt.are_deterministic_algorithms_enabled() and not tt.is_deterministic_algorithms_warn_only_enabled()
+        # index_add / scatter_add / scatter(reduce='add') take the sorted, atomic-free path: equal to the cpu's
+        # in-order sums, and to themselves across runs
+        for fn in (lambda d: x.to(d).index_add(0, idx.to(d), src.to(d), alpha=0.5),
+                   lambda d: x.to(d).index_add(1, idx[:3].to(d) % 3, src[:5].to(d)),
+                   lambda d: x.to(d).scatter_add(0, sidx.to(d), ssrc.to(d)),
+                   lambda d: x.to(d).scatter(0, sidx.to(d), ssrc.to(d), reduce="add"),
+                   lambda d: x.to(d).half().index_add(0, idx.to(d), src.to(d).half())):
+            got, again, want = fn("cuda"), fn("cuda"), fn("cpu")
+            assert got.cpu().numpy().tobytes() == again.cpu().numpy().tobytes()
+            np.testing.assert_allclose(got.cpu().float().numpy(), want.float().numpy(), rtol=2e-3, atol=2e-3)
+        # accumulations without a deterministic path raise
         with pytest.raises(RuntimeError, match="does not have a deterministic implementation"):
-            x.index_add(0, idx, src)
+            x.index_put((idx,), src, accumulate=True)
         # integer accumulation and every cpu op are deterministic
-        tt.zeros(4, dtype=tt.int64, device="cuda").index_add(0, idx, tt.ones(4, dtype=tt.int64, device="cuda"))
-        assert tt.zeros(4).index_add(0, idx.cpu(), src.cpu()).tolist() == [1.0, 2.0, 0.0, 1.0]
+        tt.zeros(5, dtype=tt.int64, device="cuda").index_add(0, idx, tt.ones(6, dtype=tt.int64, device="cuda"))
         tt.use_deterministic_algorithms(True, warn_only=True)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            assert x.index_add(0, idx, src).tolist() == [1.0, 2.0, 0.0, 1.0]
+            x.index_put((idx,), src, accumulate=True)
         assert any("deterministic" in str(w.message) for w in caught)
     finally:
         tt.use_deterministic_algorithms(False)

@@ -107,8 +107,9 @@ _deterministic = {"mode": False, "warn_only": False}
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     """Ask every op for bitwise-repeatable results. Every cpu op, and every cuda op but the float accumulations
-    listed in `alert_not_deterministic`'s callers, already is; those raise RuntimeError (or warn, with
-    warn_only) while the mode is on, as PyTorch does for ops without a deterministic implementation."""
+    by atomic adds, already is. Of those, index_add, scatter_add and scatter(reduce='add') switch to a sorted,
+    atomic-free path while the mode is on; the rest (`alert_not_deterministic`'s callers) raise RuntimeError, or
+    warn with warn_only, as PyTorch does for ops without a deterministic implementation."""
     _deterministic["mode"] = bool(mode)
     _deterministic["warn_only"] = bool(warn_only)
 

@@ -570,6 +570,47 @@ def _launch_scatter_rows(dst, src, idx, idx_shape, idx_st, dim, dtype) -> None:
             SRC_KIND=src_kind, COMPUTE=_tl_compute(dtype), RANK=rank, BLOCK=block)
 
 
+def _deterministic_add_along(target: CudaArray, dim: int, shape, idx: CudaArray, idx_st, src, device,
+                             alpha=None) -> None:
+    """_scatter_along's 'add' without atomics (use_deterministic_algorithms): each source position's target, as
+    a row-major offset into `target`, is summed by embedding's backward (a stable sort of the offsets, then one
+    in-order sum per target), and the sums are added to `target`: bitwise repeatable."""
+    from .. import _state
+    from .binary import add as _add
+    from .creation import arange, full
+    from .nn_embedding import embedding_backward_op
+    tdt = _dt.from_numpy_dtype(target.dtype)
+    tshape, _ = _shape1(target)
+    n = _prod(shape)
+    prev = _state.GRAD.enabled
+    _state.GRAD.enabled = False   # (inside an impl: nothing here is recorded)
+    try:
+        if isinstance(src, tuple):
+            vals = _make(src[0].view_as(shape, src[1], src[0].offset), tdt, device)
+        else:
+            vals = full(tuple(shape), src, dtype=tdt, device=device)
+        if alpha is not None:
+            vals = vals * alpha
+        index = _make(idx.view_as(shape, idx_st, idx.offset), _dt.from_numpy_dtype(idx.dtype), device)
+        index = index.reshape(-1).long()
+        index = index + (index < 0).long() * tshape[dim]        # (PyTorch's negative indices)
+        pos = arange(n, device=device)
+        lin = None
+        inner, row = 1, 1
+        for k in range(len(shape) - 1, -1, -1):
+            coord = index if k == dim else (pos // inner) % shape[k]
+            term = coord * row
+            lin = term if lin is None else lin + term
+            inner *= shape[k]
+            row *= tshape[k]
+        total = _prod(tshape)
+        sums = embedding_backward_op(vals.reshape(n, 1), lin, num_weights=total)
+        t = _make(target.view_as(tshape, _shape1(target)[1], target.offset), tdt, device)
+        _add(t, sums.reshape(tshape), out=t)
+    finally:
+        _state.GRAD.enabled = prev
+
+
 def _scatter_along(target: CudaArray, dim: int, shape, idx: CudaArray, idx_st, src, device, mode: str,
                    alpha=None) -> None:
     """target[..., idx[p], ...] (op)= src[p] for every p of the iteration `shape`, idx giving the coordinate
@@ -583,6 +624,11 @@ def _scatter_along(target: CudaArray, dim: int, shape, idx: CudaArray, idx_st, s
         dst_st = tuple(0 if k == dim else s for k, s in enumerate(ast))
         _launch_scatter(arr, src, idx, shape, dst_st, idx_st, ashape[dim], ast[dim], dtype, mode == "add", alpha)
 
+    if mode == "add" and _dt.from_numpy_dtype(target.dtype).kind == _dt.FLOAT:
+        from .._settings import are_deterministic_algorithms_enabled
+        if are_deterministic_algorithms_enabled():
+            _deterministic_add_along(target, dim, shape, idx, idx_st, src, device, alpha)
+            return
     if mode == "add":
         _with_accumulator(target, device, run)
     else:
