@@ -94,19 +94,26 @@ def test_deterministic_algorithms_flag_and_alerts():
                    lambda d: x.to(d).index_add(1, idx[:3].to(d) % 3, src[:5].to(d)),
                    lambda d: x.to(d).scatter_add(0, sidx.to(d), ssrc.to(d)),
                    lambda d: x.to(d).scatter(0, sidx.to(d), ssrc.to(d), reduce="add"),
-                   lambda d: x.to(d).half().index_add(0, idx.to(d), src.to(d).half())):
+                   lambda d: x.to(d).half().index_add(0, idx.to(d), src.to(d).half()),
+                   lambda d: x.to(d).index_put((idx.to(d),), src.to(d), accumulate=True),
+                   lambda d: x.to(d).index_put((idx[:4].to(d), tt.tensor([0, 2, 2, 1], device=d)),
+                                               ssrc[:4, 0].to(d), accumulate=True),
+                   lambda d: x.to(d).put(tt.tensor([3, -1, 3, 7], device=d), ssrc[:4, 1].to(d), accumulate=True),
+                   lambda d: x.to(d).t().index_put((idx[:2].to(d) % 3,), src[:2, :].to(d).repeat(1, 2)[:, :5],
+                                                   accumulate=True)):
             got, again, want = fn("cuda"), fn("cuda"), fn("cpu")
             assert got.cpu().numpy().tobytes() == again.cpu().numpy().tobytes()
             np.testing.assert_allclose(got.cpu().float().numpy(), want.float().numpy(), rtol=2e-3, atol=2e-3)
-        # accumulations without a deterministic path raise
+        # accumulations without a deterministic path raise: the backward of a reflection pad
+        xp = tt.tensor(rng.standard_normal((1, 1, 4)), device="cuda", requires_grad=True)
         with pytest.raises(RuntimeError, match="does not have a deterministic implementation"):
-            x.index_put((idx,), src, accumulate=True)
+            tt.nn.functional.pad(xp, (2, 2), mode="reflect").sum().backward()
         # integer accumulation and every cpu op are deterministic
         tt.zeros(5, dtype=tt.int64, device="cuda").index_add(0, idx, tt.ones(6, dtype=tt.int64, device="cuda"))
         tt.use_deterministic_algorithms(True, warn_only=True)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            x.index_put((idx,), src, accumulate=True)
+            tt.nn.functional.pad(xp, (2, 2), mode="reflect").sum().backward()
         assert any("deterministic" in str(w.message) for w in caught)
     finally:
         tt.use_deterministic_algorithms(False)

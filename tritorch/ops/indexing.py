@@ -570,21 +570,61 @@ def _launch_scatter_rows(dst, src, idx, idx_shape, idx_st, dim, dtype) -> None:
             SRC_KIND=src_kind, COMPUTE=_tl_compute(dtype), RANK=rank, BLOCK=block)
 
 
+class _no_grad_here:
+    """Autograd off inside an impl's helper (what it computes is the impl's result, not a recorded call)."""
+
+    def __enter__(self):
+        from .. import _state
+        self.prev = _state.GRAD.enabled
+        _state.GRAD.enabled = False
+
+    def __exit__(self, *exc):
+        from .. import _state
+        _state.GRAD.enabled = self.prev
+
+
+def _position_offsets(shape, strides, device, replace_dim=None, replacement=None) -> Tensor:
+    """For every position p of the iteration `shape` (C order), sum_k coord_k(p) * strides[k] as int64, with the
+    coordinate along replace_dim taken from `replacement` (a flat int64 tensor over the same positions)."""
+    from .creation import arange
+    pos = arange(_prod(shape), device=device)
+    total, inner = None, 1
+    for k in range(len(shape) - 1, -1, -1):
+        coord = replacement if k == replace_dim else (pos // inner) % shape[k]
+        term = coord * strides[k]
+        total = term if total is None else total + term
+        inner *= shape[k]
+    return total if total is not None else pos * 0
+
+
+def _sorted_add_at(arr: CudaArray, dt: _dt.dtype, device, offsets: Tensor, vals: Tensor) -> None:
+    """arr's element at storage offset offsets[i] (from arr.offset) += vals[i], without atomics: the values are
+    summed per target by embedding's backward (a stable sort of the offsets, then one in-order sum each), so the
+    result is bitwise repeatable (use_deterministic_algorithms)."""
+    from .binary import add as _add
+    from .nn_embedding import embedding_backward_op
+    span = max(arr.span()[1] - arr.offset, 1)
+    n = offsets.numel()
+    sums = embedding_backward_op(vals.reshape(n, 1).to(dt), offsets.reshape(-1), num_weights=span)._data
+    shape, strides = _shape1(arr)
+    t = _make(arr.view_as(shape, strides, arr.offset), dt, device)
+    _add(t, _make(sums.view_as(shape, strides, sums.offset), dt, device), out=t)
+
+
+def _deterministic_mode(dt) -> bool:
+    if dt.kind != _dt.FLOAT:
+        return False   # (integer atomics are exact)
+    from .._settings import are_deterministic_algorithms_enabled
+    return are_deterministic_algorithms_enabled()
+
+
 def _deterministic_add_along(target: CudaArray, dim: int, shape, idx: CudaArray, idx_st, src, device,
                              alpha=None) -> None:
-    """_scatter_along's 'add' without atomics (use_deterministic_algorithms): each source position's target, as
-    a row-major offset into `target`, is summed by embedding's backward (a stable sort of the offsets, then one
-    in-order sum per target), and the sums are added to `target`: bitwise repeatable."""
-    from .. import _state
-    from .binary import add as _add
-    from .creation import arange, full
-    from .nn_embedding import embedding_backward_op
+    """_scatter_along's 'add' without atomics: target offsets of the positions, then `_sorted_add_at`."""
+    from .creation import full
     tdt = _dt.from_numpy_dtype(target.dtype)
-    tshape, _ = _shape1(target)
-    n = _prod(shape)
-    prev = _state.GRAD.enabled
-    _state.GRAD.enabled = False   # (inside an impl: nothing here is recorded)
-    try:
+    tshape, tstrides = _shape1(target)
+    with _no_grad_here():
         if isinstance(src, tuple):
             vals = _make(src[0].view_as(shape, src[1], src[0].offset), tdt, device)
         else:
@@ -594,21 +634,7 @@ def _deterministic_add_along(target: CudaArray, dim: int, shape, idx: CudaArray,
         index = _make(idx.view_as(shape, idx_st, idx.offset), _dt.from_numpy_dtype(idx.dtype), device)
         index = index.reshape(-1).long()
         index = index + (index < 0).long() * tshape[dim]        # (PyTorch's negative indices)
-        pos = arange(n, device=device)
-        lin = None
-        inner, row = 1, 1
-        for k in range(len(shape) - 1, -1, -1):
-            coord = index if k == dim else (pos // inner) % shape[k]
-            term = coord * row
-            lin = term if lin is None else lin + term
-            inner *= shape[k]
-            row *= tshape[k]
-        total = _prod(tshape)
-        sums = embedding_backward_op(vals.reshape(n, 1), lin, num_weights=total)
-        t = _make(target.view_as(tshape, _shape1(target)[1], target.offset), tdt, device)
-        _add(t, sums.reshape(tshape), out=t)
-    finally:
-        _state.GRAD.enabled = prev
+        _sorted_add_at(target, tdt, device, _position_offsets(shape, tstrides, device, dim, index), vals)
 
 
 def _scatter_along(target: CudaArray, dim: int, shape, idx: CudaArray, idx_st, src, device, mode: str,
@@ -624,11 +650,9 @@ def _scatter_along(target: CudaArray, dim: int, shape, idx: CudaArray, idx_st, s
         dst_st = tuple(0 if k == dim else s for k, s in enumerate(ast))
         _launch_scatter(arr, src, idx, shape, dst_st, idx_st, ashape[dim], ast[dim], dtype, mode == "add", alpha)
 
-    if mode == "add" and _dt.from_numpy_dtype(target.dtype).kind == _dt.FLOAT:
-        from .._settings import are_deterministic_algorithms_enabled
-        if are_deterministic_algorithms_enabled():
-            _deterministic_add_along(target, dim, shape, idx, idx_st, src, device, alpha)
-            return
+    if mode == "add" and _deterministic_mode(_dt.from_numpy_dtype(target.dtype)):
+        _deterministic_add_along(target, dim, shape, idx, idx_st, src, device, alpha)
+        return
     if mode == "add":
         _with_accumulator(target, device, run)
     else:
@@ -1629,6 +1653,14 @@ def _put_cuda(meta, input, index, source, accumulate=False, out=None):
     zero = (0,) * len(shape)
 
     def run(arr, dt):
+        if accumulate and _deterministic_mode(dt):
+            with _no_grad_here():
+                flat = _make(index._data.view_as(shape, ist, index._data.offset),
+                             _dt.from_numpy_dtype(index._data.dtype), dev).reshape(-1).long()
+                flat = flat + (flat < 0).long() * input.numel()
+                vals = _make(src_view[0], source.dtype, dev).reshape(-1)
+                _sorted_add_at(arr, dt, dev, flat, vals)
+            return
         _launch_scatter(arr, src_view, index._data, shape, zero, ist, input.numel(), 1, dt, accumulate, wrap=True)
 
     if accumulate:
@@ -2096,6 +2128,13 @@ def _index_put_cuda(meta, input, indices, values, accumulate=False, out=None):
             return
         lin = _linear_offsets(plan, arr.shape, arr.strides, dev)
         dst_st, lin_st = _plan_strides(plan, arr.strides, lin.strides)
+        if accumulate and _deterministic_mode(dt):
+            with _no_grad_here():
+                offsets = _position_offsets(shape, dst_st, dev) + \
+                    _make(lin.view_as(shape, lin_st, lin.offset), _dt.int64, dev).reshape(-1)
+                vals = _make(varr.view_as(shape, v_st, varr.offset), values.dtype, dev).reshape(-1)
+                _sorted_add_at(arr, dt, dev, offsets, vals)
+            return
         _launch_scatter(arr, (varr, v_st), lin, shape, dst_st, lin_st, 0, 1, dt, accumulate)
 
     if accumulate:
