@@ -104,16 +104,26 @@ def test_deterministic_algorithms_flag_and_alerts():
             got, again, want = fn("cuda"), fn("cuda"), fn("cpu")
             assert got.cpu().numpy().tobytes() == again.cpu().numpy().tobytes()
             np.testing.assert_allclose(got.cpu().float().numpy(), want.float().numpy(), rtol=2e-3, atol=2e-3)
-        # accumulations without a deterministic path raise: the backward of a reflection pad
-        xp = tt.tensor(rng.standard_normal((1, 1, 4)), device="cuda", requires_grad=True)
+        # the backward of reflect / replicate / circular padding: sorted too
+        xn = rng.standard_normal((2, 2, 5, 4))
+        for mode in ("reflect", "replicate", "circular"):
+            grads = []
+            for d in ("cuda", "cpu"):
+                xp = tt.tensor(xn, device=d, requires_grad=True)
+                (tt.nn.functional.pad(xp, (2, 1, 3, 2), mode=mode) * tt.arange(10 * 7, device=d).reshape(10, 7)
+                 ).sum().backward()
+                grads.append(xp.grad.cpu().numpy())
+            np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+        # accumulations without a deterministic path raise: an overlapping as_strided's backward
+        xs = tt.tensor(rng.standard_normal(6), device="cuda", requires_grad=True)
         with pytest.raises(RuntimeError, match="does not have a deterministic implementation"):
-            tt.nn.functional.pad(xp, (2, 2), mode="reflect").sum().backward()
+            xs.as_strided((3, 3), (1, 1)).sum().backward()
         # integer accumulation and every cpu op are deterministic
         tt.zeros(5, dtype=tt.int64, device="cuda").index_add(0, idx, tt.ones(6, dtype=tt.int64, device="cuda"))
         tt.use_deterministic_algorithms(True, warn_only=True)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            tt.nn.functional.pad(xp, (2, 2), mode="reflect").sum().backward()
+            xs.as_strided((3, 3), (1, 1)).sum().backward()
         assert any("deterministic" in str(w.message) for w in caught)
     finally:
         tt.use_deterministic_algorithms(False)

@@ -2816,8 +2816,17 @@ def _pad_backward_cpu(meta, grad, input_shape, pad, mode="constant"):
 
 def _pad_backward_cuda(meta, grad, input_shape, pad, mode="constant"):
     if mode != "constant":   # (reflected / replicated / wrapped positions collide: atomic adds)
-        from .._settings import alert_not_deterministic
-        alert_not_deterministic(f"the backward of pad(mode='{mode}') on cuda")
+        from .indexing import _deterministic_mode, _no_grad_here, _sorted_add_at
+        if _deterministic_mode(meta.dtype):
+            # the forward pad of the input's element numbers names each grad element's source; their sums are
+            # then formed in order, without atomics
+            from .creation import arange, zeros
+            with _no_grad_here():
+                n = _numel(meta.shape)
+                source = pad_op(arange(n, device=meta.device).reshape(meta.shape), tuple(pad), mode, None)
+                out = zeros(meta.shape, dtype=meta.dtype, device=meta.device)._data
+                _sorted_add_at(out, meta.dtype, meta.device, source.reshape(-1), grad.reshape(-1))
+            return out
 
     def run(acc):
         a, maps = _pad_maps(acc, meta.aux, mode)
