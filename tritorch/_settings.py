@@ -107,11 +107,11 @@ _deterministic = {"mode": False, "warn_only": False}
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     """Ask every op for bitwise-repeatable results. Every cpu op, and every cuda op but the float accumulations
-    by atomic adds, already is. Of those, index_add, scatter_add, scatter(reduce='add'), index_put(accumulate)
-    (the backward of advanced indexing), put_(accumulate) and the backward of non-constant padding switch to a
-    sorted, atomic-free path while the mode is on; the one left (`alert_not_deterministic`'s caller: the backward
-    of an overlapping as_strided) raises RuntimeError, or warns with warn_only, as PyTorch does for ops without a
-    deterministic implementation."""
+    by atomic adds, already is; those (index_add, scatter_add, scatter(reduce='add'), index_put(accumulate), the
+    backward of advanced indexing, put_(accumulate), and the backward of non-constant padding and of overlapping
+    as_strided) switch to a sorted, atomic-free path while the mode is on. A kernel launch that still depends on
+    the order of atomic float adds calls `alert_not_deterministic`, which raises RuntimeError (or warns, with
+    warn_only) as PyTorch does for ops without a deterministic implementation."""
     _deterministic["mode"] = bool(mode)
     _deterministic["warn_only"] = bool(warn_only)
 

@@ -534,7 +534,8 @@ def _launch_scatter(dst, src, idx, shape, dst_st, idx_st, dim_size, dim_stride, 
     src is (cuda array, strides over the iteration) or a Python scalar; dtype is dst's (compute) dtype."""
     if _prod(shape) == 0:
         return
-    if accumulate and dtype.kind == _dt.FLOAT:  # (float atomics: the order of the adds varies between runs)
+    if accumulate and dtype.kind == _dt.FLOAT:  # (float atomics: the order of the adds varies between runs;
+        # every caller takes its sorted path in deterministic mode, so this guards callers added later)
         from .._settings import alert_not_deterministic
         alert_not_deterministic("scatter_add/index_add/index_put(accumulate=True) on cuda")
     src_arg, src_kind, src_st = _src_operand(src, dtype, len(shape))

@@ -2715,8 +2715,13 @@ def _strided_scatter_cuda(meta, grad, shape, stride, offset=0):
             _copy_into(out.view_as(g.shape, tuple(stride), out.offset + offset), grad, meta.dtype)
         return out
 
-    from .._settings import alert_not_deterministic
-    alert_not_deterministic("the backward of as_strided with overlapping positions on cuda")
+    from .indexing import _deterministic_mode, _no_grad_here, _position_offsets, _sorted_add_at
+    if _deterministic_mode(meta.dtype):   # overlapping positions: their sums formed in order, without atomics
+        with _no_grad_here():
+            out = _zeros_cuda(meta.shape, meta.dtype)
+            offsets = _position_offsets(tuple(g.shape), tuple(stride), meta.device) + offset
+            _sorted_add_at(out, meta.dtype, meta.device, offsets, grad.reshape(-1))
+        return out
 
     def run(acc):
         view = acc.view_as(g.shape, tuple(stride), acc.offset + offset)
