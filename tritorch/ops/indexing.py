@@ -46,6 +46,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _settings
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -54,7 +55,8 @@ from ..tensor import Tensor, _make, from_array
 from . import _bind, launch
 from . import pointwise as pw
 from .launch import f64_bits
-from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, register, wrap_dim
+from .registry import (BenchSpec, Meta, OpDef, Sample, _no_record, _type_name, broadcast_shapes, register,
+                       wrap_dim)
 from .samples import make_array, make_tensor, rng_for
 
 FAMILY = "indexing"
@@ -536,8 +538,7 @@ def _launch_scatter(dst, src, idx, shape, dst_st, idx_st, dim_size, dim_stride, 
         return
     if accumulate and dtype.kind == _dt.FLOAT:  # (float atomics: the order of the adds varies between runs;
         # every caller takes its sorted path in deterministic mode, so this guards callers added later)
-        from .._settings import alert_not_deterministic
-        alert_not_deterministic("scatter_add/index_add/index_put(accumulate=True) on cuda")
+        _settings.alert_not_deterministic("scatter_add/index_add/index_put(accumulate=True) on cuda")
     src_arg, src_kind, src_st = _src_operand(src, dtype, len(shape))
     if alpha is None:
         alpha_arg, alpha_kind = 0, 0
@@ -571,19 +572,6 @@ def _launch_scatter_rows(dst, src, idx, idx_shape, idx_st, dim, dtype) -> None:
             SRC_KIND=src_kind, COMPUTE=_tl_compute(dtype), RANK=rank, BLOCK=block)
 
 
-class _no_grad_here:
-    """Autograd off inside an impl's helper (what it computes is the impl's result, not a recorded call)."""
-
-    def __enter__(self):
-        from .. import _state
-        self.prev = _state.GRAD.enabled
-        _state.GRAD.enabled = False
-
-    def __exit__(self, *exc):
-        from .. import _state
-        _state.GRAD.enabled = self.prev
-
-
 def _position_offsets(shape, strides, device, replace_dim=None, replacement=None) -> Tensor:
     """For every position p of the iteration `shape` (C order), sum_k coord_k(p) * strides[k] as int64, with the
     coordinate along replace_dim taken from `replacement` (a flat int64 tensor over the same positions)."""
@@ -613,10 +601,7 @@ def _sorted_add_at(arr: CudaArray, dt: _dt.dtype, device, offsets: Tensor, vals:
 
 
 def _deterministic_mode(dt) -> bool:
-    if dt.kind != _dt.FLOAT:
-        return False   # (integer atomics are exact)
-    from .._settings import are_deterministic_algorithms_enabled
-    return are_deterministic_algorithms_enabled()
+    return dt.kind == _dt.FLOAT and _settings.are_deterministic_algorithms_enabled()   # (integer atomics are exact)
 
 
 def _deterministic_add_along(target: CudaArray, dim: int, shape, idx: CudaArray, idx_st, src, device,
@@ -625,7 +610,7 @@ def _deterministic_add_along(target: CudaArray, dim: int, shape, idx: CudaArray,
     from .creation import full
     tdt = _dt.from_numpy_dtype(target.dtype)
     tshape, tstrides = _shape1(target)
-    with _no_grad_here():
+    with _no_record():
         if isinstance(src, tuple):
             vals = _make(src[0].view_as(shape, src[1], src[0].offset), tdt, device)
         else:
@@ -1655,7 +1640,7 @@ def _put_cuda(meta, input, index, source, accumulate=False, out=None):
 
     def run(arr, dt):
         if accumulate and _deterministic_mode(dt):
-            with _no_grad_here():
+            with _no_record():
                 flat = _make(index._data.view_as(shape, ist, index._data.offset),
                              _dt.from_numpy_dtype(index._data.dtype), dev).reshape(-1).long()
                 flat = flat + (flat < 0).long() * input.numel()
@@ -2130,7 +2115,7 @@ def _index_put_cuda(meta, input, indices, values, accumulate=False, out=None):
         lin = _linear_offsets(plan, arr.shape, arr.strides, dev)
         dst_st, lin_st = _plan_strides(plan, arr.strides, lin.strides)
         if accumulate and _deterministic_mode(dt):
-            with _no_grad_here():
+            with _no_record():
                 offsets = _position_offsets(shape, dst_st, dev) + \
                     _make(lin.view_as(shape, lin_st, lin.offset), _dt.int64, dev).reshape(-1)
                 vals = _make(varr.view_as(shape, v_st, varr.offset), values.dtype, dev).reshape(-1)

@@ -666,6 +666,10 @@ def _permute_samples(device, dtype):
 lu_permute_op = register(OpDef(
     name="linalg_lu_permute", family=FAMILY, infer=_permute_infer, impl={"cpu": _permute_cpu, "cuda": _permute_cuda},
     ref=_permute_ref, samples=_permute_samples, dtypes=FLOATS, vjp=_permute_vjp, save="inputs",
+    bench=BenchSpec(sizes=((256, 32, 4), (16, 256, 16)), make=lambda s, dev, d: (
+        (_tt().tensor(rng_for("permute_b").uniform(-1, 1, s), dtype=d, device=dev),
+         _tt().tensor(_np_lu(_well_conditioned(rng_for("permute_bench"), (s[0], s[1], s[1])))[0], device=dev)),
+        {}), bytes=lambda s, d: 2 * s[0] * s[1] * (s[2] * d.itemsize + 2), flops=lambda s: 0),
     doc="P^T B for LU pivots (their row swaps in order), or P B with inverse=True"))
 
 

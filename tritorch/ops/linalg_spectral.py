@@ -34,7 +34,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from .linalg_factor import (FLOATS, _TOLERANCES, _check_matrix, _dense, _lapack, _mT_raw, _nbatch, _spd,
                             _swap_lines, _tt, _well_conditioned)
-from .registry import BenchSpec, Meta, OpDef, Sample, register
+from .registry import BenchSpec, Meta, OpDef, Sample, _no_record, register
 from .samples import rng_for
 
 FAMILY = "linalg_spectral"
@@ -415,7 +415,8 @@ def _complete_infer(Q):
 
 
 def _np_complete(q: np.ndarray, m: int) -> np.ndarray:
-    """Gram-Schmidt (two passes) of e_0, e_1, ... against the columns so far; the kernel's algorithm."""
+    """Gram-Schmidt (two passes) of e_0, e_1, ... against the columns so far: the kernel's algorithm, with each
+    pass's projections as two matrix-vector products."""
     batch = q.shape[:-2]
     k = q.shape[-1]
     out = np.zeros(batch + (m, m), q.dtype)
@@ -429,9 +430,9 @@ def _np_complete(q: np.ndarray, m: int) -> np.ndarray:
                 break
             x = np.zeros(m, q.dtype)
             x[i] = 1
-            for _ in range(2):
-                for c in range(j):
-                    x = x - (flat[b, :, c] @ x) * flat[b, :, c]
+            basis = flat[b, :, :j]
+            for _ in range(2):   # (both passes as two products: the same projection as the kernel's column loop)
+                x = x - basis @ (basis.T @ x)
             nrm = np.sqrt(x @ x)
             if nrm > thresh:
                 flat[b, :, j] = x / nrm
@@ -470,6 +471,11 @@ complete_basis_op = register(OpDef(
     impl={"cpu": _complete_cpu, "cuda": _complete_cuda}, ref=lambda Q: _np_complete(np.asarray(Q, np.float64),
                                                                                       Q.shape[-2]),
     samples=_complete_samples, dtypes=FLOATS, differentiable=False, tolerances=_TOLERANCES,
+    bench=BenchSpec(sizes=((64, 32, 8), (4, 256, 64)), make=lambda s, dev, d: (
+        (_tt().tensor(np.linalg.qr(rng_for("complete_bench").standard_normal((s[0], s[1], s[2])))[0], dtype=d,
+                      device=dev),), {}),
+        bytes=lambda s, d: s[0] * (s[1] * s[2] + s[1] * s[1]) * d.itemsize,
+        flops=lambda s: 4 * s[0] * s[1] * s[1] * s[1]),
     doc="an orthonormal basis whose first columns are Q's (the rest by Gram-Schmidt of e_0, e_1, ...); the "
         "added columns are arbitrary, so it has no derivative (svd(full_matrices=True) raises in backward)"))
 
@@ -510,17 +516,10 @@ def _eigh_cuda(meta, A, UPLO="L"):
 
 def _symmetric_from_triangle(A: Tensor, lower: bool) -> Tensor:
     from .movement import tril_op, triu_op
-    from .. import _state
-    prev = _state.GRAD.enabled
-    _state.GRAD.enabled = False   # (inside an impl: nothing here is recorded)
-    try:
+    with _no_record():   # (inside an impl: nothing here is recorded)
         if lower:
-            t = tril_op(A, 0)
-            return t + _mT_raw(tril_op(A, -1))
-        t = triu_op(A, 0)
-        return t + _mT_raw(triu_op(A, 1))
-    finally:
-        _state.GRAD.enabled = prev
+            return tril_op(A, 0) + _mT_raw(tril_op(A, -1))
+        return triu_op(A, 0) + _mT_raw(triu_op(A, 1))
 
 
 def _eigh_ref(A, UPLO="L"):

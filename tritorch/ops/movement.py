@@ -43,7 +43,8 @@ from . import _bind, launch
 from . import copy as _copy
 from . import creation as _creation
 from . import pointwise as pw
-from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, register, wrap_dim)
+from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, _no_record, _type_name, broadcast_shapes, register,
+                       wrap_dim)
 from .samples import make_tensor, rng_for
 
 FAMILY = "movement"
@@ -2715,9 +2716,9 @@ def _strided_scatter_cuda(meta, grad, shape, stride, offset=0):
             _copy_into(out.view_as(g.shape, tuple(stride), out.offset + offset), grad, meta.dtype)
         return out
 
-    from .indexing import _deterministic_mode, _no_grad_here, _position_offsets, _sorted_add_at
+    from .indexing import _deterministic_mode, _position_offsets, _sorted_add_at
     if _deterministic_mode(meta.dtype):   # overlapping positions: their sums formed in order, without atomics
-        with _no_grad_here():
+        with _no_record():
             out = _zeros_cuda(meta.shape, meta.dtype)
             offsets = _position_offsets(tuple(g.shape), tuple(stride), meta.device) + offset
             _sorted_add_at(out, meta.dtype, meta.device, offsets, grad.reshape(-1))
@@ -2821,12 +2822,12 @@ def _pad_backward_cpu(meta, grad, input_shape, pad, mode="constant"):
 
 def _pad_backward_cuda(meta, grad, input_shape, pad, mode="constant"):
     if mode != "constant":   # (reflected / replicated / wrapped positions collide: atomic adds)
-        from .indexing import _deterministic_mode, _no_grad_here, _sorted_add_at
+        from .indexing import _deterministic_mode, _sorted_add_at
         if _deterministic_mode(meta.dtype):
             # the forward pad of the input's element numbers names each grad element's source; their sums are
             # then formed in order, without atomics
             from .creation import arange, zeros
-            with _no_grad_here():
+            with _no_record():
                 n = _numel(meta.shape)
                 source = pad_op(arange(n, device=meta.device).reshape(meta.shape), tuple(pad), mode, None)
                 out = zeros(meta.shape, dtype=meta.dtype, device=meta.device)._data

@@ -60,7 +60,7 @@ from ..tensor import Tensor, _make
 from . import pointwise as pw
 from ._cpu_parallel import one_blas_thread, parallel_chunks
 from .matmul import _EventTimer
-from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
+from .registry import BenchSpec, Meta, OpDef, Sample, _no_record, device_of, register
 from .samples import make_tensor, rng_for
 from .launch import cdiv as _cdiv, f64_bits as _bits, next_pow2
 
@@ -1364,7 +1364,7 @@ def _bwd_samples(device, dtype):
         # op's own double-backward runs many interpreted launches, so it keeps the other samples only)
         if q.numel() == 0 or k.numel() == 0 or s.name in ("tiny_additive", "bool_fully_masked_row"):
             continue
-        with _no_grad():
+        with _no_record():
             out, lse = sdpa_op(q, k, v, mask, **s.kwargs)
         g = make_tensor(tuple(out.shape), dtype, device, low=-1, high=1, rng=rng)
         gl = make_tensor(tuple(lse.shape), acc, device, low=-1, high=1, rng=rng) if s.name != "tiny" else None
@@ -1372,15 +1372,6 @@ def _bwd_samples(device, dtype):
         yield Sample((g, gl, q, k, v, mask, out, lse), s.kwargs, name=s.name, reduction_size=s.reduction_size)
 
 
-class _no_grad:
-    def __enter__(self):
-        from .. import _state
-        self.prev = _state.GRAD.enabled
-        _state.GRAD.enabled = False
-
-    def __exit__(self, *exc):
-        from .. import _state
-        _state.GRAD.enabled = self.prev
 
 
 # ====================================================================================================== bench

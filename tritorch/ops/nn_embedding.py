@@ -29,7 +29,7 @@ from ..device import CUDA
 from ..tensor import Tensor, _make
 from . import pointwise as pw
 from ._cpu_parallel import one_blas_thread
-from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
+from .registry import BenchSpec, Meta, OpDef, Sample, _no_record, _type_name, device_of, register
 from .samples import make_tensor, rng_for
 from .launch import cdiv as _cdiv, f64_bits
 
@@ -543,13 +543,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise RuntimeError("'weight' must be 2-D")
     padding_idx = _norm_padding(padding_idx, weight.shape[0])
     if max_norm is not None:
-        from .. import _state
-        prev = _state.GRAD.enabled
-        _state.GRAD.enabled = False
-        try:
+        with _no_record():
             embedding_renorm_op(weight, input, max_norm=float(max_norm), norm_type=float(norm_type), out=weight)
-        finally:
-            _state.GRAD.enabled = prev
     kw = {}
     if padding_idx is not None:
         kw["padding_idx"] = padding_idx
