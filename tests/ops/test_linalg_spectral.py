@@ -157,3 +157,13 @@ def test_matrix_exp(device):
     for scale in (0.3, 4.0, 40.0):   # no scaling, and 2^s scaling with s > 0
         _grad_pair(tt.linalg.matrix_exp, torch.linalg.matrix_exp, _rand((2, 4, 4), 13) * scale, device)
     _grad_pair(lambda A: A.matrix_exp(), torch.matrix_exp, _rand((3, 3), 14), device)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_complete_basis_always_fills_the_basis(device):
+    # (a 0.5-threshold scan of e_0, e_1, ... left a zero column here: 12 x 6, seed 0)
+    q = np.linalg.qr(np.random.default_rng(0).standard_normal((12, 12)))[0][:, :6]
+    from tritorch.ops.linalg_spectral import complete_basis_op
+    full = complete_basis_op(tt.tensor(q, device=device)).cpu().numpy()
+    np.testing.assert_allclose(full.T @ full, np.eye(12), atol=1e-12)
+    np.testing.assert_array_equal(full[:, :6], q)

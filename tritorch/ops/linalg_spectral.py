@@ -5,7 +5,7 @@ Ops (float32 / float64, batches of matrices in the last two dims):
                                     first largest-magnitude entry positive (Vh's rows flipped to match), so that
                                     both devices give the same vectors (LAPACK's signs are arbitrary)
   linalg_complete_basis(Q) -> Q2    orthonormal columns completing Q's (m x k, orthonormal columns) to a basis:
-                                    Gram-Schmidt (twice) of e_0, e_1, ... against the basis so far, in order
+                                    Gram-Schmidt (twice) of the e_i farthest from the span so far, one at a time
   linalg_eigh(A) -> (L, Q)          A's lower triangle read as a symmetric matrix: ascending eigenvalues, Q's
                                     columns signed as U's above
 
@@ -225,43 +225,52 @@ def _eigh_jacobi_kernel(a_ptr, q_ptr, w_ptr, N, max_sweeps, tol, BLOCK_R: tl.con
 
 
 @triton.jit
-def _complete_basis_kernel(q_ptr, M, K, thresh, BLOCK_R: tl.constexpr):
-    # q_ptr:  (batch, M, M) contiguous: columns 0..K-1 orthonormal on entry, the completed basis on exit
-    # thresh: a candidate e_i is taken when its residual norm after projection exceeds this
-    # Bytes: per candidate two passes over the columns so far (M rows each, from L1/L2).
+def _complete_basis_kernel(q_ptr, M, K, BLOCK_R: tl.constexpr):
+    # q_ptr: (batch, M, M) contiguous: columns 0..K-1 orthonormal on entry, the completed basis on exit
+    # Each new column j starts from the e_i farthest from the span so far (largest 1 - |row i|^2 over columns
+    # < j, at least (M - j) / M, so the basis always fills), then two Gram-Schmidt passes and a normalisation.
+    # Bytes: per new column ~3 passes over the columns so far (M rows each, from L1/L2).
     pid = tl.program_id(0).to(tl.int64)
     qb = q_ptr + pid * M * M
     rr = tl.arange(0, BLOCK_R)
-    j = K
-    for i in range(0, M):
-        if j < M:
-            # candidate e_i into column j, then two Gram-Schmidt passes against columns 0..j-1
-            for r0 in range(0, M, BLOCK_R):
-                rows = r0 + rr
-                tl.store(qb + rows * M + j, tl.where(rows == i, 1.0, 0.0).to(q_ptr.dtype.element_ty),
-                         mask=rows < M)
-            for _ in range(0, 2):
-                for c in range(0, j):
-                    d = tl.full([], 0.0, q_ptr.dtype.element_ty)
-                    for r0 in range(0, M, BLOCK_R):
-                        rows = r0 + rr
-                        m = rows < M
-                        d += tl.sum(tl.load(qb + rows * M + c, mask=m, other=0.0)
-                                    * tl.load(qb + rows * M + j, mask=m, other=0.0), 0)
-                    for r0 in range(0, M, BLOCK_R):
-                        rows = r0 + rr
-                        m = rows < M
-                        x = tl.load(qb + rows * M + j, mask=m)
-                        tl.store(qb + rows * M + j, x - d * tl.load(qb + rows * M + c, mask=m), mask=m)
-            nrm = tl.full([], 0.0, q_ptr.dtype.element_ty)
-            for r0 in range(0, M, BLOCK_R):
-                rows = r0 + rr
-                x = tl.load(qb + rows * M + j, mask=rows < M, other=0.0)
-                nrm += tl.sum(x * x, 0)
-            nrm = tl.sqrt(nrm)
-            if nrm > thresh:
-                _scale_column(qb, M, M, j, 1.0 / nrm, rr, BLOCK_R)
-                j += 1
+    for j in range(K, M):
+        best = tl.full([], -1.0, q_ptr.dtype.element_ty)
+        pick = 0
+        for r0 in range(0, M, BLOCK_R):
+            rows = r0 + rr
+            m = rows < M
+            sq = tl.zeros([BLOCK_R], q_ptr.dtype.element_ty)
+            for c in range(0, j):
+                x = tl.load(qb + rows * M + c, mask=m, other=0.0)
+                sq += x * x
+            res = tl.where(m, 1.0 - sq, -1.0)
+            mx = tl.max(res, 0)
+            better = mx > best
+            pick = tl.where(better, r0 + tl.argmax(res, 0), pick)
+            best = tl.where(better, mx, best)
+        for r0 in range(0, M, BLOCK_R):
+            rows = r0 + rr
+            tl.store(qb + rows * M + j, tl.where(rows == pick, 1.0, 0.0).to(q_ptr.dtype.element_ty),
+                     mask=rows < M)
+        for _ in range(0, 2):
+            for c in range(0, j):
+                d = tl.full([], 0.0, q_ptr.dtype.element_ty)
+                for r0 in range(0, M, BLOCK_R):
+                    rows = r0 + rr
+                    m = rows < M
+                    d += tl.sum(tl.load(qb + rows * M + c, mask=m, other=0.0)
+                                * tl.load(qb + rows * M + j, mask=m, other=0.0), 0)
+                for r0 in range(0, M, BLOCK_R):
+                    rows = r0 + rr
+                    m = rows < M
+                    x = tl.load(qb + rows * M + j, mask=m)
+                    tl.store(qb + rows * M + j, x - d * tl.load(qb + rows * M + c, mask=m), mask=m)
+        nrm = tl.full([], 0.0, q_ptr.dtype.element_ty)
+        for r0 in range(0, M, BLOCK_R):
+            rows = r0 + rr
+            x = tl.load(qb + rows * M + j, mask=rows < M, other=0.0)
+            nrm += tl.sum(x * x, 0)
+        _scale_column(qb, M, M, j, 1.0 / tl.sqrt(nrm), rr, BLOCK_R)
 
 
 # ============================================================================================ sign rule (NumPy)
@@ -415,28 +424,21 @@ def _complete_infer(Q):
 
 
 def _np_complete(q: np.ndarray, m: int) -> np.ndarray:
-    """Gram-Schmidt (two passes) of e_0, e_1, ... against the columns so far: the kernel's algorithm, with each
-    pass's projections as two matrix-vector products."""
+    """The kernel's algorithm: each new column from the e_i farthest from the span so far (largest
+    1 - |row i|^2), two Gram-Schmidt passes (each as two matrix-vector products), a normalisation."""
     batch = q.shape[:-2]
     k = q.shape[-1]
     out = np.zeros(batch + (m, m), q.dtype)
     out[..., :, :k] = q
     flat = out.reshape((-1, m, m))
-    thresh = 0.5
     for b in range(flat.shape[0]):
-        j = k
-        for i in range(m):
-            if j >= m:
-                break
-            x = np.zeros(m, q.dtype)
-            x[i] = 1
+        for j in range(k, m):
             basis = flat[b, :, :j]
-            for _ in range(2):   # (both passes as two products: the same projection as the kernel's column loop)
+            x = np.zeros(m, q.dtype)
+            x[int(np.argmax(1 - (basis * basis).sum(1)))] = 1
+            for _ in range(2):
                 x = x - basis @ (basis.T @ x)
-            nrm = np.sqrt(x @ x)
-            if nrm > thresh:
-                flat[b, :, j] = x / nrm
-                j += 1
+            flat[b, :, j] = x / np.sqrt(x @ x)
     return out
 
 
@@ -454,7 +456,7 @@ def _complete_cuda(meta, Q):
         from .copy import _identity
         from . import pointwise as pw
         pw.launch_pointwise(_identity, [Q], batch + (m, k), Q.dtype, Q.dtype, out=view)
-        _complete_basis_kernel[(nb,)](out, m, k, 0.5, BLOCK_R=_BLOCK_R)
+        _complete_basis_kernel[(nb,)](out, m, k, BLOCK_R=_BLOCK_R)
     return out
 
 
@@ -476,8 +478,9 @@ complete_basis_op = register(OpDef(
                       device=dev),), {}),
         bytes=lambda s, d: s[0] * (s[1] * s[2] + s[1] * s[1]) * d.itemsize,
         flops=lambda s: 4 * s[0] * s[1] * s[1] * s[1]),
-    doc="an orthonormal basis whose first columns are Q's (the rest by Gram-Schmidt of e_0, e_1, ...); the "
-        "added columns are arbitrary, so it has no derivative (svd(full_matrices=True) raises in backward)"))
+    doc="an orthonormal basis whose first columns are Q's (the rest by Gram-Schmidt of the e_i farthest from the "
+        "span so far); the added columns are arbitrary, so it has no derivative (svd(full_matrices=True) raises "
+        "in backward)"))
 
 
 # ==================================================================================================== eigh
