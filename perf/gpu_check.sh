@@ -8,11 +8,13 @@
 #   SIGINT at the limit still writes the summary and the junit XML), NN targets <= NN_TIMEOUT (default 150 s),
 #   op+model suites <= BENCH_TIMEOUT (default 100 s; cases stop starting at BENCH_TIME_LIMIT, default 70 s;
 #   BENCH_TIMEOUT=0 skips them).
-#   examples on cuda <= 2 x EXAMPLES_TIMEOUT (default 0: skipped); diagnostics <= PROBE_TIMEOUT (default 0: skipped).
+#   examples on cuda <= 2 x EXAMPLES_TIMEOUT (default 0: skipped); diagnostics <= PROBE_TIMEOUT (default 0: skipped);
+#   linalg vs torch (perf/bench_linalg.py --device cuda) <= LINALG_TIMEOUT (default 0: skipped; LINALG_ARGS).
 #   TOTAL_BUDGET=S gives the tests whatever is left of S seconds from the script's start (with TESTS_LAST=1).
 #   TESTS_LAST=1 runs the tests after the measurements (before the op+model suites); TEST_FLAGS=-v logs every
 #   test's result as it finishes (kept even when the time limit stops pytest before its summary).
-#   outputs: env.txt, fast_launch.txt, tests.xml, tests.log, probe.log, nn_targets.log/json (perf/bench_gpu_nn.py), examples.log, bench.log,
+#   outputs: env.txt, fast_launch.txt, tests.xml, tests.log, probe.log, nn_targets.log/json (perf/bench_gpu_nn.py),
+#            examples.log, linalg.log, bench.log,
 #            bench_gpu.json (python -m tritorch.bench JSON), bench_gpu.md (tables)
 set -u
 cd "$(dirname "$0")/.."
@@ -111,6 +113,14 @@ if [ "${EXAMPLES_TIMEOUT:-0}" != "0" ]; then
       --samples 2 --checkpoint /tmp/gpu_check_gpt.safetensors
     echo "gpt_addition exit: $?"; } > "$OUT/examples.log" 2>&1
   cat "$OUT/examples.log"
+fi
+
+echo "--- linalg vs torch on cuda (perf/bench_linalg.py; LINALG_TIMEOUT, default 0 = skipped)"
+if [ "${LINALG_TIMEOUT:-0}" != "0" ]; then
+  timeout "${LINALG_TIMEOUT}" $PY perf/bench_linalg.py --device cuda --repeat 3 --time-limit $(( LINALG_TIMEOUT - 20 )) \
+    ${LINALG_ARGS:---sizes 256x16,64x64,1x128} > "$OUT/linalg.log" 2>&1
+  echo "linalg exit: $?" >> "$OUT/linalg.log"
+  cat "$OUT/linalg.log"
 fi
 
 [ "${TESTS_LAST:-0}" = "1" ] && run_tests
