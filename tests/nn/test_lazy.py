@@ -22,6 +22,16 @@ CASES = [
 ]
 
 
+def _built_args(name, args, shape):
+    """The eager layer's positional arguments for a lazy layer's first input of `shape`."""
+    if "Norm" in name:
+        return (shape[1],)
+    if name == "LazyLinear":
+        return (shape[-1],) + args
+    channels = shape[1] if len(shape) == int(name[-2]) + 2 else shape[0]   # batched or not
+    return (channels,) + args
+
+
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("name,args,kwargs,shape", CASES)
 def test_lazy_layer_becomes_its_layer(device, name, args, kwargs, shape):
@@ -41,7 +51,14 @@ def test_lazy_layer_becomes_its_layer(device, name, args, kwargs, shape):
         assert tuple(a.shape) == tuple(b.shape), k
     assert [p for p in m.parameters()] == placeholders   # the same objects, now materialised
     assert not any(isinstance(p, tt.nn.UninitializedParameter) for p in m.parameters())
-    assert repr(m) == repr(t)
+    # PyTorch 2.13 prints BatchNorm's `bias` argument; an older torch (a GPU image's 2.11) does not, so there the
+    # repr is compared with our own layer built directly (which the cpu run compares with 2.13's)
+    if tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 13):
+        assert repr(m) == repr(t)
+    else:
+        lazy_defaults = {"affine": True, "track_running_stats": True} if "Instance" in name else {}
+        direct = getattr(tt.nn, name[4:])(*_built_args(name, args, shape), **{**lazy_defaults, **kwargs})
+        assert repr(m) == repr(direct)
     if opt is not None:
         before = [p.detach().cpu().numpy().copy() for p in placeholders]
         y.sum().backward()
