@@ -21,6 +21,7 @@ from .ops.copy import contiguous, to  # noqa: E402,F401
 from .ops.creation import *  # noqa: E402,F401,F403
 from .ops.creation import range_ as range  # noqa: E402,A001
 from .ops.unary import *  # noqa: E402,F401,F403
+from .ops.gamma import *  # noqa: E402,F401,F403
 from .ops.binary import *  # noqa: E402,F401,F403
 from .ops.ternary import *  # noqa: E402,F401,F403
 from .ops.reduce import *  # noqa: E402,F401,F403

@@ -2,8 +2,9 @@
 of them (both devices, differentiable through their ops).
 
 expit, logit, erf, erfinv, exp2, expm1, log1p, sinc, round, softmax, log_softmax, logsumexp, xlogy, xlog1py,
-entr, ndtr, ndtri. The gamma, Bessel and erfc families (gammaln, digamma, polygamma, multigammaln, i0, i1, erfc,
-erfcx, log_ndtr, zeta, ...) are not provided: each needs an op of its own with its own accuracy work.
+entr, ndtr, ndtri, and the gamma family's ops (ops/gamma.py) as gammaln, digamma, psi, polygamma, multigammaln.
+The Bessel and erfc families (i0, i1, erfc, erfcx, log_ndtr, zeta, ...) are not provided: each needs an op of its
+own with its own accuracy work.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import math
 from .tensor import Tensor
 
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
-           "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri"]
+           "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
+           "multigammaln"]
 
 
 def _tt():
@@ -99,4 +101,24 @@ def ndtr(input: Tensor, *, out=None) -> Tensor:
 def ndtri(input: Tensor, *, out=None) -> Tensor:
     """The standard normal quantile, sqrt(2) erfinv(2p - 1)."""
     r = math.sqrt(2) * _tt().erfinv(2 * input - 1)
+    return r if out is None else out.copy_(r)
+
+
+def gammaln(input: Tensor, *, out=None) -> Tensor:
+    return _tt().lgamma(input, out=out)
+
+
+def digamma(input: Tensor, *, out=None) -> Tensor:
+    return _tt().digamma(input, out=out)
+
+
+psi = digamma
+
+
+def polygamma(n: int, input: Tensor, *, out=None) -> Tensor:
+    return _tt().polygamma(n, input, out=out)
+
+
+def multigammaln(input: Tensor, p: int, *, out=None) -> Tensor:
+    r = _tt().mvlgamma(input, p)
     return r if out is None else out.copy_(r)
