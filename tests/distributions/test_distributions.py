@@ -108,3 +108,146 @@ def test_sampling_rsample_and_validation():
     D.Normal(tt.tensor([0.0]), tt.tensor([-1.0]), validate_args=False)   # (no check)
     np.testing.assert_array_equal(D.Categorical(logits=tt.zeros(2, 3)).enumerate_support().numpy(),
                                   TD.Categorical(logits=torch.zeros(2, 3)).enumerate_support().numpy())
+
+
+# ------------------------------------------------------------------ the univariate families and MultivariateNormal
+
+POS = np.abs(VALUE) + 0.05
+PROB = np.clip(np.abs(np.sin(VALUE)), 0.05, 0.95).astype(np.float32)
+MORE = {
+    "Exponential": ({"rate": SCALE}, POS),
+    "Laplace": ({"loc": LOC, "scale": SCALE}, VALUE),
+    "LogNormal": ({"loc": LOC, "scale": SCALE}, POS),
+    "Gumbel": ({"loc": LOC, "scale": SCALE}, VALUE),
+    "HalfNormal": ({"scale": SCALE}, POS),
+    "Cauchy": ({"loc": LOC, "scale": SCALE}, VALUE),
+    "Gamma": ({"concentration": SCALE * 3, "rate": SCALE + 0.5}, POS),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_univariate_families_match_torch(name):
+    params, value = MORE[name]
+    theirs, t_params = _build(torch, name, params, 0)
+    ours, params_ = _build(tt, name, params, 0)
+    assert tuple(ours.batch_shape) == tuple(theirs.batch_shape) and tuple(ours.event_shape) == ()
+    t_lp, lp = theirs.log_prob(torch.tensor(value)), ours.log_prob(tt.tensor(value))
+    np.testing.assert_allclose(lp.detach().numpy(), t_lp.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours.entropy().detach().numpy(), theirs.entropy().detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    for moment in ("mean", "mode", "variance", "stddev"):
+        np.testing.assert_allclose(getattr(ours, moment).detach().numpy(), getattr(theirs, moment).detach().numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=moment)
+    if name != "Gamma":   # (Gamma has no cdf here: it needs the incomplete gamma function)
+        positive = name in ("Exponential", "LogNormal", "HalfNormal")
+        probe = POS if positive else LOC + SCALE * np.clip(VALUE, -1, 1)   # (inside torch's supports)
+        np.testing.assert_allclose(ours.cdf(tt.tensor(probe)).detach().numpy(),
+                                   theirs.cdf(torch.tensor(probe)).detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ours.icdf(tt.tensor(PROB)).detach().numpy(),
+                                   theirs.icdf(torch.tensor(PROB)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    assert tuple(ours.sample((5,)).shape) == (5, 3, 2)
+    assert ours.has_rsample == theirs.has_rsample or name == "Gamma"   # (Gamma: sample only, see its docstring)
+    if ours.has_rsample:   # reparameterised: the sample's gradient reaches the parameters
+        (g,) = tt.autograd.grad(ours.rsample((2,)).sum(), [next(iter(params_.values()))], retain_graph=True)
+        assert np.isfinite(g.numpy()).all() and np.abs(g.numpy()).sum() > 0
+    (t_lp.sum() + theirs.entropy().sum()).backward()
+    (lp.sum() + ours.entropy().sum()).backward()
+    for k, t_param in t_params.items():
+        np.testing.assert_allclose(params_[k].grad.numpy(), t_param.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal", "Gamma"])
+def test_univariate_sample_moments(name):
+    params = {"Exponential": {"rate": 2.0}, "Laplace": {"loc": 1.0, "scale": 0.5},
+              "LogNormal": {"loc": 0.2, "scale": 0.3}, "Gumbel": {"loc": -1.0, "scale": 2.0},
+              "HalfNormal": {"scale": 1.5}, "Gamma": {"concentration": 0.6, "rate": 2.0}}[name]
+    n = 200_000
+    tt.manual_seed(7)
+    d = getattr(D, name)(**{k: tt.full((n,), v) for k, v in params.items()})
+    x = d.sample().numpy().astype(np.float64)
+    mean, var = float(d.mean[0]), float(d.variance[0])
+    assert abs(x.mean() - mean) < 5 * (var / n) ** 0.5, (x.mean(), mean)
+    assert abs(x.var() / var - 1) < 0.03, (x.var(), var)
+    g = getattr(D, name)(**{k: tt.full((3,), v) for k, v in params.items()})
+    if name == "Gamma":   # a second shape (concentration >= 1: no boost) and cpu/cuda draws alike
+        x = D.Gamma(tt.full((n,), 4.5), tt.full((n,), 0.5)).sample().numpy().astype(np.float64)
+        assert abs(x.mean() - 9.0) < 0.05 and abs(x.var() / 18.0 - 1) < 0.03
+    draws = []
+    for device in ("cpu", "cuda"):
+        tt.manual_seed(11)
+        draws.append(getattr(D, name)(**{k: tt.full((64,), v, device=device) for k, v in params.items()})
+                     .sample().cpu().numpy())
+    np.testing.assert_allclose(draws[0], draws[1], rtol=1e-5, atol=1e-6)
+    assert tuple(g.sample((2,)).shape) == (2, 3)
+
+
+def _spd(n, batch=(), seed=0):
+    a = np.random.default_rng(seed).standard_normal(batch + (n, n))
+    return (a @ np.swapaxes(a, -1, -2) + n * np.eye(n)).astype(np.float64)
+
+
+@pytest.mark.parametrize("form", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_multivariate_normal_matches_torch(form):
+    cov = _spd(3, (2,))
+    loc = np.random.default_rng(1).standard_normal((4, 1, 3))          # broadcasts with the matrix's batch
+    given = {"covariance_matrix": cov, "precision_matrix": np.linalg.inv(cov),
+             "scale_tril": np.linalg.cholesky(cov)}[form]
+    value = np.random.default_rng(2).standard_normal((5, 4, 2, 3))
+    tl_, tm = torch.tensor(loc, requires_grad=True), torch.tensor(given, requires_grad=True)
+    ol, om = tt.tensor(loc, requires_grad=True), tt.tensor(given, requires_grad=True)
+    theirs = TD.MultivariateNormal(tl_, **{form: tm})
+    ours = D.MultivariateNormal(ol, **{form: om})
+    assert tuple(ours.batch_shape) == (4, 2) and tuple(ours.event_shape) == (3,)
+    lp, t_lp = ours.log_prob(tt.tensor(value)), theirs.log_prob(torch.tensor(value))
+    np.testing.assert_allclose(lp.detach().numpy(), t_lp.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(ours.entropy().detach().numpy(), theirs.entropy().detach().numpy(), rtol=1e-10)
+    for attr in ("mean", "variance", "covariance_matrix", "precision_matrix", "scale_tril"):
+        np.testing.assert_allclose(getattr(ours, attr).detach().numpy(), getattr(theirs, attr).detach().numpy(),
+                                   rtol=1e-9, atol=1e-12, err_msg=attr)
+    (lp.sum() + ours.entropy().sum()).backward()
+    (t_lp.sum() + theirs.entropy().sum()).backward()
+    np.testing.assert_allclose(ol.grad.numpy(), tl_.grad.numpy(), rtol=1e-9, atol=1e-12)
+    grad, t_grad = om.grad.numpy(), tm.grad.numpy()
+    if form == "scale_tril":   # (only the lower triangle is read)
+        grad, t_grad = np.tril(grad), np.tril(t_grad)
+    else:                      # symmetric inputs: compare the symmetric part, as both read one triangle
+        grad, t_grad = grad + np.swapaxes(grad, -1, -2), t_grad + np.swapaxes(t_grad, -1, -2)
+    np.testing.assert_allclose(grad, t_grad, rtol=1e-8, atol=1e-10)
+
+
+def test_multivariate_normal_sampling_kl_and_errors():
+    cov = _spd(3, seed=3)
+    tt.manual_seed(5)
+    d = D.MultivariateNormal(tt.tensor([1.0, -2.0, 0.5], dtype=tt.float64), covariance_matrix=tt.tensor(cov))
+    x = d.sample((100_000,)).numpy()
+    np.testing.assert_allclose(x.mean(0), [1.0, -2.0, 0.5], atol=0.05)
+    np.testing.assert_allclose(np.cov(x.T), cov, rtol=0.03, atol=0.05)
+    loc = tt.tensor([0.3, 0.1, -0.2], dtype=tt.float64, requires_grad=True)
+    D.MultivariateNormal(loc, scale_tril=tt.tensor(np.linalg.cholesky(cov))).rsample((4,)).sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), [4.0, 4.0, 4.0])
+    p_args = (np.zeros(3), _spd(3, (2,), seed=4))
+    q_args = (np.ones(3) * 0.5, _spd(3, seed=5))
+    ours = D.kl_divergence(D.MultivariateNormal(tt.tensor(p_args[0]), tt.tensor(p_args[1])),
+                           D.MultivariateNormal(tt.tensor(q_args[0]), tt.tensor(q_args[1])))
+    theirs = TD.kl_divergence(TD.MultivariateNormal(torch.tensor(p_args[0]), torch.tensor(p_args[1])),
+                              TD.MultivariateNormal(torch.tensor(q_args[0]), torch.tensor(q_args[1])))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10)
+    with pytest.raises(ValueError, match="Exactly one of covariance_matrix or precision_matrix or scale_tril"):
+        D.MultivariateNormal(tt.zeros(3))
+    with pytest.raises(ValueError, match="loc must be at least one-dimensional"):
+        D.MultivariateNormal(tt.tensor(0.0), tt.eye(1))
+    with pytest.raises(ValueError, match="PositiveDefinite"):
+        D.MultivariateNormal(tt.zeros(2), tt.tensor([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_more_kl_divergences():
+    pairs = [("Exponential", {"rate": SCALE}, {"rate": SCALE * 2 + 0.1}),
+             ("Laplace", {"loc": LOC, "scale": SCALE}, {"loc": LOC * 0.5, "scale": SCALE + 1}),
+             ("LogNormal", {"loc": LOC, "scale": SCALE}, {"loc": -LOC, "scale": SCALE * 2}),
+             ("Gamma", {"concentration": SCALE * 3, "rate": SCALE + 0.5}, {"concentration": SCALE + 1, "rate": SCALE})]
+    for name, pa, qa in pairs:
+        ours = D.kl_divergence(getattr(D, name)(**{k: tt.tensor(v) for k, v in pa.items()}),
+                               getattr(D, name)(**{k: tt.tensor(v) for k, v in qa.items()}))
+        theirs = TD.kl_divergence(getattr(TD, name)(**{k: torch.tensor(v) for k, v in pa.items()}),
+                                  getattr(TD, name)(**{k: torch.tensor(v) for k, v in qa.items()}))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6, err_msg=name)

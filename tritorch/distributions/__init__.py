@@ -1,12 +1,16 @@
 """tritorch.distributions: torch.distributions' interface for the distributions training scripts use most
-(policy gradients, VAEs, sampling): Normal, Uniform, Categorical, OneHotCategorical, Bernoulli, Independent,
-and kl_divergence with its registry. Built from tritorch ops, so they run on both devices and rsample/log_prob
+(policy gradients, VAEs, sampling): Normal, Uniform, Exponential, Laplace, LogNormal, Gumbel, HalfNormal, Cauchy,
+Gamma, MultivariateNormal, Categorical, OneHotCategorical, Bernoulli, Independent, and kl_divergence with its
+registry. Built from tritorch ops, so they run on both devices and rsample/log_prob
 are differentiable; samples come from the Philox generator (tt.manual_seed)."""
 from .continuous import Normal, Uniform  # noqa: F401
 from .discrete import Bernoulli, Categorical, OneHotCategorical  # noqa: F401
 from .distribution import Distribution  # noqa: F401
 from .independent import Independent  # noqa: F401
 from .kl import kl_divergence, register_kl  # noqa: F401
+from .multivariate_normal import MultivariateNormal  # noqa: F401
+from .univariate import Cauchy, Exponential, Gamma, Gumbel, HalfNormal, Laplace, LogNormal  # noqa: F401
 
-__all__ = ["Distribution", "Normal", "Uniform", "Categorical", "OneHotCategorical", "Bernoulli", "Independent",
+__all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal",
+           "Cauchy", "Gamma", "MultivariateNormal", "Categorical", "OneHotCategorical", "Bernoulli", "Independent",
            "kl_divergence", "register_kl"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 
 from .continuous import Normal, Uniform
+from .multivariate_normal import MultivariateNormal, kl_mvn_mvn
+from .univariate import Exponential, Gamma, Laplace, LogNormal
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import _tt
 from .independent import Independent, _sum_rightmost
@@ -88,3 +90,32 @@ def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError("KL of Independent distributions with different reinterpreted_batch_ndims")
     return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    rate_ratio = q.rate / p.rate
+    return rate_ratio - rate_ratio.log() - 1
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    scale_ratio = p.scale / q.scale
+    loc_abs_diff = (p.loc - q.loc).abs()
+    return -scale_ratio.log() + loc_abs_diff / q.scale + scale_ratio * (-loc_abs_diff / p.scale).exp() - 1
+
+
+@register_kl(LogNormal, LogNormal)
+def _kl_lognormal_lognormal(p, q):
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    tt = _tt()
+    return (q.concentration * (p.rate / q.rate).log() + tt.lgamma(q.concentration) - tt.lgamma(p.concentration)
+            + (p.concentration - q.concentration) * tt.digamma(p.concentration)
+            + (q.rate - p.rate) * (p.concentration / p.rate))
+
+
+register_kl(MultivariateNormal, MultivariateNormal)(kl_mvn_mvn)
