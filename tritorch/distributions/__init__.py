@@ -1,16 +1,17 @@
 """tritorch.distributions: torch.distributions' interface for the distributions training scripts use most
 (policy gradients, VAEs, sampling): Normal, Uniform, Exponential, Laplace, LogNormal, Gumbel, HalfNormal, Cauchy,
-Gamma, MultivariateNormal, Categorical, OneHotCategorical, Bernoulli, Independent, and kl_divergence with its
-registry. Built from tritorch ops, so they run on both devices and rsample/log_prob
-are differentiable; samples come from the Philox generator (tt.manual_seed)."""
+Gamma, Chi2, StudentT, Beta, Dirichlet, MultivariateNormal, Categorical, OneHotCategorical, Bernoulli,
+Independent, and kl_divergence with its registry. Built from tritorch ops, so they run on both devices and
+rsample/log_prob are differentiable; samples come from the Philox generator (tt.manual_seed)."""
 from .continuous import Normal, Uniform  # noqa: F401
 from .discrete import Bernoulli, Categorical, OneHotCategorical  # noqa: F401
 from .distribution import Distribution  # noqa: F401
 from .independent import Independent  # noqa: F401
 from .kl import kl_divergence, register_kl  # noqa: F401
 from .multivariate_normal import MultivariateNormal  # noqa: F401
-from .univariate import Cauchy, Exponential, Gamma, Gumbel, HalfNormal, Laplace, LogNormal  # noqa: F401
+from .univariate import (Beta, Cauchy, Chi2, Dirichlet, Exponential, Gamma, Gumbel, HalfNormal, Laplace,  # noqa: F401
+                         LogNormal, StudentT)
 
 __all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal",
-           "Cauchy", "Gamma", "MultivariateNormal", "Categorical", "OneHotCategorical", "Bernoulli", "Independent",
-           "kl_divergence", "register_kl"]
+           "Cauchy", "Gamma", "Chi2", "StudentT", "Beta", "Dirichlet", "MultivariateNormal", "Categorical",
+           "OneHotCategorical", "Bernoulli", "Independent", "kl_divergence", "register_kl"]

@@ -5,7 +5,7 @@ import math
 
 from .continuous import Normal, Uniform
 from .multivariate_normal import MultivariateNormal, kl_mvn_mvn
-from .univariate import Exponential, Gamma, Laplace, LogNormal
+from .univariate import Beta, Dirichlet, Exponential, Gamma, Laplace, LogNormal
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import _tt
 from .independent import Independent, _sum_rightmost
@@ -116,6 +116,20 @@ def _kl_gamma_gamma(p, q):
     return (q.concentration * (p.rate / q.rate).log() + tt.lgamma(q.concentration) - tt.lgamma(p.concentration)
             + (p.concentration - q.concentration) * tt.digamma(p.concentration)
             + (q.rate - p.rate) * (p.concentration / p.rate))
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p, q):
+    tt = _tt()
+    a, b = p.concentration, q.concentration
+    sum_a, sum_b = a.sum(-1), b.sum(-1)
+    return (tt.lgamma(sum_a) - tt.lgamma(sum_b) - (tt.lgamma(a) - tt.lgamma(b)).sum(-1)
+            + ((a - b) * (tt.digamma(a) - tt.digamma(sum_a).unsqueeze(-1))).sum(-1))
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    return _kl_dirichlet_dirichlet(p._dirichlet, q._dirichlet)
 
 
 register_kl(MultivariateNormal, MultivariateNormal)(kl_mvn_mvn)

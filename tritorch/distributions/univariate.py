@@ -1,7 +1,7 @@
-"""Exponential, Laplace, LogNormal, Gumbel, HalfNormal, Cauchy and Gamma (torch.distributions' classes of those
-names): reparameterised where PyTorch's are, from uniform or normal draws of the Philox generator, except
-Gamma's, which come from Marsaglia and Tsang's rejection sampler (not reparameterised here: Gamma.sample only;
-no cdf, which needs the incomplete gamma function)."""
+"""Exponential, Laplace, LogNormal, Gumbel, HalfNormal, Cauchy, Gamma, Chi2, StudentT, Dirichlet and Beta
+(torch.distributions' classes of those names), all reparameterised as PyTorch's are: from uniform or normal
+draws of the Philox generator, and Gamma's (with Chi2's, StudentT's, Dirichlet's and Beta's on top) from
+Marsaglia and Tsang's rejection sampler with an implicit gradient (see _standard_gamma_grad)."""
 from __future__ import annotations
 
 import math
@@ -9,9 +9,15 @@ import math
 from .continuous import Normal
 from .distribution import Distribution, _tt, broadcast_all
 
-__all__ = ["Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal", "Cauchy", "Gamma"]
+__all__ = ["Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal", "Cauchy", "Gamma", "Chi2", "StudentT",
+           "Dirichlet", "Beta"]
 
 _EULER = 0.57721566490153286061
+
+
+def _tt_autograd_function():
+    from ..autograd import Function
+    return Function
 
 
 def _uniform(d, sample_shape, like, low=0.0):
@@ -223,12 +229,108 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
 
+def _standard_gamma_sample(a):
+    """x ~ Gamma(a, 1), elementwise (no graph): Marsaglia and Tsang's method, a Philox normal and uniform per try,
+    rounds until every element is accepted (each accepts over 95% of the rest); a < 1 draws Gamma(a + 1) and
+    multiplies by u^(1/a)."""
+    tt = _tt()
+    with tt.no_grad():
+        shape, dt, dev = tuple(a.shape), a.dtype, a.device
+        tiny = tt.finfo(dt).tiny
+        boost = a < 1
+        d = tt.where(boost, a + 1, a) - 1 / 3
+        c = (9 * d).rsqrt()
+        out = tt.zeros(shape, dtype=dt, device=dev)
+        todo = tt.ones(shape, dtype=tt.bool, device=dev)
+        for _ in range(64):
+            x = tt.randn(shape, dtype=dt, device=dev)
+            u = tt.rand(shape, dtype=dt, device=dev)
+            v = (1 + c * x) ** 3
+            ok = (v > 0) & (u.clamp(min=tiny).log() < 0.5 * x * x + d - d * v + d * v.clamp(min=tiny).log())
+            out = tt.where(todo & ok, d * v, out)
+            todo = todo & ~ok
+            if not bool(todo.any()):
+                break
+        else:
+            raise RuntimeError("Gamma sampling: the rejection sampler did not finish in 64 rounds")
+        u = tt.rand(shape, dtype=dt, device=dev)
+        out = tt.where(boost, out * u.clamp(min=tiny) ** (1 / a), out)
+        return out.clamp(min=tiny)
+
+
+def _log_prefactor(a, x):
+    return a * x.log() - x - _tt().lgamma(a)
+
+
+def _lower_series(a, x, iters):
+    """P(a, x), the regularised lower incomplete gamma, by its power series (for x < a + 1)."""
+    term = 1 / a
+    total = term
+    ap = a
+    for _ in range(iters):
+        ap = ap + 1
+        term = term * x / ap
+        total = total + term
+    return total * _log_prefactor(a, x).exp()
+
+
+def _upper_fraction(a, x, iters):
+    """Q(a, x) = 1 - P(a, x) by its continued fraction (modified Lentz; for x >= a + 1)."""
+    tt = _tt()
+    tiny = 1e-300
+    b = x + 1 - a
+    c = tt.full_like(x, 1 / tiny)
+    d = 1 / b
+    h = d
+    for i in range(1, iters + 1):
+        an = -i * (i - a)
+        b = b + 2
+        d = an * d + b
+        d = tt.where(d.abs() < tiny, tiny, d)
+        c = b + an / c
+        c = tt.where(c.abs() < tiny, tiny, c)
+        d = 1 / d
+        h = h * d * c
+    return h * _log_prefactor(a, x).exp()
+
+
+def _standard_gamma_grad(x, a):
+    """dx/da of a Gamma(a, 1) sample x at fixed quantile (implicit reparameterisation): -dP(a, x)/da / p(x; a),
+    dP/da by a central difference (step 1e-5 a) of the incomplete gamma function in float64 (the power series
+    below x = a + 1, else -dQ/da from the continued fraction), p the density."""
+    tt = _tt()
+    x64, a64 = x.double(), a.double()
+    h = 1e-5 * a64
+    lower = x64 < a64 + 1
+    iters = 40 + 4 * int(float(max(x64.max().item(), a64.max().item())) ** 0.5 + 1) if x64.numel() else 1
+    xs = tt.where(lower, x64, a64 + 1)     # each branch on the points it serves (the other's stay benign)
+    xf = tt.where(lower, a64 + 1, x64)
+    d_lower = (_lower_series(a64 + h, xs, 4 * iters) - _lower_series(a64 - h, xs, 4 * iters)) / (2 * h)
+    d_upper = -(_upper_fraction(a64 + h, xf, iters) - _upper_fraction(a64 - h, xf, iters)) / (2 * h)
+    log_pdf = (a64 - 1) * x64.log() - x64 - tt.lgamma(a64)
+    return (-tt.where(lower, d_lower, d_upper) / log_pdf.exp()).to(x.dtype)
+
+
+class _StandardGamma(_tt_autograd_function()):
+    @staticmethod
+    def forward(ctx, a):
+        x = _standard_gamma_sample(a)
+        ctx.save_for_backward(x, a)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, a = ctx.saved_tensors
+        return grad * _standard_gamma_grad(x, a)
+
+
 class Gamma(Distribution):
     """Gamma(concentration, rate): density rate^a x^(a-1) e^(-rate x) / Gamma(a) on x > 0 (lgamma and digamma
-    from ops/gamma.py). sample() uses Marsaglia and Tsang's method (a Philox normal and uniform per try, rounds
-    until every element is accepted; a < 1 boosted by u^(1/a)); it has no reparameterised rsample here."""
+    from ops/gamma.py). Samples are standard Gamma(a) draws (Marsaglia and Tsang) divided by the rate; rsample's
+    gradient in the concentration is the implicit one of _standard_gamma_grad (first order only)."""
 
     arg_constraints = {"concentration": "GreaterThan(lower_bound=0.0)", "rate": "GreaterThan(lower_bound=0.0)"}
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -240,33 +342,10 @@ class Gamma(Distribution):
     mode = property(lambda self: ((self.concentration - 1) / self.rate).clamp(min=0))
     variance = property(lambda self: self.concentration / self.rate.pow(2))
 
-    def sample(self, sample_shape=()):
-        tt = _tt()
-        with tt.no_grad():
-            shape = self._extended_shape(sample_shape)
-            a = self.concentration.expand(shape)
-            boost = a < 1
-            a1 = tt.where(boost, a + 1, a)
-            d = a1 - 1 / 3
-            c = (9 * d).rsqrt()
-            out = tt.zeros(shape, dtype=a.dtype, device=a.device)
-            todo = tt.ones(shape, dtype=tt.bool, device=a.device)
-            for _ in range(64):   # each round accepts over 95% of the rest
-                x = tt.randn(shape, dtype=a.dtype, device=a.device)
-                u = tt.rand(shape, dtype=a.dtype, device=a.device)
-                v = (1 + c * x) ** 3
-                ok = (v > 0) & (u.clamp(min=tt.finfo(a.dtype).tiny).log()
-                                < 0.5 * x * x + d - d * v + d * v.clamp(min=tt.finfo(a.dtype).tiny).log())
-                take = todo & ok
-                out = tt.where(take, d * v, out)
-                todo = todo & ~ok
-                if not bool(todo.any()):
-                    break
-            else:
-                raise RuntimeError("Gamma.sample: the rejection sampler did not finish in 64 rounds")
-            u = tt.rand(shape, dtype=a.dtype, device=a.device)
-            out = tt.where(boost, out * u.clamp(min=tt.finfo(a.dtype).tiny) ** (1 / a), out)
-            return (out / self.rate.expand(shape)).clamp(min=tt.finfo(a.dtype).tiny)
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        x = _StandardGamma.apply(self.concentration.expand(shape))
+        return (x / self.rate.expand(shape)).clamp(min=_tt().finfo(x.dtype).tiny)
 
     def log_prob(self, value):
         tt = _tt()
@@ -278,3 +357,154 @@ class Gamma(Distribution):
         a = self.concentration
         return a - self.rate.log() + tt.lgamma(a) + (1 - a) * tt.digamma(a)
 
+
+
+class Chi2(Gamma):
+    """Chi2(df) = Gamma(df / 2, 1 / 2)."""
+
+    arg_constraints = {"df": "GreaterThan(lower_bound=0.0)"}
+
+    def __init__(self, df, validate_args=None):
+        (df,) = broadcast_all(df)
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+
+    @property
+    def df(self):
+        return self.concentration * 2
+
+
+class StudentT(Distribution):
+    """StudentT(df, loc=0, scale=1): loc + scale X / sqrt(Z / df), X ~ N(0, 1), Z ~ Chi2(df) (reparameterised
+    through the Gamma draw)."""
+
+    arg_constraints = {"df": "GreaterThan(lower_bound=0.0)", "loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    has_rsample = True
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
+        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
+        self._chi2 = Chi2(self.df, validate_args=validate_args)
+        super().__init__(tuple(self.df.shape), validate_args=validate_args)
+        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
+
+    @property
+    def mean(self):
+        return _tt().where(self.df > 1, self.loc, math.nan)
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        tt = _tt()
+        df, s2 = self.df, self.scale.pow(2)
+        v = tt.where(df > 2, s2 * df / (df - 2), math.inf)
+        return tt.where(df > 1, v, math.nan)
+
+    def rsample(self, sample_shape=()):
+        tt = _tt()
+        shape = self._extended_shape(sample_shape)
+        x = tt.randn(shape, dtype=self.df.dtype, device=self.df.device)
+        z = self._chi2.rsample(sample_shape)
+        return self.loc + self.scale * x * (z / self.df).rsqrt()
+
+    def log_prob(self, value):
+        tt = _tt()
+        y = (value - self.loc) / self.scale
+        z = (self.scale.log() + 0.5 * self.df.log() + 0.5 * math.log(math.pi) + tt.lgamma(0.5 * self.df)
+             - tt.lgamma(0.5 * (self.df + 1.0)))
+        return -0.5 * (self.df + 1.0) * (y.pow(2) / self.df).log1p() - z
+
+    def entropy(self):
+        tt = _tt()
+        df = self.df
+        lbeta = tt.lgamma(0.5 * df) + math.lgamma(0.5) - tt.lgamma(0.5 * (df + 1))
+        return (self.scale.log() + 0.5 * (df + 1) * (tt.digamma(0.5 * (df + 1)) - tt.digamma(0.5 * df))
+                + 0.5 * df.log() + lbeta)
+
+
+class Dirichlet(Distribution):
+    """Dirichlet(concentration over the last dim): normalised Gamma draws (reparameterised through them)."""
+
+    arg_constraints = {"concentration": "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"}
+    has_rsample = True
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        super().__init__(tuple(concentration.shape[:-1]), tuple(concentration.shape[-1:]),
+                         validate_args=validate_args)
+        self._check("concentration", concentration, concentration > 0,
+                    "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)")
+
+    @property
+    def mean(self):
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mode(self):
+        tt = _tt()
+        a = self.concentration
+        m = (a - 1).clamp(min=0.0)
+        m = m / m.sum(-1, keepdim=True)
+        # every concentration below 1: the mode is the vertex of the largest (PyTorch's choice)
+        below = (a < 1).all(-1, keepdim=True)
+        vertex = tt.nn.functional.one_hot(a.argmax(-1), a.shape[-1]).to(a.dtype)
+        return tt.where(below, vertex, m)
+
+    @property
+    def variance(self):
+        a0 = self.concentration.sum(-1, keepdim=True)
+        return self.concentration * (a0 - self.concentration) / (a0.pow(2) * (a0 + 1))
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        g = _StandardGamma.apply(self.concentration.expand(shape))
+        return (g / g.sum(-1, keepdim=True)).clamp(min=_tt().finfo(g.dtype).tiny)
+
+    def log_prob(self, value):
+        tt = _tt()
+        a = self.concentration
+        return (tt.xlogy(a - 1.0, value).sum(-1) + tt.lgamma(a.sum(-1)) - tt.lgamma(a).sum(-1))
+
+    def entropy(self):
+        tt = _tt()
+        a = self.concentration
+        k = a.shape[-1]
+        a0 = a.sum(-1)
+        return (tt.lgamma(a).sum(-1) - tt.lgamma(a0) - (k - a0) * tt.digamma(a0)
+                - ((a - 1.0) * tt.digamma(a)).sum(-1))
+
+
+class Beta(Distribution):
+    """Beta(concentration1, concentration0): the first coordinate of Dirichlet([c1, c0])."""
+
+    arg_constraints = {"concentration1": "GreaterThan(lower_bound=0.0)",
+                       "concentration0": "GreaterThan(lower_bound=0.0)"}
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        c1, c0 = broadcast_all(concentration1, concentration0)
+        self._dirichlet = Dirichlet(_tt().stack([c1, c0], -1), validate_args=validate_args)
+        super().__init__(tuple(c1.shape), validate_args=validate_args)
+
+    concentration1 = property(lambda self: self._dirichlet.concentration[..., 0])
+    concentration0 = property(lambda self: self._dirichlet.concentration[..., 1])
+    mean = property(lambda self: self.concentration1 / (self.concentration1 + self.concentration0))
+    mode = property(lambda self: self._dirichlet.mode[..., 0])
+
+    @property
+    def variance(self):
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
+
+    def rsample(self, sample_shape=()):
+        return self._dirichlet.rsample(sample_shape).select(-1, 0)
+
+    def log_prob(self, value):
+        tt = _tt()
+        return self._dirichlet.log_prob(tt.stack([value, 1.0 - value], -1))
+
+    def entropy(self):
+        return self._dirichlet.entropy()
