@@ -1,5 +1,7 @@
 """tritorch.distributions against torch.distributions: shapes, log_prob, entropy, moments, kl_divergence,
 gradients of rsample/log_prob, sample frequencies, parameter validation, cpu/cuda agreement of samples."""
+import math
+
 import numpy as np
 import pytest
 
@@ -332,3 +334,33 @@ def test_gamma_rsample_same_on_cpu_and_cuda():
     np.testing.assert_allclose(draws[0], draws[1], rtol=1e-6)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5)
     assert np.all(grads[0] > 0)   # a larger first concentration moves the first coordinate up
+
+
+def test_poisson_distribution_and_sampler():
+    rate = np.array([[0.0, 0.3, 2.5], [9.99, 10.0, 140.0]])
+    value = np.array([[0.0, 1.0, 3.0], [7.0, 12.0, 150.0]])
+    ours, theirs = D.Poisson(tt.tensor(rate)), TD.Poisson(torch.tensor(rate))
+    np.testing.assert_allclose(ours.log_prob(tt.tensor(value)).numpy(), theirs.log_prob(torch.tensor(value)).numpy(),
+                               rtol=1e-12, atol=1e-12)
+    for moment in ("mean", "mode", "variance"):
+        np.testing.assert_array_equal(getattr(ours, moment).numpy(), getattr(theirs, moment).numpy())
+    n = 100_000
+    for lam in (0.7, 4.0, 10.0, 37.5):   # both samplers (below and from 10): mean, variance and a frequency
+        tt.manual_seed(2)
+        x = tt.poisson(tt.full((n,), lam, dtype=tt.float64)).numpy()
+        assert np.all(x == np.floor(x)) and x.min() >= 0
+        assert abs(x.mean() - lam) < 5 * (lam / n) ** 0.5, (lam, x.mean())
+        assert abs(x.var() / lam - 1) < 0.03, (lam, x.var())
+        k = int(lam)
+        p_k = math.exp(k * math.log(lam) - lam - math.lgamma(k + 1))
+        assert abs((x == k).mean() - p_k) < 5 * (p_k / n) ** 0.5, (lam, k)
+    assert D.Poisson(tt.tensor([3.0, 20.0])).sample((7,)).shape == (7, 2)
+    draws = []
+    for device in ("cpu", "cuda"):
+        tt.manual_seed(8)
+        draws.append(tt.poisson(tt.tensor([0.5, 3.0, 15.0, 80.0], device=device)).cpu().numpy())
+    np.testing.assert_array_equal(draws[0], draws[1])
+    with pytest.raises(RuntimeError, match="invalid Poisson rate"):
+        tt.poisson(tt.tensor([-1.0]))
+    with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
+        tt.poisson(tt.tensor([1, 2]))

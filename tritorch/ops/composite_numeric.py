@@ -11,8 +11,6 @@ from __future__ import annotations
 import collections
 import math
 
-import numpy as np
-
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
@@ -20,7 +18,7 @@ from . import _bind
 __all__ = ["quantile", "nanquantile", "nanmedian", "trapezoid", "trapz", "cumulative_trapezoid", "gradient",
            "histogram", "unique_consecutive", "renorm", "vander", "pdist", "cosine_similarity",
            "pairwise_distance", "chain_matmul", "narrow_copy", "slice_scatter", "select_scatter", "diagonal_scatter",
-           "isreal", "is_nonzero", "hann_window", "hamming_window", "blackman_window", "bartlett_window"]
+           "isreal", "is_nonzero", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "poisson"]
 
 _histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
 _nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
@@ -194,7 +192,7 @@ def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tupl
     for d, h in zip(dims, spacing):
         n = input.shape[d]
         if n < edge_order + 1:
-            raise RuntimeError(f"torch.gradient expected each dimension size to be at least edge_order+1")
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
 
         def sl(a, b, t=input):
             return t.narrow(d, a, b - a)
@@ -458,6 +456,17 @@ def _fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
         self.numel()
     flat[0:end:step] = fill_value
     return self
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Poisson draws with the rates in `input` (torch.poisson): a float tensor of input's dtype and device."""
+    if not input.dtype.is_floating_point:
+        from .registry import _type_name
+        raise RuntimeError(f'"poisson_cpu" not implemented for \'{_type_name(input.dtype)}\'')
+    if bool((input < 0).any()):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    from ..distributions.discrete import poisson_sample
+    return poisson_sample(input, generator)
 
 
 def _geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
