@@ -2,9 +2,9 @@
 of them (both devices, differentiable through their ops).
 
 expit, logit, erf, erfinv, exp2, expm1, log1p, sinc, round, softmax, log_softmax, logsumexp, xlogy, xlog1py,
-entr, ndtr, ndtri, and the gamma family's ops (ops/gamma.py) as gammaln, digamma, psi, polygamma, multigammaln.
-The Bessel and erfc families (i0, i1, erfc, erfcx, log_ndtr, zeta, ...) are not provided: each needs an op of its
-own with its own accuracy work.
+entr, ndtr, ndtri, the gamma family's ops (ops/gamma.py) as gammaln, digamma, psi, polygamma, multigammaln, and
+the erfc family's (ops/erfc.py) as erfc, erfcx, with log_ndtr on them. The Bessel functions (i0, i1, ...) and
+zeta are not provided: each needs an op of its own with its own accuracy work.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .tensor import Tensor
 
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
-           "multigammaln"]
+           "multigammaln", "erfc", "erfcx", "log_ndtr"]
 
 
 def _tt():
@@ -92,10 +92,49 @@ def entr(input: Tensor, *, out=None) -> Tensor:
     return r if out is None else out.copy_(r)
 
 
+def _exp_half_square(x: Tensor) -> Tensor:
+    """exp(-x^2 / 2), float64's x^2 split (x rounded to float32 squares exactly) so that its rounding does not
+    spread over the tail (as ops/erfc.py's kernels do)."""
+    if x.dtype is not _tt().float64:
+        return (-0.5 * x * x).exp()
+    z = x.float().double()
+    return (-0.5 * z * z).exp() * (-0.5 * (x - z) * (x + z)).exp()
+
+
+def _upper_tail(x: Tensor) -> Tensor:
+    """P(Z > x) for x >= 0: exp(-x^2/2) erfcx(x / sqrt 2) / 2 (no erfc of a rounded x / sqrt 2; 0 from 40 on,
+    where it underflows, so that +inf gives 0 and not inf - inf)."""
+    x = x.clamp(max=40.0)
+    return 0.5 * _exp_half_square(x) * erfcx(x * (1 / math.sqrt(2)))
+
+
 def ndtr(input: Tensor, *, out=None) -> Tensor:
-    """The standard normal CDF, (1 + erf(x / sqrt(2))) / 2."""
-    r = 0.5 * (1 + _tt().erf(input * (1 / math.sqrt(2))))
+    """The standard normal CDF, accurate in both tails (PyTorch's is 1 + erf, which loses the lower one)."""
+    tt = _tt()
+    r = tt.where(input < 0, _upper_tail((-input).clamp(min=0.0)), 1.0 - _upper_tail(input.clamp(min=0.0)))
     return r if out is None else out.copy_(r)
+
+
+def log_ndtr(input: Tensor, *, out=None) -> Tensor:
+    """log of the standard normal CDF: log(erfcx(-x / sqrt 2) / 2) - x^2 / 2 below 0 (no underflow),
+    log1p(-P(Z > x)) above. Each branch sees only its own half of the line, so neither produces an inf or NaN
+    that the other's gradient would pick up."""
+    tt = _tt()
+    neg = input.clamp(max=0.0)
+    pos = input.clamp(min=0.0)
+    lower = (0.5 * erfcx(neg * (-1 / math.sqrt(2)))).log() - 0.5 * neg * neg
+    upper = (-_upper_tail(pos)).log1p()
+    r = tt.where(input < 0, lower, upper)
+    return r if out is None else out.copy_(r)
+
+
+def erfc(input: Tensor, *, out=None) -> Tensor:
+    return _tt().erfc(input, out=out)
+
+
+def erfcx(input: Tensor, *, out=None) -> Tensor:
+    from .ops.erfc import erfcx as _erfcx
+    return _erfcx(input, out=out)
 
 
 def ndtri(input: Tensor, *, out=None) -> Tensor:
