@@ -63,8 +63,8 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
-    """Laplace(loc, scale): density exp(-|x - loc| / scale) / (2 scale); inverse-CDF samples."""
+class _LocationScale(Distribution):
+    """The (loc, scale) parameters, broadcast, with scale > 0 (Laplace, Gumbel, Cauchy); reparameterised."""
 
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
     has_rsample = True
@@ -73,6 +73,10 @@ class Laplace(Distribution):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(tuple(self.loc.shape), validate_args=validate_args)
         self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
+
+
+class Laplace(_LocationScale):
+    """Laplace(loc, scale): density exp(-|x - loc| / scale) / (2 scale); inverse-CDF samples."""
 
     mean = property(lambda self: self.loc)
     mode = property(lambda self: self.loc)
@@ -131,16 +135,8 @@ class LogNormal(Distribution):
         return self.base_dist.entropy() + self.loc
 
 
-class Gumbel(Distribution):
+class Gumbel(_LocationScale):
     """Gumbel(loc, scale): samples loc - scale log(-log u), u in [tiny, 1 - eps]."""
-
-    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(tuple(self.loc.shape), validate_args=validate_args)
-        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
 
     mean = property(lambda self: self.loc + self.scale * _EULER)
     mode = property(lambda self: self.loc)
@@ -198,16 +194,8 @@ class HalfNormal(Distribution):
         return self.base_dist.entropy() - math.log(2)
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocationScale):
     """Cauchy(loc, scale): samples loc + scale tan(pi (u - 1/2)); no mean or variance (NaN, inf)."""
-
-    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(tuple(self.loc.shape), validate_args=validate_args)
-        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
 
     mean = property(lambda self: _tt().full_like(self.loc, math.nan))
     mode = property(lambda self: self.loc)
