@@ -12,11 +12,14 @@ Ops (float32 / float64, batches of matrices in the last two dims):
 Kernels. One Triton program per matrix, as in linalg_factor.py.
 - svd: one-sided Jacobi (Hestenes) on the taller orientation: sweeps rotate every column pair (p, q) of the
   working copy until each pair is orthogonal to `tol`, accumulating V; the column norms are the singular values,
-  sorted by a selection pass. Rows are split in BLOCK_R chunks; a thread owns the same rows in every column, so a
-  rotation needs no barrier (only the reductions, which Triton synchronises itself).
-- eigh: cyclic two-sided Jacobi on a symmetric copy: each rotation updates rows p, q then columns p, q (a barrier
-  between, as the two touch each other's elements) and accumulates the eigenvectors.
-Both are O(n^3) per sweep in one SM per matrix: right for batches of small matrices.
+  sorted by a selection pass.
+- eigh: two-sided Jacobi on a symmetric copy: each rotation updates rows p, q then columns p, q and accumulates
+  the eigenvectors.
+- Both sweep in Brent and Luk's parallel ordering: n - 1 rounds (n rounded up to even) of n/2 disjoint pairs
+  (a round-robin), every pair of a round rotated at once in (lines x pairs) tiles, with angles from the round's
+  starting matrix and barriers between the phases of a round. A sweep is n - 1 vectorised steps instead of
+  n (n - 1) / 2 scalar ones; convergence per sweep is that of the cyclic order.
+Both are O(n^3) per sweep in one SM per matrix: right for batches of small and medium matrices.
 
 The NumPy fallback is LAPACK (gesdd, syevd) through np.linalg in the input's precision, then the same sign rule.
 Gradients are PyTorch's formulas written in ops (valid for distinct singular values / eigenvalues and, for the
@@ -31,15 +34,22 @@ import triton.language as tl
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 from .linalg_factor import (FLOATS, _TOLERANCES, _check_matrix, _dense, _lapack, _mT_raw, _nbatch, _spd,
-                            _swap_lines, _tt, _well_conditioned)
+                            _swap_lines, _tt)
 from .registry import BenchSpec, Meta, OpDef, Sample, _no_record, register
 from .samples import rng_for
+from .launch import next_pow2
 
 FAMILY = "linalg_spectral"
 
 _BLOCK_R = 8 if _cuda.INTERPRET else 64
+_TILE_ELEMS = 64 if _cuda.INTERPRET else 1024   # rows x pairs per step of the parallel Jacobi rounds (no spills)
+
+
+def _pair_rows(pairs: int) -> int:
+    """Rows per step of a (rows x pairs) tile: the tile stays within _TILE_ELEMS elements."""
+    return max(1, min(_BLOCK_R, _TILE_ELEMS // pairs))
 _MAX_SWEEPS = 30
 _EPS = {_dt.float32: 1.1920928955078125e-07, _dt.float64: 2.220446049250313e-16}
 
@@ -61,18 +71,6 @@ def _column_sign_kernel_part(base, R, N, j, rr, BLOCK_R: tl.constexpr):
         val = tl.where(better, tl.sum(tl.where(rows == r0 + tl.argmax(ax, 0), x, 0.0), 0), val)
         best = tl.where(better, mx, best)
     return tl.where(val < 0, -1.0, 1.0)
-
-
-@triton.jit
-def _rotate_lines(base, count, elem_stride, line_stride, p, q, c, s, idx, BLOCK: tl.constexpr):
-    # lines (p, q) <- (c x_p - s x_q, s x_p + c x_q), lines laid out as in linalg_factor's _swap_lines
-    for e0 in range(0, count, BLOCK):
-        e = e0 + idx
-        m = e < count
-        xp = tl.load(base + e * elem_stride + p * line_stride, mask=m)
-        xq = tl.load(base + e * elem_stride + q * line_stride, mask=m)
-        tl.store(base + e * elem_stride + p * line_stride, c * xp - s * xq, mask=m)
-        tl.store(base + e * elem_stride + q * line_stride, s * xp + c * xq, mask=m)
 
 
 @triton.jit
@@ -121,44 +119,80 @@ def _sort_columns(s, a, R, v, N, DESCENDING: tl.constexpr, rr, BLOCK_R: tl.const
 
 
 @triton.jit
+def _round_pairs(r, NP, kk):
+    # the column pairs of round r of a round-robin over NP (even) columns, the circle method: column NP - 1 stays,
+    # the others turn; pair 0 is (NP - 1, r), pair k (r + k, r - k) mod NP - 1. Each column is in one pair.
+    p = tl.where(kk == 0, NP - 1, (r + kk) % (NP - 1))
+    q = tl.where(kk == 0, r, (r - kk + NP - 1) % (NP - 1))
+    return p, q
+
+
+@triton.jit
+def _rotate_pairs(base, count, elem_stride, line_stride, p, q, c, sn, act, rr, BLOCK_R: tl.constexpr):
+    # lines (p_k, q_k) <- (c x_p - s x_q, s x_p + c x_q), every pair k at once, where act; line l's element e at
+    # base + e * elem_stride + l * line_stride (columns of an (R, N) matrix: count R, strides N, 1; rows: N, 1, N)
+    for r0 in range(0, count, BLOCK_R):
+        rows = r0 + rr
+        m = (rows < count)[:, None] & act[None, :]
+        pp = base + rows[:, None] * elem_stride + p[None, :] * line_stride
+        qq = base + rows[:, None] * elem_stride + q[None, :] * line_stride
+        xp = tl.load(pp, mask=m, other=0.0)
+        xq = tl.load(qq, mask=m, other=0.0)
+        tl.store(pp, c[None, :] * xp - sn[None, :] * xq, mask=m)
+        tl.store(qq, sn[None, :] * xp + c[None, :] * xq, mask=m)
+
+
+@triton.jit
 def _svd_jacobi_kernel(a_ptr, v_ptr, s_ptr, M, N, max_sweeps, tol, SIGN_FROM_V: tl.constexpr,
-                       BLOCK_R: tl.constexpr):
+                       BLOCK_R: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_RP: tl.constexpr):
     # a_ptr: (batch, M, N) contiguous, M >= N: in the matrix, out U (unit columns; zero for a zero singular value)
     # v_ptr: (batch, N, N) contiguous out: V, with A = U diag(s) V^T
     # s_ptr: (batch, N) out: the singular values, descending
     # max_sweeps, tol: sweeps over all column pairs until every pair has |a_p.a_q| <= tol |a_p| |a_q|
     # SIGN_FROM_V: the sign rule reads V's columns (the caller's U when it passed A^T), else U's
-    # Bytes: per sweep ~N^2/2 pairs x 2 column reads + 2 writes (from L1/L2); one read and write of the matrix.
+    # BLOCK_P >= the pairs per round (N + 1) // 2; BLOCK_RP: rows per step of the (rows x pairs) tiles
+    # A sweep is N - 1 (N even; N for odd N, a dummy column making it even) rounds of disjoint column pairs, all
+    # pairs of a round rotated at once (Brent and Luk's parallel ordering): N - 1 steps of O(M N) work instead of
+    # N (N - 1) / 2 steps of O(M), with a barrier between rounds (a column changes owner from round to round).
+    # Bytes: per sweep ~N rounds x 2 reads + 1 write of the matrix and of V (from L1/L2).
     pid = tl.program_id(0).to(tl.int64)
     a = a_ptr + pid * M * N
     v = v_ptr + pid * N * N
     s = s_ptr + pid * N
     rr = tl.arange(0, BLOCK_R)
+    rp = tl.arange(0, BLOCK_RP)
+    kk = tl.arange(0, BLOCK_P)
+    NP = N + N % 2
     _identity_into(v, N, rr, BLOCK_R)
+    tl.debug_barrier()
     sweep = 0
-    rotated = 1
+    rotated = tl.full([], 1, tl.int32)
     while (sweep < max_sweeps) & (rotated > 0):
-        rotated = 0
-        for p in range(0, N - 1):
-            for q in range(p + 1, N):
-                alpha = tl.full([], 0.0, a_ptr.dtype.element_ty)
-                beta = tl.full([], 0.0, a_ptr.dtype.element_ty)
-                gamma = tl.full([], 0.0, a_ptr.dtype.element_ty)
-                for r0 in range(0, M, BLOCK_R):
-                    rows = r0 + rr
-                    m = rows < M
-                    xp = tl.load(a + rows * N + p, mask=m, other=0.0)
-                    xq = tl.load(a + rows * N + q, mask=m, other=0.0)
-                    alpha += tl.sum(xp * xp, 0)
-                    beta += tl.sum(xq * xq, 0)
-                    gamma += tl.sum(xp * xq, 0)
-                if tl.abs(gamma) > tol * tl.sqrt(alpha * beta):
-                    zeta = (beta - alpha) / (2.0 * gamma)
-                    t = tl.where(zeta >= 0, 1.0, -1.0) / (tl.abs(zeta) + tl.sqrt(1.0 + zeta * zeta))
-                    c = 1.0 / tl.sqrt(1.0 + t * t)
-                    _rotate_lines(a, M, N, 1, p, q, c, c * t, rr, BLOCK_R)   # columns p, q
-                    _rotate_lines(v, N, N, 1, p, q, c, c * t, rr, BLOCK_R)
-                    rotated += 1
+        rotated = tl.full([], 0, tl.int32)
+        for r in range(0, NP - 1):
+            p, q = _round_pairs(r, NP, kk)
+            act = (kk < NP // 2) & (p < N) & (q < N)
+            alpha = tl.zeros([BLOCK_P], a_ptr.dtype.element_ty)
+            beta = tl.zeros([BLOCK_P], a_ptr.dtype.element_ty)
+            gamma = tl.zeros([BLOCK_P], a_ptr.dtype.element_ty)
+            for r0 in range(0, M, BLOCK_RP):
+                rows = r0 + rp
+                m = (rows < M)[:, None] & act[None, :]
+                xp = tl.load(a + rows[:, None] * N + p[None, :], mask=m, other=0.0)
+                xq = tl.load(a + rows[:, None] * N + q[None, :], mask=m, other=0.0)
+                alpha += tl.sum(xp * xp, 0)
+                beta += tl.sum(xq * xq, 0)
+                gamma += tl.sum(xp * xq, 0)
+            turn = act & (tl.abs(gamma) > tol * tl.sqrt(alpha * beta))
+            g = tl.where(turn, gamma, 1.0)
+            zeta = (beta - alpha) / (2.0 * g)
+            t = tl.where(zeta >= 0, 1.0, -1.0) / (tl.abs(zeta) + tl.sqrt(1.0 + zeta * zeta))
+            c = 1.0 / tl.sqrt(1.0 + t * t)
+            tl.debug_barrier()   # every column of the round read before any is rewritten
+            _rotate_pairs(a, M, N, 1, p, q, c, c * t, turn, rp, BLOCK_RP)
+            _rotate_pairs(v, N, N, 1, p, q, c, c * t, turn, rp, BLOCK_RP)
+            tl.debug_barrier()   # the round's columns written before the next round reads them
+            rotated += tl.sum(turn.to(tl.int32), 0)
         sweep += 1
     for j in range(0, N):
         nrm = tl.full([], 0.0, a_ptr.dtype.element_ty)
@@ -181,40 +215,49 @@ def _svd_jacobi_kernel(a_ptr, v_ptr, s_ptr, M, N, max_sweeps, tol, SIGN_FROM_V: 
 
 
 @triton.jit
-def _eigh_jacobi_kernel(a_ptr, q_ptr, w_ptr, N, max_sweeps, tol, BLOCK_R: tl.constexpr):
+def _eigh_jacobi_kernel(a_ptr, q_ptr, w_ptr, N, max_sweeps, tol, BLOCK_R: tl.constexpr, BLOCK_P: tl.constexpr,
+                        BLOCK_RP: tl.constexpr):
     # a_ptr: (batch, N, N) contiguous symmetric matrices (destroyed: driven to diagonal form)
     # q_ptr: (batch, N, N) contiguous out: eigenvectors (columns); w_ptr: (batch, N) out: eigenvalues, ascending
     # max_sweeps, tol: sweeps over all pairs until every |a_pq| <= tol sqrt(|a_pp a_qq|) (or a_pq == 0)
-    # Bytes: per rotation 2 rows + 2 columns of A and 2 columns of Q read and written (from L1/L2).
+    # BLOCK_P >= the pairs per round (N + 1) // 2; BLOCK_RP: lines per step of the (lines x pairs) tiles
+    # Rounds of disjoint pairs as in _svd_jacobi_kernel: the round's rotations commute, so A <- J^T A J applies all
+    # row rotations, then (after a barrier) all column rotations, with angles from the round's starting A.
+    # Bytes: per round 2 passes over A and 1 over Q, read and written (from L1/L2).
     pid = tl.program_id(0).to(tl.int64)
     a = a_ptr + pid * N * N
     qm = q_ptr + pid * N * N
     w = w_ptr + pid * N
     rr = tl.arange(0, BLOCK_R)
+    rp = tl.arange(0, BLOCK_RP)
+    kk = tl.arange(0, BLOCK_P)
+    NP = N + N % 2
     _identity_into(qm, N, rr, BLOCK_R)
     tl.debug_barrier()
     sweep = 0
-    rotated = 1
+    rotated = tl.full([], 1, tl.int32)
     while (sweep < max_sweeps) & (rotated > 0):
-        rotated = 0
-        for p in range(0, N - 1):
-            for q in range(p + 1, N):
-                apq = tl.load(a + p * N + q)
-                app = tl.load(a + p * N + p)
-                aqq = tl.load(a + q * N + q)
-                if tl.abs(apq) > tol * tl.sqrt(tl.abs(app * aqq)):
-                    theta = (aqq - app) / (2.0 * apq)
-                    t = tl.where(theta >= 0, 1.0, -1.0) / (tl.abs(theta) + tl.sqrt(1.0 + theta * theta))
-                    c = 1.0 / tl.sqrt(1.0 + t * t)
-                    sn = c * t
-                    tl.debug_barrier()  # every thread has read a_pp, a_qq, a_pq
-                    # A <- J^T A J with J the rotation in the (p, q) plane: rows first, then columns
-                    _rotate_lines(a, N, 1, N, p, q, c, sn, rr, BLOCK_R)
-                    tl.debug_barrier()
-                    _rotate_lines(a, N, N, 1, p, q, c, sn, rr, BLOCK_R)
-                    _rotate_lines(qm, N, N, 1, p, q, c, sn, rr, BLOCK_R)
-                    tl.debug_barrier()
-                    rotated += 1
+        rotated = tl.full([], 0, tl.int32)
+        for r in range(0, NP - 1):
+            p, q = _round_pairs(r, NP, kk)
+            act = (kk < NP // 2) & (p < N) & (q < N)
+            pc = tl.where(act, p, 0)
+            qc = tl.where(act, q, 0)
+            apq = tl.load(a + pc * N + qc, mask=act, other=0.0)
+            app = tl.load(a + pc * N + pc, mask=act, other=1.0)
+            aqq = tl.load(a + qc * N + qc, mask=act, other=1.0)
+            turn = act & (tl.abs(apq) > tol * tl.sqrt(tl.abs(app * aqq)))
+            theta = (aqq - app) / (2.0 * tl.where(turn, apq, 1.0))
+            t = tl.where(theta >= 0, 1.0, -1.0) / (tl.abs(theta) + tl.sqrt(1.0 + theta * theta))
+            c = 1.0 / tl.sqrt(1.0 + t * t)
+            sn = c * t
+            tl.debug_barrier()  # every thread has read the round's a_pp, a_qq, a_pq
+            _rotate_pairs(a, N, 1, N, pc, qc, c, sn, turn, rp, BLOCK_RP)     # rows
+            tl.debug_barrier()
+            _rotate_pairs(a, N, N, 1, pc, qc, c, sn, turn, rp, BLOCK_RP)     # columns
+            _rotate_pairs(qm, N, N, 1, pc, qc, c, sn, turn, rp, BLOCK_RP)
+            tl.debug_barrier()
+            rotated += tl.sum(turn.to(tl.int32), 0)
         sweep += 1
     for j in range(0, N):
         tl.store(w + j, tl.load(a + j * N + j))
@@ -328,8 +371,9 @@ def _svd_cuda(meta, A):
     s = CudaArray.empty(batch + (k,), A.dtype.np)
     nb = _nbatch(batch)
     if nb:
+        pairs = next_pow2(max((k + 1) // 2, 1))
         _svd_jacobi_kernel[(nb,)](work, v, s, rows, k, _MAX_SWEEPS, rows * _EPS[A.dtype], SIGN_FROM_V=not tall,
-                                  BLOCK_R=_BLOCK_R)
+                                  BLOCK_R=_BLOCK_R, BLOCK_P=pairs, BLOCK_RP=_pair_rows(pairs))
     if tall:          # A = work diag(s) v^T
         return work, s, _transposed(v)
     return v, s, _transposed(work)   # A^T = work diag(s) v^T, so A = v diag(s) work^T
@@ -513,7 +557,9 @@ def _eigh_cuda(meta, A, UPLO="L"):
     w = CudaArray.empty(batch + (n,), A.dtype.np)
     nb = _nbatch(batch)
     if nb:
-        _eigh_jacobi_kernel[(nb,)](work, q, w, n, _MAX_SWEEPS, n * _EPS[A.dtype], BLOCK_R=_BLOCK_R)
+        pairs = next_pow2(max((n + 1) // 2, 1))
+        _eigh_jacobi_kernel[(nb,)](work, q, w, n, _MAX_SWEEPS, n * _EPS[A.dtype], BLOCK_R=_BLOCK_R, BLOCK_P=pairs,
+                                   BLOCK_RP=_pair_rows(pairs))
     return w, q
 
 
