@@ -234,6 +234,17 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
                      indices.reshape(input.shape) if not input.dim() else indices)
 
 
+def _reduced_pair(values, indices, d: int, keepdim: bool, ndim: int):
+    """(values, indices) reduced along a last dim of size 1, moved back to dim d, kept or squeezed as keepdim says
+    (a 0-d input gives 0-d results): the epilogue of mode and nanmedian."""
+    values, indices = values.movedim(-1, d), indices.movedim(-1, d)
+    if not keepdim or not ndim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    if not ndim:
+        values, indices = values.reshape(()), indices.reshape(())
+    return values, indices
+
+
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along dim (the smallest one when several are) and the last index where it
     occurs: runs of the sorted values counted with a scatter-add."""
@@ -254,11 +265,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     values = s.gather(-1, first)
     positions = tt.arange(n, device=s.device).expand(*moved.shape)
     indices = tt.where(moved == values, positions, -1).amax(-1, keepdim=True)
-    values, indices = values.movedim(-1, d), indices.movedim(-1, d)
-    if not keepdim or not input.dim():
-        values, indices = values.squeeze(d), indices.squeeze(d)
-    if not input.dim():
-        values, indices = values.reshape(()), indices.reshape(())
+    values, indices = _reduced_pair(values, indices, d, keepdim, input.dim())
     return _mode(values, indices)
 
 

@@ -14,6 +14,7 @@ import math
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
+from .composite import _reduced_pair
 
 __all__ = ["quantile", "nanquantile", "nanmedian", "trapezoid", "trapz", "cumulative_trapezoid", "gradient",
            "histogram", "unique_consecutive", "renorm", "vander", "pdist", "cosine_similarity",
@@ -123,11 +124,7 @@ def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
     values = s.values.gather(-1, k)
     indices = s.indices.gather(-1, k)
     values = tt.where(count == 0, float("nan"), values)
-    values, indices = values.movedim(-1, d), indices.movedim(-1, d)
-    if not keepdim or not input.dim():
-        values, indices = values.squeeze(d), indices.squeeze(d)
-    if not input.dim():
-        values, indices = values.reshape(()), indices.reshape(())
+    values, indices = _reduced_pair(values, indices, d, keepdim, input.dim())
     return _nanmedian(values, indices)
 
 

@@ -26,8 +26,8 @@ import triton.language as tl
 from .. import dtypes as _dt
 from . import _bind
 from . import pointwise as pw
-from .unary import (_SPECIAL, _bench, _blockwise_f32, _erf64, _erf_rational64, _inplace, _only, _public, _samples,
-                    _with_checks)
+from .unary import (_SPECIAL, _bench, _erf64, _erf_rational64, _float64_fallback, _inplace, _only, _public,
+                    _samples, _with_checks)
 
 FAMILY = "erfc"
 
@@ -141,23 +141,6 @@ def _erf_near(x: np.ndarray, single: bool) -> np.ndarray:
     return _erf_rational64(x.copy()) if single else _erf64(x)
 
 
-def _widened(fn64):
-    """float64 as it is, float32 in cache-sized blocks on the thread pool, float16/bfloat16 through float32; the
-    narrower dtypes take the float32-accurate variant (as the kernel's compute dtype decides there)."""
-
-    def flat64(x, single):
-        return fn64(np.asarray(x, np.float64).reshape(-1), single).reshape(np.shape(x))
-
-    def run(x):
-        if x.dtype == np.float64:
-            return flat64(x, False)
-        if x.dtype == np.float32:
-            return _blockwise_f32(lambda block: flat64(block, True), x)
-        return flat64(x, True).astype(np.float32).astype(x.dtype)
-
-    return run
-
-
 # ====================================================================== float64 references (C library)
 
 def _erfc_ref(x):
@@ -201,7 +184,8 @@ def _erfcx_vjp(ctx, grad):
 
 def _declare(name, *, np_fn, tl_fn, ref, torch_fn, low, high, specials, vjp, dtypes=_dt.ALL):
     limited = dtypes is not _dt.ALL
-    op = pw.declare(name, np_fn=_widened(np_fn), tl_fn=tl_fn, kind="float", ref=ref, arity=1, family=FAMILY,
+    fallback = _float64_fallback(lambda x: np_fn(x, False), lambda x: np_fn(x, True))   # (float32's is cheaper)
+    op = pw.declare(name, np_fn=fallback, tl_fn=tl_fn, kind="float", ref=ref, arity=1, family=FAMILY,
                     dtypes=dtypes, allowed=dtypes if limited else None, samples=_samples(low, high, specials),
                     extra={"torch": torch_fn}, vjp=vjp,
                     bench=_bench("float", low, high, 80, (_dt.float32,) if limited else (_dt.float32, _dt.float16)))

@@ -38,7 +38,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
 from . import pointwise as pw
-from .unary import (_SPECIAL, _blockwise_f32, _bench, _inplace, _log1p_accurate, _poly, _public, _samples,
+from .unary import (_SPECIAL, _bench, _float64_fallback, _inplace, _log1p_accurate, _poly, _public, _samples,
                     _with_checks)
 
 FAMILY = "gamma"
@@ -328,24 +328,6 @@ def _polygamma64_np(x: np.ndarray, n: int = 1) -> np.ndarray:
     return (1.0 if n % 2 == 1 else -1.0) * math.factorial(n) * _hurwitz_zeta64_np(float(n + 1), x)
 
 
-def _widened(fn64):
-    """The NumPy fallback of a float64 algorithm: float64 as it is, float32 in cache-sized blocks on the thread
-    pool, float16/bfloat16 through float64 too, rounded to float32 and then to their own dtype (as the kernel,
-    whose result passes through its float32 compute dtype)."""
-
-    def flat64(x, *params):   # (the algorithms index with masks: 1-D in, the input's shape out)
-        return fn64(np.asarray(x, np.float64).reshape(-1), *params).reshape(np.shape(x))
-
-    def run(x, *params):
-        if x.dtype == np.float64:
-            return flat64(x, *params)
-        if x.dtype == np.float32:
-            return _blockwise_f32(lambda block: flat64(block, *params), x)
-        return flat64(x, *params).astype(np.float32).astype(x.dtype)   # (rounded as the kernel rounds)
-
-    return run
-
-
 # ================================================================================ float64 references
 #
 # Independent of the algorithms above: the C library's lgamma, and mpmath's psi at 30 digits where mpmath is
@@ -418,7 +400,7 @@ def _polygamma_vjp(ctx, grad):
 # ============================================================================================ the ops
 
 def _declare(name, *, np_fn, tl_fn, ref, torch_fn, low, high, specials, vjp, params=(), kwargs=(), flops):
-    op = pw.declare(name, np_fn=_widened(np_fn), tl_fn=tl_fn, kind="float", ref=ref, arity=1, family=FAMILY,
+    op = pw.declare(name, np_fn=_float64_fallback(np_fn), tl_fn=tl_fn, kind="float", ref=ref, arity=1, family=FAMILY,
                     dtypes=_dt.ALL, params=params, samples=_samples(low, high, specials, False, kwargs),
                     bench=_bench("float", low, high, flops, (_dt.float32, _dt.float16)), extra={"torch": torch_fn},
                     vjp=vjp)

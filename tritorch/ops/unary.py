@@ -259,6 +259,26 @@ def _blockwise_f32(fn, x):
     return out.reshape(x.shape)
 
 
+def _float64_fallback(fn64, narrow=None):
+    """The NumPy fallback of a float64 algorithm (the gamma and erfc families): fn64(x64, *params) on float64
+    input; float32 in cache-sized blocks on the thread pool, float16/bfloat16 whole, both through `narrow` (a
+    cheaper variant accurate to float32, default fn64) and rounded to float32, then to their dtype, as the kernel
+    rounds through its float32 compute dtype. The algorithms index with masks: they see 1-D arrays."""
+    narrow = narrow or fn64
+
+    def flat(fn, x, params):
+        return fn(np.asarray(x, np.float64).reshape(-1), *params).reshape(np.shape(x))
+
+    def run(x, *params):
+        if x.dtype == np.float64:
+            return flat(fn64, x, params)
+        if x.dtype == np.float32:
+            return _blockwise_f32(lambda block: flat(narrow, block, params), x)
+        return flat(narrow, x, params).astype(np.float32).astype(x.dtype)
+
+    return run
+
+
 def _erf_np(x):
     if x.dtype == np.float32:
         return _blockwise_f32(_erf_rational64, x)
