@@ -206,3 +206,55 @@ def test_off_under_the_interpreter():
         assert fl.ENABLED is False
         k = JITFunction(_kernel)
         assert fl.install_kernel(k) is k and type(k) is JITFunction
+
+
+def test_a_tuner_over_heuristics_is_remembered_and_rechecks_them(fast, monkeypatch):
+    # the H200 probe: matmul's tuner sits on triton.heuristics (EVEN_K), whose value was missing from the
+    # remembered arguments, so no entry was ever made and every matmul paid the tuner's ~25 us of key building
+    config = triton.Config({"BLOCK": 16}, num_warps=4)
+    seen = []
+
+    def mode(args):
+        seen.append(dict(args))
+        return 1 if args["n"] % args["BLOCK"] == 0 else 2
+    tuner = fl.install_kernel(triton.autotune(configs=[config, config], key=["flag"])(
+        triton.heuristics({"MODE": mode})(JITFunction(_kernel))))
+    decided = []
+
+    def tuner_run(self, *args, grid, warmup, **kwargs):
+        self.best_config = config
+        decided.append(1)
+        return self.fn.run(*args, grid=grid, warmup=warmup, **kwargs, **config.all_kwargs())
+
+    monkeypatch.setattr(Autotuner, "run", tuner_run)
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    tuner[(1,)](x, 64, 0.5, True)
+    tuner[(1,)](x, 32, 0.5, True)    # same key, and MODE is 1 again: straight to the kernel
+    assert len(decided) == 1 and len(fast) == 1
+    compiled = fast[0][2]
+    assert compiled.launches == [(1, 1, 1, 77, compiled.function, compiled.packed_metadata, None, None, None,
+                                  x, 32, 0.5, True, 16, 1)]
+    # the heuristic saw what Heuristics.run passes: the arguments by name, the call's and the config's keywords
+    assert seen[-1] == dict(x_ptr=x, n=32, scale=0.5, flag=True, **config.all_kwargs())
+    tuner[(1,)](x, 48, 0.5, True)    # same launch key, MODE still 1: fast
+    assert len(decided) == 1 and len(compiled.launches) == 2
+
+
+def test_a_heuristic_that_changes_value_takes_tritons_path(fast, monkeypatch):
+    config = triton.Config({"BLOCK": 16}, num_warps=4)
+    tuner = fl.install_kernel(triton.autotune(configs=[config], key=["flag"])(
+        triton.heuristics({"MODE": lambda args: 1 if args["scale"] > 0 else 2})(JITFunction(_kernel))))
+    decided = []
+
+    def tuner_run(self, *args, grid, warmup, **kwargs):
+        self.best_config = config
+        decided.append(1)
+        return self.fn.run(*args, grid=grid, warmup=warmup, **kwargs, **config.all_kwargs())
+
+    monkeypatch.setattr(Autotuner, "run", tuner_run)
+    x = CudaArray.empty((64,), np.dtype(np.float32))
+    tuner[(1,)](x, 64, 0.5, True)
+    tuner[(1,)](x, 64, -0.5, True)   # the launch key is the same (a float), the heuristic's value is not
+    assert len(decided) == 2
+    assert [c.launches for _, _, c in fast] == [[], []]
+    assert fast[1][1]["MODE"] == 2

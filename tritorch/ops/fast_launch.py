@@ -16,17 +16,19 @@ need a different compiled kernel:
   remembered key never keeps device memory alive); anything else: its exact value (hashable, or Triton's path);
 - keyword arguments (constexprs, tile sizes, num_warps ...): their exact values;
 - an autotuner's key arguments: their exact values (so the tuned config is the one Triton would pick).
+- `triton.heuristics` under an autotuner: not in the key; every fast launch evaluates them again and takes
+  Triton's path where one gives another value than the remembered launch's.
 Only launches Triton itself would make are remembered: Triton versions whose `CompiledKernel.run` signature was
 checked on a GPU (`VERIFIED_TRITON`), no launch hooks installed (a profiler's hooks keep every launch on Triton's
-path), at most `MAX_ENTRIES` keys per kernel. `TRITORCH_FAST_LAUNCH=0` turns it off; under the interpreter it is
-never on. Ops authored outside tritorch can opt in with `install_kernel(kernel)`.
+path), no `pre_hook` on the tuned config, at most `MAX_ENTRIES` keys per kernel. `TRITORCH_FAST_LAUNCH=0` turns it
+off; under the interpreter it is never on. Ops authored outside tritorch can opt in with `install_kernel(kernel)`.
 """
 from __future__ import annotations
 
 import os
 
 import triton
-from triton.runtime.autotuner import Autotuner
+from triton.runtime.autotuner import Autotuner, Heuristics
 from triton.runtime.jit import JITFunction
 
 from ..backends import cuda as _cuda
@@ -78,7 +80,7 @@ def _hooks_installed() -> bool:
 
 class _Entry:
     """One remembered compiled kernel: its launcher, and the argument values after the positional ones."""
-    __slots__ = ("compiled", "run", "function", "packed", "tail", "names")
+    __slots__ = ("compiled", "run", "function", "packed", "tail", "names", "derived")
 
     def __init__(self, compiled, tail: tuple, names):
         self.compiled = compiled  # what a launch returns, as Triton's run does (an autotuner remembers it)
@@ -87,6 +89,20 @@ class _Entry:
         self.packed = compiled.packed_metadata
         self.tail = tail
         self.names = names
+        self.derived = None  # a tuner's heuristics: (context, [(name, fn, value)]), checked again at every launch
+
+    def heuristics_hold(self, args: tuple) -> bool:
+        """Whether every heuristic under the tuner gives, for these arguments, the value the entry was made with
+        (a heuristic may read any argument, not only those the launch key holds exactly)."""
+        context, rules = self.derived
+        named = dict(zip(self.names, args))
+        named.update(context)
+        for name, fn, value in rules:
+            got = fn(named)
+            if got != value:
+                return False
+            named[name] = got
+        return True
 
     def launch(self, grid, args: tuple):
         full = args + self.tail if self.tail else args
@@ -151,18 +167,27 @@ class FastAutotuner(Autotuner):
                 entry = self._fast_entries.get(key)
             except TypeError:
                 key = entry = None
-            if entry is not None:
+            if entry is not None and (entry.derived is None or entry.heuristics_hold(args)):
                 return entry.launch(grid, args)
             kwargs["grid"], kwargs["warmup"] = grid, False
         compiled = super().run(*args, **kwargs)
-        if key is not None and len(self._fast_entries) < MAX_ENTRIES:
-            jit = self.fn
-            while not isinstance(jit, JITFunction) and hasattr(jit, "fn"):
-                jit = jit.fn
+        if key is not None and len(self._fast_entries) < MAX_ENTRIES and self.best_config.pre_hook is None:
             values = {k: v for k, v in kwargs.items() if k not in ("grid", "warmup")}
             values.update(self.best_config.all_kwargs())
+            context = dict(values)
+            # triton.heuristics under the tuner (matmul's EVEN_K): what they derived, as Heuristics.run does
+            rules, jit = [], self.fn
+            while not isinstance(jit, JITFunction) and hasattr(jit, "fn"):
+                if isinstance(jit, Heuristics):
+                    named = dict(zip(jit.arg_names, args))
+                    for name, fn in jit.values.items():
+                        values[name] = fn({**named, **values})
+                        rules.append((name, fn, values[name]))
+                jit = jit.fn
             entry = _entry(compiled, jit, len(args), values)
             if entry is not None:
+                if rules:
+                    entry.derived = (context, rules)
                 self._fast_entries[key] = entry
         return compiled
 
