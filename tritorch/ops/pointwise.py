@@ -96,6 +96,36 @@ def pointwise_kernel(
     tl.store(out_ptr + oo, result.to(out_ptr.dtype.element_ty), mask=mask)
 
 
+@triton.jit
+def pointwise_flat_kernel(
+    x_ptr, y_ptr, z_ptr,        # inputs: pointers laid out as the output, scalars (per *_KIND), or unused
+    out_ptr,                    # output pointer (contiguous: a fresh array)
+    n,                          # number of output elements
+    p0, p1,                     # the op's scalar parameters (alpha, min/max, weight, ...)
+    FN: tl.constexpr,           # @triton.jit scalar function FN(x, y, z, p0, p1) -> value
+    X_KIND: tl.constexpr, Y_KIND: tl.constexpr, Z_KIND: tl.constexpr,  # ABSENT/POINTER/SCALAR/SCALAR_F64_BITS
+    P_KIND: tl.constexpr,       # SCALAR or SCALAR_F64_BITS for p0/p1
+    COMPUTE: tl.constexpr,      # dtype the inputs are converted to before FN (fp32 for fp16/bf16)
+    BLOCK: tl.constexpr,        # elements per program
+):
+    # pointwise_kernel's RANK 1 case with 7 arguments instead of 26: a launch's host time grows with its argument
+    # count (the launch key, Triton's argument packing), and this is the launch of nearly every elementwise op.
+    # bytes: reads each pointer operand once per output element, writes out once
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = _operand(x_ptr, offs, mask, X_KIND, COMPUTE)
+    y = _operand(y_ptr, offs, mask, Y_KIND, COMPUTE)
+    z = _operand(z_ptr, offs, mask, Z_KIND, COMPUTE)
+    if P_KIND == 3:
+        q0 = p0.to(tl.int64).to(tl.float64, bitcast=True)
+        q1 = p1.to(tl.int64).to(tl.float64, bitcast=True)
+    else:
+        q0 = p0
+        q1 = p1
+    result = FN(x, y, z, q0, q1)
+    tl.store(out_ptr + offs, result.to(out_ptr.dtype.element_ty), mask=mask)
+
+
 # Triton element types for compute dtypes; fp16/bf16 compute in fp32 (the interpreter cannot do bf16 math, and
 # PyTorch's CPU kernels round each op's fp32 result the same way).
 TL_DTYPE = {_dt.bool_: tl.int1, _dt.uint8: tl.uint8, _dt.int8: tl.int8, _dt.int16: tl.int16, _dt.int32: tl.int32,
@@ -125,7 +155,7 @@ def _scalar_arg(v, compute: _dt.dtype):
 
 
 _FLAT = "flat"  # an operand laid out as the output (its strides are the flat (0, 0, 0, 1))
-_FLAT_STRIDES, _NO_STRIDES = (0, 0, 0, 1), (0, 0, 0, 0)
+_NO_STRIDES = (0, 0, 0, 0)
 
 
 def launch_pointwise(fn, inputs: list, out_shape: tuple, out_dtype: _dt.dtype, compute: _dt.dtype,
@@ -165,22 +195,24 @@ def launch_pointwise(fn, inputs: list, out_shape: tuple, out_dtype: _dt.dtype, c
         p_kind = SCALAR_F64_BITS
     else:
         p_kind = SCALAR
-    if flat:
-        shape, ost, rank = (1, 1, 1, n), _FLAT_STRIDES, 1
-        full = [_FLAT_STRIDES if st is not None else _NO_STRIDES for st in strides]
-    else:
-        strides = [None if st is None else launch.broadcast_strides(p, out_shape) for p, st in zip(ptrs, strides)]
-        all_strides = [st for st in strides if st is not None] + [o.strides]
-        shape, collapsed = launch.collapse(out_shape, all_strides)
-        if len(shape) > launch.MAX_RANK:
-            _launch_split(fn, ptrs, kinds, strides, o, shape, collapsed, compute, params, p_kind)
-            return out
-        shape, collapsed = launch.pad_rank(shape, collapsed)
-        it = iter(collapsed)
-        full = [next(it) if st is not None else _NO_STRIDES for st in strides]
-        ost = next(it)
-        rank = 1 if shape[:3] == (1, 1, 1) else launch.MAX_RANK
     block = launch.ELEMENTWISE_BLOCK
+    if flat:
+        pointwise_flat_kernel[(launch.num_programs(n, block),)](
+            ptrs[0], ptrs[1], ptrs[2], o, n, params[0], params[1],
+            FN=fn, X_KIND=kinds[0], Y_KIND=kinds[1], Z_KIND=kinds[2], P_KIND=p_kind,
+            COMPUTE=TL_COMPUTE[compute], BLOCK=block)
+        return out
+    strides = [None if st is None else launch.broadcast_strides(p, out_shape) for p, st in zip(ptrs, strides)]
+    all_strides = [st for st in strides if st is not None] + [o.strides]
+    shape, collapsed = launch.collapse(out_shape, all_strides)
+    if len(shape) > launch.MAX_RANK:
+        _launch_split(fn, ptrs, kinds, strides, o, shape, collapsed, compute, params, p_kind)
+        return out
+    shape, collapsed = launch.pad_rank(shape, collapsed)
+    it = iter(collapsed)
+    full = [next(it) if st is not None else _NO_STRIDES for st in strides]
+    ost = next(it)
+    rank = 1 if shape[:3] == (1, 1, 1) else launch.MAX_RANK
     pointwise_kernel[(launch.num_programs(n, block),)](
         ptrs[0], ptrs[1], ptrs[2], o, n, shape[1], shape[2], shape[3],
         *full[0], *full[1], *full[2], *ost, params[0], params[1],
