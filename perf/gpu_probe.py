@@ -1,10 +1,11 @@
 """Diagnostics for a lent GPU, run by perf/gpu_check.sh when PROBE_TIMEOUT is set (the figures steer the next
 changes; they are not targets):
 
-    python perf/gpu_probe.py [--only host,launch,attention,conv] [--time-limit S]
+    python perf/gpu_probe.py [--only host,launch,reduce,attention,conv] [--time-limit S]
 
 - host:      host microseconds per call of small ops (GPU time negligible), tritorch vs torch, then cProfile's top
              functions by own time for a few of ours: where a call's host time goes.
+- reduce:    sum's wall time per synchronised call by the length a split reduction needs (one launch or two).
 - launch:    the cost of Triton's own launch path for a one-line kernel: `kernel[grid](...)`, and the compiled
              kernel's launcher called directly (which argument form Triton's launcher takes is printed).
 - attention: GPU time (CUDA events, L2 flushed) of each forward / dQ / dK-dV tile config for causal fp16 attention
@@ -120,8 +121,13 @@ def run_host():
             print(f"{name:34s} tritorch {o:7.1f} us   torch {t:6.1f} us   ratio {o / t:5.2f}", flush=True)
         except Exception as e:
             print(f"{name}: {type(e).__name__}: {e}"[:300], flush=True)
+    print("-- launches per call: fast path (remembered kernel) / Triton's path (JITFunction.run + Autotuner.run calls)")
     for name, ours, _, mode in cases:
-        if late() or name.startswith(("add", "sum", "matmul", "rms")):
+        with mode():
+            fast, slow = _launch_census(ours)
+        print(f"{name:34s} fast {fast:4.1f}   Triton's path {slow:4.1f}", flush=True)
+    for name, ours, _, mode in cases:
+        if late() or name.startswith("rms"):
             continue
         prof = cProfile.Profile()
         with mode():
@@ -135,9 +141,82 @@ def run_host():
             _cuda.synchronize()
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(18)
+        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(14)
         lines = [ln for ln in s.getvalue().splitlines() if ln.strip()]
-        print(f"-- cProfile, 200 calls of {name} (tottime order)")
+        print(f"-- cProfile, 200 calls of {name} (tottime order, then cumulative)")
         print("\n".join(ln.replace(os.getcwd() + "/", "") for ln in lines[3:]), flush=True)
+
+
+def _launch_census(fn, calls=50) -> tuple:
+    """Kernel launches per call of `fn` that took the fast path, and those that went through Triton's own."""
+    from triton.runtime.autotuner import Autotuner
+    from triton.runtime.jit import JITFunction
+    from tritorch.ops import fast_launch
+    counts = [0, 0]
+    saved = fast_launch._Entry.launch, JITFunction.run, Autotuner.run
+
+    def fast(self, *a, **k):
+        counts[0] += 1
+        return saved[0](self, *a, **k)
+
+    def slow_jit(self, *a, **k):
+        counts[1] += 1
+        return saved[1](self, *a, **k)
+
+    def slow_tuner(self, *a, **k):
+        counts[1] += 1
+        return saved[2](self, *a, **k)
+    fn()
+    fast_launch._Entry.launch, JITFunction.run, Autotuner.run = fast, slow_jit, slow_tuner
+    try:
+        for _ in range(calls):
+            fn()
+    finally:
+        fast_launch._Entry.launch, JITFunction.run, Autotuner.run = saved
+    _cuda.synchronize()
+    return counts[0] / calls, counts[1] / calls
+
+
+# ------------------------------------------------------------------------------------------------ reduce
+
+def synced_us(fn, sync, n=200) -> float:
+    """Median wall microseconds of a call that waits for its result: host and GPU time in series."""
+    for _ in range(10):
+        fn()
+        sync()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e6
+
+
+def run_reduce():
+    """Where splitting a long reduction over programs (two launches) starts to pay against one program per row
+    (one launch): reduce.SPLIT['min_len'] is the shortest piece a split may make."""
+    from tritorch.ops import reduce as R
+    lens = (8192, 1 << 16, 1 << 18, 1 << 30)
+    print("== sum, wall us per synchronised call, by SPLIT['min_len'] (1<<30: never split); torch last")
+    saved = dict(R.SPLIT)
+    try:
+        for rows in (1, 16):
+            for n in (1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20, 1 << 22):
+                if late():
+                    print("reduce: time limit")
+                    return
+                x, tx = _pair((rows, n // rows))
+                ours = (lambda: x.sum()) if rows == 1 else (lambda: x.sum(1))
+                theirs = (lambda: tx.sum()) if rows == 1 else (lambda: tx.sum(1))
+                cells = []
+                for ml in lens:
+                    R.SPLIT["min_len"] = ml
+                    cells.append(f"{synced_us(ours, _cuda.synchronize):7.1f}")
+                cells.append(f"{synced_us(theirs, torch.cuda.synchronize):7.1f}")
+                print(f"{rows:3d} x {n // rows:8d}  " + " ".join(cells), flush=True)
+    finally:
+        R.SPLIT.update(saved)
 
 
 # ------------------------------------------------------------------------------------------------ launch
@@ -291,7 +370,7 @@ def run_conv():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="host,launch,attention,conv")
+    ap.add_argument("--only", default="host,launch,reduce,attention,conv")
     ap.add_argument("--time-limit", type=float, default=200.0)
     args = ap.parse_args()
     if _cuda.INTERPRET or not _cuda.is_available() or torch is None or not torch.cuda.is_available():
@@ -299,7 +378,7 @@ def main():
         return
     DEADLINE[0] = time.monotonic() + args.time_limit
     print(f"card: {tt.cuda.get_device_name()}; triton {triton.__version__}; torch {torch.__version__}", flush=True)
-    steps = dict(host=run_host, launch=run_launch, attention=run_attention, conv=run_conv)
+    steps = dict(host=run_host, launch=run_launch, reduce=run_reduce, attention=run_attention, conv=run_conv)
     for name in args.only.split(","):
         if late():
             print(name, "skipped: time limit")
