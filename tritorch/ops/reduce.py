@@ -461,7 +461,10 @@ _MAX_BLOCK_R = 1024
 _TILE = 4096 if _cuda.INTERPRET else 2048
 # Split the reduced length over more programs when fewer than `programs` programs would run (None: 4 per SM on a
 # GPU, never in the interpreter) and each split still gets at least `min_len` elements. Tests lower both.
-SPLIT = {"programs": None, "min_len": 8192}
+# min_len 65536 from perf/gpu_probe.py's sweep on an H200 (wall us per synchronised full sum, 8192 -> 65536):
+# 16K elements 56.9 -> 37.6, 64K 57.6 -> 45.2, 1M 59.9 -> 56.5, 4M 86.7 -> 58.6; a second launch costs more host
+# time than one program's loop over 64K elements, and fewer, longer splits leave stage 2 less to fold.
+SPLIT = {"programs": None, "min_len": 65536}
 
 
 class _Walk:
