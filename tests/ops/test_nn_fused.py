@@ -92,15 +92,15 @@ def test_cpu_row_blocks_on_the_pool_vs_torch(approximate):
     b = rng.standard_normal(320).astype(np.float32)
     up = rng.standard_normal((320, 900)).astype(np.float32).T  # passed as a transposed (strided) view
     g = np.cos(np.arange(x.size, dtype=np.float32)).reshape(x.shape)
-    px, pb = (torch.from_numpy(a).requires_grad_(True) for a in (x, b))
-    ref = F.gelu(px + pb, approximate=approximate)
-    ref.backward(torch.from_numpy(g))
     tx, tb = (tt.tensor(a, requires_grad=True) for a in (x, b))
     out = NF.bias_gelu(tx, tb, approximate=approximate)
     out.backward(tt.tensor(g))
-    assert_close(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
-    # (vs the float64 formula, not torch: torch's float32 tanh form rounds the far tails to 0)
+    # vs torch's float64 gelu: torch's float32 one is 1e-3 off below z = -3 (its 1 + erf cancels), and its
+    # vectorised and scalar paths disagree there, which made a float32 comparison flaky
     z64 = x.astype(np.float64) + b
+    assert_close(out.detach().numpy(), F.gelu(torch.from_numpy(z64), approximate=approximate).numpy(),
+                 rtol=1e-5, atol=1e-6)
+    # (vs the float64 formula, not torch: torch's float32 tanh form rounds the far tails to 0)
     assert_close(tx.grad.numpy(), NF._gelu_grad_np(z64, approximate) * g, rtol=1e-5, atol=1e-6)
     # blocking changes no bit: the same formulas over the whole array at once
     assert np.array_equal(out.detach().numpy(), NF._gelu_np(x + b, approximate))
