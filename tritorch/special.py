@@ -3,8 +3,9 @@ of them (both devices, differentiable through their ops).
 
 expit, logit, erf, erfinv, exp2, expm1, log1p, sinc, round, softmax, log_softmax, logsumexp, xlogy, xlog1py,
 entr, ndtr, ndtri, the gamma family's ops (ops/gamma.py) as gammaln, digamma, psi, polygamma, multigammaln, and
-the erfc family's (ops/erfc.py) as erfc, erfcx, with log_ndtr on them. The Bessel functions (i0, i1, ...) and
-zeta are not provided: each needs an op of its own with its own accuracy work.
+the erfc family's (ops/erfc.py) as erfc, erfcx, with log_ndtr on them, and the incomplete gamma functions
+(ops/igamma.py) as gammainc, gammaincc. The Bessel functions (i0, i1, ...) and zeta are not provided: each needs an
+op of its own with its own accuracy work.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .tensor import Tensor
 
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
-           "multigammaln", "erfc", "erfcx", "log_ndtr"]
+           "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc"]
 
 
 def _tt():
@@ -135,6 +136,16 @@ def erfc(input: Tensor, *, out=None) -> Tensor:
 def erfcx(input: Tensor, *, out=None) -> Tensor:
     from .ops.erfc import erfcx as _erfcx
     return _erfcx(input, out=out)
+
+
+def gammainc(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The regularised lower incomplete gamma function P(input, other) (torch.igamma)."""
+    return _tt().igamma(input, other, out=out)
+
+
+def gammaincc(input: Tensor, other: Tensor, *, out=None) -> Tensor:
+    """The regularised upper incomplete gamma function Q(input, other) = 1 - P (torch.igammac)."""
+    return _tt().igammac(input, other, out=out)
 
 
 def ndtri(input: Tensor, *, out=None) -> Tensor:

@@ -6,7 +6,7 @@ import pytest
 
 import tritorch as tt
 from tritorch.ops import registry
-from tritorch.testing import _torch, _torch_arg, assert_close, devices, gradcheck_sample, grads_on
+from tritorch.testing import _torch, _torch_arg, assert_close, devices, grad_positions, gradcheck_sample, grads_on
 
 GRAD_OPS = sorted((op for op in registry.ops() if op.differentiable and op.vjp is not None and op.samples is not None
                    and tt.float64 in op.dtypes), key=lambda o: o.name)
@@ -54,12 +54,13 @@ def test_grads_match_torch(name):
         grads, leaves = res
         targs = []
         tleaves = []
-        for a in s.args:
+        positions = grad_positions(op, s.args)
+        for i, a in enumerate(s.args):
             ta = _torch_arg(torch, a)
-            if isinstance(a, tt.Tensor) and a.dtype.is_floating_point:
+            if i in positions and isinstance(a, tt.Tensor) and a.dtype.is_floating_point:
                 ta = ta.clone().requires_grad_(True)
                 tleaves.append(ta)
-            elif isinstance(a, (list, tuple)) and a and isinstance(a[0], tt.Tensor):
+            elif i in positions and isinstance(a, (list, tuple)) and a and isinstance(a[0], tt.Tensor):
                 ta = type(a)(x.clone().requires_grad_(True) if isinstance(x, torch.Tensor) and x.is_floating_point()
                              else x for x in ta)
                 tleaves.extend(x for x in ta if isinstance(x, torch.Tensor) and x.requires_grad)

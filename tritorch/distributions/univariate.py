@@ -353,6 +353,8 @@ class Gamma(Distribution):
         a = self.concentration
         return a - self.rate.log() + tt.lgamma(a) + (1 - a) * tt.digamma(a)
 
+    def cdf(self, value):
+        return _tt().igamma(self.concentration, self.rate * value)   # (no derivative in the concentration)
 
 
 class Chi2(Gamma):

@@ -216,21 +216,29 @@ def _float_tensor_args(sample):
     return out
 
 
-def _leafify(args, requires=True):
-    """Fresh leaf copies of the float tensor args (requires_grad), other args as given."""
+def grad_positions(op, args) -> list:
+    """Positions of the args the generated gradient tests differentiate in: every float tensor (or list of them),
+    or only those an op declares in `extra["grad_inputs"]` (igamma: x; PyTorch has no derivative in a)."""
+    declared = op.extra.get("grad_inputs")
+    return [i for i, a in enumerate(args) if declared is None or i in declared]
+
+
+def _leafify(args, requires=True, positions=None):
+    """Fresh leaf copies of the float tensor args (requires_grad: those at `positions`, default all), other args
+    as given."""
     from ..ops.copy import clone_op
 
-    def conv(a):
+    def conv(a, grad):
         if isinstance(a, Tensor):
             c = clone_op(a.detach()) if hasattr(a, "detach") else clone_op(a)
-            if a.dtype.kind == _dt.FLOAT and requires:
+            if a.dtype.kind == _dt.FLOAT and requires and grad:
                 c.requires_grad_(True)
             return c
         if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):
-            return type(a)(conv(x) for x in a)
+            return type(a)(conv(x, grad) for x in a)
         return a
 
-    return [conv(a) for a in args]
+    return [conv(a, positions is None or i in positions) for i, a in enumerate(args)]
 
 
 def _flat_leaves(args):
@@ -249,7 +257,7 @@ def gradcheck_sample(op, sample, double: bool) -> bool:
     floats = _float_tensor_args(sample)
     if not floats or sum(t.numel() for t in floats) > GRADCHECK_MAX_ELEMENTS:
         return False
-    args = _leafify(sample.args)
+    args = _leafify(sample.args, positions=grad_positions(op, sample.args))
     kwargs = sample.kwargs
     positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
     list_pos = [i for i, a in enumerate(args) if isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor)]
@@ -278,7 +286,8 @@ def gradcheck_sample(op, sample, double: bool) -> bool:
 def grads_on(op, sample, device_args=None):
     """Gradients of sum(outputs * fixed weights) w.r.t. the float tensor args of a sample."""
     from ..autograd.tensor_methods import grad as autograd_grad
-    args = _leafify(sample.args if device_args is None else device_args)
+    args = sample.args if device_args is None else device_args
+    args = _leafify(args, positions=grad_positions(op, args))
     outs = op(*args, **sample.kwargs)
     outs = [o for o in (outs if isinstance(outs, tuple) else (outs,)) if o.dtype.kind == _dt.FLOAT and o.requires_grad]
     leaves = _flat_leaves(args)
