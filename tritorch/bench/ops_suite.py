@@ -134,8 +134,9 @@ def _outputs(r):
     return list(r) if isinstance(r, (tuple, list)) else [r]
 
 
-def _leaves(args):
-    """Copies of the float tensor args that require grad (lists of tensors too), and the leaves themselves."""
+def _leaves(args, positions=None):
+    """Copies of the float tensor args that require grad (lists of tensors too; only those at `positions`, the
+    op's differentiable inputs, when given), and the leaves themselves."""
     leaves = []
 
     def conv(a):
@@ -147,7 +148,7 @@ def _leaves(args):
             return type(a)(conv(x) for x in a)
         return a
 
-    return [conv(a) for a in args], leaves
+    return [conv(a) if positions is None or i in positions else a for i, a in enumerate(args)], leaves
 
 
 def _sync(device: str) -> None:
@@ -235,7 +236,7 @@ class OpRunner:
     def _forward_backward(self, case, args, kwargs, row):
         from ..ops.creation import ones_like
         op = case.op
-        largs, leaves = _leaves(args)
+        largs, leaves = _leaves(args, op.extra.get("grad_inputs"))
         first = _outputs(op(*largs, **kwargs))[0]
         if not leaves or not first.requires_grad:
             row["skipped"] = "no differentiable output for these inputs"

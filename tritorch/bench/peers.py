@@ -138,7 +138,9 @@ def torch_peer(op, args, kwargs, device: str, torch, backward: bool = False, exp
     tdev = torch_device(device, torch) if torch is not None else None
     if fn is None or tdev is None:
         return None
-    t_args = [to_torch(torch, a, tdev, backward) for a in args]
+    grad_inputs = op.extra.get("grad_inputs")   # (inputs without a derivative stay constants, as ours do)
+    t_args = [to_torch(torch, a, tdev, backward and (grad_inputs is None or i in grad_inputs))
+              for i, a in enumerate(args)]
     t_kw = {k: (tdev if k == "device" else to_torch(torch, v, tdev)) for k, v in kwargs.items() if k != "out"}
     try:
         r = _outputs(fn(torch, *t_args, **t_kw))[0]
