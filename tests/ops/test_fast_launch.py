@@ -163,13 +163,8 @@ def test_autotuned_launches_reuse_the_chosen_config_per_key_value(fast, monkeypa
                                   x, 64, 0.5, True, 16, 3)]
 
 
-def test_a_tuner_remembers_its_choice_when_the_kernel_under_it_was_already_remembered(fast, monkeypatch):
-    # the H200 run: the tuner's benchmark launches had already remembered the chosen config's kernel, so the
-    # tuner's own launch got it by the fast path, and a fast path that returned None left the tuner deciding again
-    # on every call
-    config = triton.Config({"BLOCK": 16}, num_warps=4)
-    jit = fl.install_kernel(JITFunction(_kernel))
-    tuner = fl.install_kernel(triton.autotune(configs=[config, config], key=["n"])(jit))
+def _tuner_choosing(config, monkeypatch) -> list:
+    """Replace Autotuner.run by one that always chooses `config`; the returned list grows by one per decision."""
     decided = []
 
     def tuner_run(self, *args, grid, warmup, **kwargs):
@@ -178,6 +173,17 @@ def test_a_tuner_remembers_its_choice_when_the_kernel_under_it_was_already_remem
         return self.fn.run(*args, grid=grid, warmup=warmup, **kwargs, **config.all_kwargs())
 
     monkeypatch.setattr(Autotuner, "run", tuner_run)
+    return decided
+
+
+def test_a_tuner_remembers_its_choice_when_the_kernel_under_it_was_already_remembered(fast, monkeypatch):
+    # the H200 run: the tuner's benchmark launches had already remembered the chosen config's kernel, so the
+    # tuner's own launch got it by the fast path, and a fast path that returned None left the tuner deciding again
+    # on every call
+    config = triton.Config({"BLOCK": 16}, num_warps=4)
+    jit = fl.install_kernel(JITFunction(_kernel))
+    tuner = fl.install_kernel(triton.autotune(configs=[config, config], key=["n"])(jit))
+    decided = _tuner_choosing(config, monkeypatch)
     x = CudaArray.empty((64,), np.dtype(np.float32))
     jit[(1,)](x, 64, 0.5, True, **config.all_kwargs())   # what the tuner's benchmark does first
     for _ in range(3):
@@ -219,14 +225,7 @@ def test_a_tuner_over_heuristics_is_remembered_and_rechecks_them(fast, monkeypat
         return 1 if args["n"] % args["BLOCK"] == 0 else 2
     tuner = fl.install_kernel(triton.autotune(configs=[config, config], key=["flag"])(
         triton.heuristics({"MODE": mode})(JITFunction(_kernel))))
-    decided = []
-
-    def tuner_run(self, *args, grid, warmup, **kwargs):
-        self.best_config = config
-        decided.append(1)
-        return self.fn.run(*args, grid=grid, warmup=warmup, **kwargs, **config.all_kwargs())
-
-    monkeypatch.setattr(Autotuner, "run", tuner_run)
+    decided = _tuner_choosing(config, monkeypatch)
     x = CudaArray.empty((64,), np.dtype(np.float32))
     tuner[(1,)](x, 64, 0.5, True)
     tuner[(1,)](x, 32, 0.5, True)    # same key, and MODE is 1 again: straight to the kernel
@@ -244,14 +243,7 @@ def test_a_heuristic_that_changes_value_takes_tritons_path(fast, monkeypatch):
     config = triton.Config({"BLOCK": 16}, num_warps=4)
     tuner = fl.install_kernel(triton.autotune(configs=[config], key=["flag"])(
         triton.heuristics({"MODE": lambda args: 1 if args["scale"] > 0 else 2})(JITFunction(_kernel))))
-    decided = []
-
-    def tuner_run(self, *args, grid, warmup, **kwargs):
-        self.best_config = config
-        decided.append(1)
-        return self.fn.run(*args, grid=grid, warmup=warmup, **kwargs, **config.all_kwargs())
-
-    monkeypatch.setattr(Autotuner, "run", tuner_run)
+    decided = _tuner_choosing(config, monkeypatch)
     x = CudaArray.empty((64,), np.dtype(np.float32))
     tuner[(1,)](x, 64, 0.5, True)
     tuner[(1,)](x, 64, -0.5, True)   # the launch key is the same (a float), the heuristic's value is not

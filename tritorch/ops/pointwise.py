@@ -47,6 +47,23 @@ def _operand(ptr, off, mask, KIND: tl.constexpr, COMPUTE: tl.constexpr):
 
 
 @triton.jit
+def _apply(x_ptr, y_ptr, z_ptr, out_ptr, xo, yo, zo, oo, mask, p0, p1, FN: tl.constexpr, X_KIND: tl.constexpr,
+           Y_KIND: tl.constexpr, Z_KIND: tl.constexpr, P_KIND: tl.constexpr, COMPUTE: tl.constexpr):
+    # out[oo] = FN(x[xo], y[yo], z[zo], p0, p1) for the masked lanes (both pointwise kernels' body)
+    x = _operand(x_ptr, xo, mask, X_KIND, COMPUTE)
+    y = _operand(y_ptr, yo, mask, Y_KIND, COMPUTE)
+    z = _operand(z_ptr, zo, mask, Z_KIND, COMPUTE)
+    if P_KIND == 3:
+        q0 = p0.to(tl.int64).to(tl.float64, bitcast=True)
+        q1 = p1.to(tl.int64).to(tl.float64, bitcast=True)
+    else:
+        q0 = p0
+        q1 = p1
+    result = FN(x, y, z, q0, q1)
+    tl.store(out_ptr + oo, result.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def pointwise_kernel(
     x_ptr, y_ptr, z_ptr,        # inputs: pointers, scalars (per *_KIND), or unused
     out_ptr,                    # output pointer (any strides)
@@ -83,17 +100,7 @@ def pointwise_kernel(
         yo = i0 * ys0 + i1 * ys1 + i2 * ys2 + i3 * ys3
         zo = i0 * zs0 + i1 * zs1 + i2 * zs2 + i3 * zs3
         oo = i0 * os0 + i1 * os1 + i2 * os2 + i3 * os3
-    x = _operand(x_ptr, xo, mask, X_KIND, COMPUTE)
-    y = _operand(y_ptr, yo, mask, Y_KIND, COMPUTE)
-    z = _operand(z_ptr, zo, mask, Z_KIND, COMPUTE)
-    if P_KIND == 3:
-        q0 = p0.to(tl.int64).to(tl.float64, bitcast=True)
-        q1 = p1.to(tl.int64).to(tl.float64, bitcast=True)
-    else:
-        q0 = p0
-        q1 = p1
-    result = FN(x, y, z, q0, q1)
-    tl.store(out_ptr + oo, result.to(out_ptr.dtype.element_ty), mask=mask)
+    _apply(x_ptr, y_ptr, z_ptr, out_ptr, xo, yo, zo, oo, mask, p0, p1, FN, X_KIND, Y_KIND, Z_KIND, P_KIND, COMPUTE)
 
 
 @triton.jit
@@ -113,17 +120,8 @@ def pointwise_flat_kernel(
     # bytes: reads each pointer operand once per output element, writes out once
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
-    x = _operand(x_ptr, offs, mask, X_KIND, COMPUTE)
-    y = _operand(y_ptr, offs, mask, Y_KIND, COMPUTE)
-    z = _operand(z_ptr, offs, mask, Z_KIND, COMPUTE)
-    if P_KIND == 3:
-        q0 = p0.to(tl.int64).to(tl.float64, bitcast=True)
-        q1 = p1.to(tl.int64).to(tl.float64, bitcast=True)
-    else:
-        q0 = p0
-        q1 = p1
-    result = FN(x, y, z, q0, q1)
-    tl.store(out_ptr + offs, result.to(out_ptr.dtype.element_ty), mask=mask)
+    _apply(x_ptr, y_ptr, z_ptr, out_ptr, offs, offs, offs, offs, mask, p0, p1, FN, X_KIND, Y_KIND, Z_KIND, P_KIND,
+           COMPUTE)
 
 
 # Triton element types for compute dtypes; fp16/bf16 compute in fp32 (the interpreter cannot do bf16 math, and
