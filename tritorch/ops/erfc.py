@@ -33,8 +33,7 @@ import triton.language as tl
 from .. import dtypes as _dt
 from . import _bind
 from . import pointwise as pw
-from ._cpu_parallel import run_row_blocks
-from .unary import _SPECIAL, _bench, _erf64, _inplace, _only, _public, _samples, _with_checks
+from .unary import _SPECIAL, _bench, _erf64, _float64_fallback, _inplace, _only, _public, _samples, _with_checks
 
 FAMILY = "erfc"
 
@@ -226,27 +225,6 @@ def _erfc32_np(x: np.ndarray) -> np.ndarray:
     return v.astype(np.float32)
 
 
-def _float32_algorithm(fn64, fn32):
-    """The NumPy fallback: fn64 on float64; fn32 on float32 (in cache-sized blocks on the cpu thread pool), and on
-    float16/bfloat16 widened to float32 and rounded back, as the kernel computes them."""
-    def run(x):
-        if x.dtype == np.float64:
-            return fn64(x.reshape(-1)).reshape(x.shape)
-        if x.dtype != np.float32:
-            return fn32(x.astype(np.float32).reshape(-1)).reshape(x.shape).astype(x.dtype)
-        flat = np.ascontiguousarray(x).reshape(-1)
-        out = np.empty_like(flat)
-
-        def block(rows):
-            out[rows] = fn32(flat[rows])
-
-        with np.errstate(invalid="ignore"):
-            run_row_blocks(block, flat.size, 1)
-        return out.reshape(x.shape)
-
-    return run
-
-
 # ====================================================================== float64 references (C library)
 
 def _erfc_ref(x):
@@ -290,15 +268,16 @@ def _erfcx_vjp(ctx, grad):
 
 def _declare(name, *, np_fn, tl_fn, ref, torch_fn, low, high, specials, vjp, dtypes=_dt.ALL):
     limited = dtypes is not _dt.ALL
-    op = pw.declare(name, np_fn=_float32_algorithm(*np_fn), tl_fn=tl_fn, kind="float", ref=ref, arity=1, family=FAMILY,
-                    dtypes=dtypes, allowed=dtypes if limited else None, samples=_samples(low, high, specials),
+    fallback = _float64_fallback(*np_fn, narrow_f32=True)   # (np_fn: the float64 and the float32 algorithms)
+    op = pw.declare(name, np_fn=fallback, tl_fn=tl_fn, kind="float", ref=ref, arity=1, family=FAMILY, dtypes=dtypes,
+                    allowed=dtypes if limited else None, samples=_samples(low, high, specials),
                     extra={"torch": torch_fn}, vjp=vjp,
                     bench=_bench("float", low, high, 80, (_dt.float32,) if limited else (_dt.float32, _dt.float16)))
     return _with_checks(op, _only(dtypes) if limited else None)
 
 
-erfc_op = _declare("erfc", np_fn=(_erfc64_np, _erfc32_np), tl_fn=_erfc_fn, ref=_erfc_ref, torch_fn=lambda torch, x: torch.erfc(x),
-                   low=-4, high=9, vjp=_erfc_vjp,
+erfc_op = _declare("erfc", np_fn=(_erfc64_np, _erfc32_np), tl_fn=_erfc_fn, ref=_erfc_ref,
+                   torch_fn=lambda torch, x: torch.erfc(x), low=-4, high=9, vjp=_erfc_vjp,
                    specials=_SPECIAL + [1e-30, 0.5, 1.99, 2.0, 2.01, 5.0, 9.0, 26.0, 27.5, -1.0, -3.0, -6.0])
 erfcx_op = _declare("erfcx", np_fn=(_erfcx64_np, _erfcx32_np), tl_fn=_erfcx_fn, ref=_erfcx_ref,
                     torch_fn=lambda torch, x: torch.special.erfcx(x), low=-3, high=9, vjp=_erfcx_vjp,

@@ -246,35 +246,37 @@ def _erf_rational64(x64):
     return num
 
 
-def _blockwise_f32(fn, x):
+def _blockwise_f32(fn, x, widen: bool = True):
     """fn(float64 block) -> float64 block, over a float32 array in cache-sized blocks on the cpu thread pool,
-    the result rounded to float32 once."""
+    the result rounded to float32 once (widen=False: fn takes the float32 block itself)."""
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty(flat.shape, x.dtype)
 
     def block(rows):
-        out[rows] = fn(flat[rows].astype(np.float64))
+        out[rows] = fn(flat[rows].astype(np.float64) if widen else flat[rows])
 
     run_row_blocks(block, flat.size, 1)
     return out.reshape(x.shape)
 
 
-def _float64_fallback(fn64, narrow=None):
-    """The NumPy fallback of a float64 algorithm (the gamma and erfc families): fn64(x64, *params) on float64
-    input; float32 in cache-sized blocks on the thread pool, float16/bfloat16 whole, both through `narrow` (a
-    cheaper variant accurate to float32, default fn64) and rounded to float32, then to their dtype, as the kernel
-    rounds through its float32 compute dtype. The algorithms index with masks: they see 1-D arrays."""
+def _float64_fallback(fn64, narrow=None, narrow_f32: bool = False):
+    """The NumPy fallback of a float64 algorithm (the gamma, erfc and igamma families): fn64(x64, *params) on
+    float64 input; float32 in cache-sized blocks on the thread pool, float16/bfloat16 whole, both through `narrow`
+    (a cheaper variant accurate to float32, default fn64) and rounded to float32, then to their dtype, as the
+    kernel rounds through its float32 compute dtype. narrow_f32: `narrow` is a float32 algorithm (erfc's) and
+    takes float32 input. The algorithms index with masks: they see 1-D arrays."""
     narrow = narrow or fn64
+    wide = np.float32 if narrow_f32 else np.float64
 
-    def flat(fn, x, params):
-        return fn(np.asarray(x, np.float64).reshape(-1), *params).reshape(np.shape(x))
+    def flat(fn, x, params, dtype=np.float64):
+        return fn(np.asarray(x, dtype).reshape(-1), *params).reshape(np.shape(x))
 
     def run(x, *params):
         if x.dtype == np.float64:
             return flat(fn64, x, params)
         if x.dtype == np.float32:
-            return _blockwise_f32(lambda block: flat(narrow, block, params), x)
-        return flat(narrow, x, params).astype(np.float32).astype(x.dtype)
+            return _blockwise_f32(lambda block: flat(narrow, block, params, wide), x, widen=not narrow_f32)
+        return flat(narrow, x, params, wide).astype(np.float32).astype(x.dtype)
 
     return run
 
