@@ -181,3 +181,40 @@ def test_where_shortcut_refusals_take_the_full_path():
     assert tt.where(cond, 0, tt.ones(64, 48, dtype=tt.int32)).dtype is tt.int32
     with pytest.raises(RuntimeError, match="where expected condition to be a boolean tensor"):
         tt.where(tt.ones(64, 48), 0.0, tt.ones(64, 48))
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1, 2])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_shortcut_matches_full_path_and_records(name, dim):
+    """softmax / log_softmax on cpu float tensors: the shortcut gives the full path's bits over every input shape
+    (non-contiguous and empty ones included), and under autograd the same gradient as PyTorch's formula."""
+    from tritorch.ops import nn_softmax as S
+    op = getattr(S, f"{name}_op")
+    for label, x in _inputs():
+        if dim >= x.ndim:
+            continue
+        got = getattr(tt, name)(x, dim)
+        want, meta = _full_path(op, x, dim)
+        assert tuple(got.shape) == tuple(meta.shape) and got.dtype is meta.dtype, label
+        np.testing.assert_array_equal(got.numpy(), want, err_msg=label)
+        xg = x.detach().double().requires_grad_()
+        y = getattr(tt, name)(xg, dim)
+        assert y.grad_fn is not None and y.grad_fn.name().startswith(name.capitalize().replace("_s", "S")), label
+        w = tt.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape)))
+        (g,) = tt.autograd.grad(y, [xg], w)
+        p = np.exp(y.detach().numpy()) if name == "log_softmax" else y.detach().numpy()
+        wn = w.numpy()
+        want_g = (wn - p * wn.sum(dim, keepdims=True) if name == "log_softmax"
+                  else p * (wn - (wn * p).sum(dim, keepdims=True)))
+        np.testing.assert_allclose(g.numpy(), want_g, rtol=1e-12, atol=1e-12, err_msg=label)
+
+
+def test_softmax_shortcut_refusals_take_the_full_path():
+    x = tt.randn(3, 4)
+    assert tt.softmax(x, 1, dtype=tt.float64).dtype is tt.float64
+    assert tt.softmax(x.half(), 1).dtype is tt.float16
+    assert tt.softmax(tt.tensor(2.0), 0).item() == 1.0
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        tt.softmax(x, 2)
+    with pytest.raises(TypeError):
+        tt.softmax(x, 1.0)

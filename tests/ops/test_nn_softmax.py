@@ -178,9 +178,8 @@ def test_errors_match_pytorch():
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_numpy_row_sums_by_blas(monkeypatch, name):
-    """The last-dim row sums as BLAS products (taken from 4096 elements; here on a small input), one block and
-    several blocks on the thread pool: values and gradients as PyTorch's."""
-    monkeypatch.setattr(S, "_BLAS_SUM_MIN", 0)
+    """The last-dim row sums as BLAS products (at every size), one block and several blocks on the thread pool:
+    values and gradients as PyTorch's."""
     for chunk, parallel_min in ((S._NP_CHUNK, S._NP_PARALLEL_MIN), (40, 0)):
         monkeypatch.setattr(S, "_NP_CHUNK", chunk)
         monkeypatch.setattr(S, "_NP_PARALLEL_MIN", parallel_min)

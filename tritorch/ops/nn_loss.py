@@ -46,7 +46,7 @@ from . import launch
 from . import pointwise as pw
 from .launch import f64_bits as _f64_bits
 from ..device import CUDA
-from ._cpu_parallel import one_blas_thread, run_row_blocks
+from ._cpu_parallel import one_blas_thread, ones_vector, run_row_blocks
 from .nn_softmax import _row_max, _same, moderate_logits, contiguous_copy, log_softmax_op, row_blocks, row_layout
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
@@ -496,7 +496,7 @@ def _exp_rows(x: np.ndarray, acc):
     e = np.empty((n, C), acc)
     s = np.empty(n, acc)
     lse = np.empty(n, acc)
-    ones = np.ones(C, acc)
+    ones = ones_vector(C, acc)
 
     def block(r):
         xb = x[r]
@@ -530,15 +530,16 @@ def _ce_plain_np(plan, meta, x, target, input, out):
     lo, hi = np.minimum.reduce(t), np.maximum.reduce(t)
     if lo < 0 or hi >= C or lo <= plan.ignore_index <= hi:
         return None  # out-of-range targets (the general path raises) or some may be ignored
+    ones = ones_vector(C, x.dtype)
     if moderate_logits(x):   # no row max to subtract (see nn_softmax.NO_SHIFT_MAX)
         e = np.exp(x)
-        s = np.add.reduce(e, axis=1)
+        s = np.matmul(e, ones)   # a BLAS row sum (2.5x np.add.reduce's speed even at (64, 10))
         lse = np.log(s)
     else:
         m = np.maximum.reduce(x, axis=1)
         e = x - m[:, None]
         np.exp(e, out=e)
-        s = np.add.reduce(e, axis=1)
+        s = np.matmul(e, ones)
         lse = np.log(s)
         lse += m
     flat = _row_starts(n, C) + t                 # flat index of each row's target logit (1-D: cheaper than x[rows, t])
