@@ -117,6 +117,14 @@ def test_without_interpreter_and_gpu_cuda_is_unavailable_and_says_how_to_fix_it(
                 assert "TRITON_INTERPRET" in str(e), str(e)
             else:
                 raise AssertionError("creating a cuda tensor did not raise")
+        event = tt.cuda.Event(enable_timing=True)   # (created lazily, as PyTorch's: the first record raises)
+        for use in (event.record, tt.cuda.Stream, tt.cuda.current_stream):
+            try:
+                use()
+            except RuntimeError as e:
+                assert "TRITON_INTERPRET" in str(e), str(e)
+            else:
+                raise AssertionError(f"{use} did not raise")
         print("ok")
     """)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stdout + proc.stderr

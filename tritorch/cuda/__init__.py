@@ -80,3 +80,5 @@ def manual_seed(seed: int) -> None:
 
 manual_seed_all = manual_seed
 from . import amp  # noqa: E402,F401
+from .streams import (Event, Stream, StreamContext, current_stream, default_stream, set_stream,  # noqa: E402,F401
+                      stream)

@@ -81,7 +81,18 @@ def _pin_memory(x, device=None):
     return x
 
 
+def _record_stream(x, stream):
+    """Tensor.record_stream: nothing to do, since tritorch runs all cuda work on one stream (tritorch.cuda.streams),
+    so a freed block is never reused while another stream may still read it; the arguments are checked."""
+    from ..cuda.streams import Stream
+    if x.device.type != "cuda":
+        raise RuntimeError(f"record_stream: expected a cuda tensor, but got a tensor on {x.device}")
+    if not isinstance(stream, Stream):
+        raise TypeError(f"record_stream(): argument 'stream' must be tritorch.cuda.Stream, not {type(stream).__name__}")
+
+
 _bind.methods(
+    record_stream=_record_stream,
     fill_=_fill_, zero_=_zero_, new_zeros=_new(_creation().zeros), new_ones=_new(_creation().ones),
     new_empty=_new(_creation().empty), new_full=_new_full, new_tensor=_new_tensor,
     to=copy.to, cpu=_cpu, cuda=_cuda, contiguous=copy.contiguous, copy_=copy.copy_,
