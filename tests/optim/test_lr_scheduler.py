@@ -25,6 +25,10 @@ def _warmup(epoch):  # a module-level function: state_dict leaves it out, as PyT
     return min(1.0, (epoch + 1) / 5) * 0.97 ** epoch
 
 
+def _halving(x):  # CyclicLR's custom scale_fn (a function: state_dict leaves it out)
+    return 0.5 ** (x / 10)
+
+
 # (optimizer name, optimizer kwargs, scheduler name, scheduler factory(lib, opt)) where lib is the scheduler module
 CASES = [
     ("SGD", dict(lr=0.1), "StepLR", lambda m, o: m.StepLR(o, step_size=7, gamma=0.5)),
@@ -48,6 +52,15 @@ CASES = [
     ("SGD", dict(lr=0.1), "SequentialLR(constant, exp, step)",
      lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, factor=0.2, total_iters=3), m.ExponentialLR(o, gamma=0.9),
                                      m.StepLR(o, step_size=4)], milestones=[6, 20])),
+    ("SGD", dict(lr=0.1, momentum=0.9), "CyclicLR", lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4)),
+    ("SGD", dict(lr=0.1, momentum=0.9), "CyclicLR-triangular2-asymmetric",
+     lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.002], max_lr=[0.1, 0.05], step_size_up=3, step_size_down=5,
+                             mode="triangular2", base_momentum=0.85, max_momentum=0.95)),
+    ("Adam", dict(lr=0.1), "CyclicLR-exp_range-beta1",
+     lambda m, o: m.CyclicLR(o, base_lr=0.001, max_lr=0.01, step_size_up=6, mode="exp_range", gamma=0.97)),
+    ("SGD", dict(lr=0.1), "CyclicLR-scale_fn-no-momentum",
+     lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=5, scale_fn=_halving, scale_mode="iterations",
+                             cycle_momentum=False)),
     ("SGD", dict(lr=0.1), "ChainedScheduler",
      lambda m, o: m.ChainedScheduler([m.ConstantLR(o, factor=0.5, total_iters=6), m.ExponentialLR(o, gamma=0.9)])),
 ]
@@ -191,3 +204,34 @@ def test_scheduler_errors():
         sched.OneCycleLR(opt, max_lr=0.1)
     with pytest.raises(ValueError, match="Expected 2 lr_lambdas"):
         sched.LambdaLR(opt, [lambda e: 1.0])
+
+
+def test_cyclic_lr_errors_and_custom_scale_object_state():
+    opt = _optimizer(tt, "SGD", dict(lr=0.1))
+    with pytest.raises(ValueError, match="mode is invalid and scale_fn is None"):
+        sched.CyclicLR(opt, 0.01, 0.1, mode="sawtooth")
+    with pytest.raises(ValueError, match="optimizer must support momentum"):
+        sched.CyclicLR(_optimizer(tt, "Adagrad", dict(lr=0.1)), 0.01, 0.1)
+    with pytest.raises(ValueError, match="base_lr must have the same length"):
+        sched.CyclicLR(opt, [0.01], 0.1, cycle_momentum=False)
+
+    class Decay:   # a callable object: its __dict__ travels in the state dict
+        def __init__(self, rate):
+            self.rate = rate
+
+        def __call__(self, x):
+            return self.rate ** x
+
+    s = sched.CyclicLR(opt, 0.01, 0.1, step_size_up=2, scale_fn=Decay(0.5), cycle_momentum=False)
+    assert s.scale_mode == "cycle"
+    for _ in range(5):
+        opt.step()
+        s.step()
+    sd = s.state_dict()
+    assert sd["_scale_fn_custom"] == {"rate": 0.5}
+    opt2 = _optimizer(tt, "SGD", dict(lr=0.1))
+    s2 = sched.CyclicLR(opt2, 0.01, 0.1, step_size_up=2, scale_fn=Decay(0.9), cycle_momentum=False)
+    s2.load_state_dict(sd)
+    assert s2._scale_fn_custom.rate == 0.5 and s2.last_epoch == 5
+    # iteration 5 of cycles of 4: cycle 2 (scale 0.5 ** 2), a quarter in, half-way up: base + (max - base) * 0.5 * 0.25
+    assert math.isclose(s.get_last_lr()[0], 0.01 + 0.09 * 0.5 * 0.25)
