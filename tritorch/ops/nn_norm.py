@@ -1746,7 +1746,8 @@ def _bn_cpu(meta, input, weight=None, bias=None, *, running_mean=None, running_v
         meta.aux["stats"] = (mean, rstd)
     else:
         mean = running_mean._data.astype(acc, copy=False)
-        rstd = (1.0 / np.sqrt(running_var._data.astype(acc) + acc.type(eps))).astype(acc, copy=False)
+        with np.errstate(invalid="ignore", divide="ignore"):   # a negative or zero variance: NaN / inf, no warning
+            rstd = (1.0 / np.sqrt(running_var._data.astype(acc) + acc.type(eps))).astype(acc, copy=False)
         xc = x - mean[None, :, None]
     scale = rstd if weight is None else rstd * _np_compute(weight._data).astype(acc, copy=False)
     y = np.multiply(xc, scale[None, :, None], out=xc)

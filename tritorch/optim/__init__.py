@@ -1,5 +1,5 @@
 """tritorch.optim: optimizers (fused Triton update kernel per parameter on cuda) and lr schedulers."""
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
