@@ -42,7 +42,7 @@ from .ops.linalg_solve import matrix_exp, torch_qr as qr, torch_svd as svd  # no
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
-from . import amp, distributions, func, linalg, special  # noqa: E402,F401
+from . import amp, distributions, func, linalg, random, special  # noqa: E402,F401
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403
 # torch.* forms of nn ops whose signature matches torch.nn.functional's (torch.embedding and torch.batch_norm

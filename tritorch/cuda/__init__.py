@@ -79,6 +79,39 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+# One generator serves every device (ops/random.py): the cuda RNG state is the default generator's.
+def get_rng_state(device="cuda"):
+    from ..ops import random
+    return random.get_rng_state()
+
+
+def set_rng_state(new_state, device="cuda") -> None:
+    from ..ops import random
+    random.set_rng_state(new_state)
+
+
+def get_rng_state_all() -> list:
+    return [get_rng_state()]
+
+
+def set_rng_state_all(new_states) -> None:
+    for state in new_states:
+        set_rng_state(state)
+
+
+def seed() -> None:
+    from ..ops import random
+    random.seed()
+
+
+seed_all = seed
+
+
+def initial_seed() -> int:
+    from ..ops import random
+    return random.initial_seed()
 from . import amp  # noqa: E402,F401
 from .streams import (Event, Stream, StreamContext, current_stream, default_stream, set_stream,  # noqa: E402,F401
                       stream)
