@@ -23,6 +23,7 @@ from .ops.creation import range_ as range  # noqa: E402,A001
 from .ops.unary import *  # noqa: E402,F401,F403
 from .ops.gamma import *  # noqa: E402,F401,F403
 from .ops.erfc import *  # noqa: E402,F401,F403
+from .ops.bessel import *  # noqa: E402,F401,F403
 from .ops.igamma import *  # noqa: E402,F401,F403
 from .ops.binary import *  # noqa: E402,F401,F403
 from .ops.ternary import *  # noqa: E402,F401,F403

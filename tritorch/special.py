@@ -4,8 +4,9 @@ of them (both devices, differentiable through their ops).
 expit, logit, erf, erfinv, exp2, expm1, log1p, sinc, round, softmax, log_softmax, logsumexp, xlogy, xlog1py,
 entr, ndtr, ndtri, the gamma family's ops (ops/gamma.py) as gammaln, digamma, psi, polygamma, multigammaln, and
 the erfc family's (ops/erfc.py) as erfc, erfcx, with log_ndtr on them, and the incomplete gamma functions
-(ops/igamma.py) as gammainc, gammaincc. The Bessel functions (i0, i1, ...) and zeta are not provided: each needs an
-op of its own with its own accuracy work.
+(ops/igamma.py) as gammainc, gammaincc, and the Bessel family's (ops/bessel.py) as i0, i0e, i1, i1e. zeta and the
+Bessel functions of other kinds and orders are not provided: each needs an op of its own with its own accuracy
+work.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from .tensor import Tensor
 
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
-           "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc"]
+           "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e"]
 
 
 def _tt():
@@ -131,6 +132,25 @@ def log_ndtr(input: Tensor, *, out=None) -> Tensor:
 
 def erfc(input: Tensor, *, out=None) -> Tensor:
     return _tt().erfc(input, out=out)
+
+
+def i0(input: Tensor, *, out=None) -> Tensor:
+    return _tt().i0(input, out=out)
+
+
+def i0e(input: Tensor, *, out=None) -> Tensor:
+    from .ops.bessel import i0e as _i0e
+    return _i0e(input, out=out)
+
+
+def i1(input: Tensor, *, out=None) -> Tensor:
+    from .ops.bessel import i1 as _i1
+    return _i1(input, out=out)
+
+
+def i1e(input: Tensor, *, out=None) -> Tensor:
+    from .ops.bessel import i1e as _i1e
+    return _i1e(input, out=out)
 
 
 def erfcx(input: Tensor, *, out=None) -> Tensor:

@@ -13,6 +13,7 @@ from . import movement  # noqa: F401
 from . import unary  # noqa: F401
 from . import gamma  # noqa: F401
 from . import erfc  # noqa: F401
+from . import bessel  # noqa: F401
 from . import igamma  # noqa: F401
 from . import binary  # noqa: F401
 from . import ternary  # noqa: F401

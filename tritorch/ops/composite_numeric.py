@@ -19,7 +19,8 @@ from .composite import _reduced_pair
 __all__ = ["quantile", "nanquantile", "nanmedian", "trapezoid", "trapz", "cumulative_trapezoid", "gradient",
            "histogram", "unique_consecutive", "renorm", "vander", "pdist", "cosine_similarity",
            "pairwise_distance", "chain_matmul", "narrow_copy", "slice_scatter", "select_scatter", "diagonal_scatter",
-           "isreal", "is_nonzero", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "poisson"]
+           "isreal", "is_nonzero", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
+           "poisson"]
 
 _histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
 _nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
@@ -425,6 +426,21 @@ def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, de
                     requires_grad: bool = False) -> Tensor:
     w = _window("blackman_window", window_length, periodic, dtype, device,
                 lambda k, n: 0.42 - 0.5 * (2 * math.pi * k / (n - 1)).cos() + 0.08 * (4 * math.pi * k / (n - 1)).cos())
+    return w.requires_grad_(requires_grad)
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype=None, device=None,
+                  layout=None, requires_grad: bool = False) -> Tensor:
+    """I0(beta sqrt(1 - (2k / (n - 1) - 1)^2)) / I0(beta), k = 0..window_length-1 (n = window_length + 1 when
+    periodic), computed in float64 and rounded to dtype once."""
+    tt = _tt()
+
+    def kaiser(k, n):
+        r = (k - (n - 1) / 2) / ((n - 1) / 2)
+        return tt.i0(beta * (1 - r * r).clamp(min=0).sqrt()) / tt.i0(tt.tensor(float(beta), dtype=_dt.float64,
+                                                                                device=k.device))
+
+    w = _window("kaiser_window", window_length, periodic, dtype, device, kaiser)
     return w.requires_grad_(requires_grad)
 
 
