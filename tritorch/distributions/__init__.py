@@ -1,10 +1,12 @@
 """tritorch.distributions: torch.distributions' interface for the distributions training scripts use most
 (policy gradients, VAEs, sampling): Normal, Uniform, Exponential, Laplace, LogNormal, Gumbel, HalfNormal, Cauchy,
 Gamma, Chi2, StudentT, Beta, Dirichlet, MultivariateNormal, Categorical, OneHotCategorical, Bernoulli, Poisson,
+Geometric, Binomial, NegativeBinomial, Multinomial,
 Independent, TransformedDistribution with its transforms (Pareto and Weibull are built on it), and
 kl_divergence with its registry. Built from tritorch ops, so they run on both devices and
 rsample/log_prob are differentiable; samples come from the Philox generator (tt.manual_seed)."""
 from .continuous import Normal, Uniform  # noqa: F401
+from .counts import Binomial, Geometric, Multinomial, NegativeBinomial  # noqa: F401
 from .discrete import Bernoulli, Categorical, OneHotCategorical, Poisson  # noqa: F401
 from .distribution import Distribution  # noqa: F401
 from .independent import Independent  # noqa: F401
@@ -18,4 +20,4 @@ from .univariate import (Beta, Cauchy, Chi2, Dirichlet, Exponential, Gamma, Gumb
 __all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal",
            "Cauchy", "Gamma", "Chi2", "StudentT", "Beta", "Dirichlet", "MultivariateNormal", "Categorical",
            "OneHotCategorical", "Bernoulli", "Poisson", "Independent", "TransformedDistribution", "Pareto", "Weibull",
-           "constraints", "transforms", "kl_divergence", "register_kl"]
+           "Geometric", "Binomial", "NegativeBinomial", "Multinomial", "constraints", "transforms", "kl_divergence", "register_kl"]

@@ -20,7 +20,7 @@ __all__ = ["quantile", "nanquantile", "nanmedian", "trapezoid", "trapz", "cumula
            "histogram", "unique_consecutive", "renorm", "vander", "pdist", "cosine_similarity",
            "pairwise_distance", "chain_matmul", "narrow_copy", "slice_scatter", "select_scatter", "diagonal_scatter",
            "isreal", "is_nonzero", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
-           "poisson"]
+           "poisson", "binomial"]
 
 _histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
 _nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
@@ -480,6 +480,24 @@ def poisson(input: Tensor, generator=None) -> Tensor:
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     from ..distributions.discrete import poisson_sample
     return poisson_sample(input, generator)
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Binomial draws (torch.binomial): successes in `count` trials of probability `prob`, elementwise (the two
+    broadcast), as floats of prob's dtype and device."""
+    for name, t in (("count", count), ("prob", prob)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"binomial(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    for name, t in (("count", count), ("prob", prob)):
+        if not t.dtype.is_floating_point:
+            from .registry import _type_name
+            raise RuntimeError(f"binomial only supports floating-point dtypes for {name}, got: {_type_name(t.dtype)}")
+    if bool(((prob < 0) | (prob > 1)).any()):
+        raise RuntimeError("binomial: probabilities must lie in [0, 1]")
+    if bool(((count < 0) | (count != count.floor())).any()):
+        raise RuntimeError("binomial: counts must be non-negative integers")
+    from ..distributions.counts import binomial_sample
+    return binomial_sample(count, prob, generator)
 
 
 def _geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
