@@ -1,14 +1,18 @@
 """TransformedDistribution (torch.distributions.TransformedDistribution) and the distributions PyTorch defines as
-one: Pareto (an exponential, exponentiated and scaled) and Weibull (an exponential raised to 1/k and scaled)."""
+one: Pareto (an exponential, exponentiated and scaled), Weibull (an exponential raised to 1/k and scaled) and
+HalfCauchy (|Cauchy(0, scale)|)."""
 from __future__ import annotations
+
+import math
 
 from . import constraints
 from .distribution import Distribution, _tt, broadcast_all
 from .independent import Independent
-from .transforms import AffineTransform, ComposeTransform, ExpTransform, PowerTransform, Transform, _sum_rightmost
-from .univariate import Exponential
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform, Transform,
+                         _sum_rightmost)
+from .univariate import Cauchy, Exponential
 
-__all__ = ["TransformedDistribution", "Pareto", "Weibull"]
+__all__ = ["TransformedDistribution", "Pareto", "Weibull", "HalfCauchy"]
 
 _EULER_GAMMA = 0.57721566490153286061
 
@@ -206,3 +210,39 @@ class Weibull(TransformedDistribution):
     def __repr__(self) -> str:
         return Distribution.__repr__(self)
 
+
+class HalfCauchy(TransformedDistribution):
+    """HalfCauchy(scale): |x| for x ~ Cauchy(0, scale), density 2 / (pi scale (1 + (x / scale)^2)) on x >= 0 (a
+    common prior for scales); no mean or variance (inf)."""
+
+    arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
+    has_rsample = True
+    support = constraints.nonnegative
+
+    def __init__(self, scale, validate_args=None):
+        base = Cauchy(0, scale, validate_args=False)
+        super().__init__(base, AbsTransform(), validate_args=validate_args)
+        self._check("scale", base.scale, base.scale > 0, "GreaterThan(lower_bound=0.0)")
+
+    scale = property(lambda self: self.base_dist.scale)
+    mean = property(lambda self: _tt().full_like(self.scale, float("inf")))
+    mode = property(lambda self: _tt().zeros_like(self.scale))
+    variance = property(lambda self: _tt().full_like(self.scale, float("inf")))
+
+    def log_prob(self, value):
+        if not isinstance(value, _tt().Tensor):
+            value = _tt().tensor(float(value), dtype=self.scale.dtype, device=self.scale.device)
+        lp = self.base_dist.log_prob(value) + math.log(2)
+        return lp.masked_fill(value < 0, -float("inf"))
+
+    def cdf(self, value):
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+    def __repr__(self) -> str:
+        return f"HalfCauchy(scale: {self.scale.item() if self.scale.numel() == 1 else self.scale.size()})"

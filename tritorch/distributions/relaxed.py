@@ -1,0 +1,124 @@
+"""The concrete / Gumbel-softmax relaxations (torch.distributions' classes of these names): LogitRelaxedBernoulli
+and RelaxedBernoulli (its sigmoid), ExpRelaxedCategorical and RelaxedOneHotCategorical (its exp): reparameterised
+continuous stand-ins for Bernoulli and one-hot categorical draws at a temperature (Maddison et al.; Jang et al.,
+2017), for VAEs with discrete latents."""
+from __future__ import annotations
+
+import math
+
+from .discrete import Categorical, _one_of
+from .distribution import Distribution, _tt, broadcast_all, clamp_probs, logits_to_probs, probs_to_logits
+from .transformed import TransformedDistribution
+from .transforms import ExpTransform, SigmoidTransform
+
+__all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
+
+
+class LogitRelaxedBernoulli(Distribution):
+    """The logit of a relaxed Bernoulli draw: (logit(u) + logits) / temperature, u ~ U(0, 1)."""
+
+    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        _one_of("LogitRelaxedBernoulli", probs, logits)
+        self.temperature = temperature
+        given = probs if probs is not None else logits
+        (given,) = broadcast_all(given)
+        self._probs, self._logits = (given, None) if probs is not None else (None, given)
+        self._param = given
+        super().__init__(tuple(given.shape), validate_args=validate_args)
+        if probs is not None:
+            self._check("probs", given, (given >= 0) & (given <= 1), "Interval(lower_bound=0.0, upper_bound=1.0)")
+
+    @property
+    def probs(self):
+        if self._probs is None:
+            self._probs = logits_to_probs(self._logits, is_binary=True)
+        return self._probs
+
+    @property
+    def logits(self):
+        if self._logits is None:
+            self._logits = probs_to_logits(self._probs, is_binary=True)
+        return self._logits
+
+    def rsample(self, sample_shape=()):
+        tt = _tt()
+        shape = self._extended_shape(sample_shape)
+        probs = clamp_probs(self.probs.expand(shape))
+        u = clamp_probs(tt.rand(shape, dtype=probs.dtype, device=probs.device))
+        return (u.log() - (-u).log1p() + probs.log() - (-probs).log1p()) / self.temperature
+
+    def log_prob(self, value):
+        logits, value = broadcast_all(self.logits, value)
+        t = self.temperature
+        diff = logits - value * t
+        log_t = t.log() if hasattr(t, "log") else math.log(t)
+        return log_t + diff - 2 * diff.exp().log1p()
+
+
+class RelaxedBernoulli(TransformedDistribution):
+    """A relaxed Bernoulli draw in (0, 1): sigmoid of a LogitRelaxedBernoulli draw."""
+
+    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+
+    temperature = property(lambda self: self.base_dist.temperature)
+    logits = property(lambda self: self.base_dist.logits)
+    probs = property(lambda self: self.base_dist.probs)
+
+
+class ExpRelaxedCategorical(Distribution):
+    """The log of a relaxed one-hot draw: log_softmax((logits + gumbel noise) / temperature) (event shape (K,))."""
+
+    arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        self._categorical = Categorical(probs, logits, validate_args=validate_args)
+        self.temperature = temperature
+        super().__init__(tuple(self._categorical.batch_shape), (self._categorical._num_events,),
+                         validate_args=validate_args)
+
+    logits = property(lambda self: self._categorical.logits)
+    probs = property(lambda self: self._categorical.probs)
+    param_shape = property(lambda self: self._categorical.param_shape)
+
+    def rsample(self, sample_shape=()):
+        tt = _tt()
+        shape = self._extended_shape(sample_shape)
+        logits = self.logits
+        u = clamp_probs(tt.rand(shape, dtype=logits.dtype, device=logits.device))
+        gumbels = -((-(u.log())).log())
+        scores = (logits + gumbels) / self.temperature
+        return scores - scores.logsumexp(-1, keepdim=True)
+
+    def log_prob(self, value):
+        tt = _tt()
+        k = self._categorical._num_events
+        t = self.temperature
+        t = t if isinstance(t, tt.Tensor) else tt.tensor(float(t), dtype=self.logits.dtype, device=self.logits.device)
+        log_scale = tt.full_like(t, k).lgamma() - t.log() * (-(k - 1))
+        score = self.logits - value * t
+        score = (score - score.logsumexp(-1, keepdim=True)).sum(-1)
+        return score + log_scale
+
+
+class RelaxedOneHotCategorical(TransformedDistribution):
+    """A relaxed one-hot draw on the simplex (the Gumbel-softmax): exp of an ExpRelaxedCategorical draw."""
+
+    arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, ExpTransform(), validate_args=validate_args)
+
+    temperature = property(lambda self: self.base_dist.temperature)
+    logits = property(lambda self: self.base_dist.logits)
+    probs = property(lambda self: self.base_dist.probs)
