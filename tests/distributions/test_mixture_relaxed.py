@@ -126,7 +126,7 @@ def test_von_mises_log_prob_exact_and_vs_torch():
     np.testing.assert_allclose(ours.variance.detach().numpy(), 1 - ratio, rtol=1e-12)
 
 
-def test_von_mises_samples():
+def test_von_mises_samples_and_cpu_cuda_draws():
     n = 100_000
     for k in (0.5, 4.0, 50.0):
         tt.manual_seed(5)

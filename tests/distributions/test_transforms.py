@@ -170,7 +170,7 @@ def test_pareto_weibull_match_torch(name):
 
 @pytest.mark.parametrize("name,params,mean,var", [("Pareto", (1.5, 6.0), 1.8, 0.135),
                                                    ("Weibull", (2.0, 1.5), 1.8054905859018673, 1.502761139255727)])
-def test_pareto_weibull_sample_moments_and_devices(name, params, mean, var):
+def test_pareto_weibull_sample_moments_and_cpu_cuda_draws(name, params, mean, var):
     """Sample mean and variance against the closed forms (Pareto: a scale / (a - 1), scale^2 a / ((a - 1)^2 (a - 2));
     Weibull: scale G(1 + 1/k), scale^2 (G(1 + 2/k) - G(1 + 1/k)^2)), then cpu and cuda draws alike."""
     n = 200_000
