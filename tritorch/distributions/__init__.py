@@ -19,6 +19,7 @@ from .mixture import MixtureSameFamily  # noqa: F401
 from . import relaxed  # noqa: F401
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical  # noqa: F401
 from .von_mises import VonMises  # noqa: F401
+from . import kl_more  # noqa: F401,E402  (registers the remaining KL rules)
 from .univariate import (Beta, Cauchy, Chi2, Dirichlet, Exponential, Gamma, Gumbel, HalfNormal, Laplace,  # noqa: F401
                          LogNormal, StudentT)
 

@@ -360,6 +360,11 @@ class PowerTransform(Transform):
     def with_cache(self, cache_size: int = 1) -> Transform:
         return self if self._cache_size == cache_size else PowerTransform(self.exponent, cache_size=cache_size)
 
+    def __eq__(self, other) -> bool:
+        return isinstance(other, PowerTransform) and _same_value(self.exponent, other.exponent)
+
+    __hash__ = object.__hash__
+
     @property
     def sign(self):
         return self.exponent.sign()
@@ -491,6 +496,12 @@ class AffineTransform(Transform):
         return self if self._cache_size == cache_size else \
             AffineTransform(self.loc, self.scale, self._event_dim, cache_size=cache_size)
 
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, AffineTransform) and self._event_dim == other._event_dim
+                and _same_value(self.loc, other.loc) and _same_value(self.scale, other.scale))
+
+    __hash__ = object.__hash__
+
     @property
     def sign(self):
         if isinstance(self.scale, (int, float)):
@@ -538,6 +549,16 @@ class SoftmaxTransform(Transform):
 
     def _inverse(self, y):
         return y.log()
+
+
+def _same_value(a, b) -> bool:
+    """Transform parameters compare by value (numbers or tensors), as PyTorch's transforms do."""
+    tt = _tt()
+    if isinstance(a, tt.Tensor) or isinstance(b, tt.Tensor):
+        a = a if isinstance(a, tt.Tensor) else tt.tensor(float(a))
+        b = b if isinstance(b, tt.Tensor) else tt.tensor(float(b))
+        return tuple(a.shape) == tuple(b.shape) and a.device == b.device and bool((a == b).all())
+    return a == b
 
 
 def _tensors(*values):
