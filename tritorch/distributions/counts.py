@@ -8,44 +8,13 @@ Multinomial as counts of categorical draws.
 """
 from __future__ import annotations
 
-from .discrete import Categorical, _one_of, poisson_sample
-from .distribution import Distribution, _tt, broadcast_all, logits_to_probs, probs_to_logits
+from .discrete import BinaryParams, Categorical, poisson_sample
+from .distribution import Distribution, _tt, broadcast_all
 
 __all__ = ["Geometric", "Binomial", "NegativeBinomial", "Multinomial", "binomial_sample"]
 
 
-class _BinaryParams:
-    """probs / logits of a Bernoulli trial, from whichever was given (the other computed on first use)."""
-
-    @property
-    def probs(self):
-        if self._probs is None:
-            self._probs = logits_to_probs(self._logits, is_binary=True)
-        return self._probs
-
-    @property
-    def logits(self):
-        if self._logits is None:
-            self._logits = probs_to_logits(self._probs, is_binary=True)
-        return self._logits
-
-    def _set_params(self, probs, logits, *others):
-        _one_of(type(self).__name__, probs, logits)
-        given = broadcast_all(probs if probs is not None else logits, *others)
-        if probs is not None:
-            self._probs, self._logits = given[0], None
-        else:
-            self._probs, self._logits = None, given[0]
-        self._param = given[0]
-        return given[1:]
-
-    def _check_probs(self, probs) -> None:
-        if probs is not None:
-            self._check("probs", self._probs, (self._probs >= 0) & (self._probs <= 1),
-                        "Interval(lower_bound=0.0, upper_bound=1.0)")
-
-
-class Geometric(_BinaryParams, Distribution):
+class Geometric(BinaryParams, Distribution):
     """Geometric(probs or logits): the number of failures before the first success, on {0, 1, ...}."""
 
     arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
@@ -156,7 +125,7 @@ def binomial_sample(count, prob, generator=None):
         return tt.where(p == 0, 0.0, tt.where(p == 1, n, out))
 
 
-class Binomial(_BinaryParams, Distribution):
+class Binomial(BinaryParams, Distribution):
     """Binomial(total_count, probs or logits): successes in total_count independent trials."""
 
     arg_constraints = {"total_count": "IntegerGreaterThan(lower_bound=0)",
@@ -201,7 +170,6 @@ class Binomial(_BinaryParams, Distribution):
         return log_factorial_n - log_factorial_k - log_factorial_nmk + value * logits - normalize
 
     def entropy(self):
-        tt = _tt()
         n = int(self.total_count.max().item())
         if not bool((self.total_count == n).all()):
             raise NotImplementedError("Inhomogeneous total count not supported by `entropy`.")
@@ -221,7 +189,7 @@ class Binomial(_BinaryParams, Distribution):
         return f"Binomial(total_count: {self.total_count.size()}, probs: {self.probs.size()})"
 
 
-class NegativeBinomial(_BinaryParams, Distribution):
+class NegativeBinomial(BinaryParams, Distribution):
     """NegativeBinomial(total_count, probs or logits): the number of successes before total_count failures, each
     trial a success with probability probs; samples are Poisson(Gamma(total_count, (1 - p) / p)) draws."""
 
@@ -232,9 +200,7 @@ class NegativeBinomial(_BinaryParams, Distribution):
         (self.total_count,) = self._set_params(probs, logits, total_count)
         self.total_count = self.total_count.type_as(self._param)
         super().__init__(tuple(self._param.shape), validate_args=validate_args)
-        if probs is not None:
-            self._check("probs", self._probs, (self._probs >= 0) & (self._probs < 1),
-                        "HalfOpenInterval(lower_bound=0.0, upper_bound=1.0)")
+        self._check_probs(probs, closed_above=False)
         self._check("total_count", self.total_count, self.total_count >= 0, "GreaterThanEq(lower_bound=0)")
 
     mean = property(lambda self: self.total_count * self.logits.exp())

@@ -8,7 +8,7 @@ import math
 from ..tensor import Tensor
 from .distribution import Distribution, _tt, broadcast_all, logits_to_probs, probs_to_logits
 
-__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Poisson", "poisson_sample"]
+__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Poisson", "BinaryParams", "poisson_sample"]
 
 
 def _one_of(name: str, probs, logits):
@@ -135,25 +135,10 @@ class OneHotCategorical(Distribution):
         return self._categorical.entropy()
 
 
-class Bernoulli(Distribution):
-    """Bernoulli(probs or logits): samples are 0.0 / 1.0 in the parameter's dtype."""
-
-    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
-    has_enumerate_support = True
-
-    def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of("Bernoulli", probs, logits)
-        if probs is not None:
-            (self._probs,) = broadcast_all(probs)
-            self._logits, self._given, param = None, "probs", self._probs
-        else:
-            (self._logits,) = broadcast_all(logits)
-            self._probs, self._given, param = None, "logits", self._logits
-        self._param = param
-        super().__init__(tuple(param.shape), validate_args=validate_args)
-        if probs is not None:
-            self._check("probs", self._probs, (self._probs >= 0) & (self._probs <= 1),
-                        "Interval(lower_bound=0.0, upper_bound=1.0)")
+class BinaryParams:
+    """probs / logits of a Bernoulli trial (Bernoulli, Geometric, Binomial, NegativeBinomial, the relaxed
+    Bernoulli): whichever was given, broadcast with the distribution's other parameters; the other computed on
+    first use."""
 
     @property
     def probs(self):
@@ -166,6 +151,34 @@ class Bernoulli(Distribution):
         if self._logits is None:
             self._logits = probs_to_logits(self._probs, is_binary=True)
         return self._logits
+
+    def _set_params(self, probs, logits, *others) -> tuple:
+        """Store the given parameter (as `_param` too) and return `others` broadcast with it."""
+        _one_of(type(self).__name__, probs, logits)
+        given = broadcast_all(probs if probs is not None else logits, *others)
+        self._given = "probs" if probs is not None else "logits"
+        self._probs, self._logits = (given[0], None) if probs is not None else (None, given[0])
+        self._param = given[0]
+        return given[1:]
+
+    def _check_probs(self, probs, closed_above: bool = True) -> None:
+        if probs is not None:
+            upper = self._probs <= 1 if closed_above else self._probs < 1
+            kind = "Interval" if closed_above else "HalfOpenInterval"
+            self._check("probs", self._probs, (self._probs >= 0) & upper,
+                        f"{kind}(lower_bound=0.0, upper_bound=1.0)")
+
+
+class Bernoulli(BinaryParams, Distribution):
+    """Bernoulli(probs or logits): samples are 0.0 / 1.0 in the parameter's dtype."""
+
+    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        self._set_params(probs, logits)
+        super().__init__(tuple(self._param.shape), validate_args=validate_args)
+        self._check_probs(probs)
 
     @property
     def mean(self):

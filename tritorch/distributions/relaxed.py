@@ -6,42 +6,25 @@ from __future__ import annotations
 
 import math
 
-from .discrete import Categorical, _one_of
-from .distribution import Distribution, _tt, broadcast_all, clamp_probs, logits_to_probs, probs_to_logits
+from .discrete import BinaryParams, Categorical
+from .distribution import Distribution, _tt, broadcast_all, clamp_probs
 from .transformed import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(BinaryParams, Distribution):
     """The logit of a relaxed Bernoulli draw: (logit(u) + logits) / temperature, u ~ U(0, 1)."""
 
     arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        _one_of("LogitRelaxedBernoulli", probs, logits)
         self.temperature = temperature
-        given = probs if probs is not None else logits
-        (given,) = broadcast_all(given)
-        self._probs, self._logits = (given, None) if probs is not None else (None, given)
-        self._param = given
-        super().__init__(tuple(given.shape), validate_args=validate_args)
-        if probs is not None:
-            self._check("probs", given, (given >= 0) & (given <= 1), "Interval(lower_bound=0.0, upper_bound=1.0)")
-
-    @property
-    def probs(self):
-        if self._probs is None:
-            self._probs = logits_to_probs(self._logits, is_binary=True)
-        return self._probs
-
-    @property
-    def logits(self):
-        if self._logits is None:
-            self._logits = probs_to_logits(self._probs, is_binary=True)
-        return self._logits
+        self._set_params(probs, logits)
+        super().__init__(tuple(self._param.shape), validate_args=validate_args)
+        self._check_probs(probs)
 
     def rsample(self, sample_shape=()):
         tt = _tt()

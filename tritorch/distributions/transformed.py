@@ -3,14 +3,12 @@ one: Pareto (an exponential, exponentiated and scaled), Weibull (an exponential 
 HalfCauchy (|Cauchy(0, scale)|)."""
 from __future__ import annotations
 
-import math
-
 from . import constraints
 from .distribution import Distribution, _tt, broadcast_all
 from .independent import Independent
 from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, PowerTransform, Transform,
                          _sum_rightmost)
-from .univariate import Cauchy, Exponential
+from .univariate import Cauchy, Exponential, FoldedAtZero
 
 __all__ = ["TransformedDistribution", "Pareto", "Weibull", "HalfCauchy"]
 
@@ -211,7 +209,7 @@ class Weibull(TransformedDistribution):
         return Distribution.__repr__(self)
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(FoldedAtZero, TransformedDistribution):
     """HalfCauchy(scale): |x| for x ~ Cauchy(0, scale), density 2 / (pi scale (1 + (x / scale)^2)) on x >= 0 (a
     common prior for scales); no mean or variance (inf)."""
 
@@ -228,21 +226,6 @@ class HalfCauchy(TransformedDistribution):
     mean = property(lambda self: _tt().full_like(self.scale, float("inf")))
     mode = property(lambda self: _tt().zeros_like(self.scale))
     variance = property(lambda self: _tt().full_like(self.scale, float("inf")))
-
-    def log_prob(self, value):
-        if not isinstance(value, _tt().Tensor):
-            value = _tt().tensor(float(value), dtype=self.scale.dtype, device=self.scale.device)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return lp.masked_fill(value < 0, -float("inf"))
-
-    def cdf(self, value):
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
     def __repr__(self) -> str:
         return f"HalfCauchy(scale: {self.scale.item() if self.scale.numel() == 1 else self.scale.size()})"

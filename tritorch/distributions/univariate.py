@@ -162,7 +162,27 @@ class Gumbel(_LocationScale):
         return self.scale.log() + (1 + _EULER)
 
 
-class HalfNormal(Distribution):
+class FoldedAtZero:
+    """log_prob, cdf, icdf and entropy of |X| from those of a `base_dist` X symmetric about 0 (HalfNormal,
+    HalfCauchy): twice the density on x >= 0."""
+
+    def log_prob(self, value):
+        tt = _tt()
+        if not isinstance(value, tt.Tensor):
+            value = tt.tensor(float(value), dtype=self.scale.dtype, device=self.scale.device)
+        return tt.where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
+
+    def cdf(self, value):
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(FoldedAtZero, Distribution):
     """HalfNormal(scale): |Normal(0, scale)|."""
 
     arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
@@ -179,19 +199,6 @@ class HalfNormal(Distribution):
 
     def rsample(self, sample_shape=()):
         return self.base_dist.rsample(sample_shape).abs()
-
-    def log_prob(self, value):
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return _tt().where(value >= 0, lp, -math.inf)
-
-    def cdf(self, value):
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Cauchy(_LocationScale):

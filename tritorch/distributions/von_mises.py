@@ -30,13 +30,8 @@ class VonMises(Distribution):
     def log_prob(self, value):
         return self.concentration * (value - self.loc).cos() - math.log(2 * math.pi) - _log_i0(self.concentration)
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
 
     @property
     def variance(self):

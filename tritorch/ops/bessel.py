@@ -28,7 +28,6 @@ import triton
 import triton.language as tl
 
 from .. import dtypes as _dt
-from ..tensor import Tensor
 from . import _bind
 from . import pointwise as pw
 from ._cpu_parallel import run_row_blocks
