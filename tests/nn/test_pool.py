@@ -94,3 +94,64 @@ def test_adaptive_pool3d(device, size):
     m = tt.nn.AdaptiveAvgPool3d(size)
     np.testing.assert_allclose(m(tt.tensor(x, device=device)).cpu().numpy(),
                                torch.nn.AdaptiveAvgPool3d(size)(torch.tensor(x)).numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": (3, 2, 2), "stride": (2, 1, 2),
+                                                        "padding": (1, 1, 0)},
+                                    {"kernel_size": 2, "dilation": (2, 1, 1), "ceil_mode": True}])
+def test_max_pool3d_and_adaptive_with_indices(device, kwargs):
+    """3-d max pooling's indices (flat d * H * W + h * W + w) as PyTorch's, batched and unbatched, with gradients;
+    ties (a constant input) take PyTorch's first maximum in scan order."""
+    x = _rand((2, 3, 5, 6, 7), 7)
+    check("max_pool3d", x, device=device, return_indices=True, **kwargs)
+    check("max_pool3d", x[0], device=device, return_indices=True, **kwargs)
+    check("adaptive_max_pool3d", x, (2, 3, 4), device=device, return_indices=True)
+    check("adaptive_max_pool3d", x[0], (3, 2, 5), device=device, return_indices=True)
+    flat = np.zeros((1, 1, 4, 4, 4), np.float32)
+    np.testing.assert_array_equal(F.max_pool3d(tt.tensor(flat, device=device), 2, return_indices=True)[1].cpu().numpy(),
+                                  TF.max_pool3d(torch.tensor(flat), 2, return_indices=True)[1].numpy())
+    m = tt.nn.MaxPool3d(2, return_indices=True)
+    assert m(tt.tensor(x, device=device))[1].dtype is tt.int64
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_max_unpool_inverts_max_pool(device, nd):
+    """max_unpool{1,2,3}d after max_pool with indices: PyTorch's output (default size, a given output_size, an
+    unbatched input) and input gradient; the modules."""
+    shape = {1: (2, 3, 9), 2: (2, 3, 7, 6), 3: (2, 2, 5, 6, 4)}[nd]
+    x = _rand(shape, 11)
+    pool, unpool = f"max_pool{nd}d", f"max_unpool{nd}d"
+    y, idx = getattr(TF, pool)(torch.tensor(x), 2, stride=2, return_indices=True)
+    for out_size in (None, tuple(2 * s + 1 for s in y.shape[2:])):   # (one more than the default size)
+        yt = tt.tensor(y.numpy(), device=device, requires_grad=True)
+        got = getattr(F, unpool)(yt, tt.tensor(idx.numpy(), device=device), 2, stride=2, output_size=out_size)
+        yr = y.clone().requires_grad_(True)
+        want = getattr(TF, unpool)(yr, idx, 2, stride=2, output_size=out_size)
+        np.testing.assert_array_equal(got.detach().cpu().numpy(), want.detach().numpy())
+        w = _rand(tuple(want.shape), 12)
+        (got * tt.tensor(w, device=device)).sum().backward()
+        (want * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(yt.grad.cpu().numpy(), yr.grad.numpy(), rtol=1e-6, atol=1e-6)
+    single = getattr(F, unpool)(tt.tensor(y.numpy()[0], device=device), tt.tensor(idx.numpy()[0], device=device), 2)
+    np.testing.assert_array_equal(single.cpu().numpy(), getattr(TF, unpool)(y[0], idx[0], 2).numpy())
+    module = getattr(tt.nn, f"MaxUnpool{nd}d")(2)
+    np.testing.assert_array_equal(module(tt.tensor(y.numpy()), tt.tensor(idx.numpy())).numpy(),
+                                  getattr(torch.nn, f"MaxUnpool{nd}d")(2)(y, idx).numpy())
+    assert repr(module) == repr(getattr(torch.nn, f"MaxUnpool{nd}d")(2))
+
+
+def test_max_unpool_errors_match_torch():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)   # indices 5, 7, 13, 15: PyTorch names the last past a 3x3 output
+    y, idx = TF.max_pool2d(x, 2, return_indices=True)
+    ours_y, ours_idx = tt.tensor(y.numpy()), tt.tensor(idx.numpy())
+    with pytest.raises(ValueError, match=r'invalid output_size "\(6, 6\)" \(dim 0 must be between 2 and 6\)'):
+        F.max_unpool2d(ours_y, ours_idx, 2, output_size=(6, 6))
+    with pytest.raises(RuntimeError, match=r"Found an invalid max index: 15 \(output volumes are of size 3x3\)"):
+        F.max_unpool2d(ours_y, ours_idx, 2, output_size=(3, 3))
+    with pytest.raises(RuntimeError, match="elements in indices should be type int64 but got: Float"):
+        F.max_unpool2d(ours_y, ours_idx.float(), 2)
+    with pytest.raises(RuntimeError, match="Input to max_unpooling2d should be a 3d or 4d Tensor"):
+        F.max_unpool2d(ours_y[0, 0], ours_idx[0, 0], 2)
+    assert tuple(F.max_unpool2d(ours_y, ours_idx, 2, output_size=(1, 1, 5, 5)).shape) == (1, 1, 5, 5)

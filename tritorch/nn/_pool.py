@@ -189,18 +189,35 @@ def _as_5d(fn: str, input: Tensor) -> Tensor:
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """torch.nn.functional.max_pool3d over (N, C, D, H, W) or (C, D, H, W) (without indices)."""
-    if return_indices:
-        raise NotImplementedError("max_pool3d(return_indices=True) is not supported by tritorch")
+    """torch.nn.functional.max_pool3d over (N, C, D, H, W) or (C, D, H, W). Indices (return_indices) are flat
+    positions d * H * W + h * W + w in each input volume, as PyTorch's: the 2-d pooling's index in the slice
+    that holds the window's maximum (the first such slice: PyTorch's first maximum in scan order)."""
     x = _as_5d("max_pool3d", input)
     k = _three("max_pool3d", "kernel_size", kernel_size)
     s = k if stride is None or stride == () else _three("max_pool3d", "stride", stride)
     p, dil = _three("max_pool3d", "padding", padding), _three("max_pool3d", "dilation", dilation)
     slices, d_out = _depth_taps(x, k[0], s[0], p[0], dil[0], ceil_mode, -math.inf)
-    pooled = max_pool2d(slices, k[1:], s[1:], p[1:], dil[1:], ceil_mode=ceil_mode)
-    out = _reduce.max(pooled, 1).values
-    out = out.reshape(x.shape[0], x.shape[1], d_out, out.shape[-2], out.shape[-1])
-    return out if input.dim() == 5 else out.squeeze(0)
+    pooled = max_pool2d(slices, k[1:], s[1:], p[1:], dil[1:], ceil_mode=ceil_mode, return_indices=return_indices)
+    if return_indices:
+        pooled, plane_index = pooled
+    best = _reduce.max(pooled, 1)
+    n, c, depth, h, w = x.shape
+    shape = (n, c, d_out, best.values.shape[-2], best.values.shape[-1])
+    out = best.values.reshape(shape)
+    if not return_indices:
+        return out if input.dim() == 5 else out.squeeze(0)
+    from ..ops.creation import tensor as _tensor
+    slice_pick = best.indices.unsqueeze(1)                                   # (N*C*Do, 1, Ho, Wo)
+    hw = plane_index.gather(1, slice_pick).reshape(shape)
+    # the input depth of tap j of output depth i: i * s + j * dil - p (the taps _depth_taps gathered)
+    depths = np.arange(d_out)[:, None] * s[0] + np.arange(k[0])[None, :] * dil[0] - p[0]
+    table = _tensor(depths.astype(np.int64), device=x.device).reshape(1, d_out, k[0], 1, 1)
+    pick = slice_pick.reshape(n * c, d_out, 1, shape[3], shape[4])
+    d_index = table.expand(n * c, d_out, k[0], shape[3], shape[4]).gather(2, pick).reshape(shape)
+    index = d_index * (h * w) + hw
+    if input.dim() == 4:
+        return out.squeeze(0), index.squeeze(0)
+    return out, index
 
 
 def _window_counts(size: int, n_out: int, k: int, s: int, p: int, include_pad: bool) -> np.ndarray:
@@ -274,10 +291,25 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
-    """torch.nn.functional.adaptive_max_pool3d over (N, C, D, H, W) or (C, D, H, W) (without return_indices)."""
-    if return_indices:
-        raise RuntimeError("adaptive_max_pool3d: return_indices=True is not supported by tritorch (the 3-d pooling "
-                           "is composed from 2-d and 1-d pooling); use return_indices=False")
+    """torch.nn.functional.adaptive_max_pool3d over (N, C, D, H, W) or (C, D, H, W); indices (return_indices)
+    are flat positions d * H * W + h * W + w in each input volume: the 2-d pooling's index in the depth slice the
+    1-d pooling along depth picked."""
     out = _three_sizes("adaptive_max_pool3d", input, output_size)
-    return _adaptive_3d(input, out, lambda x, s: _adaptive_max(x, s, False),
-                        lambda x, n: _adaptive_max(x.unsqueeze(-2), (1, n), False).squeeze(-2))
+    if not return_indices:
+        return _adaptive_3d(input, out, lambda x, s: _adaptive_max(x, s, False),
+                            lambda x, n: _adaptive_max(x.unsqueeze(-2), (1, n), False).squeeze(-2))
+    lead = tuple(input.shape[:-3])
+    d, h, w = input.shape[-3:]
+    od, oh, ow = out
+    planes, plane_index = _adaptive_max(input.reshape(-1, d, h, w), (oh, ow), True)   # (B, d, oh, ow) each
+    depth_last = (0, 2, 3, 1)
+    cols = planes.permute(*depth_last).reshape(-1, oh * ow, d)
+    pooled, depth_index = _adaptive_max(cols.unsqueeze(-2), (1, od), True)
+    pooled, depth_index = pooled.squeeze(-2), depth_index.squeeze(-2)                 # (B, oh*ow, od)
+    hw = plane_index.permute(*depth_last).reshape(-1, oh * ow, d).gather(-1, depth_index)
+    index = depth_index * (h * w) + hw
+
+    def back(t):
+        return t.reshape(-1, oh, ow, od).permute(0, 3, 1, 2).reshape(lead + (od, oh, ow))
+
+    return back(pooled), back(index)
