@@ -1,5 +1,5 @@
-"""interpolate, pixel_shuffle, pixel_unshuffle (tritorch/nn/_resample.py) vs PyTorch's: values and input
-gradients on cpu and cuda (GPU or interpreter), dtypes, and PyTorch's errors."""
+"""interpolate, pixel_shuffle, pixel_unshuffle, affine_grid, grid_sample (tritorch/nn/_resample.py) vs PyTorch's:
+values and input gradients on cpu and cuda (GPU or interpreter), dtypes, and PyTorch's errors."""
 import numpy as np
 import pytest
 
@@ -157,3 +157,56 @@ def test_grid_sample_gradient_reaches_the_grid_and_errors():
         F.affine_grid(tt.tensor(np.eye(2, 3, dtype=np.float32)[None]), (1, 1, 2, 2))
     with pytest.raises(RuntimeError, match="Expected size for first two dimensions"):
         F.affine_grid(tt.tensor(np.eye(2, 3, dtype=np.float32)[None]), (2, 1, 2, 2), align_corners=False)
+
+
+def _grid_case(device, nd, mode, padding_mode, align_corners, seed):
+    """grid_sample on an nd-d input against torch's: output, input gradient and (not nearest) grid gradient."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3) + ((5, 6) if nd == 2 else (4, 5, 6)))
+    grid = rng.uniform(-1.3, 1.3, (2,) + ((4, 7) if nd == 2 else (3, 4, 5)) + (nd,))   # some points outside
+    xt, xx = torch.tensor(x, requires_grad=True), tt.tensor(x, device=device, requires_grad=True)
+    gt, gg = torch.tensor(grid, requires_grad=True), tt.tensor(grid, device=device, requires_grad=True)
+    kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+    ref, out = TF.grid_sample(xt, gt, **kw), F.grid_sample(xx, gg, **kw)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w = rng.standard_normal(tuple(ref.shape))
+    (ref * torch.tensor(w)).sum().backward()
+    (out * tt.tensor(w, device=device)).sum().backward()
+    np.testing.assert_allclose(xx.grad.cpu().numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if mode != "nearest":
+        np.testing.assert_allclose(gg.grad.cpu().numpy(), gt.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_bicubic_and_3d_float64(padding_mode, align_corners):
+    """Bicubic (Keys' cubic convolution, PyTorch's A = -0.75, padding applied per tap) and 5-D trilinear / nearest
+    sampling, in float64 against torch to rounding."""
+    _grid_case("cpu", 2, "bicubic", padding_mode, align_corners, 20)
+    for mode in ("bilinear", "nearest"):
+        _grid_case("cpu", 3, mode, padding_mode, align_corners, 21)
+
+
+@pytest.mark.parametrize("mode", ["bicubic", "trilinear", "nearest-3d"])
+def test_grid_sample_new_modes_on_cuda(mode):
+    nd, m = (2, "bicubic") if mode == "bicubic" else (3, "bilinear" if mode == "trilinear" else "nearest")
+    _grid_case("cuda", nd, m, "reflection", False, 22)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_affine_grid_3d_and_area_5d(device):
+    rng = np.random.default_rng(23)
+    theta = (np.eye(3, 4)[None].repeat(2, 0) + rng.standard_normal((2, 3, 4)) * 0.3).astype(np.float32)
+    for align in (False, True):
+        check("affine_grid", theta, (2, 3, 4, 5, 6), device=device, align_corners=align)
+    check("interpolate", _rand((2, 3, 8, 9, 10)), device=device, size=(3, 4, 5), mode="area")
+    check("interpolate", _rand((1, 2, 4, 6, 5)), device=device, scale_factor=0.5, mode="area")
+
+
+def test_new_resample_errors_match_torch():
+    with pytest.raises(RuntimeError, match="bicubic interpolation only supports 4D input"):
+        F.grid_sample(tt.ones(1, 1, 2, 2, 2), tt.zeros(1, 1, 1, 1, 3), mode="bicubic", align_corners=False)
+    with pytest.raises(ValueError, match="Expected a batch of 3D affine matrices of shape Nx3x4"):
+        F.affine_grid(tt.zeros(1, 2, 3), (1, 1, 2, 2, 2), align_corners=False)
+    with pytest.raises(NotImplementedError, match="affine_grid only supports 4D and 5D sizes"):
+        F.affine_grid(tt.zeros(1, 2, 3), (1, 1, 2), align_corners=False)

@@ -112,7 +112,7 @@ def _as_tensor(a: np.ndarray, dtype, device) -> Tensor:
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False) -> Tensor:
     """torch.nn.functional.interpolate for (N, C, d1[, d2[, d3]]) inputs: modes nearest, nearest-exact, linear
-    (3-D), bilinear and bicubic (4-D), trilinear (5-D), area (3-D/4-D)."""
+    (3-D), bilinear and bicubic (4-D), trilinear (5-D), area (3-D to 5-D)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}")
     if mode in ("nearest", "area", "nearest-exact"):
@@ -137,7 +137,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     sizes, scales = _output_sizes(input, size, scale_factor, bool(recompute_scale_factor))
     if mode == "area":
         if dims == 5:
-            raise NotImplementedError("interpolate(mode='area') supports 3-D and 4-D inputs in tritorch")
+            from ._pool import adaptive_avg_pool3d
+            return adaptive_avg_pool3d(input, sizes)
         if dims == 3:
             return adaptive_avg_pool2d(input.unsqueeze(-2), (1, sizes[0])).squeeze(-2)
         return adaptive_avg_pool2d(input, sizes)
@@ -226,8 +227,11 @@ def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
     if not theta.dtype.is_floating_point:
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
     size = tuple(size)
+    if len(size) == 5:
+        return _affine_grid_3d(theta, size, align_corners)
     if len(size) != 4:
-        raise NotImplementedError("affine_grid only supports 4D sizes, for 2D affine transformations.")
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {list(size)}.")
     if theta.dim() != 3 or tuple(theta.shape[-2:]) != (2, 3):
         raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
                          f"{list(theta.shape)}.")
@@ -239,6 +243,22 @@ def affine_grid(theta: Tensor, size, align_corners=None) -> Tensor:
     ys = _base_coords(h, align_corners, theta).reshape(h, 1).expand(h, w)
     base = _mv.stack([xs, ys, xs * 0 + 1], -1).reshape(1, h * w, 3)      # (1, H*W, [x, y, 1])
     return (base @ theta.transpose(1, 2)).reshape(n, h, w, 2)
+
+
+def _affine_grid_3d(theta: Tensor, size: tuple, align_corners: bool) -> Tensor:
+    """The (N, D, H, W, 3) grid of (x, y, z) coordinates for 3-d affine maps theta (N, 3, 4)."""
+    if theta.dim() != 3 or tuple(theta.shape[-2:]) != (3, 4):
+        raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {list(size)}. Got "
+                         f"{list(theta.shape)}.")
+    n, _, d, h, w = size
+    if theta.shape[0] != n:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, 4] but got: "
+                           f"[{theta.shape[0]}, 4].")
+    xs = _base_coords(w, align_corners, theta).reshape(1, 1, w).expand(d, h, w)
+    ys = _base_coords(h, align_corners, theta).reshape(1, h, 1).expand(d, h, w)
+    zs = _base_coords(d, align_corners, theta).reshape(d, 1, 1).expand(d, h, w)
+    base = _mv.stack([xs, ys, zs, xs * 0 + 1], -1).reshape(1, d * h * w, 4)   # (1, D*H*W, [x, y, z, 1])
+    return (base @ theta.transpose(1, 2)).reshape(n, d, h, w, 3)
 
 
 def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
@@ -260,51 +280,102 @@ def _reflect(coord: Tensor, size: int, align_corners: bool) -> Tensor:
     return (extra + lo).where(even, half - extra + lo)
 
 
+def _padded(coord: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """A source coordinate moved inside the image as padding_mode says (zeros: as it is)."""
+    if padding_mode == "border":
+        return coord.clamp(0, size - 1)
+    if padding_mode == "reflection":
+        return _reflect(coord, size, align_corners).clamp(0, size - 1)
+    return coord
+
+
+def _cubic_weights(t: Tensor) -> list:
+    """The four cubic-convolution weights (Keys, A = -0.75, as PyTorch) of the taps at -1, 0, 1, 2 from t."""
+    a = -0.75
+
+    def near(x):   # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):    # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners=None) -> Tensor:
-    """Samples of input (N, C, H, W) at the normalised (x, y) locations of grid (N, Ho, Wo, 2): bilinear or
-    nearest, with zeros / border / reflection padding. Gradients reach the input (a scatter-add of the gathers)
-    and, for bilinear, the grid (through the interpolation weights)."""
+    """Samples of input (N, C, H, W) at the normalised (x, y) locations of grid (N, Ho, Wo, 2), or of input
+    (N, C, D, H, W) at (x, y, z) locations of grid (N, Do, Ho, Wo, 3): bilinear (trilinear in 3-d), nearest, or
+    bicubic (2-d), with zeros / border / reflection padding. Each tap is a gather of the flattened input, so
+    gradients reach the input (a scatter-add) and, through the interpolation weights, the grid."""
     import warnings
     from ..ops.ternary import where
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
                          f"got: '{mode}'")
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample(mode='bicubic') is not supported by tritorch; use 'bilinear'")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
     if align_corners is None:
         warnings.warn(_ALIGN_WARNING, stacklevel=2)
         align_corners = False
-    if input.dim() != 4:
-        raise NotImplementedError(f"grid_sample supports 4-D inputs in tritorch, got {input.dim()}-D")
-    if grid.dim() != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise RuntimeError(f"grid_sampler(): expected grid of shape ({input.shape[0]}, H, W, 2) for an input of "
-                           f"shape {list(input.shape)}, but got {list(grid.shape)}")
-    n, c, h, w = input.shape
-    ho, wo = grid.shape[1], grid.shape[2]
-    x = _unnormalize(grid[..., 0], w, align_corners)
-    y = _unnormalize(grid[..., 1], h, align_corners)
-    if padding_mode == "border":
-        x, y = x.clamp(0, w - 1), y.clamp(0, h - 1)
-    elif padding_mode == "reflection":
-        x = _reflect(x, w, align_corners).clamp(0, w - 1)
-        y = _reflect(y, h, align_corners).clamp(0, h - 1)
-    flat = input.reshape(n, c, h * w)
+    nd = input.dim() - 2
+    if nd not in (2, 3):
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but "
+                           f"got input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
+    if mode == "bicubic" and nd == 3:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if grid.dim() != nd + 2 or grid.shape[-1] != nd or grid.shape[0] != input.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid of shape ({input.shape[0]}, {', '.join(['*'] * nd)}, "
+                           f"{nd}) for an input of shape {list(input.shape)}, but got {list(grid.shape)}")
+    n, c = input.shape[0], input.shape[1]
+    sizes = [input.shape[-1 - i] for i in range(nd)]          # along x, y(, z): W, H(, D)
+    strides = [1, sizes[0], sizes[0] * sizes[1]][:nd]
+    out = tuple(grid.shape[1:-1])
+    points = math.prod(out)
+    flat = input.reshape(n, c, math.prod(sizes))
 
-    def tap(xi: Tensor, yi: Tensor) -> Tensor:
-        """input at integer (xi, yi), 0 outside the image: (N, C, Ho, Wo)."""
-        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
-        idx = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().reshape(n, 1, ho * wo).expand(n, c, ho * wo)
-        values = flat.gather(2, idx).reshape(n, c, ho, wo)
+    def tap(ints: list) -> Tensor:
+        """input at the integer-valued coordinates `ints` (x, y(, z)), 0 outside it: (N, C, *out)."""
+        inside = None
+        idx = None
+        for ci, size, stride in zip(ints, sizes, strides):
+            ok = (ci >= 0) & (ci <= size - 1)
+            inside = ok if inside is None else inside & ok
+            term = ci.clamp(0, size - 1) * stride
+            idx = term if idx is None else idx + term
+        idx = idx.long().reshape(n, 1, points).expand(n, c, points)
+        values = flat.gather(2, idx).reshape((n, c) + out)
         return where(inside.unsqueeze(1), values, values.new_zeros(()))
 
+    coords = [_unnormalize(grid[..., i], sizes[i], align_corners) for i in range(nd)]
+    if mode == "bicubic":
+        x, y = coords
+        x0, y0 = x.floor(), y.floor()
+        wx, wy = _cubic_weights(x - x0), _cubic_weights(y - y0)
+        result = None
+        for j in range(4):
+            yj = _padded(y0 + (j - 1), sizes[1], padding_mode, align_corners)
+            row = None
+            for i in range(4):
+                xi = _padded(x0 + (i - 1), sizes[0], padding_mode, align_corners)
+                term = tap([xi, yj]) * wx[i].unsqueeze(1)
+                row = term if row is None else row + term
+            term = row * wy[j].unsqueeze(1)
+            result = term if result is None else result + term
+        return result
+    coords = [_padded(ci, size, padding_mode, align_corners) for ci, size in zip(coords, sizes)]
     if mode == "nearest":
-        return tap(x.round(), y.round())
-    x0, y0 = x.floor(), y.floor()
-    wx1, wy1 = x - x0, y - y0
-    wx0, wy0 = 1 - wx1, 1 - wy1
-    out = tap(x0, y0) * (wx0 * wy0).unsqueeze(1) + tap(x0 + 1, y0) * (wx1 * wy0).unsqueeze(1)
-    return out + tap(x0, y0 + 1) * (wx0 * wy1).unsqueeze(1) + tap(x0 + 1, y0 + 1) * (wx1 * wy1).unsqueeze(1)
+        return tap([ci.round() for ci in coords])
+    lows = [ci.floor() for ci in coords]
+    fracs = [ci - lo for ci, lo in zip(coords, lows)]
+    result = None
+    for corner in range(2 ** nd):   # the 2^nd corners of each point's cell, weighted by their opposite volume
+        bits = [(corner >> i) & 1 for i in range(nd)]
+        weight = None
+        for b, f in zip(bits, fracs):
+            wb = f if b else 1 - f
+            weight = wb if weight is None else weight * wb
+        term = tap([lo + b for lo, b in zip(lows, bits)]) * weight.unsqueeze(1)
+        result = term if result is None else result + term
+    return result
