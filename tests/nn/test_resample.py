@@ -210,3 +210,25 @@ def test_new_resample_errors_match_torch():
         F.affine_grid(tt.zeros(1, 2, 3), (1, 1, 2, 2, 2), align_corners=False)
     with pytest.raises(NotImplementedError, match="affine_grid only supports 4D and 5D sizes"):
         F.affine_grid(tt.zeros(1, 2, 3), (1, 1, 2), align_corners=False)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_interpolate_antialias(device, mode, align_corners):
+    """antialias=True (the kernel stretched by the shrink factor, weights normalised per output, PIL's bicubic
+    a = -0.5): values and input gradients as torch's when shrinking, enlarging, and both at once."""
+    x = _rand((2, 3, 17, 23), 24)
+    for how in (dict(size=(5, 7)), dict(scale_factor=0.3), dict(size=(34, 11)), dict(scale_factor=(0.5, 2.2))):
+        check("interpolate", x, device=device, mode=mode, align_corners=align_corners, antialias=True,
+              rtol=1e-5, atol=1e-5, **how)
+
+
+def test_interpolate_antialias_modes_error_as_torch():
+    for call in (lambda m, lib: m.interpolate(lib.ones(1, 1, 8, 8), size=3, mode="nearest", antialias=True),
+                 lambda m, lib: m.interpolate(lib.ones(1, 1, 8), size=3, mode="linear", antialias=True),
+                 lambda m, lib: m.interpolate(lib.ones(1, 1, 4, 4, 4), size=3, mode="trilinear", antialias=True)):
+        with pytest.raises(ValueError, match="Anti-alias option is restricted to bilinear, bicubic"):
+            call(TF, torch)
+        with pytest.raises(ValueError, match="Anti-alias option is restricted to bilinear, bicubic"):
+            call(F, tt)

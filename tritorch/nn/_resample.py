@@ -93,6 +93,37 @@ def _taps(mode: str, n_in: int, n_out: int, scale, align_corners: bool, math_t) 
     return [(i0, 1 - lam), (i1, lam)]
 
 
+def _aa_filter(mode: str, x: np.ndarray) -> np.ndarray:
+    """The antialiasing kernels: the triangle (bilinear) and Keys' cubic with a = -0.5 (bicubic), as PIL and
+    PyTorch's antialiased resampling use."""
+    ax = np.abs(x)
+    if mode == "bilinear":
+        return np.maximum(1 - ax, 0)
+    a = -0.5
+    near = ((a + 2) * ax - (a + 3)) * ax * ax + 1
+    far = (((ax - 5) * ax + 8) * ax - 4) * a
+    return np.where(ax < 1, near, np.where(ax < 2, far, 0))
+
+
+def _aa_taps(mode: str, n_in: int, n_out: int, scale, align_corners: bool, math_t) -> list:
+    """Antialiased taps for one dim: when shrinking (scale s > 1) the kernel is stretched by s (support
+    (2 or 4) / 2 * s input pixels), so every input pixel contributes; the weights of each output are normalised to
+    sum 1. Outputs with fewer taps than the widest are padded with zero weights."""
+    s = float(_scale(n_in, n_out, scale, align_corners, np.float64))
+    support = (1.0 if mode == "bilinear" else 2.0) * (s if s >= 1.0 else 1.0)
+    invscale = 1.0 / s if s >= 1.0 else 1.0
+    centers = s * (np.arange(n_out) + 0.5)
+    lo = np.maximum(np.trunc(centers - support + 0.5).astype(np.int64), 0)
+    hi = np.minimum(np.trunc(centers + support + 0.5).astype(np.int64), n_in)
+    width = int(max(1, (hi - lo).max(initial=1)))
+    j = lo[:, None] + np.arange(width)[None, :]                     # (n_out, width) candidate inputs
+    w = _aa_filter(mode, (j - centers[:, None] + 0.5) * invscale) * (j < hi[:, None])
+    total = w.sum(1, keepdims=True)
+    w = np.divide(w, total, out=np.zeros_like(w), where=total != 0).astype(math_t)
+    j = np.minimum(j, n_in - 1)
+    return [(j[:, k], w[:, k]) for k in range(width)]
+
+
 def _resample_dim(x: Tensor, d: int, taps: list) -> Tensor:
     out = None
     trailing = (1,) * (x.dim() - d - 1)
@@ -112,7 +143,7 @@ def _as_tensor(a: np.ndarray, dtype, device) -> Tensor:
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False) -> Tensor:
     """torch.nn.functional.interpolate for (N, C, d1[, d2[, d3]]) inputs: modes nearest, nearest-exact, linear
-    (3-D), bilinear and bicubic (4-D), trilinear (5-D), area (3-D to 5-D)."""
+    (3-D), bilinear and bicubic (4-D, with antialias), trilinear (5-D), area (3-D to 5-D)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate(): argument 'input' must be Tensor, not {type(input).__name__}")
     if mode in ("nearest", "area", "nearest-exact"):
@@ -129,9 +160,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     need = _LINEAR_DIMS.get(mode)
     if need is not None and dims - 2 != need:
         raise NotImplementedError(f"Got {dims}D input, but {mode} mode needs {need + 2}D input")
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not supported by tritorch; "
-                                  "call it with antialias=False")
+    if antialias and not (mode in ("bilinear", "bicubic") and dims == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D "
+                         "tensor as input")
     if input.dtype.kind != _dt.FLOAT:
         raise RuntimeError(f'"upsample_{mode}" not implemented for \'{input.dtype}\'')
     sizes, scales = _output_sizes(input, size, scale_factor, bool(recompute_scale_factor))
@@ -151,7 +182,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     math_t = np.float64 if x.dtype is _dt.float64 else np.float32
     for i in reversed(range(len(sizes))):  # the last dim first, as PyTorch's kernels sum (same roundings)
         n_out, n_in = sizes[i], x.shape[2 + i]
-        x = _resample_dim(x, 2 + i, _taps(mode, n_in, n_out, scales[i], bool(align_corners), math_t))
+        taps = _aa_taps if antialias else _taps
+        x = _resample_dim(x, 2 + i, taps(mode, n_in, n_out, scales[i], bool(align_corners), math_t))
     return x.to(input.dtype) if half else x
 
 
