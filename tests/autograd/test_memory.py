@@ -110,3 +110,36 @@ def test_leaf_grad_is_not_copied_unless_shared(device):
     (c * 1).backward(seed)
     c.grad.mul_(5)
     assert seed.cpu().numpy().tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_reshaped_fresh_gradient_is_kept_and_a_view_of_shared_memory_copied():
+    """A gradient whose NumPy array is a view (a fused op's reshaped buffer) becomes .grad without a copy when no
+    other array holds its base; a view of memory something else holds is copied (an in-place change to .grad
+    must not reach it)."""
+    import numpy as np
+    from tritorch.tensor import _make
+
+    held = np.ones(6)
+    sources = {"fresh": lambda: np.ones(6).reshape(2, 3), "held": lambda: held.reshape(2, 3)}
+
+    class Passthrough(tt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, kind):
+            ctx.kind = kind
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return _make(sources[ctx.kind](), tt.float64, tt.device("cpu")), None
+
+    x = tt.ones(2, 3, dtype=tt.float64, requires_grad=True)
+    Passthrough.apply(x, "fresh").sum().backward()
+    assert x.grad._data.base is not None and x.grad._data.base.shape == (6,)   # kept: no copy was made
+    y = tt.ones(2, 3, dtype=tt.float64, requires_grad=True)
+    Passthrough.apply(y, "held").sum().backward()
+    y.grad.zero_()
+    assert held.tolist() == [1.0] * 6
+    # cross_entropy's fused gradient (2-D logits) reaches .grad without a copy
+    logits = tt.randn(8, 5, requires_grad=True)
+    tt.nn.functional.cross_entropy(logits, tt.tensor([0, 1, 2, 3, 4, 0, 1, 2])).backward()
+    assert logits.grad._data.base is None and logits.grad._base is None

@@ -593,9 +593,13 @@ def _accumulate(acc: AccumulateGrad, grads: list, create_graph: bool):
         leaf._grad = g if leaf._grad is None else leaf._grad + g
     elif g.grad_fn is None and leaf._grad is None:
         grads[0] = None
-        # references now: `g` here and getrefcount's argument; anything more is another holder
-        if g._base is not None or _sys.getrefcount(g) > 2 or (g._data.__class__ is _np.ndarray
-                                                                and g._data.base is not None):
+        # references now: `g` here and getrefcount's argument; anything more is another holder. A NumPy view
+        # (a reshaped gradient) may be kept too when nothing else holds its base (the view's own reference and
+        # getrefcount's argument: no other array shares that memory) and it is writeable.
+        d = g._data
+        if g._base is not None or _sys.getrefcount(g) > 2 or (
+                d.__class__ is _np.ndarray and d.base is not None
+                and (_sys.getrefcount(d.base) > 2 or not d.flags.writeable)):
             g = g.clone()
         leaf._grad = g
     else:

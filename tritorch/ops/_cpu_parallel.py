@@ -24,10 +24,12 @@ PARALLEL_MIN = 1 << 18
 
 _POOL = None
 _WORKERS = [None]   # set_num_threads: None means every CPU this process may use
+# os.cpu_count() costs ~20-70 us a call on this VM (it reads the system's CPU list): read once
+_CPU_COUNT = os.cpu_count() or 1
 
 
 def workers() -> int:
-    return _WORKERS[0] or os.cpu_count() or 1
+    return _WORKERS[0] or _CPU_COUNT
 
 
 def set_workers(n: int) -> None:
@@ -46,7 +48,7 @@ def parallel_chunks(fn, chunks: list) -> list:
     nobody has taken, so a pool thread that wakes late (up to milliseconds on a busy machine) just takes fewer,
     and the caller never sits idle waiting for a hand-off. Results come back in chunk order."""
     global _POOL
-    workers = _WORKERS[0] or os.cpu_count() or 1
+    workers = _WORKERS[0] or _CPU_COUNT
     n = len(chunks)
     if n < 2 or workers < 2:
         return [fn(c) for c in chunks]

@@ -455,7 +455,8 @@ def _rows_2d(a: np.ndarray, cd: int) -> np.ndarray:
 
 def _from_rows_2d(g: np.ndarray, shape: tuple, cd: int) -> np.ndarray:
     if len(shape) <= 2:
-        return g.reshape(shape)
+        # (the array itself when the shape already is: a view would make autograd copy the gradient into .grad)
+        return g if g.shape == tuple(shape) else g.reshape(shape)
     lead = (shape[0],) + shape[2:] + (shape[1],)
     return np.moveaxis(g.reshape(lead), -1, cd)
 
