@@ -324,17 +324,21 @@ class ReshapeTransform(Transform):
         return self._reshaped(shape, self.out_shape, self.in_shape)
 
 
-class ExpTransform(Transform):
+class _ParameterFree(Transform):
+    """A transform with no parameters: any two of its class are equal (as PyTorch's compare)."""
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, type(self))
+
+    __hash__ = object.__hash__
+
+
+class ExpTransform(_ParameterFree):
     """y = exp(x)."""
 
     codomain = constraints.positive
     bijective = True
     sign = 1
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, ExpTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.exp()
@@ -384,17 +388,12 @@ class PowerTransform(Transform):
     inverse_shape = forward_shape
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_ParameterFree):
     """y = sigmoid(x), kept inside (tiny, 1 - eps) so that the inverse stays finite."""
 
     codomain = constraints.unit_interval
     bijective = True
     sign = 1
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         fi = _tt().finfo(x.dtype)
@@ -410,18 +409,13 @@ class SigmoidTransform(Transform):
         return -softplus(-x) - softplus(x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_ParameterFree):
     """y = tanh(x), with log |det J| = 2 (log 2 - x - softplus(-2x)) (stable for large |x|). Use cache_size=1 when
     inverting samples: atanh of a y that rounded to +-1 is infinite."""
 
     codomain = constraints.interval(-1.0, 1.0)
     bijective = True
     sign = 1
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, TanhTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.tanh()
@@ -433,17 +427,12 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - _tt().nn.functional.softplus(-2.0 * x))
 
 
-class SoftplusTransform(Transform):
+class SoftplusTransform(_ParameterFree):
     """y = log(1 + exp(x))."""
 
     codomain = constraints.positive
     bijective = True
     sign = 1
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, SoftplusTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return _tt().nn.functional.softplus(x)
@@ -455,15 +444,10 @@ class SoftplusTransform(Transform):
         return -_tt().nn.functional.softplus(-x)
 
 
-class AbsTransform(Transform):
+class AbsTransform(_ParameterFree):
     """y = |x| (not bijective: the inverse gives the non-negative preimage)."""
 
     codomain = constraints.positive
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, AbsTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.abs()
@@ -533,16 +517,11 @@ class AffineTransform(Transform):
     inverse_shape = forward_shape
 
 
-class SoftmaxTransform(Transform):
+class SoftmaxTransform(_ParameterFree):
     """y = softmax(x) over the last dim (not bijective: the inverse is log y, one preimage)."""
 
     domain = constraints.real_vector
     codomain = constraints.simplex
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, SoftmaxTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x):
         return x.softmax(-1)

@@ -37,8 +37,9 @@ FAMILY = "bessel"
 
 __all__ = ["i0"]
 
-_T64, _K64, _J64 = 20.0, 36, 24
-_T32, _K32, _J32 = 10.0, 17, 9
+# (switch point, series terms, expansion terms) per precision: constexprs, read by the kernel and the NumPy side
+_T64, _K64, _J64 = tl.constexpr(20.0), tl.constexpr(36), tl.constexpr(24)
+_T32, _K32, _J32 = tl.constexpr(10.0), tl.constexpr(17), tl.constexpr(9)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
@@ -92,11 +93,11 @@ def _bessel(x, NU: tl.constexpr, SCALED: tl.constexpr):
     # I_NU(x) or e^-|x| I_NU(x): float64 input in float64, anything else in float32 with a float64 exp
     if x.dtype == tl.float64:
         a = tl.abs(x)
-        s, h, near = _scaled(a, NU, 20.0, 36, 24)
+        s, h, near = _scaled(a, NU, _T64, _K64, _J64)
         a64 = a
     else:
         a = tl.abs(x.to(tl.float32))
-        s, h, near = _scaled(a, NU, 10.0, 17, 9)
+        s, h, near = _scaled(a, NU, _T32, _K32, _J32)
         a64 = a.to(tl.float64)
         s = s.to(tl.float64)
         h = h.to(tl.float64)
@@ -201,8 +202,8 @@ _BLOCK = 1 << 14
 def _fallback(nu: int, scaled: bool):
     """The NumPy fallback: float64 input by the float64 method, every other float dtype by the float32 one (float16
     and bfloat16 widened to float32, the result rounded once to their dtype), block by block."""
-    wide = _Method(nu, np.float64, _T64, _K64, _J64)
-    narrow = _Method(nu, np.float32, _T32, _K32, _J32)
+    wide = _Method(nu, np.float64, _T64.value, _K64.value, _J64.value)
+    narrow = _Method(nu, np.float32, _T32.value, _K32.value, _J32.value)
 
     def run(x):
         method = wide if x.dtype == np.float64 else narrow
