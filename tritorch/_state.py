@@ -39,8 +39,10 @@ AUTOCAST = AutocastState()
 # autocast_args(policy, args, kwargs) -> (args, kwargs): the casts of an autocast region; set by tritorch.amp.
 autocast_args = None
 
-# record(op, args, kwargs, result, meta) -> None; set by tritorch.autograd.engine.
+# record(op, args, kwargs, result, meta) -> None; set by tritorch.autograd.engine. record_small: the same, for
+# calls of (tensor,) or (tensor, value) with one tensor result (the unary and binary ops' cpu shortcuts).
 recorder = None
+record_small = None
 # rebase(target, value) -> None: give a tensor written in place (possibly a view) the history of `value`;
 # check_inplace(target) -> None: PyTorch's errors for in-place writes into leaves. Set by tritorch.autograd.
 rebase = None

@@ -9,4 +9,5 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from .tensor_methods import backward, grad  # noqa: F401
 
 _state.recorder = _engine.record
+_state.record_small = _engine.record_small
 from . import functional  # noqa: F401,E402

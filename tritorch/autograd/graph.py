@@ -173,13 +173,15 @@ class AccumulateGrad:
 
 
 def accumulate_node(leaf: Tensor) -> AccumulateGrad:
-    """The leaf's AccumulateGrad node (one per leaf, kept in the leaf's extras)."""
+    """The leaf's AccumulateGrad node (one per leaf, kept in the leaf's extras with its edge, so that recording
+    an op makes no tuple for it)."""
     extra = leaf._extra
     if extra is None:
         extra = leaf._extra = {}
     acc = extra.get("accumulate")
     if acc is None:
         acc = extra["accumulate"] = AccumulateGrad(leaf)
+        extra["edge"] = (acc, 0)
     return acc
 
 
@@ -198,7 +200,7 @@ def edge_of(t: Tensor):
         return None
     fn = t.grad_fn
     extra = t._extra
-    if fn is None:  # a leaf: its AccumulateGrad node (made on first use)
-        acc = extra.get("accumulate") if extra is not None else None
-        return (acc if acc is not None else accumulate_node(t), 0)
+    if fn is None:  # a leaf: its AccumulateGrad edge (made on first use)
+        edge = extra.get("edge") if extra is not None else None
+        return edge if edge is not None else (accumulate_node(t), 0)
     return (fn, extra.get("output_nr", 0) if extra else 0)

@@ -648,7 +648,7 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
                     op = op_box[0]
                     if not op.differentiable:
                         return None  # the full path decides
-                    _state.recorder(op, (a, b), {}, t, None)
+                    _state.record_small(op, (a, b), {}, t, None)
                 return t
             t, s = a, b
         elif b.__class__ is Tensor and not tensor_first:
@@ -674,7 +674,8 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
         op = op_box[0]
         if not op.differentiable:
             return None  # the full path decides
-        _state.recorder(op, (a, b), {}, result, None)
+        # (record_small takes a tensor first: 2.0 * x goes to the general recorder)
+        (_state.record_small if a.__class__ is Tensor else _state.recorder)(op, (a, b), {}, result, None)
         return result
 
     fast.bind = lambda op: op_box.__setitem__(0, op)

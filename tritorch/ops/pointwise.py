@@ -431,7 +431,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                     # NumPy returns scalars for 0-dim operands; storage is always an ndarray
                     t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
                     if a._requires_grad and _GRAD.enabled and op_box[0].differentiable:
-                        _state.recorder(op_box[0], args, kw, t, None)
+                        _state.record_small(op_box[0], args, kw, t, None)
                     return t
             return None
         return fast
@@ -451,7 +451,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                             return None
                         t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
                         if (a._requires_grad or b._requires_grad) and _GRAD.enabled and op_box[0].differentiable:
-                            _state.recorder(op_box[0], args, kw, t, None)
+                            _state.record_small(op_box[0], args, kw, t, None)
                         return t
             return None
         return fast
