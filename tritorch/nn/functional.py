@@ -566,6 +566,7 @@ from ..ops.nn_activation import (celu, elu, hardsigmoid, hardswish, hardtanh, le
 from ..ops.nn_attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.nn_conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
 from ..ops.nn_conv_transpose3d import conv_transpose3d  # noqa: E402,F401
+from ..ops.composite_pdist import pdist  # noqa: E402,F401
 from ..ops.nn_dropout import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
                               feature_alpha_dropout)
 from ..ops.nn_embedding import embedding, embedding_bag  # noqa: E402,F401
