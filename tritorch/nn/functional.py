@@ -579,6 +579,8 @@ from ..ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from ._pool import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: E402,F401
                     adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool3d, lp_pool1d, lp_pool2d, lp_pool3d,
                     max_pool1d, max_pool3d)
+from ._fractional_pool import (fractional_max_pool2d, fractional_max_pool2d_with_indices,  # noqa: E402,F401
+                               fractional_max_pool3d, fractional_max_pool3d_with_indices)
 from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402,F401
 from ._resample import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
                         upsample)
