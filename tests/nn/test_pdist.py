@@ -35,6 +35,16 @@ def test_against_torch(device, p):
     assert np.isfinite(xx.grad.cpu().numpy()).all()
 
 
+@pytest.mark.parametrize("p", PS)
+def test_infinite_and_nan_inputs(p):
+    x = _x()
+    x[0, 2], x[3, 0] = np.inf, np.nan
+    xx = tt.tensor(x, requires_grad=True)
+    out = tt.pdist(xx, p)
+    np.testing.assert_allclose(out.detach().numpy(), torch.pdist(torch.tensor(x), p).numpy(), rtol=1e-5)
+    assert out.requires_grad
+
+
 def test_functional_small_shapes_and_double_backward():
     assert F.pdist is tt.pdist
     for shape in ((1, 3), (0, 3), (3, 0)):

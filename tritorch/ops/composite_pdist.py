@@ -2,7 +2,7 @@
 
 The n(n-1)/2 pairs (i < j, row-major upper triangle, PyTorch's order) are gathered with index_select, and the norm of
 each difference is built so that autograd gives PyTorch's _pdist_backward exactly, zero distances included:
-  p = 0    count of nonzero differences; gradient 0
+  p = 0    count of nonzero differences (NaN if one is NaN); gradient 0
   p = 1    sum |d|; gradient sign(d)
   p = inf  max |d|; every element that attains the max gets the full gradient sign(d) (ties are not split, unlike
            amax's rule), so the max is formed as a detached value plus the masked, zero-valued a - a.detach()
@@ -55,7 +55,11 @@ def pdist(input, p=2) -> Tensor:
         pick(0, _tensor(cols.astype(np.int64), device=input.device))          # (pairs, M)
     a = diff.abs()
     if p == 0:
-        return ((a != 0).to(input.dtype) + a * 0).sum(1)
+        from .ternary import where
+        # the count has a zero gradient; `a * 0` keeps the result on the graph (as PyTorch's) and carries a NaN
+        # difference into its distance (PyTorch counts min(ceil(|d|), 1)), but is kept from turning inf into NaN
+        linked = where(a.detach().isinf(), 0.0, a * 0)
+        return ((a.detach() != 0).to(input.dtype) + linked).sum(1)
     if p == 1:
         return a.sum(1)
     if math.isinf(p):
