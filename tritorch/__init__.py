@@ -52,7 +52,10 @@ from .ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from .ops.nn_dropout import dropout  # noqa: E402,F401
 from .ops.nn_norm import group_norm, layer_norm, rms_norm  # noqa: E402,F401
 from .ops.nn_conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from .ops.nn_conv_transpose3d import conv_transpose3d  # noqa: E402,F401
+from .ops.composite_pdist import pdist  # noqa: E402,F401
 from .ops.nn_pool import max_pool2d  # noqa: E402,F401
+from .ops.nn_rrelu import rrelu_, torch_rrelu as rrelu  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 

@@ -16,6 +16,7 @@ CASES = [
     ("LazyConv3d", (2, 2), {}, (1, 3, 4, 4, 4)),
     ("LazyConvTranspose1d", (4, 3), {}, (2, 3, 5)),
     ("LazyConvTranspose2d", (4, 3), {"groups": 1}, (2, 3, 5, 5)),
+    ("LazyConvTranspose3d", (2, 2), {"stride": 2}, (1, 3, 2, 3, 2)),
     ("LazyBatchNorm1d", (), {}, (4, 3)),
     ("LazyBatchNorm2d", (), {"affine": False}, (2, 3, 4, 4)),
     ("LazyInstanceNorm2d", (), {}, (2, 3, 4, 4)),

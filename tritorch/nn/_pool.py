@@ -17,7 +17,7 @@ from ..ops import reduce as _reduce
 from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..tensor import Tensor
 
-__all__ = ["max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+__all__ = ["lp_pool3d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
            "lp_pool1d", "lp_pool2d", "max_pool3d", "avg_pool3d"]
 
 
@@ -251,6 +251,19 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     out = out.reshape(x.shape[0], x.shape[1], d_out, ho, wo)
     return out if input.dim() == 5 else out.squeeze(0)
 
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """torch.nn.functional.lp_pool3d: the p-norm of each (kD, kH, kW) window, (sum of x^p)^(1/p), from avg_pool3d
+    as PyTorch composes it (norm_type +-inf: the max / min of |x| over the window, from max_pool3d)."""
+    k = _three("lp_pool3d", "kernel_size", kernel_size)
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        from ..ops.unary import abs as _abs
+        if norm_type > 0:
+            return max_pool3d(_abs(input), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool3d(-_abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    avg = avg_pool3d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return _lp_finish(avg, k[0] * k[1] * k[2], float(norm_type))
 
 # ------------------------------------------------------------------------------------- adaptive 3-d pooling
 # A box is the product of its depth, height and width ranges, so its mean (max) is the mean (max) over the depth

@@ -565,17 +565,22 @@ from ..ops.nn_activation import (celu, elu, hardsigmoid, hardswish, hardtanh, le
                                  mish, relu6, selu, softsign)
 from ..ops.nn_attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.nn_conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
+from ..ops.nn_conv_transpose3d import conv_transpose3d  # noqa: E402,F401
+from ..ops.composite_pdist import pdist  # noqa: E402,F401
 from ..ops.nn_dropout import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
                               feature_alpha_dropout)
 from ..ops.nn_embedding import embedding, embedding_bag  # noqa: E402,F401
 from ..ops.nn_fused import bias_gelu, swiglu  # noqa: E402,F401
 from ..ops.nn_loss import cross_entropy, nll_loss  # noqa: E402,F401
+from ..ops.nn_rrelu import rrelu, rrelu_  # noqa: E402,F401
 from ..ops.nn_norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402,F401
 from ..ops.nn_pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: E402,F401
 from ..ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from ._pool import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: E402,F401
-                    adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool3d, lp_pool1d, lp_pool2d,
+                    adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool3d, lp_pool1d, lp_pool2d, lp_pool3d,
                     max_pool1d, max_pool3d)
+from ._fractional_pool import (fractional_max_pool2d, fractional_max_pool2d_with_indices,  # noqa: E402,F401
+                               fractional_max_pool3d, fractional_max_pool3d_with_indices)
 from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402,F401
 from ._resample import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle,  # noqa: E402,F401
                         upsample)

@@ -216,3 +216,33 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
                 mask[randperm(rows, generator=generator)._host()[:num_zeros], c] = False
             tensor.copy_(tensor * from_array(mask).to(tensor.device))
     return tensor
+
+
+# ------------------------------------------------------------------------------------ deprecated aliases
+# PyTorch's old names without the trailing underscore: each warns (FutureWarning, PyTorch's message) and calls the
+# in-place initialiser, looked up when called (so utils.skip_init's suspension of the initialisers covers them).
+
+def _make_deprecate(new_name: str):
+    import warnings
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.", FutureWarning,
+                      stacklevel=2)
+        return globals()[new_name](*args, **kwargs)
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__doc__ = f"{old_name}(...): deprecated in favor of tritorch.nn.init.{new_name}."
+    return deprecated_init
+
+
+uniform = _make_deprecate("uniform_")
+normal = _make_deprecate("normal_")
+constant = _make_deprecate("constant_")
+eye = _make_deprecate("eye_")
+dirac = _make_deprecate("dirac_")
+xavier_uniform = _make_deprecate("xavier_uniform_")
+xavier_normal = _make_deprecate("xavier_normal_")
+kaiming_uniform = _make_deprecate("kaiming_uniform_")
+kaiming_normal = _make_deprecate("kaiming_normal_")
+orthogonal = _make_deprecate("orthogonal_")
+sparse = _make_deprecate("sparse_")

@@ -12,7 +12,7 @@ from .module import Module
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softmin",
            "ELU", "CELU", "SELU", "Softplus", "Mish", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid",
            "Softsign", "GLU", "Threshold", "PReLU", "Hardshrink", "Softshrink", "Tanhshrink",
-           "Softmax2d", "MultiheadAttention"]
+           "Softmax2d", "MultiheadAttention", "RReLU"]
 
 
 def _inplace_str(inplace: bool) -> str:
@@ -54,6 +54,23 @@ class LeakyReLU(Module):
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}{_inplace_str(self.inplace)}"
+
+
+class RReLU(Module):
+    """torch.nn.RReLU: random negative slopes U(lower, upper) in training (tritorch's generator), their mean in
+    eval."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_str(self.inplace)}"
 
 
 class GELU(Module):

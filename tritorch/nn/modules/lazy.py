@@ -9,12 +9,12 @@ the module becomes an instance of that class (PyTorch's cls_to_become).
 from __future__ import annotations
 
 from ..parameter import UninitializedParameter, materialize
-from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .linear import Linear
 from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 
-__all__ = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+__all__ = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
            "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
            "LazyInstanceNorm3d"]
 
@@ -130,6 +130,7 @@ LazyConv2d = _lazy_conv(Conv2d, 2)
 LazyConv3d = _lazy_conv(Conv3d, 3)
 LazyConvTranspose1d = _lazy_conv(ConvTranspose1d, 1)
 LazyConvTranspose2d = _lazy_conv(ConvTranspose2d, 2)
+LazyConvTranspose3d = _lazy_conv(ConvTranspose3d, 3)
 LazyBatchNorm1d = _lazy_norm(BatchNorm1d)
 LazyBatchNorm2d = _lazy_norm(BatchNorm2d)
 LazyBatchNorm3d = _lazy_norm(BatchNorm3d)

@@ -15,7 +15,7 @@ from ._common import empty
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-           "LayerNorm", "RMSNorm", "GroupNorm", "LocalResponseNorm"]
+           "LayerNorm", "RMSNorm", "GroupNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 class _NormBase(Module):
@@ -262,6 +262,35 @@ class LocalResponseNorm(Module):
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """torch.nn.CrossMapLRN2d (Lua Torch's LRN, 4-D inputs): x / (k + alpha / size * S)^beta, S the sum of squares over
+    the channels [c - m + 1, c + m - 1] (m = int((size - 1) / 2 + 1)) plus channel 0's square, which PyTorch's
+    running-sum forward never subtracts; values equal PyTorch's. The gradient is the exact derivative of that
+    forward (autograd through the ops); PyTorch's hand-written backward is not (it fails torch's own gradcheck)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        from ...ops.movement import cat
+        from ...ops.movement import pad as _pad
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        channels = input.shape[1]
+        m = int((self.size - 1) / 2 + 1)
+        sq = input * input
+        rest = cat([_creation.zeros_like(sq[:, :1]), sq[:, 1:]], 1) if channels else sq
+        padded = _pad(rest, (0, 0, 0, 0, m - 1, m - 1))
+        total = sq[:, :1]
+        for t in range(2 * m - 1):
+            total = total + padded[:, t:t + channels]
+        return input * (total * (self.alpha / self.size) + self.k) ** (-self.beta)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
