@@ -47,6 +47,11 @@ CONFIGS = [
     ("RAdam", dict(lr=0.01)),   # rho_t > 5 from step 6: both branches
     ("RAdam", dict(lr=0.01, betas=(0.3, 0.9), weight_decay=0.1)),
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.08), maximize=True)),  # both clamps bite
+    ("ASGD", dict(lr=0.01)),
+    ("ASGD", dict(lr=0.05, lambd=0.1, alpha=0.5, t0=5, weight_decay=0.1)),  # averaging from step 6
+    ("ASGD", dict(lr=0.05, lambd=0.01, t0=0, maximize=True)),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 
@@ -204,6 +209,24 @@ def _reference_step(name, kw, p, g, st):
             return p - lr * m_hat
         rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
         return p - lr * m_hat * rect * np.sqrt(1 - b2 ** t) / (np.sqrt(st["v"]) + eps)
+    if name == "Rprop":   # Riedmiller and Braun's Rprop without weight backtracking (iRprop-)
+        eta_minus, eta_plus = kw.get("etas", (0.5, 1.2))
+        lo, hi = kw.get("step_sizes", (1e-6, 50))
+        prev, size = st.get("prev", 0 * p), st.get("size", 0 * p + lr)
+        agree = g * prev
+        size = np.clip(size * np.where(agree > 0, eta_plus, np.where(agree < 0, eta_minus, 1.0)), lo, hi)
+        g = np.where(agree < 0, 0.0, g)
+        st["prev"], st["size"] = g, size
+        return p - np.sign(g) * size
+    if name == "ASGD":    # Polyak and Juditsky's averaged SGD with Bottou's decaying rate
+        lambd, alpha, t0 = kw.get("lambd", 1e-4), kw.get("alpha", 0.75), kw.get("t0", 1e6)
+        # (PyTorch keeps eta and mu as float32 scalars)
+        eta, mu = st.get("eta", float(np.float32(lr))), st.get("mu", 1.0)
+        p = p * (1 - lambd * eta) - eta * (g + wd * p)
+        st["ax"] = p.copy() if mu == 1 else st["ax"] + mu * (p - st["ax"])
+        st["eta"] = float(np.float32(lr / (1 + lambd * lr * t) ** alpha))
+        st["mu"] = float(np.float32(1 / max(1, t - t0)))
+        return p
     raise AssertionError(name)
 
 
@@ -266,7 +289,8 @@ def test_state_dict_resume_equals_uninterrupted(name, kw):
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
                                      ("AdamW", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
                                      ("Adagrad", dict(lr=0.1)), ("Adamax", dict(lr=0.01)), ("Adadelta", dict(lr=1.0)),
-                                     ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01))])
+                                     ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.01)),
+                                     ("ASGD", dict(lr=0.01, t0=2))])
 def test_state_dict_format_is_torchs_and_torch_state_loads(name, kw):
     init, grads = _problem(np.float32, steps=10)
     ours_p, theirs_p = _tt_params(init), [torch.tensor(a.copy(), requires_grad=True) for a in init]
@@ -330,7 +354,8 @@ def test_cuda_update_equals_cpu(name, kw, dtype):
                        rtol=1e-6 if dtype == np.float32 else 1e-13)
     for st_cpu, st_cuda in zip(cpu_o.state.values(), cuda_o.state.values()):
         for key, v in st_cpu.items():
-            assert st_cuda[key].device.type == ("cpu" if key in ("step", "mu_product") else "cuda")  # host state
+            host_state = ("step", "mu_product", "eta", "mu")
+            assert st_cuda[key].device.type == ("cpu" if key in host_state else "cuda")
             np.testing.assert_allclose(np.asarray(st_cuda[key].cpu()), np.asarray(v), rtol=1e-5, atol=1e-7)
 
 
@@ -370,7 +395,8 @@ def test_non_contiguous_parameter(device):
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.1, amsgrad=True)),
-                                     ("RMSprop", dict(centered=True, momentum=0.1)), ("Adagrad", {}), ("Adamax", {})])
+                                     ("RMSprop", dict(centered=True, momentum=0.1)), ("Adagrad", {}), ("Adamax", {}),
+                                     ("Rprop", {}), ("ASGD", dict(t0=0))])
 def test_step_bumps_versions_and_records_no_graph(device, name, kw):
     p = tt.tensor([1.0, -2.0, 3.0], device=device).requires_grad_()
     p.grad = tt.tensor([0.5, 0.5, -1.0], device=device)
@@ -482,8 +508,8 @@ def test_named_parameters_and_hooks():
 
 
 def test_exports():
-    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam", "Optimizer",
-                 "lr_scheduler"):
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam", "Rprop", "ASGD",
+                 "Optimizer", "lr_scheduler"):
         assert hasattr(optim, name)
     assert optim.AdamW([tt.tensor([1.0]).requires_grad_()]).defaults["weight_decay"] == 1e-2
 
@@ -542,7 +568,8 @@ def test_cuda_step_is_one_kernel_launch_per_parameter(name, kw, monkeypatch):
                                      ("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(centered=True)),
                                      ("Adagrad", {}), ("Adamax", {}), ("Adadelta", dict(weight_decay=0.1)),
                                      ("NAdam", dict(decoupled_weight_decay=True, weight_decay=0.1)),
-                                     ("RAdam", {})])
+                                     ("RAdam", {}), ("Rprop", dict(maximize=True)),
+                                     ("ASGD", dict(t0=1, weight_decay=0.1))])
 def test_cpu_chunked_update_equals_whole_array_update(name, kw, monkeypatch):
     """Large cpu parameters are updated chunk by chunk (cache blocking): the values must not change. The chunk is a
     power of two, as the real one (64 Ki) is: BLAS's axpy fuses the multiply-add in its vector blocks but not in a
@@ -557,3 +584,19 @@ def test_cpu_chunked_update_equals_whole_array_update(name, kw, monkeypatch):
     for a_step, b_step in zip(_run_tt(chunked, chunked_p, grads), whole_traj):
         for a, b in zip(a_step, b_step):
             np.testing.assert_array_equal(a, b)
+
+
+@needs_torch
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_rprop_nan_gradient_matches_torch(device):
+    """PyTorch's cpu sign(NaN) is 0: a NaN gradient leaves its element and step size alone, and is kept as 'prev'."""
+    grads = [np.array([np.nan, 1.0, -1.0], np.float32), np.array([1.0, np.nan, 1.0], np.float32),
+             np.array([-1.0, 1.0, 1.0], np.float32)]
+    ours_p = _tt_params([np.ones(3, np.float32)], device)
+    theirs_p = [torch.ones(3, requires_grad=True)]
+    ours, theirs = optim.Rprop(ours_p), torch.optim.Rprop(theirs_p)
+    steps = [[g] for g in grads]
+    for a, b in zip(_run_tt(ours, ours_p, steps, device), _run_torch(theirs, theirs_p, steps)):
+        np.testing.assert_array_equal(a[0], b[0])
+    for key in ("prev", "step_size"):
+        np.testing.assert_array_equal(np.asarray(ours.state[ours_p[0]][key].cpu()), theirs.state[theirs_p[0]][key])

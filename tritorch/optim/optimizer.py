@@ -268,10 +268,16 @@ class Optimizer:
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+# Per-parameter scalars kept on the host as 0-dim cpu float32 tensors (PyTorch keeps all but 'step' on the
+# parameter's device): the update reads them as Python floats, so a device copy would cost a sync per step.
+_HOST_SCALARS = ("step", "mu_product", "eta", "mu")
+
+
 def _cast_state(param: Tensor, value, key=None):
     """A loaded state value as the optimizer keeps it: tensors copied to the parameter's device (and dtype, for
-    floating parameters), 'step' as a cpu float32 scalar tensor; dicts and lists recursively."""
-    if key == "step":
+    floating parameters), the host scalars ('step', ...) as cpu float32 scalar tensors; dicts and lists
+    recursively."""
+    if key in _HOST_SCALARS:
         return _step_tensor(float(value.item() if isinstance(value, Tensor) else value))
     if isinstance(value, Tensor):
         with no_grad():
