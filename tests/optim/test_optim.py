@@ -52,7 +52,11 @@ CONFIGS = [
     ("ASGD", dict(lr=0.01)),
     ("ASGD", dict(lr=0.05, lambd=0.1, alpha=0.5, t0=5, weight_decay=0.1)),  # averaging from step 6
     ("ASGD", dict(lr=0.05, lambd=0.01, t0=0, maximize=True)),
+    ("Adafactor", dict(lr=0.01)),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-3, 1e-2), d=1.5, weight_decay=0.1, maximize=True)),
 ]
+# optimizers written as composites of registered ops (no fused update kernel of their own)
+COMPOSITES = ("Adafactor", "Muon")
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 
 
@@ -227,6 +231,20 @@ def _reference_step(name, kw, p, g, st):
         st["eta"] = float(np.float32(lr / (1 + lambd * lr * t) ** alpha))
         st["mu"] = float(np.float32(1 / max(1, t - t0)))
         return p
+    if name == "Adafactor":   # Shazeer and Stern's factored second moment, with PyTorch's rate and clipping
+        decay, (eps1, eps2), d = kw.get("beta2_decay", -0.8), kw.get("eps", (None, 1e-3)), kw.get("d", 1.0)
+        eps1 = np.finfo(p.dtype).eps if eps1 is None else eps1
+        w = t ** decay
+        alpha = max(eps2, np.sqrt(np.mean(p * p))) * min(lr, 1 / np.sqrt(t))
+        p = p * (1 - lr * wd)
+        if p.ndim > 1:
+            st["row"] = (1 - w) * st.get("row", 0.0) + w * np.mean(g * g, axis=-1, keepdims=True)
+            st["col"] = (1 - w) * st.get("col", 0.0) + w * np.mean(g * g, axis=-2, keepdims=True)
+            v = st["row"] * st["col"] / np.maximum(np.mean(st["row"], axis=-2, keepdims=True), eps1)
+        else:
+            v = st["v"] = (1 - w) * st.get("v", 0.0) + w * g * g
+        u = g / np.sqrt(np.maximum(v, eps1 * eps1))
+        return p - alpha / max(1.0, np.sqrt(np.mean(u * u)) / d) * u
     raise AssertionError(name)
 
 
@@ -290,7 +308,7 @@ def test_state_dict_resume_equals_uninterrupted(name, kw):
                                      ("AdamW", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
                                      ("Adagrad", dict(lr=0.1)), ("Adamax", dict(lr=0.01)), ("Adadelta", dict(lr=1.0)),
                                      ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.01)),
-                                     ("ASGD", dict(lr=0.01, t0=2))])
+                                     ("ASGD", dict(lr=0.01, t0=2)), ("Adafactor", dict(lr=0.01))])
 def test_state_dict_format_is_torchs_and_torch_state_loads(name, kw):
     init, grads = _problem(np.float32, steps=10)
     ours_p, theirs_p = _tt_params(init), [torch.tensor(a.copy(), requires_grad=True) for a in init]
@@ -541,7 +559,8 @@ def test_nan_gradient_propagates_like_torch(device, name, kw):
     assert np.isnan(np.asarray(opt.state[p][buf].cpu())[0])
 
 
-@pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("name,kw", [c for c in CONFIGS if c[0] not in COMPOSITES],
+                         ids=[i for c, i in zip(CONFIGS, IDS) if c[0] not in COMPOSITES])
 def test_cuda_step_is_one_kernel_launch_per_parameter(name, kw, monkeypatch):
     """After the first step (which creates the state), a step launches exactly one kernel per parameter."""
     import triton
@@ -600,3 +619,26 @@ def test_rprop_nan_gradient_matches_torch(device):
         np.testing.assert_array_equal(a[0], b[0])
     for key in ("prev", "step_size"):
         np.testing.assert_array_equal(np.asarray(ours.state[ours_p[0]][key].cpu()), theirs.state[theirs_p[0]][key])
+
+
+@needs_torch
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_adafactor_factors_the_last_two_dims_of_a_batch_of_matrices(device):
+    init, grads = _problem(np.float32, steps=4, shapes=[(2, 3, 4)])
+    ours_p, theirs_p = _tt_params(init, device), [torch.tensor(init[0].copy(), requires_grad=True)]
+    ours, theirs = optim.Adafactor(ours_p, lr=0.05), torch.optim.Adafactor(theirs_p, lr=0.05)
+    _assert_trajectory(_run_tt(ours, ours_p, grads, device), _run_torch(theirs, theirs_p, grads), rtol=1e-6)
+    for key in ("row_var", "col_var"):
+        a, b = ours.state[ours_p[0]][key], theirs.state[theirs_p[0]][key]
+        assert tuple(a.shape) == tuple(b.shape) and a.device.type == device
+        np.testing.assert_allclose(np.asarray(a.cpu()), b.numpy(), rtol=1e-5)
+
+
+def test_adafactor_argument_errors():
+    p = tt.tensor([1.0]).requires_grad_()
+    with pytest.raises(ValueError, match="beta2_decay should be <= 0"):
+        optim.Adafactor([p], beta2_decay=0.5)
+    with pytest.raises(ValueError, match="Clipping threshold d should be >= 1"):
+        optim.Adafactor([p], d=0.5)
+    with pytest.raises(ValueError, match="epsilon1 should be >= 0"):
+        optim.Adafactor([p], eps=(-1.0, 1e-3))
