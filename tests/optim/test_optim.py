@@ -379,17 +379,19 @@ def test_cuda_update_equals_cpu(name, kw, dtype):
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("dtype", [tt.float16, tt.bfloat16])
-def test_low_precision_updates_in_float32(device, dtype):
+@pytest.mark.parametrize("name,kw,buffer", [("Adam", dict(lr=0.01), "exp_avg"), ("Rprop", {}, "step_size"),
+                                            ("ASGD", dict(t0=0), "ax")])
+def test_low_precision_updates_in_float32(device, dtype, name, kw, buffer):
     init, grads = _problem(np.float32, steps=2, shapes=[(9,)])
     p = tt.tensor(init[0], device=device, dtype=dtype).requires_grad_()
     ref = tt.tensor(init[0]).requires_grad_()
-    opt, ref_opt = optim.Adam([p], lr=0.01), optim.Adam([ref], lr=0.01)
+    opt, ref_opt = getattr(optim, name)([p], **kw), getattr(optim, name)([ref], **kw)
     for g in grads:
         p.grad = tt.tensor(g[0], device=device, dtype=dtype)
         ref.grad = tt.tensor(g[0], dtype=dtype).float()
         opt.step()
         ref_opt.step()
-    assert p.dtype is dtype and opt.state[p]["exp_avg"].dtype is dtype
+    assert p.dtype is dtype and opt.state[p][buffer].dtype is dtype
     tol = 1e-2 if dtype is tt.bfloat16 else 2e-3
     np.testing.assert_allclose(np.asarray(p.detach().float().cpu()), np.asarray(ref.detach()), rtol=tol, atol=tol)
 
