@@ -10,6 +10,7 @@ from .asgd import ASGD
 from .lbfgs import LBFGS
 from .muon import Muon
 from .nadam import NAdam
+from ._stateless import swap_in_optimizer_params_and_state
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
@@ -18,4 +19,4 @@ from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam",
            "LBFGS", "Rprop", "ASGD", "Adafactor", "Muon",
-           "lr_scheduler"]
+           "lr_scheduler", "swap_in_optimizer_params_and_state"]
