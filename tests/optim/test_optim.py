@@ -510,6 +510,12 @@ def test_construction_errors():
         optim.Adagrad([p], lr_decay=-1)
     with pytest.raises(ValueError, match="Invalid epsilon value"):
         optim.Adamax([p], eps=-1)
+    with pytest.raises(ValueError, match="Invalid eta values: 0.5, 0.9"):
+        optim.Rprop([p], etas=(0.5, 0.9))
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        optim.Rprop([p], lr=-0.1)
+    with pytest.raises(ValueError, match="Invalid weight_decay value"):
+        optim.ASGD([p], weight_decay=-1)
 
 
 def test_named_parameters_and_hooks():
@@ -644,3 +650,21 @@ def test_adafactor_argument_errors():
         optim.Adafactor([p], d=0.5)
     with pytest.raises(ValueError, match="epsilon1 should be >= 0"):
         optim.Adafactor([p], eps=(-1.0, 1e-3))
+
+
+@pytest.mark.parametrize("name,kw,host", [("ASGD", dict(t0=1), ("step", "eta", "mu")),
+                                          ("NAdam", {}, ("step", "mu_product"))])
+def test_host_scalars_load_onto_the_host_from_a_cuda_state_dict(name, kw, host):
+    """eta, mu and mu_product are read as Python floats every step: loading keeps them cpu float32 scalars, and the
+    loaded optimizer continues the saved one's run."""
+    init, grads = _problem(np.float32, steps=4, shapes=[(3,)])
+    a_p = _tt_params(init, "cuda")
+    a = getattr(optim, name)(a_p, **kw)
+    list(_run_tt(a, a_p, grads[:2], "cuda"))
+    b_p = _tt_params([np.asarray(p.detach().cpu()) for p in a_p], "cuda")
+    b = getattr(optim, name)(b_p, **kw)
+    b.load_state_dict(_clone_state_dict(a.state_dict()))
+    for key in host:
+        st = b.state[b_p[0]][key]
+        assert st.device.type == "cpu" and st.dtype is tt.float32 and st.dim() == 0
+    _assert_trajectory(_run_tt(b, b_p, grads[2:], "cuda"), _run_tt(a, a_p, grads[2:], "cuda"), rtol=1e-7)

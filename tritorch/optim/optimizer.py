@@ -359,7 +359,8 @@ def _cast_state(param: Tensor, value, key=None):
     """A loaded state value as the optimizer keeps it: tensors copied to the parameter's device (and dtype, for
     floating parameters), the host scalars ('step', ...) as cpu float32 scalar tensors; dicts and lists
     recursively."""
-    if key in _HOST_SCALARS:
+    # (only scalars: a custom optimizer's 'mu' shaped like its parameter stays a device tensor)
+    if key in _HOST_SCALARS and (not isinstance(value, Tensor) or value.dim() == 0):
         return _step_tensor(float(value.item() if isinstance(value, Tensor) else value))
     if isinstance(value, Tensor):
         with no_grad():
