@@ -47,7 +47,16 @@ CONFIGS = [
     ("RAdam", dict(lr=0.01)),   # rho_t > 5 from step 6: both branches
     ("RAdam", dict(lr=0.01, betas=(0.3, 0.9), weight_decay=0.1)),
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.08), maximize=True)),  # both clamps bite
+    ("ASGD", dict(lr=0.01)),
+    ("ASGD", dict(lr=0.05, lambd=0.1, alpha=0.5, t0=5, weight_decay=0.1)),  # averaging from step 6
+    ("ASGD", dict(lr=0.05, lambd=0.01, t0=0, maximize=True)),
+    ("Adafactor", dict(lr=0.01)),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-3, 1e-2), d=1.5, weight_decay=0.1, maximize=True)),
 ]
+# optimizers written as composites of registered ops (no fused update kernel of their own)
+COMPOSITES = ("Adafactor", "Muon")
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 
 
@@ -204,6 +213,38 @@ def _reference_step(name, kw, p, g, st):
             return p - lr * m_hat
         rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
         return p - lr * m_hat * rect * np.sqrt(1 - b2 ** t) / (np.sqrt(st["v"]) + eps)
+    if name == "Rprop":   # Riedmiller and Braun's Rprop without weight backtracking (iRprop-)
+        eta_minus, eta_plus = kw.get("etas", (0.5, 1.2))
+        lo, hi = kw.get("step_sizes", (1e-6, 50))
+        prev, size = st.get("prev", 0 * p), st.get("size", 0 * p + lr)
+        agree = g * prev
+        size = np.clip(size * np.where(agree > 0, eta_plus, np.where(agree < 0, eta_minus, 1.0)), lo, hi)
+        g = np.where(agree < 0, 0.0, g)
+        st["prev"], st["size"] = g, size
+        return p - np.sign(g) * size
+    if name == "ASGD":    # Polyak and Juditsky's averaged SGD with Bottou's decaying rate
+        lambd, alpha, t0 = kw.get("lambd", 1e-4), kw.get("alpha", 0.75), kw.get("t0", 1e6)
+        # (PyTorch keeps eta and mu as float32 scalars)
+        eta, mu = st.get("eta", float(np.float32(lr))), st.get("mu", 1.0)
+        p = p * (1 - lambd * eta) - eta * (g + wd * p)
+        st["ax"] = p.copy() if mu == 1 else st["ax"] + mu * (p - st["ax"])
+        st["eta"] = float(np.float32(lr / (1 + lambd * lr * t) ** alpha))
+        st["mu"] = float(np.float32(1 / max(1, t - t0)))
+        return p
+    if name == "Adafactor":   # Shazeer and Stern's factored second moment, with PyTorch's rate and clipping
+        decay, (eps1, eps2), d = kw.get("beta2_decay", -0.8), kw.get("eps", (None, 1e-3)), kw.get("d", 1.0)
+        eps1 = np.finfo(p.dtype).eps if eps1 is None else eps1
+        w = t ** decay
+        alpha = max(eps2, np.sqrt(np.mean(p * p))) * min(lr, 1 / np.sqrt(t))
+        p = p * (1 - lr * wd)
+        if p.ndim > 1:
+            st["row"] = (1 - w) * st.get("row", 0.0) + w * np.mean(g * g, axis=-1, keepdims=True)
+            st["col"] = (1 - w) * st.get("col", 0.0) + w * np.mean(g * g, axis=-2, keepdims=True)
+            v = st["row"] * st["col"] / np.maximum(np.mean(st["row"], axis=-2, keepdims=True), eps1)
+        else:
+            v = st["v"] = (1 - w) * st.get("v", 0.0) + w * g * g
+        u = g / np.sqrt(np.maximum(v, eps1 * eps1))
+        return p - alpha / max(1.0, np.sqrt(np.mean(u * u)) / d) * u
     raise AssertionError(name)
 
 
@@ -266,7 +307,8 @@ def test_state_dict_resume_equals_uninterrupted(name, kw):
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
                                      ("AdamW", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
                                      ("Adagrad", dict(lr=0.1)), ("Adamax", dict(lr=0.01)), ("Adadelta", dict(lr=1.0)),
-                                     ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01))])
+                                     ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.01)),
+                                     ("ASGD", dict(lr=0.01, t0=2)), ("Adafactor", dict(lr=0.01))])
 def test_state_dict_format_is_torchs_and_torch_state_loads(name, kw):
     init, grads = _problem(np.float32, steps=10)
     ours_p, theirs_p = _tt_params(init), [torch.tensor(a.copy(), requires_grad=True) for a in init]
@@ -330,23 +372,26 @@ def test_cuda_update_equals_cpu(name, kw, dtype):
                        rtol=1e-6 if dtype == np.float32 else 1e-13)
     for st_cpu, st_cuda in zip(cpu_o.state.values(), cuda_o.state.values()):
         for key, v in st_cpu.items():
-            assert st_cuda[key].device.type == ("cpu" if key in ("step", "mu_product") else "cuda")  # host state
+            host_state = ("step", "mu_product", "eta", "mu")
+            assert st_cuda[key].device.type == ("cpu" if key in host_state else "cuda")
             np.testing.assert_allclose(np.asarray(st_cuda[key].cpu()), np.asarray(v), rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("dtype", [tt.float16, tt.bfloat16])
-def test_low_precision_updates_in_float32(device, dtype):
+@pytest.mark.parametrize("name,kw,buffer", [("Adam", dict(lr=0.01), "exp_avg"), ("Rprop", {}, "step_size"),
+                                            ("ASGD", dict(t0=0), "ax")])
+def test_low_precision_updates_in_float32(device, dtype, name, kw, buffer):
     init, grads = _problem(np.float32, steps=2, shapes=[(9,)])
     p = tt.tensor(init[0], device=device, dtype=dtype).requires_grad_()
     ref = tt.tensor(init[0]).requires_grad_()
-    opt, ref_opt = optim.Adam([p], lr=0.01), optim.Adam([ref], lr=0.01)
+    opt, ref_opt = getattr(optim, name)([p], **kw), getattr(optim, name)([ref], **kw)
     for g in grads:
         p.grad = tt.tensor(g[0], device=device, dtype=dtype)
         ref.grad = tt.tensor(g[0], dtype=dtype).float()
         opt.step()
         ref_opt.step()
-    assert p.dtype is dtype and opt.state[p]["exp_avg"].dtype is dtype
+    assert p.dtype is dtype and opt.state[p][buffer].dtype is dtype
     tol = 1e-2 if dtype is tt.bfloat16 else 2e-3
     np.testing.assert_allclose(np.asarray(p.detach().float().cpu()), np.asarray(ref.detach()), rtol=tol, atol=tol)
 
@@ -370,7 +415,8 @@ def test_non_contiguous_parameter(device):
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.1, amsgrad=True)),
-                                     ("RMSprop", dict(centered=True, momentum=0.1)), ("Adagrad", {}), ("Adamax", {})])
+                                     ("RMSprop", dict(centered=True, momentum=0.1)), ("Adagrad", {}), ("Adamax", {}),
+                                     ("Rprop", {}), ("ASGD", dict(t0=0))])
 def test_step_bumps_versions_and_records_no_graph(device, name, kw):
     p = tt.tensor([1.0, -2.0, 3.0], device=device).requires_grad_()
     p.grad = tt.tensor([0.5, 0.5, -1.0], device=device)
@@ -464,6 +510,12 @@ def test_construction_errors():
         optim.Adagrad([p], lr_decay=-1)
     with pytest.raises(ValueError, match="Invalid epsilon value"):
         optim.Adamax([p], eps=-1)
+    with pytest.raises(ValueError, match="Invalid eta values: 0.5, 0.9"):
+        optim.Rprop([p], etas=(0.5, 0.9))
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        optim.Rprop([p], lr=-0.1)
+    with pytest.raises(ValueError, match="Invalid weight_decay value"):
+        optim.ASGD([p], weight_decay=-1)
 
 
 def test_named_parameters_and_hooks():
@@ -482,8 +534,8 @@ def test_named_parameters_and_hooks():
 
 
 def test_exports():
-    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam", "Optimizer",
-                 "lr_scheduler"):
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam", "Rprop", "ASGD",
+                 "Optimizer", "lr_scheduler"):
         assert hasattr(optim, name)
     assert optim.AdamW([tt.tensor([1.0]).requires_grad_()]).defaults["weight_decay"] == 1e-2
 
@@ -515,7 +567,8 @@ def test_nan_gradient_propagates_like_torch(device, name, kw):
     assert np.isnan(np.asarray(opt.state[p][buf].cpu())[0])
 
 
-@pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("name,kw", [c for c in CONFIGS if c[0] not in COMPOSITES],
+                         ids=[i for c, i in zip(CONFIGS, IDS) if c[0] not in COMPOSITES])
 def test_cuda_step_is_one_kernel_launch_per_parameter(name, kw, monkeypatch):
     """After the first step (which creates the state), a step launches exactly one kernel per parameter."""
     import triton
@@ -542,7 +595,8 @@ def test_cuda_step_is_one_kernel_launch_per_parameter(name, kw, monkeypatch):
                                      ("Adam", dict(lr=0.01, amsgrad=True)), ("RMSprop", dict(centered=True)),
                                      ("Adagrad", {}), ("Adamax", {}), ("Adadelta", dict(weight_decay=0.1)),
                                      ("NAdam", dict(decoupled_weight_decay=True, weight_decay=0.1)),
-                                     ("RAdam", {})])
+                                     ("RAdam", {}), ("Rprop", dict(maximize=True)),
+                                     ("ASGD", dict(t0=1, weight_decay=0.1))])
 def test_cpu_chunked_update_equals_whole_array_update(name, kw, monkeypatch):
     """Large cpu parameters are updated chunk by chunk (cache blocking): the values must not change. The chunk is a
     power of two, as the real one (64 Ki) is: BLAS's axpy fuses the multiply-add in its vector blocks but not in a
@@ -557,3 +611,60 @@ def test_cpu_chunked_update_equals_whole_array_update(name, kw, monkeypatch):
     for a_step, b_step in zip(_run_tt(chunked, chunked_p, grads), whole_traj):
         for a, b in zip(a_step, b_step):
             np.testing.assert_array_equal(a, b)
+
+
+@needs_torch
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_rprop_nan_gradient_matches_torch(device):
+    """PyTorch's cpu sign(NaN) is 0: a NaN gradient leaves its element and step size alone, and is kept as 'prev'."""
+    grads = [np.array([np.nan, 1.0, -1.0], np.float32), np.array([1.0, np.nan, 1.0], np.float32),
+             np.array([-1.0, 1.0, 1.0], np.float32)]
+    ours_p = _tt_params([np.ones(3, np.float32)], device)
+    theirs_p = [torch.ones(3, requires_grad=True)]
+    ours, theirs = optim.Rprop(ours_p), torch.optim.Rprop(theirs_p)
+    steps = [[g] for g in grads]
+    for a, b in zip(_run_tt(ours, ours_p, steps, device), _run_torch(theirs, theirs_p, steps)):
+        np.testing.assert_array_equal(a[0], b[0])
+    for key in ("prev", "step_size"):
+        np.testing.assert_array_equal(np.asarray(ours.state[ours_p[0]][key].cpu()), theirs.state[theirs_p[0]][key])
+
+
+@needs_torch
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_adafactor_factors_the_last_two_dims_of_a_batch_of_matrices(device):
+    init, grads = _problem(np.float32, steps=4, shapes=[(2, 3, 4)])
+    ours_p, theirs_p = _tt_params(init, device), [torch.tensor(init[0].copy(), requires_grad=True)]
+    ours, theirs = optim.Adafactor(ours_p, lr=0.05), torch.optim.Adafactor(theirs_p, lr=0.05)
+    _assert_trajectory(_run_tt(ours, ours_p, grads, device), _run_torch(theirs, theirs_p, grads), rtol=1e-6)
+    for key in ("row_var", "col_var"):
+        a, b = ours.state[ours_p[0]][key], theirs.state[theirs_p[0]][key]
+        assert tuple(a.shape) == tuple(b.shape) and a.device.type == device
+        np.testing.assert_allclose(np.asarray(a.cpu()), b.numpy(), rtol=1e-5)
+
+
+def test_adafactor_argument_errors():
+    p = tt.tensor([1.0]).requires_grad_()
+    with pytest.raises(ValueError, match="beta2_decay should be <= 0"):
+        optim.Adafactor([p], beta2_decay=0.5)
+    with pytest.raises(ValueError, match="Clipping threshold d should be >= 1"):
+        optim.Adafactor([p], d=0.5)
+    with pytest.raises(ValueError, match="epsilon1 should be >= 0"):
+        optim.Adafactor([p], eps=(-1.0, 1e-3))
+
+
+@pytest.mark.parametrize("name,kw,host", [("ASGD", dict(t0=1), ("step", "eta", "mu")),
+                                          ("NAdam", {}, ("step", "mu_product"))])
+def test_host_scalars_load_onto_the_host_from_a_cuda_state_dict(name, kw, host):
+    """eta, mu and mu_product are read as Python floats every step: loading keeps them cpu float32 scalars, and the
+    loaded optimizer continues the saved one's run."""
+    init, grads = _problem(np.float32, steps=4, shapes=[(3,)])
+    a_p = _tt_params(init, "cuda")
+    a = getattr(optim, name)(a_p, **kw)
+    list(_run_tt(a, a_p, grads[:2], "cuda"))
+    b_p = _tt_params([np.asarray(p.detach().cpu()) for p in a_p], "cuda")
+    b = getattr(optim, name)(b_p, **kw)
+    b.load_state_dict(_clone_state_dict(a.state_dict()))
+    for key in host:
+        st = b.state[b_p[0]][key]
+        assert st.device.type == "cpu" and st.dtype is tt.float32 and st.dim() == 0
+    _assert_trajectory(_run_tt(b, b_p, grads[2:], "cuda"), _run_tt(a, a_p, grads[2:], "cuda"), rtol=1e-7)

@@ -366,6 +366,82 @@ def radam_kernel(
     tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
 
 
+@triton.jit
+def _sign(x):
+    """-1, 0 or 1; 0 for NaN (PyTorch's cpu sign)."""
+    return tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, 0.0)).to(x.dtype)
+
+
+@triton.jit
+def rprop_kernel(
+    p_ptr,                  # parameter (read, written)
+    g_ptr,                  # gradient (read)
+    prev_ptr,               # prev: the last step's gradient, 0 where its sign flipped (read, written)
+    step_ptr,               # step_size: per-element step sizes (read, written)
+    n,                      # number of elements
+    etaminus, etaplus,      # step size factors after a sign flip / a kept sign
+    step_size_min, step_size_max,  # the step sizes' clamp
+    MAXIMIZE: tl.constexpr,
+    F64: tl.constexpr, COMPUTE: tl.constexpr, BLOCK: tl.constexpr,
+):
+    # bytes: reads p, g, prev, step_size, writes p, prev, step_size: 7 * n * itemsize
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    p = tl.load(p_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    g = tl.load(g_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    prev = tl.load(prev_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    step = tl.load(step_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    if MAXIMIZE:
+        g = -g
+    prod = g * prev
+    flipped = prod < 0
+    one = tl.full(prod.shape, 1.0, COMPUTE)
+    factor = tl.where(prod > 0, _scalar(etaplus, F64, COMPUTE), one)   # a NaN product keeps the step size
+    factor = tl.where(flipped, _scalar(etaminus, F64, COMPUTE), factor)
+    step = step * factor
+    step = tl.maximum(step, _scalar(step_size_min, F64, COMPUTE), propagate_nan=tl.PropagateNan.ALL)
+    step = tl.minimum(step, _scalar(step_size_max, F64, COMPUTE), propagate_nan=tl.PropagateNan.ALL)
+    g = tl.where(flipped, 0.0, g)
+    p = p - _sign(g) * step
+    tl.store(step_ptr + offs, step.to(step_ptr.dtype.element_ty), mask=mask)
+    tl.store(prev_ptr + offs, g.to(prev_ptr.dtype.element_ty), mask=mask)
+    tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def asgd_kernel(
+    p_ptr,                  # parameter (read, written)
+    g_ptr,                  # gradient (read)
+    ax_ptr,                 # ax: the running average of the parameter (written; read when AVERAGE)
+    n,                      # number of elements
+    weight_decay,           # L2 coefficient added to the gradient
+    decay_factor,           # 1 - lambd * eta
+    eta,                    # this step's learning rate (host state)
+    mu,                     # this step's averaging weight (host state)
+    MAXIMIZE: tl.constexpr, WEIGHT_DECAY: tl.constexpr,
+    AVERAGE: tl.constexpr,  # mu != 1: ax += (p - ax) * mu; else ax = p
+    F64: tl.constexpr, COMPUTE: tl.constexpr, BLOCK: tl.constexpr,
+):
+    # bytes: reads p, g (+ ax), writes p, ax: (4 or 5) * n * itemsize
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    p = tl.load(p_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    g = tl.load(g_ptr + offs, mask=mask, other=0).to(COMPUTE)
+    if MAXIMIZE:
+        g = -g
+    if WEIGHT_DECAY:
+        g = g + _scalar(weight_decay, F64, COMPUTE) * p
+    p = p * _scalar(decay_factor, F64, COMPUTE)
+    p = p + (-_scalar(eta, F64, COMPUTE)) * g
+    tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
+    if AVERAGE:
+        ax = tl.load(ax_ptr + offs, mask=mask, other=0).to(COMPUTE)
+        ax = ax + (p - ax) * _scalar(mu, F64, COMPUTE)
+    else:
+        ax = p
+    tl.store(ax_ptr + offs, ax.to(ax_ptr.dtype.element_ty), mask=mask)
+
+
 # ------------------------------------------------------------------------------------------------ launchers
 
 def _setup(arr):
@@ -461,6 +537,23 @@ def radam(p, g, m, v, *, beta1, beta2, weight_decay, decay_factor, bias_correcti
                        MAXIMIZE=bool(maximize), WEIGHT_DECAY=weight_decay != 0, DECOUPLED=bool(decoupled),
                        RECTIFY=rect is not None, WEIGHT_LOW=(1 - beta1) < 0.5, F64=f64, COMPUTE=compute,
                        BLOCK=BLOCK)
+
+
+def rprop(p, g, prev, step_size, *, etaminus, etaplus, step_size_min, step_size_max, maximize):
+    n, grid, f64, compute, enc = _setup(p)
+    if n == 0:
+        return
+    rprop_kernel[grid](p, g, prev, step_size, n, enc(etaminus), enc(etaplus), enc(step_size_min),
+                       enc(step_size_max), MAXIMIZE=bool(maximize), F64=f64, COMPUTE=compute, BLOCK=BLOCK)
+
+
+def asgd(p, g, ax, *, weight_decay, decay_factor, eta, mu, maximize):
+    n, grid, f64, compute, enc = _setup(p)
+    if n == 0:
+        return
+    asgd_kernel[grid](p, g, ax, n, enc(weight_decay), enc(decay_factor), enc(eta), enc(mu),
+                      MAXIMIZE=bool(maximize), WEIGHT_DECAY=weight_decay != 0, AVERAGE=mu != 1, F64=f64,
+                      COMPUTE=compute, BLOCK=BLOCK)
 
 
 from ..ops import fast_launch as _fast_launch  # noqa: E402

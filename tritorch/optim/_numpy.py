@@ -13,15 +13,16 @@ from ..ops._cpu_parallel import blas_axpy
 _SCRATCH: dict = {}
 
 
-def scratch(like: np.ndarray, slot: int) -> np.ndarray:
-    """A reusable contiguous array shaped like `like` (slot 0, 1, ...: distinct arrays). Arrays are cached by
-    element count, so parameters of equal size share them."""
-    key = (like.size, like.dtype, slot)
+def scratch(like: np.ndarray, slot: int, dtype=None) -> np.ndarray:
+    """A reusable contiguous array shaped like `like` (slot 0, 1, ...: distinct arrays), of `like`'s dtype unless
+    `dtype` is given. Arrays are cached by element count, so parameters of equal size share them."""
+    dtype = like.dtype if dtype is None else np.dtype(dtype)
+    key = (like.size, dtype, slot)
     arr = _SCRATCH.get(key)
     if arr is None:
         if len(_SCRATCH) > 256:  # many distinct sizes: drop the cache rather than grow without bound
             _SCRATCH.clear()
-        arr = _SCRATCH[key] = np.empty(like.size, like.dtype)
+        arr = _SCRATCH[key] = np.empty(like.size, dtype)
     return arr.reshape(like.shape)
 
 
@@ -221,3 +222,41 @@ def radam(p, g, m, v, *, beta1, beta2, weight_decay, decay_factor, bias_correcti
         t2 *= t1
         t2 *= rect
     p -= t2
+
+
+def rprop(p, g, prev, step_size, *, etaminus, etaplus, step_size_min, step_size_max, maximize):
+    t0, t1 = scratch(p, 0), scratch(p, 1)
+    shrink, grew = scratch(p, 0, np.bool_), scratch(p, 1, np.bool_)
+    d = np.negative(g, out=t0) if maximize else g
+    np.multiply(d, prev, out=t1)
+    # the step size factor: etaplus where the gradient kept its sign, etaminus where it flipped, else 1 (a NaN
+    # product too: PyTorch's cpu sign(NaN) is 0)
+    np.less(t1, 0, out=shrink)
+    np.greater(t1, 0, out=grew)
+    t1.fill(1)
+    np.copyto(t1, etaplus, where=grew)
+    np.copyto(t1, etaminus, where=shrink)
+    step_size *= t1
+    np.clip(step_size, step_size_min, step_size_max, out=step_size)
+    # after a sign flip the gradient counts as 0: no move now, and no flip seen at the next step
+    np.copyto(prev, d)
+    np.copyto(prev, 0, where=shrink)
+    np.sign(prev, out=t1)
+    np.nan_to_num(t1, copy=False, nan=0.0)   # sign(NaN) = 0, as PyTorch's
+    t1 *= step_size
+    p -= t1
+
+
+def asgd(p, g, ax, *, weight_decay, decay_factor, eta, mu, maximize):
+    t0 = scratch(p, 0)
+    d = _grad_in(p, g, maximize, weight_decay, t0)
+    p *= decay_factor
+    if not blas_axpy(-eta, d, p):
+        np.multiply(d, -eta, out=t0)
+        p += t0
+    if mu != 1:
+        np.subtract(p, ax, out=t0)
+        t0 *= mu
+        ax += t0
+    else:
+        np.copyto(ax, p)

@@ -7,6 +7,7 @@ bumped, as an in-place op would.
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
@@ -18,7 +19,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor, _make
 from . import _kernels, _numpy
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
 
 class _RequiredParameter:
@@ -58,6 +59,52 @@ class _RemovableHandle:
         self.remove()
 
 
+def _add_hook(hooks: OrderedDict, hook, prepend: bool = False) -> _RemovableHandle:
+    handle = _RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+# Step hooks every optimizer runs (pre hooks before its own, post hooks after its own).
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook) -> _RemovableHandle:
+    """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs), before every optimizer's step."""
+    return _add_hook(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook) -> _RemovableHandle:
+    """hook(optimizer, args, kwargs) -> None, after every optimizer's step."""
+    return _add_hook(_global_optimizer_post_hooks, hook)
+
+
+def _with_step_hooks(step):
+    """`step` wrapped to run the global and the optimizer's step hooks around it (args include the optimizer, as
+    PyTorch's do); a pre hook may return (new_args, new_kwargs) for the step."""
+    @functools.wraps(step)
+    def hooked_step(*args, **kwargs):
+        self = args[0]
+        for pre_hook in chain(_global_optimizer_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                                       f"{result}.")
+        out = step(*args, **kwargs)
+        for post_hook in chain(self._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+
+    hooked_step.hooked = True
+    return hooked_step
+
+
 _LOW_PRECISION = (np.dtype(np.float16), _dt.bfloat16.np)
 # Elements per cpu update chunk (256 KiB fp32 operands; fastest of 8K..256K measured on this CPU). A power of two, so
 # that chunk boundaries fall on the vector blocks of BLAS's axpy (whose last partial block rounds twice, not fused)
@@ -74,8 +121,8 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
-        self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
-        self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
+        self._init_hooks()
+        self._patch_step_function()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             "but got " + _typename(params))
@@ -88,6 +135,21 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for param_group in param_groups:
             self.add_param_group(param_group)
+
+    _HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+                   "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+                   "_optimizer_load_state_dict_post_hooks")
+
+    def _init_hooks(self) -> None:
+        for name in self._HOOK_DICTS:
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+
+    def _patch_step_function(self) -> None:
+        """Wrap this class's step (a subclass's own override included) once, so that step hooks run around it."""
+        cls = type(self)
+        if not getattr(cls.step, "hooked", False):
+            cls.step = _with_step_hooks(cls.step)
 
     # ------------------------------------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict) -> None:
@@ -165,10 +227,6 @@ class Optimizer:
     # ------------------------------------------------------------------------------------------ stepping
     def step(self, closure=None):
         """Perform a single optimization step; `closure` re-evaluates the model and returns the loss."""
-        for hook in list(self._optimizer_step_pre_hooks.values()):
-            result = hook(self, (), {})
-            if result is not None:
-                raise RuntimeError(f"optimizer step pre-hooks that change arguments are not supported, got {result}")
         loss = None
         if closure is not None:
             with enable_grad():
@@ -176,8 +234,6 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 self._update_group(group)
-        for hook in list(self._optimizer_step_post_hooks.values()):
-            hook(self, (), {})
         return loss
 
     def _update_group(self, group: dict) -> None:
@@ -185,16 +241,28 @@ class Optimizer:
                         "_update_group(group) or override step()")
 
     def register_step_pre_hook(self, hook) -> _RemovableHandle:
-        """hook(optimizer, args, kwargs) runs before each step."""
-        handle = _RemovableHandle(self._optimizer_step_pre_hooks)
-        self._optimizer_step_pre_hooks[handle.id] = hook
-        return handle
+        """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs) runs before each step."""
+        return _add_hook(self._optimizer_step_pre_hooks, hook)
 
     def register_step_post_hook(self, hook) -> _RemovableHandle:
         """hook(optimizer, args, kwargs) runs after each step."""
-        handle = _RemovableHandle(self._optimizer_step_post_hooks)
-        self._optimizer_step_post_hooks[handle.id] = hook
-        return handle
+        return _add_hook(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> _RemovableHandle:
+        """hook(optimizer) runs before state_dict() builds the dict (first of all hooks if `prepend`)."""
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> _RemovableHandle:
+        """hook(optimizer, state_dict) -> None or a new state dict, on state_dict()'s result."""
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> _RemovableHandle:
+        """hook(optimizer, state_dict) -> None or the state dict to load, given a shallow copy of the loaded one."""
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> _RemovableHandle:
+        """hook(optimizer) runs after load_state_dict()."""
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     # ------------------------------------------------------------------------------------------ state dicts
     def state_dict(self) -> dict:
@@ -202,6 +270,8 @@ class Optimizer:
 
         Indices number the parameters in group order. The state's tensors are the optimizer's own (not copies).
         """
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
         mapping: dict[int, int] = {}
         start = 0
         groups = []
@@ -213,7 +283,12 @@ class Optimizer:
             start += len(packed["params"])
             groups.append(packed)
         state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
-        return {"state": state, "param_groups": groups}
+        state_dict = {"state": state, "param_groups": groups}
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a state dict from `state_dict()` (this optimizer's or PyTorch's format).
@@ -221,6 +296,11 @@ class Optimizer:
         State tensors are copied, cast to their parameter's dtype and device ('step' stays a cpu float32 scalar),
         so the loaded optimizer continues exactly where the saved one was.
         """
+        state_dict = state_dict.copy()   # shallow: a pre hook may replace entries without touching the caller's
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = deepcopy([{k: v for k, v in g.items()} for g in state_dict["param_groups"]])
         if len(groups) != len(saved_groups):
@@ -247,14 +327,16 @@ class Optimizer:
                 saved["betas"] = tuple(saved["betas"])
             new_groups.append(saved)
         self.__setstate__({"state": state, "param_groups": new_groups})
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
 
     def __getstate__(self) -> dict:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
-        self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
+        self._init_hooks()
+        self._patch_step_function()   # (an unpickled optimizer's class may not have been wrapped yet)
 
     def __repr__(self) -> str:
         s = self.__class__.__name__ + " ("
@@ -268,10 +350,17 @@ class Optimizer:
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+# Per-parameter scalars kept on the host as 0-dim cpu float32 tensors (PyTorch keeps all but 'step' on the
+# parameter's device): the update reads them as Python floats, so a device copy would cost a sync per step.
+_HOST_SCALARS = ("step", "mu_product", "eta", "mu")
+
+
 def _cast_state(param: Tensor, value, key=None):
     """A loaded state value as the optimizer keeps it: tensors copied to the parameter's device (and dtype, for
-    floating parameters), 'step' as a cpu float32 scalar tensor; dicts and lists recursively."""
-    if key == "step":
+    floating parameters), the host scalars ('step', ...) as cpu float32 scalar tensors; dicts and lists
+    recursively."""
+    # (only scalars: a custom optimizer's 'mu' shaped like its parameter stays a device tensor)
+    if key in _HOST_SCALARS and (not isinstance(value, Tensor) or value.dim() == 0):
         return _step_tensor(float(value.item() if isinstance(value, Tensor) else value))
     if isinstance(value, Tensor):
         with no_grad():
