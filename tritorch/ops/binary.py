@@ -648,7 +648,7 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
                     op = op_box[0]
                     if not op.differentiable:
                         return None  # the full path decides
-                    _state.record_small(op, (a, b), {}, t, None)
+                    _state.record_small(op, (a, b), kw, t, None)  # (kw: empty)
                 return t
             t, s = a, b
         elif b.__class__ is Tensor and not tensor_first:
