@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
+from ._state import GRAD as _GRAD
 from .backends import cuda as _cuda
 from .device import CPU, device
 
@@ -323,7 +324,7 @@ def _make(data, dtype, device, version=None) -> Tensor:
     t._grad = None
     t._version = [0] if version is None else version
     t._base = None
-    t._extra = None
+    t._extra = None if not _GRAD.inference else {"inference": True}  # Tensor.is_inference
     return t
 
 

@@ -1,0 +1,218 @@
+"""torch.* names that are thin forms of what exists: in-place function forms, predicates, the nn functions with
+PyTorch's own top-level argument orders, the view-copy functions and the process settings; each against torch."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tritorch as tt
+
+torch = pytest.importorskip("torch")
+
+DEVICES = ["cpu", "cuda"]
+
+
+def _pair(values, device="cpu", dtype="float64", requires_grad=False):
+    a = np.asarray(values, dtype=dtype)
+    t = tt.tensor(a, device=device).requires_grad_(requires_grad)
+    r = torch.tensor(a).requires_grad_(requires_grad)
+    return t, r
+
+
+def _close(t, r, atol=1e-6):
+    if isinstance(t, (tuple, list)):
+        assert len(t) == len(r)
+        for a, b in zip(t, r):
+            _close(a, b, atol)
+        return
+    assert tuple(t.shape) == tuple(r.shape)
+    np.testing.assert_allclose(t.detach().cpu().numpy().astype(np.float64),
+                               r.detach().numpy(force=True).astype(np.float64), atol=atol, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------- top-level in-place function forms
+
+_UNARY_INPLACE = ["abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+                  "asin_", "asinh_", "atan_", "atanh_", "ceil_", "cos_", "cosh_", "deg2rad_", "erf_", "erfc_",
+                  "exp2_", "exp_", "expm1_", "fix_", "floor_", "frac_", "i0_", "log10_", "log1p_", "log2_", "log_",
+                  "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_",
+                  "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_",
+                  "zero_", "conj_physical_"]
+
+
+def _domain(name):
+    if name in ("acosh_", "arccosh_"):
+        return [1.5, 2.0, 3.25]
+    if name in ("acos_", "arccos_", "asin_", "arcsin_", "atanh_", "arctanh_", "logit_"):
+        return [0.1, 0.5, 0.75]
+    return [0.25, 1.5, 2.75]
+
+
+@pytest.mark.parametrize("name", _UNARY_INPLACE)
+def test_unary_inplace_function_forms(name):
+    t, r = _pair(_domain(name))
+    out = getattr(tt, name)(t)
+    assert out is t and t._version[0] == (0 if name == "conj_physical_" else 1)
+    getattr(torch, name)(r)
+    _close(t, r)
+
+
+@pytest.mark.parametrize("name", ["log10_", "deg2rad_", "rad2deg_", "sinc_", "sgn_", "renorm_", "heaviside_"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_composite_inplace_methods_match_torch_with_gradients(name, device):
+    values = [[0.5, -1.5, 2.0], [3.0, 0.25, -0.75]]
+    args = {"renorm_": (2, 0, 1.0), "heaviside_": (0.5,)}.get(name, ())
+    x, xr = _pair(values, device, requires_grad=True)
+    y, yr = x * 2, xr * 2
+    targs = tuple(tt.tensor(a, dtype=tt.float64, device=device) if isinstance(a, float) and name == "heaviside_"
+                  else a for a in args)
+    rargs = tuple(torch.tensor(a, dtype=torch.float64) if isinstance(a, float) and name == "heaviside_"
+                  else a for a in args)
+    version = y._version[0]
+    assert getattr(y, name)(*targs) is y and y._version[0] == version + 1
+    getattr(yr, name)(*rargs)
+    _close(y, yr)
+    if name != "heaviside_":  # heaviside has no derivative
+        (y * y).sum().backward()
+        (yr * yr).sum().backward()
+        _close(x.grad, xr.grad, atol=1e-5)
+
+
+def test_inplace_forms_errors():
+    leaf = tt.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        tt.abs_(leaf)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        leaf.log10_()
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        tt.arange(3).log10_()
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        tt.zeros(3).heaviside_(tt.zeros(2, 3))
+    with pytest.raises(TypeError, match="must be Tensor"):
+        tt.abs_(3)
+
+
+def test_inplace_functions_with_arguments():
+    t, r = _pair([-2.0, 0.5, 3.0])
+    for name, args in [("clamp_", (-1.0, 1.0)), ("clamp_min_", (0.0,)), ("clamp_max_", (0.25,)), ("clip_", (0, 1)),
+                       ("fill_", (2.5,)), ("xlogy_", (2.0,))]:
+        t2, r2 = t.clone(), r.clone()
+        getattr(tt, name)(t2, *args)
+        getattr(torch, name)(r2, *args)
+        _close(t2, r2)
+    t2, r2 = t.clone(), r.clone()
+    tt.index_put_(t2, (tt.tensor([0, 2]),), tt.tensor(7.0, dtype=tt.float64))
+    torch.index_put_(r2, (torch.tensor([0, 2]),), torch.tensor(7.0, dtype=torch.float64))
+    _close(t2, r2)
+
+
+# ------------------------------------------------------------------------------------------- predicates etc.
+
+def test_predicates_and_real_forms():
+    x, xr = _pair([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    for name in ("is_signed", "is_inference", "is_neg", "is_conj", "is_complex"):
+        assert getattr(tt, name)(x) == getattr(torch, name)(xr)
+    for name in ("is_signed", "is_inference", "is_neg", "is_conj"):
+        assert getattr(x, name)() == getattr(xr, name)()
+    assert tt.is_signed(tt.tensor([True])) is False and tt.tensor([1], dtype=tt.uint8).is_signed() is False
+    assert tt.is_same_size(x, x.t()) == torch.is_same_size(xr, xr.t()) and x.is_same_size(x.clone())
+    for name in ("conj", "conj_physical", "resolve_conj", "resolve_neg", "real", "clone", "detach"):
+        _close(getattr(tt, name)(x), getattr(torch, name)(xr))
+    _close(x.conj_physical(), xr.conj_physical())
+    with pytest.raises(RuntimeError, match="imag is not implemented for tensors with non-complex dtypes"):
+        tt.imag(x)
+    assert tt.get_device(x) == torch.get_device(xr) == -1
+    with tt.inference_mode():
+        inf = tt.ones(2) * 2
+    assert tt.is_inference(inf) and inf.is_inference() and not (inf.clone()).is_inference()
+
+
+def test_rsub_fill_detach_():
+    x, xr = _pair([1.0, 2.0, 3.0], requires_grad=True)
+    _close(tt.rsub(x, 2.5, alpha=2), torch.rsub(xr, 2.5, alpha=2))
+    _close(tt.rsub(tt.arange(3), 2.5), torch.rsub(torch.arange(3), 2.5))
+    v, vr = _pair(3.0, requires_grad=True)
+    f, fr = tt.fill(x, v), torch.fill(xr, vr)
+    _close(f, fr)
+    (f * x).sum().backward()
+    (fr * xr).sum().backward()
+    _close(x.grad, xr.grad)
+    _close(v.grad, vr.grad)
+    d = x * 2
+    assert tt.detach_(d) is d and d.grad_fn is None and not d.requires_grad
+
+
+def test_splits():
+    x, xr = _pair(np.arange(12.0).reshape(3, 4))
+    _close(tt.split_with_sizes(x, [1, 3], 1), torch.split_with_sizes(xr, [1, 3], 1))
+    _close(x.split_with_sizes([2, 1]), xr.split_with_sizes([2, 1]))
+    _close(tt.unsafe_split_with_sizes(x, [2, 1]), torch.unsafe_split_with_sizes(xr, [2, 1]))
+    _close(tt.unsafe_split(x, 3, 1), torch.unsafe_split(xr, 3, 1))
+    _close(x.unsafe_split(2), xr.unsafe_split(2))
+    _close(tt.unsafe_chunk(x, 2, 1), torch.unsafe_chunk(xr, 2, 1))
+    _close(x.unsafe_chunk(3), xr.unsafe_chunk(3))
+    with pytest.raises(RuntimeError, match="split_with_sizes expects split_sizes to sum exactly to 4"):
+        x.split_with_sizes([1, 1], 1)
+
+
+def test_frombuffer_and_empty_permuted():
+    buf = bytearray(np.arange(4, dtype=np.float32).tobytes())
+    t, r = tt.frombuffer(buf, dtype=tt.float32, count=2, offset=4), torch.frombuffer(bytearray(buf),
+                                                                                      dtype=torch.float32, count=2,
+                                                                                      offset=4)
+    _close(t, r)
+    t[0] = 9.0
+    assert np.frombuffer(buf, np.float32)[1] == 9.0  # shares the buffer
+    for bad in [dict(offset=100), dict(count=0)]:
+        with pytest.raises(ValueError):
+            tt.frombuffer(buf, dtype=tt.float32, **bad)
+    with pytest.raises(ValueError, match="must be a multiple of element size"):
+        tt.frombuffer(bytearray(6), dtype=tt.float32)
+    for device in DEVICES:
+        e, er = tt.empty_permuted((2, 3, 4), (0, 2, 1), device=device), torch.empty_permuted((2, 3, 4), (0, 2, 1))
+        assert tuple(e.shape) == tuple(er.shape) and tuple(e.stride()) == tuple(er.stride()) and e._base is None
+    with pytest.raises(RuntimeError, match="len\\(size\\) = 3 is not equal to len\\(physical_layout\\) = 2"):
+        tt.empty_permuted((2, 3, 4), (0, 2))
+
+
+# ------------------------------------------------------------------------------------- Tensor method additions
+
+def test_new_resize_share():
+    x = tt.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    assert tuple(x.new(2, 3).shape) == (2, 3) and x.new(2, 3).dtype is tt.float32
+    assert x.new([1, 2]).tolist() == [1.0, 2.0] and x.new([1, 2]).dtype is tt.float32
+    assert tuple(x.new().shape) == (0,) and tuple(x.new(tt.Size([4])).shape) == (4,)
+    y = x.clone()
+    assert y.resize_(3, 3) is y and tuple(y.shape) == (3, 3) and y[:2].reshape(-1)[:6].tolist() == \
+        [1.0, -2.0, 3.0, 4.0, 5.0, -6.0]
+    assert y.resize_(2).tolist() == [1.0, -2.0] and y.resize_((1, 2)).tolist() == [[1.0, -2.0]]
+    assert tuple(tt.ones(2).resize_as_(x).shape) == (2, 3)
+    with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+        tt.ones(2, requires_grad=True).resize_(3)
+    assert not x.is_shared()
+    z = x.clone()
+    assert z.share_memory_() is z and z.is_shared() and z.tolist() == x.tolist()
+    z.view(-1)[0] = 7.0
+    assert z[0, 0].item() == 7.0
+
+
+def test_apply_map_cpu_only():
+    x, xr = _pair([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    _close(x.clone().apply_(lambda v: v * 2), xr.clone().apply_(lambda v: v * 2))
+    o, orr = _pair([1.0, 2.0, 3.0])
+    _close(x.clone().map_(o, lambda a, b: a + b), xr.clone().map_(orr, lambda a, b: a + b))
+    _close(x.clone().map2_(x, o, lambda a, b, c: a + b * c), xr.clone().map2_(xr, orr, lambda a, b, c: a + b * c))
+    with pytest.raises(RuntimeError, match="Can't call apply_\\(\\) on Variable that requires grad"):
+        tt.ones(2, requires_grad=True).apply_(lambda v: v)
+    with pytest.raises(RuntimeError, match="only implemented on CPU tensors"):
+        tt.ones(2, device="cuda").apply_(lambda v: v)
+
+
+def test_dim_order_nonzero_static_const_data_ptr():
+    for shape, perm in [((2, 3), (0, 1)), ((2, 3), (1, 0)), ((2, 3, 4), (2, 0, 1))]:
+        a, ar = tt.ones(shape).permute(perm), torch.ones(shape).permute(perm)
+        assert a.dim_order() == ar.dim_order()
+    x, xr = _pair([[1.0, -2.0, 0.0], [4.0, 0.0, -6.0]])
+    for kw in [dict(size=2), dict(size=6, fill_value=-5), dict(size=0)]:
+        assert x.nonzero_static(**kw).tolist() == xr.nonzero_static(**kw).tolist()
+    assert x.const_data_ptr() == x.data_ptr()
