@@ -216,3 +216,45 @@ def test_dim_order_nonzero_static_const_data_ptr():
     for kw in [dict(size=2), dict(size=6, fill_value=-5), dict(size=0)]:
         assert x.nonzero_static(**kw).tolist() == xr.nonzero_static(**kw).tolist()
     assert x.const_data_ptr() == x.data_ptr()
+
+
+# ------------------------------------------------------------------------------------------------ view copies
+
+_VIEW_COPIES = [("alias_copy", ()), ("as_strided_copy", ((2, 2), (1, 3), 1)), ("detach_copy", ()),
+                ("diagonal_copy", (1,)), ("expand_copy", ((2, 3, 4),)), ("permute_copy", ((2, 0, 1),)),
+                ("select_copy", (1, 2)), ("slice_copy", (2, 1, 4, 2)), ("split_copy", (2, 2)),
+                ("split_with_sizes_copy", ([1, 2], 1)), ("squeeze_copy", ()), ("t_copy", ()),
+                ("transpose_copy", (0, 2)), ("unbind_copy", (2,)), ("unfold_copy", (2, 2, 1)),
+                ("unsqueeze_copy", (1,)), ("view_copy", ((4, 3),))]
+
+
+@pytest.mark.parametrize("name,args", _VIEW_COPIES)
+def test_view_copies_values_gradients_and_own_memory(name, args):
+    values = np.arange(12.0).reshape(1, 3, 4) / 3.0
+    if name == "t_copy":
+        values = values.reshape(3, 4)
+    x, xr = _pair(values, requires_grad=True)
+    out, outr = getattr(tt, name)(x, *args), getattr(torch, name)(xr, *args)
+    _close(out, outr)
+    pieces, pieces_r = (out, outr) if isinstance(out, tuple) else ((out,), (outr,))
+    for p in pieces:
+        assert p._base is None
+    if name != "detach_copy":
+        sum(((p * (i + 2)) ** 2).sum() for i, p in enumerate(pieces)).backward()
+        sum(((p * (i + 2)) ** 2).sum() for i, p in enumerate(pieces_r)).backward()
+        _close(x.grad, xr.grad)
+
+
+def test_view_copies_out_and_errors():
+    x, xr = _pair(np.arange(6.0).reshape(2, 3))
+    out = tt.empty(3, 2, dtype=tt.float64)
+    assert tt.t_copy(x, out=out) is out
+    _close(out, torch.t_copy(xr))
+    pieces = [tt.empty(2, 1, dtype=tt.float64), tt.empty(2, 2, dtype=tt.float64)]
+    tt.split_with_sizes_copy(x, [1, 2], 1, out=pieces)
+    _close(pieces, torch.split_with_sizes_copy(xr, [1, 2], 1))
+    assert tuple(tt.view_copy(x, tt.int32).shape) == tuple(torch.view_copy(xr, torch.int32).shape)
+    with pytest.raises(RuntimeError, match="doesn't match"):
+        tt.t_copy(x, out=tt.empty(2, 3, dtype=tt.float64))
+    with pytest.raises(RuntimeError, match="slice step must be positive"):
+        tt.slice_copy(x, 1, 0, 3, 0)
