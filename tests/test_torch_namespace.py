@@ -258,3 +258,126 @@ def test_view_copies_out_and_errors():
         tt.t_copy(x, out=tt.empty(2, 3, dtype=tt.float64))
     with pytest.raises(RuntimeError, match="slice step must be positive"):
         tt.slice_copy(x, 1, 0, 3, 0)
+
+
+# ------------------------------------------------------------------------- nn functions with ATen's signatures
+
+def _nn_cases():
+    rng = np.random.default_rng(0)
+    x4 = rng.standard_normal((2, 4, 3, 3))
+    x3 = rng.standard_normal((2, 3, 8))
+    x5 = rng.standard_normal((1, 2, 4, 4, 4))
+    v = rng.standard_normal((4, 5))
+    w = rng.standard_normal((4, 5))
+    t01 = (rng.random((4, 5)) > 0.5).astype(np.float64)
+    pm = np.sign(rng.standard_normal(4))
+    lp = np.log(rng.dirichlet(np.ones(5), size=(4,)))
+    prob = rng.dirichlet(np.ones(5), size=(4,))
+    return [
+        ("batch_norm", [x4, np.ones(4) * 1.5, np.zeros(4) + 0.25, np.zeros(4), np.ones(4)], (True, 0.1, 1e-5, False)),
+        ("instance_norm", [x4, np.ones(4) * 1.5, np.zeros(4) + 0.25, None, None], (True, 0.1, 1e-5, False)),
+        ("selu", [v], ()), ("celu", [v], (0.7,)), ("threshold", [v], (0.1, -2.0)),
+        ("prelu", [x4, np.array([0.1, 0.2, 0.3, 0.4])], ()), ("hardshrink", [v], (0.6,)),
+        ("pixel_shuffle", [x4], (2,)), ("pixel_unshuffle", [rng.standard_normal((1, 2, 4, 4))], (2,)),
+        ("channel_shuffle", [x4], (2,)), ("native_channel_shuffle", [x4], (2,)),
+        ("bilinear", [v, w, rng.standard_normal((3, 5, 5)), rng.standard_normal(3)], ()),
+        ("constant_pad_nd", [x3], ((1, 2), 0.5)),
+        ("kl_div", [lp, prob], (1,)), ("kl_div", [lp, prob], (0,)), ("kl_div", [lp, prob], (2,)),
+        ("hinge_embedding_loss", [v, np.where(t01 > 0, 1.0, -1.0)], (0.5, 2)),
+        ("margin_ranking_loss", [v[:, 0], w[:, 0], pm], (0.2, 1)),
+        ("cosine_embedding_loss", [v, w, pm], (0.1, 0)),
+        ("poisson_nll_loss", [v, np.abs(w)], (True, True, 1e-8, 1)),
+        ("triplet_margin_loss", [v, w, v[::-1].copy()], (1.0, 2.0, 1e-6, True, 1)),
+        ("binary_cross_entropy_with_logits", [v, t01, None, np.full(5, 2.0)], (1,)),
+        ("max_pool1d", [x3], (3, [], 1, 1, True)), ("max_pool3d", [x5], (2,)),
+        ("avg_pool1d", [x3], (3, 2, 1, False, False)), ("adaptive_avg_pool1d", [x3], (3,)),
+        ("adaptive_max_pool1d", [x3], (3,)), ("max_pool1d_with_indices", [x3], (2,)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_nn_cases())))
+def test_nn_forms_match_torch_with_gradients(case):
+    name, arrays, args = _nn_cases()[case]
+    ts, rs = [], []
+    for i, a in enumerate(arrays):
+        if a is None:
+            ts.append(None)
+            rs.append(None)
+            continue
+        targets = {"batch_norm": (3, 4), "binary_cross_entropy_with_logits": (1, 3)}.get(
+            name, (len(arrays) - 1,) if "loss" in name or name == "kl_div" else ())
+        t, r = _pair(a, requires_grad=i not in targets)
+        ts.append(t)
+        rs.append(r)
+    out, outr = getattr(tt, name)(*ts, *args), getattr(torch, name)(*rs, *args)
+    _close(out, outr)
+    if name == "native_channel_shuffle":  # torch has no derivative for it (tritorch's is channel_shuffle's)
+        return
+    first, first_r = (out[0], outr[0]) if isinstance(out, tuple) else (out, outr)
+    (first ** 2).sum().backward()
+    (first_r ** 2).sum().backward()
+    for t, r in zip(ts, rs):
+        if t is not None and t.requires_grad:
+            _close(t.grad, r.grad, atol=1e-5)
+    if name == "batch_norm":  # the running statistics were updated in place, as torch's
+        _close(ts[3], rs[3])
+        _close(ts[4], rs[4])
+
+
+def test_embedding_and_ctc_and_renorm():
+    w, wr = _pair(np.arange(12.0).reshape(4, 3) / 4, requires_grad=True)
+    idx, idx_r = tt.tensor([[1, 0], [3, 1]]), torch.tensor([[1, 0], [3, 1]])
+    for pad in (-1, 1):
+        out, outr = tt.embedding(w, idx, pad), torch.embedding(wr, idx_r, pad)
+        _close(out, outr)
+        (out * 3).sum().backward()
+        (outr * 3).sum().backward()
+        _close(w.grad, wr.grad)
+    rw, rwr = _pair(np.arange(12.0).reshape(4, 3))
+    assert tt.embedding_renorm_(rw, tt.tensor([0, 2]), 1.0, 2.0) is rw
+    torch.embedding_renorm_(rwr, torch.tensor([0, 2]), 1.0, 2.0)
+    _close(rw, rwr)
+    rng = np.random.default_rng(1)
+    lp = np.log(rng.dirichlet(np.ones(4), size=(6, 2)))
+    t, tr_ = _pair(lp, requires_grad=True)
+    targets, lengths = [[1, 2], [3, 3]], [6, 5]
+    args = (tt.tensor(targets), tt.tensor(lengths), tt.tensor([2, 1]), 0, 1, False)
+    args_r = (torch.tensor(targets), torch.tensor(lengths), torch.tensor([2, 1]), 0, 1, False)
+    _close(tt.ctc_loss(t, *args), torch.ctc_loss(tr_, *args_r))  # (torch's gradient assumes log_softmax inputs)
+    with pytest.raises(ValueError, match="is not a valid value for reduction"):
+        tt.kl_div(t, t, 5)
+
+
+def test_dropout_forms():
+    x = tt.ones(4, 3, 5)
+    for name in ("alpha_dropout", "feature_alpha_dropout", "feature_dropout"):
+        assert getattr(tt, name)(x, 0.5, False) is x
+        tt.manual_seed(0)
+        out = getattr(tt, name)(x, 0.5, True)
+        assert tuple(out.shape) == (4, 3, 5) and out._version[0] == 0 and x.sum().item() == 60
+        tt.manual_seed(0)
+        y = x.clone()
+        assert getattr(tt, name + "_")(y, 0.5, True) is y
+        _close(y, torch.tensor(out.numpy()))
+    f = tt.feature_dropout(tt.ones(50, 4, 3), 0.5, True)
+    per_channel = f.numpy().reshape(200, 3)
+    assert np.all(per_channel == per_channel[:, :1]) and set(np.unique(per_channel)) <= {0.0, 2.0}
+    y = tt.ones(1000)
+    tt.dropout_(y, 0.5, True)
+    assert set(np.unique(y.numpy())) == {0.0, 2.0}
+    with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions"):
+        tt.feature_dropout(tt.ones(3), 0.5, True)
+    for name, args in [("selu_", ()), ("celu_", (0.5,)), ("threshold_", (0.0, -1.0))]:
+        t, r = _pair([-1.0, 0.5, 2.0])
+        assert getattr(tt, name)(t, *args) is t
+        getattr(torch, name)(r, *args)
+        _close(t, r)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        tt.selu_(tt.ones(2, requires_grad=True))
+
+
+def test_tensor_hardshrink_prelu_methods():
+    x, xr = _pair([[-1.0, 0.3, 2.0], [0.6, -0.2, -3.0]])
+    _close(x.hardshrink(0.5), xr.hardshrink(0.5))
+    w, wr = _pair([0.25])
+    _close(x.prelu(w), xr.prelu(wr))

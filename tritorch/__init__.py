@@ -49,13 +49,14 @@ from . import nn, optim, utils  # noqa: E402,F401
 from . import amp, distributions, func, linalg, random, special  # noqa: E402,F401
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403
-# torch.* forms of nn ops whose signature matches torch.nn.functional's (torch.embedding and torch.batch_norm
-# take other argument orders in PyTorch, so they stay in nn.functional only)
+# torch.* forms of nn ops whose signature matches torch.nn.functional's (those with ATen's own argument orders,
+# torch.embedding, torch.batch_norm, ..., are in _nn_forms)
 from .ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from .ops.nn_dropout import dropout  # noqa: E402,F401
 from .ops.nn_norm import group_norm, layer_norm, rms_norm  # noqa: E402,F401
 from .ops.nn_conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
 from .ops.nn_pool import max_pool2d  # noqa: E402,F401
+from ._nn_forms import *  # noqa: E402,F401,F403
 from .serialization import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 

@@ -1,0 +1,226 @@
+"""torch.* forms of nn functions, with PyTorch's own top-level argument orders (ATen's schemas), which differ from
+torch.nn.functional's: torch.batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,
+cudnn_enabled), torch.embedding(weight, indices, ...), losses taking `reduction` as ATen's integer (0 'none',
+1 'mean', 2 'sum'), pools and dropouts without keyword defaults. Each is a call of the nn.functional function;
+the in-place forms (selu_, dropout_, ...) write into the input through it."""
+from __future__ import annotations
+
+import warnings
+
+from .nn import functional as F
+from .ops import _bind
+from .tensor import Tensor
+
+__all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "selu", "celu", "threshold", "prelu",
+           "hardshrink", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "bilinear",
+           "constant_pad_nd", "kl_div", "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
+           "poisson_nll_loss", "triplet_margin_loss", "binary_cross_entropy_with_logits", "ctc_loss", "max_pool1d",
+           "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "max_pool1d_with_indices",
+           "alpha_dropout", "feature_alpha_dropout", "feature_dropout", "selu_", "celu_", "threshold_", "dropout_",
+           "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduction(reduction) -> str:
+    """ATen's integer reduction (torch.nn._reduction.get_enum's values) as nn.functional's name."""
+    if isinstance(reduction, str):
+        return reduction
+    if reduction not in (0, 1, 2):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _REDUCTIONS[reduction]
+
+
+# ------------------------------------------------------------------------------------------------ normalisation
+
+def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled) -> Tensor:
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps,
+                  cudnn_enabled) -> Tensor:
+    return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False, sparse: bool = False):
+    """The rows of weight at indices; a negative padding_idx means none (ATen's convention)."""
+    return F.embedding(indices, weight, None if padding_idx < 0 else padding_idx,
+                       scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+def embedding_renorm_(input, indices, max_norm: float, norm_type: float) -> Tensor:
+    """Rescale, in place and unrecorded, the rows of `input` that indices name to p-norm <= max_norm."""
+    from .ops.nn_embedding import embedding_renorm_op
+    from .ops.registry import _no_record
+    with _no_record():
+        embedding_renorm_op(input, indices, max_norm=float(max_norm), norm_type=float(norm_type), out=input)
+    return input
+
+
+# ----------------------------------------------------------------------------------------------- activations
+
+def selu(input) -> Tensor:
+    return F.selu(input)
+
+
+def celu(input, alpha=1.0) -> Tensor:
+    return F.celu(input, alpha)
+
+
+def threshold(input, threshold, value) -> Tensor:  # noqa: F811
+    return F.threshold(input, threshold, value)
+
+
+def prelu(input, weight) -> Tensor:
+    return F.prelu(input, weight)
+
+
+def hardshrink(input, lambd=0.5) -> Tensor:
+    return F.hardshrink(input, lambd)
+
+
+def selu_(input) -> Tensor:
+    return F.selu(input, inplace=True)
+
+
+def celu_(input, alpha=1.0) -> Tensor:
+    return F.celu(input, alpha, inplace=True)
+
+
+def threshold_(input, threshold, value) -> Tensor:  # noqa: F811
+    return F.threshold(input, threshold, value, inplace=True)
+
+
+# -------------------------------------------------------------------------------------------- reshuffles, pads
+
+def pixel_shuffle(input, upscale_factor) -> Tensor:
+    return F.pixel_shuffle(input, upscale_factor)
+
+
+def pixel_unshuffle(input, downscale_factor) -> Tensor:
+    return F.pixel_unshuffle(input, downscale_factor)
+
+
+def channel_shuffle(input, groups) -> Tensor:
+    return F.channel_shuffle(input, groups)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def bilinear(input1, input2, weight, bias=None) -> Tensor:
+    return F.bilinear(input1, input2, weight, bias)
+
+
+def constant_pad_nd(input, pad, value=0) -> Tensor:
+    return F.pad(input, pad, "constant", value)
+
+
+# ----------------------------------------------------------------------------------------------------- losses
+
+def kl_div(input, target, reduction=1, *, log_target: bool = False) -> Tensor:
+    """ATen's kl_div: 'mean' is the plain element mean, without nn.functional's warning about 'batchmean'."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides")
+        return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction=1) -> Tensor:
+    return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=1) -> Tensor:
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=1) -> Tensor:
+    return F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction))
+
+
+def poisson_nll_loss(input, target, log_input, full, eps, reduction) -> Tensor:
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=_reduction(reduction))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=1):
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1) -> Tensor:
+    return F.binary_cross_entropy_with_logits(input, target, weight, reduction=_reduction(reduction),
+                                              pos_weight=pos_weight)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1, zero_infinity=False):
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, _reduction(reduction), zero_infinity)
+
+
+# ------------------------------------------------------------------------------------------------------ pools
+
+def _stride(stride):
+    return None if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) else stride
+
+
+def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False) -> Tensor:
+    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False) -> tuple:
+    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, return_indices=True)
+
+
+def max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False) -> Tensor:
+    return F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def avg_pool1d(input, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
+    return F.avg_pool1d(input, kernel_size, _stride(stride), padding, ceil_mode, count_include_pad)
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    return F.adaptive_avg_pool1d(input, output_size)
+
+
+def adaptive_max_pool1d(input, output_size) -> tuple:
+    """(values, indices): ATen's form always returns both."""
+    return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+# --------------------------------------------------------------------------------------------------- dropouts
+
+def _feature_dropout(input, p, train, inplace):
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    from .ops.nn_dropout import _feature_dropout as channels
+    return channels(input, p, train, inplace, 2)
+
+
+def feature_dropout(input, p, train) -> Tensor:
+    """Dropout of whole channels: one draw per (N, C), scaled by 1 / (1 - p)."""
+    return _feature_dropout(input, p, train, False)
+
+
+def feature_dropout_(input, p, train) -> Tensor:
+    return _feature_dropout(input, p, train, True)
+
+
+def alpha_dropout(input, p, train) -> Tensor:
+    return F.alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input, p, train) -> Tensor:
+    return F.alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout(input, p, train) -> Tensor:
+    return F.feature_alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout_(input, p, train) -> Tensor:
+    return F.feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def dropout_(input, p, train) -> Tensor:
+    return F.dropout(input, p, train, inplace=True)
+
+
+_bind.methods(hardshrink=hardshrink, prelu=prelu)
