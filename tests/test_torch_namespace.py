@@ -381,3 +381,94 @@ def test_tensor_hardshrink_prelu_methods():
     _close(x.hardshrink(0.5), xr.hardshrink(0.5))
     w, wr = _pair([0.25])
     _close(x.prelu(w), xr.prelu(wr))
+
+
+# ---------------------------------------------------------------------------------------------------- settings
+
+def test_anomaly_and_inference_switches():
+    assert tt.is_anomaly_enabled() is False and tt.is_anomaly_check_nan_enabled() is True
+    try:
+        tt.set_anomaly_enabled(True, False)
+        assert tt.is_anomaly_enabled() and not tt.is_anomaly_check_nan_enabled()
+        x = tt.tensor([0.0], requires_grad=True)
+        x.sqrt().sum().backward()  # inf gradient: no NaN check with check_nan=False
+        tt.set_anomaly_enabled(True)
+        with pytest.raises(RuntimeError):
+            y = tt.tensor([-1.0], requires_grad=True)
+            y.sqrt().sum().backward()
+    finally:
+        tt.set_anomaly_enabled(False)
+    with tt.autograd.detect_anomaly(check_nan=False):
+        assert tt.is_anomaly_enabled() and not tt.is_anomaly_check_nan_enabled()
+    assert not tt.is_anomaly_enabled() and tt.is_anomaly_check_nan_enabled()
+    assert tt.is_inference_mode_enabled() is torch.is_inference_mode_enabled() is False
+    with tt.inference_mode():
+        assert tt.is_inference_mode_enabled()
+
+
+def test_warn_threads_denormal_deterministic():
+    tt.set_warn_always(True)
+    assert tt.is_warn_always_enabled()
+    tt.set_warn_always(False)
+    assert not tt.is_warn_always_enabled()
+    assert tt.get_num_interop_threads() >= 1
+    with pytest.raises(RuntimeError, match="expects a positive integer"):
+        tt.set_num_interop_threads(0)
+    assert tt.set_flush_denormal(True) is False  # not supported (documented)
+    try:
+        for mode, code in [("warn", 1), ("error", 2), (1, 1), ("default", 0)]:
+            tt.set_deterministic_debug_mode(mode)
+            torch.set_deterministic_debug_mode(mode)
+            assert tt.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode() == code
+            assert tt.are_deterministic_algorithms_enabled() == (code != 0)
+            assert tt.is_deterministic_algorithms_warn_only_enabled() == (code == 1)
+        with pytest.raises(RuntimeError, match="expected one of `default`, `warn`, `error`, but got bad"):
+            tt.set_deterministic_debug_mode("bad")
+        with pytest.raises(RuntimeError, match="expected 0, 1, or 2, but got 5"):
+            tt.set_deterministic_debug_mode(5)
+    finally:
+        tt.set_deterministic_debug_mode(0)
+        torch.set_deterministic_debug_mode(0)
+
+
+def test_autocast_setters_drive_the_regions():
+    a, b = tt.ones(2, 2), tt.ones(2, 2)
+    assert tt.get_autocast_dtype("cpu") is tt.bfloat16 and tt.get_autocast_dtype("cuda") is tt.float16
+    try:
+        tt.set_autocast_enabled("cpu", True)
+        assert tt.is_autocast_enabled("cpu")
+        with pytest.warns(DeprecationWarning, match="is_autocast_enabled\\('cpu'\\)"):
+            assert tt.is_autocast_cpu_enabled()
+        assert (a @ b).dtype is tt.bfloat16
+        tt.set_autocast_dtype("cpu", tt.float16)
+        assert (a @ b).dtype is tt.float16 and tt.get_autocast_dtype("cpu") is tt.float16
+        with pytest.warns(DeprecationWarning):
+            assert tt.get_autocast_cpu_dtype() is tt.float16
+        tt.set_autocast_enabled("cpu", False)
+        assert (a @ b).dtype is tt.float32 and not tt.is_autocast_enabled("cpu")
+        with tt.autocast("cpu"):  # a region with no dtype takes the one set
+            assert (a @ b).dtype is tt.float16
+        with pytest.warns(DeprecationWarning):
+            tt.set_autocast_cpu_dtype(tt.bfloat16)
+        with pytest.warns(DeprecationWarning):
+            tt.set_autocast_gpu_dtype(tt.bfloat16)
+        with pytest.warns(DeprecationWarning):
+            assert tt.get_autocast_gpu_dtype() is tt.bfloat16
+        tt.set_autocast_enabled(True)  # the legacy one-argument form is cuda's
+        assert tt.is_autocast_enabled("cuda") and not tt.is_autocast_enabled("cpu")
+        tt.set_autocast_enabled(False)
+        with pytest.raises(RuntimeError, match="Invalid device string: 'xla2'"):
+            tt.set_autocast_dtype("xla2", tt.float16)
+    finally:
+        tt.set_autocast_enabled("cpu", False)
+        tt.set_autocast_enabled("cuda", False)
+        tt.set_autocast_dtype("cpu", tt.bfloat16)
+        tt.set_autocast_dtype("cuda", tt.float16)
+    assert tt._state.FLAGS.autocast == 0
+    assert tt.is_autocast_cache_enabled() is torch.is_autocast_cache_enabled() is True
+    tt.set_autocast_cache_enabled(False)
+    with tt.autocast("cpu", cache_enabled=True):
+        assert tt.is_autocast_cache_enabled()
+    assert not tt.is_autocast_cache_enabled()
+    tt.set_autocast_cache_enabled(True)
+    tt.clear_autocast_cache()
