@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
+from ._state import FLAGS as _FLAGS
 from ._state import GRAD as _GRAD
 from .backends import cuda as _cuda
 from .device import CPU, device
@@ -324,8 +325,13 @@ def _make(data, dtype, device, version=None) -> Tensor:
     t._grad = None
     t._version = [0] if version is None else version
     t._base = None
-    t._extra = None if not _GRAD.inference else {"inference": True}  # Tensor.is_inference
+    t._extra = None if not _FLAGS.inference else _inference_mark()  # Tensor.is_inference
     return t
+
+
+def _inference_mark():
+    """_extra of a tensor made while some thread is in inference_mode: marked if this thread is."""
+    return {"inference": True} if _GRAD.inference else None
 
 
 def _init_from(t: Tensor, data, dtype, dev) -> None:
