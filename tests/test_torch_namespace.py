@@ -100,6 +100,12 @@ def test_inplace_functions_with_arguments():
         getattr(tt, name)(t2, *args)
         getattr(torch, name)(r2, *args)
         _close(t2, r2)
+    m, mr = _pair(np.arange(9.0).reshape(3, 3))
+    t2, r2 = t.clone(), r.clone()
+    tt.addmv_(t2, m, t, beta=0.5, alpha=2)
+    torch.addmv_(r2, mr, r, beta=0.5, alpha=2)
+    _close(t2, r2)
+    assert tuple(tt.resize_as_(t.clone(), m).shape) == tuple(torch.resize_as_(r.clone(), mr).shape) == (3, 3)
     t2, r2 = t.clone(), r.clone()
     tt.index_put_(t2, (tt.tensor([0, 2]),), tt.tensor(7.0, dtype=tt.float64))
     torch.index_put_(r2, (torch.tensor([0, 2]),), torch.tensor(7.0, dtype=torch.float64))
@@ -472,3 +478,44 @@ def test_autocast_setters_drive_the_regions():
     assert not tt.is_autocast_cache_enabled()
     tt.set_autocast_cache_enabled(True)
     tt.clear_autocast_cache()
+
+
+# ------------------------------------------------------------------------------------------ every name exists
+
+_TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ atanh_ ceil_ cos_ "
+        "cosh_ erf_ erfc_ exp2_ exp_ expm1_ fix_ floor_ frac_ log1p_ log2_ log_ logit_ reciprocal_ sin_ sinh_ tan_ "
+        "relu_ sigmoid_ sqrt_ square_ tanh_ trunc_ xlogy_ zero_ fill_ clamp_ clamp_min_ clamp_max_ clip_ index_put_ i0_ "
+        "nan_to_num_ neg_ negative_ round_ rsqrt_ selu_ celu_ threshold_ dropout_ alpha_dropout_ addmv_ "
+        "feature_alpha_dropout_ feature_dropout_ deg2rad_ rad2deg_ log10_ sinc_ detach_ resize_as_ embedding_renorm_ "
+        "clone detach rsub fill conj conj_physical conj_physical_ resolve_conj resolve_neg is_conj is_neg is_complex "
+        "is_signed is_inference is_same_size real imag get_device split_with_sizes unsafe_chunk unsafe_split "
+        "unsafe_split_with_sizes batch_norm instance_norm embedding selu celu threshold prelu hardshrink pixel_shuffle "
+        "pixel_unshuffle channel_shuffle native_channel_shuffle bilinear constant_pad_nd kl_div hinge_embedding_loss "
+        "margin_ranking_loss cosine_embedding_loss poisson_nll_loss triplet_margin_loss "
+        "binary_cross_entropy_with_logits ctc_loss max_pool1d max_pool3d avg_pool1d adaptive_avg_pool1d "
+        "adaptive_max_pool1d max_pool1d_with_indices alpha_dropout feature_alpha_dropout feature_dropout frombuffer "
+        "empty_permuted alias_copy as_strided_copy detach_copy diagonal_copy expand_copy permute_copy select_copy "
+        "slice_copy split_copy split_with_sizes_copy squeeze_copy t_copy transpose_copy unbind_copy unfold_copy "
+        "unsqueeze_copy view_copy is_anomaly_enabled set_anomaly_enabled is_anomaly_check_nan_enabled "
+        "is_inference_mode_enabled set_warn_always is_warn_always_enabled get_num_interop_threads "
+        "set_num_interop_threads set_flush_denormal get_deterministic_debug_mode set_deterministic_debug_mode "
+        "set_autocast_enabled is_autocast_cpu_enabled get_autocast_cpu_dtype set_autocast_cpu_dtype "
+        "get_autocast_gpu_dtype set_autocast_gpu_dtype set_autocast_dtype is_autocast_cache_enabled "
+        "set_autocast_cache_enabled clear_autocast_cache").split()
+_METHODS = ("deg2rad_ rad2deg_ log10_ sgn_ sinc_ heaviside_ renorm_ conj_physical_ is_signed is_inference "
+            "is_same_size is_neg is_conj conj_physical hardshrink prelu new split_with_sizes unsafe_chunk "
+            "unsafe_split unsafe_split_with_sizes resize_ resize_as_ share_memory_ is_shared apply_ map_ map2_ "
+            "dim_order nonzero_static const_data_ptr").split()
+_FUNCTIONAL = ("elu_ selu_ celu_ leaky_relu_ hardtanh_ threshold_ max_pool1d_with_indices max_pool2d_with_indices "
+               "max_pool3d_with_indices adaptive_max_pool1d_with_indices adaptive_max_pool2d_with_indices "
+               "adaptive_max_pool3d_with_indices upsample_bilinear upsample_nearest native_channel_shuffle").split()
+
+
+def test_every_name_exists_where_torch_has_it():
+    for name in _TOP:
+        assert hasattr(torch, name) and callable(getattr(tt, name)), name
+    for name in _METHODS:
+        assert hasattr(torch.Tensor, name) and callable(getattr(tt.Tensor, name)), name
+    for name in _FUNCTIONAL:
+        assert hasattr(torch.nn.functional, name) and callable(getattr(tt.nn.functional, name)), name
+    assert issubclass(tt.nn.NLLLoss2d, tt.nn.NLLLoss)
