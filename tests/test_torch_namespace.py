@@ -487,6 +487,7 @@ _TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as
         "relu_ sigmoid_ sqrt_ square_ tanh_ trunc_ xlogy_ zero_ fill_ clamp_ clamp_min_ clamp_max_ clip_ index_put_ i0_ "
         "nan_to_num_ neg_ negative_ round_ rsqrt_ selu_ celu_ threshold_ dropout_ alpha_dropout_ addmv_ "
         "feature_alpha_dropout_ feature_dropout_ deg2rad_ rad2deg_ log10_ sinc_ detach_ resize_as_ embedding_renorm_ "
+        "embedding_bag "
         "clone detach rsub fill conj conj_physical conj_physical_ resolve_conj resolve_neg is_conj is_neg is_complex "
         "is_signed is_inference is_same_size real imag get_device split_with_sizes unsafe_chunk unsafe_split "
         "unsafe_split_with_sizes batch_norm instance_norm embedding selu celu threshold prelu hardshrink pixel_shuffle "
@@ -519,3 +520,21 @@ def test_every_name_exists_where_torch_has_it():
     for name in _FUNCTIONAL:
         assert hasattr(torch.nn.functional, name) and callable(getattr(tt.nn.functional, name)), name
     assert issubclass(tt.nn.NLLLoss2d, tt.nn.NLLLoss)
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("variant", ["plain", "last", "pad"])
+def test_embedding_bag_aten_form(mode, variant):
+    dtype = "float32" if variant == "plain" else "float64"  # float32 sum: offset2bag left empty, as torch
+    w, wr = _pair(np.arange(15.0).reshape(5, 3) * np.array([1.0, -1.0, 0.5]), dtype=dtype, requires_grad=True)
+    idx = [0, 2, 1, 3, 3, 1, 4]
+    offsets = [0, 2, 7] if variant == "last" else [0, 2, 2, 5]
+    extra = {"plain": (None, False, None), "last": (None, True, None), "pad": (None, False, 3)}[variant]
+    out = tt.embedding_bag(w, tt.tensor(idx), tt.tensor(offsets), False, mode, False, *extra)
+    outr = torch.embedding_bag(wr, torch.tensor(idx), torch.tensor(offsets), False, mode, False, *extra)
+    _close(out[0], outr[0])
+    for a, b in zip(out[1:], outr[1:]):
+        assert a.tolist() == b.tolist()
+    (out[0] ** 2).sum().backward()
+    (outr[0] ** 2).sum().backward()
+    _close(w.grad, wr.grad)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import warnings
 
+from . import dtypes as _dt
 from .nn import functional as F
 from .ops import _bind
 from .tensor import Tensor
 
-__all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "selu", "celu", "threshold", "prelu",
+__all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "embedding_bag", "selu", "celu", "threshold", "prelu",
            "hardshrink", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "bilinear",
            "constant_pad_nd", "kl_div", "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
            "poisson_nll_loss", "triplet_margin_loss", "binary_cross_entropy_with_logits", "ctc_loss", "max_pool1d",
@@ -55,6 +56,48 @@ def embedding_renorm_(input, indices, max_norm: float, norm_type: float) -> Tens
     with _no_record():
         embedding_renorm_op(input, indices, max_norm=float(max_norm), norm_type=float(norm_type), out=input)
     return input
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sparse=False, per_sample_weights=None,
+                  include_last_offset=False, padding_idx=None) -> tuple:
+    """ATen's embedding_bag: (output, offset2bag, bag_size, max_indices). output is nn.functional.embedding_bag's;
+    the other three are the bookkeeping PyTorch's cpu kernel returns with it: the bag of each index (left empty in
+    'sum' mode without padding_idx below float64), the non-padding count per bag (zeros in 'sum' mode), and per bag the index of
+    the max row for each feature ('max'), bag_size ('mean') or zeros ('sum')."""
+    import numpy as np
+    from .ops.creation import tensor
+    name = _BAG_MODES[mode] if isinstance(mode, int) else mode
+    pad = None if padding_idx is None or padding_idx < 0 else padding_idx
+    output = F.embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq, mode=name,
+                             sparse=sparse, per_sample_weights=per_sample_weights,
+                             include_last_offset=include_last_offset, padding_idx=pad)
+    idx = indices.detach().cpu().numpy().reshape(-1)
+    starts = offsets.detach().cpu().numpy().reshape(-1)
+    n_bags = len(starts) - 1 if include_last_offset else len(starts)
+    bag_of = np.searchsorted(starts[:n_bags], np.arange(idx.size), side="right") - 1
+    kept = idx != pad if pad is not None else np.ones(idx.size, bool)
+    sizes = np.bincount(bag_of[kept], minlength=n_bags)[:n_bags].astype(np.int64)
+    if name == "sum":
+        fast = pad is None and weight.dtype is not _dt.float64  # PyTorch's fbgemm path skips offset2bag
+        offset2bag = np.zeros(0, np.int64) if fast else bag_of
+        sizes = np.zeros(n_bags, np.int64)
+        max_indices = np.zeros(n_bags, np.int64)
+    elif name == "mean":
+        offset2bag, max_indices = bag_of, sizes
+    else:
+        offset2bag = bag_of
+        rows = weight.detach().cpu().numpy()
+        max_indices = np.zeros((n_bags, rows.shape[1]), np.int64)
+        for b in range(n_bags):
+            members = idx[(bag_of == b) & kept]
+            if members.size:
+                max_indices[b] = members[np.argmax(rows[members], axis=0)]
+    device = weight.device
+    return (output, tensor(offset2bag.astype(np.int64), device=device), tensor(sizes, device=device),
+            tensor(max_indices, device=device))
 
 
 # ----------------------------------------------------------------------------------------------- activations
