@@ -12,8 +12,9 @@ from .nn import functional as F
 from .ops import _bind
 from .tensor import Tensor
 
-__all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "embedding_bag", "selu", "celu", "threshold", "prelu",
-           "hardshrink", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle", "bilinear",
+__all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "embedding_bag", "selu", "celu",
+           "threshold", "prelu", "hardshrink", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
+           "native_channel_shuffle", "bilinear",
            "constant_pad_nd", "kl_div", "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
            "poisson_nll_loss", "triplet_margin_loss", "binary_cross_entropy_with_logits", "ctc_loss", "max_pool1d",
            "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "max_pool1d_with_indices",
@@ -65,8 +66,8 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
                   include_last_offset=False, padding_idx=None) -> tuple:
     """ATen's embedding_bag: (output, offset2bag, bag_size, max_indices). output is nn.functional.embedding_bag's;
     the other three are the bookkeeping PyTorch's cpu kernel returns with it: the bag of each index (left empty in
-    'sum' mode without padding_idx below float64), the non-padding count per bag (zeros in 'sum' mode), and per bag the index of
-    the max row for each feature ('max'), bag_size ('mean') or zeros ('sum')."""
+    'sum' mode without padding_idx below float64), the non-padding count per bag (zeros in 'sum' mode), and per bag
+    the index of the max row for each feature ('max'), bag_size ('mean') or zeros ('sum')."""
     import numpy as np
     from .ops.creation import tensor
     name = _BAG_MODES[mode] if isinstance(mode, int) else mode
