@@ -538,3 +538,12 @@ def test_embedding_bag_aten_form(mode, variant):
     (out[0] ** 2).sum().backward()
     (outr[0] ** 2).sum().backward()
     _close(w.grad, wr.grad)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_resize_keeps_leading_elements_on_each_device(device):
+    y, yr = tt.arange(6.0, device=device).reshape(2, 3), torch.arange(6.0).reshape(2, 3)
+    for shape in [(3, 2), (4,), (1, 2)]:
+        assert y.resize_(*shape).tolist() == yr.resize_(*shape).tolist()
+    assert tuple(y.resize_(2, 4).shape) == (2, 4) and y.device.type == device
+    assert y.reshape(-1)[:2].tolist() == [0.0, 1.0]
