@@ -487,7 +487,8 @@ _TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as
         "i0_ "
         "nan_to_num_ neg_ negative_ round_ rsqrt_ selu_ celu_ threshold_ dropout_ alpha_dropout_ addmv_ "
         "feature_alpha_dropout_ feature_dropout_ deg2rad_ rad2deg_ log10_ sinc_ detach_ resize_as_ embedding_renorm_ "
-        "embedding_bag "
+        "embedding_bag nonzero_static norm_except_dim to_dlpack is_storage grid_sampler grid_sampler_2d "
+        "grid_sampler_3d affine_grid_generator set_autocast_cpu_enabled init_num_threads "
         "clone detach rsub fill conj conj_physical conj_physical_ resolve_conj resolve_neg is_conj is_neg is_complex "
         "is_signed is_inference is_same_size real imag get_device split_with_sizes unsafe_chunk unsafe_split "
         "unsafe_split_with_sizes batch_norm instance_norm embedding selu celu threshold prelu hardshrink pixel_shuffle "
@@ -506,7 +507,7 @@ _TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as
 _METHODS = ("deg2rad_ rad2deg_ log10_ sgn_ sinc_ heaviside_ renorm_ conj_physical_ is_signed is_inference "
             "is_same_size is_neg is_conj conj_physical hardshrink prelu new split_with_sizes unsafe_chunk "
             "unsafe_split unsafe_split_with_sizes resize_ resize_as_ share_memory_ is_shared apply_ map_ map2_ "
-            "dim_order nonzero_static const_data_ptr").split()
+            "dim_order nonzero_static const_data_ptr to_dense new_empty_strided is_set_to").split()
 _FUNCTIONAL = ("elu_ selu_ celu_ leaky_relu_ hardtanh_ threshold_ max_pool1d_with_indices max_pool2d_with_indices "
                "max_pool3d_with_indices adaptive_max_pool1d_with_indices adaptive_max_pool2d_with_indices "
                "adaptive_max_pool3d_with_indices upsample_bilinear upsample_nearest native_channel_shuffle").split()
@@ -547,3 +548,68 @@ def test_resize_keeps_leading_elements_on_each_device(device):
         assert y.resize_(*shape).tolist() == yr.resize_(*shape).tolist()
     assert tuple(y.resize_(2, 4).shape) == (2, 4) and y.device.type == device
     assert y.reshape(-1)[:2].tolist() == [0.0, 1.0]
+
+
+# ------------------------------------------------------------------------------------ more thin forms and flags
+
+def test_layout_predicates_and_dense_forms():
+    x, xr = _pair([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    for name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn", "is_nested", "is_xpu",
+                 "is_mps", "is_xla", "is_ipu", "is_vulkan", "is_maia", "is_mtia"):
+        assert getattr(x, name) is getattr(xr, name) is False, name
+    with pytest.raises(RuntimeError, match="imag is not implemented for tensors with non-complex dtypes"):
+        x.imag
+    assert x.to_dense() is x and x.to_dense(tt.float32).dtype is tt.float32
+    e, er = x.new_empty_strided((2, 3), (1, 2)), xr.new_empty_strided((2, 3), (1, 2))
+    assert e.stride() == er.stride() and e.dtype is tt.float64
+    assert x.new_empty_strided((2, 3), (3, 1), dtype=tt.int64).dtype is tt.int64
+    for other, other_r in [(x, xr), (x.view(2, 3), xr.view(2, 3)), (x.t(), xr.t()), (x.clone(), xr.clone())]:
+        assert x.is_set_to(other) == xr.is_set_to(other_r)
+    assert tt.is_storage(x) is torch.is_storage(xr) is False
+    assert torch.from_dlpack(tt.to_dlpack(x)).tolist() == x.tolist()  # a capsule torch reads
+    _close(tt.nonzero_static(x > 2, size=5), torch.nonzero_static(xr > 2, size=5))
+
+
+@pytest.mark.parametrize("dim,p", [(0, 2), (1, 2), (2, 3), (-1, 2)])
+def test_norm_except_dim(dim, p):
+    v, vr = _pair(np.arange(24.0).reshape(2, 3, 4) - 7.0, requires_grad=True)
+    out, outr = tt.norm_except_dim(v, p, dim), torch.norm_except_dim(vr, p, dim)
+    _close(out, outr)
+    out.sum().backward()
+    outr.sum().backward()
+    _close(v.grad, vr.grad)
+
+
+@pytest.mark.parametrize("mode,padding", [(0, 0), (1, 1), (2, 2), (0, 2)])
+def test_grid_sampler_integer_modes(mode, padding):
+    rng = np.random.default_rng(4)
+    x, xr = _pair(rng.standard_normal((1, 2, 4, 5)), requires_grad=True)
+    g, gr = _pair(rng.uniform(-1.2, 1.2, (1, 3, 3, 2)))
+    for fn in ("grid_sampler", "grid_sampler_2d"):
+        _close(getattr(tt, fn)(x, g, mode, padding, False), getattr(torch, fn)(xr, gr, mode, padding, False),
+               atol=1e-5)
+    out, outr = tt.grid_sampler(x, g, mode, padding, True), torch.grid_sampler(xr, gr, mode, padding, True)
+    (out ** 2).sum().backward()
+    (outr ** 2).sum().backward()
+    _close(x.grad, xr.grad, atol=1e-5)
+    x3, x3r = _pair(rng.standard_normal((1, 1, 3, 3, 3)))
+    g3, g3r = _pair(rng.uniform(-1, 1, (1, 2, 2, 2, 3)))
+    if mode != 2:
+        _close(tt.grid_sampler_3d(x3, g3, mode, padding, False), torch.grid_sampler_3d(x3r, g3r, mode, padding, False))
+    with pytest.raises(RuntimeError, match="expected 4D input"):
+        tt.grid_sampler_2d(x3, g3, mode, padding, False)
+    theta, theta_r = _pair([[[1.0, 0.2, 0.1], [-0.3, 0.9, 0.0]]])
+    _close(tt.affine_grid_generator(theta, (1, 2, 3, 4), False),
+           torch.affine_grid_generator(theta_r, (1, 2, 3, 4), False))
+
+
+def test_deprecated_autocast_cpu_switch_and_init_threads():
+    try:
+        with pytest.warns(DeprecationWarning, match="set_autocast_enabled\\('cpu', enabled\\)"):
+            tt.set_autocast_cpu_enabled(True)
+        assert tt.is_autocast_enabled("cpu") and (tt.ones(2, 2) @ tt.ones(2, 2)).dtype is tt.bfloat16
+    finally:
+        with pytest.warns(DeprecationWarning):
+            tt.set_autocast_cpu_enabled(False)
+    assert not tt.is_autocast_enabled("cpu")
+    assert tt.init_num_threads() is None

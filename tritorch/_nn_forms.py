@@ -19,7 +19,8 @@ __all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "emb
            "poisson_nll_loss", "triplet_margin_loss", "binary_cross_entropy_with_logits", "ctc_loss", "max_pool1d",
            "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "max_pool1d_with_indices",
            "alpha_dropout", "feature_alpha_dropout", "feature_dropout", "selu_", "celu_", "threshold_", "dropout_",
-           "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_"]
+           "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_", "grid_sampler", "grid_sampler_2d",
+           "grid_sampler_3d", "affine_grid_generator"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -158,6 +159,34 @@ def bilinear(input1, input2, weight, bias=None) -> Tensor:
 
 def constant_pad_nd(input, pad, value=0) -> Tensor:
     return F.pad(input, pad, "constant", value)
+
+
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
+_GRID_PADDINGS = ("zeros", "border", "reflection")
+
+
+def grid_sampler(input, grid, interpolation_mode: int, padding_mode: int, align_corners: bool) -> Tensor:
+    """grid_sample with ATen's integer modes (0 bilinear, 1 nearest, 2 bicubic; 0 zeros, 1 border, 2 reflection)."""
+    if interpolation_mode not in (0, 1, 2) or padding_mode not in (0, 1, 2):
+        raise RuntimeError(f"grid_sampler(): invalid interpolation_mode ({interpolation_mode}) or padding_mode "
+                           f"({padding_mode}): expected 0, 1 or 2")
+    return F.grid_sample(input, grid, _GRID_MODES[interpolation_mode], _GRID_PADDINGS[padding_mode], align_corners)
+
+
+def grid_sampler_2d(input, grid, interpolation_mode: int, padding_mode: int, align_corners: bool) -> Tensor:
+    if input.dim() != 4:
+        raise RuntimeError(f"grid_sampler_2d(): expected 4D input, but got input with sizes {list(input.shape)}")
+    return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+
+
+def grid_sampler_3d(input, grid, interpolation_mode: int, padding_mode: int, align_corners: bool) -> Tensor:
+    if input.dim() != 5:
+        raise RuntimeError(f"grid_sampler_3d(): expected 5D input, but got input with sizes {list(input.shape)}")
+    return grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners)
+
+
+def affine_grid_generator(theta, size, align_corners: bool) -> Tensor:
+    return F.affine_grid(theta, list(size), align_corners)
 
 
 # ----------------------------------------------------------------------------------------------------- losses

@@ -18,7 +18,7 @@ __all__ = ["is_anomaly_enabled", "set_anomaly_enabled", "is_anomaly_check_nan_en
            "set_flush_denormal", "get_deterministic_debug_mode", "set_deterministic_debug_mode",
            "set_autocast_enabled", "is_autocast_cpu_enabled", "get_autocast_cpu_dtype", "set_autocast_cpu_dtype",
            "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "set_autocast_dtype", "is_autocast_cache_enabled",
-           "set_autocast_cache_enabled", "clear_autocast_cache"]
+           "set_autocast_cache_enabled", "clear_autocast_cache", "set_autocast_cpu_enabled", "init_num_threads"]
 
 _switches = {"warn_always": False, "interop_threads": None}
 
@@ -49,6 +49,10 @@ def set_num_interop_threads(n: int) -> None:
         raise RuntimeError("Error: cannot set number of interop threads after parallel work has started or "
                            "set_num_interop_threads called")
     _switches["interop_threads"] = int(n)
+
+
+def init_num_threads() -> None:
+    """Nothing to do: tritorch's cpu thread pool (set_num_threads) is process-wide, ready for every thread."""
 
 
 def set_flush_denormal(mode: bool) -> bool:
@@ -114,6 +118,11 @@ def set_autocast_enabled(*args) -> None:
         if device in state.set_on:
             state.set_on.discard(device)
             _state.FLAGS.autocast -= 1
+
+
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    _deprecated("set_autocast_cpu_enabled(enabled)", "set_autocast_enabled('cpu', enabled)")
+    set_autocast_enabled("cpu", enabled)
 
 
 def is_autocast_cpu_enabled() -> bool:

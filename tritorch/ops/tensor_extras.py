@@ -21,7 +21,7 @@ from . import _bind
 __all__ = ["clone", "detach", "rsub", "fill", "conj", "conj_physical", "resolve_conj", "resolve_neg",
            "is_conj", "is_neg", "is_complex", "is_signed", "is_inference", "is_same_size", "real", "imag",
            "get_device", "split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes",
-           "frombuffer", "empty_permuted"]
+           "frombuffer", "empty_permuted", "nonzero_static", "norm_except_dim", "to_dlpack", "is_storage"]
 
 _UNSIGNED = (_dt.bool_, _dt.uint8)
 
@@ -75,6 +75,25 @@ def imag(input: Tensor) -> Tensor:
 
 def get_device(input: Tensor) -> int:
     return input.get_device()
+
+
+def is_storage(obj) -> bool:
+    """False: tritorch has no storage objects (a tensor's memory is its NumPy array or CudaArray)."""
+    return False
+
+
+def to_dlpack(tensor: Tensor):
+    """The legacy DLPack capsule of a tensor (tensor.__dlpack__())."""
+    return tensor.__dlpack__()
+
+
+def norm_except_dim(v: Tensor, pow=2, dim: int = 0) -> Tensor:
+    """The p-norm over every dim but `dim` (kept as size-1 dims); dim=-1: the norm of all elements (weight_norm's)."""
+    if dim == -1:
+        return v.norm(pow)
+    d = dim % v.dim()
+    others = tuple(i for i in range(v.dim()) if i != d)
+    return v.norm(pow, others, keepdim=True) if others else v.abs()
 
 
 # --------------------------------------------------------------------------------------- copies and values
@@ -282,6 +301,32 @@ def _nonzero_static(self: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     return cat([found, pad], 0)
 
 
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    return _nonzero_static(input, size=size, fill_value=fill_value)
+
+
+def _to_dense(self: Tensor, dtype=None, *, masked_grad=None) -> Tensor:
+    """A dense tensor is its own dense form (cast when a dtype is given)."""
+    return self if dtype is None else self.to(dtype)
+
+
+def _new_empty_strided(self: Tensor, size, stride, *, dtype=None, device=None, requires_grad=False, layout=None,
+                       pin_memory=False) -> Tensor:
+    from .creation import empty_strided
+    return empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype,
+                         device=self.device if device is None else device, requires_grad=requires_grad)
+
+
+def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """Whether both are the same memory with the same geometry (PyTorch: same storage, offset, sizes, strides)."""
+    return (self.device is tensor.device and self.dtype is tensor.dtype and self.data_ptr() == tensor.data_ptr()
+            and tuple(self.shape) == tuple(tensor.shape) and tuple(self.stride()) == tuple(tensor.stride()))
+
+
+def _imag(self: Tensor):
+    return imag(self)
+
+
 def _new(self: Tensor, *args, **kwargs) -> Tensor:
     """The legacy constructor with self's dtype and device: new(*sizes), new(size), new(data), new()."""
     from .creation import empty, tensor
@@ -309,5 +354,10 @@ _bind.methods(
     unsafe_split=unsafe_split, unsafe_split_with_sizes=unsafe_split_with_sizes, resize_=_resize_,
     resize_as_=_resize_as_, share_memory_=_share_memory_, is_shared=_is_shared, apply_=_apply_, map_=_map_,
     map2_=_map2_, dim_order=_dim_order, nonzero_static=_nonzero_static,
-    const_data_ptr=lambda self: self.data_ptr(),
+    const_data_ptr=lambda self: self.data_ptr(), to_dense=_to_dense, new_empty_strided=_new_empty_strided,
+    is_set_to=_is_set_to,
 )
+# Layouts and backends tritorch does not have: PyTorch's predicates for them are False on every tritorch tensor.
+_bind.properties(imag=_imag, **{name: (lambda self: False) for name in (
+    "is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn", "is_nested", "is_xpu", "is_mps", "is_xla",
+    "is_ipu", "is_vulkan", "is_maia", "is_mtia")})
