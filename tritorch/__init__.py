@@ -14,6 +14,7 @@ from .dtypes import (bfloat16, bool_ as bool, double, dtype, finfo, float, float
                      get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long, promote_types,
                      result_type, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor
+from ._memory_format import *  # noqa: E402,F401,F403  (strided, channels_last, preserve_format, ...)
 
 from . import ops  # noqa: E402,F401  (registers every op and binds Tensor methods)
 from .ops import registry as _registry  # noqa: E402

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _memory_format as _mf
 from . import dtypes as _dt
 from ._state import FLAGS as _FLAGS
 from ._state import GRAD as _GRAD
@@ -122,6 +123,9 @@ class Tensor:
         return d.offset
 
     def is_contiguous(self, memory_format=None) -> bool:
+        if memory_format is not None and memory_format in _mf.PHYSICAL_ORDER:
+            order = _mf.PHYSICAL_ORDER[memory_format]
+            return self.ndim == len(order) and _mf.is_dense_in_order(self._data.shape, self.stride(), order)
         d = self._data
         if d.__class__ is np.ndarray:
             return d.flags.c_contiguous
@@ -142,8 +146,8 @@ class Tensor:
         return False
 
     @property
-    def layout(self) -> str:
-        return "strided"
+    def layout(self):
+        return _mf.strided
 
     def data_ptr(self) -> int:
         d = self._data

@@ -96,7 +96,7 @@ _bind.methods(
     fill_=_fill_, zero_=_zero_, new_zeros=_new(_creation().zeros), new_ones=_new(_creation().ones),
     new_empty=_new(_creation().empty), new_full=_new_full, new_tensor=_new_tensor,
     to=copy.to, cpu=_cpu, cuda=_cuda, contiguous=copy.contiguous, copy_=copy.copy_,
-    clone=lambda x, memory_format=None: copy.clone_op(x),
+    clone=copy.clone,
     float=_caster(_dt.float32), double=_caster(_dt.float64), half=_caster(_dt.float16),
     bfloat16=_caster(_dt.bfloat16), long=_caster(_dt.int64), int=_caster(_dt.int32), short=_caster(_dt.int16),
     char=_caster(_dt.int8), byte=_caster(_dt.uint8), bool=_caster(_dt.bool_), type=_type, type_as=_type_as,

@@ -99,7 +99,7 @@ def norm_except_dim(v: Tensor, pow=2, dim: int = 0) -> Tensor:
 # --------------------------------------------------------------------------------------- copies and values
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    return input.clone()
+    return input.clone(memory_format=memory_format)
 
 
 def detach(input: Tensor) -> Tensor:
