@@ -56,3 +56,14 @@ def test_conv_on_channels_last_operands(device):
     b = tt.conv2d(tt.tensor(x, device=device).contiguous(memory_format=tt.channels_last),
                   tt.tensor(w, device=device).contiguous(memory_format=tt.channels_last))
     np.testing.assert_allclose(a.cpu().numpy(), b.cpu().numpy(), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_empty_in_a_memory_format(device):
+    for shape, fmt in [((2, 3, 4, 5), "channels_last"), ((1, 2, 3, 4, 5), "channels_last_3d")]:
+        e = tt.empty(*shape, memory_format=getattr(tt, fmt), device=device)
+        assert e.stride() == torch.empty(*shape, memory_format=getattr(torch, fmt)).stride() and e._base is None
+        e.fill_(1.5)
+        assert e.sum().item() == 1.5 * np.prod(shape)
+    with pytest.raises(RuntimeError, match="required rank 4"):
+        tt.empty(2, 3, memory_format=tt.channels_last)

@@ -167,16 +167,14 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
                    pin_memory: bool = False) -> Tensor:
     """An uninitialised tensor of logical shape `size` whose memory holds its dims in `physical_layout` order
     (physical_layout[0] outermost)."""
-    from .creation import empty
     size, order = tuple(int(s) for s in size), tuple(int(p) for p in physical_layout)
     if len(size) != len(order):
         raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
                            f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(order)}")
     if sorted(order) != list(range(len(size))):
         raise RuntimeError(f"Dimension out of range or repeated in physical_layout {list(order)}")
-    storage = empty(tuple(size[p] for p in order), dtype=dtype, device=device)
-    logical = storage.permute(tuple(int(i) for i in np.argsort(order)))
-    t = _make(logical._data, storage.dtype, storage.device)  # owns its (permuted) storage: not a view
+    from .creation import _creation_dtype, _dev, _empty_in_order
+    t = _empty_in_order(size, order, _creation_dtype(dtype), _dev(device))
     return t.requires_grad_() if requires_grad else t
 
 
