@@ -488,7 +488,7 @@ _TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as
         "nan_to_num_ neg_ negative_ round_ rsqrt_ selu_ celu_ threshold_ dropout_ alpha_dropout_ addmv_ "
         "feature_alpha_dropout_ feature_dropout_ deg2rad_ rad2deg_ log10_ sinc_ detach_ resize_as_ embedding_renorm_ "
         "embedding_bag nonzero_static norm_except_dim to_dlpack is_storage grid_sampler grid_sampler_2d "
-        "grid_sampler_3d affine_grid_generator set_autocast_cpu_enabled init_num_threads "
+        "grid_sampler_3d affine_grid_generator set_autocast_cpu_enabled init_num_threads cond while_loop vmap "
         "clone detach rsub fill conj conj_physical conj_physical_ resolve_conj resolve_neg is_conj is_neg is_complex "
         "is_signed is_inference is_same_size real imag get_device split_with_sizes unsafe_chunk unsafe_split "
         "unsafe_split_with_sizes batch_norm instance_norm embedding selu celu threshold prelu hardshrink pixel_shuffle "
@@ -613,3 +613,24 @@ def test_deprecated_autocast_cpu_switch_and_init_threads():
             tt.set_autocast_cpu_enabled(False)
     assert not tt.is_autocast_enabled("cpu")
     assert tt.init_num_threads() is None
+
+
+def test_cond_while_loop_vmap():
+    x, xr = _pair([1.0, -2.0, 3.0], requires_grad=True)
+    for pred in (True, 0, tt.tensor(True), tt.tensor([0.0])):
+        pred_r = torch.tensor(pred.tolist()) if isinstance(pred, tt.Tensor) else pred
+        out = tt.cond(pred, lambda a: a * 2, lambda a: a * 3, (x,))
+        outr = torch.cond(pred_r, lambda a: a * 2, lambda a: a * 3, (xr,))
+        _close(out, outr)
+    out.sum().backward()
+    outr.sum().backward()
+    _close(x.grad, xr.grad)
+    with pytest.raises(RuntimeError, match="Expected pred to be bool or single-element tensor"):
+        tt.cond(tt.tensor([True, False]), lambda: 1, lambda: 0)
+    i, v = tt.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2), (tt.tensor(0), tt.ones(2)))
+    ir, vr = torch.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2), (torch.tensor(0), torch.ones(2)))
+    assert i.item() == ir.item() and v.tolist() == vr.tolist()
+    single = tt.while_loop(lambda i: i < 3, lambda i: i + 1, (tt.tensor(0),))
+    assert isinstance(single, tt.Tensor) and single.item() == 3
+    _close(tt.vmap(lambda r: (r * r).sum())(tt.tensor(np.arange(6.0).reshape(2, 3))),
+           torch.vmap(lambda r: (r * r).sum())(torch.tensor(np.arange(6.0).reshape(2, 3))))

@@ -51,6 +51,7 @@ from . import amp, distributions, func, linalg, random, special  # noqa: E402,F4
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403
 from ._switches import *  # noqa: E402,F401,F403
+from ._control_flow import *  # noqa: E402,F401,F403
 # torch.* forms of nn ops whose signature matches torch.nn.functional's (those with ATen's own argument orders,
 # torch.embedding, torch.batch_norm, ..., are in _nn_forms)
 from .ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
