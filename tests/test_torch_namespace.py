@@ -489,6 +489,7 @@ _TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as
         "feature_alpha_dropout_ feature_dropout_ deg2rad_ rad2deg_ log10_ sinc_ detach_ resize_as_ embedding_renorm_ "
         "embedding_bag nonzero_static norm_except_dim to_dlpack is_storage grid_sampler grid_sampler_2d "
         "grid_sampler_3d affine_grid_generator set_autocast_cpu_enabled init_num_threads cond while_loop vmap "
+        "set_default_tensor_type FloatTensor DoubleTensor LongTensor IntTensor BoolTensor ByteTensor "
         "clone detach rsub fill conj conj_physical conj_physical_ resolve_conj resolve_neg is_conj is_neg is_complex "
         "is_signed is_inference is_same_size real imag get_device split_with_sizes unsafe_chunk unsafe_split "
         "unsafe_split_with_sizes batch_norm instance_norm embedding selu celu threshold prelu hardshrink pixel_shuffle "
@@ -634,3 +635,45 @@ def test_cond_while_loop_vmap():
     assert isinstance(single, tt.Tensor) and single.item() == 3
     _close(tt.vmap(lambda r: (r * r).sum())(tt.tensor(np.arange(6.0).reshape(2, 3))),
            torch.vmap(lambda r: (r * r).sum())(torch.tensor(np.arange(6.0).reshape(2, 3))))
+
+
+# -------------------------------------------------------------------------------------------- legacy tensor types
+
+_LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor", "ShortTensor",
+           "CharTensor", "ByteTensor", "BoolTensor"]
+
+
+@pytest.mark.parametrize("name", _LEGACY)
+def test_legacy_tensor_types(name):
+    t_type, r_type = getattr(tt, name), getattr(torch, name)
+    assert str(t_type.dtype).split(".")[-1] == str(r_type.dtype).split(".")[-1] and t_type.is_cuda is False
+    assert getattr(tt.cuda, name).is_cuda is True
+    made, made_r = t_type(2, 3), r_type(2, 3)
+    assert tuple(made.shape) == tuple(made_r.shape) and isinstance(made, t_type) and made.type() == f"tritorch.{name}"
+    assert t_type([1, 0, 1]).tolist() == r_type([1, 0, 1]).tolist() and tuple(t_type().shape) == (0,)
+    x, xr = tt.ones(2), torch.ones(2)
+    assert isinstance(x.type(t_type), t_type) and x.type(t_type).tolist() == xr.type(r_type).tolist()
+    assert isinstance(x.type(f"torch.{name}"), t_type) and isinstance(x, t_type) == isinstance(xr, r_type)
+    on_cuda = x.type(f"torch.cuda.{name}")
+    assert on_cuda.device.type == "cuda" and isinstance(on_cuda, getattr(tt.cuda, name))
+    assert not isinstance(on_cuda, t_type)
+
+
+def test_set_default_tensor_type():
+    try:
+        with pytest.warns(UserWarning, match="set_default_tensor_type\\(\\) is deprecated"):
+            tt.set_default_tensor_type(tt.DoubleTensor)
+        assert tt.ones(1).dtype is tt.float64 and tt.get_default_dtype() is tt.float64
+        with pytest.warns(UserWarning):
+            tt.set_default_tensor_type("torch.cuda.FloatTensor")
+        assert tt.ones(1).dtype is tt.float32 and tt.ones(1).device.type == "cuda"
+        with pytest.raises(TypeError, match="only floating-point types are supported as the default type"):
+            with pytest.warns(UserWarning):
+                tt.set_default_tensor_type(tt.LongTensor)
+        with pytest.raises(ValueError, match="invalid type"):
+            with pytest.warns(UserWarning):
+                tt.set_default_tensor_type("torch.NoSuchTensor")
+    finally:
+        tt.set_default_dtype(tt.float32)
+        tt.set_default_device(None)
+    assert tt.ones(1).device.type == "cpu"

@@ -41,6 +41,7 @@ from .ops.composite_numeric import *  # noqa: E402,F401,F403
 from .ops.tensor_extras import *  # noqa: E402,F401,F403
 from .ops.inplace_forms import *  # noqa: E402,F401,F403
 from .ops.view_copies import *  # noqa: E402,F401,F403
+from .ops.legacy_types import *  # noqa: E402,F401,F403
 from .ops.linalg_solve import cholesky_inverse, cholesky_solve, det, logdet, lu_unpack, slogdet  # noqa: E402,F401
 from .ops.linalg_solve import inv as inverse, torch_cholesky as cholesky, torch_pinverse as pinverse  # noqa: E402,F401
 from .ops.linalg_solve import matrix_exp, torch_qr as qr, torch_svd as svd  # noqa: E402,F401

@@ -27,7 +27,10 @@ def _type(x, dtype=None, non_blocking=False):
                  "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
         prefix = "tritorch.cuda." if x.device.type == "cuda" else "tritorch."
         return prefix + names[x.dtype.name]
-    return copy.cast(x, dtype)
+    from .legacy_types import resolve
+    dtype, device_type = resolve(dtype)  # a dtype, a legacy type (tritorch.cuda.FloatTensor) or its name
+    r = copy.cast(x, dtype)
+    return r if device_type is None or device_type == r.device.type else copy.to_device(r, device_type)
 
 
 def _type_as(x, other):

@@ -327,23 +327,29 @@ def _imag(self: Tensor):
 
 def _new(self: Tensor, *args, **kwargs) -> Tensor:
     """The legacy constructor with self's dtype and device: new(*sizes), new(size), new(data), new()."""
+    return legacy_new(self.dtype, self.device, args, kwargs)
+
+
+def legacy_new(dtype, device, args: tuple, kwargs: dict) -> Tensor:
+    """PyTorch's legacy constructor (Tensor.new, tritorch.FloatTensor(...)) for one dtype and device type:
+    (*sizes) or (Size): uninitialised; (data): a copy as that dtype; (tensor): it, when its dtype matches; ()."""
     from .creation import empty, tensor
-    if kwargs.get("device") is not None and str(kwargs["device"]).split(":")[0] != self.device.type:
-        raise RuntimeError(f"legacy constructor expects device type: {self.device.type} but device type: "
+    if kwargs.get("device") is not None and str(kwargs["device"]).split(":")[0] != device.type:
+        raise RuntimeError(f"legacy constructor expects device type: {device.type} but device type: "
                            f"{str(kwargs['device']).split(':')[0]} was passed")
     if set(kwargs) - {"device"}:
         raise TypeError(f"new() received an invalid combination of arguments - got {sorted(kwargs)}")
     if not args:
-        return empty(0, dtype=self.dtype, device=self.device)
+        return empty(0, dtype=dtype, device=device)
     if all(isinstance(a, (int, np.integer)) for a in args):
-        return empty(tuple(int(a) for a in args), dtype=self.dtype, device=self.device)
+        return empty(tuple(int(a) for a in args), dtype=dtype, device=device)
     if len(args) == 1 and isinstance(args[0], Tensor):
-        if args[0].dtype is not self.dtype:
-            raise TypeError(f"new(): expected a tensor of dtype {self.dtype}, got one of dtype {args[0].dtype}")
+        if args[0].dtype is not dtype:
+            raise TypeError(f"new(): expected a tensor of dtype {dtype}, got one of dtype {args[0].dtype}")
         return args[0].detach()
     if len(args) == 1 and args[0].__class__.__name__ == "Size":
-        return empty(tuple(args[0]), dtype=self.dtype, device=self.device)
-    return tensor(args[0], dtype=self.dtype, device=self.device)
+        return empty(tuple(args[0]), dtype=dtype, device=device)
+    return tensor(args[0], dtype=dtype, device=device)
 
 
 _bind.methods(
