@@ -489,7 +489,8 @@ _TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as
         "feature_alpha_dropout_ feature_dropout_ deg2rad_ rad2deg_ log10_ sinc_ detach_ resize_as_ embedding_renorm_ "
         "embedding_bag nonzero_static norm_except_dim to_dlpack is_storage grid_sampler grid_sampler_2d "
         "grid_sampler_3d affine_grid_generator set_autocast_cpu_enabled init_num_threads cond while_loop vmap "
-        "set_default_tensor_type FloatTensor DoubleTensor LongTensor IntTensor BoolTensor ByteTensor "
+        "set_default_tensor_type FloatTensor DoubleTensor LongTensor IntTensor BoolTensor ByteTensor convolution "
+        "from_file sym_int sym_float sym_max sym_min sym_not sym_sqrt sym_ite sym_sum "
         "clone detach rsub fill conj conj_physical conj_physical_ resolve_conj resolve_neg is_conj is_neg is_complex "
         "is_signed is_inference is_same_size real imag get_device split_with_sizes unsafe_chunk unsafe_split "
         "unsafe_split_with_sizes batch_norm instance_norm embedding selu celu threshold prelu hardshrink pixel_shuffle "
@@ -677,3 +678,46 @@ def test_set_default_tensor_type():
         tt.set_default_dtype(tt.float32)
         tt.set_default_device(None)
     assert tt.ones(1).device.type == "cpu"
+
+
+@pytest.mark.parametrize("transposed,shape,wshape", [(False, (1, 4, 7), (6, 2, 3)), (False, (1, 2, 5, 5), (3, 2, 3, 3)),
+                                                     (False, (1, 2, 4, 4, 4), (2, 2, 2, 2, 2)),
+                                                     (True, (1, 2, 5), (2, 3, 3)), (True, (1, 2, 4, 4), (2, 3, 3, 3))])
+def test_convolution_entry_point(transposed, shape, wshape):
+    rng = np.random.default_rng(5)
+    x, xr = _pair(rng.standard_normal(shape), requires_grad=True)
+    w, wr = _pair(rng.standard_normal(wshape), requires_grad=True)
+    dims = len(shape) - 2
+    groups = 2 if not transposed and dims == 1 else 1
+    args = ([2] * dims, [1] * dims, [1] * dims, transposed, [1 if transposed else 0] * dims, groups)
+    out, outr = tt.convolution(x, w, None, *args), torch.convolution(xr, wr, None, *args)
+    _close(out, outr, atol=1e-9)
+    (out ** 2).sum().backward()
+    (outr ** 2).sum().backward()
+    _close(x.grad, xr.grad, atol=1e-8)
+    _close(w.grad, wr.grad, atol=1e-8)
+
+
+def test_from_file(tmp_path):
+    path = str(tmp_path / "data.bin")
+    np.arange(6, dtype=np.float32).tofile(path)
+    _close(tt.from_file(path, size=4, dtype=tt.float32), torch.from_file(path, size=4, dtype=torch.float32))
+    private = tt.from_file(path, size=6, dtype=tt.float32)
+    private[0] = 5.0
+    assert np.fromfile(path, np.float32)[0] == 0.0  # a private mapping leaves the file alone
+    shared = tt.from_file(path, shared=True, size=6, dtype=tt.float32)
+    shared[1] = 9.0
+    shared._data.flush()
+    assert np.fromfile(path, np.float32)[1] == 9.0
+    grown = tt.from_file(str(tmp_path / "new.bin"), shared=True, size=3, dtype=tt.int64)
+    assert tuple(grown.shape) == (3,) and grown.dtype is tt.int64
+    with pytest.raises(RuntimeError, match="is smaller than the required mapping size <40>"):
+        tt.from_file(path, size=10, dtype=tt.float32)
+    assert tt.from_file(path, size=2, dtype=tt.float32, device="cuda").device.type == "cuda"
+
+
+def test_sym_helpers_match_torch():
+    for name, args in [("sym_int", (3.7,)), ("sym_int", (-3.7,)), ("sym_float", (2,)), ("sym_max", (2, 5.0)),
+                       ("sym_min", (2, 5)), ("sym_not", (True,)), ("sym_sqrt", (4,)), ("sym_ite", (False, 1, 2)),
+                       ("sym_sum", ([1, 2, 3],))]:
+        assert getattr(tt, name)(*args) == getattr(torch, name)(*args), name

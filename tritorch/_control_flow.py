@@ -1,12 +1,15 @@
-"""torch.cond, torch.while_loop and torch.vmap. PyTorch's control-flow operators exist so that torch.compile and
-torch.export can capture both branches or the loop as one graph; tritorch runs eagerly, so they run the branch the
-predicate picks / the loop itself, recorded by autograd like any other Python code."""
+"""torch.cond, torch.while_loop, torch.vmap and the torch.sym_* helpers. PyTorch's control-flow operators exist so
+that torch.compile and torch.export can capture both branches or the loop as one graph; tritorch runs eagerly, so
+they run the branch the predicate picks / the loop itself, recorded by autograd like any other Python code."""
 from __future__ import annotations
+
+import math
 
 from .func import vmap
 from .tensor import Tensor
 
-__all__ = ["cond", "while_loop", "vmap"]
+__all__ = ["cond", "while_loop", "vmap", "sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_sqrt",
+           "sym_ite", "sym_sum"]
 
 
 def _truth(pred, what: str) -> bool:
@@ -32,3 +35,37 @@ def while_loop(cond_fn, body_fn, carried_inputs):
         result = body_fn(*carried)
         carried = tuple(result) if isinstance(result, (tuple, list)) else (result,)
     return result
+
+
+# The torch.sym_* helpers of traced shape code: on the plain Python numbers an eager run sees, they are Python's.
+
+def sym_int(a):
+    return math.trunc(a) if isinstance(a, float) else int(a)
+
+
+def sym_float(a):
+    return float(a)
+
+
+def sym_max(a, b):
+    return max(a, b)
+
+
+def sym_min(a, b):
+    return min(a, b)
+
+
+def sym_not(a):
+    return not a
+
+
+def sym_sqrt(a):
+    return math.sqrt(a)
+
+
+def sym_ite(b, t, f):
+    return t if b else f
+
+
+def sym_sum(args):
+    return sum(args)

@@ -20,7 +20,7 @@ __all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "emb
            "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "max_pool1d_with_indices",
            "alpha_dropout", "feature_alpha_dropout", "feature_dropout", "selu_", "celu_", "threshold_", "dropout_",
            "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_", "grid_sampler", "grid_sampler_2d",
-           "grid_sampler_3d", "affine_grid_generator"]
+           "grid_sampler_3d", "affine_grid_generator", "convolution"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -159,6 +159,18 @@ def bilinear(input1, input2, weight, bias=None) -> Tensor:
 
 def constant_pad_nd(input, pad, value=0) -> Tensor:
     return F.pad(input, pad, "constant", value)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed: bool, output_padding, groups: int):
+    """ATen's one convolution entry point: the 1-, 2- or 3-d convolution (or transposed convolution) that weight's
+    rank names, through nn.functional."""
+    dims = weight.dim() - 2
+    if dims not in (1, 2, 3):
+        raise RuntimeError(f"convolution: expected a 3-, 4- or 5-D weight, got {weight.dim()}-D")
+    if not transposed:
+        return getattr(F, f"conv{dims}d")(input, weight, bias, stride, padding, dilation, groups)
+    return getattr(F, f"conv_transpose{dims}d")(input, weight, bias, stride, padding, output_padding, groups,
+                                                dilation)
 
 
 _GRID_MODES = ("bilinear", "nearest", "bicubic")

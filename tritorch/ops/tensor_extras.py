@@ -21,7 +21,7 @@ from . import _bind
 __all__ = ["clone", "detach", "rsub", "fill", "conj", "conj_physical", "resolve_conj", "resolve_neg",
            "is_conj", "is_neg", "is_complex", "is_signed", "is_inference", "is_same_size", "real", "imag",
            "get_device", "split_with_sizes", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes",
-           "frombuffer", "empty_permuted", "nonzero_static", "norm_except_dim", "to_dlpack", "is_storage"]
+           "frombuffer", "from_file", "empty_permuted", "nonzero_static", "norm_except_dim", "to_dlpack", "is_storage"]
 
 _UNSIGNED = (_dt.bool_, _dt.uint8)
 
@@ -161,6 +161,29 @@ def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad
     arr = np.frombuffer(buffer, dtype=_dt.as_dtype(dtype).np, count=count, offset=offset)
     t = _make(arr, _dt.as_dtype(dtype), CPU)
     return t.requires_grad_() if requires_grad else t
+
+
+def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=None, pin_memory=False) -> Tensor:
+    """A 1-d tensor of `size` elements over a memory-mapped file: shared=True writes changes to the file (creating
+    or growing it as needed); otherwise the mapping is private (copy-on-write). On cuda: a copy of the data."""
+    import os
+    d = _dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    size = int(size or 0)
+    nbytes = size * d.itemsize
+    if size == 0:
+        arr = np.empty(0, d.np)
+    elif shared:
+        if not os.path.exists(filename) or os.path.getsize(filename) < nbytes:
+            with open(filename, "ab") as f:
+                f.truncate(nbytes)
+        arr = np.memmap(filename, dtype=d.np, mode="r+", shape=(size,))
+    else:
+        have = os.path.getsize(filename)
+        if have < nbytes:
+            raise RuntimeError(f"file <{filename}> size <{have}> is smaller than the required mapping size <{nbytes}>")
+        arr = np.memmap(filename, dtype=d.np, mode="c", shape=(size,))
+    t = _make(arr, d, CPU)
+    return t if device is None else t.to(device)
 
 
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
