@@ -490,7 +490,8 @@ _TOP = ("abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ as
         "embedding_bag nonzero_static norm_except_dim to_dlpack is_storage grid_sampler grid_sampler_2d "
         "grid_sampler_3d affine_grid_generator set_autocast_cpu_enabled init_num_threads cond while_loop vmap "
         "set_default_tensor_type FloatTensor DoubleTensor LongTensor IntTensor BoolTensor ByteTensor convolution "
-        "from_file sym_int sym_float sym_max sym_min sym_not sym_sqrt sym_ite sym_sum "
+        "from_file sym_int sym_float sym_max sym_min sym_not sym_sqrt sym_ite sym_sum native_layer_norm "
+        "native_batch_norm native_group_norm native_dropout "
         "clone detach rsub fill conj conj_physical conj_physical_ resolve_conj resolve_neg is_conj is_neg is_complex "
         "is_signed is_inference is_same_size real imag get_device split_with_sizes unsafe_chunk unsafe_split "
         "unsafe_split_with_sizes batch_norm instance_norm embedding selu celu threshold prelu hardshrink pixel_shuffle "
@@ -721,3 +722,30 @@ def test_sym_helpers_match_torch():
                        ("sym_min", (2, 5)), ("sym_not", (True,)), ("sym_sqrt", (4,)), ("sym_ite", (False, 1, 2)),
                        ("sym_sum", ([1, 2, 3],))]:
         assert getattr(tt, name)(*args) == getattr(torch, name)(*args), name
+
+
+def test_native_norms_and_dropout():
+    rng = np.random.default_rng(6)
+    x, xr = _pair(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    w, wr = _pair(rng.standard_normal((3, 4)), requires_grad=True)
+    out, outr = tt.native_layer_norm(x, [3, 4], w, None, 1e-5), torch.native_layer_norm(xr, [3, 4], wr, None, 1e-5)
+    _close(out, outr, atol=1e-7)
+    (out[0] ** 2).sum().backward()
+    (outr[0] ** 2).sum().backward()
+    _close(x.grad, xr.grad, atol=1e-7)
+    x4, x4r = _pair(rng.standard_normal((2, 3, 4, 4)))
+    for training in (True, False):
+        rm, rmr = _pair(np.zeros(3))
+        rv, rvr = _pair(np.ones(3))
+        out = tt.native_batch_norm(x4, None, None, rm, rv, training, 0.1, 1e-5)
+        outr = torch.native_batch_norm(x4r, None, None, rmr, rvr, training, 0.1, 1e-5)
+        _close(out, outr, atol=1e-7)
+        _close(rm, rmr)
+    _close(tt.native_group_norm(x4, None, None, 2, 3, 16, 3, 1e-5),
+           torch.native_group_norm(x4r, None, None, 2, 3, 16, 3, 1e-5), atol=1e-7)
+    inp = tt.tensor([0.0, 1.0, 2.0, 3.0] * 50)
+    out, mask = tt.native_dropout(inp, 0.5, True)
+    assert mask.dtype is tt.bool and 0 < mask.sum().item() < 200
+    np.testing.assert_array_equal(out.numpy(), np.where(mask.numpy(), inp.numpy() * 2, 0.0))
+    same, keep = tt.native_dropout(inp, 0.5, False)
+    assert same.tolist() == inp.tolist() and bool(keep.all())

@@ -20,7 +20,8 @@ __all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "emb
            "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "max_pool1d_with_indices",
            "alpha_dropout", "feature_alpha_dropout", "feature_dropout", "selu_", "celu_", "threshold_", "dropout_",
            "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_", "grid_sampler", "grid_sampler_2d",
-           "grid_sampler_3d", "affine_grid_generator", "convolution"]
+           "grid_sampler_3d", "affine_grid_generator", "convolution", "native_layer_norm", "native_batch_norm",
+           "native_group_norm", "native_dropout"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -43,6 +44,49 @@ def batch_norm(input, weight, bias, running_mean, running_var, training, momentu
 def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps,
                   cudnn_enabled) -> Tensor:
     return F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def _stats(x, dims, eps):
+    """(mean, 1 / sqrt(biased variance + eps)) over dims, kept as size-1 dims; not recorded (PyTorch's saved
+    statistics are not differentiable outputs)."""
+    from .autograd.grad_mode import no_grad
+    with no_grad():
+        mean = x.mean(dims, keepdim=True)
+        rstd = ((x - mean) ** 2).mean(dims, keepdim=True).add(eps).rsqrt()
+    return mean, rstd
+
+
+def native_layer_norm(input, normalized_shape, weight, bias, eps) -> tuple:
+    """(output, mean, rstd), the statistics over the normalised trailing dims, kept as size-1 dims."""
+    out = F.layer_norm(input, normalized_shape, weight, bias, eps)
+    dims = tuple(range(input.dim() - len(normalized_shape), input.dim()))
+    return (out, *_stats(input, dims, eps))
+
+
+def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps) -> tuple:
+    """(output, save_mean, save_invstd): the batch statistics per channel in training, empty tensors otherwise."""
+    out = F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        empty = input.new_empty((0,))
+        return out, empty, empty.clone()
+    mean, rstd = _stats(input, tuple(d for d in range(input.dim()) if d != 1), eps)
+    return out, mean.reshape(-1), rstd.reshape(-1)
+
+
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps) -> tuple:
+    """(output, mean, rstd) with the statistics per (sample, group), shape (N, group)."""
+    out = F.group_norm(input, group, weight, bias, eps)
+    mean, rstd = _stats(input.reshape(N, group, -1), (2,), eps)
+    return out, mean.reshape(N, group), rstd.reshape(N, group)
+
+
+def native_dropout(input, p, train) -> tuple:
+    """(output, keep mask): one mask draw of dropout's generator, the kept elements scaled by 1 / (1 - p)."""
+    from .ops.creation import ones_like
+    if train is False:
+        return input.clone(), ones_like(input, dtype=_dt.bool_)
+    scaled_mask = F.dropout(ones_like(input), p, True)
+    return input * scaled_mask, scaled_mask != 0
 
 
 def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False, sparse: bool = False):
