@@ -14,6 +14,7 @@ from .dtypes import (bfloat16, bool_ as bool, double, dtype, finfo, float, float
                      get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long, promote_types,
                      result_type, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor
+from ._memory_format import *  # noqa: E402,F401,F403  (strided, channels_last, preserve_format, ...)
 
 from . import ops  # noqa: E402,F401  (registers every op and binds Tensor methods)
 from .ops import registry as _registry  # noqa: E402
@@ -37,6 +38,10 @@ from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.compare import *  # noqa: E402,F401,F403
 from .ops.composite import *  # noqa: E402,F401,F403
 from .ops.composite_numeric import *  # noqa: E402,F401,F403
+from .ops.tensor_extras import *  # noqa: E402,F401,F403
+from .ops.inplace_forms import *  # noqa: E402,F401,F403
+from .ops.view_copies import *  # noqa: E402,F401,F403
+from .ops.legacy_types import *  # noqa: E402,F401,F403
 from .ops.linalg_solve import cholesky_inverse, cholesky_solve, det, logdet, lu_unpack, slogdet  # noqa: E402,F401
 from .ops.linalg_solve import inv as inverse, torch_cholesky as cholesky, torch_pinverse as pinverse  # noqa: E402,F401
 from .ops.linalg_solve import matrix_exp, torch_qr as qr, torch_svd as svd  # noqa: E402,F401
@@ -46,8 +51,10 @@ from . import nn, optim, utils  # noqa: E402,F401
 from . import amp, distributions, func, linalg, random, special  # noqa: E402,F401
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403
-# torch.* forms of nn ops whose signature matches torch.nn.functional's (torch.embedding and torch.batch_norm
-# take other argument orders in PyTorch, so they stay in nn.functional only)
+from ._switches import *  # noqa: E402,F401,F403
+from ._control_flow import *  # noqa: E402,F401,F403
+# torch.* forms of nn ops whose signature matches torch.nn.functional's (those with ATen's own argument orders,
+# torch.embedding, torch.batch_norm, ..., are in _nn_forms)
 from .ops.nn_softmax import log_softmax, softmax  # noqa: E402,F401
 from .ops.nn_dropout import dropout  # noqa: E402,F401
 from .ops.nn_norm import group_norm, layer_norm, rms_norm  # noqa: E402,F401
@@ -55,6 +62,7 @@ from .ops.nn_conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpos
 from .ops.nn_conv_transpose3d import conv_transpose3d  # noqa: E402,F401
 from .ops.composite_pdist import pdist  # noqa: E402,F401
 from .ops.nn_pool import max_pool2d  # noqa: E402,F401
+from ._nn_forms import *  # noqa: E402,F401,F403
 from .ops.nn_rrelu import rrelu_, torch_rrelu as rrelu  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401

@@ -16,11 +16,13 @@ GRAD = GradState()
 class ProcessFlags:
     """Process-wide switches (a plain attribute read costs a fifth of a thread-local one on the recording path)."""
 
-    __slots__ = ("anomaly", "autocast")
+    __slots__ = ("anomaly", "anomaly_check_nan", "autocast", "inference")
 
     def __init__(self):
         self.anomaly = False  # detect_anomaly: keep forward tracebacks, check backward results for NaN/inf
+        self.anomaly_check_nan = True  # ... the NaN/inf check (detect_anomaly(check_nan=False) keeps traces only)
         self.autocast = 0     # autocast regions entered in any thread: ops look at AUTOCAST only while > 0
+        self.inference = 0    # inference_mode regions entered in any thread: new tensors check GRAD.inference
 
 
 # As in PyTorch, anomaly mode is global, not per thread.
@@ -33,6 +35,9 @@ class AutocastState(threading.local):
 
     def __init__(self):
         self.devices = {}
+        self.dtypes = {}           # torch.set_autocast_dtype's choice per device type, used while enabled
+        self.cache_enabled = True  # torch.is_autocast_cache_enabled (tritorch keeps no cache of casts)
+        self.set_on = set()        # device types torch.set_autocast_enabled turned on (each holds FLAGS.autocast)
 
 
 AUTOCAST = AutocastState()

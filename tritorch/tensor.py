@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _memory_format as _mf
 from . import dtypes as _dt
+from ._state import FLAGS as _FLAGS
+from ._state import GRAD as _GRAD
 from .backends import cuda as _cuda
 from .device import CPU, device
 
@@ -120,6 +123,9 @@ class Tensor:
         return d.offset
 
     def is_contiguous(self, memory_format=None) -> bool:
+        if memory_format is not None and memory_format in _mf.PHYSICAL_ORDER:
+            order = _mf.PHYSICAL_ORDER[memory_format]
+            return self.ndim == len(order) and _mf.is_dense_in_order(self._data.shape, self.stride(), order)
         d = self._data
         if d.__class__ is np.ndarray:
             return d.flags.c_contiguous
@@ -140,8 +146,8 @@ class Tensor:
         return False
 
     @property
-    def layout(self) -> str:
-        return "strided"
+    def layout(self):
+        return _mf.strided
 
     def data_ptr(self) -> int:
         d = self._data
@@ -323,8 +329,13 @@ def _make(data, dtype, device, version=None) -> Tensor:
     t._grad = None
     t._version = [0] if version is None else version
     t._base = None
-    t._extra = None
+    t._extra = None if not _FLAGS.inference else _inference_mark()  # Tensor.is_inference
     return t
+
+
+def _inference_mark():
+    """_extra of a tensor made while some thread is in inference_mode: marked if this thread is."""
+    return {"inference": True} if _GRAD.inference else None
 
 
 def _init_from(t: Tensor, data, dtype, dev) -> None:

@@ -158,3 +158,16 @@ def test_keyword_tensor_that_requires_grad_is_an_error():
     x, s = tt.randn(3, requires_grad=True), tt.randn(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="'scale' requires grad but was passed by keyword"):
         op(x, scale=s)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_copy_of_a_leaf_into_a_fresh_tensor_keeps_the_gradient_path(device):
+    a = tt.tensor([1.0, 2.0], device=device, requires_grad=True)
+    ar = torch.tensor([1.0, 2.0], requires_grad=True)
+    b, br = tt.zeros(2, device=device), torch.zeros(2)
+    b.copy_(a)
+    br.copy_(ar)
+    assert b.requires_grad and b.grad_fn is not None and br.requires_grad
+    (b * b).sum().backward()
+    (br * br).sum().backward()
+    assert a.grad.tolist() == ar.grad.tolist()

@@ -93,9 +93,9 @@ class autocast:
         if device_type not in _DEFAULT_DTYPE:
             raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
         self.device = device_type
-        self.fast_dtype = _DEFAULT_DTYPE[device_type] if dtype is None else _dt.as_dtype(dtype)
+        self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else _dt.as_dtype(dtype)
         self._enabled = bool(enabled)
-        self.cache_enabled = cache_enabled
+        self.cache_enabled = _state.AUTOCAST.cache_enabled if cache_enabled is None else bool(cache_enabled)
         if self._enabled and self.fast_dtype not in _SUPPORTED[device_type]:
             names = ", ".join(str(d).split(".")[-1] for d in _SUPPORTED[device_type])
             warnings.warn(f"In {device_type} autocast, but the target dtype {self.fast_dtype} is not supported. "
@@ -105,6 +105,7 @@ class autocast:
     def __enter__(self):
         devices = _state.AUTOCAST.devices
         self._prev = devices.get(self.device)
+        self._prev_cache, _state.AUTOCAST.cache_enabled = _state.AUTOCAST.cache_enabled, self.cache_enabled
         if self._enabled:
             devices[self.device] = self.fast_dtype
         else:
@@ -118,6 +119,7 @@ class autocast:
             devices.pop(self.device, None)
         else:
             devices[self.device] = self._prev
+        _state.AUTOCAST.cache_enabled = self._prev_cache
         _state.FLAGS.autocast -= 1
         return False
 
@@ -138,7 +140,9 @@ def is_autocast_enabled(device_type: str = "cuda") -> bool:
 
 
 def get_autocast_dtype(device_type: str):
-    return _state.AUTOCAST.devices.get(device_type, _DEFAULT_DTYPE.get(device_type))
+    """The dtype of the active region, else the one set_autocast_dtype chose, else the device's default."""
+    state = _state.AUTOCAST
+    return state.devices.get(device_type) or state.dtypes.get(device_type) or _DEFAULT_DTYPE.get(device_type)
 
 
 _state.autocast_args = cast_args

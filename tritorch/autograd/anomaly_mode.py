@@ -12,12 +12,12 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._prev = FLAGS.anomaly
-        FLAGS.anomaly = self.check_nan
+        self._prev = (FLAGS.anomaly, FLAGS.anomaly_check_nan)
+        FLAGS.anomaly, FLAGS.anomaly_check_nan = True, bool(self.check_nan)
         return self
 
     def __exit__(self, *exc):
-        FLAGS.anomaly = self._prev
+        FLAGS.anomaly, FLAGS.anomaly_check_nan = self._prev
         return False
 
     def __call__(self, fn):
@@ -30,9 +30,13 @@ class detect_anomaly:
         return wrapper
 
 
-def set_detect_anomaly(mode: bool) -> None:
-    FLAGS.anomaly = bool(mode)
+def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
+    FLAGS.anomaly, FLAGS.anomaly_check_nan = bool(mode), bool(check_nan)
 
 
 def is_anomaly_enabled() -> bool:
     return FLAGS.anomaly
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return FLAGS.anomaly_check_nan

@@ -453,7 +453,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
         buf[idx] = g if buf[idx] is None else buf[idx] + g
     ready = list({n: None for (n, _), _ in roots if deps.get(n, 0) == 0})
     results = [None] * (len(inputs) if inputs is not None else 0)
-    anomaly = FLAGS.anomaly
+    anomaly = FLAGS.anomaly and FLAGS.anomaly_check_nan
 
     prev = (STATE.enabled, STATE.inference)
     STATE.enabled = bool(create_graph)

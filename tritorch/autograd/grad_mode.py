@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 
+from .._state import FLAGS
 from .._state import GRAD as STATE
 
 
@@ -72,3 +73,11 @@ class inference_mode(_Mode):
         if self._args[0]:
             STATE.enabled = False
             STATE.inference = True
+
+    def __enter__(self):
+        FLAGS.inference += 1  # tensor._make reads the (slower) thread-local inference flag only while > 0
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        FLAGS.inference -= 1
+        return super().__exit__(*exc)

@@ -74,6 +74,16 @@ class _Overwrite:
         return grad.mul(0)
 
 
+class _CopyOfLeaf:
+    """History of a tensor overwritten by a leaf that requires grad: the gradient goes to the leaf as it is."""
+    name = "copy"
+    backward_name = "CopyBackwards"
+
+    @staticmethod
+    def vjp(ctx, grad):
+        return grad
+
+
 def _set_history(t: Tensor, node) -> None:
     t.grad_fn = node
     t._requires_grad = node is not None
@@ -119,7 +129,11 @@ def rebase(target: Tensor, value: Tensor) -> None:
     base = target._base
     if base is None:
         _mark(target)
-        if value._requires_grad:
+        if value._requires_grad and value.grad_fn is None:  # a leaf: a node whose one edge is its accumulator
+            out_meta, in_meta = InputMeta(target), InputMeta(value)
+            _set_history(target, Node(_CopyOfLeaf, _Ctx(None, None, None, None, (out_meta,)), (edge_of(value),),
+                                      (in_meta,)))
+        elif value._requires_grad:
             _set_history(target, value.grad_fn)
             if value.grad_fn is not None and value._extra and "output_nr" in value._extra:
                 target._extra = dict(target._extra or {}, output_nr=value._extra["output_nr"])

@@ -115,3 +115,12 @@ def initial_seed() -> int:
 from . import amp  # noqa: E402,F401
 from .streams import (Event, Stream, StreamContext, current_stream, default_stream, set_stream,  # noqa: E402,F401
                       stream)
+
+
+def __getattr__(name: str):
+    """tritorch.cuda.FloatTensor, ...: the legacy cuda tensor types (ops/legacy_types.py), looked up when first used
+    so that this package does not import the ops at its own import."""
+    from ..ops.legacy_types import CUDA_TYPES
+    if name in CUDA_TYPES:
+        return CUDA_TYPES[name]
+    raise AttributeError(f"module 'tritorch.cuda' has no attribute '{name}'")

@@ -35,6 +35,7 @@ from . import nn_activation  # noqa: F401
 from . import linalg, compare  # noqa: F401
 from . import linalg_factor, linalg_spectral  # noqa: F401
 from . import methods  # noqa: F401  (operators and methods that span families)
+from . import tensor_extras, inplace_forms  # noqa: F401,E402  (thin forms of the above: predicates, in-place forms)
 
 # On a GPU, every family's kernels skip Triton's per-call argument handling once a launch key has been seen.
 import sys as _sys  # noqa: E402

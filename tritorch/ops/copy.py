@@ -9,6 +9,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _memory_format as _mf
 from .. import _state
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
@@ -200,7 +201,29 @@ def to_device(x: Tensor, dev) -> Tensor:
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    if memory_format in _mf.PHYSICAL_ORDER:
+        return x if x.is_contiguous(memory_format) else _clone_in_order(x, memory_format)
     return x if x.is_contiguous() else clone_op(x)
+
+
+def _clone_in_order(x: Tensor, fmt) -> Tensor:
+    """A copy of x laid out in fmt's order (channels last): the permuted view cloned, then permuted back, so the
+    copy is recorded by autograd as the clone of a view."""
+    order = _mf.physical_order(fmt, x.ndim)
+    inverse = tuple(order.index(d) for d in range(len(order)))
+    return clone_op(x.permute(order)).permute(inverse)
+
+
+def clone(x: Tensor, memory_format=None) -> Tensor:
+    """Tensor.clone: row-major, or in a channels-last order when asked, or (preserve_format, the default) when x is
+    laid out in one already, as PyTorch's clone keeps a dense tensor's layout."""
+    if memory_format in _mf.PHYSICAL_ORDER:
+        return _clone_in_order(x, memory_format)
+    if memory_format in (None, _mf.preserve_format) and x.ndim in (4, 5) and not x.is_contiguous():
+        for fmt in _mf.PHYSICAL_ORDER:
+            if x.is_contiguous(fmt):
+                return _clone_in_order(x, fmt)
+    return clone_op(x)
 
 
 def _parse_to(args, kwargs):
@@ -226,6 +249,7 @@ def _parse_to(args, kwargs):
 
 def to(x: Tensor, *args, **kwargs) -> Tensor:
     """Tensor.to(device=None, dtype=None, non_blocking=False, copy=False) and to(other)."""
+    fmt = kwargs.get("memory_format")
     dev, dtype, copy = _parse_to(args, dict(kwargs))
     r = x
     if dtype is not None and dtype is not r.dtype and (dev is None or dev is r.device):
@@ -234,6 +258,8 @@ def to(x: Tensor, *args, **kwargs) -> Tensor:
         r = to_device(r, dev)
     if dtype is not None and dtype is not r.dtype:
         r = cast(r, dtype)
+    if fmt in _mf.PHYSICAL_ORDER and not r.is_contiguous(fmt):
+        r = _clone_in_order(r, fmt)
     if copy and r is x:
         r = clone_op(x)
     return r

@@ -12,6 +12,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _memory_format as _mf
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -237,10 +238,24 @@ def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=Non
     dt = _creation_dtype(dtype)
     dev = _dev(device)
     shape = _shape_arg(size)
-    t = _make(np.empty(shape, dt.np) if dev is CPU else CudaArray.empty(shape, dt.np), dt, dev)
+    if memory_format in _mf.PHYSICAL_ORDER:
+        t = _empty_in_order(shape, _mf.physical_order(memory_format, len(shape)), dt, dev)
+    else:
+        t = _make(np.empty(shape, dt.np) if dev is CPU else CudaArray.empty(shape, dt.np), dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _empty_in_order(shape: tuple, order: tuple, dt, dev) -> Tensor:
+    """An uninitialised tensor of `shape` whose memory holds its dims in `order` (outermost first)."""
+    physical = tuple(shape[d] for d in order)
+    inverse = tuple(order.index(d) for d in range(len(order)))
+    if dev is CPU:
+        return _make(np.empty(physical, dt.np).transpose(inverse), dt, dev)
+    flat = CudaArray.empty(physical, dt.np)
+    strides = tuple(flat.strides[i] for i in inverse)
+    return _make(flat.view_as(shape, strides, flat.offset), dt, dev)
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False) -> Tensor:

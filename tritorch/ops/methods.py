@@ -27,7 +27,10 @@ def _type(x, dtype=None, non_blocking=False):
                  "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
         prefix = "tritorch.cuda." if x.device.type == "cuda" else "tritorch."
         return prefix + names[x.dtype.name]
-    return copy.cast(x, dtype)
+    from .legacy_types import resolve
+    dtype, device_type = resolve(dtype)  # a dtype, a legacy type (tritorch.cuda.FloatTensor) or its name
+    r = copy.cast(x, dtype)
+    return r if device_type is None or device_type == r.device.type else copy.to_device(r, device_type)
 
 
 def _type_as(x, other):
@@ -96,7 +99,7 @@ _bind.methods(
     fill_=_fill_, zero_=_zero_, new_zeros=_new(_creation().zeros), new_ones=_new(_creation().ones),
     new_empty=_new(_creation().empty), new_full=_new_full, new_tensor=_new_tensor,
     to=copy.to, cpu=_cpu, cuda=_cuda, contiguous=copy.contiguous, copy_=copy.copy_,
-    clone=lambda x, memory_format=None: copy.clone_op(x),
+    clone=copy.clone,
     float=_caster(_dt.float32), double=_caster(_dt.float64), half=_caster(_dt.float16),
     bfloat16=_caster(_dt.bfloat16), long=_caster(_dt.int64), int=_caster(_dt.int32), short=_caster(_dt.int16),
     char=_caster(_dt.int8), byte=_caster(_dt.uint8), bool=_caster(_dt.bool_), type=_type, type_as=_type_as,
