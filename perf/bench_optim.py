@@ -42,6 +42,10 @@ CASES = [
     ("Adadelta", dict(lr=1.0)),
     ("NAdam", dict(lr=2e-3)),
     ("RAdam", dict(lr=1e-3)),
+    ("Rprop", dict(lr=1e-2)),
+    ("ASGD", dict(lr=1e-2)),
+    ("ASGD averaging+wd", dict(lr=1e-2, t0=0, weight_decay=1e-4)),
+    ("Adafactor", dict(lr=1e-2)),
 ]
 
 
