@@ -5,6 +5,7 @@ norm, vecdot, cross, matmul, multi_dot, matrix_power, diagonal. Factorisations a
 holds their kernels, ops/linalg_solve.py these functions): cholesky(_ex), lu_factor(_ex), lu, lu_solve, solve(_ex),
 solve_triangular, inv(_ex), det, slogdet, svd, svdvals, eigh, eigvalsh, qr, pinv, matrix_rank, lstsq, cond,
 matrix_exp, vander, tensorinv, tensorsolve, householder_product (ops/linalg_householder.py),
+ldl_factor(_ex), ldl_solve (ops/linalg_ldl.py),
 LinAlgError. Not provided: the general (non-symmetric) eigendecomposition eig/eigvals, whose results are
 complex (tritorch has no complex dtypes).
 """
@@ -16,6 +17,7 @@ from . import dtypes as _dt
 from .ops.registry import _type_name
 from .tensor import Tensor
 from .ops.linalg_householder import householder_product  # noqa: F401
+from .ops.linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve  # noqa: F401
 
 from .ops.linalg_solve import _raise_if, _singular_inverse  # noqa: E402
 from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, cond, det, eigh, eigvalsh, inv,  # noqa: F401
@@ -26,7 +28,7 @@ __all__ = ["vector_norm", "matrix_norm", "norm", "vecdot", "cross", "matmul", "m
            "diagonal", "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu", "lu_factor",
            "lu_factor_ex", "lu_solve", "slogdet", "solve", "solve_ex", "solve_triangular", "cond", "eigh",
            "eigvalsh", "lstsq", "matrix_exp", "matrix_rank", "pinv", "qr", "svd", "svdvals", "vander", "tensorinv",
-           "tensorsolve", "householder_product"]
+           "tensorsolve", "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 
 def _tt():

@@ -34,7 +34,7 @@ from . import nn_fused  # noqa: F401
 from . import nn_activation  # noqa: F401
 from . import linalg, compare  # noqa: F401
 from . import linalg_factor, linalg_spectral  # noqa: F401
-from . import linalg_householder, linalg_legacy  # noqa: F401
+from . import linalg_householder, linalg_ldl, linalg_legacy  # noqa: F401
 from . import methods  # noqa: F401  (operators and methods that span families)
 
 # On a GPU, every family's kernels skip Triton's per-call argument handling once a launch key has been seen.
