@@ -1,6 +1,6 @@
 """The deprecated top-level linalg forms (torch.lu, lu_solve, triangular_solve, matrix_power, nuclear_norm,
-frobenius_norm, chain_matmul) and linalg.vander / tensorinv / tensorsolve against torch: values, float64
-gradients, errors; cpu and cuda (the Triton interpreter without a GPU)."""
+frobenius_norm, chain_matmul) against torch: values, float64 gradients, errors; cpu and cuda (the Triton
+interpreter without a GPU)."""
 import warnings
 
 import numpy as np
@@ -53,59 +53,6 @@ def raises_like(fn_tt, fn_torch):
                        match=None) as got:
         fn_tt()
     assert str(got.value) == str(ref.value)
-
-
-# ===================================================================================== linalg.vander & co.
-
-@pytest.mark.parametrize("device", DEVICES)
-def test_vander(device):
-    compare(tt.linalg.vander, torch.linalg.vander, _rand((2, 3)), device=device)
-    compare(lambda x: tt.linalg.vander(x, N=5), lambda x: torch.linalg.vander(x, N=5), _rand(4), device=device)
-    ints = np.array([1, -2, 3], np.int32)
-    compare(tt.linalg.vander, torch.linalg.vander, ints, device=device, grad=False)
-
-
-def test_vander_errors():
-    x = np.array([1.0, 2.0])
-    raises_like(lambda: tt.linalg.vander(tt.tensor(x), N=1), lambda: torch.linalg.vander(torch.tensor(x), N=1))
-    raises_like(lambda: tt.linalg.vander(tt.tensor(2.0)), lambda: torch.linalg.vander(torch.tensor(2.0)))
-    raises_like(lambda: tt.linalg.vander(tt.tensor([True])), lambda: torch.linalg.vander(torch.tensor([True])))
-
-
-@pytest.mark.parametrize("device", DEVICES)
-def test_tensorinv(device):
-    a = _rand((4, 6, 8, 3)) + 0.0
-    a = (a.reshape(24, 24) + 6 * np.eye(24)).reshape(4, 6, 8, 3)
-    compare(tt.linalg.tensorinv, torch.linalg.tensorinv, a, device=device, rtol=1e-9)
-    b = (_rand((6, 6), 1) + 4 * np.eye(6)).reshape(6, 2, 3)
-    compare(lambda x: tt.linalg.tensorinv(x, ind=1), lambda x: torch.linalg.tensorinv(x, ind=1), b, device=device)
-
-
-def test_tensorinv_errors():
-    for shape, ind in (((4, 6, 8, 2), 2), ((4, 6, 8, 3), 0), ((4, 6, 8, 3), 1)):
-        a = _rand(shape)
-        raises_like(lambda: tt.linalg.tensorinv(tt.tensor(a), ind=ind),
-                    lambda: torch.linalg.tensorinv(torch.tensor(a), ind=ind))
-    z = np.zeros((2, 2, 2, 2))
-    with pytest.raises(tt.linalg.LinAlgError, match="inv: The diagonal element 1 is zero"):
-        tt.linalg.tensorinv(tt.tensor(z))
-
-
-@pytest.mark.parametrize("device", DEVICES)
-def test_tensorsolve(device):
-    a = (_rand((6, 6)) + 4 * np.eye(6)).reshape(2, 3, 6)
-    compare(tt.linalg.tensorsolve, torch.linalg.tensorsolve, a, _rand((2, 3), 1), device=device)
-    a = (_rand((6, 6), 2) + 4 * np.eye(6)).reshape(6, 3, 2)
-    compare(lambda x, y: tt.linalg.tensorsolve(x, y, dims=(0,)),
-            lambda x, y: torch.linalg.tensorsolve(x, y, dims=(0,)), a, _rand((3, 2), 3), device=device)
-
-
-def test_tensorsolve_errors():
-    a, b = _rand((2, 3, 5)), _rand((2, 3))
-    raises_like(lambda: tt.linalg.tensorsolve(tt.tensor(a), tt.tensor(b)),
-                lambda: torch.linalg.tensorsolve(torch.tensor(a), torch.tensor(b)))
-    raises_like(lambda: tt.linalg.tensorsolve(tt.tensor(np.zeros((2, 3, 6))), tt.tensor(b)),
-                lambda: torch.linalg.tensorsolve(torch.zeros(2, 3, 6, dtype=torch.float64), torch.tensor(b)))
 
 
 # ================================================================================= deprecated top-level forms

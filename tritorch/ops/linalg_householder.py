@@ -23,7 +23,6 @@ import numpy as np
 import triton
 import triton.language as tl
 
-from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from . import _bind

@@ -30,7 +30,7 @@ import triton.language as tl
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
-from .linalg_factor import (LinAlgError, _BLOCK_C, _BLOCK_R, _TOLERANCES, FLOATS, _batch_broadcast, _check_matrix,
+from .linalg_factor import (_BLOCK_C, _BLOCK_R, _TOLERANCES, FLOATS, _batch_broadcast, _check_matrix,
                             _dense, _nbatch, _swap_lines, lu_permute_op, solve_ex_op, solve_triangular_op)
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, register
 from .samples import rng_for
