@@ -126,3 +126,20 @@ def test_errors():
             ((LDx, pivx, tt.tensor(np.ones((3, 1)))), (LD, piv, torch.ones(3, 1, dtype=torch.float64))),
             ((LDx, pivx, tt.tensor(b, dtype=tt.float32)), (LD, piv, torch.ones(4, 1)))):
         _same_error(lambda: tt.linalg.ldl_solve(*args_tt), lambda: torch.linalg.ldl_solve(*args_torch))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_ldl_2x2_block_last_and_interchanges(device):
+    """A 2x2 block closing the factorisation (no trailing update after it), and a 1x1 pivot taken at imax."""
+    last = np.array([[4.0, 0.5, 0.0], [0.5, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    swap = np.array([[1e-3, 1.0, 0.1], [1.0, 5.0, 0.2], [0.1, 0.2, 2.0]])
+    for a in (last, swap):
+        ref = torch.linalg.ldl_factor(torch.tensor(a))
+        got = tt.linalg.ldl_factor(tt.tensor(a, device=device))
+        np.testing.assert_array_equal(_np(got.pivots), ref.pivots.numpy())
+        np.testing.assert_allclose(_np(got.LD), ref.LD.numpy(), rtol=1e-12, atol=1e-14)
+        b = np.arange(3.0)[:, None]
+        np.testing.assert_allclose(a @ _np(tt.linalg.ldl_solve(got.LD, got.pivots, tt.tensor(b, device=device))), b,
+                                   atol=1e-12)
+    assert list(torch.linalg.ldl_factor(torch.tensor(last)).pivots.numpy()) == [1, -3, -3]
+    assert list(torch.linalg.ldl_factor(torch.tensor(swap)).pivots.numpy())[0] == 2
