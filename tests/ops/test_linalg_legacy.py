@@ -1,14 +1,15 @@
 """The deprecated top-level linalg forms (torch.lu, lu_solve, triangular_solve, matrix_power, nuclear_norm,
 frobenius_norm, chain_matmul) against torch: values, float64 gradients, errors; cpu and cuda (the Triton
 interpreter without a GPU)."""
-import warnings
-
 import numpy as np
 import pytest
 
 import tritorch as tt
 
 torch = pytest.importorskip("torch")
+
+# the oracle's own deprecation notices for these forms (tritorch keeps them quiet)
+pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated:UserWarning")
 
 DEVICES = ["cpu", "cuda"]
 
@@ -106,17 +107,15 @@ def test_matrix_power_and_norms(device):
         compare(lambda x: tt.matrix_power(x, n), lambda x: torch.matrix_power(x, n), a, device=device, rtol=1e-9)
         compare(lambda x: x.matrix_power(n), lambda x: x.matrix_power(n), a, device=device, rtol=1e-9)
     b = _rand((2, 3, 4), 1)
-    with warnings.catch_warnings():  # PyTorch warns that these are deprecated (once per process)
-        warnings.simplefilter("ignore")
-        compare(tt.nuclear_norm, torch.nuclear_norm, b, device=device, rtol=1e-9)
-        compare(lambda x: tt.nuclear_norm(x, True), lambda x: torch.nuclear_norm(x, True), b[0], device=device,
-                rtol=1e-9)
-        compare(lambda x: tt.nuclear_norm(x, (0, 2), keepdim=True),
-                lambda x: torch.nuclear_norm(x, (0, 2), keepdim=True), b, device=device, rtol=1e-9)
-        for dim in ((0, 2), 1, ()):
-            compare(lambda x: tt.frobenius_norm(x, dim), lambda x: torch.frobenius_norm(x, dim), b, device=device)
-        compare(lambda x: tt.frobenius_norm(x, (1,), True), lambda x: torch.frobenius_norm(x, (1,), True), b,
-                device=device)
+    compare(tt.nuclear_norm, torch.nuclear_norm, b, device=device, rtol=1e-9)
+    compare(lambda x: tt.nuclear_norm(x, True), lambda x: torch.nuclear_norm(x, True), b[0], device=device,
+            rtol=1e-9)
+    compare(lambda x: tt.nuclear_norm(x, (0, 2), keepdim=True),
+            lambda x: torch.nuclear_norm(x, (0, 2), keepdim=True), b, device=device, rtol=1e-9)
+    for dim in ((0, 2), 1, ()):
+        compare(lambda x: tt.frobenius_norm(x, dim), lambda x: torch.frobenius_norm(x, dim), b, device=device)
+    compare(lambda x: tt.frobenius_norm(x, (1,), True), lambda x: torch.frobenius_norm(x, (1,), True), b,
+            device=device)
     mats = [_rand((3, 4)), _rand((4, 2), 1), _rand((2, 5), 2)]
     compare(tt.chain_matmul, torch.chain_matmul, *mats, device=device)
     compare(tt.chain_matmul, torch.chain_matmul, mats[0], device=device)
