@@ -1,5 +1,5 @@
 """The deprecated top-level linalg forms (torch.lu, lu_solve, triangular_solve, matrix_power, nuclear_norm,
-frobenius_norm, chain_matmul) against torch: values, float64 gradients, errors; cpu and cuda (the Triton
+frobenius_norm, norm(p='nuc'), chain_matmul) against torch: values, float64 gradients, errors; cpu and cuda (the Triton
 interpreter without a GPU)."""
 import numpy as np
 import pytest
@@ -112,6 +112,9 @@ def test_matrix_power_and_norms(device):
             rtol=1e-9)
     compare(lambda x: tt.nuclear_norm(x, (0, 2), keepdim=True),
             lambda x: torch.nuclear_norm(x, (0, 2), keepdim=True), b, device=device, rtol=1e-9)
+    compare(lambda x: tt.norm(x, "nuc"), lambda x: torch.norm(x, "nuc"), b[0], device=device, rtol=1e-9)
+    compare(lambda x: x.norm("nuc", dim=(0, 2), keepdim=True), lambda x: x.norm("nuc", dim=(0, 2), keepdim=True),
+            b, device=device, rtol=1e-9)
     for dim in ((0, 2), 1, ()):
         compare(lambda x: tt.frobenius_norm(x, dim), lambda x: torch.frobenius_norm(x, dim), b, device=device)
     compare(lambda x: tt.frobenius_norm(x, (1,), True), lambda x: torch.frobenius_norm(x, (1,), True), b,
@@ -124,6 +127,9 @@ def test_matrix_power_and_norms(device):
 def test_matrix_power_and_norm_errors():
     raises_like(lambda: tt.matrix_power(tt.zeros(2, 3), 2), lambda: torch.matrix_power(torch.zeros(2, 3), 2))
     raises_like(lambda: tt.nuclear_norm(tt.zeros(3)), lambda: torch.nuclear_norm(torch.zeros(3)))
+    for dim in (None, 1):
+        raises_like(lambda: tt.norm(tt.zeros(2, 3, 4), "nuc", dim),
+                    lambda: torch.norm(torch.zeros(2, 3, 4), "nuc", dim))
     raises_like(lambda: tt.frobenius_norm(tt.zeros(2, 2, 2), (0, 1, 2)),
                 lambda: torch.frobenius_norm(torch.zeros(2, 2, 2), (0, 1, 2)))
     raises_like(lambda: tt.chain_matmul(), lambda: torch.chain_matmul())
