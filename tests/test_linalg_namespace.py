@@ -65,3 +65,49 @@ def test_errors():
         tt.linalg.norm(tt.ones(2, 2, 2), ord=1)
     with pytest.raises(tt.linalg.LinAlgError, match="input matrix is singular"):
         tt.linalg.matrix_power(tt.ones(2, 2), -1)
+
+
+def _same_error(fn_tt, fn_torch):
+    with pytest.raises(RuntimeError) as ref:
+        fn_torch()
+    with pytest.raises(RuntimeError) as got:
+        fn_tt()
+    assert str(got.value) == str(ref.value)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_vander(device):
+    check("vander", _rand((2, 3)), device=device)
+    check("vander", _rand(4), N=5, device=device)
+    ints = np.array([1, -2, 3], np.int32)
+    got, ref = tt.linalg.vander(tt.tensor(ints, device=device)), torch.linalg.vander(torch.tensor(ints))
+    assert got.dtype is tt.int64 and ref.dtype is torch.int64
+    np.testing.assert_array_equal(got.cpu().numpy(), ref.numpy())
+
+
+def test_vander_errors():
+    for x, n in ((np.array([1.0, 2.0]), 1), (np.array(2.0), None), (np.array([True]), None)):
+        _same_error(lambda: tt.linalg.vander(tt.tensor(x), N=n), lambda: torch.linalg.vander(torch.tensor(x), N=n))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_tensorinv_and_tensorsolve(device):
+    check("tensorinv", (_rand((24, 24)) + 6 * np.eye(24)).reshape(4, 6, 8, 3), device=device)
+    check("tensorinv", (_rand((6, 6), 1) + 4 * np.eye(6)).reshape(6, 2, 3), ind=1, device=device)
+    check("tensorsolve", (_rand((6, 6)) + 4 * np.eye(6)).reshape(2, 3, 6), _rand((2, 3), 1), device=device)
+    check("tensorsolve", (_rand((6, 6), 2) + 4 * np.eye(6)).reshape(6, 3, 2), _rand((3, 2), 3), dims=(0,),
+          device=device)
+
+
+def test_tensorinv_and_tensorsolve_errors():
+    for shape, ind in (((4, 6, 8, 2), 2), ((4, 6, 8, 3), 0), ((4, 6, 8, 3), 1)):
+        a = _rand(shape)
+        _same_error(lambda: tt.linalg.tensorinv(tt.tensor(a), ind=ind),
+                    lambda: torch.linalg.tensorinv(torch.tensor(a), ind=ind))
+    with pytest.raises(tt.linalg.LinAlgError, match="^inv: The diagonal element 1 is zero"):
+        tt.linalg.tensorinv(tt.zeros(2, 2, 2, 2, dtype=tt.float64))
+    b = _rand((2, 3))
+    _same_error(lambda: tt.linalg.tensorsolve(tt.tensor(_rand((2, 3, 5))), tt.tensor(b)),
+                lambda: torch.linalg.tensorsolve(torch.tensor(_rand((2, 3, 5))), torch.tensor(b)))
+    with pytest.raises(tt.linalg.LinAlgError, match="The solver failed because the input matrix is singular"):
+        tt.linalg.tensorsolve(tt.zeros(2, 3, 6, dtype=tt.float64), tt.tensor(b))

@@ -45,6 +45,9 @@ from .ops.legacy_types import *  # noqa: E402,F401,F403
 from .ops.linalg_solve import cholesky_inverse, cholesky_solve, det, logdet, lu_unpack, slogdet  # noqa: E402,F401
 from .ops.linalg_solve import inv as inverse, torch_cholesky as cholesky, torch_pinverse as pinverse  # noqa: E402,F401
 from .ops.linalg_solve import matrix_exp, torch_qr as qr, torch_svd as svd  # noqa: E402,F401
+from .ops.linalg_legacy import *  # noqa: E402,F401,F403
+from .ops.linalg_householder import *  # noqa: E402,F401,F403
+from .ops.linalg_lowrank import *  # noqa: E402,F401,F403
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401

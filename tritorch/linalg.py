@@ -4,7 +4,8 @@ Norms and products, composed from registered ops here: vector_norm, matrix_norm 
 norm, vecdot, cross, matmul, multi_dot, matrix_power, diagonal. Factorisations and solves (ops/linalg_factor.py
 holds their kernels, ops/linalg_solve.py these functions): cholesky(_ex), lu_factor(_ex), lu, lu_solve, solve(_ex),
 solve_triangular, inv(_ex), det, slogdet, svd, svdvals, eigh, eigvalsh, qr, pinv, matrix_rank, lstsq, cond,
-matrix_exp,
+matrix_exp, vander, tensorinv, tensorsolve, householder_product (ops/linalg_householder.py),
+ldl_factor(_ex), ldl_solve (ops/linalg_ldl.py),
 LinAlgError. Not provided: the general (non-symmetric) eigendecomposition eig/eigvals, whose results are
 complex (tritorch has no complex dtypes).
 """
@@ -12,8 +13,13 @@ from __future__ import annotations
 
 import math
 
+from . import dtypes as _dt
+from .ops.registry import _type_name
 from .tensor import Tensor
+from .ops.linalg_householder import householder_product  # noqa: F401
+from .ops.linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve  # noqa: F401
 
+from .ops.linalg_solve import _raise_if, _singular_inverse  # noqa: E402
 from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, cond, det, eigh, eigvalsh, inv,  # noqa: F401
                                inv_ex, lstsq, lu, lu_factor, lu_factor_ex, lu_solve, matrix_exp, matrix_rank, pinv, qr,
                                slogdet, solve, solve_ex, solve_triangular, svd, svdvals)
@@ -21,7 +27,8 @@ from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, cond, det, ei
 __all__ = ["vector_norm", "matrix_norm", "norm", "vecdot", "cross", "matmul", "multi_dot", "matrix_power",
            "diagonal", "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu", "lu_factor",
            "lu_factor_ex", "lu_solve", "slogdet", "solve", "solve_ex", "solve_triangular", "cond", "eigh",
-           "eigvalsh", "lstsq", "matrix_exp", "matrix_rank", "pinv", "qr", "svd", "svdvals"]
+           "eigvalsh", "lstsq", "matrix_exp", "matrix_rank", "pinv", "qr", "svd", "svdvals", "vander", "tensorinv",
+           "tensorsolve", "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 
 def _tt():
@@ -121,7 +128,11 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
                            f"{A.shape[-2] if A.dim() >= 2 else 1} by {A.shape[-1]} matrices")
     if n < 0:
         A, n = inv(A), -n
-    result = tt.eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(*A.shape) if n == 0 else None
+    result = None
+    if n == 0:
+        result = tt.eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(*A.shape)
+        if A.requires_grad and tt.is_grad_enabled():  # PyTorch's identity is in the graph, with a zero gradient
+            result = tt.where(tt.ones_like(result, dtype=_dt.bool_), result, A)
     base = A
     while n:
         if n & 1:
@@ -134,3 +145,52 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     return A.diagonal(offset, dim1, dim2)
+
+
+def vander(x: Tensor, N=None) -> Tensor:
+    """The Vandermonde matrices of the last dim of x: column j holds x^j, j = 0 .. N-1 (N defaults to x's last
+    size). As PyTorch's: a cumulative product (so integer inputs give int64) after a column of ones."""
+    tt = _tt()
+    if x.dtype.kind == _dt.BOOL:
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer tensors, but got "
+                           f"{_type_name(x.dtype)}")
+    if x.dim() < 1:
+        raise RuntimeError("N must be greater than 1.")
+    n = x.shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    powers = x.unsqueeze(-1).expand(*x.shape, n - 1).cumprod(-1)
+    return tt.cat([tt.ones_like(powers[..., :1]), powers], -1)
+
+
+def _prod(sizes) -> int:
+    return math.prod(int(s) for s in sizes)
+
+
+def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
+    """The inverse of A for tensordot(., ., ind): A reshaped to a (prod(shape[:ind]), prod(shape[ind:])) square
+    matrix, inverted, and reshaped to shape[ind:] + shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = _prod(A.shape[:ind]), _prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    X, info = inv_ex(A.reshape(rows, cols))
+    _raise_if(info, "inv", _singular_inverse)
+    r = X.reshape(*A.shape[ind:], *A.shape[:ind])
+    return r if out is None else out.copy_(r)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
+    """X with tensordot(A, X, X.ndim) = B: A's dims listed in `dims` move to the end first; then A reshaped to a
+    (B.numel(), rest) square matrix solves B flattened, and X takes A's trailing shape."""
+    if dims is not None:
+        dims = [d % A.dim() for d in ((dims,) if isinstance(dims, int) else dims)]
+        A = A.movedim(dims, list(range(A.dim() - len(dims), A.dim())))
+    rows, cols = _prod(A.shape[:B.dim()]), _prod(A.shape[B.dim():])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {cols} != {rows}")
+    r = solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*A.shape[B.dim():])
+    return r if out is None else out.copy_(r)

@@ -1,5 +1,5 @@
 """Hand-written tests of tritorch/ops/linalg.py (einsum, tensordot, outer/ger, kron, diag, diag_embed, trace,
-cross, cdist, baddbmm/addbmm/addmv): values and gradients against PyTorch in float64 on cpu, a cuda run of
+cross, cdist, baddbmm/addbmm/addmv/addr): values and gradients against PyTorch in float64 on cpu, a cuda run of
 einsum, and PyTorch's errors. These are functions composed of registered ops, so their gradients come from the
 component ops' rules."""
 import numpy as np
@@ -134,6 +134,27 @@ def test_baddbmm_addbmm_addmv():
     x = tt.tensor([float("nan"), 1.0], dtype=tt.float64)
     r = tt.addmv(x, tt.ones(2, 2, dtype=tt.float64), tt.ones(2, dtype=tt.float64), beta=0)
     np.testing.assert_array_equal(r.numpy(), [2.0, 2.0])
+    _check(lambda i, a, b: tt.addr(i, a, b, beta=0.5, alpha=2.0),
+           lambda i, a, b: torch.addr(i, a, b, beta=0.5, alpha=2.0), [(2, 3), (2,), (3,)])
+    _check(lambda i, a, b: i.addr(a, b), lambda i, a, b: i.addr(a, b), [(3,), (2,), (3,)])
+    r = tt.addr(tt.full((2, 2), float("nan"), dtype=tt.float64), tt.ones(2, dtype=tt.float64),
+                tt.ones(2, dtype=tt.float64), beta=0)
+    np.testing.assert_array_equal(r.numpy(), np.ones((2, 2)))
+    ints = tt.zeros(2, 3, dtype=tt.int64).addr_(tt.arange(2), tt.arange(3), alpha=2)
+    np.testing.assert_array_equal(ints.numpy(), torch.zeros(2, 3, dtype=torch.int64).addr_(
+        torch.arange(2), torch.arange(3), alpha=2).numpy())
     y = tt.zeros(2, 3, 4, dtype=tt.float64)
     y.baddbmm_(tt.ones(2, 3, 5, dtype=tt.float64), tt.ones(2, 5, 4, dtype=tt.float64))
     np.testing.assert_array_equal(y.numpy(), np.full((2, 3, 4), 5.0))
+
+
+def test_addr_errors():
+    cases = [((2, 3), (2, 1), (3,), {}), ((2, 3), (2,), (4,), {}), ((2, 3), (2,), (3,), {"beta": 0.5})]
+    for shape, s1, s2, kw in cases:
+        dtype = (tt.int64, torch.int64) if kw else (tt.float32, torch.float32)
+        with pytest.raises(RuntimeError) as ref:
+            torch.addr(torch.zeros(shape, dtype=dtype[1]), torch.ones(s1, dtype=dtype[1]),
+                       torch.ones(s2, dtype=dtype[1]), **kw)
+        with pytest.raises(RuntimeError) as got:
+            tt.addr(tt.zeros(shape, dtype=dtype[0]), tt.ones(s1, dtype=dtype[0]), tt.ones(s2, dtype=dtype[0]), **kw)
+        assert str(got.value) == str(ref.value)

@@ -34,6 +34,7 @@ from . import nn_fused  # noqa: F401
 from . import nn_activation  # noqa: F401
 from . import linalg, compare  # noqa: F401
 from . import linalg_factor, linalg_spectral  # noqa: F401
+from . import linalg_householder, linalg_ldl, linalg_legacy  # noqa: F401
 from . import methods  # noqa: F401  (operators and methods that span families)
 from . import tensor_extras, inplace_forms  # noqa: F401,E402  (thin forms of the above: predicates, in-place forms)
 

@@ -338,6 +338,11 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 def chain_matmul(*matrices, out=None) -> Tensor:
     from ..linalg import multi_dot
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    if len(matrices) == 1:  # PyTorch returns a copy of the one matrix (multi_dot wants two)
+        r = matrices[0].clone()
+        return r if out is None else out.copy_(r)
     return multi_dot(list(matrices), out=out)
 
 

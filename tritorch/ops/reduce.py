@@ -2293,9 +2293,12 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
             p = 2
         elif p == "fro":
             raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(str(d) for d in dim)}")
-        elif p == "nuc":
-            raise RuntimeError("norm(): the nuclear norm ('nuc') needs singular values, which tritorch's reductions "
-                               "do not compute")
+        elif p == "nuc":   # the sum of singular values, over exactly two dims
+            dims = tuple(range(input.dim())) if dim is None else (dim,) if isinstance(dim, int) else tuple(dim)
+            if len(dims) != 2:
+                raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}")
+            from ..linalg import matrix_norm
+            return matrix_norm(input, "nuc", dims, keepdim, dtype=dtype, out=out)
         else:
             raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
     return norm_op(input, p=_norm_order(p), dim=dim, keepdim=keepdim, dtype=dtype, out=out)
