@@ -24,6 +24,7 @@ from .ops.unary import *  # noqa: E402,F401,F403
 from .ops.gamma import *  # noqa: E402,F401,F403
 from .ops.erfc import *  # noqa: E402,F401,F403
 from .ops.bessel import *  # noqa: E402,F401,F403
+from .ops.gcd import *  # noqa: E402,F401,F403
 from .ops.igamma import *  # noqa: E402,F401,F403
 from .ops.binary import *  # noqa: E402,F401,F403
 from .ops.ternary import *  # noqa: E402,F401,F403
