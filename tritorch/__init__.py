@@ -26,6 +26,7 @@ from .ops.erfc import *  # noqa: E402,F401,F403
 from .ops.bessel import *  # noqa: E402,F401,F403
 from .ops.gcd import *  # noqa: E402,F401,F403
 from .ops.float_bits import *  # noqa: E402,F401,F403
+from .ops.addr import *  # noqa: E402,F401,F403
 from .ops.igamma import *  # noqa: E402,F401,F403
 from .ops.binary import *  # noqa: E402,F401,F403
 from .ops.ternary import *  # noqa: E402,F401,F403
