@@ -37,6 +37,7 @@ from . import nn_activation  # noqa: F401
 from . import linalg, compare  # noqa: F401
 from . import addr  # noqa: F401
 from . import index_reduce  # noqa: F401
+from . import histogramdd  # noqa: F401
 from . import linalg_factor, linalg_spectral  # noqa: F401
 from . import methods  # noqa: F401  (operators and methods that span families)
 
