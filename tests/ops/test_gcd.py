@@ -41,6 +41,8 @@ def test_sign_conventions_at_the_minimum():
         a = tt.tensor([-128, -128, -128, 5], dtype=tt.int8, device=device)
         b = tt.tensor([5, 0, -128, -128], dtype=tt.int8, device=device)
         assert tt.gcd(a, b).tolist() == [-1, -128, -128, -1]
+        zero_dim = tt.gcd(tt.tensor(-128, dtype=tt.int8, device=device), tt.tensor(5, dtype=tt.int8, device=device))
+        assert zero_dim.shape == () and zero_dim.item() == -1
         assert tt.lcm(tt.tensor([100, -100], dtype=tt.int8, device=device),
                       tt.tensor([3, 7], dtype=tt.int8, device=device)).tolist() == [44, -68]
 

@@ -15,6 +15,7 @@ import triton
 import triton.language as tl
 
 from .. import dtypes as _dt
+from ..tensor import from_array
 from . import _bind
 from .binary import _bench, _inplace, _np_binary, _tl_binary, binary_infer, pair_samples
 from .registry import OpDef, Sample, register
@@ -96,6 +97,8 @@ def _np_gcd(x, y):
     """np.gcd, with the elements holding the type's minimum (|min| wraps to min) redone by PyTorch's loop."""
     x, y = np.broadcast_arrays(np.asarray(x), np.asarray(y))
     g = np.gcd(x, y)
+    if g.ndim == 0:
+        g = np.array(g)   # NumPy gives a scalar for 0-dim operands; the fix-up below writes into an array
     if g.dtype.kind == "i":
         low = np.iinfo(g.dtype).min
         odd = (x == low) | (y == low)
@@ -114,7 +117,7 @@ def _np_lcm(x, y):
     return np.where(gw == 0, 0, r).astype(g.dtype)
 
 
-# ======================================================================== float64-free references (Python)
+# ======================================================================== references (Python integers)
 
 def _ref(lcm: bool):
     """Python's arbitrary-precision math of PyTorch's formulas, wrapped into the result's type at each step
@@ -162,7 +165,6 @@ def _samples():
         ys = [0, 5, 0, 0, lo, 6, hi, hi - 1, 3, 2, 18, 12]
         rng = rng_for("gcd-special", dtype.name)
         order = rng.permutation(len(xs))
-        from ..tensor import from_array
         a = from_array(np.array([xs[i] for i in order], dtype=np.int64).astype(dtype.np))
         b = from_array(np.array([ys[i] for i in order], dtype=np.int64).astype(dtype.np))
         if str(device) != "cpu":
