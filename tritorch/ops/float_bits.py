@@ -31,6 +31,7 @@ from ..tensor import Tensor
 from . import _bind, launch
 from . import pointwise as pw
 from .binary import _bench, _inplace, _np_binary, _special_pair, binary_infer, pair_samples
+from .binary import launch as _launch  # launch_pointwise, quiet about NumPy warnings in the interpreter
 from .registry import _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, register
 from .samples import make_tensor, rng_for, unary_samples
 
@@ -106,7 +107,7 @@ _NEXTAFTER_FNS = {_dt.float16: _nextafter_f16_fn, _dt.bfloat16: _nextafter_bf16_
 
 def _nextafter_cuda(meta, a, b, out=None):
     fn = _NEXTAFTER_FNS.get(meta.dtype, _nextafter_fn)
-    return pw.launch_pointwise(fn, [a, b], meta.shape, meta.dtype, meta.dtype, out)
+    return _launch(fn, [a, b], meta.shape, meta.dtype, meta.dtype, out)
 
 
 def _nextafter_ref(x, y):
@@ -347,13 +348,14 @@ def _ldexp_cpu(meta, x, other, out=None):
     a = x._data
     work = np.float64 if a.dtype == np.float64 else np.float32
     n = other._data.astype(np.int32)
-    r = np.ldexp(a.astype(work, copy=False), n)
-    return pw.np_result(r, meta, out)
+    with np.errstate(over="ignore"):   # overflow to inf is the result, as in PyTorch (no warning there)
+        r = np.ldexp(a.astype(work, copy=False), n)
+        return pw.np_result(r, meta, out)
 
 
 def _ldexp_cuda(meta, x, other, out=None):
     fn = _ldexp_fn if meta.dtype is _dt.float64 else _ldexp_narrow_fn
-    return pw.launch_pointwise(fn, [x, _exponents32(other)], meta.shape, meta.dtype, _dt.float64, out)
+    return _launch(fn, [x, _exponents32(other)], meta.shape, meta.dtype, _dt.float64, out)
 
 
 def _ldexp_ref(x, n):
