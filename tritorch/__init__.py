@@ -25,6 +25,11 @@ from .ops.unary import *  # noqa: E402,F401,F403
 from .ops.gamma import *  # noqa: E402,F401,F403
 from .ops.erfc import *  # noqa: E402,F401,F403
 from .ops.bessel import *  # noqa: E402,F401,F403
+from .ops.gcd import *  # noqa: E402,F401,F403
+from .ops.float_bits import *  # noqa: E402,F401,F403
+from .ops.addr import *  # noqa: E402,F401,F403
+from .ops.index_reduce import *  # noqa: E402,F401,F403
+from .ops.histogramdd import *  # noqa: E402,F401,F403
 from .ops.igamma import *  # noqa: E402,F401,F403
 from .ops.binary import *  # noqa: E402,F401,F403
 from .ops.ternary import *  # noqa: E402,F401,F403

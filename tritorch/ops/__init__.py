@@ -15,6 +15,8 @@ from . import gamma  # noqa: F401
 from . import erfc  # noqa: F401
 from . import bessel  # noqa: F401
 from . import igamma  # noqa: F401
+from . import gcd  # noqa: F401
+from . import float_bits  # noqa: F401
 from . import binary  # noqa: F401
 from . import ternary  # noqa: F401
 from . import reduce  # noqa: F401
@@ -33,6 +35,9 @@ from . import nn_embedding  # noqa: F401
 from . import nn_fused  # noqa: F401
 from . import nn_activation  # noqa: F401
 from . import linalg, compare  # noqa: F401
+from . import addr  # noqa: F401
+from . import index_reduce  # noqa: F401
+from . import histogramdd  # noqa: F401
 from . import linalg_factor, linalg_spectral  # noqa: F401
 from . import linalg_householder, linalg_ldl, linalg_legacy  # noqa: F401
 from . import methods  # noqa: F401  (operators and methods that span families)
