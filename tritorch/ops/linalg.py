@@ -1,5 +1,5 @@
 """Linear-algebra helpers that PyTorch composes from other ops: einsum, tensordot, outer/ger, kron, diag,
-diag_embed, trace, cross, cdist, baddbmm, addbmm, addmv, addr.
+diag_embed, trace, cross, cdist, baddbmm, addbmm, addmv (addr: ops/addr.py).
 
 Each is a function composed of registered ops (permute/reshape/expand, bmm/matmul, mul/sum, where, cat,
 diagonal), as PyTorch composes them (CompositeImplicit in ATen), so they run on both devices and are
@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 
 __all__ = ["einsum", "tensordot", "outer", "ger", "kron", "diag", "diag_embed", "trace", "cross", "cdist",
-           "baddbmm", "addbmm", "addmv", "addr"]
+           "baddbmm", "addbmm", "addmv"]
 
 
 def _tt():
@@ -406,21 +406,6 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     return _finish(_scaled_add(input, tt.matmul(mat, vec), beta, alpha), out)
 
 
-def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
-    """beta * input + alpha * outer(vec1, vec2) (BLAS's ger); input broadcasts to the outer product's shape."""
-    _require_tensor("addr", input)
-    for name, v in (("vec1", vec1), ("vec2", vec2)):
-        if v.dim() != 1:
-            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
-    product = outer(vec1, vec2)
-    if not product.dtype.is_floating_point:
-        for name, v in (("beta", beta), ("alpha", alpha)):
-            if isinstance(v, float):
-                raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating point "
-                                   "number.")
-    return _finish(_scaled_add(input.expand(*product.shape), product, beta, alpha), out)
-
-
 def _bind_methods():
     from . import _bind
 
@@ -432,7 +417,7 @@ def _bind_methods():
 
     _bind.methods(outer=outer, ger=outer, kron=kron, diag=diag, diag_embed=diag_embed, trace=trace, cross=cross,
                   tensordot=tensordot, baddbmm=baddbmm, addbmm=addbmm, addmv=addmv, baddbmm_=inplace(baddbmm),
-                  addbmm_=inplace(addbmm), addmv_=inplace(addmv), addr=addr, addr_=inplace(addr))
+                  addbmm_=inplace(addbmm), addmv_=inplace(addmv))
 
 
 _bind_methods()
