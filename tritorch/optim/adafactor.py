@@ -36,10 +36,7 @@ class Adafactor(Optimizer):
                     "foreach": foreach, "maximize": maximize}
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
+    _group_defaults = {"foreach": None}
 
     def _update_group(self, group):
         lr, wd, d = float(group["lr"]), group["weight_decay"], group["d"]

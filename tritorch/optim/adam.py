@@ -35,12 +35,7 @@ class Adam(Optimizer):
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("decoupled_weight_decay", False)
+    _group_defaults = {"amsgrad": False, "maximize": False, "decoupled_weight_decay": False}
 
     def _update_group(self, group):
         beta1, beta2 = group["betas"]

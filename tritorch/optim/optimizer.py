@@ -333,8 +333,14 @@ class Optimizer:
     def __getstate__(self) -> dict:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    # Group options a state from an older version may lack, with the values they take (PyTorch's __setstate__).
+    _group_defaults: dict = {}
+
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        for group in self.param_groups:
+            for k, v in self._group_defaults.items():
+                group.setdefault(k, v)
         self._init_hooks()
         self._patch_step_function()   # (an unpickled optimizer's class may not have been wrapped yet)
 

@@ -28,12 +28,7 @@ class RMSprop(Optimizer):
                     "maximize": maximize, "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("maximize", False)
+    _group_defaults = {"momentum": 0, "centered": False, "maximize": False}
 
     def _update_group(self, group):
         momentum, centered = group["momentum"], group["centered"]

@@ -26,11 +26,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
+    _group_defaults = {"nesterov": False, "maximize": False}
 
     def _update_group(self, group):
         momentum = group["momentum"]
