@@ -143,3 +143,13 @@ def test_ldl_2x2_block_last_and_interchanges(device):
                                    atol=1e-12)
     assert list(torch.linalg.ldl_factor(torch.tensor(last)).pivots.numpy()) == [1, -3, -3]
     assert list(torch.linalg.ldl_factor(torch.tensor(swap)).pivots.numpy())[0] == 2
+
+
+def test_ldl_factor_out_writes_the_given_tensors():
+    a = tt.tensor(_symmetric_indefinite(np.random.default_rng(3), (5, 5)))
+    ld, piv = tt.empty(5, 5, dtype=tt.float64), tt.empty(5, dtype=tt.int32)
+    r = tt.linalg.ldl_factor(a, out=(ld, piv))
+    assert r[0] is ld and r[1] is piv
+    expected = tt.linalg.ldl_factor(a)
+    np.testing.assert_array_equal(ld.numpy(), expected.LD.numpy())
+    np.testing.assert_array_equal(piv.numpy(), expected.pivots.numpy())

@@ -133,3 +133,15 @@ def test_matrix_power_and_norm_errors():
     raises_like(lambda: tt.frobenius_norm(tt.zeros(2, 2, 2), (0, 1, 2)),
                 lambda: torch.frobenius_norm(torch.zeros(2, 2, 2), (0, 1, 2)))
     raises_like(lambda: tt.chain_matmul(), lambda: torch.chain_matmul())
+
+
+def test_triangular_solve_out_writes_the_given_tensors():
+    rng = np.random.default_rng(4)
+    a = tt.tensor(np.triu(rng.standard_normal((3, 3))) + 3 * np.eye(3))
+    b = tt.tensor(rng.standard_normal((3, 2)))
+    out = (tt.empty(3, 2, dtype=tt.float64), tt.empty(3, 3, dtype=tt.float64))
+    r = tt.triangular_solve(b, a, out=out)
+    assert r[0] is out[0] and r[1] is out[1]
+    expected = tt.triangular_solve(b, a)
+    np.testing.assert_array_equal(out[0].numpy(), expected.solution.numpy())
+    np.testing.assert_array_equal(out[1].numpy(), expected.cloned_coefficient.numpy())

@@ -32,6 +32,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from .linalg_factor import (_BLOCK_C, _BLOCK_R, _TOLERANCES, FLOATS, _batch_broadcast, _check_matrix,
                             _dense, _nbatch, _swap_lines, lu_permute_op, solve_ex_op, solve_triangular_op)
+from .linalg_solve import _out
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, register
 from .samples import rng_for
 
@@ -343,14 +344,6 @@ def ldl_factor(A: Tensor, *, hermitian: bool = False, out=None):
     LD, pivots, info = ldl_factor_ex(A, hermitian=hermitian)
     _raise_singular(info)
     return _out(ldl_factor_result(LD, pivots), out)
-
-
-def _out(result, out):
-    if out is None:
-        return result
-    for o, r in zip(out, result):
-        o.copy_(r)
-    return out
 
 
 def _unpack_pivots(piv: np.ndarray):

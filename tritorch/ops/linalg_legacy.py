@@ -10,20 +10,12 @@ from collections import namedtuple
 from ..tensor import Tensor
 from . import _bind
 from .linalg_factor import _batch_broadcast, lu_factor_op, solve_triangular_op
-from .linalg_solve import lu_solve as _linalg_lu_solve
+from .linalg_solve import _out, lu_solve as _linalg_lu_solve
 
 __all__ = ["lu", "lu_solve", "triangular_solve", "matrix_power", "nuclear_norm", "frobenius_norm"]
 
 lu_with_info_result = namedtuple("_lu_with_info", ["LU", "pivots", "info"])
 triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
-
-
-def _out(result, out):
-    if out is None:
-        return result
-    for o, r in zip(out, result):
-        o.copy_(r)
-    return out
 
 
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
