@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
-from tritorch.testing import assert_close
+from tritorch.testing import assert_values_close as assert_close
 
 torch = pytest.importorskip("torch")
 

@@ -9,7 +9,7 @@ import pytest
 
 import tritorch as tt
 from tritorch.autograd import gradcheck
-from tritorch.testing import assert_close, devices
+from tritorch.testing import assert_values_close as assert_close, devices
 
 DEVICES = devices()
 torch = pytest.importorskip("torch")  # installed in the venv as the oracle

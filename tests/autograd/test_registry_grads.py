@@ -6,7 +6,8 @@ import pytest
 
 import tritorch as tt
 from tritorch.ops import registry
-from tritorch.testing import _torch, _torch_arg, assert_close, devices, grad_positions, gradcheck_sample, grads_on
+from tritorch.testing import _torch, _torch_arg, devices, grad_positions, gradcheck_sample, grads_on
+from tritorch.testing import assert_values_close as assert_close
 
 GRAD_OPS = sorted((op for op in registry.ops() if op.differentiable and op.vjp is not None and op.samples is not None
                    and tt.float64 in op.dtypes), key=lambda o: o.name)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
-from tritorch.testing import assert_close, devices
+from tritorch.testing import assert_values_close as assert_close, devices
 
 torch = pytest.importorskip("torch")
 mpmath = pytest.importorskip("mpmath")

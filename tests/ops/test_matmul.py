@@ -12,7 +12,7 @@ import tritorch as tt
 from tritorch.backends import cuda as _cuda
 from tritorch.backends.cuda import CudaArray
 from tritorch.ops import matmul as mmod
-from tritorch.testing import assert_close, devices
+from tritorch.testing import assert_values_close as assert_close, devices
 
 DEVICES = devices()
 F32, F64 = tt.float32, tt.float64

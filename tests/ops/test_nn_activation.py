@@ -8,7 +8,7 @@ import pytest
 
 import tritorch as tt
 import tritorch.ops.nn_activation as A
-from tritorch.testing import assert_close, devices
+from tritorch.testing import assert_values_close as assert_close, devices
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

@@ -10,7 +10,7 @@ import pytest
 import tritorch as tt
 import tritorch.nn.functional as F
 from tritorch.ops import _cpu_parallel, nn_conv
-from tritorch.testing import assert_close, devices
+from tritorch.testing import assert_values_close as assert_close, devices
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

@@ -7,7 +7,7 @@ import pytest
 
 import tritorch as tt
 from tritorch.ops import nn_softmax as S
-from tritorch.testing import assert_close, devices
+from tritorch.testing import assert_values_close as assert_close, devices
 
 DEVICES = devices()
 torch = pytest.importorskip("torch")

@@ -9,7 +9,7 @@ import triton.language as tl
 import tritorch as tt
 from tritorch.backends.cuda import CudaArray
 from tritorch.ops import random as R
-from tritorch.testing import assert_close
+from tritorch.testing import assert_values_close as assert_close
 
 FLOATS = [tt.float16, tt.bfloat16, tt.float32, tt.float64]
 BITS = {tt.float16: np.uint16, tt.bfloat16: np.uint16, tt.float32: np.uint32, tt.float64: np.uint64}

@@ -7,7 +7,7 @@ import pytest
 
 import tritorch as tt
 from tritorch.ops import reduce as R
-from tritorch.testing import assert_close, devices
+from tritorch.testing import assert_values_close as assert_close, devices
 
 DEVICES = devices()
 

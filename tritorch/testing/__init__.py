@@ -4,8 +4,12 @@
     check_op("my_op")              # every device x declared dtype x sample: vs the float64 reference,
                                    # cuda vs cpu, result dtype/shape vs PyTorch's where torch is installed
 
-`assert_close` compares with PyTorch's default tolerances per dtype (fp32 rtol 1.3e-6 / atol 1e-5, fp16 1e-3,
-bf16 1.6e-2, integers and bools exact), atol scaled by the sample's reduction length.
+`assert_values_close` (the project's own tests' comparison) takes a Tensor against a NumPy array or a list too,
+with PyTorch's default tolerances per dtype (fp32 rtol 1.3e-6 / atol 1e-5, fp16 1e-3, bf16 1.6e-2, integers and
+bools exact), atol scaled by the sample's reduction length.
+
+PyTorch's public functions are here as in torch.testing: `assert_close` (its signature, defaults, pairing rules
+and messages), `make_tensor`, and the deprecated `assert_allclose`.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from ..backends import cuda as _cuda
 from ..device import CPU, as_device
 from ..ops import registry
 from ..tensor import Tensor
+from ._comparison import assert_allclose, assert_close  # noqa: F401  (torch.testing's public functions)
+from ._creation import make_tensor  # noqa: F401
 
 TOLERANCES = {
     _dt.float64: (1e-7, 1e-7),
@@ -46,7 +52,8 @@ def to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=True, check_dtype=False, msg="") -> None:
+def assert_values_close(actual, expected, *, rtol=None, atol=None, equal_nan=True, check_dtype=False,
+                        msg="") -> None:
     """Raise AssertionError naming the worst element when |actual - expected| > atol + rtol*|expected|."""
     a_dtype = actual.dtype if isinstance(actual, Tensor) else None
     a = to_numpy(actual)
@@ -173,7 +180,7 @@ def check_sample(op, sample, device, dtype) -> None:
                 r = r.astype(np.bool_)
             else:
                 r = r.astype(o.dtype.np) if r.dtype.kind in "biu" else np.trunc(r).astype(o.dtype.np)
-            assert_close(o, r, rtol=rtol, atol=atol, msg=f"{label} output {i} vs float64 reference:")
+            assert_values_close(o, r, rtol=rtol, atol=atol, msg=f"{label} output {i} vs float64 reference:")
     if device != "cpu":
         expected = op(*_to_cpu_arg(sample.args), **_kw_cpu(sample.kwargs))
         for i, (o, e) in enumerate(zip(outs, _outputs(expected))):
@@ -181,10 +188,10 @@ def check_sample(op, sample, device, dtype) -> None:
             if o.dtype.kind == _dt.FLOAT:
                 rtol = max(op.cross_device_rtol, default_tolerance(o.dtype)[0])
                 _, atol = default_tolerance(o.dtype, sample.reduction_size)
-                assert_close(o, e, rtol=rtol, atol=max(atol, rtol * 1e-2),
+                assert_values_close(o, e, rtol=rtol, atol=max(atol, rtol * 1e-2),
                              msg=f"{label} output {i}, cuda vs cpu:")
             else:
-                assert_close(o, e, rtol=0, atol=0, msg=f"{label} output {i}, cuda vs cpu:")
+                assert_values_close(o, e, rtol=0, atol=0, msg=f"{label} output {i}, cuda vs cpu:")
     check_torch_meta(op, sample, result)
 
 
