@@ -57,7 +57,10 @@ def _mismatch_msg(identifier, extra, abs_diff, abs_idx, atol, rel_diff, rel_idx,
     equality = rtol == 0 and atol == 0
 
     def diff_line(kind, diff, idx, tol):
-        line = f"{kind.title()} difference: {diff}" if idx is None else f"Greatest {kind} difference: {diff} at index {idx}"
+        if idx is None:
+            line = f"{kind.title()} difference: {diff}"
+        else:
+            line = f"Greatest {kind} difference: {diff} at index {idx}"
         return line + ("" if equality else f" (up to {tol} allowed)") + "\n"
 
     msg = f"{identifier} are not {'equal' if equality else 'close'}!\n\n{extra.strip()}\n"
