@@ -35,8 +35,10 @@ class RemovableHandle:
 
     _next_id = itertools.count()
 
-    def __init__(self, hooks_dict: dict, *extra_dicts: dict):
+    def __init__(self, hooks_dict: dict, *extra_dicts: dict, extra_dict=None):
         self.id = next(RemovableHandle._next_id)
+        if extra_dict is not None:  # PyTorch's keyword form: one dict or a list of them
+            extra_dicts += tuple(extra_dict) if isinstance(extra_dict, list) else (extra_dict,)
         self._dicts = [weakref.ref(hooks_dict)] + [weakref.ref(d) for d in extra_dicts]
 
     def remove(self) -> None:
