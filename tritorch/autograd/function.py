@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from ..tensor import Tensor
-from . import grad_mode
+from . import grad_mode, saved_hooks
 from .graph import InputMeta, Node, SavedTensor, edge_of
 
 
@@ -17,6 +17,7 @@ class FunctionCtx:
         self._non_differentiable = set()
         self._node = None
         self._materialize = True
+        self._packed = False  # saved tensors packed by saved_tensors_hooks, unpacked on first read
 
     def save_for_backward(self, *tensors) -> None:
         self._to_save = tensors
@@ -27,6 +28,9 @@ class FunctionCtx:
         if node is not None and node.freed:
             from .graph import _FREED
             raise RuntimeError(_FREED)
+        if self._packed:
+            saved_hooks.unpack_saved(self._saved)
+            self._packed = False
         return tuple(s.unpack(node) if isinstance(s, SavedTensor) else s for s in self._saved)
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -104,6 +108,10 @@ class Function(metaclass=FunctionMeta):
         node = Node(cls._op, ctx, tuple(edge_of(t) for t in tensors), tuple(InputMeta(t) for t in tensors),
                     n_outputs=len(outs))
         ctx._node = node
+        hooks = saved_hooks.current_hooks()
+        if hooks is not None:
+            saved_hooks.pack_saved(ctx._saved, node, hooks)
+            ctx._packed = True
         for i, o in enumerate(outs):
             if isinstance(o, Tensor) and o.dtype.kind == 2 and id(o) not in ctx._non_differentiable:
                 if any(o is t for t in tensors):

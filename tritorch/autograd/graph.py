@@ -204,3 +204,11 @@ def edge_of(t: Tensor):
         edge = extra.get("edge") if extra is not None else None
         return edge if edge is not None else (accumulate_node(t), 0)
     return (fn, extra.get("output_nr", 0) if extra else 0)
+
+
+def __getattr__(name):
+    # torch.autograd.graph's saved-tensor hooks live in saved_hooks.py (it imports the engine, which imports this)
+    if name in ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"):
+        from . import saved_hooks
+        return getattr(saved_hooks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
