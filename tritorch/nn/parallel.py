@@ -89,3 +89,8 @@ def data_parallel(module, inputs, device_ids=None, output_device=None, dim: int 
             raise RuntimeError(f"module must have its parameters and buffers on device {dev} (device_ids[0]) but "
                                f"found one of them on device: {t.device}")
     return module(*_to_device(inputs, dev), **_to_device(kwargs, dev))
+
+
+from ._ddp import DistributedDataParallel  # noqa: E402  (one process: see tritorch.distributed)
+
+__all__ += ["DistributedDataParallel"]
