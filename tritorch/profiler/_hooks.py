@@ -1,0 +1,298 @@
+"""Where the profiler hooks into dispatch, and the session that collects its ranges.
+
+Dispatch is the hot path, so nothing here runs while no profile is active: `install()` swaps in profiling
+versions of `OpDef.__call__`, of every op's cpu shortcut (`OpDef.fast`), of every backward rule (`vjp`) and
+of the Function / in-place rebase nodes' rules, and `uninstall()` puts the originals back. The shortcuts are
+also held in closure cells by the Tensor operators and public functions that call them directly (`a * b`,
+`x.exp()`); those cells are found once per profile with `gc.get_referrers` and swapped too, because reading
+`op.fast` on every call instead would cost the unprofiled hot path an attribute lookup."""
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import traceback
+import types
+
+import numpy as np
+
+from .. import _state
+from ..autograd import function as _function, inplace as _inplace
+from ..backends import cuda as _backend
+from ..backends.cuda import CudaArray
+from ..ops import registry as _registry
+from ..tensor import Tensor
+from ._events import FunctionEvent
+
+SESSION = None          # the active Session, or None (then no hook is installed)
+_ORIGINAL_CALL = _registry.OpDef.__call__
+_GRAD = _state.GRAD
+
+
+class Session:
+    """The ranges of one profile: every range opened on any thread, in the order they began."""
+
+    def __init__(self, record_shapes=False, profile_memory=False, with_stack=False, use_cuda=False):
+        self.record_shapes = record_shapes
+        self.profile_memory = profile_memory
+        self.with_stack = with_stack
+        # device ranges are timed with CUDA events on a GPU; interpreted kernels run on the host, so there the
+        # range's host time is its device time
+        self.cuda_events = use_cuda and not _backend.INTERPRET
+        self.use_cuda = use_cuda
+        self.events: list[FunctionEvent] = []
+        self._stacks = threading.local()
+        self._lock = threading.Lock()
+        self._pending = []      # (event, start CUDA event, end CUDA event) read once the profile ends
+        self.origin_ns = time.perf_counter_ns()
+        self.base_time_ns = time.time_ns() - self.origin_ns
+        if self.cuda_events:
+            from ..cuda.streams import Event
+            self._origin_event = Event(enable_timing=True)
+            self._origin_event.record()
+
+    def stack(self) -> list:
+        s = getattr(self._stacks, "open", None)
+        if s is None:
+            s = self._stacks.open = []
+        return s
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events = []
+            self._pending = []
+
+    def open(self, name, args, cat="cpu_op", op=None) -> FunctionEvent:
+        stack = self.stack()
+        device = _device_type(args)
+        shapes = [_shape(a) for a in args] if self.record_shapes else None
+        frames = _user_frames() if self.with_stack else None
+        with self._lock:
+            e = FunctionEvent(len(self.events), name, threading.get_native_id(), 0, cat, shapes, frames, device)
+            self.events.append(e)
+        e.op = op
+        if stack:
+            e.cpu_parent = stack[-1]
+            stack[-1].cpu_children.append(e)
+        stack.append(e)
+        if self.profile_memory and device == "cuda" and not _backend.INTERPRET:
+            e.memory_before = _backend.memory_stats()["allocated_bytes"]
+        if device == "cuda" and self.cuda_events:
+            from ..cuda.streams import Event
+            e.cuda_start = Event(enable_timing=True)
+            e.cuda_start.record()
+        e.start_ns = time.perf_counter_ns() - self.origin_ns
+        return e
+
+    def close(self, e: FunctionEvent, result) -> None:
+        e.end_ns = time.perf_counter_ns() - self.origin_ns
+        stack = self.stack()
+        if stack and stack[-1] is e:
+            stack.pop()
+        if e.device_type == "cuda" or _device_type((result,)) == "cuda":
+            if e.device_type != "cuda":   # a range that made device data from host arguments (factories)
+                e.device_type = "cuda"
+            elif self.cuda_events:
+                from ..cuda.streams import Event
+                end = Event(enable_timing=True)
+                end.record()
+                self._pending.append((e, e.cuda_start, end))
+            if not self.cuda_events:
+                e.device_time_total = e.cpu_time_total
+        if self.profile_memory and result is not None:
+            before = getattr(e, "memory_before", None)
+            if before is not None:
+                e.device_memory_usage = _backend.memory_stats()["allocated_bytes"] - before
+            elif e.device_type == "cuda":
+                e.device_memory_usage = _result_bytes(result)
+            else:
+                e.cpu_memory_usage = _result_bytes(result)
+
+    def discard(self, e: FunctionEvent) -> None:
+        """Forget a range that turned out not to be a call of its own (a shortcut that declined)."""
+        stack = self.stack()
+        if stack and stack[-1] is e:
+            stack.pop()
+        parent = e.cpu_parent
+        if parent is not None:
+            parent.cpu_children.remove(e)
+            parent.cpu_children.extend(e.cpu_children)
+        for c in e.cpu_children:
+            c.cpu_parent = parent
+        with self._lock:
+            for i in range(len(self.events) - 1, -1, -1):
+                if self.events[i] is e:
+                    del self.events[i]
+                    break
+
+    def finish(self) -> list[FunctionEvent]:
+        """The events of the profile, with device times read from their CUDA events (waits for the device)."""
+        for e, start, end in self._pending:
+            end.synchronize()
+            e.device_time_total = start.elapsed_time(end) * 1e3
+            e.device_start_us = self.origin_ns / 1e3 + self._origin_event.elapsed_time(start) * 1e3
+        self._pending = []
+        for i, e in enumerate(self.events):
+            e.id = i
+        return list(self.events)
+
+
+def _shape(a) -> list:
+    if a.__class__ is Tensor:
+        return list(a._data.shape)
+    if isinstance(a, (list, tuple)) and a and all(x.__class__ is Tensor for x in a):
+        return [list(x._data.shape) for x in a]
+    return []
+
+
+def _device_type(args) -> str:
+    for a in args:
+        if a.__class__ is Tensor:
+            return "cuda" if a._data.__class__ is CudaArray else "cpu"
+        if isinstance(a, (list, tuple)) and a and a[0].__class__ is Tensor:
+            return "cuda" if a[0]._data.__class__ is CudaArray else "cpu"
+    return "cpu"
+
+
+def _result_bytes(result) -> int:
+    if result.__class__ is Tensor:
+        d = result._data
+        return int(d.nbytes) if d.__class__ is np.ndarray else int(np.prod(d.shape)) * d.dtype.itemsize
+    if isinstance(result, (list, tuple)):
+        return sum(_result_bytes(r) for r in result)
+    return 0
+
+
+def _user_frames() -> list[str]:
+    """The Python stack outside tritorch, innermost first, as PyTorch writes it ("file.py(12): fn")."""
+    frames = traceback.extract_stack()
+    return [f"{f.filename}({f.lineno}): {f.name}" for f in reversed(frames)
+            if "/tritorch/" not in f.filename.replace("\\", "/")]
+
+
+# ---------------------------------------------------------------------------------------------- the hooks
+
+def _profiled_call(op, *args, out=None, **kwargs):
+    """OpDef.__call__ while a profile is active: the original call inside an `aten::<name>` range."""
+    s = SESSION
+    if s is None:
+        return _ORIGINAL_CALL(op, *args, out=out, **kwargs)
+    e = s.open(op.profile_name, args, op=op)
+    r = None
+    try:
+        r = _ORIGINAL_CALL(op, *args, out=out, **kwargs)
+        return r
+    finally:
+        s.close(e, r)
+
+
+def _profiled_fast(op, fast):
+    """A shortcut that times itself; when it declines (None) its range is dropped (the full call follows)."""
+    name = op.profile_name
+
+    def profiled(*args, **kwargs):
+        s = SESSION
+        if s is None:
+            return fast(*args, **kwargs)
+        stack = s.stack()
+        if stack and getattr(stack[-1], "op", None) is op:   # inside this op's own profiled __call__
+            return fast(*args, **kwargs)
+        e = s.open(name, args, op=op)
+        try:
+            r = fast(*args, **kwargs)
+        except BaseException:
+            s.close(e, None)
+            raise
+        if r is None:
+            s.discard(e)
+        else:
+            s.close(e, r)
+        return r
+
+    profiled.__wrapped__ = fast
+    return profiled
+
+
+def _profiled_vjp(name, vjp):
+    """A backward rule that runs inside a range named after its node (`MulBackward0`), as PyTorch's do."""
+
+    def profiled(ctx, *grads):
+        s = SESSION
+        if s is None:
+            return vjp(ctx, *grads)
+        e = s.open(name, grads)
+        r = None
+        try:
+            r = vjp(ctx, *grads)
+            return r
+        finally:
+            s.close(e, r)
+
+    return profiled
+
+
+def _backward_name(op) -> str:
+    return getattr(op, "backward_name", None) or "".join(p.capitalize() for p in op.name.split("_")) + "Backward0"
+
+
+_undo: list = []        # (restore function) for everything install() swapped
+
+
+def install(session: Session) -> None:
+    global SESSION
+    if SESSION is not None:
+        raise RuntimeError("Profiler is already enabled on this thread")
+    ops = _registry.ops()
+    shortcuts = {}
+    for op in ops:
+        op.profile_name = f"aten::{op.name}"
+        if op.fast is not None:
+            shortcuts.setdefault(id(op.fast), (op, op.fast))
+    # the closure cells that hold a shortcut, found before any wrapper exists (a wrapper's own cell holds one)
+    cells = [c for c in gc.get_referrers(*(f for _, f in shortcuts.values()))
+             if type(c) is types.CellType and id(c.cell_contents) in shortcuts]
+    wrappers = {key: _profiled_fast(op, fast) for key, (op, fast) in shortcuts.items()}
+    try:
+        _registry.OpDef.__call__ = _profiled_call
+        _undo.append(lambda: setattr(_registry.OpDef, "__call__", _ORIGINAL_CALL))
+        for op in ops:
+            if op.fast is not None:
+                _swap_attr(op, "fast", wrappers[id(op.fast)])
+            if op.vjp is not None:
+                _swap_attr(op, "vjp", _profiled_vjp(_backward_name(op), op.vjp))
+        for cell in cells:
+            original = cell.cell_contents
+            cell.cell_contents = wrappers[id(original)]
+            _undo.append(lambda cell=cell, original=original: setattr(cell, "cell_contents", original))
+        vjp = _function._FunctionOp.vjp
+        _function._FunctionOp.vjp = lambda self, ctx, *g: _profiled_vjp(self.backward_name,
+                                                                          vjp.__get__(self))(ctx, *g)
+        _undo.append(lambda: setattr(_function._FunctionOp, "vjp", vjp))
+        for cls in vars(_inplace).values():
+            if isinstance(cls, type) and "backward_name" in vars(cls) and isinstance(vars(cls).get("vjp"),
+                                                                                      staticmethod):
+                original = vars(cls)["vjp"]
+                cls.vjp = staticmethod(_profiled_vjp(cls.backward_name, original.__func__))
+                _undo.append(lambda cls=cls, original=original: setattr(cls, "vjp", original))
+    except BaseException:
+        uninstall()
+        raise
+    SESSION = session
+
+
+def _swap_attr(obj, name, value) -> None:
+    original = getattr(obj, name)
+    setattr(obj, name, value)
+    _undo.append(lambda: setattr(obj, name, original))
+
+
+def uninstall() -> None:
+    """Put back everything install() swapped, newest first."""
+    global SESSION
+    SESSION = None
+    while _undo:
+        _undo.pop()()
+
+
+def is_installed() -> bool:
+    return SESSION is not None
