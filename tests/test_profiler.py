@@ -237,3 +237,24 @@ def test_one_profile_at_a_time():
             with profile():
                 pass
     assert tt.profiler._hooks.SESSION is None
+
+
+def test_optimizer_step_is_a_range():
+    w = tt.nn.Parameter(tt.ones(3))
+    opt = tt.optim.SGD([w], lr=0.1)
+    before = dict(tt.optim.optimizer._global_optimizer_pre_hooks)
+    with profile() as prof:
+        (w * w).sum().backward()
+        opt.step()
+    step = next(e for e in prof.events() if e.name == "Optimizer.step#SGD.step")
+    assert step.cpu_parent is None and step.cpu_time_total > 0
+    assert dict(tt.optim.optimizer._global_optimizer_pre_hooks) == before   # the profile's hooks are gone
+
+
+def test_a_range_left_open_ends_with_the_profile():
+    rf = record_function("never_closed")
+    with profile() as prof:
+        rf.__enter__()
+        tt.ones(1)
+    (e,) = [e for e in prof.events() if e.name == "never_closed"]
+    assert e.cpu_time_total > 0 and _names(e.cpu_children) == ["aten::full"]

@@ -2,7 +2,8 @@
 
 Dispatch is the hot path, so nothing here runs while no profile is active: `install()` swaps in profiling
 versions of `OpDef.__call__`, of every op's cpu shortcut (`OpDef.fast`), of every backward rule (`vjp`) and
-of the Function / in-place rebase nodes' rules, and `uninstall()` puts the originals back. The shortcuts are
+of the Function / in-place rebase nodes' rules, adds global optimizer step hooks (a range per step, named as
+PyTorch names it: `Optimizer.step#AdamW.step`), and `uninstall()` puts the originals back. The shortcuts are
 also held in closure cells by the Tensor operators and public functions that call them directly (`a * b`,
 `x.exp()`); those cells are found once per profile with `gc.get_referrers` and swapped too, because reading
 `op.fast` on every call instead would cost the unprofiled hot path an attribute lookup."""
@@ -21,6 +22,7 @@ from ..autograd import function as _function, inplace as _inplace
 from ..backends import cuda as _backend
 from ..backends.cuda import CudaArray
 from ..ops import registry as _registry
+from ..optim import optimizer as _optimizer
 from ..tensor import Tensor
 from ._events import FunctionEvent
 
@@ -86,9 +88,12 @@ class Session:
 
     def close(self, e: FunctionEvent, result) -> None:
         e.end_ns = time.perf_counter_ns() - self.origin_ns
+        e.closed = True
         stack = self.stack()
         if stack and stack[-1] is e:
             stack.pop()
+        elif e in stack:     # ranges opened inside it and never closed (an optimizer step that raised)
+            del stack[stack.index(e):]
         if e.device_type == "cuda" or _device_type((result,)) == "cuda":
             if e.device_type != "cuda":   # a range that made device data from host arguments (factories)
                 e.device_type = "cuda"
@@ -132,8 +137,11 @@ class Session:
             e.device_time_total = start.elapsed_time(end) * 1e3
             e.device_start_us = self.origin_ns / 1e3 + self._origin_event.elapsed_time(start) * 1e3
         self._pending = []
+        now = time.perf_counter_ns() - self.origin_ns
         for i, e in enumerate(self.events):
             e.id = i
+            if not getattr(e, "closed", False):   # still open when the profile ended: it ends there
+                e.end_ns = now
         return list(self.events)
 
 
@@ -274,10 +282,29 @@ def install(session: Session) -> None:
                 original = vars(cls)["vjp"]
                 cls.vjp = staticmethod(_profiled_vjp(cls.backward_name, original.__func__))
                 _undo.append(lambda cls=cls, original=original: setattr(cls, "vjp", original))
+        for handle in (_optimizer.register_optimizer_step_pre_hook(_step_begins),
+                       _optimizer.register_optimizer_step_post_hook(_step_ends)):
+            _undo.append(handle.remove)
     except BaseException:
         uninstall()
         raise
     SESSION = session
+
+
+def _step_begins(optimizer, args, kwargs) -> None:
+    s = SESSION
+    if s is not None:
+        name = type(optimizer).__name__
+        s.open(f"Optimizer.step#{name}.step", (), cat="user_annotation", op=optimizer)
+
+
+def _step_ends(optimizer, args, kwargs) -> None:
+    s = SESSION
+    stack = s.stack() if s is not None else ()
+    for e in reversed(stack):
+        if getattr(e, "op", None) is optimizer:
+            s.close(e, None)
+            break
 
 
 def _swap_attr(obj, name, value) -> None:
