@@ -29,7 +29,7 @@ def test_ops_and_shortcuts_are_recorded():
         tt.mm(a, b.t())          # registry call
     names = _names(prof.events())
     assert names.count("aten::mul") == 1 and "aten::exp" in names and "aten::mm" in names
-    assert all(e.cpu_time_total >= 0 for e in prof.events())
+    assert all(e.cpu_time_total >= 0 and e.device_time_total == 0 for e in prof.events())   # all on cpu
 
 
 def test_backward_and_record_function_nesting():
@@ -258,3 +258,12 @@ def test_a_range_left_open_ends_with_the_profile():
         tt.ones(1)
     (e,) = [e for e in prof.events() if e.name == "never_closed"]
     assert e.cpu_time_total > 0 and _names(e.cpu_children) == ["aten::full"]
+
+
+def test_a_cuda_factory_is_a_device_range():
+    if not tt.cuda.is_available():
+        pytest.skip("no cuda device (or interpreter)")
+    with profile() as prof:
+        tt.zeros(4, device="cuda")
+    (full,) = [e for e in prof.events() if e.name == "aten::full"]
+    assert full.device_type == "cuda" and full.device_time_total > 0

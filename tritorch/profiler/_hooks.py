@@ -64,9 +64,9 @@ class Session:
             self.events = []
             self._pending = []
 
-    def open(self, name, args, cat="cpu_op", op=None) -> FunctionEvent:
+    def open(self, name, args, cat="cpu_op", op=None, device=None) -> FunctionEvent:
         stack = self.stack()
-        device = _device_type(args)
+        device = device or _device_type(args)
         shapes = [_shape(a) for a in args] if self.record_shapes else None
         frames = _user_frames() if self.with_stack else None
         with self._lock:
@@ -185,7 +185,9 @@ def _profiled_call(op, *args, out=None, **kwargs):
     s = SESSION
     if s is None:
         return _ORIGINAL_CALL(op, *args, out=out, **kwargs)
-    e = s.open(op.profile_name, args, op=op)
+    # a factory's device is a keyword (tt.zeros(3, device="cuda")): its range is timed on that device
+    device = "cuda" if kwargs and str(kwargs.get("device", "")).startswith("cuda") else None
+    e = s.open(op.profile_name, args, op=op, device=device)
     r = None
     try:
         r = _ORIGINAL_CALL(op, *args, out=out, **kwargs)
