@@ -148,7 +148,8 @@ def test_table_columns_and_sort():
     exp = next(e for e in averages if e.key == "aten::exp")
     assert exp.count == 3 and exp.cpu_time == pytest.approx(exp.cpu_time_total / 3)
     assert exp.cpu_memory_usage == 3 * 8 * 8 * 4
-    table = averages.table(sort_by="cpu_memory_usage", row_limit=2)
+    assert "Input Shapes" not in averages.table()            # shapes are shown only when grouped by them
+    table = prof.key_averages(group_by_input_shape=True).table(sort_by="cpu_memory_usage", row_limit=2)
     lines = table.splitlines()
     header = lines[1].split("  ")
     assert [h.strip() for h in header if h.strip()] == [
@@ -217,6 +218,9 @@ def test_with_stack_names_the_caller():
         tt.ones(2).neg()
     neg = next(e for e in prof.events() if e.name == "aten::neg")
     assert "test_with_stack_names_the_caller" in neg.stack[0]
+    table = prof.key_averages(group_by_stack_n=2).table(max_src_column_width=300)
+    assert "Source Location" in table.splitlines()[1]
+    assert neg.stack[0] in table and neg.stack[1] in table and neg.stack[2] not in table
 
 
 def test_autograd_profiler_legacy_api():

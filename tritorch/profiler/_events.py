@@ -163,8 +163,13 @@ class EventList(list):
             key = (e.key, str(e.input_shapes) if group_by_input_shape else None,
                    tuple(e.stack[:group_by_stack_n]) if group_by_stack_n > 0 else None)
             groups.setdefault(key, FunctionEventAvg()).add(e)
-        return EventList(groups.values(), use_device=self._use_device, profile_memory=self._profile_memory,
-                         with_flops=self._with_flops)
+        averages = EventList(groups.values(), use_device=self._use_device, profile_memory=self._profile_memory,
+                             with_flops=self._with_flops)
+        for avg in averages:    # as PyTorch: only what was grouped by is shown
+            avg.stack = avg.stack[:group_by_stack_n]
+            if not group_by_input_shape:
+                avg.input_shapes = ""
+        return averages
 
     def total_average(self) -> FunctionEventAvg:
         total = FunctionEventAvg()

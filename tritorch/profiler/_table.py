@@ -2,7 +2,7 @@
 percentages and footers), for FunctionEvent and FunctionEventAvg rows alike."""
 from __future__ import annotations
 
-from ._events import _format_memory, _format_share, _format_time, _format_unit
+from ._events import _format_memory, _format_share, _format_unit
 
 _WIDTH = 12     # every numeric column
 _SPACING = 2
@@ -80,13 +80,25 @@ def build_table(events, sort_by, header, row_limit, max_src_width, max_name_widt
         row.append(e.count)
         if has_shapes:
             row.append(str(e.input_shapes)[:widths[len(row)]])
-        if stacks:
-            src = e.stack[0] if e.stack else ""
-            width = widths[len(row)]
-            row.append(src if len(src) <= width else "..." + src[len(src) - width + 3:])
+        if stacks:   # the innermost frame on the op's row, the outer ones on rows of their own below it
+            width = widths[-1]
+            row.append(_trim_path(e.stack[0], width) if e.stack else "")
         lines.append(row_format.format(*row))
+        if stacks:
+            blank = [""] * (len(headers) - 1)
+            lines += [row_format.format(*blank, _trim_path(frame, width)) for frame in e.stack[1:]]
+            lines.append(row_format.format(*blank, ""))
     lines.append(separator)
-    lines.append(f"Self CPU time total: {_format_time(self_cpu_total)}")
+    lines.append(f"Self CPU time total: {_format_unit(self_cpu_total, time_unit)}")
     if has_device_time:
-        lines.append(f"Self CUDA time total: {_format_time(self_device_total)}")
+        lines.append(f"Self CUDA time total: {_format_unit(self_device_total, time_unit)}")
     return "\n".join(lines) + "\n"
+
+
+def _trim_path(path: str, width: int) -> str:
+    """A source location cut from the left to the column's width (PyTorch's "...path/file.py(12): fn")."""
+    if len(path) > width:
+        path = path[len(path) - width:]
+        if len(path) > 3:
+            path = "..." + path[3:]
+    return path
