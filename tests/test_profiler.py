@@ -271,3 +271,20 @@ def test_a_cuda_factory_is_a_device_range():
         tt.zeros(4, device="cuda")
     (full,) = [e for e in prof.events() if e.name == "aten::full"]
     assert full.device_type == "cuda" and full.device_time_total > 0
+
+
+def test_results_are_unchanged_under_a_profile():
+    def run():
+        tt.manual_seed(0)
+        x = tt.randn(3, 4, requires_grad=True)
+        y = x.clone()
+        y[1:] *= 2               # an in-place write into a view: a CopySlices node
+        (y.exp() @ x.t()).sum().backward()
+        return x.grad
+
+    plain = run()
+    with profile() as prof:
+        profiled = run()
+    assert tt.equal(plain, profiled)
+    names = _names(prof.events())
+    assert {"CopySlices", "MatmulBackward0", "ExpBackward0"} <= set(names)
