@@ -288,3 +288,14 @@ def test_results_are_unchanged_under_a_profile():
     assert tt.equal(plain, profiled)
     names = _names(prof.events())
     assert {"CopySlices", "MatmulBackward0", "ExpBackward0"} <= set(names)
+
+
+def test_memory_of_views_and_out_is_not_an_allocation():
+    x = tt.ones(4, 4)
+    dest = tt.empty(4, 4)
+    with profile(profile_memory=True) as prof:
+        x.view(16)              # a view: shares x's memory
+        tt.exp(x, out=dest)     # writes memory that exists
+        x.sin()                 # a new 64-byte result
+    usage = {e.name: e.cpu_memory_usage for e in prof.events()}
+    assert usage == {"aten::view": 0, "aten::exp": 0, "aten::sin": 64}

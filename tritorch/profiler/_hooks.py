@@ -86,7 +86,9 @@ class Session:
         e.start_ns = time.perf_counter_ns() - self.origin_ns
         return e
 
-    def close(self, e: FunctionEvent, result) -> None:
+    def close(self, e: FunctionEvent, result, allocates: bool = True) -> None:
+        """End a range; `allocates` is False for calls whose result is memory they did not allocate (views,
+        out=), which count 0 bytes on the host (the device figure is the allocator's own, where it keeps one)."""
         e.end_ns = time.perf_counter_ns() - self.origin_ns
         e.closed = True
         stack = self.stack()
@@ -109,9 +111,9 @@ class Session:
             if before is not None:
                 e.device_memory_usage = _backend.memory_stats()["allocated_bytes"] - before
             elif e.device_type == "cuda":
-                e.device_memory_usage = _result_bytes(result)
+                e.device_memory_usage = _result_bytes(result) if allocates else 0
             else:
-                e.cpu_memory_usage = _result_bytes(result)
+                e.cpu_memory_usage = _result_bytes(result) if allocates else 0
 
     def discard(self, e: FunctionEvent) -> None:
         """Forget a range that turned out not to be a call of its own (a shortcut that declined)."""
@@ -193,7 +195,7 @@ def _profiled_call(op, *args, out=None, **kwargs):
         r = _ORIGINAL_CALL(op, *args, out=out, **kwargs)
         return r
     finally:
-        s.close(e, r)
+        s.close(e, r, out is None and not op.view)
 
 
 def _profiled_fast(op, fast):
@@ -216,7 +218,7 @@ def _profiled_fast(op, fast):
         if r is None:
             s.discard(e)
         else:
-            s.close(e, r)
+            s.close(e, r, not op.view)
         return r
 
     profiled.__wrapped__ = fast
