@@ -18,7 +18,7 @@ def _dispatch_state():
     closure cells."""
     ops = registry.ops()
     cells = tuple(c.cell_contents for c in tt.Tensor.__mul__.__closure__ or ())
-    return registry.OpDef.__call__, [(op.fast, op.vjp) for op in ops], cells
+    return registry.OpDef.__call__, [(op.fast, op.vjp, op.impl["cuda"]) for op in ops], cells
 
 
 def test_ops_and_shortcuts_are_recorded():
@@ -206,11 +206,31 @@ def test_cuda_ops_have_device_time():
         pytest.skip("no cuda device (or interpreter)")
     x = tt.ones(16, device="cuda")
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA], profile_memory=True) as prof:
-        (x * x).sum()
+        with record_function("block"):
+            (x * x).sum()
     mul = next(e for e in prof.events() if e.name == "aten::mul")
-    assert mul.device_type == "cuda" and mul.device_time_total > 0
+    assert mul.device_type == "cuda" and len(mul.launches) == 1 and mul.device_time_total > 0
+    # the launch alone is timed, inside the op's host range
+    assert mul.device_time_total <= mul.cpu_time_total or not tt.backends.cuda.INTERPRET
     assert mul.device_memory_usage >= 16 * 4 or not tt.backends.cuda.INTERPRET
+    block = next(e for e in prof.events() if e.name == "block")
+    assert not block.launches and block.self_device_time_total == 0
+    assert block.device_time_total == pytest.approx(sum(c.device_time_total for c in block.cpu_children))
     assert "Self CUDA" in prof.key_averages().table()
+
+
+def test_cuda_launches_in_the_trace(tmp_path):
+    if not tt.cuda.is_available():
+        pytest.skip("no cuda device (or interpreter)")
+    x = tt.ones(16, device="cuda")
+    with profile() as prof:
+        x.exp()
+    prof.export_chrome_trace(str(tmp_path / "t.json"))
+    events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+    host = next(e for e in events if e["name"] == "aten::exp" and e["cat"] == "cpu_op")
+    (kernel,) = [e for e in events if e.get("cat") == "kernel"]
+    assert kernel["name"] == "aten::exp" and kernel["args"]["External id"] == host["args"]["External id"]
+    assert host["ts"] <= kernel["ts"] and kernel["dur"] <= host["dur"]
 
 
 def test_with_stack_names_the_caller():

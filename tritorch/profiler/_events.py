@@ -24,7 +24,8 @@ class FunctionEvent:
         self.stack = stack if stack is not None else []
         self.device_type = device_type      # "cuda" when the range ran device work (timed on the device)
         self.device_time_total = 0.0        # us of device time (CUDA events; the launch's host time when interpreted)
-        self.device_start_us = None         # where the device work began on the profile's clock (GPU only)
+        self.launches = []                  # (start, duration) in us of the device work it ran itself
+        self.launched = False               # whether a registered cuda impl ran in it (its launches are timed)
         self.cpu_memory_usage = 0           # bytes the range allocated on the host
         self.device_memory_usage = 0        # bytes the range allocated on the device
         self.cpu_children: list[FunctionEvent] = []

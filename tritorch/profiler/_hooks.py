@@ -21,6 +21,7 @@ from .. import _state
 from ..autograd import function as _function, inplace as _inplace
 from ..backends import cuda as _backend
 from ..backends.cuda import CudaArray
+from ..cuda.streams import Event
 from ..ops import registry as _registry
 from ..optim import optimizer as _optimizer
 from ..tensor import Tensor
@@ -47,9 +48,8 @@ class Session:
         self._lock = threading.Lock()
         self._pending = []      # (event, start CUDA event, end CUDA event) read once the profile ends
         self.origin_ns = time.perf_counter_ns()
-        self.base_time_ns = time.time_ns() - self.origin_ns
+        self.base_time_ns = time.time_ns()     # the wall clock at the origin (the trace's timestamps)
         if self.cuda_events:
-            from ..cuda.streams import Event
             self._origin_event = Event(enable_timing=True)
             self._origin_event.record()
 
@@ -79,8 +79,7 @@ class Session:
         stack.append(e)
         if self.profile_memory and device == "cuda" and not _backend.INTERPRET:
             e.memory_before = _backend.memory_stats()["allocated_bytes"]
-        if device == "cuda" and self.cuda_events:
-            from ..cuda.streams import Event
+        if device == "cuda" and self.cuda_events:   # kept in case no launch of its own is timed (see close)
             e.cuda_start = Event(enable_timing=True)
             e.cuda_start.record()
         e.start_ns = time.perf_counter_ns() - self.origin_ns
@@ -96,16 +95,19 @@ class Session:
             stack.pop()
         elif e in stack:     # ranges opened inside it and never closed (an optimizer step that raised)
             del stack[stack.index(e):]
-        if e.device_type == "cuda" or _device_type((result,)) == "cuda":
-            if e.device_type != "cuda":   # a range that made device data from host arguments (factories)
-                e.device_type = "cuda"
-            elif self.cuda_events:
-                from ..cuda.streams import Event
+        if e.device_type != "cuda" and _device_type((result,)) == "cuda":
+            e.device_type = "cuda"       # a range that made device data from host arguments
+        if e.device_type == "cuda" and not e.launched and not any(c.device_type == "cuda" for c in e.cpu_children):
+            # device work that did not pass through a registered cuda impl (a cuda shortcut such as layer_norm's,
+            # a driver memset): the whole range is its device time
+            e.launched = True
+            start = getattr(e, "cuda_start", None)
+            if start is not None:
                 end = Event(enable_timing=True)
                 end.record()
-                self._pending.append((e, e.cuda_start, end))
-            if not self.cuda_events:
-                e.device_time_total = e.cpu_time_total
+                self._pending.append((e, start, end))
+            elif not self.cuda_events:
+                e.launches.append((e.start_ns / 1e3, e.cpu_time_total))
         if self.profile_memory and result is not None:
             before = getattr(e, "memory_before", None)
             if before is not None:
@@ -132,18 +134,42 @@ class Session:
                     del self.events[i]
                     break
 
+    def launch(self, impl, meta, args, kwargs):
+        """Run a cuda impl (its kernel launches) timed on the device, as device work of the innermost range."""
+        stack = self.stack()
+        if not stack:
+            return impl(meta, *args, **kwargs)
+        e = stack[-1]
+        e.launched = True
+        if self.cuda_events:
+            start, end = Event(enable_timing=True), Event(enable_timing=True)
+            start.record()
+            r = impl(meta, *args, **kwargs)
+            end.record()
+            self._pending.append((e, start, end))
+            return r
+        # interpreted kernels run on the host, in the call: its host time is their device time
+        t0 = time.perf_counter_ns()
+        r = impl(meta, *args, **kwargs)
+        t1 = time.perf_counter_ns()
+        e.launches.append(((t0 - self.origin_ns) / 1e3, (t1 - t0) / 1e3))
+        return r
+
     def finish(self) -> list[FunctionEvent]:
-        """The events of the profile, with device times read from their CUDA events (waits for the device)."""
+        """The events of the profile, with device times read from their CUDA events (waits for the device); a
+        range's device time is its own launches' and its children's."""
         for e, start, end in self._pending:
             end.synchronize()
-            e.device_time_total = start.elapsed_time(end) * 1e3
-            e.device_start_us = self.origin_ns / 1e3 + self._origin_event.elapsed_time(start) * 1e3
+            e.launches.append((self._origin_event.elapsed_time(start) * 1e3, start.elapsed_time(end) * 1e3))
         self._pending = []
         now = time.perf_counter_ns() - self.origin_ns
         for i, e in enumerate(self.events):
             e.id = i
             if not getattr(e, "closed", False):   # still open when the profile ended: it ends there
                 e.end_ns = now
+        for e in reversed(self.events):          # children began after their parent: they are summed first
+            e.device_time_total = (sum(d for _, d in e.launches)
+                                   + sum(c.device_time_total for c in e.cpu_children))
         return list(self.events)
 
 
@@ -196,6 +222,16 @@ def _profiled_call(op, *args, out=None, **kwargs):
         return r
     finally:
         s.close(e, r, out is None and not op.view)
+
+
+def _timed_impl(impl):
+    """A registered cuda impl whose launches are timed on the device while a profile is active."""
+
+    def timed(meta, *args, **kwargs):
+        s = SESSION
+        return impl(meta, *args, **kwargs) if s is None else s.launch(impl, meta, args, kwargs)
+
+    return timed
 
 
 def _profiled_fast(op, fast):
@@ -272,6 +308,9 @@ def install(session: Session) -> None:
                 _swap_attr(op, "fast", wrappers[id(op.fast)])
             if op.vjp is not None:
                 _swap_attr(op, "vjp", _profiled_vjp(_backward_name(op), op.vjp))
+            impl = op.impl["cuda"]     # the dispatch table both OpDef.__call__ and out= calls read
+            op.impl["cuda"] = _timed_impl(impl)
+            _undo.append(lambda table=op.impl, impl=impl: table.__setitem__("cuda", impl))
         for cell in cells:
             original = cell.cell_contents
             cell.cell_contents = wrappers[id(original)]
