@@ -165,6 +165,7 @@ class Session:
         now = time.perf_counter_ns() - self.origin_ns
         for i, e in enumerate(self.events):
             e.id = i
+            e.__dict__.pop("cuda_start", None)   # (a CUDA event no launch needed: released now)
             if not getattr(e, "closed", False):   # still open when the profile ended: it ends there
                 e.end_ns = now
         for e in reversed(self.events):          # children began after their parent: they are summed first
