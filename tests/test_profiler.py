@@ -319,3 +319,14 @@ def test_memory_of_views_and_out_is_not_an_allocation():
         x.sin()                 # a new 64-byte result
     usage = {e.name: e.cpu_memory_usage for e in prof.events()}
     assert usage == {"aten::view": 0, "aten::exp": 0, "aten::sin": 64}
+
+
+def test_cpu_activity_alone_times_no_device_work():
+    if not tt.cuda.is_available():
+        pytest.skip("no cuda device (or interpreter)")
+    x = tt.ones(4, device="cuda")
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        x.exp()
+    (e,) = [e for e in prof.events() if e.name == "aten::exp"]
+    assert e.device_time_total == 0 and not e.launches
+    assert "CUDA" not in prof.key_averages().table()

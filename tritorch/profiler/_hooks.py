@@ -17,7 +17,6 @@ import types
 
 import numpy as np
 
-from .. import _state
 from ..autograd import function as _function, inplace as _inplace
 from ..backends import cuda as _backend
 from ..backends.cuda import CudaArray
@@ -29,7 +28,6 @@ from ._events import FunctionEvent
 
 SESSION = None          # the active Session, or None (then no hook is installed)
 _ORIGINAL_CALL = _registry.OpDef.__call__
-_GRAD = _state.GRAD
 
 
 class Session:
@@ -39,10 +37,10 @@ class Session:
         self.record_shapes = record_shapes
         self.profile_memory = profile_memory
         self.with_stack = with_stack
-        # device ranges are timed with CUDA events on a GPU; interpreted kernels run on the host, so there the
-        # range's host time is its device time
-        self.cuda_events = use_cuda and not _backend.INTERPRET
+        # device work is timed (ProfilerActivity.CUDA) with CUDA events on a GPU; interpreted kernels run on the
+        # host, in the call, so there a launch's host time is its device time
         self.use_cuda = use_cuda
+        self.cuda_events = use_cuda and not _backend.INTERPRET
         self.events: list[FunctionEvent] = []
         self._stacks = threading.local()
         self._lock = threading.Lock()
@@ -97,7 +95,7 @@ class Session:
             del stack[stack.index(e):]
         if e.device_type != "cuda" and _device_type((result,)) == "cuda":
             e.device_type = "cuda"       # a range that made device data from host arguments
-        if e.device_type == "cuda" and not e.launched and not any(c.device_type == "cuda" for c in e.cpu_children):
+        if self.use_cuda and e.device_type == "cuda" and not e.launched and not any(c.device_type == "cuda" for c in e.cpu_children):
             # device work that did not pass through a registered cuda impl (a cuda shortcut such as layer_norm's,
             # a driver memset): the whole range is its device time
             e.launched = True
@@ -137,7 +135,7 @@ class Session:
     def launch(self, impl, meta, args, kwargs):
         """Run a cuda impl (its kernel launches) timed on the device, as device work of the innermost range."""
         stack = self.stack()
-        if not stack:
+        if not stack or not self.use_cuda:
             return impl(meta, *args, **kwargs)
         e = stack[-1]
         e.launched = True
