@@ -178,6 +178,8 @@ def test_chrome_trace_json(tmp_path):
     with profile(record_shapes=True) as prof:
         with record_function("block"):
             tt.ones(2, 3).sum()
+    prof.add_metadata("run", "r1")
+    prof.add_metadata_json("config", '{"lr": 0.1}')
     path = tmp_path / "trace.json"
     prof.export_chrome_trace(str(path))
     data = json.loads(path.read_text())
@@ -186,6 +188,7 @@ def test_chrome_trace_json(tmp_path):
     for e in complete:
         assert {"ph", "cat", "name", "pid", "tid", "ts", "dur", "args"} <= set(e)
         assert e["dur"] >= 0
+    assert data["run"] == "r1" and data["config"] == {"lr": 0.1}
     block = next(e for e in complete if e["name"] == "block")
     inner = next(e for e in complete if e["name"] == "aten::sum")
     assert block["cat"] == "user_annotation" and inner["args"]["Input Dims"] == [[2, 3]]
@@ -330,3 +333,8 @@ def test_cpu_activity_alone_times_no_device_work():
     (e,) = [e for e in prof.events() if e.name == "aten::exp"]
     assert e.device_time_total == 0 and not e.launches
     assert "CUDA" not in prof.key_averages().table()
+
+
+def test_options_it_cannot_record_are_announced():
+    with pytest.warns(UserWarning, match="does not record with_flops"):
+        profile(with_flops=True)

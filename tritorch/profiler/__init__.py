@@ -122,6 +122,15 @@ class _KinetoProfile:
         self.with_stack = with_stack
         self._session = None
         self._events = None
+        self._metadata = {}
+
+    def add_metadata(self, key: str, value: str) -> None:
+        """A key and string value written at the top level of the exported trace."""
+        self._metadata[key] = str(value)
+
+    def add_metadata_json(self, key: str, value: str) -> None:
+        """A key and a JSON value (given as its text) written at the top level of the exported trace."""
+        self._metadata[key] = json.loads(value)
 
     def _start_trace(self) -> None:
         self._session = _hooks.Session(self.record_shapes, self.profile_memory, self.with_stack,
@@ -154,6 +163,7 @@ class _KinetoProfile:
     def export_chrome_trace(self, path: str) -> None:
         """Write the last trace as Chrome trace JSON (gzip-compressed when `path` ends in .gz)."""
         data = chrome_trace(self.events(), self.events()._trace_meta)
+        data.update(self._metadata)
         path = os.fspath(path)
         if path.endswith(".gz"):
             with gzip.open(path, "wt") as f:
@@ -181,6 +191,12 @@ class profile(_KinetoProfile):
                 activities.add(ProfilerActivity.CUDA)
             else:
                 activities.discard(ProfilerActivity.CUDA)
+        unsupported = [name for name, given in (("with_flops", with_flops), ("with_modules", with_modules),
+                                                ("execution_trace_observer", execution_trace_observer is not None))
+                       if given]
+        if unsupported:
+            warnings.warn(f"tritorch.profiler does not record {', '.join(unsupported)}; the profile has times, "
+                          "shapes, memory and stacks only", stacklevel=2)
         super().__init__(activities, record_shapes, profile_memory, with_stack)
         self.schedule = schedule if schedule is not None else _always_record
         self.record_steps = schedule is not None
@@ -235,9 +251,11 @@ class profile(_KinetoProfile):
             self._start_trace()
 
 
-def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None, use_gzip: bool = False):
+def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None, use_gzip: bool = False,
+                              use_python_export: bool = False):
     """An on_trace_ready that writes each trace to `dir_name/<worker>.<ms>.pt.trace.json[.gz]`, the files
-    TensorBoard's profiler plugin reads."""
+    TensorBoard's profiler plugin reads (tritorch's traces are always written by Python: `use_python_export`
+    changes nothing)."""
 
     def handler(prof) -> None:
         os.makedirs(dir_name, exist_ok=True)

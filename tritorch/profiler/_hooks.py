@@ -95,7 +95,8 @@ class Session:
             del stack[stack.index(e):]
         if e.device_type != "cuda" and _device_type((result,)) == "cuda":
             e.device_type = "cuda"       # a range that made device data from host arguments
-        if self.use_cuda and e.device_type == "cuda" and not e.launched and not any(c.device_type == "cuda" for c in e.cpu_children):
+        if (self.use_cuda and e.device_type == "cuda" and not e.launched
+                and not any(c.device_type == "cuda" for c in e.cpu_children)):
             # device work that did not pass through a registered cuda impl (a cuda shortcut such as layer_norm's,
             # a driver memset): the whole range is its device time
             e.launched = True
