@@ -16,7 +16,8 @@ from .tensor import Tensor
 
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
-           "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e"]
+           "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e",
+           "zeta"]
 
 
 def _tt():
@@ -192,3 +193,9 @@ def polygamma(n: int, input: Tensor, *, out=None) -> Tensor:
 def multigammaln(input: Tensor, p: int, *, out=None) -> Tensor:
     r = _tt().mvlgamma(input, p)
     return r if out is None else out.copy_(r)
+
+
+def zeta(input, other, *, out=None) -> Tensor:
+    """The Hurwitz zeta function sum_k (other + k)^-input (ops/zeta.py); either argument may be a number."""
+    from .ops.zeta import zeta as _zeta
+    return _zeta(input, other, out=out)
