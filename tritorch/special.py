@@ -17,7 +17,7 @@ from .tensor import Tensor
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
            "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e",
-           "zeta"]
+           "zeta", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1"]
 
 
 def _tt():
@@ -199,3 +199,21 @@ def zeta(input, other, *, out=None) -> Tensor:
     """The Hurwitz zeta function sum_k (other + k)^-input (ops/zeta.py); either argument may be a number."""
     from .ops.zeta import zeta as _zeta
     return _zeta(input, other, out=out)
+
+
+def _unary(module: str, name: str, doc: str):
+    """special.<name>(input, *, out=None): the registered op of ops/<module>.py (imported on first call)."""
+
+    def fn(input: Tensor, *, out=None) -> Tensor:
+        import importlib
+        return getattr(importlib.import_module("tritorch.ops." + module), name)(input, out=out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+bessel_j0 = _unary("bessel_jy", "bessel_j0", "The Bessel function of the first kind of order 0, elementwise.")
+bessel_j1 = _unary("bessel_jy", "bessel_j1", "The Bessel function of the first kind of order 1, elementwise.")
+bessel_y0 = _unary("bessel_jy", "bessel_y0", "The Bessel function of the second kind of order 0, elementwise.")
+bessel_y1 = _unary("bessel_jy", "bessel_y1", "The Bessel function of the second kind of order 1, elementwise.")

@@ -16,6 +16,7 @@ from . import erfc  # noqa: F401
 from . import bessel  # noqa: F401
 from . import igamma  # noqa: F401
 from . import zeta  # noqa: F401
+from . import bessel_jy  # noqa: F401
 from . import binary  # noqa: F401
 from . import ternary  # noqa: F401
 from . import reduce  # noqa: F401
