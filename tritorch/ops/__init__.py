@@ -17,6 +17,8 @@ from . import bessel  # noqa: F401
 from . import igamma  # noqa: F401
 from . import zeta  # noqa: F401
 from . import bessel_jy  # noqa: F401
+from . import bessel_k  # noqa: F401
+from . import polynomials  # noqa: F401
 from . import binary  # noqa: F401
 from . import ternary  # noqa: F401
 from . import reduce  # noqa: F401
