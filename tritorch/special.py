@@ -18,7 +18,7 @@ from .tensor import Tensor
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
            "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e",
-           "zeta", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+           "zeta", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "spherical_bessel_j0",
            "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "chebyshev_polynomial_t",
            "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
@@ -224,6 +224,7 @@ bessel_j0 = _unary("bessel_jy", "bessel_j0", "The Bessel function of the first k
 bessel_j1 = _unary("bessel_jy", "bessel_j1", "The Bessel function of the first kind of order 1, elementwise.")
 bessel_y0 = _unary("bessel_jy", "bessel_y0", "The Bessel function of the second kind of order 0, elementwise.")
 bessel_y1 = _unary("bessel_jy", "bessel_y1", "The Bessel function of the second kind of order 1, elementwise.")
+spherical_bessel_j0 = _unary("bessel_jy", "spherical_bessel_j0", "sin(input) / input (1 at 0), elementwise.")
 modified_bessel_k0 = _unary("bessel_k", "modified_bessel_k0",
                             "The modified Bessel function of the second kind of order 0, elementwise.")
 modified_bessel_k1 = _unary("bessel_k", "modified_bessel_k1",

@@ -110,3 +110,22 @@ def test_dtypes_out_and_errors():
     assert tt.special.bessel_j1(tt.tensor([1.0, 2.0], dtype=tt.float64), out=out) is out
     with pytest.raises(TypeError):
         tt.special.bessel_j0(1.0)
+
+
+@pytest.mark.parametrize("device", devices())
+def test_spherical_bessel_j0(device):
+    x = np.concatenate([RNG.uniform(-20, 20, 60), 10 ** RNG.uniform(-8, 4, 30), np.linspace(0.45, 0.55, 5)])
+    with mpmath.workdps(40):
+        want = np.array([float(mpmath.sinc(v)) for v in x])
+        d1 = np.array([float(mpmath.diff(mpmath.sinc, v)) for v in x[:20]])
+        d2 = np.array([float(mpmath.diff(mpmath.sinc, v, 2)) for v in x[:20]])
+    got = tt.special.spherical_bessel_j0(tt.tensor(x, device=device)).cpu().numpy()
+    assert np.max(np.abs(got - want) / _envelope(x, want)) <= 2 * EPS
+    np.testing.assert_allclose(got, torch.special.spherical_bessel_j0(torch.tensor(x)).numpy(), rtol=0, atol=1e-15)
+    t = tt.tensor([math.inf, -math.inf, math.nan, 0.0, -0.0], dtype=tt.float64, device=device)
+    np.testing.assert_array_equal(tt.special.spherical_bessel_j0(t).cpu().numpy(), [0.0, 0.0, math.nan, 1.0, 1.0])
+    xt = tt.tensor(x[:20], device=device, requires_grad=True)
+    (g,) = tt.autograd.grad(tt.special.spherical_bessel_j0(xt).sum(), [xt], create_graph=True)
+    (gg,) = tt.autograd.grad(g.sum(), [xt])
+    np.testing.assert_allclose(g.detach().cpu().numpy(), d1, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(gg.cpu().numpy(), d2, rtol=0, atol=1e-15)

@@ -14,7 +14,10 @@ Accuracy: within a few times 1e-16 of the largest nearby value (absolute, relati
 accuracy near a zero past the first two is the function's conditioning there, as in every float64 algorithm.
 Special values: J0(+-inf) = J1(+-inf) = Y0(inf) = Y1(inf) = 0 (PyTorch gives NaN: cos(inf)); Y0(0) = Y1(0) = -inf,
 NaN below 0 and for NaN (as PyTorch).
-Gradients in ops: J0' = -J1, J1' = J0 - J1/x (1/2 at 0), Y0' = -Y1, Y1' = Y0 - Y1/x; PyTorch has none.
+spherical_bessel_j0(x) = sin(x) / x, by its Taylor polynomial to x^12 below |x| = 0.5 (truncation below 5e-17
+relative; PyTorch's method), 0 at +-inf.
+Gradients in ops: J0' = -J1, J1' = J0 - J1/x (1/2 at 0), Y0' = -Y1, Y1' = Y0 - Y1/x, j0' = (cos x - j0(x)) / x (its
+Taylor polynomial below 0.5, where that difference cancels); PyTorch has none.
 Bytes per launch: n elements read, n written.
 """
 from __future__ import annotations
@@ -31,7 +34,7 @@ from .unary import _samples
 
 FAMILY = "bessel_jy"
 
-__all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1"]
+__all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "spherical_bessel_j0"]
 
 # Cephes j0.c / j1.c coefficients (the same as PyTorch's ATen/native/Math.h)
 _PP0 = const([7.96936729297347051624e-04, 8.28352392107440799803e-02, 1.23953371646414299388e+00,
@@ -82,6 +85,8 @@ _YQ1 = const([5.94301592346128195359e+02, 2.35564092943068577943e+05, 7.34811944
 # squares of the first two zeros of J0 and J1
 _J0_Z1, _J0_Z2 = tl.constexpr(5.78318596294678452118e+00), tl.constexpr(3.04712623436620863991e+01)
 _J1_Z1, _J1_Z2 = tl.constexpr(1.46819706421238932572e+01), tl.constexpr(4.92184563216946036703e+01)
+# sin(x) / x = sum_k (-1)^k x^2k / (2k + 1)!, k = 6 down to 0: Horner's coefficients in z = x^2
+_SINC = tl.constexpr(tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(6, -1, -1)))
 _SQ2OPI = tl.constexpr(0.79788456080286535587989)   # sqrt(2 / pi)
 _TWO_OVER_PI = tl.constexpr(0.63661977236758134308)
 # pi/4 and 3 pi/4 as float64 values and their rounding errors (the phase x - pi/4 is carried as s + t)
@@ -165,6 +170,22 @@ def _y(x, ORDER: tl.constexpr):
 
 
 @triton.jit
+def _spherical_j0(x):
+    # sin(x) / x in float64: the Taylor polynomial below 0.5, 0 at +-inf
+    a = tl.abs(x)
+    small = a < 0.5
+    xs = tl.where(small, 1.0, tl.where(a < float("inf"), x, 1.0))
+    r = tl.where(small, polevl(x * x, _SINC, 7), tl.sin(xs) / xs)
+    r = tl.where(a == float("inf"), 0.0, r)
+    return tl.where(x != x, x, r)
+
+
+@triton.jit
+def _sj0_fn(x, y, z, p0, p1):
+    return _spherical_j0(x.to(tl.float64)).to(x.dtype)
+
+
+@triton.jit
 def _j0_fn(x, y, z, p0, p1):
     return _j(x.to(tl.float64), 0).to(x.dtype)
 
@@ -244,7 +265,26 @@ def _y_np(order: int):
     return fn
 
 
+def _spherical_j0_np(x):
+    a = np.abs(x)
+    small = a < 0.5
+    xs = np.where(small, 1.0, np.where(a < np.inf, x, 1.0))
+    r = np.where(small, polevl_np(x * x, _SINC), np.sin(xs) / xs)
+    r = np.where(a == np.inf, 0.0, r)
+    return np.where(np.isnan(x), x, r)
+
+
 # ==================================================================================== float64 references
+
+def _mp_spherical_j0(v: float) -> float:
+    if math.isnan(v):
+        return v
+    if math.isinf(v):
+        return 0.0
+    import mpmath
+    with mpmath.workdps(40):
+        return float(mpmath.sinc(v))
+
 
 def _mp_one(kind: str, order: int):
     def one(v: float) -> float:
@@ -291,6 +331,23 @@ def _y1_vjp(ctx, grad):
     return grad * (bessel_y0(x) - bessel_y1(x) / x)
 
 
+# sin(x)/x' = sum_k (-1)^k 2k x^(2k-1) / (2k + 1)!, k = 7..1: Horner's coefficients in x^2 (times x)
+_DSINC = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(7, 0, -1))
+
+
+def _sj0_vjp(ctx, grad):
+    (x,) = ctx.inputs
+    from .ternary import where
+    small = x.abs() < 0.5
+    z = x * x
+    series = z * 0.0 + _DSINC[0]
+    for c in _DSINC[1:]:
+        series = series * z + c
+    safe = x.masked_fill(small, 1.0)
+    far = (safe.cos() - spherical_bessel_j0(safe)) / safe
+    return grad * where(small, series * x, far)
+
+
 # ============================================================================================ the ops
 
 _J_SPECIALS = [0.0, -0.0, 1e-30, 1e-6, -1e-6, 2.404825557695773, 4.99, 5.0, 5.01, -7.5, 30.0, 1e4]
@@ -311,5 +368,11 @@ bessel_j0_op, bessel_j0 = _declare("bessel_j0", "j", 0, _j0_fn, _j0_vjp, "bessel
 bessel_j1_op, bessel_j1 = _declare("bessel_j1", "j", 1, _j1_fn, _j1_vjp, "bessel_j1")
 bessel_y0_op, bessel_y0 = _declare("bessel_y0", "y", 0, _y0_fn, _y0_vjp, "bessel_y0")
 bessel_y1_op, bessel_y1 = _declare("bessel_y1", "y", 1, _y1_fn, _y1_vjp, "bessel_y1")
-for _op in (bessel_j0_op, bessel_j1_op, bessel_y0_op, bessel_y1_op):
+spherical_bessel_j0_op, spherical_bessel_j0 = declare_unary(
+    "spherical_bessel_j0", family=FAMILY, np_fn=float64_fallback(_spherical_j0_np), tl_fn=_sj0_fn,
+    ref=mp_ref(_mp_spherical_j0), samples=_samples(-12, 12, [0.0, -0.0, 1e-30, 0.4999, 0.5, -0.5001, 3.14159, 1e4]),
+    vjp=_sj0_vjp, torch_fn=lambda torch, x: torch.special.spherical_bessel_j0(x),
+    doc="The spherical Bessel function of the first kind of order 0, sin(x) / x, elementwise "
+        "(torch.special.spherical_bessel_j0).")
+for _op in (bessel_j0_op, bessel_j1_op, bessel_y0_op, bessel_y1_op, spherical_bessel_j0_op):
     _op.extra["torch_grad"] = False   # PyTorch gives these no derivative: the gradient tests have no oracle
