@@ -339,13 +339,14 @@ def _sj0_vjp(ctx, grad):
     (x,) = ctx.inputs
     from .ternary import where
     small = x.abs() < 0.5
-    z = x * x
+    near = x.masked_fill(~small, 0.0)   # each branch sees only its own arguments (no overflow, no 0/0)
+    z = near * near
     series = z * 0.0 + _DSINC[0]
     for c in _DSINC[1:]:
         series = series * z + c
     safe = x.masked_fill(small, 1.0)
     far = (safe.cos() - spherical_bessel_j0(safe)) / safe
-    return grad * where(small, series * x, far)
+    return grad * where(small, series * near, far)
 
 
 # ============================================================================================ the ops
