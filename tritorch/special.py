@@ -6,8 +6,9 @@ entr, ndtr, ndtri, the gamma family's ops (ops/gamma.py) as gammaln, digamma, ps
 the erfc family's (ops/erfc.py) as erfc, erfcx, with log_ndtr on them, and the incomplete gamma functions
 (ops/igamma.py) as gammainc, gammaincc, and the Bessel family's (ops/bessel.py) as i0, i0e, i1, i1e (and
 modified_bessel_i0, modified_bessel_i1). zeta (ops/zeta.py), bessel_j0/j1/y0/y1 (ops/bessel_jy.py),
-modified_bessel_k0/k1 and their scaled forms (ops/bessel_k.py) and the orthogonal polynomials (ops/polynomials.py)
-are registered ops of their own, imported on first call.
+modified_bessel_k0/k1 and their scaled forms (ops/bessel_k.py), spherical_bessel_j0 (ops/bessel_jy.py), airy_ai
+(ops/airy.py) and the orthogonal polynomials (ops/polynomials.py) are registered ops of their own, imported on first
+call.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .tensor import Tensor
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
            "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e",
-           "zeta", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "spherical_bessel_j0",
+           "zeta", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "spherical_bessel_j0", "airy_ai",
            "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "chebyshev_polynomial_t",
            "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
@@ -225,6 +226,7 @@ bessel_j1 = _unary("bessel_jy", "bessel_j1", "The Bessel function of the first k
 bessel_y0 = _unary("bessel_jy", "bessel_y0", "The Bessel function of the second kind of order 0, elementwise.")
 bessel_y1 = _unary("bessel_jy", "bessel_y1", "The Bessel function of the second kind of order 1, elementwise.")
 spherical_bessel_j0 = _unary("bessel_jy", "spherical_bessel_j0", "sin(input) / input (1 at 0), elementwise.")
+airy_ai = _unary("airy", "airy_ai", "The Airy function Ai, elementwise.")
 modified_bessel_k0 = _unary("bessel_k", "modified_bessel_k0",
                             "The modified Bessel function of the second kind of order 0, elementwise.")
 modified_bessel_k1 = _unary("bessel_k", "modified_bessel_k1",

@@ -19,6 +19,7 @@ from . import zeta  # noqa: F401
 from . import bessel_jy  # noqa: F401
 from . import bessel_k  # noqa: F401
 from . import polynomials  # noqa: F401
+from . import airy  # noqa: F401
 from . import binary  # noqa: F401
 from . import ternary  # noqa: F401
 from . import reduce  # noqa: F401
