@@ -81,7 +81,7 @@ def test_values_vs_torch_and_derivatives(device):
         np.testing.assert_allclose(gg.cpu().numpy(), d2, rtol=1e-12, err_msg=name)
 
 
-def test_dtypes_and_not_differentiable_in_torch_terms():
+def test_dtypes():
     assert tt.special.modified_bessel_k0(tt.tensor([1, 2])).dtype is tt.float32
     h = tt.special.scaled_modified_bessel_k1(tt.tensor([0.5, 3.0], dtype=tt.bfloat16))
     assert h.dtype is tt.bfloat16

@@ -28,7 +28,6 @@ import numpy as np
 import triton
 import triton.language as tl
 
-from .. import dtypes as _dt
 from .special_common import const, declare_unary, float64_fallback, mp_ref, p1evl, p1evl_np, polevl, polevl_np
 from .unary import _samples
 
