@@ -4,9 +4,11 @@ of them (both devices, differentiable through their ops).
 expit, logit, erf, erfinv, exp2, expm1, log1p, sinc, round, softmax, log_softmax, logsumexp, xlogy, xlog1py,
 entr, ndtr, ndtri, the gamma family's ops (ops/gamma.py) as gammaln, digamma, psi, polygamma, multigammaln, and
 the erfc family's (ops/erfc.py) as erfc, erfcx, with log_ndtr on them, and the incomplete gamma functions
-(ops/igamma.py) as gammainc, gammaincc, and the Bessel family's (ops/bessel.py) as i0, i0e, i1, i1e. zeta and the
-Bessel functions of other kinds and orders are not provided: each needs an op of its own with its own accuracy
-work.
+(ops/igamma.py) as gammainc, gammaincc, and the Bessel family's (ops/bessel.py) as i0, i0e, i1, i1e (and
+modified_bessel_i0, modified_bessel_i1). zeta (ops/zeta.py), bessel_j0/j1/y0/y1 (ops/bessel_jy.py),
+modified_bessel_k0/k1 and their scaled forms (ops/bessel_k.py), spherical_bessel_j0 (ops/bessel_jy.py), airy_ai
+(ops/airy.py) and the orthogonal polynomials (ops/polynomials.py) are registered ops of their own, imported on first
+call.
 """
 from __future__ import annotations
 
@@ -16,7 +18,14 @@ from .tensor import Tensor
 
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
-           "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e"]
+           "multigammaln", "erfc", "erfcx", "log_ndtr", "gammainc", "gammaincc", "i0", "i0e", "i1", "i1e",
+           "zeta", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "spherical_bessel_j0", "airy_ai",
+           "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+           "shifted_chebyshev_polynomial_w",
+           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]
 
 
 def _tt():
@@ -192,3 +201,66 @@ def polygamma(n: int, input: Tensor, *, out=None) -> Tensor:
 def multigammaln(input: Tensor, p: int, *, out=None) -> Tensor:
     r = _tt().mvlgamma(input, p)
     return r if out is None else out.copy_(r)
+
+
+def zeta(input, other, *, out=None) -> Tensor:
+    """The Hurwitz zeta function sum_k (other + k)^-input (ops/zeta.py); either argument may be a number."""
+    from .ops.zeta import zeta as _zeta
+    return _zeta(input, other, out=out)
+
+
+def _unary(module: str, name: str, doc: str):
+    """special.<name>(input, *, out=None): the registered op of ops/<module>.py (imported on first call)."""
+
+    def fn(input: Tensor, *, out=None) -> Tensor:
+        import importlib
+        return getattr(importlib.import_module("tritorch.ops." + module), name)(input, out=out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+bessel_j0 = _unary("bessel_jy", "bessel_j0", "The Bessel function of the first kind of order 0, elementwise.")
+bessel_j1 = _unary("bessel_jy", "bessel_j1", "The Bessel function of the first kind of order 1, elementwise.")
+bessel_y0 = _unary("bessel_jy", "bessel_y0", "The Bessel function of the second kind of order 0, elementwise.")
+bessel_y1 = _unary("bessel_jy", "bessel_y1", "The Bessel function of the second kind of order 1, elementwise.")
+spherical_bessel_j0 = _unary("bessel_jy", "spherical_bessel_j0", "sin(input) / input (1 at 0), elementwise.")
+airy_ai = _unary("airy", "airy_ai", "The Airy function Ai, elementwise.")
+modified_bessel_k0 = _unary("bessel_k", "modified_bessel_k0",
+                            "The modified Bessel function of the second kind of order 0, elementwise.")
+modified_bessel_k1 = _unary("bessel_k", "modified_bessel_k1",
+                            "The modified Bessel function of the second kind of order 1, elementwise.")
+scaled_modified_bessel_k0 = _unary("bessel_k", "scaled_modified_bessel_k0", "exp(input) K0(input), elementwise.")
+scaled_modified_bessel_k1 = _unary("bessel_k", "scaled_modified_bessel_k1", "exp(input) K1(input), elementwise.")
+# I0 and I1 under their torch.special.modified_bessel_* names: ops/bessel.py's ops themselves
+modified_bessel_i0 = _unary("bessel", "i0", "The modified Bessel function of the first kind of order 0, elementwise.")
+modified_bessel_i1 = _unary("bessel", "i1", "The modified Bessel function of the first kind of order 1, elementwise.")
+modified_bessel_i0.__name__ = modified_bessel_i0.__qualname__ = "modified_bessel_i0"
+modified_bessel_i1.__name__ = modified_bessel_i1.__qualname__ = "modified_bessel_i1"
+
+
+def _polynomial(name: str):
+    """special.<name>(input, n, *, out=None): ops/polynomials.py's op (imported on first call)."""
+
+    def fn(input, n, *, out=None) -> Tensor:
+        from .ops import polynomials
+        return getattr(polynomials, name)(input, n, out=out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The polynomial {name} of degree n (a tensor or a number) at input, elementwise."
+    return fn
+
+
+chebyshev_polynomial_t = _polynomial("chebyshev_polynomial_t")
+chebyshev_polynomial_u = _polynomial("chebyshev_polynomial_u")
+chebyshev_polynomial_v = _polynomial("chebyshev_polynomial_v")
+chebyshev_polynomial_w = _polynomial("chebyshev_polynomial_w")
+shifted_chebyshev_polynomial_t = _polynomial("shifted_chebyshev_polynomial_t")
+shifted_chebyshev_polynomial_u = _polynomial("shifted_chebyshev_polynomial_u")
+shifted_chebyshev_polynomial_v = _polynomial("shifted_chebyshev_polynomial_v")
+shifted_chebyshev_polynomial_w = _polynomial("shifted_chebyshev_polynomial_w")
+hermite_polynomial_h = _polynomial("hermite_polynomial_h")
+hermite_polynomial_he = _polynomial("hermite_polynomial_he")
+laguerre_polynomial_l = _polynomial("laguerre_polynomial_l")
+legendre_polynomial_p = _polynomial("legendre_polynomial_p")

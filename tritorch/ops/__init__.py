@@ -17,6 +17,11 @@ from . import bessel  # noqa: F401
 from . import igamma  # noqa: F401
 from . import gcd  # noqa: F401
 from . import float_bits  # noqa: F401
+from . import zeta  # noqa: F401
+from . import bessel_jy  # noqa: F401
+from . import bessel_k  # noqa: F401
+from . import polynomials  # noqa: F401
+from . import airy  # noqa: F401
 from . import binary  # noqa: F401
 from . import ternary  # noqa: F401
 from . import reduce  # noqa: F401
