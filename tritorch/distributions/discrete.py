@@ -7,8 +7,10 @@ import math
 
 from ..tensor import Tensor
 from .distribution import Distribution, _tt, broadcast_all, logits_to_probs, probs_to_logits
+from .exp_family import ExponentialFamily
 
-__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Poisson", "BinaryParams", "poisson_sample"]
+__all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Poisson",
+           "BinaryParams", "poisson_sample"]
 
 
 def _one_of(name: str, probs, logits):
@@ -135,6 +137,18 @@ class OneHotCategorical(Distribution):
         return self._categorical.entropy()
 
 
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """OneHotCategorical with the straight-through gradient: rsample is a one-hot draw in value whose gradient is
+    that of probs (sample + probs - probs.detach()), as in PyTorch."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())
+
+
 class BinaryParams:
     """probs / logits of a Bernoulli trial (Bernoulli, Geometric, Binomial, NegativeBinomial, the relaxed
     Bernoulli): whichever was given, broadcast with the distribution's other parameters; the other computed on
@@ -169,7 +183,7 @@ class BinaryParams:
                         f"{kind}(lower_bound=0.0, upper_bound=1.0)")
 
 
-class Bernoulli(BinaryParams, Distribution):
+class Bernoulli(BinaryParams, ExponentialFamily):
     """Bernoulli(probs or logits): samples are 0.0 / 1.0 in the parameter's dtype."""
 
     arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
@@ -183,6 +197,12 @@ class Bernoulli(BinaryParams, Distribution):
     @property
     def mean(self):
         return self.probs
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.logits,))
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()
 
     @property
     def mode(self):
@@ -271,7 +291,7 @@ def poisson_sample(rate: Tensor, generator=None) -> Tensor:
         return out
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Poisson(rate): counts (as floats, like PyTorch's); sample() only (counts are not differentiable)."""
 
     arg_constraints = {"rate": "GreaterThanEq(lower_bound=0.0)"}
@@ -284,6 +304,10 @@ class Poisson(Distribution):
     mean = property(lambda self: self.rate)
     mode = property(lambda self: self.rate.floor())
     variance = property(lambda self: self.rate)
+    _natural_params = property(lambda self: (self.rate.log(),))
+
+    def _log_normalizer(self, x):
+        return x.exp()
 
     def sample(self, sample_shape=()):
         return poisson_sample(self.rate.expand(self._extended_shape(sample_shape)))

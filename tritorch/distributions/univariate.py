@@ -8,6 +8,7 @@ import math
 
 from .continuous import Normal
 from .distribution import Distribution, _tt, broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal", "Cauchy", "Gamma", "Chi2", "StudentT",
            "Dirichlet", "Beta"]
@@ -31,7 +32,7 @@ def _tiny_eps(t):
     return info.tiny, info.eps
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Exponential(rate): density rate e^(-rate x) on x >= 0; samples -log1p(-u) / rate."""
 
     arg_constraints = {"rate": "GreaterThan(lower_bound=0.0)"}
@@ -46,6 +47,11 @@ class Exponential(Distribution):
     mode = property(lambda self: _tt().zeros_like(self.rate))
     stddev = property(lambda self: self.rate.reciprocal())
     variance = property(lambda self: self.rate.pow(-2))
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (-self.rate,))
+
+    def _log_normalizer(self, x):
+        return -(-x).log()
 
     def rsample(self, sample_shape=()):
         return -(-_uniform(self, sample_shape, self.rate)).log1p() / self.rate
@@ -327,7 +333,7 @@ class _StandardGamma(_tt_autograd_function()):
         return grad * _standard_gamma_grad(x, a)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma(concentration, rate): density rate^a x^(a-1) e^(-rate x) / Gamma(a) on x > 0 (lgamma and digamma
     from ops/gamma.py). Samples are standard Gamma(a) draws (Marsaglia and Tsang) divided by the rate; rsample's
     gradient in the concentration is the implicit one of _standard_gamma_grad (first order only)."""
@@ -342,6 +348,11 @@ class Gamma(Distribution):
         self._check("rate", self.rate, self.rate > 0, "GreaterThan(lower_bound=0.0)")
 
     mean = property(lambda self: self.concentration / self.rate)
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.concentration - 1, -self.rate))
+
+    def _log_normalizer(self, x, y):
+        return _tt().lgamma(x + 1) + (x + 1) * (-y.reciprocal()).log()
     mode = property(lambda self: ((self.concentration - 1) / self.rate).clamp(min=0))
     variance = property(lambda self: self.concentration / self.rate.pow(2))
 
@@ -428,7 +439,7 @@ class StudentT(Distribution):
                 + 0.5 * df.log() + lbeta)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration over the last dim): normalised Gamma draws (reparameterised through them)."""
 
     arg_constraints = {"concentration": "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"}
@@ -446,6 +457,18 @@ class Dirichlet(Distribution):
     @property
     def mean(self):
         return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    _natural_params = property(lambda self: (self.concentration,))
+
+    @property
+    def _mean_carrier_measure(self):
+        # h(x) = 1 / prod x_i, so E[log h] = -sum E[log x_i] (PyTorch leaves it undefined)
+        tt = _tt()
+        return -(tt.digamma(self.concentration) - tt.digamma(self.concentration.sum(-1, keepdim=True))).sum(-1)
+
+    def _log_normalizer(self, x):
+        tt = _tt()
+        return tt.lgamma(x).sum(-1) - tt.lgamma(x.sum(-1))
 
     @property
     def mode(self):
@@ -482,7 +505,7 @@ class Dirichlet(Distribution):
                 - ((a - 1.0) * tt.digamma(a)).sum(-1))
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """Beta(concentration1, concentration0): the first coordinate of Dirichlet([c1, c0])."""
 
     arg_constraints = {"concentration1": "GreaterThan(lower_bound=0.0)",
@@ -497,6 +520,12 @@ class Beta(Distribution):
     concentration1 = property(lambda self: self._dirichlet.concentration[..., 0])
     concentration0 = property(lambda self: self._dirichlet.concentration[..., 1])
     mean = property(lambda self: self.concentration1 / (self.concentration1 + self.concentration0))
+    _natural_params = property(lambda self: (self.concentration1, self.concentration0))
+    _mean_carrier_measure = property(lambda self: self._dirichlet._mean_carrier_measure)
+
+    def _log_normalizer(self, x, y):
+        tt = _tt()
+        return tt.lgamma(x) + tt.lgamma(y) - tt.lgamma(x + y)
     mode = property(lambda self: self._dirichlet.mode[..., 0])
 
     @property
