@@ -24,6 +24,8 @@ from . import kl_more  # noqa: F401,E402  (registers the remaining KL rules)
 from .univariate import (Beta, Cauchy, Chi2, Dirichlet, Exponential, Gamma, Gumbel, HalfNormal, Laplace,  # noqa: F401
                          LogNormal, StudentT)
 from .exp_family import ExponentialFamily  # noqa: F401
+from . import constraint_registry  # noqa: F401
+from .constraint_registry import biject_to, transform_to  # noqa: F401
 from .transforms import *  # noqa: F401,F403  (the Transform classes, as torch.distributions exports them)
 from .transforms import __all__ as _transform_names
 from ._module_names import alias_torch_module_names
@@ -36,5 +38,6 @@ __all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "LogNo
            "TransformedDistribution", "Pareto", "Weibull",
            "Geometric", "Binomial", "NegativeBinomial", "Multinomial", "HalfCauchy", "MixtureSameFamily",
            "RelaxedBernoulli", "RelaxedOneHotCategorical",
-           "VonMises", "ExponentialFamily", "constraints", "transforms", "kl_divergence", "register_kl"]
+           "VonMises", "ExponentialFamily", "constraints", "transforms", "kl_divergence", "register_kl",
+           "biject_to", "transform_to", "constraint_registry"]
 __all__ += _transform_names
