@@ -106,5 +106,6 @@ def test_sample_statistics(device):
     np.testing.assert_allclose(s.mean(0), LOC[1], atol=5 * np.sqrt(np.diag(cov).max() / n))
     np.testing.assert_allclose(np.cov(s.T), cov, atol=5 * np.sqrt(2 / n) * np.diag(cov).max())
     x = tt.tensor(LOC, device=device, requires_grad=True)
-    D.LowRankMultivariateNormal(x, tt.tensor(W, device=device), tt.tensor(DIAG, device=device)).rsample().sum().backward()
+    d = D.LowRankMultivariateNormal(x, tt.tensor(W, device=device), tt.tensor(DIAG, device=device))
+    d.rsample().sum().backward()
     np.testing.assert_allclose(x.grad.cpu().numpy(), np.ones_like(LOC))

@@ -15,6 +15,9 @@ from .independent import Independent  # noqa: F401
 from .kl import kl_divergence, register_kl  # noqa: F401
 from .multivariate_normal import MultivariateNormal  # noqa: F401
 from .lowrank_multivariate_normal import LowRankMultivariateNormal  # noqa: F401
+from .inverse_gamma import InverseGamma  # noqa: F401
+from .kumaraswamy import Kumaraswamy  # noqa: F401
+from .generalized_pareto import GeneralizedPareto  # noqa: F401
 from . import constraints, transforms  # noqa: F401
 from .transformed import HalfCauchy, Pareto, TransformedDistribution, Weibull  # noqa: F401
 from .mixture import MixtureSameFamily  # noqa: F401
@@ -40,5 +43,6 @@ __all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "LogNo
            "Geometric", "Binomial", "NegativeBinomial", "Multinomial", "HalfCauchy", "MixtureSameFamily",
            "RelaxedBernoulli", "RelaxedOneHotCategorical",
            "VonMises", "ExponentialFamily", "constraints", "transforms", "kl_divergence", "register_kl",
-           "biject_to", "transform_to", "constraint_registry", "LowRankMultivariateNormal"]
+           "biject_to", "transform_to", "constraint_registry", "LowRankMultivariateNormal",
+           "InverseGamma", "Kumaraswamy", "GeneralizedPareto"]
 __all__ += _transform_names
