@@ -1,4 +1,5 @@
-"""InverseGamma, Kumaraswamy and GeneralizedPareto against torch.distributions in float64: log_prob, cdf/icdf,
+"""InverseGamma, Kumaraswamy, GeneralizedPareto, FisherSnedecor, ContinuousBernoulli and LogisticNormal against
+torch.distributions in float64: log_prob, cdf/icdf,
 mean/variance/mode/entropy and their gradients in every parameter, expand, argument errors, sample means and
 reparameterised gradients, both devices."""
 import numpy as np
@@ -17,6 +18,9 @@ FAMILIES = {
     "GeneralizedPareto": (([0.1, -1.0, 0.5], [2.0, 0.5, 1.0], [0.3, 0.0, -0.2]), [0.5, 1.0, 2.0],
                           ["mean", "variance", "mode", "entropy", "cdf", "icdf", "log_cdf",
                            "log_survival_function"]),
+    "FisherSnedecor": (([3.0, 5.0, 8.0], [6.0, 10.0, 12.0]), [0.3, 1.0, 2.5], ["mean", "variance", "mode"]),
+    # probs 0.5 lies in the region where the normaliser, mean and variance use their Taylor expansions
+    "ContinuousBernoulli": (([0.2, 0.5, 0.9],), [0.1, 0.5, 0.8], ["mean", "variance", "entropy", "cdf", "icdf"]),
 }
 QUANTILES = [0.1, 0.5, 0.95]
 
@@ -83,12 +87,15 @@ def test_validate_args(name):
     params = [list(p) for p in FAMILIES[name][0]]
     bad = 1 if name == "GeneralizedPareto" else 0      # the first positive-constrained parameter
     params[bad][0] = -1.0
+    # (ContinuousBernoulli checks probs only when validate_args is given, before clamping it: as PyTorch)
+    kwargs = {"validate_args": True} if name == "ContinuousBernoulli" else {}
     with pytest.raises(ValueError) as ours:
-        getattr(D, name)(*[tt.tensor(p) for p in params])
+        getattr(D, name)(*[tt.tensor(p) for p in params], **kwargs)
     with pytest.raises(ValueError) as theirs:
-        getattr(TD, name)(*[torch.tensor(p) for p in params])
+        getattr(TD, name)(*[torch.tensor(p) for p in params], **kwargs)
     assert str(ours.value).split(" of distribution")[0] == str(theirs.value).split(" of distribution")[0]
-    getattr(D, name)(*[tt.tensor(p) for p in params], validate_args=False)
+    if name != "ContinuousBernoulli":
+        getattr(D, name)(*[tt.tensor(p) for p in params], validate_args=False)
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
@@ -125,3 +132,37 @@ def test_inverse_gamma_cdf(device):
     (g,) = torch.autograd.grad(expected.sum(), theirs[1])
     (ours_g,) = tt.autograd.grad(got.sum(), ours[1])
     np.testing.assert_allclose(ours_g.cpu().numpy(), g.numpy(), rtol=1e-8)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_continuous_bernoulli_logits_and_exp_family(device):
+    logits = np.array([-1.5, 0.001, 2.0])
+    ours = tt.tensor(logits, device=device, requires_grad=True)
+    theirs = torch.tensor(logits, requires_grad=True)
+    d, t = D.ContinuousBernoulli(logits=ours), TD.ContinuousBernoulli(logits=theirs)
+    x = [0.1, 0.5, 0.8]
+    got = d.log_prob(tt.tensor(x, dtype=tt.float64, device=device))
+    _compare(got, t.log_prob(torch.tensor(x)), [ours], [theirs])
+    np.testing.assert_allclose(D.ExponentialFamily.entropy(d).detach().cpu().numpy(),
+                               TD.ExponentialFamily.entropy(t).detach().numpy(), rtol=1e-8)
+    with pytest.raises(ValueError, match="Either `probs` or `logits` must be specified, but not both"):
+        D.ContinuousBernoulli()
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_logistic_normal(device):
+    loc, scale = np.array([[0.2, -0.5, 1.0], [0.0, 0.3, -1.0]]), np.array([[1.0, 0.5, 2.0], [0.7, 1.2, 0.4]])
+    ours = [tt.tensor(loc, device=device, requires_grad=True), tt.tensor(scale, device=device, requires_grad=True)]
+    theirs = [torch.tensor(loc, requires_grad=True), torch.tensor(scale, requires_grad=True)]
+    d, t = D.LogisticNormal(*ours), TD.LogisticNormal(*theirs)
+    assert d.batch_shape == t.batch_shape == (2,) and d.event_shape == t.event_shape == (4,)
+    y = np.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.4, 0.1]])
+    _compare(d.log_prob(tt.tensor(y, device=device)), t.log_prob(torch.tensor(y)), ours, theirs)
+    tt.manual_seed(1)
+    s = d.sample((500,))
+    assert s.shape == (500, 2, 4) and bool(d.support.check(s).all())
+    e, te = d.expand((3, 2)), t.expand((3, 2))
+    assert e.batch_shape == te.batch_shape and e.event_shape == te.event_shape
+    assert D.LogisticNormal(0.0, 1.0).event_shape == TD.LogisticNormal(0.0, 1.0).event_shape == (2,)
+    with pytest.raises(ValueError, match="Expected parameter scale"):
+        D.LogisticNormal(tt.zeros(2), tt.tensor([1.0, -1.0]))

@@ -18,6 +18,9 @@ from .lowrank_multivariate_normal import LowRankMultivariateNormal  # noqa: F401
 from .inverse_gamma import InverseGamma  # noqa: F401
 from .kumaraswamy import Kumaraswamy  # noqa: F401
 from .generalized_pareto import GeneralizedPareto  # noqa: F401
+from .fisher_snedecor import FisherSnedecor  # noqa: F401
+from .continuous_bernoulli import ContinuousBernoulli  # noqa: F401
+from .logistic_normal import LogisticNormal  # noqa: F401
 from . import constraints, transforms  # noqa: F401
 from .transformed import HalfCauchy, Pareto, TransformedDistribution, Weibull  # noqa: F401
 from .mixture import MixtureSameFamily  # noqa: F401
@@ -44,5 +47,6 @@ __all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "LogNo
            "RelaxedBernoulli", "RelaxedOneHotCategorical",
            "VonMises", "ExponentialFamily", "constraints", "transforms", "kl_divergence", "register_kl",
            "biject_to", "transform_to", "constraint_registry", "LowRankMultivariateNormal",
-           "InverseGamma", "Kumaraswamy", "GeneralizedPareto"]
+           "InverseGamma", "Kumaraswamy", "GeneralizedPareto",
+           "FisherSnedecor", "ContinuousBernoulli", "LogisticNormal"]
 __all__ += _transform_names

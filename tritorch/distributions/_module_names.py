@@ -17,7 +17,7 @@ TORCH_MODULE_NAMES = {
     "half_cauchy": "transformed", "pareto": "transformed", "weibull": "transformed",
     "transformed_distribution": "transformed",
     "mixture_same_family": "mixture", "relaxed_bernoulli": "relaxed", "relaxed_categorical": "relaxed",
-    "utils": "distribution",
+    "utils": "distribution", "fishersnedecor": "fisher_snedecor",
 }
 
 
