@@ -85,7 +85,7 @@ def test_lower_case_module_names():
                  "transformed_distribution", "uniform", "weibull", "exp_family", "multivariate_normal",
                  "von_mises", "independent", "kl", "constraints", "transforms", "distribution",
                  "inverse_gamma", "kumaraswamy", "generalized_pareto", "fishersnedecor", "continuous_bernoulli",
-                 "logistic_normal", "lowrank_multivariate_normal", "constraint_registry"):
+                 "logistic_normal", "lowrank_multivariate_normal", "constraint_registry", "lkj_cholesky"):
         torch_module = getattr(TD, name)
         ours = getattr(D, name)
         for cls in (v for v in vars(torch_module).values()
