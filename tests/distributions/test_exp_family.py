@@ -62,7 +62,8 @@ def test_poisson_is_exponential_family():
 
 
 def test_torch_class_hierarchy():
-    for name in ("Bernoulli", "Beta", "Dirichlet", "Exponential", "Gamma", "Normal", "Poisson"):
+    for name in ("Bernoulli", "Beta", "Dirichlet", "Exponential", "Gamma", "Normal", "Poisson", "ContinuousBernoulli",
+                 "Wishart"):
         assert issubclass(getattr(D, name), D.ExponentialFamily) == issubclass(getattr(TD, name),
                                                                               TD.ExponentialFamily)
 
@@ -85,7 +86,7 @@ def test_lower_case_module_names():
                  "transformed_distribution", "uniform", "weibull", "exp_family", "multivariate_normal",
                  "von_mises", "independent", "kl", "constraints", "transforms", "distribution",
                  "inverse_gamma", "kumaraswamy", "generalized_pareto", "fishersnedecor", "continuous_bernoulli",
-                 "logistic_normal", "lowrank_multivariate_normal", "constraint_registry", "lkj_cholesky"):
+                 "logistic_normal", "lowrank_multivariate_normal", "constraint_registry", "lkj_cholesky", "wishart"):
         torch_module = getattr(TD, name)
         ours = getattr(D, name)
         for cls in (v for v in vars(torch_module).values()

@@ -22,6 +22,7 @@ from .fisher_snedecor import FisherSnedecor  # noqa: F401
 from .continuous_bernoulli import ContinuousBernoulli  # noqa: F401
 from .logistic_normal import LogisticNormal  # noqa: F401
 from .lkj_cholesky import LKJCholesky  # noqa: F401
+from .wishart import Wishart  # noqa: F401
 from . import constraints, transforms  # noqa: F401
 from .transformed import HalfCauchy, Pareto, TransformedDistribution, Weibull  # noqa: F401
 from .mixture import MixtureSameFamily  # noqa: F401
@@ -49,5 +50,5 @@ __all__ = ["Distribution", "Normal", "Uniform", "Exponential", "Laplace", "LogNo
            "VonMises", "ExponentialFamily", "constraints", "transforms", "kl_divergence", "register_kl",
            "biject_to", "transform_to", "constraint_registry", "LowRankMultivariateNormal",
            "InverseGamma", "Kumaraswamy", "GeneralizedPareto",
-           "FisherSnedecor", "ContinuousBernoulli", "LogisticNormal", "LKJCholesky"]
+           "FisherSnedecor", "ContinuousBernoulli", "LogisticNormal", "LKJCholesky", "Wishart"]
 __all__ += _transform_names
