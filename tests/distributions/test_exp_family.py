@@ -77,8 +77,8 @@ def test_transform_classes_at_package_level():
 
 def test_lower_case_module_names():
     from tritorch.distributions.normal import Normal
-    from tritorch.distributions.utils import probs_to_logits  # noqa: F401
-    assert Normal is D.Normal
+    from tritorch.distributions.utils import probs_to_logits
+    assert Normal is D.Normal and probs_to_logits is D.distribution.probs_to_logits
     for name in ("bernoulli", "beta", "binomial", "categorical", "cauchy", "chi2", "dirichlet", "exponential",
                  "gamma", "geometric", "gumbel", "half_cauchy", "half_normal", "laplace", "log_normal",
                  "mixture_same_family", "multinomial", "negative_binomial", "normal", "one_hot_categorical",
