@@ -171,3 +171,38 @@ def test_new_constraints_match_torch():
     with pytest.raises(ValueError, match="Cannot determine validity of dependent constraint"):
         C.dependent.check(tt.tensor(1.0))
     assert C.dependent(is_discrete=True, event_dim=1).event_dim == 1
+
+
+SUPPORT_CASES = {"Normal": (0.0, 1.0), "Uniform": (0.0, 2.0), "Exponential": (1.0,), "Laplace": (0.0, 1.0),
+                 "LogNormal": (0.0, 1.0), "Gumbel": (0.0, 1.0), "HalfNormal": (1.0,), "Cauchy": (0.0, 1.0),
+                 "Gamma": (1.0, 1.0), "Chi2": (2.0,), "StudentT": (3.0,), "Beta": (1.0, 2.0), "Bernoulli": (0.3,),
+                 "Poisson": (2.0,), "Geometric": (0.3,), "NegativeBinomial": (3.0, 0.3), "VonMises": (0.0, 1.0),
+                 "Dirichlet": ([1.0, 2.0],), "Categorical": ([0.2, 0.8],), "OneHotCategorical": ([0.2, 0.8],),
+                 "Binomial": (5.0, 0.3)}
+
+
+@pytest.mark.parametrize("name", list(SUPPORT_CASES))
+def test_supports_match_torch(name):
+    args = SUPPORT_CASES[name]
+    d = getattr(D, name)(*[tt.tensor(a) for a in args])
+    t = getattr(TD, name)(*[torch.tensor(a) for a in args])
+    ours, theirs = d.support, t.support
+    assert type(ours).__name__ == type(theirs).__name__
+    assert (ours.is_discrete, ours.event_dim) == (theirs.is_discrete, theirs.event_dim)
+    values = np.array([-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 7.0])
+    if ours.event_dim == 1:
+        values = np.array([[0.3, 0.7], [0.0, 1.0], [1.0, 1.0], [-0.5, 1.5]])
+    np.testing.assert_array_equal(ours.check(tt.tensor(values)).numpy(), theirs.check(torch.tensor(values)).numpy())
+
+
+def test_biject_to_a_distribution_support():
+    # the unconstrained-parameterisation pattern: optimise u, use biject_to(d.support)(u) inside the support
+    u = tt.tensor([[-3.0, 0.0, 2.0]], dtype=tt.float64)
+    for d in (D.Gamma(tt.tensor(2.0), tt.tensor(1.0)), D.Uniform(tt.tensor(-1.0), tt.tensor(3.0)),
+              D.Beta(tt.tensor(2.0), tt.tensor(2.0)), D.Dirichlet(tt.ones(4)), D.Normal(0.0, 1.0)):
+        x = D.biject_to(d.support)(u)
+        assert bool(d.support.check(x).all()), d
+    multinomial = D.Multinomial(5, tt.tensor([0.2, 0.8]))
+    assert multinomial.support.event_dim == 1 and multinomial.support.is_discrete
+    np.testing.assert_array_equal(multinomial.support.check(tt.tensor([[2.0, 3.0], [4.0, 3.0]])).numpy(),
+                                  [True, False])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 
+from . import constraints
 from ..tensor import Tensor
 from .distribution import Distribution, _tt, broadcast_all, logits_to_probs, probs_to_logits
 from .exp_family import ExponentialFamily
@@ -22,6 +23,8 @@ class Categorical(Distribution):
     """Categorical(probs or logits over the last dim): samples are class indices (int64)."""
 
     arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    support = constraints.dependent_property(is_discrete=True, event_dim=0)(
+        lambda self: constraints.integer_interval(0, self._num_events - 1))
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -109,6 +112,7 @@ class OneHotCategorical(Distribution):
     """Categorical whose samples are one-hot vectors over the last dim."""
 
     arg_constraints = Categorical.arg_constraints
+    support = constraints.one_hot
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -187,6 +191,7 @@ class Bernoulli(BinaryParams, ExponentialFamily):
     """Bernoulli(probs or logits): samples are 0.0 / 1.0 in the parameter's dtype."""
 
     arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    support = constraints.boolean
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -295,6 +300,7 @@ class Poisson(ExponentialFamily):
     """Poisson(rate): counts (as floats, like PyTorch's); sample() only (counts are not differentiable)."""
 
     arg_constraints = {"rate": "GreaterThanEq(lower_bound=0.0)"}
+    support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)

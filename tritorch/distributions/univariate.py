@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from . import constraints
 from .continuous import Normal
 from .distribution import Distribution, _tt, broadcast_all
 from .exp_family import ExponentialFamily
@@ -36,6 +37,7 @@ class Exponential(ExponentialFamily):
     """Exponential(rate): density rate e^(-rate x) on x >= 0; samples -log1p(-u) / rate."""
 
     arg_constraints = {"rate": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, rate, validate_args=None):
@@ -73,6 +75,7 @@ class _LocationScale(Distribution):
     """The (loc, scale) parameters, broadcast, with scale > 0 (Laplace, Gumbel, Cauchy); reparameterised."""
 
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
@@ -113,6 +116,7 @@ class LogNormal(Distribution):
     """LogNormal(loc, scale): exp of Normal(loc, scale)."""
 
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.positive
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
@@ -192,6 +196,7 @@ class HalfNormal(FoldedAtZero, Distribution):
     """HalfNormal(scale): |Normal(0, scale)|."""
 
     arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, scale, validate_args=None):
@@ -339,6 +344,7 @@ class Gamma(ExponentialFamily):
     gradient in the concentration is the implicit one of _standard_gamma_grad (first order only)."""
 
     arg_constraints = {"concentration": "GreaterThan(lower_bound=0.0)", "rate": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
@@ -394,6 +400,7 @@ class StudentT(Distribution):
     through the Gamma draw)."""
 
     arg_constraints = {"df": "GreaterThan(lower_bound=0.0)", "loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
@@ -443,6 +450,7 @@ class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration over the last dim): normalised Gamma draws (reparameterised through them)."""
 
     arg_constraints = {"concentration": "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"}
+    support = constraints.simplex
     has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
@@ -510,6 +518,7 @@ class Beta(ExponentialFamily):
 
     arg_constraints = {"concentration1": "GreaterThan(lower_bound=0.0)",
                        "concentration0": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.unit_interval
     has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
