@@ -3,7 +3,11 @@ many rightmost dims make one element of the set) and `check(value)`, a bool tens
 from __future__ import annotations
 
 __all__ = ["Constraint", "real", "real_vector", "positive", "nonnegative", "unit_interval", "simplex",
-           "greater_than", "interval", "open_interval", "independent"]
+           "greater_than", "interval", "open_interval", "independent", "boolean", "cat", "corr_cholesky", "dependent",
+           "dependent_property", "greater_than_eq", "integer_interval", "half_open_interval", "is_dependent",
+           "less_than", "lower_cholesky", "lower_triangular", "MixtureSameFamilyConstraint", "multinomial",
+           "nonnegative_integer", "one_hot", "positive_semidefinite", "positive_definite", "positive_integer",
+           "square", "stack", "symmetric"]
 
 
 class Constraint:
@@ -82,6 +86,33 @@ class _Independent(Constraint):
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
 
 
+class _LessThan(Constraint):
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return value < self.upper_bound
+
+    def __repr__(self) -> str:
+        return f"LessThan(upper_bound={self.upper_bound})"
+
+
+class _HalfOpenInterval(Constraint):
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value < self.upper_bound)
+
+    def __repr__(self) -> str:
+        return f"HalfOpenInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+from ._matrix_constraints import (MixtureSameFamilyConstraint, _Boolean, _Cat, _CorrCholesky,  # noqa: E402
+                                  _Dependent, _IntegerGreaterThan, _IntegerInterval, _LowerCholesky,
+                                  _LowerTriangular, _Multinomial, _OneHot, _PositiveDefinite, _PositiveSemidefinite,
+                                  _Square, _Stack, _Symmetric, dependent_property, is_dependent)
+
 real = _Real()
 real_vector = _Independent(real, 1)
 positive = _GreaterThan(0.0)
@@ -98,3 +129,24 @@ def open_interval(lower_bound, upper_bound) -> Constraint:
 
 def independent(base: Constraint, reinterpreted_batch_ndims: int) -> Constraint:
     return _Independent(base, reinterpreted_batch_ndims)
+
+
+greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+half_open_interval = _HalfOpenInterval
+integer_interval = _IntegerInterval
+multinomial = _Multinomial
+cat = _Cat
+stack = _Stack
+dependent = _Dependent()
+boolean = _Boolean()
+one_hot = _OneHot()
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
+lower_triangular = _LowerTriangular()
+lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
+positive_definite = _PositiveDefinite()

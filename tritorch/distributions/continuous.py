@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import math
 
+from . import constraints
 from .distribution import _LOG_SQRT_2PI, Distribution, _tt, broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Normal", "Uniform"]
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """Normal(loc, scale): reparameterised samples loc + scale * eps, eps ~ N(0, 1)."""
 
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
@@ -27,6 +30,12 @@ class Normal(Distribution):
     @property
     def mode(self):
         return self.loc
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal()))
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
     @property
     def stddev(self):
@@ -59,6 +68,8 @@ class Uniform(Distribution):
     """Uniform(low, high) on [low, high): reparameterised samples low + (high - low) * u, u ~ U[0, 1)."""
 
     arg_constraints = {"low": "Dependent()", "high": "Dependent()"}
+    support = constraints.dependent_property(is_discrete=False, event_dim=0)(
+        lambda self: constraints.interval(self.low, self.high))
     has_rsample = True
 
     def __init__(self, low, high, validate_args=None):

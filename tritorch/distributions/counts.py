@@ -8,6 +8,7 @@ Multinomial as counts of categorical draws.
 """
 from __future__ import annotations
 
+from . import constraints
 from .discrete import BinaryParams, Categorical, poisson_sample
 from .distribution import Distribution, _tt, broadcast_all
 
@@ -18,6 +19,7 @@ class Geometric(BinaryParams, Distribution):
     """Geometric(probs or logits): the number of failures before the first success, on {0, 1, ...}."""
 
     arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._set_params(probs, logits)
@@ -130,6 +132,8 @@ class Binomial(BinaryParams, Distribution):
 
     arg_constraints = {"total_count": "IntegerGreaterThan(lower_bound=0)",
                        "probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    support = constraints.dependent_property(is_discrete=True, event_dim=0)(
+        lambda self: constraints.integer_interval(0, self.total_count))
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
@@ -195,6 +199,7 @@ class NegativeBinomial(BinaryParams, Distribution):
 
     arg_constraints = {"total_count": "GreaterThanEq(lower_bound=0)",
                        "probs": "HalfOpenInterval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
         (self.total_count,) = self._set_params(probs, logits, total_count)
@@ -235,6 +240,8 @@ class Multinomial(Distribution):
     draws (event shape (K,))."""
 
     arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    support = constraints.dependent_property(is_discrete=True, event_dim=1)(
+        lambda self: constraints.multinomial(self.total_count))
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
         if not isinstance(total_count, int):

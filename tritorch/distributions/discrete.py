@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 
 
+from . import constraints
 from ..tensor import Tensor
 from .distribution import Distribution, _tt, broadcast_all, logits_to_probs, probs_to_logits
+from .exp_family import ExponentialFamily
 
-__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Poisson", "BinaryParams", "poisson_sample"]
+__all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Poisson",
+           "BinaryParams", "poisson_sample"]
 
 
 def _one_of(name: str, probs, logits):
@@ -20,6 +23,8 @@ class Categorical(Distribution):
     """Categorical(probs or logits over the last dim): samples are class indices (int64)."""
 
     arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    support = constraints.dependent_property(is_discrete=True, event_dim=0)(
+        lambda self: constraints.integer_interval(0, self._num_events - 1))
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -107,6 +112,7 @@ class OneHotCategorical(Distribution):
     """Categorical whose samples are one-hot vectors over the last dim."""
 
     arg_constraints = Categorical.arg_constraints
+    support = constraints.one_hot
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -133,6 +139,18 @@ class OneHotCategorical(Distribution):
 
     def entropy(self):
         return self._categorical.entropy()
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """OneHotCategorical with the straight-through gradient: rsample is a one-hot draw in value whose gradient is
+    that of probs (sample + probs - probs.detach()), as in PyTorch."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())
 
 
 class BinaryParams:
@@ -169,10 +187,11 @@ class BinaryParams:
                         f"{kind}(lower_bound=0.0, upper_bound=1.0)")
 
 
-class Bernoulli(BinaryParams, Distribution):
+class Bernoulli(BinaryParams, ExponentialFamily):
     """Bernoulli(probs or logits): samples are 0.0 / 1.0 in the parameter's dtype."""
 
     arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    support = constraints.boolean
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
@@ -183,6 +202,12 @@ class Bernoulli(BinaryParams, Distribution):
     @property
     def mean(self):
         return self.probs
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.logits,))
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()
 
     @property
     def mode(self):
@@ -271,10 +296,11 @@ def poisson_sample(rate: Tensor, generator=None) -> Tensor:
         return out
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Poisson(rate): counts (as floats, like PyTorch's); sample() only (counts are not differentiable)."""
 
     arg_constraints = {"rate": "GreaterThanEq(lower_bound=0.0)"}
+    support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
@@ -284,6 +310,10 @@ class Poisson(Distribution):
     mean = property(lambda self: self.rate)
     mode = property(lambda self: self.rate.floor())
     variance = property(lambda self: self.rate)
+    _natural_params = property(lambda self: (self.rate.log(),))
+
+    def _log_normalizer(self, x):
+        return x.exp()
 
     def sample(self, sample_shape=()):
         return poisson_sample(self.rate.expand(self._extended_shape(sample_shape)))

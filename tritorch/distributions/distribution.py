@@ -114,3 +114,31 @@ class Distribution:
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 _FLOAT = _dt.FLOAT
+
+
+def _tril_flat_index(n: int, diag: int, device):
+    """Flat (row * n + col) indices of the entries of an n x n matrix on or below diagonal `diag`, row-major."""
+    tt = _tt()
+    rows, cols = tt.tril_indices(n, n, offset=diag, device=device)
+    return rows * n + cols
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of mat (..., n, n) on or below diagonal `diag`, row by row (torch.distributions.utils')."""
+    n = mat.shape[-1]
+    return mat.flatten(-2).index_select(-1, _tril_flat_index(n, diag, mat.device))
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The inverse of tril_matrix_to_vec: a (..., n, n) matrix, zero above diagonal `diag`."""
+    tt = _tt()
+    m = vec.shape[-1]
+    # n solves m = n (n + 1) / 2 + diag n  ... for the triangle on and below `diag`
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if abs(round(n) - n) > 1e-9:
+        raise ValueError(f"The size of last dimension is {m} which cannot be expressed as the lower triangular "
+                         f"part of a square D x D matrix.")
+    n = round(n)
+    flat = tt.zeros(tuple(vec.shape[:-1]) + (n * n,), dtype=vec.dtype, device=vec.device)
+    index = _tril_flat_index(n, diag, vec.device).expand(tuple(vec.shape[:-1]) + (m,))
+    return flat.scatter(-1, index, vec).reshape(tuple(vec.shape[:-1]) + (n, n))

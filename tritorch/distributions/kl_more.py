@@ -14,6 +14,7 @@ from .continuous import Normal, Uniform
 from .counts import Binomial, Geometric
 from .discrete import Bernoulli, Poisson
 from .distribution import _tt
+from .exp_family import ExponentialFamily
 from .independent import _sum_rightmost
 from .kl import _infinite_where, kl_divergence, register_kl
 from .transformed import HalfCauchy, Pareto, TransformedDistribution
@@ -334,3 +335,20 @@ for _p, _q in [(Beta, Pareto), (Exponential, Beta), (Exponential, Pareto), (Expo
                (Laplace, Pareto), (Laplace, Uniform), (Normal, Beta), (Normal, Exponential), (Normal, Gamma),
                (Normal, Pareto), (Normal, Uniform), (Pareto, Beta), (Pareto, Uniform)]:
     register_kl(_p, _q)(_infinite_rule)
+
+
+# ------------------------------------------------------------------------------------ exponential families
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """The Bregman divergence of the log normaliser F: F(theta_q) - F(theta_p) - <theta_q - theta_p, grad F(theta_p)>
+    (two members of one family only, as PyTorch's rule; closed forms registered above take precedence)."""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential families cannot be "
+                                  "computed using Bregman divergences")
+    p_params = [t.detach().requires_grad_() for t in p._natural_params]
+    log_norm = p._log_normalizer(*p_params)
+    grads = _tt().autograd.grad(log_norm.sum(), p_params, create_graph=True)
+    result = q._log_normalizer(*q._natural_params) - log_norm
+    for pp, qp, g in zip(p_params, q._natural_params, grads):
+        result = result - _sum_rightmost((qp - pp) * g, len(q.event_shape))
+    return result

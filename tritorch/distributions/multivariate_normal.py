@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from . import constraints
 from .distribution import Distribution, _tt
 
 __all__ = ["MultivariateNormal"]
@@ -30,6 +31,7 @@ class MultivariateNormal(Distribution):
 
     arg_constraints = {"loc": "IndependentConstraint(Real(), 1)", "covariance_matrix": "PositiveDefinite()",
                        "precision_matrix": "PositiveDefinite()", "scale_tril": "LowerCholesky()"}
+    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):

@@ -543,3 +543,9 @@ def _same_value(a, b) -> bool:
 def _tensors(*values):
     tt = _tt()
     return [v if isinstance(v, tt.Tensor) else tt.tensor(float(v)) for v in values]
+
+
+from .transforms_more import *  # noqa: E402,F401,F403
+from .transforms_more import __all__ as _more  # noqa: E402
+
+__all__ += _more

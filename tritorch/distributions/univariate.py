@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 
+from . import constraints
 from .continuous import Normal
 from .distribution import Distribution, _tt, broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Exponential", "Laplace", "LogNormal", "Gumbel", "HalfNormal", "Cauchy", "Gamma", "Chi2", "StudentT",
            "Dirichlet", "Beta"]
@@ -31,10 +33,11 @@ def _tiny_eps(t):
     return info.tiny, info.eps
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Exponential(rate): density rate e^(-rate x) on x >= 0; samples -log1p(-u) / rate."""
 
     arg_constraints = {"rate": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, rate, validate_args=None):
@@ -46,6 +49,11 @@ class Exponential(Distribution):
     mode = property(lambda self: _tt().zeros_like(self.rate))
     stddev = property(lambda self: self.rate.reciprocal())
     variance = property(lambda self: self.rate.pow(-2))
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (-self.rate,))
+
+    def _log_normalizer(self, x):
+        return -(-x).log()
 
     def rsample(self, sample_shape=()):
         return -(-_uniform(self, sample_shape, self.rate)).log1p() / self.rate
@@ -67,6 +75,7 @@ class _LocationScale(Distribution):
     """The (loc, scale) parameters, broadcast, with scale > 0 (Laplace, Gumbel, Cauchy); reparameterised."""
 
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
@@ -107,6 +116,7 @@ class LogNormal(Distribution):
     """LogNormal(loc, scale): exp of Normal(loc, scale)."""
 
     arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.positive
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
@@ -186,6 +196,7 @@ class HalfNormal(FoldedAtZero, Distribution):
     """HalfNormal(scale): |Normal(0, scale)|."""
 
     arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, scale, validate_args=None):
@@ -327,12 +338,13 @@ class _StandardGamma(_tt_autograd_function()):
         return grad * _standard_gamma_grad(x, a)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma(concentration, rate): density rate^a x^(a-1) e^(-rate x) / Gamma(a) on x > 0 (lgamma and digamma
     from ops/gamma.py). Samples are standard Gamma(a) draws (Marsaglia and Tsang) divided by the rate; rsample's
     gradient in the concentration is the implicit one of _standard_gamma_grad (first order only)."""
 
     arg_constraints = {"concentration": "GreaterThan(lower_bound=0.0)", "rate": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
@@ -342,6 +354,11 @@ class Gamma(Distribution):
         self._check("rate", self.rate, self.rate > 0, "GreaterThan(lower_bound=0.0)")
 
     mean = property(lambda self: self.concentration / self.rate)
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.concentration - 1, -self.rate))
+
+    def _log_normalizer(self, x, y):
+        return _tt().lgamma(x + 1) + (x + 1) * (-y.reciprocal()).log()
     mode = property(lambda self: ((self.concentration - 1) / self.rate).clamp(min=0))
     variance = property(lambda self: self.concentration / self.rate.pow(2))
 
@@ -383,6 +400,7 @@ class StudentT(Distribution):
     through the Gamma draw)."""
 
     arg_constraints = {"df": "GreaterThan(lower_bound=0.0)", "loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
@@ -428,10 +446,11 @@ class StudentT(Distribution):
                 + 0.5 * df.log() + lbeta)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration over the last dim): normalised Gamma draws (reparameterised through them)."""
 
     arg_constraints = {"concentration": "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"}
+    support = constraints.simplex
     has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
@@ -446,6 +465,18 @@ class Dirichlet(Distribution):
     @property
     def mean(self):
         return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    _natural_params = property(lambda self: (self.concentration,))
+
+    @property
+    def _mean_carrier_measure(self):
+        # h(x) = 1 / prod x_i, so E[log h] = -sum E[log x_i] (PyTorch leaves it undefined)
+        tt = _tt()
+        return -(tt.digamma(self.concentration) - tt.digamma(self.concentration.sum(-1, keepdim=True))).sum(-1)
+
+    def _log_normalizer(self, x):
+        tt = _tt()
+        return tt.lgamma(x).sum(-1) - tt.lgamma(x.sum(-1))
 
     @property
     def mode(self):
@@ -482,11 +513,12 @@ class Dirichlet(Distribution):
                 - ((a - 1.0) * tt.digamma(a)).sum(-1))
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """Beta(concentration1, concentration0): the first coordinate of Dirichlet([c1, c0])."""
 
     arg_constraints = {"concentration1": "GreaterThan(lower_bound=0.0)",
                        "concentration0": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.unit_interval
     has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
@@ -497,6 +529,12 @@ class Beta(Distribution):
     concentration1 = property(lambda self: self._dirichlet.concentration[..., 0])
     concentration0 = property(lambda self: self._dirichlet.concentration[..., 1])
     mean = property(lambda self: self.concentration1 / (self.concentration1 + self.concentration0))
+    _natural_params = property(lambda self: (self.concentration1, self.concentration0))
+    _mean_carrier_measure = property(lambda self: self._dirichlet._mean_carrier_measure)
+
+    def _log_normalizer(self, x, y):
+        tt = _tt()
+        return tt.lgamma(x) + tt.lgamma(y) - tt.lgamma(x + y)
     mode = property(lambda self: self._dirichlet.mode[..., 0])
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from . import constraints
 from .distribution import Distribution, _tt, broadcast_all
 
 __all__ = ["VonMises"]
@@ -20,6 +21,7 @@ class VonMises(Distribution):
     """VonMises(loc, concentration)."""
 
     arg_constraints = {"loc": "Real()", "concentration": "GreaterThan(lower_bound=0.0)"}
+    support = constraints.real
     has_rsample = False
 
     def __init__(self, loc, concentration, validate_args=None):
