@@ -114,7 +114,9 @@ def test_elementwise(device):
     check("heaviside", x, np.array([0.5], np.float32), device=device, grad=False)
     with pytest.raises(RuntimeError, match="heaviside is not yet implemented for tensors with different dtypes"):
         tt.heaviside(tt.tensor([1.0, 0.0]), tt.tensor([1]))
-    assert not tt.heaviside(tt.tensor([1.0, 0.0], requires_grad=True), tt.tensor([0.5])).requires_grad
+    # as PyTorch's: the result of an input that requires grad requires grad too (backward through it raises)
+    assert tt.heaviside(tt.tensor([1.0, 0.0], requires_grad=True), tt.tensor([0.5])).requires_grad \
+        == torch.heaviside(torch.tensor([1.0, 0.0], requires_grad=True), torch.tensor([0.5])).requires_grad
 
 
 @pytest.mark.parametrize("call", [
@@ -168,3 +170,18 @@ def test_stacking_statistics_and_composed_elementwise(device):
     special = np.array([np.inf, -np.inf, np.nan, 1.0], np.float32)
     check("isposinf", special, device=device)
     check("isneginf", special, device=device)
+
+
+def test_heaviside_backward_raises_instead_of_a_silent_zero():
+    """PyTorch has no derivative for heaviside: a gradient through it (also through heaviside_) is an error."""
+    x = tt.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    y = tt.heaviside(x, tt.tensor(0.5))
+    assert y.requires_grad and y.grad_fn.name() == "HeavisideBackward0"
+    with pytest.raises(RuntimeError, match="derivative for 'heaviside' is not implemented"):
+        (y * x + x).sum().backward()
+    z = x * 1
+    z.heaviside_(tt.tensor(0.5))
+    with pytest.raises(RuntimeError, match="derivative for 'heaviside' is not implemented"):
+        z.sum().backward()
+    with tt.no_grad():
+        assert not tt.heaviside(x, tt.tensor(0.5)).requires_grad

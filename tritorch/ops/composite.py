@@ -11,9 +11,11 @@ from __future__ import annotations
 import collections
 import itertools
 import math
+import types
 
 import numpy as np
 
+from .. import _state
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
@@ -296,6 +298,11 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
 
 # -------------------------------------------------------------------------------------------- elementwise
 
+# heaviside has no derivative in PyTorch: recorded as an op without a rule, so that backward through it raises
+# PyTorch's kind of error instead of giving a silent zero
+_HEAVISIDE = types.SimpleNamespace(name="heaviside", list_input=False, vjp=None, differentiable=True, n_outputs=1)
+
+
 def heaviside(input: Tensor, values, *, out=None) -> Tensor:
     """0 where input < 0, values where input == 0, 1 where input > 0 (not differentiable)."""
     tt = _tt()
@@ -305,6 +312,8 @@ def heaviside(input: Tensor, values, *, out=None) -> Tensor:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     with tt.no_grad():
         r = tt.where(input == 0, values, (input > 0).to(input.dtype))
+    if _state.GRAD.enabled and (input._requires_grad or values._requires_grad):
+        _state.recorder(_HEAVISIDE, (input, values), {}, r, None)
     return r if out is None else out.copy_(r)
 
 
