@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys as _sys
+import weakref as _weakref
 
 import numpy as _np
 
@@ -15,7 +16,14 @@ from .graph import (_FREED, AccumulateGrad, InputMeta, Node, SavedTensor, accumu
 STATE = grad_mode.STATE
 
 
-class OpNode(Node):
+class _OpNodeSlots(Node):
+    """The storage of OpNode (its slots are declared here so that OpNode can shadow the rarely set ones with
+    class defaults)."""
+
+    __slots__ = ("_args", "_output", "kwargs", "_meta", "_out_metas", "_versions", "_metas")
+
+
+class OpNode(_OpNodeSlots):
     """The graph node of a registered op's call, which is also the context its vjp sees: the call's positional
     args (tensors saved as the op's `save` says, others as given), kwargs, meta, and the output when saved.
 
@@ -28,9 +36,19 @@ class OpNode(Node):
     - any other op keeps, in `_metas` and in place of each tensor in `_args`, a (shape, dtype, device) triple,
       which `inputs` and `input_meta` show as an InputMeta;
     - `_meta` is the Meta that infer made, or the output's (shape, dtype, device) triple when a cpu shortcut
-      recorded the call without running infer (`meta` makes the Meta on first use)."""
+      recorded the call without running infer (`meta` makes the Meta on first use);
+    - what most calls never set is a class default (one output, no output metas, hooks or retained grads): a
+      node that needs one becomes an OpNodeFull (`full_node`), whose slots show through.
 
-    __slots__ = ("_args", "_output", "kwargs", "_meta", "_needs", "_out_metas", "_versions", "_metas")
+    Recording sets every other slot itself: OpNode() then runs no Python __init__, and costs ~45 ns less than
+    object.__new__(OpNode) (which goes through tp_new_wrapper's argument tuple)."""
+
+    __slots__ = ()
+    __init__ = object.__init__
+    n_outputs = 1
+    _out_metas = None
+    pre_hooks = None
+    retained = None
 
     @property
     def meta(self):
@@ -58,11 +76,18 @@ class OpNode(Node):
 
     @property
     def needs_input_grad(self) -> tuple:
-        """Per tensor input: whether it requires grad (derived from the edges, on first use)."""
-        needs = self._needs
-        if needs is None:
-            needs = self._needs = tuple([e is not None for e in self.next_functions])
-        return needs
+        """Per tensor input: whether it requires grad (derived from the edges on each read: a rule reads it once,
+        and a cache would be one more store on every recorded call)."""
+        edges = self.next_functions
+        if len(edges) == 2:
+            return (edges[0] is not None, edges[1] is not None)
+        return tuple([e is not None for e in edges])
+
+    @property
+    def trace(self):
+        """The forward call's stack, kept only in anomaly mode (in a side table: recording then stores nothing
+        for it)."""
+        return _TRACES.get(self)
 
     @property
     def ctx(self):
@@ -143,7 +168,28 @@ class OpNode(Node):
         self._output = None
 
 
+class OpNodeFull(OpNode):
+    """An OpNode with several outputs, hooks or retained grads: the same slots (so a node's class can change in
+    place), with OpNode's class defaults unshadowed."""
+
+    __slots__ = ()
+    n_outputs = Node.__dict__["n_outputs"]
+    _out_metas = _OpNodeSlots.__dict__["_out_metas"]
+    pre_hooks = Node.__dict__["pre_hooks"]
+    retained = Node.__dict__["retained"]
+
+
+def full_node(node):
+    """`node`, made an OpNodeFull if it is a plain OpNode (any other node is returned as it is)."""
+    if node.__class__ is OpNode:
+        node.__class__ = OpNodeFull
+        node.n_outputs, node._out_metas, node.pre_hooks, node.retained = 1, None, None, None
+    return node
+
+
 _new = object.__new__
+# anomaly mode's forward traces of OpNodes (OpNode.trace), dropped with their node
+_TRACES = _weakref.WeakKeyDictionary()
 
 
 def record(op, args, kwargs, result, meta) -> None:
@@ -170,43 +216,45 @@ def record_small(op, args: tuple, kwargs: dict, result: Tensor, meta) -> None:
     result, of an op that takes no lists: the cpu shortcuts of unary and binary ops call it directly (anything
     else goes to record). The hottest path of autograd, so it builds the node without lists or helper calls,
     and edge_of's common cases are inline (a tensor that is no view and has a grad_fn; a leaf whose edge its
-    extras keep): each Python call here costs ~50 ns, as much as five of the node's stores."""
-    if op.vjp is None or FLAGS.anomaly or op.list_input:
-        return record(op, args, kwargs, result, meta)
+    extras keep): each Python call here costs ~50 ns, as much as five of the node's stores. Its callers never
+    pass an op that takes lists (record checks; the shortcuts' ops are pointwise), so that is not checked here."""
+    if op.vjp is None or FLAGS.anomaly:
+        if op.differentiable:  # (a shortcut's op that is not differentiable records nothing)
+            record(op, args, kwargs, result, meta)
+        return
     a = args[0]
-    b = args[1] if len(args) == 2 else None
-    if b.__class__ is not Tensor:  # (a tensor and a non-tensor argument: x * 2.0, sum(x, dim))
+    if len(args) == 2:
+        b = args[1]
+        if b.__class__ is not Tensor:  # (a tensor and a non-tensor argument: x * 2.0, sum(x, dim))
+            b = None
+    else:
         b = None
     ea = eb = None
     if a._requires_grad:
-        fn = a.grad_fn
-        ex = a._extra
         if a._base is not None:  # a view: edge_of checks whether its base was written in place
             ea = edge_of(a)
-        elif fn is not None:
-            ea = (fn, ex.get("output_nr", 0) if ex else 0)
-        else:  # a leaf
-            ea = ex.get("edge") if ex is not None else None
-            if ea is None:
+        else:
+            fn = a.grad_fn
+            ex = a._extra
+            if fn is not None:
+                ea = (fn, ex.get("output_nr", 0)) if ex else (fn, 0)
+            elif ex is None or (ea := ex.get("edge")) is None:  # a leaf whose edge is not made yet
                 ea = edge_of(a)
     if b is not None and b._requires_grad:
-        fn = b.grad_fn
-        ex = b._extra
         if b._base is not None:
             eb = edge_of(b)
-        elif fn is not None:
-            eb = (fn, ex.get("output_nr", 0) if ex else 0)
         else:
-            eb = ex.get("edge") if ex is not None else None
-            if eb is None:
+            fn = b.grad_fn
+            ex = b._extra
+            if fn is not None:
+                eb = (fn, ex.get("output_nr", 0)) if ex else (fn, 0)
+            elif ex is None or (eb := ex.get("edge")) is None:
                 eb = edge_of(b)
-    node = _new(OpNode)
+    node = OpNode()
     node.op = op
     node.next_functions = (ea,) if b is None else (ea, eb)
     node.freed = False
-    node.pre_hooks = node.retained = node.trace = node._needs = node._out_metas = None
     node.kwargs = kwargs
-    node.n_outputs = 1
     save = op.save
     if save == "inputs":
         node._args = args
@@ -273,25 +321,22 @@ def _attach(op, edges: tuple, metas, versions, args: tuple, kwargs, result, meta
     """Build the call's OpNode and make it the grad_fn of its floating outputs. metas: the inputs' (shape, dtype,
     device) triples (InputMetas for list inputs), or None when `args` holds the saved input tensors themselves,
     with their `versions` at the call."""
-    node = _new(OpNode)
+    node = OpNode() if result.__class__ is not tuple else full_node(OpNode())
     node.op = op
     node.next_functions = edges
     node._metas = metas
     node._versions = versions
     node._args = args
     node.freed = False
-    node.pre_hooks = node.retained = None
-    node.trace = forward_trace() if FLAGS.anomaly else None
+    if FLAGS.anomaly:
+        _TRACES[node] = forward_trace()
     node.kwargs = kwargs
     if meta is None and versions is None:  # (with saved inputs, `meta` infers it again when asked)
         meta = (result._data.shape, result.dtype, result.device) if result.__class__ is not tuple else None
     node._meta = meta
-    node._needs = None
     if result.__class__ is tuple:
         _attach_outputs(node, result, save_output)
         return
-    node.n_outputs = 1
-    node._out_metas = None
     node._output = (_saved_output(result, 0),) if save_output else None
     if result.dtype.kind == 2:  # only floating outputs carry gradient
         result.grad_fn = node
@@ -485,7 +530,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     if t is not None and grads[i] is not None:
                         t._grad = grads[i] if t._grad is None else t._grad + grads[i]
             try:
-                if cls is OpNode and node.n_outputs == 1:  # the common case, without apply's frame
+                if cls is OpNode:  # (one output) the common case, without apply's frame
                     if node.freed:
                         raise RuntimeError(_FREED)
                     g0 = grads[0]

@@ -57,9 +57,9 @@ class _Packed:
         return t
 
 
-class HookedOpNode(_engine.OpNode):
-    """An OpNode whose saved tensors are packed: any read of them unpacks them all first and makes the node a
-    plain OpNode again (same slots, so the class can be swapped in place)."""
+class HookedOpNode(_engine.OpNodeFull):
+    """An OpNode whose saved tensors are packed: any read of them unpacks them all first and makes the node an
+    OpNodeFull again (same slots, so the class can be swapped in place)."""
 
     __slots__ = ()
 
@@ -71,7 +71,7 @@ class HookedOpNode(_engine.OpNode):
         else:
             unpack_saved(_saved_in(self._args))
         unpack_saved(self._output or ())
-        self.__class__ = _engine.OpNode
+        self.__class__ = _engine.OpNodeFull
 
     def apply(self, grads):
         if not self.freed:
@@ -79,7 +79,7 @@ class HookedOpNode(_engine.OpNode):
         return _engine.OpNode.apply(self, grads)
 
     def release(self):
-        self.__class__ = _engine.OpNode
+        self.__class__ = _engine.OpNodeFull
         _engine.OpNode.release(self)
 
     def __getattribute__(self, name):
@@ -122,13 +122,15 @@ def _pack_node(node, hooks) -> None:
     else:
         pack_saved(_saved_in(node._args), node, hooks)
     pack_saved(node._output or (), node, hooks)
+    _engine.full_node(node)  # (sets the slots a plain OpNode leaves to its class defaults)
     node.__class__ = HookedOpNode
 
 
 def _new_node(result, before):
     first = result[0] if result.__class__ is tuple else result
     node = first.grad_fn if first.__class__ is Tensor else None
-    return node if node is not before and node.__class__ is _engine.OpNode else None
+    plain = node.__class__ is _engine.OpNode or node.__class__ is _engine.OpNodeFull
+    return node if node is not before and plain else None
 
 
 def _hooked(plain):

@@ -6,7 +6,7 @@ import weakref
 import numpy as np
 
 from ..tensor import Tensor, _make
-from .engine import run_backward
+from .engine import full_node, run_backward
 from .graph import accumulate_node
 
 
@@ -97,7 +97,7 @@ def _register_hook(self, hook):
     if self.grad_fn is None:
         node, idx = accumulate_node(self), 0
     else:
-        node, idx = self.grad_fn, (self._extra or {}).get("output_nr", 0)
+        node, idx = full_node(self.grad_fn), (self._extra or {}).get("output_nr", 0)
     if node.pre_hooks is None:
         node.pre_hooks = {}
     node.pre_hooks.setdefault(idx, []).append(hook)
@@ -132,7 +132,7 @@ def _retain_grad(self):
         raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     if self.grad_fn is None:
         return
-    node = self.grad_fn
+    node = full_node(self.grad_fn)
     if node.retained is None:
         node.retained = {}
     node.retained[(self._extra or {}).get("output_nr", 0)] = weakref.ref(self)

@@ -645,10 +645,8 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
                     return None
                 t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
                 if (a._requires_grad or b._requires_grad) and _GRAD.enabled:
-                    op = op_box[0]
-                    if not op.differentiable:
-                        return None  # the full path decides
-                    _state.record_small(op, (a, b), kw, t, None)  # (kw: empty)
+                    # (kw: empty; record_small records nothing for an op that is not differentiable)
+                    _state.record_small(op_box[0], (a, b), kw, t, None)
                 return t
             t, s = a, b
         elif b.__class__ is Tensor and not tensor_first:

@@ -430,7 +430,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                     r = np_fn(a._data)
                     # NumPy returns scalars for 0-dim operands; storage is always an ndarray
                     t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
-                    if a._requires_grad and _GRAD.enabled and op_box[0].differentiable:
+                    if a._requires_grad and _GRAD.enabled:  # (a non-differentiable op: record_small skips it)
                         _state.record_small(op_box[0], args, kw, t, None)
                     return t
             return None
@@ -450,7 +450,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                         except ValueError:
                             return None
                         t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
-                        if (a._requires_grad or b._requires_grad) and _GRAD.enabled and op_box[0].differentiable:
+                        if (a._requires_grad or b._requires_grad) and _GRAD.enabled:
                             _state.record_small(op_box[0], args, kw, t, None)
                         return t
             return None
