@@ -133,6 +133,20 @@ def test_max_pool2d_backward_scatters_any_indices():
         assert_close(got, want.reshape(1, 2, 4, 4), rtol=1e-12, atol=1e-12)
 
 
+def test_max_pool2d_backward_keeps_nonfinite_grads_at_their_max():
+    # the disjoint-window scatter copies each gradient to its window's max only: an inf or NaN gradient must not
+    # reach the window's other elements (as it would through a multiply by a 0/1 mask)
+    x = _array((2, 3, 6, 4), seed=4)
+    go = _array((2, 3, 3, 2), seed=5)
+    go[0, 1, 2, 1], go[1, 0, 0, 0] = np.inf, np.nan
+    y, idx = F.max_pool2d(tt.tensor(x), 2, return_indices=True)
+    got = nn_pool.max_pool2d_backward_op(tt.tensor(go), idx, input_size=x.shape, kernel_size=2)._host()
+    want = torch.ops.aten.max_pool2d_with_indices_backward(torch.tensor(go), torch.tensor(x), [2, 2], [2, 2],
+                                                             [0, 0], [1, 1], False, torch.tensor(idx.numpy()))
+    assert np.array_equal(np.isnan(got), np.isnan(want.numpy()))
+    assert_close(got, want.numpy(), rtol=0, atol=0, equal_nan=True)
+
+
 @pytest.mark.parametrize("name,kw", [("max_pool2d", {"kernel_size": 2, "stride": 1}),
                                      ("avg_pool2d", {"kernel_size": 2, "stride": 1, "padding": 1}),
                                      ("adaptive_avg_pool2d", {"output_size": (2, 3)})])
