@@ -599,20 +599,18 @@ def _disjoint_inside_windows(g: _Pool) -> bool:
 
 
 def _np_scatter_disjoint(go: np.ndarray, idx: np.ndarray, g: _Pool, dtype) -> np.ndarray | None:
-    """max_pool2d's backward when windows are disjoint: each input element gets at most one gradient, so per
-    window tap (r, s) the outputs whose max sat there copy their gradient into that tap's strided view of the
-    input (kh * kw masked copies of output size, no index arithmetic). None when an index is not inside its own
-    window (indices not made by max_pool2d): the general scatter-add handles those."""
+    """max_pool2d's backward when windows are disjoint: each input element gets at most one gradient, so the
+    scatter is one fancy-index assignment (no sums). None when an index is not inside its own window (indices not
+    made by max_pool2d): the general scatter-add handles those."""
     corner = (np.arange(g.ho) * g.sh)[:, None] * g.w + (np.arange(g.wo) * g.sw)[None, :]
     in_window = idx - corner
-    gx = np.zeros((g.n, g.c, g.h, g.w), dtype)
-    hits = 0
-    for r in range(g.kh):
-        for s in range(g.kw):
-            take = in_window == r * g.dh * g.w + s * g.dw
-            hits += np.count_nonzero(take)
-            np.copyto(gx[_tap(g, r, s)], go, where=take)  # (a copy, not go * take: a NaN elsewhere stays out)
-    return gx if hits == idx.size else None
+    hits = sum(np.count_nonzero(in_window == r * g.dh * g.w + s * g.dw) for r in range(g.kh) for s in range(g.kw))
+    if hits != idx.size:
+        return None
+    planes = (np.arange(g.n * g.c, dtype=np.int64) * (g.h * g.w)).reshape(g.n, g.c, 1, 1)
+    gx = np.zeros(g.n * g.c * g.h * g.w, dtype)
+    gx[(idx + planes).ravel()] = go.ravel()
+    return gx
 
 
 def _max_bwd_cpu(meta, grad_output, indices, **kw):
