@@ -170,6 +170,44 @@ def test_no_grad_enable_grad_set_grad_enabled_inference_mode():
     assert f(x).grad_fn is None
 
 
+def test_grad_mode_is_per_thread_and_the_process_count_follows_it():
+    # the hot paths skip the thread-local grad mode while no thread has it off (FLAGS.grad_off == 0): a thread
+    # in no_grad must not stop this one recording, nor run its own ops with grad, and a thread that ends with
+    # grad off must not leave the count raised
+    import threading
+    from tritorch._state import FLAGS
+    x = tt.ones(2, requires_grad=True)
+    entered, release, seen = threading.Event(), threading.Event(), {}
+
+    def worker():
+        with tt.no_grad():
+            entered.set()
+            release.wait(10)
+            seen["in no_grad"] = (x * 2).grad_fn
+        tt.set_grad_enabled(False)   # and end the thread with grad off
+        seen["off at the end"] = (x * 2).grad_fn
+
+    t = threading.Thread(target=worker)
+    assert FLAGS.grad_off == 0
+    t.start()
+    entered.wait(10)
+    assert FLAGS.grad_off == 1 and tt.is_grad_enabled()
+    assert (x * 2).grad_fn is not None and (x + x).grad_fn is not None and x.exp().grad_fn is not None
+    release.set()
+    t.join()
+    assert seen == {"in no_grad": None, "off at the end": None}
+    gc.collect()
+    assert FLAGS.grad_off == 0
+    with tt.no_grad():
+        assert FLAGS.grad_off == 1 and (x * 2).grad_fn is None
+        with tt.no_grad(), tt.inference_mode():
+            assert FLAGS.grad_off == 1
+        with tt.enable_grad():
+            assert FLAGS.grad_off == 0 and (x * 2).grad_fn is not None
+        assert FLAGS.grad_off == 1
+    assert FLAGS.grad_off == 0
+
+
 def test_detach_shares_storage_and_stops_gradient(device):
     x = leaf([1.0, 2.0], device)
     d = x.detach()

@@ -644,7 +644,7 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
                 except ValueError:
                     return None
                 t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
-                if (a._requires_grad or b._requires_grad) and _GRAD.enabled:
+                if (a._requires_grad or b._requires_grad) and (not _FLAGS.grad_off or _GRAD.enabled):
                     # (kw: empty; record_small records nothing for an op that is not differentiable)
                     _state.record_small(op_box[0], (a, b), kw, t, None)
                 return t
@@ -664,7 +664,7 @@ def fast_path(np_fn, direct: dict, scalars: bool = True, tensor_first: bool = Fa
             return None
         r = np_fn(a._data if t is a else a, b._data if t is b else b)
         r = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
-        if t._requires_grad and _GRAD.enabled:
+        if t._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled):
             return _recorded(r, a, b)
         return r
 

@@ -312,7 +312,7 @@ def heaviside(input: Tensor, values, *, out=None) -> Tensor:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     with tt.no_grad():
         r = tt.where(input == 0, values, (input > 0).to(input.dtype))
-    if _state.GRAD.enabled and (input._requires_grad or values._requires_grad):
+    if (not _state.FLAGS.grad_off or _state.GRAD.enabled) and (input._requires_grad or values._requires_grad):
         _state.recorder(_HEAVISIDE, (input, values), {}, r, None)
     return r if out is None else out.copy_(r)
 

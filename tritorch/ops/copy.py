@@ -16,7 +16,7 @@ from ..backends.cuda import CudaArray
 from ..device import CPU, as_device
 from ..tensor import Tensor, _make
 from . import pointwise as pw
-from .registry import _GRAD, Meta, OpDef, Sample, register
+from .registry import _FLAGS, _GRAD, Meta, OpDef, Sample, register
 from .samples import make_tensor, rng_for, unary_samples
 
 FAMILY = "copy"
@@ -139,7 +139,7 @@ def copy_(dst: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     shape = broadcast_shapes(dst._data.shape, src._data.shape)
     if shape != tuple(dst._data.shape):
         raise RuntimeError(f"output with shape {list(dst._data.shape)} doesn't match the broadcast shape {list(shape)}")
-    if _GRAD.enabled and (src._requires_grad or dst._requires_grad
+    if (not _FLAGS.grad_off or _GRAD.enabled) and (src._requires_grad or dst._requires_grad
                           or (dst._base is not None and dst._base._requires_grad)):
         return _copy_recorded(dst, src, shape)
     if src.device is not dst.device:

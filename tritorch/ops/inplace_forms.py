@@ -28,7 +28,8 @@ __all__ = list(_METHOD_FORMS)
 
 
 def _needs_history(t: Tensor) -> bool:
-    return GRAD.enabled and (t._requires_grad or (t._base is not None and t._base._requires_grad))
+    return ((not _state.FLAGS.grad_off or GRAD.enabled)
+            and (t._requires_grad or (t._base is not None and t._base._requires_grad)))
 
 
 def _composite_inplace(fn, name: str, float_result: bool):

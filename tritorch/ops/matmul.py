@@ -33,7 +33,8 @@ from ..device import CPU
 from ..tensor import Tensor, _make
 from . import _bind, launch
 from . import pointwise as pw
-from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of, register)
+from .registry import (_FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of,
+                       register)
 from .samples import make_tensor, rng_for
 from .launch import cdiv as _cdiv, f64_bits as _f64_bits
 
@@ -1255,7 +1256,8 @@ def _gemm_fast(kind: str):
             except ValueError:  # batch dims that do not broadcast
                 return None
         t = _make(r, dt, CPU)
-        if _GRAD.enabled and (a._requires_grad or b._requires_grad or (bias is not None and bias._requires_grad)):
+        if (not _FLAGS.grad_off or _GRAD.enabled) and (a._requires_grad or b._requires_grad
+                                                      or (bias is not None and bias._requires_grad)):
             _state.recorder(op_box[0], args, {}, t, None)
         return t
 

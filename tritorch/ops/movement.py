@@ -43,8 +43,8 @@ from . import _bind, launch
 from . import copy as _copy
 from . import creation as _creation
 from . import pointwise as pw
-from .registry import (_GRAD, BenchSpec, Meta, OpDef, Sample, _no_record, _type_name, broadcast_shapes, register,
-                       wrap_dim)
+from .registry import (_FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, _no_record, _type_name, broadcast_shapes,
+                       register, wrap_dim)
 from .samples import make_tensor, rng_for
 
 FAMILY = "movement"
@@ -280,7 +280,7 @@ def _view_fast(native):
             return None
         t = _make(r, x.dtype, CPU, x._version)
         t._base = x if x._base is None else x._base
-        if x._requires_grad and _GRAD.enabled:
+        if x._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled):
             _state.recorder(op_box[0], (x,) + args, {}, t, None)
         return t
 
@@ -1918,7 +1918,7 @@ def _cat_fast_for():
         except ValueError:
             return None
         out = _make(r, dt, CPU)
-        if grad and _GRAD.enabled:
+        if grad and (not _FLAGS.grad_off or _GRAD.enabled):
             meta = Meta(r.shape, dt, CPU, (dim % nd, tuple(range(len(arrays)))))
             _state.recorder(op_box[0], (tensors, dim), {}, out, meta)
         return out

@@ -486,7 +486,7 @@ def _finish_np(plan: LossPlan, meta: Meta, loss_rows: np.ndarray, total_w, out):
 
 
 def _wants_grad(input: Tensor) -> bool:
-    return _state.GRAD.enabled and input._requires_grad
+    return (not _state.FLAGS.grad_off or _state.GRAD.enabled) and input._requires_grad
 
 
 def _exp_rows(x: np.ndarray, acc):
@@ -933,7 +933,7 @@ def _ce_fast_path():
         if raw is None:
             return None
         r = _make(raw, input.dtype, input.device)
-        if input._requires_grad and _state.GRAD.enabled:
+        if input._requires_grad and (not _state.FLAGS.grad_off or _state.GRAD.enabled):
             _state.recorder(op_box[0], (input, target, weight),
                             {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": 0.0}, r, meta)
         return r
@@ -1001,7 +1001,7 @@ def _ce_vjp(ctx, grad):
     need_x, need_t = needs[0], needs[1]
     need_w = weight is not None and needs[2]
     gx = gt = gw = None
-    if need_x and plan.grad is not None and not _state.GRAD.enabled:
+    if need_x and plan.grad is not None and _state.FLAGS.grad_off and not _state.GRAD.enabled:
         gx = _fused_x_grad(plan, x, grad)   # the forward's gradient buffer, scaled in place
         need_x = False
         if not (need_t or need_w):

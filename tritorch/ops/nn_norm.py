@@ -46,7 +46,7 @@ from . import launch
 from ._cpu_parallel import one_blas_thread, run_row_blocks
 from .nn_softmax import row_dot
 from . import pointwise as pw
-from .registry import _GRAD, BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
+from .registry import _FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
 
 FAMILY = "nn_norm"
@@ -816,8 +816,9 @@ def _rownorm_cpu(center):
 def _recorded(input: Tensor, weight, bias) -> bool:
     """Whether autograd will record this call (grad mode on, an operand requires grad): only then does the
     forward keep its mean and rstd for the backward."""
-    return _GRAD.enabled and (input._requires_grad or (weight is not None and weight._requires_grad)
-                              or (bias is not None and bias._requires_grad))
+    return (not _FLAGS.grad_off or _GRAD.enabled) and (input._requires_grad
+                                                       or (weight is not None and weight._requires_grad)
+                                                       or (bias is not None and bias._requires_grad))
 
 
 def _rownorm_cuda(center):

@@ -496,7 +496,7 @@ def _softmax_cpu(log):
         a = x._data.reshape(shape) if not meta.shape else x._data
         acc = _np_acc(meta.dtype)
         if meta.dtype.np == acc and out is None:
-            if log and _state.GRAD.enabled and x._requires_grad and a.size:
+            if log and (not _state.FLAGS.grad_off or _state.GRAD.enabled) and x._requires_grad and a.size:
                 probs = np.empty(a.shape, acc)
                 r = softmax_np(a, d, log, acc, probs=probs).reshape(meta.shape)
                 meta.aux = _DimWithProbs(meta.aux)
@@ -531,7 +531,7 @@ def _softmax_fast(log: bool):
         if not 0 <= d < nd or not a.size:
             return None
         acc = a.dtype.type
-        record = x._requires_grad and _state.GRAD.enabled
+        record = x._requires_grad and (not _state.FLAGS.grad_off or _state.GRAD.enabled)
         if log and record:
             probs = np.empty(a.shape, acc)
             r = _make(softmax_np(a, d, True, acc, probs=probs), dt, x.device)

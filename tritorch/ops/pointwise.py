@@ -406,7 +406,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
     dtype is itself go straight to NumPy (NumPy checks the broadcast; on a mismatch the full path runs and
     raises PyTorch's error). Anything else returns None and takes the full path. Under autograd the result is
     recorded here too (op_box[0] is the op), so recording costs no second dispatch."""
-    from .registry import _GRAD
+    from .registry import _FLAGS, _GRAD
     rule = _kind_rule(kind, "")
     direct = {}
     for d in _dt.ALL:
@@ -430,7 +430,8 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                     r = np_fn(a._data)
                     # NumPy returns scalars for 0-dim operands; storage is always an ndarray
                     t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
-                    if a._requires_grad and _GRAD.enabled:  # (a non-differentiable op: record_small skips it)
+                    # (a non-differentiable op: record_small skips it)
+                    if a._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled):
                         _state.record_small(op_box[0], args, kw, t, None)
                     return t
             return None
@@ -450,7 +451,7 @@ def _fast_cpu(np_fn, kind: str, allowed, arity: int, op_box: list):
                         except ValueError:
                             return None
                         t = _make(r if r.__class__ is np.ndarray else np.asarray(r), out, CPU)
-                        if (a._requires_grad or b._requires_grad) and _GRAD.enabled:
+                        if (a._requires_grad or b._requires_grad) and (not _FLAGS.grad_off or _GRAD.enabled):
                             _state.record_small(op_box[0], args, kw, t, None)
                         return t
             return None

@@ -2068,12 +2068,12 @@ def _fast_float_reduce(np_reduce, divide: bool):
     own type, as PyTorch's fp32/fp64 accumulation) with no infer or plan objects. Anything else (an empty or
     repeated dim list, a dim out of range) returns None and takes the full path, which raises PyTorch's errors."""
     from ..device import CPU
-    from .registry import _GRAD
+    from .registry import _FLAGS, _GRAD
     plain = (_dt.float32, _dt.float64)
 
     def fast(x, dim=None, keepdim=False, dtype=None):
         if x.__class__ is not Tensor or x.device is not CPU or dtype is not None or x.dtype not in plain \
-                or (x._requires_grad and _GRAD.enabled):
+                or (x._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled)):
             return None
         a = x._data
         if dim is None:

@@ -148,7 +148,7 @@ class OpDef:
                     for t in r:
                         t._version = base._version
                         t._base = root
-            if _GRAD.enabled and self.differentiable:
+            if (not _FLAGS.grad_off or _GRAD.enabled) and self.differentiable:
                 if self.list_input:
                     _state.recorder(self, args, kwargs, r, meta)
                 else:
@@ -175,7 +175,7 @@ def _call_out(op: OpDef, meta: Meta, args, kwargs, out):
     if not op.supports_out:
         raise TypeError(f"{op.name}() got an unexpected keyword argument 'out'")
     check_out(op.name, meta, out)
-    if _GRAD.enabled and _needs_history(op, args, out):
+    if (not _FLAGS.grad_off or _GRAD.enabled) and _needs_history(op, args, out):
         return _call_out_recorded(op, args, kwargs, out)
     op.impl[meta.device.type](meta, *args, out=out._data, **kwargs)
     out._version[0] += 1

@@ -24,7 +24,7 @@ from . import pointwise as pw
 from .binary import (ALL, FLOATS, NUMERIC, _OPMATH, _tensor_grads, _int_ref, _must_be_tensor, _not_implemented, _operand_key,
                      _sample_tensor, _wrap_int, check_int_scalar, check_scalar_fits, finish, launch, np_in, np_scalar,
                      plan)
-from .registry import _GRAD, _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_of, register
+from .registry import _FLAGS, _GRAD, _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_of, register
 from .samples import rng_for
 
 FAMILY = "ternary"
@@ -241,7 +241,7 @@ def _where_fast():
         if r is None:
             return None
         t = _make(r, x.dtype, CPU)
-        if x._requires_grad and _GRAD.enabled:
+        if x._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled):
             _state.recorder(op_box[0], (cond, input, other), {}, t, None)
         return t
 

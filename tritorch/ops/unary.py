@@ -1094,7 +1094,7 @@ _GELU_KEEP_MIN = 1 << 12  # elements from which a float32 forward under autograd
 def _gelu_cpu(meta, input, approximate="none", out=None):
     x = pw.np_operand(input, meta.aux)
     if (approximate == "none" and out is None and x.dtype == np.float32 and x.size >= _GELU_KEEP_MIN
-            and input._requires_grad and _GRAD.enabled):
+            and input._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled)):
         cdf = np.empty(x.shape, np.float32)
         value = pw.np_result(_gelu_erf_np(x, cdf), meta, out)
         meta.aux = _KeptCdf(meta.aux, cdf)
