@@ -262,6 +262,26 @@ def test_setitem_matches_torch(device):
             np.testing.assert_array_equal(npy(got), expected.numpy(), err_msg=name)
 
 
+def test_integer_tensor_getitem_shortcut_matches_torch():
+    # x[int tensor] on the cpu without autograd takes np.take; with autograd, or out of range, the general path
+    torch = _torch()
+    data = np.arange(60, dtype=np.float32).reshape(5, 3, 4)
+    for idx in ([4, -1, 0, 0], [[1, 2], [-5, 3]], np.zeros((0,), np.int64), np.array([2, 1], np.int32)):
+        i = np.asarray(idx, dtype=np.int64 if not hasattr(idx, "dtype") else idx.dtype)
+        got, want = tt.tensor(data)[tt.tensor(i)], torch.from_numpy(data)[torch.from_numpy(i)]
+        assert tuple(got.shape) == tuple(want.shape) and got.dtype is tt.float32
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    x = tt.tensor(data)
+    y = x[tt.tensor([1, 1])]
+    y[0] = -1.0
+    assert npy(x)[1, 0, 0] == 12.0   # a copy
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 5"):
+        x[tt.tensor([0, 5])]
+    xg = tt.tensor(data, requires_grad=True)
+    xg[tt.tensor([0, 0, 4])].sum().backward()
+    assert npy(xg.grad)[0].min() == 2.0 and npy(xg.grad)[4].min() == 1.0 and npy(xg.grad)[1:4].max() == 0.0
+
+
 # ------------------------------------------------------------------------------------- views and versions
 
 @pytest.mark.parametrize("device", DEVICES)
