@@ -27,6 +27,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -2065,15 +2066,16 @@ def _torch_dim_call(fn_name):
 def _fast_float_reduce(np_reduce, divide: bool):
     """The cpu shortcut for sum/mean of a float32/float64 tensor over all dims, one int dim or a tuple of
     distinct int dims, without dtype=, when no graph is recorded: one NumPy reduction (pairwise, in the tensor's
-    own type, as PyTorch's fp32/fp64 accumulation) with no infer or plan objects. Anything else (an empty or
-    repeated dim list, a dim out of range) returns None and takes the full path, which raises PyTorch's errors."""
+    own type, as PyTorch's fp32/fp64 accumulation) with no infer. Under autograd it records the call with the
+    plan infer would make (the rules read its dims), through the recorder. Anything else (an empty or repeated dim
+    list, a dim out of range) returns None and takes the full path, which raises PyTorch's errors."""
     from ..device import CPU
     from .registry import _FLAGS, _GRAD
     plain = (_dt.float32, _dt.float64)
+    op_box = [None]
 
     def fast(x, dim=None, keepdim=False, dtype=None):
-        if x.__class__ is not Tensor or x.device is not CPU or dtype is not None or x.dtype not in plain \
-                or (x._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled)):
+        if x.__class__ is not Tensor or x.device is not CPU or dtype is not None or x.dtype not in plain:
             return None
         a = x._data
         if dim is None:
@@ -2107,7 +2109,13 @@ def _fast_float_reduce(np_reduce, divide: bool):
             r = r / a.dtype.type(count)
         if r.__class__ is not np.ndarray:
             r = np.asarray(r, a.dtype)
-        return _make(r, x.dtype, CPU)
+        r = _make(r, x.dtype, CPU)
+        if x._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled):
+            meta = _plan(x, _dims(x, dim), keepdim, x.dtype)
+            _state.recorder(op_box[0], (x,), {"dim": dim, "keepdim": keepdim}, r, meta)
+        return r
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
     return fast
 
 
