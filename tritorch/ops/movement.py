@@ -2000,9 +2000,42 @@ def _stack_samples(T, device, dtype):
         yield Sample(([T((2,)), make_tensor((2,), _dt.bool_, device)],), name="promote-bool")
 
 
+def _stack_fast_for():
+    """OpDef.fast for stack: a list of cpu tensors of one dtype and shape, joined by np.stack, without infer (a
+    third of a small stack's time). Recorded with the Meta.aux stack's backward reads (the new dim). Anything else
+    takes the full path, which promotes dtypes and raises PyTorch's errors."""
+    op_box = [None]
+
+    def fast(tensors, dim=0, **kw):
+        if kw or tensors.__class__ is not list or not tensors or dim.__class__ is not int \
+                or tensors[0].__class__ is not Tensor:
+            return None
+        dt, shape = tensors[0].dtype, tensors[0]._data.shape
+        arrays = []
+        grad = False
+        for t in tensors:
+            if t.__class__ is not Tensor or t.device is not CPU or t.dtype is not dt or t._data.shape != shape:
+                return None
+            grad = grad or t._requires_grad
+            arrays.append(t._data)
+        nd = len(shape) + 1
+        if not -nd <= dim < nd:
+            return None
+        d = dim % nd
+        unit = shape[:d] + (1,) + shape[d:]   # (np.stack's own expand_dims calls cost twice this)
+        r = np.concatenate([a.reshape(unit) for a in arrays], axis=d)
+        out = _make(r, dt, CPU)
+        if grad and (not _FLAGS.grad_off or _GRAD.enabled):
+            _state.recorder(op_box[0], (tensors, dim), {}, out, Meta(r.shape, dt, CPU, d))
+        return out
+
+    fast.bind = lambda op: op_box.__setitem__(0, op)
+    return fast
+
+
 stack_op = register(OpDef(
     name="stack", infer=_stack_infer, impl={"cpu": _stack_cpu, "cuda": _stack_cuda}, family=FAMILY, ref=_stack_ref,
-    samples=_stack_samples, supports_out=True, list_input=True,
+    samples=_stack_samples, supports_out=True, list_input=True, fast=_stack_fast_for(),
     bench=BenchSpec(sizes=(1 << 20, 1 << 24), make=lambda size, device, dtype: (
         ([make_tensor((size // 2,), dtype, device), make_tensor((size // 2,), dtype, device)], 1), {}),
         bytes=lambda size, dtype: 2 * size * dtype.itemsize, flops=lambda size: 0),
