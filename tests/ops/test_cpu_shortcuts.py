@@ -125,6 +125,46 @@ def test_cat_shortcut_refusals_raise_pytorchs_errors():
     assert tt.cat([tt.randn(2, 3), tt.randn(0)]).shape == (2, 3)  # legacy: 1-D empty inputs are skipped
 
 
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -3])
+def test_stack_shortcut_matches_full_path_and_backward(dim):
+    a = tt.randn(2, 3, requires_grad=True)
+    b = tt.randn(2, 3).t().contiguous().t().requires_grad_()   # (a non-contiguous-strided input too)
+    expected, meta = _full_path(registry.get("stack"), [a.detach(), b.detach()], dim)
+    got = tt.stack([a, b], dim)
+    assert tuple(got.shape) == tuple(meta.shape) and got.dtype is meta.dtype
+    np.testing.assert_array_equal(got.detach().numpy(), expected)
+    assert got.grad_fn.name() == "StackBackward0"
+    weights = np.arange(got.numel(), dtype=np.float32).reshape(got.shape)
+    (got * tt.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.take(weights, 0, axis=dim))
+    np.testing.assert_array_equal(b.grad.numpy(), np.take(weights, 1, axis=dim))
+
+
+def test_stack_shortcut_refusals_take_the_full_path():
+    with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
+        tt.stack([tt.randn(2, 3), tt.randn(3, 2)])
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        tt.stack([tt.randn(2)], 2)
+    assert tt.stack([tt.ones(2), tt.ones(2, dtype=tt.float64)]).dtype is tt.float64   # promoted by the full path
+
+
+@pytest.mark.parametrize("dim", [(0, 2), -1, None])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", ["sum", "mean"])
+def test_reduction_shortcut_records_with_the_plan(name, dim, keepdim):
+    xn = np.random.default_rng(0).standard_normal((2, 3, 4))
+    x = tt.tensor(xn, requires_grad=True)
+    y = getattr(tt, name)(x, dim, keepdim)
+    assert y.grad_fn.name() == f"{name.capitalize()}Backward0"
+    g = np.random.default_rng(1).standard_normal(tuple(y.shape))
+    y.backward(tt.tensor(g))
+    axes = tuple(range(3)) if dim is None else ((dim % 3,) if isinstance(dim, int) else dim)
+    want = np.broadcast_to(np.expand_dims(g, axes) if not keepdim else g, xn.shape)
+    if name == "mean":
+        want = want / np.prod([xn.shape[a] for a in axes])
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
+
+
 @pytest.mark.parametrize("dim", [(0,), (1, 2), (-1, 0), (0, 1, 2), 1, None])
 @pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("name", ["sum", "mean"])
