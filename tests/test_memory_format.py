@@ -67,3 +67,21 @@ def test_empty_in_a_memory_format(device):
         assert e.sum().item() == 1.5 * np.prod(shape)
     with pytest.raises(RuntimeError, match="required rank 4"):
         tt.empty(2, 3, memory_format=tt.channels_last)
+
+
+def test_module_to_memory_format_converts_4d_and_5d_parameters_as_torch():
+    torch = pytest.importorskip("torch")
+    m = tt.nn.Sequential(tt.nn.Conv2d(3, 8, 3), tt.nn.BatchNorm2d(8))
+    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8))
+    weight = m[0].weight
+    assert m.to(memory_format=tt.channels_last) is m
+    tm.to(memory_format=torch.channels_last)
+    assert m[0].weight is weight   # the same Parameter, its storage reordered
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        assert p.stride() == tp.stride() and tuple(p.shape) == tuple(tp.shape)
+    assert m[0].weight.is_contiguous(memory_format=tt.channels_last)
+    m(tt.randn(2, 3, 8, 8)).sum().backward()
+    assert m[0].weight.grad.shape == weight.shape
+    c3 = tt.nn.Conv3d(2, 4, 2).to(memory_format=tt.channels_last_3d)
+    t3 = torch.nn.Conv3d(2, 4, 2).to(memory_format=torch.channels_last_3d)
+    assert c3.weight.stride() == t3.weight.stride()

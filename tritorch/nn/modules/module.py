@@ -392,15 +392,19 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> "Module":
-        """to(device), to(dtype), to(device, dtype), to(tensor); dtype conversion applies to floating-point
-        parameters and buffers only."""
+        """to(device), to(dtype), to(device, dtype), to(tensor), to(memory_format=...); dtype conversion applies to
+        floating-point parameters and buffers only, a memory format (as in PyTorch) to the 4-D and 5-D ones."""
+        fmt = kwargs.get("memory_format")
         dev, dtype, _ = _copy._parse_to(args, dict(kwargs))
         if dtype is not None and dtype.kind != _dt.FLOAT:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
                             f"dtype={dtype}")
 
         def convert(t: Tensor) -> Tensor:
-            return _copy.to(t, dev, dtype if t.dtype.kind == _dt.FLOAT else None)
+            t_dtype = dtype if t.dtype.kind == _dt.FLOAT else None
+            if fmt is not None and t.ndim in (4, 5):
+                return _copy.to(t, dev, t_dtype, memory_format=fmt)
+            return _copy.to(t, dev, t_dtype)
 
         return self._apply(convert)
 
