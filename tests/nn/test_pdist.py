@@ -63,3 +63,21 @@ def test_errors(make, p):
     with pytest.raises(RuntimeError) as ours:
         tt.pdist(make(tt), p)
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("p", [0, 1, 2, 3, float("inf")])
+def test_chunks_of_pairs_give_the_same_values_and_gradients(monkeypatch, p):
+    # the pairs are taken in chunks so that memory stays bounded: chunk boundaries must not show
+    from tritorch.ops import composite_pdist
+    x = _x()
+    whole = tt.tensor(x, requires_grad=True)
+    chunked = tt.tensor(x, requires_grad=True)
+    want = tt.pdist(whole, p)
+    monkeypatch.setattr(composite_pdist, "_CHUNK_ELEMENTS", 3 * 3)   # three pairs a chunk, the last one short
+    got = tt.pdist(chunked, p)
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    g = np.arange(1, 11, dtype=np.float32)
+    want.backward(tt.tensor(g))
+    got.backward(tt.tensor(g))
+    # (the gradient's sums over pairs are added in another order across chunks: float32 rounding, an ulp or so)
+    np.testing.assert_allclose(chunked.grad.numpy(), whole.grad.numpy(), rtol=1e-6, atol=1e-7)

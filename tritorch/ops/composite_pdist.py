@@ -48,8 +48,23 @@ def pdist(input, p=2) -> Tensor:
     p = float(p)
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
-    from .creation import tensor as _tensor
     rows, cols = np.triu_indices(input.shape[0], 1)
+    # pairs in chunks, so that the (pairs, M) differences and their temporaries stay bounded (~64 MiB of fp32 a
+    # temporary) however many rows there are; one chunk (no cat) for the usual sizes
+    per = max(1, _CHUNK_ELEMENTS // max(1, input.shape[1]))
+    parts = [_distances(input, rows[i:i + per], cols[i:i + per], p) for i in range(0, max(len(rows), 1), per)]
+    if len(parts) == 1:
+        return parts[0]
+    from .movement import cat
+    return cat(parts, 0)
+
+
+_CHUNK_ELEMENTS = 1 << 24
+
+
+def _distances(input: Tensor, rows: np.ndarray, cols: np.ndarray, p: float) -> Tensor:
+    """The p-norm distances of the row pairs (rows[k], cols[k])."""
+    from .creation import tensor as _tensor
     pick = input.index_select
     diff = pick(0, _tensor(rows.astype(np.int64), device=input.device)) - \
         pick(0, _tensor(cols.astype(np.int64), device=input.device))          # (pairs, M)
