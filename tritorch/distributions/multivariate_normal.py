@@ -29,8 +29,8 @@ class MultivariateNormal(Distribution):
     """MultivariateNormal(loc, covariance_matrix=None, precision_matrix=None, scale_tril=None): exactly one of the
     three matrices; batch shapes of loc and the matrix broadcast."""
 
-    arg_constraints = {"loc": "IndependentConstraint(Real(), 1)", "covariance_matrix": "PositiveDefinite()",
-                       "precision_matrix": "PositiveDefinite()", "scale_tril": "LowerCholesky()"}
+    arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
+                       "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
     support = constraints.real_vector
     has_rsample = True
 
@@ -63,6 +63,7 @@ class MultivariateNormal(Distribution):
             self.precision_matrix = matrix
             # L L^T = P^-1 (torch factors P with its rows and columns reversed, for the same L)
             self._unbroadcasted_scale_tril = self._cholesky(name, tt.linalg.inv(precision_matrix))
+        self._check("loc", self.loc, constraints.real_vector.check(self.loc), repr(constraints.real_vector))
 
     def _cholesky(self, name, matrix):
         L, info = _tt().linalg.cholesky_ex(matrix)
