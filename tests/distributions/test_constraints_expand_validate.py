@@ -228,3 +228,17 @@ def test_log_prob_value_shape_and_type_errors():
     FAMILIES["Exponential"](tt).log_prob(tt.tensor([0.0, 1.0], dtype=tt.float64))
     unchecked = tt.distributions.Exponential(tt.tensor([1.0, 2.0]), validate_args=False)
     assert unchecked.log_prob(tt.tensor([-1.0, 1.0])).shape == (2,)
+
+
+# PyTorch's are TransformedDistributions whose parameters are properties, so its repr shows none of them
+REPR_DIFFERS = {"LogNormal", "HalfNormal", "HalfCauchy"}
+
+
+@pytest.mark.parametrize("name", sorted(set(FAMILIES) - REPR_DIFFERS))
+def test_repr_is_torchs(name):
+    # (the repr is part of every validation message)
+    assert _norm(repr(FAMILIES[name](tt))) == repr(FAMILIES[name](torch))
+    bernoulli = tt.distributions.Bernoulli(logits=tt.zeros(2))
+    assert repr(bernoulli) == "Bernoulli(logits: tritorch.Size([2]))"
+    bernoulli.probs     # (computed on first use, then shown as PyTorch's lazy_property is)
+    assert repr(bernoulli) == "Bernoulli(probs: tritorch.Size([2]), logits: tritorch.Size([2]))"

@@ -190,9 +190,6 @@ class Binomial(BinaryParams, Distribution):
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
 
-    def __repr__(self) -> str:
-        return f"Binomial(total_count: {self.total_count.size()}, probs: {self.probs.size()})"
-
 
 class NegativeBinomial(BinaryParams, Distribution):
     """NegativeBinomial(total_count, probs or logits): the number of successes before total_count failures, each
@@ -229,9 +226,6 @@ class NegativeBinomial(BinaryParams, Distribution):
         log_normalization = -tt.lgamma(r + value) + tt.lgamma(1.0 + value) + tt.lgamma(r)
         log_normalization = log_normalization.masked_fill(r + value == 0.0, 0.0)   # the certain count 0 at r = 0
         return log_unnormalized - log_normalization
-
-    def __repr__(self) -> str:
-        return f"NegativeBinomial(total_count: {self.total_count.size()}, logits: {self.logits.size()})"
 
 
 class Multinomial(Distribution):

@@ -101,10 +101,6 @@ class Categorical(Distribution):
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
 
-    def __repr__(self) -> str:
-        v = self._probs if self._given == "probs" else self._logits
-        return f"Categorical({self._given}: {v.size()})"
-
 
 class OneHotCategorical(Distribution):
     """Categorical whose samples are one-hot vectors over the last dim."""
@@ -178,7 +174,6 @@ class BinaryParams:
         return given[1:]
 
 
-
 class Bernoulli(BinaryParams, ExponentialFamily):
     """Bernoulli(probs or logits): samples are 0.0 / 1.0 in the parameter's dtype."""
 
@@ -228,12 +223,6 @@ class Bernoulli(BinaryParams, ExponentialFamily):
         values = tt.arange(2, dtype=self._param.dtype, device=self._param.device)
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
-
-    def __repr__(self) -> str:
-        v = self._probs if self._given == "probs" else self._logits
-        return f"Bernoulli({self._given}: {v.item() if v.numel() == 1 else v.size()})"
-
-
 
 
 def poisson_sample(rate: Tensor, generator=None) -> Tensor:

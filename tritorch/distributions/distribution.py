@@ -195,11 +195,13 @@ class Distribution:
         return self.entropy().exp()
 
     def __repr__(self) -> str:
-        names = [k for k in self.arg_constraints if k in self.__dict__]
+        """PyTorch's: each parameter set so far (a lazily derived probs / logits once computed), its value when it
+        has one element, else its size."""
         parts = []
-        for k in names:
-            v = self.__dict__[k]
-            parts.append(f"{k}: {v.item() if v.numel() == 1 else v.size()}")
+        for k in self.arg_constraints:
+            v = self.__dict__.get(k, self.__dict__.get("_" + k))
+            if isinstance(v, Tensor):
+                parts.append(f"{k}: {(v.item() if v.dim() == 0 else v) if v.numel() == 1 else v.size()}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
 

@@ -112,9 +112,6 @@ class MultivariateNormal(Distribution):
         h = 0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + half_log_det
         return h.expand(self._batch_shape) if self._batch_shape else h
 
-    def __repr__(self) -> str:
-        return f"MultivariateNormal(loc: {self.loc.size()})"
-
 
 def kl_mvn_mvn(p: MultivariateNormal, q: MultivariateNormal):
     """KL(p || q) = log|L_q| - log|L_p| + (tr(S_q^-1 S_p) + |L_q^-1 (mu_q - mu_p)|^2 - n) / 2."""
