@@ -143,9 +143,6 @@ class TransformedDistribution(Distribution):
             value = t(value)
         return value
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
 
 class Pareto(TransformedDistribution):
     """Pareto(scale, alpha): density alpha scale^alpha / x^(alpha + 1) on x >= scale; samples
@@ -180,9 +177,6 @@ class Pareto(TransformedDistribution):
     def entropy(self):
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
 
-    def __repr__(self) -> str:
-        return Distribution.__repr__(self)
-
 
 class Weibull(TransformedDistribution):
     """Weibull(scale, concentration k): density (k/scale) (x/scale)^(k-1) exp(-(x/scale)^k) on x >= 0; samples
@@ -216,9 +210,6 @@ class Weibull(TransformedDistribution):
     def entropy(self):
         return (_EULER_GAMMA * (1 - self.concentration_reciprocal)
                 + (self.scale * self.concentration_reciprocal).log() + 1)
-
-    def __repr__(self) -> str:
-        return Distribution.__repr__(self)
 
 
 class HalfCauchy(FoldedAtZero, TransformedDistribution):
