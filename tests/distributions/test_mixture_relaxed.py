@@ -154,7 +154,11 @@ def test_half_cauchy_matches_torch():
     np.testing.assert_allclose(ours.icdf(tt.tensor(prob)).detach().numpy(),
                                theirs.icdf(torch.tensor(prob)).detach().numpy(), rtol=1e-12)
     _check_log_prob(ours, theirs, ours_p, theirs_p, value)
-    assert ours.log_prob(tt.tensor(-1.0, dtype=tt.float64)).detach().numpy().max() == -math.inf
+    below = tt.tensor(-1.0, dtype=tt.float64)
+    with pytest.raises(ValueError, match="to be within the support"):   # validated by default, as PyTorch
+        ours.log_prob(below)
+    unchecked = D.HalfCauchy(tt.tensor(scale), validate_args=False)
+    assert unchecked.log_prob(below).detach().numpy().max() == -math.inf
     tt.manual_seed(7)
     x = D.HalfCauchy(tt.full((100_000,), 2.0)).sample().numpy()
     assert x.min() >= 0 and abs(np.median(x) - 2.0) < 0.05   # the median of |Cauchy(0, s)| is s

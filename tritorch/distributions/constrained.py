@@ -6,16 +6,8 @@ from .distribution import Distribution
 
 
 class ConstrainedParams:
-    """Mixin for a Distribution whose arg_constraints maps parameter names to Constraint objects."""
-
-    def _validate_params(self) -> None:
-        if not self._validate_args:
-            return
-        for name, constraint in self.arg_constraints.items():
-            value = self.__dict__.get(name)
-            if value is None:       # a lazily derived or not given parameter (probs vs logits)
-                continue
-            self._check(name, value, constraint.check(value), repr(constraint))
+    """Mixin for a Distribution whose arg_constraints maps parameter names to Constraint objects (checked by
+    Distribution._validate_params)."""
 
     def _expanded(self, batch_shape, params: dict, _instance=None, **extra):
         """A new instance of this class with batch_shape and the given (already expanded) attributes; extra

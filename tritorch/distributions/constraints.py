@@ -66,7 +66,7 @@ class _Simplex(Constraint):
         return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
-class _Independent(Constraint):
+class _IndependentConstraint(Constraint):
     """`base` with `reinterpreted_batch_ndims` more rightmost dims in each element."""
 
     def __init__(self, base: Constraint, reinterpreted_batch_ndims: int):
@@ -114,7 +114,7 @@ from ._matrix_constraints import (MixtureSameFamilyConstraint, _Boolean, _Cat, _
                                   _Square, _Stack, _Symmetric, dependent_property, is_dependent)
 
 real = _Real()
-real_vector = _Independent(real, 1)
+real_vector = _IndependentConstraint(real, 1)
 positive = _GreaterThan(0.0)
 nonnegative = _GreaterThanEq(0.0)
 unit_interval = _Interval(0.0, 1.0)
@@ -123,12 +123,16 @@ greater_than = _GreaterThan
 interval = _Interval
 
 
-def open_interval(lower_bound, upper_bound) -> Constraint:
-    return _Interval(lower_bound, upper_bound, open_ends=True)
+class _OpenInterval(_Interval):
+    def __init__(self, lower_bound, upper_bound):
+        super().__init__(lower_bound, upper_bound, open_ends=True)
+
+
+open_interval = _OpenInterval
 
 
 def independent(base: Constraint, reinterpreted_batch_ndims: int) -> Constraint:
-    return _Independent(base, reinterpreted_batch_ndims)
+    return _IndependentConstraint(base, reinterpreted_batch_ndims)
 
 
 greater_than_eq = _GreaterThanEq

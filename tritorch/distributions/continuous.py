@@ -13,15 +13,13 @@ __all__ = ["Normal", "Uniform"]
 class Normal(ExponentialFamily):
     """Normal(loc, scale): reparameterised samples loc + scale * eps, eps ~ N(0, 1)."""
 
-    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(tuple(self.loc.shape), validate_args=validate_args)
-        self._check("loc", self.loc, (self.loc == self.loc), "Real()")
-        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
 
     @property
     def mean(self):
@@ -67,7 +65,11 @@ class Normal(ExponentialFamily):
 class Uniform(Distribution):
     """Uniform(low, high) on [low, high): reparameterised samples low + (high - low) * u, u ~ U[0, 1)."""
 
-    arg_constraints = {"low": "Dependent()", "high": "Dependent()"}
+    @property
+    def arg_constraints(self):
+        # each bound constrained by the other (PyTorch's, so an empty interval is an invalid parameter)
+        return {"low": constraints.less_than(self.high), "high": constraints.greater_than(self.low)}
+
     support = constraints.dependent_property(is_discrete=False, event_dim=0)(
         lambda self: constraints.interval(self.low, self.high))
     has_rsample = True
@@ -75,7 +77,6 @@ class Uniform(Distribution):
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
         super().__init__(tuple(self.low.shape), validate_args=validate_args)
-        self._check("low", self.low, self.low < self.high, "LessThan(upper_bound=high)")
 
     @property
     def mean(self):

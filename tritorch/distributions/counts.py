@@ -18,15 +18,20 @@ __all__ = ["Geometric", "Binomial", "NegativeBinomial", "Multinomial", "binomial
 class Geometric(BinaryParams, Distribution):
     """Geometric(probs or logits): the number of failures before the first success, on {0, 1, ...}."""
 
-    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._set_params(probs, logits)
         super().__init__(tuple(self._param.shape), validate_args=validate_args)
-        if probs is not None:
-            self._check("probs", self._probs, (self._probs > 0) & (self._probs <= 1),
-                        "Interval(lower_bound=0.0, upper_bound=1.0)")
+        if self._validate_args and probs is not None:
+            # PyTorch's extra check beyond unit_interval: p = 0 never succeeds (its message shows only the bad values)
+            valid = self._probs > 0
+            if not bool(valid.all()):
+                raise ValueError(f"Expected parameter probs ({type(self._probs).__name__} of shape "
+                                 f"{tuple(self._probs.shape)}) of distribution {self!r} to satisfy the constraint "
+                                 f"{constraints.unit_interval!r}, but found invalid values:\n"
+                                 f"{self._probs.detach()[~valid]}")
 
     mean = property(lambda self: 1.0 / self.probs - 1.0)
     mode = property(lambda self: _tt().zeros_like(self.probs))
@@ -130,8 +135,8 @@ def binomial_sample(count, prob, generator=None):
 class Binomial(BinaryParams, Distribution):
     """Binomial(total_count, probs or logits): successes in total_count independent trials."""
 
-    arg_constraints = {"total_count": "IntegerGreaterThan(lower_bound=0)",
-                       "probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    arg_constraints = {"total_count": constraints.nonnegative_integer,
+                       "probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.dependent_property(is_discrete=True, event_dim=0)(
         lambda self: constraints.integer_interval(0, self.total_count))
     has_enumerate_support = True
@@ -142,10 +147,6 @@ class Binomial(BinaryParams, Distribution):
         if probs is not None:
             self._probs = self._probs.type_as(self._param)
         super().__init__(tuple(self._param.shape), validate_args=validate_args)
-        self._check_probs(probs)
-        self._check("total_count", self.total_count, (self.total_count >= 0) & (self.total_count.floor()
-                                                                                == self.total_count),
-                    "IntegerGreaterThan(lower_bound=0)")
 
     mean = property(lambda self: self.total_count * self.probs)
     variance = property(lambda self: self.total_count * self.probs * (1 - self.probs))
@@ -189,24 +190,19 @@ class Binomial(BinaryParams, Distribution):
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
 
-    def __repr__(self) -> str:
-        return f"Binomial(total_count: {self.total_count.size()}, probs: {self.probs.size()})"
-
 
 class NegativeBinomial(BinaryParams, Distribution):
     """NegativeBinomial(total_count, probs or logits): the number of successes before total_count failures, each
     trial a success with probability probs; samples are Poisson(Gamma(total_count, (1 - p) / p)) draws."""
 
-    arg_constraints = {"total_count": "GreaterThanEq(lower_bound=0)",
-                       "probs": "HalfOpenInterval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
         (self.total_count,) = self._set_params(probs, logits, total_count)
         self.total_count = self.total_count.type_as(self._param)
         super().__init__(tuple(self._param.shape), validate_args=validate_args)
-        self._check_probs(probs, closed_above=False)
-        self._check("total_count", self.total_count, self.total_count >= 0, "GreaterThanEq(lower_bound=0)")
 
     mean = property(lambda self: self.total_count * self.logits.exp())
     variance = property(lambda self: self.mean / (-self.logits).sigmoid())
@@ -231,15 +227,12 @@ class NegativeBinomial(BinaryParams, Distribution):
         log_normalization = log_normalization.masked_fill(r + value == 0.0, 0.0)   # the certain count 0 at r = 0
         return log_unnormalized - log_normalization
 
-    def __repr__(self) -> str:
-        return f"NegativeBinomial(total_count: {self.total_count.size()}, logits: {self.logits.size()})"
-
 
 class Multinomial(Distribution):
     """Multinomial(total_count, probs or logits over the last dim): the class counts of total_count categorical
     draws (event shape (K,))."""
 
-    arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.dependent_property(is_discrete=True, event_dim=1)(
         lambda self: constraints.multinomial(self.total_count))
 

@@ -22,7 +22,7 @@ def _one_of(name: str, probs, logits):
 class Categorical(Distribution):
     """Categorical(probs or logits over the last dim): samples are class indices (int64)."""
 
-    arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.dependent_property(is_discrete=True, event_dim=0)(
         lambda self: constraints.integer_interval(0, self._num_events - 1))
     has_enumerate_support = True
@@ -46,8 +46,6 @@ class Categorical(Distribution):
         self._param = param
         self._num_events = param.shape[-1]
         super().__init__(tuple(param.shape[:-1]), validate_args=validate_args)
-        if probs is not None:
-            self._check("probs", probs, (probs >= 0), "Simplex()")
 
     @property
     def probs(self):
@@ -102,10 +100,6 @@ class Categorical(Distribution):
         values = tt.arange(self._num_events, dtype=tt.int64, device=self._param.device)
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
-
-    def __repr__(self) -> str:
-        v = self._probs if self._given == "probs" else self._logits
-        return f"Categorical({self._given}: {v.size()})"
 
 
 class OneHotCategorical(Distribution):
@@ -179,25 +173,17 @@ class BinaryParams:
         self._param = given[0]
         return given[1:]
 
-    def _check_probs(self, probs, closed_above: bool = True) -> None:
-        if probs is not None:
-            upper = self._probs <= 1 if closed_above else self._probs < 1
-            kind = "Interval" if closed_above else "HalfOpenInterval"
-            self._check("probs", self._probs, (self._probs >= 0) & upper,
-                        f"{kind}(lower_bound=0.0, upper_bound=1.0)")
-
 
 class Bernoulli(BinaryParams, ExponentialFamily):
     """Bernoulli(probs or logits): samples are 0.0 / 1.0 in the parameter's dtype."""
 
-    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._set_params(probs, logits)
         super().__init__(tuple(self._param.shape), validate_args=validate_args)
-        self._check_probs(probs)
 
     @property
     def mean(self):
@@ -237,12 +223,6 @@ class Bernoulli(BinaryParams, ExponentialFamily):
         values = tt.arange(2, dtype=self._param.dtype, device=self._param.device)
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + self._batch_shape) if expand else values
-
-    def __repr__(self) -> str:
-        v = self._probs if self._given == "probs" else self._logits
-        return f"Bernoulli({self._given}: {v.item() if v.numel() == 1 else v.size()})"
-
-
 
 
 def poisson_sample(rate: Tensor, generator=None) -> Tensor:
@@ -299,13 +279,12 @@ def poisson_sample(rate: Tensor, generator=None) -> Tensor:
 class Poisson(ExponentialFamily):
     """Poisson(rate): counts (as floats, like PyTorch's); sample() only (counts are not differentiable)."""
 
-    arg_constraints = {"rate": "GreaterThanEq(lower_bound=0.0)"}
+    arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
         super().__init__(tuple(self.rate.shape), validate_args=validate_args)
-        self._check("rate", self.rate, self.rate >= 0, "GreaterThanEq(lower_bound=0.0)")
 
     mean = property(lambda self: self.rate)
     mode = property(lambda self: self.rate.floor())

@@ -1,6 +1,7 @@
 """The Distribution base class (torch.distributions' interface) and the helpers its subclasses share."""
 from __future__ import annotations
 
+import functools
 import math
 
 from .. import dtypes as _dt
@@ -52,7 +53,7 @@ class Distribution:
 
     has_rsample = False
     has_enumerate_support = False
-    _validate_args = True
+    _validate_args = __debug__
     arg_constraints: dict = {}
 
     @staticmethod
@@ -61,11 +62,101 @@ class Distribution:
             raise ValueError
         Distribution._validate_args = value
 
+    def __init_subclass__(cls, **kwargs):
+        # every log_prob and cdf checks its value first where validation is on (PyTorch's classes each call
+        # _validate_sample there); wrapping once here keeps that out of each family's formula
+        super().__init_subclass__(**kwargs)
+        for method in ("log_prob", "cdf"):
+            fn = getattr(cls, method, None)
+            if fn is not None and not getattr(fn, "_validates_sample", False):
+                setattr(cls, method, _validating(fn))
+
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         self._batch_shape = tuple(batch_shape)
         self._event_shape = tuple(event_shape)
         if validate_args is not None:
             self._validate_args = validate_args
+        if self._validate_args:
+            self._validate_params()
+
+    def _param_value(self, name: str):
+        """The parameter `name` to validate, or None where it is not set: a lazily derived one (probs of a
+        distribution given logits, kept as `_probs` = None until first use; a matrix a __getattr__ computes on
+        first use) or one this class lacks. (PyTorch skips its lazy_property parameters alike.)"""
+        if name not in self.__dict__:
+            if self.__dict__.get("_" + name, 0) is None or not hasattr(type(self), name):
+                return None
+        try:
+            value = getattr(self, name)
+        except AttributeError:
+            return None
+        return value if isinstance(value, Tensor) else None
+
+    def _validate_params(self) -> None:
+        """PyTorch's check of each parameter against its arg_constraints entry (dependent ones skipped)."""
+        from .constraints import is_dependent
+        for name, constraint in self.arg_constraints.items():
+            if is_dependent(constraint):
+                continue
+            value = self._param_value(name)
+            if value is not None:
+                self._check(name, value, constraint.check(value), repr(constraint))
+
+    def _validate_sample(self, value) -> None:
+        """PyTorch's checks of a log_prob argument: a tensor, of a shape that ends in event_shape and broadcasts
+        with batch_shape + event_shape, within the support."""
+        if not isinstance(value, Tensor):
+            raise ValueError("The value argument to log_prob must be a Tensor")
+        size = value.size()
+        event_start = len(size) - len(self._event_shape)
+        if tuple(size)[event_start:] != self._event_shape:
+            raise ValueError(f"The right-most size of value must match event_shape: {size} vs "
+                             f"{self.event_shape}.")
+        expected = self._batch_shape + self._event_shape
+        for i, j in zip(reversed(tuple(size)), reversed(expected)):
+            if i != 1 and j != 1 and i != j:
+                raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {size} vs "
+                                 f"{_tt().Size(expected)}.")
+        try:
+            support = self.support
+        except (AttributeError, NotImplementedError):
+            return          # no support declared: nothing to check against (PyTorch warns)
+        if not bool(support.check(value).all().item()):
+            raise ValueError(f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) to be "
+                             f"within the support ({support!r}) of the distribution {self!r}, but found invalid "
+                             f"values:\n{value}")
+
+    def expand(self, batch_shape, _instance=None):
+        """A distribution of batch_shape whose parameters are this one's expanded (views, no copies): PyTorch's
+        per-class expand, done once here. Tensors named in arg_constraints (or their lazily filled `_name`
+        slots, and `_param`, the one given) gain the new batch dims in front of their event dims; inner
+        distributions whose batch shape starts with this one's are expanded alike; the rest is shared."""
+        return self._expand_attributes(batch_shape, _instance)
+
+    def _expand_attributes(self, batch_shape, _instance=None, skip=()):
+        """expand()'s work, leaving the attributes named in `skip` to the caller."""
+        batch_shape = tuple(batch_shape)
+        new = _instance if _instance is not None else type(self).__new__(type(self))
+        old = self._batch_shape
+        params = set(self.arg_constraints)
+        for cls in type(self).__mro__:   # and the parents' (Chi2's concentration and rate, Gamma's parameters)
+            declared = cls.__dict__.get("arg_constraints")
+            params |= set(declared) if isinstance(declared, dict) else set()
+        names = {"_param"} | params | {"_" + n for n in params}
+        done = {}   # id of a tensor -> its expansion, so aliases (_param is _probs) stay one tensor
+        for key, value in self.__dict__.items():
+            if key in skip:
+                pass
+            elif isinstance(value, Tensor) and key in names:
+                if id(value) not in done:
+                    done[id(value)] = value.expand(batch_shape + tuple(value.shape[len(old):]))
+                value = done[id(value)]
+            elif isinstance(value, Distribution) and tuple(value.batch_shape)[:len(old)] == old:
+                value = value.expand(batch_shape + tuple(value.batch_shape)[len(old):])
+            new.__dict__[key] = value
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def batch_shape(self):
@@ -104,12 +195,31 @@ class Distribution:
         return self.entropy().exp()
 
     def __repr__(self) -> str:
-        names = [k for k in self.arg_constraints if k in self.__dict__]
+        """PyTorch's: each parameter set so far (a lazily derived probs / logits once computed), its value when it
+        has one element, else its size."""
         parts = []
-        for k in names:
-            v = self.__dict__[k]
-            parts.append(f"{k}: {v.item() if v.numel() == 1 else v.size()}")
+        for k in self.arg_constraints:
+            v = self.__dict__.get(k, self.__dict__.get("_" + k))
+            if isinstance(v, Tensor):
+                parts.append(f"{k}: {(v.item() if v.dim() == 0 else v) if v.numel() == 1 else v.size()}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def validated_elsewhere(method):
+    """Marks a log_prob or cdf that leaves value validation to the distributions it calls (PyTorch's Independent
+    and MixtureSameFamily.cdf): __init_subclass__ then leaves it unwrapped."""
+    method._validates_sample = True
+    return method
+
+
+def _validating(log_prob):
+    @functools.wraps(log_prob)
+    def checked_log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return log_prob(self, value)
+    checked_log_prob._validates_sample = True
+    return checked_log_prob
 
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))

@@ -1,7 +1,8 @@
 """Independent: some batch dims of a distribution reinterpreted as event dims (torch.distributions.Independent)."""
 from __future__ import annotations
 
-from .distribution import Distribution
+from . import constraints
+from .distribution import Distribution, validated_elsewhere
 
 __all__ = ["Independent"]
 
@@ -28,6 +29,13 @@ class Independent(Distribution):
         super().__init__(shape[:split], shape[split:], validate_args=validate_args)
 
     has_rsample = property(lambda self: self.base_dist.has_rsample)
+
+    @constraints.dependent_property
+    def support(self):
+        support = self.base_dist.support
+        if self.reinterpreted_batch_ndims:
+            support = constraints.independent(support, self.reinterpreted_batch_ndims)
+        return support
     mean = property(lambda self: self.base_dist.mean)
     mode = property(lambda self: self.base_dist.mode)
     variance = property(lambda self: self.base_dist.variance)
@@ -38,6 +46,7 @@ class Independent(Distribution):
     def rsample(self, sample_shape=()):
         return self.base_dist.rsample(sample_shape)
 
+    @validated_elsewhere   # (by the base distribution, with its own support in the message, as PyTorch)
     def log_prob(self, value):
         return _sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
 

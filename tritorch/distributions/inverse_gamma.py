@@ -53,6 +53,3 @@ class InverseGamma(ConstrainedParams, TransformedDistribution):
         tt = _tt()
         a = self.concentration
         return a + self.rate.log() + tt.lgamma(a) - (1.0 + a) * tt.digamma(a)
-
-    def __repr__(self) -> str:
-        return f"InverseGamma(concentration: {self.concentration}, rate: {self.rate})"

@@ -66,6 +66,3 @@ class Kumaraswamy(ConstrainedParams, TransformedDistribution):
         a, b = self.concentration1, self.concentration0
         t1, t0 = 1 - a.reciprocal(), 1 - b.reciprocal()
         return t0 + t1 * (_tt().digamma(b + 1) + _EULER) - a.log() - b.log()
-
-    def __repr__(self) -> str:
-        return f"Kumaraswamy(concentration1: {self.concentration1}, concentration0: {self.concentration0})"

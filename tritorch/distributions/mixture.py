@@ -3,8 +3,9 @@ whose rightmost batch dim indexes the components (a Gaussian mixture is MixtureS
 Normal(mu, sigma)) with mu and sigma of shape (..., K))."""
 from __future__ import annotations
 
+from . import constraints
 from .discrete import Categorical
-from .distribution import Distribution, _tt
+from .distribution import Distribution, _tt, validated_elsewhere
 
 __all__ = ["MixtureSameFamily"]
 
@@ -38,6 +39,19 @@ class MixtureSameFamily(Distribution):
         self._event_ndims = len(component_distribution.event_shape)
         super().__init__(cdbs, tuple(component_distribution.event_shape), validate_args=validate_args)
 
+    def expand(self, batch_shape, _instance=None):
+        """PyTorch's: the components expanded to batch_shape + (K,), the mixing weights to batch_shape."""
+        batch_shape = tuple(batch_shape)
+        skip = ("_mixture_distribution", "_component_distribution")
+        new = self._expand_attributes(batch_shape, _instance, skip=skip)
+        new._component_distribution = self._component_distribution.expand(batch_shape + (self._num_component,))
+        new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
+        return new
+
+    @constraints.dependent_property
+    def support(self):
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
+
     mixture_distribution = property(lambda self: self._mixture_distribution)
     component_distribution = property(lambda self: self._component_distribution)
 
@@ -62,6 +76,7 @@ class MixtureSameFamily(Distribution):
     def _pad(self, x):
         return x.unsqueeze(-1 - self._event_ndims)
 
+    @validated_elsewhere   # (PyTorch's MixtureSameFamily.cdf does not check x; its components do)
     def cdf(self, x):
         cdf_x = self._component_distribution.cdf(self._pad(x))
         return (cdf_x * self._mixture_distribution.probs).sum(-1)

@@ -29,8 +29,8 @@ class MultivariateNormal(Distribution):
     """MultivariateNormal(loc, covariance_matrix=None, precision_matrix=None, scale_tril=None): exactly one of the
     three matrices; batch shapes of loc and the matrix broadcast."""
 
-    arg_constraints = {"loc": "IndependentConstraint(Real(), 1)", "covariance_matrix": "PositiveDefinite()",
-                       "precision_matrix": "PositiveDefinite()", "scale_tril": "LowerCholesky()"}
+    arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
+                       "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
     support = constraints.real_vector
     has_rsample = True
 
@@ -63,6 +63,7 @@ class MultivariateNormal(Distribution):
             self.precision_matrix = matrix
             # L L^T = P^-1 (torch factors P with its rows and columns reversed, for the same L)
             self._unbroadcasted_scale_tril = self._cholesky(name, tt.linalg.inv(precision_matrix))
+        self._check("loc", self.loc, constraints.real_vector.check(self.loc), repr(constraints.real_vector))
 
     def _cholesky(self, name, matrix):
         L, info = _tt().linalg.cholesky_ex(matrix)
@@ -110,9 +111,6 @@ class MultivariateNormal(Distribution):
         half_log_det = _half_log_det(self._unbroadcasted_scale_tril)
         h = 0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + half_log_det
         return h.expand(self._batch_shape) if self._batch_shape else h
-
-    def __repr__(self) -> str:
-        return f"MultivariateNormal(loc: {self.loc.size()})"
 
 
 def kl_mvn_mvn(p: MultivariateNormal, q: MultivariateNormal):

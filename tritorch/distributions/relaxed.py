@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from . import constraints
 from .discrete import BinaryParams, Categorical
 from .distribution import Distribution, _tt, broadcast_all, clamp_probs
 from .transformed import TransformedDistribution
@@ -17,14 +18,14 @@ __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
 class LogitRelaxedBernoulli(BinaryParams, Distribution):
     """The logit of a relaxed Bernoulli draw: (logit(u) + logits) / temperature, u ~ U(0, 1)."""
 
-    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.real
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
         self._set_params(probs, logits)
         super().__init__(tuple(self._param.shape), validate_args=validate_args)
-        self._check_probs(probs)
 
     def rsample(self, sample_shape=()):
         tt = _tt()
@@ -52,7 +53,7 @@ class _RelaxedParams:
 class RelaxedBernoulli(_RelaxedParams, TransformedDistribution):
     """A relaxed Bernoulli draw in (0, 1): sigmoid of a LogitRelaxedBernoulli draw."""
 
-    arg_constraints = {"probs": "Interval(lower_bound=0.0, upper_bound=1.0)", "logits": "Real()"}
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
@@ -63,7 +64,8 @@ class RelaxedBernoulli(_RelaxedParams, TransformedDistribution):
 class ExpRelaxedCategorical(Distribution):
     """The log of a relaxed one-hot draw: log_softmax((logits + gumbel noise) / temperature) (event shape (K,))."""
 
-    arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
@@ -99,7 +101,8 @@ class ExpRelaxedCategorical(Distribution):
 class RelaxedOneHotCategorical(_RelaxedParams, TransformedDistribution):
     """A relaxed one-hot draw on the simplex (the Gumbel-softmax): exp of an ExpRelaxedCategorical draw."""
 
-    arg_constraints = {"probs": "Simplex()", "logits": "IndependentConstraint(Real(), 1)"}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.simplex
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):

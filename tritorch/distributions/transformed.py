@@ -34,6 +34,11 @@ class _LeadingBatch(Distribution):
     def log_prob(self, value):
         return self.base.log_prob(value)
 
+    def expand(self, batch_shape, _instance=None):
+        batch_shape = tuple(batch_shape)
+        cut = len(batch_shape) - len(self.base.batch_shape)
+        return _LeadingBatch(self.base.expand(batch_shape[cut:]), batch_shape[:cut])
+
 
 class TransformedDistribution(Distribution):
     """The distribution of transforms[-1](...transforms[0](x)) for x ~ base_distribution. log_prob inverts the
@@ -74,7 +79,17 @@ class TransformedDistribution(Distribution):
 
     has_rsample = property(lambda self: self.base_dist.has_rsample)
 
-    @property
+    def expand(self, batch_shape, _instance=None):
+        """PyTorch's: the base expanded to the batch shape the transforms' inverse shapes give; the transforms
+        are shared (their parameters broadcast)."""
+        shape = tuple(batch_shape) + self._event_shape
+        for t in reversed(self.transforms):
+            shape = t.inverse_shape(shape)
+        new = self._expand_attributes(batch_shape, _instance, skip=("base_dist",))
+        new.base_dist = self.base_dist.expand(shape[:len(shape) - len(self.base_dist.event_shape)])
+        return new
+
+    @constraints.dependent_property
     def support(self):
         if not self.transforms:
             return getattr(self.base_dist, "support", constraints.real)
@@ -128,26 +143,22 @@ class TransformedDistribution(Distribution):
             value = t(value)
         return value
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
 
 class Pareto(TransformedDistribution):
     """Pareto(scale, alpha): density alpha scale^alpha / x^(alpha + 1) on x >= scale; samples
     scale * exp(e), e ~ Exponential(alpha)."""
 
-    arg_constraints = {"alpha": "GreaterThan(lower_bound=0.0)", "scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
 
     def __init__(self, scale, alpha, validate_args=None):
         self.scale, self.alpha = broadcast_all(scale, alpha)
         base = Exponential(self.alpha, validate_args=validate_args)
         super().__init__(base, [ExpTransform(), AffineTransform(loc=0, scale=self.scale)],
                          validate_args=validate_args)
-        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
 
-    @property
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
-        return constraints._GreaterThanEq(self.scale)
+        return constraints.greater_than_eq(self.scale)
 
     @property
     def mean(self):
@@ -166,21 +177,16 @@ class Pareto(TransformedDistribution):
     def entropy(self):
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
 
-    def __repr__(self) -> str:
-        return Distribution.__repr__(self)
-
 
 class Weibull(TransformedDistribution):
     """Weibull(scale, concentration k): density (k/scale) (x/scale)^(k-1) exp(-(x/scale)^k) on x >= 0; samples
     scale * e^(1/k), e ~ Exponential(1)."""
 
-    arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)", "concentration": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
     support = constraints.positive
 
     def __init__(self, scale, concentration, validate_args=None):
         self.scale, self.concentration = broadcast_all(scale, concentration)
-        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
-        self._check("concentration", self.concentration, self.concentration > 0, "GreaterThan(lower_bound=0.0)")
         self.concentration_reciprocal = self.concentration.reciprocal()
         base = Exponential(_tt().ones_like(self.scale), validate_args=validate_args)
         super().__init__(base, [PowerTransform(exponent=self.concentration_reciprocal),
@@ -205,22 +211,18 @@ class Weibull(TransformedDistribution):
         return (_EULER_GAMMA * (1 - self.concentration_reciprocal)
                 + (self.scale * self.concentration_reciprocal).log() + 1)
 
-    def __repr__(self) -> str:
-        return Distribution.__repr__(self)
-
 
 class HalfCauchy(FoldedAtZero, TransformedDistribution):
     """HalfCauchy(scale): |x| for x ~ Cauchy(0, scale), density 2 / (pi scale (1 + (x / scale)^2)) on x >= 0 (a
     common prior for scales); no mean or variance (inf)."""
 
-    arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"scale": constraints.positive}
     has_rsample = True
     support = constraints.nonnegative
 
     def __init__(self, scale, validate_args=None):
         base = Cauchy(0, scale, validate_args=False)
         super().__init__(base, AbsTransform(), validate_args=validate_args)
-        self._check("scale", base.scale, base.scale > 0, "GreaterThan(lower_bound=0.0)")
 
     scale = property(lambda self: self.base_dist.scale)
     mean = property(lambda self: _tt().full_like(self.scale, float("inf")))

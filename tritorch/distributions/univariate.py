@@ -36,14 +36,13 @@ def _tiny_eps(t):
 class Exponential(ExponentialFamily):
     """Exponential(rate): density rate e^(-rate x) on x >= 0; samples -log1p(-u) / rate."""
 
-    arg_constraints = {"rate": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
         super().__init__(tuple(self.rate.shape), validate_args=validate_args)
-        self._check("rate", self.rate, self.rate > 0, "GreaterThan(lower_bound=0.0)")
 
     mean = property(lambda self: self.rate.reciprocal())
     mode = property(lambda self: _tt().zeros_like(self.rate))
@@ -74,14 +73,13 @@ class Exponential(ExponentialFamily):
 class _LocationScale(Distribution):
     """The (loc, scale) parameters, broadcast, with scale > 0 (Laplace, Gumbel, Cauchy); reparameterised."""
 
-    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(tuple(self.loc.shape), validate_args=validate_args)
-        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
 
 
 class Laplace(_LocationScale):
@@ -115,7 +113,7 @@ class Laplace(_LocationScale):
 class LogNormal(Distribution):
     """LogNormal(loc, scale): exp of Normal(loc, scale)."""
 
-    arg_constraints = {"loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
     has_rsample = True
 
@@ -195,7 +193,7 @@ class FoldedAtZero:
 class HalfNormal(FoldedAtZero, Distribution):
     """HalfNormal(scale): |Normal(0, scale)|."""
 
-    arg_constraints = {"scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
 
@@ -343,15 +341,13 @@ class Gamma(ExponentialFamily):
     from ops/gamma.py). Samples are standard Gamma(a) draws (Marsaglia and Tsang) divided by the rate; rsample's
     gradient in the concentration is the implicit one of _standard_gamma_grad (first order only)."""
 
-    arg_constraints = {"concentration": "GreaterThan(lower_bound=0.0)", "rate": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
         super().__init__(tuple(self.rate.shape), validate_args=validate_args)
-        self._check("concentration", self.concentration, self.concentration > 0, "GreaterThan(lower_bound=0.0)")
-        self._check("rate", self.rate, self.rate > 0, "GreaterThan(lower_bound=0.0)")
 
     mean = property(lambda self: self.concentration / self.rate)
     _mean_carrier_measure = 0
@@ -384,7 +380,7 @@ class Gamma(ExponentialFamily):
 class Chi2(Gamma):
     """Chi2(df) = Gamma(df / 2, 1 / 2)."""
 
-    arg_constraints = {"df": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"df": constraints.positive}
 
     def __init__(self, df, validate_args=None):
         (df,) = broadcast_all(df)
@@ -399,7 +395,7 @@ class StudentT(Distribution):
     """StudentT(df, loc=0, scale=1): loc + scale X / sqrt(Z / df), X ~ N(0, 1), Z ~ Chi2(df) (reparameterised
     through the Gamma draw)."""
 
-    arg_constraints = {"df": "GreaterThan(lower_bound=0.0)", "loc": "Real()", "scale": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
@@ -407,7 +403,6 @@ class StudentT(Distribution):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
         self._chi2 = Chi2(self.df, validate_args=validate_args)
         super().__init__(tuple(self.df.shape), validate_args=validate_args)
-        self._check("scale", self.scale, self.scale > 0, "GreaterThan(lower_bound=0.0)")
 
     @property
     def mean(self):
@@ -449,7 +444,7 @@ class StudentT(Distribution):
 class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration over the last dim): normalised Gamma draws (reparameterised through them)."""
 
-    arg_constraints = {"concentration": "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)"}
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
 
@@ -459,8 +454,6 @@ class Dirichlet(ExponentialFamily):
         self.concentration = concentration
         super().__init__(tuple(concentration.shape[:-1]), tuple(concentration.shape[-1:]),
                          validate_args=validate_args)
-        self._check("concentration", concentration, concentration > 0,
-                    "IndependentConstraint(GreaterThan(lower_bound=0.0), 1)")
 
     @property
     def mean(self):
@@ -516,8 +509,8 @@ class Dirichlet(ExponentialFamily):
 class Beta(ExponentialFamily):
     """Beta(concentration1, concentration0): the first coordinate of Dirichlet([c1, c0])."""
 
-    arg_constraints = {"concentration1": "GreaterThan(lower_bound=0.0)",
-                       "concentration0": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"concentration1": constraints.positive,
+                       "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
 

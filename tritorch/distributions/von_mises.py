@@ -20,14 +20,13 @@ def _log_i0(kappa):
 class VonMises(Distribution):
     """VonMises(loc, concentration)."""
 
-    arg_constraints = {"loc": "Real()", "concentration": "GreaterThan(lower_bound=0.0)"}
+    arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
     support = constraints.real
     has_rsample = False
 
     def __init__(self, loc, concentration, validate_args=None):
         self.loc, self.concentration = broadcast_all(loc, concentration)
         super().__init__(tuple(self.loc.shape), validate_args=validate_args)
-        self._check("concentration", self.concentration, self.concentration > 0, "GreaterThan(lower_bound=0.0)")
 
     def log_prob(self, value):
         return self.concentration * (value - self.loc).cos() - math.log(2 * math.pi) - _log_i0(self.concentration)
