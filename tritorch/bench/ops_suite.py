@@ -120,7 +120,7 @@ def plan(device="cpu", pattern=None, dtypes=None, modes=(FWD, FWD_BWD), max_size
                 chosen = chosen[::-1]
             for size_i, size in enumerate(chosen[:max_sizes] if max_sizes else chosen):
                 for mode_i, mode in enumerate(modes):
-                    if mode == FWD_BWD and not differentiable(op, dtype):
+                    if mode == FWD_BWD and not (op.bench.backward and differentiable(op, dtype)):
                         continue
                     case = OpCase(op, str(device), dtype, size, mode, sizes.index(size) == 0)
                     keyed.append(((mode_i, dtype_i, size_i, op_i), case))
