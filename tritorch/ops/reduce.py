@@ -1821,6 +1821,8 @@ def _linear_scan_bench_make(size, device, dtype):
 
 def _numpy_linear_scan(a, b, dim, reverse=False):
     """The NumPy peer: the recurrence one step at a time along dim (vectorised over the other dims)."""
+    if b.ndim == 0 or b.size == 0:
+        return b.copy()  # h_0 = b_0; nothing to scan
     a, b = np.moveaxis(a, dim, 0), np.moveaxis(b, dim, 0)
     h = np.empty_like(b)
     n = b.shape[0]
@@ -1832,6 +1834,8 @@ def _numpy_linear_scan(a, b, dim, reverse=False):
 
 def _torch_linear_scan(torch, a, b, dim, reverse=False):
     """The PyTorch peer (torch has no linear scan): the same step loop, in torch ops so autograd differentiates it."""
+    if b.ndim == 0 or b.numel() == 0:
+        return b.clone()  # h_0 = b_0; nothing to scan
     a, b = a.movedim(dim, 0), b.movedim(dim, 0)
     n = b.shape[0]
     hs = [None] * n
