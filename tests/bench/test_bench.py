@@ -163,6 +163,29 @@ def test_custom_op_appears_in_the_suite():
         registry.unregister("bench_test_double")
 
 
+def test_every_builtin_op_has_a_bench_spec_and_a_reference():
+    # registering an op is all it takes for it to be benchmarked and checked against float64: a built-in op
+    # without a BenchSpec would be missing from the op suite, one without a ref from the reference tests
+    builtin = [op for op in registry.ops() if op.infer.__module__.startswith("tritorch.")]
+    assert len(builtin) > 200
+    assert [op.name for op in builtin if op.bench is None] == []
+    assert [op.name for op in builtin if op.ref is None] == []
+
+
+def test_backward_op_is_timed_forward_only():
+    modes = {(c.op.name, c.mode) for c in ops_suite.plan("cpu", "scaled_dot_product_attention*", max_sizes=1)}
+    assert ("scaled_dot_product_attention", "fwd+bwd") in modes
+    assert ("scaled_dot_product_attention_backward", "fwd") in modes
+    assert ("scaled_dot_product_attention_backward", "fwd+bwd") not in modes
+
+
+def test_bit_reinterpreting_reference_gets_the_bits():
+    # view_dtype's reference needs its input in its own dtype (op.extra["ref_native_inputs"]), not as float64
+    case = ops_suite.plan("cpu", "view_dtype", modes=("fwd",))[0]
+    row = ops_suite.OpRunner("cpu", budget=0.002, warmup=0.0, min_repeats=3).run(case)
+    assert row["error"] is None and row["accuracy"]["tol_ratio"] == 0.0
+
+
 def test_model_missing_piece_is_a_clear_skip():
     def build(lib, device):
         return lib.nn.NoSuchLayer(3)

@@ -120,7 +120,7 @@ def plan(device="cpu", pattern=None, dtypes=None, modes=(FWD, FWD_BWD), max_size
                 chosen = chosen[::-1]
             for size_i, size in enumerate(chosen[:max_sizes] if max_sizes else chosen):
                 for mode_i, mode in enumerate(modes):
-                    if mode == FWD_BWD and not differentiable(op, dtype):
+                    if mode == FWD_BWD and not (op.bench.backward and differentiable(op, dtype)):
                         continue
                     case = OpCase(op, str(device), dtype, size, mode, sizes.index(size) == 0)
                     keyed.append(((mode_i, dtype_i, size_i, op_i), case))
@@ -282,15 +282,6 @@ class OpRunner:
 
 # ------------------------------------------------------------------------------------------------ accuracy
 
-def _ref_arg(x):
-    if isinstance(x, Tensor):
-        a = x._host()
-        return a.astype(np.float64) if x.dtype.kind == _dt.FLOAT else np.array(a)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_ref_arg(v) for v in x)
-    return x
-
-
 def _numel(x):
     return int(np.prod(x.shape)) if isinstance(x, Tensor) else 0
 
@@ -305,14 +296,16 @@ def accuracy(op, args, kwargs, outs, flops=None) -> dict | None:
     """Float outputs against op.ref in float64: largest absolute and relative error, and `tol_ratio`, the largest
     |error| / (atol + rtol |ref|) under the op's tolerance (<= 1: within tolerance). None for ops without a
     reference or whose result is not a function of the inputs (random ops: two calls differ)."""
-    from ..testing import default_tolerance
+    from ..testing import _ref_arg, default_tolerance
     if op.ref is None:
         return None
     again = _outputs(op(*args, **kwargs))
     for a, b in zip(outs, again):
         if not np.array_equal(np.asarray(a._host()), np.asarray(b._host()), equal_nan=True):
             return None
-    refs = _outputs(op.ref(*[_ref_arg(a) for a in args], **{k: _ref_arg(v) for k, v in kwargs.items()}))
+    native = op.extra.get("ref_native_inputs", False)
+    refs = _outputs(op.ref(*[_ref_arg(a, native) for a in args],
+                           **{k: _ref_arg(v, native) for k, v in kwargs.items()}))
     n_in = max([_numel(a) for a in args] + [0])
     result = None
     for o, r in zip(outs, refs):

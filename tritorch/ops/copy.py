@@ -16,7 +16,7 @@ from ..backends.cuda import CudaArray
 from ..device import CPU, as_device
 from ..tensor import Tensor, _make
 from . import pointwise as pw
-from .registry import _FLAGS, _GRAD, Meta, OpDef, Sample, register
+from .registry import _FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, register
 from .samples import make_tensor, rng_for, unary_samples
 
 FAMILY = "copy"
@@ -63,9 +63,26 @@ def _identity_vjp(ctx, grad):
     return grad
 
 
+BENCH_SIZES = (2 ** 16, 2 ** 20, 2 ** 24)
+
+
+def _bench_input(size, device, dtype):
+    return make_tensor((size,), dtype, device, rng=rng_for("copy-bench", size))
+
+
+def _cast_target(dtype: _dt.dtype) -> _dt.dtype:
+    """The bench's cast: float32 <-> float16, the mixed-precision step (other sources to float32)."""
+    return _dt.float16 if dtype is _dt.float32 else _dt.float32
+
+
 clone_op = register(OpDef(name="clone", infer=_same_infer, impl={"cpu": _clone_cpu, "cuda": _clone_cuda},
                           family=FAMILY, ref=lambda x: x, samples=unary_samples(), supports_out=True,
-                          vjp=_identity_vjp, save="none", extra={"torch": lambda torch, x: torch.clone(x)}))
+                          vjp=_identity_vjp, save="none",
+                          bench=BenchSpec(sizes=BENCH_SIZES, make=lambda size, device, dtype: (
+                              (_bench_input(size, device, dtype),), {}),
+                              bytes=lambda size, dtype: 2 * size * dtype.itemsize, flops=lambda size: 0),
+                          extra={"torch": lambda torch, x: torch.clone(x),
+                                 "numpy": lambda x: np.array(x, copy=True)}))
 
 
 # ------------------------------------------------------------------------------------------------- cast
@@ -116,9 +133,14 @@ def _cast_samples(device, dtype):
 
 cast_op = register(OpDef(name="cast", infer=_cast_infer, impl={"cpu": _cast_cpu, "cuda": _cast_cuda},
                          family=FAMILY, ref=lambda x, dtype: x.astype(np.float64), samples=_cast_samples,
-                         supports_out=True, differentiable=True, vjp=_identity_vjp, save="none"))
+                         supports_out=True, differentiable=True, vjp=_identity_vjp, save="none",
+                         bench=BenchSpec(sizes=BENCH_SIZES, make=lambda size, device, dtype: (
+                             (_bench_input(size, device, dtype),), {"dtype": _cast_target(dtype)}),
+                             bytes=lambda size, dtype: size * (dtype.itemsize + _cast_target(dtype).itemsize),
+                             flops=lambda size: 0, dtypes=(_dt.float32, _dt.float16))))
 cast_op.extra["ref_dtype_aware"] = True
 cast_op.extra["torch"] = lambda torch, x, dtype: x.to(dtype)
+cast_op.extra["numpy"] = lambda x, dtype: x.astype(dtype)
 
 
 def cast(x: Tensor, dtype) -> Tensor:

@@ -21,9 +21,16 @@ from ..tensor import Tensor, _make, from_array
 from . import launch
 from . import pointwise as pw
 from .launch import f64_bits as _f64_bits
-from .registry import Meta, OpDef, Sample, register
+from .registry import BenchSpec, Meta, OpDef, Sample, register
 
 FAMILY = "creation"
+
+# Bench sizes of the 1-D creation ops (elements); each writes its output once and reads nothing.
+BENCH_SIZES = (2 ** 16, 2 ** 20, 2 ** 24)
+
+
+def _written(size, dtype):
+    return size * dtype.itemsize
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "asarray", "zeros", "ones", "full", "empty", "arange", "range_",
            "linspace", "logspace", "eye", "zeros_like", "ones_like", "full_like", "empty_like", "scalar_tensor",
@@ -192,7 +199,14 @@ def _full_samples(device, dtype):
 
 full_op = register(OpDef(name="full", infer=_full_infer, impl={"cpu": _full_cpu, "cuda": _full_cuda},
                          family=FAMILY, ref=lambda *, size, fill_value, dtype, device: np.full(size, fill_value, np.float64),
-                         samples=_full_samples, differentiable=False))
+                         samples=_full_samples, differentiable=False,
+                         # ones(): the commonest fill (and the implicit gradient of loss.backward())
+                         bench=BenchSpec(sizes=BENCH_SIZES, make=lambda size, device, dtype: (
+                             (), {"size": (size,), "fill_value": 1.0, "dtype": dtype, "device": device}),
+                             bytes=_written, flops=lambda size: 0),
+                         extra={"torch": lambda torch, *, size, fill_value, dtype, device:
+                                torch.full(size, fill_value, dtype=dtype, device=device),
+                                "numpy": lambda *, size, fill_value, dtype: np.full(size, fill_value, dtype)}))
 
 
 def _creation_dtype(dtype, fill_value=None):
@@ -352,7 +366,14 @@ def _arange_samples(device, dtype):
 arange_op = register(OpDef(name="arange", infer=_arange_infer, impl={"cpu": _arange_cpu, "cuda": _arange_cuda},
                            family=FAMILY, samples=_arange_samples, differentiable=False,
                            ref=lambda *, start, end, step, dtype, device: start + np.arange(max(0, math.ceil((end - start) / step))) * step,
-                           dtypes=tuple(d for d in _dt.ALL if d is not _dt.bool_)))
+                           dtypes=tuple(d for d in _dt.ALL if d is not _dt.bool_),
+                           # int64 indices (arange's default dtype) and float32 positions
+                           bench=BenchSpec(sizes=BENCH_SIZES, make=lambda size, device, dtype: (
+                               (), {"start": 0, "end": size, "step": 1, "dtype": dtype, "device": device}),
+                               bytes=_written, flops=lambda size: size, dtypes=(_dt.int64, _dt.float32)),
+                           extra={"torch": lambda torch, *, start, end, step, dtype, device:
+                                  torch.arange(start, end, step, dtype=dtype, device=device),
+                                  "numpy": lambda *, start, end, step, dtype: np.arange(start, end, step, dtype)}))
 
 
 def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
@@ -436,7 +457,14 @@ def _linspace_samples(device, dtype):
 
 linspace_op = register(OpDef(name="linspace", infer=_linspace_infer, impl={"cpu": _linspace_cpu, "cuda": _linspace_cuda},
                              family=FAMILY, samples=_linspace_samples, differentiable=False, dtypes=_dt.FLOATS,
-                             ref=lambda *, start, end, steps, dtype, device: np.linspace(start, end, steps)))
+                             ref=lambda *, start, end, steps, dtype, device: np.linspace(start, end, steps),
+                             bench=BenchSpec(sizes=BENCH_SIZES, make=lambda size, device, dtype: (
+                                 (), {"start": -1.0, "end": 1.0, "steps": size, "dtype": dtype, "device": device}),
+                                 bytes=_written, flops=lambda size: 2 * size),
+                             extra={"torch": lambda torch, *, start, end, steps, dtype, device:
+                                    torch.linspace(start, end, steps, dtype=dtype, device=device),
+                                    "numpy": lambda *, start, end, steps, dtype: np.linspace(start, end, steps,
+                                                                                             dtype=dtype)}))
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
@@ -492,7 +520,14 @@ def _eye_samples(device, dtype):
 
 eye_op = register(OpDef(name="eye", infer=_eye_infer, impl={"cpu": _eye_cpu, "cuda": _eye_cuda}, family=FAMILY,
                         samples=_eye_samples, differentiable=False,
-                        ref=lambda *, n, m, dtype, device: np.eye(n, m)))
+                        ref=lambda *, n, m, dtype, device: np.eye(n, m),
+                        # size: n of an n x n identity
+                        bench=BenchSpec(sizes=(256, 1024, 4096), make=lambda size, device, dtype: (
+                            (), {"n": size, "m": size, "dtype": dtype, "device": device}),
+                            bytes=lambda size, dtype: size * size * dtype.itemsize, flops=lambda size: 0),
+                        extra={"torch": lambda torch, *, n, m, dtype, device:
+                               torch.eye(n, m, dtype=dtype, device=device),
+                               "numpy": lambda *, n, m, dtype: np.eye(n, m, dtype=dtype)}))
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:

@@ -514,12 +514,22 @@ def _view_dtype_samples(T, device, dtype):
     yield Sample((T(()), same[0]), name="0-dim")
 
 
+def _view_dtype_ref(x, dtype):
+    """NumPy's own reinterpretation of a C-ordered copy of x's values (x arrives in its own dtype, see
+    ref_native_inputs below): the last dim's bytes regrouped, independent of the strides and offsets the impls
+    compute; float results as float64, integer and bool results as they are (the tests compare those exactly)."""
+    r = np.array(x, order="C").view(dtype.np)
+    return r.astype(np.float64) if dtype.kind == _dt.FLOAT else r
+
+
 view_dtype_op = register(OpDef(
     name="view_dtype", infer=_view_dtype_infer, impl={"cpu": _view_dtype_cpu, "cuda": _view_dtype_cuda},
-    family=FAMILY, ref=None, samples=_view_dtype_samples, view=True, differentiable=False,
+    family=FAMILY, ref=_view_dtype_ref, samples=_view_dtype_samples, view=True, differentiable=False,
     bench=_view_bench(lambda size, device, dtype: ((_bench_2d(size, device, dtype), dtype), {})),
-    doc="x.view(dtype): the same bytes read as another dtype (no float64 reference: a bit reinterpretation)"))
+    doc="x.view(dtype): the same bytes read as another dtype"))
 view_dtype_op.extra["torch"] = lambda torch, x, dtype: x.view(dtype)
+# the reference reinterprets bits: it needs the inputs in their own dtype, not as float64 values
+view_dtype_op.extra["ref_native_inputs"] = True
 
 
 # ================================================================================== permute and transpose

@@ -1393,15 +1393,18 @@ def _bench_flops(size):
     return 2 * b * h * L * L * e  # causal: half of 4 * L * L * E
 
 
-def _torch_fwd(torch, q, k, v, mask=None, *, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
-               seed=0, offset=0):
-    F = torch.nn.functional
+def _torch_out(torch, q, k, v, mask, dropout_p, is_causal, scale, enable_gqa):
     if mask is not None and is_causal:  # PyTorch applies both on some paths and refuses the pair on others
         tri = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
         mask = mask & tri if mask.dtype == torch.bool else mask.masked_fill(~tri, float("-inf"))
         is_causal = False
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal,
-                                         scale=scale, enable_gqa=enable_gqa)
+    return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
+                                                            is_causal=is_causal, scale=scale, enable_gqa=enable_gqa)
+
+
+def _torch_fwd(torch, q, k, v, mask=None, *, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
+               seed=0, offset=0):
+    out = _torch_out(torch, q, k, v, mask, dropout_p, is_causal, scale, enable_gqa)
     # torch returns no lse: the materialised one from the same scores
     kk = k
     if q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
@@ -1419,6 +1422,51 @@ def _torch_fwd(torch, q, k, v, mask=None, *, dropout_p=0.0, is_causal=False, sca
     return out, lse
 
 
+def _bwd_bench_make(size, device, dtype):
+    """The forward's bench inputs, its (out, lse) and an upstream gradient; no gradient into lse (a plain
+    training step)."""
+    (q, k, v, mask), kw = _bench_make(size, device, dtype)
+    with _no_record():
+        out, lse = sdpa_op(q, k, v, mask, **kw)
+    g = make_tensor(tuple(out.shape), dtype, device, low=-1, high=1, rng=rng_for("sdpa_bwd_bench", size))
+    return (g, None, q, k, v, mask, out, lse), kw
+
+
+def _bwd_bench_bytes(size, dtype):
+    # reads grad_out, q, k, v, out and the fp32 lse; writes dq, dk, dv
+    b, h, L, e = size
+    return 8 * b * h * L * e * dtype.itemsize + 4 * b * h * L
+
+
+def _bwd_bench_flops(size):
+    b, h, L, e = size
+    return 5 * b * h * L * L * e  # causal: half of 10 * L * L * E (scores again, dV, dP, dQ, dK)
+
+
+# The backward's PyTorch peer differentiates torch's own forward; the graph of the latest inputs is kept, so each
+# timed call is torch's backward alone (as ours is), not its forward too.
+_TORCH_GRAPH = {}
+
+
+def _torch_bwd(torch, g, grad_lse, q, k, v, mask=None, out=None, lse=None, *, dropout_p=0.0, is_causal=False,
+               scale=None, enable_gqa=False, seed=0, offset=0):
+    kw = dict(dropout_p=dropout_p, is_causal=is_causal, scale=scale, enable_gqa=enable_gqa)
+    grads = (g,) if grad_lse is None else (g, grad_lse)
+
+    def forward(leaves):
+        with torch.enable_grad():
+            # with a gradient into lse, torch's graph needs the materialised lse too (torch's sdpa returns none)
+            return (_torch_out(torch, *leaves, mask, **kw),) if grad_lse is None else \
+                _torch_fwd(torch, *leaves, mask, **kw)
+
+    hit = _TORCH_GRAPH.get("latest")
+    if hit is None or any(a is not b for a, b in zip(hit[0], (q, k, v, mask))) or hit[1] != (grad_lse is None):
+        leaves = [t.detach().requires_grad_(True) for t in (q, k, v)]
+        hit = _TORCH_GRAPH["latest"] = ((q, k, v, mask), grad_lse is None, leaves, forward(leaves))
+    _, _, leaves, outs = hit
+    return torch.autograd.grad(outs, leaves, grads, retain_graph=True)
+
+
 sdpa_op = register(OpDef(
     name="scaled_dot_product_attention", family=FAMILY, infer=_fwd_infer,
     impl={"cpu": _fwd_cpu, "cuda": _fwd_cuda}, ref=_ref, samples=_fwd_samples,
@@ -1434,7 +1482,13 @@ sdpa_backward_op = register(OpDef(
     impl={"cpu": _bwd_cpu, "cuda": _bwd_cuda}, ref=_bwd_ref, samples=_bwd_samples,
     dtypes=FLOATS, n_outputs=3, vjp=_bwd_vjp, double_backward=False,
     tolerances={_dt.float32: (1e-5, 1e-5)},
-    doc="flash attention backward from the saved log-sum-exp: (dq, dk, dv)"))
+    # the forward's sizes and dtypes; forward only (its backward is the double backward)
+    bench=BenchSpec(sizes=((4, 16, 1024, 64), (2, 16, 4096, 128)), make=_bwd_bench_make, bytes=_bwd_bench_bytes,
+                    flops=_bwd_bench_flops, dtypes=(_dt.float16, _dt.bfloat16), backward=False),
+    doc="flash attention backward from the saved log-sum-exp: (dq, dk, dv)",
+    # torch_grad False: the peer recomputes out and lse from q, k, v, while the op takes them as inputs of their
+    # own, so the two differ as functions of q, k, v and their derivatives are not comparable
+    extra={"torch": _torch_bwd, "torch_grad": False}))
 
 
 # ============================================================================================== public function

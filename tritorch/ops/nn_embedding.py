@@ -26,7 +26,7 @@ from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..device import CUDA
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, from_array
 from . import pointwise as pw
 from ._cpu_parallel import one_blas_thread
 from .registry import BenchSpec, Meta, OpDef, Sample, _no_record, _type_name, device_of, register
@@ -524,12 +524,41 @@ embedding_backward_op = register(OpDef(
         bytes=lambda s, d: s[0] * 16 + (s[0] + s[1]) * s[2] * d.itemsize, flops=lambda s: s[0] * s[2]),
     doc="deterministic scatter-add of gradient rows into the weight gradient (sort + per-row segmented sum)"))
 
+def _renorm_bench_make(size, device, dtype):
+    n, v, d = size
+    rng = rng_for("embedding_renorm_bench", size)
+    # n distinct rows, every one above max_norm: each call rescales exactly n rows (the bytes below)
+    rows = from_array(rng.permutation(v)[:n].astype(np.int64))
+    weight = make_tensor((v, d), dtype, device, low=-1.0, high=1.0, rng=rng)
+    return (weight, rows if device == "cpu" else rows.to(device)), dict(max_norm=0.1, norm_type=2.0)
+
+
+def _renorm_bench_bytes(size, dtype):
+    # the out-of-place call (no out=) copies the weight (read + write), reads the indices, then reads and writes
+    # the touched rows (a cuda launch reads them twice: its norm pass, then its scale pass)
+    n, v, d = size
+    return 2 * v * d * dtype.itemsize + 8 * n + 2 * n * d * dtype.itemsize
+
+
+def _numpy_renorm(weight, input, max_norm, norm_type=2.0):
+    w = weight.copy()
+    rows = np.unique(input)
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    big = rows[norms > max_norm]
+    w[big] *= (max_norm / (norms[norms > max_norm] + 1e-7))[:, None].astype(w.dtype)
+    return w
+
+
 embedding_renorm_op = register(OpDef(
     name="embedding_renorm_", family=FAMILY, infer=_renorm_infer, impl={"cpu": _renorm_cpu, "cuda": _renorm_cuda},
     ref=_renorm_ref, samples=_renorm_samples, dtypes=FLOATS, differentiable=False, supports_out=True,
     doc="rescale the rows the indices touch to norm <= max_norm (in place with out=weight)",
+    # sizes (indices, rows, embedding dim); flops: a row's norm (multiply-add per element) and its scale
+    bench=BenchSpec(sizes=((4096, 8192, 128), (16384, 32000, 256), (32768, 50257, 768)), make=_renorm_bench_make,
+                    bytes=_renorm_bench_bytes, flops=lambda s: 3 * s[0] * s[2]),
     extra={"torch": lambda torch, w, i, max_norm, norm_type=2.0:
-           torch.embedding_renorm_(w.detach().clone(), i, max_norm, norm_type)}))
+           torch.embedding_renorm_(w.detach().clone(), i, max_norm, norm_type),
+           "numpy": _numpy_renorm}))
 
 
 # ============================================================================================= public function

@@ -799,11 +799,34 @@ def _bernoulli_samples(device, dtype):
                  name="p-broadcast")
 
 
+# The NumPy peers of the random ops that take tensors: NumPy's own generator (PCG64) drawing the same
+# distribution over the same operands (draws in float32 for float32 operands, as the op's are).
+_PEER_RNG = np.random.default_rng(0)
+
+
+def _peer_float(dtype: np.dtype):
+    return dtype if dtype in (np.float32, np.float64) else np.float32
+
+
+def _numpy_bernoulli(input, p=None, **_):
+    probs = input if p is None else p
+    return (_PEER_RNG.random(input.shape, _peer_float(input.dtype)) < probs).astype(input.dtype)
+
+
+def _bernoulli_bench_make(size, device, dtype):
+    probs = make_tensor((size,), dtype, device, low=0.0, high=1.0, rng=rng_for("bernoulli-bench", size))
+    return (probs,), {"seed": 1, "offset": 0}
+
+
 bernoulli_op = register(OpDef(
     name="bernoulli", family=FAMILY, infer=_bernoulli_infer, impl={"cpu": _bernoulli_cpu, "cuda": _bernoulli_cuda},
     ref=_bernoulli_ref, dtypes=_dt.FLOATS, supports_out=True, differentiable=False, samples=_bernoulli_samples,
+    # bernoulli(probabilities): reads them and writes the 0/1 samples
+    bench=BenchSpec(sizes=(2 ** 16, 2 ** 20, 2 ** 24), make=_bernoulli_bench_make,
+                    bytes=lambda size, dtype: 2 * size * dtype.itemsize, dtypes=(_dt.float32,)),
     extra={"torch": lambda torch, input, p=None, **_: torch.bernoulli(input) if p is None else
-           (torch.bernoulli(input, p) if not isinstance(p, torch.Tensor) else torch.empty_like(input).bernoulli_(p))}))
+           (torch.bernoulli(input, p) if not isinstance(p, torch.Tensor) else torch.empty_like(input).bernoulli_(p)),
+           "numpy": _numpy_bernoulli}))
 
 
 # -------------------------------------------------------------------------------------- normal(mean, std)
@@ -874,10 +897,25 @@ def _normal_samples(device, dtype):
         yield Sample(args, {"dtype": dtype, "seed": 21 + i, "offset": 4 * i}, name=name)
 
 
+def _numpy_normal(mean, std, *, dtype=None, **_):
+    shape = np.broadcast_shapes(np.shape(mean), np.shape(std))
+    return (_PEER_RNG.standard_normal(shape, _peer_float(np.dtype(dtype))) * std + mean).astype(dtype)
+
+
+def _normal_bench_make(size, device, dtype):
+    rng = rng_for("normal-bench", size)
+    mean = make_tensor((size,), dtype, device, low=-2.0, high=2.0, rng=rng)
+    std = make_tensor((size,), dtype, device, low=0.5, high=2.0, rng=rng)
+    return (mean, std), {"dtype": dtype, "seed": 1, "offset": 0}
+
+
 normal_op = register(OpDef(
     name="normal", family=FAMILY, infer=_normal_infer, impl={"cpu": _normal_cpu, "cuda": _normal_cuda},
     ref=_normal_ref, dtypes=_dt.FLOATS, supports_out=True, differentiable=False, samples=_normal_samples,
-    extra={"torch": lambda torch, mean, std, **_: torch.normal(mean, std)}))
+    # normal(mean tensor, std tensor): reads both and writes the samples
+    bench=BenchSpec(sizes=(2 ** 16, 2 ** 20, 2 ** 24), make=_normal_bench_make,
+                    bytes=lambda size, dtype: 3 * size * dtype.itemsize, dtypes=(_dt.float32,)),
+    extra={"torch": lambda torch, mean, std, **_: torch.normal(mean, std), "numpy": _numpy_normal}))
 
 
 # ------------------------------------------------------------------------------------------------ randperm

@@ -1811,10 +1811,52 @@ def _linear_scan_samples(device, dtype):
                      name=f"zeros-reverse{reverse}", reduction_size=5)
 
 
+def _linear_scan_bench_make(size, device, dtype):
+    from .samples import make_tensor, rng_for
+    shape, dim = size
+    rng = rng_for("linear_scan-bench", size)
+    # |a| < 1 keeps h bounded over long scans (as cumprod's backward sees for inputs of magnitude below 1)
+    a = make_tensor(shape, dtype, device, low=-0.99, high=0.99, rng=rng)
+    return (a, make_tensor(shape, dtype, device, rng=rng), dim), {}
+
+
+def _numpy_linear_scan(a, b, dim, reverse=False):
+    """The NumPy peer: the recurrence one step at a time along dim (vectorised over the other dims)."""
+    if b.ndim == 0 or b.size == 0:
+        return b.copy()  # h_0 = b_0; nothing to scan
+    a, b = np.moveaxis(a, dim, 0), np.moveaxis(b, dim, 0)
+    h = np.empty_like(b)
+    n = b.shape[0]
+    for j in (range(n - 1, -1, -1) if reverse else range(n)):
+        first = j == (n - 1 if reverse else 0)
+        h[j] = b[j] if first else (a[j + 1] * h[j + 1] if reverse else a[j] * h[j - 1]) + b[j]
+    return np.moveaxis(h, 0, dim)
+
+
+def _torch_linear_scan(torch, a, b, dim, reverse=False):
+    """The PyTorch peer (torch has no linear scan): the same step loop, in torch ops so autograd differentiates it."""
+    if b.ndim == 0 or b.numel() == 0:
+        return b.clone()  # h_0 = b_0; nothing to scan
+    a, b = a.movedim(dim, 0), b.movedim(dim, 0)
+    n = b.shape[0]
+    hs = [None] * n
+    prev = None
+    for j in (range(n - 1, -1, -1) if reverse else range(n)):
+        prev = b[j] if prev is None else (a[j + 1] if reverse else a[j]) * prev + b[j]
+        hs[j] = prev
+    return torch.stack(hs).movedim(0, dim)
+
+
 linear_scan_op = register(OpDef(
     name="linear_scan", family=FAMILY, infer=_linear_scan_infer,
     impl={"cpu": _linear_scan_cpu, "cuda": _linear_scan_cuda}, ref=_ref_linear_scan, samples=_linear_scan_samples,
     dtypes=_dt.FLOATS, save="both",
+    # sizes (shape, dim); the first (scan length 64) keeps the O(n^2) reference quick for the accuracy row.
+    # bytes: a and b read once, h written once; flops: a multiply and an add per element
+    bench=BenchSpec(sizes=(((4096, 64), 1), ((64, 4096), 0), ((4096, 4096), 1)), make=_linear_scan_bench_make,
+                    bytes=lambda size, dtype: 3 * _numel(size[0]) * dtype.itemsize,
+                    flops=lambda size: 2 * _numel(size[0])),
+    extra={"torch": _torch_linear_scan, "numpy": _numpy_linear_scan},
     doc="linear_scan(a, b, dim, reverse=False): h_j = a_j * h_{j-1} + b_j along dim (reverse: h_j = a_{j+1} * "
         "h_{j+1} + b_j from the end); cumprod's backward"))
 

@@ -75,6 +75,9 @@ class BenchSpec:
     bytes: Callable | None = None      # bytes(size, dtype) -> bytes read + written
     flops: Callable | None = None      # flops(size) -> floating-point operations
     dtypes: tuple = ()
+    # Also time forward+backward where the op is differentiable. False for a backward op, whose own backward is a
+    # double backward: the forward op's fwd+bwd row already times it on the training path.
+    backward: bool = True
 
 
 @dataclass(eq=False)

@@ -97,12 +97,14 @@ def devices() -> list[str]:
     return ["cpu", "cuda"] if _cuda.is_available() else ["cpu"]
 
 
-def _ref_arg(x):
+def _ref_arg(x, native=False):
+    """A reference's view of an argument: float tensors as float64 arrays, or (`native`, for an op whose
+    reference needs the bits, such as view_dtype: op.extra["ref_native_inputs"]) every tensor in its own dtype."""
     if isinstance(x, Tensor):
         a = x._host()
-        return a.astype(np.float64) if x.dtype.kind == _dt.FLOAT else np.array(a)
+        return a.astype(np.float64) if x.dtype.kind == _dt.FLOAT and not native else np.array(a)
     if isinstance(x, (list, tuple)):
-        return type(x)(_ref_arg(v) for v in x)
+        return type(x)(_ref_arg(v, native) for v in x)
     return x
 
 
@@ -170,7 +172,9 @@ def check_sample(op, sample, device, dtype) -> None:
         assert isinstance(o, Tensor), f"{label}: result is {type(o).__name__}, not a Tensor"
         assert o.device == as_device(device), f"{label}: result on {o.device}, expected {device}"
     if op.ref is not None and sample.compare_ref:
-        refs = op.ref(*[_ref_arg(a) for a in sample.args], **{k: _ref_arg(v) for k, v in sample.kwargs.items()})
+        native = op.extra.get("ref_native_inputs", False)
+        refs = op.ref(*[_ref_arg(a, native) for a in sample.args],
+                      **{k: _ref_arg(v, native) for k, v in sample.kwargs.items()})
         for i, (o, r) in enumerate(zip(outs, _outputs(refs))):
             r = np.asarray(r)
             rtol, atol = op.tolerances.get(o.dtype, default_tolerance(o.dtype, sample.reduction_size))
