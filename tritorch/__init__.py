@@ -53,6 +53,7 @@ from .ops.linalg_solve import matrix_exp, torch_qr as qr, torch_svd as svd  # no
 from .ops.linalg_legacy import *  # noqa: E402,F401,F403
 from .ops.linalg_householder import *  # noqa: E402,F401,F403
 from .ops.linalg_lowrank import *  # noqa: E402,F401,F403
+from .ops.angle import *  # noqa: E402,F401,F403
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
