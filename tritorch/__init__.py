@@ -54,6 +54,7 @@ from .ops.linalg_legacy import *  # noqa: E402,F401,F403
 from .ops.linalg_householder import *  # noqa: E402,F401,F403
 from .ops.linalg_lowrank import *  # noqa: E402,F401,F403
 from .ops.angle import *  # noqa: E402,F401,F403
+from .ops import legacy_resize as _legacy_resize  # noqa: E402,F401  (Tensor.resize, Tensor.resize_as)
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
