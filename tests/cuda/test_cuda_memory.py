@@ -48,7 +48,8 @@ def test_memory_stats_use_torchs_keys_and_nesting():
     x = tt.empty(1024, device="cuda")
     stats = tt.cuda.memory_stats()
     nested = tt.cuda.memory_stats_as_nested_dict()
-    assert stats["allocated_bytes.all.current"] == tt.cuda.memory_allocated() == nested["allocated_bytes"]["all"]["current"]
+    current = nested["allocated_bytes"]["all"]["current"]
+    assert stats["allocated_bytes.all.current"] == tt.cuda.memory_allocated() == current
     assert stats["allocation.all.allocated"] >= 1 and stats["allocated_bytes.all.allocated"] >= 4096
     assert list(stats) == sorted(stats) and {"num_ooms", "num_alloc_retries"} <= set(stats)
     del x

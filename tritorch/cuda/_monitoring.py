@@ -52,7 +52,7 @@ def device_memory_used(device=None) -> int:
 
 def list_gpu_processes(device=None) -> str:
     try:
-        import pynvml
+        import pynvml  # noqa: F401  (only whether it imports)
     except ImportError:
         return "pynvml module not found, please install nvidia-ml-py"
     nvml, handle = _nvml_handle(device)

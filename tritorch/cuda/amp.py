@@ -24,11 +24,13 @@ class GradScaler(_amp.GradScaler):
 def custom_fwd(fwd=None, *, cast_inputs=None):
     """Deprecated spelling of tritorch.amp.custom_fwd(device_type='cuda') (PyTorch warns the same way)."""
     warnings.warn("`torch.cuda.amp.custom_fwd(args...)` is deprecated. "
-                  "Please use `torch.amp.custom_fwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+                  "Please use `torch.amp.custom_fwd(args..., device_type='cuda')` instead.",
+                  FutureWarning, stacklevel=2)
     return functools.partial(_amp.custom_fwd, device_type="cuda")(fwd=fwd, cast_inputs=cast_inputs)
 
 
 def custom_bwd(bwd):
     warnings.warn("`torch.cuda.amp.custom_bwd(args...)` is deprecated. "
-                  "Please use `torch.amp.custom_bwd(args..., device_type='cuda')` instead.", FutureWarning, stacklevel=2)
+                  "Please use `torch.amp.custom_bwd(args..., device_type='cuda')` instead.",
+                  FutureWarning, stacklevel=2)
     return functools.partial(_amp.custom_bwd, device_type="cuda")(bwd)
