@@ -179,7 +179,7 @@ def memory_summary(device=None, abbreviated: bool = False) -> str:
              "-" * width,
              f"  CUDA OOMs: {nested['num_ooms']:<12}|  cudaMalloc retries: {nested['num_alloc_retries']:<12}",
              "=" * width,
-             f"        Metric         | Cur Usage  | Peak Usage | Tot Alloc  | Tot Freed  ",
+             "        Metric         | Cur Usage  | Peak Usage | Tot Alloc  | Tot Freed  ",
              "-" * width]
     rows = (("Allocated memory", "allocated_bytes", _fmt), ("Active memory", "active_bytes", _fmt),
             ("GPU reserved memory", "reserved_bytes", _fmt), ("Allocations", "allocation", str),
