@@ -5,7 +5,7 @@ import pytest
 
 import tritorch as tt
 
-NAMES = ["current_accelerator", "is_available", "device_count", "current_device_index", "current_device_idx",
+NAMES = ["Graph", "current_accelerator", "is_available", "device_count", "current_device_index", "current_device_idx",
          "set_device_index", "set_device_idx", "current_stream", "set_stream", "synchronize", "device_index",
          "empty_cache", "empty_host_cache", "get_memory_info", "max_memory_allocated", "max_memory_reserved",
          "memory_allocated", "memory_reserved", "memory_stats", "reset_accumulated_memory_stats",

@@ -10,7 +10,7 @@ FUNCTIONS = ["device_of", "init", "is_initialized", "get_device_properties", "ge
              "is_tf32_supported", "ipc_collect", "list_gpu_processes", "utilization", "temperature", "power_draw",
              "clock_rate", "device_memory_used", "set_sync_debug_mode", "get_sync_debug_mode",
              "is_current_stream_capturing", "make_graphed_callables", "graph_pool_handle", "device", "graph",
-             "CUDAGraph"]
+             "CUDAGraph", "memory_usage", "get_allocator_backend", "can_device_access_peer", "get_gencode_flags"]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -54,6 +54,11 @@ def test_initialisation_and_properties():
         tt.cuda.get_device_properties(-1)
     arch = tt.cuda.get_arch_list()
     assert arch == ([] if tt.cuda.is_interpreter() else [f"sm_{props.major}{props.minor}"])
+    assert tt.cuda.get_gencode_flags() == " ".join(f"-gencode compute=compute_{a[3:]},code=sm_{a[3:]}" for a in arch)
+    assert tt.cuda.can_device_access_peer(0, 0) is False
+    with pytest.raises(AssertionError, match="Invalid peer device id"):
+        tt.cuda.can_device_access_peer(0, -1)
+    assert tt.cuda.get_allocator_backend() == "native" and tt.cuda.has_half and not tt.cuda.has_magma
     assert tt.cuda.is_bf16_supported() is True
     assert tt.cuda.is_tf32_supported() is (props.major >= 8)
 
@@ -70,6 +75,7 @@ def test_nvtx_ranges_report_their_depth():
 
 
 @pytest.mark.parametrize("call", [lambda: tt.cuda.CUDAGraph(), lambda: tt.cuda.graph(None),
+                                  lambda: tt.accelerator.Graph(),
                                   lambda: tt.cuda.graph_pool_handle(),
                                   lambda: tt.cuda.make_graphed_callables(abs, ())])
 def test_cuda_graphs_are_refused_with_a_clear_error(call):
@@ -84,7 +90,7 @@ def test_nvml_readings_without_pynvml_raise_as_torch():
         pytest.skip("pynvml is installed: the readings come from NVML")
     except ImportError:
         pass
-    for fn in (tt.cuda.utilization, tt.cuda.temperature, tt.cuda.power_draw, tt.cuda.clock_rate):
+    for fn in (tt.cuda.utilization, tt.cuda.memory_usage, tt.cuda.temperature, tt.cuda.power_draw, tt.cuda.clock_rate):
         with pytest.raises(ModuleNotFoundError, match="nvidia-ml-py does not seem to be installed"):
             fn()
     assert tt.cuda.list_gpu_processes() == "pynvml module not found, please install nvidia-ml-py"

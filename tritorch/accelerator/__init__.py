@@ -6,11 +6,19 @@ from __future__ import annotations
 from .. import cuda as _cuda
 from ..device import device as _device
 
-__all__ = ["current_accelerator", "is_available", "device_count", "current_device_index", "current_device_idx",
+__all__ = ["Graph", "current_accelerator", "is_available", "device_count", "current_device_index", "current_device_idx",
            "set_device_index", "set_device_idx", "current_stream", "set_stream", "synchronize", "device_index",
            "empty_cache", "empty_host_cache", "get_memory_info", "max_memory_allocated", "max_memory_reserved",
            "memory_allocated", "memory_reserved", "memory_stats", "reset_accumulated_memory_stats",
            "reset_peak_memory_stats", "get_device_capability"]
+
+
+class Graph:
+    """torch.accelerator.Graph: graph capture and replay, refused as tritorch.cuda.CUDAGraph is (cuda/graphs.py)."""
+
+    def __init__(self, keep_graph: bool = False, *, pool=None, capture_error_mode: str = "default"):
+        from ..cuda.graphs import _UNSUPPORTED
+        raise RuntimeError(_UNSUPPORTED.format(what="torch.accelerator.Graph"))
 
 
 def is_available() -> bool:

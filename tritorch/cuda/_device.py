@@ -7,7 +7,11 @@ import os
 from ..backends import cuda as _backend
 
 __all__ = ["device", "device_of", "init", "is_initialized", "get_device_properties", "get_arch_list",
-           "is_bf16_supported", "is_tf32_supported"]
+           "get_gencode_flags", "is_bf16_supported", "is_tf32_supported", "can_device_access_peer",
+           "get_allocator_backend", "has_half", "has_magma"]
+
+has_half = True     # float16 tensors on the device
+has_magma = False   # no MAGMA: linear algebra runs through Triton kernels and NumPy
 
 
 def device_index(device, optional: bool = False) -> int:
@@ -147,6 +151,28 @@ def get_arch_list() -> list:
         return []
     major, minor = _backend.DRIVER.init().capability
     return [f"sm_{major}{minor}"]
+
+
+def get_gencode_flags() -> str:
+    """nvcc's -gencode flags for get_arch_list() ('' without a GPU), as PyTorch formats them."""
+    return " ".join(f"-gencode compute=compute_{arch},code={kind}_{arch}"
+                    for kind, arch in (a.split("_") for a in get_arch_list()))
+
+
+def can_device_access_peer(device, peer_device) -> bool:
+    """Whether `device` can read `peer_device`'s memory directly. tritorch drives one GPU (index 0), and a device
+    is not its own peer (cudaDeviceCanAccessPeer(0, 0) is 0), so a valid pair is answered False."""
+    device, peer_device = device_index(device, optional=True), device_index(peer_device, optional=True)
+    if device < 0 or device >= _count():
+        raise AssertionError("Invalid device id")
+    if peer_device < 0 or peer_device >= _count():
+        raise AssertionError("Invalid peer device id")
+    return False
+
+
+def get_allocator_backend() -> str:
+    """'native': tritorch's own caching allocator (backends/cuda.py), as PyTorch names its own."""
+    return "native"
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..backends import cuda as _backend
 
-__all__ = ["utilization", "temperature", "power_draw", "clock_rate", "list_gpu_processes", "ipc_collect",
+__all__ = ["utilization", "memory_usage", "temperature", "power_draw", "clock_rate", "list_gpu_processes", "ipc_collect",
            "set_sync_debug_mode", "get_sync_debug_mode", "device_memory_used"]
 
 
@@ -26,6 +26,12 @@ def utilization(device=None) -> int:
     """Percent of the last sample period in which a kernel ran on the GPU (NVML)."""
     nvml, handle = _nvml_handle(device)
     return nvml.nvmlDeviceGetUtilizationRates(handle).gpu
+
+
+def memory_usage(device=None) -> int:
+    """Percent of the last sample period in which device memory was read or written (NVML)."""
+    nvml, handle = _nvml_handle(device)
+    return nvml.nvmlDeviceGetUtilizationRates(handle).memory
 
 
 def temperature(device=None) -> int:
