@@ -110,14 +110,28 @@ class HostPool(MemoryCounters):
         return host_memory_info()[1]
 
     def reserve(self, size: int) -> None:
-        if not self.fits_fraction(size):
+        # note_reserve + note_alloc written out: every interpreter allocation passes here
+        if self.fraction < 1.0 and not self.fits_fraction(size):
             raise self.out_of_memory(size, host_memory_info()[0])
-        self.note_reserve(size)
-        self.note_alloc(size)
+        self.reserved += size
+        self.reserved_total += size
+        self.segment_count += 1
+        self.driver_allocs += 1
+        if self.reserved > self.peak_reserved:
+            self.peak_reserved = self.reserved
+        self.allocated += size
+        self.allocated_total += size
+        self.alloc_count += 1
+        if self.allocated > self.peak_allocated:
+            self.peak_allocated = self.allocated
 
     def release(self, ptr: int, size: int) -> None:
-        self.note_free(size)
-        self.note_unreserve(size)
+        self.allocated -= size
+        self.freed_total += size
+        self.free_count += 1
+        self.reserved -= size
+        self.unreserved_total += size
+        self.segment_free_count += 1
 
 
 HOST_POOL = HostPool()
