@@ -53,12 +53,16 @@ from .ops.linalg_solve import matrix_exp, torch_qr as qr, torch_svd as svd  # no
 from .ops.linalg_legacy import *  # noqa: E402,F401,F403
 from .ops.linalg_householder import *  # noqa: E402,F401,F403
 from .ops.linalg_lowrank import *  # noqa: E402,F401,F403
+from .ops.angle import *  # noqa: E402,F401,F403
+from .ops import legacy_resize as _legacy_resize  # noqa: E402,F401  (Tensor.resize, Tensor.resize_as)
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
 from . import amp, distributions, func, linalg, random, special  # noqa: E402,F401
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
+from . import accelerator, compiler, cpu  # noqa: E402,F401
+from ._runtime_names import *  # noqa: E402,F401,F403
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (tritorch.autograd.profiler)
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403

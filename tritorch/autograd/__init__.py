@@ -7,6 +7,7 @@ from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from .tensor_methods import backward, grad  # noqa: F401
+from .variable import Variable  # noqa: F401,E402  (the legacy wrapper: returns a tensor)
 
 _state.recorder = _engine.record
 _state.record_small = _engine.record_small

@@ -17,6 +17,8 @@ import weakref
 
 import numpy as np
 
+from .cuda_memory import HOST_POOL, MemoryCounters, OutOfMemoryError, host_memory_info  # noqa: F401
+
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 _NOT_AVAILABLE = ("Torch not compiled with CUDA enabled -- tritorch found no usable GPU (cuda-python reported: {why}). "
@@ -189,14 +191,20 @@ _ALIGN = 256
 class HostBlock:
     """Interpreter-mode memory: a NumPy byte buffer standing in for device memory."""
 
-    __slots__ = ("host", "ptr", "nbytes", "__weakref__")
+    __slots__ = ("host", "ptr", "nbytes", "pool", "__weakref__")
 
-    def __init__(self, nbytes: int):
+    def __init__(self, nbytes: int, pool=None):
         raw = np.empty(nbytes + 64, dtype=np.uint8)
         start = (-raw.ctypes.data) % 64
         self.host = raw[start:start + nbytes]
         self.ptr = raw.ctypes.data + start
         self.nbytes = nbytes
+        self.pool = pool  # the counting pool (device memory of the interpreter) or None (a plain host buffer)
+
+    def __del__(self):
+        pool = self.pool
+        if pool is not None:
+            pool.release(self.ptr, self.nbytes)
 
     # The interpreter's storage protocol: host memory is already "on the cpu".
     def data_ptr(self) -> int:
@@ -234,17 +242,18 @@ def _round_size(nbytes: int) -> int:
     return (nbytes + (1 << 21) - 1) >> 21 << 21  # 2 MiB granules for large blocks
 
 
-class CachingAllocator:
+class CachingAllocator(MemoryCounters):
     """Free lists by rounded size. All work runs on one stream, so a block freed by one kernel's output can be
-    handed to the next kernel without a synchronisation: the stream orders them."""
+    handed to the next kernel without a synchronisation: the stream orders them. Counters (cuda_memory.py): bytes
+    handed to live blocks (`allocated`), taken from the driver (`reserved`), peaks, calls."""
 
     def __init__(self, drv: _Driver):
+        super().__init__()
         self.drv = drv
         self.free: dict[int, list[int]] = {}
-        self.allocated = 0       # bytes handed to live blocks
-        self.reserved = 0        # bytes taken from the driver
-        self.peak_allocated = 0
-        self.driver_allocs = 0   # number of cuMemAlloc calls (steady state: constant)
+
+    def total_memory(self) -> int:
+        return self.drv.total_memory
 
     def allocate(self, nbytes: int) -> DeviceBlock:
         size = _round_size(nbytes)
@@ -252,24 +261,30 @@ class CachingAllocator:
         if lst:
             ptr = lst.pop()
         else:
-            cu = self.drv.cu
-            err, ptr = cu.cuMemAlloc(size)
-            if int(err) != 0:
-                self.empty_cache()
-                err, ptr = cu.cuMemAlloc(size)
-                if int(err) != 0:
-                    raise MemoryError(f"CUDA out of memory. Tried to allocate {size / 2**20:.2f} MiB "
-                                      f"({self.allocated / 2**30:.2f} GiB allocated by tritorch)")
-            ptr = int(ptr)
-            self.reserved += size
-            self.driver_allocs += 1
-        self.allocated += size
-        if self.allocated > self.peak_allocated:
-            self.peak_allocated = self.allocated
+            ptr = self._driver_alloc(size)
+        self.note_alloc(size)
         return DeviceBlock(ptr, size, self)
 
+    def _driver_alloc(self, size: int) -> int:
+        """cuMemAlloc within the memory fraction; on failure the cache is emptied and the call retried once, as
+        PyTorch's allocator does, before OutOfMemoryError."""
+        cu = self.drv.cu
+        err = ptr = None
+        if self.fits_fraction(size):
+            err, ptr = cu.cuMemAlloc(size)
+        if err is None or int(err) != 0:
+            self.num_alloc_retries += 1
+            self.empty_cache()
+            if not self.fits_fraction(size):
+                raise self.out_of_memory(size, _check(cu.cuMemGetInfo())[0])
+            err, ptr = cu.cuMemAlloc(size)
+            if int(err) != 0:
+                raise self.out_of_memory(size, _check(cu.cuMemGetInfo())[0])
+        self.note_reserve(size)
+        return int(ptr)
+
     def release(self, ptr: int, size: int) -> None:
-        self.allocated -= size
+        self.note_free(size)
         self.free.setdefault(size, []).append(ptr)
 
     def empty_cache(self) -> None:
@@ -278,22 +293,35 @@ class CachingAllocator:
         for size, ptrs in self.free.items():
             for p in ptrs:
                 cu.cuMemFree(p)
-                self.reserved -= size
+                self.note_unreserve(size)
         self.free.clear()
-
-
-class _HostStats:
-    allocated = reserved = peak_allocated = driver_allocs = 0
 
 
 def _alloc_block(nbytes: int):
     if INTERPRET:
-        return HostBlock(nbytes)
+        HOST_POOL.reserve(nbytes)  # (raises OutOfMemoryError past the memory fraction)
+        return HostBlock(nbytes, HOST_POOL)
     return DRIVER.init().allocator.allocate(nbytes)
 
 
+def allocator() -> MemoryCounters:
+    """The counters of the allocator cuda tensors use now: the interpreter's host pool, or the GPU's cache
+    (initialising the driver, as torch.cuda's memory functions initialise CUDA)."""
+    if INTERPRET:
+        return HOST_POOL
+    return DRIVER.init().allocator
+
+
+def mem_get_info() -> tuple[int, int]:
+    """(free, total) bytes of the device (cudaMemGetInfo), or of the host under the interpreter."""
+    if INTERPRET:
+        return host_memory_info()
+    DRIVER.init().ensure_context()
+    return tuple(int(v) for v in _check(DRIVER.cu.cuMemGetInfo()))
+
+
 def memory_stats() -> dict:
-    a = _HostStats if INTERPRET or not DRIVER.ready else DRIVER.allocator
+    a = HOST_POOL if INTERPRET else DRIVER.allocator if DRIVER.ready else MemoryCounters()
     return {"allocated_bytes": a.allocated, "reserved_bytes": a.reserved,
             "peak_allocated_bytes": a.peak_allocated, "driver_allocations": a.driver_allocs}
 
@@ -419,6 +447,8 @@ class CudaArray:
             span = self.block.host[lo * isz:hi * isz].view(self.dtype)
         else:
             span = np.empty(hi - lo, self.dtype)
+            if SYNC_DEBUG_MODE[0]:
+                _report_sync()
             drv = DRIVER
             _check(drv.cu.cuMemcpyDtoHAsync(span.ctypes.data, self.block.ptr + lo * isz, (hi - lo) * isz, drv.stream))
             drv.synchronize()
@@ -457,6 +487,18 @@ class CudaArray:
 
     def __repr__(self) -> str:
         return f"CudaArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, dtype={self.dtype})"
+
+
+# torch.cuda.set_sync_debug_mode: 0 quiet, 1 warn, 2 raise on an operation that waits for the stream (a copy to
+# the host). The interpreter runs nothing asynchronously, so it never reports.
+SYNC_DEBUG_MODE = [0]
+
+
+def _report_sync() -> None:
+    if SYNC_DEBUG_MODE[0] >= 2:
+        raise RuntimeError("called a synchronizing CUDA operation")
+    import warnings
+    warnings.warn("called a synchronizing CUDA operation", UserWarning, stacklevel=3)
 
 
 def memset_zero(arr: CudaArray) -> None:

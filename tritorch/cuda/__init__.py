@@ -46,33 +46,6 @@ def synchronize(device=None) -> None:
     _backend.synchronize()
 
 
-def memory_stats(device=None) -> dict:
-    return _backend.memory_stats()
-
-
-def memory_allocated(device=None) -> int:
-    return _backend.memory_stats()["allocated_bytes"]
-
-
-def max_memory_allocated(device=None) -> int:
-    return _backend.memory_stats()["peak_allocated_bytes"]
-
-
-def memory_reserved(device=None) -> int:
-    return _backend.memory_stats()["reserved_bytes"]
-
-
-def reset_peak_memory_stats(device=None) -> None:
-    if not _backend.INTERPRET and _backend.DRIVER.ready:
-        a = _backend.DRIVER.allocator
-        a.peak_allocated = a.allocated
-
-
-def empty_cache() -> None:
-    if not _backend.INTERPRET and _backend.DRIVER.ready:
-        _backend.DRIVER.allocator.empty_cache()
-
-
 def manual_seed(seed: int) -> None:
     from ..ops import random
     random.manual_seed(seed)
@@ -113,6 +86,11 @@ def initial_seed() -> int:
     from ..ops import random
     return random.initial_seed()
 from . import amp  # noqa: E402,F401
+from . import graphs, memory, nvtx  # noqa: E402,F401
+from ._device import *  # noqa: E402,F401,F403
+from ._monitoring import *  # noqa: E402,F401,F403
+from .graphs import CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing, make_graphed_callables  # noqa
+from .memory import *  # noqa: E402,F401,F403
 from .streams import (Event, Stream, StreamContext, current_stream, default_stream, set_stream,  # noqa: E402,F401
                       stream)
 
