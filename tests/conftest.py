@@ -12,3 +12,15 @@ def _exact_fp32_convolutions(monkeypatch):
     mantissa bits, so fp32 results are checked at fp32 tolerance only without it (tests of the flag set it)."""
     import tritorch
     monkeypatch.setattr(tritorch.backends.cudnn, "allow_tf32", False)
+
+
+@pytest.fixture
+def assert_same_signature():
+    """assert_same_signature(ours, theirs): the same parameter names, in order, with the same defaults (the tests
+    of PyTorch-shaped namespaces compare each public function with torch's)."""
+    import inspect
+
+    def check(ours, theirs):
+        params = lambda fn: [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]  # noqa: E731
+        assert params(ours) == params(theirs)
+    return check

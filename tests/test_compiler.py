@@ -1,5 +1,4 @@
 """tritorch.compiler: torch.compiler's interface over an eager runtime (everything returns its function)."""
-import inspect
 
 import pytest
 
@@ -11,11 +10,9 @@ NAMES = ["disable", "reset", "is_compiling", "is_dynamo_compiling", "is_exportin
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_signatures_match_torch(name):
+def test_signatures_match_torch(name, assert_same_signature):
     torch = pytest.importorskip("torch")
-    ours, theirs = inspect.signature(getattr(tt.compiler, name)), inspect.signature(getattr(torch.compiler, name))
-    assert [(p.name, p.default) for p in ours.parameters.values()] == \
-        [(p.name, p.default) for p in theirs.parameters.values()]
+    assert_same_signature(getattr(tt.compiler, name), getattr(torch.compiler, name))
 
 
 def test_compile_and_decorators_return_the_function():

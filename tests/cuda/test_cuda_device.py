@@ -1,6 +1,5 @@
 """tritorch.cuda's device selection and description, NVTX, CUDA graphs (refused clearly), NVML readings and the
 sync debug mode, checked against torch's signatures and errors."""
-import inspect
 
 import pytest
 
@@ -14,11 +13,9 @@ FUNCTIONS = ["device_of", "init", "is_initialized", "get_device_properties", "ge
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_signatures_match_torch(name):
+def test_signatures_match_torch(name, assert_same_signature):
     torch = pytest.importorskip("torch")
-    ours, theirs = inspect.signature(getattr(tt.cuda, name)), inspect.signature(getattr(torch.cuda, name))
-    assert [(p.name, p.default) for p in ours.parameters.values()] == \
-        [(p.name, p.default) for p in theirs.parameters.values()]
+    assert_same_signature(getattr(tt.cuda, name), getattr(torch.cuda, name))
 
 
 def test_device_context_manager_decorator_and_device_of():

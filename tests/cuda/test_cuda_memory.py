@@ -1,6 +1,5 @@
 """tritorch.cuda's memory functions: statistics in torch.cuda.memory_stats' keys, the per-process memory fraction
 (enforced by the allocator with torch's OutOfMemoryError), raw allocations, and signatures equal to torch's."""
-import inspect
 import warnings
 
 import pytest
@@ -16,11 +15,9 @@ MEMORY_FUNCTIONS = ["memory_stats", "memory_stats_as_nested_dict", "memory_alloc
 
 
 @pytest.mark.parametrize("name", MEMORY_FUNCTIONS)
-def test_signatures_match_torch(name):
+def test_signatures_match_torch(name, assert_same_signature):
     torch = pytest.importorskip("torch")
-    ours, theirs = inspect.signature(getattr(tt.cuda, name)), inspect.signature(getattr(torch.cuda, name))
-    assert [(p.name, p.default) for p in ours.parameters.values()] == \
-        [(p.name, p.default) for p in theirs.parameters.values()]
+    assert_same_signature(getattr(tt.cuda, name), getattr(torch.cuda, name))
 
 
 def test_out_of_memory_error_is_torchs_runtime_error_subclass():
