@@ -10,7 +10,8 @@ changes; they are not targets):
              kernel's launcher called directly (which argument form Triton's launcher takes is printed).
 - attention: GPU time (CUDA events, L2 flushed) of each forward / dQ / dK-dV tile config for causal fp16 attention
              at B2 H16 S4096 D128, next to torch's scaled_dot_product_attention on the same card.
-- conv:      GPU time of each forward tile config for the small-CNN conv2d layers of perf/bench_gpu_nn.py.
+- conv:      GPU time of each forward tile config for the small-CNN conv2d layers of perf/bench_gpu_nn.py, then
+             of each gradient op alone per tile config (the weight grad also per split-K target) on the two largest.
 Each section prints as it goes; a failing case prints its error and the rest go on.
 """
 from __future__ import annotations
@@ -366,6 +367,65 @@ def run_conv():
             print(" | ".join(line), flush=True)
     finally:
         C._conv_fwd_tuned = saved
+    run_conv_grads()
+
+
+def run_conv_grads():
+    """GPU time of each gradient op alone (input grad; weight grad with its split-K target) per tile config, for
+    the two largest small-CNN layers: which of the two backward GEMMs costs, and whether the tuner picks well."""
+    from tritorch.ops import nn_conv as C
+    print("== conv2d gradient ops alone, 3x3 pad 1 fp32 (TF32), GPU ms", flush=True)
+    key = ["M_KEY", "N_KEY", "K_KEY", "KH", "KW", "TAP_MAJOR", "PRECISION"]
+    cfgs = [C._config(256, 64, 32, 3, 8), C._config(128, 128, 32, 3, 8), C._config(128, 64, 32, 4, 4),
+            C._config(64, 128, 32, 4, 4), C._config(64, 64, 32, 4, 4), C._config(128, 128, 64, 2, 8)]
+    saved = C._conv_input_grad_tuned, C._conv_weight_grad_tuned, C._SPLIT_PROGRAMS
+    try:
+        for (nb, cin, hw, cout) in ((32, 64, 56, 64), (32, 128, 28, 128)):
+            if late():
+                break
+            x, tx = _pair((nb, cin, hw, hw), scale=0.1)
+            w, tw = _pair((cout, cin, 3, 3), scale=0.1)
+            go, tgo = _pair((nb, cout, hw, hw), scale=0.1)
+
+            def igrad():
+                C.conv2d_input_grad_op(go, w, input_size=(nb, cin, hw, hw), padding=1)
+
+            def wgrad():
+                C.conv2d_weight_grad_op(x, go, weight_size=(cout, cin, 3, 3), padding=1)
+
+            def tigrad():
+                torch.nn.grad.conv2d_input(tx.shape, tw, tgo, padding=1)
+
+            def twgrad():
+                torch.nn.grad.conv2d_weight(tx, tw.shape, tgo, padding=1)
+            C._conv_input_grad_tuned, C._conv_weight_grad_tuned, C._SPLIT_PROGRAMS = saved
+            print(f"{nb}x{cin}x{hw}x{hw}->{cout}: torch input grad {gpu_ms(tigrad, True):.3f}, weight grad "
+                  f"{gpu_ms(twgrad, True):.3f}; ours autotuned {gpu_ms(igrad):.3f}, {gpu_ms(wgrad):.3f}", flush=True)
+            line = ["input grad"]
+            for cfg in cfgs:
+                C._conv_input_grad_tuned = _one(C._conv_input_grad_kernel, cfg, key)
+                try:
+                    line.append(f"{cfg.kwargs['BLOCK_M']}x{cfg.kwargs['BLOCK_N']}x{cfg.kwargs['BLOCK_K']}"
+                                f"/s{cfg.num_stages}w{cfg.num_warps} {gpu_ms(igrad):.3f}")
+                except Exception as e:
+                    line.append(f"{cfg}: {type(e).__name__}")
+            print(" | ".join(line), flush=True)
+            C._conv_input_grad_tuned = saved[0]
+            for programs in (132, 264, 528, 1056):
+                if late():
+                    break
+                C._SPLIT_PROGRAMS = programs
+                line = [f"weight grad, split-K for {programs} programs"]
+                for cfg in cfgs:
+                    C._conv_weight_grad_tuned = _one(C._conv_weight_grad_kernel, cfg, key)
+                    try:
+                        line.append(f"{cfg.kwargs['BLOCK_M']}x{cfg.kwargs['BLOCK_N']}x{cfg.kwargs['BLOCK_K']}"
+                                    f"/s{cfg.num_stages}w{cfg.num_warps} {gpu_ms(wgrad):.3f}")
+                    except Exception as e:
+                        line.append(f"{cfg}: {type(e).__name__}")
+                print(" | ".join(line), flush=True)
+    finally:
+        C._conv_input_grad_tuned, C._conv_weight_grad_tuned, C._SPLIT_PROGRAMS = saved
 
 
 def main():
