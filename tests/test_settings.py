@@ -5,10 +5,10 @@ import tritorch as tt
 from tritorch.testing import devices
 
 
-def test_compile_returns_the_callable():
+def test_compile_returns_functions_and_wraps_modules():
     m = tt.nn.Linear(2, 2)
-    assert tt.compile(m) is m
-    assert tt.compile(m, mode="max-autotune", fullgraph=True) is m
+    for cm in (tt.compile(m), tt.compile(m, mode="max-autotune", fullgraph=True)):
+        assert isinstance(cm, tt._dynamo.eval_frame.OptimizedModule) and cm._orig_mod is m
 
     @tt.compile
     def f(x):

@@ -15,8 +15,10 @@ _precision = ["highest"]
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor", mode=None, options=None,
             disable: bool = False):
-    """tritorch runs eagerly: there is no graph capture or compiler, so compile returns `model` itself (or, called
-    without one, a decorator that does), and a script written for torch.compile runs unchanged at eager speed."""
+    """tritorch runs eagerly: there is no graph capture or compiler. A function comes back as it is (called without
+    one, a decorator that does that); a module comes back wrapped, as torch.compile wraps it, in an
+    OptimizedModule whose state_dict keys read '_orig_mod.<name>' and whose calls run the module. A script
+    written for torch.compile runs unchanged at eager speed."""
     if model is None:
         def decorator(fn):
             return compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode, options=options,
@@ -24,6 +26,10 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
         return decorator
     if not callable(model):
         raise RuntimeError("compile: model must be a callable (an nn.Module or a function)")
+    from .nn.modules.module import Module
+    if isinstance(model, Module):
+        from ._dynamo.eval_frame import OptimizedModule
+        return OptimizedModule(model)
     return model
 
 

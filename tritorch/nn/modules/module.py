@@ -344,6 +344,12 @@ class Module:
             m.train(mode)
         return self
 
+    def compile(self, *args, **kwargs) -> None:
+        """Compile this module's forward in place (torch's Module.compile): tritorch runs eagerly, so the module is
+        left as it is (its state_dict keys unchanged, unlike tritorch.compile(module)'s wrapper)."""
+        from ..._settings import compile as _compile
+        _compile(self._call_impl, *args, **kwargs)
+
     def eval(self) -> "Module":
         return self.train(False)
 
