@@ -438,3 +438,28 @@ def test_gelu_backward_with_the_forwards_cdf_is_bitwise_the_recomputed_one():
     assert_close(ddx.numpy(), pdf * (2 - xs * xs), rtol=1e-4, atol=1e-6)
     with pytest.raises(RuntimeError, match="cdf must be"):
         U.gelu_backward_op(g, tt.tensor(xa), cdf=tt.ones(3))
+
+
+def test_phi_f32_tanh_form_accuracy_and_saturation():
+    """unary.phi_f32 (float32 gelu's Phi in tanh form): within 2e-7 of Phi where x >= -2.5 (the domain gelu uses it
+    on; 1 + erf cancels below), relative error of gelu there below 1e-5 where |gelu| > 1e-3; exactly 1 from
+    x = 5.7 all the way to +inf without a clip (h's leading term keeps tanh saturated; at -x, what 1 + tanh leaves),
+    exactly 0.5 at 0, NaN kept, and the 0-dim case."""
+    import math
+    from tritorch.ops import unary as U
+    x = np.concatenate([np.linspace(-2.5, 8.0, 200001), np.random.default_rng(7).standard_normal(50000)])
+    x = x[x >= -2.5].astype(np.float32)
+    x64 = x.astype(np.float64)
+    want = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x64])
+    got = U.phi_f32(x)
+    assert got.dtype == np.float32
+    assert np.max(np.abs(got - want)) < 2e-7
+    gelu = x64 * want
+    big = np.abs(gelu) > 1e-3
+    assert np.max(np.abs(x64 * got - gelu)[big] / np.abs(gelu[big])) < 1e-5
+    huge = np.geomspace(5.7, 3e38, 10000).astype(np.float32)
+    with np.errstate(over="ignore"):
+        assert np.all(U.phi_f32(np.concatenate([huge, [np.inf]]).astype(np.float32)) == 1.0)
+        assert np.all(U.phi_f32(-huge) <= 2.0 ** -25)   # 1 + tanh: at most half an ulp of 1 (cancelled)
+    assert U.phi_f32(np.float32([0.0]))[0] == 0.5 and np.isnan(U.phi_f32(np.float32([np.nan]))[0])
+    assert U.phi_f32(np.array(1.0, np.float32)).shape == ()
