@@ -208,3 +208,33 @@ def test_log_softmax_cpu_backward_reuses_the_forward_softmax():
     assert_close(with_p, S.log_softmax_backward_op(w, yd, 1).numpy(), rtol=1e-12, atol=1e-12)
     with pytest.raises(RuntimeError, match="probs"):
         S.log_softmax_backward_op(w, yd, 1, probs=yd[:3])
+
+
+@pytest.mark.parametrize("dim", [-1, 0])
+def test_cpu_softmax_without_the_row_max_falls_back_where_it_must(dim):
+    """A cpu block of >= S._UNSHIFTED_MIN elements takes exp(x) / sum without the row max; the row sums send a
+    block with overflowing, NaN, infinite or all-very-negative rows (a sum below S._SUM_MIN) back through the max.
+    Every row matches PyTorch, and the overflow raises no NumPy warning."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((64, 512)).astype(np.float32) * 3
+    a[1] += 60.0                        # large but safe: exp(x) stays normal and finite
+    a[2, 7] = 1000.0                    # overflows exp
+    a[3, 5] = np.nan
+    a[4] = -np.inf
+    a[5, :] = -200.0                    # every exp(x) is 0 or subnormal: sum below _SUM_MIN
+    a[5, 9] = -150.0
+    a[6, 3] = np.inf
+    if dim == 0:
+        a = np.ascontiguousarray(a.T)
+    assert a.size >= S._UNSHIFTED_MIN
+    ta = torch.tensor(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = tt.softmax(tt.tensor(a), dim).numpy()
+        clean = tt.softmax(tt.tensor(np.take(a, [0, 1, 7], axis=1 - (dim % 2))), dim).numpy()
+    want = F.softmax(ta, dim).numpy()
+    np.testing.assert_allclose(y, want, rtol=2e-6, atol=1e-30, equal_nan=True)
+    assert np.isnan(want).any()          # the NaN / -inf / +inf rows are NaN in both
+    # the unshifted path itself (the first try succeeds) on moderate rows and a +60 row
+    np.testing.assert_allclose(clean, F.softmax(torch.tensor(np.take(a, [0, 1, 7], axis=1 - (dim % 2))), dim).numpy(),
+                               rtol=2e-6, atol=1e-30)
