@@ -14,7 +14,7 @@ def test_aliases_name_tritorchs_classes():
     assert isinstance(3.5, tt.types._Number)
 
 
-def test_public_names_are_torchs_except_storage():
+def test_public_names_are_torchs():
     torch = pytest.importorskip("torch")
-    assert set(tt.types.__all__) == set(torch.types.__all__) - {"Storage"}
+    assert set(tt.types.__all__) == set(torch.types.__all__)
     assert typing.get_args(tt.types.Number) == typing.get_args(torch.types.Number)

@@ -62,6 +62,7 @@ from . import amp, distributions, func, linalg, random, special  # noqa: E402,F4
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import _dynamo, accelerator, compiler, cpu  # noqa: E402,F401
+from .storage import TypedStorage, UntypedStorage  # noqa: E402,F401
 from ._runtime_names import *  # noqa: E402,F401,F403
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (tritorch.autograd.profiler)
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """tritorch.types: the type aliases torch.types offers for annotations, over tritorch's own classes.
 
-torch.types also names Storage and the symbolic SymInt/SymFloat/SymBool; tritorch has neither typed storages nor
-symbolic shapes, so those names are left out rather than pointed at something that is not them."""
+torch.types also names the symbolic SymInt/SymFloat/SymBool; tritorch has no symbolic shapes, so those names are
+left out rather than pointed at something that is not them. Storage covers tritorch's two storage classes."""
 import os
 from collections.abc import Sequence
 from typing import IO, Union
@@ -9,9 +9,10 @@ from typing import IO, Union
 from ._memory_format import layout as _layout
 from .device import device as _device
 from .dtypes import dtype as _dtype
+from .storage import TypedStorage, UntypedStorage
 from .tensor import Size, Tensor
 
-__all__ = ["Device", "FileLike", "Number"]
+__all__ = ["Device", "FileLike", "Number", "Storage"]
 
 _int = int
 _float = float
@@ -28,6 +29,7 @@ _Number = (int, float, bool)  # for isinstance checks
 
 Number = Union[int, float, bool]  # noqa: UP007
 Device = Union[_device, str, int, None]  # noqa: UP007
+Storage = Union[UntypedStorage, TypedStorage]  # noqa: UP007
 FileLike = Union[str, os.PathLike, IO[bytes]]  # noqa: UP007
 IntLikeType = int
 FloatLikeType = float

@@ -328,6 +328,17 @@ def memory_stats() -> dict:
 
 # ------------------------------------------------------------------------------------------------ arrays
 
+def upload(block, arr: np.ndarray) -> None:
+    """Copy the bytes of a C-contiguous host array to the start of a device block (stream-ordered)."""
+    nbytes = arr.size * arr.dtype.itemsize
+    if nbytes:
+        if INTERPRET:
+            block.host[:nbytes] = arr.reshape(-1).view(np.uint8)
+        else:
+            drv = DRIVER
+            _check(drv.cu.cuMemcpyHtoDAsync(block.ptr, arr.ctypes.data, nbytes, drv.stream))
+
+
 def contiguous_strides(shape) -> tuple:
     strides = []
     s = 1
@@ -376,13 +387,7 @@ class CudaArray:
     def from_numpy(arr: np.ndarray) -> "CudaArray":
         arr = np.ascontiguousarray(arr).reshape(arr.shape)  # (ascontiguousarray makes 0-d arrays 1-d)
         out = CudaArray.empty(arr.shape, arr.dtype)
-        nbytes = arr.size * arr.dtype.itemsize
-        if nbytes:
-            if INTERPRET:
-                out.block.host[:nbytes] = arr.reshape(-1).view(np.uint8)
-            else:
-                drv = DRIVER
-                _check(drv.cu.cuMemcpyHtoDAsync(out.block.ptr, arr.ctypes.data, nbytes, drv.stream))
+        upload(out.block, arr)
         return out
 
     # ---- metadata

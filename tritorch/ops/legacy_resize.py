@@ -59,9 +59,18 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
     if source is None:
         from .creation import empty
         data = empty(0, dtype=self.dtype, device=self.device)._data
-    elif not isinstance(source, Tensor):
-        raise TypeError(f"set_(): argument 'source' must be Tensor, not {type(source).__name__}")
     else:
+        from ..storage import TypedStorage, UntypedStorage, tensor_over
+        if isinstance(source, (TypedStorage, UntypedStorage)):
+            if isinstance(source, TypedStorage) and source.dtype != self.dtype:
+                raise RuntimeError(f"Expected a Storage of type {_cpp_name(self.dtype)} but got type "
+                                   f"{_cpp_name(source.dtype)} for argument #1 'source'")
+            source = tensor_over(source, self.dtype, self.device)
+            if size is None:
+                size = tuple(source.shape)
+        elif not isinstance(source, Tensor):
+            raise TypeError(f"set_(): argument 'source' must be Tensor, not {type(source).__name__}")
+    if source is not None:
         if source.dtype != self.dtype:
             raise RuntimeError(f"Could not set tensor of type {_cpp_name(source.dtype)} to a tensor of type "
                                f"{_cpp_name(self.dtype)}")
