@@ -376,14 +376,21 @@ def moderate_logits(x: np.ndarray) -> bool:
 
 def _softmax_rows(xs: np.ndarray, o: np.ndarray, axis: int, log: bool, p: np.ndarray | None = None) -> None:
     """softmax / log_softmax of the rows of `xs` (in o's dtype) into `o`, in place: no temporary for softmax,
-    one exp buffer for log_softmax (`p` when given: it then gets the softmax too, for the backward). Softmax
-    blocks skip the row max unless the row sums show it was needed (_softmax_unshifted); small ones and
-    log_softmax skip it for moderate logits. Softmax scales by the reciprocal of the row sum (a multiply is cheaper than a divide per
-    element; PyTorch's CPU kernel does the same)."""
-    if not log and xs.size >= _UNSHIFTED_MIN:
-        _softmax_unshifted(xs, o, axis)
+    one exp buffer for log_softmax (`p` when given: it then gets the softmax too, for the backward). Blocks of
+    _UNSHIFTED_MIN elements or more skip the row max unless the row sums show it was needed (see below); smaller
+    ones skip it for moderate logits. Softmax scales by the reciprocal of the row sum (a multiply is cheaper than
+    a divide per element; PyTorch's CPU kernel does the same)."""
+    if xs.size >= _UNSHIFTED_MIN:
+        if log:
+            _log_softmax_unshifted(xs, o, axis, p)
+        else:
+            _softmax_unshifted(xs, o, axis)
         return
-    shift = not moderate_logits(xs)
+    _shifted_rows(xs, o, axis, log, p, not moderate_logits(xs))
+
+
+def _shifted_rows(xs, o, axis: int, log: bool, p, shift: bool) -> None:
+    """_softmax_rows with the row max subtracted first (shift), or not."""
     if shift:
         np.subtract(xs, _row_max(xs, axis, o.dtype), out=o)
     if not log:
@@ -428,6 +435,31 @@ def _softmax_unshifted(xs: np.ndarray, o: np.ndarray, axis: int) -> None:
             o *= np.divide(1, s, out=s)
     else:
         o *= np.divide(1, s, out=s)
+
+
+def lse_moderate(lse: np.ndarray) -> bool:
+    """Whether every log-sum-exp lies within +-NO_SHIFT_MAX (False for NaN and infinities). Then every logit is
+    at most NO_SHIFT_MAX too (x <= lse), so x - lse loses no more than with moderate_logits' test, and exp(x)
+    cannot have overflowed; a very negative logit only underflows, as exp(x - max) would. A test on the rows'
+    values, where moderate_logits makes two passes over the logits."""
+    return bool(lse.size == 0 or (np.minimum.reduce(lse, axis=None) >= -NO_SHIFT_MAX
+                                  and np.maximum.reduce(lse, axis=None) <= NO_SHIFT_MAX))
+
+
+def _log_softmax_unshifted(xs: np.ndarray, o: np.ndarray, axis: int, p: np.ndarray | None) -> None:
+    """log_softmax without the row max where the log-sum-exps allow it (lse_moderate), else the block again with
+    it subtracted (its NaN and all -inf rows then NaN without NumPy warnings, as PyTorch's)."""
+    with np.errstate(over="ignore", divide="ignore"):
+        e = np.exp(xs, out=p)
+        s = _row_sum(e, axis)
+        lse = np.log(s)
+    if lse_moderate(lse):
+        if p is not None:
+            p *= np.divide(1, s)
+        np.subtract(xs, lse, out=o)
+        return
+    with np.errstate(invalid="ignore", divide="ignore"):
+        _shifted_rows(xs, o, axis, True, p, True)
 
 
 def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None = None,
