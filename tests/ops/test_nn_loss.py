@@ -328,13 +328,18 @@ def test_mean_over_zero_total_weight_matches_torch(device, case):
     np.testing.assert_array_equal(ox.grad.cpu().numpy(), tx.grad.numpy())
 
 
-@pytest.mark.parametrize("scale", [3.0, 40.0])     # within / beyond nn_softmax.NO_SHIFT_MAX: no row max / row max
+@pytest.mark.parametrize("scale", [3.0, 40.0, 200.0])   # within / beyond NO_SHIFT_MAX / overflowing float32 exp
 @pytest.mark.parametrize("plain_max", [L._PLAIN_MAX, 0])   # the classifier's plain path / the row-block path
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_cpu_logits_with_and_without_the_row_max_shift(monkeypatch, scale, plain_max, dtype):
+@pytest.mark.parametrize("first_try", [False, True])   # blocks test their logits first / try without the max first
+def test_cpu_logits_with_and_without_the_row_max_shift(monkeypatch, scale, plain_max, dtype, first_try):
     """cpu: logits small enough to exponentiate directly (no row max) and large ones (shifted by the row max),
-    in the plain path and the row-block path: loss and gradient as PyTorch's."""
+    in the plain path and the row-block path, decided before (moderate_logits) or after a first try without the
+    max (lse_moderate, as blocks of _UNSHIFTED_MIN elements do): loss and gradient as PyTorch's."""
     monkeypatch.setattr(L, "_PLAIN_MAX", plain_max)
+    if first_try:
+        monkeypatch.setattr(L, "_UNSHIFTED_MIN", 0)
+        monkeypatch.setattr(S, "_UNSHIFTED_MIN", 0)
     a = np.random.default_rng(4).uniform(-scale, scale, (13, 7)).astype(dtype)
     t = np.random.default_rng(5).integers(0, 7, 13)
     x, tx = tt.tensor(a).requires_grad_(True), torch.tensor(a, requires_grad=True)

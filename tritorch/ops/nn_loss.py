@@ -47,7 +47,8 @@ from . import pointwise as pw
 from .launch import f64_bits as _f64_bits
 from ..device import CUDA
 from ._cpu_parallel import one_blas_thread, ones_vector, run_row_blocks
-from .nn_softmax import _row_max, _same, moderate_logits, contiguous_copy, log_softmax_op, row_blocks, row_layout
+from .nn_softmax import (_UNSHIFTED_MIN, _row_max, _same, contiguous_copy, log_softmax_op, lse_moderate,
+                         moderate_logits, row_blocks, row_layout)
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -491,8 +492,9 @@ def _wants_grad(input: Tensor) -> bool:
 
 def _exp_rows(x: np.ndarray, acc):
     """(e = exp(x - row max), s = row sums of e, lse = log(s) + row max) of (rows, C) logits, in `acc` (a block of
-    moderate logits takes e = exp(x), lse = log(s): no row max). Row blocks of ~2**16 elements make their
-    subtract / exp / sum passes in cache, on the thread pool for big inputs."""
+    moderate logits, or one of _UNSHIFTED_MIN elements or more whose log-sum-exps are, takes e = exp(x),
+    lse = log(s): no row max). Row blocks of ~2**16 elements make their subtract / exp / sum passes in cache, on
+    the thread pool for big inputs."""
     n, C = x.shape
     e = np.empty((n, C), acc)
     s = np.empty(n, acc)
@@ -501,7 +503,18 @@ def _exp_rows(x: np.ndarray, acc):
 
     def block(r):
         xb = x[r]
-        shift = not moderate_logits(xb)   # (moderate logits need no row max: see nn_softmax.NO_SHIFT_MAX)
+        if xb.size >= _UNSHIFTED_MIN:   # no row max unless the log-sum-exps ask for it (nn_softmax.lse_moderate)
+            with np.errstate(over="ignore", divide="ignore"):
+                np.exp(xb, out=e[r])
+                np.matmul(e[r], ones, out=s[r])
+                np.log(s[r], out=lse[r])
+            if not lse_moderate(lse[r]):
+                with np.errstate(invalid="ignore", divide="ignore"):   # inf - inf, log 0: NaN rows, as PyTorch's
+                    rows(r, xb, True)
+            return
+        rows(r, xb, not moderate_logits(xb))   # (moderate logits need no row max: see nn_softmax.NO_SHIFT_MAX)
+
+    def rows(r, xb, shift):
         if shift:
             m = _row_max(xb, 1, acc)
             xb = np.subtract(xb, m, out=e[r])
