@@ -545,11 +545,19 @@ def _ce_plain_np(plan, meta, x, target, input, out):
     if lo < 0 or hi >= C or lo <= plan.ignore_index <= hi:
         return None  # out-of-range targets (the general path raises) or some may be ignored
     ones = ones_vector(C, x.dtype)
-    if moderate_logits(x):   # no row max to subtract (see nn_softmax.NO_SHIFT_MAX)
+    e = None
+    if x.size >= _UNSHIFTED_MIN:   # no row max unless the log-sum-exps ask for it (see _exp_rows)
+        with np.errstate(over="ignore", divide="ignore"):
+            e = np.exp(x)
+            s = np.matmul(e, ones)
+            lse = np.log(s)
+        if not lse_moderate(lse):
+            e = None
+    elif moderate_logits(x):   # no row max to subtract (see nn_softmax.NO_SHIFT_MAX)
         e = np.exp(x)
         s = np.matmul(e, ones)   # a BLAS row sum (2.5x np.add.reduce's speed even at (64, 10))
         lse = np.log(s)
-    else:
+    if e is None:
         m = np.maximum.reduce(x, axis=1)
         e = x - m[:, None]
         np.exp(e, out=e)
