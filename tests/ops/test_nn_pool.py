@@ -63,7 +63,11 @@ def test_avg_pool2d_matches_torch(shape, kw):
 
 @pytest.mark.parametrize("shape,out", [((2, 3, 8, 7), (3, 4)), ((2, 3, 7, 7), 1), ((2, 3, 5, 6), (None, 4)),
                                        ((3, 3, 4), (7, 5)), ((1, 2, 13, 11), (5, 3))])
-def test_adaptive_avg_pool2d_matches_torch(shape, out):
+@pytest.mark.parametrize("kron_max", [None, 0])   # one GEMM with the pooling matrix / the two stacked products
+def test_adaptive_avg_pool2d_matches_torch(monkeypatch, shape, out, kron_max):
+    if kron_max is not None:
+        from tritorch.ops import nn_pool
+        monkeypatch.setattr(nn_pool, "_KRON_MAX", kron_max)
     _parity("adaptive_avg_pool2d", shape, {"output_size": out})
 
 

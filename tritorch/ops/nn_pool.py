@@ -21,6 +21,7 @@ avg_pool2d and adaptive_avg_pool2d are linear, so each backward op's rule is the
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -736,9 +737,27 @@ def _adaptive_infer(input, output_size):
     return Meta(g.y_shape(), input.dtype, input.device, g)
 
 
+# Up to this many weights (h*w x ho*wo), adaptive pooling on the cpu is one GEMM of the (n*c, h*w) input with
+# the pooling matrix kron(rows, cols)^T: NumPy's stacked matmul of the two small averaging matrices made a BLAS call
+# per plane (2,048 of them for a 32x64x8x8 batch: 0.27 ms against one 0.03 ms product). Beyond it (a big map
+# pooled to many outputs), the two stacked products.
+_KRON_MAX = 1 << 22
+
+
+@functools.lru_cache(maxsize=32)
+def _pool_matrix(ho: int, h: int, wo: int, w: int, np_dtype) -> np.ndarray:
+    """(h*w, ho*wo): column (i, j) averages the window of output (i, j), each weight rounded once (read-only)."""
+    m = np.kron(_adaptive_matrix(ho, h), _adaptive_matrix(wo, w)).T.astype(np_dtype)
+    m.flags.writeable = False
+    return m
+
+
 def _adaptive_cpu(meta, input, output_size):
     g = meta.aux
     x = _np_4d(_np_in(input), g)
+    if 0 < g.h * g.w * g.ho * g.wo <= _KRON_MAX:
+        y = np.matmul(x.reshape(-1, g.h * g.w), _pool_matrix(g.ho, g.h, g.wo, g.w, x.dtype))
+        return _np_out(y.reshape(x.shape[:2] + (g.ho, g.wo)), meta.shape, meta.dtype)
     rows, cols = _adaptive_matrix(g.ho, g.h).astype(x.dtype), _adaptive_matrix(g.wo, g.w).astype(x.dtype)
     return _np_out(np.matmul(np.matmul(rows, x), cols.T), meta.shape, meta.dtype)
 
@@ -777,6 +796,9 @@ def _adaptive_bwd_infer(grad_output, *, input_size):
 def _adaptive_bwd_cpu(meta, grad_output, *, input_size):
     g = meta.aux
     go = _np_4d(_np_in(grad_output), g)
+    if 0 < g.h * g.w * g.ho * g.wo <= _KRON_MAX:   # the forward's GEMM transposed
+        gx = np.matmul(go.reshape(-1, g.ho * g.wo), _pool_matrix(g.ho, g.h, g.wo, g.w, go.dtype).T)
+        return _np_out(gx.reshape(go.shape[:2] + (g.h, g.w)), meta.shape, meta.dtype)
     rows, cols = _adaptive_matrix(g.ho, g.h).astype(go.dtype), _adaptive_matrix(g.wo, g.w).astype(go.dtype)
     return _np_out(np.matmul(np.matmul(rows.T, go), cols), meta.shape, meta.dtype)
 
