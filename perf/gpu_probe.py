@@ -333,11 +333,27 @@ def run_attention():
 
 # ------------------------------------------------------------------------------------------------ conv
 
+_CONV_KEY = ["M_KEY", "N_KEY", "K_KEY", "KH", "KW", "TAP_MAJOR", "PRECISION"]   # nn_conv's autotuner key
+
+
+def _conv_sweep(C, attr: str, kernel, cfgs, call) -> list:
+    """'BMxBNxBK/sSwW ms' for `call` with nn_conv's tuner `attr` replaced by each config in turn (left replaced:
+    the caller restores it)."""
+    line = []
+    for cfg in cfgs:
+        setattr(C, attr, _one(kernel, cfg, _CONV_KEY))
+        try:
+            line.append(f"{cfg.kwargs['BLOCK_M']}x{cfg.kwargs['BLOCK_N']}x{cfg.kwargs['BLOCK_K']}"
+                        f"/s{cfg.num_stages}w{cfg.num_warps} {gpu_ms(call):.3f}")
+        except Exception as e:
+            line.append(f"{cfg}: {type(e).__name__}")
+    return line
+
+
 def run_conv():
     from tritorch.ops import nn_conv as C
     print("== conv2d forward tile configs, 3x3 pad 1 fp32 (TF32), GPU ms")
     saved = C._conv_fwd_tuned
-    key = ["M_KEY", "N_KEY", "K_KEY", "KH", "KW", "TAP_MAJOR", "PRECISION"]
     cfgs = [C._config(128, 128, 32, 3, 8), C._config(128, 64, 32, 4, 4), C._config(64, 128, 32, 4, 4),
             C._config(64, 64, 32, 4, 4), C._config(128, 64, 64, 3, 4), C._config(128, 128, 64, 2, 8),
             C._config(256, 64, 32, 3, 8), C._config(128, 32, 32, 4, 4), C._config(64, 32, 32, 5, 2)]
@@ -357,13 +373,7 @@ def run_conv():
                     TF.conv2d(tx, tw, padding=1)
             C._conv_fwd_tuned = saved
             line = [f"{nb}x{cin}x{hw}x{hw}->{cout}: torch {gpu_ms(theirs, True):.3f}, autotuned {gpu_ms(ours):.3f}"]
-            for cfg in cfgs:
-                C._conv_fwd_tuned = _one(C._conv_fwd_kernel, cfg, key)
-                try:
-                    line.append(f"{cfg.kwargs['BLOCK_M']}x{cfg.kwargs['BLOCK_N']}x{cfg.kwargs['BLOCK_K']}"
-                                f"/s{cfg.num_stages}w{cfg.num_warps} {gpu_ms(ours):.3f}")
-                except Exception as e:
-                    line.append(f"{cfg}: {type(e).__name__}")
+            line += _conv_sweep(C, "_conv_fwd_tuned", C._conv_fwd_kernel, cfgs, ours)
             print(" | ".join(line), flush=True)
     finally:
         C._conv_fwd_tuned = saved
@@ -375,7 +385,6 @@ def run_conv_grads():
     the two largest small-CNN layers: which of the two backward GEMMs costs, and whether the tuner picks well."""
     from tritorch.ops import nn_conv as C
     print("== conv2d gradient ops alone, 3x3 pad 1 fp32 (TF32), GPU ms", flush=True)
-    key = ["M_KEY", "N_KEY", "K_KEY", "KH", "KW", "TAP_MAJOR", "PRECISION"]
     cfgs = [C._config(256, 64, 32, 3, 8), C._config(128, 128, 32, 3, 8), C._config(128, 64, 32, 4, 4),
             C._config(64, 128, 32, 4, 4), C._config(64, 64, 32, 4, 4), C._config(128, 128, 64, 2, 8)]
     saved = C._conv_input_grad_tuned, C._conv_weight_grad_tuned, C._SPLIT_PROGRAMS
@@ -401,14 +410,7 @@ def run_conv_grads():
             C._conv_input_grad_tuned, C._conv_weight_grad_tuned, C._SPLIT_PROGRAMS = saved
             print(f"{nb}x{cin}x{hw}x{hw}->{cout}: torch input grad {gpu_ms(tigrad, True):.3f}, weight grad "
                   f"{gpu_ms(twgrad, True):.3f}; ours autotuned {gpu_ms(igrad):.3f}, {gpu_ms(wgrad):.3f}", flush=True)
-            line = ["input grad"]
-            for cfg in cfgs:
-                C._conv_input_grad_tuned = _one(C._conv_input_grad_kernel, cfg, key)
-                try:
-                    line.append(f"{cfg.kwargs['BLOCK_M']}x{cfg.kwargs['BLOCK_N']}x{cfg.kwargs['BLOCK_K']}"
-                                f"/s{cfg.num_stages}w{cfg.num_warps} {gpu_ms(igrad):.3f}")
-                except Exception as e:
-                    line.append(f"{cfg}: {type(e).__name__}")
+            line = ["input grad"] + _conv_sweep(C, "_conv_input_grad_tuned", C._conv_input_grad_kernel, cfgs, igrad)
             print(" | ".join(line), flush=True)
             C._conv_input_grad_tuned = saved[0]
             for programs in (132, 264, 528, 1056):
@@ -416,13 +418,7 @@ def run_conv_grads():
                     break
                 C._SPLIT_PROGRAMS = programs
                 line = [f"weight grad, split-K for {programs} programs"]
-                for cfg in cfgs:
-                    C._conv_weight_grad_tuned = _one(C._conv_weight_grad_kernel, cfg, key)
-                    try:
-                        line.append(f"{cfg.kwargs['BLOCK_M']}x{cfg.kwargs['BLOCK_N']}x{cfg.kwargs['BLOCK_K']}"
-                                    f"/s{cfg.num_stages}w{cfg.num_warps} {gpu_ms(wgrad):.3f}")
-                    except Exception as e:
-                        line.append(f"{cfg}: {type(e).__name__}")
+                line += _conv_sweep(C, "_conv_weight_grad_tuned", C._conv_weight_grad_kernel, cfgs, wgrad)
                 print(" | ".join(line), flush=True)
     finally:
         C._conv_input_grad_tuned, C._conv_weight_grad_tuned, C._SPLIT_PROGRAMS = saved

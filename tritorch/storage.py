@@ -41,16 +41,18 @@ class UntypedStorage:
     __slots__ = ("_bytes", "_block", "_device")
 
     def __init__(self, nbytes=0, *, device="cpu"):
-        dev = _device(device)
         if isinstance(nbytes, (list, tuple)):       # UntypedStorage([1, 2, 3]): those byte values
-            arr = np.asarray(nbytes, np.uint8)
+            self._place(np.asarray(nbytes, np.uint8), _device(device))
         else:
-            arr = np.zeros(int(nbytes), np.uint8)
-        self._bytes, self._block, self._device = None, None, dev
-        if dev.type == "cuda":
-            self._block = CudaArray.from_numpy(arr).block
+            self._place(np.zeros(int(nbytes), np.uint8), _device(device))
+
+    def _place(self, host: np.ndarray, device) -> None:
+        """Hold the bytes `host` (uint8) on `device`: that array itself on cpu, a copy in a new block on cuda."""
+        self._bytes, self._block, self._device = None, None, device
+        if device.type == "cuda":
+            self._block = CudaArray.from_numpy(host).block
         else:
-            self._bytes = arr
+            self._bytes = host
 
     @classmethod
     def _of_array(cls, data, device) -> "UntypedStorage":
@@ -166,11 +168,7 @@ class UntypedStorage:
     @classmethod
     def _from_bytes(cls, host: np.ndarray, device) -> "UntypedStorage":
         s = cls.__new__(cls)
-        s._bytes, s._block, s._device = None, None, device
-        if device.type == "cuda":
-            s._block = CudaArray.from_numpy(host).block
-        else:
-            s._bytes = host
+        s._place(host, device)
         return s
 
     def cpu(self) -> "UntypedStorage":

@@ -505,9 +505,7 @@ def _exp_rows(x: np.ndarray, acc):
         xb = x[r]
         if xb.size >= _UNSHIFTED_MIN:   # no row max unless the log-sum-exps ask for it (nn_softmax.lse_moderate)
             with np.errstate(over="ignore", divide="ignore"):
-                np.exp(xb, out=e[r])
-                np.matmul(e[r], ones, out=s[r])
-                np.log(s[r], out=lse[r])
+                rows(r, xb, False)
             if not lse_moderate(lse[r]):
                 with np.errstate(invalid="ignore", divide="ignore"):   # inf - inf, log 0: NaN rows, as PyTorch's
                     rows(r, xb, True)
