@@ -6,7 +6,11 @@
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from math import e, inf, nan, pi  # noqa: F401  (torch.e, torch.inf, torch.nan, torch.pi)
+
+from .version import __version__  # noqa: F401  (a TorchVersion: compares as a version number)
+from . import torch_version, version  # noqa: F401
+newaxis = None   # torch.newaxis, as NumPy's: x[:, tritorch.newaxis]
 
 from . import dtypes as _dtypes
 from .device import device
@@ -62,6 +66,7 @@ from . import amp, distributions, func, linalg, random, special  # noqa: E402,F4
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import _dynamo, accelerator, compiler, cpu  # noqa: E402,F401
+from . import return_types  # noqa: E402,F401
 from .storage import TypedStorage, UntypedStorage  # noqa: E402,F401
 from ._runtime_names import *  # noqa: E402,F401,F403
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (tritorch.autograd.profiler)
