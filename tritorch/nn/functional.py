@@ -589,4 +589,5 @@ from ._embedding_losses import (cosine_embedding_loss, ctc_loss, gaussian_nll_lo
                                 multilabel_margin_loss, multilabel_soft_margin_loss, soft_margin_loss,
                                 triplet_margin_loss, triplet_margin_with_distance_loss)
 from ._fold import fold, unfold  # noqa: E402,F401
+from ._linear_cross_entropy import linear_cross_entropy  # noqa: E402,F401
 from ._functional_forms import *  # noqa: E402,F401,F403  (in-place activations, *_with_indices, upsample_*)
