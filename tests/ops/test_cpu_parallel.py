@@ -44,3 +44,38 @@ def test_blas_axpy_declines_what_it_cannot_take():
     x = np.ones((4, 6), np.float32)
     x.flags.writeable = False                                            # a read-only operand is fine
     assert cp.blas_axpy(2.0, x, y) is bool(cp._AXPY) and (not cp._AXPY or (y == 2).all())
+
+
+@pytest.mark.skipif(not cp._GEMM, reason="NumPy's BLAS here is not OpenBLAS: blas_gemm_accumulate declines every call")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("m,k,n", [(5, 4, 3), (1, 7, 3), (6, 1, 4), (3, 5, 1), (64, 300, 100)])
+def test_blas_gemm_accumulate_adds_the_product(dtype, trans_a, trans_b, m, k, n):
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    a, b = (a.T if trans_a else a), (b.T if trans_b else b)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    c = c0.copy()
+    assert cp.blas_gemm_accumulate(0.5, a, b, c)
+    exact = c0.astype(np.float64) + 0.5 * (a.astype(np.float64) @ b.astype(np.float64))
+    np.testing.assert_allclose(c, exact, rtol=0, atol=(2e-6 if dtype == np.float32 else 1e-14) * k ** 0.5 * 4)
+    # sliced operands (row strides past their width) are read in place too
+    big = rng.standard_normal((m + 3, k + 2)).astype(dtype)
+    c = c0.copy()
+    assert cp.blas_gemm_accumulate(1.0, big[1:m + 1, 2:], b, c)
+    np.testing.assert_allclose(c, c0 + big[1:m + 1, 2:].astype(np.float64) @ b, rtol=0,
+                               atol=(2e-6 if dtype == np.float32 else 1e-14) * k ** 0.5 * 4)
+
+
+def test_blas_gemm_accumulate_declines_what_it_cannot_take():
+    a, b = np.ones((4, 6), np.float32), np.ones((6, 5), np.float32)
+    c = np.zeros((4, 5), np.float32)
+    assert not cp.blas_gemm_accumulate(1.0, a[:, ::2], b[::2], c)              # neither rows nor columns contiguous
+    assert not cp.blas_gemm_accumulate(1.0, a.astype(np.float64), b, c)        # mixed dtypes
+    assert not cp.blas_gemm_accumulate(1.0, a, b[:5], c)                       # shapes do not chain
+    assert not cp.blas_gemm_accumulate(1.0, a, b, np.zeros((5, 4), np.float32).T)   # target not C-contiguous
+    assert not cp.blas_gemm_accumulate(1.0, a.astype(np.float16), b.astype(np.float16), c.astype(np.float16))
+    square = np.ones((4, 4), np.float32)
+    assert not cp.blas_gemm_accumulate(1.0, square, square, square)            # target aliases an operand
+    assert not c.any()

@@ -247,6 +247,16 @@ def test_out_and_inplace_addmm(device):
     r = c.addmm_(a, b, beta=0.5, alpha=2.0)
     assert r is c
     assert_close(c, 0.5 * c0 + 2.0 * expected, rtol=1e-6, atol=4e-5)
+    # beta = 1 accumulates (cpu: BLAS gemm adding into c), with transposed operands, and with an operand that is
+    # c itself (read before it is written)
+    for alpha in (1.0, -0.5):
+        c0 = host(c).astype(np.float64).copy()
+        c.addmm_(mmod._mT(mmod._mT(a).contiguous()), b, alpha=alpha)
+        assert_close(c, c0 + alpha * expected, rtol=1e-6, atol=4e-5)
+    sq = t((3, 3), device=device, seed=4)
+    s0 = host(sq).astype(np.float64).copy()
+    sq.addmm_(sq, sq)
+    assert_close(sq, s0 + s0 @ s0, rtol=1e-6, atol=4e-5)
 
 
 # ------------------------------------------------------------------------------------------ precision

@@ -132,8 +132,8 @@ _OPENBLAS_BUILDS = (("scipy_openblas", "64_", "scipy_cblas_", "64_", ctypes.c_in
 
 
 def _load_openblas():
-    """NumPy's bundled OpenBLAS through ctypes: ((get, set) of its thread count, {dtype: axpy}), or (None, {})
-    (another BLAS, or not found)."""
+    """NumPy's bundled OpenBLAS through ctypes: ((get, set) of its thread count, {dtype: axpy}, {dtype: gemm}), or
+    (None, {}, {}) (another BLAS, or not found)."""
     try:
         libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
         for path in libs:
@@ -143,20 +143,26 @@ def _load_openblas():
                 put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
                 if get is None or put is None:
                     continue
-                axpy = {}
+                axpy, gemm = {}, {}
                 for letter, dtype, scalar in (("s", np.float32, ctypes.c_float), ("d", np.float64, ctypes.c_double)):
                     fn = getattr(lib, f"{cprefix}{letter}axpy{csuffix}", None)
                     if fn is not None:
                         fn.restype = None
                         fn.argtypes = [index, scalar, ctypes.c_void_p, index, ctypes.c_void_p, index]
                         axpy[np.dtype(dtype)] = fn
-                return (get, put), axpy
+                    fn = getattr(lib, f"{cprefix}{letter}gemm{csuffix}", None)
+                    if fn is not None:   # (order, trans_a, trans_b are C enums: int in every build)
+                        fn.restype = None
+                        fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, index, index, index, scalar,
+                                       ctypes.c_void_p, index, ctypes.c_void_p, index, scalar, ctypes.c_void_p, index]
+                        gemm[np.dtype(dtype)] = fn
+                return (get, put), axpy, gemm
     except OSError:
         pass
-    return None, {}
+    return None, {}, {}
 
 
-BLAS_THREADS, _AXPY = _load_openblas()
+BLAS_THREADS, _AXPY, _GEMM = _load_openblas()
 
 
 def blas_axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
@@ -184,6 +190,45 @@ def blas_axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
 
 _CHAR, _address = ctypes.c_char, ctypes.addressof
 _AXPY_SERIAL_MAX = 10000  # OpenBLAS runs axpy on one thread up to this length anyway (interface/axpy.c)
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112   # CBLAS's enums
+
+
+def _gemm_operand(a: np.ndarray):
+    """(transpose flag, leading dimension) of a 2-D operand BLAS can read in place (rows or columns contiguous), or
+    None."""
+    item = a.itemsize
+    s0, s1 = a.strides
+    rows, cols = a.shape
+    if s1 == item and s0 % item == 0 and s0 // item >= max(1, cols):
+        return _NO_TRANS, s0 // item
+    if s0 == item and s1 % item == 0 and s1 // item >= max(1, rows):
+        return _TRANS, s1 // item
+    if rows <= 1 and s1 == item:
+        return _NO_TRANS, max(1, cols)
+    if cols <= 1 and s0 == item:
+        return _TRANS, max(1, rows)
+    return None
+
+
+def blas_gemm_accumulate(alpha: float, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
+    """c += alpha * (a @ b) in place with BLAS's gemm (beta = 1): the product is added as it is written, with no
+    (M, N) temporary and no second pass over c (the add into c rounds as NumPy's c += a @ b does: the product
+    element, then the sum). a and b may be transposed views. False, with nothing done, where it does not apply: no
+    OpenBLAS found, not fp32/fp64, mixed dtypes, not 2-D, shapes that do not chain, c not C-contiguous and writable,
+    an operand BLAS cannot read in place, c sharing memory with an operand, or an empty product."""
+    fn = _GEMM.get(c.dtype)
+    if (fn is None or a.dtype != c.dtype or b.dtype != c.dtype or a.ndim != 2 or b.ndim != 2 or c.ndim != 2
+            or not c.flags.c_contiguous or not c.flags.writeable):
+        return False
+    (m, k), (k2, n) = a.shape, b.shape
+    if k != k2 or c.shape != (m, n) or m == 0 or n == 0 or k == 0:
+        return False
+    fa, fb = _gemm_operand(a), _gemm_operand(b)
+    if fa is None or fb is None or np.may_share_memory(c, a) or np.may_share_memory(c, b):
+        return False
+    fn(_ROW_MAJOR, fa[0], fb[0], m, n, k, alpha, a.__array_interface__["data"][0], fa[1],
+       b.__array_interface__["data"][0], fb[1], 1.0, _address(_CHAR.from_buffer(c)), n)
+    return True
 
 
 class one_blas_thread:

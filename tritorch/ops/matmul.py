@@ -32,6 +32,7 @@ from ..backends.cuda import CudaArray
 from ..device import CPU
 from ..tensor import Tensor, _make
 from . import _bind, launch
+from ._cpu_parallel import blas_gemm_accumulate
 from . import pointwise as pw
 from .registry import (_FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of,
                        register)
@@ -858,6 +859,16 @@ def _addmm_cpu(meta, input, mat1, mat2, *, beta=1, alpha=1, out=None):
     direct = out is not None and not np.may_share_memory(out, input._data)
     if p.alpha == 0:  # BLAS semantics: mat1 and mat2 are not read (their NaNs do not reach the result)
         r = np.zeros(meta.shape, np.float32 if dt in _HALF else dt.np)
+    elif out is input._data and p.beta == 1 and dt not in _HALF and out.shape == meta.shape:
+        # addmm_ accumulating (a gradient summed over chunks): BLAS's gemm with beta = 1 adds the product into out
+        # as it writes it; else one add into out, not an add into the product and a copy back
+        if blas_gemm_accumulate(p.alpha, mat1._data, mat2._data, out):
+            return out
+        r = _np_product(meta, _np_in(mat1, dt), _np_in(mat2, dt), None)
+        if p.alpha != 1:
+            r *= p.alpha
+        np.add(out, r, out=out)
+        return out
     else:
         r = _np_product(meta, _np_in(mat1, dt), _np_in(mat2, dt), out if direct else None)
     r = _np_epilogue(r, input, p.alpha, p.beta, dt)
