@@ -1,6 +1,8 @@
 """Benchmark of softmax / log_softmax / cross_entropy / dropout (forward, and forward + backward) against PyTorch
 in the same run: CPU (NumPy fallback vs PyTorch CPU) always, cuda (Triton vs torch eager) when a GPU is there.
-Also the peak memory of cross_entropy forward + backward, fused vs the unfused log_softmax + nll_loss composition.
+Also the peak memory of cross_entropy forward + backward, fused vs the unfused log_softmax + nll_loss composition,
+and linear_cross_entropy forward + backward (an LM head: linear then cross_entropy), the plain composition and the
+chunked path (options=LinearCrossEntropyOptions()), time against torch's same two paths and peak memory.
 
     .venv/bin/python perf/bench_nn_softmax_loss.py [--quick] [--json out.json]
 
@@ -178,6 +180,68 @@ def peak_memory_cpu(N: int, C: int) -> list:
     return out
 
 
+def linear_ce_rows(device: str, quick: bool, repeat: int) -> list:
+    """linear_cross_entropy forward + backward, (N, D) input, (C, D) weight: the composition (options=None) and the
+    chunked path (default options), tritorch vs torch, time and peak memory over what the inputs hold (cpu:
+    tracemalloc of tritorch's NumPy buffers; cuda: max_memory_allocated, both frameworks)."""
+    N, D, C = (512, 128, 4096) if quick else (2048, 256, 8192)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    w = (rng.standard_normal((C, D)) * 0.05).astype(np.float32)
+    t = rng.integers(0, C, N)
+    on_cuda = device == "cuda"
+    sync = (lambda: _cuda.synchronize()) if on_cuda else None
+    t_sync = (lambda: torch.cuda.synchronize()) if on_cuda and torch is not None else None
+    rows = []
+    for label, chunked in (("linear_cross_entropy", False), ("linear_cross_entropy chunked", True)):
+        X = tt.tensor(x, device=device).requires_grad_(True)
+        W = tt.tensor(w, device=device).requires_grad_(True)
+        T = tt.tensor(t, device=device)
+        opts = tt.nn.LinearCrossEntropyOptions() if chunked else None
+
+        def ours():
+            X.grad = W.grad = None
+            tt.nn.functional.linear_cross_entropy(X, W, T, options=opts).backward()
+
+        fns, syncs = [ours], [sync]
+        if torch is not None:
+            tdev = "cuda" if on_cuda else "cpu"
+            tX = torch.tensor(x, device=tdev, requires_grad=True)
+            tW = torch.tensor(w, device=tdev, requires_grad=True)
+            tT = torch.tensor(t, device=tdev)
+            topts = torch.nn.LinearCrossEntropyOptions() if chunked else None
+
+            def theirs():
+                tX.grad = tW.grad = None
+                F.linear_cross_entropy(tX, tW, tT, options=topts).backward()
+
+            fns.append(theirs)
+            syncs.append(t_sync)
+        times = bench_interleaved(fns, repeat, syncs)
+        peaks = []
+        if on_cuda:
+            tt.cuda.reset_peak_memory_stats()
+            base = tt.cuda.memory_allocated()
+            ours()
+            peaks.append(tt.cuda.max_memory_allocated() - base)
+            if torch is not None:
+                torch.cuda.reset_peak_memory_stats()
+                base = torch.cuda.memory_allocated()
+                fns[1]()
+                peaks.append(torch.cuda.max_memory_allocated() - base)
+        else:
+            tracemalloc.start()
+            ours()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        logits = N * C * 4
+        rows.append([device, f"{label} {N}x{D} -> {C}", round(times[0] * 1e3, 2),
+                     round(times[1] * 1e3, 2) if len(times) > 1 else "-",
+                     round(times[0] / times[1], 2) if len(times) > 1 else "-",
+                     round(peaks[0] / logits, 2), round(peaks[1] / logits, 2) if len(peaks) > 1 else "-"])
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -194,10 +258,18 @@ def main():
     mem = peak_memory_cpu(1024, 1000 if args.quick else 8192)
     print()
     print(tabulate(mem, headers=["cross_entropy fwd+bwd (cpu)", "shape", "peak MiB", "peak / (N*C*4 B)"]))
+    lce = linear_ce_rows("cpu", args.quick, 3 if args.quick else 7)
+    if _cuda.on_gpu() and _cuda.is_available():
+        lce += linear_ce_rows("cuda", args.quick, repeat)
+    lce_headers = ["device", "fwd+bwd", "tritorch ms", "torch ms", "ratio", "peak / (N*C*4 B)",
+                   "torch peak / (N*C*4 B)"]
+    print()
+    print(tabulate(lce, headers=lce_headers))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"timings": [dict(zip(headers, r)) for r in rows],
-                       "memory": [dict(zip(["case", "shape", "peak_mib", "peak_over_nc_fp32"], m)) for m in mem]},
+                       "memory": [dict(zip(["case", "shape", "peak_mib", "peak_over_nc_fp32"], m)) for m in mem],
+                       "linear_cross_entropy": [dict(zip(lce_headers, r)) for r in lce]},
                       f, indent=1)
 
 
