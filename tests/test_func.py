@@ -123,3 +123,83 @@ def test_vmap_dims_nesting_and_errors(device):
         tt.func.vmap(f)(ta, tb)
     with pytest.raises(ValueError, match="in_dims is not compatible"):
         tt.func.vmap(f, in_dims=(0,))(ta, tb)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_linearize_replays_the_jvp(device):
+    def f(lib):
+        return lambda x, y: (lib.sin(x) * y, {"s": (x * x * y).sum()})
+
+    x, y = _rand(4, 1), _rand(4, 2)
+    out, jvp_fn = tt.func.linearize(f(tt), tt.tensor(x, device=device), tt.tensor(y, device=device))
+    t_out, t_jvp = torch.func.linearize(f(torch), torch.tensor(x), torch.tensor(y))
+    _close(out, t_out)
+    for seed in (3, 4):   # the same map, replayed with new tangents
+        tx, ty = _rand(4, seed), _rand(4, seed + 10)
+        _close(jvp_fn(tt.tensor(tx, device=device), tt.tensor(ty, device=device)),
+               t_jvp(torch.tensor(tx), torch.tensor(ty)))
+        replayed = jvp_fn(tt.tensor(tx, device=device), tt.tensor(ty, device=device))
+        fresh = tt.func.jvp(f(tt), (tt.tensor(x, device=device), tt.tensor(y, device=device)),
+                            (tt.tensor(tx, device=device), tt.tensor(ty, device=device)))[1]
+        np.testing.assert_allclose(replayed[0].cpu().numpy(), fresh[0].cpu().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(replayed[1]["s"].cpu().numpy(), fresh[1]["s"].cpu().numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match=r"tangent:0 with shape tritorch.Size\(\[3\]\) in flattened pytree "
+                                           r"doesn't match the shape tritorch.Size\(\[4\]\)"):
+        jvp_fn(tt.tensor(x[:3], device=device), tt.tensor(y, device=device))
+    with pytest.raises(RuntimeError, match="tangent:1 with dtype tritorch.float32"):
+        jvp_fn(tt.tensor(x, device=device), tt.tensor(y, device=device).float())
+    with pytest.raises(RuntimeError, match="same argspec"):
+        jvp_fn(tt.tensor(x, device=device))
+
+
+def test_stack_module_state_for_an_ensemble():
+    models = [tt.nn.Sequential(tt.nn.Linear(3, 4), tt.nn.BatchNorm1d(4), tt.nn.Linear(4, 2)) for _ in range(3)]
+    params, buffers = tt.func.stack_module_state(models)
+    assert list(params) == ["0.weight", "0.bias", "1.weight", "1.bias", "2.weight", "2.bias"]
+    assert list(buffers) == ["1.running_mean", "1.running_var", "1.num_batches_tracked"]
+    assert all(p.is_leaf and p.requires_grad and p.shape[0] == 3 for p in params.values())
+    np.testing.assert_array_equal(params["2.weight"][1].detach().numpy(), models[1][2].weight.detach().numpy())
+    # the ensembling recipe: vmap over functional_call of one base model
+    x = tt.tensor(_rand((5, 3), 7), dtype=tt.float32)
+    for m in models:
+        m.eval()
+    params, buffers = tt.func.stack_module_state(models)
+    out = tt.func.vmap(lambda p, b: tt.func.functional_call(models[0], (p, b), (x,)))(params, buffers)
+    for i, m in enumerate(models):
+        np.testing.assert_allclose(out[i].detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+    out.sum().backward()
+    assert params["0.weight"].grad.shape == (3, 4, 3)
+    with pytest.raises(RuntimeError, match="Expected at least one model, got 0"):
+        tt.func.stack_module_state([])
+    with pytest.raises(RuntimeError, match="same training/eval mode"):
+        tt.func.stack_module_state([models[0], models[1].train()])
+    with pytest.raises(RuntimeError, match="same class"):
+        tt.func.stack_module_state([tt.nn.Linear(1, 1), tt.nn.Bilinear(1, 1, 1)])
+    frozen = tt.nn.Linear(3, 4).requires_grad_(False)
+    with pytest.raises(RuntimeError, match="Expected weight from each model to have the same .requires_grad"):
+        tt.func.stack_module_state([tt.nn.Linear(3, 4), frozen])
+
+
+def test_functionalize_batch_norm_replacement_and_debug_unwrap():
+    def f(x):
+        y = x.clone()
+        y.add_(1)
+        x.mul_(2)   # a mutation of the input stays visible, as under torch.func.functionalize
+        return y.view(-1)
+
+    a = tt.tensor([1.0, 2.0])
+    out = tt.func.functionalize(f)(a)
+    np.testing.assert_array_equal(out.numpy(), [2.0, 3.0])
+    np.testing.assert_array_equal(a.numpy(), [2.0, 4.0])
+    assert tt.func.functionalize(f, remove="mutations_and_views").__name__ == "f"
+    with pytest.raises(RuntimeError, match="received invalid argument for remove=views"):
+        tt.func.functionalize(f, remove="views")
+    net = tt.nn.Sequential(tt.nn.Conv2d(1, 2, 1), tt.nn.BatchNorm2d(2), tt.nn.Sequential(tt.nn.BatchNorm1d(3)))
+    assert tt.func.replace_all_batch_norm_modules_(net) is net
+    for bn in (net[1], net[2][0]):
+        assert bn.running_mean is None and bn.running_var is None and bn.num_batches_tracked is None
+        assert not bn.track_running_stats
+    assert dict(net.named_buffers()) == {}
+    t = tt.ones(2)
+    assert tt.func.debug_unwrap(t) is t
+    assert set(tt.func.__all__) <= set(torch.func.__all__) | {"debug_unwrap"}

@@ -1,11 +1,13 @@
 """tritorch.func: PyTorch's function transforms (torch.func) on the define-by-run engine.
 
-functional_call, grad, grad_and_value, vjp, jvp, jacrev, jacfwd, hessian, vmap.
+functional_call, stack_module_state, grad, grad_and_value, vjp, jvp, linearize, jacrev, jacfwd, hessian, vmap,
+functionalize, replace_all_batch_norm_modules_, debug_unwrap.
 
 - The derivative transforms run the engine in reverse mode. Each one differentiates fresh aliases of its inputs,
   with create_graph when an input already carries history (an enclosing transform is differentiating it), so
   they compose: grad(grad(f)), jacrev(grad(f)), vmap(grad(f)) for per-sample gradients.
-- jvp is the double-vjp trick; jacfwd computes the same Jacobian as jacrev (tritorch has no forward mode), so its
+- jvp is the double-vjp trick; linearize keeps that trick's graph (linear in the tangents) and replays it per call;
+  jacfwd computes the same Jacobian as jacrev (tritorch has no forward mode), so its
   cost is one backward per output element rather than one forward per input element.
 - vmap runs the function once per index of the mapped dimension and stacks the results: PyTorch's semantics
   (in_dims/out_dims, nested structures, nesting), without its batching rules, so it costs B calls. Random ops
@@ -20,7 +22,8 @@ from .autograd.grad_mode import enable_grad
 from .autograd.tensor_methods import grad as _autograd_grad
 from .tensor import Tensor
 
-__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap"]
+__all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev",
+           "jacfwd", "hessian", "vmap", "functionalize", "replace_all_batch_norm_modules_", "debug_unwrap"]
 
 
 def _tt():
@@ -266,6 +269,37 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     return outs + (result[2],) if has_aux else outs
 
 
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn) where jvp_fn(*tangents) is the Jacobian-vector product at primals, as
+    jvp(func, primals, tangents)[1], without running func again: the linear map is kept as the graph of func's vjp
+    differentiated with respect to its cotangent, and each call replays that graph."""
+    out, fn = vjp(func, *primals)
+    out_leaves, out_rebuild = _tensor_leaves(out, "linearize")
+    flat_primals, _ = _flatten(primals)
+    with enable_grad():
+        dummies = [o.detach().new_zeros(tuple(o.shape)).requires_grad_(True) for o in out_leaves]
+        flat_g = [x for g in fn(out_rebuild(dummies), create_graph=True) for x in _flatten(g)[0]]
+
+    def jvp_fn(*tangents):
+        flat_t, _ = _flatten(tangents)
+        if len(flat_t) != len(flat_primals):
+            raise RuntimeError(f"Expected the tangents to have the same argspec as the primals ({len(flat_t)} vs "
+                               f"{len(flat_primals)} leaves)")
+        for i, (t, p) in enumerate(zip(flat_t, flat_primals)):
+            for what, a, b in (("shape", t.shape, p.shape), ("device", t.device, p.device),
+                               ("dtype", t.dtype, p.dtype)):
+                if a != b:
+                    raise RuntimeError(f"tangent:{i} with {what} {a} in flattened pytree doesn't match the "
+                                       f"{what} {b} of the corresponding primal.")
+        pairs = [(g, t) for g, t in zip(flat_g, flat_t) if g.requires_grad]
+        with enable_grad():
+            tj = _autograd_grad([g for g, _ in pairs], dummies, [t for _, t in pairs], retain_graph=True,
+                                allow_unused=True) if pairs else [None] * len(dummies)
+        return out_rebuild([t.detach() if t is not None else d.detach() * 0 for t, d in zip(tj, dummies)])
+
+    return out, jvp_fn
+
+
 def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None):
     """A function returning the Jacobian of func's output(s) with respect to args[argnums]: for each output, a
     tensor of shape output.shape + input.shape (nested as the outputs and argnums are)."""
@@ -375,3 +409,70 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             stacked.append(tt.stack(col, d))
         return out_rebuild(stacked)
     return wrapper
+
+
+# ================================================================================================ helpers
+
+def stack_module_state(models) -> tuple:
+    """(params, buffers): each parameter and buffer of the same-class modules `models` stacked along a new first
+    dim (for vmap over functional_call: model ensembling). Stacked parameters are new leaves that require grad when
+    the models' do."""
+    tt = _tt()
+    models = list(models)
+    if len(models) == 0:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or all(not m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if not all(type(m) is type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def leaf(tensors, name):
+        wants = [t.requires_grad for t in tensors]
+        if any(wants) and not all(wants):
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+        stacked = tt.stack(tensors)
+        return stacked.detach().requires_grad_() if all(wants) else stacked
+
+    all_params = [dict(m.named_parameters()) for m in models]
+    params = {k: leaf(tuple(p[k] for p in all_params), k) for k in all_params[0]}
+    all_buffers = [dict(m.named_buffers()) for m in models]
+    buffers = {k: leaf(tuple(b[k] for b in all_buffers), k) for k in all_buffers[0]}
+    return params, buffers
+
+
+def functionalize(func, *, remove: str = "mutations"):
+    """torch.func.functionalize: func with its in-place and view operations replaced by out-of-place ones, which
+    returns the same values and mutates its inputs the same way. tritorch runs eagerly with no graph to rewrite,
+    so the function is run as it is: the results are those functionalize guarantees."""
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(f"functionalize(f, remove='mutations'): received invalid argument for remove={remove}. "
+                           "Valid options are:\n     remove='mutations': all inplace and out= operators will be "
+                           "removed from the program, and replaced with their out-of-place equivalents.\n     "
+                           "remove='mutations_and_views': In addition to the above, all aliasing operators {view} "
+                           "will be replaced with their non-aliasing counterparts, {view}_copy.\n")
+
+    import functools
+
+    @functools.wraps(func)
+    def functionalized(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return functionalized
+
+
+def replace_all_batch_norm_modules_(root):
+    """Every BatchNorm module under `root` (itself included) stops tracking running statistics: running_mean,
+    running_var and num_batches_tracked become None (so they are batch statistics under vmap). Returns root."""
+    from .nn.modules.normalization import _BatchNorm
+    for m in root.modules():
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            m.running_mean = None
+            m.running_var = None
+            m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root
+
+
+def debug_unwrap(tensor, *, recurse: bool = True):
+    """The tensor a transform wraps: tritorch's transforms hand functions plain tensors, so the tensor itself."""
+    return tensor
