@@ -69,3 +69,21 @@ def test_lazy_layer_becomes_its_layer(device, name, args, kwargs, shape):
     m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
     np.testing.assert_allclose(m(tt.tensor(x, device=device)).detach().cpu().numpy(),
                                t(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_lazy_norm_buffers_are_uninitialized_until_the_first_input():
+    m = tt.nn.LazyBatchNorm1d()
+    assert isinstance(m.running_mean, tt.nn.UninitializedBuffer) and isinstance(m.running_var, tt.nn.Buffer)
+    assert not isinstance(m.num_batches_tracked, tt.nn.UninitializedBuffer)
+    assert m.num_batches_tracked.dtype is tt.int64 and m.num_batches_tracked.shape == ()
+    assert sorted(m.state_dict()) == ["bias", "num_batches_tracked", "running_mean", "running_var", "weight"]
+    m(tt.randn(4, 3))
+    assert m.running_mean.shape == (3,) and not isinstance(m.running_mean, tt.nn.UninitializedBuffer)
+    b = tt.nn.UninitializedBuffer(requires_grad=True, dtype=tt.float64)
+    assert b.requires_grad and b.dtype is tt.float64 and b.numel() == 0 and not isinstance(b, tt.nn.Parameter)
+
+
+def test_container_is_deprecated_module():
+    with pytest.warns(FutureWarning, match="nn.Container` is deprecated"):
+        c = tt.nn.Container(a=tt.nn.Linear(1, 1), b=tt.nn.ReLU())
+    assert list(dict(c.named_children())) == ["a", "b"]

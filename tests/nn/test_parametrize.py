@@ -168,3 +168,32 @@ def test_orthogonal(device, orth_map, shape):
     np.testing.assert_allclose(_np(m.weight), q, atol=1e-12)
     with pytest.raises(ValueError, match="has to be one of"):
         orth(tt.nn.Linear(3, 3), orthogonal_map="qr")
+
+
+def test_transfer_parametrizations_and_params_matches_torch():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        P = lib.nn.utils.parametrize
+
+        class Symmetric(lib.nn.Module):
+            def forward(self, X):
+                return X.triu() + X.triu(1).mT
+
+        a, b, c = lib.nn.Linear(3, 3), lib.nn.Linear(3, 3), lib.nn.Module()
+        with lib.no_grad():
+            a.weight.copy_(lib.tensor(np.arange(9.0).reshape(3, 3), dtype=lib.float32))
+        P.register_parametrization(a, "weight", Symmetric())
+        assert P.transfer_parametrizations_and_params(a, b) is b
+        P.transfer_parametrizations_and_params(a, c, "weight")
+        plain = lib.nn.Linear(2, 2)
+        assert P.transfer_parametrizations_and_params(plain, lib.nn.Linear(2, 2)) is not None
+        return (b.weight.detach().numpy(), c.weight.detach().numpy(), P.is_parametrized(b, "weight"),
+                P.is_parametrized(c), b.parametrizations.weight.original is a.parametrizations.weight.original,
+                sorted(dict(c.named_parameters())))
+
+    for ours, theirs in zip(run(tt), run(torch)):
+        if isinstance(ours, np.ndarray):
+            np.testing.assert_array_equal(ours, theirs)
+        else:
+            assert ours == theirs

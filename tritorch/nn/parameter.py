@@ -24,6 +24,7 @@ def _mark(t: Tensor, flag: str) -> Tensor:
 
 
 _UNINITIALIZED = "uninitialized"
+_UNINITIALIZED_BUFFER = "uninitialized_buffer"
 
 
 class _ParameterMeta(type):
@@ -32,6 +33,8 @@ class _ParameterMeta(type):
             return is_parameter(obj)
         if cls is UninitializedParameter:
             return is_parameter(obj) and obj._extra.get(_UNINITIALIZED, False)
+        if cls is UninitializedBuffer:
+            return isinstance(obj, Tensor) and bool(obj._extra) and obj._extra.get(_UNINITIALIZED_BUFFER, False)
         if cls is Buffer:
             return isinstance(obj, Tensor) and bool(obj._extra) and obj._extra.get(_BUFFER_FLAG, False)
         return type.__instancecheck__(cls, obj)
@@ -72,6 +75,17 @@ def materialize(p: Tensor, value: Tensor) -> None:
     p.dtype, p.device = value.dtype, value.device
     p._version[0] += 1
     p._extra.pop(_UNINITIALIZED, None)
+
+
+class UninitializedBuffer(metaclass=_ParameterMeta):
+    """The buffer of a lazy module before its first forward (a lazy norm's running statistics): an empty tensor,
+    not requiring grad unless asked, that the module replaces by the real buffer once the input gives its shape."""
+
+    def __new__(cls, requires_grad: bool = False, device=None, dtype=None, persistent: bool = True) -> Tensor:
+        from ..ops.creation import empty
+        t = empty(0, device=device, dtype=dtype).requires_grad_(requires_grad)
+        t._extra = {_UNINITIALIZED_BUFFER: True, _BUFFER_FLAG: True, "persistent": bool(persistent)}
+        return t
 
 
 class Buffer(metaclass=_ParameterMeta):

@@ -8,7 +8,8 @@ the module becomes an instance of that class (PyTorch's cls_to_become).
 """
 from __future__ import annotations
 
-from ..parameter import UninitializedParameter, materialize
+from ... import dtypes as _dt
+from ..parameter import UninitializedBuffer, UninitializedParameter, materialize
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .linear import Linear
 from .module import Module
@@ -35,9 +36,10 @@ class LazyModuleMixin:
                 self.register_parameter(name, UninitializedParameter(device=device, dtype=dtype))
             else:
                 self.register_parameter(name, None)
-        from ...ops.creation import empty
-        for name in buffers:   # (uninitialized buffers: empty until the first input)
-            self.register_buffer(name, empty(0, device=device, dtype=dtype))
+        from ...ops.creation import empty, tensor
+        for name in buffers:   # running statistics: uninitialized until the first input; the step count is known
+            self.register_buffer(name, tensor(0, dtype=_dt.int64, device=device) if name == "num_batches_tracked"
+                                 else UninitializedBuffer(device=device, dtype=dtype))
         self._placeholder = empty(0, device=device, dtype=dtype)   # follows .to(): the device and dtype to build on
         self._lazy_hook = self.register_forward_pre_hook(_infer_parameters)
 

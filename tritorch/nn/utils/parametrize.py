@@ -18,7 +18,7 @@ from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "cached",
-           "type_before_parametrizations", "ParametrizationList"]
+           "type_before_parametrizations", "ParametrizationList", "transfer_parametrizations_and_params"]
 
 _cache_depth = 0
 _cache: dict = {}
@@ -209,3 +209,27 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
         del module._modules["parametrizations"]
         module.__class__ = module.__class__.__bases__[0]
     return module
+
+
+def transfer_parametrizations_and_params(from_module: Module, to_module: Module, tensor_name: str | None = None):
+    """Register on to_module the parametrizations of from_module's parametrized tensors (all, or `tensor_name`),
+    creating those parameters on to_module when missing, and share from_module's original values with it.
+    Returns to_module (unchanged when from_module is not parametrized)."""
+    if not is_parametrized(from_module):
+        return to_module
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    for name in names:
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name)))
+        source = from_module.parametrizations[name]
+        for parametrization in source:
+            register_parametrization(to_module, name, parametrization)
+        target = to_module.parametrizations[name]
+        if hasattr(source, "original"):
+            target.original = source.original
+        else:
+            i = 0
+            while hasattr(source, f"original{i}"):
+                setattr(target, f"original{i}", getattr(source, f"original{i}"))
+                i += 1
+    return to_module
