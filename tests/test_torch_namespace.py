@@ -749,3 +749,32 @@ def test_native_norms_and_dropout():
     np.testing.assert_array_equal(out.numpy(), np.where(mask.numpy(), inp.numpy() * 2, 0.0))
     same, keep = tt.native_dropout(inp, 0.5, False)
     assert same.tolist() == inp.tolist() and bool(keep.all())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_as_strided_scatter_and_as_strided_(device):
+    x = np.arange(12.0).reshape(3, 4)
+    for transpose in (False, True):
+        a = tt.tensor(x, device=device)
+        r_in = torch.tensor(x)
+        a, r_in = (a.t(), r_in.t()) if transpose else (a, r_in)
+        got = tt.as_strided_scatter(a, tt.tensor([100.0, 200.0], device=device), (2,), (5,), 1)
+        want = torch.as_strided_scatter(r_in, torch.tensor([100.0, 200.0]), (2,), (5,), 1)
+        np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+        assert got.stride() == want.stride()
+    # gradients by finite differences (torch 2.13's own input gradient fails its gradcheck: it keeps the
+    # scattered positions instead of zeroing them)
+    a = tt.randn(3, 4, dtype=tt.float64, device=device, requires_grad=True)
+    b = tt.randn(2, dtype=tt.float64, device=device, requires_grad=True)
+    assert tt.autograd.gradcheck(lambda p, q: a.new_ones(1) * tt.as_strided_scatter(p.t(), q, (2,), (5,), 1),
+                                 (a, b))
+    with pytest.raises(RuntimeError, match="expected src to have a size equal to the slice of self"):
+        tt.as_strided_scatter(a, b, (3,), (1,))
+    assert a.detach().as_strided_scatter(b.detach(), (2,), (1,)).shape == (3, 4)   # the method form
+    for lib, dev in ((tt, device), (torch, "cpu")):
+        y = lib.arange(6.0, device=dev)
+        v = y[1:]
+        assert v.as_strided_((2, 2), (1, 2)) is v
+        assert v.tolist() == [[1.0, 3.0], [2.0, 4.0]] and v.storage_offset() == 1
+        y.as_strided_((2, 2), (1, 2), 1)
+        assert y.tolist() == [[1.0, 3.0], [2.0, 4.0]] and y.stride() == (1, 2)

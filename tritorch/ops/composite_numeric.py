@@ -19,6 +19,7 @@ from .composite import _reduced_pair
 __all__ = ["quantile", "nanquantile", "nanmedian", "trapezoid", "trapz", "cumulative_trapezoid", "gradient",
            "histogram", "unique_consecutive", "renorm", "vander", "pdist", "cosine_similarity",
            "pairwise_distance", "chain_matmul", "narrow_copy", "slice_scatter", "select_scatter", "diagonal_scatter",
+           "as_strided_scatter",
            "isreal", "is_nonzero", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
            "poisson", "binomial"]
 
@@ -383,6 +384,19 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
     return out
 
 
+def as_strided_scatter(input: Tensor, src: Tensor, size, stride, storage_offset=None) -> Tensor:
+    """A copy of input (same strides) whose as_strided(size, stride, storage_offset) view holds src
+    (differentiable in both; PyTorch's own input gradient here is wrong: it keeps the scattered positions)."""
+    out = _tt().empty_strided(tuple(input.shape), input.stride(), dtype=input.dtype, device=input.device)
+    out.copy_(input)
+    view = out.as_strided(size, stride, storage_offset)
+    if tuple(view.shape) != tuple(src.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(view.shape)}")
+    view.copy_(src)
+    return out
+
+
 # ============================================================================================= predicates
 
 def isreal(input: Tensor) -> Tensor:
@@ -531,7 +545,7 @@ def _conj(self: Tensor) -> Tensor:
 
 _bind.methods(quantile=quantile, nanquantile=nanquantile, nanmedian=nanmedian, renorm=renorm,
               narrow_copy=narrow_copy, slice_scatter=slice_scatter, select_scatter=select_scatter,
-              diagonal_scatter=diagonal_scatter, is_nonzero=is_nonzero, unique_consecutive=unique_consecutive,
+              diagonal_scatter=diagonal_scatter, as_strided_scatter=as_strided_scatter, is_nonzero=is_nonzero, unique_consecutive=unique_consecutive,
               histogram=histogram, fill_diagonal_=_fill_diagonal_, geometric_=_geometric_, log_normal_=_log_normal_,
               cauchy_=_cauchy_, conj=_conj, resolve_conj=_conj, resolve_neg=_conj, isreal=isreal)
 _bind.properties(real=_real)

@@ -3156,6 +3156,7 @@ _bind.methods(
     tril_=lambda x, diagonal=0: tril_op(x, diagonal, out=x), triu_=lambda x, diagonal=0: triu_op(x, diagonal, out=x),
     squeeze_=_in_place_view(_squeeze_method), unsqueeze_=_in_place_view(unsqueeze), t_=_in_place_view(t),
     transpose_=_in_place_view(transpose), swapaxes_=_in_place_view(transpose), swapdims_=_in_place_view(transpose),
+    as_strided_=_in_place_view(as_strided),
 )
 _bind.properties(T=_T, mT=_mT, mH=_mH, H=_H)
 
