@@ -8,6 +8,9 @@
   framework's allocator reports above the logits already resident (target: time ratio <= 0.5, memory <= 1/4);
 - scaled_dot_product_attention, fp16, batch 2, 16 heads, sequence 4096, head dim 128, causal: forward and
   backward (backward = forward+backward minus forward; targets: torch / tritorch >= 0.8 and >= 0.9);
+- linear_cross_entropy, an LM head (8192 tokens, 1024 features, 32000 classes, bf16): the composition and the
+  chunked path (LinearCrossEntropyOptions()), forward+backward time and peak memory against torch's same two
+  paths (no target in the issue; the chunked path should hold far less than the (N, C) logits);
 - conv2d 3x3 (padding 1) fp32 for a small CNN's layers: forward and forward+backward (target: torch / tritorch
   >= 0.8; torch's cuDNN runs with its defaults, which allow TF32, as Triton's fp32 dot does).
 
@@ -146,6 +149,23 @@ def run_cross_entropy(rng, rows):
                     memory_ratio=peak_o / max(peak_t, 1), **split, target="ratio <= 0.5, memory_ratio <= 0.25"))
 
 
+def run_linear_cross_entropy(rng, rows):
+    n, d, c = 8192, 1024, 32000
+    xs, txs = _leaves([(n, d), (c, d)], rng, "bfloat16", scale=0.05)
+    y = rng.integers(0, c, n)
+    ty, tty = tt.tensor(y, device="cuda"), torch.tensor(y, device="cuda")
+    for label, chunked in (("linear_cross_entropy fwd+bwd", False), ("linear_cross_entropy chunked fwd+bwd", True)):
+        opts = tt.nn.LinearCrossEntropyOptions() if chunked else None
+        topts = torch.nn.LinearCrossEntropyOptions() if chunked else None
+        ours = _fwd_bwd(lambda a, w: F.linear_cross_entropy(a, w, ty, options=opts), xs, None, tt)
+        theirs = _fwd_bwd(lambda a, w: TF.linear_cross_entropy(a, w, tty, options=topts), txs, None, torch)
+        t_o, t_t = timed_pair(ours, theirs, number=3, repeat=3)
+        peak_o, peak_t = _peak_bytes(tt.cuda, ours), _peak_bytes(torch.cuda, theirs)
+        emit(rows, dict(op=label, size=f"{n}x{d} -> {c} bf16", fwd_bwd_ms=t_o * 1e3, torch_fwd_bwd_ms=t_t * 1e3,
+                        fwd_bwd_ratio=t_o / t_t, peak_mib=peak_o / 2**20, torch_peak_mib=peak_t / 2**20,
+                        peak_over_logits=peak_o / (n * c * 2), torch_peak_over_logits=peak_t / (n * c * 2)))
+
+
 def run_attention(rng, rows):
     b, h, s, d = 2, 16, 4096, 128
     xs, txs = _leaves([(b, h, s, d)] * 3, rng, dtype="float16")
@@ -190,7 +210,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
     ap.add_argument("--time-limit", type=float, default=150.0)
-    ap.add_argument("--only", default="norms,cross_entropy,attention,conv")
+    ap.add_argument("--only", default="norms,cross_entropy,attention,conv,linear_cross_entropy")
     args = ap.parse_args()
     if _cuda.INTERPRET or not _cuda.is_available() or torch is None or not torch.cuda.is_available():
         print("needs a GPU and torch with cuda: nothing measured")
@@ -200,7 +220,8 @@ def main():
     rows = []
     print(f"card: {tt.cuda.get_device_name()}; torch {torch.__version__}", flush=True)
     steps = {"norms": lambda: run_norms(rng, rows, deadline), "cross_entropy": lambda: run_cross_entropy(rng, rows),
-             "attention": lambda: run_attention(rng, rows), "conv": lambda: run_conv(rng, rows, deadline)}
+             "attention": lambda: run_attention(rng, rows), "conv": lambda: run_conv(rng, rows, deadline),
+             "linear_cross_entropy": lambda: run_linear_cross_entropy(rng, rows)}
     for name in args.only.split(","):
         if time.monotonic() > deadline:
             rows.append(dict(op=name, skipped="time limit"))
