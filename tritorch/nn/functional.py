@@ -571,6 +571,7 @@ from ..ops.nn_dropout import (alpha_dropout, dropout, dropout1d, dropout2d, drop
                               feature_alpha_dropout)
 from ..ops.nn_embedding import embedding, embedding_bag  # noqa: E402,F401
 from ..ops.nn_fused import bias_gelu, swiglu  # noqa: E402,F401
+from ..ops.grouped_mm import grouped_mm  # noqa: E402,F401
 from ..ops.nn_loss import cross_entropy, nll_loss  # noqa: E402,F401
 from ..ops.nn_rrelu import rrelu, rrelu_  # noqa: E402,F401
 from ..ops.nn_norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402,F401

@@ -38,6 +38,7 @@ from . import nn_pool  # noqa: F401
 from . import nn_attention  # noqa: F401
 from . import nn_embedding  # noqa: F401
 from . import nn_fused  # noqa: F401
+from . import grouped_mm  # noqa: F401
 from . import nn_activation  # noqa: F401
 from . import linalg, compare  # noqa: F401
 from . import addr  # noqa: F401
