@@ -564,3 +564,7 @@ class _MatmulFlags:
 
 
 matmul = _MatmulFlags()
+
+
+# torch.backends.cuda's scaled-dot-product-attention switches (views of tritorch.nn.attention's selection)
+from .cuda_sdp import *  # noqa: E402,F401,F403

@@ -3,9 +3,10 @@
 What the selection means here: tritorch's scaled_dot_product_attention has one implementation per device, the
 NumPy fallback on the cpu (PyTorch's MATH semantics) and a flash-attention-style tiled Triton kernel on cuda,
 and the device alone picks it. sdpa_kernel validates its argument as PyTorch does, makes the selection visible
-to code that queries it (`enabled_backends()`; torch.backends.cuda-style flags are not mirrored) and restores
-the previous selection on exit, but it never changes which kernel runs and never refuses a call: a script that
-narrows the backends (for determinism, or to force flash attention) runs tritorch's one kernel for the device.
+to code that queries it (`enabled_backends()`, and torch.backends.cuda's flash_sdp_enabled() and friends, whose
+enable_*_sdp setters change the same selection) and restores the previous selection on exit, but it never changes
+which kernel runs and never refuses a call: a script that narrows the backends (for determinism, or to force
+flash attention) runs tritorch's one kernel for the device.
 """
 import contextlib
 import enum
@@ -31,6 +32,12 @@ class SDPBackend(enum.IntEnum):
 _ALL = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH, SDPBackend.CUDNN_ATTENTION,
         SDPBackend.OVERRIDEABLE]
 _enabled = list(_ALL)  # the current selection, in priority order
+
+
+def _set_enabled(backends: list) -> None:
+    """Replace the selection (torch.backends.cuda's enable_*_sdp setters)."""
+    global _enabled
+    _enabled = list(backends)
 
 
 def enabled_backends() -> list:
