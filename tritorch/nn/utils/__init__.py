@@ -8,6 +8,7 @@ from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401,E402
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401,E402
 from . import parametrize, parametrizations  # noqa: F401,E402
 from . import stateless  # noqa: F401,E402
+from . import prune  # noqa: F401,E402
 from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa: F401,E402
                      fuse_linear_bn_weights)
 from .init_skip import skip_init  # noqa: F401,E402
