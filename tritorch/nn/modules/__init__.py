@@ -8,7 +8,7 @@ from .flatten import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
-from .module import *  # noqa: F401,F403
+from .module import Module  # noqa: F401  (the register_module_* hooks stay in nn.modules.module, as in PyTorch)
 from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403

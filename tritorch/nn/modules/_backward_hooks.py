@@ -17,7 +17,8 @@ class _State:
 
 
 def _run_full_hooks(state: _State, grad_input: tuple) -> tuple:
-    for hook in list(state.module._backward_hooks.values()):
+    from .module import _global_backward_hooks
+    for hook in list(_global_backward_hooks.values()) + list(state.module._backward_hooks.values()):
         result = hook(state.module, grad_input, state.grad_outputs)
         if result is not None:
             result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
@@ -41,7 +42,8 @@ class _OutputsHook(_Identity):
     @staticmethod
     def backward(ctx, *grads):
         state = ctx.state
-        for hook in list(state.module._backward_pre_hooks.values()):
+        from .module import _global_backward_pre_hooks
+        for hook in list(_global_backward_pre_hooks.values()) + list(state.module._backward_pre_hooks.values()):
             result = hook(state.module, grads)
             if result is not None:
                 grads = tuple(result) if isinstance(result, (tuple, list)) else (result,)
@@ -78,7 +80,8 @@ def call_with_backward_hooks(module, call, args, kwargs):
     tensor_args = [a for a in args if isinstance(a, Tensor)]
     needs = any(a.requires_grad for a in tensor_args)
     state = _State(module, len(tensor_args), needs)
-    if needs and module._backward_hooks:
+    from .module import _global_backward_hooks
+    if needs and (module._backward_hooks or _global_backward_hooks):
         args = _wrap(_InputsHook, state, tuple(args))
     result = call(*args, **kwargs)
     return _wrap(_OutputsHook, state, result)

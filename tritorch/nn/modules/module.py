@@ -15,7 +15,10 @@ from ...ops import copy as _copy
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, is_parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_backward_hook",
+           "register_module_full_backward_hook", "register_module_buffer_registration_hook",
+           "register_module_module_registration_hook", "register_module_parameter_registration_hook"]
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -56,6 +59,82 @@ class RemovableHandle:
 
 class _HookDict(OrderedDict):
     """An OrderedDict that a weakref can point to (plain dicts cannot be weakly referenced)."""
+
+
+# Hooks every Module runs (torch.nn.modules.module.register_module_*): before its own, as in PyTorch.
+_global_forward_pre_hooks = _HookDict()
+_global_forward_hooks = _HookDict()
+_global_forward_hooks_with_kwargs = _HookDict()
+_global_forward_hooks_always_called = _HookDict()
+_global_backward_pre_hooks = _HookDict()
+_global_backward_hooks = _HookDict()
+_global_buffer_registration_hooks = _HookDict()
+_global_module_registration_hooks = _HookDict()
+_global_parameter_registration_hooks = _HookDict()
+
+
+def _global_hook(hooks: _HookDict, hook, *extra) -> "RemovableHandle":
+    handle = RemovableHandle(hooks, *extra)
+    hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_pre_hook(hook: Callable) -> "RemovableHandle":
+    """hook(module, args) -> None or new args, run before every Module's forward (before its own pre-hooks)."""
+    return _global_hook(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> "RemovableHandle":
+    """hook(module, args, output) -> None or a new output (with_kwargs: hook(module, args, kwargs, output)), run
+    after every Module's forward (before its own forward hooks); always_call: also when forward raised."""
+    handle = _global_hook(_global_forward_hooks, hook, _global_forward_hooks_with_kwargs,
+                          _global_forward_hooks_always_called)
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable) -> "RemovableHandle":
+    """hook(module, grad_output) -> None or new grad_output, for every Module (before its own)."""
+    return _global_hook(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook: Callable) -> "RemovableHandle":
+    """hook(module, grad_input, grad_output) -> None or new grad_input, for every Module (before its own)."""
+    return _global_hook(_global_backward_hooks, hook)
+
+
+def register_module_backward_hook(hook: Callable) -> "RemovableHandle":
+    """PyTorch's deprecated spelling; tritorch gives it register_module_full_backward_hook's semantics."""
+    return register_module_full_backward_hook(hook)
+
+
+def register_module_buffer_registration_hook(hook: Callable) -> "RemovableHandle":
+    """hook(module, name, buffer) -> None or a replacement buffer, whenever a Module registers a buffer."""
+    return _global_hook(_global_buffer_registration_hooks, hook)
+
+
+def register_module_module_registration_hook(hook: Callable) -> "RemovableHandle":
+    """hook(module, name, submodule) -> None or a replacement, whenever a Module registers a submodule."""
+    return _global_hook(_global_module_registration_hooks, hook)
+
+
+def register_module_parameter_registration_hook(hook: Callable) -> "RemovableHandle":
+    """hook(module, name, param) -> None or a replacement parameter, whenever a Module registers a parameter."""
+    return _global_hook(_global_parameter_registration_hooks, hook)
+
+
+def _registered(hooks: _HookDict, module, name: str, value):
+    """value after the global registration hooks (each may return a replacement)."""
+    for hook in list(hooks.values()):
+        result = hook(module, name, value)
+        if result is not None:
+            value = result
+    return value
+
 
 
 def _addindent(s: str, num_spaces: int) -> str:
@@ -125,6 +204,8 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(torch Tensor or None required)")
+        if _global_buffer_registration_hooks:
+            tensor = _registered(_global_buffer_registration_hooks, self, name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -147,6 +228,8 @@ class Module:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
                              f"created explicitly. To express '{name}' as a function of another Tensor, compute "
                              "the value in the forward() method.")
+        if _global_parameter_registration_hooks:
+            param = _registered(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
     def add_module(self, name: str, module: "Module | None") -> None:
@@ -160,6 +243,8 @@ class Module:
             raise KeyError(f'module name can\'t contain ".", got: {name}')
         if name == "":
             raise KeyError('module name can\'t be empty string ""')
+        if _global_module_registration_hooks:
+            module = _registered(_global_module_registration_hooks, self, name, module)
         self._modules[name] = module
 
     register_module = add_module
@@ -592,16 +677,22 @@ class Module:
         return self.register_full_backward_hook(hook)
 
     def _call_impl(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+                or _global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks):
             return self.forward(*args, **kwargs)   # the common case: no hooks, no extra frame
-        if self._backward_hooks or self._backward_pre_hooks:
+        if self._backward_hooks or self._backward_pre_hooks or _global_backward_hooks or _global_backward_pre_hooks:
             from ._backward_hooks import call_with_backward_hooks
             return call_with_backward_hooks(self, self._call_forward, args, kwargs)
         return self._call_forward(*args, **kwargs)
 
     def _call_forward(self, *args, **kwargs):
-        if not self._forward_pre_hooks and not self._forward_hooks:
+        if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks or _global_forward_hooks):
             return self.forward(*args, **kwargs)
+        for hook in list(_global_forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -618,25 +709,30 @@ class Module:
         try:
             result = self.forward(*args, **kwargs)
             called = True
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_with_kwargs:
-                    hook_result = hook(self, args, kwargs, result)
-                else:
-                    hook_result = hook(self, args, result)
-                if hook_result is not None:
-                    result = hook_result
+            for hooks, with_kwargs in ((_global_forward_hooks, _global_forward_hooks_with_kwargs),
+                                       (self._forward_hooks, self._forward_hooks_with_kwargs)):
+                for hook_id, hook in list(hooks.items()):
+                    if hook_id in with_kwargs:
+                        hook_result = hook(self, args, kwargs, result)
+                    else:
+                        hook_result = hook(self, args, result)
+                    if hook_result is not None:
+                        result = hook_result
             return result
         except Exception:
             if not called:  # always_call hooks still run when forward raised
-                for hook_id, hook in list(self._forward_hooks.items()):
-                    if hook_id in self._forward_hooks_always_called:
-                        try:
-                            if hook_id in self._forward_hooks_with_kwargs:
-                                hook(self, args, kwargs, None)
-                            else:
-                                hook(self, args, None)
-                        except Exception:  # noqa: BLE001  (the forward error is the one to report)
-                            pass
+                for hooks, with_kwargs, always in (
+                        (_global_forward_hooks, _global_forward_hooks_with_kwargs, _global_forward_hooks_always_called),
+                        (self._forward_hooks, self._forward_hooks_with_kwargs, self._forward_hooks_always_called)):
+                    for hook_id, hook in list(hooks.items()):
+                        if hook_id in always:
+                            try:
+                                if hook_id in with_kwargs:
+                                    hook(self, args, kwargs, None)
+                                else:
+                                    hook(self, args, None)
+                            except Exception:  # noqa: BLE001  (the forward error is the one to report)
+                                pass
             raise
 
     __call__ = _call_impl
