@@ -1,2 +1,2 @@
 """tritorch.utils."""
-from . import checkpoint, data, hooks  # noqa: F401
+from . import benchmark, checkpoint, data, hooks  # noqa: F401
