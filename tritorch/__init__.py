@@ -66,7 +66,8 @@ from . import amp, distributions, func, linalg, random, special  # noqa: E402,F4
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import _dynamo, accelerator, compiler, cpu  # noqa: E402,F401
-from . import mps, return_types  # noqa: E402,F401
+from . import futures, mps, return_types  # noqa: E402,F401
+from .jit import fork, wait  # noqa: E402,F401  (torch.fork / torch.wait)
 from .storage import TypedStorage, UntypedStorage  # noqa: E402,F401
 from ._runtime_names import *  # noqa: E402,F401,F403
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (tritorch.autograd.profiler)

@@ -11,6 +11,7 @@ serialize: `save` and `load` raise a RuntimeError that points at tritorch.save /
 import contextlib
 import typing
 
+from ..futures import Future  # (jit.Future is torch.futures.Future)
 from ..nn.modules.module import Module
 from . import annotations  # noqa: F401  (no `from __future__ import annotations` here: it would shadow this)
 
@@ -124,21 +125,12 @@ def annotate(the_type, the_value):
     return the_value
 
 
-class Future:
-    """What `fork` returns: the call has already run; `wait()` gives its result."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def wait(self):
-        return self._value
-
-    def done(self) -> bool:
-        return True
-
-
 def fork(func, *args, **kwargs) -> Future:
-    return Future(func(*args, **kwargs))
+    """Run func(*args, **kwargs) now (no TorchScript interpreter to run it asynchronously) and return its completed
+    Future."""
+    future = Future()
+    future.set_result(func(*args, **kwargs))
+    return future
 
 
 def wait(future: Future):
