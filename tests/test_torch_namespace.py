@@ -778,3 +778,45 @@ def test_as_strided_scatter_and_as_strided_(device):
         assert v.tolist() == [[1.0, 3.0], [2.0, 4.0]] and v.storage_offset() == 1
         y.as_strided_((2, 2), (1, 2), 1)
         assert y.tolist() == [[1.0, 3.0], [2.0, 4.0]] and y.stride() == (1, 2)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell"])
+def test_rnn_cell_functions_match_torch(name, device):
+    gates = {"lstm_cell": 4, "gru_cell": 3}.get(name, 1)
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal(s) for s in ((2, 4), (2, 3), (2, 3), (3 * gates, 4), (3 * gates, 3),
+                                               (3 * gates,), (3 * gates,))]
+    ours = [tt.tensor(a, device=device, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+
+    def call(lib, t):
+        hx = (t[1], t[2]) if name == "lstm_cell" else t[1]
+        out = getattr(lib, name)(t[0], hx, t[3], t[4], t[5], t[6])
+        return out if isinstance(out, tuple) else (out,)
+
+    a, b = call(tt, ours), call(torch, theirs)
+    _close(a, b, atol=1e-12)
+    sum(o.sum() for o in a).backward()
+    sum(o.sum() for o in b).backward()
+    used = range(7) if name == "lstm_cell" else (0, 1, 3, 4, 5, 6)
+    _close([ours[i].grad for i in used], [theirs[i].grad for i in used], atol=1e-12)
+    with pytest.raises(TypeError, match="must be tuple of Tensors"):
+        tt.lstm_cell(ours[0], ours[1], ours[3], ours[4])
+    with pytest.raises(RuntimeError, match="inconsistent input_size"):
+        getattr(tt, name)(ours[0][:, :3], (ours[1], ours[2]) if name == "lstm_cell" else ours[1], ours[3], ours[4])
+
+
+def test_absent_devices_and_build_flags():
+    import importlib
+    for name in ("xpu", "mtia"):
+        mod = importlib.import_module(f"tritorch.{name}")
+        assert mod is getattr(tt, name) and not mod.is_available() and mod.device_count() == 0
+        mod.manual_seed(0)
+        with pytest.raises(AssertionError, match=f"not compiled with {name.upper()} enabled"):
+            mod.synchronize()
+        for fn in mod.__all__:
+            assert hasattr(getattr(torch, name), fn), (name, fn)
+    assert tt.has_lapack and not tt.has_spectral and not tt.is_vulkan_available()
+    y = tt.arange(6.0)
+    assert tt.as_strided_(y, (2, 2), (1, 2), 1) is y and y.tolist() == [[1.0, 3.0], [2.0, 4.0]]

@@ -68,6 +68,21 @@ from . import profiler  # noqa: E402,F401
 from . import _dynamo, accelerator, compiler, cpu  # noqa: E402,F401
 from . import futures, mps, return_types  # noqa: E402,F401
 from .jit import fork, wait  # noqa: E402,F401  (torch.fork / torch.wait)
+from ._rnn_forms import *  # noqa: E402,F401,F403  (torch.lstm_cell, gru_cell, rnn_tanh_cell, rnn_relu_cell)
+from . import _absent_devices  # noqa: E402
+xpu = _absent_devices.make("xpu", "Intel GPUs")
+mtia = _absent_devices.make("mtia", "Meta's training and inference accelerators")
+# what this build has: LAPACK (NumPy's, for linalg on the cpu); no MKL, OpenMP, FFT or Vulkan
+has_lapack, has_mkl, has_openmp, has_spectral = True, False, False, False
+
+
+def is_vulkan_available() -> bool:
+    return False
+
+
+def as_strided_(input, size, stride, storage_offset=None):
+    """torch.as_strided_: input takes the strided view's geometry (in place; same storage)."""
+    return input.as_strided_(size, stride, storage_offset)
 from .storage import TypedStorage, UntypedStorage  # noqa: E402,F401
 from ._runtime_names import *  # noqa: E402,F401,F403
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (tritorch.autograd.profiler)
