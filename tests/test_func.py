@@ -203,3 +203,44 @@ def test_functionalize_batch_norm_replacement_and_debug_unwrap():
     t = tt.ones(2)
     assert tt.func.debug_unwrap(t) is t
     assert set(tt.func.__all__) <= set(torch.func.__all__) | {"debug_unwrap"}
+
+
+_REARRANGE = [("b h w c -> b h w c", {}), ("b h w c -> (b h) w c", {}), ("b h w c -> h (b w) c", {}),
+              ("b h w c -> b c h w", {}), ("b h w c -> b (c h w)", {}),
+              ("b (h1 h) (w1 w) c -> (b h1 w1) h w c", {"h1": 2, "w1": 2}),
+              ("b (h h1) (w w1) c -> b h w (c h1 w1)", {"h1": 2, "w1": 2}), ("b ... c -> c b ...", {}),
+              ("b ... -> b (...)", {}), ("... c -> c ...", {}), ("b h w c -> b h w c 1", {}),
+              ("b h w c -> b h () w c", {}), ("b h w c -> (b w) c h", {})]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_rearrange_matches_torch(device):
+    x = _rand((4, 6, 8, 3), 5)
+    for pattern, lengths in _REARRANGE:
+        got = tt.func.rearrange(tt.tensor(x, device=device), pattern, **lengths)
+        want = torch.func.rearrange(torch.tensor(x), pattern, **lengths)
+        assert tuple(got.shape) == tuple(want.shape), pattern
+        np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+    stacked = tt.func.rearrange([tt.ones(2, 3, device=device) * i for i in range(4)], "n a b -> a (n b)")
+    np.testing.assert_array_equal(stacked.cpu().numpy(),
+                                  torch.func.rearrange([torch.ones(2, 3) * i for i in range(4)],
+                                                       "n a b -> a (n b)").numpy())
+    leaf = tt.tensor(x, device=device, requires_grad=True)
+    (tt.func.rearrange(leaf, "b (h h1) w c -> b h (w c h1)", h1=3) * 2).sum().backward()
+    np.testing.assert_array_equal(leaf.grad.cpu().numpy(), np.full(x.shape, 2.0))
+
+
+def test_rearrange_errors():
+    x = tt.ones(4, 6, 8, 3)
+    for pattern, lengths, match in (("a b c -> a d", {}, "Identifiers only on one side"),
+                                    ("a b -> a b", {}, "must be equal to the number of dimensions"),
+                                    ("(a b) c d e -> a b c d e", {}, "cannot infer the sizes of 2 dimensions"),
+                                    ("a a c d -> a c d", {}, "duplicate dimension 'a'"),
+                                    ("(a b) c d e -> a b c d e", {"a": 5}, "does not evenly fit"),
+                                    ("a b c d -> a b c d", {"z": 2}, "Axis z is not used"),
+                                    ("a b c d -> (a (b c)) d", {}, "one-level"),
+                                    ("a (...) -> a ...", {}, "Ellipsis inside parenthesis"),
+                                    ("a b c d -> a b c d 2", {}, "Non-unitary anonymous axes"),
+                                    ("a b c d", {}, "must contain '->'")):
+        with pytest.raises(ValueError, match=match):
+            tt.func.rearrange(x, pattern, **lengths)

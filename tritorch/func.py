@@ -20,10 +20,12 @@ import contextlib
 
 from .autograd.grad_mode import enable_grad
 from .autograd.tensor_methods import grad as _autograd_grad
+from ._einops import rearrange  # noqa: F401  (torch.func.rearrange)
 from .tensor import Tensor
 
 __all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev",
-           "jacfwd", "hessian", "vmap", "functionalize", "replace_all_batch_norm_modules_", "debug_unwrap"]
+           "jacfwd", "hessian", "vmap", "functionalize", "replace_all_batch_norm_modules_", "debug_unwrap",
+           "rearrange"]
 
 
 def _tt():
