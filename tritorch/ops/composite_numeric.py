@@ -376,12 +376,16 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
 
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     out = input.clone()
-    view = out.diagonal(offset, dim1, dim2)
+    _fill_view(out.diagonal(offset, dim1, dim2), src)
+    return out
+
+
+def _fill_view(view: Tensor, src: Tensor) -> None:
+    """view.copy_(src) after PyTorch's *_scatter size check."""
     if tuple(view.shape) != tuple(src.shape):
         raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
                            f"slice size = {list(view.shape)}")
     view.copy_(src)
-    return out
 
 
 def as_strided_scatter(input: Tensor, src: Tensor, size, stride, storage_offset=None) -> Tensor:
@@ -389,11 +393,7 @@ def as_strided_scatter(input: Tensor, src: Tensor, size, stride, storage_offset=
     (differentiable in both; PyTorch's own input gradient here is wrong: it keeps the scattered positions)."""
     out = _tt().empty_strided(tuple(input.shape), input.stride(), dtype=input.dtype, device=input.device)
     out.copy_(input)
-    view = out.as_strided(size, stride, storage_offset)
-    if tuple(view.shape) != tuple(src.shape):
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
-                           f"slice size = {list(view.shape)}")
-    view.copy_(src)
+    _fill_view(out.as_strided(size, stride, storage_offset), src)
     return out
 
 
@@ -545,7 +545,8 @@ def _conj(self: Tensor) -> Tensor:
 
 _bind.methods(quantile=quantile, nanquantile=nanquantile, nanmedian=nanmedian, renorm=renorm,
               narrow_copy=narrow_copy, slice_scatter=slice_scatter, select_scatter=select_scatter,
-              diagonal_scatter=diagonal_scatter, as_strided_scatter=as_strided_scatter, is_nonzero=is_nonzero, unique_consecutive=unique_consecutive,
+              diagonal_scatter=diagonal_scatter, as_strided_scatter=as_strided_scatter, is_nonzero=is_nonzero,
+              unique_consecutive=unique_consecutive,
               histogram=histogram, fill_diagonal_=_fill_diagonal_, geometric_=_geometric_, log_normal_=_log_normal_,
               cauchy_=_cauchy_, conj=_conj, resolve_conj=_conj, resolve_neg=_conj, isreal=isreal)
 _bind.properties(real=_real)

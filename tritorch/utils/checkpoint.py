@@ -274,17 +274,23 @@ def _without_reentrant(function, preserve, context_fn, determinism_check, debug,
         return function(*args, **kwargs)
 
 
+def _reentrant_default(use_reentrant, first: str) -> bool:
+    """use_reentrant, or PyTorch's default (True) with its warning when None."""
+    if use_reentrant is None:
+        warnings.warn(first + " use_reentrant=False is recommended, but if you need to preserve the current default "
+                      "behavior, you can pass use_reentrant=True. Refer to docs for more details on the differences "
+                      "between the two variants.", stacklevel=3)
+        return True
+    return use_reentrant
+
+
 def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=noop_context_fn,
                determinism_check: str = "default", debug: bool = False, early_stop: bool = True, **kwargs):
     """function(*args, **kwargs), recomputed during backward instead of keeping its activations (see the module
     docstring for the two variants; use_reentrant=None warns and takes the reentrant one, as PyTorch does)."""
-    if use_reentrant is None:
-        warnings.warn("torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. Starting in "
-                      "PyTorch 2.9, calling checkpoint without use_reentrant will raise an exception. "
-                      "use_reentrant=False is recommended, but if you need to preserve the current default behavior, "
-                      "you can pass use_reentrant=True. Refer to docs for more details on the differences between "
-                      "the two variants.", stacklevel=2)
-        use_reentrant = True
+    use_reentrant = _reentrant_default(use_reentrant, "torch.utils.checkpoint: the use_reentrant parameter should "
+                                       "be passed explicitly. Starting in PyTorch 2.9, calling checkpoint without "
+                                       "use_reentrant will raise an exception.")
     preserve = kwargs.pop("preserve_rng_state", True)
     if use_reentrant:
         if kwargs:
@@ -301,13 +307,9 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=no
 
 def checkpoint_sequential(functions, segments: int, input, use_reentrant=None, **kwargs):
     """Run an nn.Sequential (or a list of modules) in `segments` checkpointed chunks (the last one plainly)."""
-    if use_reentrant is None:
-        warnings.warn("torch.utils.checkpoint.checkpoint_sequential: the use_reentrant parameter should be passed "
-                      "explicitly. In version 2.9 we will raise an exception if use_reentrant is not passed. "
-                      "use_reentrant=False is recommended, but if you need to preserve the current default behavior, "
-                      "you can pass use_reentrant=True. Refer to docs for more details on the differences between "
-                      "the two variants.", stacklevel=2)
-        use_reentrant = True
+    use_reentrant = _reentrant_default(use_reentrant, "torch.utils.checkpoint.checkpoint_sequential: the "
+                                       "use_reentrant parameter should be passed explicitly. In version 2.9 we will "
+                                       "raise an exception if use_reentrant is not passed.")
     preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs:
         raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))

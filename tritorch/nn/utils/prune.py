@@ -215,6 +215,17 @@ def _n_to_prune(amount, tensor_size: int) -> int:
     return round(amount * tensor_size)
 
 
+def _zero_smallest(default_mask, amount, size: int, scores):
+    """default_mask with the entries of the `amount` smallest scores() zeroed (scores called only when some are)."""
+    tt = _tt()
+    _validate_against(amount, size)
+    k = _n_to_prune(amount, size)
+    mask = default_mask.clone(memory_format=tt.contiguous_format)
+    if k:
+        mask.view(-1)[tt.topk(scores().reshape(-1), k=k, largest=False).indices] = 0
+    return mask
+
+
 def _validate_dim(t, dim: int) -> None:
     if dim >= t.dim():
         raise IndexError(f"Invalid index {dim} for tensor of size {tuple(t.shape)}")
@@ -231,15 +242,8 @@ class RandomUnstructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         tt = _tt()
-        size = t.numel()
-        _validate_against(self.amount, size)
-        k = _n_to_prune(self.amount, size)
-        mask = default_mask.clone(memory_format=tt.contiguous_format)
-        if k:
-            prob = tt.rand_like(t, dtype=tt.float32 if not t.dtype.is_floating_point else t.dtype)
-            idx = tt.topk(prob.reshape(-1), k=k).indices
-            mask.view(-1)[idx] = 0
-        return mask
+        return _zero_smallest(default_mask, self.amount, t.numel(),
+                              lambda: tt.rand_like(t, dtype=t.dtype if t.dtype.is_floating_point else tt.float32))
 
     @classmethod
     def apply(cls, module, name, amount):
@@ -256,24 +260,25 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        tt = _tt()
-        size = t.numel()
-        _validate_against(self.amount, size)
-        k = _n_to_prune(self.amount, size)
-        mask = default_mask.clone(memory_format=tt.contiguous_format)
-        if k:
-            idx = tt.topk(t.abs().reshape(-1), k=k, largest=False).indices
-            mask.view(-1)[idx] = 0
-        return mask
+        return _zero_smallest(default_mask, self.amount, t.numel(), t.abs)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-def _channel_mask(t, dim: int, keep, default_mask):
-    """A mask keeping (as in default_mask) the channels `keep` along dim and zero elsewhere."""
+def _prune_channels(t, default_mask, amount, dim: int, keep_of):
+    """default_mask with all but the channels keep_of(dim, size, k) along dim zeroed, k being how many `amount`
+    prunes (default_mask itself when none)."""
     tt = _tt()
+    _validate_dim(t, dim)
+    dim = dim % t.dim()
+    size = t.shape[dim]
+    _validate_against(amount, size)
+    k = _n_to_prune(amount, size)
+    if k == 0:
+        return default_mask
+    keep = keep_of(dim, size, k)
     mask = tt.zeros_like(default_mask)
     if keep.numel():
         mask.index_copy_(dim, keep, default_mask.index_select(dim, keep))
@@ -292,15 +297,8 @@ class RandomStructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         tt = _tt()
-        _validate_dim(t, self.dim)
-        dim = self.dim % t.dim()
-        size = t.shape[dim]
-        _validate_against(self.amount, size)
-        k = _n_to_prune(self.amount, size)
-        if k == 0:
-            return default_mask
-        keep = tt.randperm(size, device=t.device)[: size - k].sort().values
-        return _channel_mask(t, dim, keep, default_mask)
+        return _prune_channels(t, default_mask, self.amount, self.dim,
+                               lambda dim, size, k: tt.randperm(size, device=t.device)[: size - k].sort().values)
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
@@ -320,17 +318,13 @@ class LnStructured(BasePruningMethod):
 
     def compute_mask(self, t, default_mask):
         tt = _tt()
-        _validate_dim(t, self.dim)
-        dim = self.dim % t.dim()
-        size = t.shape[dim]
-        _validate_against(self.amount, size)
-        k = _n_to_prune(self.amount, size)
-        if k == 0:
-            return default_mask
-        others = [d for d in range(t.dim()) if d != dim]
-        norm = tt.norm(t, p=self.n, dim=others) if others else t.abs()
-        keep = tt.topk(norm, k=size - k, largest=True).indices
-        return _channel_mask(t, dim, keep, default_mask)
+
+        def largest_norms(dim, size, k):
+            others = [d for d in range(t.dim()) if d != dim]
+            norm = tt.norm(t, p=self.n, dim=others) if others else t.abs()
+            return tt.topk(norm, k=size - k, largest=True).indices
+
+        return _prune_channels(t, default_mask, self.amount, self.dim, largest_norms)
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
