@@ -16,6 +16,8 @@ from .backends import cuda as _cuda
 from .device import CPU, device
 
 
+_GRAD_DTYPE = "grad_dtype"   # Tensor._extra key of a leaf's set grad_dtype (absent: its dtype)
+
 class Size(tuple):
     """torch.Size: a tuple of dimension sizes."""
 
@@ -192,7 +194,31 @@ class Tensor:
                 raise RuntimeError(f"assigned grad has data located on {value.device}, different from the tensor on {self.device}")
             if tuple(value.shape) != tuple(self.shape):
                 raise RuntimeError(f"assigned grad has data of a different size: {tuple(value.shape)} vs {tuple(self.shape)}")
+            want = self._extra.get(_GRAD_DTYPE, self.dtype) if self._extra else self.dtype
+            if want is not None and value.dtype is not want:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype.name}' to a tensor with grad_dtype "
+                    f"'{want.name}'. The gradient must match the tensor's grad_dtype (defaults to the tensor's "
+                    "dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow "
+                    "any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may "
+                    "break downstream systems that assume they match.")
         self._grad = value
+
+    @property
+    def grad_dtype(self):
+        """The dtype autograd gives this leaf's .grad (incoming gradients are cast to it): the tensor's dtype by
+        default, a set dtype, or None (any dtype is kept as it comes)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        return self._extra.get(_GRAD_DTYPE, self.dtype) if self._extra else self.dtype
+
+    @grad_dtype.setter
+    def grad_dtype(self, value) -> None:
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        extra = self._extra if self._extra is not None else {}
+        extra[_GRAD_DTYPE] = None if value is None else _dt.as_dtype(value)
+        self._extra = extra
 
     @property
     def _version_count(self) -> int:

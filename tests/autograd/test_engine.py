@@ -322,3 +322,42 @@ def test_post_accumulate_grad_hook_runs_after_grad_is_set(device):
         (w * 2).register_post_accumulate_grad_hook(step)
     tt.autograd.grad((w * w).sum(), [w])   # autograd.grad accumulates nothing: no call
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_grad_dtype_casts_accumulated_gradients_and_checks_assignments(device):
+    x = tt.tensor([1.0, 2.0], device=device, requires_grad=True)
+    assert x.grad_dtype is tt.float32
+    x.grad_dtype = tt.float16
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()            # accumulates in the grad dtype
+    assert x.grad.dtype is tt.float16 and x.grad.cpu().tolist() == [6.0, 6.0]
+    with pytest.raises(RuntimeError, match="attempting to assign a gradient with dtype 'float32' to a tensor with "
+                                           "grad_dtype 'float16'"):
+        x.grad = tt.ones(2, device=device)
+    w = tt.ones(2, dtype=tt.bfloat16, device=device, requires_grad=True)
+    w.grad_dtype = tt.float32           # bf16 weights, fp32 gradients
+    (w.float() * 2).sum().backward()
+    assert w.grad.dtype is tt.float32
+    anything = tt.ones(2, device=device, requires_grad=True)
+    anything.grad_dtype = None
+    anything.grad = tt.ones(2, dtype=tt.float64, device=device)
+    assert anything.grad_dtype is None and anything.grad.dtype is tt.float64
+    with pytest.raises(RuntimeError, match="grad_dtype can only be accessed on leaf tensors"):
+        (x * 2).grad_dtype
+    with pytest.raises(RuntimeError, match="grad_dtype can only be set on leaf tensors"):
+        (x * 2).grad_dtype = tt.float32
+    plain = tt.ones(2, device=device)
+    with pytest.raises(RuntimeError, match="must match the tensor's grad_dtype"):
+        plain.grad = tt.ones(2, dtype=tt.float64, device=device)
+
+
+def test_grad_dtype_matches_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (tt, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.grad_dtype = lib.float16
+        (x * 3).sum().backward()
+        results.append((str(x.grad.dtype).split(".")[-1], x.grad.tolist(), str(x.grad_dtype).split(".")[-1]))
+    assert results[0] == results[1]

@@ -672,6 +672,11 @@ def _accumulate(acc: AccumulateGrad, grads: list, create_graph: bool):
     g = grads[0]
     if leaf is None or g is None:
         return
+    extra = leaf._extra
+    if extra and "grad_dtype" in extra:   # a set Tensor.grad_dtype: the gradient arrives in it (None: as it comes)
+        want = extra["grad_dtype"]
+        if want is not None and g.dtype is not want:
+            g = grads[0] = g.to(want)
     if create_graph:
         leaf._grad = g if leaf._grad is None else leaf._grad + g
     elif g.grad_fn is None and leaf._grad is None:
