@@ -10,6 +10,7 @@ fuzzers.
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import math
 import textwrap
@@ -183,18 +184,16 @@ class Timer:
                                    setup=setup if callable(setup) else textwrap.dedent(setup), timer=timer,
                                    globals=namespace)
 
+    @contextlib.contextmanager
     def _threads(self):
+        """The framework's thread count set to the task's while measuring, then restored."""
         import tritorch
-
-        class _Threads:
-            def __enter__(inner):
-                inner.previous = tritorch.get_num_threads()
-                tritorch.set_num_threads(self._task.num_threads)
-
-            def __exit__(inner, *exc):
-                tritorch.set_num_threads(inner.previous)
-
-        return _Threads()
+        previous = tritorch.get_num_threads()
+        tritorch.set_num_threads(self._task.num_threads)
+        try:
+            yield
+        finally:
+            tritorch.set_num_threads(previous)
 
     def _block(self, number: int) -> float:
         return self._timer.timeit(number)
