@@ -1,6 +1,7 @@
 """Recording op calls into the graph, and running it backwards (Tensor.backward, autograd.grad)."""
 from __future__ import annotations
 
+import itertools as _itertools
 import sys as _sys
 import weakref as _weakref
 
@@ -473,7 +474,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
     a node runs once every edge into it has delivered (dependency counts from one pass over the graph)."""
     roots = []
     for t, g in zip(outputs, grad_outputs):
-        e = edge_of(t)
+        e = _edge(t)
         if e is None:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         roots.append((e, g))
@@ -482,7 +483,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
     capture = {}
     if inputs is not None:
         for i, t in enumerate(inputs):
-            e = edge_of(t)
+            e = _edge(t)
             if e is None:
                 if not allow_unused and not accumulate:
                     raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -490,6 +491,10 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
             capture.setdefault(e, []).append(i)
 
     deps = _dependencies([e[0] for e, _ in roots])
+    # with `inputs`, only the nodes on a path to one of them run (as in PyTorch: autograd.grad(loss, hidden)
+    # computes nothing upstream of `hidden`, and hooks of tensors off those paths do not fire)
+    captured = {n for n, _ in capture}
+    execute = None if inputs is None else _on_paths_to([e[0] for e, _ in roots], captured, accumulate)
     buffers: dict = {}
     for (node, idx), g in roots:
         buf = buffers.get(node)
@@ -505,13 +510,18 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
     autocast = _AUTOCAST.devices
     if autocast:   # backward runs in the dtypes the forward's recorded casts fixed, not the region's
         _AUTOCAST.devices = {}
+    tasks = STATE.__dict__.setdefault("tasks", [])
+    tasks.append(_Task(deps, execute, roots))
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
             if grads is None:
                 continue
-            if node.pre_hooks:
+            if execute is not None and node not in execute and node not in captured:
+                continue   # off every path to `inputs`: neither run nor hooked
+            hooks = node.pre_hooks
+            if hooks:
                 grads = _run_pre_hooks(node, grads)
             if capture:
                 for i, g in enumerate(grads):
@@ -519,16 +529,24 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                     if pos is not None and g is not None:
                         for p in pos:
                             results[p] = g
+            if execute is not None and node not in execute:
+                continue
             cls = node.__class__
             if cls is AccumulateGrad:
+                if hooks and _NODE_PRE in hooks:
+                    grads = _run_node_pre_hooks(hooks, grads)
                 if accumulate and (inputs is None or (node, 0) in capture):
                     _accumulate(node, grads, create_graph)
+                if hooks and _NODE_POST in hooks:
+                    _run_node_post_hooks(hooks, (), grads)
                 continue
             if node.retained:
                 for i, ref in node.retained.items():
                     t = ref()
                     if t is not None and grads[i] is not None:
                         t._grad = grads[i] if t._grad is None else t._grad + grads[i]
+            if hooks and _NODE_PRE in hooks:
+                grads = _run_node_pre_hooks(hooks, grads)
             try:
                 if cls is OpNode:  # (one output) the common case, without apply's frame
                     if node.freed:
@@ -547,6 +565,8 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
                 raise
             if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
                 in_grads = (in_grads,)
+            if hooks and _NODE_POST in hooks:
+                in_grads = _run_node_post_hooks(hooks, in_grads, grads)
             if anomaly:
                 _check_anomaly(node, in_grads)
             metas = node._metas if cls is OpNode else node.input_meta
@@ -607,6 +627,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
             # drop this frame's references, so a gradient held only by a buffer can become a leaf's .grad as is
             in_grads = g = grads = metas = None
     finally:
+        tasks.pop()
         STATE.enabled, STATE.inference = prev
         if autocast:
             _AUTOCAST.devices = autocast
@@ -640,6 +661,63 @@ def _dependencies(starts) -> dict:
     return deps
 
 
+def _edge(x):
+    """The (node, output_nr) edge of a tensor (None when it does not require grad) or of a GradientEdge."""
+    return edge_of(x) if x.__class__ is Tensor or isinstance(x, Tensor) else (x.node, x.output_nr)
+
+
+def _on_paths_to(roots: list, targets: set, include_targets: bool) -> set:
+    """The nodes reachable from `roots` from which a path leads to one of `targets`; the targets themselves too
+    when `include_targets` (backward(inputs=...) runs the nodes of its inputs, autograd.grad only reads what
+    reaches them). One iterative post-order walk."""
+    on_path: set = set()
+    done: set = set()
+    for start in roots:
+        if start in done:
+            continue
+        stack = [(start, iter(e[0] for e in start.next_functions if e is not None))]
+        done.add(start)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in done:
+                    done.add(child)
+                    stack.append((child, iter(e[0] for e in child.next_functions if e is not None)))
+                continue
+            stack.pop()
+            if any(e is not None and (e[0] in on_path or e[0] in targets) for e in node.next_functions):
+                on_path.add(node)
+    if include_targets:
+        on_path |= targets
+    return on_path
+
+
+_TASK_IDS = _itertools.count()
+
+
+class _Task:
+    """One backward pass (a "graph task"), for the hooks that ask which nodes it runs
+    (autograd.graph.register_multi_grad_hook)."""
+
+    __slots__ = ("id", "deps", "execute", "roots")
+
+    def __init__(self, deps, execute, roots):
+        self.id = next(_TASK_IDS)
+        self.deps, self.execute, self.roots = deps, execute, roots
+
+    def will_execute(self, node) -> bool:
+        if self.execute is not None:
+            return node in self.execute
+        return node in self.deps or any(node is n for (n, _), _ in self.roots)
+
+
+def current_task():
+    """The innermost backward pass running on this thread, or None."""
+    tasks = STATE.__dict__.get("tasks")
+    return tasks[-1] if tasks else None
+
+
 def _dense(g, node):
     if g is None:
         # an output that received no gradient (e.g. unused) counts as zeros
@@ -649,19 +727,55 @@ def _dense(g, node):
     return g
 
 
+# Keys of a node's own hooks (Node.register_prehook / register_hook) in its pre_hooks dict, next to the
+# output numbers of its tensors' hooks: the engine's one check of pre_hooks covers both.
+_NODE_PRE, _NODE_POST = "node_pre", "node_post"
+
+
 def _run_pre_hooks(node, grads):
+    """The hooks of the node's output tensors (Tensor.register_hook), each on its tensor's gradient."""
     hooks = node.pre_hooks
     if not hooks:
         return grads
     grads = list(grads)
     for i, fns in hooks.items():
-        for fn in fns:
+        if i.__class__ is not int:
+            continue
+        for fn in list(fns):
             if grads[i] is None:
                 continue
             r = fn(grads[i])
             if r is not None:
                 grads[i] = r
     return grads
+
+
+def _hook_result(fn, r, n: int) -> list:
+    name = getattr(fn, "__name__", type(fn).__name__)
+    if not isinstance(r, (tuple, list)):
+        raise TypeError(f"expected tuple, but hook '{name}' returned '{type(r).__name__}'")
+    if len(r) != n:
+        raise RuntimeError(f"hook '{name}' has returned an incorrect number of values (got {len(r)}, but expected "
+                           f"{n})")
+    return list(r)
+
+
+def _run_node_pre_hooks(hooks, grads):
+    """Node.register_prehook's hooks: fn(grad_outputs) -> new grad_outputs or None."""
+    for fn in list(hooks[_NODE_PRE]):
+        r = fn(tuple(grads))
+        if r is not None:
+            grads = _hook_result(fn, r, len(grads))
+    return grads
+
+
+def _run_node_post_hooks(hooks, in_grads, grads):
+    """Node.register_hook's hooks: fn(grad_inputs, grad_outputs) -> new grad_inputs or None."""
+    for fn in list(hooks[_NODE_POST]):
+        r = fn(tuple(in_grads), tuple(grads))
+        if r is not None:
+            in_grads = _hook_result(fn, r, len(in_grads))
+    return in_grads
 
 
 def _accumulate(acc: AccumulateGrad, grads: list, create_graph: bool):

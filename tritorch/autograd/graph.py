@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import traceback
 import weakref
+from typing import NamedTuple
 
 from .._state import FLAGS
 from ..tensor import Tensor, _make
@@ -142,7 +143,18 @@ class Node:
         self.ctx.release()
 
     def register_hook(self, fn):
-        raise RuntimeError("register hooks on tensors (Tensor.register_hook) in tritorch")
+        """fn(grad_inputs, grad_outputs) -> new grad_inputs or None, called each time the node has run in a
+        backward pass (grad_inputs: what it returned per input, grad_outputs: what it received)."""
+        return _add_node_hook(self, "node_post", fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) -> new grad_outputs or None, called each time the node is about to run."""
+        return _add_node_hook(self, "node_pre", fn)
+
+    @property
+    def metadata(self) -> dict:
+        """A dict of the user's own, kept with the node."""
+        return _metadata(self)
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -168,8 +180,133 @@ class AccumulateGrad:
     def name(self) -> str:
         return "AccumulateGrad"
 
+    register_hook = Node.register_hook
+    register_prehook = Node.register_prehook
+    metadata = Node.metadata
+
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class GradientEdge(NamedTuple):
+    """Where a tensor's gradient flows in the graph: its grad_fn (a leaf's AccumulateGrad) and output number.
+    autograd.grad and backward take one in place of a tensor, as output or input."""
+
+    node: object
+    output_nr: int
+    ownership_token: object = None
+
+
+def get_gradient_edge(tensor: Tensor) -> GradientEdge:
+    """The GradientEdge of `tensor`: autograd.grad(loss, get_gradient_edge(x)) equals autograd.grad(loss, x)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does not require "
+                           "gradients")
+    node, nr = edge_of(tensor)
+    return GradientEdge(node, nr)
+
+
+def increment_version(tensor) -> None:
+    """Count an in-place change made behind autograd's back (through data_ptr, say) on a tensor or each of an
+    iterable of tensors, so that backward through a node that saved it raises as after any in-place op."""
+    for t in (tensor,) if isinstance(tensor, Tensor) else tensor:
+        t._version[0] += 1
+
+
+class _MultiHandle:
+    """The handle of register_multi_grad_hook: removes every tensor hook it added."""
+
+    def __init__(self, handles: tuple):
+        self.handles = handles
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode: str = "all"):
+    """mode "all": fn(grads) once per backward pass, after the gradients of every tensor of `tensors` that the
+    pass computes have been (grads: one per tensor, None for the ones it does not reach, or which are off the
+    paths to its `inputs`). mode "any": fn(grad) with the first of them each pass. fn should not modify them."""
+    import threading
+
+    from .engine import current_task
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    lock = threading.Lock()
+    tensors = list(tensors)
+    if mode == "any":
+        ran: set = set()
+
+        def any_hook(grad):
+            task = current_task().id
+            with lock:
+                first = task not in ran
+                ran.add(task)
+            if first:
+                fn(grad)
+        return _MultiHandle(tuple(t.register_hook(any_hook) for t in tensors if t.requires_grad))
+
+    nodes = [t.node if isinstance(t, GradientEdge) else edge_of(t)[0] if t.requires_grad else None for t in tensors]
+    pending: dict = {}   # per backward pass: [gradients so far, how many the pass will deliver]
+
+    def hook_of(i):
+        def hook(grad):
+            task = current_task()
+            with lock:
+                state = pending.get(task.id)
+                if state is None:
+                    state = pending[task.id] = [[None] * len(tensors),
+                                                sum(1 for n in nodes if n is not None and task.will_execute(n))]
+                state[0][i] = grad
+                state[1] -= 1
+                done = state[1] <= 0
+                if done:
+                    del pending[task.id]
+            if done:
+                fn(state[0])
+        return hook
+
+    return _MultiHandle(tuple(t.register_hook(hook_of(i)) for i, t in enumerate(tensors)))
+
+
+_METADATA = weakref.WeakKeyDictionary()   # Node.metadata, made on first use
+
+
+def _metadata(node) -> dict:
+    d = _METADATA.get(node)
+    if d is None:
+        d = _METADATA[node] = {}
+    return d
+
+
+def _add_node_hook(node, key: str, fn):
+    from .engine import full_node   # (the engine imports this module)
+    node = full_node(node)
+    if node.pre_hooks is None:
+        node.pre_hooks = {}
+    fns = node.pre_hooks.setdefault(key, [])
+    fns.append(fn)
+    return _ListHandle(fns, fn)
+
+
+class _ListHandle:
+    """Removes one hook from the list it was added to (RemovableHandle's interface)."""
+
+    __slots__ = ("_list", "_hook")
+
+    def __init__(self, lst: list, hook):
+        self._list, self._hook = lst, hook
+
+    def remove(self) -> None:
+        if self._hook in self._list:
+            self._list.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
 
 def accumulate_node(leaf: Tensor) -> AccumulateGrad:

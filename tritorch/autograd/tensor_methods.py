@@ -7,13 +7,15 @@ import numpy as np
 
 from ..tensor import Tensor, _make
 from .engine import full_node, run_backward
-from .graph import accumulate_node
+from .graph import GradientEdge, _ListHandle, accumulate_node
 
 
 def _grad_tensors(outputs, grad_outputs, create_graph):
     from ..ops.creation import ones_like
     grads = []
     for t, g in zip(outputs, grad_outputs):
+        if not isinstance(t, Tensor):   # a GradientEdge: its gradient's shape, dtype and device stand for t
+            t = _edge_stand_in(t)
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
@@ -32,9 +34,30 @@ def _grad_tensors(outputs, grad_outputs, create_graph):
     return grads
 
 
+def _edge_stand_in(edge) -> Tensor:
+    """An uninitialised tensor with the shape, dtype and device of the gradient that flows along a GradientEdge
+    (what the checks of grad_outputs and the implicit ones read)."""
+    node, nr = edge.node, edge.output_nr
+    leaf = getattr(node, "variable", None)
+    if leaf is not None:
+        m = leaf
+    else:
+        metas = getattr(node.ctx, "out_meta", None)
+        if metas is None:
+            raise RuntimeError(f"grad_outputs must be given for a GradientEdge of {node.name()}")
+        m = metas[nr]
+    from ..ops.creation import empty
+    return empty(tuple(m.shape), dtype=m.dtype, device=m.device)
+
+
+def _is_edge(x) -> bool:
+    return isinstance(x, GradientEdge)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-    """torch.autograd.backward: accumulate d(tensors)/d(leaves) into the leaves' .grad."""
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    """torch.autograd.backward: accumulate d(tensors)/d(leaves) into the leaves' .grad (into the .grad of `inputs`
+    only when given; a non-leaf input has its gradient retained, as retain_grad() does)."""
+    tensors = [tensors] if isinstance(tensors, Tensor) or _is_edge(tensors) else list(tensors)
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
     elif isinstance(grad_tensors, Tensor):
@@ -42,9 +65,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is not None:
-        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        inputs = [inputs] if isinstance(inputs, Tensor) or _is_edge(inputs) else list(inputs)
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:
+            if isinstance(t, Tensor) and t.grad_fn is not None:
+                t.retain_grad()
     run_backward(tensors, _grad_tensors(tensors, grad_tensors, create_graph), retain_graph, create_graph,
                  inputs=inputs, accumulate=True)
 
@@ -52,8 +78,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,
          materialize_grads=False):
     """torch.autograd.grad: the gradients of `outputs` with respect to `inputs` (no .grad is touched)."""
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) or _is_edge(outputs) else list(outputs)
+    single = isinstance(inputs, Tensor) or _is_edge(inputs)
     inputs = [inputs] if single else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
@@ -62,13 +88,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     for t in inputs:
-        if not t._requires_grad:
+        if isinstance(t, Tensor) and not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     res = run_backward(outputs, _grad_tensors(outputs, grad_outputs, create_graph), retain_graph, create_graph,
                        inputs=inputs, accumulate=False, allow_unused=allow_unused or materialize_grads)
     if materialize_grads:
         from ..ops.creation import zeros_like
-        res = tuple(zeros_like(i) if r is None else r for r, i in zip(res, inputs))
+        res = tuple((zeros_like(i if isinstance(i, Tensor) else _edge_stand_in(i)) if r is None else r)
+                    for r, i in zip(res, inputs))
     return res
 
 
@@ -101,7 +128,7 @@ def _register_hook(self, hook):
     if node.pre_hooks is None:
         node.pre_hooks = {}
     node.pre_hooks.setdefault(idx, []).append(hook)
-    return _Handle(node.pre_hooks[idx], hook)
+    return _ListHandle(node.pre_hooks[idx], hook)
 
 
 def _register_post_accumulate_grad_hook(self, hook):
@@ -115,16 +142,7 @@ def _register_post_accumulate_grad_hook(self, hook):
     if node.post_hooks is None:
         node.post_hooks = []
     node.post_hooks.append(hook)
-    return _Handle(node.post_hooks, hook)
-
-
-class _Handle:
-    def __init__(self, lst, hook):
-        self._lst, self._hook = lst, hook
-
-    def remove(self):
-        if self._hook in self._lst:
-            self._lst.remove(self._hook)
+    return _ListHandle(node.post_hooks, hook)
 
 
 def _retain_grad(self):
