@@ -222,6 +222,17 @@ def test_cuda_ops_have_device_time():
     assert "Self CUDA" in prof.key_averages().table()
 
 
+def test_a_copy_between_devices_is_a_range():
+    """The cross-device copy is an op outside the registry: profiling it used to fail on its missing name."""
+    if not tt.cuda.is_available():
+        pytest.skip("no cuda device (or interpreter)")
+    x = tt.ones(4, requires_grad=True)
+    with profile() as prof:
+        x.to("cuda").sum().backward()
+    assert [e.name for e in prof.events()].count("aten::_to_copy") == 2   # the copy and its gradient's way back
+    assert x.grad.tolist() == [1.0] * 4
+
+
 def test_cuda_launches_in_the_trace(tmp_path):
     if not tt.cuda.is_available():
         pytest.skip("no cuda device (or interpreter)")

@@ -627,10 +627,18 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool, 
             # drop this frame's references, so a gradient held only by a buffer can become a leaf's .grad as is
             in_grads = g = grads = metas = None
     finally:
-        tasks.pop()
+        task = tasks.pop()
         STATE.enabled, STATE.inference = prev
         if autocast:
             _AUTOCAST.devices = autocast
+    if task.callbacks:
+        callbacks = task.callbacks
+        tasks.append(task)   # (a callback may queue another: it runs too)
+        try:
+            while callbacks:
+                callbacks.pop(0)()
+        finally:
+            tasks.pop()
     if inputs is not None and not accumulate:
         for i, r in enumerate(results):
             if r is None and not allow_unused:
@@ -700,11 +708,12 @@ class _Task:
     """One backward pass (a "graph task"), for the hooks that ask which nodes it runs
     (autograd.graph.register_multi_grad_hook)."""
 
-    __slots__ = ("id", "deps", "execute", "roots")
+    __slots__ = ("id", "deps", "execute", "roots", "callbacks")
 
     def __init__(self, deps, execute, roots):
         self.id = next(_TASK_IDS)
         self.deps, self.execute, self.roots = deps, execute, roots
+        self.callbacks = None   # queue_callback's, run once the pass has finished
 
     def will_execute(self, node) -> bool:
         if self.execute is not None:
@@ -716,6 +725,17 @@ def current_task():
     """The innermost backward pass running on this thread, or None."""
     tasks = STATE.__dict__.get("tasks")
     return tasks[-1] if tasks else None
+
+
+def queue_callback(callback) -> None:
+    """Run callback() once the backward pass running now has finished (PyTorch's
+    Variable._execution_engine.queue_callback); only inside a backward pass (a hook)."""
+    task = current_task()
+    if task is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    if task.callbacks is None:
+        task.callbacks = []
+    task.callbacks.append(callback)
 
 
 def _dense(g, node):

@@ -35,3 +35,15 @@ def _make(data=None, requires_grad: bool = False, volatile: bool = False):
 
 class Variable(metaclass=_VariableMeta):
     """Variable(data=None, requires_grad=False, volatile=False) -> Tensor."""
+
+
+class _ExecutionEngine:
+    """Variable._execution_engine: the engine's entry points that code written for PyTorch reaches through it."""
+
+    @staticmethod
+    def queue_callback(callback) -> None:
+        from .engine import queue_callback
+        queue_callback(callback)
+
+
+Variable._execution_engine = _ExecutionEngine()

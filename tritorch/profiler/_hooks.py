@@ -215,7 +215,8 @@ def _profiled_call(op, *args, out=None, **kwargs):
         return _ORIGINAL_CALL(op, *args, out=out, **kwargs)
     # a factory's device is a keyword (tt.zeros(3, device="cuda")): its range is timed on that device
     device = "cuda" if kwargs and str(kwargs.get("device", "")).startswith("cuda") else None
-    e = s.open(op.profile_name, args, op=op, device=device)
+    # (an op that is not in the registry, such as the cross-device copy, got no profile_name from install())
+    e = s.open(getattr(op, "profile_name", None) or f"aten::{op.name}", args, op=op, device=device)
     r = None
     try:
         r = _ORIGINAL_CALL(op, *args, out=out, **kwargs)

@@ -1,2 +1,3 @@
 """tritorch.utils."""
 from . import benchmark, checkpoint, data, hooks  # noqa: F401
+from . import flop_counter, module_tracker  # noqa: F401,E402
