@@ -820,3 +820,73 @@ def test_absent_devices_and_build_flags():
     assert tt.has_lapack and not tt.has_spectral and not tt.is_vulkan_available()
     y = tt.arange(6.0)
     assert tt.as_strided_(y, (2, 2), (1, 2), 1) is y and y.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+
+
+RECURRENCES = [("lstm", dict(has_biases=True, num_layers=2, bidirectional=True, batch_first=False)),
+               ("lstm", dict(has_biases=False, num_layers=1, bidirectional=False, batch_first=True, proj=2)),
+               ("gru", dict(has_biases=True, num_layers=2, bidirectional=False, batch_first=True)),
+               ("rnn_tanh", dict(has_biases=True, num_layers=1, bidirectional=True, batch_first=False)),
+               ("rnn_relu", dict(has_biases=False, num_layers=2, bidirectional=False, batch_first=False))]
+
+
+def _recurrence_weights(name, cfg, rng, feat=3, hid=4):
+    gates = {"lstm": 4, "gru": 3}.get(name, 1)
+    proj = cfg.get("proj", 0)
+    dirs = 2 if cfg["bidirectional"] else 1
+    arrays = []
+    for layer in range(cfg["num_layers"]):
+        for _ in range(dirs):
+            inp = feat if layer == 0 else (proj or hid) * dirs
+            arrays += [rng.standard_normal((gates * hid, inp)), rng.standard_normal((gates * hid, proj or hid))]
+            if cfg["has_biases"]:
+                arrays += [rng.standard_normal(gates * hid), rng.standard_normal(gates * hid)]
+            if proj:
+                arrays.append(rng.standard_normal((proj, hid)))
+    return arrays
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name, cfg", RECURRENCES, ids=[f"{n}{i}" for i, (n, _) in enumerate(RECURRENCES)])
+def test_rnn_functions_match_torch(name, cfg, device):
+    """torch.lstm / gru / rnn_tanh / rnn_relu over flat weights (what nn.LSTM runs), padded and packed:
+    outputs, final states and every gradient."""
+    rng = np.random.default_rng(3)
+    dirs, L, N, hid = 2 if cfg["bidirectional"] else 1, 5, 2, 4
+    weights = _recurrence_weights(name, cfg, rng)
+    x = rng.standard_normal((N, L, 3) if cfg["batch_first"] else (L, N, 3))
+    h0 = rng.standard_normal((cfg["num_layers"] * dirs, N, cfg.get("proj") or hid))
+    c0 = rng.standard_normal((cfg["num_layers"] * dirs, N, hid))
+    arrays = [x, h0, c0] + weights
+
+    def call(lib, t, packed):
+        hx = (t[1], t[2]) if name == "lstm" else t[1]
+        flags = (cfg["has_biases"], cfg["num_layers"], 0.0, True, cfg["bidirectional"])
+        if packed:   # the time-major input as a packed batch of lengths 5 and 3
+            seq = t[0].transpose(0, 1) if cfg["batch_first"] else t[0]
+            p = lib.nn.utils.rnn.pack_padded_sequence(seq, lib.tensor([5, 3]))
+            return getattr(lib, name)(p.data, p.batch_sizes, hx, list(t[3:]), *flags)
+        return getattr(lib, name)(t[0], hx, list(t[3:]), *flags, cfg["batch_first"])
+
+    for packed in (False, True):
+        ours = [tt.tensor(a, device=device, requires_grad=True) for a in arrays]
+        theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+        a, b = call(tt, ours, packed), call(torch, theirs, packed)
+        assert len(a) == len(b) == (3 if name == "lstm" else 2)
+        _close(list(a), list(b), atol=1e-10)
+        sum((o * (i + 1)).sum() for i, o in enumerate(a)).backward()
+        sum((o * (i + 1)).sum() for i, o in enumerate(b)).backward()
+        used = [i for i in range(len(arrays)) if name == "lstm" or i != 2]
+        _close([ours[i].grad for i in used], [theirs[i].grad for i in used], atol=1e-10)
+
+
+def test_rnn_functions_check_their_arguments():
+    x, h = tt.ones(5, 2, 3), tt.zeros(1, 2, 4)
+    w = [tt.ones(12, 3), tt.ones(12, 4)]
+    with pytest.raises(RuntimeError, match="incorrect number of RNN parameters"):
+        tt.gru(x, h, w, True, 1, 0.0, False, False, False)
+    with pytest.raises(TypeError, match="tuple of Tensors"):
+        tt.lstm(x, h, w, False, 1, 0.0, False, False, False)
+    with pytest.raises(RuntimeError, match="3-D"):
+        tt.gru(x[0], h, w, False, 1, 0.0, False, False, False)
+    out, h_n = tt.gru(x, h, w, False, 1, 0.0, False, False, False)
+    assert tuple(out.shape) == (5, 2, 4) and tuple(h_n.shape) == (1, 2, 4)

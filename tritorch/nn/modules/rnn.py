@@ -51,6 +51,55 @@ def _gru_step(gx, h, w_hh, b_hh):
     return (h - n) * z + n
 
 
+def _direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
+    """One layer in one direction over x (rows, features), the rows of step t being the next batch_sizes[t]
+    rows (every row of the batch for a padded input; the sequences still running, longest first, for a
+    packed one: those rows update, the others keep their state). Returns (outputs (rows, H), h, c)."""
+    gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
+    w_hh, b_hh = p["weight_hh"], p.get("bias_hh")
+    starts = [0]
+    for b in batch_sizes[:-1]:
+        starts.append(starts[-1] + b)
+    full = h.shape[0]
+    outputs = [None] * len(batch_sizes)
+    for t in (range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))):
+        b = batch_sizes[t]
+        g, h_run = gx[starts[t]:starts[t] + b], h if b == full else h[:b]
+        if mode == "LSTM":
+            new_h, new_c = _lstm_step(g, h_run, c if b == full else c[:b], w_hh, b_hh, p.get("weight_hr"))
+            c = new_c if b == full else _mv.cat([new_c, c[b:]], 0)
+        elif mode == "GRU":
+            new_h = _gru_step(g, h_run, w_hh, b_hh)
+        else:
+            new_h = _rnn_step(g, h_run, w_hh, b_hh, mode == "RNN_RELU")
+        h = new_h if b == full else _mv.cat([new_h, h[b:]], 0)
+        outputs[t] = new_h
+    return _mv.cat(outputs, 0), h, c
+
+
+def run_layers(mode: str, x, h0, c0, params: list, num_layers: int, bidirectional: bool, dropout: float,
+               train: bool, batch_sizes: list):
+    """Every layer and direction over x (rows, features) from the states h0/c0 (layers * directions, batch, size;
+    c0 None but for LSTM); params[layer * directions + direction] is that one's dict of weights (weight_ih,
+    weight_hh, and bias_ih, bias_hh, weight_hr where present). Dropout between layers when training. Returns
+    (outputs (rows, H * directions), h_n, c_n)."""
+    directions = 2 if bidirectional else 1
+    hs, cs = [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(directions):
+            i = layer * directions + d
+            out, h, c = _direction(mode, x, h0[i], c0[i] if c0 is not None else None, params[i], d == 1,
+                                   batch_sizes)
+            outs.append(out)
+            hs.append(h)
+            cs.append(c)
+        x = outs[0] if directions == 1 else _mv.cat(outs, -1)
+        if dropout and train and layer < num_layers - 1:
+            x = F.dropout(x, dropout, True)
+    return x, _mv.stack(hs, 0), (_mv.stack(cs, 0) if c0 is not None else None)
+
+
 # ------------------------------------------------------------------------------------------------ layers
 
 class RNNBase(Module):
@@ -172,31 +221,6 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {what} size {expected}, got {list(state.shape)}")
         return state
 
-    def _direction(self, x, h, c, p: dict, reverse: bool, batch_sizes: list):
-        """One layer in one direction over x (rows, features), the rows of step t being the next batch_sizes[t]
-        rows (every row of the batch for a padded input; the sequences still running, longest first, for a
-        packed one: those rows update, the others keep their state). Returns (outputs (rows, H), h, c)."""
-        gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
-        w_hh, b_hh = p["weight_hh"], p.get("bias_hh")
-        starts = [0]
-        for b in batch_sizes[:-1]:
-            starts.append(starts[-1] + b)
-        full = h.shape[0]
-        outputs = [None] * len(batch_sizes)
-        for t in (range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))):
-            b = batch_sizes[t]
-            g, h_run = gx[starts[t]:starts[t] + b], h if b == full else h[:b]
-            if self.mode == "LSTM":
-                new_h, new_c = _lstm_step(g, h_run, c if b == full else c[:b], w_hh, b_hh, p.get("weight_hr"))
-                c = new_c if b == full else _mv.cat([new_c, c[b:]], 0)
-            elif self.mode == "GRU":
-                new_h = _gru_step(g, h_run, w_hh, b_hh)
-            else:
-                new_h = _rnn_step(g, h_run, w_hh, b_hh, self.mode == "RNN_RELU")
-            h = new_h if b == full else _mv.cat([new_h, h[b:]], 0)
-            outputs[t] = new_h
-        return _mv.cat(outputs, 0), h, c
-
     def _run(self, input, hx):
         from ..utils.rnn import PackedSequence
         packed = isinstance(input, PackedSequence)
@@ -224,22 +248,9 @@ class RNNBase(Module):
         if packed and sorted_idx is not None and hx is not None:   # states given in the batch's own order
             h0 = h0.index_select(1, sorted_idx)
             c0 = c0.index_select(1, sorted_idx) if lstm else None
-        directions = 2 if self.bidirectional else 1
-        hs, cs = [], []
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(directions):
-                i = layer * directions + d
-                out, h, c = self._direction(x, h0[i], c0[i] if lstm else None, self._params(i), d == 1,
-                                            batch_sizes)
-                outs.append(out)
-                hs.append(h)
-                cs.append(c)
-            x = outs[0] if directions == 1 else _mv.cat(outs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
-        h_n = _mv.stack(hs, 0)
-        c_n = _mv.stack(cs, 0) if lstm else None
+        params = [self._params(i) for i in range(len(self._all_weights))]
+        x, h_n, c_n = run_layers(self.mode, x, h0, c0, params, self.num_layers, self.bidirectional, self.dropout,
+                                 self.training, batch_sizes)
         if packed:
             if unsorted_idx is not None:
                 h_n = h_n.index_select(1, unsorted_idx)
