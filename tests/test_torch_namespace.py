@@ -297,6 +297,7 @@ def _nn_cases():
         ("max_pool1d", [x3], (3, [], 1, 1, True)), ("max_pool3d", [x5], (2,)),
         ("avg_pool1d", [x3], (3, 2, 1, False, False)), ("adaptive_avg_pool1d", [x3], (3,)),
         ("adaptive_max_pool1d", [x3], (3,)), ("max_pool1d_with_indices", [x3], (2,)),
+        ("conv_tbc", [rng.standard_normal((7, 2, 3)), rng.standard_normal((3, 3, 5)), rng.standard_normal(5)], (1,)),
     ]
 
 
@@ -890,3 +891,43 @@ def test_rnn_functions_check_their_arguments():
         tt.gru(x[0], h, w, False, 1, 0.0, False, False, False)
     out, h_n = tt.gru(x, h, w, False, 1, 0.0, False, False, False)
     assert tuple(out.shape) == (5, 2, 4) and tuple(h_n.shape) == (1, 2, 4)
+
+
+def test_conv_tbc_checks_and_functional_default():
+    x, w, b = tt.ones(7, 2, 3), tt.ones(3, 3, 5), tt.ones(5)
+    assert tuple(tt.nn.functional.conv_tbc(x, w, b).shape) == (5, 2, 5)
+    with pytest.raises(RuntimeError, match="Input must have 3 dims"):
+        tt.conv_tbc(x[0], w, b)
+    with pytest.raises(RuntimeError, match="input channels"):
+        tt.conv_tbc(x, w[:, :2], b)
+    with pytest.raises(RuntimeError, match="Bias size must equal"):
+        tt.conv_tbc(x, w, b[:2])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_generic_stream_and_event(device):
+    """torch.Stream / torch.Event: tritorch.cuda's on a cuda device (subclasses), idle ones on the cpu."""
+    s, e = tt.Stream(device), tt.Event(device, enable_timing=True)
+    assert isinstance(s, tt.Stream) and isinstance(e, tt.Event)
+    assert s.device == e.device == tt.device(device) and s.query() and e.query()
+    assert s.device_type == {"cpu": 0, "cuda": 1}[device]    # PyTorch's DeviceType numbers
+    s.synchronize()
+    if device == "cuda":
+        assert isinstance(s, tt.cuda.Stream) and isinstance(e, tt.cuda.Event)
+        assert s == tt.cuda.current_stream() and isinstance(tt.cuda.Event(True, False), tt.Event)
+        e.record(s)
+        end = s.record_event(tt.Event("cuda", enable_timing=True))
+        assert end.elapsed_time(end) == 0 and e.elapsed_time(end) >= 0
+    else:
+        assert repr(s) == "tritorch.Stream device_type=cpu, device_index=-1, stream_id=0" and s == tt.Stream("cpu")
+        s.wait_stream(tt.Stream("cpu"))
+        for call in (e.record, e.wait, lambda: s.record_event(), lambda: e.elapsed_time(e)):
+            with pytest.raises(RuntimeError, match="cpu backend doesn't support events"):
+                call()
+        # torch's cpu stream and event answer the same
+        ts, te = torch.Stream("cpu"), torch.Event("cpu")
+        assert ts.query() and (ts.device_type, ts.device_index) == (s.device_type, s.device_index)
+        with pytest.raises(RuntimeError, match="cpu backend doesn't support events"):
+            te.record()
+    with pytest.raises(TypeError, match="at most 1 positional"):
+        tt.Stream("cpu", 0)

@@ -21,7 +21,7 @@ __all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "emb
            "alpha_dropout", "feature_alpha_dropout", "feature_dropout", "selu_", "celu_", "threshold_", "dropout_",
            "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_", "grid_sampler", "grid_sampler_2d",
            "grid_sampler_3d", "affine_grid_generator", "convolution", "native_layer_norm", "native_batch_norm",
-           "native_group_norm", "native_dropout"]
+           "native_group_norm", "native_dropout", "conv_tbc"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -178,6 +178,10 @@ def celu_(input, alpha=1.0) -> Tensor:
 
 def threshold_(input, threshold, value) -> Tensor:  # noqa: F811
     return F.threshold(input, threshold, value, inplace=True)
+
+
+def conv_tbc(input, weight, bias, pad: int = 0) -> Tensor:
+    return F.conv_tbc(input, weight, bias, pad)
 
 
 # -------------------------------------------------------------------------------------------- reshuffles, pads

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from .. import _streams
 from ..backends import cuda as _backend
 from ..device import CUDA, as_device
 
@@ -30,9 +31,13 @@ def _check_available() -> None:
         _driver()
 
 
-class Stream:
+class Stream(_streams.Stream):
     """torch.cuda.Stream: tritorch's one stream (see the module's note). `device` must be cuda (index 0);
     `priority` is accepted and kept."""
+
+    _device_name = "cuda"
+    device_type = 1
+    device_index = 0
 
     def __init__(self, device=None, priority: int = 0, **kwargs):
         if device is not None:
@@ -45,6 +50,10 @@ class Stream:
     @property
     def device(self):
         return CUDA
+
+    @property
+    def stream_id(self) -> int:
+        return self.cuda_stream
 
     @property
     def cuda_stream(self) -> int:
@@ -103,9 +112,11 @@ class Stream:
         return f"<tritorch.cuda.Stream device=cuda:0 cuda_stream={self.cuda_stream:#x}>"
 
 
-class Event:
+class Event(_streams.Event):
     """torch.cuda.Event(enable_timing=False, blocking=False, interprocess=False): a marker in the stream's work,
     to wait on, query, or time between two of them (enable_timing=True). Created on the first record()."""
+
+    _device_name = "cuda"
 
     def __init__(self, enable_timing: bool = False, blocking: bool = False, interprocess: bool = False,
                  external: bool = False):

@@ -559,6 +559,23 @@ def _cat(tensors, dim: int = 0):
     return cat(tensors, dim)
 
 
+def conv_tbc(input, weight, bias, pad: int = 0):
+    """A 1-D convolution in (time, batch, channels) layout: weight (kernel width, in channels, out channels),
+    bias (out channels), `pad` zeros on both ends of time. Runs as conv1d."""
+    if input.dim() != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.dim() != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel width, in_channel, out_channel.")
+    if bias.dim() != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if bias.shape[0] != weight.shape[2]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
 # ------------------------------------------------------------------------------------------ fused kernels
 # The fused ops (Triton kernel + NumPy fallback each, with their own backward ops) from the NN-kernel families.
 from ..ops.nn_activation import (celu, elu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid,  # noqa: E402,F401
