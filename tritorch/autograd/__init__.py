@@ -11,4 +11,4 @@ from .variable import Variable  # noqa: F401,E402  (the legacy wrapper: returns 
 
 _state.recorder = _engine.record
 _state.record_small = _engine.record_small
-from . import functional  # noqa: F401,E402
+from . import forward_ad, functional  # noqa: F401,E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from ..tensor import Tensor
-from . import grad_mode, saved_hooks
+from . import forward_ad, grad_mode, saved_hooks
 from .graph import InputMeta, Node, SavedTensor, edge_of
 
 
@@ -21,6 +21,10 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         self._to_save = tensors
+
+    def save_for_forward(self, *tensors) -> None:
+        """Tensors for the Function's jvp (forward AD), read there through saved_tensors."""
+        self._to_save_forward = tensors
 
     @property
     def saved_tensors(self) -> tuple:
@@ -92,8 +96,13 @@ class Function(metaclass=FunctionMeta):
         ctx = FunctionCtx()
         tensors = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        with grad_mode.no_grad():
-            out = cls.forward(ctx, *args, **kwargs)
+        jvp = getattr(cls, "jvp", None)
+        if jvp is not None and forward_ad._LEVEL[0] is not None and any(
+                forward_ad._tangent(t) is not None for t in tensors):
+            out = _apply_with_jvp(cls, ctx, jvp, args, kwargs)
+        else:
+            with grad_mode.no_grad():
+                out = cls.forward(ctx, *args, **kwargs)
         record = grad_mode.STATE.enabled and any(t._requires_grad for t in tensors)
         outs = out if isinstance(out, tuple) else (out,)
         to_save = getattr(ctx, "_to_save", ())
@@ -122,6 +131,30 @@ class Function(metaclass=FunctionMeta):
                 if i:
                     o._extra = {"output_nr": i}
         return out
+
+
+def _apply_with_jvp(cls, ctx, jvp, args, kwargs):
+    """forward, then the Function's own jvp(ctx, *input_tangents) -> output tangents (forward AD): the ops inside
+    forward are not differentiated. An input without a tangent gets zeros, as PyTorch materializes them."""
+    from ..ops.creation import zeros_like
+    with grad_mode.no_grad(), forward_ad._quiet():
+        out = cls.forward(ctx, *args, **kwargs)
+        tangents = [(forward_ad._tangent(a) if forward_ad._tangent(a) is not None else zeros_like(a))
+                    if isinstance(a, Tensor) else None for a in args]
+        ctx._saved = getattr(ctx, "_to_save_forward", None) or getattr(ctx, "_to_save", ())   # (for jvp only)
+        out_tangents = jvp(ctx, *tangents)
+        ctx._saved = ()
+    outs = out if isinstance(out, tuple) else (out,)
+    out_tangents = out_tangents if isinstance(out_tangents, tuple) else (out_tangents,)
+    if len(out_tangents) != len(outs):
+        raise RuntimeError(f"{cls.__name__}.jvp returned {len(out_tangents)} tangents for {len(outs)} outputs")
+    for o, t in zip(outs, out_tangents):
+        if isinstance(o, Tensor) and t is not None:
+            if tuple(t.shape) != tuple(o.shape):
+                raise RuntimeError(f"{cls.__name__}.jvp returned a tangent of shape {list(t.shape)} for an output "
+                                   f"of shape {list(o.shape)}")
+            forward_ad._set_tangent(o, t)
+    return out
 
 
 def once_differentiable(backward_fn):

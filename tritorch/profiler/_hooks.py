@@ -62,7 +62,8 @@ class Session:
             self.events = []
             self._pending = []
 
-    def open(self, name, args, cat="cpu_op", op=None, device=None) -> FunctionEvent:
+    def open(self, name, args, cat="cpu_op", op=None, device=None, kwargs=None, out=None) -> FunctionEvent:
+        # (kwargs and out: the call's, for sessions that look at what an op is called with; a profile does not)
         stack = self.stack()
         device = device or _device_type(args)
         shapes = [_shape(a) for a in args] if self.record_shapes else None
@@ -216,7 +217,8 @@ def _profiled_call(op, *args, out=None, **kwargs):
     # a factory's device is a keyword (tt.zeros(3, device="cuda")): its range is timed on that device
     device = "cuda" if kwargs and str(kwargs.get("device", "")).startswith("cuda") else None
     # (an op that is not in the registry, such as the cross-device copy, got no profile_name from install())
-    e = s.open(getattr(op, "profile_name", None) or f"aten::{op.name}", args, op=op, device=device)
+    e = s.open(getattr(op, "profile_name", None) or f"aten::{op.name}", args, op=op, device=device, kwargs=kwargs,
+               out=out)
     r = None
     try:
         r = _ORIGINAL_CALL(op, *args, out=out, **kwargs)
@@ -246,7 +248,7 @@ def _profiled_fast(op, fast):
         stack = s.stack()
         if stack and getattr(stack[-1], "op", None) is op:   # inside this op's own profiled __call__
             return fast(*args, **kwargs)
-        e = s.open(name, args, op=op)
+        e = s.open(name, args, op=op, kwargs=kwargs, out=kwargs.get("out"))
         try:
             r = fast(*args, **kwargs)
         except BaseException:

@@ -182,7 +182,7 @@ class _CountingSession:
             s = self._stacks.open = []
         return s
 
-    def open(self, name, args, cat="cpu_op", op=None, device=None) -> _Range:
+    def open(self, name, args, cat="cpu_op", op=None, device=None, kwargs=None, out=None) -> _Range:
         stack = self.stack()
         counted = (getattr(op, "name", None) in self.counter._formulas
                    and not any(r.counted for r in stack))
