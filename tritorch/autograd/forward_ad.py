@@ -26,6 +26,7 @@ import contextlib
 import threading
 from typing import NamedTuple
 
+from .._session import ObservingSession
 from ..tensor import Tensor
 from . import grad_mode
 
@@ -98,22 +99,10 @@ def _same_memory(a: Tensor, b: Tensor) -> bool:
     return a is b or (a._base if a._base is not None else a) is (b._base if b._base is not None else b)
 
 
-class _DualSession:
-    """The profiler hooks' session interface (see profiler/_hooks.py), computing tangents instead of timing."""
+class _DualSession(ObservingSession):
+    """Computes tangents on the profiler's hooks (profiler/_hooks.py): see the module docstring."""
 
-    use_cuda = False
-
-    def __init__(self):
-        self._stacks = threading.local()
-
-    def stack(self) -> list:
-        s = getattr(self._stacks, "open", None)
-        if s is None:
-            s = self._stacks.open = []
-        return s
-
-    def open(self, name, args, cat="cpu_op", op=None, device=None, kwargs=None, out=None) -> _Call:
-        stack = self.stack()
+    def begin(self, stack, op, args, kwargs, out) -> _Call:
         call = _Call(op, args, kwargs, out)
         if (op is not None and hasattr(op, "impl") and not _LOCAL.busy and not any(c.active for c in stack)
                 and any(_tangent(t) is not None for t in _tensors(args))):
@@ -130,26 +119,11 @@ class _DualSession:
                     call.before = {id(a): a.clone() for a in _tensors(args)
                                    if any(_same_memory(a, o) for o in _tensors((out,)))}
             call.rng = [(g, g.get_offset()) for g in _generators(kwargs)]
-        stack.append(call)
         return call
 
-    def close(self, e: _Call, result, allocates: bool = True) -> None:
-        stack = self.stack()
-        if e in stack:
-            del stack[stack.index(e):]
-        if e.active and result is not None:
-            _attach_tangents(e, result)
-
-    def discard(self, e: _Call) -> None:
-        stack = self.stack()
-        if e in stack:
-            stack.remove(e)
-
-    def launch(self, impl, meta, args, kwargs):
-        return impl(meta, *args, **kwargs)
-
-    def finish(self) -> list:
-        return []
+    def end(self, call: _Call, result) -> None:
+        if call.active:
+            _attach_tangents(call, result)
 
 
 def _attach_tangents(call: _Call, result) -> None:

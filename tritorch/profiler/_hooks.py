@@ -31,7 +31,8 @@ _ORIGINAL_CALL = _registry.OpDef.__call__
 
 
 class Session:
-    """The ranges of one profile: every range opened on any thread, in the order they began."""
+    """The ranges of one profile: every range opened on any thread, in the order they began. (The hooks take any
+    object with this interface: _session.ObservingSession is the base of the ones that observe calls instead.)"""
 
     def __init__(self, record_shapes=False, profile_memory=False, with_stack=False, use_cuda=False):
         self.record_shapes = record_shapes

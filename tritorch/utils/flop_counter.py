@@ -15,10 +15,10 @@ device, where PyTorch counts only its GPU kernels (its cpu kernel has no formula
 Counts are keyed by those names (strings; PyTorch keys by aten op objects, whose str() they equal)."""
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from math import prod
 
+from .._session import ObservingSession
 from ..tensor import Tensor
 from .module_tracker import ModuleTracker
 
@@ -167,46 +167,21 @@ class _Range:
         self.op, self.args, self.counted = op, args, counted
 
 
-class _CountingSession:
-    """The profiler hooks' session interface (profiler/_hooks.py), counting flops instead of timing ranges."""
-
-    use_cuda = False
+class _CountingSession(ObservingSession):
+    """Counts flops on the profiler's hooks (profiler/_hooks.py): a call of an op with a formula counts unless an
+    enclosing call already does."""
 
     def __init__(self, counter: "FlopCounterMode"):
+        super().__init__()
         self.counter = counter
-        self._stacks = threading.local()
 
-    def stack(self) -> list:
-        s = getattr(self._stacks, "open", None)
-        if s is None:
-            s = self._stacks.open = []
-        return s
+    def begin(self, stack, op, args, kwargs, out) -> _Range:
+        return _Range(op, args, getattr(op, "name", None) in self.counter._formulas
+                      and not any(r.counted for r in stack))
 
-    def open(self, name, args, cat="cpu_op", op=None, device=None, kwargs=None, out=None) -> _Range:
-        stack = self.stack()
-        counted = (getattr(op, "name", None) in self.counter._formulas
-                   and not any(r.counted for r in stack))
-        r = _Range(op, args, counted)
-        stack.append(r)
-        return r
-
-    def close(self, e: _Range, result, allocates: bool = True) -> None:
-        stack = self.stack()
-        if e in stack:
-            del stack[stack.index(e):]
-        if e.counted and result is not None:
-            self.counter._count(e.op.name, e.args, result)
-
-    def discard(self, e: _Range) -> None:
-        stack = self.stack()
-        if e in stack:
-            stack.remove(e)
-
-    def launch(self, impl, meta, args, kwargs):
-        return impl(meta, *args, **kwargs)
-
-    def finish(self) -> list:
-        return []
+    def end(self, record: _Range, result) -> None:
+        if record.counted:
+            self.counter._count(record.op.name, record.args, result)
 
 
 # ------------------------------------------------------------------------------------------ FlopCounterMode
