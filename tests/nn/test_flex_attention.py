@@ -196,3 +196,30 @@ def test_block_mask_from_kv_blocks_and_to_device(device="cpu"):
     for dev in devices():
         moved = a.to(dev)
         assert moved.kv_indices.device == tt.device(dev) and moved.to_dense().tolist() == a.to_dense().tolist()
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype_name", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["plain", "causal", "fully_masked_rows", "gqa", "scale_and_value_dim"])
+def test_without_score_mod_runs_the_fused_op(name, dtype_name, device, monkeypatch):
+    """No score_mod: the fused attention op under mask_mod's mask; output, log-sum-exp and gradients equal
+    PyTorch's reference all the same."""
+    from tritorch.nn.attention import flex_attention as module
+    fused_calls = []
+    real = module._fused
+    monkeypatch.setattr(module, "_fused", lambda *a: fused_calls.append(1) or real(*a))
+    case = CASES[name]
+    arrays = arrays_for(case, E=16)
+    mine = [tt.tensor(x, dtype=getattr(tt, dtype_name), device=device, requires_grad=True) for x in arrays]
+    ref = [torch.tensor(x, dtype=getattr(torch, dtype_name), requires_grad=True) for x in arrays]
+    bm = (ours.create_block_mask(case["mask"](ours, tt, device), 2, 4, 19, 19, device=device, BLOCK_SIZE=8)
+          if "mask" in case else None)
+    out, aux = ours.flex_attention(*mine, block_mask=bm, scale=case.get("scale"),
+                                   enable_gqa=case.get("enable_gqa", False), return_aux=ours.AuxRequest(lse=True))
+    assert fused_calls and aux.max_scores is None
+    b = torch_reference(case, *ref)
+    sum((o * o).sum() for o in (out, aux.lse.masked_fill(aux.lse == -np.inf, 0))).backward()
+    sum((o * o).sum() for o in (b[0], b[1].masked_fill(b[1] == -np.inf, 0))).backward()
+    tol = 1e-9 if dtype_name == "float64" else 2e-5
+    for x, y in zip([out, aux.lse] + [t.grad for t in mine], [b[0], b[1]] + [t.grad for t in ref]):
+        assert_close(x, y.detach().numpy(), rtol=tol, atol=tol)

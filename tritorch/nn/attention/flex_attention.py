@@ -5,7 +5,8 @@ flex_attention runs as PyTorch's eager reference does (PyTorch fuses it into a k
 scores = q @ k^T * scale in float32 (float64 for float64 inputs); score_mod(score, b, h, q_idx, kv_idx) and
 mask_mod(b, h, q_idx, kv_idx) applied; a softmax that gives a fully masked row zeros (not NaN); the probabilities
 in the inputs' dtype @ v. It is made of registered ops, so it runs and differentiates on both devices (the (L, S)
-scores are materialised). The mods get broadcastable index tensors b (B,1,1,1), h (1,H,1,1), q_idx (1,1,L,1),
+scores are materialised). Without a score_mod (and without max_scores asked for) it is the fused attention op
+under mask_mod's boolean mask instead, whose cuda kernel keeps no scores (see _fused). The mods get broadcastable index tensors b (B,1,1,1), h (1,H,1,1), q_idx (1,1,L,1),
 kv_idx (1,1,1,S) where PyTorch vmaps them over scalars: the same results for mods written with elementwise ops,
 comparisons, torch.where and indexing by the indices (bias[h], doc_id[q_idx] == doc_id[kv_idx], ...), which is
 what mods are; a mod that branches in Python on a value cannot be run either way.
@@ -388,6 +389,23 @@ def _check(query, key, value, enable_gqa: bool, block_mask) -> None:
         raise RuntimeError("Cannot use mask_mod from a sliced BlockMask")
 
 
+def _fused(query, key, value, block_mask, scale, enable_gqa):
+    """Without a score_mod, flex_attention is scaled_dot_product_attention under the mask that mask_mod gives
+    (evaluated once, as broadcast as the mod leaves it: a causal mod gives one (L, S) mask for every batch and
+    head): the fused attention op, whose kernel keeps no (L, S) scores on cuda. A fully masked row comes out 0
+    with a log-sum-exp of -inf, as flex_attention's."""
+    from ...ops.nn_attention import sdpa_op
+    mask = None
+    if block_mask is not None and block_mask.mask_mod is not noop_mask:
+        B, H, L, _ = query.shape
+        mask = block_mask.mask_mod(*_indices(B, H, L, key.shape[2], query.device))
+        if not isinstance(mask, Tensor):
+            mask = _creation.tensor(bool(mask), device=query.device)
+        if mask.dtype is not _dt.bool_:
+            mask = mask.to(_dt.bool_)
+    return sdpa_op(query, key, value, mask, scale=float(scale), enable_gqa=bool(enable_gqa))
+
+
 def flex_attention(query: Tensor, key: Tensor, value: Tensor, score_mod=None, block_mask: BlockMask | None = None,
                    scale: float | None = None, enable_gqa: bool = False, return_lse: bool = False,
                    kernel_options: FlexKernelOptions | None = None, *, return_aux: AuxRequest | None = None):
@@ -408,6 +426,14 @@ def flex_attention(query: Tensor, key: Tensor, value: Tensor, score_mod=None, bl
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
     B, H, L, _ = query.shape
+    want_lse = return_lse or (return_aux is not None and return_aux.lse)
+    want_max = return_aux is not None and return_aux.max_scores
+    if score_mod is None and not want_max and key.shape[0] == B:
+        out, lse = _fused(query, key, value, block_mask, scale, enable_gqa)
+        lse = lse if want_lse else None
+        if return_aux is not None:
+            return out, AuxOutput(lse=lse)
+        return (out, lse) if return_lse else out
     groups = H // key.shape[1]
     if groups > 1:
         key, value = key.repeat_interleave(groups, 1), value.repeat_interleave(groups, 1)
@@ -428,8 +454,6 @@ def flex_attention(query: Tensor, key: Tensor, value: Tensor, score_mod=None, bl
     safe = modded.masked_fill(masked_row.unsqueeze(-1), 0.0)
     probs = safe.softmax(-1).masked_fill(masked_row.unsqueeze(-1), 0.0)
     out = probs.to(query.dtype) @ value.to(query.dtype)
-    want_lse = return_lse or (return_aux is not None and return_aux.lse)
-    want_max = return_aux is not None and return_aux.max_scores
     lse = max_scores = None
     if want_lse:
         lse = logsumexp(safe, -1).masked_fill(masked_row, -math.inf)
