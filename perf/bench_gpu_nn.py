@@ -12,7 +12,9 @@
   chunked path (LinearCrossEntropyOptions()), forward+backward time and peak memory against torch's same two
   paths (no target in the issue; the chunked path should hold far less than the (N, C) logits);
 - conv2d 3x3 (padding 1) fp32 for a small CNN's layers: forward and forward+backward (target: torch / tritorch
-  >= 0.8; torch's cuDNN runs with its defaults, which allow TF32, as Triton's fp32 dot does).
+  >= 0.8; torch's cuDNN runs with its defaults, which allow TF32, as Triton's fp32 dot does);
+- flex_attention with a document-causal mask_mod (no score_mod: tritorch's fused path), fp16, against
+  torch.compile(flex_attention) (no target in the issue; last in the default list, its compile is the slowest).
 
 Timing: each call is followed by the device's synchronize, wall clock around `number` calls, interleaved with the
 peer, the fastest of `repeat` rounds. ratio = tritorch time / torch time (lower is better). Beside that figure,
@@ -182,6 +184,34 @@ def run_attention(rng, rows):
                     **_split_row("fwd", *fwd), **_split_row("fwd_bwd", *fwd_bwd), target="torch/ours: fwd >= 0.8 (ratio <= 1.25), bwd >= 0.9 (ratio <= 1.11)"))
 
 
+def run_flex_attention(rng, rows):
+    """flex_attention with a document mask (mask_mod only: our fused path), fp16, B2 H16 S4096 D128, against
+    torch.compile(flex_attention) (its fused kernel; compiled by a warm-up call outside the timing)."""
+    from tritorch.nn.attention import flex_attention as ofa
+    from torch.nn.attention import flex_attention as tfa
+    b, h, s, d = 2, 16, 4096, 128
+    xs, txs = _leaves([(b, h, s, d)] * 3, rng, dtype="float16")
+    docs, tdocs = tt.arange(s, device="cuda") // 1000, torch.arange(s, device="cuda") // 1000
+
+    def doc_causal(lib_docs):
+        return lambda b_, h_, q, kv: (lib_docs[q] == lib_docs[kv]) & (q >= kv)
+    obm = ofa.create_block_mask(doc_causal(docs), None, None, s, s, device="cuda")
+    tbm = tfa.create_block_mask(doc_causal(tdocs), None, None, s, s, device="cuda")
+    compiled = torch.compile(tfa.flex_attention)
+    fo = lambda q, k, v: ofa.flex_attention(q, k, v, block_mask=obm)  # noqa: E731
+    ft = lambda q, k, v: compiled(q, k, v, block_mask=tbm)  # noqa: E731
+    g = tt.ones(b, h, s, d, device="cuda", dtype=tt.float16)
+    tg = torch.ones(b, h, s, d, device="cuda", dtype=torch.float16)
+    fwd, fwd_bwd = fwd_and_fwd_bwd(fo, ft, xs, txs, g, tg)
+    fwd[1]()
+    fwd_bwd[1]()            # torch's compilations (forward, backward) before any timing
+    f_o, f_t = timed_pair(*fwd)
+    fb_o, fb_t = timed_pair(*fwd_bwd)
+    emit(rows, dict(op="flex_attention doc-causal mask", size=f"B{b} H{h} S{s} D{d} fp16", fwd_ms=f_o * 1e3,
+                    torch_fwd_ms=f_t * 1e3, fwd_ratio=f_o / f_t, fwd_bwd_ms=fb_o * 1e3, torch_fwd_bwd_ms=fb_t * 1e3,
+                    fwd_bwd_ratio=fb_o / fb_t, target="none in the issue (torch: torch.compile(flex_attention))"))
+
+
 def run_conv(rng, rows, deadline):
     for (nb, cin, hw, cout) in ((32, 3, 32, 32), (32, 32, 32, 64), (32, 64, 56, 64), (32, 128, 28, 128)):
         if time.monotonic() > deadline:
@@ -210,7 +240,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
     ap.add_argument("--time-limit", type=float, default=150.0)
-    ap.add_argument("--only", default="norms,cross_entropy,attention,conv,linear_cross_entropy")
+    ap.add_argument("--only", default="norms,cross_entropy,attention,conv,linear_cross_entropy,flex_attention")
     args = ap.parse_args()
     if _cuda.INTERPRET or not _cuda.is_available() or torch is None or not torch.cuda.is_available():
         print("needs a GPU and torch with cuda: nothing measured")
@@ -221,7 +251,8 @@ def main():
     print(f"card: {tt.cuda.get_device_name()}; torch {torch.__version__}", flush=True)
     steps = {"norms": lambda: run_norms(rng, rows, deadline), "cross_entropy": lambda: run_cross_entropy(rng, rows),
              "attention": lambda: run_attention(rng, rows), "conv": lambda: run_conv(rng, rows, deadline),
-             "linear_cross_entropy": lambda: run_linear_cross_entropy(rng, rows)}
+             "linear_cross_entropy": lambda: run_linear_cross_entropy(rng, rows),
+             "flex_attention": lambda: run_flex_attention(rng, rows)}
     for name in args.only.split(","):
         if time.monotonic() > deadline:
             rows.append(dict(op=name, skipped="time limit"))
