@@ -22,6 +22,9 @@ to use (or None for the default).
 Differences from torch.save: only the types above can be saved (no arbitrary Python objects); tensors that are the
 same object are saved once and come back as one object, but distinct views of one storage are saved (and loaded)
 as separate tensors.
+
+tt.load also reads the zip checkpoints PyTorch's torch.save writes (see _torch_checkpoint.py), as PyTorch reads
+them with weights_only=True: weights trained with PyTorch load into tritorch's modules and optimizers.
 """
 from __future__ import annotations
 
@@ -256,18 +259,31 @@ def _umask() -> int:
 # ================================================================================================= load
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
-    """Load an object saved by tritorch.save (or any safetensors file: a dict of its tensors) from a path or a
-    readable binary file object. `map_location` moves tensors (see the module docstring). Nothing in the file is
-    ever executed: `weights_only` and `mmap` are accepted for PyTorch compatibility and change nothing."""
+    """Load an object saved by tritorch.save (or any safetensors file: a dict of its tensors), or a checkpoint
+    PyTorch's torch.save wrote (read under its weights_only rules: _torch_checkpoint.py), from a path or a readable
+    binary file object. `map_location` moves tensors (see the module docstring). Nothing in the file is ever
+    executed: `weights_only` and `mmap` are accepted for PyTorch compatibility and change nothing."""
     if pickle_module is not None:
         raise TypeError("tritorch.load never unpickles: pickle_module is not supported")
+    from ._torch_checkpoint import is_torch_checkpoint, load_torch_checkpoint
     if hasattr(f, "read") and not isinstance(f, (str, os.PathLike)):
-        name = getattr(f, "name", None) or "<file object>"
-        metadata, arrays = _read_buffer(f.read(), str(name))
+        name = str(getattr(f, "name", None) or "<file object>")
+        data = f.read()
+        if is_torch_checkpoint(data):
+            return load_torch_checkpoint(io.BytesIO(data), name, _placer(map_location))
+        metadata, arrays = _read_buffer(data, name)
     else:
         name = os.fspath(f)
+        if os.path.isfile(name):
+            with open(name, "rb") as head:
+                if is_torch_checkpoint(head.read(4)):
+                    return load_torch_checkpoint(name, name, _placer(map_location))
         metadata, arrays = _read_file(name)
     return _Decoder(name, arrays, map_location).decode_file(metadata)
+
+
+def _placer(map_location):
+    return lambda t, location: _Decoder("", {}, map_location)._place(t, location)
 
 
 def _corrupt(name: str, why) -> CheckpointError:
