@@ -361,3 +361,40 @@ def test_grad_dtype_matches_torch():
         (x * 3).sum().backward()
         results.append((str(x.grad.dtype).split(".")[-1], x.grad.tolist(), str(x.grad_dtype).split(".")[-1]))
     assert results[0] == results[1]
+
+
+def test_function_with_setup_context_matches_torch(device):
+    """PyTorch 2's form of a custom Function: forward(*inputs) without ctx, then setup_context(ctx, inputs,
+    output), the inputs bound to forward's parameters with their defaults."""
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    def make(lib):
+        class Scaled(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k=2.0, shift=0.0):
+                return x * x * k + shift
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                seen.append(len(inputs))
+                x, k, _ = inputs
+                ctx.save_for_backward(x)
+                ctx.k = k
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return 2 * x * g * ctx.k, None, None
+        return Scaled
+
+    grads = []
+    for lib, dev in ((tt, device), (torch, "cpu")):
+        x = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, device=dev, requires_grad=True)
+        f = make(lib)
+        (f.apply(x) + f.apply(x, k=3.0, shift=1.0)).sum().backward()
+        with lib.no_grad():
+            f.apply(x)
+        grads.append(x.grad.cpu().numpy())
+    assert_close(grads[0], grads[1])
+    assert seen == [3, 3, 3] * 2

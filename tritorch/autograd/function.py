@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 
 from ..tensor import Tensor
 from . import forward_ad, grad_mode, saved_hooks
@@ -94,6 +95,12 @@ class Function(metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = FunctionCtx()
+        if getattr(cls, "setup_context", None) is not None:
+            # forward(*inputs) without ctx, then setup_context(ctx, inputs, output) (PyTorch 2's form): the
+            # inputs are the call's arguments bound to forward's parameters, defaults included
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, bound.kwargs
         tensors = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         jvp = getattr(cls, "jvp", None)
@@ -102,7 +109,7 @@ class Function(metaclass=FunctionMeta):
             out = _apply_with_jvp(cls, ctx, jvp, args, kwargs)
         else:
             with grad_mode.no_grad():
-                out = cls.forward(ctx, *args, **kwargs)
+                out = _forward(cls, ctx, args, kwargs)
         record = grad_mode.STATE.enabled and any(t._requires_grad for t in tensors)
         outs = out if isinstance(out, tuple) else (out,)
         to_save = getattr(ctx, "_to_save", ())
@@ -133,12 +140,23 @@ class Function(metaclass=FunctionMeta):
         return out
 
 
+def _forward(cls, ctx, args, kwargs):
+    """The Function's forward, in either of its forms: forward(ctx, *args), or forward(*args) followed by
+    setup_context(ctx, inputs, output)."""
+    setup = getattr(cls, "setup_context", None)
+    if setup is None:
+        return cls.forward(ctx, *args, **kwargs)
+    out = cls.forward(*args, **kwargs)
+    setup(ctx, tuple(args), out)
+    return out
+
+
 def _apply_with_jvp(cls, ctx, jvp, args, kwargs):
     """forward, then the Function's own jvp(ctx, *input_tangents) -> output tangents (forward AD): the ops inside
     forward are not differentiated. An input without a tangent gets zeros, as PyTorch materializes them."""
     from ..ops.creation import zeros_like
     with grad_mode.no_grad(), forward_ad._quiet():
-        out = cls.forward(ctx, *args, **kwargs)
+        out = _forward(cls, ctx, args, kwargs)
         tangents = [(forward_ad._tangent(a) if forward_ad._tangent(a) is not None else zeros_like(a))
                     if isinstance(a, Tensor) else None for a in args]
         ctx._saved = getattr(ctx, "_to_save_forward", None) or getattr(ctx, "_to_save", ())   # (for jvp only)
