@@ -119,3 +119,10 @@ def test_damaged_checkpoints_fail_cleanly(tmp_path):
         tt.load(rewrite("short_storage.pt", replace={storage: entries[storage][:8]}))
     with pytest.raises(pickle.UnpicklingError, match="not a PyTorch checkpoint"):
         tt.load(rewrite("no_pickle.pt", drop=[n for n in entries if n.endswith("data.pkl")]))
+
+
+def test_legacy_format_is_named(tmp_path):
+    path = str(tmp_path / "legacy.pt")
+    torch.save({"a": torch.ones(2)}, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(tt.serialization.CheckpointError, match="legacy checkpoint format"):
+        tt.load(path)

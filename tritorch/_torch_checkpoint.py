@@ -168,6 +168,20 @@ class _Unpickler(pickle.Unpickler):
         return cached
 
 
+# PyTorch's legacy format (torch.save(..., _use_new_zipfile_serialization=False), before 1.6): a pickle of its
+# magic number first
+_LEGACY_HEAD = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8"
+
+
+def legacy_message(head: bytes, name: str) -> str | None:
+    """The error for a file in PyTorch's legacy format (None for any other file)."""
+    if head[:len(_LEGACY_HEAD)] != _LEGACY_HEAD:
+        return None
+    return (f"tritorch.load: {name} is in PyTorch's legacy checkpoint format (torch.save with "
+            f"_use_new_zipfile_serialization=False, or PyTorch before 1.6), which tritorch does not read; save it "
+            f"again with PyTorch's default format")
+
+
 def is_torch_checkpoint(head: bytes) -> bool:
     """Whether a file's first bytes start a zip archive (PyTorch's format; safetensors files start with a
     length)."""

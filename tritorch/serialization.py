@@ -265,20 +265,24 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     executed: `weights_only` and `mmap` are accepted for PyTorch compatibility and change nothing."""
     if pickle_module is not None:
         raise TypeError("tritorch.load never unpickles: pickle_module is not supported")
-    from ._torch_checkpoint import is_torch_checkpoint, load_torch_checkpoint
+    from ._torch_checkpoint import is_torch_checkpoint, legacy_message, load_torch_checkpoint
     if hasattr(f, "read") and not isinstance(f, (str, os.PathLike)):
         name = str(getattr(f, "name", None) or "<file object>")
         data = f.read()
-        if is_torch_checkpoint(data):
-            return load_torch_checkpoint(io.BytesIO(data), name, _placer(map_location))
-        metadata, arrays = _read_buffer(data, name)
+        head = data[:16]
     else:
         name = os.fspath(f)
+        data = None
+        head = b""
         if os.path.isfile(name):
-            with open(name, "rb") as head:
-                if is_torch_checkpoint(head.read(4)):
-                    return load_torch_checkpoint(name, name, _placer(map_location))
-        metadata, arrays = _read_file(name)
+            with open(name, "rb") as fh:
+                head = fh.read(16)
+    if is_torch_checkpoint(head):
+        return load_torch_checkpoint(io.BytesIO(data) if data is not None else name, name, _placer(map_location))
+    legacy = legacy_message(head, name)
+    if legacy is not None:
+        raise CheckpointError(legacy)
+    metadata, arrays = _read_buffer(data, name) if data is not None else _read_file(name)
     return _Decoder(name, arrays, map_location).decode_file(metadata)
 
 
