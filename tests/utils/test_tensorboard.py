@@ -116,6 +116,21 @@ def test_text_audio_and_purge_equal_torch(tmp_path):
     assert strip[0] == strip[1] and len(strip[0]) == 3
 
 
+def test_pr_curves_equal_torch(tmp_path):
+    r = np.random.default_rng(4)
+    labels = r.random(200) > 0.6
+    predictions = r.random(200).astype(np.float32)
+
+    def program(w, lib):
+        w.add_pr_curve("pr", lib.tensor(labels), lib.tensor(predictions), 1, walltime=1.0)
+        w.add_pr_curve("pr_weighted", labels, predictions, 2, num_thresholds=300, weights=r.random(200) * 0 + 0.5,
+                       walltime=1.0)
+        w.add_pr_curve_raw("raw", [5, 3, 1], [4, 2, 0], [0, 2, 4], [0, 2, 4], [0.55, 0.6, 1.0], [1.0, 0.6, 0.2], 3,
+                           num_thresholds=3, walltime=1.0)
+    ours, theirs = both(tmp_path, program)
+    assert ours == theirs and len(ours["."]) == 3
+
+
 def _parsed_without_wall_time(data):
     from tensorboard.plugins.hparams import plugin_data_pb2
     e = event_pb2.Event.FromString(data)

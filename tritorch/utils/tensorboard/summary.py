@@ -220,6 +220,38 @@ def audio(tag: str, snd, sample_rate: int = 44100) -> bytes:
     return summary(summary_value(tag, audio=proto))
 
 
+# -------------------------------------------------------------------------------------------- PR curves
+
+def _pr_summary(tag: str, data: np.ndarray, num_thresholds: int) -> bytes:
+    """The pr_curves plugin's summary: the (6, thresholds) float tensor of tp, fp, tn, fn, precision, recall."""
+    shape = b"".join(bytes_field(2, varint_field(1, n), keep_empty=True) for n in data.shape)
+    tensor = varint_field(1, _DT_FLOAT) + bytes_field(2, shape, keep_empty=True) + \
+        packed_floats(5, data.reshape(-1).tolist())
+    content = varint_field(2, num_thresholds)   # PrCurvePluginData{version 1 (0), num_thresholds 2}
+    return summary(summary_value(tag, tensor=tensor, metadata=plugin_metadata("pr_curves", content)))
+
+
+def pr_curve_raw(tag, tp, fp, tn, fn, precision, recall, num_thresholds: int = 127) -> bytes:
+    return _pr_summary(tag, np.stack((tp, fp, tn, fn, precision, recall)), min(num_thresholds, 127))
+
+
+def pr_curve(tag, labels, predictions, num_thresholds: int = 127, weights=None) -> bytes:
+    """Counts at `num_thresholds` (at most 127, as TensorBoard's plugin takes) evenly spaced thresholds of the
+    predictions (probabilities in [0, 1]) against boolean labels, optionally weighted."""
+    n = min(num_thresholds, 127)
+    labels, predictions = make_np(labels), make_np(predictions)
+    weights = 1.0 if weights is None else weights
+    buckets = np.int32(np.floor(predictions * (n - 1)))
+    positive = labels.astype(np.float64)
+    tp_per, _ = np.histogram(buckets, bins=n, range=(0, n - 1), weights=positive * weights)
+    fp_per, _ = np.histogram(buckets, bins=n, range=(0, n - 1), weights=(1.0 - positive) * weights)
+    tp, fp = np.cumsum(tp_per[::-1])[::-1], np.cumsum(fp_per[::-1])[::-1]   # counts at or above each threshold
+    tn, fn = fp[0] - fp, tp[0] - tp
+    precision = tp / np.maximum(1e-7, tp + fp)
+    recall = tp / np.maximum(1e-7, tp + fn)
+    return _pr_summary(tag, np.stack((tp, fp, tn, fn, precision, recall)), n)
+
+
 # ------------------------------------------------------------------------------------------ hyperparameters
 
 _HPARAMS = "hparams"

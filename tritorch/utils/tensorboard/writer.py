@@ -86,7 +86,8 @@ class FileWriter:
 
 
 class SummaryWriter:
-    """torch.utils.tensorboard.SummaryWriter: scalars, histograms, images, text, audio and hyperparameters into
+    """torch.utils.tensorboard.SummaryWriter: scalars, histograms, images, text, audio, PR curves and
+    hyperparameters into
     TensorBoard event files under `log_dir` (default runs/<date>_<host><comment>)."""
 
     def __init__(self, log_dir=None, comment: str = "", purge_step=None, max_queue: int = 10,
@@ -159,6 +160,19 @@ class SummaryWriter:
 
     def add_audio(self, tag, snd_tensor, global_step=None, sample_rate: int = 44100, walltime=None) -> None:
         self._get_file_writer().add_summary(_summary.audio(tag, snd_tensor, sample_rate), global_step, walltime)
+
+    def add_pr_curve(self, tag, labels, predictions, global_step=None, num_thresholds: int = 127, weights=None,
+                     walltime=None) -> None:
+        """A precision-recall curve of predictions (probabilities) against labels."""
+        self._get_file_writer().add_summary(_summary.pr_curve(tag, labels, predictions, num_thresholds, weights),
+                                            global_step, walltime)
+
+    def add_pr_curve_raw(self, tag, true_positive_counts, false_positive_counts, true_negative_counts,
+                         false_negative_counts, precision, recall, global_step=None, num_thresholds: int = 127,
+                         weights=None, walltime=None) -> None:
+        self._get_file_writer().add_summary(
+            _summary.pr_curve_raw(tag, true_positive_counts, false_positive_counts, true_negative_counts,
+                                  false_negative_counts, precision, recall, num_thresholds), global_step, walltime)
 
     def add_hparams(self, hparam_dict, metric_dict, hparam_domain_discrete=None, run_name=None,
                     global_step=None) -> None:
