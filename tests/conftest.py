@@ -14,6 +14,19 @@ def _exact_fp32_convolutions(monkeypatch):
     monkeypatch.setattr(tritorch.backends.cudnn, "allow_tf32", False)
 
 
+@pytest.fixture(autouse=True)
+def _per_test_rng(request):
+    """A test module's shared `RNG` (a NumPy Generator its tests draw from) reseeded for each test from the test's
+    id: a test's draws then depend on nothing but the test, not on which tests ran before it on its xdist worker
+    (which differs from run to run)."""
+    import zlib
+
+    import numpy as np
+    module = request.module
+    if isinstance(getattr(module, "RNG", None), np.random.Generator):
+        module.RNG = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
 @pytest.fixture
 def assert_same_signature():
     """assert_same_signature(ours, theirs): the same parameter names, in order, with the same defaults (the tests
