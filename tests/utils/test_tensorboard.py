@@ -131,6 +131,21 @@ def test_pr_curves_equal_torch(tmp_path):
     assert ours == theirs and len(ours["."]) == 3
 
 
+def test_custom_scalars_equal_torch(tmp_path):
+    def program(w, lib):
+        w.add_custom_scalars({"Taiwan": {"twse": ["Multiline", ["twse/0050", "twse/2330"]]},
+                              "USA": {"dow": ["Margin", ["dow/aaa", "dow/bbb", "dow/ccc"]],
+                                      "nasdaq": ["Margin", ["nasdaq/aaa", "nasdaq/bbb", "nasdaq/ccc"]]}})
+        w.add_custom_scalars_multilinechart(["loss/train", "loss/val"], category="losses", title="both")
+        w.add_custom_scalars_marginchart(["acc", "acc_low", "acc_high"])
+        with pytest.raises(AssertionError, match="Expected 3 tags"):
+            w.add_custom_scalars_marginchart(["a", "b"])
+    ours, theirs = both(tmp_path, program)
+    # these summaries carry the clock's wall time
+    assert [_without_wall_time(e) for e in ours["."]] == [_without_wall_time(e) for e in theirs["."]]
+    assert len(ours["."]) == 3
+
+
 def _parsed_without_wall_time(data):
     from tensorboard.plugins.hparams import plugin_data_pb2
     e = event_pb2.Event.FromString(data)

@@ -220,6 +220,29 @@ def audio(tag: str, snd, sample_rate: int = 44100) -> bytes:
     return summary(summary_value(tag, audio=proto))
 
 
+# --------------------------------------------------------------------------------------- custom scalars
+
+def custom_scalars(layout: dict) -> bytes:
+    """The custom_scalars plugin's layout: {category: {chart title: ["Multiline", [tags]] or ["Margin", [value,
+    lower, upper]]}}, as a DT_STRING tensor holding the serialized Layout."""
+    categories = b""
+    for category, charts in layout.items():
+        body = string_field(1, category)
+        for title, (kind, tags) in charts.items():
+            if kind == "Margin":
+                if len(tags) != 3:
+                    raise AssertionError("len(tags) != 3")
+                series = b"".join(string_field(i + 1, t) for i, t in enumerate(tags))
+                content = bytes_field(3, bytes_field(1, series, keep_empty=True), keep_empty=True)
+            else:
+                content = bytes_field(2, b"".join(string_field(1, t) for t in tags), keep_empty=True)
+            body += bytes_field(2, string_field(1, title) + content, keep_empty=True)
+        categories += bytes_field(2, body, keep_empty=True)
+    tensor = varint_field(1, _DT_STRING) + bytes_field(2, b"", keep_empty=True) + \
+        bytes_field(8, categories, keep_empty=True)
+    return summary(summary_value("custom_scalars__config__", tensor=tensor, metadata=plugin_metadata("custom_scalars")))
+
+
 # -------------------------------------------------------------------------------------------- PR curves
 
 def _pr_summary(tag: str, data: np.ndarray, num_thresholds: int) -> bytes:

@@ -174,6 +174,19 @@ class SummaryWriter:
             _summary.pr_curve_raw(tag, true_positive_counts, false_positive_counts, true_negative_counts,
                                   false_negative_counts, precision, recall, num_thresholds), global_step, walltime)
 
+    def add_custom_scalars(self, layout: dict) -> None:
+        """The custom scalars dashboard's layout: {category: {chart title: ["Multiline", [tags]] or
+        ["Margin", [value tag, lower tag, upper tag]]}}."""
+        self._get_file_writer().add_summary(_summary.custom_scalars(layout))
+
+    def add_custom_scalars_multilinechart(self, tags, category: str = "default", title: str = "untitled") -> None:
+        self.add_custom_scalars({category: {title: ["Multiline", tags]}})
+
+    def add_custom_scalars_marginchart(self, tags, category: str = "default", title: str = "untitled") -> None:
+        if len(tags) != 3:
+            raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
+        self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
     def add_hparams(self, hparam_dict, metric_dict, hparam_domain_discrete=None, run_name=None,
                     global_step=None) -> None:
         """One run of the hparams dashboard, in <log_dir>/<run_name> (default: the time): the hyperparameters and
