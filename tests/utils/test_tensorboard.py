@@ -146,6 +146,37 @@ def test_custom_scalars_equal_torch(tmp_path):
     assert len(ours["."]) == 3
 
 
+def test_embeddings_equal_torch(tmp_path):
+    from PIL import Image
+    r = np.random.default_rng(6)
+    mat = r.standard_normal((10, 4)).astype(np.float32)
+    images = r.random((10, 3, 5, 5)).astype(np.float32)
+    files = []
+    for writer_cls, lib in ((SummaryWriter, tt), (TorchSummaryWriter, torch)):
+        d = tmp_path / lib.__name__
+        with writer_cls(str(d)) as w:
+            w.add_embedding(lib.tensor(mat), metadata=[f"p{i}" for i in range(10)], label_img=lib.tensor(images),
+                            global_step=3, tag="layer/1")
+            w.add_embedding(mat[:, :2], metadata=[[i, i % 2] for i in range(10)], metadata_header=["id", "odd"],
+                            tag='quote"d')
+        found = {}
+        for root, _, names in os.walk(d):
+            for name in names:
+                if not name.startswith("events."):
+                    path = os.path.join(root, name)
+                    key = os.path.relpath(path, d)
+                    found[key] = (np.asarray(Image.open(path)) if name.endswith(".png")
+                                  else open(path, "rb").read())
+        files.append(found)
+    ours, theirs = files
+    assert sorted(ours) == sorted(theirs) and "projector_config.pbtxt" in ours
+    for key in ours:
+        if key.endswith(".png"):
+            np.testing.assert_array_equal(ours[key], theirs[key])
+        else:
+            assert ours[key] == theirs[key], key
+
+
 def _parsed_without_wall_time(data):
     from tensorboard.plugins.hparams import plugin_data_pb2
     e = event_pb2.Event.FromString(data)

@@ -174,6 +174,37 @@ class SummaryWriter:
             _summary.pr_curve_raw(tag, true_positive_counts, false_positive_counts, true_negative_counts,
                                   false_negative_counts, precision, recall, num_thresholds), global_step, walltime)
 
+    def add_embedding(self, mat, metadata=None, label_img=None, global_step=None, tag: str = "default",
+                      metadata_header=None) -> None:
+        """Points for the embedding projector: mat (N, D), optional labels (one per point, or rows of columns
+        under metadata_header) and images (N, C, H, W); files in <log_dir>/<step>/<tag>/ (see _projector.py)."""
+        from . import _projector
+        mat = _summary.make_np(mat)
+        step = 0 if global_step is None else global_step
+        subdir = f"{str(step).zfill(5)}/{_projector.encode_tag(tag)}"
+        folder = os.path.join(self._get_file_writer().get_logdir(), subdir)
+        if os.path.exists(folder):
+            if not os.path.isdir(folder):
+                raise NotADirectoryError(f"Path: `{folder}` exists, but is a file. Cannot proceed.")
+            print("warning: Embedding dir exists, did you set global_step for add_embedding()?")
+        else:
+            os.makedirs(folder)
+        if metadata is not None:
+            if mat.shape[0] != len(metadata):
+                raise AssertionError("#labels should equal with #data points")
+            _projector.write_metadata(metadata, folder, metadata_header)
+        if label_img is not None:
+            if mat.shape[0] != _summary.make_np(label_img).shape[0]:
+                raise AssertionError("#images should equal with #data points")
+            _projector.write_sprite(label_img, folder)
+        if mat.ndim != 2:
+            raise AssertionError("mat should be 2D, where mat.size(0) is the number of data points")
+        _projector.write_matrix(mat, folder)
+        self._projector_entries = getattr(self, "_projector_entries", []) + [
+            _projector.embedding_entry(metadata, label_img, subdir, step, tag)]
+        with open(os.path.join(self._get_file_writer().get_logdir(), "projector_config.pbtxt"), "wb") as f:
+            f.write("".join(self._projector_entries).encode())
+
     def add_custom_scalars(self, layout: dict) -> None:
         """The custom scalars dashboard's layout: {category: {chart title: ["Multiline", [tags]] or
         ["Margin", [value tag, lower tag, upper tag]]}}."""
