@@ -287,7 +287,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
 
 def _placer(map_location):
-    return lambda t, location: _Decoder("", {}, map_location)._place(t, location)
+    return lambda t, location: _place(t, location, map_location)
 
 
 def _corrupt(name: str, why) -> CheckpointError:
@@ -433,7 +433,7 @@ class _Decoder:
         crc = node.get("crc32")
         if crc is not None and _crc32(arr) != crc:
             raise _corrupt(self.name, f"the data of tensor {name!r} does not match its checksum")
-        t = self._place(_make(arr, _dt.from_numpy_dtype(arr.dtype), CPU), location)
+        t = _place(_make(arr, _dt.from_numpy_dtype(arr.dtype), CPU), location, self.map_location)
         if node.get("parameter"):
             from .nn.parameter import Parameter
             t = Parameter(t, requires_grad=bool(node.get("requires_grad", False)))
@@ -442,26 +442,26 @@ class _Decoder:
         self._tensors[name] = t
         return t
 
-    def _place(self, t: Tensor, location: str) -> Tensor:
-        """The tensor (on cpu, fresh from the file) moved to where map_location says `location` maps."""
-        ml = self.map_location
-        if callable(ml) and not isinstance(ml, (str, _Device)):
-            r = ml(t, location)
-            if r is not None:
-                return r
-            target = location
-        elif isinstance(ml, dict):
-            target = ml.get(location, location)
-        elif ml is not None:
-            target = ml
-        else:
-            target = location
-        dev = as_device(target)
-        if dev.type == "cuda" and not _cuda.is_available():
-            raise RuntimeError("Attempting to deserialize object on a CUDA device but tritorch.cuda.is_available() "
-                               "is False. If you are running on a CPU-only machine, please use tritorch.load with "
-                               "map_location='cpu' to map your tensors to the CPU.")
-        return t if dev is CPU else t.to(dev)
+
+def _place(t: Tensor, location: str, ml) -> Tensor:
+    """The tensor (on cpu, fresh from the file) moved to where map_location `ml` says `location` maps."""
+    if callable(ml) and not isinstance(ml, (str, _Device)):
+        r = ml(t, location)
+        if r is not None:
+            return r
+        target = location
+    elif isinstance(ml, dict):
+        target = ml.get(location, location)
+    elif ml is not None:
+        target = ml
+    else:
+        target = location
+    dev = as_device(target)
+    if dev.type == "cuda" and not _cuda.is_available():
+        raise RuntimeError("Attempting to deserialize object on a CUDA device but tritorch.cuda.is_available() "
+                           "is False. If you are running on a CPU-only machine, please use tritorch.load with "
+                           "map_location='cpu' to map your tensors to the CPU.")
+    return t if dev is CPU else t.to(dev)
 
 
 _ = io  # (file objects are duck-typed: anything with read()/write())

@@ -60,34 +60,29 @@ def noop_mask(b, h, q_idx, kv_idx):
     return b.new_ones((), dtype=_dt.bool_)
 
 
-def _identity(score, b, h, m, n):
-    return score
+def _combined(mask_mods, name: str, keep_all: bool):
+    """The mask_mod keeping a position when all (keep_all) or any of mask_mods keeps it."""
+    if not all(callable(m) for m in mask_mods):
+        raise RuntimeError(f"All inputs should be callable mask_mods: {mask_mods}")
+
+    def combined(b, h, q_idx, kv_idx):
+        result = b.new_ones((), dtype=_dt.bool_) if keep_all else b.new_zeros((), dtype=_dt.bool_)
+        for mod in mask_mods:
+            kept = mod(b, h, q_idx, kv_idx)
+            result = result & kept if keep_all else result | kept
+        return result
+    combined.__name__ = combined.__qualname__ = name
+    return combined
 
 
 def or_masks(*mask_mods):
     """The mask_mod that keeps a position when any of mask_mods does."""
-    if not all(callable(m) for m in mask_mods):
-        raise RuntimeError(f"All inputs should be callable mask_mods: {mask_mods}")
-
-    def or_mask(b, h, q_idx, kv_idx):
-        result = b.new_zeros((), dtype=_dt.bool_)
-        for mod in mask_mods:
-            result = result | mod(b, h, q_idx, kv_idx)
-        return result
-    return or_mask
+    return _combined(mask_mods, "or_mask", False)
 
 
 def and_masks(*mask_mods):
     """The mask_mod that keeps a position when all of mask_mods do."""
-    if not all(callable(m) for m in mask_mods):
-        raise RuntimeError(f"All inputs should be callable mask_mods: {mask_mods}")
-
-    def and_mask(b, h, q_idx, kv_idx):
-        result = b.new_ones((), dtype=_dt.bool_)
-        for mod in mask_mods:
-            result = result & mod(b, h, q_idx, kv_idx)
-        return result
-    return and_mask
+    return _combined(mask_mods, "and_mask", True)
 
 
 def _is_score_mod(fn) -> bool:
