@@ -33,7 +33,7 @@ def test_device_equality_hash_and_pickle():
 
 
 def test_device_parsing_errors():
-    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type at start of device string: tpu"):
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda, meta device type at start of device string: tpu"):
         tt.device("tpu")
     with pytest.raises(RuntimeError, match="type \\(string\\) must not include an index because index was passed"):
         tt.device("cuda:0", 1)

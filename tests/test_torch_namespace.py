@@ -558,7 +558,8 @@ def test_resize_keeps_leading_elements_on_each_device(device):
 
 def test_layout_predicates_and_dense_forms():
     x, xr = _pair([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    for name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn", "is_nested", "is_xpu",
+    assert x.is_meta is xr.is_meta is False
+    for name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_mkldnn", "is_nested", "is_xpu",
                  "is_mps", "is_xla", "is_ipu", "is_vulkan", "is_maia", "is_mtia"):
         assert getattr(x, name) is getattr(xr, name) is False, name
     with pytest.raises(RuntimeError, match="imag is not implemented for tensors with non-complex dtypes"):

@@ -87,6 +87,11 @@ def _tensor_str(arr, indent, summarize, fmt) -> str:
 
 
 def _format(t) -> str:
+    if t.device.type == "meta":   # no values: PyTorch's "..." with the size
+        suffix = ["device='meta'", f"size={tuple(t.shape)}"]
+        if t.dtype is not _dt.get_default_dtype():
+            suffix.append(f"dtype={t.dtype}")
+        return _add_suffixes("tensor(...", suffix + _grad_suffix(t), len("tensor("))
     arr = t._host()
     dt = t.dtype
     if dt is _dt.bfloat16 or dt is _dt.float16:
@@ -106,11 +111,13 @@ def _format(t) -> str:
         body = _tensor_str(arr, len("tensor("), summarize, fmt)
         if dt not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
             suffix.append(f"dtype={dt}")
+    return _add_suffixes("tensor(" + body, suffix + _grad_suffix(t), len("tensor("))
+
+
+def _grad_suffix(t) -> list:
     if t.grad_fn is not None:
-        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t._requires_grad:
-        suffix.append("requires_grad=True")
-    return _add_suffixes("tensor(" + body, suffix, len("tensor("))
+        return [f"grad_fn=<{t.grad_fn.name()}>"]
+    return ["requires_grad=True"] if t._requires_grad else []
 
 
 def _add_suffixes(text: str, suffixes: list, indent: int) -> str:

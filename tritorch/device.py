@@ -1,9 +1,13 @@
-"""Devices: `cpu` (NumPy storage) and `cuda` (Triton kernels, on a GPU or in Triton's interpreter)."""
+"""Devices: `cpu` (NumPy storage), `cuda` (Triton kernels, on a GPU or in Triton's interpreter) and `meta`
+(shapes and dtypes only: no storage, no computation)."""
 from __future__ import annotations
 
 
 class device:
-    """torch.device: a type ("cpu" or "cuda") and an index. Instances are interned, so `is` compares them."""
+    """torch.device: a type ("cpu", "cuda" or "meta") and an index. Instances are interned, so `is` compares them.
+
+    As a context manager (`with tt.device("meta"): ...`) it is the default device of the factory functions
+    (and so of the parameters modules create) inside the block, as torch.set_default_device."""
 
     __slots__ = ("type", "index", "__weakref__")
     _cache: dict = {}
@@ -21,11 +25,11 @@ class device:
             if index is not None:
                 raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {spec}")
             index = int(idx)
-        if typ not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {spec}")
+        if typ not in ("cpu", "cuda", "meta"):
+            raise RuntimeError(f"Expected one of cpu, cuda, meta device type at start of device string: {spec}")
         if typ == "cpu":
             index = None  # tritorch has one cpu device
-        elif index is None:
+        elif index is None and typ == "cuda":
             index = 0
         canonical = cls._cache.get((typ, index, "canonical"))
         if canonical is None:
@@ -53,9 +57,23 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    def __enter__(self) -> "device":
+        from .ops import creation
+        _ENTERED.append(creation.DEFAULT_DEVICE[0])
+        creation.DEFAULT_DEVICE[0] = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from .ops import creation
+        creation.DEFAULT_DEVICE[0] = _ENTERED.pop()
+
+
+_ENTERED: list = []   # the default devices that `with device(...)` blocks replaced, innermost last
+
 
 CPU = device("cpu")
 CUDA = device("cuda", 0)
+META = device("meta")
 
 
 def as_device(d) -> device:

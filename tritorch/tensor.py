@@ -1,6 +1,6 @@
 """Tensor: the data holder every layer sees.
 
-A Tensor is storage (a NumPy array on cpu, a `CudaArray` on cuda), a tritorch dtype, a device, and autograd
+A Tensor is storage (a NumPy array on cpu, a `CudaArray` on cuda, a data-less `MetaArray` on meta), a tritorch dtype, a device, and autograd
 metadata. It holds no op logic: `tritorch.ops` binds the methods and operators onto it when `tritorch` is
 imported, so that tensor.py never imports the ops (no import cycle tensor <-> ops <-> autograd).
 """
@@ -41,7 +41,7 @@ class Tensor:
     """A multi-dimensional array on a device, with autograd metadata.
 
     Slots (read on every op, so kept as plain attributes):
-      _data          np.ndarray (cpu) or CudaArray (cuda)
+      _data          np.ndarray (cpu), CudaArray (cuda) or MetaArray (meta)
       dtype          tritorch dtype
       device         tritorch device
       _requires_grad True when autograd tracks this tensor
@@ -140,6 +140,10 @@ class Tensor:
     @property
     def is_cpu(self) -> bool:
         return self.device.type == "cpu"
+
+    @property
+    def is_meta(self) -> bool:
+        return self.device.type == "meta"
 
     def is_floating_point(self) -> bool:
         return self.dtype.kind == _dt.FLOAT
@@ -262,6 +266,8 @@ class Tensor:
     def item(self):
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        if self.device.type == "meta":
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return self._host().reshape(()).item() if self.dtype is not _dt.bfloat16 else float(self._host().reshape(()).astype(np.float32))
 
     def tolist(self):

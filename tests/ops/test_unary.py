@@ -38,7 +38,7 @@ def test_every_op_is_registered_with_everything_the_contract_asks():
     for name in UNARY_OPS:
         op = registry.get(name)
         assert op.family == "unary"
-        assert set(op.impl) == {"cpu", "cuda"}
+        assert set(op.impl) == {"cpu", "cuda", "meta"}
         assert op.ref is not None and op.samples is not None
         assert callable(op.extra["torch"])
         assert op.extra["arity"] == 1

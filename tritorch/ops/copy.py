@@ -13,6 +13,7 @@ from .. import _memory_format as _mf
 from .. import _state
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
+from ..backends.meta import NO_DATA
 from ..device import CPU, as_device
 from ..tensor import Tensor, _make
 from . import pointwise as pw
@@ -166,7 +167,9 @@ def copy_(dst: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         return _copy_recorded(dst, src, shape)
     if src.device is not dst.device:
         src = to_device(src, dst.device)
-    if dst.device is CPU:
+    if dst.device.type == "meta":   # nothing to write
+        pass
+    elif dst.device is CPU:
         np.copyto(dst._data, src._data, casting="unsafe")
     else:
         pw.launch_pointwise(_identity, [src], tuple(dst._data.shape), dst.dtype, _cast_compute(src.dtype, dst.dtype),
@@ -190,6 +193,8 @@ def _copy_recorded(dst: Tensor, src: Tensor, shape) -> Tensor:
 # ---------------------------------------------------------------------------------------------- devices
 
 def _to_device_infer(x, device):
+    if x.device.type == "meta":
+        raise NotImplementedError(NO_DATA)
     if device.type == "cuda" and device.index not in (None, 0):
         raise RuntimeError("CUDA error: invalid device ordinal (tritorch uses one GPU, cuda:0)")
     return Meta(x._data.shape, x.dtype, device)
@@ -210,7 +215,8 @@ def _to_device_vjp(ctx, grad):
 
 
 # Not registered (the generated tests compare devices already): a differentiable copy between devices, whose
-# backward moves the gradient back (PyTorch's ToCopyBackward0).
+# backward moves the gradient back (PyTorch's ToCopyBackward0). To the meta device it keeps the shape (the
+# registry's meta impl); from it there is nothing to copy.
 _to_device_op = OpDef(name="_to_copy", infer=_to_device_infer, impl={"cpu": _download, "cuda": _upload},
                       family=FAMILY, vjp=_to_device_vjp, save="none")
 

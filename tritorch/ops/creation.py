@@ -16,6 +16,7 @@ from .. import _memory_format as _mf
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
+from ..backends.meta import MetaArray
 from ..device import CPU, as_device
 from ..tensor import Tensor, _make, from_array
 from . import launch
@@ -62,6 +63,22 @@ def _dev(device):
     return d
 
 
+def storage_of(arr: np.ndarray, dev):
+    """`arr` as the storage of a tensor on `dev`: itself on the cpu, a device copy on cuda, its shape on meta."""
+    if dev is CPU:
+        return arr
+    if dev.type == "meta":
+        return MetaArray.empty(arr.shape, arr.dtype)
+    return CudaArray.from_numpy(arr)
+
+
+def empty_storage(shape: tuple, np_dtype, dev):
+    """Uninitialised contiguous storage of `shape` on `dev`."""
+    if dev is CPU:
+        return np.empty(shape, np_dtype)
+    return (MetaArray if dev.type == "meta" else CudaArray).empty(shape, np_dtype)
+
+
 # ----------------------------------------------------------------------------------------- from data
 
 def _infer_data_dtype(arr: np.ndarray, data) -> _dt.dtype:
@@ -105,7 +122,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if arr is src or (isinstance(data, Tensor) and arr.base is not None):
         arr = arr.copy()
     dev = _dev(device if device is not None else (data.device if isinstance(data, Tensor) else None))
-    t = _make(arr if dev is CPU else CudaArray.from_numpy(arr), dt, dev)
+    t = _make(storage_of(arr, dev), dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -255,7 +272,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=Non
     if memory_format in _mf.PHYSICAL_ORDER:
         t = _empty_in_order(shape, _mf.physical_order(memory_format, len(shape)), dt, dev)
     else:
-        t = _make(np.empty(shape, dt.np) if dev is CPU else CudaArray.empty(shape, dt.np), dt, dev)
+        t = _make(empty_storage(shape, dt.np, dev), dt, dev)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -267,7 +284,7 @@ def _empty_in_order(shape: tuple, order: tuple, dt, dev) -> Tensor:
     inverse = tuple(order.index(d) for d in range(len(order)))
     if dev is CPU:
         return _make(np.empty(physical, dt.np).transpose(inverse), dt, dev)
-    flat = CudaArray.empty(physical, dt.np)
+    flat = empty_storage(physical, dt.np, dev)
     strides = tuple(flat.strides[i] for i in inverse)
     return _make(flat.view_as(shape, strides, flat.offset), dt, dev)
 

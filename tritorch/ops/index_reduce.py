@@ -74,7 +74,7 @@ def _infer(input, dim, index, source, reduce, include_self=True):
     if input.device is not index.device or input.device is not source.device:
         raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
                            f"{input.device} and {index.device if index.device is not input.device else source.device}!")
-    if n:
+    if n and index.device.type != "meta":   # (a meta index has no values to check)
         lo, hi = int(index.min().item()), int(index.max().item())
         if lo < 0 or hi >= sa[d]:
             raise IndexError("index out of range in self")

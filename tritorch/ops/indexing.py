@@ -330,7 +330,7 @@ def _index_ranges(tensors) -> list:
     launches = []  # (slot in result, array, parts)
     n_parts = 0
     for i, t in enumerate(tensors):
-        if t.numel() == 0:
+        if t.numel() == 0 or t.device.type == "meta":   # (a meta index has no values to check)
             continue
         if t.device is CPU:
             a = t._data
@@ -1772,7 +1772,7 @@ def _masked_scatter_infer(input, mask, source):
     plan.shape, plan.parts, plan.offsets = shape, None, None
     if dev is CPU:
         plan.count = int(np.count_nonzero(np.broadcast_to(mask._data, shape)))
-    elif _prod(shape) == 0:
+    elif _prod(shape) == 0 or dev.type == "meta":   # (a meta mask has no ones to count)
         plan.count = 0
     else:
         x, m = input._data, mask._data

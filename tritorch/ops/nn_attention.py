@@ -1502,7 +1502,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         p = _plan(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa, 0, 0)
         gen = _random.default_generator
         seed, offset = gen.initial_seed(), gen.get_offset()
-        gen._advance(_n_draws(p))
+        if query.device.type != "meta":   # (nothing is drawn there)
+            gen._advance(_n_draws(p))
     out, _ = sdpa_op(query, key, value, attn_mask, dropout_p=float(dropout_p), is_causal=bool(is_causal),
                      scale=scale, enable_gqa=bool(enable_gqa), seed=seed, offset=offset)
     return out

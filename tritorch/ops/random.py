@@ -1098,10 +1098,11 @@ randperm_op = register(OpDef(
 
 def _draw(op, values: int, generator, *args, out=None, requires_grad=False, **kwargs) -> Tensor:
     """Call a registered random op at the generator's position, then move the generator past its draws (only
-    once the call has succeeded, so a rejected call consumes nothing)."""
+    once the call has succeeded, so a rejected call consumes nothing; on the meta device nothing is drawn)."""
     g = _gen(generator)
     r = op(*args, seed=g._seed, offset=g._offset, out=out, **kwargs)
-    g._advance(values)
+    if r.device.type != "meta":
+        g._advance(values)
     if requires_grad:
         r.requires_grad_(True)
     return r

@@ -8,6 +8,9 @@ An `OpDef` carries
   impl["cpu"]        the NumPy fallback:   impl(meta, *args, out=None, **kw) -> np.ndarray (or a tuple)
   impl["cuda"]       the Triton launcher:  impl(meta, *args, out=None, **kw) -> CudaArray (or a tuple); it
                      launches Triton kernels only: no NumPy and no host round trip inside it.
+  impl["meta"]       made by the registry (`meta_impl`): storage-less MetaArrays of the shapes `infer` decided
+                     (a view op's cuda impl builds its views' strides); an op whose output shape depends on
+                     its inputs' values declares one that raises.
                      impls get the call's own arguments (Tensors stay Tensors) and return raw storage; `out`,
                      when the op supports it, is the raw storage to write into.
   vjp                the backward rule, written in registered ops on Tensors (filled by the autograd layer)
@@ -28,6 +31,7 @@ import numpy as np
 
 from .. import _state
 from ..backends.cuda import CudaArray
+from ..backends.meta import MetaArray, ValueDependentShape
 from .. import dtypes as _dt
 from ..device import CPU, device
 from ..tensor import Tensor, _make
@@ -119,6 +123,8 @@ class OpDef:
     autocast: str | None = None
 
     def __post_init__(self):
+        if "meta" not in self.impl:
+            self.impl["meta"] = meta_impl(self)
         self._impls = self.impl  # the dispatch table (one dict lookup by device type)
         bind = getattr(self.fast, "bind", None)
         if bind is not None:  # a shortcut that records under autograd needs its op
@@ -135,7 +141,7 @@ class OpDef:
         if out is None:
             raw = self._impls[meta.device.type](meta, *args, **kwargs)
             if self.n_outputs == 1:
-                if raw.__class__ is not np.ndarray and raw.__class__ is not CudaArray:
+                if raw.__class__ is not np.ndarray and raw.__class__ is not CudaArray and raw.__class__ not in _STORAGE:
                     raw = np.asarray(raw, meta.dtype.np)  # NumPy gives scalars for 0-dim results
                 r = _make(raw, meta.dtype, meta.device)
                 if self.view:
@@ -143,8 +149,8 @@ class OpDef:
                     r._version = base._version
                     r._base = base if base._base is None else base._base
             else:
-                r = tuple(_make(a if a.__class__ is np.ndarray or a.__class__ is CudaArray else np.asarray(a, d.np),
-                                d, meta.device) for a, d in zip(raw, meta.dtype))
+                r = tuple(_make(a if a.__class__ in _STORAGE else np.asarray(a, d.np), d, meta.device)
+                          for a, d in zip(raw, meta.dtype))
                 if self.view:  # split/unbind: every piece is a view of input 0
                     base = args[0]
                     root = base if base._base is None else base._base
@@ -163,6 +169,41 @@ class OpDef:
                     _check_keyword_tensors(self, kwargs)
             return r
         return _call_out(self, meta, args, kwargs, out)
+
+
+_STORAGE = (np.ndarray, CudaArray, MetaArray)
+
+
+def meta_impl(op: OpDef) -> Callable:
+    """The meta device's impl of `op`: a view op's cuda impl (views are stride arithmetic on the array's
+    `view_as`, which a MetaArray has too), else fresh MetaArrays of the shapes and dtypes `infer` decided; an
+    out=/in-place call has nothing to write."""
+    if op.view:
+        return op.impl["cuda"]
+    name = op.name
+
+    def meta_fresh(meta, *args, out=None, **kwargs):
+        if out is not None:
+            return out
+        shapes = output_shapes(meta)
+        for s in shapes:
+            if None in s:
+                raise ValueDependentShape(f"{name}: the shape of its output depends on its input's values, which "
+                                          "a meta tensor does not have")
+        if op.n_outputs == 1:
+            return MetaArray.empty(shapes[0], meta.dtype.np)
+        return tuple(MetaArray.empty(s, d.np) for s, d in zip(shapes, meta.dtype))
+    return meta_fresh
+
+
+def output_shapes(meta: Meta) -> tuple:
+    """Each output's shape from an infer's Meta: one shape, or (several outputs) one each or one shared."""
+    shapes = meta.shape
+    if meta.dtype.__class__ is not tuple:
+        return (shapes,)
+    if shapes and shapes[0].__class__ is tuple:
+        return shapes
+    return (shapes,) * len(meta.dtype)
 
 
 def _check_keyword_tensors(op: OpDef, kwargs) -> None:

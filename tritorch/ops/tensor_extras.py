@@ -13,10 +13,10 @@ import mmap
 import numpy as np
 
 from .. import dtypes as _dt
-from ..backends.cuda import CudaArray
 from ..device import CPU
 from ..tensor import Tensor, _make
 from . import _bind
+from . import creation as _creation
 
 __all__ = ["clone", "detach", "rsub", "fill", "conj", "conj_physical", "resolve_conj", "resolve_neg",
            "is_conj", "is_neg", "is_complex", "is_signed", "is_inference", "is_same_size", "real", "imag",
@@ -217,7 +217,9 @@ def _resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
         raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
     shape = tuple(int(s) for s in shape)
     n_new = int(np.prod(shape, dtype=np.int64))
-    if n_new == self.numel() and self.is_contiguous():
+    if self.device.type == "meta":
+        data = _creation.empty_storage(shape, self.dtype.np, self.device)
+    elif n_new == self.numel() and self.is_contiguous():
         data = self._data.reshape(shape) if self.device is CPU else self._data.view_as(
             shape, _contiguous_strides(shape), self._data.offset)
     else:
@@ -225,7 +227,7 @@ def _resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
         keep = min(n_new, flat.size)
         host = np.empty(n_new, dtype=self.dtype.np)
         host[:keep] = flat[:keep]
-        data = host.reshape(shape) if self.device is CPU else CudaArray.from_numpy(host.reshape(shape))
+        data = _creation.storage_of(host.reshape(shape), self.device)
     self._data = data
     return self
 
@@ -386,5 +388,5 @@ _bind.methods(
 )
 # Layouts and backends tritorch does not have: PyTorch's predicates for them are False on every tritorch tensor.
 _bind.properties(imag=_imag, **{name: (lambda self: False) for name in (
-    "is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn", "is_nested", "is_xpu", "is_mps", "is_xla",
+    "is_sparse", "is_sparse_csr", "is_quantized", "is_mkldnn", "is_nested", "is_xpu", "is_mps", "is_xla",
     "is_ipu", "is_vulkan", "is_maia", "is_mtia")})

@@ -434,10 +434,11 @@ def apply_update(name: str, p: Tensor, g: Tensor, buffers: list, **scalars) -> N
     cpu: the NumPy function in place (fp16/bf16 through float32 copies, written back).
     cuda: one Triton kernel launch over contiguous storage; a non-contiguous parameter or gradient is made
     contiguous first and the parameter written back after the launch.
+    meta: nothing to compute (the parameter and state keep their shapes).
     """
     if p.device.type == "cpu":
         _apply_cpu(name, p, g, buffers, scalars)
-    else:
+    elif p.device.type == "cuda":
         _apply_cuda(name, p, g, buffers, scalars)
     p._version[0] += 1
     for b in buffers:

@@ -2,7 +2,8 @@
 
     from tritorch.testing import check_op
     check_op("my_op")              # every device x declared dtype x sample: vs the float64 reference,
-                                   # cuda vs cpu, result dtype/shape vs PyTorch's where torch is installed
+                                   # cuda vs cpu, result dtype/shape vs PyTorch's where torch is installed,
+                                   # and on the meta device the shapes/dtypes (views: strides) the cpu gave
 
 `assert_values_close` (the project's own tests' comparison) takes a Tensor against a NumPy array or a list too,
 with PyTorch's default tolerances per dtype (fp32 rtol 1.3e-6 / atol 1e-5, fp16 1e-3, bf16 1.6e-2, integers and
@@ -20,9 +21,10 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
-from ..device import CPU, as_device
+from ..backends.meta import MetaArray, MetaStorage, ValueDependentShape
+from ..device import CPU, META, as_device
 from ..ops import registry
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from ._comparison import assert_allclose, assert_close  # noqa: F401  (torch.testing's public functions)
 from ._creation import make_tensor  # noqa: F401
 
@@ -197,6 +199,42 @@ def check_sample(op, sample, device, dtype) -> None:
             else:
                 assert_values_close(o, e, rtol=0, atol=0, msg=f"{label} output {i}, cuda vs cpu:")
     check_torch_meta(op, sample, result)
+    if device == "cpu":
+        check_meta_device(op, sample, result)
+
+
+def to_meta_arg(x):
+    """A cpu sample argument on the meta device, laid out as it is (shape, strides, offset); containers too."""
+    if isinstance(x, Tensor):
+        from ..ops.movement import _storage_elements
+        storage = MetaStorage(_storage_elements(x) * x.dtype.itemsize)
+        return _make(MetaArray(storage, tuple(x.shape), tuple(x.stride()), x.storage_offset(), x.dtype.np), x.dtype,
+                     META)
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_meta_arg(v) for v in x)
+    return x
+
+
+def check_meta_device(op, sample, result) -> None:
+    """The op on the meta device gives the shapes and dtypes its cpu `result` has (views: the same strides and
+    offset too), or, where infer leaves a size to the values (None), refuses with NotImplementedError."""
+    args = to_meta_arg(sample.args)
+    kwargs = {k: (META if k == "device" else to_meta_arg(v)) for k, v in sample.kwargs.items()}
+    label = f"{op.name}[meta, {sample.name}]"
+    try:
+        meta_result = op(*args, **kwargs)
+    except ValueDependentShape:   # raised only where an infer left a size to the values (nonzero, boolean masks)
+        return
+    outs, expected = _outputs(meta_result), _outputs(result)
+    assert len(outs) == len(expected), f"{label}: {len(outs)} outputs, cpu gave {len(expected)}"
+    for i, (m, e) in enumerate(zip(outs, expected)):
+        assert isinstance(m, Tensor) and m.device is META, f"{label} output {i}: {m!r} is not a meta tensor"
+        assert tuple(m.shape) == tuple(e.shape), f"{label} output {i}: shape {tuple(m.shape)}, cpu {tuple(e.shape)}"
+        assert m.dtype is e.dtype, f"{label} output {i}: dtype {m.dtype}, cpu {e.dtype}"
+        if op.view and e.numel() > 1:
+            assert (m.stride(), m.storage_offset()) == (e.stride(), e.storage_offset()), \
+                f"{label} output {i}: strides/offset {m.stride()}/{m.storage_offset()}, cpu {e.stride()}/" \
+                f"{e.storage_offset()}"
 
 
 def check_op(op, devices_=None, dtypes=None) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, NamedTuple
@@ -12,6 +13,7 @@ from ... import dtypes as _dt
 from ...autograd.grad_mode import no_grad
 from ...device import device as _device
 from ...ops import copy as _copy
+from ...ops import creation as _creation
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, is_parameter
 
@@ -499,6 +501,11 @@ class Module:
 
         return self._apply(convert)
 
+    def to_empty(self, *, device, recurse: bool = True) -> "Module":
+        """Parameters and buffers moved to `device` with uninitialised storage (values are not copied): how a
+        module built on the meta device gets real memory, before load_state_dict or reset_parameters."""
+        return self._apply(lambda t: _creation.empty_like(t, device=device), recurse=recurse)
+
     def cuda(self, device=None) -> "Module":
         dev = _device("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
         return self._apply(lambda t: _copy.to_device(t, dev))
@@ -576,6 +583,12 @@ class Module:
                     if assign:
                         self._assign_loaded(name, param, value)
                     else:
+                        if param.is_meta and not value.is_meta:
+                            warnings.warn(f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                                          "parameter in the current model, which is a no-op. (Did you mean to pass "
+                                          "`assign=True` to assign items in the state dictionary to their "
+                                          "corresponding key in the module instead of copying them in place?)",
+                                          UserWarning, stacklevel=2)
                         param.copy_(value)
             except Exception as e:  # noqa: BLE001
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
