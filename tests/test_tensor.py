@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.testing import devices
 
 DEVICES = ["cpu", "cuda"]
 
@@ -233,3 +234,49 @@ def test_tensor_is_not_picklable_and_hashes_by_identity():
     with pytest.raises(TypeError):
         pickle.dumps(x)
     assert len({x: 1, tt.ones(2): 2}) == 2
+
+
+def test_attributes_set_on_a_tensor_stay_with_it():
+    w = tt.nn.Parameter(tt.ones(2))
+    w.no_weight_decay = True
+    assert w.no_weight_decay is True and w.__dict__ == {"no_weight_decay": True}
+    assert not hasattr(tt.ones(1), "no_weight_decay")
+    with pytest.raises(AttributeError):
+        tt.ones(1).no_weight_decay
+
+
+def test_deepcopy_as_pytorch():
+    import copy
+    torch = pytest.importorskip("torch")
+    for lib in (tt, torch):
+        a = lib.arange(6.0).reshape(2, 3)
+        b = a.t()[1:]                       # a view: the copies share memory the same way
+        c, d = copy.deepcopy((a, b))
+        d[0, 0] = 50.0
+        assert c.tolist() == [[0.0, 50.0, 2.0], [3.0, 4.0, 5.0]] and a[0, 1].item() == 1.0
+        assert (d.stride(), d.storage_offset()) == ((1, 3), 1)
+        leaf = lib.ones(2, requires_grad=True)
+        leaf.grad = lib.full((2,), 3.0)
+        leaf.tag = "x"
+        leaf2 = copy.deepcopy(leaf)
+        assert leaf2.requires_grad and leaf2.grad.tolist() == [3.0, 3.0] and leaf2.tag == "x"
+        leaf2.grad[0] = 0.0
+        assert leaf.grad[0].item() == 3.0
+        w = lib.nn.Parameter(lib.ones(2))
+        w.grad, w.tag = lib.ones(2), "y"
+        w2 = copy.deepcopy(w)               # a Parameter is copied from its data alone
+        assert isinstance(w2, lib.nn.Parameter) and w2.requires_grad and w2.grad is None and not hasattr(w2, "tag")
+        sd = copy.deepcopy(lib.nn.Linear(3, 2).state_dict())
+        assert list(sd) == ["weight", "bias"] and tuple(sd["weight"].shape) == (2, 3)
+        with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
+            copy.deepcopy(leaf * 2)
+        assert copy.deepcopy(lib.empty(3, device="meta")).is_meta
+
+
+@pytest.mark.parametrize("device", devices())
+def test_deepcopy_keeps_the_device_and_the_sharing(device):
+    import copy
+    a = tt.arange(6.0, device=device).reshape(2, 3)
+    c, d = copy.deepcopy((a, a.t()[1:]))
+    d[0, 0] = 50.0
+    assert c.device == a.device and c.tolist() == [[0.0, 50.0, 2.0], [3.0, 4.0, 5.0]] and a[0, 1].item() == 1.0

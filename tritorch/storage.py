@@ -331,9 +331,54 @@ def tensor_over(storage, dtype, device):
     return _make(untyped._elements(dtype.np), dtype, device)
 
 
+_NON_LEAF_DEEPCOPY = ("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the "
+                      "moment.  If you were attempting to deepcopy a module, this may be because of a "
+                      "torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
+
+
+def _deepcopy(self, memo: dict):
+    """copy.deepcopy(tensor), as PyTorch's: a leaf's values, strides, requires_grad and flags (Parameter), and,
+    except for a Parameter (whose copy PyTorch makes from its data alone), its .grad and attributes. Each storage
+    is copied once per deepcopy call, so tensors that shared memory (views, tied weights) share the copy's memory
+    the same way."""
+    from .autograd.grad_mode import no_grad
+    from .ops.creation import empty
+    from .tensor import _make
+    if self.grad_fn is not None:
+        raise RuntimeError(_NON_LEAF_DEEPCOPY)
+    done = memo.get(id(self))
+    if done is not None:
+        return done
+    d = self._data
+    with no_grad():
+        if self.device.type == "meta":
+            new = _make(d.view_as(d.shape, d.strides, d.offset), self.dtype, self.device)
+        else:
+            owner = _root(d) if isinstance(d, np.ndarray) else d.block
+            key = ("storage", id(owner))
+            copied = memo.get(key)
+            if copied is None:
+                copied = memo[key] = untyped_storage(self).clone()
+                memo.setdefault(id(memo), []).append(owner)   # keep the id's owner alive while memo lives
+            new = empty(0, dtype=self.dtype, device=self.device).set_(copied, self.storage_offset(),
+                                                                     tuple(self.shape), self.stride())
+    new._requires_grad = self._requires_grad
+    if self._extra:
+        new._extra = dict(self._extra)
+    memo[id(self)] = new
+    if new._extra and new._extra.get("is_parameter"):
+        return new
+    if self._grad is not None:
+        new._grad = _deepcopy(self._grad, memo)
+    if self.__dict__:
+        import copy
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    return new
+
+
 def _bind() -> None:
     from .ops import _bind as bind
-    bind.methods(untyped_storage=untyped_storage, storage=storage)
+    bind.methods(untyped_storage=untyped_storage, storage=storage, __deepcopy__=_deepcopy)
 
 
 _bind()

@@ -52,8 +52,10 @@ class Tensor:
       _extra         rarely used state (hooks, retain_grad, names) in a dict, or None
     """
 
+    # __dict__: attributes a script sets on a tensor (param.no_weight_decay = True), as PyTorch allows; it is
+    # created on the first such assignment only.
     __slots__ = ("_data", "dtype", "device", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_extra",
-                 "__weakref__")
+                 "__dict__", "__weakref__")
 
     # Python's operators on mixed types defer to ours (np.float32(2) * tensor returns a tensor).
     __array_priority__ = 1000
