@@ -298,25 +298,157 @@ def test_dataloader_argument_errors():
         loader.batch_size = 3
 
 
-def test_num_workers_and_pin_memory_run_in_process():
-    seen = []
+class _WhoLoads(Dataset):
+    """Each sample says which worker process loaded it and what its generators drew there."""
 
-    class Probe(Dataset):
-        def __getitem__(self, i):
+    def __init__(self, n=10, delay=0.0):
+        self.n, self.delay = n, delay
+
+    def __getitem__(self, i):
+        import os
+        import random
+        import time
+        time.sleep(self.delay)
+        info = get_worker_info()
+        return {"i": i, "worker": -1 if info is None else info.id, "pid": os.getpid(),
+                "seed": -1 if info is None else info.seed, "tt": int(tt.randint(0, 10 ** 6, ()).item()),
+                "py": random.randrange(10 ** 6), "np": int(np.random.randint(10 ** 6)),
+                "threads": tt.get_num_threads(), "init": _INIT_MARK[0]}
+
+    def __len__(self):
+        return self.n
+
+
+_INIT_MARK = [""]
+
+
+def _mark_init(worker_id):
+    _INIT_MARK[0] = f"init {worker_id}"
+
+
+def test_worker_processes_load_in_parallel_in_sampler_order():
+    import os
+    tt.manual_seed(0)
+    single = list(DataLoader(_WhoLoads(), batch_size=2, shuffle=True))
+    tt.manual_seed(0)
+    loader = DataLoader(_WhoLoads(), batch_size=2, shuffle=True, num_workers=3, worker_init_fn=_mark_init)
+    batches = list(loader)
+    assert [b["i"].tolist() for b in batches] == [b["i"].tolist() for b in single]   # same order as in-process
+    workers = [b["worker"].tolist() for b in batches]
+    assert workers == [[k % 3] * 2 for k in range(5)]                                 # round robin, as PyTorch
+    pids = {p for b in batches for p in b["pid"].tolist()}
+    assert len(pids) == 3 and os.getpid() not in pids
+    base = batches[0]["seed"][0].item()
+    assert all(b["seed"].tolist() == [base + k % 3] * 2 for k, b in enumerate(batches))
+    assert all(b["init"] == [f"init {k % 3}"] * 2 for k, b in enumerate(batches))
+    assert all(b["threads"].tolist() == [1, 1] for b in batches) and get_worker_info() is None
+    first = {k % 3: (b["tt"][0].item(), b["py"][0], b["np"][0].item()) for k, b in enumerate(batches[:3])}
+    assert len({v[0] for v in first.values()}) == 3 and len({v[2] for v in first.values()}) == 3
+    tt.manual_seed(0)
+    again = list(DataLoader(_WhoLoads(), batch_size=2, shuffle=True, num_workers=3))
+    assert [(b["i"].tolist(), b["tt"].tolist(), b["py"].tolist(), b["np"].tolist()) for b in again] == \
+           [(b["i"].tolist(), b["tt"].tolist(), b["py"].tolist(), b["np"].tolist()) for b in batches]   # seeded
+
+
+def test_worker_pids_persist_only_with_persistent_workers():
+    def pids(loader):
+        return [{p for b in loader for p in b["pid"].tolist()} for _ in range(2)]
+    fresh = pids(DataLoader(_WhoLoads(4), batch_size=2, num_workers=2))
+    assert fresh[0].isdisjoint(fresh[1])
+    loader = DataLoader(_WhoLoads(4), batch_size=2, num_workers=2, persistent_workers=True, prefetch_factor=1)
+    kept = pids(loader)
+    assert kept[0] == kept[1] and len(kept[0]) == 2
+    loader._iterator.shutdown()
+
+
+def test_iterable_dataset_in_workers_is_sharded_by_the_dataset():
+    class Shards(IterableDataset):
+        def __iter__(self):
             info = get_worker_info()
-            seen.append(None if info is None else (info.id, info.num_workers))
+            return iter(range(info.id, 11, info.num_workers))
+
+    for persistent in (False, True):
+        loader = DataLoader(Shards(), batch_size=3, num_workers=2, persistent_workers=persistent)
+        for _ in range(2):   # a second pass restarts every worker's stream
+            assert [b.tolist() for b in loader] == [[0, 2, 4], [1, 3, 5], [6, 8, 10], [7, 9]]
+
+
+def test_worker_errors_reach_the_main_process():
+    class Bad(Dataset):
+        def __getitem__(self, i):
+            if i == 3:
+                raise ValueError("sample 3 is corrupt")
             return i
 
         def __len__(self):
-            return 5
+            return 6
 
-    init_calls = []
-    loader = DataLoader(Probe(), batch_size=2, num_workers=3, pin_memory=True, prefetch_factor=2,
-                        persistent_workers=True, worker_init_fn=init_calls.append)
-    assert [b.tolist() for b in loader] == [[0, 1], [2, 3], [4]]
-    assert init_calls == [0] and set(seen) == {(0, 1)} and get_worker_info() is None
-    assert [b.tolist() for b in DataLoader(Probe(), batch_size=2)] == [[0, 1], [2, 3], [4]]
-    assert seen[-1] is None
+    loader = DataLoader(Bad(), batch_size=2, num_workers=2)
+    it = iter(loader)
+    assert next(it).tolist() == [0, 1]
+    with pytest.raises(ValueError, match="(?s)Caught ValueError in DataLoader worker process 1.*sample 3 is corrupt"):
+        next(it)
+    it.shutdown()
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.2 seconds"):
+        list(DataLoader(_WhoLoads(2, delay=1.0), num_workers=1, timeout=0.2))
+
+
+def test_a_dead_worker_is_reported():
+    class Dies(Dataset):
+        def __getitem__(self, i):
+            import os
+            os._exit(3)
+
+        def __len__(self):
+            return 2
+
+    with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid\(s\) \d+\) exited unexpectedly"):
+        list(DataLoader(Dies(), num_workers=1))
+
+
+def test_tensors_cross_process_queues_by_copy():
+    import multiprocessing
+    import pickle
+    q = multiprocessing.get_context("spawn").Queue()
+    x = tt.arange(6.0).reshape(2, 3).t().requires_grad_()
+    w = tt.nn.Parameter(tt.ones(2, dtype=tt.bfloat16))
+    q.put((x, w, tt.empty(4, 5, device="meta")))
+    x2, w2, m2 = q.get(timeout=30)
+    assert x2.tolist() == x.tolist() and x2.requires_grad and x2.is_leaf and x2.dtype is tt.float32
+    assert isinstance(w2, tt.nn.Parameter) and w2.dtype is tt.bfloat16 and m2.is_meta and m2.shape == (4, 5)
+    with pytest.raises(RuntimeError, match="Cowardly refusing to serialize non-leaf tensor"):
+        multiprocessing.reduction.ForkingPickler.dumps(x * 2)
+    with pytest.raises(TypeError):
+        pickle.dumps(x)   # plain pickle still refuses: files are tt.save's
+
+
+def test_spawned_workers_get_the_dataset_by_pickle():
+    ds = TensorDataset(tt.arange(10.0), tt.arange(10) * 2)
+    loader = DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context="spawn")
+    assert [[x.tolist() for x in b] for b in loader] == [[[0.0, 1.0, 2.0, 3.0], [0, 2, 4, 6]],
+                                                         [[4.0, 5.0, 6.0, 7.0], [8, 10, 12, 14]],
+                                                         [[8.0, 9.0], [16, 18]]]
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is the oracle")
+def test_workers_match_pytorch_order_and_assignment():
+    class Ids(Dataset):
+        def __init__(self, lib):
+            self.lib = lib
+
+        def __getitem__(self, i):
+            return i * 10 + self.lib.utils.data.get_worker_info().id
+
+        def __len__(self):
+            return 11
+
+    def values(loader):
+        return [b if isinstance(b, int) else b.tolist() for b in loader]
+
+    for kw in ({"batch_size": 2}, {"batch_size": None}, {"batch_size": 3, "drop_last": True}):
+        ours = values(DataLoader(Ids(tt), num_workers=3, **kw))
+        theirs = values(torch.utils.data.DataLoader(Ids(torch), num_workers=3, **kw))
+        assert ours == theirs
 
 
 def test_custom_batch_sampler_and_collate_fn():

@@ -1,17 +1,20 @@
 """tritorch.multiprocessing: Python's multiprocessing (every name of it, as torch.multiprocessing re-exports them)
 plus torch's sharing-strategy functions and `spawn` / `start_processes` with PyTorch's signatures and errors.
 
-tritorch tensors do not pickle (tritorch.save writes them), so they are not sent between processes: a child
-process builds or loads its own. The sharing strategy is therefore recorded and validated for scripts that set
-it, and changes nothing else.
+Tensors travel through multiprocessing's queues and pipes (and a spawned process's arguments) by copy
+(reductions.py): the receiver gets a new tensor with the same values, dtype, device and requires_grad. Memory is
+not shared, so the sharing strategy is recorded and validated for scripts that set it, and changes nothing else.
 """
 import multiprocessing
 import sys
 from multiprocessing import *  # noqa: F401,F403
 
+from .reductions import init_reductions
 from .spawn import (  # noqa: F401
     ProcessContext, ProcessException, ProcessExitedException, ProcessRaisedException, spawn, start_processes,
 )
+
+init_reductions()
 
 __all__ = ["set_sharing_strategy", "get_sharing_strategy", "get_all_sharing_strategies"]
 __all__ += multiprocessing.__all__  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 """tritorch.utils.data: datasets, samplers, DataLoader and collation, with PyTorch's names and behaviour.
 
-Loading runs in the calling process (num_workers is accepted; see dataloader.py)."""
+Loading runs in the calling process, or with num_workers > 0 in worker processes (see _worker.py)."""
 from ._collate import default_collate, default_convert
 from .dataloader import DataLoader, WorkerInfo, get_worker_info
 from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,

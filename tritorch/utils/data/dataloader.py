@@ -1,11 +1,9 @@
 """DataLoader: batches of a dataset, in sampler order, merged by a collate function.
 
-Loading runs in the calling process. `num_workers`, `pin_memory`, `timeout`, `prefetch_factor`,
-`persistent_workers` and `multiprocessing_context` are accepted (so PyTorch scripts run unchanged) and checked as
-PyTorch checks them, but no worker processes are started: with num_workers > 0 the loader behaves as a single
-worker (worker 0 of 1) living in the main process, so `worker_init_fn(0)` runs once per epoch and
-`get_worker_info()` describes that worker while a batch is fetched. Host memory is not pinned (tritorch copies to
-the GPU with cuMemcpyHtoDAsync from ordinary memory); batches on cuda are the user's `.to("cuda")`, as in PyTorch.
+num_workers=0 loads in the calling process. num_workers > 0 starts that many worker processes (_worker.py), with
+PyTorch's prefetch_factor, persistent_workers, timeout, worker_init_fn, multiprocessing_context and per-worker
+seeding. Host memory is not pinned (tritorch copies to the GPU with cuMemcpyHtoDAsync from ordinary memory);
+batches on cuda are the user's `.to("cuda")`, as in PyTorch.
 
 Batching a TensorDataset with the default collate_fn takes a fast path: each batch is one `index_select` per
 tensor (a single gather) instead of slicing every row and stacking them; the result is the same.
@@ -21,6 +19,8 @@ from ...ops.indexing import index_select
 from ...ops.random import _gen, randint
 from ...tensor import _make
 from . import _collate
+from ._fetch import fetcher_for
+from ._worker import MultiProcessIter
 from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -41,8 +41,8 @@ _worker_info: WorkerInfo | None = None
 
 
 def get_worker_info() -> WorkerInfo | None:
-    """The current loading worker: None in the main process, except while a DataLoader built with
-    num_workers > 0 fetches a batch (its in-process worker 0 of 1)."""
+    """In a DataLoader worker process, which worker it is (id, num_workers, seed, its copy of the dataset); None
+    in the main process."""
     return _worker_info
 
 
@@ -55,7 +55,8 @@ class _InfiniteConstantSampler(Sampler):
 
 
 class DataLoader:
-    """torch.utils.data.DataLoader: PyTorch's arguments, defaults and argument checks; loading in-process."""
+    """torch.utils.data.DataLoader: PyTorch's arguments, defaults and argument checks; loading in-process, or in
+    num_workers worker processes."""
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
                  batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
@@ -125,6 +126,7 @@ class DataLoader:
         if collate_fn is None:
             collate_fn = _collate.default_collate if self._auto_collation else _collate.default_convert
         self.collate_fn = collate_fn
+        self._iterator = None   # the persistent workers' iterator, reused every pass
         self._initialized = True
 
     _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
@@ -151,10 +153,33 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self):
-        return _LoaderIter(self)
+        if self.num_workers == 0:
+            return _LoaderIter(self)
+        if self.persistent_workers and self._iterator is not None:
+            self._iterator._reset()
+            return self._iterator
+        it = MultiProcessIter(self, _base_seed(self))
+        if self.persistent_workers:
+            self._iterator = it
+        return it
 
     def check_worker_number_rationality(self) -> None:
-        """PyTorch warns about too many workers; in-process loading has nothing to check."""
+        """PyTorch's warning when num_workers exceeds the CPUs this process may use."""
+        import os
+        import warnings
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        if cpus and self.num_workers > cpus:
+            warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. Our suggested "
+                          f"max number of worker in current system is {cpus}, which is smaller than what this "
+                          "DataLoader is going to create. Please be aware that excessive worker creation might get "
+                          "DataLoader running slow or even freeze, lower the worker number to avoid potential "
+                          "slowness/freeze if necessary.", UserWarning, stacklevel=2)
+
+
+def _base_seed(loader: DataLoader) -> int:
+    """A pass's base seed, drawn from the loader's generator (or the default one) when the pass starts, as
+    PyTorch's iterator does (so the random stream after it does not depend on num_workers)."""
+    return int(randint(0, 2 ** 63 - 1, (), generator=_gen(loader.generator)).item())
 
 
 def _uses_tensor_fast_path(loader: DataLoader) -> bool:
@@ -165,44 +190,24 @@ def _uses_tensor_fast_path(loader: DataLoader) -> bool:
 
 
 class _LoaderIter:
-    """One pass over the loader. Its base seed is drawn from the loader's generator (or the default one) when
-    the pass starts, as PyTorch's iterator does, so num_workers does not change the random stream."""
+    """One pass over the loader in the calling process."""
 
     def __init__(self, loader: DataLoader) -> None:
         self._loader = loader
         self._dataset = loader.dataset
-        self._collate = loader.collate_fn
-        self._base_seed = int(randint(0, 2 ** 63 - 1, (), generator=_gen(loader.generator)).item())
-        self._worker = None
-        if loader.num_workers > 0:
-            self._worker = WorkerInfo(id=0, num_workers=1, seed=self._base_seed, dataset=loader.dataset)
-        self._with_worker(self._start)
-
-    def _start(self) -> None:
-        loader = self._loader
-        if self._worker is not None and loader.worker_init_fn is not None:
-            loader.worker_init_fn(0)
-        if isinstance(self._dataset, IterableDataset):
-            self._stream = iter(self._dataset)
-            self._fetch = self._fetch_iterable
-        elif _uses_tensor_fast_path(loader):
+        _base_seed(loader)   # drawn as a pass with workers draws it, so the stream after it is the same
+        if _uses_tensor_fast_path(loader):
             self._batches = loader.batch_sampler._index_batches()
             self._index_on = {}  # device -> the batch's index tensor on that device
             self._fetch = self._fetch_tensor_batch
         else:
-            self._batches = iter(loader._index_sampler)
-            self._fetch = self._fetch_map
-
-    def _with_worker(self, fn):
-        """Run fn as the in-process worker (get_worker_info() describes it) when num_workers > 0."""
-        global _worker_info
-        if self._worker is None:
-            return fn()
-        saved, _worker_info = _worker_info, self._worker
-        try:
-            return fn()
-        finally:
-            _worker_info = saved
+            fetcher = fetcher_for(loader.dataset, loader._auto_collation, loader.collate_fn, loader.batch_size,
+                                  loader.drop_last)
+            if isinstance(self._dataset, IterableDataset):
+                self._fetch = fetcher.fetch
+            else:
+                batches = iter(loader._index_sampler)
+                self._fetch = lambda: fetcher.fetch(next(batches))
 
     def __iter__(self):
         return self
@@ -211,17 +216,9 @@ class _LoaderIter:
         return len(self._loader)
 
     def __next__(self):
-        return self._with_worker(self._fetch)
+        return self._fetch()
 
-    # ---- fetchers: one batch (or one sample, without auto-collation) each call; StopIteration at the end
-    def _fetch_map(self):
-        indices = next(self._batches)
-        if not self._loader._auto_collation:
-            return self._collate(self._dataset[indices])
-        getitems = getattr(self._dataset, "__getitems__", None)
-        samples = getitems(indices) if callable(getitems) else [self._dataset[i] for i in indices]
-        return self._collate(samples)
-
+    # ---- the TensorDataset fast path: one batch each call; StopIteration at the end
     def _fetch_tensor_batch(self):
         idx = next(self._batches)
         self._index_on.clear()
@@ -241,17 +238,3 @@ class _LoaderIter:
         if t is None:
             t = self._index_on[device] = _tensor(idx, device=device)
         return t
-
-    def _fetch_iterable(self):
-        loader = self._loader
-        if not loader._auto_collation:
-            return self._collate(next(self._stream))
-        samples = []
-        for _ in range(loader.batch_size):
-            try:
-                samples.append(next(self._stream))
-            except StopIteration:
-                break
-        if not samples or (loader.drop_last and len(samples) < loader.batch_size):
-            raise StopIteration
-        return self._collate(samples)
