@@ -164,6 +164,38 @@ def test_unsupported_objects_are_refused(tmp_path):
         tt.save({}, path, pickle_module=pickle)
 
 
+def test_numpy_arrays_sets_and_meta_tensors_round_trip(tmp_path):
+    import ml_dtypes
+    np.random.seed(3)
+    state = {"np_rng": np.random.get_state(), "t": np.arange(6, dtype=np.float32).reshape(2, 3).T,
+             "u64": np.array([2 ** 64 - 1, 7], np.uint64), "bf16": np.array([1.5, -2], ml_dtypes.bfloat16),
+             "zero_d": np.array(5, np.int16), "empty": np.zeros((0, 3), np.bool_),
+             "big_endian": np.arange(3, dtype=">i4"),
+             "seen": {1, "a", (2, 3)}, "frozen": frozenset([1.5]),
+             "meta": tt.empty(3, 4, device="meta", dtype=tt.float16, requires_grad=True)}
+    path = tmp_path / "x.safetensors"
+    tt.save(state, path)
+    back = tt.load(path)
+    np.random.set_state(back["np_rng"])
+    drawn = np.random.rand(3)
+    np.random.seed(3)
+    assert np.array_equal(drawn, np.random.rand(3))   # the generator resumes where it was saved
+    for key in ("t", "u64", "bf16", "zero_d", "empty"):
+        assert type(back[key]) is np.ndarray and back[key].dtype == state[key].dtype, key
+        assert back[key].shape == state[key].shape and np.array_equal(back[key], state[key]), key
+    assert back["big_endian"].tolist() == [0, 1, 2]
+    assert back["seen"] == {1, "a", (2, 3)} and back["frozen"] == frozenset([1.5])
+    m = back["meta"]
+    assert m.is_meta and m.shape == (3, 4) and m.dtype is tt.float16 and m.requires_grad
+    for bad, what in ((np.array(["a"]), "<U1"), (np.array([1j]), "complex128"), (np.array([None]), "object")):
+        with pytest.raises(TypeError, match=f"cannot save a NumPy array of dtype {what} \\(at x\\)"):
+            tt.save({"x": bad}, path)
+    with pytest.raises(TypeError, match="unsupported set element at s"):
+        tt.save({"s": {tt.ones(1)}}, path)
+    tt.save({"s": {frozenset([1]), (2, frozenset())}}, path)
+    assert tt.load(path) == {"s": {frozenset([1]), (2, frozenset())}}
+
+
 def test_no_pickle_on_save_or_load(tmp_path, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("pickle was used")

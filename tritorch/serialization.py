@@ -2,9 +2,11 @@
 
 File format: an ordinary safetensors file (readable by any safetensors reader). Every tensor of the saved object
 is one safetensors tensor, named by its path in the object ("fc.weight", "state.0.exp_avg"); tensors are stored
-with their own dtype, so bfloat16 round-trips bit-exactly. The object's structure (dicts, OrderedDicts, lists,
-tuples, numbers, strings, bools, None, dtypes, devices, bytes) is JSON in the safetensors header metadata, under
-"tritorch.structure", with a CRC-32 of each tensor's bytes so that corrupted data is detected on load.
+with their own dtype, so bfloat16 round-trips bit-exactly. NumPy arrays of numeric dtypes are stored the same way
+(and come back as NumPy arrays: a checkpoint's np.random.get_state(), metrics). The object's structure (dicts,
+OrderedDicts, lists, tuples, sets, numbers, strings, bools, None, dtypes, devices, bytes; meta tensors as their
+shape and dtype) is JSON in the safetensors header metadata, under "tritorch.structure", with a CRC-32 of each
+tensor's bytes so that corrupted data is detected on load.
 
 No pickle anywhere: loading a file parses JSON and copies tensor bytes, so it never runs code (`weights_only` is
 accepted and always effectively True). Objects of other types are refused by save().
@@ -81,9 +83,11 @@ class _Encoder:
         if isinstance(obj, (int, float)) and type(obj) in (int, float):
             return obj
         if isinstance(obj, Tensor):
-            return self._tensor(obj, path)
+            return self._tensor(obj, path) if obj.device.type != "meta" else self._meta_tensor(obj)
         if isinstance(obj, (np.integer, np.floating, np.bool_)):
             return obj.item()
+        if isinstance(obj, np.ndarray):
+            return self._ndarray(obj, path)
         if isinstance(obj, collections.OrderedDict):
             return {"ordered_dict": self._items(obj, path)}
         if isinstance(obj, dict):
@@ -100,16 +104,22 @@ class _Encoder:
             return {"device": str(obj)}
         if isinstance(obj, (bytes, bytearray)):
             return {"bytes": base64.b64encode(bytes(obj)).decode("ascii")}
+        if isinstance(obj, (set, frozenset)):
+            node = [self.encode(v, _join(path, i)) for i, v in enumerate(obj)]
+            if not all(_hashable_node(v) for v in node):
+                raise TypeError(f"tritorch.save: unsupported set element at {path or 'the top'}")
+            return {"frozenset" if isinstance(obj, frozenset) else "set": node}
         raise TypeError(f"tritorch.save: cannot save an object of type {type(obj).__name__} (at {path or 'the top'}): "
-                        "checkpoints hold tensors, dicts, lists, tuples, str, int, float, bool, None, dtypes, devices "
-                        "and bytes (they are never pickled)")
+                        "checkpoints hold tensors, NumPy arrays, dicts, lists, tuples, sets, str, int, float, bool, "
+                        "None, dtypes, devices and bytes (they are never pickled)")
 
     def _items(self, d: dict, path: str) -> list:
         items = []
         for k, v in d.items():
             key = self.encode(k, path)
-            if isinstance(key, dict) and ("tensor" in key or not _hashable_node(key)):
-                raise TypeError(f"tritorch.save: unsupported dict key of type {type(k).__name__} at {path or 'the top'}")
+            if not _hashable_node(key):
+                raise TypeError(f"tritorch.save: unsupported dict key of type {type(k).__name__} at "
+                                f"{path or 'the top'}")
             items.append([key, self.encode(v, _join(path, k))])
         return items
 
@@ -131,6 +141,24 @@ class _Encoder:
             node["parameter"] = True
         return node
 
+    def _meta_tensor(self, t: Tensor) -> dict:
+        node = {"meta_tensor": {"shape": list(t.shape), "dtype": t.dtype.name}}
+        if t.requires_grad:
+            node["meta_tensor"]["requires_grad"] = True
+        return node
+
+    def _ndarray(self, arr: np.ndarray, path: str) -> dict:
+        if arr.dtype.str[1:] not in _ARRAY_CODES and arr.dtype != ml_dtypes.bfloat16:
+            raise TypeError(f"tritorch.save: cannot save a NumPy array of dtype {arr.dtype} (at {path or 'the top'}): "
+                            "arrays of bool, integer and float dtypes can be saved")
+        name = self._unique_name(path or "array")
+        arr = np.ascontiguousarray(arr).reshape(arr.shape)   # (native byte order, C order, 0-d kept)
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        self.arrays[name] = arr
+        crc = _crc32(arr)
+        return {"ndarray": name, "crc32": crc}
+
     def _unique_name(self, name: str) -> str:
         # (safetensors reserves "__metadata__" for the header's metadata)
         if name not in self.arrays and name != "__metadata__":
@@ -141,15 +169,25 @@ class _Encoder:
         return f"{name}#{i}"
 
 
+# NumPy dtypes (kind and size, as dtype.str spells them) an array may have to be saved: safetensors' own
+_ARRAY_CODES = {"b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8"}
+
+
 def _join(path: str, key) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
 def _hashable_node(node) -> bool:
-    """Keys may be scalars, or tuples of them (dict keys must come back hashable)."""
+    """Keys (and set elements) may be scalars, bytes, dtypes, devices, sizes, or tuples or frozensets of them (they
+    must come back hashable); not tensors, arrays, lists, dicts or sets."""
     if not isinstance(node, dict):
         return True
-    return ("tuple" in node and all(_hashable_node(v) for v in node["tuple"])) or "dtype" in node or "device" in node
+    if len(node) != 1:   # a tensor's or an array's node
+        return False
+    kind, value = next(iter(node.items()))
+    if kind in ("tuple", "frozenset"):
+        return all(_hashable_node(v) for v in value)
+    return kind in ("dtype", "device", "bytes", "size")
 
 
 def _crc32(arr: np.ndarray) -> int:
@@ -353,7 +391,8 @@ def _read_buffer(data: bytes, name: str) -> tuple[dict, dict]:
 
 
 _NP_DTYPES = {"BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
-              "F16": np.float16, "BF16": ml_dtypes.bfloat16, "F32": np.float32, "F64": np.float64}
+              "F16": np.float16, "BF16": ml_dtypes.bfloat16, "F32": np.float32, "F64": np.float64,
+              "U16": np.uint16, "U32": np.uint32, "U64": np.uint64}   # (the unsigned ones: NumPy arrays only)
 
 
 def _np_dtype(code: str):
@@ -389,6 +428,13 @@ class _Decoder:
             return node
         if "tensor" in node:
             return self._tensor(node)
+        if "ndarray" in node:
+            return self._ndarray(node)
+        if "meta_tensor" in node:
+            from .ops.creation import empty
+            spec = node["meta_tensor"]
+            return empty(tuple(spec["shape"]), dtype=_dt.as_dtype(spec["dtype"]), device="meta",
+                         requires_grad=bool(spec.get("requires_grad", False)))
         if len(node) != 1:
             raise _corrupt(self.name, f"bad structure metadata (node {sorted(node)})")
         kind, value = next(iter(node.items()))
@@ -409,6 +455,9 @@ class _Decoder:
                 return as_device(value)
             if kind == "bytes":
                 return base64.b64decode(value)
+            if kind == "set" or kind == "frozenset":
+                items = (self._key(v) for v in value)
+                return set(items) if kind == "set" else frozenset(items)
         except (TypeError, ValueError) as e:
             raise _corrupt(self.name, f"bad structure metadata ({kind}: {e})") from None
         raise _corrupt(self.name, f"bad structure metadata (unknown node kind {kind!r})")
@@ -421,18 +470,24 @@ class _Decoder:
             raise _corrupt(self.name, "bad structure metadata (unhashable dict key)") from None
         return key
 
+    def _checked_array(self, name: str, crc) -> np.ndarray:
+        arr = self.arrays.get(name)
+        if arr is None:
+            raise _corrupt(self.name, f"tensor {name!r} is missing")
+        if crc is not None and _crc32(arr) != crc:
+            raise _corrupt(self.name, f"the data of tensor {name!r} does not match its checksum")
+        return arr
+
+    def _ndarray(self, node: dict) -> np.ndarray:
+        return self._checked_array(node["ndarray"], node.get("crc32")).copy()
+
     def _tensor(self, node: dict) -> Tensor:
         name = node["tensor"]
         location = node.get("device", "cpu")
         cached = self._tensors.get(name)
         if cached is not None:
             return cached
-        arr = self.arrays.get(name)
-        if arr is None:
-            raise _corrupt(self.name, f"tensor {name!r} is missing")
-        crc = node.get("crc32")
-        if crc is not None and _crc32(arr) != crc:
-            raise _corrupt(self.name, f"the data of tensor {name!r} does not match its checksum")
+        arr = self._checked_array(name, node.get("crc32"))
         t = _place(_make(arr, _dt.from_numpy_dtype(arr.dtype), CPU), location, self.map_location)
         if node.get("parameter"):
             from .nn.parameter import Parameter
