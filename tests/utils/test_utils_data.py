@@ -361,6 +361,21 @@ def test_worker_pids_persist_only_with_persistent_workers():
     loader._iterator.shutdown()
 
 
+def test_in_order_false_hands_out_batches_as_they_arrive():
+    class SlowFirst(Dataset):
+        def __getitem__(self, i):
+            import time
+            time.sleep(0.6 if i == 0 else 0.0)
+            return i
+
+        def __len__(self):
+            return 6
+
+    got = [b.tolist() for b in DataLoader(SlowFirst(), batch_size=1, num_workers=2, in_order=False)]
+    assert sorted(got) == [[i] for i in range(6)] and got[0] == [1]   # worker 1's first batch did not wait
+    assert [b.tolist() for b in DataLoader(SlowFirst(), batch_size=1, num_workers=2)] == [[i] for i in range(6)]
+
+
 def test_iterable_dataset_in_workers_is_sharded_by_the_dataset():
     class Shards(IterableDataset):
         def __iter__(self):

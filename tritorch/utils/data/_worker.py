@@ -3,7 +3,8 @@
 Each worker is a process holding its own copy of the dataset (inherited by fork, or pickled for spawn). The main
 process sends it tasks on its own index queue, (task number, the batch's indices), round robin over the
 workers, keeping prefetch_factor tasks per worker in flight; workers put (task number, batch) on one shared
-result queue, and the main process hands batches out in task order. Tensors cross the queues by copy
+result queue, and the main process hands batches out in task order (in_order=False: as they arrive). Tensors
+cross the queues by copy
 (tritorch/multiprocessing/reductions.py).
 
 In a worker: get_worker_info() describes it; tritorch's generator and Python's `random` are seeded with
@@ -207,6 +208,8 @@ class MultiProcessIter:
         self._sent += 1
 
     def __next__(self):
+        if not self._loader.in_order:
+            return self._next_as_it_comes()
         while True:
             while self._received < self._sent:   # skip tasks a finished stream will not answer
                 info = self._tasks.get(self._received)
@@ -236,6 +239,24 @@ class MultiProcessIter:
                 continue
             del self._tasks[number]
             self._received += 1
+            return self._deliver(data)
+
+    def _next_as_it_comes(self):
+        """in_order=False: whichever batch arrives first (a slow sample no longer holds back the others)."""
+        while True:
+            for number in [n for n, w in self._tasks.items() if not self._active[w]]:
+                del self._tasks[number]   # a finished stream will not answer them
+            if not self._tasks:
+                if not self._loader.persistent_workers:
+                    self.shutdown()
+                raise StopIteration
+            number, data = self._get()
+            worker = self._tasks.pop(number, None)
+            if worker is None:
+                continue
+            if isinstance(data, _StreamEnd):
+                self._active[worker] = False
+                continue
             return self._deliver(data)
 
     def _deliver(self, data):
