@@ -170,3 +170,19 @@ def test_level_rules_and_errors(device):
     assert _hooks.SESSION is None                             # dispatch is back to its plain self
     with pytest.raises(RuntimeError, match="exit a forward AD level"):
         fwAD.exit_dual_level()
+
+
+def test_inside_a_profile_and_a_flop_counter():
+    from tritorch.profiler import _hooks
+    from tritorch.utils.flop_counter import FlopCounterMode
+    x, v, w = tt.randn(3, 4), tt.randn(3, 4), tt.randn(4, 2)
+    with FlopCounterMode(display=False) as fc:
+        with tt.profiler.profile() as prof:
+            with fwAD.dual_level():
+                y = fwAD.make_dual(x, v) @ w
+                tangent = fwAD.unpack_dual(y.tanh()).tangent
+            assert _hooks.ACTIVE == [fc._session, prof._session]
+    assert_close(tangent, ((1 - (x @ w).tanh() ** 2) * (v @ w)).numpy(), rtol=1e-5, atol=1e-6)
+    assert {"aten::matmul", "aten::tanh"} <= {e.name for e in prof.events()}
+    assert fc.get_total_flops() >= 2 * 3 * 4 * 2   # the mm, and the mm forward AD runs to find its tangent
+    assert _hooks.SESSION is None and not _hooks.ACTIVE

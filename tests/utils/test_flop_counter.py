@@ -1,5 +1,6 @@
 """utils.flop_counter.FlopCounterMode and utils.module_tracker.ModuleTracker against PyTorch's, running the same
 programs (same shapes) under both: totals, per-module and per-op counts, and the printed table."""
+import collections
 import contextlib
 import io
 
@@ -118,12 +119,32 @@ def test_custom_mapping_and_register_flop_formula():
         flop_counter._CUSTOM.pop("tanh")
 
 
-def test_not_inside_a_profiler():
-    with tt.profiler.profile():
-        with pytest.raises(RuntimeError, match="profiler"):
-            with FlopCounterMode(display=False):
+def test_inside_a_profiler_and_nested():
+    def program():
+        x = tt.randn(4, 6, requires_grad=True)
+        (tt.nn.functional.linear(x, tt.randn(3, 6)).relu() @ tt.randn(3, 5)).sum().backward()
+
+    with FlopCounterMode(display=False) as alone:
+        program()
+    with tt.profiler.profile() as prof:
+        with FlopCounterMode(display=False) as outer:
+            with FlopCounterMode(display=False) as inner:
+                program()
+            tt.randn(2, 2) @ tt.randn(2, 2)
+    assert inner.get_flop_counts() == alone.get_flop_counts() and inner.get_total_flops() == alone.get_total_flops()
+    assert outer.get_total_flops() == alone.get_total_flops() + 16
+    with tt.profiler.profile() as plain:
+        program()
+        tt.randn(2, 2) @ tt.randn(2, 2)
+    counts = collections.Counter(e.name for e in prof.events())
+    assert counts == collections.Counter(e.name for e in plain.events())   # the profile sees the same calls
+    with pytest.raises(RuntimeError, match="not reentrant"):
+        with inner:
+            with inner:
                 pass
-    with FlopCounterMode(display=False) as fc:     # the hooks are back to normal after both
+    from tritorch.profiler import _hooks
+    assert _hooks.SESSION is None and not _hooks.ACTIVE
+    with FlopCounterMode(display=False) as fc:     # the hooks are back to normal after all of them
         tt.randn(2, 2) @ tt.randn(2, 2)
     assert fc.get_total_flops() == 16
 

@@ -192,8 +192,6 @@ def enter_dual_level() -> int:
     if _LEVEL[0] is not None:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     from ..profiler import _hooks
-    if _hooks.SESSION is not None:
-        raise RuntimeError("forward AD cannot run while a profiler or FlopCounterMode is active")
     session = _DualSession()
     _hooks.install(session)
     _SESSION[0] = session
@@ -211,8 +209,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
         raise RuntimeError("Trying to exit a forward AD level that was not the last one that was created. This is "
                            "not supported.")
     from ..profiler import _hooks
-    if _hooks.SESSION is _SESSION[0]:
-        _hooks.uninstall()
+    _hooks.uninstall(_SESSION[0])
     _SESSION[0] = None
     _LEVEL[0] = None
 

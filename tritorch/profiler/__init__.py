@@ -141,8 +141,7 @@ class _KinetoProfile:
         if self._session is None:
             return
         try:
-            if _hooks.SESSION is self._session:
-                _hooks.uninstall()
+            _hooks.uninstall(self._session)
         finally:
             session, self._session = self._session, None
             self._events = EventList(session.finish(), use_device="cuda" if session.use_cuda else None,

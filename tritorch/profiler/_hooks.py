@@ -6,7 +6,12 @@ of the Function / in-place rebase nodes' rules, adds global optimizer step hooks
 PyTorch names it: `Optimizer.step#AdamW.step`), and `uninstall()` puts the originals back. The shortcuts are
 also held in closure cells by the Tensor operators and public functions that call them directly (`a * b`,
 `x.exp()`); those cells are found once per profile with `gc.get_referrers` and swapped too, because reading
-`op.fast` on every call instead would cost the unprofiled hot path an attribute lookup."""
+`op.fast` on every call instead would cost the unprofiled hot path an attribute lookup.
+
+Several sessions may be installed at once (a profile and a FlopCounterMode, forward AD inside either, nested
+FlopCounterModes; not two profiles): SESSION is then a `_Fanout` that opens and closes each range in every
+session, the oldest first on open and last on close. Each session sees every op call, including the ones the
+others run (forward AD's reruns of an op to find its tangents are profiled and counted)."""
 from __future__ import annotations
 
 import gc
@@ -26,7 +31,8 @@ from ..optim import optimizer as _optimizer
 from ..tensor import Tensor
 from ._events import FunctionEvent
 
-SESSION = None          # the active Session, or None (then no hook is installed)
+SESSION = None          # the active Session (or _Fanout of several), or None (then no hook is installed)
+ACTIVE: list = []       # the installed sessions, oldest first
 _ORIGINAL_CALL = _registry.OpDef.__call__
 
 
@@ -287,13 +293,69 @@ def _backward_name(op) -> str:
     return getattr(op, "backward_name", None) or "".join(p.capitalize() for p in op.name.split("_")) + "Backward0"
 
 
+class _FanRecord:
+    __slots__ = ("op", "parts")
+
+    def __init__(self, op, parts):
+        self.op = op          # (the shortcut and optimizer-step hooks read a record's op)
+        self.parts = parts    # each session's own record
+
+
+class _Fanout:
+    """Several installed sessions behind the one SESSION the hooks call (see the module docstring)."""
+
+    def __init__(self, sessions):
+        self.sessions = tuple(sessions)
+        self.use_cuda = any(getattr(s, "use_cuda", False) for s in self.sessions)
+        self._stacks = threading.local()
+
+    def stack(self) -> list:
+        s = getattr(self._stacks, "open", None)
+        if s is None:
+            s = self._stacks.open = []
+        return s
+
+    def open(self, name, args, cat="cpu_op", op=None, device=None, kwargs=None, out=None) -> _FanRecord:
+        record = _FanRecord(op, tuple(s.open(name, args, cat=cat, op=op, device=device, kwargs=kwargs, out=out)
+                                      for s in self.sessions))
+        self.stack().append(record)
+        return record
+
+    def _pop(self, record) -> None:
+        stack = self.stack()
+        if record in stack:
+            del stack[stack.index(record):]
+
+    def close(self, record: _FanRecord, result, allocates: bool = True) -> None:
+        self._pop(record)
+        for s, part in reversed(list(zip(self.sessions, record.parts))):
+            s.close(part, result, allocates)
+
+    def discard(self, record: _FanRecord) -> None:
+        self._pop(record)
+        for s, part in reversed(list(zip(self.sessions, record.parts))):
+            s.discard(part)
+
+    def launch(self, impl, meta, args, kwargs):
+        def through(i, meta, *args, **kwargs):   # each session's launch wraps the next one's
+            if i == len(self.sessions):
+                return impl(meta, *args, **kwargs)
+            return self.sessions[i].launch(lambda m, *a, **k: through(i + 1, m, *a, **k), meta, args, kwargs)
+        return through(0, meta, *args, **kwargs)
+
+
 _undo: list = []        # (restore function) for everything install() swapped
 
 
 def install(session: Session) -> None:
+    """Put `session` on the hooks (swapping them in if it is the first)."""
     global SESSION
-    if SESSION is not None:
+    if isinstance(session, Session) and any(isinstance(s, Session) for s in ACTIVE):
         raise RuntimeError("Profiler is already enabled on this thread")
+    if ACTIVE:
+        ACTIVE.append(session)
+        SESSION = _Fanout(ACTIVE)
+        return
     ops = _registry.ops()
     shortcuts = {}
     for op in ops:
@@ -335,6 +397,7 @@ def install(session: Session) -> None:
     except BaseException:
         uninstall()
         raise
+    ACTIVE.append(session)
     SESSION = session
 
 
@@ -360,9 +423,18 @@ def _swap_attr(obj, name, value) -> None:
     _undo.append(lambda: setattr(obj, name, original))
 
 
-def uninstall() -> None:
-    """Put back everything install() swapped, newest first."""
+def uninstall(session=None) -> None:
+    """Take `session` off the hooks; with the last one (or with no session named) put back everything install()
+    swapped, newest first."""
     global SESSION
+    if session is not None:
+        if session not in ACTIVE:
+            return
+        ACTIVE.remove(session)
+        if ACTIVE:
+            SESSION = ACTIVE[0] if len(ACTIVE) == 1 else _Fanout(ACTIVE)
+            return
+    ACTIVE.clear()
     SESSION = None
     while _undo:
         _undo.pop()()

@@ -201,7 +201,8 @@ def _percent(num: int, denom: int) -> str:
 class FlopCounterMode:
     """with FlopCounterMode(display=False) as fc: ...; fc.get_total_flops(). Counts per module (qualified names
     from the outermost module run inside it; "Global" for everything) and per op name; with display=True a table
-    is printed on exit, `depth` levels of modules deep. Not reentrant, and not inside a running profiler."""
+    is printed on exit, `depth` levels of modules deep. Not reentrant; it may run inside a profile, forward AD or
+    another FlopCounterMode (each counts what runs inside it)."""
 
     def __init__(self, mods=None, depth: int = 2, display: bool = True, custom_mapping: dict | None = None):
         if mods is not None:
@@ -273,8 +274,8 @@ class FlopCounterMode:
 
     def __enter__(self):
         from ..profiler import _hooks
-        if _hooks.SESSION is not None:
-            raise RuntimeError("FlopCounterMode cannot run while a profiler (or another FlopCounterMode) is active")
+        if self._session is not None:
+            raise RuntimeError("FlopCounterMode is not reentrant: this one is already counting")
         self.flop_counts.clear()
         self.mod_tracker.__enter__()
         self._session = _CountingSession(self)
@@ -287,8 +288,7 @@ class FlopCounterMode:
 
     def __exit__(self, *exc):
         from ..profiler import _hooks
-        if _hooks.SESSION is self._session:
-            _hooks.uninstall()
+        _hooks.uninstall(self._session)
         self._session = None
         self.mod_tracker.__exit__(*exc)
         if self.display:
