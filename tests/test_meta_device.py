@@ -92,6 +92,11 @@ def test_factories_and_printing_on_meta():
         assert t.device is META and tuple(t.shape) == shape and t.dtype is dtype
     assert tt.device("meta:0").index == 0 and str(tt.device("meta")) == "meta"
     assert x.data_ptr() == 0 and x.numel() == 6 and x.nbytes == 24
+    storage = x.untyped_storage()
+    assert storage.nbytes() == 24 and storage.data_ptr() == 0 and storage.device is META and not x.is_shared()
+    assert tt.empty(0, device="meta").set_(storage).shape == (6,)
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
+        storage.tolist()
 
 
 def test_views_on_meta_keep_the_cpu_geometry():

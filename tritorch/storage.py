@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .backends.cuda import CudaArray, upload
+from .backends.meta import NO_DATA, MetaArray
 from .device import CPU, device as _device
 
 __all__ = ["TypedStorage", "UntypedStorage"]
@@ -94,7 +95,9 @@ class UntypedStorage:
         return 1
 
     def data_ptr(self) -> int:
-        return self._bytes.ctypes.data if self._block is None else self._block.ptr
+        if self._block is None:
+            return self._bytes.ctypes.data
+        return 0 if self._device.type == "meta" else self._block.ptr
 
     def is_shared(self) -> bool:
         return False
@@ -113,9 +116,13 @@ class UntypedStorage:
         n = self.nbytes() // np_dtype.itemsize
         if self._block is None:
             return self._bytes[:n * np_dtype.itemsize].view(np_dtype)
+        if self._device.type == "meta":
+            return MetaArray(self._block, (n,), (1,), 0, np_dtype)
         return CudaArray(self._block, (n,), (1,), 0, np_dtype)
 
     def _host_bytes(self) -> np.ndarray:
+        if self._device.type == "meta":
+            raise NotImplementedError(NO_DATA)
         return self._bytes if self._block is None else self._elements(np.uint8).to_numpy()
 
     def tolist(self) -> list:

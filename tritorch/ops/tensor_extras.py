@@ -255,8 +255,10 @@ def _share_memory_(self: Tensor) -> Tensor:
 
 
 def _is_shared(self: Tensor) -> bool:
-    if self.device is not CPU:
+    if self.device.type == "cuda":
         return True
+    if self.device.type == "meta":
+        return False
     base = self._data
     while isinstance(base, np.ndarray) and base.base is not None:
         base = base.base
