@@ -17,6 +17,7 @@ import weakref
 
 import numpy as np
 
+from ._strided import StridedArray, contiguous_strides  # noqa: F401  (contiguous_strides: imported from here)
 from .cuda_memory import HOST_POOL, MemoryCounters, OutOfMemoryError, host_memory_info  # noqa: F401
 
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
@@ -339,34 +340,18 @@ def upload(block, arr: np.ndarray) -> None:
             _check(drv.cu.cuMemcpyHtoDAsync(block.ptr, arr.ctypes.data, nbytes, drv.stream))
 
 
-def contiguous_strides(shape) -> tuple:
-    strides = []
-    s = 1
-    for n in reversed(shape):
-        strides.append(s)
-        s *= n if n > 1 else 1
-    return tuple(reversed(strides))
-
-
 _LAYOUTS: dict = {}
 _MAX_LAYOUTS = 4096
 
 
-class CudaArray:
+class CudaArray(StridedArray):
     """A strided view of a device block: (block, shape, strides in elements, offset in elements, dtype).
 
     Triton kernels take it directly: it has `data_ptr()` (address of element 0 of the view) and `dtype`
     (a NumPy dtype, whose name Triton maps to its pointer type).
     """
 
-    __slots__ = ("block", "shape", "strides", "offset", "dtype", "__weakref__")
-
-    def __init__(self, block, shape, strides, offset, dtype):
-        self.block = block
-        self.shape = shape
-        self.strides = strides
-        self.offset = offset
-        self.dtype = dtype
+    __slots__ = ("__weakref__",)
 
     # ---- construction
     @staticmethod
@@ -390,22 +375,7 @@ class CudaArray:
         upload(out.block, arr)
         return out
 
-    # ---- metadata
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def itemsize(self) -> int:
-        return self.dtype.itemsize
-
-    @property
-    def size_(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
-
+    # ---- metadata (ndim, itemsize, size_, view_as, reinterpret, span: StridedArray's)
     def data_ptr(self) -> int:
         return self.block.ptr + self.offset * self.dtype.itemsize
 
@@ -413,32 +383,7 @@ class CudaArray:
         layout = _LAYOUTS.get(self.shape)
         if layout is not None and layout[1] == self.strides:  # the usual case: a fresh array or a view like one
             return True
-        expected = 1
-        for n, st in zip(reversed(self.shape), reversed(self.strides)):
-            if n != 1:
-                if st != expected:
-                    return False
-                expected *= n
-        return True
-
-    def view_as(self, shape, strides, offset) -> "CudaArray":
-        return CudaArray(self.block, tuple(shape), tuple(strides), offset, self.dtype)
-
-    def reinterpret(self, dtype) -> "CudaArray":
-        """The same bytes seen as another dtype of the same size (e.g. bool as uint8 for kernels)."""
-        return CudaArray(self.block, self.shape, self.strides, self.offset, np.dtype(dtype))
-
-    def span(self) -> tuple[int, int]:
-        """(first, last+1) element index this view touches, relative to the block."""
-        lo = hi = self.offset
-        for n, st in zip(self.shape, self.strides):
-            if n == 0:
-                return self.offset, self.offset
-            if st >= 0:
-                hi += (n - 1) * st
-            else:
-                lo += (n - 1) * st
-        return lo, hi + 1
+        return self.dense_in_order()
 
     # ---- transfers
     def to_numpy(self) -> np.ndarray:

@@ -14,21 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._strided import StridedArray, contiguous_strides
+
 NO_DATA = "Cannot copy out of meta tensor; no data!"
 
 
 class ValueDependentShape(NotImplementedError):
     """An op on the meta device whose output's shape depends on its inputs' values (nonzero, boolean-mask
     indexing, masked_select): PyTorch raises NotImplementedError there too."""
-
-
-def _contiguous_strides(shape) -> tuple:
-    strides = []
-    s = 1
-    for n in reversed(shape):
-        strides.append(s)
-        s *= n if n > 1 else 1
-    return tuple(reversed(strides))
 
 
 class MetaStorage:
@@ -40,17 +33,10 @@ class MetaStorage:
         self.nbytes = nbytes
 
 
-class MetaArray:
+class MetaArray(StridedArray):
     """Storage size, shape, strides (elements), offset (elements) and NumPy dtype of a tensor without data."""
 
-    __slots__ = ("block", "shape", "strides", "offset", "dtype", "__weakref__")
-
-    def __init__(self, block: MetaStorage, shape, strides, offset, dtype):
-        self.block = block
-        self.shape = shape
-        self.strides = strides
-        self.offset = offset
-        self.dtype = dtype
+    __slots__ = ("__weakref__",)
 
     @staticmethod
     def empty(shape, dtype) -> "MetaArray":
@@ -59,42 +45,16 @@ class MetaArray:
         n = 1
         for s in shape:
             n *= s
-        return MetaArray(MetaStorage(n * dtype.itemsize), shape, _contiguous_strides(shape), 0, dtype)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def itemsize(self) -> int:
-        return self.dtype.itemsize
+        return MetaArray(MetaStorage(n * dtype.itemsize), shape, contiguous_strides(shape), 0, dtype)
 
     @property
     def size(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
-
-    size_ = size
+        return self.size_
 
     def data_ptr(self) -> int:
         return 0   # as PyTorch reports for a meta tensor
 
-    def is_contiguous(self) -> bool:
-        expected = 1
-        for n, st in zip(reversed(self.shape), reversed(self.strides)):
-            if n != 1:
-                if st != expected:
-                    return False
-                expected *= n
-        return True
-
-    def view_as(self, shape, strides, offset) -> "MetaArray":
-        return MetaArray(self.block, tuple(shape), tuple(strides), offset, self.dtype)
-
-    def reinterpret(self, dtype) -> "MetaArray":
-        return MetaArray(self.block, self.shape, self.strides, self.offset, np.dtype(dtype))
+    is_contiguous = StridedArray.dense_in_order
 
     def to_numpy(self):
         raise NotImplementedError(NO_DATA)

@@ -22,6 +22,7 @@ import types
 
 import numpy as np
 
+from .._session import ObservingSession
 from ..autograd import function as _function, inplace as _inplace
 from ..backends import cuda as _backend
 from ..backends.cuda import CudaArray
@@ -301,19 +302,14 @@ class _FanRecord:
         self.parts = parts    # each session's own record
 
 
-class _Fanout:
-    """Several installed sessions behind the one SESSION the hooks call (see the module docstring)."""
+class _Fanout(ObservingSession):
+    """Several installed sessions behind the one SESSION the hooks call (see the module docstring); of
+    ObservingSession it keeps the per-thread stack of open records and replaces the rest."""
 
     def __init__(self, sessions):
+        super().__init__()
         self.sessions = tuple(sessions)
         self.use_cuda = any(getattr(s, "use_cuda", False) for s in self.sessions)
-        self._stacks = threading.local()
-
-    def stack(self) -> list:
-        s = getattr(self._stacks, "open", None)
-        if s is None:
-            s = self._stacks.open = []
-        return s
 
     def open(self, name, args, cat="cpu_op", op=None, device=None, kwargs=None, out=None) -> _FanRecord:
         record = _FanRecord(op, tuple(s.open(name, args, cat=cat, op=op, device=device, kwargs=kwargs, out=out)
