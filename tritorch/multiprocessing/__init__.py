@@ -1,9 +1,11 @@
 """tritorch.multiprocessing: Python's multiprocessing (every name of it, as torch.multiprocessing re-exports them)
 plus torch's sharing-strategy functions and `spawn` / `start_processes` with PyTorch's signatures and errors.
 
-Tensors travel through multiprocessing's queues and pipes (and a spawned process's arguments) by copy
-(reductions.py): the receiver gets a new tensor with the same values, dtype, device and requires_grad. Memory is
-not shared, so the sharing strategy is recorded and validated for scripts that set it, and changes nothing else.
+Tensors travel through multiprocessing's queues and pipes (and a spawned process's arguments) (reductions.py): a
+cpu tensor in shared memory (`share_memory_()`, a memfd mapping) as its file descriptor, so the receiver maps the
+same memory (Hogwild-style training works with fork and spawn); any other tensor by copy. That is PyTorch's
+file_descriptor strategy; the strategy setting is recorded and validated for scripts that set it, and changes
+nothing else.
 """
 import multiprocessing
 import sys

@@ -1,12 +1,19 @@
 """How tensors travel between processes: multiprocessing's ForkingPickler (queues, pipes, a spawned process's
 arguments) sends a tensor as its values (a host copy), dtype, device, requires_grad and parameter flag, and the
-receiver builds a new tensor on the same device. Memory is copied, not shared (PyTorch shares cpu storage through
-shared memory and cuda through CUDA IPC). Plain `pickle` still refuses tensors: files are tritorch.save's.
+receiver builds a new tensor on the same device. A cpu tensor in shared memory (`share_memory_()`) is sent as its
+mapping's file descriptor and its view geometry instead: the receiver maps the same memory, so writes on either
+side are seen by both (PyTorch's file_descriptor strategy). Other memory is copied (PyTorch moves a cpu tensor it
+sends into shared memory first, and shares cuda memory through CUDA IPC). Plain `pickle` still refuses tensors:
+files are tritorch.save's.
 """
 from __future__ import annotations
 
-from multiprocessing.reduction import ForkingPickler
+from multiprocessing.reduction import DupFd, ForkingPickler
 
+import numpy as np
+
+from .. import _shared_memory as _shm
+from ..device import CPU
 from ..tensor import Tensor
 
 _NON_LEAF = ("Cowardly refusing to serialize non-leaf tensor which requires_grad, since autograd does not support "
@@ -28,10 +35,34 @@ def rebuild_tensor(values, dtype_name: str, device: str, requires_grad: bool, pa
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
+def rebuild_shared_tensor(dup_fd, nbytes: int, dtype_name: str, shape, strides, offset: int, requires_grad: bool,
+                          parameter: bool):
+    from .. import dtypes as _dt
+    from ..nn.parameter import Parameter
+    from ..tensor import _make
+    dtype = _dt._by_name(dtype_name)
+    buf = _shm.map_fd(dup_fd.detach(), nbytes)
+    isz = dtype.itemsize
+    whole = np.frombuffer(buf, np.uint8)   # the view's root: the storage is the whole mapping, as it was sent
+    arr = np.ndarray(shape, dtype.np, buffer=whole, offset=offset * isz, strides=tuple(s * isz for s in strides))
+    t = _make(arr, dtype, CPU)
+    if parameter:
+        return Parameter(t, requires_grad=requires_grad)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
 def reduce_tensor(t: Tensor):
     from ..nn.parameter import is_parameter
     if t.requires_grad and t.grad_fn is not None:
         raise RuntimeError(_NON_LEAF)
+    if t.device.type == "cpu":
+        buf = _shm.mapping_of(t._data)
+        fd = None if buf is None else _shm.fd_of(buf)
+        if fd is not None:
+            flat = np.frombuffer(buf, dtype=np.uint8)
+            offset = (t._data.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // t.itemsize
+            return rebuild_shared_tensor, (DupFd(fd), len(buf), t.dtype.name, tuple(t.shape), tuple(t.stride()),
+                                           offset, t.requires_grad, is_parameter(t))
     values = tuple(t.shape) if t.device.type == "meta" else t._host()
     return rebuild_tensor, (values, t.dtype.name, str(t.device), t.requires_grad, is_parameter(t))
 

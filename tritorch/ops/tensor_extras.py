@@ -8,10 +8,9 @@ is_conj/is_neg bits are always False, as they are in PyTorch for real tensors.
 """
 from __future__ import annotations
 
-import mmap
-
 import numpy as np
 
+from .. import _shared_memory as _shm
 from .. import dtypes as _dt
 from ..device import CPU
 from ..tensor import Tensor, _make
@@ -242,12 +241,13 @@ def _resize_as_(self: Tensor, other: Tensor, memory_format=None) -> Tensor:
 
 
 def _share_memory_(self: Tensor) -> Tensor:
-    """Move a cpu tensor's storage into shared memory (an anonymous shared mapping, which processes forked
-    afterwards see and write); views taken before keep the old memory. cuda memory is already shareable."""
+    """Move a cpu tensor's storage into shared memory (_shared_memory.py), which processes forked afterwards see
+    and write, and which tensors sent to other processes through multiprocessing keep sharing; views taken before
+    keep the old memory. cuda memory is already shareable."""
     if self.device is not CPU or _is_shared(self):
         return self
     src = self._data
-    buf = mmap.mmap(-1, max(src.nbytes, 1))
+    buf = _shm.new_buffer(src.nbytes)
     arr = np.frombuffer(buf, dtype=src.dtype, count=src.size).reshape(src.shape)
     arr[...] = src
     self._data = arr
@@ -259,10 +259,7 @@ def _is_shared(self: Tensor) -> bool:
         return True
     if self.device.type == "meta":
         return False
-    base = self._data
-    while isinstance(base, np.ndarray) and base.base is not None:
-        base = base.base
-    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+    return _shm.mapping_of(self._data) is not None
 
 
 # ------------------------------------------------------------------------------------- cpu-only python maps

@@ -1,0 +1,43 @@
+"""Tensors through multiprocessing (tritorch/multiprocessing/reductions.py, tritorch/_shared_memory.py): copies,
+and shared memory that the receiving process maps (share_memory_())."""
+import multiprocessing
+
+import pytest
+
+import tritorch as tt
+import tritorch.multiprocessing  # noqa: F401  (registers the reducer)
+
+
+def _write_shared(t, inbox, outbox):
+    t.add_(1)                      # the parent's memory, received as a Process argument
+    view = inbox.get(timeout=60)   # a shared view, received through a queue
+    view[1:].mul_(10)
+    outbox.put((view.is_shared(), tuple(view.shape), view.stride(), view.storage_offset(),
+                view.untyped_storage().nbytes()))
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_shared_tensors_are_the_same_memory_in_the_child(method):
+    ctx = multiprocessing.get_context(method)
+    t = tt.zeros(2, 3).share_memory_()
+    base = tt.arange(8.0).reshape(2, 4).share_memory_()
+    assert t.is_shared() and base.is_shared() and not tt.zeros(1).is_shared()
+    inbox, outbox = ctx.Queue(), ctx.Queue()
+    child = ctx.Process(target=_write_shared, args=(t, inbox, outbox))
+    child.start()
+    inbox.put(base[:, 1:])
+    assert outbox.get(timeout=60) == (True, (2, 3), (4, 1), 1, 32)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert t.tolist() == [[1.0] * 3] * 2
+    assert base.tolist() == [[0.0, 1.0, 2.0, 3.0], [4.0, 50.0, 60.0, 70.0]]
+
+
+def test_unshared_tensors_are_copied():
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    x = tt.arange(3.0)
+    q.put(x)
+    y = q.get(timeout=30)
+    y.add_(1)
+    assert x.tolist() == [0.0, 1.0, 2.0] and y.tolist() == [1.0, 2.0, 3.0] and not y.is_shared()
