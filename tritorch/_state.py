@@ -61,6 +61,10 @@ class ProcessFlags:
 FLAGS = ProcessFlags()
 GRAD = GradState()
 
+# Called with a tensor just before an in-place or out= write into it (registry out= calls, copy_), while
+# autograd.graph.allow_mutation_on_saved_tensors is open; empty otherwise (one falsy check per write).
+BEFORE_WRITE: list = []
+
 
 
 class AutocastState(threading.local):

@@ -133,3 +133,58 @@ def test_double_backward_through_unpacked_tensors():
     (gg,) = tt.autograd.grad(g.sum(), x)
     xv = x.detach().numpy()
     np.testing.assert_allclose(gg.numpy(), 2 * np.cos(xv) - xv * np.sin(xv), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------- allow_mutation_on_saved_tensors
+
+def _mutating_program(lib, device):
+    """Writes into tensors saved for backward (an input of pow, an output of exp, by an op and by copy_)."""
+    a = lib.tensor([[0.5, -1.0, 2.0]], device=device, requires_grad=True)
+    b = a.clone()
+    out = (b ** 2).sum()
+    b.sin_()
+    c = a.clone()
+    y = (c * 3).exp()
+    z = y.sum()
+    y.mul_(0)
+    c.copy_(lib.zeros(1, 3, device=device))
+    (out + z).backward()
+    return a.grad
+
+
+@pytest.mark.parametrize("device", devices())
+def test_allow_mutation_on_saved_tensors_matches_pytorch(device):
+    torch = pytest.importorskip("torch")
+    with tt.autograd.graph.allow_mutation_on_saved_tensors():
+        ours = _mutating_program(tt, device)
+    with torch.autograd.graph.allow_mutation_on_saved_tensors():
+        theirs = _mutating_program(torch, "cpu")
+    np.testing.assert_allclose(ours.cpu().numpy(), theirs.numpy(), rtol=1e-6)
+    assert not _state.BEFORE_WRITE                        # nothing is left hooked into the writes
+    with pytest.raises(RuntimeError, match="one of the variables needed for gradient computation"):
+        _mutating_program(tt, device)                     # outside it, the write is the usual error
+
+
+def test_allow_mutation_on_saved_tensors_rules():
+    graph = tt.autograd.graph
+    with pytest.raises(RuntimeError, match="cannot be nested"):
+        with graph.allow_mutation_on_saved_tensors():
+            with graph.allow_mutation_on_saved_tensors():
+                pass
+    with graph.allow_mutation_on_saved_tensors():
+        x = tt.ones(2, requires_grad=True)
+        w = x.clone()
+        s = (w * w).sum()
+    with pytest.raises(AssertionError, match="Trying to backward outside of the 'allow_mutation_on_saved_tensors'"):
+        s.backward()
+    with graph.allow_mutation_on_saved_tensors() as ctx:   # only tensors actually written are copied
+        x = tt.ones(3, requires_grad=True)
+        w = x.clone()
+        s = (w * w).sum()
+        tt.zeros(3).add_(1)
+        saved = [v for values in ctx.by_storage.values() for v in values]
+        assert saved and all(v.copy is None for v in saved)
+        w.add_(1)
+        assert all(v.copy is not None for v in saved)
+        s.backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]

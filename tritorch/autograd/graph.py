@@ -345,7 +345,8 @@ def edge_of(t: Tensor):
 
 def __getattr__(name):
     # torch.autograd.graph's saved-tensor hooks live in saved_hooks.py (it imports the engine, which imports this)
-    if name in ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"):
+    if name in ("saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
+                "allow_mutation_on_saved_tensors"):
         from . import saved_hooks
         return getattr(saved_hooks, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

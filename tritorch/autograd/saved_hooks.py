@@ -1,4 +1,6 @@
-"""torch.autograd.graph.saved_tensors_hooks, save_on_cpu and disable_saved_tensors_hooks.
+"""torch.autograd.graph.saved_tensors_hooks, save_on_cpu, disable_saved_tensors_hooks and
+allow_mutation_on_saved_tensors (saved-tensor hooks plus a call just before every in-place write, _state.BEFORE_WRITE,
+that copies a saved tensor about to be overwritten).
 
 Inside `saved_tensors_hooks(pack_hook, unpack_hook)` every tensor a recorded op keeps for its backward (its saved
 inputs and outputs, and a custom Function's save_for_backward) is given to pack_hook when the op is recorded,
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+
+import numpy as np
 
 from .. import _state
 from ..tensor import Tensor
@@ -42,12 +46,14 @@ class _Packed:
     __slots__ = ("packed", "unpack_hook", "counter", "version", "meta")
 
     def __init__(self, t: Tensor, hooks):
-        self.counter, self.version, self.meta = t._version, t._version[0], InputMeta(t)
+        # (allow_mutation_on_saved_tensors' pack keeps the value itself: a later write is no error there)
+        self.counter, self.meta = t._version, InputMeta(t)
+        self.version = None if getattr(hooks[0], "mutation_safe", False) else t._version[0]
         self.packed = hooks[0](t)
         self.unpack_hook = hooks[1]
 
     def unpack(self) -> Tensor:
-        if self.counter[0] != self.version:
+        if self.version is not None and self.counter[0] != self.version:
             m = self.meta
             raise RuntimeError(modified_message(m.dtype, m.device, m.shape, self.counter[0], self.version))
         t = self.unpack_hook(self.packed)
@@ -196,6 +202,80 @@ class save_on_cpu(saved_tensors_hooks):
             return t.to(device, non_blocking=pin_memory)
 
         super().__init__(pack, unpack)
+
+
+def _storage_key(t: Tensor) -> int:
+    """The identity of the memory a tensor lives in (its root NumPy array, or its device block)."""
+    d = t._data
+    if not isinstance(d, np.ndarray):
+        return id(d.block)
+    while isinstance(d.base, np.ndarray):
+        d = d.base
+    return id(d)
+
+
+class _SavedValue:
+    """A tensor saved under allow_mutation_on_saved_tensors, and the copy of it made before a write."""
+
+    __slots__ = ("tensor", "copy", "context")
+
+    def __init__(self, tensor: Tensor, context):
+        self.tensor, self.copy, self.context = tensor, None, context
+
+
+class _MutationContext:
+    """The saved tensors of one allow_mutation_on_saved_tensors block, by the memory they live in."""
+
+    def __init__(self):
+        self.by_storage: dict = {}
+        self.open = True
+
+    def pack(self, t: Tensor) -> _SavedValue:
+        saved = _SavedValue(t, self)
+        self.by_storage.setdefault(_storage_key(t), []).append(saved)
+        return saved
+
+    @staticmethod
+    def unpack(saved: _SavedValue) -> Tensor:
+        if not saved.context.open:
+            raise AssertionError("Trying to backward outside of the 'allow_mutation_on_saved_tensors' context in which "
+                               "the graph was originally recorded.")
+        return saved.copy if saved.copy is not None else saved.tensor
+
+    def before_write(self, t: Tensor) -> None:
+        """Copy every saved tensor that lives in t's memory, before t is written."""
+        for saved in self.by_storage.get(_storage_key(t), ()):
+            if saved.copy is None:
+                from .grad_mode import no_grad
+                with no_grad():
+                    saved.copy = saved.tensor.detach().clone()
+
+
+_MUTATION_OPEN = []
+
+
+@contextlib.contextmanager
+def allow_mutation_on_saved_tensors():
+    """torch.autograd.graph.allow_mutation_on_saved_tensors: inside, a tensor saved for backward may be written in
+    place; it is copied just before the first write, and backward (which must run inside the block) uses the copy.
+    The copies are made only for tensors actually written."""
+    if _MUTATION_OPEN:
+        raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+    context = _MutationContext()
+
+    def pack(t):
+        return context.pack(t)
+    pack.mutation_safe = True
+    _MUTATION_OPEN.append(context)
+    _state.BEFORE_WRITE.append(context.before_write)
+    try:
+        with saved_tensors_hooks(pack, _MutationContext.unpack):
+            yield context
+    finally:
+        _state.BEFORE_WRITE.remove(context.before_write)
+        _MUTATION_OPEN.pop()
+        context.open = False
+        context.by_storage.clear()
 
 
 @contextlib.contextmanager

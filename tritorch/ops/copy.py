@@ -162,6 +162,9 @@ def copy_(dst: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     shape = broadcast_shapes(dst._data.shape, src._data.shape)
     if shape != tuple(dst._data.shape):
         raise RuntimeError(f"output with shape {list(dst._data.shape)} doesn't match the broadcast shape {list(shape)}")
+    if _state.BEFORE_WRITE:
+        for f in _state.BEFORE_WRITE:
+            f(dst)
     if (not _FLAGS.grad_off or _GRAD.enabled) and (src._requires_grad or dst._requires_grad
                           or (dst._base is not None and dst._base._requires_grad)):
         return _copy_recorded(dst, src, shape)

@@ -219,6 +219,9 @@ def _call_out(op: OpDef, meta: Meta, args, kwargs, out):
     if not op.supports_out:
         raise TypeError(f"{op.name}() got an unexpected keyword argument 'out'")
     check_out(op.name, meta, out)
+    if _state.BEFORE_WRITE:
+        for f in _state.BEFORE_WRITE:
+            f(out)
     if (not _FLAGS.grad_off or _GRAD.enabled) and _needs_history(op, args, out):
         return _call_out_recorded(op, args, kwargs, out)
     op.impl[meta.device.type](meta, *args, out=out._data, **kwargs)
