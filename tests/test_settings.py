@@ -1,4 +1,5 @@
 """Top-level settings and helpers (tritorch/_settings.py) and Tensor.pin_memory."""
+import numpy as np
 import pytest
 
 import tritorch as tt
@@ -74,6 +75,26 @@ def test_threads_default_device_and_printoptions():
 
 
 @pytest.mark.skipif("cuda" not in devices(), reason="no cuda device (GPU or interpreter)")
+def test_deterministic_mode_fills_new_memory_as_pytorch():
+    torch = pytest.importorskip("torch")
+    results = {}
+    for lib in (tt, torch):
+        lib.use_deterministic_algorithms(True)
+        try:
+            grown = lib.ones(2)
+            grown.resize_(4)
+            made = [lib.empty(3), lib.empty(2, dtype=lib.int32), lib.empty(2, dtype=lib.bool),
+                    lib.empty(2, dtype=lib.float16), lib.empty_like(lib.ones(2)), lib.ones(2).new_empty(2), lib.empty_strided((2,), (1,)), grown]
+            results[lib] = [np.asarray(t.tolist(), dtype=float).tolist() for t in made]
+            lib.utils.deterministic.fill_uninitialized_memory = False
+            assert not lib.utils.deterministic.fill_uninitialized_memory
+        finally:
+            lib.utils.deterministic.fill_uninitialized_memory = True
+            lib.use_deterministic_algorithms(False)
+    assert str(results[tt]) == str(results[torch])   # (NaN == NaN as text)
+    assert tt.empty(2, device="meta").is_meta
+
+
 def test_deterministic_algorithms_flag_and_alerts():
     import warnings
 

@@ -108,7 +108,8 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 # ------------------------------------------------------------------------------------ deterministic algorithms
 
-_deterministic = {"mode": False, "warn_only": False}
+# "fill": torch.utils.deterministic.fill_uninitialized_memory (empty() and resize_ fill new memory in the mode)
+_deterministic = {"mode": False, "warn_only": False, "fill": True}
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
@@ -117,7 +118,9 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
     backward of advanced indexing, put_(accumulate), and the backward of non-constant padding and of overlapping
     as_strided) switch to a sorted, atomic-free path while the mode is on. A kernel launch that still depends on
     the order of atomic float adds calls `alert_not_deterministic`, which raises RuntimeError (or warns, with
-    warn_only) as PyTorch does for ops without a deterministic implementation."""
+    warn_only) as PyTorch does for ops without a deterministic implementation. New memory (empty, empty_like,
+    new_empty, resize_) is filled with NaN / the largest integer while torch.utils.deterministic.
+    fill_uninitialized_memory is True (the default), as in PyTorch."""
     _deterministic["mode"] = bool(mode)
     _deterministic["warn_only"] = bool(warn_only)
 

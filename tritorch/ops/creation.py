@@ -13,6 +13,7 @@ import triton
 import triton.language as tl
 
 from .. import _memory_format as _mf
+from .. import _settings
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -273,8 +274,29 @@ def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=Non
         t = _empty_in_order(shape, _mf.physical_order(memory_format, len(shape)), dt, dev)
     else:
         t = _make(empty_storage(shape, dt.np, dev), dt, dev)
+    if fills_uninitialized() and dev.type != "meta":
+        fill_uninitialized(t)
     if requires_grad:
         t.requires_grad_(True)
+    return t
+
+
+def fills_uninitialized() -> bool:
+    """Whether new memory is filled: use_deterministic_algorithms and utils.deterministic.fill_uninitialized_memory."""
+    return _settings._deterministic["mode"] and _settings._deterministic["fill"]
+
+
+def uninitialized_value(dtype: _dt.dtype):
+    """What fills new memory then, as in PyTorch: NaN for floating dtypes, the largest integer, True for bool."""
+    if dtype.is_floating_point:
+        return float("nan")
+    return True if dtype is _dt.bool_ else int(np.iinfo(dtype.np).max)
+
+
+def fill_uninitialized(t: Tensor) -> Tensor:
+    if t.numel():
+        from .copy import copy_
+        copy_(t, full((), uninitialized_value(t.dtype), dtype=t.dtype, device=t.device))
     return t
 
 

@@ -226,6 +226,8 @@ def _resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
         keep = min(n_new, flat.size)
         host = np.empty(n_new, dtype=self.dtype.np)
         host[:keep] = flat[:keep]
+        if _creation.fills_uninitialized():
+            host[keep:] = _creation.uninitialized_value(self.dtype)
         data = _creation.storage_of(host.reshape(shape), self.device)
     self._data = data
     return self
