@@ -26,6 +26,12 @@ def _root(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+def memory_owner(data):
+    """The object that owns a tensor's memory: the root NumPy array of a cpu array, the block of a device one
+    (tensors with the same owner share memory)."""
+    return _root(data) if isinstance(data, np.ndarray) else data.block
+
+
 def _byte_view(arr: np.ndarray) -> np.ndarray:
     """The root buffer of `arr` as a 1-D uint8 array over the same memory."""
     root = _root(arr)
@@ -361,7 +367,7 @@ def _deepcopy(self, memo: dict):
         if self.device.type == "meta":
             new = _make(d.view_as(d.shape, d.strides, d.offset), self.dtype, self.device)
         else:
-            owner = _root(d) if isinstance(d, np.ndarray) else d.block
+            owner = memory_owner(d)
             key = ("storage", id(owner))
             copied = memo.get(key)
             if copied is None:

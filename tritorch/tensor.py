@@ -1,8 +1,9 @@
 """Tensor: the data holder every layer sees.
 
-A Tensor is storage (a NumPy array on cpu, a `CudaArray` on cuda, a data-less `MetaArray` on meta), a tritorch dtype, a device, and autograd
-metadata. It holds no op logic: `tritorch.ops` binds the methods and operators onto it when `tritorch` is
-imported, so that tensor.py never imports the ops (no import cycle tensor <-> ops <-> autograd).
+A Tensor is storage (a NumPy array on cpu, a `CudaArray` on cuda, a data-less `MetaArray` on meta), a tritorch
+dtype, a device, and autograd metadata. It holds no op logic: `tritorch.ops` binds the methods and operators onto
+it when `tritorch` is imported, so that tensor.py never imports the ops (no import cycle tensor <-> ops <->
+autograd).
 """
 from __future__ import annotations
 

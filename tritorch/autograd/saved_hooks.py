@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import threading
 
-import numpy as np
 
 from .. import _state
+from ..storage import memory_owner
 from ..tensor import Tensor
 from . import engine as _engine
 from .graph import InputMeta, SavedTensor, modified_message
@@ -204,16 +204,6 @@ class save_on_cpu(saved_tensors_hooks):
         super().__init__(pack, unpack)
 
 
-def _storage_key(t: Tensor) -> int:
-    """The identity of the memory a tensor lives in (its root NumPy array, or its device block)."""
-    d = t._data
-    if not isinstance(d, np.ndarray):
-        return id(d.block)
-    while isinstance(d.base, np.ndarray):
-        d = d.base
-    return id(d)
-
-
 class _SavedValue:
     """A tensor saved under allow_mutation_on_saved_tensors, and the copy of it made before a write."""
 
@@ -232,7 +222,7 @@ class _MutationContext:
 
     def pack(self, t: Tensor) -> _SavedValue:
         saved = _SavedValue(t, self)
-        self.by_storage.setdefault(_storage_key(t), []).append(saved)
+        self.by_storage.setdefault(id(memory_owner(t._data)), []).append(saved)
         return saved
 
     @staticmethod
@@ -244,7 +234,7 @@ class _MutationContext:
 
     def before_write(self, t: Tensor) -> None:
         """Copy every saved tensor that lives in t's memory, before t is written."""
-        for saved in self.by_storage.get(_storage_key(t), ()):
+        for saved in self.by_storage.get(id(memory_owner(t._data)), ()):
             if saved.copy is None:
                 from .grad_mode import no_grad
                 with no_grad():

@@ -9,8 +9,8 @@ An `OpDef` carries
   impl["cuda"]       the Triton launcher:  impl(meta, *args, out=None, **kw) -> CudaArray (or a tuple); it
                      launches Triton kernels only: no NumPy and no host round trip inside it.
   impl["meta"]       made by the registry (`meta_impl`): storage-less MetaArrays of the shapes `infer` decided
-                     (a view op's cuda impl builds its views' strides); an op whose output shape depends on
-                     its inputs' values declares one that raises.
+                     (a view op's cuda impl builds its views' strides); where infer leaves a size to the values
+                     (None), it raises ValueDependentShape.
                      impls get the call's own arguments (Tensors stay Tensors) and return raw storage; `out`,
                      when the op supports it, is the raw storage to write into.
   vjp                the backward rule, written in registered ops on Tensors (filled by the autograd layer)
@@ -141,7 +141,7 @@ class OpDef:
         if out is None:
             raw = self._impls[meta.device.type](meta, *args, **kwargs)
             if self.n_outputs == 1:
-                if raw.__class__ is not np.ndarray and raw.__class__ is not CudaArray and raw.__class__ not in _STORAGE:
+                if raw.__class__ is not np.ndarray and raw.__class__ not in _STORAGE:
                     raw = np.asarray(raw, meta.dtype.np)  # NumPy gives scalars for 0-dim results
                 r = _make(raw, meta.dtype, meta.device)
                 if self.view:
