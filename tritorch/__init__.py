@@ -14,9 +14,9 @@ newaxis = None   # torch.newaxis, as NumPy's: x[:, tritorch.newaxis]
 
 from . import dtypes as _dtypes
 from .device import device
-from .dtypes import (bfloat16, bool_ as bool, double, dtype, finfo, float, float16, float32, float64,  # noqa: A004
-                     get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long, promote_types,
-                     result_type, set_default_dtype, short, uint8)
+from .dtypes import (bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: A004
+                     finfo, float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
+                     int32, int64, long, promote_types, result_type, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor
 from ._memory_format import *  # noqa: E402,F401,F403  (strided, channels_last, preserve_format, ...)
 
@@ -48,6 +48,7 @@ from .ops.compare import *  # noqa: E402,F401,F403
 from .ops.composite import *  # noqa: E402,F401,F403
 from .ops.composite_numeric import *  # noqa: E402,F401,F403
 from .ops.tensor_extras import *  # noqa: E402,F401,F403
+from .ops.complex import *  # noqa: E402,F401,F403,A004  (view_as_real, view_as_complex, complex, polar)
 from .ops.inplace_forms import *  # noqa: E402,F401,F403
 from .ops.view_copies import *  # noqa: E402,F401,F403
 from .ops.legacy_types import *  # noqa: E402,F401,F403

@@ -61,6 +61,20 @@ class _Formatter:
         return s.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """Complex elements as PyTorch prints them: the real parts through one float formatter, the imaginary parts
+    through another, joined as "re+imj" (the imaginary part's own sign where it has one). Only the real parts
+    are padded, as in PyTorch; `width` (the longest element) sets how many fit on a line."""
+
+    def __init__(self, arr: np.ndarray):
+        self.real, self.imag = _Formatter(arr.real, True), _Formatter(arr.imag, True)
+        self.width = max((len(self.format(v)) for v in arr.reshape(-1).tolist()), default=1)
+
+    def format(self, v) -> str:
+        im = self.imag.format(v.imag).lstrip() + "j"
+        return self.real.format(v.real) + (im if im[0] in "+-" else "+" + im)
+
+
 def _vector_str(arr, indent, summarize, fmt) -> str:
     per_line = max(1, (_LINEWIDTH - indent) // (fmt.width + 2))
     if summarize and arr.shape[0] > 2 * _EDGEITEMS:
@@ -107,7 +121,8 @@ def _format(t) -> str:
             suffix.append(f"dtype={dt}")
     else:
         summarize = arr.size > _THRESHOLD
-        fmt = _Formatter(_summarized(arr) if summarize else arr, dt.kind == _dt.FLOAT)
+        shown = _summarized(arr) if summarize else arr
+        fmt = _ComplexFormatter(shown) if dt.kind == _dt.COMPLEX else _Formatter(shown, dt.kind == _dt.FLOAT)
         body = _tensor_str(arr, len("tensor("), summarize, fmt)
         if dt not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
             suffix.append(f"dtype={dt}")

@@ -1,8 +1,12 @@
 """Data types and PyTorch's type-promotion rules.
 
 A `dtype` pairs the NumPy dtype that stores it (ml_dtypes supplies bfloat16 on the CPU) with what the
-promotion rules need to know: its kind (bool < integer < floating) and its size. Triton kernels see the
-same NumPy dtype on the cuda storage, whose `str()` Triton maps to its pointer types.
+promotion rules need to know: its kind (bool < integer < floating < complex) and its size. Triton kernels see
+the same NumPy dtype on the cuda storage, whose `str()` Triton maps to its pointer types; Triton has no complex
+types, so kernels see a complex array as its (re, im) float pairs (ops/complex.py).
+
+Complex dtypes are not in ALL (the dtypes an op accepts unless it says otherwise): an op takes complex tensors only
+where its declaration lists COMPLEX, and the registry refuses them for every other op before its infer runs.
 """
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ import builtins as _b
 import ml_dtypes
 import numpy as np
 
-BOOL, INT, FLOAT = 0, 1, 2
+from ._state import FLAGS as _FLAGS
+
+BOOL, INT, FLOAT, COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
@@ -30,7 +36,20 @@ class dtype:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self.kind == COMPLEX
+
+    def to_real(self) -> "dtype":
+        """torch.dtype.to_real: the dtype of a complex dtype's parts (other dtypes: themselves)."""
+        return _REAL_OF.get(self, self)
+
+    def to_complex(self) -> "dtype":
+        """torch.dtype.to_complex: the complex dtype with parts of this floating dtype (complex dtypes: themselves)."""
+        if self.kind == COMPLEX:
+            return self
+        try:
+            return _COMPLEX_OF[self]
+        except KeyError:
+            raise RuntimeError(f"Unsupported dtype {self} for to_complex") from None
 
     def __repr__(self) -> str:
         return f"tritorch.{self.name}"
@@ -49,18 +68,38 @@ float16 = dtype("float16", np.float16, FLOAT, True)
 bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, FLOAT, True)
 float32 = dtype("float32", np.float32, FLOAT, True)
 float64 = dtype("float64", np.float64, FLOAT, True)
+complex64 = dtype("complex64", np.complex64, COMPLEX, True)
+complex128 = dtype("complex128", np.complex128, COMPLEX, True)
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 FLOATS = (float16, bfloat16, float32, float64)
 INTS = (uint8, int8, int16, int32, int64)
+COMPLEX_DTYPES = (complex64, complex128)
+# complex64 stands in for float16/bfloat16 parts too: tritorch has no complex32 (PyTorch's ComplexHalf)
+_COMPLEX_OF = {float16: complex64, bfloat16: complex64, float32: complex64, float64: complex128}
+_REAL_OF = {complex64: float32, complex128: float64}
 
 # PyTorch's aliases.
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64  # noqa: A001 - these mirror torch's names
+cfloat, cdouble = complex64, complex128
 
-_BY_NAME = {d.name: d for d in ALL}
-_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
-_FROM_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL + COMPLEX_DTYPES}
+_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64, cfloat=complex64,
+                cdouble=complex128)
+_FROM_NP = {d.np: d for d in ALL + COMPLEX_DTYPES}
+
+
+class ComplexOperand(TypeError):
+    """Raised by an infer rule that meets a Python complex number before the program used any complex dtype: the
+    registry then calls the op again, and with complex numbers now in use it goes to the op's complex form."""
+
+
+def _complex_in_use() -> None:
+    """Raise the process flag that turns on the registry's complex check (ops/registry.py): set where a complex
+    dtype is first named or a complex tensor first made, so that a program without complex numbers never pays for
+    the check."""
+    _FLAGS.complex = True
 
 
 def _by_name(name: str) -> dtype:
@@ -70,12 +109,14 @@ def _by_name(name: str) -> dtype:
 def from_numpy_dtype(np_dtype) -> dtype:
     """The tritorch dtype stored as `np_dtype`; raises TypeError for one tritorch has not."""
     try:
-        return _FROM_NP[np_dtype]
+        d = _FROM_NP[np_dtype]
     except (KeyError, TypeError):
-        pass
-    d = np.dtype(np_dtype)
-    if d in _FROM_NP:
-        return _FROM_NP[d]
+        d = np.dtype(np_dtype)
+        d = _FROM_NP.get(d, d)
+    if d.__class__ is dtype:
+        if d.kind == COMPLEX:
+            _complex_in_use()
+        return d
     if d == np.uint16 or d == np.uint32 or d == np.uint64:
         raise TypeError(f"can't convert np.ndarray of type numpy.{d}. The only supported types are: "
                         "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.")
@@ -85,10 +126,12 @@ def from_numpy_dtype(np_dtype) -> dtype:
 def as_dtype(d) -> dtype:
     """Accept a tritorch dtype, a NumPy dtype, a Python type or a name; return the tritorch dtype."""
     if d.__class__ is dtype:
+        if d.kind == COMPLEX:
+            _complex_in_use()
         return d
     if isinstance(d, str):
         try:
-            return _BY_NAME[d.removeprefix("torch.").removeprefix("tritorch.")]
+            return as_dtype(_BY_NAME[d.removeprefix("torch.").removeprefix("tritorch.")])
         except KeyError:
             raise TypeError(f"unknown dtype {d!r}") from None
     if d is _b.float:
@@ -97,6 +140,8 @@ def as_dtype(d) -> dtype:
         return int64
     if d is _b.bool:
         return bool_
+    if d is _b.complex:
+        return as_dtype(_default_float.to_complex())
     return from_numpy_dtype(d)
 
 
@@ -105,6 +150,12 @@ def as_dtype(d) -> dtype:
 def _promote_pair(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
+    if a.kind == COMPLEX or b.kind == COMPLEX:
+        # complex wins; its parts are at least as wide as a floating operand's (complex64 + float64: complex128)
+        c, other = (a, b) if a.kind == COMPLEX else (b, a)
+        if other.kind == COMPLEX or other.kind == FLOAT:
+            return complex128 if complex128 in (c, other) or other is float64 else complex64
+        return c
     if a.kind != b.kind:
         return a if a.kind > b.kind else b  # bool < int < float: the higher kind wins whole
     if a.kind == FLOAT:
@@ -118,7 +169,7 @@ def _promote_pair(a: dtype, b: dtype) -> dtype:
     return signed if signed.itemsize > 1 else int16
 
 
-_PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
+_PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL + COMPLEX_DTYPES for b in ALL + COMPLEX_DTYPES}
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
@@ -133,6 +184,11 @@ def _combine(higher, lower):
         return lower
     if lower is None:
         return higher
+    if higher.kind == COMPLEX:
+        return higher
+    if lower.kind == COMPLEX:
+        # a complex scalar keeps a floating operand's width (float64 * 1j: complex128); over integers it wins whole
+        return higher.to_complex() if higher.kind == FLOAT else lower
     if higher.kind == FLOAT:
         return higher
     if higher is bool_ or lower.kind == FLOAT:
@@ -164,6 +220,8 @@ def scalar_dtype(value) -> dtype:
         return bool_
     if isinstance(value, (_b.int, np.integer)):
         return int64
+    if isinstance(value, (_b.complex, np.complexfloating)):
+        return as_dtype(_default_float.to_complex())
     return _default_float
 
 
@@ -193,6 +251,8 @@ def result_type(*operands) -> dtype:
             s = scalar_dtype(x)
             if s.kind == FLOAT:
                 s = _default_float
+            elif s.kind == COMPLEX:
+                s = _default_float.to_complex()
             wrapped = s if wrapped is None else _PROMOTE[wrapped, s]
     return _combine(dim, _combine(zero, wrapped))
 
@@ -221,7 +281,12 @@ def tensor_scalar_result_dtype(t_dtype: dtype, value) -> dtype:
         return t_dtype
     if cls is _b.int:
         return t_dtype if t_dtype.kind != BOOL else int64
-    return _combine(t_dtype, _default_float if scalar_dtype(value).kind == FLOAT else scalar_dtype(value))
+    s = scalar_dtype(value)
+    if s.kind == FLOAT:
+        s = _default_float
+    elif s.kind == COMPLEX:
+        s = _default_float.to_complex()
+    return _combine(t_dtype, s)
 
 
 def finfo_eps(d: dtype) -> float:
@@ -232,7 +297,7 @@ class finfo:
     """torch.finfo: machine limits of a floating dtype."""
 
     def __init__(self, d=None):
-        d = _default_float if d is None else as_dtype(d)
+        d = _default_float if d is None else as_dtype(d).to_real()  # a complex dtype: its parts' limits
         if d.kind != FLOAT:
             raise TypeError(f"finfo requires a floating point dtype, got {d}")
         fi = ml_dtypes.finfo(d.np)
@@ -248,7 +313,7 @@ class iinfo:
 
     def __init__(self, d):
         d = as_dtype(d)
-        if d.kind == FLOAT:
+        if d.kind >= FLOAT:
             raise TypeError(f"iinfo requires an integer dtype, got {d}")
         ii = np.iinfo(np.uint8 if d is bool_ else d.np)
         self.dtype, self.bits = d.name, d.itemsize * 8

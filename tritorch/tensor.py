@@ -152,7 +152,7 @@ class Tensor:
         return self.dtype.kind == _dt.FLOAT
 
     def is_complex(self) -> bool:
-        return False
+        return self.dtype.kind == _dt.COMPLEX
 
     @property
     def layout(self):
@@ -175,7 +175,7 @@ class Tensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and self.dtype.kind != _dt.FLOAT:
+        if requires_grad and self.dtype.kind < _dt.FLOAT:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "

@@ -10,6 +10,7 @@ import numpy as _np
 from .._state import AUTOCAST as _AUTOCAST
 from .._state import FLAGS
 from ..tensor import Tensor
+from .. import dtypes as _dt
 from . import grad_mode
 from .graph import (_FREED, AccumulateGrad, InputMeta, Node, SavedTensor, accumulate_node, edge_of, forward_trace,
                     modified_message)
@@ -264,7 +265,7 @@ def record_small(op, args: tuple, kwargs: dict, result: Tensor, meta) -> None:
         node._meta = meta  # None: `meta` infers it again when asked
     else:
         _keep_small(node, save, args, a, b, result, meta)
-    if result.dtype.kind == 2:  # only floating outputs carry gradient
+    if result.dtype.kind >= 2:  # only floating and complex outputs carry gradient
         result.grad_fn = node
         result._requires_grad = True
 
@@ -339,7 +340,7 @@ def _attach(op, edges: tuple, metas, versions, args: tuple, kwargs, result, meta
         _attach_outputs(node, result, save_output)
         return
     node._output = (_saved_output(result, 0),) if save_output else None
-    if result.dtype.kind == 2:  # only floating outputs carry gradient
+    if result.dtype.kind >= 2:  # only floating and complex outputs carry gradient
         result.grad_fn = node
         result._requires_grad = True
 
@@ -362,7 +363,7 @@ def _attach_outputs(node, result: tuple, save_output: bool) -> None:
     node._out_metas = tuple([InputMeta(o) for o in result])
     node._output = tuple([_saved_output(o, i) for i, o in enumerate(result)]) if save_output else None
     for i, o in enumerate(result):
-        if o.dtype.kind == 2:  # only floating outputs carry gradient
+        if o.dtype.kind >= 2:  # only floating and complex outputs carry gradient
             o.grad_fn = node
             o._requires_grad = True
             if i:
@@ -424,7 +425,7 @@ def _attach_missing_rule(op, result, tensors):
     node = Node(_MissingRule(op), _NoCtx(), tuple(edge_of(t) for t in tensors), tuple(InputMeta(t) for t in tensors),
                 op.n_outputs if op.n_outputs == 1 else len(result))
     for o in (result if isinstance(result, tuple) else (result,)):
-        if o.dtype.kind == 2:
+        if o.dtype.kind >= 2:
             o.grad_fn = node
             o._requires_grad = True
 
@@ -449,6 +450,9 @@ def _reduce_to(g: Tensor, shape: tuple, dtype, device) -> Tensor:
         elif tuple(g._data.shape) != shape:
             g = g.reshape(shape)
     if g.dtype is not dtype:
+        if g.dtype.kind == _dt.COMPLEX and dtype.kind != _dt.COMPLEX:
+            from ..ops.complex import real
+            g = real(g)   # a real input of an op with a complex result: the real part (PyTorch's handle_r_to_c)
         g = g.to(dtype)
     if g.device is not device:
         g = g.to(device)

@@ -129,7 +129,7 @@ class Function(metaclass=FunctionMeta):
             saved_hooks.pack_saved(ctx._saved, node, hooks)
             ctx._packed = True
         for i, o in enumerate(outs):
-            if isinstance(o, Tensor) and o.dtype.kind == 2 and id(o) not in ctx._non_differentiable:
+            if isinstance(o, Tensor) and o.dtype.kind >= 2 and id(o) not in ctx._non_differentiable:
                 if any(o is t for t in tensors):
                     raise RuntimeError("a Function's forward returned one of its inputs unchanged; return a view or "
                                        "a copy (x.clone()) instead")

@@ -85,6 +85,9 @@ def _must_be_tensor(name: str, x, position: int):
 
 
 def _check_operand(name: str, x, position: int) -> None:
+    if isinstance(x, complex) and not _FLAGS.complex:
+        _dt._complex_in_use()
+        raise _dt.ComplexOperand(name)
     if not isinstance(x, (Tensor,) + _SCALAR_CLASSES):
         raise TypeError(f"{name}(): argument '{'input' if position == 1 else 'other'}' (position {position}) must be "
                         f"Tensor or Number, not {type(x).__name__}")
@@ -1704,6 +1707,9 @@ def _coerce(x):
     """An operand from outside tritorch: NumPy scalars become Python scalars, arrays cpu tensors; anything else
     NotImplemented (so Python tries the other operand's method, or raises TypeError)."""
     if isinstance(x, (Tensor, bool, int, float)):
+        return x
+    if isinstance(x, complex):
+        _dt._complex_in_use()
         return x
     if isinstance(x, np.generic):
         return x.item()

@@ -448,8 +448,9 @@ def isneginf(input: Tensor, *, out=None) -> Tensor:
 
 
 def sgn(input: Tensor, *, out=None) -> Tensor:
-    """sign for real tensors."""
-    r = input.sign()
+    """z / |z| (0 at 0) for complex tensors; sign for real ones."""
+    from .complex import sgn as complex_sgn
+    r = complex_sgn(input) if input.dtype.kind == _dt.COMPLEX else input.sign()
     return r if out is None else out.copy_(r)
 
 

@@ -4,7 +4,8 @@ through their ops where PyTorch's are):
 quantile, nanquantile, nanmedian, trapezoid/trapz, cumulative_trapezoid, gradient, histogram, unique_consecutive,
 renorm, vander, pdist, cosine_similarity, pairwise_distance, chain_matmul, narrow_copy, slice_scatter,
 select_scatter, diagonal_scatter, isreal, is_nonzero, the window functions (hann, hamming, blackman, bartlett),
-and the Tensor methods fill_diagonal_, geometric_, log_normal_, cauchy_, real, conj, resolve_conj, resolve_neg.
+and the Tensor methods fill_diagonal_, geometric_, log_normal_, cauchy_, real, conj, resolve_conj, resolve_neg
+(the last four through ops/complex.py).
 """
 from __future__ import annotations
 
@@ -400,7 +401,10 @@ def as_strided_scatter(input: Tensor, src: Tensor, size, stride, storage_offset=
 # ============================================================================================= predicates
 
 def isreal(input: Tensor) -> Tensor:
-    """True everywhere: tritorch has no complex dtypes."""
+    """Where the imaginary part is zero: everywhere for a real tensor."""
+    if input.dtype.kind == _dt.COMPLEX:
+        from .complex import imag
+        return imag(input) == 0
     return _tt().ones(tuple(input.shape), dtype=_dt.bool_, device=input.device)
 
 
@@ -536,11 +540,13 @@ def _cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator=Non
 
 
 def _real(self: Tensor) -> Tensor:
-    return self
+    from .complex import real
+    return real(self)
 
 
 def _conj(self: Tensor) -> Tensor:
-    return self
+    from .complex import conj
+    return conj(self)
 
 
 _bind.methods(quantile=quantile, nanquantile=nanquantile, nanmedian=nanmedian, renorm=renorm,

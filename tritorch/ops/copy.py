@@ -173,7 +173,13 @@ def copy_(dst: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     if dst.device.type == "meta":   # nothing to write
         pass
     elif dst.device is CPU:
-        np.copyto(dst._data, src._data, casting="unsafe")
+        s = src._data
+        if s.dtype.kind == "c" and dst.dtype.kind != _dt.COMPLEX:
+            s = cast(src, dst.dtype)._data   # the real parts, with PyTorch's warning (and complex -> bool's rule)
+        np.copyto(dst._data, s, casting="unsafe")
+    elif src.dtype.kind == _dt.COMPLEX or dst.dtype.kind == _dt.COMPLEX:
+        from .complex import copy_into
+        copy_into(dst, src)
     else:
         pw.launch_pointwise(_identity, [src], tuple(dst._data.shape), dst.dtype, _cast_compute(src.dtype, dst.dtype),
                             dst._data)
@@ -221,7 +227,7 @@ def _to_device_vjp(ctx, grad):
 # backward moves the gradient back (PyTorch's ToCopyBackward0). To the meta device it keeps the shape (the
 # registry's meta impl); from it there is nothing to copy.
 _to_device_op = OpDef(name="_to_copy", infer=_to_device_infer, impl={"cpu": _download, "cuda": _upload},
-                      family=FAMILY, vjp=_to_device_vjp, save="none")
+                      family=FAMILY, vjp=_to_device_vjp, save="none", dtypes=_dt.ALL + _dt.COMPLEX_DTYPES)
 
 
 def to_device(x: Tensor, dev) -> Tensor:

@@ -94,6 +94,10 @@ def _infer_data_dtype(arr: np.ndarray, data) -> _dt.dtype:
         if isinstance(data, np.ndarray) or isinstance(data, np.generic):
             return _dt.from_numpy_dtype(arr.dtype)
         return _dt.get_default_dtype()
+    if k == "c":   # a NumPy array keeps its complex dtype; Python complex numbers take the default complex dtype
+        if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+            return _dt.from_numpy_dtype(arr.dtype)
+        return _dt.as_dtype(_dt.get_default_dtype().to_complex())
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 

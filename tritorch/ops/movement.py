@@ -347,9 +347,10 @@ def _basic_index_fast_native(a, idx):
 
 
 def _register_view(name, infer, ref, samples, torch_fn, bench_args, *, many=False, differentiable=True,
-                   dtypes=_dt.ALL, doc="", cpu=None, cuda=None, fast=None):
+                   dtypes=_dt.ALL + _dt.COMPLEX_DTYPES, doc="", cpu=None, cuda=None, fast=None):
     """Register a view op: both impls build views from the (strides, offset) that `infer` put in Meta.aux
-    (`cpu` may instead build the NumPy view with NumPy's own indexing where that gives the same geometry)."""
+    (`cpu` may instead build the NumPy view with NumPy's own indexing where that gives the same geometry). Views
+    are stride arithmetic, the same for every dtype: complex tensors included."""
     impl = {"cpu": _views_cpu, "cuda": _views_cuda} if many else {"cpu": _view_cpu, "cuda": _view_cuda}
     if cpu is not None:
         impl["cpu"] = cpu
@@ -2831,7 +2832,17 @@ def _scatter_into(g: Tensor, shape, view_op_, *args) -> Tensor:
     same view (its geometry taken over a contiguous x)."""
     meta = view_op_.infer(_Geometry(shape), *args)
     strides, delta = meta.aux[0], meta.aux[1]
-    return strided_scatter_add_op(g, tuple(shape), strides, delta)
+    return _scatter_add(g, tuple(shape), strides, delta)
+
+
+def _scatter_add(g: Tensor, shape: tuple, strides, delta) -> Tensor:
+    """strided_scatter_add_op, also for a complex gradient: through its (re, im) pairs, whose geometry is the
+    complex one's doubled with the pair dim last."""
+    if g.dtype.kind != _dt.COMPLEX:
+        return strided_scatter_add_op(g, shape, strides, delta)
+    from .complex import view_as_complex, view_as_real
+    pairs = strided_scatter_add_op(view_as_real(g), shape + (2,), tuple(2 * s for s in strides) + (1,), 2 * delta)
+    return view_as_complex(pairs)
 
 
 # ---------------------------------------------------------------------------------------------- pad_backward
@@ -2977,6 +2988,9 @@ def _expand_vjp(ctx, g):
 def _pad_along(g: Tensor, d: int, before: int, after: int) -> Tensor:
     """Zero-pad g along dim d (a constant pad listing only the dims from the last back to d)."""
     pads = (0, 0) * (g.ndim - 1 - d) + (before, after)
+    if g.dtype.kind == _dt.COMPLEX:   # the (re, im) pairs padded, the pair dim (last) left alone
+        from .complex import view_as_complex, view_as_real
+        return view_as_complex(pad_op(view_as_real(g), (0, 0) + pads, "constant", None))
     return pad_op(g, pads, "constant", None)
 
 
@@ -3018,10 +3032,10 @@ def _as_strided_vjp(ctx, g):
     o_hi = out_off + (sum((n - 1) * s for n, s in zip(size, stride)) if 0 not in size else 0)
     lo = min(own, out_off)
     n = max(x_hi, o_hi) - lo + 1
-    storage = strided_scatter_add_op(g, (n,), stride, out_off - lo)
+    storage = _scatter_add(g, (n,), stride, out_off - lo)
     gx = as_strided_op(storage, xshape, xstrides, own - lo)
     if _overlaps(xshape, xstrides):
-        ones = _creation.ones(*xshape, dtype=g.dtype, device=g.device)
+        ones = _creation.ones(*xshape, dtype=g.dtype.to_real(), device=g.device)
         counts = as_strided_op(strided_scatter_add_op(ones, (n,), xstrides, own - lo), xshape, xstrides, own - lo)
         gx = gx / counts
     return gx

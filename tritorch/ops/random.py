@@ -1127,17 +1127,32 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     """Uniform samples in [0, 1) of the given size (bitwise the same on cpu and cuda for the same state)."""
     shape = _shape_arg(size)
     dt, dev = _float_args(dtype, device, out)
+    if dt.kind == _dt.COMPLEX:   # real and imaginary parts each uniform in [0, 1)
+        return _complex_draw(rand, 1.0, shape, generator, out, dt, dev, requires_grad)
     return _draw(uniform_op, _n_values(dt, math.prod(shape)), generator, out=out, requires_grad=requires_grad,
                  size=shape, dtype=dt, device=dev)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False) -> Tensor:
-    """Standard normal samples (Box-Muller on Philox uniforms) of the given size."""
+    """Standard normal samples (Box-Muller on Philox uniforms) of the given size; complex dtypes: real and imaginary
+    parts each normal with variance 1/2 (so E|z|^2 = 1, as PyTorch)."""
     shape = _shape_arg(size)
     dt, dev = _float_args(dtype, device, out)
+    if dt.kind == _dt.COMPLEX:
+        return _complex_draw(randn, math.sqrt(0.5), shape, generator, out, dt, dev, requires_grad)
     return _draw(randn_op, _n_values(dt, math.prod(shape)), generator, out=out, requires_grad=requires_grad,
                  size=shape, dtype=dt, device=dev)
+
+
+def _complex_draw(real_draw, scale, shape, generator, out, dt, dev, requires_grad) -> Tensor:
+    """A complex sample: (re, im) pairs drawn as a real tensor of shape + (2,), scaled, viewed as complex."""
+    from .complex import view_as_complex
+    pairs = real_draw(*shape, 2, generator=generator, dtype=dt.to_real(), device=dev)
+    r = view_as_complex(pairs if scale == 1.0 else pairs * scale)
+    if out is not None:
+        return out.copy_(r)
+    return r.requires_grad_(True) if requires_grad else r
 
 
 def _int_values(n: int, low: int, high: int) -> int:

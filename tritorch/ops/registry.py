@@ -17,7 +17,8 @@ An `OpDef` carries
   ref(*arrays, **kw) a plain float64 NumPy formula, independent of the fallback where possible
   samples(device, dtype) -> iterable of `Sample`: OpInfo-style inputs the generated tests and benchmarks use
   bench              a `BenchSpec`: sizes, bytes moved and flops per call
-  dtypes             the dtypes the op accepts (the generated tests run each)
+  dtypes             the dtypes the op accepts (the generated tests run each); complex tensors reach only ops
+                     that list a complex dtype here: the registry refuses them for the others before infer
   view               True when the result shares storage with input 0 (views share its version counter)
 
 Dispatch is one `infer` call and one dict lookup by device type; no per-call reflection.
@@ -121,8 +122,12 @@ class OpDef:
     # losses, exp/log...), "promote" (all to the widest), or None (run as given). tritorch.amp sets the
     # built-in ops' policies from PyTorch's lists; a custom op may declare its own.
     autocast: str | None = None
+    # The op that takes this op's calls with a complex operand (ops/complex.py sets add's, mul's, sum's, ...);
+    # None: such calls are refused (unless `dtypes` lists a complex dtype: then the op takes them itself).
+    complex_op: "OpDef | None" = None
 
     def __post_init__(self):
+        self.takes_complex = any(d.kind == _dt.COMPLEX for d in self.dtypes)
         if "meta" not in self.impl:
             self.impl["meta"] = meta_impl(self)
         self._impls = self.impl  # the dispatch table (one dict lookup by device type)
@@ -131,13 +136,20 @@ class OpDef:
             bind(self)
 
     def __call__(self, *args, out=None, **kwargs):
+        if _FLAGS.complex and not self.takes_complex:   # False until a program names a complex dtype
+            alt = complex_variant(self, args, kwargs, out)
+            if alt is not None:
+                return alt(*args, out=out, **kwargs)
         if _FLAGS.autocast and self.autocast is not None:
             args, kwargs = _state.autocast_args(self.autocast, args, kwargs)
         if self.fast is not None and out is None:
             r = self.fast(*args, **kwargs)
             if r is not None:
                 return r
-        meta = self.infer(*args, **kwargs)
+        try:
+            meta = self.infer(*args, **kwargs)
+        except _dt.ComplexOperand:   # a Python complex met before the program named a complex dtype: now it has
+            return self(*args, out=out, **kwargs)
         if out is None:
             raw = self._impls[meta.device.type](meta, *args, **kwargs)
             if self.n_outputs == 1:
@@ -172,6 +184,57 @@ class OpDef:
 
 
 _STORAGE = (np.ndarray, CudaArray, MetaArray)
+
+
+def complex_variant(op: OpDef, args, kwargs, out=None) -> "OpDef | None":
+    """For an op that does not take complex numbers itself: None when no operand is complex, else the op's complex
+    form (`op.complex_op`), else PyTorch's error for a kernel without a complex dtype. Complex operands: complex
+    tensors (in a list operand, a keyword or `out` too), Python complex numbers, and a complex `dtype` argument.
+    Checked before infer, so no op meets a dtype its rules and kernels do not know. (Runs on every call once a
+    program uses complex numbers: the common operands, real tensors and plain numbers, are passed over first.)"""
+    found = _scan(args)
+    if found is None and kwargs:
+        found = _scan(kwargs.values())
+    if found is None and out is not None:
+        found = _scan((out,))
+    if found is None:
+        return None
+    if op.complex_op is None:
+        raise RuntimeError(f'"{op.name}" not implemented for \'{_type_name(found)}\'')
+    return op.complex_op
+
+
+_COMPLEX = _dt.COMPLEX
+_PLAIN = frozenset((int, float, bool, str, type(None)))
+
+
+def _scan(values):
+    """The complex dtype of the first complex operand among `values` (lists and tuples searched), or None; the
+    common operands (real tensors, plain numbers, None) are passed over first."""
+    for a in values:
+        c = a.__class__
+        if c is Tensor:
+            if a.dtype.kind == _COMPLEX:
+                return a.dtype
+        elif c in _PLAIN:
+            continue
+        elif c is tuple or c is list:
+            d = _scan(a)
+            if d is not None:
+                return d
+        elif c is _dt.dtype:
+            if a.kind == _COMPLEX:
+                return a
+        elif isinstance(a, complex):
+            return _dt.get_default_dtype().to_complex()
+        elif isinstance(a, Tensor):   # a Tensor subclass (Parameter)
+            if a.dtype.kind == _COMPLEX:
+                return a.dtype
+        elif isinstance(a, (list, tuple)):
+            d = _scan(a)
+            if d is not None:
+                return d
+    return None
 
 
 def meta_impl(op: OpDef) -> Callable:
@@ -294,8 +357,8 @@ def check_out(name: str, meta: Meta, out: Tensor) -> None:
 
 
 def can_cast(src: _dt.dtype, dst: _dt.dtype) -> bool:
-    """torch.can_cast: no float -> integer, no non-bool -> bool."""
-    if src.kind == _dt.FLOAT and dst.kind != _dt.FLOAT:
+    """torch.can_cast: no complex -> real, no float -> integer, no non-bool -> bool."""
+    if src.kind > dst.kind and src.kind >= _dt.FLOAT:
         return False
     if src.kind != _dt.BOOL and dst.kind == _dt.BOOL:
         return False
@@ -304,7 +367,7 @@ def can_cast(src: _dt.dtype, dst: _dt.dtype) -> bool:
 
 _TYPE_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.bfloat16: "BFloat16",
                _dt.int64: "Long", _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte",
-               _dt.bool_: "Bool"}
+               _dt.bool_: "Bool", _dt.complex64: "ComplexFloat", _dt.complex128: "ComplexDouble"}
 
 
 def _type_name(d: _dt.dtype) -> str:

@@ -36,6 +36,9 @@ def make_array(shape, dtype: _dt.dtype, rng: np.random.Generator, low=None, high
         return rng.integers(lo, hi, size=shape).astype(dtype.np)
     lo = -3.0 if low is None else low
     hi = 3.0 if high is None else high
+    if dtype.kind == _dt.COMPLEX:   # real and imaginary parts each in [low, high)
+        parts = rng.uniform(lo, hi, size=tuple(shape) + (2,))
+        return np.asarray(parts[..., 0] + 1j * parts[..., 1], dtype.np)
     return rng.uniform(lo, hi, size=shape).astype(dtype.np)
 
 

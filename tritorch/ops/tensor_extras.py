@@ -3,8 +3,8 @@
 splits, resize_/resize_as_, share_memory_, the cpu-only apply_/map_/map2_, dim_order, nonzero_static; and the
 torch.* functions clone, detach, rsub, fill, real, imag, get_device, frombuffer, empty_permuted.
 
-tritorch has no complex dtypes, so conj/conj_physical/resolve_conj/resolve_neg are the tensor itself and the
-is_conj/is_neg bits are always False, as they are in PyTorch for real tensors.
+conj/conj_physical/real/imag are ops/complex.py's. tritorch has no lazy conjugate or negative bits: conj of a complex
+tensor is a new tensor, resolve_conj/resolve_neg are the tensor itself, and is_conj/is_neg are always False.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ..device import CPU
 from ..tensor import Tensor, _make
 from . import _bind
 from . import creation as _creation
+from .complex import conj, conj_physical, imag, real  # noqa: F401  (torch.conj, ... are these)
 
 __all__ = ["clone", "detach", "rsub", "fill", "conj", "conj_physical", "resolve_conj", "resolve_neg",
            "is_conj", "is_neg", "is_complex", "is_signed", "is_inference", "is_same_size", "real", "imag",
@@ -49,27 +50,14 @@ def is_neg(input: Tensor) -> bool:
 
 
 def is_complex(input: Tensor) -> bool:
-    return False
+    return input.dtype.kind == _dt.COMPLEX
 
 
-def conj(input: Tensor) -> Tensor:
+def resolve_conj(input: Tensor) -> Tensor:
     return input
 
 
-def conj_physical(input: Tensor, *, out=None) -> Tensor:
-    """The conjugate of a real tensor is its value (a new tensor with out=, like PyTorch's copy)."""
-    return input if out is None else out.copy_(input)
-
-
-resolve_conj = resolve_neg = conj
-
-
-def real(input: Tensor) -> Tensor:
-    return input
-
-
-def imag(input: Tensor) -> Tensor:
-    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+resolve_neg = resolve_conj
 
 
 def get_device(input: Tensor) -> int:

@@ -37,7 +37,9 @@ TOLERANCES = {
 
 
 def default_tolerance(dtype: _dt.dtype, reduction_size: int = 1) -> tuple[float, float]:
-    """(rtol, atol) for results of `dtype`; atol grows with the number of terms summed into each element."""
+    """(rtol, atol) for results of `dtype` (a complex dtype: its parts'); atol grows with the number of terms summed
+    into each element."""
+    dtype = dtype.to_real()
     if dtype.kind != _dt.FLOAT:
         return 0.0, 0.0
     rtol, atol = TOLERANCES[dtype]
@@ -77,6 +79,11 @@ def assert_values_close(actual, expected, *, rtol=None, atol=None, equal_nan=Tru
             raise AssertionError(f"{msg} values differ at {idx}: {a[idx]!r} vs {e[idx]!r} "
                                  f"({int(bad.sum())} of {a.size} elements)")
         return
+    if a.dtype.kind == "c" or e.dtype.kind == "c":   # complex: each part within the tolerance
+        a_parts, e_parts = np.asarray(a, np.complex128), np.asarray(e, np.complex128)
+        for name, pa, pe in (("real", a_parts.real, e_parts.real), ("imag", a_parts.imag, e_parts.imag)):
+            assert_values_close(pa, pe, rtol=rtol, atol=atol, equal_nan=equal_nan, msg=f"{msg} ({name} parts)")
+        return
     a64 = a.astype(np.float64)
     e64 = e.astype(np.float64)
     both_nan = np.isnan(a64) & np.isnan(e64) if equal_nan else np.zeros(a.shape, bool)
@@ -100,11 +107,16 @@ def devices() -> list[str]:
 
 
 def _ref_arg(x, native=False):
-    """A reference's view of an argument: float tensors as float64 arrays, or (`native`, for an op whose
-    reference needs the bits, such as view_dtype: op.extra["ref_native_inputs"]) every tensor in its own dtype."""
+    """A reference's view of an argument: float tensors as float64 arrays, complex ones as complex128, or
+    (`native`, for an op whose reference needs the bits, such as view_dtype: op.extra["ref_native_inputs"]) every
+    tensor in its own dtype."""
     if isinstance(x, Tensor):
         a = x._host()
-        return a.astype(np.float64) if x.dtype.kind == _dt.FLOAT and not native else np.array(a)
+        if native:
+            return np.array(a)
+        if x.dtype.kind == _dt.COMPLEX:
+            return a.astype(np.complex128)
+        return a.astype(np.float64) if x.dtype.kind == _dt.FLOAT else np.array(a)
     if isinstance(x, (list, tuple)):
         return type(x)(_ref_arg(v, native) for v in x)
     return x
@@ -182,6 +194,8 @@ def check_sample(op, sample, device, dtype) -> None:
             rtol, atol = op.tolerances.get(o.dtype, default_tolerance(o.dtype, sample.reduction_size))
             if o.dtype.kind == _dt.FLOAT:
                 r = r.astype(np.float64)
+            elif o.dtype.kind == _dt.COMPLEX:
+                r = r.astype(np.complex128)
             elif o.dtype is _dt.bool_:
                 r = r.astype(np.bool_)
             else:
@@ -191,7 +205,7 @@ def check_sample(op, sample, device, dtype) -> None:
         expected = op(*_to_cpu_arg(sample.args), **_kw_cpu(sample.kwargs))
         for i, (o, e) in enumerate(zip(outs, _outputs(expected))):
             assert o.dtype is e.dtype, f"{label} output {i}: cuda dtype {o.dtype}, cpu dtype {e.dtype}"
-            if o.dtype.kind == _dt.FLOAT:
+            if o.dtype.kind >= _dt.FLOAT:
                 rtol = max(op.cross_device_rtol, default_tolerance(o.dtype)[0])
                 _, atol = default_tolerance(o.dtype, sample.reduction_size)
                 assert_values_close(o, e, rtol=rtol, atol=max(atol, rtol * 1e-2),
