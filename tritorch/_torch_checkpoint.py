@@ -25,9 +25,10 @@ from .tensor import Size, Tensor, _make
 _STORAGE_DTYPES = {"FloatStorage": _dt.float32, "DoubleStorage": _dt.float64, "HalfStorage": _dt.float16,
                    "BFloat16Storage": _dt.bfloat16, "LongStorage": _dt.int64, "IntStorage": _dt.int32,
                    "ShortStorage": _dt.int16, "CharStorage": _dt.int8, "ByteStorage": _dt.uint8,
-                   "BoolStorage": _dt.bool_, "UntypedStorage": _dt.uint8}
+                   "BoolStorage": _dt.bool_, "ComplexFloatStorage": _dt.complex64,
+                   "ComplexDoubleStorage": _dt.complex128, "UntypedStorage": _dt.uint8}
 _DTYPE_NAMES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
-                "float", "double", "half", "long", "int", "short")
+                "float", "double", "half", "long", "int", "short", "complex64", "complex128", "cfloat", "cdouble")
 
 
 class _StorageType:

@@ -2,7 +2,8 @@
 
 File format: an ordinary safetensors file (readable by any safetensors reader). Every tensor of the saved object
 is one safetensors tensor, named by its path in the object ("fc.weight", "state.0.exp_avg"); tensors are stored
-with their own dtype, so bfloat16 round-trips bit-exactly. NumPy arrays of numeric dtypes are stored the same way
+with their own dtype, so bfloat16 round-trips bit-exactly (complex128, which safetensors lacks, as its float64
+pairs with a trailing dim of 2, marked in the structure). NumPy arrays of numeric dtypes are stored the same way
 (and come back as NumPy arrays: a checkpoint's np.random.get_state(), metrics). The object's structure (dicts,
 OrderedDicts, lists, tuples, sets, numbers, strings, bools, None, dtypes, devices, bytes; meta tensors as their
 shape and dtype) is JSON in the safetensors header metadata, under "tritorch.structure", with a CRC-32 of each
@@ -76,6 +77,7 @@ class _Encoder:
         self._names_by_id: dict[int, str] = {}
         self._crcs: dict[str, int] = {}
         self._keep: list = []  # the saved tensors, so that id()s stay unique while encoding
+        self._pairs: set = set()  # tensors saved as the float pairs of their complex values
 
     def encode(self, obj, path: str):
         if obj is None or isinstance(obj, (bool, str)):
@@ -130,11 +132,16 @@ class _Encoder:
             arr = t._host()  # a cuda tensor is copied to host memory here
             if not arr.flags.c_contiguous:
                 arr = np.ascontiguousarray(arr)
+            if arr.dtype == np.complex128:   # safetensors has complex64 but not complex128: its float64 pairs
+                arr = arr.reshape(arr.shape).view(np.float64).reshape(arr.shape + (2,))
+                self._pairs.add(name)
             self.arrays[name] = arr
             self._crcs[name] = _crc32(arr)
             self._names_by_id[id(t)] = name
             self._keep.append(t)
         node = {"tensor": name, "device": str(t.device), "crc32": self._crcs[name]}
+        if name in self._pairs:
+            node["complex_pairs"] = True
         if t.requires_grad:
             node["requires_grad"] = True
         if t._extra and t._extra.get(_PARAMETER_FLAG, False):
@@ -488,11 +495,15 @@ class _Decoder:
         if cached is not None:
             return cached
         arr = self._checked_array(name, node.get("crc32"))
+        if node.get("complex_pairs"):
+            if arr.dtype != np.float64 or arr.shape[-1:] != (2,):
+                raise _corrupt(self.name, f"bad complex tensor {name!r} (float64 pairs expected)")
+            arr = np.ascontiguousarray(arr).view(np.complex128).reshape(arr.shape[:-1])
         t = _place(_make(arr, _dt.from_numpy_dtype(arr.dtype), CPU), location, self.map_location)
         if node.get("parameter"):
             from .nn.parameter import Parameter
             t = Parameter(t, requires_grad=bool(node.get("requires_grad", False)))
-        elif node.get("requires_grad") and t.dtype.is_floating_point:
+        elif node.get("requires_grad") and t.dtype.kind >= _dt.FLOAT:
             t.requires_grad_(True)
         self._tensors[name] = t
         return t

@@ -435,7 +435,14 @@ def apply_update(name: str, p: Tensor, g: Tensor, buffers: list, **scalars) -> N
     cuda: one Triton kernel launch over contiguous storage; a non-contiguous parameter or gradient is made
     contiguous first and the parameter written back after the launch.
     meta: nothing to compute (the parameter and state keep their shapes).
+    A complex parameter (and its complex state) is updated as its (re, im) pairs, as PyTorch's optimizers do.
     """
+    if p.dtype.kind == _dt.COMPLEX:
+        from ..ops.complex import view_as_real_op
+        pairs = [view_as_real_op(t) if t is not None and t.dtype.kind == _dt.COMPLEX else t
+                 for t in [p, g.to(p.dtype)] + list(buffers)]
+        apply_update(name, pairs[0], pairs[1], pairs[2:], **scalars)
+        return
     if p.device.type == "cpu":
         _apply_cpu(name, p, g, buffers, scalars)
     elif p.device.type == "cuda":
