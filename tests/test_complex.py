@@ -122,7 +122,7 @@ def test_ops_without_a_complex_form_refuse_before_running():
     z = tt.tensor([1 + 1j, 2])
     for call, name in [(lambda: tt.sin(z), "sin"), (lambda: tt.nn.functional.relu(z), "relu"),
                        (lambda: z.max(), "amax"), (lambda: tt.arange(3, dtype=tt.complex64), "arange"),
-                       (lambda: tt.matmul(z, z), "matmul"), (lambda: z < z, "lt")]:
+                       (lambda: tt.cumsum(z, 0), "cumsum"), (lambda: z < z, "lt")]:
         with pytest.raises(RuntimeError, match=f'"{name}" not implemented for \'ComplexFloat\''):
             call()
     with pytest.raises(RuntimeError, match="ComplexDouble"):
@@ -249,6 +249,11 @@ GRAD_CASES = {
     "cat": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).cat([a, b * b], 0), [C, C]),
     "stack": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).stack([a, b], 1) * 1j, [C, C]),
     "broadcast": (lambda a, b: a[:, :1] * b[:1], [C, C]),
+    "log": (lambda a: a.log(), [C]), "sqrt": (lambda a: a.sqrt(), [C]), "reciprocal": (lambda a: a.reciprocal(), [C]),
+    "matmul": (lambda a, b: a @ b.transpose(0, 1), [C, C]), "matvec": (lambda a, b: a @ b[0], [C, C]),
+    "mm": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).mm(a.transpose(0, 1), b), [C, C]),
+    "bmm": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).bmm(a.reshape(2, 2, 3), b.reshape(2, 3, 2)),
+            [C, C]),
     "to complex": (lambda r: r.to(tt.complex128 if isinstance(r, tt.Tensor) else torch.complex128) * (1 + 1j), [R]),
 }
 
@@ -325,3 +330,15 @@ def test_optimizers_update_complex_parameters_as_torch(name, device):
         opt.step()
         topt.step()
     assert_values_close(p.detach(), tp.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_assert_close_with_complex_values():
+    a = tt.tensor([1 + 1j, 2])
+    tt.testing.assert_close(a, a.clone())
+    tt.testing.assert_close(1 + 2j, 1 + 2j)
+    with pytest.raises(AssertionError, match="Mismatched elements: 1 / 2"):
+        tt.testing.assert_close(a, tt.tensor([1 + 1.1j, 2]))
+    with pytest.raises(AssertionError):
+        tt.testing.assert_close(1 + 2j, 1 + 2.1j)
+    nan = tt.tensor([complex(float("nan"), 1.0)])
+    tt.testing.assert_close(nan, nan.clone(), equal_nan=True)

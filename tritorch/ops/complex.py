@@ -1,6 +1,6 @@
 """Complex tensors (complex64, complex128): the views between complex and real (view_as_real, view_as_complex,
-real, imag), complex(), polar(), conj_physical, and the complex forms of abs, angle, neg, add, sub, mul, div, sum,
-mean, clone, casts and full.
+real, imag), complex(), polar(), conj_physical, and the complex forms of abs, angle, neg, exp, log, sqrt,
+reciprocal, add, sub, mul, div, eq, ne, sum, mean, cat, stack, mm, bmm, matmul, clone, casts and full.
 
 The built-in real ops (add, mul, sum, clone, ...) stay as they are. Each that has a complex form here names it in
 `OpDef.complex_op`; once a program uses complex numbers, the registry sends a call with a complex operand (a
@@ -32,6 +32,9 @@ from ..tensor import Tensor, _make
 from . import launch
 from . import pointwise as pw
 from .registry import Meta, OpDef, Sample, broadcast_shapes, device_of, register
+from .binary import _atan2 as _binary_atan2
+from .binary import _hypot as _binary_hypot
+from .binary import _signbit as _binary_signbit
 from .samples import make_tensor, rng_for
 
 FAMILY = "complex"
@@ -258,10 +261,12 @@ def _nonzero_pair(x, y, z, p0, p1):
     return (x != 0) | (y != 0)
 
 
-def _launch(fn, inputs, like: Tensor, shape, out_dtype, out):
-    """pointwise.launch_pointwise over CudaArrays (wrapped as tensors of `like`'s device) into the array `out`."""
+def _launch(fn, inputs, like: Tensor, shape, out_dtype, out, compute=None):
+    """pointwise.launch_pointwise over CudaArrays (wrapped as tensors of `like`'s device) into the array `out`
+    (compute: the kernel's dtype; by default the output's, or the first input's for a bool output)."""
     ops = [_wrap(a, _dt.from_numpy_dtype(a.dtype), like) if isinstance(a, CudaArray) else a for a in inputs]
-    compute = out_dtype if out_dtype.kind == _dt.FLOAT else _dt.from_numpy_dtype(inputs[0].dtype)
+    if compute is None:
+        compute = out_dtype if out_dtype.kind == _dt.FLOAT else _dt.from_numpy_dtype(inputs[0].dtype)
     return pw.launch_pointwise(fn, ops, shape, out_dtype, compute, out)
 
 
@@ -414,10 +419,9 @@ def _abs_cpu(meta, x, out=None):
 
 
 def _abs_cuda(meta, x, out=None):
-    from .binary import _hypot
     a = x._data
     o = CudaArray.empty(meta.shape, meta.dtype.np) if out is None else out
-    _launch(_hypot, [part(a, 0), part(a, 1)], x, meta.shape, meta.dtype, o)
+    _launch(_binary_hypot, [part(a, 0), part(a, 1)], x, meta.shape, meta.dtype, o, _dt.float64)  # (fp64: as binary's)
     return o
 
 
@@ -456,10 +460,9 @@ def _angle_cpu(meta, x, out=None):
 
 
 def _angle_cuda(meta, x, out=None):
-    from .binary import _atan2
     a = x._data
     o = CudaArray.empty(meta.shape, meta.dtype.np) if out is None else out
-    _launch(_atan2, [part(a, 1), part(a, 0)], x, meta.shape, meta.dtype, o)
+    _launch(_binary_atan2, [part(a, 1), part(a, 0)], x, meta.shape, meta.dtype, o, _dt.float64)  # (fp64: as binary's)
     return o
 
 
@@ -992,6 +995,100 @@ complex_exp_op = register(OpDef(
     doc="exp of a complex tensor: e^re (cos im + i sin im) (the registry's complex form of exp)"))
 
 
+# ==================================================================================== log, sqrt, reciprocal
+
+@triton.jit
+def _log_re(x, y, z, p0, p1):
+    # log |x + iy|
+    return tl.log(_binary_hypot(x, y, z, p0, p1))
+
+
+@triton.jit
+def _log_im(x, y, z, p0, p1):
+    # arg(x + iy) = atan2(y, x)
+    return _binary_atan2(y, x, z, p0, p1)
+
+
+@triton.jit
+def _sqrt_scale(x, y):
+    # t = sqrt((|x| + |z|) / 2), the larger part of the principal root's magnitude (no cancellation)
+    return tl.sqrt((tl.abs(x) + _binary_hypot(x, y, x, 0.0, 0.0)) * 0.5)
+
+
+@triton.jit
+def _sqrt_re(x, y, z, p0, p1):
+    # x >= 0: t; x < 0: |y| / 2t (0 at the origin)
+    t = _sqrt_scale(x, y)
+    other = tl.where(t == 0, 0.0, tl.abs(y) / (2.0 * t))
+    return tl.where(x >= 0, t, other)
+
+
+@triton.jit
+def _sqrt_im(x, y, z, p0, p1):
+    # x >= 0: y / 2t; x < 0: t with y's sign
+    t = _sqrt_scale(x, y)
+    inner = tl.where(t == 0, 0.0, y / (2.0 * t))
+    signed = tl.where(_binary_signbit(y), -t, t)
+    return tl.where(x >= 0, inner, signed)
+
+
+def _log_cpu(meta, x, out=None):
+    with np.errstate(all="ignore"):
+        return np.log(x._data, out=out)
+
+
+def _sqrt_cpu(meta, x, out=None):
+    return np.sqrt(x._data, out=out)
+
+
+def _parts_cuda(re_fn, im_fn):
+    """A complex elementwise op on cuda: its real and imaginary parts each one launch over the input's parts,
+    computed in float64 (the atan2/hypot forms are binary.py's float64 ones)."""
+    def cuda(meta, x, out=None):
+        a = x._data
+        o = CudaArray.empty(meta.shape, meta.dtype.np) if out is None else out
+        real = meta.dtype.to_real()
+        ins = [part(a, 0), part(a, 1)]
+        _launch(re_fn, ins, x, meta.shape, real, part(o, 0), _dt.float64)
+        _launch(im_fn, ins, x, meta.shape, real, part(o, 1), _dt.float64)
+        return o
+    return cuda
+
+
+def _reciprocal_cpu(meta, x, out=None):
+    with np.errstate(all="ignore"):
+        return np.divide(meta.dtype.np.type(1), x._data, out=out)
+
+
+def _reciprocal_cuda(meta, x, out=None):
+    return complex_div_op(1, x)._data if out is None else _binary_cuda(_DIV)(meta, 1, x, out=out)
+
+
+@_complex_samples
+def _nonzero_samples(T, device, dtype):
+    yield from _unary_shapes(T)
+    yield Sample((_make_complex([1, -1, 1j, -1j, -4 + 0j, -4 - 0j, 3 - 4j, 1e-20 + 1e-20j], dtype, device),),
+                 name="special")
+
+
+complex_log_op = register(OpDef(
+    name="complex_log", infer=_complex_same_infer, impl={"cpu": _log_cpu, "cuda": _parts_cuda(_log_re, _log_im)},
+    family=FAMILY, ref=np.log, samples=_nonzero_samples, dtypes=COMPLEX, supports_out=True,
+    vjp=lambda ctx, grad: grad / conj_physical_op(ctx.inputs[0]), extra={"torch": lambda torch, x: torch.log(x)},
+    doc="log of a complex tensor: log|z| + i arg z (the registry's complex form of log)"))
+complex_sqrt_op = register(OpDef(
+    name="complex_sqrt", infer=_complex_same_infer, impl={"cpu": _sqrt_cpu, "cuda": _parts_cuda(_sqrt_re, _sqrt_im)},
+    family=FAMILY, ref=np.sqrt, samples=_nonzero_samples, dtypes=COMPLEX, supports_out=True, save="output",
+    vjp=lambda ctx, grad: grad / (2 * conj_physical_op(ctx.output)), extra={"torch": lambda torch, x: torch.sqrt(x)},
+    doc="the principal square root of a complex tensor (the registry's complex form of sqrt)"))
+complex_reciprocal_op = register(OpDef(
+    name="complex_reciprocal", infer=_complex_same_infer, impl={"cpu": _reciprocal_cpu, "cuda": _reciprocal_cuda},
+    family=FAMILY, ref=lambda x: 1 / x, samples=_nonzero_samples, dtypes=COMPLEX, supports_out=True, save="output",
+    vjp=lambda ctx, grad: -grad * conj_physical_op(ctx.output * ctx.output),
+    extra={"torch": lambda torch, x: torch.reciprocal(x)},
+    doc="1 / z for a complex tensor (Smith's division; the registry's complex form of reciprocal)"))
+
+
 # ================================================================================================ eq / ne
 
 @triton.jit
@@ -1083,11 +1180,99 @@ complex_eq_op = _register_compare("eq", True)
 complex_ne_op = _register_compare("ne", False)
 
 
+# ============================================================================================= matmuls
+
+def _matmul_form_infer(real_op):
+    """The real op's own checks and output shape (on storage-less stand-ins of the parts' dtype), for complex
+    operands of one dtype (PyTorch's matmuls do not mix dtypes)."""
+    name = real_op.name
+
+    def infer(a, b):
+        from .creation import empty
+        from .registry import _type_name
+        for i, t in enumerate((a, b)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{name}(): argument '{('input', 'other')[i]}' (position {i + 1}) must be Tensor, "
+                                f"not {type(t).__name__}")
+        if a.dtype is not b.dtype:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_type_name(a.dtype)} != "
+                               f"{_type_name(b.dtype)}")
+        real = a.dtype.to_real()
+        stand_in = [empty(_span(t), dtype=real, device="meta").as_strided(tuple(t.shape), tuple(t.stride()))
+                    for t in (a, b)]
+        meta = real_op.infer(*stand_in)
+        return Meta(meta.shape, a.dtype, device_of(a, b), meta.aux)
+    return infer
+
+
+def _span(t: Tensor) -> int:
+    """Elements from t's first to its last (what a stand-in with t's shape and strides needs)."""
+    if 0 in t.shape:
+        return 0
+    return 1 + sum((n - 1) * abs(st) for n, st in zip(t.shape, t.stride()))
+
+
+def _matmul_form_cpu(meta, a, b, out=None):
+    r = np.matmul(a._data, b._data)
+    if out is not None:
+        np.copyto(out, r)
+        return out
+    return np.asarray(r, meta.dtype.np)
+
+
+def _matmul_form_cuda(real_op):
+    """(ar + i ai)(br + i bi) = (ar br - ai bi) + i (ar bi + ai br): four real products of the parts (the real op
+    on strided part views), combined into the complex result."""
+    def cuda(meta, a, b, out=None):
+        real = meta.dtype.to_real()
+        ar, ai = (_wrap(part(a._data, k), real, a) for k in (0, 1))
+        br, bi = (_wrap(part(b._data, k), real, b) for k in (0, 1))
+        re = real_op(ar, br) - real_op(ai, bi)
+        im = real_op(ar, bi) + real_op(ai, br)
+        o = CudaArray.empty(meta.shape, meta.dtype.np) if out is None else out
+        return _complex_cuda(meta, re, im, out=o)
+    return cuda
+
+
+class _Conjugated:
+    """A vjp context whose inputs are the conjugates of another's: a matmul's complex gradients are its real rule
+    with the operands conjugated (grad_a = grad @ b^H, grad_b = a^H @ grad)."""
+
+    def __init__(self, ctx):
+        self.inputs = tuple(conj_physical_op(t) for t in ctx.inputs)
+        self.needs_input_grad = ctx.needs_input_grad
+
+
+def _matmul_ref(a, b):
+    return np.matmul(np.asarray(a, np.complex128), np.asarray(b, np.complex128))
+
+
+def _register_matmul(real_op):
+    real_vjp = real_op.vjp
+    return register(OpDef(
+        name=f"complex_{real_op.name}", infer=_matmul_form_infer(real_op),
+        impl={"cpu": _matmul_form_cpu, "cuda": _matmul_form_cuda(real_op)}, family=FAMILY, ref=_matmul_ref,
+        samples=real_op.samples, dtypes=COMPLEX, supports_out=True,
+        vjp=lambda ctx, grad: real_vjp(_Conjugated(ctx), grad), extra={"torch": real_op.extra["torch"]},
+        doc=f"{real_op.name} of complex matrices (the registry's complex form of {real_op.name})"))
+
+
+def _register_matmuls():
+    from . import matmul
+    return tuple(_register_matmul(op) for op in (matmul.mm_op, matmul.bmm_op, matmul.matmul_op))
+
+
+complex_mm_op, complex_bmm_op, complex_matmul_op = _register_matmuls()
+
+
 # ============================================================================== the registry's complex forms
 
 def _install():
-    from . import binary, copy, creation, movement, reduce, unary
-    pairs_ = [(movement.cat_op, complex_cat_op), (movement.stack_op, complex_stack_op),
+    from . import binary, copy, creation, matmul, movement, reduce, unary
+    pairs_ = [(unary.log_op, complex_log_op), (unary.sqrt_op, complex_sqrt_op),
+              (unary.reciprocal_op, complex_reciprocal_op), (matmul.mm_op, complex_mm_op),
+              (matmul.bmm_op, complex_bmm_op), (matmul.matmul_op, complex_matmul_op),
+              (movement.cat_op, complex_cat_op), (movement.stack_op, complex_stack_op),
               (unary.exp_op, complex_exp_op), (binary.eq_op, complex_eq_op), (binary.ne_op, complex_ne_op),
               (binary.add_op, complex_add_op), (binary.sub_op, complex_sub_op), (binary.mul_op, complex_mul_op),
               (binary.div_op, complex_div_op), (unary.neg_op, complex_neg_op), (unary.abs_op, complex_abs_op),

@@ -22,9 +22,11 @@ _DTYPE_PRECISIONS = {
     _dt.bfloat16: (0.016, 1e-5),
     _dt.float32: (1.3e-6, 1e-5),
     _dt.float64: (1e-7, 1e-7),
+    _dt.complex64: (1.3e-6, 1e-5),
+    _dt.complex128: (1e-7, 1e-7),
 }
 # what Python numbers count as when their tolerances are chosen
-_NUMBER_DTYPES = {int: _dt.int64, float: _dt.float64}
+_NUMBER_DTYPES = {int: _dt.int64, float: _dt.float64, complex: _dt.complex128}
 
 
 class _Mismatch(Exception):
@@ -126,7 +128,8 @@ def _compare_tensors(actual, expected, path, rtol, atol, equal_nan, check_device
 
 
 def _isclose(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bool) -> np.ndarray:
-    """torch.isclose: |a - e| <= atol + rtol * |e|, infinities equal only to themselves, exact for integers."""
+    """torch.isclose: |a - e| <= atol + rtol * |e| (complex: the modulus of the difference), infinities equal only to
+    themselves, exact for integers; with equal_nan, NaN (in either part of a complex number) matches NaN."""
     if a.dtype.kind in "biu":
         if rtol == 0 and atol == 0:
             return a == e
@@ -143,14 +146,14 @@ def _tensor_mismatch_msg(a, e, matches, rtol, atol, dtype) -> str:
     total = matches.size
     mismatches = total - int(matches.sum())
     extra = f"Mismatched elements: {mismatches} / {total} ({mismatches / total:.1%})"
-    if dtype.kind != _dt.FLOAT:  # PyTorch measures integer and bool differences in int64
+    if dtype.kind < _dt.FLOAT:  # PyTorch measures integer and bool differences in int64
         a, e = a.astype(np.int64), e.astype(np.int64)
     flat_matches = matches.ravel()
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         abs_diff = np.abs(a.ravel() - e.ravel())
         abs_diff[flat_matches] = 0
         # an integer quotient is true division in the default float dtype, float32, as in PyTorch
-        rel_diff = abs_diff / np.abs(e.ravel()) if dtype.kind == _dt.FLOAT else \
+        rel_diff = abs_diff / np.abs(e.ravel()) if dtype.kind >= _dt.FLOAT else \
             abs_diff.astype(np.float32) / np.abs(e.ravel()).astype(np.float32)
         rel_diff[flat_matches] = 0
 
@@ -201,7 +204,7 @@ def _compare_leaves(actual, expected, path, options) -> None:
         if bool(actual) is not bool(expected):
             raise _Mismatch(AssertionError, f"Booleans mismatch: {bool(actual)} is not {bool(expected)}", path)
         return
-    numbers = (int, float, np.number)
+    numbers = (int, float, complex, np.number)
     if isinstance(actual, numbers) and isinstance(expected, numbers):
         _compare_numbers(actual, expected, path, **options)
         return
