@@ -65,6 +65,11 @@ def test_result_type_with_complex_scalars_matches_torch():
         got = tt.result_type(tt.tensor(x), scalar).name
         want = str(torch.result_type(torch.tensor(x), scalar)).removeprefix("torch.")
         assert got == want, (dt, scalar)
+    for dt in ("complex64", "complex128"):   # Python numbers keep a complex tensor's dtype
+        for scalar in (0.5, 2, True, 1j):
+            got = (tt.ones(2, dtype=getattr(tt, dt)) * scalar).dtype.name
+            assert got == str((torch.ones(2, dtype=getattr(torch, dt)) * scalar).dtype).removeprefix("torch."), \
+                (dt, scalar)
     # a 0-dim complex tensor with a float tensor keeps the float tensor's width
     assert tt.result_type(tt.ones(2), tt.tensor(1j, dtype=tt.complex128)) is tt.complex64
     assert tt.result_type(tt.ones(2, dtype=tt.int32), tt.tensor(1j, dtype=tt.complex128)) is tt.complex128

@@ -63,7 +63,7 @@ from .ops import legacy_resize as _legacy_resize  # noqa: E402,F401  (Tensor.res
 from . import backends, cuda  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import nn, optim, utils  # noqa: E402,F401
-from . import amp, distributions, func, linalg, random, special  # noqa: E402,F401
+from . import amp, distributions, fft, func, linalg, random, special  # noqa: E402,F401
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import _dynamo, accelerator, compiler, cpu  # noqa: E402,F401

@@ -276,7 +276,7 @@ def tensor_scalar_result_dtype(t_dtype: dtype, value) -> dtype:
     """result_type(tensor, python_scalar)."""
     cls = value.__class__
     if cls is _b.float:
-        return t_dtype if t_dtype.kind == FLOAT else _default_float
+        return t_dtype if t_dtype.kind >= FLOAT else _default_float
     if cls is bool:
         return t_dtype
     if cls is _b.int:
