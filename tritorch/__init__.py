@@ -49,6 +49,7 @@ from .ops.composite import *  # noqa: E402,F401,F403
 from .ops.composite_numeric import *  # noqa: E402,F401,F403
 from .ops.tensor_extras import *  # noqa: E402,F401,F403
 from .ops.complex import *  # noqa: E402,F401,F403,A004  (view_as_real, view_as_complex, complex, polar)
+from .ops.stft import *  # noqa: E402,F401,F403  (stft, istft)
 from .ops.inplace_forms import *  # noqa: E402,F401,F403
 from .ops.view_copies import *  # noqa: E402,F401,F403
 from .ops.legacy_types import *  # noqa: E402,F401,F403
