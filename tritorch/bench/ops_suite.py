@@ -293,7 +293,7 @@ def _worse(a: dict, b: dict) -> bool:
 
 
 def accuracy(op, args, kwargs, outs, flops=None) -> dict | None:
-    """Float outputs against op.ref in float64: largest absolute and relative error, and `tol_ratio`, the largest
+    """Float (and complex) outputs against op.ref in float64: largest absolute and relative error, and `tol_ratio`, the largest
     |error| / (atol + rtol |ref|) under the op's tolerance (<= 1: within tolerance). None for ops without a
     reference or whose result is not a function of the inputs (random ops: two calls differ)."""
     from ..testing import _ref_arg, default_tolerance
@@ -309,10 +309,16 @@ def accuracy(op, args, kwargs, outs, flops=None) -> dict | None:
     n_in = max([_numel(a) for a in args] + [0])
     result = None
     for o, r in zip(outs, refs):
-        if not isinstance(o, Tensor) or o.dtype.kind != _dt.FLOAT:
+        if not isinstance(o, Tensor) or o.dtype.kind < _dt.FLOAT:
             continue
-        got = np.asarray(o._host()).astype(np.float64)
-        want = np.broadcast_to(np.asarray(r, dtype=np.float64), got.shape)
+        if o.dtype.kind == _dt.COMPLEX:   # each part against the reference's
+            got_c = np.asarray(o._host()).astype(np.complex128)
+            want_c = np.broadcast_to(np.asarray(r, dtype=np.complex128), got_c.shape)
+            got = np.stack([got_c.real, got_c.imag], -1)
+            want = np.stack([want_c.real, want_c.imag], -1)
+        else:
+            got = np.asarray(o._host()).astype(np.float64)
+            want = np.broadcast_to(np.asarray(r, dtype=np.float64), got.shape)
         # terms summed into each output element (scales atol as the tests do): input elements per output element
         # for reductions, flops / (2 * outputs) for contractions such as matmul
         reduction = max(1, n_in // max(got.size, 1), (flops or 0) // max(2 * got.size, 1))

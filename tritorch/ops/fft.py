@@ -318,6 +318,8 @@ fft_r2c_op = register(OpDef(
     name="fft_r2c", infer=_r2c_infer, impl={"cpu": _r2c_cpu, "cuda": _r2c_cuda}, family=FAMILY,
     ref=lambda x, dim, norm=None: np.fft.rfft(np.asarray(x, np.float64), axis=dim, norm=norm),
     samples=_r2c_samples, dtypes=_PARTS, supports_out=True, vjp=_r2c_vjp, save="inputs",
+    bench=BenchSpec(sizes=(1 << 16, 1 << 20), make=_bench_c2c, bytes=lambda size, dtype: 2 * size * dtype.itemsize,
+                    flops=lambda size: 5 * size * 10 // 2, dtypes=(_dt.float32,)),
     extra={"torch": lambda torch, x, dim, norm=None: torch.fft.rfft(x, dim=dim, norm=norm)},
     doc="fft_r2c(x, dim, norm): the DFT of real x along dim, its onesided half (n // 2 + 1 bins)"))
 
@@ -408,5 +410,9 @@ def _c2r_ref(x, dim, n, norm=None):
 fft_c2r_op = register(OpDef(
     name="fft_c2r", infer=_c2r_infer, impl={"cpu": _c2r_cpu, "cuda": _c2r_cuda}, family=FAMILY, ref=_c2r_ref,
     samples=_c2r_samples, dtypes=COMPLEX, supports_out=True, vjp=_c2r_vjp, save="none",
+    bench=BenchSpec(sizes=(1 << 16, 1 << 20), make=lambda size, device, dtype: (
+        (make_tensor((size // 1024, 513), dtype, device, rng=rng_for("fft-bench", size)), -1, 1024), {}),
+        bytes=lambda size, dtype: size * dtype.itemsize, flops=lambda size: 5 * size * 10 // 2,
+        dtypes=(_dt.complex64,)),
     extra={"torch": lambda torch, x, dim, n, norm=None: torch.fft.irfft(x, n=n, dim=dim, norm=norm)},
     doc="fft_c2r(x, dim, n, norm): the real inverse DFT of length n from its onesided half spectrum"))
