@@ -293,9 +293,10 @@ def _worse(a: dict, b: dict) -> bool:
 
 
 def accuracy(op, args, kwargs, outs, flops=None) -> dict | None:
-    """Float (and complex) outputs against op.ref in float64: largest absolute and relative error, and `tol_ratio`, the largest
-    |error| / (atol + rtol |ref|) under the op's tolerance (<= 1: within tolerance). None for ops without a
-    reference or whose result is not a function of the inputs (random ops: two calls differ)."""
+    """Float outputs (complex ones part by part) against op.ref in float64: largest absolute and relative error,
+    and `tol_ratio`, the largest |error| / (atol + rtol |ref|) under the op's tolerance (<= 1: within tolerance).
+    None for ops without a reference or whose result is not a function of the inputs (random ops: two calls
+    differ)."""
     from ..testing import _ref_arg, default_tolerance
     if op.ref is None:
         return None
