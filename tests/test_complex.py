@@ -255,6 +255,10 @@ GRAD_CASES = {
     "stack": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).stack([a, b], 1) * 1j, [C, C]),
     "broadcast": (lambda a, b: a[:, :1] * b[:1], [C, C]),
     "log": (lambda a: a.log(), [C]), "sqrt": (lambda a: a.sqrt(), [C]), "reciprocal": (lambda a: a.reciprocal(), [C]),
+    "flip": (lambda a: a.flip(0) * a, [C]), "roll": (lambda a: a.roll(1, 1) * a, [C]),
+    "roll flat": (lambda a: a.roll(5) * a, [C]), "repeat": (lambda a: a.repeat(2, 1, 3), [C]),
+    "index_select": (lambda a: a.index_select(1, (tt if isinstance(a, tt.Tensor) else torch).tensor(
+        [2, 0, 2], device=a.device)), [C]),
     "matmul": (lambda a, b: a @ b.transpose(0, 1), [C, C]), "matvec": (lambda a, b: a @ b[0], [C, C]),
     "mm": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).mm(a.transpose(0, 1), b), [C, C]),
     "bmm": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).bmm(a.reshape(2, 2, 3), b.reshape(2, 3, 2)),
