@@ -82,6 +82,9 @@ def test_python_complex_before_any_complex_dtype():
             "print((x * 1j).dtype, tt.mul(x, 2j).dtype, (1j + x).dtype, tt.add(x, 1 + 1j)[0].item())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["tritorch.complex64", "tritorch.complex64", "tritorch.complex64", "(2+1j)"]
+    code = "import tritorch as tt\nprint(tt.where(tt.tensor([True, False]), tt.ones(2), 1j).tolist())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[(1+0j), 1j]"
 
 
 # ---------------------------------------------------------------------------------------------- creation
@@ -259,6 +262,8 @@ GRAD_CASES = {
     "roll flat": (lambda a: a.roll(5) * a, [C]), "repeat": (lambda a: a.repeat(2, 1, 3), [C]),
     "index_select": (lambda a: a.index_select(1, (tt if isinstance(a, tt.Tensor) else torch).tensor(
         [2, 0, 2], device=a.device)), [C]),
+    "where": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).where(a.real > 0, a, b * 2), [C, C]),
+    "where scalar": (lambda a: (tt if isinstance(a, tt.Tensor) else torch).where(a.imag > 0, a, 0), [C]),
     "matmul": (lambda a, b: a @ b.transpose(0, 1), [C, C]), "matvec": (lambda a, b: a @ b[0], [C, C]),
     "mm": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).mm(a.transpose(0, 1), b), [C, C]),
     "bmm": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).bmm(a.reshape(2, 2, 3), b.reshape(2, 3, 2)),

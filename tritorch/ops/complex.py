@@ -1,6 +1,6 @@
 """Complex tensors (complex64, complex128): the views between complex and real (view_as_real, view_as_complex,
 real, imag), complex(), polar(), conj_physical, and the complex forms of abs, angle, neg, exp, log, sqrt,
-reciprocal, add, sub, mul, div, eq, ne, sum, mean, cat, stack, mm, bmm, matmul, clone, casts and full.
+reciprocal, add, sub, mul, div, eq, ne, where, sum, mean, cat, stack, mm, bmm, matmul, clone, casts and full.
 
 The built-in real ops (add, mul, sum, clone, ...) stay as they are. Each that has a complex form here names it in
 `OpDef.complex_op`; once a program uses complex numbers, the registry sends a call with a complex operand (a
@@ -1269,11 +1269,98 @@ def _register_matmuls():
 complex_mm_op, complex_bmm_op, complex_matmul_op = _register_matmuls()
 
 
+# ================================================================================================== where
+
+def _where_infer(condition, input, other):
+    from .registry import _type_name
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not {type(condition).__name__}")
+    if condition.dtype is not _dt.bool_:
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{_type_name(condition.dtype)}")
+    for i, v in ((2, input), (3, other)):
+        if not isinstance(v, (Tensor, bool, int, float, _PY_COMPLEX)):
+            raise TypeError(f"where(): argument '{'input' if i == 2 else 'other'}' (position {i}) must be Tensor or "
+                            f"Number, not {type(v).__name__}")
+    tensors = [t for t in (condition, input, other) if isinstance(t, Tensor)]
+    dt = pw.result_dtype(input, other) if isinstance(input, Tensor) or isinstance(other, Tensor) else \
+        _dt.result_type(input, other)
+    if dt.kind != _dt.COMPLEX:
+        dt = dt.to_complex() if dt.kind == _dt.FLOAT else _dt.get_default_dtype().to_complex()
+    shape = broadcast_shapes(*[t._data.shape for t in tensors])
+    return Meta(tuple(shape), dt, device_of(*tensors))
+
+
+def _where_cpu(meta, condition, input, other, out=None):
+    dt = meta.dtype
+    r = np.broadcast_to(np.where(condition._data, _np_operand(input, dt), _np_operand(other, dt)), meta.shape)
+    if out is not None:
+        np.copyto(out, r)
+        return out
+    return np.array(r, dt.np)
+
+
+def _where_cuda(meta, condition, input, other, out=None):
+    # the real where over the operands' (re, im) pairs, the condition given a size-1 pair dim
+    from .ternary import where_op
+    dt = meta.dtype
+
+    def pairs_of(v):
+        if isinstance(v, Tensor) and v.device is not CPU:
+            v = v if v.dtype is dt else complex_cast_op(v, dtype=dt)
+            return _wrap(pairs(v._data), dt.to_real(), condition)
+        value = v.item() if isinstance(v, Tensor) else v
+        return _wrap(pairs(CudaArray.from_numpy(np.array(value, dt.np))), dt.to_real(), condition)
+    cond = _wrap(condition._data, _dt.bool_, condition).unsqueeze(-1)
+    r = where_op(cond, pairs_of(input), pairs_of(other))._data
+    res = CudaArray(r.block, tuple(meta.shape), tuple(s // 2 for s in r.strides[:-1]), r.offset // 2, dt.np)
+    if out is not None:
+        _launch(_identity, [pairs(res)], condition, tuple(meta.shape) + (2,), dt.to_real(), pairs(out))
+        return out
+    return res
+
+
+def _where_samples(device, dtype):
+    rng = rng_for("complex-where", dtype.name)
+    mask = make_tensor((3, 4), _dt.bool_, device, rng=rng)
+    a = make_tensor((3, 4), dtype, device, rng=rng)
+    b = make_tensor((4,), dtype, device, rng=rng)
+    yield Sample((mask, a, b), name="broadcast")
+    yield Sample((mask, a, 0.0), name="real scalar")
+    yield Sample((mask, 1 - 2j, a), name="complex scalar")
+    yield Sample((mask[:1], a, make_tensor((3, 1), _dt.float32, device, rng=rng)), name="real tensor")
+    yield Sample((make_tensor((), _dt.bool_, device, rng=rng), a[0], b), name="0-dim condition")
+
+
+def _where_vjp(ctx, grad):
+    from .ternary import where_op
+    c, x, y = ctx.inputs
+    need = ctx.needs_input_grad
+    out, i = [], 1
+    for v, keep in ((x, True), (y, False)):
+        if isinstance(v, Tensor):
+            if i < len(need) and need[i]:
+                out.append(where_op(c, grad, 0.0) if keep else where_op(c, 0.0, grad))
+            else:
+                out.append(None)
+            i += 1
+    return (None, *out)
+
+
+complex_where_op = register(OpDef(
+    name="complex_where", infer=_where_infer, impl={"cpu": _where_cpu, "cuda": _where_cuda}, family=FAMILY,
+    ref=lambda c, x, y: np.where(np.asarray(c, bool), x, y), samples=_where_samples, dtypes=COMPLEX,
+    supports_out=True, vjp=_where_vjp,
+    extra={"torch": lambda torch, c, x, y: torch.where(c, x, y)},
+    doc="where with a complex operand: the real where over the (re, im) pairs on cuda (the registry's complex "
+        "form of where)"))
+
+
 # ============================================================================== the registry's complex forms
 
 def _install():
-    from . import binary, copy, creation, matmul, movement, reduce, unary
-    pairs_ = [(unary.log_op, complex_log_op), (unary.sqrt_op, complex_sqrt_op),
+    from . import binary, copy, creation, matmul, movement, reduce, ternary, unary
+    pairs_ = [(ternary.where_op, complex_where_op), (unary.log_op, complex_log_op), (unary.sqrt_op, complex_sqrt_op),
               (unary.reciprocal_op, complex_reciprocal_op), (matmul.mm_op, complex_mm_op),
               (matmul.bmm_op, complex_bmm_op), (matmul.matmul_op, complex_matmul_op),
               (movement.cat_op, complex_cat_op), (movement.stack_op, complex_stack_op),
@@ -1409,6 +1496,9 @@ _SPECS = {
                                                            _bench_input(size, device, dtype, "y")], 0), {}), 4),
     complex_mm_op: _spec(_square, 3, sizes=(1 << 12, 1 << 16), flop_fn=_matmul_flops),
     complex_matmul_op: _spec(_square, 3, sizes=(1 << 12, 1 << 16), flop_fn=_matmul_flops),
+    complex_where_op: _spec(lambda size, device, dtype: ((_bench_input(size, device, _dt.bool_),
+                                                          _bench_input(size, device, dtype),
+                                                          _bench_input(size, device, dtype, "y")), {}), 3.125),
     complex_bmm_op: _spec(lambda size, device, dtype: _square(size, device, dtype, batch=4), 3,
                           sizes=(1 << 12, 1 << 16), flop_fn=lambda size: _matmul_flops(size) // 4),
 }

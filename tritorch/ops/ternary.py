@@ -140,6 +140,9 @@ def _where_plan(condition, input, other):
         warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed in "
                       "a future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=4)
     for i, v in ((2, input), (3, other)):
+        if isinstance(v, complex) and not _state.FLAGS.complex:   # a first complex number: the registry's retry
+            _dt._complex_in_use()
+            raise _dt.ComplexOperand("where")
         if not isinstance(v, (Tensor,) + _NUMBER):
             raise TypeError(f"where(): argument '{'input' if i == 2 else 'other'}' (position {i}) must be Tensor or "
                             f"Number, not {type(v).__name__}")
