@@ -33,6 +33,7 @@ from . import launch
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_of, register
 from .binary import _atan2 as _binary_atan2
+from .copy import _clone_cpu as _real_clone_cpu   # (NumPy copies complex arrays as any other)
 from .binary import _hypot as _binary_hypot
 from .binary import _signbit as _binary_signbit
 from .samples import make_tensor, rng_for
@@ -790,13 +791,6 @@ complex_mean_op = _register_reduce("mean", True)
 
 # ===================================================================================== clone, cast, full
 
-def _clone_cpu(meta, x, out=None):
-    if out is not None:
-        np.copyto(out, x._data)
-        return out
-    return np.array(x._data, copy=True, order="C")
-
-
 def _clone_cuda(meta, x, out=None):
     a = x._data
     o = CudaArray.empty(meta.shape, meta.dtype.np) if out is None else out
@@ -805,8 +799,8 @@ def _clone_cuda(meta, x, out=None):
 
 
 complex_clone_op = register(OpDef(
-    name="complex_clone", infer=_complex_same_infer, impl={"cpu": _clone_cpu, "cuda": _clone_cuda}, family=FAMILY,
-    ref=lambda x: x, samples=_complex_samples(lambda T, device, dtype: _unary_shapes(T)), dtypes=COMPLEX,
+    name="complex_clone", infer=_complex_same_infer, impl={"cpu": _real_clone_cpu, "cuda": _clone_cuda},
+    family=FAMILY, ref=lambda x: x, samples=_complex_samples(lambda T, device, dtype: _unary_shapes(T)), dtypes=COMPLEX,
     supports_out=True, vjp=lambda ctx, grad: grad, save="none", extra={"torch": lambda torch, x: torch.clone(x)},
     doc="clone of a complex tensor (the registry's complex form of clone)"))
 
