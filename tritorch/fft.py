@@ -7,14 +7,12 @@ complex transforms are made complex, integer inputs take the default float dtype
 from __future__ import annotations
 
 from . import dtypes as _dt
-from .ops.fft import fft_c2c_op, fft_r2c_op, fft_c2r_op
+from .ops.fft import _DUAL, fft_c2c_op, fft_r2c_op, fft_c2r_op
 from .ops.registry import wrap_dim
 from .tensor import Tensor
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
            "rfftn", "irfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
-
-_FLIP_NORM = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
 
 
 def _floating(x: Tensor) -> Tensor:
@@ -83,18 +81,18 @@ def irfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tenso
 
 def hfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The FFT of a Hermitian-symmetric signal given by its first half: irfft of the conjugate, with the
-    opposite normalisation."""
+    opposite normalisation (the dual norm, as a transform's adjoint takes)."""
     x = _as_complex(input)
     d = wrap_dim(dim, x.ndim)
     length = 2 * (x.shape[d] - 1) if n is None else n
-    return _out(fft_c2r_op(_resized(x.conj(), length // 2 + 1, d), d, length, _FLIP_NORM[norm]), out)
+    return _out(fft_c2r_op(_resized(x.conj(), length // 2 + 1, d), d, length, _DUAL[norm]), out)
 
 
 def ihfft(input: Tensor, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:
     """The inverse of hfft: the conjugate of rfft with the opposite normalisation."""
     x = _as_real(input)
     d = wrap_dim(dim, x.ndim)
-    return _out(fft_r2c_op(_resized(x, n, d), d, _FLIP_NORM[norm]).conj(), out)
+    return _out(fft_r2c_op(_resized(x, n, d), d, _DUAL[norm]).conj(), out)
 
 
 def _dims(x: Tensor, s, dim, default_last: int | None) -> tuple:

@@ -34,6 +34,7 @@ from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_of, register
 from .binary import _atan2 as _binary_atan2
 from .copy import _clone_cpu as _real_clone_cpu   # (NumPy copies complex arrays as any other)
+from .movement import _np_view, _strides
 from .binary import _hypot as _binary_hypot
 from .binary import _signbit as _binary_signbit
 from .samples import make_tensor, rng_for
@@ -61,15 +62,7 @@ def _wrap(a, dtype, like: Tensor) -> Tensor:
     return _make(a, dtype, like.device)
 
 
-def _strides(x: Tensor) -> tuple:
-    d = x._data
-    if d.__class__ is np.ndarray:
-        return tuple(s // d.itemsize for s in d.strides)
-    return d.strides
-
-
 def _np_reinterpret(a: np.ndarray, shape, strides, delta: int, np_dtype) -> np.ndarray:
-    from .movement import _np_view
     return _np_view(a, shape, strides, delta, dtype=np.dtype(np_dtype))
 
 
@@ -612,7 +605,7 @@ def _binary_cuda(op):
         dt = meta.dtype
         like = a if isinstance(a, Tensor) and a.device is not CPU else b
         if alpha != 1:
-            b = b * alpha if isinstance(b, Tensor) else b * alpha
+            b = b * alpha
         x, x_one = _cuda_operand(a, dt, meta.shape, like)
         y, y_one = _cuda_operand(b, dt, meta.shape, like)
         fresh = out is None or not out.is_contiguous()
