@@ -67,6 +67,22 @@ def test_quantiles_and_nanmedian(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_median_of_integers_keeps_their_dtype(device):
+    a = np.array([[3, 0, 2, 5], [1, 9, 4, 4]])
+    for dt in ("uint8", "int8", "int32", "int64"):
+        ours, theirs = tt.tensor(a.astype(dt), device=device), torch.tensor(a.astype(dt))
+        for fn in ("median", "nanmedian"):
+            got, want = getattr(tt, fn)(ours), getattr(torch, fn)(theirs)
+            assert str(got.dtype) == str(want.dtype).replace("torch", "tritorch") and int(got) == int(want)
+            got, want = getattr(tt, fn)(ours, 1), getattr(torch, fn)(theirs, 1)
+            assert got.values.dtype == ours.dtype and _np(got.values).tolist() == want.values.tolist()
+            assert _np(got.indices).tolist() == want.indices.tolist()
+    for fn in ("median", "nanmedian"):  # as PyTorch: no median of bools
+        with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
+            getattr(tt, fn)(tt.tensor([True, False], device=device))
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_integration_gradient_histogram(device):
     y, x = _rand((3, 6)), np.sort(_rand(6, 1))
     check(tt.trapezoid, torch.trapezoid, y, device=device)

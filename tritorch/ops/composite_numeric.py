@@ -111,6 +111,8 @@ def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolat
 def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
     """The lower median of the non-NaN values (NaN where all are NaN); along a dim also its index."""
     tt = _tt()
+    if input.dtype is _dt.bool_:
+        raise NotImplementedError('"nanmedian" not implemented for \'Bool\'')
     if dim is None:
         x = input.reshape(-1)
         r = nanmedian(x, 0)
@@ -126,7 +128,8 @@ def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
     k = ((count - 1).clamp_min(0)) // 2
     values = s.values.gather(-1, k)
     indices = s.indices.gather(-1, k)
-    values = tt.where(count == 0, float("nan"), values)
+    if input.dtype.kind == _dt.FLOAT:  # (integers have no NaN: every count is n, and a NaN would promote them)
+        values = tt.where(count == 0, float("nan"), values)
     values, indices = _reduced_pair(values, indices, d, keepdim, input.dim())
     return _nanmedian(values, indices)
 

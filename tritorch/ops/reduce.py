@@ -2440,6 +2440,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 def median(input, dim=None, keepdim=False):
     """The lower median of all elements (dim None), or (values, indices) along `dim`; NaN if a NaN is present."""
     tt = _tt()
+    if input.dtype is _dt.bool_:
+        raise NotImplementedError('"median" not implemented for \'Bool\'')
     if dim is None:
         flat = input.reshape(-1)
         n = flat.shape[0]
