@@ -437,6 +437,33 @@ def test_tensors_cross_process_queues_by_copy():
         pickle.dumps(x)   # plain pickle still refuses: files are tt.save's
 
 
+class _Images(Dataset):
+    """Samples of several kinds: a tensor, a bfloat16 tensor, a NumPy array, a number, a tensor whose dtype
+    varies between samples (float32 for even indices, float64 for odd: stacked without shared memory)."""
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        mixed = tt.full((2,), i, dtype=tt.float32 if i % 2 == 0 else tt.float64)
+        return (tt.full((3, 4, 4), i, dtype=tt.float32), tt.full((2,), i, dtype=tt.bfloat16),
+                np.full((2, 3), i, np.int16), i, mixed)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_worker_batches_arrive_in_shared_memory(context):
+    """As in PyTorch, a worker collates tensors and arrays into shared memory, which the main process maps (no
+    copy through the queue); values, dtypes and shapes are those of the batch collated in the main process."""
+    loader = DataLoader(_Images(), batch_size=3, num_workers=2, multiprocessing_context=context)
+    for start, (img, half, arr, num, mixed) in zip((0, 3), loader):
+        want = default_collate([_Images()[i] for i in range(start, start + 3)])
+        for got, ref in zip((img, half, arr, num, mixed), want):
+            assert got.dtype is ref.dtype and got.shape == ref.shape and got.tolist() == ref.tolist()
+        assert img.is_shared() and half.is_shared() and arr.is_shared()
+        assert not img.requires_grad and img.is_contiguous()
+    assert not default_collate([tt.ones(2), tt.ones(2)]).is_shared()   # (in the main process: plain memory)
+
+
 def test_spawned_workers_get_the_dataset_by_pickle():
     ds = TensorDataset(tt.arange(10.0), tt.arange(10) * 2)
     loader = DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context="spawn")

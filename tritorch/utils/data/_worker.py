@@ -4,8 +4,8 @@ Each worker is a process holding its own copy of the dataset (inherited by fork,
 process sends it tasks on its own index queue, (task number, the batch's indices), round robin over the
 workers, keeping prefetch_factor tasks per worker in flight; workers put (task number, batch) on one shared
 result queue, and the main process hands batches out in task order (in_order=False: as they arrive). Tensors
-cross the queues by copy
-(tritorch/multiprocessing/reductions.py).
+cross the queues through tritorch/multiprocessing/reductions.py: those in shared memory (default_collate's
+stacked batches, in a worker) as a file descriptor the receiver maps, others by copy.
 
 In a worker: get_worker_info() describes it; tritorch's generator and Python's `random` are seeded with
 base_seed + worker id and NumPy's global generator from (base_seed, worker id); the cpu fallbacks use one thread
@@ -148,7 +148,7 @@ class MultiProcessIter:
     def __init__(self, loader, base_seed: int):
         from ...multiprocessing.reductions import init_reductions
         from .dataset import IterableDataset
-        init_reductions()   # tensors cross the queues by copy
+        init_reductions()   # tensors cross the queues by descriptor or by copy
         self._loader = loader
         self._iterable = isinstance(loader.dataset, IterableDataset)
         self._n = loader.num_workers
