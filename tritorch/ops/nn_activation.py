@@ -22,7 +22,7 @@ import triton.language as tl
 from .. import dtypes as _dt
 from . import pointwise as pw
 from .unary import (_SPECIAL, _bench, _expm1_accurate, _fp32_for_half, _log1p_accurate, _only, _ref64, _samples,
-                    _tanh_accurate, _with_checks)
+                    _tanh_accurate, _with_checks, log1p_exp_neg_abs)
 
 FAMILY = "nn_activation"
 FLOATS = _dt.FLOATS
@@ -152,33 +152,45 @@ def _logsigmoid_fn(x, y, z, p0, p1):
 
 # =========================================================================================== NumPy fallbacks
 
-def _elu_np(x, alpha=1.0):
-    neg = np.expm1(np.minimum(x, 0))
+# The fallbacks below select between their branches arithmetically (max/min, adding a zero) instead of with
+# np.where: a select by an unpredictable mask (the sign of activations) costs NumPy about ten arithmetic passes.
+
+def _exp_branch(x, alpha, neg, scale=None):
+    """max(x, 0) + alpha * neg, where neg = expm1(min(x, 0) / scale) is 0 for x > 0 and x adds a 0 elsewhere
+    (each branch exact): elu, celu and selu."""
     neg *= x.dtype.type(alpha)
-    return np.where(x > 0, x, neg)
+    neg += np.maximum(x, 0)
+    return neg
+
+
+def _elu_np(x, alpha=1.0):
+    return _exp_branch(x, alpha, np.expm1(np.minimum(x, 0)))
 
 
 def _celu_np(x, alpha=1.0):
-    a = x.dtype.type(alpha)
-    neg = np.expm1(np.minimum(x, 0) / a)
-    neg *= a
-    return np.where(x > 0, x, neg)
+    return _exp_branch(x, alpha, np.expm1(np.minimum(x, 0) / x.dtype.type(alpha)))
 
 
 def _selu_np(x):
-    neg = np.expm1(np.minimum(x, 0))
-    neg *= x.dtype.type(SELU_ALPHA)
-    r = np.where(x > 0, x, neg)
+    r = _exp_branch(x, SELU_ALPHA, np.expm1(np.minimum(x, 0)))
     r *= x.dtype.type(SELU_SCALE)
     return r
 
 
 def _leaky_relu_np(x, negative_slope=0.01):
-    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+    s = x.dtype.type(negative_slope)
+    r = np.multiply(x, s, out=np.empty_like(x))
+    if s < 0 or 0 < s <= 1:    # x where x > 0, else x * s: the larger of the two (x * s <= x exactly for x > 0)
+        return np.maximum(x, r, out=r)
+    if s > 1:                   # ... the smaller
+        return np.minimum(x, r, out=r)
+    return np.where(x > 0, x, r)   # slope 0 (or NaN): inf * 0 is NaN, which max would return for x = inf
 
 
 def _softplus1_np(x):
-    return np.logaddexp(x.dtype.type(0), x)
+    r = log1p_exp_neg_abs(x)
+    r += np.maximum(x, 0)
+    return r
 
 
 def _mish_np(x):
@@ -186,8 +198,7 @@ def _mish_np(x):
 
 
 def _hardtanh_np(x, min_val=-1.0, max_val=1.0):
-    lo, hi = x.dtype.type(min_val), x.dtype.type(max_val)
-    return np.where(x < lo, lo, np.where(x > hi, hi, x))
+    return np.clip(x, x.dtype.type(min_val), x.dtype.type(max_val))   # (keeps NaN, as PyTorch's)
 
 
 def _relu6_np(x):
@@ -210,7 +221,9 @@ def _hardswish_np(x):
 
 
 def _logsigmoid_np(x):
-    return -np.logaddexp(x.dtype.type(0), -x)
+    r = log1p_exp_neg_abs(x)       # -softplus(-x) = min(x, 0) - log(1 + exp(-|x|))
+    np.subtract(np.minimum(x, 0), r, out=r)
+    return r
 
 
 # ==================================================================================== float64 references

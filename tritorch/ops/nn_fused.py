@@ -23,7 +23,7 @@ from .registry import BenchSpec, Meta, OpDef, Sample, broadcast_shapes, device_o
 from ._cpu_parallel import run_row_blocks
 from .samples import make_tensor, rng_for
 from .erfc import _erfc32_np
-from .unary import _erf64, _math_erf, _sigmoid_stable, phi_f32
+from .unary import _erf64, _math_erf, _sigmoid_np, _sigmoid_stable, _silu_np, phi_f32
 
 FAMILY = "nn_fused"
 
@@ -145,9 +145,6 @@ def _compute_np(d: _dt.dtype):
     return np.float64 if d is _dt.float64 else np.float32
 
 
-def _sigmoid_np(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e).astype(x.dtype, copy=False) / (1.0 + e)
 
 
 def _cdf(z):
@@ -306,7 +303,7 @@ def _bias_gelu_bwd_cuda(meta, grad, input, bias, approximate="none", out=None):
 
 
 def _swiglu_block(g, u):
-    r = g * _sigmoid_np(g)
+    r = _silu_np(g)
     r *= u
     return r
 
