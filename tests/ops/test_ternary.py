@@ -1,6 +1,9 @@
-"""where(cond, 0, x) / where(cond, x, 0) on large cpu tensors takes a bitwise path (relu's and masks' backward):
-it must give exactly np.where's result, bit for bit (NaN payloads, signed zeros), for every dtype it applies to,
-and leave the cases it does not cover (a -0.0 scalar, broadcast operands, other dtypes) to np.where."""
+"""where(cond, 0, x) / where(cond, x, 0) on large cpu tensors takes a bitwise path (relu's and masks' backward),
+and so does where(cond, a, b) in general (b ^ ((a ^ b) & mask)): each must give exactly np.where's result, bit for
+bit (NaN payloads, signed zeros), for every dtype it applies to, and leave the cases it does not cover (a -0.0
+scalar, small results) to np.where."""
+import math
+
 import numpy as np
 import pytest
 
@@ -60,3 +63,26 @@ def test_relu_backward_through_bitwise_path_matches_torch():
     b = torch.tensor(x, requires_grad=True)
     torch.relu(b).backward(torch.tensor(g))
     assert a.grad._data.tobytes() == b.grad.numpy().tobytes()
+
+
+GENERAL = [tt.float32, tt.float64, tt.float16, tt.bfloat16, tt.int64, tt.int32, tt.int16, tt.int8, tt.uint8,
+           tt.bool]
+
+
+@pytest.mark.parametrize("dtype", GENERAL, ids=[d.name for d in GENERAL])
+def test_where_of_two_operands_is_bit_exact_with_broadcasting(dtype):
+    rows = N // 64
+    a = _data(dtype).reshape(rows, 64)
+    b = (_data(dtype).flip(0) if dtype is not tt.bool else ~_data(dtype)).reshape(rows, 64)
+    cond = tt.tensor(np.random.default_rng(1).random((rows, 64)) < 0.5)
+    cases = [(cond, a, b), (cond, a[:1], b), (cond, a, b[:, :1]), (cond, a[:1], b[:, :1]), (cond[:, :1], a, b),
+             (cond, a, 7), (cond, 3, b), (cond[:1], a, b[:, :1])]
+    for c, x, y in cases:
+        meta = ternary.where_op.infer(c, x, y)
+        if math.prod(meta.shape) >= ternary._BITS_MIN_SIZE:
+            assert ternary._where_bits(c._data, ternary.np_in(x, meta.dtype), ternary.np_in(y, meta.dtype),
+                                       meta.dtype.np, meta.shape) is not None
+        got = tt.where(c, x, y)
+        expected = np.where(c.numpy(), ternary.np_in(x, meta.dtype), ternary.np_in(y, meta.dtype))
+        assert got.dtype is meta.dtype and got.shape == expected.shape
+        assert got._data.tobytes() == np.ascontiguousarray(expected).tobytes()
