@@ -40,6 +40,7 @@ from . import nn_embedding  # noqa: F401
 from . import nn_fused  # noqa: F401
 from . import grouped_mm  # noqa: F401
 from . import nn_activation  # noqa: F401
+from . import nn_activation_grad  # noqa: F401  (the activations' fused backward ops)
 from . import linalg, compare  # noqa: F401
 from . import addr  # noqa: F401
 from . import index_reduce  # noqa: F401

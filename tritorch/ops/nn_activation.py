@@ -260,9 +260,8 @@ def _logsigmoid_ref(x):
 
 def _elu_vjp(ctx, grad):
     # PyTorch's elu_backward on the input: 1 where x > 0, alpha * e^x elsewhere (NaN in, NaN out)
-    (x,) = ctx.inputs
-    alpha = ctx.kwargs.get("alpha", 1.0)
-    return _where(x > 0, grad, grad * (_exp(x) * alpha))
+    from .nn_activation_grad import elu_backward_op
+    return elu_backward_op(grad, ctx.inputs[0], alpha=ctx.kwargs.get("alpha", 1.0))
 
 
 def _celu_vjp(ctx, grad):
@@ -272,13 +271,14 @@ def _celu_vjp(ctx, grad):
 
 
 def _selu_vjp(ctx, grad):
-    (x,) = ctx.inputs
-    return _where(x > 0, grad * SELU_SCALE, grad * (_exp(x) * (SELU_SCALE * SELU_ALPHA)))
+    # scale * elu's
+    from .nn_activation_grad import elu_backward_op
+    return elu_backward_op(grad, ctx.inputs[0], alpha=SELU_ALPHA) * SELU_SCALE
 
 
 def _leaky_relu_vjp(ctx, grad):
-    (x,) = ctx.inputs
-    return _where(x > 0, grad, grad * ctx.kwargs.get("negative_slope", 0.01))
+    from .nn_activation_grad import leaky_relu_backward_op
+    return leaky_relu_backward_op(grad, ctx.inputs[0], negative_slope=ctx.kwargs.get("negative_slope", 0.01))
 
 
 def _mish_vjp(ctx, grad):

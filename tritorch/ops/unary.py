@@ -582,13 +582,13 @@ def _tan_vjp(ctx, grad):
 
 
 def _tanh_vjp(ctx, grad):
-    out = ctx.output
-    return grad * (1.0 - out * out)
+    from .nn_activation_grad import tanh_backward_op
+    return tanh_backward_op(grad, ctx.output)
 
 
 def _sigmoid_vjp(ctx, grad):
-    out = ctx.output
-    return grad * ((1.0 - out) * out)
+    from .nn_activation_grad import sigmoid_backward_op
+    return sigmoid_backward_op(grad, ctx.output)
 
 
 def _relu_vjp(ctx, grad):
@@ -598,18 +598,15 @@ def _relu_vjp(ctx, grad):
 
 def _silu_vjp(ctx, grad):
     # d/dx x s(x) = s(x) (1 + x (1 - s(x)))
-    (x,) = ctx.inputs
-    s = sigmoid(x)
-    return grad * (s * (x * (1.0 - s) + 1.0))
+    from .nn_activation_grad import silu_backward_op
+    return silu_backward_op(grad, ctx.inputs[0])
 
 
 def _softplus_vjp(ctx, grad):
     # sigmoid(beta x) below the threshold, 1 above it (where the op is the identity)
-    (x,) = ctx.inputs
-    beta = ctx.kwargs.get("beta", 1.0)
-    threshold = ctx.kwargs.get("threshold", 20.0)
-    bx = x * beta
-    return _where(bx > threshold, grad, grad * sigmoid(bx))
+    from .nn_activation_grad import softplus_backward_op
+    return softplus_backward_op(grad, ctx.inputs[0], beta=ctx.kwargs.get("beta", 1.0),
+                                threshold=ctx.kwargs.get("threshold", 20.0))
 
 
 def _erf_vjp(ctx, grad):
