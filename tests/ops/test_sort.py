@@ -153,3 +153,27 @@ def test_errors(device):
         tt.sort(x, dim=2)
     with pytest.raises(IndexError, match="Dimension out of range"):
         tt.argsort(T(1.0, device), dim=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64, np.int8, np.uint8])
+@pytest.mark.parametrize("values", ["ties", "distinct"])
+def test_cpu_topk_of_few_elements_equals_the_full_sort(dtype, values):
+    """topk with k <= n / 4 on the cpu partitions instead of sorting: the same values and indices as the full
+    sort's first k (PyTorch's order: ties by position), both when every row's k-th value is unique and when ties
+    at it must be cut; a NaN anywhere sends the call to the full sort."""
+    rng = np.random.default_rng(7)
+    for shape, dim in [((64, 100), 1), ((100, 64), 0), ((3, 40, 7), 1), ((400,), 0)]:
+        a = rng.integers(-3, 4, shape) if values == "ties" else rng.standard_normal(shape) * 100
+        a = (np.abs(a) if dtype is np.uint8 else a).astype(dtype)
+        for k in (1, 3, a.shape[dim] // 4):
+            for largest in (True, False):
+                got = sort_mod._np_topk_partition(a, dim, k, largest)
+                assert got is not None
+                v, i = sort_mod._np_sort(a, dim, largest)
+                assert np.array_equal(got[0], np.take(v, np.arange(k), axis=dim))
+                assert np.array_equal(got[1], np.take(i, np.arange(k), axis=dim))
+                r = tt.tensor(a).topk(k, dim, largest=largest)
+                assert np.array_equal(r.values.numpy(), got[0]) and np.array_equal(r.indices.numpy(), got[1])
+    nan_row = np.array([[1.0, np.nan, 3.0, 2.0, 0.5, 7.0, -1.0, 4.0]], np.float32)
+    assert sort_mod._np_topk_partition(nan_row, 1, 2, True) is None
+    assert tt.tensor(nan_row).topk(2).indices.tolist() == [[1, 5]]

@@ -536,10 +536,49 @@ def _topk_infer(input, k, dim=-1, largest=True, sorted=True):
 
 
 def _topk_cpu(meta, input, k, dim=-1, largest=True, sorted=True):
-    v, i = _np_sort(input._data, meta.aux, largest)
+    a = input._data
+    if a.ndim and 0 < k <= a.shape[meta.aux] // 4:
+        r = _np_topk_partition(a, meta.aux, k, largest)
+        if r is not None:
+            return r
+    v, i = _np_sort(a, meta.aux, largest)
     if input.ndim:
         v, i = np.take(v, np.arange(k), axis=meta.aux), np.take(i, np.arange(k), axis=meta.aux)
     return _c(v), _c(i)
+
+
+def _np_topk_partition(a: np.ndarray, dim: int, k: int, largest: bool):
+    """topk of a few elements per row without sorting whole rows (the full sort cost 55x PyTorch's topk(5) over
+    2048 rows of 1024): np.argpartition brings each row's k extreme elements to one end. When exactly k elements
+    of every row reach the k-th value t (no tie at t left out, the common case), those are the k; otherwise the
+    rows keep every element beyond t and the first elements equal to t, in position order, that make up k (the
+    sort's tie order). Then only those k are sorted, stably from position order (ties stay in it). None when a row
+    holds a NaN (NaN ranks above +inf: the full sort places it)."""
+    x = np.moveaxis(a, dim, -1)
+    keys = x.astype(np.float32) if x.dtype == np.float16 or x.dtype == _dt.bfloat16.np else x
+    if keys.dtype.kind == "f" and np.isnan(np.min(keys)):
+        return None
+    n = keys.shape[-1]
+    at = n - k if largest else k - 1
+    part = np.argpartition(keys, at, axis=-1)
+    t = np.take_along_axis(keys, part[..., at:at + 1], axis=-1)
+    reach = keys >= t if largest else keys <= t
+    if np.all(np.count_nonzero(reach, axis=-1) == k):
+        idx = np.sort(part[..., n - k:] if largest else part[..., :k], axis=-1)
+    else:
+        beyond = keys > t if largest else keys < t
+        tied = reach & ~beyond
+        room = k - np.count_nonzero(beyond, axis=-1, keepdims=True)
+        chosen = beyond | (tied & (np.cumsum(tied, axis=-1) <= room))
+        idx = np.nonzero(chosen)[-1].reshape(keys.shape[:-1] + (k,))   # row-major: positions ascending per row
+    sub = np.take_along_axis(keys, idx, axis=-1)
+    if largest:   # descending, ties in position order: a stable ascending sort of the reversed rows, reversed
+        order = (k - 1 - np.argsort(sub[..., ::-1], axis=-1, kind="stable"))[..., ::-1]
+    else:
+        order = np.argsort(sub, axis=-1, kind="stable")
+    idx = np.take_along_axis(idx, order, axis=-1)
+    vals = np.take_along_axis(x, idx, axis=-1)
+    return _c(np.moveaxis(vals, -1, dim)), _c(np.moveaxis(idx.astype(np.int64, copy=False), -1, dim))
 
 
 def _topk_cuda(meta, input, k, dim=-1, largest=True, sorted=True):
