@@ -542,7 +542,12 @@ def _lerp_cpu(meta, input, end, weight, out=None):
     x, y = np_in(input, c), np_in(end, c)
     w = np_in(weight, c)
     d = np.subtract(y, x)
-    return finish(np.where(np.abs(w) < 0.5, x + w * d, y - d * (1 - w)), meta, out)
+    if not isinstance(weight, Tensor):   # one side of the formula for all elements: only that one is computed
+        return finish(x + w * d if abs(w) < 0.5 else y - d * (1 - w), meta, out)
+    near, far = x + w * d, y - d * (1 - w)
+    near, far = np.broadcast_arrays(near, far)
+    r = _where_bits(np.broadcast_to(np.abs(w) < 0.5, near.shape), near, far, c.np, near.shape)
+    return finish(np.where(np.abs(w) < 0.5, near, far) if r is None else r, meta, out)
 
 
 def _lerp_cuda(meta, input, end, weight, out=None):
