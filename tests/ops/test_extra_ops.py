@@ -270,3 +270,21 @@ def test_scans_values_and_grads(name, device):
     ints = [1, 3, 3, 2, 5]
     if name != "logcumsumexp":
         _same(tuple(getattr(tt.tensor(ints), name)(0)), tuple(getattr(torch.tensor(ints), name)(0)))
+
+
+def test_cpu_copy_of_a_transpose_goes_tile_by_tile_and_equals_numpy():
+    """clone / contiguous of a cpu tensor whose unit-stride axis is not the last copies 64x64 tiles of the two
+    axes (ops/copy.py np_copy_into): the same elements as NumPy's copy for transposes, flips, steps and batches."""
+    from tritorch.ops.copy import np_copy_into
+    rng = np.random.default_rng(0)
+    for shape, perm in [((300, 257), (1, 0)), ((3, 130, 70), (0, 2, 1)), ((3, 130, 70), (2, 1, 0)),
+                        ((70, 3, 130), (2, 0, 1)), ((100, 1000), (1, 0))]:
+        a = rng.standard_normal(shape).astype(np.float32)
+        for v in (a.transpose(perm), a.transpose(perm)[::-1], a.transpose(perm)[..., ::-2], a[::2].transpose(perm)):
+            d = np.empty(v.shape, v.dtype)
+            np_copy_into(d, v)
+            assert np.array_equal(d, v)
+        t = tt.tensor(a).permute(perm)
+        c = t.contiguous()
+        assert c.is_contiguous() and np.array_equal(c.numpy(), a.transpose(perm))
+        assert np.array_equal(t.clone(memory_format=tt.contiguous_format).numpy(), a.transpose(perm))

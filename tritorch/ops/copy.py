@@ -48,10 +48,36 @@ def _same_infer(x, **_kw):
 
 
 def _clone_cpu(meta, x, out=None):
-    if out is not None:
-        np.copyto(out, x._data)
-        return out
-    return np.array(x._data, copy=True, order="C")
+    src = x._data
+    if out is None:
+        out = np.empty(src.shape, src.dtype)
+    np_copy_into(out, src)
+    return out
+
+
+_TILE = 64
+_TILED_MIN = 1 << 16
+
+
+def np_copy_into(dst: np.ndarray, src: np.ndarray) -> None:
+    """np.copyto(dst, src) for arrays of one shape. A src whose unit-stride axis is not the last (a transpose)
+    goes in 64x64 tiles of those two axes: NumPy walks dst in its (row-major) order and so reads src a column at a
+    time, missing the cache on every element; tile by tile both stay in cache (2048x1024 float32 .t().contiguous():
+    14 -> 1.9 ms, torch 2.3)."""
+    last = src.ndim - 1
+    if src.size >= _TILED_MIN and last >= 1 and src.shape == dst.shape and abs(src.strides[last]) != src.itemsize:
+        unit = [d for d in range(last) if abs(src.strides[d]) == src.itemsize and src.shape[d] > _TILE]
+        if unit:
+            u = unit[-1]
+            index = [slice(None)] * src.ndim
+            for j in range(0, src.shape[u], _TILE):
+                index[u] = slice(j, j + _TILE)
+                for k in range(0, src.shape[last], _TILE):
+                    index[last] = slice(k, k + _TILE)
+                    tile = tuple(index)
+                    dst[tile] = src[tile]
+            return
+    np.copyto(dst, src)
 
 
 def _clone_cuda(meta, x, out=None):
