@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import tritorch as tt
 from tritorch.ops import _cpu_parallel as cp
 
 
@@ -79,3 +80,24 @@ def test_blas_gemm_accumulate_declines_what_it_cannot_take():
     square = np.ones((4, 4), np.float32)
     assert not cp.blas_gemm_accumulate(1.0, square, square, square)            # target aliases an operand
     assert not c.any()
+
+
+def test_activations_in_blocks_equal_the_whole_array_formula():
+    """The multi-pass activation fallbacks run block by block on large inputs (elementwise_in_blocks): the same
+    bits as the formula over the whole array, for contiguous float32/float64 inputs past the blocking size."""
+    from tritorch.ops import nn_activation as act, unary
+    from tritorch.ops._cpu_parallel import BLOCK_ELEMS
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2 * BLOCK_ELEMS + 77) // 7 * 7) * 30
+    x[:6] = [0.0, -0.0, np.inf, -np.inf, np.nan, -100.0]
+    cases = [(tt.sigmoid, unary._sigmoid_np), (tt.nn.functional.silu, unary._silu_np),
+             (tt.nn.functional.softplus, unary._softplus_np), (tt.nn.functional.elu, act._elu_np),
+             (tt.nn.functional.celu, act._celu_np), (tt.nn.functional.selu, act._selu_np),
+             (tt.nn.functional.mish, act._mish_np), (tt.nn.functional.logsigmoid, act._logsigmoid_np)]
+    for dtype in (np.float32, np.float64):
+        a = x.astype(dtype).reshape(7, -1)
+        for op, formula in cases:
+            with np.errstate(all="ignore"):
+                want = formula(a)
+            got = op(tt.tensor(a)).numpy()
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), op

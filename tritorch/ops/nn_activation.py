@@ -21,6 +21,7 @@ import triton.language as tl
 
 from .. import dtypes as _dt
 from . import pointwise as pw
+from ._cpu_parallel import elementwise_in_blocks
 from .unary import (_SPECIAL, _bench, _expm1_accurate, _fp32_for_half, _log1p_accurate, _only, _ref64, _samples,
                     _tanh_accurate, _with_checks, log1p_exp_neg_abs)
 
@@ -36,9 +37,13 @@ INF = math.inf
 
 
 def _declare(name, *, np_fn, tl_fn, ref, torch_fn, vjp, low=-4.0, high=4.0, specials=(), params=(), kwargs=(),
-             flops=4, save="inputs"):
-    """A float-only pointwise activation (fp16/bf16 compute in fp32), with its samples and bench spec."""
-    op = pw.declare(name, np_fn=_fp32_for_half(np_fn), tl_fn=tl_fn, kind="same", ref=_ref64(ref), arity=1,
+             flops=4, save="inputs", blocks=False):
+    """A float-only pointwise activation (fp16/bf16 compute in fp32), with its samples and bench spec. blocks: run
+    the NumPy formula block by block in cache (_cpu_parallel.elementwise_in_blocks), for formulas of several passes
+    (for one or two passes the blocks' extra copy costs more than it saves)."""
+    op = pw.declare(name, np_fn=_fp32_for_half(elementwise_in_blocks(np_fn) if blocks else np_fn), tl_fn=tl_fn,
+                    kind="same",
+                    ref=_ref64(ref), arity=1,
                     family=FAMILY, dtypes=FLOATS, allowed=FLOATS, params=params,
                     samples=_samples(low, high, list(_SPECIAL) + list(specials), False, kwargs),
                     bench=_bench("same", low, high, flops, (_dt.float32, _dt.float16)),
@@ -328,13 +333,13 @@ def _logsigmoid_vjp(ctx, grad):
 
 # ============================================================================================== declarations
 
-elu_op = _declare("elu", np_fn=_elu_np, tl_fn=_elu_fn, ref=_elu_ref, params=(("alpha", 1.0),),
+elu_op = _declare("elu", np_fn=_elu_np, blocks=True, tl_fn=_elu_fn, ref=_elu_ref, params=(("alpha", 1.0),),
                   torch_fn=lambda torch, x, alpha=1.0: torch.nn.functional.elu(x, alpha), vjp=_elu_vjp,
                   specials=[1e-7, -1e-7, -30.0, 30.0], kwargs=({"alpha": 0.5},), flops=4)
-celu_op = _declare("celu", np_fn=_celu_np, tl_fn=_celu_fn, ref=_celu_ref, params=(("alpha", 1.0),),
+celu_op = _declare("celu", np_fn=_celu_np, blocks=True, tl_fn=_celu_fn, ref=_celu_ref, params=(("alpha", 1.0),),
                    torch_fn=lambda torch, x, alpha=1.0: torch.nn.functional.celu(x, alpha), vjp=_celu_vjp,
                    specials=[1e-7, -1e-7, -30.0, 30.0], kwargs=({"alpha": 2.5},), flops=5)
-selu_op = _declare("selu", np_fn=_selu_np, tl_fn=_selu_fn, ref=_selu_ref,
+selu_op = _declare("selu", np_fn=_selu_np, blocks=True, tl_fn=_selu_fn, ref=_selu_ref,
                    torch_fn=lambda torch, x: torch.nn.functional.selu(x), vjp=_selu_vjp,
                    specials=[1e-7, -1e-7, -30.0, 30.0], flops=5)
 leaky_relu_op = _declare("leaky_relu", np_fn=_leaky_relu_np, tl_fn=_leaky_relu_fn,
@@ -343,7 +348,7 @@ leaky_relu_op = _declare("leaky_relu", np_fn=_leaky_relu_np, tl_fn=_leaky_relu_f
                          torch_fn=lambda torch, x, negative_slope=0.01: torch.nn.functional.leaky_relu(
                              x, negative_slope), specials=[1e-30, -1e-30, 2.5], kwargs=({"negative_slope": 0.2},),
                          flops=2)
-mish_op = _declare("mish", np_fn=_mish_np, tl_fn=_mish_fn, ref=_mish_ref,
+mish_op = _declare("mish", np_fn=_mish_np, blocks=True, tl_fn=_mish_fn, ref=_mish_ref,
                    torch_fn=lambda torch, x: torch.nn.functional.mish(x), vjp=_mish_vjp,
                    specials=[1e-7, -1e-7, -30.0, 30.0, -100.0], low=-6.0, high=6.0, flops=12)
 hardtanh_op = _declare("hardtanh", np_fn=_hardtanh_np, tl_fn=_hardtanh_fn, ref=_hardtanh_ref,
@@ -364,7 +369,7 @@ hardswish_op = _declare("hardswish", np_fn=_hardswish_np, tl_fn=_hardswish_fn,
                         ref=lambda x: x * _hardsigmoid_ref(x),
                         torch_fn=lambda torch, x: torch.nn.functional.hardswish(x), vjp=_hardswish_vjp,
                         specials=[-3.0, 3.0, -4.0, 4.0], low=-5.0, high=5.0, flops=4)
-logsigmoid_op = _declare("logsigmoid", np_fn=_logsigmoid_np, tl_fn=_logsigmoid_fn, ref=_logsigmoid_ref,
+logsigmoid_op = _declare("logsigmoid", np_fn=_logsigmoid_np, blocks=True, tl_fn=_logsigmoid_fn, ref=_logsigmoid_ref,
                          torch_fn=lambda torch, x: torch.nn.functional.logsigmoid(x), vjp=_logsigmoid_vjp,
                          specials=[1e-7, -30.0, 30.0, -100.0], low=-8.0, high=8.0, flops=5)
 

@@ -31,7 +31,7 @@ from .. import _state
 from .. import dtypes as _dt
 from ..tensor import Tensor, _make, from_array
 from . import _bind
-from ._cpu_parallel import run_row_blocks
+from ._cpu_parallel import elementwise_in_blocks, run_row_blocks
 from . import pointwise as pw
 from .registry import _GRAD, BenchSpec, Meta, OpDef, Sample, check_dtype, device_of, register
 from .samples import make_tensor, rng_for, unary_samples
@@ -1077,18 +1077,20 @@ def _gelu_ref(x, approximate="none"):
     return 0.5 * x * (1.0 + _math_erf(x / math.sqrt(2)))
 
 
-sigmoid_op = _declare("sigmoid", np_fn=_fp32_for_half(_sigmoid_np), tl_fn=_sigmoid_fn, kind="float",
+sigmoid_op = _declare("sigmoid", np_fn=_fp32_for_half(elementwise_in_blocks(_sigmoid_np)), tl_fn=_sigmoid_fn,
+                      kind="float",
                       ref=_ref64(_sigmoid_ref), torch_fn=lambda torch, x: torch.sigmoid(x), low=-8, high=8,
                       specials=_SPECIAL + [1e-7, 30.0, -30.0, -100.0, 100.0], flops=4, vjp=_sigmoid_vjp, save="output")
 relu_op = _declare("relu", np_fn=_relu_np, tl_fn=_relu_fn, kind="same", ref=lambda x: np.maximum(x, 0),
                    torch_fn=lambda torch, x: torch.relu(x), dtypes=NUMERIC,
                    check=_reject_bool("Boolean inputs not supported for relu"),
                    specials=_SPECIAL + [1e-30, -1e-30, 2.5], int_extremes=True, vjp=_relu_vjp, save="output")
-silu_op = _declare("silu", np_fn=_fp32_for_half(_silu_np), tl_fn=_silu_fn, kind="same",
+silu_op = _declare("silu", np_fn=_fp32_for_half(elementwise_in_blocks(_silu_np)), tl_fn=_silu_fn, kind="same",
                    ref=_ref64(lambda x: x * _sigmoid_ref(x)), torch_fn=lambda torch, x: torch.nn.functional.silu(x),
                    dtypes=_dt.FLOATS, low=-8, high=8,
                    specials=_SPECIAL + [1e-7, -30.0, 30.0, -100.0], flops=5, vjp=_silu_vjp)
-softplus_op = _declare("softplus", np_fn=_fp32_for_half(_softplus_np), tl_fn=_softplus_fn, kind="same",
+softplus_op = _declare("softplus", np_fn=_fp32_for_half(elementwise_in_blocks(_softplus_np)), tl_fn=_softplus_fn,
+                       kind="same",
                        ref=_ref64(_softplus_ref), params=(("beta", 1.0), ("threshold", 20.0)),
                        torch_fn=lambda torch, x, beta=1.0, threshold=20.0: torch.nn.functional.softplus(
                            x, beta=beta, threshold=threshold),
