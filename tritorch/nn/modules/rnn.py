@@ -56,15 +56,15 @@ def _direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
     rows (every row of the batch for a padded input; the sequences still running, longest first, for a
     packed one: those rows update, the others keep their state). Returns (outputs (rows, H), h, c)."""
     gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
+    # the steps' rows as one split (its backward is one cat of the steps' gradients, where a slice per step made
+    # each step's gradient a zero-filled copy of the whole sequence's: quadratic in its length)
+    gxs = _mv.split(gx, list(batch_sizes), 0)
     w_hh, b_hh = p["weight_hh"], p.get("bias_hh")
-    starts = [0]
-    for b in batch_sizes[:-1]:
-        starts.append(starts[-1] + b)
     full = h.shape[0]
     outputs = [None] * len(batch_sizes)
     for t in (range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))):
         b = batch_sizes[t]
-        g, h_run = gx[starts[t]:starts[t] + b], h if b == full else h[:b]
+        g, h_run = gxs[t], h if b == full else h[:b]
         if mode == "LSTM":
             new_h, new_c = _lstm_step(g, h_run, c if b == full else c[:b], w_hh, b_hh, p.get("weight_hr"))
             c = new_c if b == full else _mv.cat([new_c, c[b:]], 0)
