@@ -498,3 +498,19 @@ def test_index_add_cpu_row_paths_match_add_at(dtype, shape, dim):
     out = tt.index_add(tt.tensor(base), dim, tt.tensor(idx), tt.tensor(src)).numpy()
     tol = {np.float16: 1e-2, np.float32: 1e-5}.get(dtype, 1e-12)
     np.testing.assert_allclose(out.astype(np.float64), expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cpu_index_add_along_the_last_dim_by_selection_gemm(dtype):
+    """index_add along the last dim of many long rows (interpolate's backward) sums through a one-hot selection
+    GEMM on the cpu: equal to np.add.at's sums, duplicate indices included, and to the row-by-row path."""
+    from tritorch.ops import indexing
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((6, 7, 9, 20)).astype(dtype)
+    idx = np.concatenate([np.arange(20), rng.integers(0, 20, 23)])
+    src = rng.standard_normal((6, 7, 9, idx.size)).astype(dtype)
+    want = base.copy()
+    np.add.at(want, (Ellipsis, idx), src)
+    got = tt.tensor(base).index_add(-1, tt.tensor(idx), tt.tensor(src)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype is np.float32 else 1e-13, atol=1e-6)
+    assert idx.size * 20 <= indexing._SELECTION_GEMM_MAX and 6 * 7 * 9 >= indexing._ROW_BY_ROW_MIN

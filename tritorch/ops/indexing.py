@@ -53,6 +53,7 @@ from ..backends.cuda import CudaArray
 from ..device import CPU
 from ..tensor import Tensor, _make, from_array
 from . import _bind, launch
+from ._cpu_parallel import one_blas_thread
 from . import pointwise as pw
 from .launch import f64_bits
 from .registry import (_FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, _no_record, _type_name, broadcast_shapes,
@@ -228,6 +229,8 @@ def _ufunc_at(ufunc, view: np.ndarray, key, values) -> None:
 # took 5.2 ms with it against 0.8 ms sorted; 64 rows of 16 Ki 20 ms against 0.5 ms one by one; unfold's
 # backward (9216 rows of 512) went 108 -> 41 ms with the threshold at 256 rather than 1024 (73 ms).
 _ROW_BY_ROW_MIN = 256
+# index_add along the last dim with at most this many (index, target) pairs goes as a selection GEMM (below)
+_SELECTION_GEMM_MAX = 1 << 16
 
 
 def _index_add_rows(view: np.ndarray, dim: int, idx: np.ndarray, values: np.ndarray) -> None:
@@ -241,6 +244,17 @@ def _index_add_rows(view: np.ndarray, dim: int, idx: np.ndarray, values: np.ndar
         view[...] = tmp
         return
     target, rows = np.moveaxis(view, dim, 0), np.moveaxis(np.broadcast_to(values, values.shape), dim, 0)
+    if rows[0].size >= _ROW_BY_ROW_MIN and dim == view.ndim - 1 and view.dtype.kind == "f" \
+            and idx.size * target.shape[0] <= _SELECTION_GEMM_MAX:
+        # rows along the last dim are strided (one element of each of many rows): a row-by-row add walks memory
+        # with a stride per element. Summed instead as one GEMM with the one-hot selection matrix (idx.size x
+        # targets): interpolate's backward, 16x32x64x64 -> 64x32, 6.2 -> 1.1 ms. Exact products (x * 1, x * 0);
+        # BLAS may sum a target's three or more rows in another order than the index's (one thread: repeatable).
+        select = np.zeros((idx.size, target.shape[0]), view.dtype)
+        select[np.arange(idx.size), idx] = 1
+        with one_blas_thread():
+            view += np.matmul(values, select)
+        return
     if rows[0].size >= _ROW_BY_ROW_MIN:
         for k, i in enumerate(idx.tolist()):
             target[i] += rows[k]
