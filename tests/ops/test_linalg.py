@@ -116,6 +116,23 @@ def test_cdist(p):
     _check(lambda a, b: tt.cdist(a, b, p=p), lambda a, b: torch.cdist(a, b, p=p), [(2, 4, 3), (2, 5, 3)])
 
 
+@pytest.mark.parametrize("mode", ["use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                                  "donot_use_mm_for_euclid_dist"])
+def test_cdist_compute_modes(mode):
+    """p = 2 through a GEMM (PyTorch's modes: beyond 25 rows, always, never), coincident rows included."""
+    _check(lambda a, b: tt.cdist(a, b, compute_mode=mode), lambda a, b: torch.cdist(a, b, compute_mode=mode),
+           [(2, 30, 3), (2, 7, 3)])
+    a = tt.tensor(np.arange(60.0).reshape(30, 2) % 7, dtype=tt.float64, requires_grad=True)
+    ta = torch.tensor(np.arange(60.0).reshape(30, 2) % 7, dtype=torch.float64, requires_grad=True)
+    d, td = tt.cdist(a, a, compute_mode=mode), torch.cdist(ta, ta, compute_mode=mode)
+    np.testing.assert_allclose(_np(d.detach()), td.detach().numpy(), atol=1e-12)
+    d.sum().backward()
+    td.sum().backward()
+    np.testing.assert_allclose(_np(a.grad), ta.grad.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="not a valid value for compute_mode"):
+        tt.cdist(a, a, compute_mode="fastest")
+
+
 def test_cdist_zero_distance_has_zero_gradient():
     a = tt.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tt.float64, requires_grad=True)
     ta = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
