@@ -28,6 +28,7 @@ from . import reduce  # noqa: F401
 from . import matmul  # noqa: F401
 from . import indexing  # noqa: F401
 from . import sort  # noqa: F401
+from . import searchsorted  # noqa: F401  (the op behind torch.searchsorted / bucketize / isin)
 from . import random  # noqa: F401
 from . import nn_softmax  # noqa: F401
 from . import nn_loss  # noqa: F401

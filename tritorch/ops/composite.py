@@ -162,6 +162,8 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     if not isinstance(test_elements, Tensor):
         test_elements = tt.tensor([test_elements], device=elements.device)
     pool = test_elements.reshape(-1)
+    if pool.dtype.kind == _dt.FLOAT:   # NaN equals nothing, and in the sorted pool it would steer the search
+        pool = pool[~pool.isnan()]
     if pool.numel() == 0:
         found = tt.zeros(tuple(elements.shape), dtype=tt.bool, device=elements.device)
     else:

@@ -2492,7 +2492,9 @@ def bincount(input, weights=None, minlength=0):
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     """Insertion points of `input` in the last dim of `sorted_sequence` (left: first i with seq[i] >= v; right:
-    first i with seq[i] > v), by counting the elements below each value."""
+    first i with seq[i] > v; NaN above every number), by binary search (ops/searchsorted.py) in the promoted
+    dtype of the two."""
+    from .searchsorted import searchsorted_op
     tt = _tt()
     if side is not None:
         if side not in ("left", "right"):
@@ -2505,15 +2507,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         seq = tt.gather(seq, -1, sorter)
     scalar = not isinstance(input, Tensor)
     values = tt.tensor(input, dtype=seq.dtype, device=seq.device) if scalar else input
-    if seq.dim() == 1:
-        below = (seq <= values.unsqueeze(-1)) if right else (seq < values.unsqueeze(-1))
-    else:
-        if tuple(seq.shape[:-1]) != tuple(values.shape[:-1]):
-            raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
-                               "dimensions of boundaries tensor and input value tensor must match")
-        s, v = seq.unsqueeze(-2), values.unsqueeze(-1)
-        below = (s <= v) if right else (s < v)
-    r = sum(below, dim=-1)
+    common = _dt.promote_types(seq.dtype, values.dtype)
+    r = searchsorted_op(seq.to(common), values.to(common), right=bool(right))
     return r.to(_dt.int32) if out_int32 else r
 
 
