@@ -7,8 +7,9 @@ cuda: input and source are made contiguous as (outer, N, inner) and (outer, K, i
 identity into the slices that receive one, when include_self is False), so duplicates need no atomics and the
 result is deterministic and equal to the cpu one. 'mean' sums that way, counts each slice's sources with
 `_count_kernel` (one program), and divides in a last pass over the column (integers round down, as PyTorch's).
-cpu: NumPy's unbuffered ufunc.at (multiply, maximum, minimum, add) along dim moved first; float16/bfloat16 in
-float32. NaN propagates through amax/amin as in PyTorch.
+cpu: NumPy's unbuffered ufunc.at (multiply, maximum, minimum, add) along dim moved first (1-D operands when there
+is nothing else: ufunc.at's fast loop); float16/bfloat16 in float32. NaN propagates through amax/amin as in PyTorch.
+scatter_reduce ('prod', 'mean', 'amax', 'amin') is this op on flat positions (reduce.py _scatter_reduce_flat).
 Gradients are PyTorch's index_reduce_backward formulas written in registered ops (index_add, index_select, this op):
 prod divides out the receiving value with zeros handled (one zero per slice among the sources; more than one is
 PyTorch's unsupported double-backward case, first derivatives still exact), mean is 1/count, amax/amin share the
@@ -113,6 +114,8 @@ def _cpu(meta, input, dim, index, source, reduce, include_self=True, out=None):
     s = np.asarray(source._data, dtype=work).reshape(outer, k, inner)
     idx = index._data.reshape(-1).astype(np.intp)
     xv, sv = x.transpose(1, 0, 2), s.transpose(1, 0, 2)          # dim first: ufunc.at indexes the first axis
+    if outer == 1 and inner == 1:   # 1-D (scatter_reduce's flat form): ufunc.at's fast loop wants 1-D operands
+        xv, sv = xv.reshape(n), sv.reshape(k)
     touched = np.zeros(n, bool)
     touched[idx] = True
     if not include_self:
@@ -121,7 +124,7 @@ def _cpu(meta, input, dim, index, source, reduce, include_self=True, out=None):
         _AT[reduce].at(xv, idx, sv)
         if reduce == "mean":
             count = np.bincount(idx, minlength=n) + (1 if include_self else 0)
-            count = np.maximum(count, 1).reshape(n, 1, 1).astype(work)
+            count = np.maximum(count, 1).reshape((n,) + (1,) * (xv.ndim - 1)).astype(work)
             mean = xv / count if meta.dtype.kind == _dt.FLOAT else np.floor_divide(xv, count)
             xv[touched] = mean[touched]
     r = x.reshape(meta.shape).astype(meta.dtype.np, copy=False)

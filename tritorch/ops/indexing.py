@@ -803,9 +803,24 @@ def _scatter_cpu(meta, input, dim, index, src, reduce=None, out=None):
         s = np.asarray(_py_value(src, meta.dtype), dtype=res.dtype)
     if reduce is None:
         view[key] = s
-    else:
+    elif not _flat_at(np.add if reduce == "add" else np.multiply, res, key, s):
         _ufunc_at(np.add if reduce == "add" else np.multiply, view, key, s)
     return res
+
+
+def _flat_at(ufunc, res: np.ndarray, key: tuple, values) -> bool:
+    """ufunc.at(res, key, values) for a C-contiguous res (not fp16/bf16) and a key of index arrays that start at
+    res's origin, through one flat index into res's memory: NumPy's ufunc.at has a fast loop for a single flat
+    index and a slow one for a tuple of index arrays (scatter_add of 100K x 64 rows into 10K: 70 -> 25 ms).
+    The elements are visited in the same (row-major) order. False where it does not apply."""
+    if not res.flags.c_contiguous or res.dtype == np.float16 or res.dtype == _dt.bfloat16.np or res.ndim == 0:
+        return False
+    pos = None
+    for k, st in zip(key, res.strides):
+        term = np.asarray(k, np.intp) * (st // res.itemsize)
+        pos = term if pos is None else pos + term
+    ufunc.at(res.reshape(-1), pos.reshape(-1), np.broadcast_to(values, pos.shape).reshape(-1))
+    return True
 
 
 def _scatter_cuda(meta, input, dim, index, src, reduce=None, out=None):
