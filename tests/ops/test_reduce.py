@@ -260,3 +260,17 @@ def test_out_with_awkward_strides(device):
     i = tt.empty(2, 4, 5, dtype=tt.int64, device=device)
     res = tt.max(x, 1, out=(v, i))
     assert res.values is v and host(i).tolist() == a.argmax(1).tolist()
+
+
+def test_cpu_scan_along_a_leading_dim_steps_over_it():
+    """cumsum / cumprod along a dim that is not the last go step by step over it (reduce.py _np_scan_outer):
+    the same bits as NumPy's accumulate, every dtype's accumulation type kept."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((9, 50, 3)).astype(np.float32)
+    for d in (0, 1):
+        assert tt.tensor(a).cumsum(d).numpy().tobytes() == np.cumsum(a, d).tobytes()
+        assert tt.tensor(a).cumprod(d).numpy().tobytes() == np.cumprod(a, d).tobytes()
+    ints = rng.integers(-3, 4, (40, 33)).astype(np.int8)
+    r = tt.tensor(ints).cumsum(0)
+    assert r.dtype is tt.int64 and np.array_equal(r.numpy(), np.cumsum(ints, 0, dtype=np.int64))
+    assert tt.tensor(ints > 0).cumsum(0).numpy().tolist() == np.cumsum(ints > 0, 0).tolist()
