@@ -38,6 +38,7 @@ from .ops.igamma import *  # noqa: E402,F401,F403
 from .ops.binary import *  # noqa: E402,F401,F403
 from .ops.ternary import *  # noqa: E402,F401,F403
 from .ops.reduce import *  # noqa: E402,F401,F403
+from .ops.cumulative import *  # noqa: E402,F401,F403
 from .ops.matmul import *  # noqa: E402,F401,F403
 from .ops.movement import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403

@@ -29,6 +29,7 @@ from . import matmul  # noqa: F401
 from . import indexing  # noqa: F401
 from . import sort  # noqa: F401
 from . import searchsorted  # noqa: F401  (the op behind torch.searchsorted / bucketize / isin)
+from . import cumulative  # noqa: F401  (cummax / cummin / logcumsumexp)
 from . import random  # noqa: F401
 from . import nn_softmax  # noqa: F401
 from . import nn_loss  # noqa: F401
