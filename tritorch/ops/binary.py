@@ -32,6 +32,7 @@ from ..backends import cuda as _cuda
 from ..device import CPU
 from ..tensor import Tensor, _make, from_array
 from . import _bind
+from ._float_modulo import float_modulo
 from . import pointwise as pw
 from .registry import (_GRAD, _TYPE_NAMES, BenchSpec, Meta, OpDef, Sample, broadcast_pair, broadcast_shapes, device_of,
                        register)
@@ -796,7 +797,7 @@ def _div_cpu(meta, a, b, rounding_mode=None, out=None):
     y = np_in(b, cc) if cast_b else b._data
     _raise_if_int_zero_divisor(y, cc)
     with np.errstate(all="ignore"):
-        r = np.floor_divide(x, y) if rounding_mode == "floor" else _np_trunc_div(x, y)
+        r = float_modulo(x, y, "floor") if rounding_mode == "floor" else _np_trunc_div(x, y)
     return finish(r, meta, out)
 
 
@@ -967,24 +968,29 @@ def _modulo_samples(lhs_scalars=(7,)):
 
 def _np_remainder(x, y):
     """Python's modulo. Integers: x - (x // y) * y, exact (wrapping as the type does), 10x faster than NumPy's
-    integer remainder here (2M int64 % 7: 15.8 -> 1.6 ms); floats: np.remainder."""
+    integer remainder here (2M int64 % 7: 15.8 -> 1.6 ms); floats: _float_modulo's exact float64 form for float32,
+    np.remainder otherwise, a zero result signed as the dividend (PyTorch's)."""
     if np.result_type(x, y).kind in "iu":
         q = np.floor_divide(x, y)
         if q.__class__ is not np.ndarray:   # (0-d operands: a NumPy scalar)
             return x - q * y
         q *= y
         return np.subtract(x, q, out=q)
-    return np.remainder(x, y)
+    return float_modulo(x, y, "remainder")
+
+
+def _np_fmod(x, y):
+    return float_modulo(x, y, "fmod") if x.dtype.kind == "f" else np.fmod(x, y)
 
 
 remainder_op = _register("remainder", binary_infer("remainder", "same", allowed=NUMERIC), _np_modulo(_np_remainder),
                          _tl_binary(_remainder, f64=True, half_fn=_remainder_h), _modulo_ref(True),
                          _modulo_samples(), NUMERIC, _remainder,
-                         fast=fast_path(np.remainder, _FLOAT_DIRECT, quiet=True))
-fmod_op = _register("fmod", binary_infer("fmod", "same", allowed=NUMERIC, tensor_input=True), _np_modulo(np.fmod),
+                         fast=fast_path(_np_remainder, _FLOAT_DIRECT, quiet=True))
+fmod_op = _register("fmod", binary_infer("fmod", "same", allowed=NUMERIC, tensor_input=True), _np_modulo(_np_fmod),
                     _tl_binary(_fmod, f64=True, half_fn=_fmod_h), _modulo_ref(False),
                     _modulo_samples(lhs_scalars=()), NUMERIC, _fmod,
-                    fast=fast_path(np.fmod, _FLOAT_DIRECT, tensor_first=True, quiet=True))
+                    fast=fast_path(_np_fmod, _FLOAT_DIRECT, tensor_first=True, quiet=True))
 
 
 # ---------------------------------------------------------------------------------------------------- pow
