@@ -107,6 +107,7 @@ from .ops.nn_pool import max_pool2d  # noqa: E402,F401
 from ._nn_forms import *  # noqa: E402,F401,F403
 from .ops.nn_rrelu import rrelu_, torch_rrelu as rrelu  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
+from ._torch_alias import alias_torch  # noqa: E402,F401  (import torch -> tritorch; python -m tritorch SCRIPT)
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 
 can_cast = _registry.can_cast

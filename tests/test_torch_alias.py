@@ -1,0 +1,73 @@
+"""python -m tritorch SCRIPT / tritorch.alias_torch() (tritorch/_torch_alias.py): an unchanged PyTorch script's
+`import torch...` statements import tritorch's modules. Each case runs in a fresh interpreter, since the alias
+changes sys.modules for the whole process."""
+import os
+import subprocess
+import sys
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = """
+import sys
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import optim
+from torch.utils.data import DataLoader, TensorDataset
+from torch.nn.utils.rnn import pad_sequence
+import torch.optim.lr_scheduler as sched
+
+assert torch.__name__ == "tritorch" and nn.__name__ == "tritorch.nn" and F is torch.nn.functional
+assert torch.__spec__.name == "tritorch" and sched.__spec__.name == "tritorch.optim.lr_scheduler"
+assert sys.modules["torch.optim"] is optim and nn.Linear.__module__.startswith("tritorch.")
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+opt = optim.SGD(model.parameters(), lr=0.1)
+data = DataLoader(TensorDataset(torch.randn(32, 4), torch.randn(32, 1)), batch_size=8)
+for x, y in data:
+    opt.zero_grad()
+    F.mse_loss(model(x), y).backward()
+    opt.step()
+print(pad_sequence([torch.ones(2), torch.ones(3)]).shape[0], sys.argv[1:], __name__)
+try:
+    import torch.onnx  # noqa: F401  (tritorch has none)
+except ModuleNotFoundError as e:
+    print("missing", e.name)
+"""
+
+
+def _run(args, cwd):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_python_m_tritorch_runs_an_unchanged_torch_script(tmp_path):
+    (tmp_path / "train.py").write_text(SCRIPT)
+    r = _run(["-m", "tritorch", "train.py", "--epochs", "2"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["3 ['--epochs', '2'] __main__", "missing torch.onnx"]
+
+
+def test_alias_in_process_and_refusal_after_pytorch(tmp_path):
+    code = textwrap.dedent("""
+        import tritorch
+        tritorch.alias_torch()
+        import torch.nn
+        print(torch is tritorch, torch.nn is tritorch.nn)
+    """)
+    r = _run(["-c", code], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "True"]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return   # (the refusal needs PyTorch installed)
+    code = "import torch, tritorch\ntry:\n    tritorch.alias_torch()\nexcept RuntimeError as e:\n    print(e)"
+    r = _run(["-c", code], tmp_path)
+    assert "PyTorch is already imported" in r.stdout, r.stderr
+
+
+def test_usage_without_a_script(tmp_path):
+    r = _run(["-m", "tritorch"], tmp_path)
+    assert r.returncode == 2 and "usage: python -m tritorch SCRIPT" in r.stdout

@@ -1,0 +1,100 @@
+"""Run an unchanged PyTorch script on tritorch: `import torch` (and `import torch.nn as nn`, `from torch.utils.data
+import DataLoader`, ...) then give tritorch's modules.
+
+`import tritorch as torch` renames one name in one module; a script's other imports (`import torch.nn as nn`,
+`from torch import optim`) still go to Python's `torch` package: PyTorch where it is installed, an ImportError
+where it is not. Two ways to redirect them all:
+
+    python -m tritorch train.py --epochs 3      # runs train.py as __main__ with torch = tritorch
+
+    import tritorch
+    tritorch.alias_torch()                      # from here on, `import torch...` gives tritorch's modules
+    import torch.nn as nn                       # tritorch.nn
+
+The alias registers every tritorch module already imported under its torch name in sys.modules, and a finder
+maps the rest (`torch.x.y` -> `tritorch.x.y`) when first imported; a torch module tritorch does not have is a
+ModuleNotFoundError naming it. The modules keep their own names (`tritorch.nn`), so pickles and reprs are
+tritorch's. It refuses to run once PyTorch itself has been imported: the two cannot share the name.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+
+_OURS = "tritorch"
+_THEIRS = "torch"
+
+
+def _ours_for(name: str) -> str:
+    return _OURS + name[len(_THEIRS):]
+
+
+class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """`torch` and `torch.*` -> the tritorch module of the same path (imported on first use)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != _THEIRS and not fullname.startswith(_THEIRS + "."):
+            return None
+        try:
+            module = importlib.import_module(_ours_for(fullname))
+        except ModuleNotFoundError as e:
+            if e.name is not None and _ours_for(fullname).startswith(e.name):
+                raise ModuleNotFoundError(f"No module named '{fullname}' (tritorch has no {_ours_for(fullname)}; "
+                                          "it runs under the torch alias)", name=fullname) from None
+            raise
+        return importlib.machinery.ModuleSpec(fullname, self, loader_state=module)
+
+    def create_module(self, spec):
+        module = spec.loader_state
+        spec.loader_state = (module, getattr(module, "__spec__", None))
+        return module
+
+    def exec_module(self, module):
+        # the import system set __spec__ to the torch-named spec: give the module its own back
+        _, own_spec = module.__spec__.loader_state
+        if own_spec is not None:
+            module.__spec__ = own_spec
+
+
+_FINDER = _Finder()
+
+
+def alias_torch() -> None:
+    """From now on `import torch` and `import torch.<x>` give tritorch and tritorch.<x> (see the module doc)."""
+    current = sys.modules.get(_THEIRS)
+    ours = sys.modules[_OURS]
+    if current is not None and current is not ours:
+        raise RuntimeError("tritorch.alias_torch(): PyTorch is already imported in this process; alias before "
+                           "anything imports torch (or run the script with python -m tritorch)")
+    for name, module in list(sys.modules.items()):
+        if name == _OURS or name.startswith(_OURS + "."):
+            sys.modules.setdefault(_THEIRS + name[len(_OURS):], module)
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m tritorch SCRIPT [ARGS...]: run SCRIPT as __main__ under the torch alias (as `python SCRIPT`)."""
+    import os
+    import runpy
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m tritorch SCRIPT [ARGS...]\n\nRuns a PyTorch script unchanged on tritorch: its "
+              "`import torch...` statements import tritorch's modules.")
+        return 0 if argv else 2
+    if argv[0] == "-m":   # python -m tritorch -m package.module [ARGS...]
+        if len(argv) < 2:
+            print("python -m tritorch -m: a module name is needed", file=sys.stderr)
+            return 2
+        alias_torch()
+        sys.argv = argv[1:]
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        return 0
+    script = argv[0]
+    alias_torch()
+    sys.argv = argv
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))   # as `python SCRIPT` puts its folder first
+    runpy.run_path(script, run_name="__main__")
+    return 0
