@@ -463,3 +463,22 @@ def test_phi_f32_tanh_form_accuracy_and_saturation():
         assert np.all(U.phi_f32(-huge) <= 2.0 ** -25)   # 1 + tanh: at most half an ulp of 1 (cancelled)
     assert U.phi_f32(np.float32([0.0]))[0] == 0.5 and np.isnan(U.phi_f32(np.float32([np.nan]))[0])
     assert U.phi_f32(np.array(1.0, np.float32)).shape == ()
+
+
+def test_tanh_gelu_backward_is_one_fused_op_matching_torch_at_scale():
+    """gelu(approximate='tanh')'s backward runs gelu_backward(approximate='tanh') (one op, cache-sized blocks on
+    the cpu pool at this size): gradients equal PyTorch's, and its double backward passes gradgradcheck."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal((600, 1024)) * 3).astype(np.float32)
+    g = rng.standard_normal(a.shape).astype(np.float32)
+    x = tt.tensor(a, requires_grad=True)
+    y = tt.nn.functional.gelu(x, approximate="tanh")
+    y.backward(tt.tensor(g))
+    tx = torch.tensor(a.astype(np.float64), requires_grad=True)
+    torch.nn.functional.gelu(tx, approximate="tanh").backward(torch.tensor(g.astype(np.float64)))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy(), torch.nn.functional.gelu(torch.tensor(a), approximate="tanh"),
+                               rtol=1e-5, atol=1e-6)
+    x64 = tt.tensor(rng.standard_normal(7) * 3, requires_grad=True)
+    assert tt.autograd.gradgradcheck(lambda t: tt.nn.functional.gelu(t, approximate="tanh"), (x64,))

@@ -617,12 +617,7 @@ def _erf_vjp(ctx, grad):
 def _gelu_vjp(ctx, grad):
     (x,) = ctx.inputs
     if ctx.kwargs.get("approximate", "none") == "tanh":
-        # f = x s(2u), u = beta (x + kappa x^3): f' = s + 2 x s (1 - s) u', the forward's sigmoid form of
-        # 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) u' (no cancellation in 1 + tanh u for negative x)
-        x2 = x * x
-        s = sigmoid((x + x2 * x * _GELU_KAPPA) * (2.0 * _GELU_BETA))
-        du = (x2 * (3.0 * _GELU_KAPPA) + 1.0) * (2.0 * _GELU_BETA)
-        return grad * (s + x * (s * (1.0 - s)) * du)
+        return gelu_backward_op(grad, x, approximate="tanh")   # (one fused op; it was ten)
     # f = x Phi(x): f' = Phi(x) + x phi(x), in one fused op (with the Phi(x) the cpu forward kept, once: a second
     # backward through a retained graph evaluates it again)
     aux = ctx.meta.aux
@@ -1046,6 +1041,7 @@ def _gelu_erf_np(x, cdf=None):
     return r.astype(x.dtype, copy=False)
 
 
+@elementwise_in_blocks   # (nine passes: in cache, on the pool)
 def _gelu_tanh_np(x):
     inner = np.multiply(x, x, out=np.empty_like(x))
     inner *= x.dtype.type(0.044715)
@@ -1176,7 +1172,9 @@ def gelu(input, approximate="none"):
 # gelu_backward: grad * (Phi(x) + x phi(x)), the exact gelu's derivative in one pass (its composition from erf,
 # exp and five products was 3x slower on the cpu, and as many launches on the GPU). Its own vjp is composed.
 
-def _gelu_backward_infer(grad, input, cdf=None):
+def _gelu_backward_infer(grad, input, approximate="none", cdf=None):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
     if cdf is not None and (not isinstance(cdf, Tensor) or cdf.dtype is not _dt.float32 or input.dtype is not
                             _dt.float32 or tuple(cdf._data.shape) != tuple(input._data.shape)
                             or cdf.device is not input.device):
@@ -1216,11 +1214,43 @@ def _gelu_derivative(x, cdf=None):
     return d
 
 
-def _gelu_backward_cpu(meta, grad, input, out=None, cdf=None):
+def _gelu_tanh_derivative(x):
+    """d/dx of x sigmoid(2u), u = beta (x + kappa x^3) (tanh-gelu as its forward computes it): s + 2 x s (1 - s) u'
+    with s = 1 / (1 + exp(-2u)), which has no cancellation for negative x (PyTorch's 0.5 (1 + tanh u) has)."""
+    x2 = x * x
+    s = x2 * x.dtype.type(_GELU_KAPPA)
+    s += 1
+    s *= x
+    s *= x.dtype.type(-2.0 * _GELU_BETA)
+    np.exp(s, out=s)
+    s += 1
+    np.reciprocal(s, out=s)                 # s = sigmoid(2u)
+    du = x2                                 # 2 x u' = 2 beta x (1 + 3 kappa x^2)
+    du *= x.dtype.type(6.0 * _GELU_BETA * _GELU_KAPPA)
+    du += x.dtype.type(2.0 * _GELU_BETA)
+    du *= x
+    d = np.multiply(s, s)
+    np.subtract(s, d, out=d)                # s (1 - s)
+    d *= du
+    d += s
+    return d
+
+
+def _gelu_backward_cpu(meta, grad, input, approximate="none", out=None, cdf=None):
     x = pw.np_operand(input, meta.aux)
     g = pw.np_operand(grad, meta.aux)
     if x.dtype in _HALF_NP:
         x, g = x.astype(np.float32), g.astype(np.float32)
+    if approximate == "tanh":
+        flat_x, flat_g = np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1)
+        value = np.empty(flat_x.shape, x.dtype)
+
+        def tanh_block(rows):   # cache-sized blocks on the pool: 16 passes each
+            d = _gelu_tanh_derivative(flat_x[rows])
+            value[rows] = np.multiply(d, flat_g[rows], out=d)
+
+        run_row_blocks(tanh_block, flat_x.size, 1)
+        return pw.np_result(value.reshape(x.shape).astype(meta.dtype.np, copy=False), meta, out)
     if x.dtype == np.float32:
         flat_x = np.ascontiguousarray(x).reshape(-1)
         flat_g = np.ascontiguousarray(g).reshape(-1)
@@ -1256,13 +1286,26 @@ def _gelu_backward_fn(x, y, z, p0, p1):
     return x * (cdf + y * pdf)
 
 
-def _gelu_backward_cuda(meta, grad, input, out=None, cdf=None):
+@triton.jit
+def _gelu_tanh_backward_fn(x, y, z, p0, p1):
+    # x: the incoming gradient, y: gelu's input; grad * (s + 2 y s (1 - s) u') with s = sigmoid(2u),
+    # u = beta (y + kappa y^3): the derivative of the forward's y * sigmoid(2u)
+    s = _sigmoid_stable(1.5957691216057308 * (y + 0.044715 * y * y * y))
+    du = 1.5957691216057308 * (1.0 + 0.134145 * y * y)
+    return x * (s + y * (s * (1.0 - s)) * du)
+
+
+def _gelu_backward_cuda(meta, grad, input, approximate="none", out=None, cdf=None):
     # (cdf, the cpu forward's Phi(x), is not used: the kernel evaluates erf in registers at no memory cost)
-    return pw.launch_pointwise(_gelu_backward_fn, [grad, input], meta.shape, meta.dtype, meta.aux, out)
+    fn = _gelu_tanh_backward_fn if approximate == "tanh" else _gelu_backward_fn
+    return pw.launch_pointwise(fn, [grad, input], meta.shape, meta.dtype, meta.aux, out)
 
 
-def _gelu_backward_ref(g, x):
+def _gelu_backward_ref(g, x, approximate="none"):
     g, x = np.asarray(g, np.float64), np.asarray(x, np.float64)
+    if approximate == "tanh":   # PyTorch's tanh form, in float64
+        t = np.tanh(_GELU_BETA * (x + _GELU_KAPPA * x ** 3))
+        return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_BETA * (1.0 + 3.0 * _GELU_KAPPA * x * x))
     return g * (0.5 * (1.0 + _math_erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
 
 
@@ -1279,15 +1322,27 @@ def _gelu_backward_samples(device, dtype):
             specials = _padded_past_gradcheck(specials, -4, 4)
         yield Sample((_values_tensor([1.0] * len(specials), dtype, device), _values_tensor(specials, dtype, device)),
                      name="specials")
+    for shape, kw in (((2 ** 6 + 17,), {}), ((3, 5), {"noncontiguous": True})):
+        yield Sample((make_tensor(shape, dtype, device, low=-4, high=4, rng=rng, **kw),
+                      make_tensor(shape, dtype, device, low=-6, high=6, rng=rng, **kw)), {"approximate": "tanh"},
+                     name=f"tanh-{shape}")
 
 
 def _gelu_backward_vjp(ctx, gg):
     # d/dgrad: gg * gelu'(x); d/dx: gg * grad * gelu''(x), gelu''(x) = phi(x) (2 - x^2)
     grad, x = ctx.inputs
     needs = ctx.needs_input_grad
-    d_grad = gelu_backward_op(gg, x) if needs[0] else None
+    approximate = ctx.kwargs.get("approximate", "none")
+    d_grad = gelu_backward_op(gg, x, approximate=approximate) if needs[0] else None
     d_x = None
-    if needs[1]:
+    if needs[1] and approximate == "tanh":
+        # f' = s + 2 x s (1 - s) u' (s = sigmoid(2u)): f'' = s (1 - s) (4 u' + 4 x (1 - 2 s) u'^2 + 12 beta kappa x^2)
+        x2 = x * x
+        s = sigmoid((x + x2 * x * _GELU_KAPPA) * (2.0 * _GELU_BETA))
+        du = (x2 * (3.0 * _GELU_KAPPA) + 1.0) * _GELU_BETA
+        d2 = s * (1.0 - s) * (du * 4.0 + x * (1.0 - 2.0 * s) * du * du * 4.0 + x2 * (12.0 * _GELU_BETA * _GELU_KAPPA))
+        d_x = gg * grad * d2
+    elif needs[1]:
         pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
         d_x = gg * grad * pdf * (2.0 - x * x)
     return d_grad, d_x
@@ -1304,7 +1359,8 @@ gelu_backward_op = register(OpDef(
     bench=BenchSpec(sizes=BENCH_SIZES, make=_gelu_backward_bench_make,
                     bytes=lambda size, dtype: 3 * size * dtype.itemsize, flops=lambda size: 20 * size,
                     dtypes=(_dt.float32, _dt.float16)),
-    extra={"torch": lambda torch, g, x: torch.ops.aten.gelu_backward(g, x)}))
+    extra={"torch": lambda torch, g, x, approximate="none": torch.ops.aten.gelu_backward(g, x,
+                                                                                         approximate=approximate)}))
 
 
 # ============================================================================================== rounding
