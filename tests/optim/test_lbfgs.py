@@ -26,17 +26,22 @@ def _run(lib, steps, **kwargs):
     for _ in range(steps):
         opt.step(closure)
         iterates.append(x.detach().numpy().copy())
-    return np.array(iterates), opt.state[x]["func_evals"], opt.state[x]["n_iter"]
+    state = opt.state[x]
+    alphas = [None if a is None else float(a) for a in state["al"]]   # the two-loop's last alphas
+    return np.array(iterates), state["func_evals"], state["n_iter"], sorted(state), alphas
 
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
 @pytest.mark.parametrize("kwargs", [{"lr": 1, "max_iter": 20}, {"lr": 0.5, "max_iter": 5, "history_size": 3}])
 def test_iterates_match_torch(line_search_fn, kwargs):
-    ours, ours_evals, ours_iters = _run(tt, 8, line_search_fn=line_search_fn, **kwargs)
-    theirs, evals, iters = _run(torch, 8, line_search_fn=line_search_fn, **kwargs)
+    ours, ours_evals, ours_iters, ours_keys, ours_al = _run(tt, 8, line_search_fn=line_search_fn, **kwargs)
+    theirs, evals, iters, keys, al = _run(torch, 8, line_search_fn=line_search_fn, **kwargs)
     # float64 Rosenbrock over up to 100 iterations: the rounding of equal formulas, amplified by the valley
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
     assert (ours_evals, ours_iters) == (evals, iters)
+    assert ours_keys == keys and len(ours_al) == len(al) and [a is None for a in ours_al] == [a is None for a in al]
+    np.testing.assert_allclose([a for a in ours_al if a is not None], [a for a in al if a is not None], rtol=1e-4,
+                               atol=1e-9)   # (alphas near convergence: tiny, their rounding amplified as above)
 
 
 def test_trains_a_float32_model_and_errors():

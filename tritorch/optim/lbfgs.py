@@ -210,6 +210,10 @@ class LBFGS(Optimizer):
                     break
                 if float((d * t).abs().max()) <= tol_change or abs(loss - loss_prev) < tol_change:
                     break
+            # al: the two-loop's last alphas, as PyTorch keeps them (a list of history_size; None where unused)
+            al = state.get("al") or [None] * history
+            if state["n_iter"] > 1 and dirs:
+                al[:len(alphas)] = alphas
             state.update(d=d, t=t, old_dirs=dirs, old_stps=steps, ro=rho, H_diag=h_diag, prev_flat_grad=g_prev,
-                         prev_loss=loss_prev)
+                         prev_loss=loss_prev, al=al)
         return first_loss
