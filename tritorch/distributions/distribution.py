@@ -187,6 +187,32 @@ class Distribution:
     def sample_n(self, n: int):
         return self.sample((n,))
 
+    # What a family does not define raises NotImplementedError, as PyTorch's base class does (code that falls
+    # back, e.g. to a sampled entropy, catches that error)
+    @property
+    def mean(self):
+        raise NotImplementedError(f"{type(self).__name__} does not implement mean")
+
+    @property
+    def mode(self):
+        raise NotImplementedError(f"{type(self).__name__} does not implement mode")
+
+    @property
+    def variance(self):
+        raise NotImplementedError(f"{type(self).__name__} does not implement variance")
+
+    def entropy(self):
+        raise NotImplementedError(f"{type(self).__name__} does not implement entropy")
+
+    def enumerate_support(self, expand=True):
+        raise NotImplementedError(f"{type(self).__name__} does not implement enumerate_support")
+
+    def _unimplemented(self, value):
+        raise NotImplementedError(f"{type(self).__name__} does not implement this method")
+
+    _unimplemented._validates_sample = True   # (not wrapped by __init_subclass__'s validation)
+    log_prob = cdf = icdf = _unimplemented
+
     @property
     def stddev(self):
         return self.variance.sqrt()

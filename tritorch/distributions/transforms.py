@@ -54,7 +54,7 @@ class Transform:
     @property
     def sign(self):
         """+1 or -1 for a monotone transform of one variable (per element for a tensor parameter)."""
-        raise TypeError(f"{type(self).__name__} is not monotone: it has no sign")
+        raise NotImplementedError(f"{type(self).__name__} is not monotone: it has no sign")  # (PyTorch: the same)
 
     def with_cache(self, cache_size: int = 1) -> "Transform":
         if self._cache_size == cache_size:
