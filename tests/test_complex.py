@@ -128,13 +128,13 @@ def test_printing_matches_torch():
 
 def test_ops_without_a_complex_form_refuse_before_running():
     z = tt.tensor([1 + 1j, 2])
-    for call, name in [(lambda: tt.sin(z), "sin"), (lambda: tt.nn.functional.relu(z), "relu"),
+    for call, name in [(lambda: tt.asin(z), "asin"), (lambda: tt.nn.functional.relu(z), "relu"),
                        (lambda: z.max(), "amax"), (lambda: tt.arange(3, dtype=tt.complex64), "arange"),
                        (lambda: tt.cumsum(z, 0), "cumsum"), (lambda: z < z, "lt")]:
         with pytest.raises(RuntimeError, match=f'"{name}" not implemented for \'ComplexFloat\''):
             call()
     with pytest.raises(RuntimeError, match="ComplexDouble"):
-        tt.sin(tt.tensor([1j], dtype=tt.complex128))
+        tt.asin(tt.tensor([1j], dtype=tt.complex128))
     with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype"):
         tt.ones(2, dtype=tt.int64).requires_grad_()
 
@@ -269,6 +269,11 @@ GRAD_CASES = {
     "bmm": (lambda a, b: (tt if isinstance(a, tt.Tensor) else torch).bmm(a.reshape(2, 2, 3), b.reshape(2, 3, 2)),
             [C, C]),
     "to complex": (lambda r: r.to(tt.complex128 if isinstance(r, tt.Tensor) else torch.complex128) * (1 + 1j), [R]),
+    # complex_math.py: grad * conj(f'(z)), each f' composed of complex ops
+    "sin cos": (lambda a: a.sin() * a.cos(), [C]), "tan": (lambda a: a.tan(), [C]),
+    "sinh cosh": (lambda a: a.sinh() + a.cosh() * 1j, [C]), "tanh": (lambda a: a.tanh(), [C]),
+    "sigmoid": (lambda a: a.sigmoid(), [C]), "square rsqrt": (lambda a: a.square() + a.rsqrt(), [C]),
+    "log2 log1p": (lambda a: a.log2() * a.log1p(), [C]), "expm1 exp2": (lambda a: a.expm1() - a.exp2(), [C]),
 }
 
 
@@ -356,3 +361,23 @@ def test_assert_close_with_complex_values():
         tt.testing.assert_close(1 + 2j, 1 + 2.1j)
     nan = tt.tensor([complex(float("nan"), 1.0)])
     tt.testing.assert_close(nan, nan.clone(), equal_nan=True)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_trigonometric_and_hyperbolic_forms_at_large_and_small_arguments(device):
+    """complex_math.py's cuda forms (float64 over the parts; tanh's limit past |re| = 20) and NumPy's on the cpu,
+    against PyTorch: tiny arguments (sinh through expm1), parts near the float32 overflow of cosh, tanh's limits."""
+    values = [0j, 1e-8 + 1e-8j, -1e-7j, 30j, 1 + 30j, -25 + 1j, 25 - 2j, 60 + 0.5j, 0.5 - 60j, -3 + 4j, 2.5 + 0j]
+    for dtype in (np.complex64, np.complex128):
+        z, tz = _pair(values, dtype, device=device)
+        for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh", "sigmoid", "expm1", "exp2", "square"):
+            got, want = getattr(tt, name)(z), getattr(torch, name)(tz).numpy()
+            assert got.dtype.name == str(getattr(torch, name)(tz).dtype).removeprefix("torch.")
+            finite = np.isfinite(want)
+            np.testing.assert_allclose(got.cpu().numpy()[finite], want[finite], rtol=2e-5, atol=1e-6,
+                                       err_msg=f"{name} {dtype.__name__}")
+        inf_nan = tt.tensor(np.array([1 + 1j, complex("inf"), complex(0, float("nan")), complex(1, -np.inf)], dtype),
+                            device=device)
+        assert tt.isnan(inf_nan).tolist() == [False, False, True, False]
+        assert tt.isinf(inf_nan).tolist() == [False, True, False, True]
+        assert tt.isfinite(inf_nan).tolist() == [True, False, False, False]
