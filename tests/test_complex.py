@@ -130,7 +130,7 @@ def test_ops_without_a_complex_form_refuse_before_running():
     z = tt.tensor([1 + 1j, 2])
     for call, name in [(lambda: tt.asin(z), "asin"), (lambda: tt.nn.functional.relu(z), "relu"),
                        (lambda: z.max(), "amax"), (lambda: tt.arange(3, dtype=tt.complex64), "arange"),
-                       (lambda: tt.cumsum(z, 0), "cumsum"), (lambda: z < z, "lt")]:
+                       (lambda: tt.cumprod(z, 0), "cumprod"), (lambda: z < z, "lt")]:
         with pytest.raises(RuntimeError, match=f'"{name}" not implemented for \'ComplexFloat\''):
             call()
     with pytest.raises(RuntimeError, match="ComplexDouble"):
@@ -274,7 +274,22 @@ GRAD_CASES = {
     "sinh cosh": (lambda a: a.sinh() + a.cosh() * 1j, [C]), "tanh": (lambda a: a.tanh(), [C]),
     "sigmoid": (lambda a: a.sigmoid(), [C]), "square rsqrt": (lambda a: a.square() + a.rsqrt(), [C]),
     "log2 log1p": (lambda a: a.log2() * a.log1p(), [C]), "expm1 exp2": (lambda a: a.expm1() - a.exp2(), [C]),
+    # complex_split.py: the real ops over the parts, and compositions
+    "cumsum": (lambda a: a.cumsum(1), [C]), "tril triu": (lambda a: a.tril() + a.triu(1) * 2j, [C]),
+    "gather": (lambda a: a.gather(1, _lib(a).tensor([[0, 2], [1, 1], [3, 0]], device=a.device)), [C]),
+    "scatter_add": (lambda a, b: a.scatter_add(0, _lib(a).tensor([[0, 2, 1, 0]], device=a.device), b[:1]), [C, C]),
+    "masked_fill": (lambda a: a.masked_fill(a.real > 0, 1 - 2j), [C]),
+    "pad": (lambda a: _lib(a).nn.functional.pad(a, (1, 2, 0, 1), value=0.5), [C]),
+    "norm": (lambda a: _lib(a).linalg.vector_norm(a, dim=1), [C]), "var std": (lambda a: a.var(0) + a.std(), [C]),
+    "pow": (lambda a, b: a ** b, [C, C]), "pow real": (lambda a: a ** 2.5, [C]),
+    "lerp": (lambda a, b: _lib(a).lerp(a, b, 0.25), [C, C]),
+    "addcmul addcdiv": (lambda a, b: _lib(a).addcmul(a, a, b, value=0.5) + _lib(a).addcdiv(b, a, b, value=2), [C, C]),
+    "dot vdot": (lambda a, b: _lib(a).dot(a[0], b[0]) + _lib(a).vdot(a[1], b[1]), [C, C]),
 }
+
+
+def _lib(t):
+    return tt if isinstance(t, tt.Tensor) else torch
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -381,3 +396,42 @@ def test_trigonometric_and_hyperbolic_forms_at_large_and_small_arguments(device)
         assert tt.isnan(inf_nan).tolist() == [False, False, True, False]
         assert tt.isinf(inf_nan).tolist() == [False, True, False, True]
         assert tt.isfinite(inf_nan).tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_forms_over_the_parts_match_torch(device):
+    """complex_split.py: data movement and linear ops over the (re, im) parts, reductions through real quantities,
+    compositions; values against PyTorch's."""
+    a, ta = _pair(_random((3, 4), np.complex64, 11), device=device)
+    b, tb = _pair(_random((3, 4), np.complex64, 12), device=device)
+    idx, tidx = tt.tensor([[0, 2, 1, 0]], device=device), torch.tensor([[0, 2, 1, 0]])
+    mask, tmask = a.real > 0, ta.real > 0
+    cases = [
+        (a.cumsum(0), ta.cumsum(0)), (a.gather(1, idx.expand(3, 4)), ta.gather(1, tidx.expand(3, 4))),
+        (tt.take(a, tt.tensor([0, 5, 11], device=device)), torch.take(ta, torch.tensor([0, 5, 11]))),
+        (tt.zeros_like(a).scatter(0, idx, b), torch.zeros_like(ta).scatter(0, tidx, tb)),
+        (a.scatter_add(0, idx, b), ta.scatter_add(0, tidx, tb)), (a.tril(-1), ta.tril(-1)), (a.triu(1), ta.triu(1)),
+        (a.masked_fill(mask, 2j), ta.masked_fill(tmask, 2j)), (a.masked_select(mask), ta.masked_select(tmask)),
+        (tt.nn.functional.pad(a, (1, 1), value=1.5), torch.nn.functional.pad(ta, (1, 1), value=1.5)),
+        (tt.nn.functional.pad(a[None], (1, 1), mode="reflect"), torch.nn.functional.pad(ta[None], (1, 1),
+                                                                                       mode="reflect")),
+        (a.norm(), ta.norm()), (tt.linalg.vector_norm(a, ord=1, dim=0), torch.linalg.vector_norm(ta, ord=1, dim=0)),
+        (a.var(1), ta.var(1)), (a.std(correction=0), ta.std(correction=0)), (a.any(), ta.any()),
+        (tt.zeros_like(a).all(), torch.zeros_like(ta).all()), (a.nonzero(), ta.nonzero()),
+        (tt.dot(a[0], b[0]), torch.dot(ta[0], tb[0])), (tt.vdot(a[0], b[0]), torch.vdot(ta[0], tb[0])),
+        (tt.lerp(a, b, 0.3), torch.lerp(ta, tb, 0.3)),
+        (tt.addcmul(a, a, b, value=2), torch.addcmul(ta, ta, tb, value=2)),
+        (tt.addcdiv(a, a, b), torch.addcdiv(ta, ta, tb)), (a ** b, ta ** tb), (a ** 2, ta ** 2), (2 ** a, 2 ** ta),
+        (tt.where(a.real > 0, a, 0) ** 1.5, torch.where(ta.real > 0, ta, 0) ** 1.5),
+    ]
+    for i, (got, want) in enumerate(cases):
+        assert got.dtype.name == str(want.dtype).removeprefix("torch."), i
+        assert tuple(got.shape) == tuple(want.shape), i
+        assert_values_close(got, want.numpy(), rtol=2e-5, atol=2e-5, msg=f"case {i}:")
+    z = a.clone()
+    z.masked_fill_(mask, -1j)
+    z.index_put_((tt.tensor([0, 0], device=device),), b[:2], accumulate=True)
+    tz = ta.clone()
+    tz.masked_fill_(tmask, -1j)
+    tz.index_put_((torch.tensor([0, 0]),), tb[:2], accumulate=True)
+    assert_values_close(z, tz.numpy(), rtol=2e-6, atol=2e-6)

@@ -52,6 +52,7 @@ from . import linalg_householder, linalg_ldl, linalg_legacy  # noqa: F401
 from . import complex  # noqa: F401,A004  (complex forms of the ops above; the views between complex and real)
 from . import complex_layout  # noqa: F401  (complex forms of flip, roll, repeat, index_select, index_add)
 from . import complex_math  # noqa: F401  (complex forms of sin, cos, tan, sinh, cosh, tanh, sigmoid, ..., isnan)
+from . import complex_split  # noqa: F401  (complex forms composed of real ops: gather, scatter, pad, norm, ...)
 from . import fft  # noqa: F401  (fft_c2c / fft_r2c / fft_c2r: tritorch.fft's transforms)
 from . import stft  # noqa: F401  (stft / istft, composed)
 from . import methods  # noqa: F401  (operators and methods that span families)

@@ -200,10 +200,10 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
 
 
 def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """Dot product of two 1-d tensors (real dtypes: no conjugation)."""
+    """Dot product of two 1-d tensors, the first conjugated (a no-op for real dtypes)."""
     if input.dim() != 1 or other.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.dim()}D and {other.dim()}D tensors")
-    r = _tt().dot(input, other)
+    r = _tt().dot(input.conj() if input.dtype.kind == _dt.COMPLEX else input, other)
     return r if out is None else out.copy_(r)
 
 

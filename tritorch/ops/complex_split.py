@@ -1,0 +1,199 @@
+"""Complex forms composed of the real ops, on both devices, with autograd through the composition.
+
+- Ops that move elements or are linear in them act on the real and imaginary parts independently: the real op on
+  each part (`real` / `imag` are views), recombined by `complex`. cumsum, gather, take, scatter (reduce None or
+  'add'), scatter_add, index_put, put, masked_scatter, masked_select, masked_fill, tril, triu, constant pad.
+- Reductions through a real quantity: norm(z) = norm(|z|) (vector norms), var(z) = var(re z) + var(im z) (PyTorch's
+  definition, E|z - mean|^2), std = sqrt(var); any / all / nonzero test z != 0.
+- Compositions of complex ops: dot (sum of products), lerp, addcmul, addcdiv, and pow = exp(b log a) (0 ** b: 1
+  where b is 0, else 0).
+
+Each form is the real op's `complex_op` (the registry sends calls with a complex operand to it), so
+`torch.gather(z, ...)`, `z.masked_fill_(m, 1j)` and `F.pad(z, ...)` take complex tensors.
+"""
+from __future__ import annotations
+
+import builtins
+
+from .. import dtypes as _dt
+from ..tensor import Tensor
+from . import registry
+from .complex import complex_op, imag_op, real_op
+
+_PY_COMPLEX = builtins.complex
+
+
+def _tt():
+    import tritorch
+    return tritorch
+
+
+def _is_complex(v) -> bool:
+    return (v.dtype.kind == _dt.COMPLEX) if isinstance(v, Tensor) else isinstance(v, _PY_COMPLEX)
+
+
+def _parts(v):
+    """(re, im) of a complex tensor or number; a real one's imaginary part is 0 (a tensor of zeros / 0.0)."""
+    if isinstance(v, Tensor):
+        if v.dtype.kind == _dt.COMPLEX:
+            return real_op(v), imag_op(v)
+        return v, _tt().zeros_like(v)
+    if isinstance(v, _PY_COMPLEX):
+        return v.real, v.imag
+    return v, 0.0
+
+
+def _complex_of(x: Tensor) -> Tensor:
+    """x as a complex tensor (a real x gets zero imaginary parts; complex64 unless x is float64)."""
+    if x.dtype.kind == _dt.COMPLEX:
+        return x
+    return x.to(_dt.complex128 if x.dtype is _dt.float64 else _dt.complex64)
+
+
+def _finish(r: Tensor, out):
+    if out is None:
+        return r
+    out.copy_(r)
+    return out
+
+
+def _join(re: Tensor, im: Tensor, dtype) -> Tensor:
+    real = dtype.to_real()
+    return complex_op(re.to(real) if re.dtype is not real else re, im.to(real) if im.dtype is not real else im)
+
+
+def _split(op, complex_args):
+    """The form that runs `op` on the real parts and on the imaginary parts of the positional arguments at
+    `complex_args` (other arguments go to both calls unchanged) and joins the two results, in the dtype of the
+    first complex one."""
+    def form(*args, out=None, **kwargs):
+        dtype = next((a.dtype for i, a in enumerate(args) if i in complex_args and isinstance(a, Tensor)
+                      and a.dtype.kind == _dt.COMPLEX), _dt.complex64)
+        re_args, im_args = list(args), list(args)
+        for i in complex_args:
+            if i < len(args):
+                re_args[i], im_args[i] = _parts(args[i])
+        return _finish(_join(op(*re_args, **kwargs), op(*im_args, **kwargs), dtype), out)
+    return form
+
+
+# ============================================================================ forms over the parts
+
+def _cumsum(x, dim, dtype=None, out=None):
+    if dtype is not None and _dt.as_dtype(dtype).kind != _dt.COMPLEX:
+        raise RuntimeError(f"cumsum(): a complex input's result must be complex, got {_dt.as_dtype(dtype)}")
+    x = x.to(dtype) if dtype is not None else x
+    return _finish(_join(registry.get("cumsum")(real_op(x), dim), registry.get("cumsum")(imag_op(x), dim), x.dtype),
+                   out)
+
+
+def _scatter(input, dim, index, src, reduce=None, out=None):
+    if reduce not in (None, "add"):
+        raise RuntimeError(f"scatter(): reduce='{reduce}' is not supported for complex tensors")
+    return _split(registry.get("scatter"), (0, 3))(input, dim, index, src, reduce=reduce, out=out)
+
+
+def _index_put(input, indices, values, accumulate=False, out=None):
+    op = registry.get("index_put")
+    (ri, ii), (rv, iv) = _parts(input), _parts(values)
+    return _finish(_join(op(ri, indices, rv, accumulate=accumulate), op(ii, indices, iv, accumulate=accumulate),
+                         input.dtype), out)
+
+
+def _masked_fill(input, mask, value, out=None):
+    op = registry.get("masked_fill")
+    rv, iv = _parts(value)
+    if not _is_complex(input):      # a real input takes a complex value only through out= (PyTorch refuses)
+        raise RuntimeError(f"value cannot be converted to type {input.dtype.name} without overflow")
+    return _finish(_join(op(real_op(input), mask, rv), op(imag_op(input), mask, iv), input.dtype), out)
+
+
+def _pad(x, pad, mode="constant", value=None, out=None):
+    if mode != "constant":
+        op = registry.get("pad")
+        return _join(op(real_op(x), pad, mode=mode), op(imag_op(x), pad, mode=mode), x.dtype)
+    rv, iv = _parts(0.0 if value is None else value)
+    op = registry.get("pad")
+    return _join(op(real_op(x), pad, mode=mode, value=rv), op(imag_op(x), pad, mode=mode, value=iv), x.dtype)
+
+
+def _masked_select(input, mask, out=None):
+    op = registry.get("masked_select")
+    return _join(op(real_op(input), mask), op(imag_op(input), mask), input.dtype)
+
+
+# ================================================================================== reductions
+
+def _norm(x, p=2, dim=None, keepdim=False, dtype=None, out=None):
+    if dtype is not None:
+        d = _dt.as_dtype(dtype)
+        x = x.to(d if d.kind == _dt.COMPLEX else d.to_complex())
+    return _finish(registry.get("norm")(x.abs(), p=p, dim=dim, keepdim=keepdim), out)
+
+
+def _var(x, dim=None, correction=1, keepdim=False, out=None):
+    op = registry.get("var")
+    r = op(real_op(x), dim=dim, correction=correction, keepdim=keepdim) + \
+        op(imag_op(x), dim=dim, correction=correction, keepdim=keepdim)
+    return _finish(r, out)
+
+
+def _std(x, dim=None, correction=1, keepdim=False, out=None):
+    return _finish(_var(x, dim=dim, correction=correction, keepdim=keepdim).sqrt(), out)
+
+
+def _nonzero_test(name):
+    def form(x, *args, out=None, **kwargs):
+        return _finish(registry.get(name)(x != 0, *args, **kwargs), out)
+    return form
+
+
+# ================================================================================== compositions
+
+def _dot(input, tensor, out=None):
+    return _finish((_complex_of(input) * _complex_of(tensor)).sum(), out)
+
+
+def _lerp(input, end, weight, out=None):
+    return _finish(input + weight * (end - input), out)
+
+
+def _addcmul(input, tensor1, tensor2, value=1, out=None):
+    return _finish(input + value * (tensor1 * tensor2), out)
+
+
+def _addcdiv(input, tensor1, tensor2, value=1, out=None):
+    return _finish(input + value * (tensor1 / tensor2), out)
+
+
+def _pow(a, b, out=None):
+    tt = _tt()
+    if not isinstance(a, Tensor):     # a number ** a complex tensor
+        a = tt.tensor(a, dtype=b.dtype if b.dtype.kind == _dt.COMPLEX else b.dtype.to_complex(), device=b.device)
+    zero = a == 0
+    safe = tt.where(zero, 1, a)       # (log(0) would poison the gradient through the branch where() drops)
+    r = (b * safe.log()).exp()
+    fill = tt.where(b == 0, 1, 0).to(r.dtype) if isinstance(b, Tensor) else (1 if b == 0 else 0)
+    return _finish(tt.where(zero, fill, r), out)
+
+
+# ============================================================================================ install
+
+def _install():
+    get = registry.get
+    forms = {
+        "cumsum": _cumsum, "gather": _split(get("gather"), (0,)), "take": _split(get("take"), (0,)),
+        "scatter": _scatter, "scatter_add": _split(get("scatter_add"), (0, 3)), "index_put": _index_put,
+        "put": _split(get("put"), (0, 2)), "masked_scatter": _split(get("masked_scatter"), (0, 2)),
+        "masked_select": _masked_select, "masked_fill": _masked_fill, "tril": _split(get("tril"), (0,)),
+        "triu": _split(get("triu"), (0,)), "pad": _pad, "norm": _norm, "var": _var, "std": _std,
+        "any": _nonzero_test("any"), "all": _nonzero_test("all"), "nonzero": _nonzero_test("nonzero"),
+        "dot": _dot, "lerp": _lerp, "addcmul": _addcmul, "addcdiv": _addcdiv, "pow": _pow,
+    }
+    for name, form in forms.items():
+        op = get(name)
+        if op.complex_op is None:
+            op.complex_op = form
+
+
+_install()
