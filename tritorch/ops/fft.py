@@ -51,7 +51,7 @@ def _check_norm(norm) -> None:
 
 # ================================================================================================== Triton
 
-@triton.jit
+@triton.jit(do_not_specialize=["ns"])   # (ns = 1 would become a Python int constant, without .to())
 def _stockham_kernel(src_ptr, dst_ptr, total, n, half, ns, scale, FORWARD: tl.constexpr, SCALED: tl.constexpr,
                      BLOCK: tl.constexpr):
     """One radix-2 Stockham stage: joins pairs of transforms of length ns into transforms of length 2 ns.
