@@ -1,5 +1,5 @@
-"""Complex forms of the elementwise functions: sin, cos, tan, sinh, cosh, tanh, sigmoid, square, rsqrt, log2, log1p,
-expm1, exp2 (holomorphic: each op's gradient is grad * conj(f'(z)), PyTorch's convention, composed of complex ops so
+"""Complex forms of the elementwise functions: sin, cos, tan, sinh, cosh, tanh, their inverses (asin, acos, atan,
+asinh, acosh, atanh), sigmoid, square, rsqrt, log2, log1p, expm1, exp2 (holomorphic: each op's gradient is grad * conj(f'(z)), PyTorch's convention, composed of complex ops so
 it has its own gradient), and isnan, isinf, isfinite (a part is NaN / infinite; no gradient).
 
 cpu: NumPy's complex functions. cuda: the trigonometric and hyperbolic ones as two launches over the input's
@@ -8,7 +8,11 @@ cpu: NumPy's complex functions. cuda: the trigonometric and hyperbolic ones as t
   cos(x + iy)  = cos x cosh y - i sin x sinh y        cosh(x + iy) = cosh x cos y + i sinh x sin y
   tanh(x + iy) = (sinh 2x + i sin 2y) / (cosh 2x + cos 2y), and sign(x) + i 2 sin 2y e^(-2|x|) once |x| > 20
                  (where cosh 2x would overflow first); tan z = -i tanh(iz)
-(sinh through expm1, so no cancellation near 0); the others composed of the complex ops (exp, log, sqrt, div).
+(sinh through expm1, so no cancellation near 0); the inverses from log and sqrt on the parts:
+  asinh z = log(z + sqrt(z^2 + 1)) for re z >= 0 and -asinh(-z) otherwise, asin z = -i asinh(iz),
+  acos z = pi/2 - asin z, atanh z = log1p(4x / ((1 - x)^2 + y^2)) / 4 + i atan2(2y, (1 - x)(1 + x) - y^2) / 2,
+  atan z = -i atanh(iz), acosh z = log(z + sqrt(z + 1) sqrt(z - 1));
+the others composed of the complex ops (exp, log, sqrt, div).
 """
 from __future__ import annotations
 
@@ -20,11 +24,12 @@ import triton.language as tl
 
 from .. import dtypes as _dt
 from . import unary
-from .complex import (COMPLEX, FAMILY, _complex_same_infer, _complex_samples, _identity, _launch, _parts_cuda, _spec,
-                      _unary, _unary_shapes, complex_add_op, complex_div_op, complex_exp_op, complex_log_op,
-                      complex_mul_op, complex_sqrt_op, conj_physical_op, imag_op, pairs, real_op)
+from .complex import (COMPLEX, FAMILY, _binary_atan2, _binary_hypot, _binary_signbit, _complex_same_infer,
+                      _complex_samples, _identity, _launch, _parts_cuda, _spec, _sqrt_scale, _unary, _unary_shapes,
+                      complex_add_op, complex_div_op, complex_exp_op, complex_log_op, complex_mul_op, complex_sqrt_op,
+                      conj_physical_op, imag_op, pairs, real_op)
 from .registry import Meta, OpDef, Sample, register
-from .unary import _expm1_accurate
+from .unary import _expm1_accurate, _log1p_accurate
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -117,6 +122,131 @@ def _tan_im(x, y, z, p0, p1):
     return -re
 
 
+# ======================================================================== inverse trigonometric / hyperbolic
+
+@triton.jit
+def _csqrt(x, y):
+    # the principal square root's parts (complex.py's forms)
+    t = _sqrt_scale(x, y)
+    re = tl.where(x >= 0, t, tl.where(t == 0, 0.0, tl.abs(y) / (2.0 * t)))
+    im = tl.where(x >= 0, tl.where(t == 0, 0.0, y / (2.0 * t)), tl.where(_binary_signbit(y), -t, t))
+    return re, im
+
+
+@triton.jit
+def _asinh_parts(x, y):
+    # asinh z = log(z + sqrt(z^2 + 1)) for re z >= 0, and asinh z = -asinh(-z) (no cancellation in the sum); as
+    # log(1 + v) with v = z + (s - 1), s - 1 = z^2 / (s + 1), so that small z keep their digits
+    neg = _binary_signbit(x)
+    a = tl.where(neg, -x, x)
+    b = tl.where(neg, -y, y)
+    wr = a * a - b * b
+    wi = 2.0 * a * b
+    sr, si = _csqrt(wr + 1.0, wi)
+    dr = sr + 1.0                                   # s + 1 (re s >= 0: |s + 1| >= 1)
+    den = dr * dr + si * si
+    vr = a + (wr * dr + wi * si) / den
+    vi = b + (wi * dr - wr * si) / den
+    lr = 0.5 * _log1p_accurate(2.0 * vr + vr * vr + vi * vi)     # log|1 + v|
+    li = _binary_atan2(vi, 1.0 + vr, vi, 0.0, 0.0)
+    return tl.where(neg, -lr, lr), tl.where(neg, -li, li)
+
+
+@triton.jit
+def _atanh_parts(x, y):
+    # atanh z = (log(1 + z) - log(1 - z)) / 2: re = log1p(4x / ((1 - x)^2 + y^2)) / 4,
+    # im = atan2(2y, (1 - x)(1 + x) - y^2) / 2
+    d = (1.0 - x) * (1.0 - x) + y * y
+    re = 0.25 * _log1p_accurate(4.0 * x / d)
+    im = 0.5 * _binary_atan2(2.0 * y, (1.0 - x) * (1.0 + x) - y * y, y, 0.0, 0.0)
+    return re, im
+
+
+@triton.jit
+def _acosh_parts(x, y):
+    # acosh z = log(z + sqrt(z + 1) sqrt(z - 1)) (the principal branch, re >= 0)
+    pr, pi = _csqrt(x + 1.0, y)
+    qr, qi = _csqrt(x - 1.0, y)
+    ur = x + (pr * qr - pi * qi)
+    ui = y + (pr * qi + pi * qr)
+    return tl.log(_binary_hypot(ur, ui, ur, 0.0, 0.0)), _binary_atan2(ui, ur, ur, 0.0, 0.0)
+
+
+@triton.jit
+def _asinh_re(x, y, z, p0, p1):
+    re, im = _asinh_parts(x, y)
+    return re
+
+
+@triton.jit
+def _asinh_im(x, y, z, p0, p1):
+    re, im = _asinh_parts(x, y)
+    return im
+
+
+@triton.jit
+def _asin_re(x, y, z, p0, p1):
+    # asin z = -i asinh(iz), iz = -y + ix
+    re, im = _asinh_parts(-y, x)
+    return im
+
+
+@triton.jit
+def _asin_im(x, y, z, p0, p1):
+    re, im = _asinh_parts(-y, x)
+    return -re
+
+
+@triton.jit
+def _acos_re(x, y, z, p0, p1):
+    # acos z = pi / 2 - asin z
+    re, im = _asinh_parts(-y, x)
+    return 1.5707963267948966 - im
+
+
+@triton.jit
+def _acos_im(x, y, z, p0, p1):
+    re, im = _asinh_parts(-y, x)
+    return re
+
+
+@triton.jit
+def _atanh_re(x, y, z, p0, p1):
+    re, im = _atanh_parts(x, y)
+    return re
+
+
+@triton.jit
+def _atanh_im(x, y, z, p0, p1):
+    re, im = _atanh_parts(x, y)
+    return im
+
+
+@triton.jit
+def _atan_re(x, y, z, p0, p1):
+    # atan z = -i atanh(iz)
+    re, im = _atanh_parts(-y, x)
+    return im
+
+
+@triton.jit
+def _atan_im(x, y, z, p0, p1):
+    re, im = _atanh_parts(-y, x)
+    return -re
+
+
+@triton.jit
+def _acosh_re(x, y, z, p0, p1):
+    re, im = _acosh_parts(x, y)
+    return re
+
+
+@triton.jit
+def _acosh_im(x, y, z, p0, p1):
+    re, im = _acosh_parts(x, y)
+    return im
+
+
 # ============================================================================================ composed cuda
 
 def _composed_cuda(fn):
@@ -170,6 +300,13 @@ _FORMS = {
               30),
     "expm1": (np.expm1, _composed_cuda(lambda z: complex_add_op(complex_exp_op(z), -1)), lambda z, w: w + 1, 20),
     "exp2": (np.exp2, _composed_cuda(lambda z: complex_exp_op(z * _LN2)), lambda z, w: w * _LN2, 20),
+    "asin": (np.arcsin, _parts_cuda(_asin_re, _asin_im), lambda z, w: 1 / complex_sqrt_op(1 - z * z), 60),
+    "acos": (np.arccos, _parts_cuda(_acos_re, _acos_im), lambda z, w: -1 / complex_sqrt_op(1 - z * z), 60),
+    "atan": (np.arctan, _parts_cuda(_atan_re, _atan_im), lambda z, w: 1 / (1 + z * z), 40),
+    "asinh": (np.arcsinh, _parts_cuda(_asinh_re, _asinh_im), lambda z, w: 1 / complex_sqrt_op(z * z + 1), 60),
+    "acosh": (np.arccosh, _parts_cuda(_acosh_re, _acosh_im),
+              lambda z, w: 1 / (complex_sqrt_op(z - 1) * complex_sqrt_op(z + 1)), 60),
+    "atanh": (np.arctanh, _parts_cuda(_atanh_re, _atanh_im), lambda z, w: 1 / (1 - z * z), 40),
 }
 
 
@@ -214,6 +351,8 @@ sin_op, cos_op, tan_op, sinh_op, cosh_op, tanh_op = (_declare(n) for n in ("sin"
                                                                            "tanh"))
 sigmoid_op, square_op, rsqrt_op, log2_op, log1p_op, expm1_op, exp2_op = (
     _declare(n) for n in ("sigmoid", "square", "rsqrt", "log2", "log1p", "expm1", "exp2"))
+asin_op, acos_op, atan_op, asinh_op, acosh_op, atanh_op = (_declare(n) for n in ("asin", "acos", "atan", "asinh",
+                                                                                 "acosh", "atanh"))
 
 
 # ================================================================================= isnan / isinf / isfinite
