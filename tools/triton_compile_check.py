@@ -165,7 +165,10 @@ def _stop_after(last):
     """Make Triton's compiler stop after stage `last` (ttir, ttgir, llir, ptx; cubin: run every stage)."""
     from triton import knobs
 
-    def hook(backend, stages, options, language, capability):
+    def hook(*args):
+        if not args:   # Triton >= 3.7 first asks for a cache key part: (key, hash) of the hooked pipeline
+            return f"-stop-after-{last}", f"stop-after-{last}"
+        backend, stages, options, language, capability = args
         names = list(stages)
         if last in names:
             for name in names[names.index(last) + 1:]:
