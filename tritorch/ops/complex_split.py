@@ -5,8 +5,9 @@
   'add'), scatter_add, index_put, put, masked_scatter, masked_select, masked_fill, tril, triu, constant pad.
 - Reductions through a real quantity: norm(z) = norm(|z|) (vector norms), var(z) = var(re z) + var(im z) (PyTorch's
   definition, E|z - mean|^2), std = sqrt(var); any / all / nonzero test z != 0.
-- Compositions of complex ops: dot (sum of products), lerp, addcmul, addcdiv, and pow = exp(b log a) (0 ** b: 1
-  where b is 0, else 0).
+- Compositions of complex ops: prod (a tree of products of halves), cumprod (Hillis-Steele: log2(n) rounds of
+  products), dot (sum of products), lerp, addcmul, addcdiv, and pow = exp(b log a) (0 ** b: 1 where b is 0, else
+  0).
 
 Each form is the real op's `complex_op` (the registry sends calls with a complex operand to it), so
 `torch.gather(z, ...)`, `z.masked_fill_(m, 1j)` and `F.pad(z, ...)` take complex tensors.
@@ -148,6 +149,53 @@ def _nonzero_test(name):
     return form
 
 
+# ======================================================================= products (complex multiplies)
+
+def _moved_last(x: Tensor, dim):
+    tt = _tt()
+    return tt.movedim(x, dim, -1) if x.dim() else x.reshape(1)
+
+
+def _prod(x, dim=None, keepdim=False, dtype=None, out=None):
+    """A tree of complex products over the reduced elements: log2(n) multiplies of halves."""
+    tt = _tt()
+    if dtype is not None and _dt.as_dtype(dtype).kind != _dt.COMPLEX:
+        return _finish(registry.get("prod")(real_op(x), dim=dim, keepdim=keepdim, dtype=dtype), out)
+    x = x.to(dtype) if dtype is not None else x
+    if dim is None:
+        r = _prod(x.reshape(-1), 0)
+        return _finish(r.reshape((1,) * x.dim()) if keepdim else r, out)
+    d = dim % builtins.max(x.dim(), 1)
+    v = _moved_last(x, d)
+    while v.shape[-1] > 1:
+        n = v.shape[-1]
+        if n % 2:                                    # an odd count: the last element waits for the next round
+            v = tt.cat([v[..., :n - 1:2] * v[..., 1:n - 1:2], v[..., n - 1:]], -1)
+        else:
+            v = v[..., 0::2] * v[..., 1::2]
+    if v.shape[-1] == 0:                             # the empty product
+        v = tt.ones(v.shape[:-1] + (1,), dtype=x.dtype, device=x.device)
+    r = v[..., 0] if x.dim() else v.reshape(())
+    if keepdim and x.dim():
+        r = r.unsqueeze(d)
+    return _finish(r, out)
+
+
+def _cumprod(x, dim, dtype=None, out=None):
+    """Hillis-Steele: log2(n) rounds, each multiplying every element by the running product k places back."""
+    tt = _tt()
+    x = x.to(dtype) if dtype is not None else x
+    if x.dim() == 0:
+        return _finish(x.clone(), out)
+    d = dim % x.dim()
+    v = _moved_last(x, d)
+    k, n = 1, v.shape[-1]
+    while k < n:
+        v = tt.cat([v[..., :k], v[..., k:] * v[..., :n - k]], -1)
+        k *= 2
+    return _finish(tt.movedim(v, -1, d), out)
+
+
 # ================================================================================== compositions
 
 def _dot(input, tensor, out=None):
@@ -188,7 +236,7 @@ def _install():
         "masked_select": _masked_select, "masked_fill": _masked_fill, "tril": _split(get("tril"), (0,)),
         "triu": _split(get("triu"), (0,)), "pad": _pad, "norm": _norm, "var": _var, "std": _std,
         "any": _nonzero_test("any"), "all": _nonzero_test("all"), "nonzero": _nonzero_test("nonzero"),
-        "dot": _dot, "lerp": _lerp, "addcmul": _addcmul, "addcdiv": _addcdiv, "pow": _pow,
+        "prod": _prod, "cumprod": _cumprod, "dot": _dot, "lerp": _lerp, "addcmul": _addcmul, "addcdiv": _addcdiv, "pow": _pow,
     }
     for name, form in forms.items():
         op = get(name)
