@@ -442,3 +442,8 @@ def test_forms_over_the_parts_match_torch(device):
     tz.masked_fill_(tmask, -1j)
     tz.index_put_((torch.tensor([0, 0]),), tb[:2], accumulate=True)
     assert_values_close(z, tz.numpy(), rtol=2e-6, atol=2e-6)
+    real = tt.zeros(3, device=device)
+    with pytest.raises(RuntimeError, match="dtype"):
+        real.scatter(0, tt.tensor([0], device=device), tt.tensor([1j], device=device))
+    with pytest.raises(RuntimeError, match="dtypes match"):
+        real.index_put_((tt.tensor([0], device=device),), tt.tensor([1j], device=device))

@@ -66,16 +66,23 @@ def _join(re: Tensor, im: Tensor, dtype) -> Tensor:
 def _split(op, complex_args):
     """The form that runs `op` on the real parts and on the imaginary parts of the positional arguments at
     `complex_args` (other arguments go to both calls unchanged) and joins the two results, in the dtype of the
-    first complex one."""
+    input (position 0, complex)."""
     def form(*args, out=None, **kwargs):
-        dtype = next((a.dtype for i, a in enumerate(args) if i in complex_args and isinstance(a, Tensor)
-                      and a.dtype.kind == _dt.COMPLEX), _dt.complex64)
+        if not _is_complex(args[0]):   # a real tensor does not take complex values (PyTorch: a dtype error)
+            raise RuntimeError(f"{op.name}(): expected the source's dtype {_source_dtype(args, complex_args)} to be "
+                               f"the destination's ({args[0].dtype.name})")
+        dtype = args[0].dtype
         re_args, im_args = list(args), list(args)
         for i in complex_args:
             if i < len(args):
                 re_args[i], im_args[i] = _parts(args[i])
         return _finish(_join(op(*re_args, **kwargs), op(*im_args, **kwargs), dtype), out)
     return form
+
+
+def _source_dtype(args, positions):
+    return next(a.dtype.name for i, a in enumerate(args) if i in positions and isinstance(a, Tensor)
+                and a.dtype.kind == _dt.COMPLEX)
 
 
 # ============================================================================ forms over the parts
@@ -96,6 +103,9 @@ def _scatter(input, dim, index, src, reduce=None, out=None):
 
 def _index_put(input, indices, values, accumulate=False, out=None):
     op = registry.get("index_put")
+    if not _is_complex(input):
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got {input.dtype.name} "
+                           f"for the destination and {values.dtype.name} for the source.")
     (ri, ii), (rv, iv) = _parts(input), _parts(values)
     return _finish(_join(op(ri, indices, rv, accumulate=accumulate), op(ii, indices, iv, accumulate=accumulate),
                          input.dtype), out)
