@@ -1,11 +1,48 @@
 """torch.* runtime names scripts meet at the top level: OutOfMemoryError, is_distributed, get_device_module,
-compiled_with_cxx11_abi, and the in-place function forms gcd_, lcm_, ldexp_ (their Tensor methods' twins)."""
+compiled_with_cxx11_abi, the in-place function forms gcd_, lcm_, ldexp_ (their Tensor methods' twins), GradScaler
+(torch.amp's), view_as_real_copy / view_as_complex_copy, and SymInt / SymFloat / SymBool (the symbolic sizes of
+PyTorch's tracing, which tritorch does not have: no value is an instance, so library code's isinstance checks take
+their plain-number branch)."""
 from __future__ import annotations
 
 from .backends.cuda_memory import OutOfMemoryError
 
 __all__ = ["OutOfMemoryError", "is_distributed", "get_device_module", "compiled_with_cxx11_abi", "gcd_", "lcm_",
-           "ldexp_"]
+           "ldexp_", "GradScaler", "view_as_real_copy", "view_as_complex_copy", "SymInt", "SymFloat", "SymBool"]
+
+
+def __getattr__(name):
+    if name == "GradScaler":   # (tritorch.amp imports this module's package first)
+        from .amp import GradScaler
+        return GradScaler
+    raise AttributeError(name)
+
+
+class SymInt:
+    """torch.SymInt: a symbolic int of PyTorch's tracing; tritorch has none (never instantiated)."""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("tritorch has no symbolic sizes: SymInt cannot be created")
+
+
+class SymFloat(SymInt):
+    """torch.SymFloat (see SymInt)."""
+
+
+class SymBool(SymInt):
+    """torch.SymBool (see SymInt)."""
+
+
+def view_as_real_copy(input):
+    """view_as_real(input), copied (PyTorch's *_copy forms return new memory)."""
+    from .ops.complex import view_as_real
+    return view_as_real(input).clone()
+
+
+def view_as_complex_copy(input):
+    """view_as_complex(input), copied."""
+    from .ops.complex import view_as_complex
+    return view_as_complex(input).clone()
 
 
 def is_distributed(input) -> bool:

@@ -104,4 +104,5 @@ _bind.methods(
     bfloat16=_caster(_dt.bfloat16), long=_caster(_dt.int64), int=_caster(_dt.int32), short=_caster(_dt.int16),
     char=_caster(_dt.int8), byte=_caster(_dt.uint8), bool=_caster(_dt.bool_), type=_type, type_as=_type_as,
     pin_memory=_pin_memory, is_pinned=lambda x, device=None: False,
+    cfloat=_caster(_dt.complex64), cdouble=_caster(_dt.complex128),
 )
