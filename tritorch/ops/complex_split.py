@@ -4,7 +4,8 @@
   each part (`real` / `imag` are views), recombined by `complex`. cumsum, gather, take, scatter (reduce None or
   'add'), scatter_add, index_put, put, masked_scatter, masked_select, masked_fill, tril, triu, constant pad.
 - Reductions through a real quantity: norm(z) = norm(|z|) (vector norms), var(z) = var(re z) + var(im z) (PyTorch's
-  definition, E|z - mean|^2), std = sqrt(var); any / all / nonzero test z != 0.
+  definition, E|z - mean|^2), std = sqrt(var); any / all / nonzero test z != 0; logsumexp against the largest
+  real part.
 - Compositions of complex ops: prod (a tree of products of halves), cumprod (Hillis-Steele: log2(n) rounds of
   products), dot (sum of products), lerp, addcmul, addcdiv, and pow = exp(b log a) (0 ** b: 1 where b is 0, else
   0).
@@ -159,6 +160,17 @@ def _nonzero_test(name):
     return form
 
 
+def _logsumexp(x, dim=None, keepdim=False, out=None):
+    """log(sum(exp(z))) against the largest real part m (held constant): m + log(sum(exp(z - m)))."""
+    tt = _tt()
+    dims = tuple(range(x.dim())) if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    m = registry.get("amax")(real_op(x).detach(), dims, True)
+    m = tt.where(m.isfinite(), m, 0)             # (a row of -inf: exp gives 0 and log(0) -inf, as in PyTorch)
+    r = (x - m).exp().sum(dims, keepdim=True).log() + m
+    return _finish(r if keepdim else r.reshape(tuple(n for i, n in enumerate(r.shape)
+                                                     if i not in {d % builtins.max(x.dim(), 1) for d in dims})), out)
+
+
 # ======================================================================= products (complex multiplies)
 
 def _moved_last(x: Tensor, dim):
@@ -246,7 +258,7 @@ def _install():
         "masked_select": _masked_select, "masked_fill": _masked_fill, "tril": _split(get("tril"), (0,)),
         "triu": _split(get("triu"), (0,)), "pad": _pad, "norm": _norm, "var": _var, "std": _std,
         "any": _nonzero_test("any"), "all": _nonzero_test("all"), "nonzero": _nonzero_test("nonzero"),
-        "prod": _prod, "cumprod": _cumprod, "dot": _dot, "lerp": _lerp, "addcmul": _addcmul, "addcdiv": _addcdiv, "pow": _pow,
+        "prod": _prod, "cumprod": _cumprod, "logsumexp": _logsumexp, "dot": _dot, "lerp": _lerp, "addcmul": _addcmul, "addcdiv": _addcdiv, "pow": _pow,
     }
     for name, form in forms.items():
         op = get(name)
