@@ -211,13 +211,15 @@ def select(records, per_kernel=0):
     return out
 
 
-def compile_all(records, arch):
+def compile_all(records, arch, progress=0):
     import triton
     from triton.runtime import driver
     driver.set_active(_FakeDriver(arch))
     failures, done, unreachable = [], 0, set()
     seen = set()
-    for rec in records:
+    for i, rec in enumerate(records):
+        if progress and i and i % progress == 0:   # (long runs: a line now and then, and failures as they come)
+            print(f"... {i}/{len(records)} specialisations, {done} compiled, {len(failures)} failed", flush=True)
         if "unrecordable" in rec:
             failures.append((rec["module"], rec["name"], "not recorded", rec["unrecordable"]))
             continue
@@ -249,6 +251,8 @@ def compile_all(records, arch):
                 if cause is not None:  # the compiler's own message is the cause of its CompilationError
                     why = f"{why}\ncaused by {type(cause).__name__}: {str(cause).splitlines()[-1][-400:]}"
                 failures.append((rec["module"], rec["name"], const, why))
+                if progress:
+                    print(f"FAILED {rec['module']}.{rec['name']} {const}\n    {why.splitlines()[-1]}", flush=True)
     return done, failures, unreachable
 
 
@@ -260,6 +264,8 @@ def main(argv=None):
     ap.add_argument("--only", default="", help="comma-separated kernel names to compile (default: all)")
     ap.add_argument("--per-kernel", type=int, default=0,
                     help="at most this many distinct specialisations per kernel, spread evenly (default: all)")
+    ap.add_argument("--progress", type=int, default=0,
+                    help="print a progress line every N specialisations, and each failure as it happens")
     ap.add_argument("--until", default="cubin", choices=["ttir", "ttgir", "llir", "ptx", "cubin"],
                     help="last compiler stage to run (ttir: the front end only, fastest; cubin: through ptxas)")
     args = ap.parse_args(argv)
@@ -279,7 +285,7 @@ def main(argv=None):
     _stop_after(args.until)
     print(f"triton {triton.__version__}, sm_{args.arch}, through {args.until}: {len(records)} specialisations",
           flush=True)
-    done, failures, unreachable = compile_all(records, args.arch)
+    done, failures, unreachable = compile_all(records, args.arch, args.progress)
     if unreachable:
         print(f"not compiled (defined where this tool cannot import it): {', '.join(sorted(unreachable))}")
     for module, name, const, why in failures:
