@@ -20,6 +20,9 @@ import numpy as np
 from . import _cpu_parallel as par
 
 _EXACT_QUOTIENT = float(2 ** 22)
+# Below this many elements NumPy's per-element loop (~30 ns an element) costs less than the float64 form's ~10 us of
+# fixed cost (a dozen NumPy calls); both give PyTorch's values (a zero remainder's sign is fixed either way).
+_NUMPY_BELOW = 512
 _NUMPY = {"fmod": np.fmod, "remainder": np.remainder, "floor": np.floor_divide}
 
 
@@ -65,13 +68,12 @@ def _block(x, y, kind):
 def float_modulo(x: np.ndarray, y, kind: str) -> np.ndarray:
     """fmod (kind "fmod"), Python's modulo ("remainder") or floor division ("floor") of x by y, NumPy's result
     dtype; float32 operands (y a float32 array of x's shape or a scalar) take the exact float64 form."""
-    if x.__class__ is not np.ndarray:   # (a Python scalar dividend: 7 % t)
-        r = _NUMPY[kind](x, y)
-        return zeros_signed_as(r, x) if kind == "remainder" and r.dtype.kind == "f" else r
-    if (y.__class__ is float or y.__class__ is int and -2 ** 24 <= y <= 2 ** 24) and x.dtype == np.float32:
+    numpy = x.__class__ is not np.ndarray or x.size < _NUMPY_BELOW   # (a Python scalar dividend: 7 % t)
+    scalar = y.__class__ is float or y.__class__ is int and -2 ** 24 <= y <= 2 ** 24
+    if scalar and not numpy and x.dtype == np.float32:
         y = np.float32(y)   # (as NumPy and PyTorch take a Python scalar: in the tensor's dtype)
-    y_dtype = getattr(y, "dtype", None)
-    if x.dtype != np.float32 or y_dtype != np.float32 or not x.ndim or (np.ndim(y) and y.shape != x.shape):
+    if (numpy or x.dtype != np.float32 or getattr(y, "dtype", None) != np.float32 or not x.ndim
+            or (np.ndim(y) and y.shape != x.shape)):
         r = _NUMPY[kind](x, y)
         return zeros_signed_as(r, x) if kind == "remainder" and r.dtype.kind == "f" else r
     if x.size < 2 * par.BLOCK_ELEMS or not x.flags.c_contiguous or (np.ndim(y) and not y.flags.c_contiguous):
