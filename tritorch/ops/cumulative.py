@@ -36,7 +36,8 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from . import _bind, launch
 from . import _cpu_parallel as par
-from .reduce import _PAST_GRADCHECK, _np_scan_outer, _quiet, _sample_tensor, _with_nan, return_types
+from .reduce import (_PAST_GRADCHECK, _np_scan_outer, _numel, _quiet, _sample_tensor, _with_nan, return_types,
+                     scan_tiles)
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .unary import _log1p_accurate
 
@@ -48,13 +49,6 @@ _MAX_BLOCK_R = 32 if _cuda.INTERPRET else 1024
 _TILE = 2048
 # float64 terms exp(x - max) of finite x within this of the max are normal numbers (exp(-708) is the smallest)
 _SPREAD = 700.0
-
-
-def _numel(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= s
-    return n
 
 
 # ============================================================================================ infer
@@ -256,14 +250,7 @@ def _logcumsumexp_kernel(
 
 
 def _tiles(rows: int, n: int, inner: int):
-    span = launch.next_pow2(_b.max(n, 1))
-    if inner > 1:   # neighbouring rows are neighbours in memory: a tile across rows keeps loads coalesced
-        bo = _b.min(launch.next_pow2(rows), 64)
-        br = _b.min(span, _MAX_BLOCK_R, _b.max(1, _TILE // bo))
-    else:
-        br = _b.min(span, _MAX_BLOCK_R)
-        bo = _b.min(launch.next_pow2(rows), _b.max(1, _TILE // br))
-    return bo, br
+    return scan_tiles(rows, n, inner, _TILE, _MAX_BLOCK_R)
 
 
 def _extreme_cuda(is_max):

@@ -1778,20 +1778,27 @@ def _contiguous(t: Tensor) -> CudaArray:
     return arr if arr.is_contiguous() else _clone(arr, t.device)
 
 
+def scan_tiles(rows: int, n: int, inner: int, tile: int, max_r: int) -> tuple:
+    """(BLOCK_O, BLOCK_R) of a scan over `rows` rows of `n` elements laid out (outer, n, inner), at most `tile`
+    elements and `max_r` positions a program: across rows when neighbouring rows are neighbours in memory (inner > 1:
+    coalesced loads), else along them."""
+    span = launch.next_pow2(_b.max(n, 1))
+    if inner > 1:
+        bo = _b.min(launch.next_pow2(rows), 64)
+        br = _b.min(span, max_r, _b.max(1, tile // bo))
+    else:
+        br = _b.min(span, max_r)
+        bo = _b.min(launch.next_pow2(rows), _b.max(1, tile // br))
+    return bo, br
+
+
 def _linear_scan_cuda(meta, a, b, dim, reverse=False):
     d, outer, n, inner = meta.aux
     out = CudaArray.empty(meta.shape, meta.dtype.np)
     rows = outer * inner
     if rows * n == 0:
         return out
-    tile = _TILE // 2
-    span = launch.next_pow2(n)
-    if inner > 1:  # neighbouring rows are neighbours in memory: a tile across rows keeps loads coalesced
-        bo = _b.min(launch.next_pow2(rows), 64)
-        br = _b.min(span, _b.max(1, tile // bo))
-    else:
-        br = _b.min(span, _MAX_BLOCK_R)
-        bo = _b.min(launch.next_pow2(rows), _b.max(1, tile // br))
+    bo, br = scan_tiles(rows, n, inner, _TILE // 2, _MAX_BLOCK_R)
     _linear_scan_kernel[(launch.num_programs(rows, bo),)](
         _contiguous(a), _contiguous(b), out, rows, n, inner, REVERSE=bool(reverse),
         ACC=pw.TL_DTYPE[_acc_of(meta.dtype)], BLOCK_O=bo, BLOCK_R=br, num_warps=4)
