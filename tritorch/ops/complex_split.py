@@ -129,11 +129,6 @@ def _pad(x, pad, mode="constant", value=None, out=None):
     return _join(op(real_op(x), pad, mode=mode, value=rv), op(imag_op(x), pad, mode=mode, value=iv), x.dtype)
 
 
-def _masked_select(input, mask, out=None):
-    op = registry.get("masked_select")
-    return _join(op(real_op(input), mask), op(imag_op(input), mask), input.dtype)
-
-
 # ================================================================================== reductions
 
 def _norm(x, p=2, dim=None, keepdim=False, dtype=None, out=None):
@@ -255,7 +250,7 @@ def _install():
         "cumsum": _cumsum, "gather": _split(get("gather"), (0,)), "take": _split(get("take"), (0,)),
         "scatter": _scatter, "scatter_add": _split(get("scatter_add"), (0, 3)), "index_put": _index_put,
         "put": _split(get("put"), (0, 2)), "masked_scatter": _split(get("masked_scatter"), (0, 2)),
-        "masked_select": _masked_select, "masked_fill": _masked_fill, "tril": _split(get("tril"), (0,)),
+        "masked_select": _split(get("masked_select"), (0,)), "masked_fill": _masked_fill, "tril": _split(get("tril"), (0,)),
         "triu": _split(get("triu"), (0,)), "pad": _pad, "norm": _norm, "var": _var, "std": _std,
         "any": _nonzero_test("any"), "all": _nonzero_test("all"), "nonzero": _nonzero_test("nonzero"),
         "prod": _prod, "cumprod": _cumprod, "logsumexp": _logsumexp, "dot": _dot, "lerp": _lerp, "addcmul": _addcmul, "addcdiv": _addcdiv, "pow": _pow,
