@@ -10,8 +10,8 @@ On cuda every call is followed by each framework's synchronize (wall time per fi
 cuSOLVER/cuBLAS through torch; our kernels run one Triton program per matrix (see the op families' docstrings),
 so a single large matrix is their worst case. --time-limit stops starting cases after S seconds.
 The fallbacks call LAPACK through np.linalg (cholesky, solve, inv, det, slogdet, svd, eigh) or run a blocked LU
-in NumPy (lu_factor); the triangular solve substitutes in blocks; qr is CholeskyQR2 from those ops (PyTorch's is
-LAPACK's Householder QR). The fwd+bwd rows of svd and eigh differentiate the values only.
+in NumPy (lu_factor); the triangular solve substitutes in blocks; qr is LAPACK's Householder QR through NumPy
+(on cuda geqrf's and orgqr's one-program-per-matrix kernels). The fwd+bwd rows of svd and eigh differentiate the values only.
 """
 from __future__ import annotations
 

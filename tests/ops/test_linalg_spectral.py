@@ -120,22 +120,53 @@ def test_eigh_matches_torch(device):
 @pytest.mark.parametrize("shape", [(5, 3), (4, 4), (3, 5), (2, 6, 4)])
 def test_qr(device, shape):
     a = _rand(shape, 11)
-
-    def canonical(Q, R):   # torch's QR with R's diagonal made positive
-        k = min(shape[-2:])
-        f = torch.where(torch.diagonal(R, dim1=-2, dim2=-1)[..., :k] < 0, -1.0, 1.0).to(R.dtype)
-        return Q * f.unsqueeze(-2), R * f.unsqueeze(-1)
-
-    _grad_pair(lambda A: tuple(tt.linalg.qr(A)), lambda A: canonical(*torch.linalg.qr(A)), a, device)
+    _grad_pair(lambda A: tuple(tt.linalg.qr(A)), lambda A: tuple(torch.linalg.qr(A)), a, device)  # LAPACK's signs
     Q, R = tt.linalg.qr(tt.tensor(a, device=device), mode="complete")
-    Q, R = Q.cpu().numpy(), R.cpu().numpy()
-    m = shape[-2]
-    assert Q.shape[-2:] == (m, m) and R.shape[-2:] == (m, shape[-1])
-    np.testing.assert_allclose(np.swapaxes(Q, -1, -2) @ Q, np.broadcast_to(np.eye(m), Q.shape), atol=1e-12)
-    np.testing.assert_allclose(Q @ R, a, atol=1e-12)
+    Qt, Rt = torch.linalg.qr(torch.tensor(a), mode="complete")
+    np.testing.assert_allclose(Q.cpu().numpy(), Qt.numpy(), atol=1e-12)
+    np.testing.assert_allclose(R.cpu().numpy(), Rt.numpy(), atol=1e-12)
     assert tt.linalg.qr(tt.tensor(a, device=device), mode="r").Q.numel() == 0
     with pytest.raises(RuntimeError, match="unrecognized mode"):
         tt.linalg.qr(tt.tensor(a), mode="full")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [tt.float32, tt.float64])
+def test_qr_rank_deficient_and_ill_conditioned(device, dtype):
+    """Householder QR factors any matrix: Q orthonormal and Q R = A to rounding, for a rank-deficient matrix (the
+    CholeskyQR2 it replaced raised there) and a condition number of 1e6 (where CholeskyQR2's float32 Q was not
+    orthogonal)."""
+    rng = np.random.default_rng(3)
+    deficient = rng.integers(-3, 4, (7, 5)).astype(np.float64)
+    deficient[:, 2] = deficient[:, 0] - deficient[:, 1]
+    deficient[:, 4] = 0.0
+    u, _, vt = np.linalg.svd(rng.standard_normal((9, 6)), full_matrices=False)
+    ill = (u * np.logspace(0, -6, 6)) @ vt
+    eps = float(np.finfo(dtype.np).eps)
+    for a in (deficient, ill, deficient.T):
+        for mode in ("reduced", "complete"):
+            Q, R = (t.cpu().numpy().astype(np.float64) for t in tt.linalg.qr(tt.tensor(a, dtype=dtype, device=device),
+                                                                             mode=mode))
+            k = Q.shape[-1]
+            assert np.abs(Q.T @ Q - np.eye(k)).max() < 30 * eps
+            assert np.abs(Q @ R - a).max() < 30 * eps * np.abs(a).max()
+            assert np.array_equal(R, np.triu(R))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_qr_backward_refusals(device):
+    tall = tt.tensor(_rand((5, 3), 4), device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="not computed when mode='r'"):
+        tt.linalg.qr(tall, mode="r").R.sum().backward()
+    with pytest.raises(RuntimeError, match="not differentiable when mode='complete' and nrows > ncols"):
+        tt.linalg.qr(tall, mode="complete").Q.sum().backward()
+    wide = tt.tensor(_rand((3, 5), 4), device=device, requires_grad=True)
+    Q, R = tt.linalg.qr(wide, mode="complete")   # (square Q: differentiable, as PyTorch's)
+    (Q.sum() + R.sum()).backward()
+    w = torch.tensor(_rand((3, 5), 4), requires_grad=True)
+    Qt, Rt = torch.linalg.qr(w, mode="complete")
+    (Qt.sum() + Rt.sum()).backward()
+    np.testing.assert_allclose(wide.grad.cpu().numpy(), w.grad.numpy(), atol=1e-10)
 
 
 def test_float32_svd_eigh_cross_tiles():

@@ -48,7 +48,7 @@ from . import addr  # noqa: F401
 from . import index_reduce  # noqa: F401
 from . import histogramdd  # noqa: F401
 from . import linalg_factor, linalg_spectral  # noqa: F401
-from . import linalg_householder, linalg_ldl, linalg_legacy  # noqa: F401
+from . import linalg_householder, linalg_qr, linalg_ldl, linalg_legacy  # noqa: F401
 from . import complex  # noqa: F401,A004  (complex forms of the ops above; the views between complex and real)
 from . import complex_layout  # noqa: F401  (complex forms of flip, roll, repeat, index_select, index_add)
 from . import complex_math  # noqa: F401  (complex forms of sin, cos, tan, sinh, cosh, tanh, sigmoid, ..., isnan)

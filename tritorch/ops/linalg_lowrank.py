@@ -3,10 +3,9 @@ Algorithm 4.4, niter subspace iterations) and SVD of the projected matrix (Algor
 torch/_lowrank.py composes them, here from tritorch's ops.
 
 The random test matrix is tt.randn(n, q) from tritorch's default generator (tt.manual_seed makes a call
-repeatable). The orthonormal bases come from Householder QR (geqrf then householder_product), which, as LAPACK's QR
-under PyTorch's, tolerates a rank-deficient projection (the usual case: q overestimates the rank). When A or M
-requires a gradient under grad mode they come from linalg.qr instead (CholeskyQR2, differentiable, and needing
-A R to have full column rank: it raises LinAlgError where the rank is below q), since geqrf has no derivative.
+repeatable). The orthonormal bases come from linalg.qr (Householder, as LAPACK's QR under PyTorch's), which
+tolerates a rank-deficient projection (the usual case: q overestimates the rank); its gradient, like PyTorch's,
+needs the projection to have full column rank.
 The returned singular vectors follow linalg.svd's sign rule, so they may differ from PyTorch's by a sign per
 column.
 """
@@ -16,7 +15,6 @@ from collections import namedtuple
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
-from .linalg_householder import geqrf_op, householder_product
 from .linalg_solve import qr, svd
 
 __all__ = ["svd_lowrank", "pca_lowrank"]
@@ -34,26 +32,17 @@ def _random_matrix(n: int, q: int, dtype, device) -> Tensor:
     return _tt().randn(n, q, dtype=dtype, device=device)
 
 
-def _orthonormal_basis(X: Tensor, differentiable: bool) -> Tensor:
-    """Q with orthonormal columns spanning X's columns (reduced: min(m, q) of them)."""
-    if differentiable:
-        return qr(X).Q
-    h, tau = geqrf_op(X)
-    k = tau.shape[-1]
-    return householder_product(h[..., :, :k], tau)
-
-
-def _approximate_basis(A: Tensor, q: int, niter: int, M, differentiable: bool) -> Tensor:
+def _approximate_basis(A: Tensor, q: int, niter: int, M) -> Tensor:
     """Q (m x q) with Q Q^T (A - M) close to A - M, without forming A - M."""
     dtype = A.dtype if A.dtype in (_dt.float16, _dt.float32, _dt.float64) else _dt.float32
     R = _random_matrix(A.shape[-1], q, dtype, A.device)
     X = A @ R if M is None else A @ R - M @ R
-    Q = _orthonormal_basis(X, differentiable)
+    Q = qr(X).Q
     for _ in range(niter):
         X = A.mT @ Q if M is None else A.mT @ Q - M.mT @ Q
-        Q = _orthonormal_basis(X, differentiable)
+        Q = qr(X).Q
         X = A @ Q if M is None else A @ Q - M @ Q
-        Q = _orthonormal_basis(X, differentiable)
+        Q = qr(X).Q
     return Q
 
 
@@ -62,14 +51,12 @@ def svd_lowrank(A: Tensor, q: int | None = 6, niter: int | None = 2, M: Tensor |
     q = 6 if q is None else q
     niter = 2 if niter is None else niter
     m, n = A.shape[-2:]
-    tt = _tt()
-    differentiable = tt.is_grad_enabled() and (A.requires_grad or (M is not None and M.requires_grad))
     if M is not None:
         M = M.broadcast_to(tuple(A.shape))
     if m < n:
         A = A.mT
         M = None if M is None else M.mT
-    Q = _approximate_basis(A, q, niter, M, differentiable)
+    Q = _approximate_basis(A, q, niter, M)
     B = Q.mT @ A if M is None else Q.mT @ A - Q.mT @ M
     U, S, Vh = svd(B, full_matrices=False)
     U, V = Q @ U, Vh.mT

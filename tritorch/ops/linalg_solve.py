@@ -2,7 +2,7 @@
 linalg_spectral.py.
 
 cholesky(_ex), lu_factor(_ex), lu, lu_solve, lu_unpack, solve(_ex), solve_triangular, inv(_ex), det, slogdet,
-logdet, cholesky_solve, cholesky_inverse; svd, svdvals, torch.svd, eigh, eigvalsh, qr (CholeskyQR2), pinv,
+logdet, cholesky_solve, cholesky_inverse; svd, svdvals, torch.svd, eigh, eigvalsh, qr (ops/linalg_qr.py), pinv,
 matrix_rank, lstsq, cond. The `_ex` forms return LAPACK's info without looking at it; the others read it (a host
 sync on cuda, as PyTorch's do) and raise LinAlgError with PyTorch's message.
 """
@@ -13,6 +13,7 @@ from collections import namedtuple
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
+from .linalg_qr import qr_op
 from .linalg_spectral import complete_basis_op, eigh_op, svd_op
 from .linalg_factor import (LinAlgError, _check_matrix, cholesky_op, det_op, lu_factor_op, lu_permute_op,
                             slogdet_op, solve_ex_op, solve_triangular_op)
@@ -325,32 +326,9 @@ def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
 
 
 def qr(A: Tensor, mode: str = "reduced", *, out=None):
-    """(Q, R) with A = Q R, Q with orthonormal columns and R upper triangular with a positive diagonal (the unique
-    such factorisation of a full-rank A; PyTorch's Householder QR leaves R's signs to LAPACK). Computed as
-    CholeskyQR2 from the Cholesky, triangular-solve and matmul ops: accurate for condition numbers up to about
-    1/sqrt(eps) (1e3 in float32, 1e7 in float64); a rank-deficient A raises LinAlgError. mode: 'reduced',
-    'complete' (Q completed to a square basis) or 'r' (Q empty)."""
-    if mode not in ("reduced", "complete", "r"):
-        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
-                           "or 'complete'")
-    _check_matrix("linalg.qr", A, square=False)
-    tt = _tt()
-    m, n = A.shape[-2:]
-    if m < n:  # A = Q [R1 R2] with Q R1 the QR of A's first m columns
-        Q, R1 = qr(A[..., :, :m], "reduced")
-        R = tt.cat([R1, Q.mT @ A[..., :, m:]], -1)
-    else:
-        Q, R = A, None
-        for _ in range(2):   # CholeskyQR2: the second pass restores Q's orthogonality
-            Rk = cholesky(Q.mT @ Q).mT
-            Q = solve_triangular_op(Rk, Q, upper=True, left=False)
-            R = Rk if R is None else Rk @ R
-        if mode == "complete" and m > n:
-            Q = tt.cat([Q, complete_basis_op(Q.detach())[..., :, n:]], -1)
-            R = tt.cat([R, tt.zeros(*R.shape[:-2], m - n, n, dtype=R.dtype, device=R.device)], -2)
-    if mode == "r":
-        Q = tt.empty(0, dtype=A.dtype, device=A.device)
-    return _out(qr_result(Q, R), out)
+    """(Q, R) with A = Q R: Householder QR with LAPACK's signs, as PyTorch's (ops/linalg_qr.py). mode: 'reduced',
+    'complete' (Q square) or 'r' (Q empty)."""
+    return _out(qr_result(*qr_op(A, mode=mode)), out)
 
 
 def torch_qr(input: Tensor, some: bool = True, *, out=None):

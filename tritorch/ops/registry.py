@@ -69,6 +69,9 @@ class Sample:
     # Skip the comparison against the float64 reference (for ops whose result is not a function of the inputs
     # alone, such as random ops) - the test still checks shape, dtype and device.
     compare_ref: bool = True
+    # False where the op's backward refuses this call by design (linalg.qr with mode='r'): the generated gradient
+    # tests leave the sample out, and the op's own tests check the error.
+    differentiable: bool = True
 
 
 @dataclass

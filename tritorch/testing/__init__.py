@@ -318,7 +318,7 @@ def gradcheck_sample(op, sample, double: bool) -> bool:
     """gradcheck (and gradgradcheck when `double`) of one float64 cpu sample; False when the sample is too big."""
     from ..autograd.gradcheck import gradcheck, gradgradcheck
     floats = _float_tensor_args(sample)
-    if not floats or sum(t.numel() for t in floats) > GRADCHECK_MAX_ELEMENTS:
+    if not sample.differentiable or not floats or sum(t.numel() for t in floats) > GRADCHECK_MAX_ELEMENTS:
         return False
     args = _leafify(sample.args, positions=grad_positions(op, sample.args))
     kwargs = sample.kwargs
@@ -349,6 +349,8 @@ def gradcheck_sample(op, sample, double: bool) -> bool:
 def grads_on(op, sample, device_args=None):
     """Gradients of sum(outputs * fixed weights) w.r.t. the float tensor args of a sample."""
     from ..autograd.tensor_methods import grad as autograd_grad
+    if not sample.differentiable:
+        return None
     args = sample.args if device_args is None else device_args
     args = _leafify(args, positions=grad_positions(op, args))
     outs = op(*args, **sample.kwargs)
