@@ -1,5 +1,7 @@
 """torch.* functions composed from registered ops (tritorch/ops/composite.py) vs PyTorch's: values, indices,
 gradients where differentiable, errors; cpu and cuda (GPU or interpreter)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -135,6 +137,48 @@ def test_errors_match_torch(call):
     with pytest.raises(RuntimeError) as theirs:
         call(torch)
     assert str(ours.value)[:30] == str(theirs.value)[:30]
+
+
+def _same_result_or_error(fn):
+    """fn(torch) and fn(tt): the same error (type and message), or results of the same dtype, shape and values."""
+    try:
+        want = fn(torch)
+    except Exception as e:   # noqa: BLE001 (any error PyTorch raises, tritorch must raise alike)
+        with pytest.raises(type(e)) as got:
+            fn(tt)
+        assert str(got.value) == str(e)
+        return
+    out = fn(tt)
+    assert out.dtype.name == str(want.dtype).split(".")[1] and tuple(out.shape) == tuple(want.shape)
+    np.testing.assert_allclose(_np(out), _np(want), rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_cov_and_corrcoef_follow_pytorch(device):
+    """Integer inputs (float32 results), complex ones (x x^H; corrcoef clips the parts), the squeeze of one
+    variable, no degrees of freedom left (warn, divide by zero), the weights' checks, and bool refused."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(-3, 4, (3, 5))
+    z = rng.standard_normal((2, 4)) + 1j * rng.standard_normal((2, 4))
+    fw, aw = np.array([1, 2, 0, 3, 1]), np.array([0.5, 1.0, 2.0, 0.1, 1.0])
+
+    def T(m, a):
+        return m.tensor(a, device=device) if m is tt else m.tensor(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (both warn where the degrees of freedom run out)
+        for a in (x, x.astype(np.float32), x.astype(np.uint8), x[:1], x[0], x[:, :1], z.astype(np.complex64), z,
+                  x > 0):
+            for kw in ({}, {"correction": 0}, {"correction": 2}):
+                _same_result_or_error(lambda m: m.cov(T(m, a), **kw))
+            _same_result_or_error(lambda m: m.corrcoef(T(m, a)))
+        for kw in ({"fweights": fw}, {"aweights": aw}, {"fweights": fw, "aweights": aw, "correction": 3},
+                   {"fweights": fw.astype(np.float32)}, {"aweights": fw}, {"fweights": -fw}, {"fweights": 0 * fw},
+                   {"fweights": fw[:3]}, {"aweights": aw[None]}):
+            _same_result_or_error(lambda m: m.cov(T(m, x), **{k: T(m, v) for k, v in kw.items()}))
+    _same_result_or_error(lambda m: m.cov(m.zeros(2, 2, 2)))
+    _same_result_or_error(lambda m: m.corrcoef(m.zeros(2, 2, 2)))
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        tt.cov(tt.tensor(x[:, :1], device=device))
 
 
 @pytest.mark.parametrize("device", DEVICES)

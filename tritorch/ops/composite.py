@@ -12,6 +12,7 @@ import collections
 import itertools
 import math
 import types
+import warnings
 
 import numpy as np
 
@@ -284,7 +285,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
         raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for dimension 0")
     lo, hi = float(min), float(max)
     if lo > hi:
-        raise RuntimeError(f"torch.histc: max must be larger than min")
+        raise RuntimeError("torch.histc: max must be larger than min")
     if lo == hi and input.numel():
         lo, hi = float(input.min().item()), float(input.max().item())
     if lo == hi:
@@ -382,40 +383,76 @@ def broadcast_shapes(*shapes):
 
 # ----------------------------------------------------------------------------------------------- statistics
 
+def _cov_weights(name: str, w: Tensor, n: int, integral: bool) -> Tensor:
+    if w.dim() > 1:
+        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with {w.dim()} "
+                           "dimensions")
+    if integral != (w.dtype.kind == _dt.INT):
+        from .registry import _type_name
+        want = "integral" if integral else "floating point"
+        raise RuntimeError(f"cov(): expected {name} to have {want} dtype but got {name} with {_type_name(w.dtype)} "
+                           "dtype")
+    if w.numel() != n:
+        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the input "
+                           f"but got {w.numel()} != {n}")
+    if n and bool((w < 0).any()):
+        raise RuntimeError(f"cov(): {name} cannot be negative")
+    return w
+
+
 def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
-    """The covariance matrix of the variables in the rows of input (observations in the columns), with
-    frequency and/or observation weights; correction 1 is the unbiased estimate."""
-    x = input if input.dim() == 2 else input.reshape(1, -1)
+    """The covariance matrix of the variables in the rows of input (observations in the columns), with frequency
+    and/or observation weights; correction 1 is the unbiased estimate. As PyTorch's: integer inputs give float32,
+    complex ones the Hermitian covariance (x x^H), and the result is squeezed (a single variable gives a 0-d
+    tensor); with no degrees of freedom left it warns and divides by zero."""
     if input.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.dim()} dimensions")
+    if input.dtype is _dt.bool_:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
+    x = input if input.dim() == 2 else input.reshape(1, -1)
     n = x.shape[1]
     w = None
     if fweights is not None:
-        w = fweights.to(x.dtype)
+        w = _cov_weights("fweights", fweights, n, integral=True)
     if aweights is not None:
-        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+        aw = _cov_weights("aweights", aweights, n, integral=False)
+        w = aw if w is None else w * aw
     if w is None:
-        mean = x.mean(1, keepdim=True)
+        w_sum = n
+        mean = x.sum(1, keepdim=True) / n
         norm = n - correction
     else:
         w_sum = w.sum()
+        if not bool(w_sum != 0):
+            raise RuntimeError("cov(): weights sum to zero, can't be normalized")
         mean = (x * w).sum(1, keepdim=True) / w_sum
-        norm = w_sum - correction if aweights is None else \
-            w_sum - correction * (w * aweights.to(x.dtype)).sum() / w_sum
+        norm = w_sum - correction * (w * aweights).sum() / w_sum if aweights is not None and correction != 0 \
+            else w_sum - correction
+    if bool(norm <= 0):
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.")
+        norm = 0 * norm
     xc = x - mean
-    xw = xc if w is None else xc * w
-    c = (xw @ xc.T) / (max(norm, 0) if isinstance(norm, (int, float)) else norm.clamp_min(0))
-    return c.squeeze() if input.dim() < 2 else c
+    c = xc @ (xc if w is None else xc * w).mT.conj()
+    return _tt().true_divide(c, norm).squeeze()
 
 
 def corrcoef(input: Tensor) -> Tensor:
-    """Pearson correlation coefficients of the variables in the rows of input, clipped to [-1, 1]."""
+    """Pearson correlation coefficients of the variables in the rows of input, clipped to [-1, 1] (the real and
+    imaginary parts separately for a complex input, as PyTorch's)."""
+    if input.dim() > 2:
+        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
     c = cov(input)
     if c.dim() == 0:
         return c / c
-    d = c.diagonal().sqrt()
-    return (c / d.reshape(-1, 1) / d.reshape(1, -1)).clamp(-1, 1)
+    d = c.diagonal()
+    std = (d.real if d.is_complex() else d).sqrt()
+    c = c / std.reshape(-1, 1) / std.reshape(1, -1)
+    if c.is_complex():
+        return _tt().complex(c.real.clamp(-1, 1), c.imag.clamp(-1, 1))
+    return c.clamp(-1, 1)
 
 
 # ------------------------------------------------------------------------------------ elementwise (composed)
