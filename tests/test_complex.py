@@ -449,3 +449,64 @@ def test_forms_over_the_parts_match_torch(device):
         real.scatter(0, tt.tensor([0], device=device), tt.tensor([1j], device=device))
     with pytest.raises(RuntimeError, match="dtypes match"):
         real.index_put_((tt.tensor([0], device=device),), tt.tensor([1j], device=device))
+
+
+def _np_of(t):
+    return t.detach().cpu().numpy() if isinstance(t, tt.Tensor) else t.detach().resolve_conj().numpy()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_mixed_real_and_complex_operands_match_torch(device):
+    """Ops given one real and one complex operand: a negative real base to a complex power (its log is complex),
+    float_power (complex128), logaddexp, the logical ops (z != 0), ldexp of a complex128 input by 2**250."""
+    base = np.array([-3.0, -1.0, 2.0, 0.5], np.float32)
+    expo = np.array([2j, 0.5 + 1j, -1.5, 3.0 + 0j], np.complex64)
+    z = _random((4,), np.complex64, 7)
+
+    def both(fn):
+        return fn(tt, lambda a: tt.tensor(a, device=device)), fn(torch, torch.tensor)
+    for fn in (lambda m, T: m.pow(T(base), T(expo)), lambda m, T: m.pow(T(base), 2j),
+               lambda m, T: m.pow(T(base.astype(np.int64)), T(expo)), lambda m, T: m.pow(T(z), T(np.arange(4))),
+               lambda m, T: m.float_power(T(base), T(expo)), lambda m, T: m.float_power(T(z), 2),
+               lambda m, T: m.logaddexp(T(z), T(base)), lambda m, T: m.logaddexp(T(z), T(z[::-1].copy()))):
+        got, want = both(fn)
+        assert got.dtype.name == str(want.dtype).split(".")[1]
+        np.testing.assert_allclose(_np_of(got), _np_of(want), rtol=2e-5, atol=1e-6)
+    zz = np.array([0j, 1j, 0j, 2 + 0j], np.complex64)
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        got, want = both(lambda m, T: getattr(m, name)(T(zz), T(np.array([0, 0, 1, 1]))))
+        np.testing.assert_array_equal(_np_of(got), _np_of(want))
+    got, want = both(lambda m, T: m.logical_not(T(zz)))
+    np.testing.assert_array_equal(_np_of(got), _np_of(want))
+    got, want = both(lambda m, T: m.ldexp(T(np.array([1 + 1j, 3j])), T(np.array([250, 3], np.uint8))))
+    np.testing.assert_array_equal(_np_of(got), np.array([1 + 1j, 3j]) * np.ldexp(1.0, [250, 3]))   # exact
+    np.testing.assert_allclose(_np_of(got), _np_of(want), rtol=1e-13)   # (PyTorch's 2**3 is exp(3 log 2) there)
+    with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
+        tt.tensor([True, False], device=device) - tt.tensor([1j, 2j], device=device)
+    with pytest.raises(TypeError, match="must be Tensor, not complex"):
+        tt.logaddexp(tt.tensor([1.0], device=device), 2j)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_zero_base_powers(device):
+    """0 ** b: 1 at b = 0 (PyTorch gives NaN there; NumPy and Python 1), 0 where Re b > 0, inf + nan j where
+    Re b < 0 and NaN elsewhere on the imaginary axis (PyTorch's)."""
+    r = tt.pow(tt.zeros(5, dtype=tt.complex64, device=device),
+               tt.tensor([0j, 1 + 0j, 2 + 3j, -1.5 + 0j, 1j], device=device)).cpu().numpy()
+    assert r[0] == 1 and r[1] == 0 and r[2] == 0
+    assert np.isinf(r[3].real) and np.isnan(r[3].imag) and np.isnan(r[4].real) and np.isnan(r[4].imag)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_conjugating_transposes_sinc_nan_to_num(device):
+    a = _random((2, 3), np.complex64, 8)
+    x, t = tt.tensor(a, device=device), torch.tensor(a)
+    for got, want in ((x.mH, t.mH), (x.H, t.H), (x.adjoint(), t.adjoint()), (tt.adjoint(x), torch.adjoint(t)),
+                      (tt.sinc(x), torch.sinc(t))):
+        assert got.dtype is tt.complex64 and tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_allclose(_np_of(got), _np_of(want), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(x.mT.cpu().numpy(), a.T)   # mT does not conjugate
+    special = np.array([complex(np.nan, np.inf), complex(-np.inf, 1), complex(2, np.nan)], np.complex64)
+    got = tt.nan_to_num(tt.tensor(special, device=device), nan=0.5)
+    np.testing.assert_array_equal(got.cpu().numpy(), torch.nan_to_num(torch.tensor(special), nan=0.5).numpy())
+    assert x.type().endswith(".ComplexFloatTensor") and tt.typename(x.to(tt.complex128)).endswith(".ComplexDoubleTensor")

@@ -545,6 +545,9 @@ def _binary_infer(op):
         for i, x in enumerate((a, b)):
             if not isinstance(x, _PY_COMPLEX):
                 _check_operand(name, x, i + 1)
+        if op == _SUB:
+            from .binary import _sub_bool_check
+            _sub_bool_check(a, b)
         dt = pw.result_dtype(a, b)
         if dt.kind != _dt.COMPLEX:
             dt = dt.to_complex()   # a complex alpha with real operands

@@ -7,8 +7,10 @@
   definition, E|z - mean|^2), std = sqrt(var); any / all / nonzero test z != 0; logsumexp against the largest
   real part.
 - Compositions of complex ops: prod (a tree of products of halves), cumprod (Hillis-Steele: log2(n) rounds of
-  products), dot (sum of products), lerp, addcmul, addcdiv, and pow = exp(b log a) (0 ** b: 1 where b is 0, else
-  0).
+  products), dot (sum of products), lerp, addcmul, addcdiv, pow = exp(b log a) (a real base taken as complex;
+  0 ** b: 1 at b = 0, 0 where Re b > 0, inf + nan j where Re b < 0, NaN elsewhere), float_power (pow in
+  complex128), logaddexp (the larger real part plus log1p(exp(difference))).
+- Tests of z != 0: logical_and / or / xor / not. nan_to_num on each part.
 
 Each form is the real op's `complex_op` (the registry sends calls with a complex operand to it), so
 `torch.gather(z, ...)`, `z.masked_fill_(m, 1j)` and `F.pad(z, ...)` take complex tensors.
@@ -231,15 +233,65 @@ def _addcdiv(input, tensor1, tensor2, value=1, out=None):
     return _finish(input + value * (tensor1 / tensor2), out)
 
 
+_NAN = float("nan")
+_INF = float("inf")
+
+
+def _zero_power(b, c):
+    """0 ** b in the complex dtype c: 1 at b = 0, 0 where Re b > 0, complex infinity (inf + nan j, as PyTorch) where
+    Re b < 0, and NaN on the rest of the imaginary axis."""
+    if not isinstance(b, Tensor):
+        b = _PY_COMPLEX(b)
+        return 1 if b == 0 else 0 if b.real > 0 else _PY_COMPLEX(_INF, _NAN) if b.real < 0 else _PY_COMPLEX(_NAN, _NAN)
+    tt = _tt()
+    re = real_op(b) if b.dtype.kind == _dt.COMPLEX else b
+    return tt.where(b == 0, tt.tensor(1, dtype=c, device=b.device),
+                    tt.where(re > 0, tt.tensor(0, dtype=c, device=b.device),
+                             tt.where(re < 0, tt.tensor(_PY_COMPLEX(_INF, _NAN), dtype=c, device=b.device),
+                                      tt.tensor(_PY_COMPLEX(_NAN, _NAN), dtype=c, device=b.device))))
+
+
 def _pow(a, b, out=None):
     tt = _tt()
     if not isinstance(a, Tensor):     # a number ** a complex tensor
         a = tt.tensor(a, dtype=b.dtype if b.dtype.kind == _dt.COMPLEX else b.dtype.to_complex(), device=b.device)
+    elif a.dtype.kind != _dt.COMPLEX:  # a real base: its log is complex (log(-3) = log 3 + i pi)
+        a = a.to(_dt.promote_types(a.dtype, b.dtype if isinstance(b, Tensor) else
+                                   _dt.get_default_dtype().to_complex()).to_complex())
     zero = a == 0
     safe = tt.where(zero, 1, a)       # (log(0) would poison the gradient through the branch where() drops)
     r = (b * safe.log()).exp()
-    fill = tt.where(b == 0, 1, 0).to(r.dtype) if isinstance(b, Tensor) else (1 if b == 0 else 0)
-    return _finish(tt.where(zero, fill, r), out)
+    return _finish(tt.where(zero, _zero_power(b, r.dtype), r), out)
+
+
+def _float_power(a, b, out=None):
+    """float_power with a complex operand: pow in complex128 (PyTorch's rule)."""
+    def wide(v):
+        return v.to(_dt.complex128) if isinstance(v, Tensor) else _PY_COMPLEX(v)
+    return _finish(_pow(wide(a), wide(b)), out)
+
+
+def _nonzero_binary(name):
+    """logical_and / or / xor with a complex operand: of z != 0."""
+    def form(a, b, out=None):
+        def nz(v):
+            return v != 0 if isinstance(v, Tensor) and v.dtype.kind == _dt.COMPLEX else v
+        return registry.get(name)(nz(a), nz(b), out=out)
+    return form
+
+
+def _logaddexp(a, b, out=None):
+    """log(exp(a) + exp(b)) for complex operands: the one with the larger real part plus log1p(exp(other - it))."""
+    tt = _tt()
+    for pos, (name, v) in enumerate((("input", a), ("other", b)), 1):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"logaddexp(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}")
+    c = _dt.promote_types(a.dtype, b.dtype)
+    c = c if c.kind == _dt.COMPLEX else c.to_complex()
+    a, b = a.to(c), b.to(c)
+    first = real_op(a) >= real_op(b)
+    hi, lo = tt.where(first, a, b), tt.where(first, b, a)
+    return _finish((lo - hi).exp().log1p() + hi, out)
 
 
 # ============================================================================================ install
@@ -253,7 +305,11 @@ def _install():
         "masked_select": _split(get("masked_select"), (0,)), "masked_fill": _masked_fill, "tril": _split(get("tril"), (0,)),
         "triu": _split(get("triu"), (0,)), "pad": _pad, "norm": _norm, "var": _var, "std": _std,
         "any": _nonzero_test("any"), "all": _nonzero_test("all"), "nonzero": _nonzero_test("nonzero"),
-        "prod": _prod, "cumprod": _cumprod, "logsumexp": _logsumexp, "dot": _dot, "lerp": _lerp, "addcmul": _addcmul, "addcdiv": _addcdiv, "pow": _pow,
+        "prod": _prod, "cumprod": _cumprod, "logsumexp": _logsumexp, "dot": _dot, "lerp": _lerp, "addcmul": _addcmul,
+        "addcdiv": _addcdiv, "pow": _pow, "float_power": _float_power, "logaddexp": _logaddexp,
+        "logical_and": _nonzero_binary("logical_and"), "logical_or": _nonzero_binary("logical_or"),
+        "logical_xor": _nonzero_binary("logical_xor"), "logical_not": _nonzero_test("logical_not"),
+        "nan_to_num": _split(get("nan_to_num"), (0,)),
     }
     for name, form in forms.items():
         op = get(name)

@@ -309,8 +309,9 @@ _HEAVISIDE = types.SimpleNamespace(name="heaviside", list_input=False, vjp=None,
 def heaviside(input: Tensor, values, *, out=None) -> Tensor:
     """0 where input < 0, values where input == 0, 1 where input > 0 (not differentiable)."""
     tt = _tt()
-    if not isinstance(values, Tensor):
-        values = tt.tensor(values, dtype=input.dtype, device=input.device)
+    for pos, (name, v) in enumerate((("input", input), ("values", values)), 1):
+        if not isinstance(v, Tensor):   # (PyTorch takes no number for either)
+            raise TypeError(f"heaviside(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}")
     if values.dtype is not input.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     with tt.no_grad():
@@ -494,9 +495,9 @@ def sgn(input: Tensor, *, out=None) -> Tensor:
 
 
 def sinc(input: Tensor, *, out=None) -> Tensor:
-    """sin(pi x) / (pi x), 1 at x = 0."""
+    """sin(pi x) / (pi x), 1 at x = 0 (complex in, complex out)."""
     tt = _tt()
-    x = input if input.dtype.kind == _dt.FLOAT else input.to(tt.get_default_dtype())
+    x = input if input.dtype.kind in (_dt.FLOAT, _dt.COMPLEX) else input.to(tt.get_default_dtype())
     px = x * math.pi
     safe = tt.where(x == 0, tt.ones_like(px), px)
     r = tt.where(x == 0, tt.ones_like(px), safe.sin() / safe)

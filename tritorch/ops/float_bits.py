@@ -419,6 +419,8 @@ def ldexp(input, other, *, out=None):
     if input.dtype.kind == _dt.FLOAT and other.dtype is _dt.bool_:
         raise NotImplementedError(f'"ldexp_{input.device.type}_exp" not implemented for \'Bool\'')
     from .binary import mul, pow
+    if input.dtype.kind == _dt.COMPLEX and other.dtype.kind == _dt.INT:   # 2**other in the input's precision
+        other = other.to(input.dtype.to_real())
     return mul(input, pow(2.0, other), out=out)
 
 

@@ -24,7 +24,8 @@ def _type(x, dtype=None, non_blocking=False):
     if dtype is None:
         names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                  "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-                 "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+                 "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
+                 "complex128": "ComplexDoubleTensor"}
         prefix = "tritorch.cuda." if x.device.type == "cuda" else "tritorch."
         return prefix + names[x.dtype.name]
     from .legacy_types import resolve

@@ -1226,30 +1226,39 @@ def _T(x: Tensor) -> Tensor:
     return permute_op(x, tuple(range(x.ndim - 1, -1, -1)))
 
 
-def _matrix_transpose(name: str):
+def _conj(x: Tensor) -> Tensor:
+    """x's complex conjugate (a real x itself): the H / mH / adjoint transposes conjugate, as PyTorch's."""
+    if x.dtype.kind != _dt.COMPLEX:
+        return x
+    from .complex import conj
+    return conj(x)
+
+
+def _matrix_transpose(name: str, conjugate: bool = False):
     def prop(x: Tensor) -> Tensor:
         if x.ndim < 2:
             raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of matrices. Got "
                                f"{x.ndim}-D tensor.")
-        return transpose_op(x, -2, -1)
+        t = transpose_op(x, -2, -1)
+        return _conj(t) if conjugate else t
     return prop
 
 
 _mT = _matrix_transpose("mT")
-_mH = _matrix_transpose("mH")
+_mH = _matrix_transpose("mH", conjugate=True)
 
 
 def _H(x: Tensor) -> Tensor:
     if x.ndim != 2:
         raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {x.ndim}-D tensor.")
-    return transpose_op(x, 0, 1)
+    return _conj(transpose_op(x, 0, 1))
 
 
 def adjoint(input: Tensor) -> Tensor:
     if input.ndim < 2:
         raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of matrices. Got "
                            f"{input.ndim}-D tensor.")
-    return transpose_op(input, -2, -1)
+    return _conj(transpose_op(input, -2, -1))
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
