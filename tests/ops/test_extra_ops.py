@@ -260,6 +260,32 @@ def test_unique(device):
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_unique_along_a_dim(device):
+    """unique(dim=d): the distinct slices in lexicographic order, the inverse and the counts, as PyTorch's
+    (slices with a NaN stay distinct; bool; empty inputs; a zero-sized other dim refused)."""
+    rng = np.random.default_rng(0)
+    cases = [(rng.integers(0, 3, (6, 3)), 0), (rng.integers(0, 3, (6, 3)), 1), (rng.integers(0, 2, (4, 3, 2)), 1),
+             (rng.integers(0, 2, (4, 3, 2)), -1), (np.array([[1.0, np.nan], [1.0, np.nan], [0.0, 2.0]]), 0),
+             (rng.integers(0, 2, (5, 2)) > 0, 0), (np.zeros((0, 3)), 0), (np.zeros((3, 0)), 1),
+             (np.array([3, 1, 3, -2]), 0), (rng.standard_normal((5, 4)).round(0), 0)]
+    for a, dim in cases:
+        for inverse in (False, True):
+            for counts in (False, True):
+                ours = tt.unique(tt.tensor(a, device=device), dim=dim, return_inverse=inverse, return_counts=counts)
+                theirs = torch.unique(torch.tensor(a), dim=dim, return_inverse=inverse, return_counts=counts)
+                ours = ours if isinstance(ours, tuple) else (ours,)
+                theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+                assert len(ours) == len(theirs)
+                for o, e in zip(ours, theirs):
+                    assert str(o.dtype).split(".")[-1] == str(e.dtype).split(".")[-1] and o.shape == e.shape
+                    np.testing.assert_array_equal(o.cpu().numpy(), e.numpy())
+    with pytest.raises(RuntimeError, match="0 sized dimensions"):
+        tt.unique(tt.zeros(3, 0, device=device), dim=0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        tt.unique(tt.zeros(3, 2, device=device), dim=2)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("name", ["logcumsumexp", "cummax", "cummin"])
 def test_scans_values_and_grads(name, device):
     a = np.round(np.random.default_rng(2).standard_normal((3, 6)), 0)   # rounding makes ties

@@ -2619,13 +2619,14 @@ __all__ += ["scatter_reduce"]
 # ------------------------------------------------------------------------------------------ unique (composed)
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
-    """The distinct elements of the flattened input in ascending order, with optionally the index of each
-    input element among them (return_inverse, input's shape) and how often each occurs (return_counts).
+    """The distinct elements of the flattened input in ascending order (with `dim`: the distinct slices along it,
+    _unique_dim), with optionally the index of each input element among them (return_inverse, input's shape) and
+    how often each occurs (return_counts).
     Composed of sort, a neighbour comparison, masked_select, cumsum and scatter; the result size depends on the
     data (PyTorch reads it back from the device too). NaNs are all distinct, as in PyTorch."""
     tt = _tt()
     if dim is not None:
-        raise RuntimeError("unique(): dim is not supported by tritorch yet; use dim=None (the flattened input)")
+        return _unique_dim(input, dim, return_inverse, return_counts)
     flat = input.reshape(-1)
     work = flat.to(_dt.uint8) if input.dtype is _dt.bool_ else flat
     values, perm = tt.sort(work, stable=True)
@@ -2642,6 +2643,42 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         starts = tt.nonzero(mask).reshape(-1)
         ends = tt.cat([starts[1:], tt.full((_b.min(n, 1),), n, dtype=_dt.int64, device=input.device)])
         results.append(ends - starts)
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def _unique_dim(input, dim, return_inverse, return_counts):
+    """unique(dim=d): the distinct slices along d in lexicographic order (always sorted, as PyTorch's), the slot of
+    each input slice among them and their counts. The slices are ordered by stable sorts of their columns, last
+    column first (an LSD sort: one sort of n keys per column); equal neighbours then share a group. NaN differs
+    from everything, so slices holding one are all distinct."""
+    tt = _tt()
+    nd = _b.max(input.dim(), 1)
+    if not -nd <= dim < nd:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
+    x = input.movedim(dim % nd, 0) if input.dim() else input.reshape(1)
+    n = x.shape[0]
+    results = [input]
+    if n and 0 in tuple(x.shape[1:]):
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
+    if n:
+        rows = x.reshape(n, -1)
+        keys = rows.to(_dt.uint8) if input.dtype is _dt.bool_ else rows
+        perm = tt.arange(n, device=input.device)
+        for c in range(keys.shape[1] - 1, -1, -1):
+            perm = perm.index_select(0, tt.sort(keys[:, c].index_select(0, perm), stable=True)[1])
+        ordered = keys.index_select(0, perm)
+        mask = tt.cat([tt.ones(1, dtype=_dt.bool_, device=input.device), (ordered[1:] != ordered[:-1]).any(1)])
+        starts = tt.nonzero(mask).reshape(-1)
+        results = [x.index_select(0, perm.index_select(0, starts)).movedim(0, dim % nd)]
+    if return_inverse:
+        inverse = tt.zeros(n, dtype=_dt.int64, device=input.device)
+        results.append(inverse.scatter(0, perm, tt.cumsum(mask.to(_dt.int64), 0) - 1) if n else inverse)
+    if return_counts:
+        if n:
+            ends = tt.cat([starts[1:], tt.full((1,), n, dtype=_dt.int64, device=input.device)])
+            results.append(ends - starts)
+        else:
+            results.append(tt.zeros(0, dtype=_dt.int64, device=input.device))
     return results[0] if len(results) == 1 else tuple(results)
 
 
