@@ -145,3 +145,39 @@ def test_cpu_keep_mask_decided_on_integers_matches_the_uniform_floats(p):
         x = R._draws_np(seed, 16, n, False)[:n].view(np.int32)
         folded = (x ^ (x >> 31)).astype(np.float32) * np.float32(4.6566127342e-10)
         np.testing.assert_array_equal(nn_dropout.keep_mask_np(seed, 16, n, p), folded >= np.float32(p))
+
+
+def test_cpu_forward_keeps_the_mask_for_its_backward(monkeypatch):
+    """Under autograd the cpu forward keeps its mask bit-packed and the backward's identical call takes it (no
+    second Philox run); the gradient is the regenerated mask's, bit for bit; without grad nothing is kept; the
+    store is bounded by bytes, oldest first. SDPA's attention dropout shares it."""
+    D._KEPT.clear()
+    D._KEPT_BYTES[0] = 0
+    x = tt.randn(64, 33, requires_grad=True)
+    tt.manual_seed(5)
+    y = tt.nn.functional.dropout(x, 0.3)
+    assert len(D._KEPT) == 1 and D._KEPT_BYTES[0] == -(-64 * 33 // 8)
+    draws = []
+    real_draws = D._random._draws_np
+    monkeypatch.setattr(D._random, "_draws_np", lambda *a: draws.append(a) or real_draws(*a))
+    y.backward(tt.ones_like(y))
+    assert not draws and not D._KEPT and D._KEPT_BYTES[0] == 0
+    monkeypatch.undo()
+    tt.manual_seed(5)
+    with tt.no_grad():
+        z = tt.nn.functional.dropout(tt.ones(64, 33), 0.3)
+    assert not D._KEPT
+    np.testing.assert_array_equal(x.grad.numpy(), z.numpy())     # the kept mask is the regenerated one
+    monkeypatch.setattr(D, "_KEPT_MAX_BYTES", 1000)
+    for _ in range(5):                                            # forwards whose backward never runs
+        tt.nn.functional.dropout(tt.randn(100, 40, requires_grad=True), 0.5)
+    assert D._KEPT_BYTES[0] <= 1000 and len(D._KEPT) == 2
+    D._KEPT.clear()
+    D._KEPT_BYTES[0] = 0
+    q = tt.randn(2, 2, 9, 8, requires_grad=True)
+    tt.manual_seed(1)
+    out = tt.nn.functional.scaled_dot_product_attention(q, q, q, dropout_p=0.4)
+    assert len(D._KEPT) == 1
+    out.sum().backward()
+    assert not D._KEPT
+

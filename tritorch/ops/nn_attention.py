@@ -52,6 +52,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -60,11 +61,12 @@ from ..tensor import Tensor, _make
 from . import pointwise as pw
 from ._cpu_parallel import one_blas_thread, parallel_chunks
 from .matmul import _EventTimer
-from .registry import BenchSpec, Meta, OpDef, Sample, _no_record, device_of, register
+from .registry import _GRAD, BenchSpec, Meta, OpDef, Sample, _no_record, device_of, register
 from .samples import make_tensor, rng_for
 from .launch import cdiv as _cdiv, f64_bits as _bits, next_pow2
 
 FAMILY = "nn_attention"
+_FLAGS = _state.FLAGS
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -673,12 +675,11 @@ def _cols_view(key_major: np.ndarray) -> np.ndarray:
     return np.moveaxis(key_major, 0, -2)
 
 
-def _keep_np(p: _Plan) -> np.ndarray:
-    """The dropout keep decisions (*batch, H, L, S), the same bits the kernels draw."""
-    from . import random as _random
-    plan = _random._float_plan(_random.UNIFORM, _dt.float32, 0.0, 1.0)
-    u = _random.generate_np(plan, p.seed, p.offset, _n_draws(p))
-    return (u >= np.float32(p.p)).reshape(p.batch + (p.H, p.L, p.S))
+def _keep_np(p: _Plan, for_backward: bool = False) -> np.ndarray:
+    """The dropout keep decisions (*batch, H, L, S), the same bits the kernels draw (uniform >= p, as dropout's:
+    for_backward keeps them for the backward's call, see nn_dropout._KEPT)."""
+    from .nn_dropout import keep_mask_np
+    return keep_mask_np(p.seed, p.offset, _n_draws(p), p.p, for_backward).reshape(p.batch + (p.H, p.L, p.S))
 
 
 _CAUSAL_BIAS: dict = {}
@@ -814,7 +815,8 @@ def _fwd_cpu(meta, query, key, value, attn_mask=None, **_kw):
     lse = _softmax_keys_(s, acc)
     probs = _rows_view(s)
     if p.p > 0:
-        probs = probs * (_keep_np(p) * acc.type(_keep_scale(p.p)))  # s stays P for the backward
+        grad = any(t._requires_grad for t in (query, key, value)) and (not _FLAGS.grad_off or _GRAD.enabled)
+        probs = probs * (_keep_np(p, grad) * acc.type(_keep_scale(p.p)))  # s stays P for the backward
     vx = np.repeat(v, p.GV, axis=-3) if p.GV > 1 else v
     out = _bmm(probs, vx)
     if p.nd == 2:

@@ -8,20 +8,24 @@ devices). Kept elements are scaled by 1 / (1 - p). So the mask is a pure functio
 is bitwise the same on both devices.
 
 Backward: the gradient is grad * mask / (1 - p), i.e. dropout applied to the gradient with the same (seed,
-offset): the rule calls the same op again. The mask is recomputed rather than saved: nothing is kept for the
-backward but two integers, where a saved mask would hold one byte (or a float) per element for the whole life of
-the graph - the activation memory dropout sits in the middle of - while regenerating it costs ~25 integer ops per
-element in a kernel that is memory-bound anyway. The rule is linear in its input, so double backward works too.
+offset): the rule calls the same op again. On cuda the mask is recomputed rather than saved: nothing is kept for
+the backward but two integers, where a saved mask would hold one byte (or a float) per element for the whole life
+of the graph - the activation memory dropout sits in the middle of - while regenerating it costs ~25 integer ops
+per element in a kernel that is memory-bound anyway. NumPy's Philox costs ~10 ns an element, so the cpu forward
+under autograd keeps its mask bit-packed (1 bit an element) until the backward's identical call takes it (_KEPT).
+The rule is linear in its input, so double backward works too.
 """
 from __future__ import annotations
 
 import functools
 import math
+import threading
 
 import numpy as np
 import triton
 import triton.language as tl
 
+from .. import _state
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -31,11 +35,12 @@ from . import launch
 from . import pointwise as pw
 from . import random as _random
 from .launch import f64_bits as _f64_bits
-from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, register
+from .registry import _GRAD, BenchSpec, Meta, OpDef, Sample, _type_name, register
 from .ternary import np_masked_bits
 from .samples import make_tensor, rng_for
 
 FAMILY = "nn_dropout"
+_FLAGS = _state.FLAGS
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
@@ -74,18 +79,48 @@ def _dropout_kernel(
 
 # ================================================================================================ NumPy side
 
-def keep_mask_np(seed: int, offset: int, n: int, p: float) -> np.ndarray:
+def keep_mask_np(seed: int, offset: int, n: int, p: float, for_backward: bool = False) -> np.ndarray:
     """The keep mask (bool, n elements in row-major order) the kernel computes for (seed, offset): uniform(r) >= p,
-    decided on the draws' integers (see _keep_threshold: three integer passes instead of a float conversion)."""
-    x = _random._draws_np(seed, offset, n, False)[:n].view(np.int32)
+    decided on the draws' integers (see _keep_threshold: three integer passes instead of a float conversion).
+    for_backward: also keep it, bit-packed, for the one identical call the backward makes (see _KEPT)."""
     threshold = _keep_threshold(float(p))
+    key = (seed, offset, n, threshold)
+    with _KEPT_LOCK:
+        bits = _KEPT.pop(key, None)
+        if bits is not None:
+            _KEPT_BYTES[0] -= bits.nbytes
+    if bits is not None:
+        return np.unpackbits(bits, count=n).view(bool)
     if threshold > _INT32_MAX:
         return np.zeros(n, bool)
+    x = _random._draws_np(seed, offset, n, False)[:n].view(np.int32)
     # tl.uint_to_uniform_float scales x for x >= 0 and ~x = -x - 1 for x < 0: ~x >= t is x < -t (two compares
     # into bool arrays: cheaper than forming ~x in an int32 temporary)
     keep = x >= threshold
     keep |= x < -threshold
+    if for_backward:
+        _keep(key, np.packbits(keep))
     return keep
+
+
+# Masks a cpu forward drew under autograd, bit-packed (n / 8 bytes), by (seed, offset, n, threshold): the mask is
+# a pure function of that key, so the backward's call for the same key takes the bits instead of running Philox
+# again (NumPy's Philox costs ~10 ns an element here, most of a dropout's time; unpacking ~0.3). Taken out on use;
+# the oldest go first past _KEPT_MAX_BYTES (a forward whose backward never runs). GPU kernels regenerate instead:
+# there Philox is free beside the memory traffic, and nothing is kept.
+_KEPT: dict = {}
+_KEPT_BYTES = [0]
+_KEPT_MAX_BYTES = 64 << 20
+_KEPT_LOCK = threading.Lock()
+
+
+def _keep(key, bits: np.ndarray) -> None:
+    with _KEPT_LOCK:
+        old = _KEPT.pop(key, None)
+        _KEPT_BYTES[0] += bits.nbytes - (0 if old is None else old.nbytes)
+        _KEPT[key] = bits
+        while _KEPT_BYTES[0] > _KEPT_MAX_BYTES and _KEPT:
+            _KEPT_BYTES[0] -= _KEPT.pop(next(iter(_KEPT))).nbytes
 
 
 _INT32_MAX = (1 << 31) - 1
@@ -133,7 +168,8 @@ def _dropout_cpu(meta, input, p, *, seed, offset, out=None):
     n = math.prod(meta.shape)
     x = input._data
     compute = np.float64 if meta.dtype is _dt.float64 else np.float32
-    keep = keep_mask_np(int(seed), int(offset), n, meta.aux).reshape(meta.shape)
+    keep = keep_mask_np(int(seed), int(offset), n, meta.aux,
+                        input._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled)).reshape(meta.shape)
     scaled = x.astype(compute, copy=False) * compute(_scale(meta.aux))
     r = np_masked_bits(keep, scaled)   # +0 where dropped (NaN too), as the kernel: np.where is 5x slower here
     if out is not None:
