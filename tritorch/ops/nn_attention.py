@@ -636,6 +636,12 @@ def _np4(a: np.ndarray) -> np.ndarray:
     return a[None] if a.ndim == 2 else a
 
 
+# Multiply-adds per product from which the batch is split over the cpu pool. Below it the two threads' GIL hand-offs
+# cost more than they overlap: 16 products of 64 x 64 x 32 (a small GPT's heads) took 210-270 us split, 40-80 us
+# as one stacked call; at 128 x 128 x 64 the two were even; at 256 x 256 x 64 the split was 1.55x faster.
+_POOL_MIN_PRODUCT = 1 << 21
+
+
 def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Batched a @ b (into `out` when given: a strided view, e.g. of a key-major score array). Large matrices go
     one BLAS call each (NumPy's stacked matmul runs several times slower there); many small ones take the stacked
@@ -645,8 +651,8 @@ def _bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     if not lead or m * n * k < 32768:  # (OpenBLAS runs products this small on one thread anyway)
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
-    if math.prod(lead) > 4096:
-        with one_blas_thread():  # many medium products: see below
+    if math.prod(lead) > 4096 or m * n * k < _POOL_MIN_PRODUCT:
+        with one_blas_thread():  # many medium products, or products too small to share: see below
             return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:
         out = np.empty(lead + (m, n), np.result_type(a.dtype, b.dtype))
