@@ -355,3 +355,58 @@ def test_model_and_optimizer_state_dicts_resume(tmp_path):
         m(x).sum().backward()
         o.step()
     _assert_same(model2.state_dict(), model.state_dict())
+
+
+# ------------------------------------------------------------------------- whole modules (torch.save(model))
+
+class TiedLM(tt.nn.Module):
+    """A model saved whole: submodules, a tied weight, an activation function, a plain attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = tt.nn.Embedding(11, 8)
+        self.rnn = tt.nn.LSTM(8, 8, batch_first=True)
+        self.enc = tt.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        self.head = tt.nn.Linear(8, 11)
+        self.head.weight = self.emb.weight
+        self.shared = self.head          # the same submodule twice
+        self.kind = "lm"
+
+    def forward(self, x):
+        return self.shared(self.enc(self.rnn(self.emb(x))[0]))
+
+
+_LM_GLOBALS = [TiedLM, tt.nn.Embedding, tt.nn.LSTM, tt.nn.TransformerEncoderLayer, tt.nn.Linear,
+               tt.nn.MultiheadAttention, tt.nn.modules.linear.NonDynamicallyQuantizableLinear, tt.nn.LayerNorm,
+               tt.nn.Dropout, tt.nn.functional.relu]
+
+
+def test_whole_modules_save_and_load_under_pytorchs_weights_only_rule(tmp_path):
+    tt.manual_seed(0)
+    model = TiedLM().eval()
+    x = tt.randint(0, 11, (2, 5))
+    want = model(x)
+    path = tmp_path / "model.pt"
+    tt.save(model, path)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed.*TiedLM.*add_safe_globals"):
+        tt.load(path)                                             # classes must be allowed, as in PyTorch
+    with tt.serialization.safe_globals(_LM_GLOBALS):
+        back = tt.load(path)
+    assert not tt.serialization.get_safe_globals()               # (the context manager's allowance ends)
+    assert type(back) is TiedLM and back.kind == "lm" and not back.training
+    assert back.head.weight is back.emb.weight and back.shared is back.head
+    assert isinstance(back.head.weight, tt.nn.Parameter) and back.head.weight.requires_grad
+    assert back.enc.activation is tt.nn.functional.relu
+    np.testing.assert_array_equal(back(x).detach().numpy(), want.detach().numpy())
+    calls = []
+    back.register_forward_hook(lambda m, i, o: calls.append(1))   # hook tables are weak-referencable again
+    back(x)
+    assert calls == [1]
+    assert type(tt.load(path, weights_only=False)) is TiedLM     # any class, from a trusted file
+    tt.serialization.add_safe_globals(_LM_GLOBALS)
+    try:
+        assert type(tt.load(path)) is TiedLM
+    finally:
+        tt.serialization.clear_safe_globals()
+    with pytest.raises(TypeError, match="cannot save an object of type function .*fn"):
+        tt.save({"fn": lambda: 0}, path)                          # (a lambda has no import path)

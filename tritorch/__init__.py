@@ -69,7 +69,7 @@ from . import amp, distributions, fft, func, linalg, random, special  # noqa: E4
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import _dynamo, accelerator, compiler, cpu  # noqa: E402,F401
-from . import futures, hub, mps, return_types, signal  # noqa: E402,F401
+from . import futures, hub, mps, onnx, return_types, signal  # noqa: E402,F401
 from . import library  # noqa: E402,F401  (torch.library: custom ops as registered ops)
 from .jit import fork, wait  # noqa: E402,F401  (torch.fork / torch.wait)
 from ._rnn_forms import *  # noqa: E402,F401,F403  (torch.lstm_cell, ..., torch.lstm, gru, rnn_tanh, rnn_relu)

@@ -9,8 +9,11 @@ OrderedDicts, lists, tuples, sets, numbers, strings, bools, None, dtypes, device
 shape and dtype) is JSON in the safetensors header metadata, under "tritorch.structure", with a CRC-32 of each
 tensor's bytes so that corrupted data is detected on load.
 
-No pickle anywhere: loading a file parses JSON and copies tensor bytes, so it never runs code (`weights_only` is
-accepted and always effectively True). Objects of other types are refused by save().
+No pickle anywhere: loading a file parses JSON and copies tensor bytes. Other objects (a whole nn.Module, as
+`torch.save(model, f)` saves it) are saved by their class's import path and their state (__getstate__), classes
+and functions by their import path; load rebuilds them (cls.__new__, then __setstate__ or the __dict__) only for
+classes and functions allowed by add_safe_globals / safe_globals - PyTorch's weights_only rule, on by default -
+or for any with weights_only=False. Objects without an importable class or a __dict__ are refused by save().
 
 Writes are atomic: the file is written to a temporary file in the target's folder, flushed to disk (fsync), moved
 over the target with os.replace, and the folder is fsynced. A process killed mid-save leaves the previous file
@@ -33,9 +36,11 @@ from __future__ import annotations
 
 import base64
 import collections
+import importlib
 import io
 import json
 import os
+import pickle
 import tempfile
 import zlib
 
@@ -55,7 +60,7 @@ from .device import CPU, as_device
 from .device import device as _Device
 from .tensor import Size, Tensor, _make
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "safe_globals", "get_safe_globals", "clear_safe_globals"]
 
 _STRUCTURE_KEY = "tritorch.structure"
 _FORMAT_KEY = "tritorch.format"
@@ -78,6 +83,7 @@ class _Encoder:
         self._crcs: dict[str, int] = {}
         self._keep: list = []  # the saved tensors, so that id()s stay unique while encoding
         self._pairs: set = set()  # tensors saved as the float pairs of their complex values
+        self._objects: dict[int, int] = {}  # id(object) -> its number, for objects saved by their state
 
     def encode(self, obj, path: str):
         if obj is None or isinstance(obj, (bool, str)):
@@ -111,9 +117,29 @@ class _Encoder:
             if not all(_hashable_node(v) for v in node):
                 raise TypeError(f"tritorch.save: unsupported set element at {path or 'the top'}")
             return {"frozenset" if isinstance(obj, frozenset) else "set": node}
-        raise TypeError(f"tritorch.save: cannot save an object of type {type(obj).__name__} (at {path or 'the top'}): "
-                        "checkpoints hold tensors, NumPy arrays, dicts, lists, tuples, sets, str, int, float, bool, "
-                        "None, dtypes, devices and bytes (they are never pickled)")
+        return self._object(obj, path)
+
+    def _object(self, obj, path: str):
+        """A class or function by its import path; any other object with a __dict__ (a whole nn.Module, say) as
+        its class's path and its state, once however often it is referenced (later references point to it)."""
+        if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
+            ref = _global_name(obj)
+            if ref is not None:
+                return {"global": ref}
+        ref = _global_name(type(obj))
+        getstate = getattr(obj, "__getstate__", None)
+        if ref is None or not hasattr(obj, "__dict__") or getstate is None:
+            raise TypeError(f"tritorch.save: cannot save an object of type {type(obj).__name__} (at "
+                            f"{path or 'the top'}): checkpoints hold tensors, NumPy arrays, dicts, lists, tuples, "
+                            "sets, str, int, float, bool, None, dtypes, devices, bytes, and objects of importable "
+                            "classes by their state (they are never pickled)")
+        seen = self._objects.get(id(obj))
+        if seen is not None:
+            return {"object_ref": seen}
+        self._objects[id(obj)] = key = len(self._objects)
+        self._keep.append(obj)
+        state = getstate()
+        return {"object": [ref, key, self.encode(state, path)]}
 
     def _items(self, d: dict, path: str) -> list:
         items = []
@@ -174,6 +200,67 @@ class _Encoder:
         while f"{name}#{i}" in self.arrays:
             i += 1
         return f"{name}#{i}"
+
+
+def _global_name(obj) -> str | None:
+    """'module:qualname' of a class or function that importing the module and walking the name finds again."""
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        return None
+    try:
+        if _resolve(module, qualname) is not obj:
+            return None
+    except (ImportError, AttributeError):
+        return None
+    return f"{module}:{qualname}"
+
+
+def _resolve(module: str, qualname: str):
+    target = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+# ====================================================== classes and functions a checkpoint may name
+
+_SAFE_GLOBALS: dict[str, object] = {}
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow loading checkpoints that name these classes or functions (torch.serialization.add_safe_globals): a
+    whole saved nn.Module names its class (and its submodules', and functions such as an activation). Entries are
+    the objects, or (object, 'module.qualname') pairs."""
+    for entry in safe_globals:
+        obj = entry[0] if isinstance(entry, tuple) else entry
+        ref = _global_name(obj)
+        if ref is None:
+            raise TypeError(f"add_safe_globals: {obj!r} is not an importable class or function")
+        _SAFE_GLOBALS[ref] = obj
+
+
+def get_safe_globals() -> list:
+    return list(_SAFE_GLOBALS.values())
+
+
+def clear_safe_globals() -> None:
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:  # noqa: N801 - torch.serialization.safe_globals is a lower-case context manager
+    """with safe_globals([...]): the classes and functions allowed only inside the block."""
+
+    def __init__(self, safe_globals: list) -> None:
+        self._globals = list(safe_globals)
+
+    def __enter__(self):
+        self._saved = dict(_SAFE_GLOBALS)
+        add_safe_globals(self._globals)
+
+    def __exit__(self, *exc):
+        _SAFE_GLOBALS.clear()
+        _SAFE_GLOBALS.update(self._saved)
+        return False
 
 
 # NumPy dtypes (kind and size, as dtype.str spells them) an array may have to be saved: safetensors' own
@@ -307,7 +394,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     """Load an object saved by tritorch.save (or any safetensors file: a dict of its tensors), or a checkpoint
     PyTorch's torch.save wrote (read under its weights_only rules: _torch_checkpoint.py), from a path or a readable
     binary file object. `map_location` moves tensors (see the module docstring). Nothing in the file is ever
-    executed: `weights_only` and `mmap` are accepted for PyTorch compatibility and change nothing."""
+    executed. A saved object (a whole nn.Module) names its class: under `weights_only` (the default, as in
+    PyTorch) only classes and functions allowed by add_safe_globals / safe_globals are rebuilt; weights_only=False
+    allows any (importing its module). `mmap` is accepted and changes nothing."""
     if pickle_module is not None:
         raise TypeError("tritorch.load never unpickles: pickle_module is not supported")
     from ._torch_checkpoint import is_torch_checkpoint, legacy_message, load_torch_checkpoint
@@ -328,7 +417,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     if legacy is not None:
         raise CheckpointError(legacy)
     metadata, arrays = _read_buffer(data, name) if data is not None else _read_file(name)
-    return _Decoder(name, arrays, map_location).decode_file(metadata)
+    return _Decoder(name, arrays, map_location, weights_only is not False).decode_file(metadata)
 
 
 def _placer(map_location):
@@ -412,11 +501,13 @@ def _np_dtype(code: str):
 class _Decoder:
     """Rebuilds the saved object from its JSON structure and the file's arrays."""
 
-    def __init__(self, name: str, arrays: dict, map_location) -> None:
+    def __init__(self, name: str, arrays: dict, map_location, weights_only: bool = True) -> None:
         self.name = name
         self.arrays = arrays
         self.map_location = map_location
+        self.weights_only = weights_only
         self._tensors: dict[str, Tensor] = {}  # one object per saved tensor, however often it is referenced
+        self._objects: dict[int, object] = {}  # objects saved by their state, by number
 
     def decode_file(self, metadata: dict):
         raw = metadata.get(_STRUCTURE_KEY)
@@ -465,9 +556,45 @@ class _Decoder:
             if kind == "set" or kind == "frozenset":
                 items = (self._key(v) for v in value)
                 return set(items) if kind == "set" else frozenset(items)
-        except (TypeError, ValueError) as e:
+            if kind == "global":
+                return self._global(value)
+            if kind == "object":
+                ref, key, state = value
+                cls = self._global(ref)
+                obj = cls.__new__(cls)
+                self._objects[int(key)] = obj
+                state = self.decode(state)
+                setstate = getattr(obj, "__setstate__", None)
+                if setstate is not None:
+                    setstate(state)
+                else:
+                    obj.__dict__.update(state)
+                return obj
+            if kind == "object_ref":
+                return self._objects[int(value)]
+        except (TypeError, ValueError, KeyError) as e:
             raise _corrupt(self.name, f"bad structure metadata ({kind}: {e})") from None
         raise _corrupt(self.name, f"bad structure metadata (unknown node kind {kind!r})")
+
+    def _global(self, ref: str):
+        """The class or function `ref` names: with weights_only only one allowed by add_safe_globals / safe_globals
+        (as PyTorch's weights_only load), otherwise any (importing its module, as unpickling would)."""
+        module, _, qualname = str(ref).partition(":")
+        if self.weights_only:
+            obj = _SAFE_GLOBALS.get(ref)
+            if obj is None:
+                short = qualname.rpartition(".")[2]
+                raise pickle.UnpicklingError(
+                    f"Weights only load failed: {self.name} holds an object of class or function {module}.{qualname}, "
+                    f"which is not an allowed global. If you trust this class/function, allow it with "
+                    f"torch.serialization.add_safe_globals([{short}]) or the torch.serialization.safe_globals("
+                    f"[{short}]) context manager, or load with weights_only=False (only for a checkpoint from a "
+                    "trusted source).")
+            return obj
+        try:
+            return _resolve(module, qualname)
+        except (ImportError, AttributeError) as e:
+            raise _corrupt(self.name, f"cannot find {module}.{qualname} ({e})") from None
 
     def _key(self, node):
         key = self.decode(node)

@@ -63,6 +63,9 @@ class _HookDict(OrderedDict):
     """An OrderedDict that a weakref can point to (plain dicts cannot be weakly referenced)."""
 
 
+_HOOK_TABLES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
+                "_forward_hooks_always_called", "_backward_hooks", "_backward_pre_hooks")
+
 # Hooks every Module runs (torch.nn.modules.module.register_module_*): before its own, as in PyTorch.
 _global_forward_pre_hooks = _HookDict()
 _global_forward_hooks = _HookDict()
@@ -350,6 +353,10 @@ class Module:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        for name in _HOOK_TABLES:   # (a checkpoint brings them back as plain ordered dicts: hooks need weakrefs)
+            table = self.__dict__.get(name)
+            if table is None or type(table) is not _HookDict:
+                object.__setattr__(self, name, _HookDict(table or ()))
 
     def __deepcopy__(self, memo: dict) -> "Module":
         """copy.deepcopy(module): parameters and buffers are cloned (tritorch tensors are not picklable, so the
