@@ -256,8 +256,9 @@ def _pow(a, b, out=None):
     if not isinstance(a, Tensor):     # a number ** a complex tensor
         a = tt.tensor(a, dtype=b.dtype if b.dtype.kind == _dt.COMPLEX else b.dtype.to_complex(), device=b.device)
     elif a.dtype.kind != _dt.COMPLEX:  # a real base: its log is complex (log(-3) = log 3 + i pi)
-        a = a.to(_dt.promote_types(a.dtype, b.dtype if isinstance(b, Tensor) else
-                                   _dt.get_default_dtype().to_complex()).to_complex())
+        from .pointwise import result_dtype   # (PyTorch's promotion: a 0-d complex b keeps a's precision)
+        c = result_dtype(a, b)
+        a = a.to(c if c.kind == _dt.COMPLEX else c.to_complex())
     zero = a == 0
     safe = tt.where(zero, 1, a)       # (log(0) would poison the gradient through the branch where() drops)
     r = (b * safe.log()).exp()
