@@ -541,3 +541,24 @@ def test_random_split_lengths_and_fractions():
         random_split(ds, [3, 3])
     with pytest.raises(ValueError, match="Fraction at index 1 is not between 0 and 1"):
         random_split(ds, [0.5, 1.5, -1.0])
+
+
+def test_random_samplers_draw_their_epoch_a_chunk_at_a_time():
+    """num_samples may be huge (minGPT's 'infinite' RandomSampler(replacement=True, num_samples=int(1e10))): the
+    indices are drawn as the epoch is consumed, in chunks whose stream equals one call's."""
+    from tritorch.utils.data import BatchSampler, RandomSampler, WeightedRandomSampler
+    from tritorch.utils.data.sampler import _CHUNK
+    s = RandomSampler(range(10), replacement=True, num_samples=int(1e10))
+    it = iter(BatchSampler(s, 7, False))
+    assert [len(next(it)) for _ in range(3)] == [7, 7, 7]
+    n = 2 * _CHUNK + 3
+    def sampler():
+        return RandomSampler(range(1000), replacement=True, num_samples=n, generator=tt.Generator().manual_seed(3))
+    want = tt.randint(0, 1000, (n,), generator=tt.Generator().manual_seed(3)).numpy()
+    assert np.array_equal(sampler()._indices(), want) and list(sampler()) == want.tolist()
+    batches = list(BatchSampler(sampler(), 1000, False)._index_batches())
+    assert [len(b) for b in batches] == [1000] * (n // 1000) + [n % 1000]   # batches across chunk boundaries
+    assert np.array_equal(np.concatenate(batches), want)
+    w = WeightedRandomSampler([1.0, 2.0, 3.0], n, generator=tt.Generator().manual_seed(4))._indices()
+    u = tt.rand(n, dtype=tt.float64, generator=tt.Generator().manual_seed(4)).numpy()
+    assert np.array_equal(w, np.minimum(np.searchsorted(np.cumsum([1 / 6, 2 / 6, 3 / 6]), u, side="right"), 2))

@@ -1,9 +1,11 @@
 """Samplers: the order in which a DataLoader visits a map-style dataset's indices.
 
 Random samplers draw from tritorch's Philox generators (tritorch.Generator), so a seeded generator, or
-tritorch.manual_seed when none is given, replays the same order. The built-in samplers also expose their whole
-epoch as one NumPy int64 array (`_indices()`), which BatchSampler slices into batches without a Python loop
-over items; iterating them yields the same indices as plain ints.
+tritorch.manual_seed when none is given, replays the same order. The built-in samplers also expose their epoch
+as NumPy int64 arrays drawn a chunk at a time (`_index_chunks()`; `_indices()` joins them), which BatchSampler
+slices into batches without a Python loop over items; iterating them yields the same indices as plain ints. The
+chunks are drawn as the epoch is consumed, so num_samples may be huge (minGPT's "infinite" sampler asks for 1e10
+with replacement); their sizes are whole Philox counters, so the stream equals one call's.
 """
 from __future__ import annotations
 
@@ -45,6 +47,11 @@ class SequentialSampler(Sampler):
     def _indices(self) -> np.ndarray:
         return np.arange(len(self.data_source), dtype=np.int64)
 
+    def _index_chunks(self):
+        n = len(self.data_source)
+        for start in range(0, n, _CHUNK):
+            yield np.arange(start, min(n, start + _CHUNK), dtype=np.int64)
+
     def __iter__(self):
         return iter(range(len(self.data_source)))
 
@@ -71,18 +78,26 @@ class RandomSampler(Sampler):
     def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _indices(self) -> np.ndarray:
+    def _index_chunks(self):
         n = len(self.data_source)
         g = _fresh_generator(self.generator)
+        total = self.num_samples
         if self.replacement:
-            return randint(0, n, (self.num_samples,), dtype=_dt.int64, generator=g).numpy()
+            for start in range(0, total, _CHUNK):
+                yield randint(0, n, (min(_CHUNK, total - start),), dtype=_dt.int64, generator=g).numpy()
+            return
         # Whole permutations while num_samples exceeds n, then the head of one more (PyTorch's order).
-        parts = [randperm(n, generator=g).numpy() for _ in range(self.num_samples // n)]
-        parts.append(randperm(n, generator=g).numpy()[:self.num_samples % n])
-        return np.concatenate(parts)
+        for _ in range(total // n):
+            yield randperm(n, generator=g).numpy()
+        if total % n:
+            yield randperm(n, generator=g).numpy()[:total % n]
+
+    def _indices(self) -> np.ndarray:
+        return _joined(self._index_chunks())
 
     def __iter__(self):
-        yield from self._indices().tolist()
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
@@ -126,19 +141,26 @@ class WeightedRandomSampler(Sampler):
         self.replacement = replacement
         self.generator = generator
 
-    def _indices(self) -> np.ndarray:
+    def _index_chunks(self):
         w = self.weights
-        u = rand(self.num_samples if self.replacement else len(w), dtype=_dt.float64,
-                 generator=_gen(self.generator)).numpy()
+        g = _gen(self.generator)
         if self.replacement:
             cdf = np.cumsum(w / w.sum())
-            return np.minimum(np.searchsorted(cdf, u, side="right"), len(w) - 1).astype(np.int64)
+            for start in range(0, self.num_samples, _CHUNK):
+                u = rand(min(_CHUNK, self.num_samples - start), dtype=_dt.float64, generator=g).numpy()
+                yield np.minimum(np.searchsorted(cdf, u, side="right"), len(w) - 1).astype(np.int64)
+            return
+        u = rand(len(w), dtype=_dt.float64, generator=g).numpy()
         with np.errstate(divide="ignore"):
             keys = np.where(w > 0, np.log1p(-u) / w, -np.inf)  # log(1 - u) / w: larger is likelier
-        return np.argsort(-keys, kind="stable")[:self.num_samples].astype(np.int64)
+        yield np.argsort(-keys, kind="stable")[:self.num_samples].astype(np.int64)
+
+    def _indices(self) -> np.ndarray:
+        return _joined(self._index_chunks())
 
     def __iter__(self):
-        yield from self._indices().tolist()
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
@@ -161,10 +183,15 @@ class BatchSampler(Sampler):
         as one array, sliced here; any other sampler is read item by item."""
         bs = self.batch_size
         if _has_index_array(self.sampler):
-            idx = self.sampler._indices()
-            stop = len(idx) - len(idx) % bs if self.drop_last else len(idx)
-            for start in range(0, stop, bs):
-                yield idx[start:start + bs]
+            carry = np.empty(0, np.int64)   # the start of a batch that runs into the next chunk
+            for chunk in self.sampler._index_chunks():
+                idx = np.concatenate([carry, chunk]) if carry.size else chunk
+                stop = len(idx) - len(idx) % bs
+                for start in range(0, stop, bs):
+                    yield idx[start:start + bs]
+                carry = idx[stop:]
+            if carry.size and not self.drop_last:
+                yield carry
             return
         it = iter(self.sampler)
         while True:
@@ -189,6 +216,16 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
+
+
+# Indices drawn per chunk: whole Philox counters (4 int32 or 2 float64 draws each), so chunked draws give the
+# stream one call would.
+_CHUNK = 1 << 16
+
+
+def _joined(chunks) -> np.ndarray:
+    parts = list(chunks)
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
 
 def _has_index_array(sampler) -> bool:
