@@ -589,3 +589,21 @@ def test_operands_laid_out_as_the_output_and_others_mix(device):
     assert_close(ta * trow, tt.tensor(a * row), rtol=0, atol=0)
     assert_close(tbig[1:] - ta, tt.tensor(big[1:] - a), rtol=0, atol=0)
     assert_close(tt.where(ta > 0, tb.T, ta), tt.tensor(np.where(a > 0, b.T, a)), rtol=0, atol=0)
+
+
+def test_float_powers_by_common_exponents_take_pytorchs_forms(monkeypatch):
+    """pow by 2, 3, -1, -2, -0.5 is PyTorch's cpu result bit for bit (x * x * x, 1 / (x * x), ...), by 0.5 the
+    correctly rounded sqrt; NumPy's powf is not called for them (it costs ~50 ns an element)."""
+    torch = pytest.importorskip("torch")
+    from tritorch.ops import binary
+    x = np.random.default_rng(0).standard_normal(4099).astype(np.float32)
+    calls = []
+    real_power = np.power
+    monkeypatch.setattr(binary.np, "power", lambda *a, **k: calls.append(1) or real_power(*a, **k))
+    for dtype in (np.float32, np.float64):
+        v = x.astype(dtype)
+        for e in (2.0, 3.0, -1.0, -2.0, -0.5, 3, 2):
+            for got in (tt.pow(tt.tensor(v), e), tt.tensor(v) ** e, tt.pow(tt.tensor(v), tt.tensor(e, dtype=tt.float64))):
+                np.testing.assert_array_equal(got.numpy(), torch.pow(torch.tensor(v), e).numpy())
+        np.testing.assert_array_equal(tt.pow(tt.tensor(v), 0.5).numpy(), np.sqrt(v))
+    assert not calls
