@@ -89,3 +89,18 @@ def test_nll_loss_2d_is_nll_loss_with_a_warning():
     out.backward()
     outr.backward()
     _close(x.grad, xr.grad)
+
+
+def test_cosine_similarity_broadcasts_before_reducing():
+    """x2 with size 1 along dim against a longer x1: PyTorch broadcasts both first, so x2's norm counts its element
+    once per position of the product (the norm over its own size-1 dim was off by sqrt(n))."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 1, 3))
+    for dim in (1, -1, 0):
+        x, y = tt.tensor(a, requires_grad=True), tt.tensor(b, requires_grad=True)
+        xt, yt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        out, want = F.cosine_similarity(x, y, dim=dim), torch.nn.functional.cosine_similarity(xt, yt, dim=dim)
+        np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+        out.sum().backward()
+        want.sum().backward()
+        np.testing.assert_allclose(y.grad.numpy(), yt.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -16,7 +16,7 @@ from ..ops import reduce as _reduce
 from ..ops import ternary as _ternary
 from ..ops import unary as _unary
 from ..ops.matmul import linear  # noqa: F401  (re-exported: input @ weight.T + bias in one GEMM)
-from ..ops.movement import pad  # noqa: F401  (re-exported: constant/reflect/replicate/circular)
+from ..ops.movement import broadcast_tensors, pad  # noqa: F401  (pad re-exported: constant/reflect/replicate/circular)
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -396,7 +396,10 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) over dim."""
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) over dim, x1 and x2 broadcast to one shape first
+    (so a size-1 dim against a longer one counts each of its elements as often as the product does)."""
+    if tuple(x1.shape) != tuple(x2.shape):
+        x1, x2 = broadcast_tensors(x1, x2)
     n1 = _ternary.clamp_min(_reduce.norm(x1, 2, dim), eps)
     n2 = _ternary.clamp_min(_reduce.norm(x2, 2, dim), eps)
     return (x1 * x2).sum(dim) / (n1 * n2)
