@@ -510,3 +510,15 @@ def test_conjugating_transposes_sinc_nan_to_num(device):
     got = tt.nan_to_num(tt.tensor(special, device=device), nan=0.5)
     np.testing.assert_array_equal(got.cpu().numpy(), torch.nan_to_num(torch.tensor(special), nan=0.5).numpy())
     assert x.type().endswith(".ComplexFloatTensor") and tt.typename(x.to(tt.complex128)).endswith(".ComplexDoubleTensor")
+
+
+def test_complex_results_are_refused_by_real_out_and_in_place_tensors():
+    """A complex form writing into a real tensor raises PyTorch's casting error instead of dropping the imaginary
+    parts."""
+    for fn in (lambda x: x.pow_(tt.tensor([1j, 2j])), lambda x: x.addcmul_(tt.tensor([1j, 2j]), tt.tensor([1j, 1j])),
+               lambda x: tt.pow(tt.tensor([1j, 2j]), 2, out=x)):
+        x = tt.tensor([1.0, 2.0])
+        with pytest.raises(RuntimeError, match="result type ComplexFloat can't be cast to the desired output type "
+                                               "Float"):
+            fn(x)
+        np.testing.assert_array_equal(x.numpy(), [1.0, 2.0])

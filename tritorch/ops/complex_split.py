@@ -57,6 +57,9 @@ def _complex_of(x: Tensor) -> Tensor:
 def _finish(r: Tensor, out):
     if out is None:
         return r
+    if not registry.can_cast(r.dtype, out.dtype):   # (a complex result into a real out= or in-place tensor)
+        raise RuntimeError(f"result type {registry._type_name(r.dtype)} can't be cast to the desired output type "
+                           f"{registry._type_name(out.dtype)}")
     out.copy_(r)
     return out
 
