@@ -232,3 +232,13 @@ def test_interpolate_antialias_modes_error_as_torch():
             call(TF, torch)
         with pytest.raises(ValueError, match="Anti-alias option is restricted to bilinear, bicubic"):
             call(F, tt)
+
+
+def test_grid_sample_nearest_gives_the_grid_a_zero_gradient():
+    """The grid reaches a nearest sample only through round(): PyTorch gives it a zero gradient, not none."""
+    rng = np.random.default_rng(0)
+    x = tt.tensor(rng.standard_normal((2, 3, 5, 4)), requires_grad=True)
+    g = tt.tensor(rng.uniform(-1, 1, (2, 3, 2, 2)), requires_grad=True)
+    tt.nn.functional.grid_sample(x, g, mode="nearest", align_corners=False).sum().backward()
+    assert g.grad is not None and g.grad.shape == g.shape and not g.grad.numpy().any()
+    assert x.grad.numpy().sum() == 2 * 3 * 3 * 2

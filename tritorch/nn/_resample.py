@@ -334,6 +334,29 @@ def _cubic_weights(t: Tensor) -> list:
     return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
+def _grad_enabled() -> bool:
+    import tritorch
+    return tritorch.is_grad_enabled()
+
+
+def _with_zero_grad_to(result: Tensor, source: Tensor) -> Tensor:
+    """result, also in the graph of `source` with a zero gradient (for an output that depends on source only
+    through a step function)."""
+    from ..autograd.function import Function
+
+    class _ZeroGrad(Function):
+        @staticmethod
+        def forward(ctx, r, s):
+            ctx.shape, ctx.dtype, ctx.device = tuple(s.shape), s.dtype, s.device
+            return r.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            import tritorch
+            return g, tritorch.zeros(ctx.shape, dtype=ctx.dtype, device=ctx.device)
+    return _ZeroGrad.apply(result, source)
+
+
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners=None) -> Tensor:
     """Samples of input (N, C, H, W) at the normalised (x, y) locations of grid (N, Ho, Wo, 2), or of input
@@ -398,7 +421,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         return result
     coords = [_padded(ci, size, padding_mode, align_corners) for ci, size in zip(coords, sizes)]
     if mode == "nearest":
-        return tap([ci.round() for ci in coords])
+        result = tap([ci.round() for ci in coords])
+        # the grid reaches the result only through round(): its gradient is zeros (PyTorch's), not absent
+        return _with_zero_grad_to(result, grid) if grid.requires_grad and _grad_enabled() else result
     lows = [ci.floor() for ci in coords]
     fracs = [ci - lo for ci, lo in zip(coords, lows)]
     result = None
