@@ -607,3 +607,13 @@ def test_float_powers_by_common_exponents_take_pytorchs_forms(monkeypatch):
                 np.testing.assert_array_equal(got.numpy(), torch.pow(torch.tensor(v), e).numpy())
         np.testing.assert_array_equal(tt.pow(tt.tensor(v), 0.5).numpy(), np.sqrt(v))
     assert not calls
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d != "cpu"])
+@pytest.mark.parametrize("dtype", [tt.float32, tt.float64, tt.float16])
+def test_float_powers_by_common_exponents_equal_across_devices(device, dtype):
+    """The cuda side launches the same forms (x * x * x, ...), so its powers by these exponents equal the cpu's
+    bit for bit (1 / x and sqrt up to the GPU's own division and root, which the interpreter runs exactly)."""
+    x = tt.tensor(np.random.default_rng(1).standard_normal(1000), dtype=dtype)
+    for e in (2.0, 3.0, -2.0, 3, 2, -1.0, 0.5, -0.5):
+        np.testing.assert_array_equal(tt.pow(x.to(device), e).cpu().numpy(), tt.pow(x, e).numpy())

@@ -1084,6 +1084,44 @@ _POW_FORMS = {2.0: _pow_square, 3.0: _pow_cube, -1.0: np.reciprocal, -2.0: _pow_
               -0.5: _pow_rsqrt}
 
 
+@triton.jit
+def _pow_square_fn(x, y, z, p0, p1):
+    # x ** 2 as x * x (PyTorch's form)
+    return x * x
+
+
+@triton.jit
+def _pow_cube_fn(x, y, z, p0, p1):
+    # x ** 3 as x * x * x (PyTorch's form)
+    return x * x * x
+
+
+@triton.jit
+def _pow_inverse_square_fn(x, y, z, p0, p1):
+    # x ** -2 as 1 / (x * x) (PyTorch's form)
+    return 1.0 / (x * x)
+
+
+def _pow_form_fns() -> dict:
+    from .unary import _reciprocal_fn, _rsqrt_fn, _sqrt_fn
+    return {2.0: _pow_square_fn, 3.0: _pow_cube_fn, -1.0: _reciprocal_fn, -2.0: _pow_inverse_square_fn,
+            0.5: _sqrt_fn, -0.5: _rsqrt_fn}
+
+
+_pow_general_cuda = _tl_binary(_pow, f64=True, half_fn=_pow_h)
+
+
+def _pow_cuda(meta, a, b, out=None):
+    """A float tensor to a Python number of _POW_FORMS' launches that form (one pass in the compute dtype, as the
+    cpu side and PyTorch's kernels form it); anything else the general fp64 pow."""
+    c = meta.aux[0]
+    if c.kind == _dt.FLOAT and a.__class__ is Tensor and (b.__class__ is float or b.__class__ is int):
+        fn = _POW_FORM_FNS.get(float(b)) if -4 < b < 4 else None
+        if fn is not None:
+            return launch(fn, [a], meta.shape, meta.dtype, c, out)
+    return _pow_general_cuda(meta, a, b, out)
+
+
 def np_pow(x, y):
     """np.power, but a float array to one of _POW_FORMS' exponents (a Python number or 0-d array) takes its form."""
     if x.__class__ is np.ndarray and x.dtype.kind == "f" and np.ndim(y) == 0:
@@ -1144,7 +1182,8 @@ def _pow_samples():
     return samples
 
 
-pow_op = _register("pow", pow_infer, _pow_cpu, _tl_binary(_pow, f64=True, half_fn=_pow_h), _pow_ref, _pow_samples(),
+_POW_FORM_FNS = _pow_form_fns()
+pow_op = _register("pow", pow_infer, _pow_cpu, _pow_cuda, _pow_ref, _pow_samples(),
                    NUMERIC, _pow, bench=_bench(flops_per=10), fast=fast_path(np_pow, _FLOAT_DIRECT, quiet=True))
 
 
