@@ -11,7 +11,8 @@ cuSOLVER/cuBLAS through torch; our kernels run one Triton program per matrix (se
 so a single large matrix is their worst case. --time-limit stops starting cases after S seconds.
 The fallbacks call LAPACK through np.linalg (cholesky, solve, inv, det, slogdet, svd, eigh) or run a blocked LU
 in NumPy (lu_factor); the triangular solve substitutes in blocks; qr is LAPACK's Householder QR through NumPy
-(on cuda geqrf's and orgqr's one-program-per-matrix kernels). The fwd+bwd rows of svd and eigh differentiate the values only.
+(on cuda geqrf's and orgqr's one-program-per-matrix kernels). The fwd+bwd rows of svd and eigh differentiate the
+values only.
 """
 from __future__ import annotations
 

@@ -509,7 +509,8 @@ def test_conjugating_transposes_sinc_nan_to_num(device):
     special = np.array([complex(np.nan, np.inf), complex(-np.inf, 1), complex(2, np.nan)], np.complex64)
     got = tt.nan_to_num(tt.tensor(special, device=device), nan=0.5)
     np.testing.assert_array_equal(got.cpu().numpy(), torch.nan_to_num(torch.tensor(special), nan=0.5).numpy())
-    assert x.type().endswith(".ComplexFloatTensor") and tt.typename(x.to(tt.complex128)).endswith(".ComplexDoubleTensor")
+    assert x.type().endswith(".ComplexFloatTensor")
+    assert tt.typename(x.to(tt.complex128)).endswith(".ComplexDoubleTensor")
 
 
 def test_complex_results_are_refused_by_real_out_and_in_place_tensors():

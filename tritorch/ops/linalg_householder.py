@@ -77,25 +77,34 @@ def _geqrf_kernel(a_ptr, tau_ptr, M, N, K, BLOCK_R: tl.constexpr, BLOCK_C: tl.co
         tl.store(tau_ptr + pid * K + j, tau)
         tl.debug_barrier()
         for c0 in range(j + 1, N, BLOCK_C):   # H_j applied to the trailing columns: A -= tau v (v^T A)
-            cols = c0 + cc
-            cm = cols < N
-            w = tl.load(a + j * N + cols, mask=cm, other=0.0)   # v_j = 1
-            for r0 in range(j + 1, M, BLOCK_R):
-                rows = r0 + rr
-                rm = rows < M
-                v = tl.load(a + rows * N + j, mask=rm, other=0.0)
-                t = tl.load(a + rows[:, None] * N + cols[None, :], mask=rm[:, None] & cm[None, :], other=0.0)
-                w += tl.sum(v[:, None] * t, 0)
-            w = w * tau
-            tl.store(a + j * N + cols, tl.load(a + j * N + cols, mask=cm) - w, mask=cm)
-            for r0 in range(j + 1, M, BLOCK_R):
-                rows = r0 + rr
-                rm = rows < M
-                v = tl.load(a + rows * N + j, mask=rm, other=0.0)
-                m2 = rm[:, None] & cm[None, :]
-                p = a + rows[:, None] * N + cols[None, :]
-                tl.store(p, tl.load(p, mask=m2) - v[:, None] * w[None, :], mask=m2)
+            reflect_tile(a, N, a, N, j, M, tau, c0 + cc, c0 + cc < N, rr, BLOCK_R)
         tl.debug_barrier()
+
+
+@triton.jit
+def reflect_tile(t, T_STRIDE, v_base, V_STRIDE, j, M, tau, cols, cm, rr, BLOCK_R: tl.constexpr):
+    # H_j = I - tau v v^T applied in place to rows j..M-1 of one column tile of a row-major matrix
+    # t, T_STRIDE:      the matrix changed and its row stride
+    # v_base, V_STRIDE: the matrix whose column j holds v_j below row j (v_j[j] = 1 is implicit), its row stride
+    # j, M, tau:        the reflector's row, the rows, its scalar factor
+    # cols, cm:         the tile's column indices and their in-bounds mask; rr: arange(BLOCK_R)
+    # Bytes: reads the tile's rows j.. twice (w = v^T T, then T -= tau v w) and v twice, writes the tile once.
+    w = tl.load(t + j * T_STRIDE + cols, mask=cm, other=0.0)
+    for r0 in range(j + 1, M, BLOCK_R):
+        rows = r0 + rr
+        rm = rows < M
+        v = tl.load(v_base + rows * V_STRIDE + j, mask=rm, other=0.0)
+        x = tl.load(t + rows[:, None] * T_STRIDE + cols[None, :], mask=rm[:, None] & cm[None, :], other=0.0)
+        w += tl.sum(v[:, None] * x, 0)
+    w = w * tau
+    tl.store(t + j * T_STRIDE + cols, tl.load(t + j * T_STRIDE + cols, mask=cm) - w, mask=cm)
+    for r0 in range(j + 1, M, BLOCK_R):
+        rows = r0 + rr
+        rm = rows < M
+        v = tl.load(v_base + rows * V_STRIDE + j, mask=rm, other=0.0)
+        m2 = rm[:, None] & cm[None, :]
+        p = t + rows[:, None] * T_STRIDE + cols[None, :]
+        tl.store(p, tl.load(p, mask=m2) - v[:, None] * w[None, :], mask=m2)
 
 
 # ================================================================================================== geqrf

@@ -25,7 +25,7 @@ import triton.language as tl
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from .linalg_factor import _BLOCK_C, _BLOCK_R, _TOLERANCES, FLOATS, _check_matrix, _dense, _nbatch
-from .linalg_householder import _geqrf_kernel, _geqrf_ref
+from .linalg_householder import _geqrf_kernel, _geqrf_ref, reflect_tile
 from .registry import BenchSpec, Meta, OpDef, Sample, register
 from .samples import rng_for
 
@@ -77,24 +77,7 @@ def _orgqr_kernel(a_ptr, tau_ptr, q_ptr, r_ptr, M, N, K, NQ, RR, BLOCK_R: tl.con
         tau = tl.load(tau_ptr + pid * K + j)
         # H_j changes rows j.. of the columns j..: the earlier ones still hold e_c, which v_j does not see
         for c0 in range(j, NQ, BLOCK_C):
-            cols = c0 + cc
-            cm = cols < NQ
-            w = tl.load(q + j * NQ + cols, mask=cm, other=0.0)   # v_j[j] = 1
-            for r0 in range(j + 1, M, BLOCK_R):
-                rows = r0 + rr
-                rm = rows < M
-                v = tl.load(a + rows * N + j, mask=rm, other=0.0)
-                t = tl.load(q + rows[:, None] * NQ + cols[None, :], mask=rm[:, None] & cm[None, :], other=0.0)
-                w += tl.sum(v[:, None] * t, 0)
-            w = w * tau
-            tl.store(q + j * NQ + cols, tl.load(q + j * NQ + cols, mask=cm) - w, mask=cm)
-            for r0 in range(j + 1, M, BLOCK_R):
-                rows = r0 + rr
-                rm = rows < M
-                v = tl.load(a + rows * N + j, mask=rm, other=0.0)
-                m2 = rm[:, None] & cm[None, :]
-                p = q + rows[:, None] * NQ + cols[None, :]
-                tl.store(p, tl.load(p, mask=m2) - v[:, None] * w[None, :], mask=m2)
+            reflect_tile(q, NQ, a, N, j, M, tau, c0 + cc, c0 + cc < NQ, rr, BLOCK_R)
         tl.debug_barrier()
 
 
