@@ -73,3 +73,23 @@ def test_alias_in_process_and_refusal_after_pytorch(tmp_path):
 def test_usage_without_a_script(tmp_path):
     r = _run(["-m", "tritorch"], tmp_path)
     assert r.returncode == 2 and "usage: python -m tritorch SCRIPT" in r.stdout
+
+
+def test_spawned_children_import_tritorch_too(tmp_path):
+    """torch.multiprocessing.spawn starts fresh interpreters that import the script (and its `import torch`)
+    before running anything: under the alias they must get tritorch, not PyTorch."""
+    (tmp_path / "who.py").write_text(textwrap.dedent("""
+        import torch
+        import torch.multiprocessing as mp
+
+        def child(rank, q):
+            q.put((rank, torch.__name__))
+
+        if __name__ == "__main__":
+            q = mp.get_context("spawn").SimpleQueue()
+            mp.spawn(child, args=(q,), nprocs=2, join=True)
+            print(sorted([q.get(), q.get()]))
+    """))
+    r = _run(["-m", "tritorch", "who.py"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[(0, 'tritorch'), (1, 'tritorch')]"

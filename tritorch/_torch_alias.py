@@ -73,6 +73,27 @@ def alias_torch() -> None:
             sys.modules.setdefault(_THEIRS + name[len(_OURS):], module)
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
+    _alias_in_spawned_children()
+
+
+def _alias_in_spawned_children() -> None:
+    """A process multiprocessing spawns (torch.multiprocessing.spawn, a DataLoader with the spawn context) is a fresh
+    interpreter that imports the parent's __main__ - and its `import torch` - before anything else runs, so it
+    would get PyTorch (or fail without it). Its command line installs the alias first."""
+    from multiprocessing import spawn
+    original = spawn.get_command_line
+    if getattr(original, "_tritorch_alias", False):
+        return
+
+    def get_command_line(**kwds):
+        cmd = list(original(**kwds))
+        if "-c" in cmd:   # [python, *flags, "-c", program, "--multiprocessing-fork"] (not a frozen executable)
+            i = cmd.index("-c") + 1
+            cmd[i] = "import tritorch; tritorch.alias_torch(); " + cmd[i]
+        return cmd
+
+    get_command_line._tritorch_alias = True
+    spawn.get_command_line = get_command_line
 
 
 def main(argv: list[str] | None = None) -> int:
