@@ -280,3 +280,24 @@ def test_deepcopy_keeps_the_device_and_the_sharing(device):
     c, d = copy.deepcopy((a, a.t()[1:]))
     d[0, 0] = 50.0
     assert c.device == a.device and c.tolist() == [[0.0, 50.0, 2.0], [3.0, 4.0, 5.0]] and a[0, 1].item() == 1.0
+
+
+def test_tensor_subclasses_keep_their_gradients():
+    """Instances of a Tensor subclass (as_subclass, or a subclass leaf) are plain tensors to ops and autograd:
+    the recording code identifies tensors by exact class, and took them for constants (no gradient, silently)."""
+    class Tagged(tt.Tensor):
+        pass
+
+    a = tt.randn(3, requires_grad=True)
+    v = a.as_subclass(Tagged)
+    assert type(v) is Tagged and v.requires_grad
+    y = (v * 2 + v.exp()).sum()
+    assert y.requires_grad
+    y.backward()
+    np.testing.assert_allclose(a.grad.numpy(), (2 + a.exp()).detach().numpy(), rtol=1e-6)
+    w = tt.randn(2, 3).as_subclass(Tagged).requires_grad_()
+    tt.nn.functional.linear(tt.ones(4, 3), w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 4.0))
+    assert tt.cat([v, a]).requires_grad
+    with pytest.raises(TypeError, match="must be a subclass of Tensor"):
+        a.as_subclass(int)

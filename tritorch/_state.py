@@ -47,7 +47,7 @@ _GRAD_OFF_LOCK = threading.Lock()
 class ProcessFlags:
     """Process-wide switches (a plain attribute read costs a fifth of a thread-local one on the recording path)."""
 
-    __slots__ = ("anomaly", "anomaly_check_nan", "autocast", "inference", "grad_off", "complex")
+    __slots__ = ("anomaly", "anomaly_check_nan", "autocast", "inference", "grad_off", "complex", "subclass")
 
     def __init__(self):
         self.grad_off = 0     # threads whose grad mode is off now: while 0, grad is on everywhere
@@ -56,6 +56,7 @@ class ProcessFlags:
         self.autocast = 0     # autocast regions entered in any thread: ops look at AUTOCAST only while > 0
         self.inference = 0    # inference_mode regions entered in any thread: new tensors check GRAD.inference
         self.complex = False  # a complex dtype is in use: ops check their operands for complex tensors (registry)
+        self.subclass = False  # a Tensor subclass exists: ops take its instances as plain tensors (registry)
 
 
 # As in PyTorch, anomaly mode is global, not per thread.

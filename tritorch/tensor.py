@@ -61,6 +61,11 @@ class Tensor:
     # Python's operators on mixed types defer to ours (np.float32(2) * tensor returns a tensor).
     __array_priority__ = 1000
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from . import _state
+        _state.FLAGS.subclass = True   # from now on ops take subclass instances as plain tensors (registry)
+
     def __init__(self, *args, **kwargs):
         # torch.Tensor(data) / torch.Tensor(*sizes): the legacy constructor, float of the default dtype.
         from .ops import creation

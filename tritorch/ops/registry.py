@@ -139,6 +139,8 @@ class OpDef:
             bind(self)
 
     def __call__(self, *args, out=None, **kwargs):
+        if _FLAGS.subclass:   # False until a program subclasses Tensor
+            args, kwargs = plain_tensors(args), {k: plain_tensors((v,))[0] for k, v in kwargs.items()}
         if _FLAGS.complex and not self.takes_complex:   # False until a program names a complex dtype
             alt = complex_variant(self, args, kwargs, out)
             if alt is not None:
@@ -187,6 +189,33 @@ class OpDef:
 
 
 _STORAGE = (np.ndarray, CudaArray, MetaArray)
+
+
+def plain_tensors(values) -> tuple:
+    """values with each instance of a Tensor subclass (in a list or tuple too) replaced by a plain Tensor that is
+    the same tensor to autograd: the same data, version counter, base, grad_fn and leaf edge (made first, from
+    the instance, so gradients accumulate into it). The recording code identifies tensors by their exact class
+    (the hot path), which would otherwise take a subclass instance for a constant and drop its gradient. Results
+    are plain tensors (PyTorch's __torch_function__ would rewrap them: as_subclass does that explicitly)."""
+    out = []
+    for v in values:
+        c = v.__class__
+        if c is not Tensor and isinstance(v, Tensor):
+            v = _plain_alias(v)
+        elif c is list or c is tuple:
+            v = c(plain_tensors(v))
+        out.append(v)
+    return tuple(out)
+
+
+def _plain_alias(t: Tensor) -> Tensor:
+    from ..autograd.graph import accumulate_node
+    if t._requires_grad and t.grad_fn is None:
+        accumulate_node(t)
+    p = object.__new__(Tensor)
+    for name in ("_data", "dtype", "device", "_requires_grad", "grad_fn", "_grad", "_version", "_base", "_extra"):
+        object.__setattr__(p, name, getattr(t, name))
+    return p
 
 
 def complex_variant(op: OpDef, args, kwargs, out=None) -> "OpDef | None":

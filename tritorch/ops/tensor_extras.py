@@ -366,7 +366,18 @@ def legacy_new(dtype, device, args: tuple, kwargs: dict) -> Tensor:
     return tensor(args[0], dtype=dtype, device=device)
 
 
+def _as_subclass(self, cls):
+    """self's data as an instance of the Tensor subclass `cls`, attached to self's autograd graph (a view of it).
+    Ops take such instances as plain tensors and return plain tensors (registry.plain_tensors)."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass(): cls must be a subclass of Tensor, but got {cls!r}")
+    v = self.view_as(self)
+    v.__class__ = cls
+    return v
+
+
 _bind.methods(
+    as_subclass=_as_subclass,
     is_signed=is_signed, is_inference=is_inference, is_same_size=is_same_size, is_neg=is_neg, is_conj=is_conj,
     conj_physical=conj_physical, new=_new, split_with_sizes=split_with_sizes, unsafe_chunk=unsafe_chunk,
     unsafe_split=unsafe_split, unsafe_split_with_sizes=unsafe_split_with_sizes, resize_=_resize_,
