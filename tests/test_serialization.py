@@ -410,3 +410,6 @@ def test_whole_modules_save_and_load_under_pytorchs_weights_only_rule(tmp_path):
         tt.serialization.clear_safe_globals()
     with pytest.raises(TypeError, match="cannot save an object of type function .*fn"):
         tt.save({"fn": lambda: 0}, path)                          # (a lambda has no import path)
+    import functools
+    with pytest.raises(TypeError, match="cannot save an object of type partial .*p"):
+        tt.save({"p": functools.partial(print, 1)}, path)         # (rebuilt by its own __reduce__, not its state)

@@ -126,9 +126,13 @@ class _Encoder:
             ref = _global_name(obj)
             if ref is not None:
                 return {"global": ref}
-        ref = _global_name(type(obj))
+        cls = type(obj)
+        ref = _global_name(cls)
         getstate = getattr(obj, "__getstate__", None)
-        if ref is None or not hasattr(obj, "__dict__") or getstate is None:
+        # (a class with its own __reduce__ (functools.partial, deque, ...) is not rebuilt by __new__ and its
+        # state: refused here rather than saved into a checkpoint that cannot load)
+        custom_reduce = cls.__reduce_ex__ is not object.__reduce_ex__ or cls.__reduce__ is not object.__reduce__
+        if ref is None or not hasattr(obj, "__dict__") or getstate is None or custom_reduce:
             raise TypeError(f"tritorch.save: cannot save an object of type {type(obj).__name__} (at "
                             f"{path or 'the top'}): checkpoints hold tensors, NumPy arrays, dicts, lists, tuples, "
                             "sets, str, int, float, bool, None, dtypes, devices, bytes, and objects of importable "
