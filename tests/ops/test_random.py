@@ -417,3 +417,17 @@ def test_multinomial_frequencies():
 def test_multinomial_errors(call, message):
     with pytest.raises(RuntimeError, match=message):
         call()
+
+
+def test_philox_blocks_equal_the_python_reference_at_counter_edges():
+    """The NumPy Philox takes its first three rounds with scalar operands in a block whose counters share their
+    high word: bit for bit the plain-Python rounds there, across a 2**32 boundary (the general rounds), and where
+    the 64-bit counter wraps."""
+    from tritorch.ops import random as R
+    for count, first in ((1, 0), (5, 3), (4099, 12345), (64, (5 << 32) + 7), (100, (1 << 32) - 50),
+                         (10, (1 << 64) - 5), (3, (1 << 32) - 3)):
+        lanes = np.empty((count, 4), np.uint32)
+        R._philox_block(987654321123, first, lanes)
+        for i in sorted({0, count // 2, count - 1}):
+            want = R.philox_py(987654321123, (first + i) & ((1 << 64) - 1))
+            assert tuple(int(v) for v in lanes[i]) == tuple(want), (count, first, i)

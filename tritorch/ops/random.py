@@ -360,21 +360,33 @@ _PHILOX_PARALLEL_MIN = 1 << 16
 
 def _philox_block(seed: int, first_counter: int, lanes: np.ndarray) -> None:
     """Philox4x32-10 of len(lanes) consecutive counters into `lanes` ((count, 4) uint32). The four words live in
-    uint64 arrays (values < 2**32) so each round is ten in-place array operations."""
+    uint64 arrays (values < 2**32) so each round is ten in-place array operations. The counter's words c2, c3
+    start at 0 and c1 (its high word) is one number across a block that does not cross a multiple of 2**32, so
+    the first three rounds have scalar operands there (_philox_head: 16 array passes instead of 30, ~10% of the
+    block's time)."""
     count = lanes.shape[0]
     mask = np.uint64(_U32)
     shift = np.uint64(32)
-    ctr = np.arange(count, dtype=np.uint64)
-    ctr += np.uint64(first_counter)
-    c0 = ctr & mask
-    c1 = np.right_shift(ctr, shift, out=ctr)
-    c2 = np.zeros(count, np.uint64)
-    c3 = np.zeros(count, np.uint64)
-    pa = np.empty(count, np.uint64)
-    pb = np.empty(count, np.uint64)
     mul_a, mul_b = np.uint64(_PHILOX_A), np.uint64(_PHILOX_B)
     k0, k1 = seed & _U32, (seed >> 32) & _U32
-    for _ in range(10):
+    high = first_counter >> 32
+    if count and (first_counter + count - 1) >> 32 == high:
+        c0, c1, c2, c3, pb = _philox_head(first_counter & _U32, high & _U32, count, k0, k1)
+        rounds = 7
+        for _ in range(3):
+            k0 = (k0 + _PHILOX_KEY_A) & _U32
+            k1 = (k1 + _PHILOX_KEY_B) & _U32
+    else:
+        ctr = np.arange(count, dtype=np.uint64)
+        ctr += np.uint64(first_counter)
+        c0 = ctr & mask
+        c1 = np.right_shift(ctr, shift, out=ctr)
+        c2 = np.zeros(count, np.uint64)
+        c3 = np.zeros(count, np.uint64)
+        pb = np.empty(count, np.uint64)
+        rounds = 10
+    pa = np.empty(count, np.uint64)
+    for _ in range(rounds):
         np.multiply(c0, mul_a, out=pa)
         np.multiply(c2, mul_b, out=pb)
         np.right_shift(pb, shift, out=c0)   # c0 = hi(B * c2) ^ c1 ^ k0
@@ -389,6 +401,40 @@ def _philox_block(seed: int, first_counter: int, lanes: np.ndarray) -> None:
         k1 = (k1 + _PHILOX_KEY_B) & _U32
     for i, c in enumerate((c0, c1, c2, c3)):
         lanes[:, i] = c
+
+
+def _philox_head(low: int, high: int, count: int, k0: int, k1: int) -> tuple:
+    """(c0, c1, c2, c3, a scratch array) after Philox's first three rounds of the counters (low + i, high, 0, 0),
+    i < count (low + count <= 2**32), keys k0, k1 (the round keys follow the Weyl increments): round 1 multiplies
+    c2 = 0 and leaves c0 = high ^ k0 and c1 = 0 as numbers, round 2 multiplies that c0 and leaves c3 a number."""
+    mask = np.uint64(_U32)
+    shift = np.uint64(32)
+    mul_a, mul_b = np.uint64(_PHILOX_A), np.uint64(_PHILOX_B)
+    c0 = np.arange(low, low + count, dtype=np.uint64)
+    pa = np.multiply(c0, mul_a)                            # round 1: B * c2 = 0
+    s0 = high ^ k0                                         # c0 = 0 ^ c1 ^ k0; c1 = 0
+    c2 = np.right_shift(pa, shift)
+    c2 ^= np.uint64(k1)                                    # c2 = hi(A * c0) ^ 0 ^ k1
+    c3 = np.bitwise_and(pa, mask, out=pa)                  # c3 = lo(A * c0)
+    k0, k1 = (k0 + _PHILOX_KEY_A) & _U32, (k1 + _PHILOX_KEY_B) & _U32
+    product = _PHILOX_A * s0                               # round 2: A * c0 is a number
+    pb = np.multiply(c2, mul_b)
+    c0 = np.right_shift(pb, shift, out=c0)
+    c0 ^= np.uint64(k0)                                    # c0 = hi(B * c2) ^ 0 ^ k0
+    c1 = np.bitwise_and(pb, mask)                          # c1 = lo(B * c2)
+    c3 ^= np.uint64((product >> 32) ^ k1)                  # c2 = hi(A * c0) ^ c3 ^ k1 (in c3's array)
+    c2, s3 = c3, product & _U32                            # c3 = lo(A * c0), a number
+    k0, k1 = (k0 + _PHILOX_KEY_A) & _U32, (k1 + _PHILOX_KEY_B) & _U32
+    pa = np.multiply(c0, mul_a)                            # round 3: c3 is a number
+    np.multiply(c2, mul_b, out=pb)
+    np.right_shift(pb, shift, out=c0)
+    c0 ^= c1
+    c0 ^= np.uint64(k0)
+    np.bitwise_and(pb, mask, out=c1)
+    np.right_shift(pa, shift, out=c2)
+    c2 ^= np.uint64(s3 ^ k1)
+    c3 = np.bitwise_and(pa, mask, out=pa)
+    return c0, c1, c2, c3, pb
 
 
 def _draws_np(seed: int, offset: int, n: int, wide: bool) -> np.ndarray:
