@@ -125,6 +125,11 @@ def test_qr(device, shape):
     Qt, Rt = torch.linalg.qr(torch.tensor(a), mode="complete")
     np.testing.assert_allclose(Q.cpu().numpy(), Qt.numpy(), atol=1e-12)
     np.testing.assert_allclose(R.cpu().numpy(), Rt.numpy(), atol=1e-12)
+    Q, R = Q.cpu().numpy(), R.cpu().numpy()
+    m = shape[-2]
+    assert Q.shape[-2:] == (m, m) and R.shape[-2:] == (m, shape[-1])
+    np.testing.assert_allclose(np.swapaxes(Q, -1, -2) @ Q, np.broadcast_to(np.eye(m), Q.shape), atol=1e-12)
+    np.testing.assert_allclose(Q @ R, a, atol=1e-12)
     assert tt.linalg.qr(tt.tensor(a, device=device), mode="r").Q.numel() == 0
     with pytest.raises(RuntimeError, match="unrecognized mode"):
         tt.linalg.qr(tt.tensor(a), mode="full")

@@ -15,7 +15,10 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..ops import movement as _mv
+from ..ops.creation import zeros
 from ..ops.indexing import index_select
 from ..ops.nn_pool import adaptive_avg_pool2d
 from ..tensor import Tensor
@@ -334,27 +337,19 @@ def _cubic_weights(t: Tensor) -> list:
     return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
-def _grad_enabled() -> bool:
-    import tritorch
-    return tritorch.is_grad_enabled()
+class _ZeroGradTo(Function):
+    """result, also in the graph of `source` with a zero gradient (an output that depends on source only through
+    a step function)."""
 
+    @staticmethod
+    def forward(ctx, result, source):
+        ctx.source_like = (tuple(source.shape), source.dtype, source.device)
+        return result.clone()
 
-def _with_zero_grad_to(result: Tensor, source: Tensor) -> Tensor:
-    """result, also in the graph of `source` with a zero gradient (for an output that depends on source only
-    through a step function)."""
-    from ..autograd.function import Function
-
-    class _ZeroGrad(Function):
-        @staticmethod
-        def forward(ctx, r, s):
-            ctx.shape, ctx.dtype, ctx.device = tuple(s.shape), s.dtype, s.device
-            return r.clone()
-
-        @staticmethod
-        def backward(ctx, g):
-            import tritorch
-            return g, tritorch.zeros(ctx.shape, dtype=ctx.dtype, device=ctx.device)
-    return _ZeroGrad.apply(result, source)
+    @staticmethod
+    def backward(ctx, grad):
+        shape, dtype, device = ctx.source_like
+        return grad, zeros(shape, dtype=dtype, device=device)
 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
@@ -423,7 +418,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if mode == "nearest":
         result = tap([ci.round() for ci in coords])
         # the grid reaches the result only through round(): its gradient is zeros (PyTorch's), not absent
-        return _with_zero_grad_to(result, grid) if grid.requires_grad and _grad_enabled() else result
+        return _ZeroGradTo.apply(result, grid) if grid.requires_grad and is_grad_enabled() else result
     lows = [ci.floor() for ci in coords]
     fracs = [ci - lo for ci, lo in zip(coords, lows)]
     result = None

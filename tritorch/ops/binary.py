@@ -1116,7 +1116,7 @@ def _pow_cuda(meta, a, b, out=None):
     cpu side and PyTorch's kernels form it); anything else the general fp64 pow."""
     c = meta.aux[0]
     if c.kind == _dt.FLOAT and a.__class__ is Tensor and (b.__class__ is float or b.__class__ is int):
-        fn = _POW_FORM_FNS.get(float(b)) if -4 < b < 4 else None
+        fn = _POW_FORM_FNS.get(float(b))
         if fn is not None:
             return launch(fn, [a], meta.shape, meta.dtype, c, out)
     return _pow_general_cuda(meta, a, b, out)
@@ -1125,7 +1125,7 @@ def _pow_cuda(meta, a, b, out=None):
 def np_pow(x, y):
     """np.power, but a float array to one of _POW_FORMS' exponents (a Python number or 0-d array) takes its form."""
     if x.__class__ is np.ndarray and x.dtype.kind == "f" and np.ndim(y) == 0:
-        form = _POW_FORMS.get(float(y)) if y.__class__ in (float, int) or isinstance(y, np.ndarray) else None
+        form = _POW_FORMS.get(float(y))
         if form is not None:
             return form(x)
     return np.power(x, y)

@@ -994,29 +994,14 @@ def phi_f32(x, out=None):
     return r
 
 
-def _has_tail(x) -> bool:
-    """Whether a float32 block has elements below _GELU_F32_FROM (fmin: a NaN does not hide them)."""
-    return x.size > 0 and np.fmin.reduce(x, axis=None) < _GELU_F32_FROM
-
-
-def _gelu_f32_block(x, cdf=None, out=None, tail: bool = True):
-    """gelu of a float32 block (into `out`); `cdf` (when given) gets Phi(x) for the backward (its elements below
-    _GELU_F32_FROM are left as float32 evaluated them: the backward recomputes those in float64). With tail=False
-    the elements below _GELU_F32_FROM are left for the caller to redo (_gelu_tail)."""
+def _gelu_f32_block(x, cdf=None, out=None):
+    """gelu of a float32 block (into `out`); `cdf` (when given) gets Phi(x) for the backward. The elements below
+    _GELU_F32_FROM are left as float32 evaluated them, for the caller to redo in float64 (_tail_positions)."""
     r = phi_f32(x, out)                     # Phi(x) before the product, so gelu(3e38) does not overflow
     if cdf is not None:
         cdf[...] = r
     r *= x
-    if tail:
-        _gelu_tail(x, r)
     return r
-
-
-def _gelu_tail(x, r) -> None:
-    """r's elements where x < _GELU_F32_FROM redone in float64 (fmin first: a NaN does not hide them)."""
-    if _has_tail(x):
-        low = np.flatnonzero(x < _GELU_F32_FROM)
-        r[low] = _gelu_erf_block(x[low].astype(np.float64))
 
 
 def _tail_positions(x, start: int):
@@ -1039,7 +1024,7 @@ def _gelu_erf_np(x, cdf=None):
 
         def block(rows):
             xb = flat[rows]
-            _gelu_f32_block(xb, None if flat_cdf is None else flat_cdf[rows], out[rows], tail=False)
+            _gelu_f32_block(xb, None if flat_cdf is None else flat_cdf[rows], out[rows])
             return _tail_positions(xb, rows.start)
 
         low = np.concatenate(run_row_blocks(block, flat.size, 1))
