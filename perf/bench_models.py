@@ -8,6 +8,8 @@ torch` is pointed at PyTorch through sys.modules), so the examples' model classe
   - MLP 784-256-10, SGD(lr=0.01), cross-entropy, batch 64 and 1024 (the issue's target: <= 1.0x PyTorch)
   - examples/digits.py's SmallCNN, Adam, batch 32 (the example's default)
   - examples/gpt_addition.py's GPT (defaults: 2 layers, 64 wide, 3-digit problems), AdamW + clipping, batch 128
+  - a word-level LSTM / GRU language model (pytorch/examples' word_language_model, small): embedding, 2-layer
+    recurrent layer 128 wide, decoder to 1000 words; SGD + clipping, 35 steps x batch 20
   - time to 97% test accuracy on digits with the CNN example's defaults (evaluating after each epoch)
 A step is zero_grad + forward + loss + backward (+ clipping) + optimizer step; the figure is the median of timed
 repetitions after warm-up. The machine is shared: compare the two columns of one run, not runs with each other.
@@ -93,6 +95,27 @@ def run_framework(name: str, reps: int, only: str | None = None) -> dict:
         return F.cross_entropy(logits.reshape(-1, gpt.VOCAB_SIZE), targets.reshape(-1), ignore_index=-100)
     results["GPT addition AdamW+clip, batch 128"] = _median_step_ms(
         _training_step(torch, model, optimizer, inputs, targets, lm_loss, clip=1.0), 3, max(5, reps // 2))
+
+    # A word-level language model as pytorch/examples' word_language_model builds it (embedding, a 2-layer
+    # recurrent layer, a decoder), small: 35 steps of batch 20, vocabulary 1000, 128 wide.
+    class RecurrentLM(nn.Module):
+        def __init__(self, mode):
+            super().__init__()
+            self.encoder = nn.Embedding(1000, 128)
+            self.rnn = getattr(nn, mode)(128, 128, 2)
+            self.decoder = nn.Linear(128, 1000)
+
+        def forward(self, tokens):
+            out, _ = self.rnn(self.encoder(tokens))
+            return self.decoder(out).reshape(-1, 1000)
+
+    for mode in ("LSTM", "GRU"):
+        torch.manual_seed(0)
+        model = RecurrentLM(mode)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        tokens, targets = torch.randint(0, 1000, (35, 20)), torch.randint(0, 1000, (35 * 20,))
+        results[f"{mode} LM 2x128, 35 steps x batch 20"] = _median_step_ms(
+            _training_step(torch, model, optimizer, tokens, targets, F.cross_entropy, clip=0.25), 3, max(5, reps // 2))
 
     # Time to 97% test accuracy: the digits example's CNN loop with its defaults.
     torch.manual_seed(0)

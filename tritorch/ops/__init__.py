@@ -40,6 +40,7 @@ from . import nn_pool  # noqa: F401
 from . import nn_attention  # noqa: F401
 from . import nn_embedding  # noqa: F401
 from . import nn_fused  # noqa: F401
+from . import nn_rnn_cell  # noqa: F401  (the LSTM and GRU steps' elementwise half, fused)
 from . import grouped_mm  # noqa: F401
 from . import nn_activation  # noqa: F401
 from . import nn_activation_grad  # noqa: F401  (the activations' fused backward ops)

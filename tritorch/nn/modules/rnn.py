@@ -1,9 +1,10 @@
 """Recurrent layers: RNN, LSTM (with projections), GRU and their cells, PyTorch's parameters, shapes and checks.
 
 A layer's input projections for every time step are one GEMM (linear over the whole sequence); each step then
-adds the hidden projection and applies the cell, with PyTorch's gate order and formulas (LSTM: input, forget,
-cell, output gates; GRU: reset, update, new, with the reset gate applied to the hidden projection including its
-bias). Every step is a few registered ops, so the layers run on both devices and autograd differentiates
+computes the hidden projection (a linear) and applies the cell, with PyTorch's gate order and formulas (LSTM:
+input, forget, cell, output gates; GRU: reset, update, new, with the reset gate applied to the hidden projection
+including its bias). The LSTM and GRU cells are one fused op each (ops/nn_rnn_cell.py; a dozen ops composed
+before), so a step is two or three registered ops: the layers run on both devices and autograd differentiates
 through time. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
 packed layout), so padding is never computed.
 """
@@ -16,6 +17,7 @@ import warnings
 from ...ops import creation as _creation
 from ...ops import movement as _mv
 from ...ops import unary as _unary
+from ...ops.nn_rnn_cell import fused_gru_cell, fused_lstm_cell
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -36,19 +38,12 @@ def _rnn_step(gx, h, w_hh, b_hh, relu: bool):
 
 
 def _lstm_step(gx, h, c, w_hh, b_hh, w_hr):
-    i, f, g, o = (F.linear(h, w_hh, b_hh) + gx).chunk(4, -1)
-    c = _unary.sigmoid(f) * c + _unary.sigmoid(i) * _unary.tanh(g)
-    h = _unary.sigmoid(o) * _unary.tanh(c)
+    h, c = fused_lstm_cell(gx, F.linear(h, w_hh, b_hh), c)
     return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
 def _gru_step(gx, h, w_hh, b_hh):
-    rx, zx, nx = gx.chunk(3, -1)
-    rh, zh, nh = F.linear(h, w_hh, b_hh).chunk(3, -1)
-    r = _unary.sigmoid(rx + rh)
-    z = _unary.sigmoid(zx + zh)
-    n = _unary.tanh(nx + r * nh)
-    return (h - n) * z + n
+    return fused_gru_cell(gx, F.linear(h, w_hh, b_hh), h)
 
 
 def _direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
