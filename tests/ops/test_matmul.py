@@ -396,3 +396,24 @@ def test_k1_products_are_exact_outer_products(dtype):
         g = rng.standard_normal((1, 37)).astype(dtype)
         tt.nn.functional.linear(x, w).backward(tt.tensor(g))
         assert np.array_equal(w.grad.numpy(), np.matmul(g.T, b))
+
+
+@pytest.mark.parametrize("rows", [4, 20, 48, 64, 2])
+def test_few_row_products_taken_transposed(rows, monkeypatch):
+    # x @ w.T with 4..48 rows runs as (w @ x.T).T on the cpu (nt_transposed): same values, C-contiguous results,
+    # and the path is chosen by shape alone (2 and 64 rows take the direct call)
+    taken = []
+    real = mmod.nt_transposed
+
+    def spy(a, b):
+        r = real(a, b)
+        taken.append(r is not None)
+        return r
+
+    monkeypatch.setattr(mmod, "nt_transposed", spy)
+    x, w, b = t((rows, 300)), t((700, 300), seed=1), t((700,), seed=2)
+    want = x.numpy().astype(np.float64) @ w.numpy().astype(np.float64).T
+    for got in (tt.nn.functional.linear(x, w), tt.nn.functional.linear(x, w, b) - b, x @ w.T, tt.mm(x, w.t())):
+        assert got._data.flags.c_contiguous
+        assert_close(got, want, rtol=1e-5, atol=1e-3)
+    assert taken and all(taken) == (4 <= rows <= 48) and any(taken) == (4 <= rows <= 48)
