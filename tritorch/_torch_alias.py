@@ -111,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         alias_torch()
         sys.argv = argv[1:]
-        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        name = argv[1]
+        if name == _THEIRS or name.startswith(_THEIRS + "."):   # -m torch.distributed.run: tritorch's own module
+            name = _ours_for(name)
+        runpy.run_module(name, run_name="__main__", alter_sys=True)
         return 0
     script = argv[0]
     alias_torch()

@@ -1,12 +1,19 @@
-"""nn.parallel.DistributedDataParallel in one process: PyTorch's checks and wrapper API, and training through it
-gives the module's own gradients (one rank: the average over the world is the rank's gradient)."""
+"""nn.parallel.DistributedDataParallel: PyTorch's checks and wrapper API in one process (training through it
+gives the module's own gradients), and two spawned ranks training on halves of a batch: rank 0's initial weights
+reach both, gradients are averaged (also after no_sync accumulation), and the result equals one process training
+on the averaged loss; DistributedSampler takes its replicas from the group."""
+import contextlib
+import datetime
 import inspect
+import os
+import socket
 
 import numpy as np
 import pytest
 
 import tritorch as tt
 import tritorch.distributed as dist
+import tritorch.multiprocessing as mp
 from tritorch.nn.parallel import DistributedDataParallel as DDP
 
 
@@ -57,3 +64,79 @@ def test_signature_matches_torch():
     ours = inspect.signature(DDP.__init__)
     theirs = inspect.signature(torch.nn.parallel.DistributedDataParallel.__init__)
     assert list(ours.parameters) == list(theirs.parameters)
+
+
+class _Net(tt.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = tt.nn.Sequential(tt.nn.Linear(4, 8), tt.nn.BatchNorm1d(8), tt.nn.ReLU(), tt.nn.Linear(8, 1))
+        self.head = tt.nn.Linear(1, 1)
+
+    def forward(self, x, head: bool):
+        out = self.body(x)
+        return self.head(out) if head else out      # without the head, its parameters get no gradient
+
+
+def _model(seed):
+    tt.manual_seed(seed)
+    return _Net()
+
+
+def _data():
+    x = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+    return tt.tensor(x), tt.tensor(x.sum(1, keepdims=True))
+
+
+def _steps(forward_loss, model, opt, accumulate):
+    """Five optimizer steps; with `accumulate`, the first backward of each runs under model.no_sync()."""
+    for step in range(5):
+        opt.zero_grad()
+        for micro in range(2 if accumulate else 1):
+            local = accumulate and micro == 0 and isinstance(model, DDP)
+            with model.no_sync() if local else contextlib.nullcontext():
+                forward_loss(step, micro).backward()
+        opt.step()
+
+
+def _ddp_worker(rank, port, folder, accumulate):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=60))
+    model = _model(seed=rank)            # different weights on each rank: DDP broadcasts rank 0's
+    ddp = DDP(model)
+    opt = tt.optim.SGD(ddp.parameters(), lr=0.1)
+    x, y = _data()
+    sampler = tt.utils.data.DistributedSampler(range(16), shuffle=False)
+    assert (sampler.num_replicas, sampler.rank) == (2, rank) and list(sampler) == list(range(rank, 16, 2))
+
+    def loss(step, micro):
+        rows = slice(rank + 4 * micro, 16, 8) if accumulate else slice(rank, 16, 2)
+        return ((ddp(x[rows], head=step % 2 == 1) - y[rows]) ** 2).mean()    # even steps: no head
+
+    _steps(loss, ddp, opt, accumulate)
+    assert model.head.weight.grad is None         # the last step left it unused on every rank: its grad stays None
+    np.savez(os.path.join(folder, f"{rank}.npz"), **{k: v.detach().numpy() for k, v in model.named_parameters()})
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_two_ranks_train_as_one_process_on_the_average(tmp_path, accumulate):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(port, str(tmp_path), accumulate), nprocs=2)
+    ranks = [np.load(tmp_path / f"{r}.npz") for r in range(2)]
+    model = _model(seed=0)
+    opt = tt.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _data()
+
+    def loss(step, micro):
+        total = 0
+        for rank in range(2):           # the average of the two ranks' losses (BatchNorm sees each half alone)
+            rows = slice(rank + 4 * micro, 16, 8) if accumulate else slice(rank, 16, 2)
+            total = total + ((model(x[rows], head=step % 2 == 1) - y[rows]) ** 2).mean()
+        return total / 2
+
+    _steps(loss, model, opt, accumulate)
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(ranks[0][name], ranks[1][name], err_msg=name)
+        np.testing.assert_allclose(ranks[0][name], p.detach().numpy(), rtol=1e-5, atol=1e-6, err_msg=name)

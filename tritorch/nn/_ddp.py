@@ -1,16 +1,31 @@
-"""torch.nn.parallel.DistributedDataParallel for tritorch's one process (see tritorch.distributed).
+"""torch.nn.parallel.DistributedDataParallel: data parallelism over the ranks of a process group.
 
-With one rank there is nothing to all-reduce: gradients are already the average over the world, and buffers are
-already in sync. The wrapper keeps PyTorch's checks (an initialized process group, a module with parameters that
-require grad, device_ids only for a cuda module), moves the inputs to device_ids[0] when given, runs the module,
-and exposes `.module` (state_dict keys carry the `module.` prefix), `no_sync()` and `join()` as PyTorch does."""
+At construction rank 0's parameters and buffers are broadcast to every rank (init_sync). Every parameter that
+requires grad gets a post-accumulate-grad hook; the first to fire in a backward pass queues one callback for the
+end of that pass, which averages all those gradients over the ranks with one all-reduce per dtype and device
+(a flat buffer; a parameter without a gradient on this rank counts as zeros, so every rank reduces the same
+buffer, and one that no rank used keeps its None) and writes them back in place. Under `no_sync()` gradients
+accumulate locally and the next synchronised backward averages the sum. With broadcast_buffers (the default)
+rank 0's buffers are broadcast before each forward. With one rank there is nothing to communicate and the
+wrapper only keeps PyTorch's checks and API (`.module`, state_dict keys with the `module.` prefix, `no_sync()`,
+`join()`).
+"""
 from __future__ import annotations
 
 import contextlib
 
+import numpy as np
+
 from .. import distributed as _dist
+from ..autograd.engine import queue_callback
+from ..autograd.grad_mode import no_grad
 from ..device import device as _device
 from .modules.module import Module
+
+
+def _flat_tensor(arr):
+    from ..tensor import from_array
+    return from_array(arr)
 
 
 def _moved(obj, dev):
@@ -52,11 +67,59 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = find_unused_parameters
         self.static_graph = static_graph
         self.require_backward_grad_sync = True
+        self.broadcast_buffers = True if broadcast_buffers is None else broadcast_buffers
+        self._synced = [p for p in params if p.requires_grad]
+        self._queued = False
+        if self.process_group.size() > 1:
+            if init_sync:
+                with no_grad():
+                    for t in list(params) + list(module.buffers()):
+                        _dist.broadcast(t, 0, group=self.process_group)
+            for p in self._synced:
+                p.register_post_accumulate_grad_hook(self._grad_ready)
 
     def forward(self, *inputs, **kwargs):
         if self.device_ids:
             inputs, kwargs = _moved(inputs, self.device_ids[0]), _moved(kwargs, self.device_ids[0])
+        if self.broadcast_buffers and self.process_group.size() > 1:
+            with no_grad():
+                for b in self.module.buffers():
+                    _dist.broadcast(b, 0, group=self.process_group)
         return self.module(*inputs, **kwargs)
+
+    def _grad_ready(self, param) -> None:
+        if self.require_backward_grad_sync and not self._queued:
+            self._queued = True
+            queue_callback(self._average_gradients)
+
+    def _average_gradients(self) -> None:
+        """Every synced parameter's gradient averaged over the ranks: one flat all-reduce per (dtype, device)."""
+        self._queued = False
+        n = self.process_group.size()
+        buckets: dict = {}
+        for p in self._synced:
+            buckets.setdefault((p.dtype, p.device), []).append(p)
+        with no_grad():
+            for (dtype, _), ps in buckets.items():
+                # the gradients, then one "used here" flag per parameter: a parameter no rank used keeps grad None
+                used = np.array([p.grad is not None for p in ps], dtype.np)
+                flat = np.concatenate([np.zeros(p.numel(), dtype.np) if p.grad is None else
+                                       np.asarray(p.grad.detach().cpu()._data).reshape(-1) for p in ps] + [used])
+                _dist.all_reduce(_flat_tensor(flat), group=self.process_group)
+                used = flat[flat.size - len(ps):]
+                flat = flat[:flat.size - len(ps)]
+                flat /= n
+                offset = 0
+                for p, anyone in zip(ps, used):
+                    piece = flat[offset:offset + p.numel()].reshape(tuple(p.shape))
+                    offset += p.numel()
+                    if not anyone:
+                        continue
+                    grad = _flat_tensor(piece).to(p.device)
+                    if p.grad is None:
+                        p.grad = grad
+                    else:
+                        p.grad.copy_(grad)
 
     @contextlib.contextmanager
     def no_sync(self):

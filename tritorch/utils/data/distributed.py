@@ -1,7 +1,7 @@
 """DistributedSampler: the slice of a dataset's indices one replica visits, with PyTorch's index sequence.
 
-tritorch has no process groups: num_replicas and rank are given explicitly (as a launcher would pass them), or they
-default to one replica of rank 0 - the whole dataset. The shuffled order is tritorch.randperm with a generator seeded
+num_replicas and rank default to the default process group's world size and rank (one replica of rank 0, the
+whole dataset, when no group has been initialized). The shuffled order is tritorch.randperm with a generator seeded
 with seed + epoch (tritorch's Philox generator, so the permutation itself differs from PyTorch's for the same seed);
 the padding (drop_last=False: indices repeated from the start until the total divides evenly), the truncation
 (drop_last=True) and the interleaved split (indices[rank::num_replicas]) are PyTorch's, so for the same permutation
@@ -23,10 +23,11 @@ class DistributedSampler(Sampler):
 
     def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False) -> None:
+        from ... import distributed as dist
         if num_replicas is None:
-            num_replicas = 1      # one process: no process group to ask for its world size
+            num_replicas = dist.get_world_size() if dist.is_initialized() else 1
         if rank is None:
-            rank = 0
+            rank = dist.get_rank() if dist.is_initialized() else 0
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
         self.dataset = dataset
