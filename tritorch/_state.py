@@ -47,7 +47,7 @@ _GRAD_OFF_LOCK = threading.Lock()
 class ProcessFlags:
     """Process-wide switches (a plain attribute read costs a fifth of a thread-local one on the recording path)."""
 
-    __slots__ = ("anomaly", "anomaly_check_nan", "autocast", "inference", "grad_off", "complex", "subclass")
+    __slots__ = ("anomaly", "anomaly_check_nan", "autocast", "inference", "grad_off", "complex", "subclass", "sparse")
 
     def __init__(self):
         self.grad_off = 0     # threads whose grad mode is off now: while 0, grad is on everywhere
@@ -57,6 +57,7 @@ class ProcessFlags:
         self.inference = 0    # inference_mode regions entered in any thread: new tensors check GRAD.inference
         self.complex = False  # a complex dtype is in use: ops check their operands for complex tensors (registry)
         self.subclass = False  # a Tensor subclass exists: ops take its instances as plain tensors (registry)
+        self.sparse = False    # a sparse tensor exists: calls with a sparse operand take the sparse rules
 
 
 # As in PyTorch, anomaly mode is global, not per thread.

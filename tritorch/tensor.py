@@ -63,6 +63,8 @@ class Tensor:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("_tritorch_layout"):   # tritorch's own SparseTensor: the registry's sparse path
+            return
         from . import _state
         _state.FLAGS.subclass = True   # from now on ops take subclass instances as plain tensors (registry)
 

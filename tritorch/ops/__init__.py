@@ -41,6 +41,7 @@ from . import nn_attention  # noqa: F401
 from . import nn_embedding  # noqa: F401
 from . import nn_fused  # noqa: F401
 from . import nn_rnn_cell  # noqa: F401  (the LSTM and GRU steps' elementwise half, fused)
+from . import sparse_mm  # noqa: F401  (coo_mm: a COO sparse matrix times a dense one)
 from . import grouped_mm  # noqa: F401
 from . import nn_activation  # noqa: F401
 from . import nn_activation_grad  # noqa: F401  (the activations' fused backward ops)

@@ -139,6 +139,11 @@ class OpDef:
             bind(self)
 
     def __call__(self, *args, out=None, **kwargs):
+        if _FLAGS.sparse:     # False until a program makes a sparse tensor
+            from ..sparse import registry_call
+            r = registry_call(self, args, kwargs, out)
+            if r is not NotImplemented:
+                return r
         if _FLAGS.subclass:   # False until a program subclasses Tensor
             args, kwargs = plain_tensors(args), {k: plain_tensors((v,))[0] for k, v in kwargs.items()}
         if _FLAGS.complex and not self.takes_complex:   # False until a program names a complex dtype
