@@ -3,6 +3,7 @@ alias gets tritorch in every rank, torchrun's environment, and DDP-synchronised 
 the launch with its exit code."""
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -29,10 +30,10 @@ dist.destroy_process_group()
 '''
 
 
-def _launch(tmp_path, *args):
+def _launch(tmp_path, *args, rendezvous=("--standalone",)):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    cmd = [sys.executable, "-m", "tritorch", "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
+    cmd = [sys.executable, "-m", "tritorch", "-m", "torch.distributed.run", "--nproc-per-node", "2", *rendezvous,
            str(script), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ))
 
@@ -47,6 +48,9 @@ def test_torchrun_script_runs_on_tritorch_in_every_rank(tmp_path):
 
 
 def test_failing_worker_stops_the_launch_with_its_code(tmp_path):
-    done = _launch(tmp_path, "fail")
+    with socket.socket() as s:      # (torchrun's --rdzv_endpoint form names the store's address)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = _launch(tmp_path, "fail", rendezvous=("--nnodes=1", "--rdzv_id=101", f"--rdzv_endpoint=localhost:{port}"))
     assert done.returncode == 7
     assert "worker 1" in done.stderr and "exited with code 7" in done.stderr

@@ -61,6 +61,13 @@ def test_bad_rendezvous_arguments(monkeypatch, kwargs, env, error, match):
     assert not dist.is_initialized()
 
 
+def test_default_backend_for_device():
+    assert dist.get_default_backend_for_device("cuda:1") == "nccl"
+    assert dist.get_default_backend_for_device(tt.device("cpu")) == "gloo"
+    with pytest.raises(ValueError, match="Default backend not registered for device : xpu"):
+        dist.get_default_backend_for_device("xpu")
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="Invalid backend 'mpi'"):
         dist.init_process_group("mpi", world_size=1, rank=0)

@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--standalone", action="store_true", help="one node on a free local port")
     p.add_argument("--max-restarts", "--max_restarts", type=int, default=0)
     p.add_argument("--rdzv-id", "--rdzv_id", default="none")
+    p.add_argument("--rdzv-endpoint", "--rdzv_endpoint", default=None,
+                   help="host:port of the rendezvous (rank 0's store): sets --master-addr and --master-port")
+    p.add_argument("--rdzv-backend", "--rdzv_backend", default="static", help="accepted: c10d or static")
     p.add_argument("-m", "--module", action="store_true", help="run SCRIPT as a module (python -m)")
     p.add_argument("--no-python", "--no_python", action="store_true", help="run SCRIPT as an executable")
     p.add_argument("script")
@@ -68,6 +71,9 @@ def main(argv: list | None = None) -> int:
         raise SystemExit("--max-restarts: tritorch's launcher does not restart workers; use 0")
     nproc = (os.cpu_count() or 1) if args.nproc_per_node == "cpu" else int(args.nproc_per_node)
     nnodes = _nodes(args.nnodes)
+    if args.rdzv_endpoint:
+        host, _, port = args.rdzv_endpoint.rpartition(":")
+        args.master_addr, args.master_port = host or args.rdzv_endpoint, int(port) if port else args.master_port
     if args.standalone:
         nnodes, args.node_rank, args.master_addr, args.master_port = 1, 0, "127.0.0.1", _free_port()
     world = nnodes * nproc
