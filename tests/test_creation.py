@@ -223,3 +223,16 @@ def test_full_on_cuda_by_memset_writes_the_kernels_element(dtype):
             assert np.isnan(got.astype(np.float32)).all()
         else:
             assert got.tobytes() == want.tobytes(), (dtype, v)
+
+
+def test_factories_take_size_as_a_keyword():
+    # PyTorch's schemas name the size: torch.empty(size=(2, 3)) (pytorch/examples' gat writes it so)
+    for factory in (tt.empty, tt.zeros, tt.ones, tt.rand, tt.randn):
+        assert factory(size=(2, 3)).shape == (2, 3) and factory(size=[4]).shape == (4,)
+        with pytest.raises(TypeError, match="got multiple values for argument 'size'"):
+            factory(2, size=(3,))
+    assert tt.zeros(size=(2,), dtype=tt.int64).dtype is tt.int64
+    x = tt.ones(2, dtype=tt.float64)
+    for method in (x.new_empty, x.new_zeros, x.new_ones):
+        r = method(size=(1, 3))
+        assert r.shape == (1, 3) and r.dtype is tt.float64

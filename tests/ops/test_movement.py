@@ -370,3 +370,18 @@ def test_flip_and_repeat_beyond_four_dims(device):
     x = tt.tensor(ref, device=device)
     same(x.flip(0, 2, 4), ref[::-1, :, ::-1, :, ::-1])
     same(x.permute(4, 3, 2, 1, 0).repeat(1, 2, 1, 2, 1), np.tile(ref.transpose(4, 3, 2, 1, 0), (1, 2, 1, 2, 1)))
+
+
+def test_methods_take_their_sizes_as_keywords():
+    # PyTorch's schema names: view(size), reshape(shape), expand(size), permute/flip/tile(dims), repeat(repeats)
+    x = tt.arange(6.0)
+    assert x.view(size=(2, 3)).shape == (2, 3) and x.reshape(shape=(3, 2)).shape == (3, 2)
+    assert x.view(dtype=tt.int32).dtype is tt.int32
+    m = x.view(2, 3)
+    assert m.permute(dims=(1, 0)).shape == (3, 2) and m.flip(dims=(0,))[0].tolist() == [3.0, 4.0, 5.0]
+    assert m.tile(dims=(2, 1)).shape == (4, 3) and m.repeat(repeats=(1, 2)).shape == (2, 6)
+    assert tt.ones(1, 3).expand(size=(2, 3)).shape == (2, 3) and tt.ones(1).expand(3, implicit=True).shape == (3,)
+    with pytest.raises(TypeError, match="view\\(\\) got multiple values for argument 'size'"):
+        x.view(2, 3, size=(6,))
+    with pytest.raises(TypeError, match="reshape\\(\\) got an unexpected keyword argument 'size'"):
+        x.reshape(size=(6,))

@@ -249,10 +249,19 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     return t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def size_arg(name: str, sizes: tuple, size) -> tuple:
+    """A factory's size given as varargs (zeros(2, 3), zeros((2, 3))) or as PyTorch's keyword (zeros(size=(2, 3)))."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return (size,)
+
+
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     dt = _creation_dtype(dtype)
     dev = _dev(device)
-    shape = _shape_arg(size)
+    shape = _shape_arg(size_arg("zeros", sizes, size))
     if dev is CPU:
         t = _make(np.zeros(shape, dt.np), dt, CPU)
     else:
@@ -262,18 +271,19 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tens
     return t
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     dt = _creation_dtype(dtype)
-    t = full_op(size=_shape_arg(size), fill_value=True if dt is _dt.bool_ else 1, dtype=dt, device=_dev(device))
+    t = full_op(size=_shape_arg(size_arg("ones", sizes, size)), fill_value=True if dt is _dt.bool_ else 1, dtype=dt, device=_dev(device))
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None, pin_memory=False, out=None) -> Tensor:
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False, memory_format=None, pin_memory=False,
+          out=None) -> Tensor:
     dt = _creation_dtype(dtype)
     dev = _dev(device)
-    shape = _shape_arg(size)
+    shape = _shape_arg(size_arg("empty", sizes, size))
     if memory_format in _mf.PHYSICAL_ORDER:
         t = _empty_in_order(shape, _mf.physical_order(memory_format, len(shape)), dt, dev)
     else:

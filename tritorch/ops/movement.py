@@ -1187,7 +1187,22 @@ def reshape(input: Tensor, shape) -> Tensor:
     return view_op(input, shape)
 
 
-def _reshape_method(x: Tensor, *shape) -> Tensor:
+def keyword_sizes(name: str, given: tuple, kw: dict, *names: str) -> tuple:
+    """The sizes (or dims) a method took as varargs, or as its one keyword (PyTorch's schema name: x.view(size=..),
+    x.reshape(shape=..), x.permute(dims=..)); PyTorch's TypeErrors for both or for another keyword."""
+    if not kw:
+        return given
+    (key, value), *rest = kw.items()
+    if rest or key not in names:
+        bad = next(k for k in kw if k not in names) if any(k not in names for k in kw) else list(kw)[1]
+        raise TypeError(f"{name}() got an unexpected keyword argument '{bad}'")
+    if given:
+        raise TypeError(f"{name}() got multiple values for argument '{key}'")
+    return (value,)
+
+
+def _reshape_method(x: Tensor, *shape, **kw) -> Tensor:
+    shape = keyword_sizes("reshape", shape, kw, "shape")
     return reshape(x, shape[0] if len(shape) == 1 else shape)  # reshape reads sizes in every accepted form
 
 
@@ -1203,8 +1218,8 @@ def permute(input: Tensor, dims) -> Tensor:
     return permute_op(input, _sizes((dims,)))
 
 
-def _permute_method(x: Tensor, *dims) -> Tensor:
-    return permute_op(x, _sizes(dims))
+def _permute_method(x: Tensor, *dims, **kw) -> Tensor:
+    return permute_op(x, _sizes(keyword_sizes("permute", dims, kw, "dims")))
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -2345,8 +2360,8 @@ def flip(input: Tensor, dims) -> Tensor:
     return flip_op(input, (dims,) if isinstance(dims, int) else tuple(dims))
 
 
-def _flip_method(x: Tensor, *dims) -> Tensor:
-    return flip_op(x, _sizes(dims))
+def _flip_method(x: Tensor, *dims, **kw) -> Tensor:
+    return flip_op(x, _sizes(keyword_sizes("flip", dims, kw, "dims")))
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -2510,8 +2525,8 @@ repeat_op = register(OpDef(
 repeat_op.extra["torch"] = lambda torch, x, repeats: x.repeat(repeats)
 
 
-def _repeat_method(x: Tensor, *sizes) -> Tensor:
-    return repeat_op(x, _sizes(sizes))
+def _repeat_method(x: Tensor, *sizes, **kw) -> Tensor:
+    return repeat_op(x, _sizes(keyword_sizes("repeat", sizes, kw, "repeats")))
 
 
 def tile(input: Tensor, dims) -> Tensor:
@@ -2522,8 +2537,8 @@ def tile(input: Tensor, dims) -> Tensor:
     return repeat_op(input, dims)
 
 
-def _tile_method(x: Tensor, *dims) -> Tensor:
-    return tile(x, _sizes(dims))
+def _tile_method(x: Tensor, *dims, **kw) -> Tensor:
+    return tile(x, _sizes(keyword_sizes("tile", dims, kw, "dims")))
 
 
 # ============================================================================================== tril / triu
@@ -3152,12 +3167,12 @@ def _getitem(x: Tensor, idx) -> Tensor:
     return basic_index_op(x, idx)
 
 
-def _view_method(x: Tensor, *shape) -> Tensor:
-    return view(x, *shape)
+def _view_method(x: Tensor, *shape, **kw) -> Tensor:
+    return view(x, *(keyword_sizes("view", shape, kw, "size", "dtype") if kw else shape))
 
 
-def _expand_method(x: Tensor, *sizes) -> Tensor:
-    return expand_op(x, _sizes(sizes))
+def _expand_method(x: Tensor, *sizes, implicit: bool = False, **kw) -> Tensor:
+    return expand_op(x, _sizes(keyword_sizes("expand", sizes, kw, "size") if kw else sizes))
 
 
 def _split_method(x: Tensor, split_size, dim: int = 0) -> tuple:

@@ -31,7 +31,7 @@ from ..tensor import Tensor, _make
 from . import _bind, launch
 from ._cpu_parallel import run_row_blocks
 from . import pointwise as pw
-from .creation import _dev, _shape_arg
+from .creation import _dev, _shape_arg, size_arg
 from .launch import f64_bits
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, device_of, register
 from .samples import make_tensor, rng_for
@@ -1168,10 +1168,10 @@ def _n_values(dtype: _dt.dtype, n: int) -> int:
     return 2 * n if dtype is _dt.float64 else n
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False) -> Tensor:
     """Uniform samples in [0, 1) of the given size (bitwise the same on cpu and cuda for the same state)."""
-    shape = _shape_arg(size)
+    shape = _shape_arg(size_arg("rand", sizes, size))
     dt, dev = _float_args(dtype, device, out)
     if dt.kind == _dt.COMPLEX:   # real and imaginary parts each uniform in [0, 1)
         return _complex_draw(rand, 1.0, shape, generator, out, dt, dev, requires_grad)
@@ -1179,11 +1179,11 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
                  size=shape, dtype=dt, device=dev)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False) -> Tensor:
     """Standard normal samples (Box-Muller on Philox uniforms) of the given size; complex dtypes: real and imaginary
     parts each normal with variance 1/2 (so E|z|^2 = 1, as PyTorch)."""
-    shape = _shape_arg(size)
+    shape = _shape_arg(size_arg("randn", sizes, size))
     dt, dev = _float_args(dtype, device, out)
     if dt.kind == _dt.COMPLEX:
         return _complex_draw(randn, math.sqrt(0.5), shape, generator, out, dt, dev, requires_grad)
