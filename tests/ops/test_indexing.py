@@ -514,3 +514,14 @@ def test_cpu_index_add_along_the_last_dim_by_selection_gemm(dtype):
     got = tt.tensor(base).index_add(-1, tt.tensor(idx), tt.tensor(src)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-6 if dtype is np.float32 else 1e-13, atol=1e-6)
     assert idx.size * 20 <= indexing._SELECTION_GEMM_MAX and 6 * 7 * 9 >= indexing._ROW_BY_ROW_MIN
+
+
+def test_range_indexes_as_a_sequence():
+    # PyTorch takes a range as the list of its indices (pytorch/examples' mnist_forward_forward writes
+    # y[range(n)] = ...): read, write, several dims, empty
+    x = tt.arange(10.0)
+    np.testing.assert_array_equal(x[range(2, 5)].numpy(), [2.0, 3.0, 4.0])
+    m = tt.zeros(3, 3)
+    m[range(3), range(3)] = 1.0
+    np.testing.assert_array_equal(m.numpy(), np.eye(3))
+    assert x[range(0)].shape == (0,)

@@ -2284,6 +2284,8 @@ def _convert(it):
         return it
     if isinstance(it, (list, tuple, np.ndarray)):
         return _index_tensor(it)
+    if isinstance(it, range):   # a sequence of indices, as PyTorch takes it
+        return _index_tensor(list(it))
     raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
                      f"indices (got {type(it).__name__})")
 
