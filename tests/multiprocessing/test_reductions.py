@@ -41,3 +41,26 @@ def test_unshared_tensors_are_copied():
     y = q.get(timeout=30)
     y.add_(1)
     assert x.tolist() == [0.0, 1.0, 2.0] and y.tolist() == [1.0, 2.0, 3.0] and not y.is_shared()
+
+
+def _sgd_step(model):
+    # a Hogwild worker: one optimizer step on the module it was sent (pytorch/examples' mnist_hogwild)
+    opt = tt.optim.SGD(model.parameters(), lr=1.0)
+    model(tt.ones(1, 3)).sum().backward()
+    opt.step()
+
+
+def test_module_share_memory_trains_the_parents_weights():
+    model = tt.nn.Linear(3, 2)
+    with tt.no_grad():
+        model.weight.zero_()
+        model.bias.zero_()
+    assert model.share_memory() is model
+    assert all(p.is_shared() for p in model.parameters())
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=_sgd_step, args=(model,))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 0
+    # d/dw sum(w x + b) = 1 for every weight and bias: one step of lr 1 leaves -1 everywhere, in the parent
+    assert model.weight.tolist() == [[-1.0] * 3] * 2 and model.bias.tolist() == [-1.0, -1.0]

@@ -520,6 +520,11 @@ class Module:
     def cpu(self) -> "Module":
         return self._apply(lambda t: _copy.to_device(t, "cpu"))
 
+    def share_memory(self) -> "Module":
+        """Parameters, buffers and existing gradients moved into shared memory (Tensor.share_memory_): processes
+        the module is sent to afterwards (torch.multiprocessing) train the same weights (Hogwild)."""
+        return self._apply(lambda t: t.share_memory_())
+
     def type(self, dst_type) -> "Module":
         dst = _dt.as_dtype(dst_type)
         return self._apply(lambda t: _copy.cast(t, dst))
