@@ -932,3 +932,22 @@ def test_generic_stream_and_event(device):
             te.record()
     with pytest.raises(TypeError, match="at most 1 positional"):
         tt.Stream("cpu", 0)
+
+
+def test_functions_take_atens_keyword_names():
+    # names from PyTorch's schemas that scripts pass as keywords (a sweep of torch's schemas against ours)
+    x = tt.ones(2, 4)
+    assert tt.dropout(x, p=0.5, train=False).tolist() == x.tolist()
+    assert tt.layer_norm(x, [4], None, None, 1e-5, True).shape == (2, 4)           # ATen's cudnn_enable
+    assert tt.group_norm(x.reshape(2, 4, 1), 2, None, None, 1e-5, True).shape == (2, 4, 1)
+    assert tt.swapaxes(x, axis0=0, axis1=1).shape == (4, 2) and tt.swapdims(x, dim0=0, dim1=1).shape == (4, 2)
+    assert x.swapaxes(axis0=1, axis1=0).shape == (4, 2)
+    assert tt.can_cast(from_=tt.float32, to=tt.int32) is False
+    assert tt.promote_types(type1=tt.float32, type2=tt.int64) is tt.float32
+    assert tt.result_type(tensor=tt.ones(2, dtype=tt.int32), other=1.0) is tt.float32
+    assert [p.shape[1] for p in tt.hsplit(x, indices=[1, 3])] == [1, 2, 1]
+    assert [p.shape[1] for p in tt.hsplit(x, sections=2)] == [2, 2]
+    assert [p.shape[1] for p in tt.tensor_split(x, sections=3, dim=1)] == [2, 1, 1]
+    assert [p.shape[1] for p in tt.tensor_split(x, indices=[1], dim=1)] == [1, 3]
+    with pytest.raises(TypeError, match="takes one of"):
+        tt.tensor_split(x, 2, sections=2)

@@ -16,7 +16,7 @@ from . import dtypes as _dtypes
 from .device import device
 from .dtypes import (bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: A004
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
-                     int32, int64, long, promote_types, result_type, set_default_dtype, short, uint8)
+                     int32, int64, long, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor
 from ._memory_format import *  # noqa: E402,F401,F403  (strided, channels_last, preserve_format, ...)
 
@@ -112,7 +112,19 @@ from .serialization import *  # noqa: E402,F401,F403
 from ._torch_alias import alias_torch  # noqa: E402,F401  (import torch -> tritorch; python -m tritorch SCRIPT)
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 
-can_cast = _registry.can_cast
+def can_cast(from_, to) -> bool:
+    """torch.can_cast(from_, to): whether a value of dtype from_ may be written into a tensor of dtype `to`."""
+    return _registry.can_cast(from_, to)
+
+
+def promote_types(type1, type2):
+    """torch.promote_types(type1, type2): the smallest dtype both promote to."""
+    return _dtypes.promote_types(type1, type2)
+
+
+def result_type(tensor, other):
+    """torch.result_type(tensor, other): the dtype an arithmetic op of the two gives (tensors or numbers)."""
+    return _dtypes.result_type(tensor, other)
 
 
 def is_tensor(obj) -> bool:

@@ -21,7 +21,7 @@ __all__ = ["batch_norm", "instance_norm", "embedding", "embedding_renorm_", "emb
            "alpha_dropout", "feature_alpha_dropout", "feature_dropout", "selu_", "celu_", "threshold_", "dropout_",
            "alpha_dropout_", "feature_alpha_dropout_", "feature_dropout_", "grid_sampler", "grid_sampler_2d",
            "grid_sampler_3d", "affine_grid_generator", "convolution", "native_layer_norm", "native_batch_norm",
-           "native_group_norm", "native_dropout", "conv_tbc"]
+           "native_group_norm", "native_dropout", "conv_tbc", "dropout", "layer_norm", "group_norm"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -54,6 +54,21 @@ def _stats(x, dims, eps):
         mean = x.mean(dims, keepdim=True)
         rstd = ((x - mean) ** 2).mean(dims, keepdim=True).add(eps).rsqrt()
     return mean, rstd
+
+
+def dropout(input, p, train) -> Tensor:
+    """torch.dropout(input, p, train): F.dropout under ATen's argument names."""
+    return F.dropout(input, p, train)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05, cudnn_enable=True) -> Tensor:
+    """torch.layer_norm: F.layer_norm, with ATen's trailing cudnn_enable flag (no cuDNN here: ignored)."""
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_enabled=True) -> Tensor:
+    """torch.group_norm: F.group_norm, with ATen's trailing cudnn_enabled flag (ignored)."""
+    return F.group_norm(input, num_groups, weight, bias, eps)
 
 
 def native_layer_norm(input, normalized_shape, weight, bias, eps) -> tuple:

@@ -360,16 +360,23 @@ def _split_along(input: Tensor, sections, dim: int, fn: str, min_dims: int):
     return _tt().tensor_split(input, sections, dim)
 
 
-def hsplit(input: Tensor, sections):
-    return _split_along(input, sections, 1 if input.dim() > 1 else 0, "hsplit", 1)
+def _one_split(name, sections, indices):
+    """hsplit/vsplit/dsplit's argument: sections (an int or indices, positionally) or PyTorch's keyword names."""
+    if (sections is None) == (indices is None):
+        raise TypeError(f"{name}() takes one of sections or indices")
+    return sections if indices is None else indices
 
 
-def vsplit(input: Tensor, sections):
-    return _split_along(input, sections, 0, "vsplit", 2)
+def hsplit(input: Tensor, sections=None, *, indices=None):
+    return _split_along(input, _one_split("hsplit", sections, indices), 1 if input.dim() > 1 else 0, "hsplit", 1)
 
 
-def dsplit(input: Tensor, sections):
-    return _split_along(input, sections, 2, "dsplit", 3)
+def vsplit(input: Tensor, sections=None, *, indices=None):
+    return _split_along(input, _one_split("vsplit", sections, indices), 0, "vsplit", 2)
+
+
+def dsplit(input: Tensor, sections=None, *, indices=None):
+    return _split_along(input, _one_split("dsplit", sections, indices), 2, "dsplit", 3)
 
 
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:

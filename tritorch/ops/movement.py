@@ -1226,7 +1226,13 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return transpose_op(input, dim0, dim1)
 
 
-swapaxes = swapdims = transpose
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """torch.swapaxes: transpose under NumPy's names."""
+    return transpose_op(input, axis0, axis1)
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    return transpose_op(input, dim0, dim1)
 
 
 def t(input: Tensor) -> Tensor:
@@ -1407,8 +1413,15 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     return _share_storage(input, split_op(input, size, d))
 
 
-def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
-    """Views split at the given indices, or into `sections` pieces whose sizes differ by at most one."""
+def tensor_split(input: Tensor, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None,
+                 tensor_indices_or_sections=None) -> tuple:
+    """Views split at the given indices, or into `sections` pieces whose sizes differ by at most one (given
+    positionally, or under any of PyTorch's keyword names)."""
+    given = [v for v in (indices_or_sections, sections, indices, tensor_indices_or_sections) if v is not None]
+    if len(given) != 1:
+        raise TypeError("tensor_split() takes one of indices_or_sections, sections, indices or "
+                        "tensor_indices_or_sections")
+    indices_or_sections = given[0]
     if input.ndim == 0:
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
     d = wrap_dim(dim, input.ndim)
@@ -3185,7 +3198,7 @@ def _squeeze_method(x: Tensor, dim=None) -> Tensor:
 
 _bind.methods(
     __getitem__=_getitem, view=_view_method, view_as=view_as, reshape=_reshape_method, reshape_as=reshape_as,
-    permute=_permute_method, transpose=transpose, swapaxes=transpose, swapdims=transpose, t=t, adjoint=adjoint,
+    permute=_permute_method, transpose=transpose, swapaxes=swapaxes, swapdims=swapdims, t=t, adjoint=adjoint,
     squeeze=_squeeze_method, unsqueeze=unsqueeze, expand=_expand_method, expand_as=expand_as,
     broadcast_to=broadcast_to, flatten=flatten, unflatten=unflatten, ravel=ravel, narrow=narrow, select=select,
     unbind=unbind, as_strided=as_strided, movedim=movedim, moveaxis=movedim, diagonal=diagonal,
@@ -3193,7 +3206,7 @@ _bind.methods(
     roll=roll, repeat=_repeat_method, tile=_tile_method, tril=tril, triu=triu,
     tril_=lambda x, diagonal=0: tril_op(x, diagonal, out=x), triu_=lambda x, diagonal=0: triu_op(x, diagonal, out=x),
     squeeze_=_in_place_view(_squeeze_method), unsqueeze_=_in_place_view(unsqueeze), t_=_in_place_view(t),
-    transpose_=_in_place_view(transpose), swapaxes_=_in_place_view(transpose), swapdims_=_in_place_view(transpose),
+    transpose_=_in_place_view(transpose), swapaxes_=_in_place_view(swapaxes), swapdims_=_in_place_view(swapdims),
     as_strided_=_in_place_view(as_strided),
 )
 _bind.properties(T=_T, mT=_mT, mH=_mH, H=_H)
