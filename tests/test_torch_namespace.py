@@ -951,3 +951,11 @@ def test_functions_take_atens_keyword_names():
     assert [p.shape[1] for p in tt.tensor_split(x, indices=[1], dim=1)] == [1, 3]
     with pytest.raises(TypeError, match="takes one of"):
         tt.tensor_split(x, 2, sections=2)
+
+
+def test_methods_take_atens_keyword_names():
+    a, b = tt.tensor([1.0, -1.0]), tt.tensor([0.0, 0.0])
+    assert a.max(other=b).tolist() == [1.0, 0.0] and tt.min(a, other=b).tolist() == [0.0, -1.0]
+    with pytest.raises(TypeError, match="got dim and other"):
+        tt.max(a, 0, other=b)
+    assert tt.ones(2).resize_(size=(1, 2)).shape == (1, 2)

@@ -2332,13 +2332,20 @@ def _extreme(name, input, dim, keepdim, out, is_min):
     return (return_types.min if is_min else return_types.max)(values, indices)
 
 
-def max(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
-    """torch.max: the overall max; with dim, (values, indices); with a Tensor, the elementwise maximum."""
-    return _extreme("max", input, dim, keepdim, out, False)
+def max(input, dim=None, keepdim=False, *, out=None, other=None):  # noqa: A001
+    """torch.max: the overall max; with dim, (values, indices); with a Tensor (other=, or in dim's place), the
+    elementwise maximum."""
+    return _extreme("max", input, dim if other is None else _other(dim, other, "max"), keepdim, out, False)
 
 
-def min(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
-    return _extreme("min", input, dim, keepdim, out, True)
+def min(input, dim=None, keepdim=False, *, out=None, other=None):  # noqa: A001
+    return _extreme("min", input, dim if other is None else _other(dim, other, "min"), keepdim, out, True)
+
+
+def _other(dim, other, name):
+    if dim is not None:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got dim and other")
+    return other
 
 
 def _correction(name, dim, unbiased, correction):

@@ -195,9 +195,11 @@ def _check_resizable(t: Tensor) -> None:
         raise RuntimeError("cannot resize variables that require grad")
 
 
-def _resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
+def _resize_(self: Tensor, *sizes, memory_format=None, size=None) -> Tensor:
     """New shape in place: the first elements (in memory order) keep their values, new ones are uninitialised.
     A tensor that shares its storage (a view, or one with views) stops sharing when the element count changes."""
+    from .creation import size_arg
+    sizes = size_arg("resize_", sizes, size)
     _check_resizable(self)
     shape = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else tuple(sizes)
     if any(int(s) < 0 for s in shape):
