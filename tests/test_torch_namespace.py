@@ -959,3 +959,35 @@ def test_methods_take_atens_keyword_names():
     with pytest.raises(TypeError, match="got dim and other"):
         tt.max(a, 0, other=b)
     assert tt.ones(2).resize_(size=(1, 2)).shape == (1, 2)
+
+
+# Keyword parameters of PyTorch's Python-level functions that tritorch does not take yet (the test below fails
+# when a new gap appears, and when one of these is filled: then remove it here).
+_KNOWN_KEYWORD_GAPS = {"torch.stft": {"align_to_window"}}
+
+
+def test_every_keyword_of_torchs_python_functions_is_accepted():
+    import inspect
+    modules = [("torch", torch, tt), ("F", torch.nn.functional, tt.nn.functional), ("linalg", torch.linalg, tt.linalg),
+               ("special", torch.special, tt.special), ("init", torch.nn.init, tt.nn.init), ("fft", torch.fft, tt.fft)]
+    gaps = {}
+    for label, theirs, ours in modules:
+        for name in dir(theirs):
+            f, g = getattr(theirs, name), getattr(ours, name, None)
+            if name.startswith("_") or g is None or not callable(f) or isinstance(f, type):
+                continue
+            try:
+                want, have = inspect.signature(f).parameters, inspect.signature(g).parameters
+            except (TypeError, ValueError):
+                continue
+            if any(p.kind == p.VAR_KEYWORD for p in have.values()):
+                continue
+            missing = {k for k, p in want.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - set(have)
+            if missing:
+                gaps[f"{label}.{name}"] = missing
+    assert gaps == _KNOWN_KEYWORD_GAPS
+    assert tt.compile(lambda x: x, name="f", recompile_limit=4)(2) == 2
+    a = tt.arange(3.0)
+    b = tt.from_dlpack(a, copy=True)
+    b.add_(1)
+    assert a.tolist() == [0.0, 1.0, 2.0]

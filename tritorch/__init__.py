@@ -139,10 +139,12 @@ def numel(t: Tensor) -> int:
     return t.numel()
 
 
-def from_dlpack(ext) -> Tensor:
-    """A tensor sharing memory with any object that implements the DLPack protocol (host memory)."""
+def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
+    """A tensor sharing memory with any object that implements the DLPack protocol (host memory); copy=True
+    copies, device= moves the result there."""
     import numpy as _np
     from .tensor import from_array
-    if isinstance(ext, Tensor):
-        return ext
-    return from_array(_np.from_dlpack(ext))
+    t = ext_tensor if isinstance(ext_tensor, Tensor) else from_array(_np.from_dlpack(ext_tensor))
+    if copy:
+        t = t.clone()
+    return t if device is None else t.to(device)

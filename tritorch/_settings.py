@@ -14,7 +14,8 @@ _precision = ["highest"]
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor", mode=None, options=None,
-            disable: bool = False):
+            name=None, disable: bool = False, recompile_limit=None, isolate_recompiles: bool = False,
+            shapes_spec=None):
     """tritorch runs eagerly: there is no graph capture or compiler. A function comes back as it is (called without
     one, a decorator that does that); a module comes back wrapped, as torch.compile wraps it, in an
     OptimizedModule whose state_dict keys read '_orig_mod.<name>' and whose calls run the module. A script
