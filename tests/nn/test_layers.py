@@ -874,3 +874,31 @@ def test_gumbel_softmax_softmax2d_channel_shuffle():
     assert repr(nn.ChannelShuffle(3)) == repr(torch.nn.ChannelShuffle(3))
     with pytest.raises(RuntimeError, match="Number of channels must be divisible by groups"):
         F.channel_shuffle(tt.ones(1, 5, 2, 2), 2)
+
+
+def test_constructor_keywords_of_torch_2_13():
+    # every keyword of torch.nn's, torch.optim's, lr_scheduler's and torch.utils.data's constructors is taken
+    import inspect
+    gaps = {}
+    for theirs, ours in ((torch.nn, nn), (torch.optim, tt.optim), (torch.optim.lr_scheduler, tt.optim.lr_scheduler),
+                         (torch.utils.data, tt.utils.data)):
+        for name in dir(theirs):
+            C, D = getattr(theirs, name), getattr(ours, name, None)
+            if name.startswith("_") or not isinstance(C, type) or D is None:
+                continue
+            try:
+                want, have = inspect.signature(C.__init__).parameters, inspect.signature(D.__init__).parameters
+            except (TypeError, ValueError):
+                continue
+            if not any(p.kind == p.VAR_KEYWORD for p in have.values()):
+                missing = {k for k, p in want.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+                if missing - set(have):
+                    gaps[name] = missing - set(have)
+    assert gaps == {}
+    m = nn.InstanceNorm2d(3, affine=True, bias=False)
+    assert m.bias is None and m.weight.shape == (3,)
+    lazy = nn.LazyBatchNorm1d(bias=False)
+    lazy(tt.randn(4, 5))
+    assert lazy.bias is None and lazy.weight.shape == (5,)
+    with pytest.warns(FutureWarning, match="deprecated"):
+        assert nn.Hardtanh(min_value=-2.0).min_val == -2.0

@@ -1,6 +1,8 @@
 """Activation modules (each forward is one functional call) and MultiheadAttention."""
 from __future__ import annotations
 
+import warnings
+
 from ...autograd.grad_mode import no_grad  # noqa: F401
 from .. import functional as F
 from .. import init
@@ -205,8 +207,14 @@ class Softplus(Module):
 
 
 class Hardtanh(Module):
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False, min_value=None,
+                 max_value=None):
         super().__init__()
+        if min_value is not None or max_value is not None:   # PyTorch's old names
+            warnings.warn("keyword argument `min_value`/`max_value` is deprecated and renamed to `min_val`/`max_val`",
+                          FutureWarning, stacklevel=2)
+            min_val = min_val if min_value is None else min_value
+            max_val = max_val if max_value is None else max_value
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = inplace

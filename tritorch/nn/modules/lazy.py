@@ -113,10 +113,11 @@ def _lazy_norm(base):
     class LazyNorm(LazyModuleMixin, base):
         cls_to_become = base
 
-        def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None):
+        def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None,
+                     *, bias: bool = True):
             self._lazy_init((), dict(eps=eps, momentum=momentum, affine=affine,
-                                     track_running_stats=track_running_stats, device=device, dtype=dtype),
-                            {"weight": affine, "bias": affine},
+                                     track_running_stats=track_running_stats, device=device, dtype=dtype, bias=bias),
+                            {"weight": affine, "bias": affine and bias},
                             ("running_mean", "running_var", "num_batches_tracked") if track_running_stats else ())
             self.num_features, self.eps, self.momentum, self.affine = 0, eps, momentum, affine
             self.track_running_stats = track_running_stats
