@@ -160,3 +160,23 @@ def test_gcn_layer_matches_torch():
 
     for ours, theirs in zip(run(tt), run(torch)):
         assert_close(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_sparse_softmax_and_spdiags_match_torch(device):
+    idx, vals = [[0, 0, 1, 2, 2, 0], [0, 2, 1, 0, 2, 2]], [1.0, 2.0, 3.0, 4.0, 5.0, 0.5]     # (0, 2) repeats
+    w = np.arange(9.0).reshape(3, 3)
+    results = []
+    for lib, dev in ((tt, device), (torch, "cpu")):
+        s = lib.sparse_coo_tensor(lib.tensor(idx), lib.tensor(vals, dtype=lib.float64), (3, 3))
+        s = s.to(dev).coalesce().detach().requires_grad_(True)
+        a, b = lib.sparse.softmax(s, 1), lib.sparse.log_softmax(s, -2)
+        ww = lib.tensor(w).to(dev)
+        ((a.to_dense() * ww).sum() + (b.to_dense() * ww).sum()).backward()
+        results.append([a.to_dense().detach(), b.to_dense().detach(), s.grad.to_dense()])
+    for ours, theirs in zip(*results):
+        assert_close(ours, theirs.numpy(), rtol=1e-12, atol=1e-12)
+    d = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    ours = tt.sparse.spdiags(tt.tensor(d), tt.tensor([0, -1]), (3, 3))
+    np.testing.assert_array_equal(ours.to_dense().numpy(),
+                                  torch.sparse.spdiags(torch.tensor(d), torch.tensor([0, -1]), (3, 3)).to_dense())

@@ -24,8 +24,8 @@ from .. import dtypes as _dt
 from .._memory_format import layout as _layout
 from ..tensor import Tensor
 
-__all__ = ["mm", "addmm", "sum", "spmm", "SparseTensor", "sparse_coo", "sparse_coo_tensor", "to_sparse",
-           "as_sparse_gradcheck", "check_sparse_tensor_invariants"]
+__all__ = ["mm", "addmm", "sum", "spmm", "softmax", "log_softmax", "spdiags", "SparseTensor", "sparse_coo",
+           "sparse_coo_tensor", "to_sparse", "as_sparse_gradcheck", "check_sparse_tensor_invariants"]
 
 sparse_coo = _layout("sparse_coo")
 
@@ -473,6 +473,69 @@ def sum(input, dim=None, dtype=None):  # noqa: A001
     if dim is None:
         return input._data.values.sum(dtype=dtype)
     return input.to_dense().sum(dim, dtype=dtype).to_sparse()
+
+
+def _softmax(input, dim: int, dtype, log: bool):
+    """softmax over the specified entries of each slice along `dim` (unspecified ones count as -inf): a sparse
+    tensor with the input's (coalesced) entries."""
+    from ..ops.creation import zeros
+    from ..ops.reduce import unique
+    s = input.coalesce()
+    d = s._data
+    values = d.values if dtype is None else d.values.to(dtype)
+    n = len(d.shape)
+    dim = dim % n if -n <= dim < n else dim
+    if not 0 <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    sd = s.sparse_dim()
+    if dim >= sd:                        # a dense dim: within each entry's values
+        f = values.log_softmax if log else values.softmax
+        return _wrap(d.indices, f(dim - sd + 1), d.shape, True)
+    if s._nnz() == 0:
+        return _wrap(d.indices, values, d.shape, True)
+    # the slice of each entry: its index along every other sparse dim
+    key = zeros(s._nnz(), dtype=_dt.int64, device=s.device)
+    for i in range(sd):
+        if i != dim:
+            key = key * d.shape[i] + d.indices[i]
+    _, group = unique(key, sorted=True, return_inverse=True)
+    count = int(group.max().item()) + 1
+    shape = (count,) + tuple(values.shape[1:])
+    index = group.view((-1,) + (1,) * (values.dim() - 1)).expand(tuple(values.shape))
+    top = zeros(shape, dtype=values.dtype, device=s.device).scatter_reduce(0, index, values.detach(), "amax",
+                                                                          include_self=False)
+    shifted = values - top.index_select(0, group)
+    e = shifted.exp()
+    total = zeros(shape, dtype=values.dtype, device=s.device).index_add(0, group, e)
+    out = shifted - total.log().index_select(0, group) if log else e / total.index_select(0, group)
+    return _wrap(d.indices, out, d.shape, True)
+
+
+def softmax(input, dim: int, *, dtype=None):
+    """torch.sparse.softmax: softmax over the specified entries of each slice along dim (the others are -inf)."""
+    return _softmax(input, dim, dtype, False)
+
+
+def log_softmax(input, dim: int, *, dtype=None):
+    """torch.sparse.log_softmax: log of sparse.softmax, computed directly."""
+    return _softmax(input, dim, dtype, True)
+
+
+def spdiags(diagonals, offsets, shape, layout=None):
+    """torch.sparse.spdiags: a sparse matrix with the rows of `diagonals` on the diagonals `offsets` (row i of
+    diagonals holds, at column j, the value for matrix element (j - offsets[i], j))."""
+    from ..ops.creation import arange
+    from ..ops.movement import cat, stack
+    rows_, cols_, vals_ = [], [], []
+    m, n = int(shape[0]), int(shape[1])
+    offs = offsets.tolist() if isinstance(offsets, Tensor) else list(offsets)
+    for i, k in enumerate(offs):
+        j = arange(max(0, k), min(n, m + k, diagonals.shape[1]), device=diagonals.device)
+        rows_.append(j - k)
+        cols_.append(j)
+        vals_.append(diagonals[i].index_select(0, j))
+    idx = stack([cat(rows_), cat(cols_)])
+    return sparse_coo_tensor(idx, cat(vals_), (m, n)).coalesce()
 
 
 def as_sparse_gradcheck(gradcheck):
