@@ -170,7 +170,9 @@ def test_sparse_softmax_and_spdiags_match_torch(device):
     for lib, dev in ((tt, device), (torch, "cpu")):
         s = lib.sparse_coo_tensor(lib.tensor(idx), lib.tensor(vals, dtype=lib.float64), (3, 3))
         s = s.to(dev).coalesce().detach().requires_grad_(True)
-        a, b = lib.sparse.softmax(s, 1), lib.sparse.log_softmax(s, -2)
+        # (ours along -2; torch's along 0: its log_softmax backward along a negative dim is wrong in 2.13, it
+        # differs from the numerical gradient where ours agrees)
+        a, b = lib.sparse.softmax(s, 1), lib.sparse.log_softmax(s, -2 if lib is tt else 0)
         ww = lib.tensor(w).to(dev)
         ((a.to_dense() * ww).sum() + (b.to_dense() * ww).sum()).backward()
         results.append([a.to_dense().detach(), b.to_dense().detach(), s.grad.to_dense()])
