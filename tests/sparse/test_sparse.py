@@ -182,3 +182,42 @@ def test_sparse_softmax_and_spdiags_match_torch(device):
     ours = tt.sparse.spdiags(tt.tensor(d), tt.tensor([0, -1]), (3, 3))
     np.testing.assert_array_equal(ours.to_dense().numpy(),
                                   torch.sparse.spdiags(torch.tensor(d), torch.tensor([0, -1]), (3, 3)).to_dense())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "sparseadam"])
+def test_sparse_embedding_gradients_train_as_torchs(optimizer):
+    # nn.Embedding(sparse=True): a sparse gradient at the looked-up rows (padding left out), accumulated over
+    # two backward passes, taken by SGD (momentum), Adagrad and SparseAdam as PyTorch takes it
+    def run(lib):
+        emb = lib.nn.Embedding(10, 4, sparse=True, padding_idx=0)
+        head = lib.nn.Linear(4, 1)
+        with lib.no_grad():
+            emb.weight.copy_(lib.tensor(np.arange(40.0).reshape(10, 4) / 40))
+            head.weight.fill_(0.5)
+            head.bias.fill_(0.1)
+        opt = {"sgd": lambda: lib.optim.SGD(emb.parameters(), lr=0.5, momentum=0.9),
+               "adagrad": lambda: lib.optim.Adagrad(emb.parameters(), lr=0.5),
+               "sparseadam": lambda: lib.optim.SparseAdam(emb.parameters(), lr=0.1)}[optimizer]()
+        batches = [[[1, 2, 2], [0, 3, 1]], [[5, 5, 0]], [[7, 1, 1]]]
+        for rows in batches:
+            opt.zero_grad(set_to_none=False)
+            for _ in range(2):      # two passes accumulate into one sparse gradient
+                (head(emb(lib.tensor(rows))) ** 2).sum().backward()
+            assert emb.weight.grad.is_sparse
+            opt.step()
+        return emb.weight.detach(), emb.weight.grad.to_dense()
+
+    (w, g), (tw, tg) = run(tt), run(torch)
+    assert_close(w, tw.numpy(), rtol=1e-5, atol=1e-6)
+    assert_close(g, tg.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_dense_only_optimizers_refuse_sparse_gradients():
+    emb = tt.nn.Embedding(5, 2, sparse=True)
+    emb(tt.tensor([1, 2])).sum().backward()
+    with pytest.raises(RuntimeError, match="does not support sparse gradients"):
+        tt.optim.Adam(emb.parameters()).step()
+    dense = tt.nn.Embedding(5, 2)
+    dense(tt.tensor([1])).sum().backward()
+    with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients"):
+        tt.optim.SparseAdam(dense.parameters()).step()

@@ -259,10 +259,30 @@ def _embedding_ref(input, weight, padding_idx=None):
 
 def _embedding_vjp(ctx, grad):
     input, weight = ctx.inputs
-    gw = embedding_backward_op(grad, input, num_weights=weight.shape[0],
-                               padding_idx=_norm_padding(ctx.kwargs.get("padding_idx"), weight.shape[0]),
+    padding_idx = _norm_padding(ctx.kwargs.get("padding_idx"), weight.shape[0])
+    if ctx.kwargs.get("sparse", False):
+        return None, _sparse_weight_grad(grad, input, weight, padding_idx,
+                                         ctx.kwargs.get("scale_grad_by_freq", False))
+    gw = embedding_backward_op(grad, input, num_weights=weight.shape[0], padding_idx=padding_idx,
                                scale_grad_by_freq=ctx.kwargs.get("scale_grad_by_freq", False))
     return None, gw
+
+
+def _sparse_weight_grad(grad, input, weight, padding_idx, scale_grad_by_freq):
+    """sparse=True: the weight's gradient as a sparse tensor, one entry per looked-up index (uncoalesced, as
+    PyTorch's), the padding index's entries left out; scale_grad_by_freq divides each by its index's count."""
+    from ..sparse import _wrap
+    d = weight.shape[1]
+    flat = input.reshape(-1).to(_dt.int64)
+    rows = grad.reshape(-1, d)
+    if padding_idx is not None:
+        keep = flat != padding_idx
+        flat, rows = flat[keep], rows[keep]
+    if scale_grad_by_freq and flat.numel():
+        from .reduce import unique
+        _, inverse, counts = unique(flat, return_inverse=True, return_counts=True)
+        rows = rows / counts.index_select(0, inverse).to(rows.dtype).unsqueeze(1)
+    return _wrap(flat.unsqueeze(0), rows, tuple(weight.shape), False)
 
 
 # ======================================================================================= embedding_backward
@@ -502,19 +522,21 @@ def _bench_make(size, device, dtype):
     return (_indices((n,), v, device, rng), make_tensor((v, d), dtype, device, rng=rng)), {}
 
 
-def _torch_embedding(torch, input, weight, padding_idx=None, scale_grad_by_freq=False):
-    return torch.nn.functional.embedding(input, weight, padding_idx=padding_idx,
+def _torch_embedding(torch, input, weight, padding_idx=None, scale_grad_by_freq=False, sparse=False):
+    return torch.nn.functional.embedding(input, weight, padding_idx=padding_idx, sparse=sparse,
                                          scale_grad_by_freq=scale_grad_by_freq)
 
 
 embedding_op = register(OpDef(
-    name="embedding", family=FAMILY, infer=lambda input, weight, padding_idx=None, scale_grad_by_freq=False:
+    name="embedding", family=FAMILY,
+    infer=lambda input, weight, padding_idx=None, scale_grad_by_freq=False, sparse=False:
     _embedding_infer(input, weight, padding_idx),
-    impl={"cpu": lambda meta, input, weight, padding_idx=None, scale_grad_by_freq=False:
+    impl={"cpu": lambda meta, input, weight, padding_idx=None, scale_grad_by_freq=False, sparse=False:
           _embedding_cpu(meta, input, weight),
-          "cuda": lambda meta, input, weight, padding_idx=None, scale_grad_by_freq=False:
+          "cuda": lambda meta, input, weight, padding_idx=None, scale_grad_by_freq=False, sparse=False:
           _embedding_cuda(meta, input, weight)},
-    ref=lambda input, weight, padding_idx=None, scale_grad_by_freq=False: _embedding_ref(input, weight),
+    ref=lambda input, weight, padding_idx=None, scale_grad_by_freq=False, sparse=False:
+    _embedding_ref(input, weight),
     samples=_fwd_samples, dtypes=FLOATS, vjp=_embedding_vjp,
     bench=BenchSpec(sizes=((8192, 32000, 1024), (32768, 50257, 768)), make=_bench_make,
                     bytes=lambda s, d: s[0] * 8 + 2 * s[0] * s[2] * d.itemsize, flops=lambda s: 0),
@@ -571,8 +593,8 @@ embedding_renorm_op = register(OpDef(
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False) -> Tensor:
     """torch.nn.functional.embedding. max_norm renormalises the touched rows of `weight` in place first (not
-    recorded by autograd, as in PyTorch). sparse=True is accepted and gives a dense gradient (tritorch has no
-    sparse tensors)."""
+    recorded by autograd, as in PyTorch). sparse=True gives `weight` a sparse COO gradient (the looked-up rows:
+    optim.SGD, Adagrad and SparseAdam take it)."""
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     padding_idx = _norm_padding(padding_idx, weight.shape[0])
@@ -584,6 +606,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         kw["padding_idx"] = padding_idx
     if scale_grad_by_freq:
         kw["scale_grad_by_freq"] = True
+    if sparse:
+        kw["sparse"] = True
     return embedding_op(input, weight, **kw)
 
 

@@ -16,7 +16,8 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Adadelta", "NAdam", "RAdam",
-           "LBFGS", "Rprop", "ASGD", "Adafactor", "Muon",
+           "LBFGS", "Rprop", "ASGD", "Adafactor", "Muon", "SparseAdam",
            "lr_scheduler", "swap_in_optimizer_params_and_state"]

@@ -39,7 +39,7 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group):
         lr, lr_decay = float(group["lr"]), group["lr_decay"]
-        for p, g in grads_of(group):
+        for p, g in grads_of(group, sparse_as_dense=True):
             if len(self.state[p]) == 0:  # (a parameter added with add_param_group)
                 self._init_state(p, group)
             state = self.state[p]

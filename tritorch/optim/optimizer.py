@@ -213,6 +213,9 @@ class Optimizer:
                 if set_to_none:
                     p._grad = None
                     continue
+                if grad.__class__ is not Tensor and getattr(grad, "is_sparse", False):
+                    grad.zero_()          # a sparse gradient: no entries left
+                    continue
                 if grad.grad_fn is not None:
                     grad.detach_()
                 else:
@@ -418,13 +421,20 @@ def clone_state(src: Tensor) -> Tensor:
         return src.detach().clone().contiguous()
 
 
-def grads_of(group: dict):
-    """(param, grad) for every parameter of the group that has a gradient."""
+def grads_of(group: dict, sparse_as_dense: bool = False):
+    """(param, grad) for every parameter of the group that has a gradient. A sparse gradient (nn.Embedding(
+    sparse=True)) is refused, or with sparse_as_dense given as its dense form: for SGD and Adagrad the update of
+    a row the gradient does not touch is then exactly nothing, as PyTorch's sparse paths leave it."""
     for p in group["params"]:
         g = p._grad
         if g is not None:
             if g.device is not p.device:
                 raise RuntimeError(f"the gradient of a parameter is on {g.device} but the parameter is on {p.device}")
+            if g.__class__ is not Tensor and getattr(g, "is_sparse", False):
+                if not sparse_as_dense:
+                    raise RuntimeError("this optimizer does not support sparse gradients (nn.Embedding(sparse=True)):"
+                                       " use SGD, Adagrad or SparseAdam")
+                g = g.to_dense()
             yield p, g
 
 

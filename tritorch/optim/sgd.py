@@ -30,7 +30,7 @@ class SGD(Optimizer):
 
     def _update_group(self, group):
         momentum = group["momentum"]
-        for p, g in grads_of(group):
+        for p, g in grads_of(group, sparse_as_dense=True):
             buf, first = None, False
             if momentum != 0:
                 state = self.state[p]

@@ -140,6 +140,14 @@ class SparseTensor(Tensor):
     def grad_fn(self, value) -> None:
         pass   # (the values carry the history)
 
+    def zero_(self) -> "SparseTensor":
+        """No entries left (PyTorch's sparse zero_: the size stays)."""
+        d = self._data
+        values = d.values.detach().new_zeros((0,) + tuple(d.values.shape[1:]))
+        indices = d.indices.new_zeros((d.indices.shape[0], 0))
+        object.__setattr__(self, "_data", SparseCOO(indices, values, d.shape, True))
+        return self
+
     def detach(self) -> "SparseTensor":
         d = self._data
         return _wrap(d.indices, d.values.detach(), d.shape, d.coalesced)

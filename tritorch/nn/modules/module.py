@@ -460,6 +460,9 @@ class Module:
                 p.grad = None
             else:
                 g = p.grad
+                if getattr(g, "is_sparse", False):
+                    g.zero_()
+                    continue
                 if g.grad_fn is not None:
                     g = p._grad = g.detach()
                 else:
