@@ -23,6 +23,10 @@ from ..device import device as _device
 from .modules.module import Module
 
 
+def _dense(grad):
+    return grad.to_dense() if getattr(grad, "is_sparse", False) else grad
+
+
 def _flat_tensor(arr):
     from ..tensor import from_array
     return from_array(arr)
@@ -104,7 +108,8 @@ class DistributedDataParallel(Module):
                 # the gradients, then one "used here" flag per parameter: a parameter no rank used keeps grad None
                 used = np.array([p.grad is not None for p in ps], dtype.np)
                 flat = np.concatenate([np.zeros(p.numel(), dtype.np) if p.grad is None else
-                                       np.asarray(p.grad.detach().cpu()._data).reshape(-1) for p in ps] + [used])
+                                       np.asarray(_dense(p.grad).detach().cpu()._data).reshape(-1) for p in ps]
+                                      + [used])
                 _dist.all_reduce(_flat_tensor(flat), group=self.process_group)
                 used = flat[flat.size - len(ps):]
                 flat = flat[:flat.size - len(ps)]
@@ -116,7 +121,7 @@ class DistributedDataParallel(Module):
                     if not anyone:
                         continue
                     grad = _flat_tensor(piece).to(p.device)
-                    if p.grad is None:
+                    if p.grad is None or getattr(p.grad, "is_sparse", False):   # (a sparse one comes back dense)
                         p.grad = grad
                     else:
                         p.grad.copy_(grad)
