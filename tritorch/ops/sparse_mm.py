@@ -6,11 +6,12 @@ a sparse operand (tritorch/sparse).
       dense (K, N): out[i] = sum over k with indices[0, k] == i of values[k] * dense[indices[1, k]]
 
 cuda: one program per (row, block of N columns) walks that row's entries (row pointers from searchsorted over the
-sorted rows) and accumulates in registers: no atomics, so the sums are deterministic. cpu: the products of the
-entries' values with their dense rows, summed per row with np.add.reduceat, in chunks that keep the product
-array near a million elements. The gradient is composed of ops: d values = the per-entry dot product of the
-incoming gradient's row and dense's row (a sampled product), d dense = the transposed sparse matrix (entries
-re-sorted by column) times the incoming gradient, itself a coo_mm; so double backward works on both devices.
+sorted rows) and accumulates in registers: no atomics, so the sums are deterministic. cpu: rows of many entries
+take one BLAS product each; the others are summed in layers (the k-th entry of every row at once), in chunks of
+whole rows that keep the temporaries near a million elements; each row's sum runs in its entries' order.
+The gradient is composed of ops: d values = the per-entry dot product of the incoming gradient's row and
+dense's row (a sampled product), d dense = the transposed sparse matrix (entries re-sorted by column) times the
+incoming gradient, itself a coo_mm; so double backward works on both devices.
 """
 from __future__ import annotations
 
@@ -87,6 +88,29 @@ def _np_compute(d):
     return np.float64 if d is _dt.float64 else np.float32
 
 
+# cpu: rows with more entries than this take one BLAS product each (vals @ dense rows); the others are summed
+# "in layers": the k-th entry of every such row at once, one vectorised gather-add per k. np.add.reduceat over
+# the products ran at ~6.5 ns an element here (4096 rows, 40960 entries, N 64: 18.8 ms; layers: 6.1 ms).
+_LAYERED_MAX = 32
+
+
+def _row_sums(out, r_idx, c_idx, vals, mat, starts, counts) -> None:
+    """out[row] = sum of vals[k] * mat[c_idx[k]] over each row's entries (starts/counts: the row segments)."""
+    heavy = counts > _LAYERED_MAX
+    for s, n in zip(starts[heavy].tolist(), counts[heavy].tolist()):
+        out[r_idx[s]] = vals[s:s + n] @ mat[c_idx[s:s + n]]
+    light_starts, light_counts = starts[~heavy], counts[~heavy]
+    if not light_starts.size:
+        return
+    rows = r_idx[light_starts]
+    for k in range(int(light_counts.max())):
+        live = light_counts > k
+        entries = light_starts[live] + k
+        product = mat[c_idx[entries]]
+        product *= vals[entries, None]
+        out[rows[live]] += product
+
+
 def _cpu(meta, indices, values, dense, rows):
     c = _np_compute(meta.dtype)
     r_idx, c_idx = indices._data[0], indices._data[1]
@@ -100,14 +124,12 @@ def _cpu(meta, indices, values, dense, rows):
         if np.any(r_idx[1:] < r_idx[:-1]):
             raise RuntimeError("coo_mm: indices must be sorted by row (coalesce() the sparse tensor)")
         starts = np.flatnonzero(np.concatenate(([True], r_idx[1:] != r_idx[:-1])))
-        # chunks of whole rows, each about _CHUNK_ELEMS products
+        counts = np.diff(np.append(starts, nnz))
+        # chunks of whole rows, each about _CHUNK_ELEMS products (the layers' temporaries stay that size)
         bounds = np.unique(np.searchsorted(starts, np.arange(0, nnz, max(1, _CHUNK_ELEMS // N)), side="right") - 1)
         bounds = np.append(bounds, starts.size)
         for a, b in zip(bounds[:-1], bounds[1:]):
-            lo, hi = starts[a], (starts[b] if b < starts.size else nnz)
-            products = mat[c_idx[lo:hi]]
-            products *= vals[lo:hi, None]
-            out[r_idx[starts[a:b]]] = np.add.reduceat(products, starts[a:b] - lo, axis=0)
+            _row_sums(out, r_idx, c_idx, vals, mat, starts[a:b], counts[a:b])
     return out.astype(meta.dtype.np, copy=False)
 
 
@@ -182,6 +204,11 @@ def _samples(device, dtype):
         dense = make_tensor((k, n), dtype, device, low=-2, high=2, rng=rng)
         yield Sample((idx, vals, dense), {"rows": m}, name=f"{m}x{k}x{n}-nnz{nnz}{'-dup' if dup else ''}",
                      reduction_size=max(1, k))
+    # a row of 40 entries (past the cpu's layered path: one BLAS product) beside rows of a few
+    heavy = np.concatenate([np.stack([np.zeros(40, np.int64), np.arange(40)]), _entries(rng, 3, 40, 6) + [[1], [0]]], 1)
+    yield Sample((tensor(heavy, device=device), make_tensor((46,), dtype, device, low=-2, high=2, rng=rng),
+                  make_tensor((40, 3), dtype, device, low=-2, high=2, rng=rng)), {"rows": 4}, name="heavy-row",
+                 reduction_size=40)
     idx = tensor(_entries(rng, 4, 6, 10), device=device)
     dense = make_tensor((5, 6), dtype, device, rng=rng).t()            # (6, 5), transposed strides
     yield Sample((idx, make_tensor((10,), dtype, device, rng=rng, noncontiguous=True), dense), {"rows": 4},
