@@ -6,7 +6,7 @@ against torch cuda when a GPU is there (skipped otherwise; the interpreter is no
 
 tritorch and torch are timed interleaved in the same process; each figure is the fastest of several repeats (the
 least disturbed by other load); ratio = tritorch / torch (lower is better; the CPU target is <= 1.2). PyTorch runs
-with --threads threads (default: PyTorch's own default); tritorch's NumPy fallback splits inputs of 2**18 elements
+with --threads threads (default: PyTorch's own default); tritorch's NumPy fallback splits inputs of 2**19 elements
 or more into cache-sized row blocks on a thread pool of os.cpu_count() threads (tritorch/ops/_cpu_parallel.py).
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ chunked path (options=LinearCrossEntropyOptions()), time against torch's same tw
 Figures are the fastest of several repeats, tritorch and torch (default threads) timed interleaved in the same
 process; ratio = tritorch / torch (lower is better; the target is <= 1.2 on CPU). On CPU torch runs with its
 default thread count and, as a second column, with one thread (the NumPy
-fallback computes on a thread pool only for inputs of 2**18 elements or more).
+fallback computes on a thread pool only for inputs of 2**19 elements or more).
 """
 from __future__ import annotations
 

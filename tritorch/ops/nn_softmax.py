@@ -292,7 +292,7 @@ def _np_acc(dtype: _dt.dtype):
 # Rows are processed in blocks of about this many elements so that the max / exp / sum / scale passes of one
 # block run in cache (the passes then cost one trip to memory instead of five).
 _NP_CHUNK = BLOCK_ELEMS
-# Inputs of at least this many elements run their row blocks on the thread pool (the shared threshold, 2**18).
+# Inputs of at least this many elements run their row blocks on the thread pool (the shared threshold, 2**19).
 # Measured on the loaded 2-core CI machine, 2**14 and 2**16 gained nothing at 64K-256K elements (the other core is
 # busy) and 2**14-element blocks cost up to 50% more than 2**16 ones in per-block calls.
 _NP_PARALLEL_MIN = PARALLEL_MIN
