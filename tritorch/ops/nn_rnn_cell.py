@@ -49,6 +49,33 @@ FLOATS = (_dt.float32, _dt.float64, _dt.float16, _dt.bfloat16)
 # and columns are strided (any view whose leading dims collapse to one stride), outputs contiguous.
 
 @triton.jit
+def _gate(ig, hg, k, H, igc, hgc, mask, COMPUTE: tl.constexpr):
+    # gate k's input and hidden pre-activations at this row's units (ig, hg: pointers at unit j of gate 0)
+    return (tl.load(ig + k * H * igc, mask=mask, other=0).to(COMPUTE),
+            tl.load(hg + k * H * hgc, mask=mask, other=0).to(COMPUTE))
+
+
+@triton.jit
+def _lstm_gates(ig, hg, H, igc, hgc, mask, COMPUTE: tl.constexpr):
+    # the activated gates (i, f, g, o)
+    xi, hi = _gate(ig, hg, 0, H, igc, hgc, mask, COMPUTE)
+    xf, hf = _gate(ig, hg, 1, H, igc, hgc, mask, COMPUTE)
+    xg, hgg = _gate(ig, hg, 2, H, igc, hgc, mask, COMPUTE)
+    xo, ho = _gate(ig, hg, 3, H, igc, hgc, mask, COMPUTE)
+    return _sigmoid_stable(xi + hi), _sigmoid_stable(xf + hf), _tanh_accurate(xg + hgg), _sigmoid_stable(xo + ho)
+
+
+@triton.jit
+def _gru_gates(ig, hg, H, igc, hgc, mask, COMPUTE: tl.constexpr):
+    # (r, z, n, h_n): the reset and update gates, the new gate, and the hidden projection's n part
+    xr, hr = _gate(ig, hg, 0, H, igc, hgc, mask, COMPUTE)
+    xz, hz = _gate(ig, hg, 1, H, igc, hgc, mask, COMPUTE)
+    xn, hn = _gate(ig, hg, 2, H, igc, hgc, mask, COMPUTE)
+    r = _sigmoid_stable(xr + hr)
+    return r, _sigmoid_stable(xz + hz), _tanh_accurate(xn + r * hn), hn
+
+
+@triton.jit
 def _lstm_cell_kernel(
     ig_ptr, hg_ptr,             # input / hidden gate pre-activations (rows, 4H)
     cx_ptr,                     # cell state (rows, H)
@@ -63,17 +90,10 @@ def _lstm_cell_kernel(
     row = tl.program_id(0).to(tl.int64)
     j = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = j < H
-    ig = ig_ptr + row * igr + j * igc
-    hg = hg_ptr + row * hgr + j * hgc
-    ai = tl.load(ig, mask=mask, other=0).to(COMPUTE) + tl.load(hg, mask=mask, other=0).to(COMPUTE)
-    af = tl.load(ig + H * igc, mask=mask, other=0).to(COMPUTE) + tl.load(hg + H * hgc, mask=mask, other=0).to(COMPUTE)
-    ag = (tl.load(ig + 2 * H * igc, mask=mask, other=0).to(COMPUTE)
-          + tl.load(hg + 2 * H * hgc, mask=mask, other=0).to(COMPUTE))
-    ao = (tl.load(ig + 3 * H * igc, mask=mask, other=0).to(COMPUTE)
-          + tl.load(hg + 3 * H * hgc, mask=mask, other=0).to(COMPUTE))
+    i, f, g, o = _lstm_gates(ig_ptr + row * igr + j * igc, hg_ptr + row * hgr + j * hgc, H, igc, hgc, mask, COMPUTE)
     c = tl.load(cx_ptr + row * cxr + j * cxc, mask=mask, other=0).to(COMPUTE)
-    cy = _sigmoid_stable(af) * c + _sigmoid_stable(ai) * _tanh_accurate(ag)
-    hy = _sigmoid_stable(ao) * _tanh_accurate(cy)
+    cy = f * c + i * g
+    hy = o * _tanh_accurate(cy)
     tl.store(cy_ptr + row * H + j, cy.to(cy_ptr.dtype.element_ty), mask=mask)
     tl.store(hy_ptr + row * H + j, hy.to(hy_ptr.dtype.element_ty), mask=mask)
 
@@ -95,15 +115,7 @@ def _lstm_cell_backward_kernel(
     row = tl.program_id(0).to(tl.int64)
     j = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = j < H
-    ig = ig_ptr + row * igr + j * igc
-    hg = hg_ptr + row * hgr + j * hgc
-    i = _sigmoid_stable(tl.load(ig, mask=mask, other=0).to(COMPUTE) + tl.load(hg, mask=mask, other=0).to(COMPUTE))
-    f = _sigmoid_stable(tl.load(ig + H * igc, mask=mask, other=0).to(COMPUTE)
-                        + tl.load(hg + H * hgc, mask=mask, other=0).to(COMPUTE))
-    g = _tanh_accurate(tl.load(ig + 2 * H * igc, mask=mask, other=0).to(COMPUTE)
-                       + tl.load(hg + 2 * H * hgc, mask=mask, other=0).to(COMPUTE))
-    o = _sigmoid_stable(tl.load(ig + 3 * H * igc, mask=mask, other=0).to(COMPUTE)
-                        + tl.load(hg + 3 * H * hgc, mask=mask, other=0).to(COMPUTE))
+    i, f, g, o = _lstm_gates(ig_ptr + row * igr + j * igc, hg_ptr + row * hgr + j * hgc, H, igc, hgc, mask, COMPUTE)
     c = tl.load(cx_ptr + row * cxr + j * cxc, mask=mask, other=0).to(COMPUTE)
     ghy = tl.load(ghy_ptr + row * ghr + j * ghc, mask=mask, other=0).to(COMPUTE)
     gcy = tl.load(gcy_ptr + row * gcr + j * gcc, mask=mask, other=0).to(COMPUTE)
@@ -133,13 +145,7 @@ def _gru_cell_kernel(
     row = tl.program_id(0).to(tl.int64)
     j = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = j < H
-    ig = ig_ptr + row * igr + j * igc
-    hg = hg_ptr + row * hgr + j * hgc
-    r = _sigmoid_stable(tl.load(ig, mask=mask, other=0).to(COMPUTE) + tl.load(hg, mask=mask, other=0).to(COMPUTE))
-    z = _sigmoid_stable(tl.load(ig + H * igc, mask=mask, other=0).to(COMPUTE)
-                        + tl.load(hg + H * hgc, mask=mask, other=0).to(COMPUTE))
-    n = _tanh_accurate(tl.load(ig + 2 * H * igc, mask=mask, other=0).to(COMPUTE)
-                       + r * tl.load(hg + 2 * H * hgc, mask=mask, other=0).to(COMPUTE))
+    r, z, n, _ = _gru_gates(ig_ptr + row * igr + j * igc, hg_ptr + row * hgr + j * hgc, H, igc, hgc, mask, COMPUTE)
     h = tl.load(hx_ptr + row * hxr + j * hxc, mask=mask, other=0).to(COMPUTE)
     tl.store(hy_ptr + row * H + j, (n + z * (h - n)).to(hy_ptr.dtype.element_ty), mask=mask)
 
@@ -162,13 +168,7 @@ def _gru_cell_backward_kernel(
     row = tl.program_id(0).to(tl.int64)
     j = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
     mask = j < H
-    ig = ig_ptr + row * igr + j * igc
-    hg = hg_ptr + row * hgr + j * hgc
-    r = _sigmoid_stable(tl.load(ig, mask=mask, other=0).to(COMPUTE) + tl.load(hg, mask=mask, other=0).to(COMPUTE))
-    z = _sigmoid_stable(tl.load(ig + H * igc, mask=mask, other=0).to(COMPUTE)
-                        + tl.load(hg + H * hgc, mask=mask, other=0).to(COMPUTE))
-    hn = tl.load(hg + 2 * H * hgc, mask=mask, other=0).to(COMPUTE)
-    n = _tanh_accurate(tl.load(ig + 2 * H * igc, mask=mask, other=0).to(COMPUTE) + r * hn)
+    r, z, n, hn = _gru_gates(ig_ptr + row * igr + j * igc, hg_ptr + row * hgr + j * hgc, H, igc, hgc, mask, COMPUTE)
     h = tl.load(hx_ptr + row * hxr + j * hxc, mask=mask, other=0).to(COMPUTE)
     ghy = tl.load(ghy_ptr + row * ghr + j * ghc, mask=mask, other=0).to(COMPUTE)
     dn = ghy * (1.0 - z) * (1.0 - n * n)
