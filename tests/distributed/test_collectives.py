@@ -5,6 +5,7 @@ whose size differs between ranks (an error on the receiving rank, not garbled da
 import datetime
 import os
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -188,3 +189,19 @@ def _small_worker(rank, init_method):
 def test_rendezvous_through_tcp_and_file_urls(scheme, tmp_path):
     url = f"tcp://127.0.0.1:{_free_port()}" if scheme == "tcp" else f"file://{tmp_path / 'rendezvous'}"
     mp.spawn(_small_worker, args=(url,), nprocs=WORLD)
+
+
+def _stuck_worker(rank, port):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=2))
+    if rank == 1:
+        with pytest.raises(RuntimeError, match="timed out after 2 s waiting for a peer"):
+            dist.recv(tt.zeros(1), src=0)       # rank 0 never sends
+    else:
+        time.sleep(4)                           # (quiet until rank 1 has given up)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def test_a_receive_nobody_answers_times_out_with_the_groups_timeout():
+    mp.spawn(_stuck_worker, args=(_free_port(),), nprocs=2)

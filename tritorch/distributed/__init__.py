@@ -260,7 +260,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         store.set_timeout(timeout)
     _STATE["store"], _STATE["groups"] = store, 0
     pg_store = PrefixStore("default_pg", store)
-    mesh = Mesh(pg_store, rank, world_size, _advertised_host(store))
+    mesh = Mesh(pg_store, rank, world_size, _advertised_host(store), _seconds(timeout))
     GroupMember.WORLD = ProcessGroup(name, list(range(world_size)), rank, mesh, pg_store)
     barrier()
 
@@ -339,8 +339,9 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
     if len(ranks) == 1 or world.mesh is None:
         return ProcessGroup(name, ranks, local)
     store = PrefixStore(f"group_{_STATE['groups']}", _STATE["store"])
-    return ProcessGroup(name, ranks, local, Mesh(store, local, len(ranks), _advertised_host(_STATE["store"])),
-                        store)
+    seconds = _seconds(world.mesh.timeout if timeout is None else timeout) if world.mesh.timeout else None
+    return ProcessGroup(name, ranks, local, Mesh(store, local, len(ranks), _advertised_host(_STATE["store"]),
+                                                 seconds), store)
 
 
 # ---------------------------------------------------------------------------------------- tensor staging

@@ -29,7 +29,11 @@ _HELLO = struct.Struct("<q")
 def _recv_exact_into(sock, view: memoryview) -> None:
     got, n = 0, len(view)
     while got < n:
-        k = sock.recv_into(view[got:])
+        try:
+            k = sock.recv_into(view[got:])
+        except socket.timeout:
+            raise RuntimeError(f"timed out after {sock.gettimeout():g} s waiting for a peer (did every rank call the "
+                               "same collectives in the same order?)") from None
         if k == 0:
             raise RuntimeError("a peer's connection closed (did another rank fail or exit early?)")
         got += k
@@ -38,8 +42,9 @@ def _recv_exact_into(sock, view: memoryview) -> None:
 class Mesh:
     """The connections of one rank to every other rank of its group."""
 
-    def __init__(self, store, rank: int, size: int, advertise: str):
+    def __init__(self, store, rank: int, size: int, advertise: str, timeout: float | None = None):
         self.rank, self.size = rank, size
+        self.timeout = timeout   # seconds a send or receive may wait (the group's timeout): then an error
         self.peers: dict[int, socket.socket] = {}
         self._sender = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, size - 1),
                                                              thread_name_prefix="tritorch-dist-send")
@@ -64,6 +69,7 @@ class Mesh:
 
     def _keep(self, peer: int, sock) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(self.timeout)
         self.peers[peer] = sock
 
     def close(self) -> None:
