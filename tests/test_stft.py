@@ -95,3 +95,20 @@ def test_errors():
         tt.istft(tt.ones(9, 5), 16, window=tt.ones(16))
     with pytest.raises(RuntimeError, match="NOLA|overlap add"):
         tt.istft(tt.ones(9, 5, dtype=tt.complex64), 16, window=tt.hann_window(16), center=False)
+
+
+@pytest.mark.parametrize("n_fft, win, hop, length, complex_input", [(8, 4, 2, 20, False), (16, 16, 4, 40, False),
+                                                                    (12, 6, 3, 40, False), (8, 4, 2, 20, True)])
+def test_align_to_window_matches_torch(n_fft, win, hop, length, complex_input):
+    # center=False, align_to_window=True: frames start where the (shorter) window starts
+    rng = np.random.default_rng(n_fft + length)
+    x = rng.standard_normal(length) + (1j * rng.standard_normal(length) if complex_input else 0)
+    w = np.hanning(win)
+    want = torch.stft(torch.tensor(x), n_fft, hop_length=hop, win_length=win, window=torch.tensor(w), center=False,
+                      return_complex=True, align_to_window=True)
+    got = tt.stft(tt.tensor(x), n_fft, hop_length=hop, win_length=win, window=tt.tensor(w), center=False,
+                  return_complex=True, align_to_window=True)
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(RuntimeError, match="align_to_window should only be set when center = false"):
+        tt.stft(tt.tensor(x), n_fft, window=tt.tensor(np.hanning(n_fft)), return_complex=True, align_to_window=True)

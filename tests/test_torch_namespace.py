@@ -963,7 +963,7 @@ def test_methods_take_atens_keyword_names():
 
 # Keyword parameters of PyTorch's Python-level functions that tritorch does not take yet (the test below fails
 # when a new gap appears, and when one of these is filled: then remove it here).
-_KNOWN_KEYWORD_GAPS = {"torch.stft": {"align_to_window"}}
+_KNOWN_KEYWORD_GAPS = {}
 
 
 def test_every_keyword_of_torchs_python_functions_is_accepted():

@@ -56,9 +56,14 @@ def _center_pad(x: Tensor, pad: int, mode: str) -> Tensor:
 
 
 def stft(input: Tensor, n_fft: int, hop_length=None, win_length=None, window=None, center: bool = True,
-         pad_mode: str = "reflect", normalized: bool = False, onesided=None, return_complex=None) -> Tensor:
+         pad_mode: str = "reflect", normalized: bool = False, onesided=None, return_complex=None,
+         align_to_window=None) -> Tensor:
     """The short-time Fourier transform of a 1-D (length) or 2-D (batch, length) signal: (batch,) n_freq x
-    n_frames complex, n_freq = n_fft // 2 + 1 when onesided (the default for real signals)."""
+    n_frames complex, n_freq = n_fft // 2 + 1 when onesided (the default for real signals). align_to_window
+    (center=False only): frames start where a window shorter than n_fft starts, not where its zero-padded
+    n_fft frame does (the signal is zero-padded by the window's padding: the window is zero there)."""
+    if center and align_to_window is not None:
+        raise RuntimeError("stft align_to_window should only be set when center = false")
     from .. import fft
     from .complex import view_as_real
     complex_input = input.dtype.kind == _dt.COMPLEX
@@ -79,6 +84,10 @@ def stft(input: Tensor, n_fft: int, hop_length=None, win_length=None, window=Non
         x = x.to(_dt.get_default_dtype())
     if center:
         x = _center_pad(x, n_fft // 2, pad_mode)
+    elif align_to_window and win < n_fft:
+        from ..nn import functional as F
+        left = (n_fft - win) // 2
+        x = F.pad(x, (left, n_fft - win - left))
     length = x.shape[-1]
     if not 0 < n_fft <= length:
         raise RuntimeError(f"stft: expected 0 < n_fft <= {length}, but got n_fft={n_fft}")
