@@ -151,6 +151,22 @@ def _objects_and_groups(rank):
         assert v.item() == 1.0
 
 
+def _more_api(rank):
+    n = WORLD
+    a, b = tt.full((2,), float(rank)), tt.full((3,), float(rank), dtype=tt.float64)
+    dist.all_reduce_coalesced([a, b, tt.full((1,), rank + 1)])
+    assert a.tolist() == [3.0, 3.0] and b.tolist() == [3.0] * 3
+    if rank == 0:
+        dist.send_object_list([{"k": 1}, "two"], dst=2)
+    elif rank == 2:
+        got = [None, None]
+        assert dist.recv_object_list(got) == 0 and got == [{"k": 1}, "two"]
+    mine, groups = dist.new_subgroups_by_enumeration([[0, 1], [2]])
+    assert len(groups) == 2 and dist.get_world_size(mine) == (2 if rank < 2 else 1)
+    assert dist.get_pg_count() == 1 + dist._STATE["groups"]
+    assert dist.get_node_local_rank(fallback_rank=7) == 7 and dist.is_backend_available("gloo")
+
+
 def _mismatch(rank):
     # rank 1 receives 3 floats where it expects 4: an error naming both sizes there
     if rank == 0:
@@ -168,6 +184,7 @@ def _worker(rank, init_method, env):
         _collectives(rank, device)
     _point_to_point(rank)
     _objects_and_groups(rank)
+    _more_api(rank)
     _mismatch(rank)
     dist.destroy_process_group()
     assert not dist.is_initialized()
@@ -195,7 +212,7 @@ def _stuck_worker(rank, port):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=2))
     if rank == 1:
-        with pytest.raises(RuntimeError, match="timed out after 2 s waiting for a peer"):
+        with pytest.raises(dist.DistNetworkError, match="timed out after 2 s waiting for a peer"):
             dist.recv(tt.zeros(1), src=0)       # rank 0 never sends
     else:
         time.sleep(4)                           # (quiet until rank 1 has given up)

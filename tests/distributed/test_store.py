@@ -71,7 +71,7 @@ def test_prefix_store_namespaces():
 
 
 def test_tcp_store_client_gives_up_when_no_master():
-    with pytest.raises(RuntimeError, match="could not connect to 127.0.0.1"):
+    with pytest.raises(dist.DistStoreError, match="could not connect to 127.0.0.1"):
         TCPStore("127.0.0.1", 1, timeout=datetime.timedelta(seconds=0.3))
 
 

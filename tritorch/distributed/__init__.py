@@ -26,9 +26,13 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ._mesh import Mesh
-from .store import FileStore, HashStore, PrefixStore, Store, TCPStore
+from .store import (DistBackendError, DistError, DistNetworkError, DistStoreError, FileStore, HashStore, PrefixStore,
+                    Store, TCPStore)
 
 __all__ = [
+    "DistBackendError", "DistError", "DistNetworkError", "DistStoreError", "all_reduce_coalesced", "default_pg_timeout",
+    "get_node_local_rank", "get_pg_count", "is_backend_available", "new_subgroups", "new_subgroups_by_enumeration",
+    "recv_object_list", "reduce_op", "send_object_list",
     "Backend", "FileStore", "GroupMember", "HashStore", "P2POp", "PrefixStore", "ProcessGroup", "ReduceOp", "Store",
     "TCPStore", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
     "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
@@ -42,6 +46,7 @@ __all__ = [
 
 _NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
+default_pg_timeout = DEFAULT_TIMEOUT
 
 
 class ReduceOp(enum.Enum):
@@ -62,6 +67,8 @@ class ReduceOp(enum.Enum):
     def __str__(self) -> str:
         return f"RedOpType.{self.name}"
 
+
+reduce_op = ReduceOp   # (PyTorch's deprecated name)
 
 _UFUNCS = {ReduceOp.SUM: np.add, ReduceOp.AVG: np.add, ReduceOp.PRODUCT: np.multiply, ReduceOp.MIN: np.minimum,
            ReduceOp.MAX: np.maximum, ReduceOp.BAND: np.bitwise_and, ReduceOp.BOR: np.bitwise_or,
@@ -168,6 +175,26 @@ def get_default_backend_for_device(device) -> str:
     if kind not in ("cpu", "cuda"):
         raise ValueError(f"Default backend not registered for device : {device}")
     return Backend.NCCL if kind == "cuda" else Backend.GLOO
+
+
+def is_backend_available(backend: str) -> bool:
+    return str(backend).lower() in (Backend.GLOO, Backend.NCCL)
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank on its node: LOCAL_RANK (a launcher sets it), else fallback_rank."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context and "
+                       "want the code to run locally instead.")
+
+
+def get_pg_count() -> int:
+    """The process groups made so far: the default one and those new_group made."""
+    return 0 if GroupMember.WORLD is None else 1 + _STATE["groups"]
 
 
 def is_initialized() -> bool:
@@ -344,6 +371,28 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
                                                  seconds), store)
 
 
+def new_subgroups_by_enumeration(ranks_per_subgroup_list, timeout=None, backend=None, pg_options=None,
+                                 group_desc=None):
+    """One group per list of ranks (every rank calls it); returns (this rank's group or None, all of them)."""
+    mine, groups = None, []
+    for ranks in ranks_per_subgroup_list:
+        g = new_group(ranks, timeout=timeout, backend=backend)
+        groups.append(g)
+        if g != GroupMember.NON_GROUP_MEMBER:
+            mine = g
+    return mine, groups
+
+
+def new_subgroups(group_size=None, group=None, timeout=None, backend=None, pg_options=None, group_desc=None):
+    """The world cut into groups of group_size consecutive ranks (default: the ranks of one node,
+    LOCAL_WORLD_SIZE); returns (this rank's group, all of them)."""
+    world = _world(group).size()
+    size = int(group_size if group_size is not None else os.environ.get("LOCAL_WORLD_SIZE", world))
+    if size <= 0 or world % size:
+        raise ValueError(f"The world size ({world}) must be divisible by the group size ({size})")
+    return new_subgroups_by_enumeration([list(range(i, i + size)) for i in range(0, world, size)], timeout, backend)
+
+
 # ---------------------------------------------------------------------------------------- tensor staging
 
 def _done(async_op: bool):
@@ -447,6 +496,26 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
         g.mesh.all_reduce(arr.reshape(-1), reduce_)
         _finish_avg(op, arr, g.size())
         _write(tensor, arr)
+    return _done(async_op)
+
+
+def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op: bool = False):
+    """all_reduce of every tensor of a list (one flat reduction per dtype and device)."""
+    tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
+    buckets: dict = {}
+    for t in tensors:
+        buckets.setdefault((t.dtype, t.device), []).append(t)
+    for (dtype, _), ts in buckets.items():
+        if len(ts) == 1:
+            all_reduce(ts[0], op, group)
+            continue
+        from ..tensor import from_array
+        flat = np.concatenate([_host(t).reshape(-1) for t in ts])
+        all_reduce(from_array(flat), op, group)
+        offset = 0
+        for t in ts:
+            _write(t, flat[offset:offset + t.numel()])
+            offset += t.numel()
     return _done(async_op)
 
 
@@ -745,6 +814,31 @@ def broadcast_object_list(object_list, src: int | None = None, group=None, devic
             raise RuntimeError(f"broadcast_object_list: the source sent {len(got)} objects, this rank's list holds "
                                f"{len(object_list)}")
         object_list[:] = got
+
+
+def send_object_list(object_list, dst: int | None = None, group=None, device=None, group_dst: int | None = None,
+                     use_batch: bool = False) -> None:
+    """The objects of the list, pickled, to rank dst (which receives them with recv_object_list)."""
+    g = _world(group)
+    g.mesh.send(_peer(g, dst, group_dst, "send"), pickle.dumps(list(object_list)))
+
+
+def recv_object_list(object_list, src: int | None = None, group=None, device=None, group_src: int | None = None,
+                     use_batch: bool = False) -> int:
+    """Fill object_list in place with the objects rank src (any rank when None) sent; returns the sender."""
+    g = _world(group)
+    if src is None and group_src is None:
+        if not _multi(g):
+            raise RuntimeError("recv_object_list: a group of one rank has no peer to talk to")
+        peer = g.mesh.first_ready([r for r in range(g.size()) if r != g.rank()])
+    else:
+        peer = _peer(g, src, group_src, "recv")
+    got = pickle.loads(g.mesh.recv_bytes(peer))
+    if len(got) != len(object_list):
+        raise RuntimeError(f"recv_object_list: rank {g._ranks[peer]} sent {len(got)} objects, the list holds "
+                           f"{len(object_list)}")
+    object_list[:] = got
+    return g._ranks[peer]
 
 
 def scatter_object_list(scatter_object_output_list, scatter_object_input_list=None, src: int | None = None,

@@ -22,6 +22,8 @@ import threading
 
 import numpy as np
 
+from .store import DistNetworkError
+
 _LEN = struct.Struct("<Q")
 _HELLO = struct.Struct("<q")
 
@@ -32,10 +34,10 @@ def _recv_exact_into(sock, view: memoryview) -> None:
         try:
             k = sock.recv_into(view[got:])
         except socket.timeout:
-            raise RuntimeError(f"timed out after {sock.gettimeout():g} s waiting for a peer (did every rank call the "
-                               "same collectives in the same order?)") from None
+            raise DistNetworkError(f"timed out after {sock.gettimeout():g} s waiting for a peer (did every rank call "
+                                   "the same collectives in the same order?)") from None
         if k == 0:
-            raise RuntimeError("a peer's connection closed (did another rank fail or exit early?)")
+            raise DistNetworkError("a peer's connection closed (did another rank fail or exit early?)")
         got += k
 
 

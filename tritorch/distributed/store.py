@@ -20,7 +20,24 @@ import struct
 import threading
 import time
 
-__all__ = ["Store", "TCPStore", "FileStore", "HashStore", "PrefixStore"]
+__all__ = ["Store", "TCPStore", "FileStore", "HashStore", "PrefixStore", "DistError", "DistStoreError",
+           "DistNetworkError", "DistBackendError"]
+
+
+class DistError(RuntimeError):
+    """torch.distributed.DistError: what the distributed package raises (a RuntimeError)."""
+
+
+class DistStoreError(DistError):
+    """A store's wait timed out or its master could not be reached."""
+
+
+class DistNetworkError(DistError):
+    """A connection to another rank failed or timed out."""
+
+
+class DistBackendError(DistError):
+    """A collective failed in the backend."""
 
 DEFAULT_TIMEOUT = datetime.timedelta(seconds=300)
 _LEN = struct.Struct("<Q")
@@ -41,7 +58,7 @@ def _as_bytes(value) -> bytes:
 
 
 def _timeout_error(keys, seconds: float) -> RuntimeError:
-    return RuntimeError(f"Wait timeout after {seconds:g} s for keys {list(keys)} (the other ranks did not set them: "
+    return DistStoreError(f"Wait timeout after {seconds:g} s for keys {list(keys)} (the other ranks did not set them: "
                         "did every rank start and call the same collectives?)")
 
 
@@ -337,7 +354,7 @@ class TCPStore(Store):
                 return sock
             except OSError as e:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"TCPStore: could not connect to {host}:{self.port} within {seconds:g} s "
+                    raise DistStoreError(f"TCPStore: could not connect to {host}:{self.port} within {seconds:g} s "
                                        f"({e}): is the master (rank 0) running and reachable?") from e
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
@@ -359,7 +376,7 @@ class TCPStore(Store):
         deadline = time.monotonic() + _seconds(self._timeout)
         while self.add(key, 0) < value:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"TCPStore: timed out waiting for {value} clients (got {self.add(key, 0)})")
+                raise DistStoreError(f"TCPStore: timed out waiting for {value} clients (got {self.add(key, 0)})")
             time.sleep(0.005)
 
     def _set(self, key, value):
