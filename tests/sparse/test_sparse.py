@@ -221,3 +221,12 @@ def test_dense_only_optimizers_refuse_sparse_gradients():
     dense(tt.tensor([1])).sum().backward()
     with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients"):
         tt.optim.SparseAdam(dense.parameters()).step()
+
+
+def test_sparse_queries_on_dense_tensors():
+    x = tt.ones(2, 3)
+    assert x.sparse_dim() == 0 and x.dense_dim() == 2 and not x.is_sparse
+    for name, what in (("is_coalesced", "sparse coordinate tensor"), ("coalesce", "sparse coordinate tensor"),
+                       ("indices", "sparse coordinate tensor"), ("values", "sparse tensor")):
+        with pytest.raises(RuntimeError, match=f"{name} expected {what} layout but got Strided"):
+            getattr(x, name)()

@@ -585,6 +585,22 @@ Tensor.to_sparse = _dense_to_sparse
 Tensor.to_sparse_coo = _dense_to_sparse
 
 
+def _not_sparse(name: str, what: str = "sparse coordinate tensor layout"):
+    def method(self):
+        raise RuntimeError(f"{name} expected {what} but got Strided")
+    method.__name__ = name
+    return method
+
+
+# the sparse queries on a dense (strided) tensor: PyTorch's answers and refusals
+Tensor.sparse_dim = lambda self: 0
+Tensor.dense_dim = lambda self: self.ndim
+Tensor.is_coalesced = _not_sparse("is_coalesced")
+Tensor.coalesce = _not_sparse("coalesce")
+Tensor.indices = _not_sparse("indices")
+Tensor.values = _not_sparse("values", "sparse tensor layout")
+
+
 # ------------------------------------------------------------------------------ the registry's sparse path
 
 def _has_sparse(values) -> bool:
