@@ -413,3 +413,13 @@ def test_whole_modules_save_and_load_under_pytorchs_weights_only_rule(tmp_path):
     import functools
     with pytest.raises(TypeError, match="cannot save an object of type partial .*p"):
         tt.save({"p": functools.partial(print, 1)}, path)         # (rebuilt by its own __reduce__, not its state)
+
+
+def test_sparse_tensors_round_trip(tmp_path):
+    s = tt.sparse_coo_tensor([[0, 1, 1], [1, 0, 0]], [1.0, 2.0, 3.0], (2, 3))
+    path = tmp_path / "sparse.pt"
+    tt.save({"raw": s, "coalesced": s.coalesce()}, path)
+    got = tt.load(path)
+    assert got["raw"].is_sparse and not got["raw"].is_coalesced() and got["coalesced"].is_coalesced()
+    assert got["raw"].shape == (2, 3) and got["raw"]._nnz() == 3
+    assert got["raw"].to_dense().tolist() == [[0.0, 1.0, 0.0], [5.0, 0.0, 0.0]]

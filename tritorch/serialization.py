@@ -91,6 +91,12 @@ class _Encoder:
         if isinstance(obj, (int, float)) and type(obj) in (int, float):
             return obj
         if isinstance(obj, Tensor):
+            if obj.__class__ is not Tensor and getattr(obj, "is_sparse", False):
+                # a sparse COO tensor: its indices and values as two tensors, and its size
+                d = obj._data
+                return {"sparse_coo": {"indices": self.encode(d.indices, _join(path, "indices")),
+                                       "values": self.encode(d.values, _join(path, "values")),
+                                       "size": [int(s) for s in d.shape], "coalesced": bool(d.coalesced)}}
             return self._tensor(obj, path) if obj.device.type != "meta" else self._meta_tensor(obj)
         if isinstance(obj, (np.integer, np.floating, np.bool_)):
             return obj.item()
@@ -553,6 +559,10 @@ class _Decoder:
                 return Size(int(v) for v in value)
             if kind == "dtype":
                 return _dt.as_dtype(value)
+            if kind == "sparse_coo":
+                from .sparse import _wrap
+                values = self.decode(value["values"])
+                return _wrap(self.decode(value["indices"]), values, tuple(value["size"]), bool(value["coalesced"]))
             if kind == "device":
                 return as_device(value)
             if kind == "bytes":
