@@ -64,3 +64,12 @@ def test_module_share_memory_trains_the_parents_weights():
     assert child.exitcode == 0
     # d/dw sum(w x + b) = 1 for every weight and bias: one step of lr 1 leaves -1 everywhere, in the parent
     assert model.weight.tolist() == [[-1.0] * 3] * 2 and model.bias.tolist() == [-1.0, -1.0]
+
+
+def test_sparse_tensors_travel_through_queues():
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    s = tt.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 2.0], (2, 2))
+    q.put(s)
+    got = q.get(timeout=30)
+    assert got.is_sparse and got.to_dense().tolist() == [[0.0, 1.0], [2.0, 0.0]]

@@ -67,5 +67,18 @@ def reduce_tensor(t: Tensor):
     return rebuild_tensor, (values, t.dtype.name, str(t.device), t.requires_grad, is_parameter(t))
 
 
+def rebuild_sparse(indices, values, shape, coalesced):
+    from ..sparse import _wrap
+    return _wrap(indices, values, shape, coalesced)
+
+
+def reduce_sparse(t):
+    """A sparse COO tensor travels as its indices and values (each as reduce_tensor sends it) and its size."""
+    d = t._data
+    return rebuild_sparse, (d.indices, d.values, tuple(d.shape), d.coalesced)
+
+
 def init_reductions() -> None:
+    from ..sparse import SparseTensor
     ForkingPickler.register(Tensor, reduce_tensor)
+    ForkingPickler.register(SparseTensor, reduce_sparse)
