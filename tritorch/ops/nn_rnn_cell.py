@@ -30,6 +30,7 @@ from .. import _state
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
+from . import launch
 from . import pointwise as pw
 from ._cpu_parallel import run_row_blocks
 from .nn_softmax import row_layout
@@ -199,8 +200,8 @@ def _launch(kernel, H: int, rows: int, ins: list, outs: list, compute: _dt.dtype
         a, so, _, sc = row_layout(a, len(a.shape) - 1)
         arrays.append(a)
         strides += [so, sc]
-    block = min(1024, triton.next_power_of_2(H))
-    kernel[(rows, triton.cdiv(H, block))](*arrays, *outs, H, *strides, COMPUTE=pw.TL_COMPUTE[compute], BLOCK=block)
+    block = min(1024, launch.next_pow2(H))
+    kernel[(rows, launch.cdiv(H, block))](*arrays, *outs, H, *strides, COMPUTE=pw.TL_COMPUTE[compute], BLOCK=block)
 
 
 # ================================================================================================ NumPy side

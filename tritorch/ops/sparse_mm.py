@@ -22,6 +22,7 @@ import triton.language as tl
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor
+from . import launch
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
@@ -145,8 +146,8 @@ def _cuda(meta, indices, values, dense, rows):
         return zeros(meta.shape, dtype=meta.dtype, device=meta.device)._data
     row_ptr = searchsorted_op(indices[0], arange(rows + 1, device=indices.device))._data
     cols, vals, mat = indices._data, values._data, dense._data
-    block = min(128, triton.next_power_of_2(N))
-    _coo_mm_kernel[(rows, triton.cdiv(N, block))](
+    block = min(128, launch.next_pow2(N))
+    _coo_mm_kernel[(rows, launch.cdiv(N, block))](
         row_ptr, cols.view_as((cols.shape[1],), (cols.strides[1],), cols.offset + cols.strides[0]), vals, mat, out,
         N, cols.strides[1], vals.strides[0], mat.strides[0], mat.strides[1],
         COMPUTE=pw.TL_COMPUTE[meta.dtype], BLOCK_N=block)
