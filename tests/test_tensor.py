@@ -283,8 +283,8 @@ def test_deepcopy_keeps_the_device_and_the_sharing(device):
 
 
 def test_tensor_subclasses_keep_their_gradients():
-    """Instances of a Tensor subclass (as_subclass, or a subclass leaf) are plain tensors to ops and autograd:
-    the recording code identifies tensors by exact class, and took them for constants (no gradient, silently)."""
+    """Instances of a Tensor subclass (as_subclass, or a subclass leaf) are plain tensors to autograd: the
+    recording code identifies tensors by exact class, and took them for constants (no gradient, silently)."""
     class Tagged(tt.Tensor):
         pass
 
@@ -301,3 +301,35 @@ def test_tensor_subclasses_keep_their_gradients():
     assert tt.cat([v, a]).requires_grad
     with pytest.raises(TypeError, match="must be a subclass of Tensor"):
         a.as_subclass(int)
+
+
+def test_torch_function_protocol():
+    # Tensor's default __torch_function__: results of ops with a subclass operand are instances of the subclass
+    # (PyTorch's rule); an override sees each op with its name and decides the result
+    class Plain(tt.Tensor):
+        pass
+
+    p = tt.ones(2).as_subclass(Plain)
+    for r in (p + 1, tt.cat([p, p]), tt.add(tt.ones(2), p), p.max(0).values, tt.nn.functional.relu(p), p[0]):
+        assert type(r) is Plain
+    assert type(p.max(0)).__name__ == "max" and isinstance(p.tolist(), list)
+    plain = tt.ones(2)
+    assert type(plain.to(plain.device)) is tt.Tensor and type(tt.nn.Parameter(tt.ones(2)) + 1) is tt.Tensor
+
+    class Logged(tt.Tensor):
+        calls = []
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            cls.calls.append(func.__name__)
+            if func.__name__ == "neg":
+                return "intercepted"
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    x = tt.arange(3.0).as_subclass(Logged)
+    y = x * 2 + 1
+    assert type(y) is Logged and Logged.calls[-2:] == ["mul", "add"] and y.tolist() == [1.0, 3.0, 5.0]
+    assert -x == "intercepted"
+    a = tt.randn(3, requires_grad=True)
+    (a.as_subclass(Logged) * 3).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0, 3.0])

@@ -68,6 +68,13 @@ class Tensor:
         from . import _state
         _state.FLAGS.subclass = True   # from now on ops take subclass instances as plain tensors (registry)
 
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """PyTorch's protocol for subclasses: an op with a subclass operand calls the subclass's
+        __torch_function__; this default runs the op on plain tensors and returns its results as `cls`."""
+        from .ops.registry import torch_function_default
+        return torch_function_default(cls, func, args, {} if kwargs is None else kwargs)
+
     def __init__(self, *args, **kwargs):
         # torch.Tensor(data) / torch.Tensor(*sizes): the legacy constructor, float of the default dtype.
         from .ops import creation

@@ -145,6 +145,10 @@ class OpDef:
             if r is not NotImplemented:
                 return r
         if _FLAGS.subclass:   # False until a program subclasses Tensor
+            if not _TORCH_FUNCTION_DEPTH[0]:
+                r = _subclass_call(self, args, kwargs, out)
+                if r is not NotImplemented:
+                    return r
             args, kwargs = plain_tensors(args), {k: plain_tensors((v,))[0] for k, v in kwargs.items()}
         if _FLAGS.complex and not self.takes_complex:   # False until a program names a complex dtype
             alt = complex_variant(self, args, kwargs, out)
@@ -196,12 +200,80 @@ class OpDef:
 _STORAGE = (np.ndarray, CudaArray, MetaArray)
 
 
+# ---------------------------------------------------------------------------------- __torch_function__
+
+# > 0 while Tensor.__torch_function__'s default runs an op: the calls inside take subclass instances as plain
+# tensors instead of dispatching to __torch_function__ again
+_TORCH_FUNCTION_DEPTH = [0]
+
+
+def _subclass_types(values, found: list) -> list:
+    for v in values:
+        c = v.__class__
+        if c is list or c is tuple:
+            _subclass_types(v, found)
+        elif c is not Tensor and isinstance(v, Tensor) and c not in found:
+            found.append(c)
+    return found
+
+
+class _TorchFunction:
+    """The op as the `func` a __torch_function__ override receives: callable like the torch function."""
+    __slots__ = ("op", "__name__")
+
+    def __init__(self, op):
+        self.op, self.__name__ = op, op.name
+
+    def __call__(self, *args, **kwargs):
+        return self.op(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<tritorch op {self.__name__}>"
+
+
+def _subclass_call(op: OpDef, args, kwargs, out):
+    """PyTorch's __torch_function__ protocol for calls with Tensor subclass operands: the subclass's override
+    (or Tensor's default: the op on plain tensors, results as the subclass) decides the result. NotImplemented
+    when no operand is a subclass instance."""
+    types = _subclass_types(args, [])
+    if kwargs:
+        _subclass_types(kwargs.values(), types)
+    if not types:
+        return NotImplemented
+    if out is not None:
+        kwargs = dict(kwargs, out=out)
+    cls = types[0]
+    return cls.__torch_function__(_TorchFunction(op), tuple(types), args, kwargs)
+
+
+def torch_function_default(cls, func, args, kwargs):
+    """Tensor.__torch_function__: func on the operands as plain tensors; tensors it returns become instances of
+    cls (a fresh result changes class; an operand returned as it is stays what it was), in tuples and lists too."""
+    _TORCH_FUNCTION_DEPTH[0] += 1
+    try:
+        result = func(*args, **kwargs)
+    finally:
+        _TORCH_FUNCTION_DEPTH[0] -= 1
+    given = {id(a) for a in args if isinstance(a, Tensor)} | {id(v) for v in kwargs.values() if isinstance(v, Tensor)}
+    return _as_cls(result, cls, given)
+
+
+def _as_cls(value, cls, given: set):
+    if value.__class__ is Tensor:
+        if id(value) not in given:
+            value.__class__ = cls
+        return value
+    if value.__class__ in (tuple, list):
+        return value.__class__(_as_cls(v, cls, given) for v in value)
+    return value
+
+
 def plain_tensors(values) -> tuple:
     """values with each instance of a Tensor subclass (in a list or tuple too) replaced by a plain Tensor that is
     the same tensor to autograd: the same data, version counter, base, grad_fn and leaf edge (made first, from
     the instance, so gradients accumulate into it). The recording code identifies tensors by their exact class
     (the hot path), which would otherwise take a subclass instance for a constant and drop its gradient. Results
-    are plain tensors (PyTorch's __torch_function__ would rewrap them: as_subclass does that explicitly)."""
+    are then made instances of the subclass by Tensor.__torch_function__ (torch_function_default)."""
     out = []
     for v in values:
         c = v.__class__
