@@ -333,3 +333,42 @@ def test_torch_function_protocol():
     a = tt.randn(3, requires_grad=True)
     (a.as_subclass(Logged) * 3).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0, 3.0])
+
+
+def test_overrides_helpers():
+    from tritorch import overrides
+
+    class Base(tt.Tensor):
+        pass
+
+    class Derived(Base):
+        seen = []
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            cls.seen.append((func.__name__, [t.__name__ for t in types]))
+            return "derived"
+
+    class Duck:
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return NotImplemented
+
+    plain, b, d = tt.ones(1), tt.ones(1).as_subclass(Base), tt.ones(1).as_subclass(Derived)
+    assert not overrides.has_torch_function((plain, 1.0)) and overrides.has_torch_function((plain, b))
+    assert overrides.has_torch_function_unary(d) and overrides.has_torch_function_variadic(plain, Duck())
+    assert overrides.is_tensor_like(Duck()) and overrides.is_tensor_like(plain) and not overrides.is_tensor_like(2)
+
+    def my_op(x, y):
+        return "plain"
+
+    # the most derived type is asked first, before its base class
+    assert overrides.handle_torch_function(my_op, (b, d), b, d) == "derived"
+    assert Derived.seen[-1] == ("my_op", ["Derived", "Base"])
+    with pytest.raises(TypeError, match="no implementation found for 'test_overrides_helpers.<locals>.my_op'"):
+        overrides.handle_torch_function(my_op, (Duck(),), Duck(), 1)
+
+    @overrides.wrap_torch_function(lambda x: (x,))
+    def wrapped(x):
+        return "ran"
+
+    assert wrapped(plain) == "ran" and wrapped(d) == "derived"

@@ -72,6 +72,7 @@ from . import _dynamo, accelerator, compiler, cpu  # noqa: E402,F401
 from . import futures, hub, mps, onnx, return_types, signal  # noqa: E402,F401
 from . import library  # noqa: E402,F401  (torch.library: custom ops as registered ops)
 from . import sparse  # noqa: E402,F401  (sparse COO tensors)
+from . import overrides  # noqa: E402,F401  (torch.overrides: the __torch_function__ helpers)
 from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402,F401
 from .jit import fork, wait  # noqa: E402,F401  (torch.fork / torch.wait)
 from ._rnn_forms import *  # noqa: E402,F401,F403  (torch.lstm_cell, ..., torch.lstm, gru, rnn_tanh, rnn_relu)
