@@ -372,3 +372,36 @@ def test_overrides_helpers():
         return "ran"
 
     assert wrapped(plain) == "ran" and wrapped(d) == "derived"
+
+
+def test_torch_function_modes():
+    from tritorch.overrides import BaseTorchFunctionMode, TorchFunctionMode
+
+    class Log(TorchFunctionMode):
+        def __init__(self):
+            self.calls = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.calls.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    x = tt.ones(3)
+    with Log() as mode:
+        y = (x * 2 + 1).exp().sum()
+    assert mode.calls == ["mul", "add", "exp", "sum"] and abs(y.item() - 3 * np.exp(3.0)) < 1e-4
+    with Log() as outer:
+        with Log() as inner:
+            x + 1                       # the inner mode runs the op: the outer one sees what inner calls
+    assert inner.calls == ["add"] and outer.calls == ["add"]
+    x + 1
+    assert outer.calls == ["add"]       # (off the stack after its block)
+
+    class NoAdds(BaseTorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return "refused" if func.__name__ == "add" else super().__torch_function__(func, types, args, kwargs)
+
+    with pytest.raises(ValueError):
+        with NoAdds():
+            assert x + 1 == "refused" and (x * 3).tolist() == [3.0, 3.0, 3.0]
+            raise ValueError
+    assert isinstance(x + 1, tt.Tensor)    # the block's error took the mode off the stack

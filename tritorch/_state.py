@@ -62,6 +62,9 @@ class ProcessFlags:
 
 # As in PyTorch, anomaly mode is global, not per thread.
 FLAGS = ProcessFlags()
+# Whether a program has defined a Tensor subclass (FLAGS.subclass then stays set; a TorchFunctionMode sets it
+# only while one is active)
+SUBCLASS_DEFINED = [False]
 GRAD = GradState()
 
 # Called with a tensor just before an in-place or out= write into it (registry out= calls, copy_), while

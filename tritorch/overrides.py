@@ -3,8 +3,9 @@
 tritorch's ops already dispatch calls with a Tensor subclass operand to the subclass's __torch_function__
 (ops/registry.py); these let a library's own Python function do the same for its arguments: has_torch_function*
 say whether any argument overrides the protocol, handle_torch_function hands the call to the overrides (most
-derived type first) until one does not return NotImplemented. (TorchFunctionMode, which intercepts every torch
-function inside a `with` block, is not provided.)
+derived type first) until one does not return NotImplemented. TorchFunctionMode: inside `with mode:` every op
+call goes to mode.__torch_function__ first (the innermost mode; while it runs it is off the stack, so the ops
+it calls go on to the next mode, then to subclass dispatch, then run).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import functools
 from .tensor import Tensor
 
 __all__ = ["has_torch_function", "has_torch_function_unary", "has_torch_function_variadic", "handle_torch_function",
-           "is_tensor_like", "wrap_torch_function"]
+           "is_tensor_like", "wrap_torch_function", "TorchFunctionMode", "BaseTorchFunctionMode"]
 
 
 def _overrides(obj) -> bool:
@@ -80,3 +81,42 @@ def wrap_torch_function(dispatcher):
             return func(*args, **kwargs)
         return wrapped
     return decorator
+
+
+class TorchFunctionMode:
+    """torch.overrides.TorchFunctionMode: subclass it and define __torch_function__(self, func, types, args=(),
+    kwargs=None); `with mode:` sends every op call there first. func(*args, **kwargs) runs the op."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError
+
+    def __enter__(self):
+        from . import _state
+        from .ops.registry import TORCH_FUNCTION_MODES
+        _state.FLAGS.subclass = True      # (routes op calls through the protocol's check)
+        TORCH_FUNCTION_MODES.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        from . import _state
+        from .ops.registry import TORCH_FUNCTION_MODES
+        if TORCH_FUNCTION_MODES and TORCH_FUNCTION_MODES[-1] is self:
+            TORCH_FUNCTION_MODES.pop()
+        else:
+            TORCH_FUNCTION_MODES.remove(self)
+        if not TORCH_FUNCTION_MODES and not _state.SUBCLASS_DEFINED[0]:
+            _state.FLAGS.subclass = False    # (the ops' shortcuts again)
+        return False
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        mode = cls(*args, **kwargs)
+        mode.__enter__()
+        return mode
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    """A mode that runs every call as it is (subclass it and override what you need)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **({} if kwargs is None else kwargs))

@@ -67,6 +67,7 @@ class Tensor:
             return
         from . import _state
         _state.FLAGS.subclass = True   # from now on ops take subclass instances as plain tensors (registry)
+        _state.SUBCLASS_DEFINED[0] = True
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):

@@ -1988,10 +1988,13 @@ def _operator(op, **fixed):
         fast = op.fast or (lambda a, b: None)
 
         def method(self, other):
-            if other.__class__ in _OPERAND_CLASSES:
-                # the op's cpu shortcut first: one Python frame less on the hot path of `a * b`
+            if other.__class__ in _OPERAND_CLASSES and not _FLAGS.subclass:
+                # the op's cpu shortcut first: one Python frame less on the hot path of `a * b` (not while a
+                # TorchFunctionMode or a Tensor subclass is around: the registry's call dispatches to them)
                 r = fast(self, other)
                 return r if r is not None else op(self, other)
+            if other.__class__ in _OPERAND_CLASSES:
+                return op(self, other)
             other = _coerce(other)
             if other is NotImplemented:
                 return NotImplemented
@@ -2002,7 +2005,7 @@ def _operator(op, **fixed):
         def method(self, other):
             if other.__class__ in _OPERAND_CLASSES:
                 # (not in an autocast region: the op's policy may cast the operands first)
-                r = fast(self, other) if not _FLAGS.autocast else None
+                r = fast(self, other) if not _FLAGS.autocast and not _FLAGS.subclass else None
                 return r if r is not None else op(self, other)
             other = _coerce(other)
             if other is NotImplemented:

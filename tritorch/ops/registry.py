@@ -144,8 +144,8 @@ class OpDef:
             r = registry_call(self, args, kwargs, out)
             if r is not NotImplemented:
                 return r
-        if _FLAGS.subclass:   # False until a program subclasses Tensor
-            if not _TORCH_FUNCTION_DEPTH[0]:
+        if _FLAGS.subclass:   # False until a program subclasses Tensor or enters a TorchFunctionMode
+            if not _TORCH_FUNCTION_DEPTH[0] or TORCH_FUNCTION_MODES:
                 r = _subclass_call(self, args, kwargs, out)
                 if r is not NotImplemented:
                     return r
@@ -231,10 +231,25 @@ class _TorchFunction:
         return f"<tritorch op {self.__name__}>"
 
 
+# The active TorchFunctionModes (tritorch.overrides), innermost last: while one is active FLAGS.subclass is set,
+# so every op call comes through _subclass_call, which hands it to the innermost mode first.
+TORCH_FUNCTION_MODES: list = []
+
+
 def _subclass_call(op: OpDef, args, kwargs, out):
-    """PyTorch's __torch_function__ protocol for calls with Tensor subclass operands: the subclass's override
-    (or Tensor's default: the op on plain tensors, results as the subclass) decides the result. NotImplemented
-    when no operand is a subclass instance."""
+    """PyTorch's __torch_function__ protocol: the innermost TorchFunctionMode, if any, gets the call (itself
+    removed from the stack meanwhile, so that the ops it runs go on to the next); then for calls with Tensor
+    subclass operands the subclass's override (or Tensor's default: the op on plain tensors, results as the
+    subclass) decides the result. NotImplemented when neither applies."""
+    if TORCH_FUNCTION_MODES:
+        mode = TORCH_FUNCTION_MODES.pop()
+        try:
+            if out is not None:
+                kwargs = dict(kwargs, out=out)
+            types = tuple(_subclass_types(args, _subclass_types(kwargs.values(), [])))
+            return mode.__torch_function__(_TorchFunction(op), types, args, kwargs)
+        finally:
+            TORCH_FUNCTION_MODES.append(mode)
     types = _subclass_types(args, [])
     if kwargs:
         _subclass_types(kwargs.values(), types)

@@ -447,15 +447,15 @@ def _public(op, doc):
             return op(input, out=out)
     elif op.autocast is None:
         def fn(input, *, out=None):
-            if out is None:  # the op's cpu shortcut first: one Python frame less on the hot path of x.exp()
-                r = fast(input)
+            if out is None and not _FLAGS.subclass:  # the op's cpu shortcut first: one Python frame less on the
+                r = fast(input)                      # hot path of x.exp() (the registry's call takes the rest)
                 if r is not None:
                     return r
             return op(input, out=out)
     else:
         def fn(input, *, out=None):
             # (not in an autocast region: the op's policy may cast the input first)
-            if out is None and not _FLAGS.autocast:
+            if out is None and not _FLAGS.autocast and not _FLAGS.subclass:
                 r = fast(input)
                 if r is not None:
                     return r
