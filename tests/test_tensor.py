@@ -405,3 +405,28 @@ def test_torch_function_modes():
             assert x + 1 == "refused" and (x * 3).tolist() == [3.0, 3.0, 3.0]
             raise ValueError
     assert isinstance(x + 1, tt.Tensor)    # the block's error took the mode off the stack
+
+
+def test_torch_function_default_is_per_thread():
+    # while one thread is inside Tensor.__torch_function__'s default (running its func), another thread's
+    # subclass calls still dispatch: their results are the subclass
+    import threading
+
+    class Sub(tt.Tensor):
+        pass
+
+    started, release = threading.Event(), threading.Event()
+
+    def blocking():
+        started.set()
+        release.wait(10)
+        return tt.ones(1)
+
+    slow = threading.Thread(target=lambda: tt.Tensor.__torch_function__.__func__(Sub, blocking, (Sub,)))
+    slow.start()
+    assert started.wait(10)
+    try:
+        assert type(tt.ones(2).as_subclass(Sub) * 2) is Sub
+    finally:
+        release.set()
+        slow.join(10)

@@ -25,6 +25,7 @@ Dispatch is one `infer` call and one dict lookup by device type; no per-call ref
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -145,7 +146,7 @@ class OpDef:
             if r is not NotImplemented:
                 return r
         if _FLAGS.subclass:   # False until a program subclasses Tensor or enters a TorchFunctionMode
-            if not _TORCH_FUNCTION_DEPTH[0] or TORCH_FUNCTION_MODES:
+            if not _TORCH_FUNCTION_STATE.depth or TORCH_FUNCTION_MODES:
                 r = _subclass_call(self, args, kwargs, out)
                 if r is not NotImplemented:
                     return r
@@ -202,9 +203,13 @@ _STORAGE = (np.ndarray, CudaArray, MetaArray)
 
 # ---------------------------------------------------------------------------------- __torch_function__
 
-# > 0 while Tensor.__torch_function__'s default runs an op: the calls inside take subclass instances as plain
-# tensors instead of dispatching to __torch_function__ again
-_TORCH_FUNCTION_DEPTH = [0]
+class _TorchFunctionState(threading.local):
+    # depth > 0 while Tensor.__torch_function__'s default runs an op in this thread: the calls inside take
+    # subclass instances as plain tensors instead of dispatching to __torch_function__ again
+    depth = 0
+
+
+_TORCH_FUNCTION_STATE = _TorchFunctionState()
 
 
 def _subclass_types(values, found: list) -> list:
@@ -264,11 +269,11 @@ def _subclass_call(op: OpDef, args, kwargs, out):
 def torch_function_default(cls, func, args, kwargs):
     """Tensor.__torch_function__: func on the operands as plain tensors; tensors it returns become instances of
     cls (a fresh result changes class; an operand returned as it is stays what it was), in tuples and lists too."""
-    _TORCH_FUNCTION_DEPTH[0] += 1
+    _TORCH_FUNCTION_STATE.depth += 1
     try:
         result = func(*args, **kwargs)
     finally:
-        _TORCH_FUNCTION_DEPTH[0] -= 1
+        _TORCH_FUNCTION_STATE.depth -= 1
     given = {id(a) for a in args if isinstance(a, Tensor)} | {id(v) for v in kwargs.values() if isinstance(v, Tensor)}
     return _as_cls(result, cls, given)
 
