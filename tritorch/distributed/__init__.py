@@ -706,6 +706,15 @@ def _peer(g: ProcessGroup, rank: int | None, group_rank: int | None, what: str) 
     return peer
 
 
+def _source(g: ProcessGroup, src, group_src, what: str) -> int:
+    """The group rank a receive reads from: src / group_src, or (both None) the first peer with a message."""
+    if src is not None or group_src is not None:
+        return _peer(g, src, group_src, "recv")
+    if not _multi(g):
+        raise RuntimeError(f"{what}: a group of one rank has no peer to talk to")
+    return g.mesh.first_ready([r for r in range(g.size()) if r != g.rank()])
+
+
 def send(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: int | None = None) -> None:
     g = _world(group)
     g.mesh.send(_peer(g, dst, group_dst, "send"), _host(tensor))
@@ -714,12 +723,7 @@ def send(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: in
 def recv(tensor, src: int | None = None, group=None, tag: int = 0, group_src: int | None = None) -> int:
     """Receive into `tensor` from src (any rank when None); returns the sender's global rank."""
     g = _world(group)
-    if src is None and group_src is None:
-        if not _multi(g):
-            raise RuntimeError("recv: a group of one rank has no peer to talk to")
-        peer = g.mesh.first_ready([r for r in range(g.size()) if r != g.rank()])
-    else:
-        peer = _peer(g, src, group_src, "recv")
+    peer = _source(g, src, group_src, "recv")
     out = np.empty(tuple(tensor.shape), tensor.dtype.np)
     g.mesh.recv_into(peer, out)
     _write(tensor, out)
@@ -827,12 +831,7 @@ def recv_object_list(object_list, src: int | None = None, group=None, device=Non
                      use_batch: bool = False) -> int:
     """Fill object_list in place with the objects rank src (any rank when None) sent; returns the sender."""
     g = _world(group)
-    if src is None and group_src is None:
-        if not _multi(g):
-            raise RuntimeError("recv_object_list: a group of one rank has no peer to talk to")
-        peer = g.mesh.first_ready([r for r in range(g.size()) if r != g.rank()])
-    else:
-        peer = _peer(g, src, group_src, "recv")
+    peer = _source(g, src, group_src, "recv_object_list")
     got = pickle.loads(g.mesh.recv_bytes(peer))
     if len(got) != len(object_list):
         raise RuntimeError(f"recv_object_list: rank {g._ranks[peer]} sent {len(got)} objects, the list holds "

@@ -1279,8 +1279,9 @@ def _gemm_fast(kind: str):
                                      or bias._data.shape != (w.shape[0],)):
                 return None
             t = nt_transposed(x, w.T) if x.ndim == 2 else None
-            if t is not None and bias is not None:
-                r = np.add(t, bias._data, out=np.empty(t.shape, t.dtype))   # the bias add makes the C-order copy
+            if t is not None:     # the bias add (or a copy) makes the C-order result
+                r = np.add(t, bias._data, out=np.empty(t.shape, t.dtype)) if bias is not None else \
+                    np.ascontiguousarray(t)
             else:
                 r = np_matmul(x, w.T)
                 if bias is not None:

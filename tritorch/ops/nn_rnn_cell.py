@@ -32,6 +32,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from . import launch
 from . import pointwise as pw
+from .nn_fused import _compute, _compute_np as _np_compute
 from ._cpu_parallel import run_row_blocks
 from .nn_softmax import row_layout
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
@@ -206,10 +207,6 @@ def _launch(kernel, H: int, rows: int, ins: list, outs: list, compute: _dt.dtype
 
 # ================================================================================================ NumPy side
 # Each formula runs on row blocks (cache-sized, on the thread pool for large inputs) with every pass in place.
-
-def _np_compute(d: _dt.dtype):
-    return np.float64 if d is _dt.float64 else np.float32
-
 
 def _sigmoid_inplace(a: np.ndarray) -> None:
     # 1 / (1 + exp(-a)): exp overflows to inf below -88.7 (float32) and the result is 0, as PyTorch's
@@ -536,10 +533,6 @@ def _gru_backward_cuda(meta, grad_hy, input_gates, hidden_gates, hx, workspace=N
     _launch(_gru_cell_backward_kernel, shape[-1], math.prod(shape[:-1]),
             [grad_hy._data, input_gates._data, hidden_gates._data, hx._data], [dig, dhg, dhx], _compute(d))
     return dig, dhg, dhx
-
-
-def _compute(d: _dt.dtype) -> _dt.dtype:
-    return _dt.float64 if d is _dt.float64 else _dt.float32
 
 
 # ======================================================================================================== refs

@@ -140,9 +140,8 @@ class OpDef:
             bind(self)
 
     def __call__(self, *args, out=None, **kwargs):
-        if _FLAGS.sparse:     # False until a program makes a sparse tensor
-            from ..sparse import registry_call
-            r = registry_call(self, args, kwargs, out)
+        if _FLAGS.sparse:     # False until a program makes a sparse tensor (tritorch.sparse sets SPARSE_CALL then)
+            r = SPARSE_CALL[0](self, args, kwargs, out)
             if r is not NotImplemented:
                 return r
         if _FLAGS.subclass:   # False until a program subclasses Tensor or enters a TorchFunctionMode
@@ -199,6 +198,11 @@ class OpDef:
 
 
 _STORAGE = (np.ndarray, CudaArray, MetaArray)
+
+
+# tritorch.sparse's rules for calls with a sparse operand (registry_call), bound when that module loads: the
+# registry cannot import it (it imports the registry)
+SPARSE_CALL = [None]
 
 
 # ---------------------------------------------------------------------------------- __torch_function__

@@ -24,6 +24,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor
 from . import launch
 from . import pointwise as pw
+from .nn_fused import _compute_np as _np_compute
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
 from .samples import make_tensor, rng_for
 
@@ -83,10 +84,6 @@ def _infer(indices, values, dense, rows):
     if d not in FLOATS:
         raise RuntimeError(f'"coo_mm" not implemented for \'{_type_name(d)}\'')
     return Meta((rows, dense.shape[1]), d, dev)
-
-
-def _np_compute(d):
-    return np.float64 if d is _dt.float64 else np.float32
 
 
 # cpu: rows with more entries than this take one BLAS product each (vals @ dense rows); the others are summed

@@ -635,3 +635,7 @@ def registry_call(op, args, kwargs, out):
                            f"{' with out=' if out is not None else ''}; call .to_dense() on the sparse operand "
                            f"(sparse tensors support to_dense, coalesce, +, -, *, /, @, mm, sum, t, to)")
     return rule(*args, **kwargs)
+
+
+from ..ops import registry as _registry  # noqa: E402
+_registry.SPARSE_CALL[0] = registry_call
