@@ -50,10 +50,94 @@ def test_device_arguments_of_creation_functions():
 
 def test_only_one_cuda_device():
     assert tt.cuda.device_count() == 1 and tt.cuda.current_device() == 0
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
         tt.cuda.set_device(1)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
         tt.zeros(2, device="cuda:1")  # PyTorch: "CUDA error: invalid device ordinal"
+    tt.cuda.set_device(0)   # the device it is on: nothing changes
+    tt.cuda.set_device(-1)  # negative: nothing changes, as in PyTorch
+
+
+def test_device_from_an_int_is_a_cuda_index():
+    assert tt.device(0) is tt.device("cuda:0") and str(tt.device(0)) == "cuda:0"
+    with pytest.raises(RuntimeError, match="must not be negative"):
+        tt.device(-1)
+
+
+# The interpreter can present several devices (TRITORCH_INTERPRET_DEVICES); each process drives one, chosen by
+# set_device before its first cuda work, as a torchrun worker does. Run in a fresh process: the choice is global.
+ONE_OF_TWO_DEVICES = """
+import pytest, tritorch as tt
+held = tt.device("cuda:1")              # made before the choice, as `torch.device(f"cuda:{rank}")` often is
+assert tt.cuda.device_count() == 2 and tt.cuda.current_device() == 0 and tt.cuda.is_available()
+assert not tt.cuda.is_initialized()     # asking neither initialises nor chooses
+tt.cuda.set_device(held)
+assert tt.cuda.current_device() == 1 and str(tt.device("cuda")) == "cuda:1" and tt.device(1) is tt.device("cuda")
+assert held == tt.device("cuda") and hash(held) == hash(tt.device("cuda"))
+x = tt.arange(4.0).to(held)
+assert x.device is tt.device("cuda") and x.get_device() == 1 and str(x.device) == "cuda:1"
+for y in (x.cuda(), x.cuda(1), x.to(1), tt.zeros(2, device="cuda"), tt.zeros(2, device=1), tt.ones(2, device=held)):
+    assert y.device is x.device
+assert (x * 2).sum().item() == 12.0 and (x * 2).device is x.device
+with pytest.raises(RuntimeError, match="one cuda device per process, cuda:1 in this one"):
+    tt.zeros(2, device="cuda:0")
+with pytest.raises(RuntimeError, match="invalid device ordinal"):
+    x.to("cuda:2")
+with pytest.raises(RuntimeError, match="already run cuda work on cuda:1"):
+    tt.cuda.set_device(0)
+tt.cuda.set_device(1)
+with tt.cuda.device(1):
+    assert tt.cuda.current_device() == 1
+with pytest.raises(RuntimeError, match="already run cuda work"):
+    with tt.cuda.device(0):
+        pass
+assert tt.cuda.Stream().device is x.device and tt.cuda.Stream(device="cuda:1").device_index == 1
+with pytest.raises(ValueError, match="index 1"):
+    tt.cuda.Stream(device="cuda:0")
+assert tt.cuda.get_device_name(1) == tt.cuda.get_device_name()
+assert tt.cuda.memory_allocated(0) == 0 and tt.cuda.memory_allocated(1) == tt.cuda.memory_allocated() > 0
+m = tt.nn.DataParallel(tt.nn.Linear(2, 1), device_ids=[1])
+assert m.device_ids == [1] and m.module.weight.device is x.device
+with pytest.raises(RuntimeError, match="one cuda device per process"):
+    tt.nn.DataParallel(tt.nn.Linear(2, 1), device_ids=[0, 1])
+import io
+buf = io.BytesIO()
+tt.save({"w": x}, buf)
+buf.seek(0)
+assert tt.load(buf)["w"].device is x.device     # saved on cuda:1, back on cuda:1
+buf.seek(0)
+assert tt.equal(tt.load(buf, map_location="cpu")["w"], tt.arange(4.0))
+buf = io.BytesIO()
+tt.save({"w": x.cpu()}, buf)
+buf.seek(0)
+with pytest.raises(RuntimeError, match="map_location='cuda:1'"):
+    tt.load(buf, map_location="cuda:0")
+buf.seek(0)
+with pytest.raises(RuntimeError, match="device_count\\(\\) is 2"):
+    tt.load(buf, map_location="cuda:5")
+print("ok")
+"""
+
+CHOICE_BEFORE_WORK = """
+import tritorch as tt
+with tt.cuda.device(1):                  # nothing ran inside: leaving goes back
+    assert tt.cuda.current_device() == 1
+assert tt.cuda.current_device() == 0
+with tt.cuda.device(1):                  # work inside fixes the process on cuda:1
+    y = tt.ones(2, device="cuda")
+assert tt.cuda.current_device() == 1 and y.device is tt.device("cuda") and y.get_device() == 1
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("script", [ONE_OF_TWO_DEVICES, CHOICE_BEFORE_WORK], ids=["set_device", "context"])
+def test_each_process_drives_the_cuda_device_it_chooses(script):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, TRITON_INTERPRET="1", TRITORCH_INTERPRET_DEVICES="2")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
 # ---------------------------------------------------------------------------------------------- mixed devices

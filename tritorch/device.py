@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 class device:
-    """torch.device: a type ("cpu", "cuda" or "meta") and an index. Instances are interned, so `is` compares them.
+    """torch.device: a type ("cpu", "cuda" or "meta") and an index. Instances are interned, so `is` compares them
+    (but for a cuda device made before torch.cuda.set_device chose its index: see bind_cuda_index); an int is a
+    cuda index, as in PyTorch (`device(1)` is cuda:1).
 
     As a context manager (`with tt.device("meta"): ...`) it is the default device of the factory functions
     (and so of the parameters modules create) inside the block, as torch.set_default_device."""
@@ -19,6 +21,12 @@ class device:
         d = cls._cache.get(key)
         if d is not None:
             return d
+        if isinstance(type_or_spec, int) and not isinstance(type_or_spec, bool):
+            if index is not None:
+                raise TypeError("device(): an int device takes no separate index")
+            if type_or_spec < 0:
+                raise RuntimeError(f"Device index must not be negative, but got {type_or_spec}")
+            return cls("cuda", type_or_spec)
         spec = str(type_or_spec)
         typ, _, idx = spec.partition(":")
         if idx:
@@ -30,7 +38,7 @@ class device:
         if typ == "cpu":
             index = None  # tritorch has one cpu device
         elif index is None and typ == "cuda":
-            index = 0
+            index = _CUDA_INDEX[0]
         canonical = cls._cache.get((typ, index, "canonical"))
         if canonical is None:
             canonical = object.__new__(cls)
@@ -49,7 +57,8 @@ class device:
     def __eq__(self, other) -> bool:
         if isinstance(other, str):
             other = device(other)
-        return self is other
+        # (a cuda device made before set_device bound its index to the process's device is equal to it)
+        return self is other or (other.__class__ is device and self.type == other.type and self.index == other.index)
 
     def __hash__(self) -> int:
         return hash((self.type, self.index))
@@ -71,16 +80,45 @@ class device:
 _ENTERED: list = []   # the default devices that `with device(...)` blocks replaced, innermost last
 
 
+# The index of the process's one cuda device (torch.cuda.set_device chooses it before the first cuda work).
+_CUDA_INDEX = [0]
+
 CPU = device("cpu")
-CUDA = device("cuda", 0)
+CUDA = device("cuda", 0)   # the process's cuda device: every cuda tensor's `device` is this object
 META = device("meta")
+
+
+def bind_cuda_index(index: int) -> None:
+    """Make cuda:`index` the process's cuda device: CUDA's index becomes `index`, and device("cuda"),
+    device("cuda", index) and "cuda:<index>" name CUDA from now on. tritorch drives one GPU per process (as each
+    torchrun worker does), so torch.cuda.set_device calls this only before any cuda work has run. A cuda device
+    object made earlier with that index stays a separate object; as_device maps it to CUDA and it compares equal."""
+    cache = device._cache
+    for key in [k for k, d in cache.items() if d.type == "cuda"]:
+        del cache[key]
+    _CUDA_INDEX[0] = CUDA.index = int(index)
+    for key in (("cuda", None), ("cuda", CUDA.index), ("cuda", CUDA.index, "canonical"), (str(CUDA), None)):
+        cache[key] = CUDA
 
 
 def as_device(d) -> device:
     if d is None:
         return CPU
     if d.__class__ is device:
+        if d.index is not None and d is not CUDA and d.type == "cuda" and d.index == CUDA.index:
+            return CUDA   # made before set_device bound this index
         return d
     if isinstance(d, int):
         return device("cuda", d)
     return device(d)
+
+
+def cuda_index_error(index: int) -> RuntimeError:
+    """The error for a cuda index this process cannot use: one past the devices there are, or another device than
+    the process's one (tritorch drives one GPU per process)."""
+    from .backends import cuda as _backend
+    if index < 0 or index >= _backend.device_count():
+        return RuntimeError("CUDA error: invalid device ordinal")
+    return RuntimeError(f"tritorch drives one cuda device per process, cuda:{CUDA.index} in this one, so cuda:{index} "
+                        f"cannot be used here: call torch.cuda.set_device({index}) before the first cuda tensor "
+                        "(as each torchrun worker does with its LOCAL_RANK), or run one process per GPU")

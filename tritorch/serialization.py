@@ -57,6 +57,7 @@ except ImportError:  # pragma: no cover - depends on the installed safetensors
 from . import dtypes as _dt
 from .backends import cuda as _cuda
 from .device import CPU, as_device
+from .device import CUDA as _CUDA
 from .device import device as _Device
 from .tensor import Size, Tensor, _make
 
@@ -668,6 +669,14 @@ def _place(t: Tensor, location: str, ml) -> Tensor:
         raise RuntimeError("Attempting to deserialize object on a CUDA device but tritorch.cuda.is_available() "
                            "is False. If you are running on a CPU-only machine, please use tritorch.load with "
                            "map_location='cpu' to map your tensors to the CPU.")
+    if dev.type == "cuda" and dev.index not in (None, _CUDA.index):
+        if dev.index >= _cuda.device_count():
+            raise RuntimeError(f"Attempting to deserialize object on CUDA device {dev.index} but "
+                               f"tritorch.cuda.device_count() is {_cuda.device_count()}. Please use tritorch.load with "
+                               "map_location to map your storages to an existing device.")
+        raise RuntimeError(f"Attempting to deserialize object on CUDA device {dev.index}, but tritorch drives one cuda "
+                           f"device per process (cuda:{_CUDA.index} in this one). Please use tritorch.load with "
+                           f"map_location='cuda:{_CUDA.index}' (or a dict or function) to map the storages to it.")
     return t if dev is CPU else t.to(dev)
 
 

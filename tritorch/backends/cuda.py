@@ -34,19 +34,24 @@ class CudaUnavailableError(RuntimeError):
 # ------------------------------------------------------------------------------------------------ driver
 
 class _Driver:
-    """Lazily initialised GPU state: context, stream, allocator. One device (index 0) is used."""
+    """Lazily initialised GPU state: context, stream, allocator, on the process's one device (tritorch.device.CUDA's
+    index: 0 unless torch.cuda.set_device chose another before the first cuda work). Counting and describing the
+    devices (api()) creates no context, so torch.cuda.is_available() does not choose the device."""
 
     def __init__(self):
         self.ready = False
         self.why = None
+        self.cu = None
+        self.count = 0
         self.lock = threading.Lock()
 
-    def init(self):
-        if self.ready:
-            return self
+    def api(self):
+        """cuda.bindings.driver after cuInit, with the device count (raises CudaUnavailableError without one)."""
+        if self.cu is not None:
+            return self.cu
         with self.lock:
-            if self.ready:
-                return self
+            if self.cu is not None:
+                return self.cu
             if self.why is not None:
                 raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why))
             try:
@@ -54,10 +59,31 @@ class _Driver:
             except Exception as e:  # cuda-python missing
                 self.why = f"cuda-python is not installed ({e.__class__.__name__}: {e})"
                 raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why)) from None
-            self.cu = cu
             try:
                 _check(cu.cuInit(0))
-                self.device = _check(cu.cuDeviceGet(0))
+                count = _check(cu.cuDeviceGetCount())
+            except Exception as e:
+                self.why = str(e)
+                raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why)) from None
+            if count < 1:
+                self.why = "no CUDA device found"
+                raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why))
+            self.count = count
+            self.cu = cu
+            return cu
+
+    def init(self):
+        if self.ready:
+            return self
+        cu = self.api()
+        with self.lock:
+            if self.ready:
+                return self
+            if self.why is not None:
+                raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why))
+            from ..device import CUDA
+            try:
+                self.device = _check(cu.cuDeviceGet(CUDA.index))
                 self.context = _check(cu.cuDevicePrimaryCtxRetain(self.device))
                 _check(cu.cuCtxSetCurrent(self.context))
                 self.stream = _check(cu.cuStreamCreate(cu.CUstream_flags.CU_STREAM_NON_BLOCKING.value))
@@ -69,6 +95,7 @@ class _Driver:
                 name = _check(cu.cuDeviceGetName(256, self.device))
                 self.name = bytes(name).split(b"\0", 1)[0].decode()
                 self.total_memory = _check(cu.cuDeviceTotalMem(self.device))
+                self.index = CUDA.index
             except Exception as e:
                 self.why = str(e)
                 raise CudaUnavailableError(_NOT_AVAILABLE.format(why=self.why)) from None
@@ -113,7 +140,7 @@ def _install_triton_driver(drv: _Driver) -> None:
     inst.launcher_cls = nvd.CudaLauncher
     inst.get_device_capability = lambda device=0: drv.capability
     inst.get_current_stream = lambda device=0: drv.stream_handle
-    inst.get_current_device = lambda: 0
+    inst.get_current_device = lambda: drv.index
     inst.set_current_device = lambda device: None
     triton.runtime.driver.set_active(inst)
 
@@ -163,10 +190,42 @@ def is_available() -> bool:
     if INTERPRET:
         return True
     try:
-        DRIVER.init()
+        DRIVER.api()
         return True
     except CudaUnavailableError:
         return False
+
+
+def _interpreter_devices() -> int:
+    """How many devices the interpreter presents: TRITORCH_INTERPRET_DEVICES (default 1). Each process still
+    drives one of them, as on a multi-GPU machine, so that torchrun programs that give every worker its own GPU
+    (torch.cuda.set_device(LOCAL_RANK)) run, and are tested, without GPUs."""
+    try:
+        return max(1, int(os.environ.get("TRITORCH_INTERPRET_DEVICES", "1")))
+    except ValueError:
+        raise RuntimeError("TRITORCH_INTERPRET_DEVICES must be a whole number of devices, not "
+                           f"{os.environ['TRITORCH_INTERPRET_DEVICES']!r}") from None
+
+
+def device_count() -> int:
+    """The cuda devices this process can see (CUDA_VISIBLE_DEVICES applies), 0 when there is none."""
+    if INTERPRET:
+        return _interpreter_devices()
+    try:
+        DRIVER.api()
+    except CudaUnavailableError:
+        return 0
+    return DRIVER.count
+
+
+# Set by the first cuda allocation under the interpreter (on a GPU, DRIVER.ready says it): from then on the
+# process's cuda device is fixed.
+_INTERPRETER_STARTED = [False]
+
+
+def started() -> bool:
+    """Whether cuda work has begun in this process (its device can no longer change)."""
+    return _INTERPRETER_STARTED[0] if INTERPRET else DRIVER.ready
 
 
 def on_gpu() -> bool:
@@ -300,6 +359,7 @@ class CachingAllocator(MemoryCounters):
 
 def _alloc_block(nbytes: int):
     if INTERPRET:
+        _INTERPRETER_STARTED[0] = True
         HOST_POOL.reserve(nbytes)  # (raises OutOfMemoryError past the memory fraction)
         return HostBlock(nbytes, HOST_POOL)
     return DRIVER.init().allocator.allocate(nbytes)

@@ -18,28 +18,40 @@ def is_interpreter() -> bool:
 
 
 def device_count() -> int:
-    return 1 if is_available() else 0
+    return _backend.device_count()
 
 
 def current_device() -> int:
-    return 0
+    from ..device import CUDA
+    return CUDA.index
 
 
 def set_device(device) -> None:
-    if int(getattr(device, "index", device) or 0) != 0:
-        raise RuntimeError("tritorch uses one GPU (index 0)")
+    """Make `device` (an index, "cuda:i" or a device) the process's cuda device. tritorch drives one GPU per
+    process, as a torchrun worker does: the device can be chosen until the first cuda work (a tensor, a stream),
+    then it is fixed (choosing another raises). A negative index changes nothing, as in PyTorch."""
+    from ..device import CUDA, bind_cuda_index
+    from ._device import device_index
+    index = device_index(device)
+    if index < 0 or index == CUDA.index:
+        return
+    if _backend.started():
+        raise RuntimeError(
+            f"torch.cuda.set_device({index}): tritorch drives one cuda device per process and this process has "
+            f"already run cuda work on cuda:{CUDA.index}; choose the device before the first cuda tensor "
+            "(as a torchrun worker does with its LOCAL_RANK)")
+    bind_cuda_index(index)
 
 
 def get_device_name(device=None) -> str:
-    if _backend.INTERPRET:
-        return "Triton interpreter (CPU)"
-    return _backend.DRIVER.init().name
+    from ._device import get_device_properties
+    return get_device_properties(device).name
 
 
 def get_device_capability(device=None) -> tuple:
-    if _backend.INTERPRET:
-        return (0, 0)
-    return _backend.DRIVER.init().capability
+    from ._device import get_device_properties
+    props = get_device_properties(device)
+    return (props.major, props.minor)
 
 
 def synchronize(device=None) -> None:

@@ -18,7 +18,7 @@ def device_index(device, optional: bool = False) -> int:
     """The cuda index that `device` names (an int, "cuda[:i]", a tritorch.device; None -> the current one)."""
     if device is None:
         if optional:
-            return 0
+            return _current()
         raise ValueError(f"Expected a torch.device with a specified index or an integer, but got:{device}")
     if isinstance(device, str):
         from ..device import device as _dev
@@ -26,7 +26,7 @@ def device_index(device, optional: bool = False) -> int:
     if hasattr(device, "type"):
         if device.type != "cuda":
             raise ValueError(f"Expected a cuda device, but got: {device}")
-        index = device.index if device.index is not None else 0
+        index = device.index if device.index is not None else _current()
     elif isinstance(device, int) and not isinstance(device, bool):
         index = device
     else:
@@ -37,22 +37,35 @@ def device_index(device, optional: bool = False) -> int:
 
 
 def _count() -> int:
-    return 1 if _backend.is_available() else 0
+    return _backend.device_count()
+
+
+def _current() -> int:
+    from ..device import CUDA
+    return CUDA.index
 
 
 class device:
-    """Context manager (and decorator) that makes device `device` current. tritorch drives one GPU, index 0, so
-    this checks the index (-1 or None: no change) and has nothing to switch."""
+    """Context manager (and decorator) that makes device `device` current (-1 or None: no change). tritorch drives
+    one GPU per process (see set_device): entering another device's block chooses it if no cuda work has run yet
+    (else raises); leaving it goes back unless cuda work ran inside, which fixes the process on that device (the
+    one before was never used)."""
 
     def __init__(self, device):
         self.idx = -1 if device is None else device_index(device, optional=True)
         self.prev_idx = -1
 
     def __enter__(self):
-        self.prev_idx = 0
+        from . import set_device
+        self.prev_idx = _current()
+        if self.idx not in (-1, self.prev_idx):
+            set_device(self.idx)
         return self
 
     def __exit__(self, exc_type, exc_value, traceback):
+        if self.idx not in (-1, self.prev_idx) and not _backend.started():
+            from . import set_device
+            set_device(self.prev_idx)
         return False
 
     def __call__(self, fn):
@@ -113,17 +126,21 @@ _GPU_ATTRIBUTES = {  # field name -> CUdevice_attribute suffix
 }
 
 
-def _gpu_properties() -> _CudaDeviceProperties:
-    drv = _backend.DRIVER.init()
-    cu, attr = drv.cu, drv.cu.CUdevice_attribute
-    fields = {name: int(_backend._check(cu.cuDeviceGetAttribute(getattr(attr, "CU_DEVICE_ATTRIBUTE_" + key),
-                                                                  drv.device)))
+def _gpu_properties(index: int) -> _CudaDeviceProperties:
+    """The driver's description of GPU `index` (no context is made: asking does not choose the device)."""
+    cu = _backend.DRIVER.api()
+    check, attr = _backend._check, cu.CUdevice_attribute
+    dev = check(cu.cuDeviceGet(index))
+    fields = {name: int(check(cu.cuDeviceGetAttribute(getattr(attr, "CU_DEVICE_ATTRIBUTE_" + key), dev)))
               for name, key in _GPU_ATTRIBUTES.items()}
-    uuid = bytes(_backend._check(cu.cuDeviceGetUuid(drv.device)).bytes).hex()
+    major = int(check(cu.cuDeviceGetAttribute(attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev)))
+    minor = int(check(cu.cuDeviceGetAttribute(attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev)))
+    name = bytes(check(cu.cuDeviceGetName(256, dev))).split(b"\0", 1)[0].decode()
+    uuid = bytes(check(cu.cuDeviceGetUuid(dev)).bytes).hex()
     uuid = f"{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:32]}"
     fields.update(is_integrated=bool(fields["is_integrated"]), is_multi_gpu_board=bool(fields["is_multi_gpu_board"]))
-    return _CudaDeviceProperties(name=drv.name, major=drv.capability[0], minor=drv.capability[1],
-                                 total_memory=drv.total_memory, uuid=uuid, gcnArchName="NVIDIA", **fields)
+    return _CudaDeviceProperties(name=name, major=major, minor=minor, total_memory=int(check(cu.cuDeviceTotalMem(dev))),
+                                 uuid=uuid, gcnArchName="NVIDIA", **fields)
 
 
 def _interpreter_properties() -> _CudaDeviceProperties:
@@ -141,7 +158,7 @@ def get_device_properties(device=None) -> _CudaDeviceProperties:
     index = device_index(device, optional=True)
     if index < 0 or index >= _count():
         raise AssertionError("Invalid device id")
-    return _interpreter_properties() if _backend.INTERPRET else _gpu_properties()
+    return _interpreter_properties() if _backend.INTERPRET else _gpu_properties(index)
 
 
 def get_arch_list() -> list:
@@ -149,8 +166,8 @@ def get_arch_list() -> list:
     device's own sm_XY; [] when there is no GPU (the interpreter compiles nothing), as PyTorch without CUDA."""
     if _backend.INTERPRET or not _backend.is_available():
         return []
-    major, minor = _backend.DRIVER.init().capability
-    return [f"sm_{major}{minor}"]
+    props = get_device_properties()
+    return [f"sm_{props.major}{props.minor}"]
 
 
 def get_gencode_flags() -> str:
@@ -160,14 +177,18 @@ def get_gencode_flags() -> str:
 
 
 def can_device_access_peer(device, peer_device) -> bool:
-    """Whether `device` can read `peer_device`'s memory directly. tritorch drives one GPU (index 0), and a device
-    is not its own peer (cudaDeviceCanAccessPeer(0, 0) is 0), so a valid pair is answered False."""
+    """Whether `device` can read `peer_device`'s memory directly: the driver's answer on a GPU (a device is not its
+    own peer), False under the interpreter. (tritorch itself drives one GPU per process.)"""
     device, peer_device = device_index(device, optional=True), device_index(peer_device, optional=True)
     if device < 0 or device >= _count():
         raise AssertionError("Invalid device id")
     if peer_device < 0 or peer_device >= _count():
         raise AssertionError("Invalid peer device id")
-    return False
+    if _backend.INTERPRET or device == peer_device:
+        return False
+    cu = _backend.DRIVER.api()
+    check = _backend._check
+    return bool(check(cu.cuDeviceCanAccessPeer(check(cu.cuDeviceGet(device)), check(cu.cuDeviceGet(peer_device)))))
 
 
 def get_allocator_backend() -> str:

@@ -6,7 +6,7 @@ import collections
 import warnings
 
 from ..backends import cuda as _backend
-from ..backends.cuda_memory import OutOfMemoryError
+from ..backends.cuda_memory import MemoryCounters, OutOfMemoryError
 
 __all__ = ["OutOfMemoryError", "memory_stats", "memory_stats_as_nested_dict", "memory_allocated",
            "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_cached", "max_memory_cached",
@@ -16,9 +16,9 @@ __all__ = ["OutOfMemoryError", "memory_stats", "memory_stats_as_nested_dict", "m
            "caching_allocator_delete"]
 
 
-def _check_device(device) -> None:
+def _check_device(device) -> int:
     from . import _device
-    _device.device_index(device, optional=True)
+    return _device.device_index(device, optional=True)
 
 
 def _stat(current: int, peak: int, allocated: int, freed: int) -> dict:
@@ -32,9 +32,10 @@ def _count(made: int, released: int) -> dict:
 
 def memory_stats_as_nested_dict(device=None) -> dict:
     """PyTorch's nested statistics: {"allocated_bytes": {"all": {"current", "peak", "allocated", "freed"}}, ...}.
-    tritorch's allocator keeps one pool, so only the "all" pool is reported."""
-    _check_device(device)
-    a = _backend.allocator()
+    tritorch's allocator keeps one pool, so only the "all" pool is reported. Another device than the process's
+    own (tritorch drives one per process) has had nothing from it: zeros."""
+    from ..device import CUDA
+    a = _backend.allocator() if _check_device(device) in (-1, CUDA.index) else MemoryCounters()
     return {
         "allocated_bytes": {"all": _stat(a.allocated, a.peak_allocated, a.allocated_total, a.freed_total)},
         "active_bytes": {"all": _stat(a.allocated, a.peak_allocated, a.allocated_total, a.freed_total)},

@@ -32,24 +32,28 @@ def _check_available() -> None:
 
 
 class Stream(_streams.Stream):
-    """torch.cuda.Stream: tritorch's one stream (see the module's note). `device` must be cuda (index 0);
+    """torch.cuda.Stream: tritorch's one stream (see the module's note). `device` must be the process's cuda device;
     `priority` is accepted and kept."""
 
     _device_name = "cuda"
     device_type = 1
-    device_index = 0
 
     def __init__(self, device=None, priority: int = 0, **kwargs):
         if device is not None:
             d = as_device(device)
-            if d.type != "cuda" or d.index != 0:
-                raise ValueError(f"Expected a cuda device with index 0 (tritorch uses one GPU), but got: {device}")
+            if d.type != "cuda" or d.index != CUDA.index:
+                raise ValueError(f"Expected a cuda device with index {CUDA.index} (tritorch drives one GPU per "
+                                 f"process), but got: {device}")
         _check_available()
         self.priority = int(priority)
 
     @property
     def device(self):
         return CUDA
+
+    @property
+    def device_index(self) -> int:
+        return CUDA.index
 
     @property
     def stream_id(self) -> int:
@@ -95,7 +99,7 @@ class Stream(_streams.Stream):
         return isinstance(other, Stream) and other.cuda_stream == self.cuda_stream
 
     def __hash__(self) -> int:
-        return hash((self.cuda_stream, "cuda:0"))
+        return hash((self.cuda_stream, str(CUDA)))
 
     def __enter__(self):
         self._context = StreamContext(self)
@@ -109,7 +113,7 @@ class Stream(_streams.Stream):
         return (0, self.cuda_stream)
 
     def __repr__(self) -> str:
-        return f"<tritorch.cuda.Stream device=cuda:0 cuda_stream={self.cuda_stream:#x}>"
+        return f"<tritorch.cuda.Stream device={CUDA} cuda_stream={self.cuda_stream:#x}>"
 
 
 class Event(_streams.Event):

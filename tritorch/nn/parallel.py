@@ -1,6 +1,7 @@
 """torch.nn.parallel.DataParallel / data_parallel on tritorch's single device.
 
-tritorch drives one cuda device (and the cpu). With cuda available, DataParallel follows PyTorch's one-device path:
+tritorch drives one cuda device per process (and the cpu); DistributedDataParallel with one process per GPU is
+the way to use several. With cuda available, DataParallel follows PyTorch's one-device path:
 the module is moved to device_ids[0] when wrapped, its parameters and buffers must stay there, the inputs are moved
 there (the "scatter" of one chunk: tensors inside tuples, lists and dicts too) and the module runs once; without
 cuda (as PyTorch without a GPU) device_ids is [] and the module simply runs. The wrapped module is `.module`, so
@@ -8,6 +9,7 @@ state_dict keys carry PyTorch's `module.` prefix.
 """
 from __future__ import annotations
 
+from ..device import CUDA
 from ..device import device as _device
 from ..tensor import Tensor
 from .modules.module import Module
@@ -22,9 +24,10 @@ def _index(d) -> int:
         dev = _device(d)
         if dev.type != "cuda":
             raise ValueError(f"Expected a cuda device, but got: {dev}")
-        index = 0 if dev.index is None else dev.index
-    if index != 0:
-        raise RuntimeError(f"Invalid device id {index}: tritorch has one cuda device (cuda:0)")
+        index = CUDA.index if dev.index is None else dev.index
+    if index != CUDA.index:
+        raise RuntimeError(f"Invalid device id {index}: tritorch drives one cuda device per process (cuda:{CUDA.index} "
+                           "in this one); use DistributedDataParallel with one process per GPU")
     return index
 
 
@@ -44,14 +47,15 @@ def _devices(device_ids, output_device):
     from .. import cuda
     if not cuda.is_available():
         return [], None
-    ids = [0] if device_ids is None else [_index(d) for d in device_ids]
+    ids = [CUDA.index] if device_ids is None else [_index(d) for d in device_ids]
     if not ids:
         raise RuntimeError("no available devices were found")
     return ids, _index(ids[0] if output_device is None else output_device)
 
 
 class DataParallel(Module):
-    """torch.nn.DataParallel with one device: runs `module` on cuda:0 (or on the cpu when cuda is unavailable)."""
+    """torch.nn.DataParallel with one device: runs `module` on the process's cuda device (or on the cpu when cuda is
+    unavailable)."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim: int = 0):
         super().__init__()

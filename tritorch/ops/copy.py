@@ -14,7 +14,7 @@ from .. import _state
 from .. import dtypes as _dt
 from ..backends.cuda import CudaArray
 from ..backends.meta import NO_DATA
-from ..device import CPU, as_device
+from ..device import CPU, CUDA, as_device, cuda_index_error
 from ..tensor import Tensor, _make
 from . import pointwise as pw
 from .registry import _FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, register
@@ -230,8 +230,10 @@ def _copy_recorded(dst: Tensor, src: Tensor, shape) -> Tensor:
 def _to_device_infer(x, device):
     if x.device.type == "meta":
         raise NotImplementedError(NO_DATA)
-    if device.type == "cuda" and device.index not in (None, 0):
-        raise RuntimeError("CUDA error: invalid device ordinal (tritorch uses one GPU, cuda:0)")
+    if device.type == "cuda" and device is not CUDA:
+        if device.index not in (None, CUDA.index):
+            raise cuda_index_error(device.index)
+        device = CUDA   # (a device object made before set_device chose this index)
     return Meta(x._data.shape, x.dtype, device)
 
 

@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..backends.meta import MetaArray
-from ..device import CPU, as_device
+from ..device import CPU, CUDA, as_device, cuda_index_error
 from ..tensor import Tensor, _make, from_array
 from . import launch
 from . import pointwise as pw
@@ -58,8 +58,10 @@ def _dev(device):
         return DEFAULT_DEVICE[0]
     d = as_device(device)
     if d.type == "cuda":
-        if d.index != 0:
-            raise RuntimeError("CUDA error: invalid device ordinal (tritorch uses one GPU, cuda:0)")
+        if d is not CUDA:
+            if d.index != CUDA.index:
+                raise cuda_index_error(d.index)
+            d = CUDA
         _cuda.require()
     return d
 
