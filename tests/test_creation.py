@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 DEVICES = ["cpu", "cuda"]
@@ -35,7 +36,7 @@ def test_tensor_infers_the_default_float_dtype():
 @pytest.mark.parametrize("device", DEVICES)
 def test_tensor_arguments(device):
     t = tt.tensor([[1, 2], [3, 4]], dtype=tt.float16, device=device)
-    assert t.dtype is tt.float16 and t.device == tt.device(device) and t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert t.dtype is tt.float16 and t.device == as_device(device) and t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
     assert tt.tensor([1.7, -1.7], dtype=tt.int64, device=device).tolist() == [1, -1]
     assert tt.tensor([1.0], device=device, requires_grad=True).requires_grad
     src = tt.tensor([1.0, 2.0], device=device)
@@ -100,7 +101,7 @@ def test_as_tensor_shares_when_it_can():
     a[1] = 8.0
     assert c.dtype is tt.float32 and c[1].item() == 1.0  # a dtype change copies
     g = tt.as_tensor(a, device="cuda")
-    assert g.device == tt.device("cuda") and g.tolist() == a.tolist()
+    assert g.device == as_device("cuda") and g.tolist() == a.tolist()
     x = tt.ones(2)
     assert tt.as_tensor(x) is x
     assert tt.as_tensor(x, dtype=tt.float64).dtype is tt.float64
@@ -113,7 +114,7 @@ def test_as_tensor_shares_when_it_can():
 @pytest.mark.parametrize("device", DEVICES)
 def test_zeros_ones_full_empty(device):
     z = tt.zeros(2, 3, device=device)
-    assert z.shape == (2, 3) and z.dtype is tt.float32 and z.device == tt.device(device) and z.tolist() == [[0.0] * 3] * 2
+    assert z.shape == (2, 3) and z.dtype is tt.float32 and z.device == as_device(device) and z.tolist() == [[0.0] * 3] * 2
     assert tt.zeros((2, 3), device=device).shape == (2, 3) and tt.zeros([4], device=device).shape == (4,)
     assert tt.zeros(tt.Size([1, 2]), device=device).shape == (1, 2)
     assert tt.ones(3, dtype=tt.bool, device=device).tolist() == [True] * 3
@@ -126,7 +127,7 @@ def test_zeros_ones_full_empty(device):
     assert tt.full((3,), -0.0, device=device).tolist() == [-0.0] * 3
     assert np.signbit(tt.full((3,), -0.0, device=device).cpu().numpy()).all()
     e = tt.empty(2, 5, dtype=tt.int16, device=device)
-    assert e.shape == (2, 5) and e.dtype is tt.int16 and e.device == tt.device(device)
+    assert e.shape == (2, 5) and e.dtype is tt.int16 and e.device == as_device(device)
     assert tt.zeros(2, device=device, requires_grad=True).requires_grad
     with pytest.raises(RuntimeError, match="Trying to create tensor with negative dimension -1: \\[-1\\]"):
         tt.zeros(-1, device=device)
@@ -148,7 +149,7 @@ def test_like_functions(device):
     assert f.dtype is tt.float64 and f.device == x.device
     other = "cpu" if device == "cuda" else "cuda"
     for fn in (tt.zeros_like, tt.ones_like, tt.empty_like):
-        assert fn(x, device=other).device == tt.device(other)
+        assert fn(x, device=other).device == as_device(other)
     assert tt.full_like(x, 2, device=other, dtype=tt.float16).dtype is tt.float16
     assert tt.ones_like(tt.zeros(2), requires_grad=True).requires_grad
 

@@ -21,14 +21,20 @@ def test_device_parsing():
     cuda = tt.device("cuda:0")
     assert cuda.type == "cuda" and cuda.index == 0 and str(cuda) == "cuda:0"
     assert repr(cuda) == "device(type='cuda', index=0)"
-    assert tt.device("cuda", 0) is cuda and tt.device("cuda") is cuda  # one GPU: "cuda" means cuda:0
+    assert tt.device("cuda", 0) is cuda and tt.device(0) is cuda
+    # as in PyTorch, "cuda" names no index (the current device): it is not cuda:0, but tensors placed there are
+    anycuda = tt.device("cuda")
+    assert anycuda.index is None and str(anycuda) == "cuda" and repr(anycuda) == "device(type='cuda')"
+    assert anycuda != cuda and tt.zeros(1, device=anycuda).device is cuda
     assert tt.device(cuda) is cuda
     assert tt.device("cpu") is cpu and tt.device("cpu:0") is cpu
 
 
 def test_device_equality_hash_and_pickle():
-    assert tt.device("cuda") == "cuda:0" and tt.device("cpu") == "cpu" and tt.device("cpu") != tt.device("cuda")
-    assert {tt.device("cuda:0"): 1}[tt.device("cuda")] == 1
+    assert tt.device("cuda:0") == "cuda:0" and tt.device("cpu") == "cpu" and tt.device("cpu") != tt.device("cuda")
+    assert tt.device("cuda") == "cuda" and tt.device("cuda") != "cuda:0"   # as PyTorch's
+    assert {tt.device("cuda:0"): 1}[tt.device(0)] == 1
+    assert pickle.loads(pickle.dumps(tt.device("cuda:0"))) is tt.device("cuda:0")
     assert pickle.loads(pickle.dumps(tt.device("cuda"))) is tt.device("cuda")
 
 
@@ -42,9 +48,9 @@ def test_device_parsing_errors():
 
 
 def test_device_arguments_of_creation_functions():
-    assert tt.zeros(2, device=tt.device("cuda")).device is tt.device("cuda")
-    assert tt.zeros(2, device="cuda:0").device is tt.device("cuda")
-    assert tt.zeros(2, device=0).device is tt.device("cuda")  # an int means a cuda index, as in PyTorch
+    assert tt.zeros(2, device=tt.device("cuda")).device is tt.device("cuda:0")
+    assert tt.zeros(2, device="cuda:0").device is tt.device("cuda:0")
+    assert tt.zeros(2, device=0).device is tt.device("cuda:0")  # an int means a cuda index, as in PyTorch
     assert tt.zeros(2).device is tt.device("cpu")
 
 
@@ -72,10 +78,11 @@ held = tt.device("cuda:1")              # made before the choice, as `torch.devi
 assert tt.cuda.device_count() == 2 and tt.cuda.current_device() == 0 and tt.cuda.is_available()
 assert not tt.cuda.is_initialized()     # asking neither initialises nor chooses
 tt.cuda.set_device(held)
-assert tt.cuda.current_device() == 1 and str(tt.device("cuda")) == "cuda:1" and tt.device(1) is tt.device("cuda")
-assert held == tt.device("cuda") and hash(held) == hash(tt.device("cuda"))
+cur = tt.device("cuda:1")
+assert tt.cuda.current_device() == 1 and tt.device(1) is cur and held is not cur
+assert held == cur and hash(held) == hash(cur) and tt.device("cuda") != cur
 x = tt.arange(4.0).to(held)
-assert x.device is tt.device("cuda") and x.get_device() == 1 and str(x.device) == "cuda:1"
+assert x.device is cur and x.get_device() == 1 and str(x.device) == "cuda:1"
 for y in (x.cuda(), x.cuda(1), x.to(1), tt.zeros(2, device="cuda"), tt.zeros(2, device=1), tt.ones(2, device=held)):
     assert y.device is x.device
 assert (x * 2).sum().item() == 12.0 and (x * 2).device is x.device
@@ -125,7 +132,7 @@ with tt.cuda.device(1):                  # nothing ran inside: leaving goes back
 assert tt.cuda.current_device() == 0
 with tt.cuda.device(1):                  # work inside fixes the process on cuda:1
     y = tt.ones(2, device="cuda")
-assert tt.cuda.current_device() == 1 and y.device is tt.device("cuda") and y.get_device() == 1
+assert tt.cuda.current_device() == 1 and y.device is tt.device("cuda:1") and y.get_device() == 1
 print("ok")
 """
 
@@ -154,7 +161,7 @@ def test_cpu_zero_dim_tensors_mix_with_cuda_tensors():
     b = tt.ones(3, device="cuda")
     s = tt.tensor(2.0)
     for r in (b + s, s + b, b * s):
-        assert r.device is tt.device("cuda") and r.shape == (3,)
+        assert r.device is tt.device("cuda:0") and r.shape == (3,)
     assert (s + b).tolist() == [3.0, 3.0, 3.0]
     # but a 0-dim cuda tensor does not join cpu tensors that have dims
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
@@ -164,7 +171,7 @@ def test_cpu_zero_dim_tensors_mix_with_cuda_tensors():
 def test_moving_between_devices_keeps_values():
     x = tt.tensor([[1.5, -2.0], [3.0, 4.25]], dtype=tt.float64)
     y = x.cuda()
-    assert y.device is tt.device("cuda") and y.dtype is tt.float64 and y.tolist() == x.tolist()
+    assert y.device is tt.device("cuda:0") and y.dtype is tt.float64 and y.tolist() == x.tolist()
     z = y.t().cpu()  # a non-contiguous view moves with its values
     assert z.tolist() == [[1.5, 3.0], [-2.0, 4.25]]
 

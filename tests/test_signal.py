@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 torch = pytest.importorskip("torch")
@@ -22,7 +23,7 @@ def test_windows_equal_torch(name, kwargs, device):
                 ours = getattr(tt.signal.windows, name)(M, sym=sym, dtype=getattr(tt, dtype), device=device,
                                                         **kwargs)
                 theirs = getattr(torch.signal.windows, name)(M, sym=sym, dtype=getattr(torch, dtype), **kwargs)
-                assert ours.device == tt.device(device) and str(ours.dtype).endswith(dtype)
+                assert ours.device == as_device(device) and str(ours.dtype).endswith(dtype)
                 np.testing.assert_allclose(ours.cpu().numpy(), theirs.numpy(), rtol=2e-6, atol=1e-7,
                                            err_msg=f"{name} M={M} sym={sym} {dtype}")
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 DEVICES = ["cpu", "cuda"]
@@ -19,7 +20,7 @@ def test_attributes(device):
     x = grid(device)
     assert x.shape == (3, 4) and isinstance(x.shape, tt.Size) and x.size() == (3, 4)
     assert x.size(1) == 4 and x.size(-1) == 4 and x.size(-2) == 3
-    assert x.dtype is tt.float32 and x.device == tt.device(device)
+    assert x.dtype is tt.float32 and x.device == as_device(device)
     assert x.ndim == 2 and x.dim() == 2 and x.numel() == 12 and len(x) == 3
     assert x.stride() == (4, 1) and x.stride(0) == 4 and x.stride(-1) == 1
     assert x.is_contiguous() and x.element_size() == 4 and x.nbytes == 48
@@ -126,12 +127,12 @@ def test_to_and_conversion_methods(device):
     assert y.dtype is tt.int32 and y.device == x.device and y.tolist()[2] == [8, 9, 10, 11]
     other = "cpu" if device == "cuda" else "cuda"
     z = x.to(other)
-    assert z.device == tt.device(other) and z.tolist() == x.tolist()
+    assert z.device == as_device(other) and z.tolist() == x.tolist()
     w = x.to(other, tt.float64)
-    assert w.device == tt.device(other) and w.dtype is tt.float64
+    assert w.device == as_device(other) and w.dtype is tt.float64
     assert x.to(device=other, dtype=tt.float16).dtype is tt.float16
     assert x.to(tt.zeros(1, dtype=tt.int16, device=other)).dtype is tt.int16
-    assert x.cpu().device == tt.device("cpu") and x.cuda().device == tt.device("cuda")
+    assert x.cpu().device == as_device("cpu") and x.cuda().device == as_device("cuda")
     for method, dtype in [("float", tt.float32), ("double", tt.float64), ("half", tt.float16),
                           ("bfloat16", tt.bfloat16), ("long", tt.int64), ("int", tt.int32), ("bool", tt.bool),
                           ("short", tt.int16), ("byte", tt.uint8), ("char", tt.int8)]:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 torch = pytest.importorskip("torch")
@@ -77,7 +78,7 @@ def test_map_location_and_file_objects(tmp_path, device):
     path = save(tmp_path, {"w": torch.ones(2, 3), "p": torch.nn.Parameter(torch.zeros(2))})
     with open(path, "rb") as f:
         ck = tt.load(f, map_location=device)
-    assert ck["w"].device == tt.device(device) and ck["p"].device == tt.device(device)
+    assert ck["w"].device == as_device(device) and ck["p"].device == as_device(device)
     assert isinstance(ck["p"], tt.nn.Parameter)
     seen = []
     tt.load(io.BytesIO(open(path, "rb").read()), map_location=lambda t, loc: seen.append(loc))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 
 torch = pytest.importorskip("torch")
 
@@ -910,7 +911,7 @@ def test_generic_stream_and_event(device):
     """torch.Stream / torch.Event: tritorch.cuda's on a cuda device (subclasses), idle ones on the cpu."""
     s, e = tt.Stream(device), tt.Event(device, enable_timing=True)
     assert isinstance(s, tt.Stream) and isinstance(e, tt.Event)
-    assert s.device == e.device == tt.device(device) and s.query() and e.query()
+    assert s.device == e.device == as_device(device) and s.query() and e.query()
     assert s.device_type == {"cpu": 0, "cuda": 1}[device]    # PyTorch's DeviceType numbers
     s.synchronize()
     if device == "cuda":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 
 class device:
-    """torch.device: a type ("cpu", "cuda" or "meta") and an index. Instances are interned, so `is` compares them
-    (but for a cuda device made before torch.cuda.set_device chose its index: see bind_cuda_index); an int is a
-    cuda index, as in PyTorch (`device(1)` is cuda:1).
+    """torch.device: a type ("cpu", "cuda" or "meta") and an index. Instances are interned. As in PyTorch,
+    device("cuda") has no index (it means the current cuda device: as_device maps it to CUDA, the device every cuda
+    tensor reports, cuda:<i>) and is not equal to cuda:0; an int is a cuda index (`device(1)` is cuda:1).
 
     As a context manager (`with tt.device("meta"): ...`) it is the default device of the factory functions
     (and so of the parameters modules create) inside the block, as torch.set_default_device."""
@@ -37,8 +37,6 @@ class device:
             raise RuntimeError(f"Expected one of cpu, cuda, meta device type at start of device string: {spec}")
         if typ == "cpu":
             index = None  # tritorch has one cpu device
-        elif index is None and typ == "cuda":
-            index = _CUDA_INDEX[0]
         canonical = cls._cache.get((typ, index, "canonical"))
         if canonical is None:
             canonical = object.__new__(cls)
@@ -69,7 +67,7 @@ class device:
     def __enter__(self) -> "device":
         from .ops import creation
         _ENTERED.append(creation.DEFAULT_DEVICE[0])
-        creation.DEFAULT_DEVICE[0] = self
+        creation.DEFAULT_DEVICE[0] = as_device(self)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -80,37 +78,34 @@ class device:
 _ENTERED: list = []   # the default devices that `with device(...)` blocks replaced, innermost last
 
 
-# The index of the process's one cuda device (torch.cuda.set_device chooses it before the first cuda work).
-_CUDA_INDEX = [0]
-
 CPU = device("cpu")
 CUDA = device("cuda", 0)   # the process's cuda device: every cuda tensor's `device` is this object
 META = device("meta")
 
 
 def bind_cuda_index(index: int) -> None:
-    """Make cuda:`index` the process's cuda device: CUDA's index becomes `index`, and device("cuda"),
-    device("cuda", index) and "cuda:<index>" name CUDA from now on. tritorch drives one GPU per process (as each
-    torchrun worker does), so torch.cuda.set_device calls this only before any cuda work has run. A cuda device
-    object made earlier with that index stays a separate object; as_device maps it to CUDA and it compares equal."""
+    """Make cuda:`index` the process's cuda device: CUDA's index becomes `index`, and device("cuda", index) and
+    "cuda:<index>" are CUDA from now on. tritorch drives one GPU per process (as each torchrun worker does), so
+    torch.cuda.set_device calls this only before any cuda work has run. A device object made earlier with that index
+    stays a separate object: as_device maps it to CUDA, and it compares equal."""
     cache = device._cache
-    for key in [k for k, d in cache.items() if d.type == "cuda"]:
+    for key in [k for k, d in cache.items() if d.type == "cuda" and d.index is not None]:
         del cache[key]
-    _CUDA_INDEX[0] = CUDA.index = int(index)
-    for key in (("cuda", None), ("cuda", CUDA.index), ("cuda", CUDA.index, "canonical"), (str(CUDA), None)):
+    CUDA.index = int(index)
+    for key in (("cuda", CUDA.index), ("cuda", CUDA.index, "canonical"), (str(CUDA), None)):
         cache[key] = CUDA
 
 
 def as_device(d) -> device:
+    """The device a tensor is placed on: cuda without an index (or a cuda device object made before set_device
+    bound its index) is CUDA."""
     if d is None:
         return CPU
-    if d.__class__ is device:
-        if d.index is not None and d is not CUDA and d.type == "cuda" and d.index == CUDA.index:
-            return CUDA   # made before set_device bound this index
-        return d
-    if isinstance(d, int):
-        return device("cuda", d)
-    return device(d)
+    if d.__class__ is not device:
+        d = device("cuda", d) if isinstance(d, int) and not isinstance(d, bool) else device(d)
+    if d.type == "cuda" and d is not CUDA and (d.index is None or d.index == CUDA.index):
+        return CUDA
+    return d
 
 
 def cuda_index_error(index: int) -> RuntimeError:

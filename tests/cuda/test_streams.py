@@ -52,7 +52,7 @@ def test_an_unrecorded_event_is_complete():
 def test_one_stream_behind_every_stream_object():
     s = tt.cuda.Stream()
     assert s == tt.cuda.current_stream() == tt.cuda.default_stream() == tt.cuda.Stream("cuda:0", priority=-1)
-    assert hash(s) == hash(tt.cuda.current_stream()) and s.device == tt.device("cuda")
+    assert hash(s) == hash(tt.cuda.current_stream()) and s.device == tt.device("cuda:0")
     assert s.__cuda_stream__() == (0, s.cuda_stream)
     assert s != "stream"
     with pytest.raises(ValueError, match="index 0"):

@@ -195,7 +195,7 @@ def test_block_mask_from_kv_blocks_and_to_device(device="cpu"):
     assert _structure(a) == _structure(b)
     for dev in devices():
         moved = a.to(dev)
-        assert moved.kv_indices.device == tt.device(dev) and moved.to_dense().tolist() == a.to_dense().tolist()
+        assert moved.kv_indices.device.type == tt.device(dev).type and moved.to_dense().tolist() == a.to_dense().tolist()
 
 
 @pytest.mark.parametrize("device", devices())

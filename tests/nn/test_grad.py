@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 torch = pytest.importorskip("torch")
@@ -35,7 +36,7 @@ def test_conv_gradients_match_torch(device, nd, case):
     want_w = getattr(torch.nn.grad, f"conv{nd}d_weight")(t["x"], ws, t["go"], **opts).numpy()
     got_x = getattr(tt.nn.grad, f"conv{nd}d_input")(xs, ours["w"], ours["go"], **opts)
     got_w = getattr(tt.nn.grad, f"conv{nd}d_weight")(ours["x"], ws, ours["go"], **opts)
-    assert got_x.device == tt.device(device) and got_x.dtype is tt.float64
+    assert got_x.device == as_device(device) and got_x.dtype is tt.float64
     np.testing.assert_allclose(got_x.cpu().numpy(), want_x, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got_w.cpu().numpy(), want_w, rtol=1e-10, atol=1e-12)
 

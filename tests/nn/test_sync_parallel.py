@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 
 torch = pytest.importorskip("torch")
 
@@ -91,7 +92,7 @@ def test_data_parallel_one_device():
     np.testing.assert_allclose(y.detach().cpu().numpy(), tdp(torch.tensor(x)).detach().numpy(), rtol=1e-5)
     assert dp.device_ids == ([0] if tt.cuda.is_available() else [])
     if tt.cuda.is_available():
-        assert inner.weight.device == tt.device("cuda") and y.device == tt.device("cuda")
+        assert inner.weight.device == as_device("cuda") and y.device == as_device("cuda")
         y.sum().backward()
         assert inner.weight.grad is not None
         inner.to("cpu")
@@ -101,4 +102,4 @@ def test_data_parallel_one_device():
         with pytest.raises(RuntimeError, match="Invalid device id 1"):
             tt.nn.DataParallel(tt.nn.Linear(1, 1), device_ids=[1])
         out = tt.nn.parallel.data_parallel(tt.nn.Linear(3, 2).to("cuda"), tt.tensor(x))
-        assert tuple(out.shape) == (4, 2) and out.device == tt.device("cuda")
+        assert tuple(out.shape) == (4, 2) and out.device == as_device("cuda")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 
 torch = pytest.importorskip("torch")
 
@@ -87,7 +88,7 @@ def test_skip_init():
     assert type(m) is tt.nn.Linear and tuple(m.weight.shape) == (2, 5) and m.weight.device == tt.device("cpu")
     np.testing.assert_array_equal(tt.rand(3).numpy(), before.numpy())     # no random numbers were drawn
     m2 = tt.nn.utils.skip_init(tt.nn.Conv2d, in_channels=2, out_channels=3, kernel_size=3, device="cuda")
-    assert m2.weight.device == tt.device("cuda") and tuple(m2.weight.shape) == (3, 2, 3, 3)
+    assert m2.weight.device == as_device("cuda") and tuple(m2.weight.shape) == (3, 2, 3, 3)
     # the initialisers are themselves again afterwards
     w = tt.nn.init.kaiming_uniform_(tt.zeros(4, 4))
     assert float(w.abs().sum()) > 0

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 torch = pytest.importorskip("torch")
@@ -40,7 +41,7 @@ def test_values_and_dtypes_match_torch(case, device):
     tv2, v2 = _both(rng.integers(-3, 4, 2), d2, device)
     want = torch.addr(tm, tv1, tv2, beta=beta, alpha=alpha)
     got = tt.addr(m, v1, v2, beta=beta, alpha=alpha)
-    assert got.dtype.name == str(want.dtype).removeprefix("torch.") and got.device == tt.device(device)
+    assert got.dtype.name == str(want.dtype).removeprefix("torch.") and got.device == as_device(device)
     np.testing.assert_allclose(got.cpu().float().numpy(), want.float().numpy(), rtol=1e-3)
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 torch = pytest.importorskip("torch")
@@ -11,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 def _compare(got, want, device):
     assert type(got).__name__ == "histogramdd" and got.hist is got[0] and isinstance(got.bin_edges, tuple)
-    assert got.hist.dtype.name == str(want.hist.dtype).removeprefix("torch.") and got.hist.device == tt.device(device)
+    assert got.hist.dtype.name == str(want.hist.dtype).removeprefix("torch.") and got.hist.device == as_device(device)
     np.testing.assert_allclose(got.hist.cpu().numpy(), want.hist.numpy(), rtol=1e-5, atol=1e-6)
     assert len(got.bin_edges) == len(want.bin_edges)
     for g, w in zip(got.bin_edges, want.bin_edges):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import assert_values_close as assert_close, devices, to_numpy
 
 DEVICES = devices()
@@ -223,7 +224,7 @@ def test_getitem_matches_torch(device):
         got = T(data, device)[build(tt, device)]
         assert tuple(got.shape) == tuple(expected.shape), name
         np.testing.assert_array_equal(npy(got), expected.numpy(), err_msg=name)
-        assert got.device == tt.device(device)
+        assert got.device == as_device(device)
 
 
 @pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.backends import cuda as _cuda
 from tritorch.backends.cuda import CudaArray
 from tritorch.ops import matmul as mmod
@@ -151,7 +152,7 @@ def test_methods_and_operator(device):
     a, b = t((3, 4), device=device, seed=1), t((4, 5), device=device, seed=2)
     expected = host(a).astype(np.float64) @ host(b).astype(np.float64)
     for r in (a @ b, a.mm(b), a.matmul(b), tt.matmul(a, b), b.__rmatmul__(a)):
-        assert r.device == tt.device(device) and r.dtype is F32
+        assert r.device == as_device(device) and r.dtype is F32
         assert_close(r, expected, atol=1e-5 * 2, rtol=1.3e-6)
     v = t((4,), device=device, seed=3)
     assert_close(v.dot(v), np.dot(host(v), host(v)).astype(np.float64), rtol=1e-6, atol=1e-5)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tritorch as tt
+from tritorch.device import as_device
 from tritorch.testing import devices
 
 torch = pytest.importorskip("torch")
@@ -14,7 +15,7 @@ torch = pytest.importorskip("torch")
                                              ("int32", -9, 10), ("uint8", 0, 10), ("bool", 0, 2)])
 def test_default_ranges_and_dtypes(device, name, low, high):
     x = tt.testing.make_tensor(64, 8, dtype=getattr(tt, name), device=device)
-    assert x.shape == (64, 8) and x.dtype is getattr(tt, name) and x.device == tt.device(device)
+    assert x.shape == (64, 8) and x.dtype is getattr(tt, name) and x.device == as_device(device)
     values = x._host().astype(np.float64)
     assert values.min() >= low and values.max() < high and len(np.unique(values)) > 1
 
