@@ -113,3 +113,26 @@ def test_sync_debug_mode():
 def test_legacy_cuda_tensor_types():
     x = tt.cuda.FloatTensor([1, 2])
     assert x.device.type == "cuda" and x.dtype == tt.float32
+
+
+def test_interpreter_raises_no_floating_point_warnings():
+    # A GPU raises none (and tritorch's cpu ops none): the interpreter's NumPy lanes must not either, even where
+    # the program makes warnings errors.
+    import os
+    import subprocess
+    import sys
+    code = """
+import tritorch as tt
+x = tt.zeros(3, device="cuda")
+assert tt.log(x).tolist() == [float("-inf")] * 3
+assert all(v != v for v in (x / x).tolist())
+row = tt.tensor([[float("-inf")] * 4, [0.0, 1.0, 2.0, 3.0]], device="cuda")
+tt.softmax(row, dim=1)
+tt.nn.functional.cross_entropy(tt.randn(4, 5, device="cuda"), tt.tensor([0, 1, -100, 4], device="cuda"))
+print("ok")
+"""
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    done = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert "RuntimeWarning" not in done.stderr

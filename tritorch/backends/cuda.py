@@ -22,6 +22,13 @@ from .cuda_memory import HOST_POOL, MemoryCounters, OutOfMemoryError, host_memor
 
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
+if INTERPRET:
+    # The interpreter runs a kernel's arithmetic with NumPy on every lane, masked ones included (log(0) of a padded
+    # lane, inf - inf of a masked row), and NumPy warns about it; a GPU raises no floating-point warnings, and
+    # tritorch's cpu ops do not either, so the interpreter's are silenced (its module only).
+    import warnings
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"triton\.runtime\.interpreter")
+
 _NOT_AVAILABLE = ("Torch not compiled with CUDA enabled -- tritorch found no usable GPU (cuda-python reported: {why}). "
                   "To run tritorch's cuda device on the CPU through Triton's interpreter, set TRITON_INTERPRET=1 "
                   "in the environment before importing tritorch (or triton).")
