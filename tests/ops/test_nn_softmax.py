@@ -244,3 +244,26 @@ def test_cpu_softmax_without_the_row_max_falls_back_where_it_must(name, dim):
     # the first try, on a block whose rows need no max (softmax: the +60 row too; log_softmax falls back for it)
     np.testing.assert_allclose(clean, getattr(F, name)(torch.tensor(good).double(), dim).numpy(), rtol=2e-6,
                                atol=atol)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_cpu_softmax_of_a_few_elements(name):
+    """Up to S._TINY elements the row max is subtracted directly; a row whose max is not finite (inf, NaN, all
+    -inf) goes the general way. Every row as PyTorch's, no NumPy warning, and the log_softmax backward (which
+    reuses the forward's softmax) as PyTorch's."""
+    rows = [[0.5, -1.0, 2.0], [1000.0, 0.0, -1000.0], [np.inf, 0.0, 1.0], [np.nan, 0.0, 1.0],
+            [-np.inf, -np.inf, -np.inf], [-np.inf, 0.0, 1.0]]
+    for r in rows + [rows]:
+        a = np.array(r, np.float32)
+        assert a.size <= S._TINY
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = getattr(tt, name)(tt.tensor(a), -1).numpy()
+        want = getattr(F, name)(torch.tensor(a), -1).numpy()
+        np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7, equal_nan=True)
+    x = tt.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    tx = torch.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    g = np.array([[1.0, -2.0, 0.5]], np.float32)
+    (getattr(tt, name)(x, 1) * tt.tensor(g)).sum().backward()
+    (getattr(F, name)(tx, 1) * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-7)

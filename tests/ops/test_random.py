@@ -38,6 +38,20 @@ def test_philox_numpy_matches_python_reference():
         np.testing.assert_array_equal(lanes, expected)
 
 
+def test_philox_of_a_few_counters_equals_the_python_reference_and_the_array_rounds():
+    """A few counters take integer rounds (_philox_few), more take NumPy's array rounds: the same bits, across the
+    counter's high word and where the 64-bit counter wraps."""
+    for seed in (0, 987654321123, 2 ** 64 - 1):
+        for first in (0, 2 ** 32 - 3, (5 << 32) + 7, 2 ** 64 - 2):
+            for count in (1, R._PHILOX_FEW):
+                few = R._philox_few(seed, first, count)
+                arrays = np.empty((count, 4), np.uint32)
+                R._philox_block(seed, first, arrays)
+                want = np.array([R.philox_py(seed, (first + i) % 2 ** 64) for i in range(count)], np.uint32)
+                np.testing.assert_array_equal(few, want)
+                np.testing.assert_array_equal(arrays, want)
+
+
 def test_philox_known_values():
     # Philox4x32-10 of counter (5, 0, 0, 0) under key 67280421310721 (also what tl.randint4x gives)
     assert R.philox_py(67280421310721, 5) == (256542391, 1837662153, 3846412548, 637025846)
@@ -404,6 +418,24 @@ def test_multinomial_frequencies():
     second = first[first[:, 0] == 3, 1]
     np.testing.assert_allclose(np.bincount(second, minlength=4) / len(second), [0.25, 0, 0.75, 0], atol=0.02)
     assert tt.tensor(w).multinomial(1).shape == (1,)
+
+
+def test_multinomial_of_weights_near_float32_max():
+    # a float32 running sum of these overflows; the draws must still be categories (they were index 2)
+    for device in ("cpu", "cuda"):
+        tt.manual_seed(0)
+        draws = tt.multinomial(tt.tensor([3e38, 3e38, 0.0], device=device), 200, replacement=True).tolist()
+        assert set(draws) == {0, 1}
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("weights, message", [
+    ([0.0, 0.0], "sum of probabilities <= 0"), ([1.0, -1.0], "element < 0"), ([1.0, float("nan")], "`nan`"),
+    ([float("inf"), 1.0], "`inf`"), ([float("inf"), -float("inf")], "`inf`"), ([[1.0, 2.0], [0.0, 0.0]], "<= 0"),
+])
+def test_multinomial_weight_checks_on_both_devices(device, weights, message):
+    with pytest.raises(RuntimeError, match=message):
+        tt.multinomial(tt.tensor(weights, device=device), 1, replacement=True)
 
 
 @pytest.mark.parametrize("call, message", [

@@ -378,15 +378,47 @@ def _softmax_rows(xs: np.ndarray, o: np.ndarray, axis: int, log: bool, p: np.nda
     """softmax / log_softmax of the rows of `xs` (in o's dtype) into `o`, in place: no temporary for softmax,
     one exp buffer for log_softmax (`p` when given: it then gets the softmax too, for the backward). Blocks of
     _UNSHIFTED_MIN elements or more skip the row max unless the row sums show it was needed (see below); smaller
-    ones skip it for moderate logits. Softmax scales by the reciprocal of the row sum (a multiply is cheaper than
-    a divide per element; PyTorch's CPU kernel does the same)."""
+    ones skip it for moderate logits; a few elements take the row max (_tiny_rows). Softmax scales by the
+    reciprocal of the row sum (a multiply is cheaper than a divide per element; PyTorch's CPU kernel does the
+    same)."""
+    if xs.size <= _TINY and _tiny_rows(xs, o, axis, log, p):
+        return
     if xs.size >= _UNSHIFTED_MIN:
         if log:
             _log_softmax_unshifted(xs, o, axis, p)
         else:
             _softmax_unshifted(xs, o, axis)
         return
-    _shifted_rows(xs, o, axis, log, p, not moderate_logits(xs))
+    if moderate_logits(xs):
+        _shifted_rows(xs, o, axis, log, p, False)
+        return
+    # an infinite or NaN row max makes inf - inf and log(0): those rows are NaN / -inf as in PyTorch, silently
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _shifted_rows(xs, o, axis, log, p, True)
+
+
+# Up to this many elements (a policy's action probabilities, a classifier's logits for one sample) the row max
+# is subtracted and the sums are plain reductions: five NumPy calls (7.3 -> 4 us a call for 2 logits), where the
+# moderate-logits test, the BLAS row sums and the reciprocal cost more than the arithmetic.
+_TINY = 64
+
+
+def _tiny_rows(xs, o, axis: int, log: bool, p) -> bool:
+    """softmax / log_softmax of a few elements with the row max subtracted; False (nothing written) when a row's
+    max is not finite (the general path's NaN rules and no warnings apply there)."""
+    m = np.maximum.reduce(xs, axis=axis, keepdims=True)
+    if not math.isfinite(np.add.reduce(m, axis=None)):
+        return False
+    np.subtract(xs, m, out=o)
+    e = np.exp(o, out=o if not log else p)
+    s = np.add.reduce(e, axis=axis, keepdims=True)
+    if not log:
+        o /= s
+        return True
+    if p is not None:
+        p /= s
+    o -= np.log(s, out=s)
+    return True
 
 
 def _shifted_rows(xs, o, axis: int, log: bool, p, shift: bool) -> None:

@@ -16,6 +16,7 @@ reference); the public functions read and advance a `Generator`.
 from __future__ import annotations
 
 import collections
+import functools
 import math
 import os
 
@@ -342,6 +343,8 @@ def philox_lanes(seed: int, first_counter: int, count: int) -> np.ndarray:
     Counters are independent, so they run in blocks of _PHILOX_BLOCK whose hundred array passes stay in cache,
     on the cpu thread pool for large counts (128K counters, a 512K-element dropout mask: 14 -> ~5.3 ms here); the
     bits never depend on the split."""
+    if count <= _PHILOX_FEW:
+        return _philox_few(seed, first_counter, count)
     lanes = np.empty((count, 4), np.uint32)
 
     def block(rows):
@@ -356,6 +359,37 @@ def philox_lanes(seed: int, first_counter: int, count: int) -> np.ndarray:
 # small NumPy calls a block cost more than they overlap); blocks of 32K: 6.9 serial, 5.3 on the pool.
 _PHILOX_BLOCK = 1 << 15
 _PHILOX_PARALLEL_MIN = 1 << 16
+
+
+# Up to this many counters (4 values each) are computed with Python integers: the array rounds cost ~50 us a call
+# in NumPy calls whatever the count (a Categorical.sample() of one value spent 3/4 of its time there), the integer
+# rounds ~3 us a counter.
+_PHILOX_FEW = 8
+
+
+@functools.lru_cache(maxsize=16)
+def _round_keys(seed: int) -> tuple:
+    """The ten (k0, k1) round keys of Philox4x32-10 under key `seed` (the Weyl sequence)."""
+    k0, k1, keys = seed & _U32, (seed >> 32) & _U32, []
+    for _ in range(10):
+        keys.append((k0, k1))
+        k0, k1 = (k0 + _PHILOX_KEY_A) & _U32, (k1 + _PHILOX_KEY_B) & _U32
+    return tuple(keys)
+
+
+def _philox_few(seed: int, first_counter: int, count: int) -> np.ndarray:
+    """philox_lanes for a few counters, in Python integers (the counter wraps at 2**64, as in the kernel)."""
+    out = []
+    mul_a, mul_b, mask = _PHILOX_A, _PHILOX_B, _U32
+    keys = _round_keys(seed)
+    for i in range(count):
+        ctr = (first_counter + i) & 0xFFFFFFFFFFFFFFFF
+        c0, c1, c2, c3 = ctr & mask, ctr >> 32, 0, 0
+        for k0, k1 in keys:
+            pa, pb = mul_a * c0, mul_b * c2
+            c0, c1, c2, c3 = (pb >> 32) ^ c1 ^ k0, pb & mask, (pa >> 32) ^ c3 ^ k1, pa & mask
+        out += (c0, c1, c2, c3)
+    return np.array(out, np.uint32).reshape(count, 4)
 
 
 def _philox_block(seed: int, first_counter: int, lanes: np.ndarray) -> None:
@@ -1282,6 +1316,17 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     return _draw(bernoulli_op, input.numel(), generator, input, p, out=out)
 
 
+def _np_bad_weights(w: np.ndarray) -> tuple:
+    """(some weight is negative, infinite or NaN; some row sums to <= 0) for multinomial's (rows, n) weights."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = np.add.reduce(w, axis=None)
+        if not math.isfinite(total) or np.minimum.reduce(w, axis=None, initial=np.inf) < 0:
+            # (a finite total can hide an inf - inf or a negative weight: look element by element)
+            if np.logical_or.reduce((w < 0) | ~np.isfinite(w), axis=None):
+                return True, False
+        return False, bool(np.logical_or.reduce(np.add.reduce(w, axis=-1) <= 0, axis=None))
+
+
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None,
                 out=None) -> Tensor:
     """Indices drawn from the categories of each row of `input` (non-negative weights, 1-D or 2-D), int64.
@@ -1308,15 +1353,23 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError("number of categories cannot exceed 2^24")
     p = input if input.dtype in (_dt.float32, _dt.float64) else input.float()
     rows = p if p.dim() == 2 else p.unsqueeze(0)
-    if bool(((rows < 0) | ~rows.isfinite()).any().item()):
+    if rows.device is CPU:   # the checks in NumPy: as ops they were 6 calls and 2 reads (~40 us for one draw)
+        bad_value, bad_sum = _np_bad_weights(rows._data)
+    else:
+        bad_value = bool(((rows < 0) | ~rows.isfinite()).any().item())
+        bad_sum = not bad_value and bool((rows.sum(-1) <= 0).any().item())
+    if bad_value:
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if bool((rows.sum(-1) <= 0).any().item()):
+    if bad_sum:
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     if replacement:
-        cdf = cumsum(rows, -1)
+        # float32 weights are summed in float64: near float32's max a float32 running sum overflows to inf and
+        # the normalised cdf to NaN (two weights of 3e38 drew the index 2)
+        wide = rows.dtype is _dt.float32
+        cdf = cumsum(rows, -1, dtype=_dt.float64) if wide else cumsum(rows, -1)
         cdf = cdf / cdf[:, -1:]        # the last entry exactly 1, so every draw in [0, 1) finds a category
         u = rand((rows.shape[0], n), generator=generator, dtype=rows.dtype, device=rows.device)
-        idx = searchsorted(cdf, u, right=True)
+        idx = searchsorted(cdf, u.double() if wide else u, right=True)
     else:
         if bool(((rows > 0).sum(-1) < n).any().item()):
             raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "

@@ -1291,12 +1291,13 @@ def _logic_infer(name):
     return infer
 
 
+# (the ufuncs' reductions directly: np.all / np.any add ~1.5 us of Python wrapper to a small call)
 def _all_cpu(meta, x, dim=None, keepdim=False, out=None):
-    return pw.np_result(np.all(x._data, axis=meta.aux.dims, keepdims=meta.aux.keepdim), meta, out)
+    return pw.np_result(np.logical_and.reduce(x._data, axis=meta.aux.dims, keepdims=meta.aux.keepdim), meta, out)
 
 
 def _any_cpu(meta, x, dim=None, keepdim=False, out=None):
-    return pw.np_result(np.any(x._data, axis=meta.aux.dims, keepdims=meta.aux.keepdim), meta, out)
+    return pw.np_result(np.logical_or.reduce(x._data, axis=meta.aux.dims, keepdims=meta.aux.keepdim), meta, out)
 
 
 def _all_cuda(meta, x, dim=None, keepdim=False, out=None):

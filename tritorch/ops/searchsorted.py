@@ -90,7 +90,8 @@ def _cpu(meta, sorted_sequence, values, right=False):
     n = seq.shape[-1]
     if n == 0:
         return np.zeros(vals.shape, np.int64)
-    if seq.ndim == 1:
+    if seq.ndim == 1 or seq.size == n:   # one sequence (a single row of a batch too: multinomial's draw of one)
+        seq = seq.reshape(n)
         if seq.dtype.kind != "f" or not np.isnan(seq).any():
             return np.searchsorted(seq, vals, side=side).astype(np.int64, copy=False)
         return _np_rows(seq.reshape(1, n), np.ascontiguousarray(vals).reshape(1, -1), right).reshape(vals.shape)
