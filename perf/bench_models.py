@@ -10,6 +10,8 @@ torch` is pointed at PyTorch through sys.modules), so the examples' model classe
   - examples/gpt_addition.py's GPT (defaults: 2 layers, 64 wide, 3-digit problems), AdamW + clipping, batch 128
   - a word-level LSTM / GRU language model (pytorch/examples' word_language_model, small): embedding, 2-layer
     recurrent layer 128 wide, decoder to 1000 words; SGD + clipping, 35 steps x batch 20
+  - an actor-critic episode (pytorch/examples' reinforcement_learning): 200 policy steps on single states, then
+    the losses of all steps, backward and Adam: per-call dispatch and autograd costs
   - time to 97% test accuracy on digits with the CNN example's defaults (evaluating after each epoch)
 A step is zero_grad + forward + loss + backward (+ clipping) + optimizer step; the figure is the median of timed
 repetitions after warm-up. The machine is shared: compare the two columns of one run, not runs with each other.
@@ -116,6 +118,50 @@ def run_framework(name: str, reps: int, only: str | None = None) -> dict:
         tokens, targets = torch.randint(0, 1000, (35, 20)), torch.randint(0, 1000, (35 * 20,))
         results[f"{mode} LM 2x128, 35 steps x batch 20"] = _median_step_ms(
             _training_step(torch, model, optimizer, tokens, targets, F.cross_entropy, clip=0.25), 3, max(5, reps // 2))
+
+    # An episode of pytorch/examples' reinforcement_learning/actor_critic.py: 200 steps of a policy on one state
+    # each (Linear 4-128, action and value heads, softmax, Categorical sample and log_prob), then the returns, the
+    # policy and smooth-L1 value losses of every step, one backward through all of them and an Adam step. Small
+    # ops one after another: the per-call cost of dispatch and autograd, not arithmetic.
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.affine1 = nn.Linear(4, 128)
+            self.action_head = nn.Linear(128, 2)
+            self.value_head = nn.Linear(128, 1)
+
+        def forward(self, x):
+            x = F.relu(self.affine1(x))
+            return F.softmax(self.action_head(x), dim=-1), self.value_head(x)
+
+    torch.manual_seed(0)
+    policy = Policy()
+    policy_optimizer = torch.optim.Adam(policy.parameters(), lr=3e-2)
+    states = torch.randn(200, 4)
+
+    def episode():
+        saved = []
+        for t in range(states.shape[0]):
+            probs, value = policy(states[t])
+            m = torch.distributions.Categorical(probs)
+            action = m.sample()
+            saved.append((m.log_prob(action), value))
+            action.item()
+        returns, discounted = [], 0.0
+        for _ in saved:
+            discounted = 1.0 + 0.99 * discounted
+            returns.insert(0, discounted)
+        returns = torch.tensor(returns)
+        returns = (returns - returns.mean()) / (returns.std() + 1e-8)
+        policy_losses, value_losses = [], []
+        for (log_prob, value), r in zip(saved, returns):
+            policy_losses.append(-log_prob * (r - value.item()))
+            value_losses.append(F.smooth_l1_loss(value, torch.tensor([r])))
+        policy_optimizer.zero_grad()
+        loss = torch.stack(policy_losses).sum() + torch.stack(value_losses).sum()
+        loss.backward()
+        policy_optimizer.step()
+    results["actor-critic episode, 200 steps"] = _median_step_ms(episode, 2, max(3, reps // 6))
 
     # Time to 97% test accuracy: the digits example's CNN loop with its defaults.
     torch.manual_seed(0)

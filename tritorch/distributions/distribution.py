@@ -95,11 +95,15 @@ class Distribution:
     def _validate_params(self) -> None:
         """PyTorch's check of each parameter against its arg_constraints entry (dependent ones skipped)."""
         from .constraints import is_dependent
+        checks = []
         for name, constraint in self.arg_constraints.items():
             if is_dependent(constraint):
                 continue
-            value = self._param_value(name)
+            value = self._param_value(name)   # (outside no_grad: it may compute and keep a derived parameter)
             if value is not None:
+                checks.append((name, value, constraint))
+        with _tt().no_grad():   # true/false answers: recording their sums and comparisons was most of the cost
+            for name, value, constraint in checks:
                 self._check(name, value, constraint.check(value), repr(constraint))
 
     def _validate_sample(self, value) -> None:
