@@ -395,6 +395,13 @@ def test_pytorch_errors():
 @pytest.mark.parametrize("replacement", [True, False])
 def test_multinomial_same_on_cpu_and_cuda_and_repeatable(replacement):
     p = tt.tensor([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 0.0, 2.0]])
+    # (cpu draws with replacement take NumPy calls in place of the ops cuda runs: the same bits)
+    for other in (p[1], p.double(), p[:1] * 1e30):
+        same = []
+        for device in ("cpu", "cuda"):
+            tt.manual_seed(3)
+            same.append(tt.multinomial(other.to(device), 5 if replacement else 2, replacement).cpu().numpy())
+        np.testing.assert_array_equal(same[0], same[1])
     draws = []
     for device in ("cpu", "cuda", "cpu"):
         tt.manual_seed(7)

@@ -81,7 +81,11 @@ def _np_rows(seq: np.ndarray, vals: np.ndarray, right: bool) -> np.ndarray:
 
 
 def _cpu(meta, sorted_sequence, values, right=False):
-    seq, vals = sorted_sequence._data, values._data
+    return np_searchsorted(sorted_sequence._data, values._data, right)
+
+
+def np_searchsorted(seq: np.ndarray, vals: np.ndarray, right: bool) -> np.ndarray:
+    """searchsorted's NumPy fallback on arrays: int64 insertion points of `vals` in the rows of `seq`."""
     if seq.dtype == _dt.bfloat16.np:   # (NumPy compares bfloat16 through float32 anyway)
         seq, vals = seq.astype(np.float32), vals.astype(np.float32)
     side = "right" if right else "left"
