@@ -431,3 +431,21 @@ def test_torch_function_default_is_per_thread():
     finally:
         release.set()
         slow.join(10)
+
+
+def test_pytorchs_warnings_for_non_leaf_grad_and_cross_without_dim():
+    import warnings
+    x = tt.ones(2, requires_grad=True)
+    y = x * 2
+    with pytest.warns(UserWarning, match="not a leaf Tensor is being accessed"):
+        assert y.grad is None
+    y.retain_grad()
+    (y * y).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x.grad.tolist() == [8.0, 8.0] and y.grad.tolist() == [4.0, 4.0]   # leaves and retained: silent
+        assert tt.ones(2).grad is None
+        tt.linalg.cross(tt.ones(3), tt.ones(3))
+        tt.cross(tt.ones(3), tt.ones(3), dim=0)
+    with pytest.warns(UserWarning, match="torch.cross without specifying the dim arg is deprecated"):
+        tt.cross(tt.ones(3), tt.ones(3))

@@ -992,3 +992,24 @@ def test_every_keyword_of_torchs_python_functions_is_accepted():
     b = tt.from_dlpack(a, copy=True)
     b.add_(1)
     assert a.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_torch_functional_module():
+    # `import torch.functional as F` (PyTorch's home of einsum, split, norm, ...): every name of its __all__,
+    # the same functions as the top level's
+    import tritorch.functional as tf
+    assert sorted(tf.__all__) == sorted(torch.functional.__all__)
+    for name in tf.__all__:
+        assert getattr(tf, name) is getattr(tt, name)
+    assert tf.einsum("i,i->", tt.ones(3), tt.ones(3)).item() == 3.0
+    with pytest.raises(AttributeError):
+        tf.not_there
+
+
+def test_return_types_print_as_pytorchs():
+    # torch.return_types.<name>(\nfield=...,\nfield=...) for the factorizations and sorts too, not a namedtuple's
+    # one-line form
+    want = str(torch.sort(torch.tensor([2, 1]))).replace("torch.", "tritorch.")
+    assert str(tt.sort(tt.tensor([2, 1]))) == want
+    assert str(tt.svd(tt.eye(2))).startswith("tritorch.return_types.svd(\nU=tensor(")
+    assert type(tt.linalg.qr(tt.eye(2))).__module__ == "tritorch.return_types"

@@ -27,6 +27,21 @@ lu_unpack = linalg_lu        # (P, L, U), as linalg.lu's
 linalg_qr = qr
 linalg_slogdet = slogdet
 
+
+
+def _repr(self) -> str:
+    """PyTorch's form: torch.return_types.<name>(\nfield=...,\nfield=...)."""
+    fields = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
+    return f"tritorch.return_types.{type(self).__name__}(\n{fields})"
+
+
+for _t in (aminmax, frexp, geqrf, histogram, histogramdd, kthvalue, linalg_cholesky_ex, linalg_eigh, linalg_inv_ex,
+           linalg_ldl_factor, linalg_ldl_factor_ex, linalg_lstsq, linalg_lu, linalg_lu_factor, linalg_lu_factor_ex,
+           linalg_solve_ex, linalg_svd, mode, nanmedian, qr, slogdet, sort, svd, topk, triangular_solve):
+    if hasattr(_t, "_fields"):   # (the plain named tuples: reduce's own types print this way already)
+        _t.__repr__ = _repr
+        _t.__module__ = "tritorch.return_types"
+
 all_return_types = [aminmax, cummax, cummin, frexp, geqrf, histogram, histogramdd, kthvalue, linalg_cholesky_ex,
                     linalg_eigh, linalg_inv_ex, linalg_ldl_factor, linalg_ldl_factor_ex, linalg_lstsq, linalg_lu,
                     linalg_lu_factor, linalg_lu_factor_ex, linalg_solve_ex, linalg_svd, max, median, min, mode,

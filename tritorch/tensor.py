@@ -205,7 +205,10 @@ class Tensor:
 
     @property
     def grad(self):
-        return self._grad
+        g = self._grad
+        if g is None and self.grad_fn is not None and not (self._extra and self._extra.get("retains_grad")):
+            _warn_non_leaf_grad()
+        return g
 
     @grad.setter
     def grad(self, value) -> None:
@@ -411,3 +414,13 @@ def _format(t: Tensor) -> str:
 
 
 _ = device
+
+
+def _warn_non_leaf_grad() -> None:
+    """PyTorch's warning for reading .grad of a non-leaf tensor that does not retain its gradient (always None)."""
+    import warnings
+    warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                  "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                  "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
+                  "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+                  "for more informations.", UserWarning, stacklevel=3)

@@ -186,3 +186,35 @@ def test_inside_a_profile_and_a_flop_counter():
     assert {"aten::matmul", "aten::tanh"} <= {e.name for e in prof.events()}
     assert fc.get_total_flops() >= 2 * 3 * 4 * 2   # the mm, and the mm forward AD runs to find its tangent
     assert _hooks.SESSION is None and not _hooks.ACTIVE
+
+
+def test_gradcheck_in_forward_mode():
+    # PyTorch's forward-AD tutorial: a Function with only a jvp is checked with check_forward_ad=True,
+    # check_backward_ad=False; a wrong jvp fails the check, naming the forward mode
+    class Square(tt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_forward(x)
+            return x * x
+
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            return 2 * x * t
+
+    class Wrong(Square):
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            return 3 * x * t
+
+    x = tt.randn(4, dtype=tt.float64, requires_grad=True)
+    kw = dict(check_forward_ad=True, check_backward_ad=False, check_undefined_grad=False, check_batched_grad=False)
+    assert tt.autograd.gradcheck(Square.apply, (x,), **kw)
+    with pytest.raises(RuntimeError, match="forward mode"):   # (GradcheckError, a RuntimeError)
+        tt.autograd.gradcheck(Wrong.apply, (x,), **kw)
+    assert not tt.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False, **kw)
+    # both modes of an ordinary function
+    assert tt.autograd.gradcheck(lambda a: (a.sin() * a).sum(), (x,), check_forward_ad=True)
+    with pytest.raises(AssertionError, match="at least one of"):
+        tt.autograd.gradcheck(Square.apply, (x,), check_forward_ad=False, check_backward_ad=False)

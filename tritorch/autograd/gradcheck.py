@@ -74,10 +74,59 @@ def _analytical_jacobians(outputs, inputs, diff_idx):
     return jac
 
 
+def _forward_jacobians(func, inputs, diff_idx):
+    """{(input i, output j): matrix} by forward-mode AD: one dual pass per input element (tangent e_k)."""
+    from . import forward_ad
+    jac = {}
+    for i in diff_idx:
+        x = inputs[i]
+        n = x.numel()
+        cols = []
+        for k in range(n):
+            tangent = np.zeros(n)
+            tangent[k] = 1.0
+            with forward_ad.dual_level():
+                args = list(inputs)
+                args[i] = forward_ad.make_dual(x.detach(), _rebuild(x, tangent.reshape(x.shape)))
+                outs = [o for o in _as_tuple(func(*args)) if isinstance(o, Tensor)]
+                col = []
+                for o in outs:
+                    t = forward_ad.unpack_dual(o).tangent
+                    col.append(np.zeros(o.numel()) if t is None else _host(t).reshape(-1))
+            cols.append(col)
+        for j in range(len(cols[0]) if cols else 0):
+            jac[(i, j)] = np.stack([c[j] for c in cols], axis=1)
+    return jac
+
+
+def _mismatch(numerical, analytical, atol, rtol, mode):
+    """The error message for the first element where the two Jacobians differ, or None."""
+    for (i, j), num in numerical.items():
+        ana = analytical.get((i, j))
+        if num is None or ana is None:
+            continue
+        bad = ~(np.abs(ana - num) <= atol + rtol * np.abs(num))
+        if np.any(bad):
+            r, c = (int(v) for v in np.argwhere(bad)[0])
+            return (f"Jacobian mismatch for output {j} with respect to input {i}{mode},\n"
+                    f"numerical:{num}\nanalytical:{ana}\n"
+                    f"first mismatch at output element {r}, input element {c}: numerical {num[r, c]!r} vs "
+                    f"analytical {ana[r, c]!r} (atol={atol}, rtol={rtol})")
+    return None
+
+
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_unused) -> bool:
-    """Check the gradients of `func` at `inputs` (float64 tensors that require grad) against finite differences.
-    On failure raises GradcheckError naming the input, output and element that differ (or returns False)."""
+              raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
+              check_grad_dtypes: bool = False, check_batched_grad: bool = False,
+              check_batched_forward_grad: bool = False, check_forward_ad: bool = False,
+              check_backward_ad: bool = True, fast_mode: bool = False, masked=None) -> bool:
+    """Check the gradients of `func` at `inputs` (float64 tensors that require grad) against finite differences:
+    the backward-mode Jacobian (check_backward_ad) and/or the forward-mode one (check_forward_ad, through dual
+    tensors). On failure raises GradcheckError naming the mode, input, output and element that differ (or returns
+    False). The batched, undefined-grad and dtype checks and fast_mode are accepted; the full Jacobians are
+    always compared."""
+    if not (check_forward_ad or check_backward_ad):
+        raise AssertionError("Expected at least one of check_forward_ad or check_backward_ad to be True")
     inputs = _as_tuple(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     for i in diff_idx:
@@ -85,20 +134,16 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             import warnings
             warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point. "
                           "gradcheck is only reliable in float64.")
-    outputs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
-    analytical = _analytical_jacobians(outputs, inputs, diff_idx)
     numerical = _numerical_jacobians(func, inputs, diff_idx, eps)
-    for (i, j), num in numerical.items():
-        ana = analytical[(i, j)]
-        if num is None:
-            continue
-        bad = ~(np.abs(ana - num) <= atol + rtol * np.abs(num))
-        if np.any(bad):
-            r, c = (int(v) for v in np.argwhere(bad)[0])
-            msg = (f"Jacobian mismatch for output {j} with respect to input {i},\n"
-                   f"numerical:{num}\nanalytical:{ana}\n"
-                   f"first mismatch at output element {r}, input element {c}: numerical {num[r, c]!r} vs analytical "
-                   f"{ana[r, c]!r} (atol={atol}, rtol={rtol})")
+    checks = []
+    if check_backward_ad:
+        outputs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
+        checks.append(("", lambda: _analytical_jacobians(outputs, inputs, diff_idx)))
+    if check_forward_ad:
+        checks.append((" (forward mode)", lambda: _forward_jacobians(func, inputs, diff_idx)))
+    for mode, analytical in checks:
+        msg = _mismatch(numerical, analytical(), atol, rtol, mode)
+        if msg is not None:
             if raise_exception:
                 raise GradcheckError(msg)
             return False

@@ -317,6 +317,10 @@ def cross(input, other, dim=None, *, out=None):
         if not dims:
             raise RuntimeError("no dimension of size 3 in input")
         dim = dims[0]
+        import warnings
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
     dim = _wrap_dim(dim, len(shape))
     if shape[dim] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[dim]} and "
