@@ -30,6 +30,10 @@ for x, y in data:
     F.mse_loss(model(x), y).backward()
     opt.step()
 print(pad_sequence([torch.ones(2), torch.ones(3)]).shape[0], sys.argv[1:], __name__)
+# printed names are torch's, so a script's string checks hold as under PyTorch
+h = torch.ones(2, 3, dtype=torch.float16)
+assert str(h.dtype) == "torch.float16" and repr(h.shape) == "torch.Size([2, 3])" and h.type() == "torch.HalfTensor"
+assert repr(h).endswith("dtype=torch.float16)") and str(torch.sort(torch.ones(1))).startswith("torch.return_types.sort(")
 import torch.onnx  # noqa: F401  (importable: scripts import it to export only when asked)
 assert not torch.onnx.is_in_onnx_export()
 try:

@@ -71,6 +71,8 @@ def alias_torch() -> None:
     for name, module in list(sys.modules.items()):
         if name == _OURS or name.startswith(_OURS + "."):
             sys.modules.setdefault(_THEIRS + name[len(_OURS):], module)
+    from .dtypes import PUBLIC_NAME
+    PUBLIC_NAME[0] = _THEIRS   # printed dtypes, sizes and type strings say torch.*, as the script expects
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
     _alias_in_spawned_children()

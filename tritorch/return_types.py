@@ -32,7 +32,8 @@ linalg_slogdet = slogdet
 def _repr(self) -> str:
     """PyTorch's form: torch.return_types.<name>(\nfield=...,\nfield=...)."""
     fields = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
-    return f"tritorch.return_types.{type(self).__name__}(\n{fields})"
+    from .dtypes import PUBLIC_NAME
+    return f"{PUBLIC_NAME[0]}.return_types.{type(self).__name__}(\n{fields})"
 
 
 for _t in (aminmax, frexp, geqrf, histogram, histogramdd, kthvalue, linalg_cholesky_ex, linalg_eigh, linalg_inv_ex,

@@ -31,7 +31,7 @@ class Size(tuple):
         return n
 
     def __repr__(self) -> str:
-        return f"tritorch.Size([{', '.join(str(s) for s in self)}])"
+        return f"{_dt.PUBLIC_NAME[0]}.Size([{', '.join(str(s) for s in self)}])"
 
     def __getitem__(self, i):
         r = tuple.__getitem__(self, i)

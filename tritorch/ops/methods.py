@@ -26,7 +26,7 @@ def _type(x, dtype=None, non_blocking=False):
                  "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                  "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor", "complex64": "ComplexFloatTensor",
                  "complex128": "ComplexDoubleTensor"}
-        prefix = "tritorch.cuda." if x.device.type == "cuda" else "tritorch."
+        prefix = _dt.PUBLIC_NAME[0] + (".cuda." if x.device.type == "cuda" else ".")
         return prefix + names[x.dtype.name]
     from .legacy_types import resolve
     dtype, device_type = resolve(dtype)  # a dtype, a legacy type (tritorch.cuda.FloatTensor) or its name

@@ -152,7 +152,7 @@ def view_strides(old_shape, old_strides, new_shape):
 
 
 def _type_str(x: Tensor) -> str:
-    prefix = "tritorch.cuda." if x.device.type == "cuda" else "tritorch."
+    prefix = _dt.PUBLIC_NAME[0] + (".cuda." if x.device.type == "cuda" else ".")
     return f"{prefix}{_type_name(x.dtype)}Tensor"
 
 

@@ -2272,7 +2272,7 @@ def _return_type(name):
         __slots__ = ()
 
         def __repr__(self) -> str:
-            return f"tritorch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+            return f"{_dt.PUBLIC_NAME[0]}.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
 
     ReturnType.__name__ = ReturnType.__qualname__ = name
     ReturnType.__module__ = "tritorch.return_types"

@@ -34,7 +34,8 @@ required = _RequiredParameter()
 
 def _typename(obj) -> str:
     if isinstance(obj, Tensor):
-        return "tritorch.Tensor"
+        from ..dtypes import PUBLIC_NAME
+        return f"{PUBLIC_NAME[0]}.Tensor"
     t = type(obj)
     return t.__qualname__ if t.__module__ in ("builtins", "__builtin__") else f"{t.__module__}.{t.__qualname__}"
 
