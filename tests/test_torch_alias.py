@@ -97,3 +97,11 @@ def test_spawned_children_import_tritorch_too(tmp_path):
     r = _run(["-m", "tritorch", "who.py"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[(0, 'tritorch'), (1, 'tritorch')]"
+
+
+def test_python_m_tritorch_dash_c(tmp_path):
+    r = _run(["-m", "tritorch", "-c", "import sys, torch; print(torch.__name__, str(torch.ones(1).dtype), sys.argv)",
+              "x"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "tritorch torch.float32 ['-c', 'x']"
+    assert _run(["-m", "tritorch", "-c"], tmp_path).returncode == 2

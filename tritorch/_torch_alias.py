@@ -99,12 +99,14 @@ def _alias_in_spawned_children() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m tritorch SCRIPT [ARGS...]: run SCRIPT as __main__ under the torch alias (as `python SCRIPT`)."""
+    """python -m tritorch SCRIPT [ARGS...]: run SCRIPT as __main__ under the torch alias (as `python SCRIPT`); also
+    `-m MODULE` and `-c CODE`, as Python's own options."""
     import os
     import runpy
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m tritorch SCRIPT [ARGS...]\n\nRuns a PyTorch script unchanged on tritorch: its "
+        print("usage: python -m tritorch SCRIPT [ARGS...] | -m MODULE [ARGS...] | -c CODE [ARGS...]\n\nRuns a "
+              "PyTorch script unchanged on tritorch: its "
               "`import torch...` statements import tritorch's modules.")
         return 0 if argv else 2
     if argv[0] == "-m":   # python -m tritorch -m package.module [ARGS...]
@@ -117,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         if name == _THEIRS or name.startswith(_THEIRS + "."):   # -m torch.distributed.run: tritorch's own module
             name = _ours_for(name)
         runpy.run_module(name, run_name="__main__", alter_sys=True)
+        return 0
+    if argv[0] == "-c":   # python -m tritorch -c CODE [ARGS...]: as `python -c` (sys.argv[0] is "-c")
+        if len(argv) < 2:
+            print("python -m tritorch -c: a program is needed", file=sys.stderr)
+            return 2
+        alias_torch()
+        sys.argv = ["-c", *argv[2:]]
+        sys.path.insert(0, "")
+        exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
         return 0
     script = argv[0]
     alias_torch()
