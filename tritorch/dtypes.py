@@ -19,12 +19,11 @@ from ._state import FLAGS as _FLAGS
 
 BOOL, INT, FLOAT, COMPLEX = 0, 1, 2, 3
 
-
-
 # The package name printed reprs use (dtypes, Size, return types, legacy type strings): "torch" once
 # tritorch.alias_torch() has made tritorch `torch`, so a script's str(x.dtype) == "torch.float32" holds as under
 # PyTorch.
 PUBLIC_NAME = ["tritorch"]
+
 
 class dtype:
     __slots__ = ("name", "np", "itemsize", "kind", "is_signed", "__weakref__")

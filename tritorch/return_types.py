@@ -15,6 +15,7 @@ from .ops.linalg_solve import (cholesky_ex_result as linalg_cholesky_ex, eigh_re
                                lu_factor_ex_result as linalg_lu_factor_ex, lu_factor_result as linalg_lu_factor,
                                qr_result as qr, slogdet_result as slogdet, solve_ex_result as linalg_solve_ex,
                                svd_result as linalg_svd, torch_svd_result as svd)
+from .ops import reduce as _reduce
 from .ops.reduce import return_types as _reduce_types
 from .ops.sort import sort_result as sort, topk_result as topk
 
@@ -28,12 +29,8 @@ linalg_qr = qr
 linalg_slogdet = slogdet
 
 
-
 def _repr(self) -> str:
-    """PyTorch's form: torch.return_types.<name>(\nfield=...,\nfield=...)."""
-    fields = ",\n".join(f"{k}={v!r}" for k, v in zip(self._fields, self))
-    from .dtypes import PUBLIC_NAME
-    return f"{PUBLIC_NAME[0]}.return_types.{type(self).__name__}(\n{fields})"
+    return _reduce.return_type_repr(type(self).__name__, zip(self._fields, self))
 
 
 for _t in (aminmax, frexp, geqrf, histogram, histogramdd, kthvalue, linalg_cholesky_ex, linalg_eigh, linalg_inv_ex,

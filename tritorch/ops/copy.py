@@ -230,10 +230,8 @@ def _copy_recorded(dst: Tensor, src: Tensor, shape) -> Tensor:
 def _to_device_infer(x, device):
     if x.device.type == "meta":
         raise NotImplementedError(NO_DATA)
-    if device.type == "cuda" and device is not CUDA:
-        if device.index not in (None, CUDA.index):
-            raise cuda_index_error(device.index)
-        device = CUDA   # (a device object made before set_device chose this index)
+    if device.type == "cuda" and device is not CUDA:   # (to_device's as_device gave another index)
+        raise cuda_index_error(device.index)
     return Meta(x._data.shape, x.dtype, device)
 
 

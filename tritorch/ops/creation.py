@@ -58,10 +58,8 @@ def _dev(device):
         return DEFAULT_DEVICE[0]
     d = as_device(device)
     if d.type == "cuda":
-        if d is not CUDA:
-            if d.index != CUDA.index:
-                raise cuda_index_error(d.index)
-            d = CUDA
+        if d is not CUDA:   # (as_device gave another index than the process's device)
+            raise cuda_index_error(d.index)
         _cuda.require()
     return d
 

@@ -1362,10 +1362,12 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if bad_sum:
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    # float32 weights are summed in float64: near float32's max a float32 running sum overflows to inf and the
+    # normalised cdf to NaN (two weights of 3e38 drew the index 2)
     wide = rows.dtype is _dt.float32
     if replacement and rows.device is CPU:
-        # the steps below on the arrays, with the same NumPy calls their ops make (the same draws), one op call
-        # instead of seven: a policy's one-sample draw is a call per step
+        # the cuda branch's steps on the arrays, with the same NumPy calls its ops make (the same draws), one op
+        # call instead of seven: a policy's one-sample draw is a call per step
         from .searchsorted import np_searchsorted
         w = rows._data
         cdf = np.cumsum(w, axis=-1, dtype=np.float64 if wide else w.dtype)
@@ -1373,8 +1375,6 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         u = rand((rows.shape[0], n), generator=generator, dtype=rows.dtype, device=rows.device)._data
         idx = _make(np_searchsorted(cdf, u.astype(np.float64) if wide else u, True), _dt.int64, CPU)
     elif replacement:
-        # float32 weights are summed in float64: near float32's max a float32 running sum overflows to inf and
-        # the normalised cdf to NaN (two weights of 3e38 drew the index 2)
         cdf = cumsum(rows, -1, dtype=_dt.float64) if wide else cumsum(rows, -1)
         cdf = cdf / cdf[:, -1:]        # the last entry exactly 1, so every draw in [0, 1) finds a category
         u = rand((rows.shape[0], n), generator=generator, dtype=rows.dtype, device=rows.device)

@@ -2263,6 +2263,12 @@ cumprod_op = _reg("cumprod", _scan_infer("cumprod"), _scan_cpu(True), _scan_cuda
 
 # ========================================================================================= public functions
 
+def return_type_repr(name: str, fields) -> str:
+    """PyTorch's form of a return type: torch.return_types.<name>(\nfield=...,\nfield=...)."""
+    body = ",\n".join(f"{k}={v!r}" for k, v in fields)
+    return f"{_dt.PUBLIC_NAME[0]}.return_types.{name}(\n{body})"
+
+
 def _return_type(name):
     base = namedtuple(name, ["values", "indices"])
 
@@ -2272,7 +2278,7 @@ def _return_type(name):
         __slots__ = ()
 
         def __repr__(self) -> str:
-            return f"{_dt.PUBLIC_NAME[0]}.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+            return return_type_repr(name, (("values", self.values), ("indices", self.indices)))
 
     ReturnType.__name__ = ReturnType.__qualname__ = name
     ReturnType.__module__ = "tritorch.return_types"
