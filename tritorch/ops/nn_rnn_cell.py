@@ -635,7 +635,10 @@ def _gru_vjp(ctx, grad_hy):
 def _backward_vjp(composed, n_grads: int, first_order):
     """The vjp of a fused backward op whose inputs are (the forward's output gradients..., the forward's
     inputs...): the composed forward differentiated twice by the engine. first_order(grads) maps the composed
-    forward's input gradients to the backward op's outputs."""
+    forward's input gradients to the backward op's outputs. The partial derivatives are taken at detached copies
+    of the inputs (through the inputs themselves the inner gradients would also run along one input's history to
+    another and count those paths twice), so the result is not differentiable again: the backward ops declare
+    double_backward=False (second derivatives of the cells are right; third ones are not available)."""
     def vjp(ctx, *ggs):
         from ..autograd import grad as autograd_grad
         from ..autograd.grad_mode import STATE, enable_grad
@@ -657,7 +660,7 @@ def _backward_vjp(composed, n_grads: int, first_order):
 
 # (leading dims, H): odd sizes, one empty batch, one unbatched, a hidden size past a 32-wide block
 _SHAPES = [((3,), 5), ((1,), 1), ((0,), 4), ((2, 3), 7), ((), 6), ((4,), 37)]
-_BWD_SHAPES = [((3,), 5), ((0,), 4), ((2, 3), 3), ((), 6)]
+_BWD_SHAPES = [((3,), 5), ((0,), 4), ((2, 3), 3), ((), 6), ((1,), 2)]   # the last small enough for gradcheck
 
 
 def _cell_samples(gates: int, n_grads: int, shapes, name: str):
@@ -711,7 +714,7 @@ lstm_cell_backward_op = register(OpDef(
     name="fused_lstm_cell_backward", family=FAMILY, infer=_lstm_backward_infer,
     impl={"cpu": _lstm_backward_cpu, "cuda": _lstm_backward_cuda}, ref=_lstm_backward_ref,
     samples=_cell_samples(4, 2, _BWD_SHAPES, "lstm_bwd"), dtypes=FLOATS, n_outputs=2,
-    vjp=_backward_vjp(_lstm_composed, 2, lambda gs: (gs[0], gs[2])),
+    vjp=_backward_vjp(_lstm_composed, 2, lambda gs: (gs[0], gs[2])), double_backward=False,
     bench=BenchSpec(sizes=_SIZES, make=_bench(4, 2), bytes=lambda s, d: 16 * s[0] * s[1] * d.itemsize,
                     flops=lambda s: 60 * s[0] * s[1], backward=False),
     doc="(d gates, d cx) of fused_lstm_cell from (grad_hy, grad_cy); workspace= the cpu forward's activated gates"))
@@ -728,7 +731,7 @@ gru_cell_backward_op = register(OpDef(
     name="fused_gru_cell_backward", family=FAMILY, infer=_gru_backward_infer,
     impl={"cpu": _gru_backward_cpu, "cuda": _gru_backward_cuda}, ref=_gru_backward_ref,
     samples=_cell_samples(3, 1, _BWD_SHAPES, "gru_bwd"), dtypes=FLOATS, n_outputs=3,
-    vjp=_backward_vjp(_gru_composed, 1, lambda gs: gs),
+    vjp=_backward_vjp(_gru_composed, 1, lambda gs: gs), double_backward=False,
     bench=BenchSpec(sizes=_SIZES, make=_bench(3, 1), bytes=lambda s, d: 15 * s[0] * s[1] * d.itemsize,
                     flops=lambda s: 40 * s[0] * s[1], backward=False),
     doc="(d input_gates, d hidden_gates, d hx) of fused_gru_cell from grad_hy; workspace= the cpu forward's gates"))

@@ -5,7 +5,8 @@ computes the hidden projection (a linear) and applies the cell, with PyTorch's g
 input, forget, cell, output gates; GRU: reset, update, new, with the reset gate applied to the hidden projection
 including its bias). The LSTM and GRU cells are one fused op each (ops/nn_rnn_cell.py; a dozen ops composed
 before), so a step is two or three registered ops: the layers run on both devices and autograd differentiates
-through time. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
+through time. An LSTM direction whose steps all run the whole batch (no packed lengths, no projection) is one
+lstm_layer op (ops/nn_rnn_layer.py): the steps loop inside it. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
 packed layout), so padding is never computed.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ...ops import creation as _creation
 from ...ops import movement as _mv
 from ...ops import unary as _unary
 from ...ops.nn_rnn_cell import fused_gru_cell, fused_lstm_cell
+from ...ops.nn_rnn_layer import lstm_layer
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -46,10 +48,23 @@ def _gru_step(gx, h, w_hh, b_hh):
     return fused_gru_cell(gx, F.linear(h, w_hh, b_hh), h)
 
 
+def _lstm_direction(x, h, c, p: dict, reverse: bool, steps: int):
+    """An LSTM direction whose every step runs the whole batch, as one lstm_layer op (the steps loop inside it).
+    Both biases go into the input projection: one (4H,) sum instead of a bias add every step."""
+    b_ih, b_hh = p.get("bias_ih"), p.get("bias_hh")
+    gx = F.linear(x, p["weight_ih"], None if b_ih is None else b_ih + b_hh)
+    hs, cs = lstm_layer(gx.reshape(steps, h.shape[0], gx.shape[-1]), h, c, p["weight_hh"], reverse=reverse)
+    last = 0 if reverse else steps - 1
+    return hs.reshape(-1, hs.shape[-1]), hs[last], cs[last]
+
+
 def _direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
     """One layer in one direction over x (rows, features), the rows of step t being the next batch_sizes[t]
     rows (every row of the batch for a padded input; the sequences still running, longest first, for a
     packed one: those rows update, the others keep their state). Returns (outputs (rows, H), h, c)."""
+    if (mode == "LSTM" and p.get("weight_hr") is None and batch_sizes
+            and all(b == h.shape[0] for b in batch_sizes)):
+        return _lstm_direction(x, h, c, p, reverse, len(batch_sizes))
     gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
     # the steps' rows as one split (its backward is one cat of the steps' gradients, where a slice per step made
     # each step's gradient a zero-filled copy of the whole sequence's: quadratic in its length)
