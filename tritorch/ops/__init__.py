@@ -42,6 +42,7 @@ from . import nn_embedding  # noqa: F401
 from . import nn_fused  # noqa: F401
 from . import nn_rnn_cell  # noqa: F401  (the LSTM and GRU steps' elementwise half, fused)
 from . import nn_rnn_layer  # noqa: F401  (a whole LSTM layer direction in one op)
+from . import nn_gru_layer  # noqa: F401  (a whole GRU layer direction in one op)
 from . import sparse_mm  # noqa: F401  (coo_mm: a COO sparse matrix times a dense one)
 from . import grouped_mm  # noqa: F401
 from . import nn_activation  # noqa: F401

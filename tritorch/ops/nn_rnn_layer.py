@@ -24,12 +24,11 @@ product in float32, the cuda matmul kernel rounds it to the half dtype (its tens
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from .. import dtypes as _dt
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 from . import nn_rnn_cell as _cell
 from .nn_fused import _compute_np as _np_compute
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
@@ -43,11 +42,11 @@ FLOATS = _cell.FLOATS
 _HALF = (_dt.float16, _dt.bfloat16)
 
 
-def _steps(T: int, reverse: bool) -> range:
+def steps(T: int, reverse: bool) -> range:
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
-def _prev(t: int, T: int, reverse: bool):
+def prev_step(t: int, T: int, reverse: bool):
     """The step whose state step t starts from, or None for the initial state."""
     p = t + 1 if reverse else t - 1
     return p if 0 <= p < T else None
@@ -55,18 +54,20 @@ def _prev(t: int, T: int, reverse: bool):
 
 # ================================================================================================ infer rules
 
-def _layer_shapes(name: str, gates_x, h0, c0, weight_hh) -> tuple:
-    """(T, B, H) after PyTorch-style checks of the layer's operands."""
+def layer_shapes(name: str, n_gates: int, gates_x, weight_hh, **states) -> tuple:
+    """(T, B, H) after PyTorch-style checks of a layer's operands: gates_x (T, B, n_gates * H), weight_hh
+    (n_gates * H, H), and each named state (B, H)."""
     gs = tuple(gates_x._data.shape)
     if len(gs) != 3:
-        raise RuntimeError(f"{name}: gates_x must be 3-D (steps, batch, 4 * hidden_size), got shape {list(gs)}")
+        raise RuntimeError(f"{name}: gates_x must be 3-D (steps, batch, {n_gates} * hidden_size), got shape "
+                           f"{list(gs)}")
     T, B, G = gs
     ws = tuple(weight_hh._data.shape)
-    if len(ws) != 2 or ws[0] != 4 * ws[1] or ws[0] != G:
+    if len(ws) != 2 or ws[0] != n_gates * ws[1] or ws[0] != G:
         raise RuntimeError(f"{name}: weight_hh of shape {list(ws)} does not match gates_x of shape {list(gs)} "
-                           f"(expected [{G}, {G // 4}]: four gates per hidden unit)")
+                           f"(expected [{G}, {G // n_gates}]: {n_gates} gates per hidden unit)")
     H = ws[1]
-    for t, what in ((h0, "h0"), (c0, "c0")):
+    for what, t in states.items():
         if tuple(t._data.shape) != (B, H):
             raise RuntimeError(f"{name}: Expected {what} size ({B}, {H}), got {list(t._data.shape)}")
     return T, B, H
@@ -78,7 +79,7 @@ def _lstm_layer_infer(gates_x, h0, c0, weight_hh, *, reverse=False):
     _cell._check_tensors(name, ("gates_x", "h0", "c0", "weight_hh"), ts)
     dev = device_of(*ts)
     d = _cell._float_dtype(name, ts)
-    s = _layer_shapes(name, *ts)
+    s = layer_shapes(name, 4, gates_x, weight_hh, h0=h0, c0=c0)
     return Meta((s, s), (d, d), dev)
 
 
@@ -88,7 +89,7 @@ def _lstm_layer_backward_infer(grad_hs, grad_cs, gates_x, h0, c0, weight_hh, *, 
     _cell._check_tensors(name, ("grad_hs", "grad_cs", "gates_x", "h0", "c0", "weight_hh"), ts)
     dev = device_of(*ts)
     d = _cell._float_dtype(name, ts)
-    T, B, H = _layer_shapes(name, *ts[2:])
+    T, B, H = layer_shapes(name, 4, gates_x, weight_hh, h0=h0, c0=c0)
     for g, what in ((grad_hs, "grad_hs"), (grad_cs, "grad_cs")):
         if tuple(g._data.shape) != (T, B, H):
             raise RuntimeError(f"{name}: {what} of shape {list(g._data.shape)} does not match the states' "
@@ -101,7 +102,7 @@ def _lstm_layer_backward_infer(grad_hs, grad_cs, gates_x, h0, c0, weight_hh, *, 
 # The workspace is (T, 6, B, H): per step the cell's five gate-major blocks [i f o g tanh(cy)] (nn_rnn_cell's
 # layout) and then cy itself.
 
-def _round_to(a: np.ndarray, d: _dt.dtype) -> None:
+def round_to(a: np.ndarray, d: _dt.dtype) -> None:
     """Round a compute-dtype array to a half dtype and back, in place (each step's state is stored in d)."""
     if d in _HALF:
         a[...] = a.astype(d.np).astype(a.dtype)
@@ -117,19 +118,19 @@ def _forward_np(gx, h0, c0, w, reverse: bool, d: _dt.dtype, ws: np.ndarray | Non
     hg = np.empty((B, G), c)
     five = np.empty(5 * B * H, c) if ws is None else None
     h, cx = h0, c0
-    for t in _steps(T, reverse):
+    for t in steps(T, reverse):
         np.matmul(h, w_t, out=hg)
         gates = ws[t, :5].reshape(-1) if ws is not None else five
         _cell._lstm_rows(gx[t], hg, cx, hs[t], cs[t], gates)
-        _round_to(hs[t], d)
-        _round_to(cs[t], d)
+        round_to(hs[t], d)
+        round_to(cs[t], d)
         if ws is not None:
             ws[t, 5] = cs[t]
         h, cx = hs[t], cs[t]
     return hs, cs
 
 
-def _as_compute(t: Tensor, c) -> np.ndarray:
+def as_compute(t: Tensor, c) -> np.ndarray:
     return t._data.astype(c, copy=False)
 
 
@@ -137,8 +138,8 @@ def _lstm_layer_cpu(meta, gates_x, h0, c0, weight_hh, *, reverse=False):
     (T, B, H), d = meta.shape[0], meta.dtype[0]
     c = _np_compute(d)
     ws = np.empty((T, 6, B, H), c) if _cell._records_grad(gates_x, h0, c0, weight_hh) else None
-    hs, cs = _forward_np(_as_compute(gates_x, c), _as_compute(h0, c), _as_compute(c0, c),
-                         _as_compute(weight_hh, c), reverse, d, ws)
+    hs, cs = _forward_np(as_compute(gates_x, c), as_compute(h0, c), as_compute(c0, c),
+                         as_compute(weight_hh, c), reverse, d, ws)
     if ws is not None:
         meta.aux = ws.reshape(-1)   # the backward's workspace (the vjp takes it)
     return hs.astype(d.np, copy=False), cs.astype(d.np, copy=False)
@@ -150,25 +151,25 @@ def _lstm_layer_backward_cpu(meta, grad_hs, grad_cs, gates_x, h0, c0, weight_hh,
     T, B, G = meta.shape[0]
     H = G // 4
     c = _np_compute(d)
-    gx, w = _as_compute(gates_x, c), _as_compute(weight_hh, c)
-    h0a, c0a = _as_compute(h0, c), _as_compute(c0, c)
+    gx, w = as_compute(gates_x, c), as_compute(weight_hh, c)
+    h0a, c0a = as_compute(h0, c), as_compute(c0, c)
     if workspace is not None:
         ws = workspace._data.astype(c, copy=False).reshape(T, 6, B, H)
     else:
         ws = np.empty((T, 6, B, H), c)
         _forward_np(gx, h0a, c0a, w, reverse, d, ws)
-    ghs, gcs = _as_compute(grad_hs, c), _as_compute(grad_cs, c)
+    ghs, gcs = as_compute(grad_hs, c), as_compute(grad_cs, c)
     dgx = np.empty((T, B, G), c)
     dh, dc = np.zeros((B, H), c), np.zeros((B, H), c)
     hprev = np.empty((T, B, H), c)   # the state each step started from, for the weight's gradient
-    for t in _steps(T, not reverse):            # the steps in the opposite order to the forward's
-        p = _prev(t, T, reverse)
+    for t in steps(T, not reverse):            # the steps in the opposite order to the forward's
+        p = prev_step(t, T, reverse)
         if p is None:
             hprev[t] = h0a
             cx = c0a
         else:
             np.multiply(ws[p, 2], ws[p, 4], out=hprev[t])   # h = o * tanh(cy), as the forward computed it
-            _round_to(hprev[t], d)
+            round_to(hprev[t], d)
             cx = ws[p, 5]
         dh += ghs[t]
         dc += gcs[t]
@@ -189,14 +190,14 @@ def _forward_ops(gates_x, h0, c0, weight_hh, reverse: bool):
     w_t = weight_hh.t()
     hs, cs, hgs = [None] * T, [None] * T, [None] * T
     h, cx = h0, c0
-    for t in _steps(T, reverse):
+    for t in steps(T, reverse):
         hgs[t] = matmul_op(h, w_t)
         h, cx = _cell.lstm_cell_op(gates_x[t], hgs[t], cx)
         hs[t], cs[t] = h, cx
     return hs, cs, hgs
 
 
-def _stack_states(states: list, like, shape: tuple, d: _dt.dtype):
+def stack_states(states: list, like, shape: tuple, d: _dt.dtype):
     from .creation import empty
     from .movement import stack
     return stack(states, 0)._data if states else empty(shape, dtype=d, device=like.device)._data
@@ -208,7 +209,7 @@ def _lstm_layer_cuda(meta, gates_x, h0, c0, weight_hh, *, reverse=False):
     with no_grad():
         gx, h, c, w = (t.to(d) for t in (gates_x, h0, c0, weight_hh))
         hs, cs, _ = _forward_ops(gx, h, c, w, reverse)
-        return _stack_states(hs, gx, shape, d), _stack_states(cs, gx, shape, d)
+        return stack_states(hs, gx, shape, d), stack_states(cs, gx, shape, d)
 
 
 def _lstm_layer_backward_cuda(meta, grad_hs, grad_cs, gates_x, h0, c0, weight_hh, *, reverse=False,
@@ -225,13 +226,13 @@ def _lstm_layer_backward_cuda(meta, grad_hs, grad_cs, gates_x, h0, c0, weight_hh
         hs, cs, hgs = _forward_ops(gx, h0t, c0t, w, reverse)
         dgs = [None] * T
         dh, dc = zeros((B, H), dtype=d, device=gx.device), zeros((B, H), dtype=d, device=gx.device)
-        for t in _steps(T, not reverse):
-            p = _prev(t, T, reverse)
+        for t in steps(T, not reverse):
+            p = prev_step(t, T, reverse)
             cx = c0t if p is None else cs[p]
             dgs[t], dc = _cell.lstm_cell_backward_op(ghs[t] + dh, gcs[t] + dc, gx[t], hgs[t], cx)
             dh = matmul_op(dgs[t], w)
         if T * B:
-            hprev = [h0t if _prev(t, T, reverse) is None else hs[_prev(t, T, reverse)] for t in range(T)]
+            hprev = [h0t if prev_step(t, T, reverse) is None else hs[prev_step(t, T, reverse)] for t in range(T)]
             dgx = cat(dgs, 0)                                        # (T * B, 4H)
             dw = mm_op(dgx.t(), cat(hprev, 0))
             dgx = dgx.reshape(T, B, G)
@@ -248,7 +249,7 @@ def _ref_forward(gates_x, h0, c0, weight_hh, reverse=False):
     T = gx.shape[0]
     hs, cs = np.zeros(gx.shape[:2] + (h.shape[-1],)), np.zeros(gx.shape[:2] + (h.shape[-1],))
     hgs = [None] * T
-    for t in _steps(T, reverse):
+    for t in steps(T, reverse):
         hgs[t] = h @ w.T
         h, c = _cell._lstm_ref(gx[t], hgs[t], c)
         hs[t], cs[t] = h, c
@@ -266,8 +267,8 @@ def _lstm_layer_backward_ref(grad_hs, grad_cs, gates_x, h0, c0, weight_hh, rever
     T, B, G = gx.shape
     dgx, dw = np.zeros(gx.shape), np.zeros(w.shape)
     dh, dc = np.zeros(h0.shape), np.zeros(c0.shape)
-    for t in _steps(T, not reverse):
-        p = _prev(t, T, reverse)
+    for t in steps(T, not reverse):
+        p = prev_step(t, T, reverse)
         hx, cx = (h0, c0) if p is None else (hs[p], cs[p])
         dgx[t], dc = _cell._lstm_backward_ref(ghs[t] + dh, gcs[t] + dc, gx[t], hgs[t], cx)
         dh = dgx[t] @ w
@@ -286,7 +287,7 @@ def _lstm_layer_composed(gates_x, h0, c0, weight_hh, reverse=False):
         return empty + 0 * gates_x.sum(), empty + 0 * h0.sum() + 0 * c0.sum() + 0 * weight_hh.sum()
     hs, cs = [None] * T, [None] * T
     h, c = h0, c0
-    for t in _steps(T, reverse):
+    for t in steps(T, reverse):
         h, c = _cell._lstm_composed(gates_x[t], h @ weight_hh.t(), c)
         hs[t], cs[t] = h, c
     return tt.stack(hs, 0), tt.stack(cs, 0)
@@ -394,7 +395,7 @@ def _torch_lstm_layer(torch, gx, h0, c0, w, reverse=False):
     T = gx.shape[0]
     hs, cs = [None] * T, [None] * T
     h, c = h0, c0
-    for t in _steps(T, reverse):
+    for t in steps(T, reverse):
         i, f, g, o = (gx[t] + h @ w.t()).chunk(4, -1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)

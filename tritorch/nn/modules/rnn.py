@@ -5,8 +5,8 @@ computes the hidden projection (a linear) and applies the cell, with PyTorch's g
 input, forget, cell, output gates; GRU: reset, update, new, with the reset gate applied to the hidden projection
 including its bias). The LSTM and GRU cells are one fused op each (ops/nn_rnn_cell.py; a dozen ops composed
 before), so a step is two or three registered ops: the layers run on both devices and autograd differentiates
-through time. An LSTM direction whose steps all run the whole batch (no packed lengths, no projection) is one
-lstm_layer op (ops/nn_rnn_layer.py): the steps loop inside it. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
+through time. An LSTM or GRU direction whose steps all run the whole batch (no packed lengths, no projection) is one
+lstm_layer / gru_layer op (ops/nn_rnn_layer.py, ops/nn_gru_layer.py): the steps loop inside it. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
 packed layout), so padding is never computed.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ...ops import creation as _creation
 from ...ops import movement as _mv
 from ...ops import unary as _unary
 from ...ops.nn_rnn_cell import fused_gru_cell, fused_lstm_cell
+from ...ops.nn_gru_layer import gru_layer
 from ...ops.nn_rnn_layer import lstm_layer
 from .. import functional as F
 from .. import init
@@ -58,6 +59,16 @@ def _lstm_direction(x, h, c, p: dict, reverse: bool, steps: int):
     return hs.reshape(-1, hs.shape[-1]), hs[last], cs[last]
 
 
+def _gru_direction(x, h, p: dict, reverse: bool, steps: int):
+    """A GRU direction whose every step runs the whole batch, as one gru_layer op (the steps loop inside it)."""
+    gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))
+    w_hh, b_hh = p["weight_hh"], p.get("bias_hh")
+    if b_hh is None:
+        b_hh = _creation.zeros(w_hh.shape[0], dtype=w_hh.dtype, device=w_hh.device)
+    hs = gru_layer(gx.reshape(steps, h.shape[0], gx.shape[-1]), h, w_hh, b_hh, reverse=reverse)
+    return hs.reshape(-1, hs.shape[-1]), hs[0 if reverse else steps - 1], None
+
+
 def _direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
     """One layer in one direction over x (rows, features), the rows of step t being the next batch_sizes[t]
     rows (every row of the batch for a padded input; the sequences still running, longest first, for a
@@ -65,6 +76,8 @@ def _direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
     if (mode == "LSTM" and p.get("weight_hr") is None and batch_sizes
             and all(b == h.shape[0] for b in batch_sizes)):
         return _lstm_direction(x, h, c, p, reverse, len(batch_sizes))
+    if mode == "GRU" and batch_sizes and all(b == h.shape[0] for b in batch_sizes):
+        return _gru_direction(x, h, p, reverse, len(batch_sizes))
     gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
     # the steps' rows as one split (its backward is one cat of the steps' gradients, where a slice per step made
     # each step's gradient a zero-filled copy of the whole sequence's: quadratic in its length)
