@@ -39,17 +39,19 @@ def test_philox_numpy_matches_python_reference():
 
 
 def test_philox_of_a_few_counters_equals_the_python_reference_and_the_array_rounds():
-    """A few counters take integer rounds (_philox_few), more take NumPy's array rounds: the same bits, across the
-    counter's high word and where the 64-bit counter wraps."""
+    """A few counters take integer rounds (_philox_few), some more packed integer rounds (_philox_packed), more
+    take NumPy's array rounds: the same bits, across the counter's high word and where the 64-bit counter wraps."""
     for seed in (0, 987654321123, 2 ** 64 - 1):
-        for first in (0, 2 ** 32 - 3, (5 << 32) + 7, 2 ** 64 - 2):
-            for count in (1, R._PHILOX_FEW):
-                few = R._philox_few(seed, first, count)
+        for first in (0, 2 ** 32 - 3, (5 << 32) + 7, 2 ** 64 - 2, 2 ** 64 - 70):
+            for count in (1, R._PHILOX_FEW, R._PHILOX_FEW + 1, 77, R._PHILOX_PACKED_MAX):
                 arrays = np.empty((count, 4), np.uint32)
                 R._philox_block(seed, first, arrays)
                 want = np.array([R.philox_py(seed, (first + i) % 2 ** 64) for i in range(count)], np.uint32)
-                np.testing.assert_array_equal(few, want)
                 np.testing.assert_array_equal(arrays, want)
+                np.testing.assert_array_equal(R._philox_packed(seed, first, count), want)
+                if count <= R._PHILOX_FEW:
+                    np.testing.assert_array_equal(R._philox_few(seed, first, count), want)
+                np.testing.assert_array_equal(R.philox_lanes(seed, first, count), want)
 
 
 def test_philox_known_values():

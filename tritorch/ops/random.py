@@ -345,6 +345,8 @@ def philox_lanes(seed: int, first_counter: int, count: int) -> np.ndarray:
     bits never depend on the split."""
     if count <= _PHILOX_FEW:
         return _philox_few(seed, first_counter, count)
+    if count <= _PHILOX_PACKED_MAX:
+        return _philox_packed(seed, first_counter, count)
     lanes = np.empty((count, 4), np.uint32)
 
     def block(rows):
@@ -361,10 +363,13 @@ _PHILOX_BLOCK = 1 << 15
 _PHILOX_PARALLEL_MIN = 1 << 16
 
 
-# Up to this many counters (4 values each) are computed with Python integers: the array rounds cost ~50 us a call
-# in NumPy calls whatever the count (a Categorical.sample() of one value spent 3/4 of its time there), the integer
-# rounds ~3 us a counter.
-_PHILOX_FEW = 8
+# Up to _PHILOX_FEW counters (4 values each) are computed with Python integers, a counter at a time (~3 us a
+# counter); up to _PHILOX_PACKED_MAX with every counter's word in a 64-bit lane of one Python integer, so each
+# round is a few big-integer operations (~10 us plus ~0.25 us a counter); more with NumPy's array rounds, which
+# cost ~50 us a call in NumPy calls whatever the count (a Categorical.sample() of one value spent 3/4 of its time
+# there; randn(8, 16), 32 counters: 51 -> 18 us).
+_PHILOX_FEW = 3
+_PHILOX_PACKED_MAX = 128
 
 
 @functools.lru_cache(maxsize=16)
@@ -390,6 +395,30 @@ def _philox_few(seed: int, first_counter: int, count: int) -> np.ndarray:
             c0, c1, c2, c3 = (pb >> 32) ^ c1 ^ k0, pb & mask, (pa >> 32) ^ c3 ^ k1, pa & mask
         out += (c0, c1, c2, c3)
     return np.array(out, np.uint32).reshape(count, 4)
+
+
+def _philox_packed(seed: int, first_counter: int, count: int) -> np.ndarray:
+    """philox_lanes with each word of every counter in a 64-bit lane of one Python integer: a 32 x 32-bit product
+    fits its lane, a shift by 32 moves each lane's high half into its low half (the next lane's low half, shifted
+    into this lane's top, is masked off), so a round is ten big-integer operations for all counters at once."""
+    nbytes = 8 * count
+    ctr = np.arange(count, dtype=np.uint64)
+    ctr += np.uint64(first_counter & 0xFFFFFFFFFFFFFFFF)        # (wraps at 2**64, as in the kernel)
+    c0 = int.from_bytes((ctr & np.uint64(_U32)).tobytes(), "little")
+    c1 = int.from_bytes((ctr >> np.uint64(32)).tobytes(), "little")
+    c2 = c3 = 0
+    ones = int.from_bytes(np.ones(count, np.uint64).tobytes(), "little")   # 1 in every lane
+    low = ones * _U32
+    for k0, k1 in _round_keys(seed):
+        pa, pb = c0 * _PHILOX_A, c2 * _PHILOX_B
+        c0 = ((pb >> 32) & low) ^ c1 ^ (ones * k0)
+        c1 = pb & low
+        c2 = ((pa >> 32) & low) ^ c3 ^ (ones * k1)
+        c3 = pa & low
+    lanes = np.empty((count, 4), np.uint32)
+    for i, c in enumerate((c0, c1, c2, c3)):
+        lanes[:, i] = np.frombuffer(c.to_bytes(nbytes, "little"), np.uint64)
+    return lanes
 
 
 def _philox_block(seed: int, first_counter: int, lanes: np.ndarray) -> None:
