@@ -13,8 +13,8 @@ _OPS = ["__lt__", "__le__", "__eq__", "__gt__", "__ge__"]
 
 
 def test_version_compares_as_a_number():
-    v = tt.__version__
-    assert isinstance(v, str) and isinstance(v, TorchVersion)
+    v = TorchVersion("0.1.0")
+    assert isinstance(v, str)
     assert v == "0.1.0" and v == "0.1" and v == (0, 1, 0) and v != "0.1.1" and not v != "0.1"
     assert v >= (0, 1) and v < "0.10" and v < (2, 0) and "0.1.0" in {v}
     assert TorchVersion("2.10.0") > "2.9.1"        # numerically, not as text
@@ -33,6 +33,21 @@ def test_version_order_matches_torch():
         for b in _VERSIONS:
             for op in _OPS:
                 assert getattr(TorchVersion(a), op)(b) == getattr(torch_version.TorchVersion(a), op)(b), (a, op, b)
+
+
+def test_version_is_the_followed_torch_release_with_tritorch_as_local_label():
+    # libraries gate on torch.__version__ (x-transformers' flash attention: >= 2.0; einops); tritorch's own
+    # release is the local label, as a PyTorch build's "+cpu"
+    from importlib import metadata
+    v = tt.__version__
+    assert isinstance(v, TorchVersion)
+    assert v == f"{tt.version.TORCH_API}+tritorch.{tt.version.TRITORCH}"
+    assert v >= "2.0" and v >= (2, 13) and v > "2.13.0" and v < "2.14" and v[0] >= "2"
+    assert metadata.version("tritorch") == tt.version.TRITORCH
+    packaging = pytest.importorskip("packaging.version")
+    assert packaging.parse(v).release == (2, 13, 0) and packaging.parse(v).local == f"tritorch.{tt.version.TRITORCH}"
+    torch = pytest.importorskip("torch")
+    assert v.split("+")[0] == torch.__version__.split("+")[0]   # the release the tests compare with
 
 
 def test_version_module():
