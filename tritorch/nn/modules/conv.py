@@ -199,3 +199,13 @@ class ConvTranspose3d(_ConvTransposeNd):
         output_padding = self._output_padding(input, output_size)
         return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)
+
+
+def __getattr__(name):
+    # PyTorch's module also holds the lazy forms of these layers; tritorch defines them in lazy.py (which imports
+    # this module), so they are looked up on first access
+    if name.startswith("Lazy"):
+        from . import lazy
+        if hasattr(lazy, name):
+            return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

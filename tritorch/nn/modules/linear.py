@@ -82,3 +82,13 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+def __getattr__(name):
+    # PyTorch's module also holds the lazy forms of these layers; tritorch defines them in lazy.py (which imports
+    # this module), so they are looked up on first access
+    if name.startswith("Lazy"):
+        from . import lazy
+        if hasattr(lazy, name):
+            return getattr(lazy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
