@@ -1,5 +1,6 @@
 """tritorch.cuda's memory functions: statistics in torch.cuda.memory_stats' keys, the per-process memory fraction
 (enforced by the allocator with torch's OutOfMemoryError), raw allocations, and signatures equal to torch's."""
+import os
 import warnings
 
 import pytest
@@ -102,3 +103,16 @@ def test_caching_allocator_alloc_and_delete():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tt.cuda.empty_cache()
+
+
+def test_statistics_before_any_cuda_work_are_empty_as_pytorchs():
+    # a process that never touched cuda (here: no GPU and no interpreter) reads {} and zeros, not an error: CPU runs
+    # of scripts that print torch.cuda.max_memory_allocated() at their end (karpathy/llm.c)
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    code = ("import tritorch as tt; c = tt.cuda; "
+            "print(dict(c.memory_stats()), c.memory_allocated(), c.max_memory_allocated(), c.memory_reserved(), "
+            "c.max_memory_reserved(), 'OOMs: 0' in c.memory_summary())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["{}", "0", "0", "0", "0", "True"]

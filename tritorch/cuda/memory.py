@@ -30,12 +30,17 @@ def _count(made: int, released: int) -> dict:
     return _stat(made - released, made - released, made, released)
 
 
-def memory_stats_as_nested_dict(device=None) -> dict:
-    """PyTorch's nested statistics: {"allocated_bytes": {"all": {"current", "peak", "allocated", "freed"}}, ...}.
-    tritorch's allocator keeps one pool, so only the "all" pool is reported. Another device than the process's
-    own (tritorch drives one per process) has had nothing from it: zeros."""
+def _counters(device) -> MemoryCounters:
+    """The allocator's counters for `device`: zeros for another device than the process's own (tritorch drives
+    one per process) or before the process's first cuda work."""
     from ..device import CUDA
-    a = _backend.allocator() if _check_device(device) in (-1, CUDA.index) else MemoryCounters()
+    from ._device import is_initialized
+    if not is_initialized() or _check_device(device) not in (-1, CUDA.index):
+        return MemoryCounters()
+    return _backend.allocator()
+
+
+def _nested(a: MemoryCounters) -> dict:
     return {
         "allocated_bytes": {"all": _stat(a.allocated, a.peak_allocated, a.allocated_total, a.freed_total)},
         "active_bytes": {"all": _stat(a.allocated, a.peak_allocated, a.allocated_total, a.freed_total)},
@@ -47,6 +52,16 @@ def memory_stats_as_nested_dict(device=None) -> dict:
         "num_device_alloc": a.segment_count,
         "num_device_free": a.segment_free_count,
     }
+
+
+def memory_stats_as_nested_dict(device=None) -> dict:
+    """PyTorch's nested statistics: {"allocated_bytes": {"all": {"current", "peak", "allocated", "freed"}}, ...}.
+    tritorch's allocator keeps one pool, so only the "all" pool is reported. Another device than the process's
+    own has had nothing from it: zeros. Before the process's first cuda work (or without a GPU) there are no
+    statistics: {}, as PyTorch's, so memory_allocated() and the other readers give 0 (a CPU run of a script that
+    prints torch.cuda.max_memory_allocated() at its end)."""
+    from ._device import is_initialized
+    return _nested(_counters(device)) if is_initialized() else {}
 
 
 def memory_stats(device=None) -> "collections.OrderedDict[str, int]":
@@ -173,8 +188,9 @@ def _fmt(nbytes: int) -> str:
 
 
 def memory_summary(device=None, abbreviated: bool = False) -> str:
-    """A table of the allocator's statistics, laid out as PyTorch's (one pool: "all")."""
-    nested = memory_stats_as_nested_dict(device)
+    """A table of the allocator's statistics, laid out as PyTorch's (one pool: "all"); zeros before any cuda
+    work."""
+    nested = _nested(_counters(device))
     width = 75
     lines = ["=" * width, f" {'PyTorch CUDA memory summary, device ID 0':<50}| tritorch allocator ",
              "-" * width,
