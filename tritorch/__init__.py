@@ -12,9 +12,6 @@ from .version import __version__  # noqa: F401  (a TorchVersion: compares as a v
 from . import torch_version, version  # noqa: F401
 newaxis = None   # torch.newaxis, as NumPy's: x[:, tritorch.newaxis]
 
-from . import _malloc
-_malloc.tune()   # before the first arrays: see _malloc's docstring
-
 from . import dtypes as _dtypes
 from .device import device
 from .dtypes import (bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: A004
