@@ -20,9 +20,9 @@ import numpy as np
 
 from . import nn_rnn_cell as _cell
 from .nn_fused import _compute_np as _np_compute
-from .nn_rnn_layer import FLOATS, as_compute, layer_shapes, prev_step, round_to, stack_states, steps
-from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
-from .samples import make_tensor, rng_for
+from .nn_rnn_layer import (BWD_SHAPES, FLOATS, SHAPES, SIZES, as_compute, layer_bench, layer_samples,
+                           layer_shapes, prev_step, round_to, stack_states, steps)
+from .registry import BenchSpec, Meta, OpDef, device_of, register
 
 FAMILY = "nn_rnn_layer"
 
@@ -243,51 +243,7 @@ def _gru_layer_backward_vjp(ctx, *ggs):
 
 # ===================================================================================================== samples
 
-# (T, B, H, reverse): odd sizes, one step, no steps, an empty batch, the reverse direction, and sizes small
-# enough for gradcheck (at most 40 elements in all)
-_SHAPES = [(3, 2, 5, False), (1, 1, 1, False), (4, 3, 3, True), (0, 2, 3, False), (2, 0, 3, False),
-           (2, 1, 2, True)]
-_BWD_SHAPES = [(3, 2, 4, False), (3, 1, 3, True), (0, 2, 3, False), (2, 1, 1, False), (2, 1, 2, True)]
-
-
-def _layer_samples(n_grads: int, shapes, name: str):
-    def samples(device, dtype):
-        rng = rng_for(name, dtype.name)
-
-        def make(shape, low=-1.5, high=1.5, **kw):
-            return make_tensor(shape, dtype, device, low=low, high=high, rng=rng, **kw)
-
-        for T, B, H, reverse in shapes:
-            grads = tuple(make((T, B, H)) for _ in range(n_grads))
-            yield Sample(grads + (make((T, B, 3 * H)), make((B, H)), make((3 * H, H), -0.6, 0.6), make((3 * H,))),
-                         kwargs={"reverse": reverse}, name=f"{T}x{B}x{H}{'r' if reverse else ''}",
-                         reduction_size=3 * H)
-        # strided operands: a column slice of the gates, a transposed weight, an every-other-column state and bias
-        T, B, H = 3, 2, 4
-        gx = make((T, B, 3 * H + 3))[..., 1:1 + 3 * H]
-        grads = tuple(make((T, B, H), noncontiguous=True) for _ in range(n_grads))
-        yield Sample(grads + (gx, make((B, H), noncontiguous=True), make((H, 3 * H), -0.6, 0.6).t(),
-                              make((3 * H,), noncontiguous=True)), name="strided", reduction_size=3 * H)
-        # saturated gates: the sigmoids and tanhs at 0 and 1 without overflow or NaN
-        grads = tuple(make((2, 2, 3)) for _ in range(n_grads))
-        yield Sample(grads + (make((2, 2, 9), -40, 40), make((2, 3)), make((9, 3)), make((9,), -40, 40)),
-                     name="saturated", reduction_size=9)
-    return samples
-
-
-def _bench(n_grads: int):
-    def make(size, device, dtype):
-        T, B, H = size
-        rng = rng_for("nn_gru_layer_bench", size)
-        t = [make_tensor((T, B, H), dtype, device, rng=rng) for _ in range(n_grads)]
-        t += [make_tensor((T, B, 3 * H), dtype, device, rng=rng), make_tensor((B, H), dtype, device, rng=rng),
-              make_tensor((3 * H, H), dtype, device, rng=rng, low=-0.1, high=0.1),
-              make_tensor((3 * H,), dtype, device, rng=rng)]
-        return tuple(t), {}
-    return make
-
-
-_SIZES = ((35, 20, 128), (35, 64, 512))
+_ROLES = ("gates", "state", "weight", "bias")
 
 
 def _layer_bytes(s, d):
@@ -300,8 +256,8 @@ def _layer_bytes(s, d):
 gru_layer_op = register(OpDef(
     name="gru_layer", family=FAMILY, infer=_gru_layer_infer,
     impl={"cpu": _gru_layer_cpu, "cuda": _gru_layer_cuda}, ref=_gru_layer_ref,
-    samples=_layer_samples(0, _SHAPES, "gru_layer"), dtypes=FLOATS, vjp=_gru_layer_vjp,
-    bench=BenchSpec(sizes=_SIZES, make=_bench(0), bytes=_layer_bytes,
+    samples=layer_samples(0, SHAPES, "gru_layer", 3, _ROLES), dtypes=FLOATS, vjp=_gru_layer_vjp,
+    bench=BenchSpec(sizes=SIZES, make=layer_bench(0, 3, _ROLES), bytes=_layer_bytes,
                     flops=lambda s: s[0] * (6 * s[1] * s[2] * s[2] + 30 * s[1] * s[2])),
     doc="every step's h of one GRU layer direction from the input projections, h0, weight_hh and bias_hh",
     extra={"torch": lambda torch, gx, h0, w, b, reverse=False: _torch_gru_layer(torch, gx, h0, w, b, reverse)}))
@@ -309,9 +265,9 @@ gru_layer_op = register(OpDef(
 gru_layer_backward_op = register(OpDef(
     name="gru_layer_backward", family=FAMILY, infer=_gru_layer_backward_infer,
     impl={"cpu": _gru_layer_backward_cpu, "cuda": _gru_layer_backward_cuda}, ref=_gru_layer_backward_ref,
-    samples=_layer_samples(1, _BWD_SHAPES, "gru_layer_bwd"), dtypes=FLOATS, n_outputs=4,
+    samples=layer_samples(1, BWD_SHAPES, "gru_layer_bwd", 3, _ROLES), dtypes=FLOATS, n_outputs=4,
     vjp=_gru_layer_backward_vjp, double_backward=False,
-    bench=BenchSpec(sizes=_SIZES, make=_bench(1), bytes=lambda s, d: 2 * _layer_bytes(s, d),
+    bench=BenchSpec(sizes=SIZES, make=layer_bench(1, 3, _ROLES), bytes=lambda s, d: 2 * _layer_bytes(s, d),
                     flops=lambda s: s[0] * (12 * s[1] * s[2] * s[2] + 40 * s[1] * s[2]), backward=False),
     doc="(d gates_x, d h0, d weight_hh, d bias_hh) of gru_layer from grad_hs; workspace= the cpu forward's gates, "
         "hidden projections and states"))

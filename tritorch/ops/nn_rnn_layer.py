@@ -308,51 +308,63 @@ def _lstm_layer_vjp(ctx, grad_hs, grad_cs):
 
 # (T, B, H, reverse): odd sizes, one step, no steps, an empty batch, the reverse direction, and sizes small
 # enough for gradcheck (at most 40 elements in all)
-_SHAPES = [(3, 2, 5, False), (1, 1, 1, False), (4, 3, 3, True), (0, 2, 3, False), (2, 0, 3, False),
+SHAPES = [(3, 2, 5, False), (1, 1, 1, False), (4, 3, 3, True), (0, 2, 3, False), (2, 0, 3, False),
            (2, 1, 2, True)]
-_BWD_SHAPES = [(3, 2, 4, False), (3, 1, 3, True), (0, 2, 3, False), (2, 1, 1, False), (2, 1, 2, True)]
+BWD_SHAPES = [(3, 2, 4, False), (3, 1, 3, True), (0, 2, 3, False), (2, 1, 1, False), (2, 1, 2, True)]
 
 
-def _layer_samples(n_grads: int, shapes, name: str):
+def layer_samples(n_grads: int, shapes, name: str, n_gates: int, roles: tuple):
+    """Samples of a layer op (or its backward, with n_grads gradients of the states first): `roles` names its
+    other operands in order, each "gates" (T, B, n_gates * H), "state" (B, H), "weight" (n_gates * H, H) or
+    "bias" (n_gates * H,). Each shape of `shapes`, then strided operands (a column slice of the gates, a
+    transposed weight, every-other-column states and bias) and saturated gates (sigmoids and tanhs at 0 and 1
+    without overflow or NaN)."""
     def samples(device, dtype):
         rng = rng_for(name, dtype.name)
 
         def make(shape, low=-1.5, high=1.5, **kw):
             return make_tensor(shape, dtype, device, low=low, high=high, rng=rng, **kw)
 
+        def operand(role, T, B, H, kind):
+            G = n_gates * H
+            wide = (-40, 40) if kind == "saturated" else ()
+            if role == "gates":
+                return make((T, B, G + 3))[..., 1:1 + G] if kind == "strided" else make((T, B, G), *wide)
+            if role == "weight":
+                return make((H, G), -0.6, 0.6).t() if kind == "strided" else make((G, H), -0.6, 0.6)
+            shape = (B, H) if role == "state" else (G,)
+            return make(shape, *(wide if role == "bias" else ()), noncontiguous=kind == "strided")
+
+        def sample(T, B, H, kind, **kw):
+            grads = tuple(make((T, B, H), noncontiguous=kind == "strided") for _ in range(n_grads))
+            return Sample(grads + tuple(operand(r, T, B, H, kind) for r in roles), reduction_size=n_gates * H, **kw)
+
         for T, B, H, reverse in shapes:
-            grads = tuple(make((T, B, H)) for _ in range(n_grads))
-            yield Sample(grads + (make((T, B, 4 * H)), make((B, H)), make((B, H)), make((4 * H, H), -0.6, 0.6)),
-                         kwargs={"reverse": reverse}, name=f"{T}x{B}x{H}{'r' if reverse else ''}",
-                         reduction_size=4 * H)
-        # strided operands: a column slice of the gates, a transposed weight, every-other-column states
-        T, B, H = 3, 2, 4
-        gx = make((T, B, 4 * H + 3))[..., 1:1 + 4 * H]
-        w = make((H, 4 * H), -0.6, 0.6).t()
-        grads = tuple(make((T, B, H), noncontiguous=True) for _ in range(n_grads))
-        yield Sample(grads + (gx, make((B, H), noncontiguous=True), make((B, H), noncontiguous=True), w),
-                     name="strided", reduction_size=4 * H)
-        # saturated gates: the sigmoids and tanhs at 0 and 1 without overflow or NaN
-        grads = tuple(make((2, 2, 3)) for _ in range(n_grads))
-        yield Sample(grads + (make((2, 2, 12), -40, 40), make((2, 3)), make((2, 3)), make((12, 3))),
-                     name="saturated", reduction_size=12)
+            yield sample(T, B, H, "plain", kwargs={"reverse": reverse}, name=f"{T}x{B}x{H}{'r' if reverse else ''}")
+        yield sample(3, 2, 4, "strided", name="strided")
+        yield sample(2, 2, 3, "saturated", name="saturated")
     return samples
 
 
-def _bench(n_grads: int):
+def layer_bench(n_grads: int, n_gates: int, roles: tuple):
+    """A BenchSpec's make for a layer op: operands as layer_samples' roles, at the bench sizes (T, B, H)."""
     def make(size, device, dtype):
         T, B, H = size
-        rng = rng_for("nn_rnn_layer_bench", size)
+        rng = rng_for(f"nn_rnn_layer_bench_{n_gates}", size)
+        G = n_gates * H
+        shapes = {"gates": (T, B, G), "state": (B, H), "weight": (G, H), "bias": (G,)}
         t = [make_tensor((T, B, H), dtype, device, rng=rng) for _ in range(n_grads)]
-        t += [make_tensor((T, B, 4 * H), dtype, device, rng=rng), make_tensor((B, H), dtype, device, rng=rng),
-              make_tensor((B, H), dtype, device, rng=rng),
-              make_tensor((4 * H, H), dtype, device, rng=rng, low=-0.1, high=0.1)]
+        t += [make_tensor(shapes[r], dtype, device, rng=rng, **({"low": -0.1, "high": 0.1} if r == "weight" else {}))
+              for r in roles]
         return tuple(t), {}
     return make
 
 
+_ROLES = ("gates", "state", "state", "weight")
+
+
 # (steps, batch, hidden): pytorch/examples' word language model's shape, and a wider one
-_SIZES = ((35, 20, 128), (35, 64, 512))
+SIZES = ((35, 20, 128), (35, 64, 512))
 
 
 def _layer_bytes(s, d):
@@ -365,9 +377,9 @@ def _layer_bytes(s, d):
 lstm_layer_op = register(OpDef(
     name="lstm_layer", family=FAMILY, infer=_lstm_layer_infer,
     impl={"cpu": _lstm_layer_cpu, "cuda": _lstm_layer_cuda}, ref=_lstm_layer_ref,
-    samples=_layer_samples(0, _SHAPES, "lstm_layer"), dtypes=FLOATS, n_outputs=2, vjp=_lstm_layer_vjp,
+    samples=layer_samples(0, SHAPES, "lstm_layer", 4, _ROLES), dtypes=FLOATS, n_outputs=2, vjp=_lstm_layer_vjp,
     save="both",
-    bench=BenchSpec(sizes=_SIZES, make=_bench(0), bytes=_layer_bytes,
+    bench=BenchSpec(sizes=SIZES, make=layer_bench(0, 4, _ROLES), bytes=_layer_bytes,
                     flops=lambda s: s[0] * (8 * s[1] * s[2] * s[2] + 40 * s[1] * s[2])),
     doc="every step's (h, c) of one LSTM layer direction from the input projections, h0, c0 and weight_hh",
     extra={"torch": lambda torch, gx, h0, c0, w, reverse=False: _torch_lstm_layer(torch, gx, h0, c0, w, reverse)}))
@@ -383,9 +395,9 @@ def _layer_backward_vjp(ctx, *ggs):
 lstm_layer_backward_op = register(OpDef(
     name="lstm_layer_backward", family=FAMILY, infer=_lstm_layer_backward_infer,
     impl={"cpu": _lstm_layer_backward_cpu, "cuda": _lstm_layer_backward_cuda}, ref=_lstm_layer_backward_ref,
-    samples=_layer_samples(2, _BWD_SHAPES, "lstm_layer_bwd"), dtypes=FLOATS, n_outputs=4,
+    samples=layer_samples(2, BWD_SHAPES, "lstm_layer_bwd", 4, _ROLES), dtypes=FLOATS, n_outputs=4,
     vjp=_layer_backward_vjp, double_backward=False,
-    bench=BenchSpec(sizes=_SIZES, make=_bench(2), bytes=lambda s, d: 2 * _layer_bytes(s, d),
+    bench=BenchSpec(sizes=SIZES, make=layer_bench(2, 4, _ROLES), bytes=lambda s, d: 2 * _layer_bytes(s, d),
                     flops=lambda s: s[0] * (16 * s[1] * s[2] * s[2] + 60 * s[1] * s[2]), backward=False),
     doc="(d gates_x, d h0, d c0, d weight_hh) of lstm_layer from (grad_hs, grad_cs); workspace= the cpu "
         "forward's gates and cell states"))
