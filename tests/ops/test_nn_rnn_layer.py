@@ -113,12 +113,33 @@ def test_lstm_module_runs_one_op_per_direction(device):
     assert names.count("lstm_layer") == 4 and names.count("lstm_layer_backward") == 4
     if device == "cpu":   # (the cuda impl launches the cell's kernel through its op, which the profiler sees)
         assert "fused_lstm_cell" not in names
-    # packed sequences of different lengths keep the per-step cells (each step runs the rows still running)
+    # packed sequences of lengths 6 and 4: one op per run of equal batch sizes (steps 0-3 of 2 rows, 4-5 of 1)
     packed = tt.nn.utils.rnn.pack_padded_sequence(x, [6, 4])
     with tt.profiler.profile() as prof:
         m(packed)
     names = [e.name.removeprefix("aten::") for e in prof.events()]
-    assert "lstm_layer" not in names and "fused_lstm_cell" in names
+    assert names.count("lstm_layer") == 8
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_packed_sequences_match_torch(mode):
+    torch = pytest.importorskip("torch")
+    tm = getattr(torch.nn, mode)(3, 4, num_layers=2, bidirectional=True).double()
+    m = getattr(tt.nn, mode)(3, 4, num_layers=2, bidirectional=True).double()
+    m.load_state_dict({k: tt.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = np.random.default_rng(5).standard_normal((7, 4, 3))
+    lengths = [7, 5, 5, 2]
+    outs = []
+    for lib, mod in ((torch, tm), (tt, m)):
+        xs = lib.tensor(x, requires_grad=True)
+        out, state = mod(lib.nn.utils.rnn.pack_padded_sequence(xs, lengths))
+        padded, _ = lib.nn.utils.rnn.pad_packed_sequence(out)
+        states = state if mode == "LSTM" else (state,)
+        (padded.pow(2).sum() + sum(s.pow(3).sum() for s in states)).backward()
+        outs.append([padded.detach(), *(s.detach() for s in states), xs.grad]
+                    + [q.grad for q in mod.parameters()])
+    for want, got in zip(*outs):
+        assert_close(got, want.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_errors():

@@ -5,8 +5,9 @@ computes the hidden projection (a linear) and applies the cell, with PyTorch's g
 input, forget, cell, output gates; GRU: reset, update, new, with the reset gate applied to the hidden projection
 including its bias). The LSTM and GRU cells are one fused op each (ops/nn_rnn_cell.py; a dozen ops composed
 before), so a step is two or three registered ops: the layers run on both devices and autograd differentiates
-through time. An LSTM or GRU direction whose steps all run the whole batch (no packed lengths, no projection) is one
-lstm_layer / gru_layer op (ops/nn_rnn_layer.py, ops/nn_gru_layer.py): the steps loop inside it. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
+through time. An LSTM (without projection) or GRU direction is one lstm_layer / gru_layer op (ops/nn_rnn_layer.py,
+ops/nn_gru_layer.py) per run of steps of one batch size (one run unless the input is packed): the steps loop
+inside the op. A PackedSequence input runs each step on the rows of the sequences still running (PyTorch's
 packed layout), so padding is never computed.
 """
 from __future__ import annotations
@@ -49,35 +50,54 @@ def _gru_step(gx, h, w_hh, b_hh):
     return fused_gru_cell(gx, F.linear(h, w_hh, b_hh), h)
 
 
-def _lstm_direction(x, h, c, p: dict, reverse: bool, steps: int):
-    """An LSTM direction whose every step runs the whole batch, as one lstm_layer op (the steps loop inside it).
-    Both biases go into the input projection: one (4H,) sum instead of a bias add every step."""
-    b_ih, b_hh = p.get("bias_ih"), p.get("bias_hh")
-    gx = F.linear(x, p["weight_ih"], None if b_ih is None else b_ih + b_hh)
-    hs, cs = lstm_layer(gx.reshape(steps, h.shape[0], gx.shape[-1]), h, c, p["weight_hh"], reverse=reverse)
-    last = 0 if reverse else steps - 1
-    return hs.reshape(-1, hs.shape[-1]), hs[last], cs[last]
+def _runs(batch_sizes) -> list:
+    """(steps, batch) of each run of equal batch sizes, in time order (one run for a padded input; a packed one's
+    batch shrinks as its sequences end)."""
+    runs = []
+    for b in batch_sizes:
+        if runs and runs[-1][1] == b:
+            runs[-1][0] += 1
+        else:
+            runs.append([1, b])
+    return runs
 
 
-def _gru_direction(x, h, p: dict, reverse: bool, steps: int):
-    """A GRU direction whose every step runs the whole batch, as one gru_layer op (the steps loop inside it)."""
-    gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))
-    w_hh, b_hh = p["weight_hh"], p.get("bias_hh")
-    if b_hh is None:
-        b_hh = _creation.zeros(w_hh.shape[0], dtype=w_hh.dtype, device=w_hh.device)
-    hs = gru_layer(gx.reshape(steps, h.shape[0], gx.shape[-1]), h, w_hh, b_hh, reverse=reverse)
-    return hs.reshape(-1, hs.shape[-1]), hs[0 if reverse else steps - 1], None
+def _layer_direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
+    """An LSTM (without projection) or GRU direction as one lstm_layer / gru_layer op per run of equal batch sizes
+    (the steps loop inside the op); the rows of a run's batch carry their state into the next run, the others keep
+    theirs. LSTM: both biases go into the input projection (one (4H,) sum instead of a bias add every step)."""
+    w_hh, b_ih, b_hh = p["weight_hh"], p.get("bias_ih"), p.get("bias_hh")
+    if mode == "LSTM":
+        gx = F.linear(x, p["weight_ih"], None if b_ih is None else b_ih + b_hh)
+    else:
+        gx = F.linear(x, p["weight_ih"], b_ih)
+        if b_hh is None:
+            b_hh = _creation.zeros(w_hh.shape[0], dtype=w_hh.dtype, device=w_hh.device)
+    runs = _runs(batch_sizes)
+    parts = _mv.split(gx, [n * b for n, b in runs], 0) if len(runs) > 1 else [gx]
+    full, outputs = h.shape[0], [None] * len(runs)
+    for k in (range(len(runs) - 1, -1, -1) if reverse else range(len(runs))):
+        n, b = runs[k]
+        g = parts[k].reshape(n, b, gx.shape[-1])
+        h_run = h if b == full else h[:b]
+        if mode == "LSTM":
+            hs, cs = lstm_layer(g, h_run, c if b == full else c[:b], w_hh, reverse=reverse)
+            new_c = cs[0 if reverse else n - 1]
+            c = new_c if b == full else _mv.cat([new_c, c[b:]], 0)
+        else:
+            hs = gru_layer(g, h_run, w_hh, b_hh, reverse=reverse)
+        new_h = hs[0 if reverse else n - 1]
+        h = new_h if b == full else _mv.cat([new_h, h[b:]], 0)
+        outputs[k] = hs.reshape(n * b, hs.shape[-1])
+    return (outputs[0] if len(outputs) == 1 else _mv.cat(outputs, 0)), h, c
 
 
 def _direction(mode: str, x, h, c, p: dict, reverse: bool, batch_sizes: list):
     """One layer in one direction over x (rows, features), the rows of step t being the next batch_sizes[t]
     rows (every row of the batch for a padded input; the sequences still running, longest first, for a
     packed one: those rows update, the others keep their state). Returns (outputs (rows, H), h, c)."""
-    if (mode == "LSTM" and p.get("weight_hr") is None and batch_sizes
-            and all(b == h.shape[0] for b in batch_sizes)):
-        return _lstm_direction(x, h, c, p, reverse, len(batch_sizes))
-    if mode == "GRU" and batch_sizes and all(b == h.shape[0] for b in batch_sizes):
-        return _gru_direction(x, h, p, reverse, len(batch_sizes))
+    if batch_sizes and (mode == "GRU" or (mode == "LSTM" and p.get("weight_hr") is None)):
+        return _layer_direction(mode, x, h, c, p, reverse, batch_sizes)
     gx = F.linear(x, p["weight_ih"], p.get("bias_ih"))   # every step's input projection: one GEMM
     # the steps' rows as one split (its backward is one cat of the steps' gradients, where a slice per step made
     # each step's gradient a zero-filled copy of the whole sequence's: quadratic in its length)
