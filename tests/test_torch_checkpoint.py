@@ -127,3 +127,65 @@ def test_legacy_format_is_named(tmp_path):
     torch.save({"a": torch.ones(2)}, path, _use_new_zipfile_serialization=False)
     with pytest.raises(tt.serialization.CheckpointError, match="legacy checkpoint format"):
         tt.load(path)
+
+
+_NET = """
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.ps = nn.PixelShuffle(2)
+        self.bn = nn.BatchNorm2d(1)
+        self.lstm = nn.LSTM(8, 3, batch_first=True)
+
+    def forward(self, x):
+        y = self.bn(self.ps(self.conv(x)))
+        return self.lstm(y.reshape(2, 8, 8))[0]
+"""
+
+_SAVE = _NET + """
+torch.manual_seed(0)
+m = Net()
+m(torch.randn(2, 1, 4, 4))            # moves the batch-norm statistics
+torch.save(m, "whole.pt")
+np.save("want.npy", m.eval()(torch.ones(2, 1, 4, 4)).detach().numpy())
+"""
+
+_LOAD = _NET + """
+import sys
+try:
+    torch.load("whole.pt")
+except Exception as e:
+    print(type(e).__name__, "safe_globals" in str(e))
+if sys.argv[1] == "trusted":
+    m = torch.load("whole.pt", weights_only=False)
+else:
+    with torch.serialization.safe_globals([Net, nn.Conv2d, nn.PixelShuffle, nn.BatchNorm2d, nn.LSTM]):
+        m = torch.load("whole.pt")
+assert type(m) is Net and isinstance(m.conv, torch.nn.Conv2d) and m.training
+got = m.eval()(torch.ones(2, 1, 4, 4)).detach().numpy()
+np.testing.assert_allclose(got, np.load("want.npy"), rtol=1e-5, atol=1e-6)
+print("same", int(m.bn.num_batches_tracked))
+"""
+
+
+@pytest.mark.parametrize("how", ["trusted", "safe_globals"])
+def test_a_whole_pickled_module_loads_as_tritorchs(tmp_path, how):
+    # torch.save(model) pickles the module objects: its classes are read as tritorch's (torch.nn.modules.conv ->
+    # tritorch.nn.modules.conv), allowed by safe_globals or weights_only=False as in PyTorch; the script's own
+    # class is its __main__'s (a tritorch Module under `python -m tritorch`)
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    (tmp_path / "save.py").write_text(_SAVE)
+    (tmp_path / "load.py").write_text(_LOAD)
+    subprocess.run([sys.executable, "save.py"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    out = subprocess.run([sys.executable, "-m", "tritorch", "load.py", how], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["UnpicklingError True", "same 1"]

@@ -5,13 +5,15 @@ The zip holds <archive>/data.pkl (the object, pickled) and <archive>/data/<key> 
 pickle is read as PyTorch's weights_only=True reads it (its default since 2.6): a restricted unpickler whose only
 globals are the containers and tensor-rebuilding functions a checkpoint uses, each mapped to tritorch's own
 (OrderedDict, tensors, parameters, Size, device, dtypes, storage types, bytes/set/bytearray/complex); anything else
-is refused before it can run. A tensor is a strided view of its storage's bytes, bounds-checked: tensors that
+is refused before it can run, unless add_safe_globals / safe_globals allows it or the caller passed
+weights_only=False (torch.save(model) pickles the module objects: PyTorch's classes are read as tritorch's). A tensor is a strided view of its storage's bytes, bounds-checked: tensors that
 shared a storage in PyTorch (tied weights, views) share memory here too."""
 from __future__ import annotations
 
 import codecs
 import collections
 import copy
+import importlib
 import pickle
 import zipfile
 
@@ -125,12 +127,29 @@ def _allowed() -> dict:
     return allowed
 
 
-class _Unpickler(pickle.Unpickler):
-    """PyTorch's weights_only rules: only the allowed globals, storages from the archive's data entries."""
+def _import_global(module: str, name: str):
+    """The class or function a pickle names, with PyTorch's modules read as tritorch's (torch.nn.modules.conv ->
+    tritorch.nn.modules.conv); None when it cannot be found."""
+    if module == "torch" or module.startswith("torch."):
+        module = "tritorch" + module[len("torch"):]
+    try:
+        target = importlib.import_module(module)
+        for part in name.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError):
+        return None
+    return target
 
-    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, name: str):
+
+class _Unpickler(pickle.Unpickler):
+    """PyTorch's weights_only rules: only the allowed globals, storages from the archive's data entries. A whole
+    pickled object (torch.save(model)) names its classes: under weights_only those allowed by add_safe_globals /
+    safe_globals are rebuilt too, as in PyTorch; weights_only=False allows any (importing its module)."""
+
+    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, name: str, weights_only: bool = True):
         super().__init__(file)
         self.archive, self.prefix, self.name = archive, prefix, name
+        self.weights_only = weights_only
         self.storages: dict = {}
         self.allowed = _allowed()
 
@@ -138,12 +157,20 @@ class _Unpickler(pickle.Unpickler):
         if module == "__builtin__":    # (protocol 2, which torch.save writes, names Python 2's module)
             module = "builtins"
         found = self.allowed.get((module, name))
-        if found is None:
-            raise pickle.UnpicklingError(
-                f"tritorch.load: {self.name} holds {module}.{name}, which a checkpoint is not allowed to hold "
-                f"(PyTorch's weights_only rules: tensors, containers, numbers, strings, devices, dtypes); refusing "
-                f"to run it")
-        return found
+        if found is not None:
+            return found
+        target = _import_global(module, name)
+        if target is not None:
+            from .serialization import get_safe_globals
+            if not self.weights_only or any(target is g for g in get_safe_globals()):
+                return target
+        short = name.rpartition(".")[2]
+        raise pickle.UnpicklingError(
+            f"tritorch.load: {self.name} holds {module}.{name}, which a checkpoint is not allowed to hold "
+            f"(PyTorch's weights_only rules: tensors, containers, numbers, strings, devices, dtypes); refusing "
+            f"to run it. If you trust this class/function, allow it with torch.serialization.add_safe_globals("
+            f"[{short}]) or the torch.serialization.safe_globals([{short}]) context manager, or load with "
+            f"weights_only=False (only for a checkpoint from a trusted source)")
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
@@ -189,9 +216,9 @@ def is_torch_checkpoint(head: bytes) -> bool:
     return head[:4] == b"PK\x03\x04"
 
 
-def load_torch_checkpoint(file, name: str, place):
+def load_torch_checkpoint(file, name: str, place, weights_only: bool = True):
     """The object in a PyTorch zip checkpoint (a path or binary file object); place(tensor, location) puts each
-    tensor where it goes (tt.load's map_location)."""
+    tensor where it goes (tt.load's map_location), also the parameters and buffers of a pickled module."""
     with zipfile.ZipFile(file) as archive:
         pickles = [n for n in archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
         if not pickles:
@@ -200,9 +227,10 @@ def load_torch_checkpoint(file, name: str, place):
         names = set(archive.namelist())
         order = archive.read(prefix + "byteorder").decode() if prefix + "byteorder" in names else "little"
         with archive.open(pickles[0]) as f:
-            unpickler = _Unpickler(f, archive, prefix, name)
+            unpickler = _Unpickler(f, archive, prefix, name, weights_only)
             unpickler.big_endian = order == "big"
             obj = unpickler.load()
+    from .nn.modules.module import Module
     placed = {}
 
     def walk(x):
@@ -216,6 +244,18 @@ def load_torch_checkpoint(file, name: str, place):
                     moved._extra.pop("torch_location", None)
                 placed[key] = moved
             return placed[key]
+        if isinstance(x, Module):
+            if id(x) not in placed:
+                placed[id(x)] = x
+                for table in ("_parameters", "_buffers"):
+                    entries = x.__dict__.get(table) or {}
+                    for k, v in list(entries.items()):
+                        if v is not None:
+                            entries[k] = walk(v)
+                for child in (x.__dict__.get("_modules") or {}).values():
+                    if child is not None:
+                        walk(child)
+            return x
         if isinstance(x, dict):
             out = copy.copy(x)    # (the same type, with its attributes: a state dict's _metadata)
             for k, v in out.items():

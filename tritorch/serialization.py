@@ -404,10 +404,11 @@ def _umask() -> int:
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Load an object saved by tritorch.save (or any safetensors file: a dict of its tensors), or a checkpoint
     PyTorch's torch.save wrote (read under its weights_only rules: _torch_checkpoint.py), from a path or a readable
-    binary file object. `map_location` moves tensors (see the module docstring). Nothing in the file is ever
-    executed. A saved object (a whole nn.Module) names its class: under `weights_only` (the default, as in
-    PyTorch) only classes and functions allowed by add_safe_globals / safe_globals are rebuilt; weights_only=False
-    allows any (importing its module). `mmap` is accepted and changes nothing."""
+    binary file object. `map_location` moves tensors (see the module docstring). A saved object (a whole
+    nn.Module) names its class: under `weights_only` (the default, as in PyTorch) only classes and functions
+    allowed by add_safe_globals / safe_globals are rebuilt; weights_only=False allows any (importing its module).
+    Nothing in a tritorch file is ever executed; a PyTorch checkpoint is a pickle, which with weights_only=False
+    may run what it names, as in PyTorch (only for a trusted file). `mmap` is accepted and changes nothing."""
     if pickle_module is not None:
         raise TypeError("tritorch.load never unpickles: pickle_module is not supported")
     from ._torch_checkpoint import is_torch_checkpoint, legacy_message, load_torch_checkpoint
@@ -423,7 +424,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
             with open(name, "rb") as fh:
                 head = fh.read(16)
     if is_torch_checkpoint(head):
-        return load_torch_checkpoint(io.BytesIO(data) if data is not None else name, name, _placer(map_location))
+        return load_torch_checkpoint(io.BytesIO(data) if data is not None else name, name, _placer(map_location),
+                                     weights_only is not False)
     legacy = legacy_message(head, name)
     if legacy is not None:
         raise CheckpointError(legacy)
