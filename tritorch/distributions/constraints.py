@@ -63,7 +63,7 @@ class _Simplex(Constraint):
     event_dim = 1
 
     def check(self, value):
-        return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
+        return (value >= 0).all(-1) & (abs(value.sum(-1) - 1) < 1e-6)   # (abs(): also a NumPy array's)
 
 
 class _IndependentConstraint(Constraint):
