@@ -37,7 +37,7 @@ assert repr(h).endswith("dtype=torch.float16)") and str(torch.sort(torch.ones(1)
 import torch.onnx  # noqa: F401  (importable: scripts import it to export only when asked)
 assert not torch.onnx.is_in_onnx_export()
 try:
-    import torch.fx  # noqa: F401  (tritorch has none)
+    import torch.export  # noqa: F401  (tritorch has none)
 except ModuleNotFoundError as e:
     print("missing", e.name)
 """
@@ -52,7 +52,7 @@ def test_python_m_tritorch_runs_an_unchanged_torch_script(tmp_path):
     (tmp_path / "train.py").write_text(SCRIPT)
     r = _run(["-m", "tritorch", "train.py", "--epochs", "2"], tmp_path)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["3 ['--epochs', '2'] __main__", "missing torch.fx"]
+    assert r.stdout.splitlines() == ["3 ['--epochs', '2'] __main__", "missing torch.export"]
 
 
 def test_alias_in_process_and_refusal_after_pytorch(tmp_path):

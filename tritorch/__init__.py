@@ -68,7 +68,7 @@ from . import nn, optim, utils  # noqa: E402,F401
 from . import amp, distributions, fft, func, linalg, random, special  # noqa: E402,F401
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
-from . import _dynamo, _inductor, accelerator, compiler, cpu  # noqa: E402,F401
+from . import _C, _dynamo, _inductor, accelerator, ao, compiler, cpu, fx  # noqa: E402,F401
 from . import futures, hub, mps, onnx, return_types, signal  # noqa: E402,F401
 from . import library  # noqa: E402,F401  (torch.library: custom ops as registered ops)
 from . import sparse  # noqa: E402,F401  (sparse COO tensors)

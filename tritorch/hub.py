@@ -35,7 +35,8 @@ READ_DATA_CHUNK = 128 * 1024
 _hub_dir = None
 
 
-def _torch_home() -> str:
+def _get_torch_home() -> str:
+    """$TORCH_HOME, else $XDG_CACHE_HOME/torch (~/.cache/torch) (PyTorch's private name: torchvision imports it)."""
     return os.path.expanduser(os.getenv(ENV_TORCH_HOME, os.path.join(os.getenv(ENV_XDG_CACHE_HOME,
                                                                                DEFAULT_CACHE_DIR), "torch")))
 
@@ -44,7 +45,7 @@ def get_dir() -> str:
     """The hub's cache folder: set_dir's, else $TORCH_HOME/hub."""
     if os.getenv("TORCH_HUB"):
         warnings.warn("TORCH_HUB is deprecated, please use env TORCH_HOME instead", stacklevel=2)
-    return _hub_dir if _hub_dir is not None else os.path.join(_torch_home(), "hub")
+    return _hub_dir if _hub_dir is not None else os.path.join(_get_torch_home(), "hub")
 
 
 def set_dir(d) -> None:

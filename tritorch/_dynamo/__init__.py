@@ -3,7 +3,7 @@ defaults; nothing reads them), the tracing decorators (they return their functio
 is traced) and `eval_frame.OptimizedModule`, the wrapper `tritorch.compile(module)` returns."""
 from __future__ import annotations
 
-from . import config, eval_frame
+from . import config, eval_frame, utils
 from .eval_frame import OptimizedModule
 from ..compiler import allow_in_graph, assume_constant_result, disable, is_compiling, reset
 

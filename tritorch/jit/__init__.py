@@ -120,6 +120,19 @@ def script_if_tracing(fn):
     return fn
 
 
+_script_if_tracing = script_if_tracing   # (the private names torchvision decorates with)
+
+
+def _overload(fn):
+    """TorchScript's overload declaration of a function: the declarations matter only to the compiler, so each
+    is returned as it is (the last definition, the implementation, is the one a module's name ends up holding)."""
+    return fn
+
+
+def _overload_method(fn):
+    return fn
+
+
 def annotate(the_type, the_value):
     """torch.jit.annotate: the value itself (the type only informed the TorchScript compiler)."""
     return the_value

@@ -69,3 +69,11 @@ from . import fast_launch  # noqa: E402
 for _name, _family in list(_sys.modules.items()):  # every family loaded above (no list here to keep in step)
     if _name.startswith(__name__ + "."):
         fast_launch.install(_family)
+
+
+def load_library(path) -> None:
+    """torch.ops.load_library: loads a shared library of C++ operators built against libtorch, which tritorch
+    cannot run. Raises OSError, as a missing or unloadable library does in PyTorch, so that packages probing for
+    their compiled ops (torchvision's extension) fall back to their Python paths."""
+    raise OSError(f"tritorch cannot load {path}: it holds C++ operators compiled against PyTorch's libtorch; write "
+                  f"them as tritorch ops (tritorch.library) instead")

@@ -11,6 +11,7 @@ tensor (a single gather) instead of slicing every row and stacking them; the res
 from __future__ import annotations
 
 import dataclasses
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -54,8 +55,11 @@ class _InfiniteConstantSampler(Sampler):
             yield None
 
 
-class DataLoader:
-    """torch.utils.data.DataLoader: PyTorch's arguments, defaults and argument checks; loading in-process, or in
+T_co = TypeVar("T_co", covariant=True)
+
+
+class DataLoader(Generic[T_co]):
+    """torch.utils.data.DataLoader (generic in its batches' type, as PyTorch's): PyTorch's arguments, defaults and argument checks; loading in-process, or in
     num_workers worker processes."""
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,

@@ -6,6 +6,7 @@ import bisect
 import itertools
 import math
 import warnings
+from typing import Generic, Iterable, TypeVar
 
 from ...ops.random import _gen, randperm
 from ...tensor import Tensor
@@ -14,8 +15,12 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDatas
            "StackDataset", "random_split"]
 
 
-class Dataset:
-    """A map-style dataset: subclasses define __getitem__(index) and usually __len__()."""
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Dataset(Generic[T_co]):
+    """A map-style dataset: subclasses define __getitem__(index) and usually __len__(). Generic in its item type,
+    as PyTorch's (`class Images(Dataset[tuple[Tensor, int]])`)."""
 
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
@@ -24,7 +29,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co], Iterable[T_co]):
     """A dataset that is a stream: subclasses define __iter__(). The DataLoader reads it in order (no sampler)."""
 
     def __iter__(self):

@@ -9,6 +9,8 @@ with replacement); their sizes are whole Philox counters, so the stream equals o
 """
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import numpy as np
 
 from ... import dtypes as _dt
@@ -19,8 +21,12 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "BatchSampler"]
 
 
-class Sampler:
-    """Base class: subclasses define __iter__ (yielding indices) and, when they know it, __len__."""
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sampler(Generic[T_co]):
+    """Base class: subclasses define __iter__ (yielding indices) and, when they know it, __len__. Generic in what
+    it yields, as PyTorch's (Sampler[int], Sampler[list[int]])."""
 
     def __init__(self, data_source=None) -> None:
         pass

@@ -7,7 +7,8 @@ from __future__ import annotations
 import enum
 
 __all__ = ["export", "dynamo_export", "is_in_onnx_export", "is_onnxrt_backend_supported", "OperatorExportTypes",
-           "TrainingMode"]
+           "TrainingMode", "register_custom_op_symbolic", "unregister_custom_op_symbolic", "symbolic_helper",
+           "symbolic_opset11"]
 
 
 class OperatorExportTypes(enum.IntEnum):
@@ -39,3 +40,24 @@ def export(model, args=(), f=None, *rest, **kwargs):
 
 def dynamo_export(model, *args, **kwargs):
     export(model)
+
+
+# Symbolic functions packages register for their custom ops (torchvision's nms, roi_align, ... at import): kept by
+# (name, opset) as PyTorch's registry keeps them; an exporter would read them, and tritorch has none.
+_custom_symbolics: dict = {}
+
+
+def register_custom_op_symbolic(symbolic_name: str, symbolic_fn, opset_version: int) -> None:
+    """Register the ONNX symbolic function of a custom op "namespace::name" for `opset_version`."""
+    namespace, sep, name = symbolic_name.partition("::")
+    if not sep or not namespace or not name:
+        raise ValueError(f"Failed to register operator {symbolic_name}. The symbolic name must match the format "
+                         "domain::name, and should start with a letter and contain only alphanumerical characters")
+    _custom_symbolics[(symbolic_name, int(opset_version))] = symbolic_fn
+
+
+def unregister_custom_op_symbolic(symbolic_name: str, opset_version: int) -> None:
+    _custom_symbolics.pop((symbolic_name, int(opset_version)), None)
+
+
+from . import symbolic_helper, symbolic_opset11  # noqa: E402

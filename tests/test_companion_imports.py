@@ -1,0 +1,86 @@
+"""The torch names that companion packages (timm, torchvision, x-transformers) touch at import, checked against
+what PyTorch's do: typed datasets, torch.fx.wrap, torch._C's few, hub/model_zoo helpers, the ONNX registration
+surface, TorchScript's private decorators, _dynamo.utils, torch.ao.quantization's stubs, torch.ops.load_library."""
+import os
+
+import pytest
+
+import tritorch as tt
+import tritorch.utils.data as data
+
+
+def test_datasets_samplers_and_loaders_are_generic():
+    class Numbers(data.Dataset[int]):
+        def __getitem__(self, i):
+            return i
+
+        def __len__(self):
+            return 3
+
+    assert [b.tolist() for b in data.DataLoader(Numbers(), batch_size=2)] == [[0, 1], [2]]
+    assert data.Sampler[int] is not None and data.DataLoader[int] is not None
+    assert isinstance(data.IterableDataset(), __import__("collections").abc.Iterable)
+    with pytest.raises(TypeError):
+        data.TensorDataset[int]          # not generic, as in PyTorch
+
+
+def test_fx_wrap_and_c_names():
+    def helper(x):
+        return x + 1
+    assert tt.fx.wrap(helper) is helper and helper(1) == 2
+    with pytest.raises(RuntimeError, match="callable or string"):
+        tt.fx.wrap(3)
+    assert not hasattr(tt.fx, "symbolic_trace")          # no tracer: absent, not faked
+    assert tt._C._get_tracing_state() is None and tt._C._log_api_usage_once("x") is None
+    assert isinstance(tt._C._CudaDeviceProperties, type)
+
+
+def test_hub_model_zoo_and_load_library(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert tt.hub._get_torch_home() == str(tmp_path)
+    from tritorch.utils import model_zoo
+    assert model_zoo.load_url is tt.hub.load_state_dict_from_url and model_zoo.tqdm is not None
+    with pytest.raises(OSError, match="C\\+\\+ operators"):
+        tt.ops.load_library(os.path.join(str(tmp_path), "_C.so"))
+
+
+def test_onnx_registration_surface():
+    from tritorch.onnx import symbolic_helper, symbolic_opset11  # noqa: F401
+
+    @symbolic_helper.parse_args("v", "f")
+    def symbolic(g, x, scale):
+        return x
+    assert symbolic(None, 1, 2.0) == 1
+    tt.onnx.register_custom_op_symbolic("mypkg::op", symbolic, 11)
+    assert tt.onnx._custom_symbolics[("mypkg::op", 11)] is symbolic
+    tt.onnx.unregister_custom_op_symbolic("mypkg::op", 11)
+    with pytest.raises(ValueError, match="domain::name"):
+        tt.onnx.register_custom_op_symbolic("op", symbolic, 11)
+    with pytest.raises(RuntimeError, match="cannot export"):
+        tt.onnx.export(tt.nn.Linear(2, 2), (tt.ones(1, 2),), "m.onnx")
+
+
+def test_jit_private_decorators_dynamo_utils_and_quant_stubs():
+    def f(x):
+        return x
+    assert tt.jit._script_if_tracing(f) is f and tt.jit._overload(f) is f and tt.jit._overload_method(f) is f
+    from tritorch._dynamo.utils import is_compile_supported
+    assert is_compile_supported("cpu") and is_compile_supported("cuda")
+    from tritorch.ao.quantization import DeQuantStub, QuantStub
+    x = tt.randn(2, 3)
+    model = tt.nn.Sequential(QuantStub(), tt.nn.Linear(3, 3), DeQuantStub())
+    assert tt.equal(model[0](x), x) and tt.equal(model[2](x), x) and model(x).shape == (2, 3)
+
+
+def test_the_same_names_exist_in_torch():
+    torch = pytest.importorskip("torch")
+    import torch.utils.model_zoo  # noqa: F401
+    from torch.onnx import symbolic_helper, symbolic_opset11  # noqa: F401
+    from torch._dynamo.utils import is_compile_supported  # noqa: F401
+    from torch.ao.quantization import DeQuantStub, QuantStub  # noqa: F401
+    for name in ("_script_if_tracing", "_overload", "_overload_method"):
+        assert hasattr(torch.jit, name)
+    assert callable(torch.fx.wrap) and callable(torch.hub._get_torch_home) and callable(torch.ops.load_library)
+    assert callable(torch.onnx.register_custom_op_symbolic) and hasattr(symbolic_helper, "parse_args")
+    for name in ("_get_tracing_state", "_log_api_usage_once"):   # (_CudaDeviceProperties: CUDA builds only)
+        assert hasattr(torch._C, name)
