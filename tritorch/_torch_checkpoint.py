@@ -159,18 +159,14 @@ class _Unpickler(pickle.Unpickler):
         found = self.allowed.get((module, name))
         if found is not None:
             return found
+        from .serialization import get_safe_globals, trust_hint
         target = _import_global(module, name)
-        if target is not None:
-            from .serialization import get_safe_globals
-            if not self.weights_only or any(target is g for g in get_safe_globals()):
-                return target
-        short = name.rpartition(".")[2]
+        if target is not None and (not self.weights_only or any(target is g for g in get_safe_globals())):
+            return target
         raise pickle.UnpicklingError(
             f"tritorch.load: {self.name} holds {module}.{name}, which a checkpoint is not allowed to hold "
             f"(PyTorch's weights_only rules: tensors, containers, numbers, strings, devices, dtypes); refusing "
-            f"to run it. If you trust this class/function, allow it with torch.serialization.add_safe_globals("
-            f"[{short}]) or the torch.serialization.safe_globals([{short}]) context manager, or load with "
-            f"weights_only=False (only for a checkpoint from a trusted source)")
+            f"to run it. {trust_hint(name)}")
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):

@@ -250,6 +250,14 @@ def add_safe_globals(safe_globals: list) -> None:
         _SAFE_GLOBALS[ref] = obj
 
 
+def trust_hint(qualname: str) -> str:
+    """How to allow a class or function a checkpoint names (the sentence both load paths end their refusal with)."""
+    short = qualname.rpartition(".")[2]
+    return (f"If you trust this class/function, allow it with torch.serialization.add_safe_globals([{short}]) or "
+            f"the torch.serialization.safe_globals([{short}]) context manager, or load with weights_only=False (only "
+            f"for a checkpoint from a trusted source)")
+
+
 def get_safe_globals() -> list:
     return list(_SAFE_GLOBALS.values())
 
@@ -600,13 +608,9 @@ class _Decoder:
         if self.weights_only:
             obj = _SAFE_GLOBALS.get(ref)
             if obj is None:
-                short = qualname.rpartition(".")[2]
                 raise pickle.UnpicklingError(
                     f"Weights only load failed: {self.name} holds an object of class or function {module}.{qualname}, "
-                    f"which is not an allowed global. If you trust this class/function, allow it with "
-                    f"torch.serialization.add_safe_globals([{short}]) or the torch.serialization.safe_globals("
-                    f"[{short}]) context manager, or load with weights_only=False (only for a checkpoint from a "
-                    "trusted source).")
+                    f"which is not an allowed global. {trust_hint(qualname)}.")
             return obj
         try:
             return _resolve(module, qualname)

@@ -9,25 +9,21 @@ from ...nn.modules.module import Module
 __all__ = ["QuantStub", "DeQuantStub"]
 
 
-class QuantStub(Module):
+class _FloatStub(Module):
+    """A quantization boundary: the identity until a quantization workflow converts the model."""
+
+    def __init__(self, qconfig=None):
+        super().__init__()
+        if qconfig:
+            self.qconfig = qconfig
+
+    def forward(self, x):
+        return x
+
+
+class QuantStub(_FloatStub):
     """The point where a quantized model would quantize its input: the identity in a float model."""
 
-    def __init__(self, qconfig=None):
-        super().__init__()
-        if qconfig:
-            self.qconfig = qconfig
 
-    def forward(self, x):
-        return x
-
-
-class DeQuantStub(Module):
+class DeQuantStub(_FloatStub):
     """The point where a quantized model would dequantize its output: the identity in a float model."""
-
-    def __init__(self, qconfig=None):
-        super().__init__()
-        if qconfig:
-            self.qconfig = qconfig
-
-    def forward(self, x):
-        return x
