@@ -34,6 +34,8 @@ print(pad_sequence([torch.ones(2), torch.ones(3)]).shape[0], sys.argv[1:], __nam
 h = torch.ones(2, 3, dtype=torch.float16)
 assert str(h.dtype) == "torch.float16" and repr(h.shape) == "torch.Size([2, 3])" and h.type() == "torch.HalfTensor"
 assert repr(h).endswith("dtype=torch.float16)") and str(torch.sort(torch.ones(1))).startswith("torch.return_types.sort(")
+assert str(type(h)) == "<class 'torch.Tensor'>" and str(type(h.dtype)) == "<class 'torch.dtype'>"
+assert str(torch.Size) == "<class 'torch.Size'>" and str(type(h.device)) == "<class 'torch.device'>"
 import torch.onnx  # noqa: F401  (importable: scripts import it to export only when asked)
 assert not torch.onnx.is_in_onnx_export()
 try:

@@ -18,6 +18,9 @@ from .dtypes import (bfloat16, bool_ as bool, cdouble, cfloat, complex64, comple
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
                      int32, int64, long, set_default_dtype, short, uint8)
 from .tensor import Size, Tensor
+# the classes print under the package's name (<class 'tritorch.Tensor'>, as PyTorch's <class 'torch.Tensor'>);
+# the torch alias renames them torch
+Tensor.__module__ = Size.__module__ = dtype.__module__ = device.__module__ = __name__
 from ._memory_format import *  # noqa: E402,F401,F403  (strided, channels_last, preserve_format, ...)
 
 from . import ops  # noqa: E402,F401  (registers every op and binds Tensor methods)

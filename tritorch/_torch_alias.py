@@ -71,8 +71,12 @@ def alias_torch() -> None:
     for name, module in list(sys.modules.items()):
         if name == _OURS or name.startswith(_OURS + "."):
             sys.modules.setdefault(_THEIRS + name[len(_OURS):], module)
-    from .dtypes import PUBLIC_NAME
+    from .dtypes import PUBLIC_NAME, dtype
+    from .device import device
+    from .tensor import Size, Tensor
     PUBLIC_NAME[0] = _THEIRS   # printed dtypes, sizes and type strings say torch.*, as the script expects
+    for cls in (Tensor, Size, dtype, device):   # and type(x) is <class 'torch.Tensor'>
+        cls.__module__ = _THEIRS
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
     _alias_in_spawned_children()
