@@ -161,3 +161,23 @@ def test_errors():
     if "cuda" in DEVICES:
         with pytest.raises(RuntimeError, match="device"):
             L.lstm_layer(gx, h.to("cuda"), c, w)
+
+
+def test_lstm_under_autocast_runs_in_the_regions_dtype_as_torch():
+    torch = pytest.importorskip("torch")
+    tm = torch.nn.LSTM(4, 5, 2, batch_first=True)
+    m = tt.nn.LSTM(4, 5, 2, batch_first=True)
+    m.load_state_dict({k: tt.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = np.random.default_rng(2).standard_normal((3, 6, 4)).astype(np.float32)
+    tx, ox = torch.tensor(x, requires_grad=True), tt.tensor(x, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ty, (th, tc) = tm(tx)
+    with tt.autocast("cpu", dtype=tt.bfloat16):
+        oy, (oh, oc) = m(ox)
+    assert [str(t.dtype) for t in (oy, oh, oc)] == ["tritorch.bfloat16"] * 3
+    assert [str(t.dtype) for t in (ty, th, tc)] == ["torch.bfloat16"] * 3
+    assert_close(oy.float(), ty.float().detach().numpy(), rtol=0.05, atol=0.05)
+    ty.float().sum().backward()
+    oy.float().sum().backward()
+    assert ox.grad.dtype is tt.float32 and m.weight_hh_l0.grad.dtype is tt.float32
+    assert_close(ox.grad, tx.grad.numpy(), rtol=0.05, atol=0.05)

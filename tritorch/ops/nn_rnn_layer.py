@@ -378,7 +378,7 @@ lstm_layer_op = register(OpDef(
     name="lstm_layer", family=FAMILY, infer=_lstm_layer_infer,
     impl={"cpu": _lstm_layer_cpu, "cuda": _lstm_layer_cuda}, ref=_lstm_layer_ref,
     samples=layer_samples(0, SHAPES, "lstm_layer", 4, _ROLES), dtypes=FLOATS, n_outputs=2, vjp=_lstm_layer_vjp,
-    save="both",
+    save="both", autocast="lower",   # (PyTorch's autocast runs an LSTM layer in the region's dtype on cpu and cuda)
     bench=BenchSpec(sizes=SIZES, make=layer_bench(0, 4, _ROLES), bytes=_layer_bytes,
                     flops=lambda s: s[0] * (8 * s[1] * s[2] * s[2] + 40 * s[1] * s[2])),
     doc="every step's (h, c) of one LSTM layer direction from the input projections, h0, c0 and weight_hh",
