@@ -214,3 +214,19 @@ def test_errors_match_torch(name, shape, kw):
     with pytest.raises(type(expected.value)) as got:
         getattr(F, name)(tt.tensor(x), **kw)
     assert str(got.value) == str(expected.value)
+
+
+def test_max_pool_2x2_path_equals_the_general_one():
+    # the 2x2 / stride 2 shortcut (_np_max_pool_2x2) against the general two-stage path, with ties in every window
+    # position and both orientations; NaN and -inf windows take the sequential rule (checked by the samples)
+    from tritorch.ops import nn_pool as P
+    rng = np.random.default_rng(7)
+    for shape in ((2, 3, 4, 6), (1, 1, 2, 2), (3, 2, 8, 2)):
+        x = rng.integers(-2, 3, shape).astype(np.float32)      # few distinct values: ties everywhere
+        g = P._pool_geom("max_pool2d", shape, 2, None, 0, 1, False)
+        best, idx = P._np_max_pool_2x2(x, g)
+        want_best, want_idx = P._np_max_pool_first(x, g)
+        np.testing.assert_array_equal(best, want_best)
+        np.testing.assert_array_equal(idx.reshape(want_idx.shape), want_idx)
+        y, i = tt.nn.functional.max_pool2d(tt.tensor(x), 2, return_indices=True)
+        np.testing.assert_array_equal(i.numpy(), want_idx.reshape(i.shape))
