@@ -224,15 +224,14 @@ def _lstm_layer_backward_cuda(meta, grad_hs, grad_cs, gates_x, h0, c0, weight_hh
     with no_grad():
         gx, h0t, c0t, w, ghs, gcs = (t.to(d) for t in (gates_x, h0, c0, weight_hh, grad_hs, grad_cs))
         hs, cs, hgs = _forward_ops(gx, h0t, c0t, w, reverse)
-        dgs = [None] * T
+        dgs, hprev = [None] * T, [None] * T
         dh, dc = zeros((B, H), dtype=d, device=gx.device), zeros((B, H), dtype=d, device=gx.device)
         for t in steps(T, not reverse):
             p = prev_step(t, T, reverse)
-            cx = c0t if p is None else cs[p]
+            hprev[t], cx = (h0t, c0t) if p is None else (hs[p], cs[p])
             dgs[t], dc = _cell.lstm_cell_backward_op(ghs[t] + dh, gcs[t] + dc, gx[t], hgs[t], cx)
             dh = matmul_op(dgs[t], w)
         if T * B:
-            hprev = [h0t if prev_step(t, T, reverse) is None else hs[prev_step(t, T, reverse)] for t in range(T)]
             dgx = cat(dgs, 0)                                        # (T * B, 4H)
             dw = mm_op(dgx.t(), cat(hprev, 0))
             dgx = dgx.reshape(T, B, G)

@@ -41,7 +41,7 @@ class ZeroRedundancyOptimizer(Optimizer):
                                "overlap_with_ddp=False (the step then follows backward)")
         self.process_group = process_group if process_group is not None else GroupMember.WORLD
         self.world_size, self.rank = get_world_size(process_group), get_rank(process_group)
-        self.global_rank = get_global_rank(self.process_group, self.rank) if process_group is not None else self.rank
+        self.global_rank = get_global_rank(self.process_group, self.rank)
         self.optimizer_class = optimizer_class
         self.parameters_as_bucket_view = parameters_as_bucket_view
         self._optim_defaults = defaults
@@ -84,7 +84,7 @@ class ZeroRedundancyOptimizer(Optimizer):
 
     def _owner_global_rank(self, p) -> int:
         rank = self._owner[id(p)]
-        return get_global_rank(self.process_group, rank) if self.process_group is not GroupMember.WORLD else rank
+        return get_global_rank(self.process_group, rank)
 
     def _sync_hyperparameters(self) -> None:
         # an lr scheduler (or the user) sets this optimizer's groups; the local optimizer reads its own
@@ -97,11 +97,10 @@ class ZeroRedundancyOptimizer(Optimizer):
         """Update this rank's share of the parameters, then give every rank every parameter's new value."""
         self._sync_hyperparameters()
         loss = self.optim.step(closure) if closure is not None else self.optim.step()
-        group = None if self.process_group is GroupMember.WORLD else self.process_group
         with no_grad():
             for g in self.param_groups:
                 for p in g["params"]:
-                    broadcast(p, src=self._owner_global_rank(p), group=group)
+                    broadcast(p, src=self._owner_global_rank(p), group=self.process_group)
         return loss
 
     # ------------------------------------------------------------------------------------------ state dicts
@@ -123,9 +122,8 @@ class ZeroRedundancyOptimizer(Optimizer):
         share = {index[id(local[i])]: {k: (_Array(v.detach().cpu().numpy()) if isinstance(v, Tensor) else v)
                                        for k, v in s.items()}
                  for i, s in local_sd["state"].items()}
-        group = None if self.process_group is GroupMember.WORLD else self.process_group
         shares = [None] * self.world_size if self.global_rank == to else None
-        gather_object(share, shares, dst=to, group=group)
+        gather_object(share, shares, dst=to, group=self.process_group)
         if self.global_rank == to:
             merged = {}
             for s in shares:
