@@ -152,3 +152,7 @@ def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     if copy:
         t = t.clone()
     return t if device is None else t.to(device)
+
+
+from . import _collector  # noqa: E402  (last: the objects import made stay out of the collector's walks)
+_collector.freeze_import_objects()
