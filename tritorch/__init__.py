@@ -155,4 +155,5 @@ def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
 
 
 from . import _collector  # noqa: E402  (last: the objects import made stay out of the collector's walks)
-_collector.freeze_import_objects()
+from .profiler import _hooks as _profiler_hooks  # noqa: E402
+_collector.freeze_import_objects(before=_profiler_hooks.remember_frozen_cells)

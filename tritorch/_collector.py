@@ -17,12 +17,16 @@ import gc
 import os
 
 
-def freeze_import_objects() -> bool:
-    """Collect, then freeze every tracked object (once, at the end of `import tritorch`); False if switched off
-    (TRITORCH_GC_FREEZE=0) or the collector is disabled (the program manages it itself)."""
+def freeze_import_objects(before=None) -> bool:
+    """Collect, call `before()` (what must search the objects with gc.get_referrers while it still can: the
+    permanent generation is not searched), then freeze every tracked object (once, at the end of `import
+    tritorch`); False if switched off (TRITORCH_GC_FREEZE=0) or the collector is disabled (the program manages
+    it itself)."""
     if os.environ.get("TRITORCH_GC_FREEZE", "1") == "0" or not gc.isenabled():
         return False
     gc.collect()
+    if before is not None:
+        before()
     gc.freeze()
     atexit.register(gc.unfreeze)
     return True

@@ -5,7 +5,8 @@ versions of `OpDef.__call__`, of every op's cpu shortcut (`OpDef.fast`), of ever
 of the Function / in-place rebase nodes' rules, adds global optimizer step hooks (a range per step, named as
 PyTorch names it: `Optimizer.step#AdamW.step`), and `uninstall()` puts the originals back. The shortcuts are
 also held in closure cells by the Tensor operators and public functions that call them directly (`a * b`,
-`x.exp()`); those cells are found once per profile with `gc.get_referrers` and swapped too, because reading
+`x.exp()`); those cells are found once per profile with `gc.get_referrers` (those among the objects import
+froze out of the collector, once before the freeze) and swapped too, because reading
 `op.fast` on every call instead would cost the unprofiled hot path an attribute lookup.
 
 Several sessions may be installed at once (a profile and a FlopCounterMode, forward AD inside either, nested
@@ -342,6 +343,29 @@ class _Fanout(ObservingSession):
 
 _undo: list = []        # (restore function) for everything install() swapped
 
+# The shortcut-holding closure cells among the objects `import tritorch` froze out of the collector
+# (_collector.py): gc.get_referrers does not search the permanent generation, so they are found just before.
+_FROZEN_CELLS: list = []
+
+
+def _cells_holding(shortcuts: dict) -> list:
+    return [c for c in gc.get_referrers(*(f for _, f in shortcuts.values()))
+            if type(c) is types.CellType and id(c.cell_contents) in shortcuts]
+
+
+def remember_frozen_cells() -> None:
+    """Find the cells that hold the ops' shortcuts now, before import freezes them (~10 ms)."""
+    shortcuts = {id(op.fast): (op, op.fast) for op in _registry.ops() if op.fast is not None}
+    _FROZEN_CELLS[:] = _cells_holding(shortcuts)
+
+
+def _shortcut_cells(shortcuts: dict) -> list:
+    """The closure cells that hold one of `shortcuts` (id -> (op, fast)): those remembered at import that still
+    do, and any made since (found by the collector)."""
+    found = {id(c): c for c in _FROZEN_CELLS if id(c.cell_contents) in shortcuts}
+    found.update((id(c), c) for c in _cells_holding(shortcuts))
+    return list(found.values())
+
 
 def install(session: Session) -> None:
     """Put `session` on the hooks (swapping them in if it is the first)."""
@@ -359,8 +383,7 @@ def install(session: Session) -> None:
         if op.fast is not None:
             shortcuts.setdefault(id(op.fast), (op, op.fast))
     # the closure cells that hold a shortcut, found before any wrapper exists (a wrapper's own cell holds one)
-    cells = [c for c in gc.get_referrers(*(f for _, f in shortcuts.values()))
-             if type(c) is types.CellType and id(c.cell_contents) in shortcuts]
+    cells = _shortcut_cells(shortcuts)
     wrappers = {key: _profiled_fast(op, fast) for key, (op, fast) in shortcuts.items()}
     try:
         _registry.OpDef.__call__ = _profiled_call
