@@ -385,3 +385,29 @@ def test_methods_take_their_sizes_as_keywords():
         x.view(2, 3, size=(6,))
     with pytest.raises(TypeError, match="reshape\\(\\) got an unexpected keyword argument 'size'"):
         x.reshape(size=(6,))
+
+
+def test_expand_views_on_both_paths_have_pytorchs_geometry():
+    # a C-contiguous cpu input takes the NumPy shortcut (_expand_native), others the registered path: both must
+    # give PyTorch's sizes, strides and offset, share the input's storage, and record the same gradient
+    base = arange(2, 3, 4)
+    cases = [(base[:, :1], (2, 5, 4)), (base[0, :1], (7, 1, 4)), (base[1, 2, :1], (3, -1)),
+             (arange(), (2, 3)), (base.transpose(0, 1)[:1], (6, 2, 4)), (base[1:, 1:2], (-1, 3, -1))]
+    for x, size in cases:
+        y = x.expand(*size)
+        shape = tuple(x.shape[i - (len(size) - x.dim())] if s == -1 else s for i, s in enumerate(size))
+        lead = len(size) - x.dim()
+        strides = tuple(0 if i < lead or (x.shape[i - lead] == 1 and shape[i] != 1) else x.stride(i - lead)
+                        for i in range(len(size)))
+        assert (tuple(y.shape), y.stride(), y.storage_offset()) == (shape, strides, x.storage_offset())
+        assert y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+        same(y, np.broadcast_to(host(x), shape))
+    x = arange(1, 4).clone().requires_grad_()
+    y = x.expand(3, 2, 4)
+    assert y.grad_fn is not None and y._base is x
+    (y * arange(3, 2, 4)).sum().backward()
+    same(x.grad, np_arange(3, 2, 4).sum(axis=(0, 1))[None])
+    with pytest.raises(RuntimeError, match=r"must match the existing size \(3\) at non-singleton dimension 1"):
+        arange(2, 3).expand(2, 4)
+    with pytest.raises(RuntimeError, match="isn't allowed in a leading, non-existing dimension 0"):
+        arange(3).expand(-1, 3)

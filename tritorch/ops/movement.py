@@ -678,12 +678,12 @@ unsqueeze_op = _register_view("unsqueeze", _unsqueeze_infer, lambda x, dim: np.e
 
 # ================================================================================================= expand
 
-def _expand_infer(x, size):
-    size = tuple(size)
-    shape, strides = x._data.shape, _strides(x)
+def _expand_geometry(shape: tuple, strides: tuple, size: tuple, what) -> tuple:
+    """(shape, strides) of `shape`/`strides` (in any unit) expanded to `size`: size-1 and new leading dims get
+    stride 0, -1 keeps a size. Raises PyTorch's errors (`what()` names the input in them)."""
     nd, n = len(shape), len(size)
     if n < nd:
-        raise RuntimeError(f"expand({_type_str(x)}{{{list(shape)}}}, size={list(size)}): the number of sizes "
+        raise RuntimeError(f"expand({what()}, size={list(size)}): the number of sizes "
                            f"provided ({n}) must be greater or equal to the number of dimensions in the tensor ({nd})")
     out_shape, out_strides = [0] * n, [0] * n
     for i in range(n - 1, -1, -1):
@@ -705,7 +705,38 @@ def _expand_infer(x, size):
                                    f"non-existing dimension {i}")
             st = 0
         out_shape[i], out_strides[i] = target, st
-    return Meta(tuple(out_shape), x.dtype, x.device, (tuple(out_strides), 0))
+    return tuple(out_shape), tuple(out_strides)
+
+
+def _expand_infer(x, size):
+    shape, strides = _expand_geometry(x._data.shape, _strides(x), tuple(size),
+                                      lambda: f"{_type_str(x)}{{{list(x._data.shape)}}}")
+    return Meta(shape, x.dtype, x.device, (strides, 0))
+
+
+_EXPAND_CACHE: dict = {}
+
+
+def _expand_native(a, size):
+    """expand's cpu view built directly (5.5 -> ~2 us a call: every sum's backward expands its gradient): the
+    geometry in bytes, cached by (shape, strides, size) as view's; None (the full path, which raises PyTorch's
+    errors) for anything but int sizes of a C-contiguous array, whose buffer the view can then be made over."""
+    if size.__class__ is not tuple or not a.flags.c_contiguous:
+        return None
+    key = (a.shape, a.strides, size)
+    g = _EXPAND_CACHE.get(key)
+    if g is None:
+        for n in size:
+            if n.__class__ is not int:
+                return None
+        try:
+            g = _expand_geometry(a.shape, a.strides, size, str)
+        except RuntimeError:
+            return None
+        if len(_EXPAND_CACHE) > 4096:
+            _EXPAND_CACHE.clear()
+        _EXPAND_CACHE[key] = g
+    return np.ndarray(g[0], a.dtype, buffer=a, strides=g[1])
 
 
 def _expand_ref(x, size):
@@ -725,7 +756,7 @@ def _expand_samples(T, device, dtype):
 
 
 expand_op = _register_view("expand", _expand_infer, _expand_ref, _expand_samples,
-                           lambda torch, x, size: x.expand(size), lambda x: ((x.shape,), {}),
+                           lambda torch, x, size: x.expand(size), lambda x: ((x.shape,), {}), fast=_expand_native,
                            doc="expand(x, size): broadcast size-1 dims with stride 0 (-1 keeps a size)")
 
 
