@@ -35,6 +35,9 @@ CASES = [
     ("fft2", (2, 4, 6), True, {}), ("ifft2", (4, 5), True, {"s": (3, 8)}), ("fftn", (2, 3, 4), True, {}),
     ("fftn", (2, 3, 4), False, {"dim": (0, 2), "norm": "ortho"}), ("rfft2", (4, 6), False, {}),
     ("irfft2", (4, 4), True, {}), ("rfftn", (2, 4, 6), False, {}), ("irfftn", (2, 3, 5), True, {"s": (3, 8)}),
+    ("hfft2", (3, 4, 5), True, {}), ("hfftn", (3, 4, 5), True, {"s": (4, 8), "dim": (0, 2), "norm": "ortho"}),
+    ("hfftn", (2, 3, 4), True, {"norm": "forward"}), ("ihfft2", (3, 4, 6), False, {}),
+    ("ihfftn", (2, 4, 6), False, {"s": (3, 5), "norm": "ortho"}), ("ihfftn", (4, 5), False, {"norm": "forward"}),
 ]
 
 

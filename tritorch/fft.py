@@ -12,7 +12,7 @@ from .ops.registry import wrap_dim
 from .tensor import Tensor
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
-           "rfftn", "irfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "rfftn", "irfftn", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
 
 
 def _floating(x: Tensor) -> Tensor:
@@ -162,6 +162,25 @@ def rfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor
 
 def irfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
     return irfftn(input, s, dim, norm, out=out)
+
+
+def hfftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
+    """The n-d FFT of a Hermitian-symmetric signal given by its half along the last dim: irfftn of the conjugate
+    with the dual normalisation (as hfft is irfft's)."""
+    return irfftn(_as_complex(input).conj(), s, dim, _DUAL[norm], out=out)
+
+
+def ihfftn(input: Tensor, s=None, dim=None, norm=None, *, out=None) -> Tensor:
+    """The inverse of hfftn: the conjugate of rfftn with the dual normalisation."""
+    return _out(rfftn(input, s, dim, _DUAL[norm]).conj(), out)
+
+
+def hfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
+    return hfftn(input, s, dim, norm, out=out)
+
+
+def ihfft2(input: Tensor, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:
+    return ihfftn(input, s, dim, norm, out=out)
 
 
 def fftfreq(n: int, d: float = 1.0, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
