@@ -89,3 +89,36 @@ def test_errors():
         G.gru_layer(gx, h, w, None)
     with pytest.raises(RuntimeError, match="workspace must be the forward's"):
         G.gru_layer_backward_op(tt.ones(3, 2, 2), gx, h, w, b, workspace=tt.ones(3))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_autocast_follows_pytorchs_per_device_lists(device):
+    # PyTorch's autocast lowers GRU / gru_cell / lstm_cell on cuda (its cuda list) but not on cpu (its cpu list
+    # names neither; nn.LSTM's layers are lowered on both): the ops' policies are per device type
+    torch = pytest.importorskip("torch")
+    lowered = device != "cpu"
+    dtype = tt.float16 if lowered else tt.bfloat16
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 6, 4)).astype(np.float32)
+    for name in ("GRU", "GRUCell", "LSTMCell"):
+        tm = getattr(torch.nn, name)(4, 5)
+        m = getattr(tt.nn, name)(4, 5).to(device)
+        m.load_state_dict({k: tt.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+        tx = torch.tensor(x if name == "GRU" else x[0], requires_grad=True)
+        ox = tt.tensor(x if name == "GRU" else x[0], device=device, requires_grad=True)
+        with tt.autocast(device, dtype=dtype):
+            out = m(ox)
+        theirs = tm(tx)   # (float32, torch's cpu result without autocast: the reference for the values)
+        out, theirs = (out[0], theirs[0]) if isinstance(out, tuple) else (out, theirs)
+        assert out.dtype is (tt.float16 if lowered else tt.float32), (name, out.dtype)
+        # (the input projections are lowered matmuls on both devices: values to half precision)
+        assert_close(out.float(), theirs.detach().numpy(), rtol=0.02, atol=0.02)
+        out.float().sum().backward()
+        theirs.sum().backward()
+        weight = m.weight_hh_l0 if name == "GRU" else m.weight_hh
+        assert ox.grad.dtype is tt.float32 and weight.grad.dtype is tt.float32
+        assert_close(ox.grad, tx.grad.numpy(), rtol=0.05, atol=0.05)
+    if not lowered:   # on cpu, as torch's own autocast leaves them
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert torch.nn.GRU(4, 5)(torch.tensor(x))[0].dtype == torch.float32
+            assert torch.nn.LSTMCell(4, 5)(torch.tensor(x[0]))[0].dtype == torch.float32

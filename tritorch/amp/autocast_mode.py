@@ -60,9 +60,14 @@ def cast_args(policy: str, args, kwargs):
     devices = _state.AUTOCAST.devices
     if not devices:
         return args, kwargs
-    target = devices.get(_device_of(args))
+    device_type = _device_of(args)
+    target = devices.get(device_type)
     if target is None:
         return args, kwargs
+    if policy.__class__ is dict:   # a policy per device type (PyTorch's cpu and cuda lists differ for some ops)
+        policy = policy.get(device_type)
+        if policy is None:
+            return args, kwargs
     if policy == "lower":
         def fn(t):
             return t.to(target) if t.dtype.kind == _dt.FLOAT and t.dtype is not target \

@@ -257,6 +257,7 @@ gru_layer_op = register(OpDef(
     name="gru_layer", family=FAMILY, infer=_gru_layer_infer,
     impl={"cpu": _gru_layer_cpu, "cuda": _gru_layer_cuda}, ref=_gru_layer_ref,
     samples=layer_samples(0, SHAPES, "gru_layer", 3, _ROLES), dtypes=FLOATS, vjp=_gru_layer_vjp,
+    autocast={"cuda": "lower"},   # (PyTorch's autocast lowers a GRU on cuda, not on cpu)
     bench=BenchSpec(sizes=SIZES, make=layer_bench(0, 3, _ROLES), bytes=_layer_bytes,
                     flops=lambda s: s[0] * (6 * s[1] * s[2] * s[2] + 30 * s[1] * s[2])),
     doc="every step's h of one GRU layer direction from the input projections, h0, weight_hh and bias_hh",

@@ -702,9 +702,13 @@ _SIZES = ((64, 1024), (1024, 1024))
 
 # ================================================================================================ declarations
 
+# PyTorch's autocast lowers lstm_cell and gru_cell on cuda; on cpu they run as given (its cpu list has neither)
+_CUDA_LOWER = {"cuda": "lower"}
+
 lstm_cell_op = register(OpDef(
     name="fused_lstm_cell", family=FAMILY, infer=_lstm_infer, impl={"cpu": _lstm_cpu, "cuda": _lstm_cuda},
     ref=_lstm_ref, samples=_cell_samples(4, 0, _SHAPES, "lstm"), dtypes=FLOATS, n_outputs=2, vjp=_lstm_vjp,
+    autocast=_CUDA_LOWER,
     bench=BenchSpec(sizes=_SIZES, make=_bench(4, 0), bytes=lambda s, d: 11 * s[0] * s[1] * d.itemsize,
                     flops=lambda s: 40 * s[0] * s[1]),
     doc="(hy, cy) of an LSTM step from the input and hidden gate pre-activations [i f g o] and cx, one kernel",
@@ -721,7 +725,7 @@ lstm_cell_backward_op = register(OpDef(
 
 gru_cell_op = register(OpDef(
     name="fused_gru_cell", family=FAMILY, infer=_gru_infer, impl={"cpu": _gru_cpu, "cuda": _gru_cuda},
-    ref=_gru_ref, samples=_cell_samples(3, 0, _SHAPES, "gru"), dtypes=FLOATS, vjp=_gru_vjp,
+    ref=_gru_ref, samples=_cell_samples(3, 0, _SHAPES, "gru"), dtypes=FLOATS, vjp=_gru_vjp, autocast=_CUDA_LOWER,
     bench=BenchSpec(sizes=_SIZES, make=_bench(3, 0), bytes=lambda s, d: 8 * s[0] * s[1] * d.itemsize,
                     flops=lambda s: 30 * s[0] * s[1]),
     doc="hy of a GRU step from the input and hidden gate pre-activations [r z n] (hidden bias included) and hx",

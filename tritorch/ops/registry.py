@@ -123,9 +123,10 @@ class OpDef:
     list_input: bool = False
     # What an autocast region does to the op's floating tensor arguments: "lower" (float32 ones to the region's
     # dtype: matmuls, convolutions, attention), "fp32" (float16/bfloat16 ones to float32: reductions, norms,
-    # losses, exp/log...), "promote" (all to the widest), or None (run as given). tritorch.amp sets the
-    # built-in ops' policies from PyTorch's lists; a custom op may declare its own.
-    autocast: str | None = None
+    # losses, exp/log...), "promote" (all to the widest), or None (run as given); or a dict of those by device
+    # type ({"cuda": "lower"}: run as given elsewhere). tritorch.amp sets the built-in ops' policies from
+    # PyTorch's lists; a custom op may declare its own.
+    autocast: "str | dict | None" = None
     # The op that takes this op's calls with a complex operand (ops/complex.py sets add's, mul's, sum's, ...);
     # None: such calls are refused (unless `dtypes` lists a complex dtype: then the op takes them itself).
     complex_op: "OpDef | None" = None
