@@ -17,6 +17,8 @@ from .device import device
 from .dtypes import (bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: A004
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
                      int32, int64, long, set_default_dtype, short, uint8)
+from .dtypes import (float4_e2m1fn_x2, float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz,  # noqa: F401
+                     float8_e8m0fnu, uint16, uint32, uint64)
 from .tensor import Size, Tensor
 # the classes print under the package's name (<class 'tritorch.Tensor'>, as PyTorch's <class 'torch.Tensor'>);
 # the torch alias renames them torch
