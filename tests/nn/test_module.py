@@ -153,6 +153,35 @@ def test_load_state_dict_strict_errors():
     assert (tres.missing_keys, tres.unexpected_keys) == (result.missing_keys, result.unexpected_keys)
 
 
+def test_extra_state_in_state_dict():
+    # get_extra_state/set_extra_state, saved under "<prefix>_extra_state" (transformers' loader compares keys with
+    # torch.nn.modules.module._EXTRA_STATE_KEY_SUFFIX)
+    from tritorch.nn.modules.module import _EXTRA_STATE_KEY_SUFFIX
+    assert _EXTRA_STATE_KEY_SUFFIX == "_extra_state"
+
+    class WithExtra(nn.Linear):
+        def get_extra_state(self):
+            return {"version": 3}
+
+        def set_extra_state(self, state):
+            self.restored = state
+
+    outer = nn.Sequential(WithExtra(2, 2))
+    sd = outer.state_dict()
+    assert list(sd) == ["0.weight", "0.bias", "0._extra_state"] and sd["0._extra_state"] == {"version": 3}
+    outer.load_state_dict(sd)
+    assert outer[0].restored == {"version": 3}
+    del sd["0._extra_state"]
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "0._extra_state"'):
+        outer.load_state_dict(sd)
+    plain = nn.Linear(2, 2)
+    assert list(plain.state_dict()) == ["weight", "bias"]
+    r = plain.load_state_dict({**plain.state_dict(), "_extra_state": 1}, strict=False)
+    assert r.unexpected_keys == ["_extra_state"] and r.missing_keys == []
+    with pytest.raises(RuntimeError, match="should never be called"):
+        plain.get_extra_state()
+
+
 def test_load_state_dict_assign():
     m = Net()
     new_w = tt.full((4, 3), 2.0)

@@ -63,6 +63,8 @@ class _HookDict(OrderedDict):
     """An OrderedDict that a weakref can point to (plain dicts cannot be weakly referenced)."""
 
 
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"   # the state_dict key of a module's get_extra_state()
+
 _HOOK_TABLES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
                 "_forward_hooks_always_called", "_backward_hooks", "_backward_pre_hooks")
 
@@ -555,6 +557,21 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def get_extra_state(self):
+        """The module's state beyond its parameters and buffers, saved under `<prefix>_extra_state` in state_dict
+        by a module that overrides this (and set_extra_state, which load_state_dict then calls with it)."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called. Please file "
+                           "an issue at https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to "
+                           "report this bug.")
+
+    def set_extra_state(self, state) -> None:
+        """Restore what get_extra_state returned (see there)."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called. Please file "
+                           "an issue at https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to "
+                           "report this bug.")
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False) -> dict:
         """An OrderedDict of every parameter and persistent buffer by dotted name (detached, sharing storage)."""
@@ -609,9 +626,15 @@ class Module:
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
                                   f"{param.shape} and whose dimensions in the checkpoint are {value.shape}, an "
                                   f"exception occurred : {e.args}.")
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        has_extra = type(self).set_extra_state is not Module.set_extra_state
+        if has_extra and extra_key in state_dict:
+            self.set_extra_state(state_dict[extra_key])
+        elif has_extra and strict:
+            missing_keys.append(extra_key)
         if strict:
             for key in state_dict:
-                if key.startswith(prefix):
+                if key.startswith(prefix) and not (has_extra and key == extra_key):
                     first = key[len(prefix):].split(".", 1)[0]
                     if first not in self._modules and first not in local_state:
                         unexpected_keys.append(key)
