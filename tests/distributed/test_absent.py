@@ -16,7 +16,11 @@ NAMES = {
     "tritorch.distributed.tensor._utils": ["compute_local_shape_and_global_offset"],
     "tritorch.distributed.device_mesh": ["DeviceMesh", "init_device_mesh"],
     "tritorch.distributed.fsdp": ["CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel",
-                                  "MixedPrecisionPolicy", "OffloadPolicy", "fully_shard"],
+                                  "MixedPrecisionPolicy", "OffloadPolicy", "fully_shard", "StateDictType",
+                                  "ShardingStrategy", "BackwardPrefetch", "CPUOffload", "MixedPrecision",
+                                  "FullStateDictConfig"],
+    "tritorch.distributed.fsdp.fully_sharded_data_parallel": ["FullyShardedDataParallel", "StateDictType",
+                                                              "ShardingStrategy"],
     "tritorch.distributed._composable.fsdp": ["fully_shard", "MixedPrecisionPolicy", "CPUOffloadPolicy"],
     "tritorch.distributed.algorithms.join": ["Join", "Joinable", "JoinHook"],
     "tritorch.distributed._functional_collectives": ["wait_tensor", "all_to_all_single_autograd"],
@@ -64,6 +68,12 @@ def test_value_types_and_trivial_helpers():
     mp = MixedPrecisionPolicy(param_dtype=tt.bfloat16)
     assert (mp.param_dtype, mp.reduce_dtype, mp.output_dtype, mp.cast_forward_inputs) == (tt.bfloat16, None, None, True)
     assert CPUOffloadPolicy().pin_memory and isinstance(CPUOffloadPolicy(), OffloadPolicy)
+    from tritorch.distributed import fsdp
+    assert [(e.name, e.value) for e in fsdp.StateDictType] == [("FULL_STATE_DICT", 1), ("LOCAL_STATE_DICT", 2),
+                                                               ("SHARDED_STATE_DICT", 3)]
+    assert fsdp.ShardingStrategy.NO_SHARD.value == 3 and fsdp.BackwardPrefetch.BACKWARD_POST.value == 2
+    assert fsdp.CPUOffload().offload_params is False and fsdp.MixedPrecision().cast_root_forward_inputs is True
+    assert fsdp.FullStateDictConfig(rank0_only=True).offload_to_cpu is False
     t = tt.ones(2)
     assert wait_tensor(t) is t
     JoinHook().main_hook()

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._absent import AbsentClass, absent_function
+from .api import (BackwardPrefetch, CPUOffload, FullStateDictConfig, MixedPrecision, ShardingStrategy,
+                  StateDictConfig, StateDictType)
 
-__all__ = ["CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel", "MixedPrecisionPolicy", "OffloadPolicy",
-           "fully_shard"]
+__all__ = ["BackwardPrefetch", "CPUOffload", "CPUOffloadPolicy", "FSDPModule", "FullStateDictConfig",
+           "FullyShardedDataParallel", "MixedPrecision", "MixedPrecisionPolicy", "OffloadPolicy", "ShardingStrategy",
+           "StateDictConfig", "StateDictType", "fully_shard"]
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,7 @@ class FSDPModule(AbsentClass):
     """The class fully_shard mixes into a module; no tritorch module is one."""
 
 
-class FullyShardedDataParallel(AbsentClass):
-    """torch.distributed.fsdp.FullyShardedDataParallel: not in tritorch."""
+from .fully_sharded_data_parallel import FullyShardedDataParallel  # noqa: E402
 
 
 fully_shard = absent_function("fully_shard", "torch.distributed.fsdp.fully_shard")
