@@ -154,3 +154,11 @@ def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     if copy:
         t = t.clone()
     return t if device is None else t.to(device)
+
+
+import sys as _sys  # noqa: E402
+
+from . import _numpy_kwargs as _nk  # noqa: E402
+
+_nk.install(_sys.modules[__name__], Tensor)   # axis= / keepdims= as PyTorch's aliases of dim= / keepdim=
+del _nk, _sys
