@@ -146,6 +146,14 @@ class OpNode(_OpNodeSlots):
         outs = tuple(o.unpack(self) for o in self._output)
         return outs if len(outs) > 1 else outs[0]
 
+    def saved_output(self, index: int):
+        """Output `index` of a multi-output op that saved its outputs, checked against in-place changes alone: a
+        rule that needs only the indices of (values, indices) lets the values be modified in place afterwards, as
+        PyTorch's (which saves only what the formula reads)."""
+        if self.freed or self._output is None:
+            raise RuntimeError(_FREED if self.freed else f"{self.op.name} did not save its output")
+        return self._output[index].unpack(self)
+
     @property
     def out_meta(self) -> tuple:
         return self._out_metas if self._out_metas is not None else (self.meta,)
