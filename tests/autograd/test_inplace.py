@@ -193,3 +193,25 @@ def test_values_of_a_selection_can_be_modified_in_place(name):
         (values * m.arange(values.shape[-1])).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
+def test_where_operands_can_be_modified_in_place_after_the_call():
+    # where's backward reads only the condition (Longformer writes into the operands afterwards); changing the
+    # condition itself is still caught
+    data = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    grads = []
+    for m in (tt, torch):
+        x = m.tensor(data, requires_grad=True)
+        a, b = x * 2, x * 3
+        out = m.where(x > 0, a, b)
+        a.zero_()
+        b.add_(1)
+        (out * out).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+    x = tt.tensor(data, requires_grad=True)
+    cond = x > 0
+    out = tt.where(cond, x, 0.0)
+    cond.logical_not_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
