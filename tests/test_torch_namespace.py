@@ -1030,3 +1030,31 @@ def test_numpy_style_axis_and_keepdims_aliases():
         x.sum(dim=0, axis=0)
     with pytest.raises(TypeError, match="multiple values for argument 'keepdim'"):
         tt.sum(x, 0, keepdim=True, keepdims=True)
+
+
+def test_check_family():
+    # torch._check and friends (transformers guards inputs with _check, _check_with, _check_tensor_all_with)
+    tt._check(True)
+    tt._check_tensor_all(tt.tensor([True, True]))
+    cases = [(tt._check, RuntimeError), (tt._check_index, IndexError), (tt._check_value, ValueError),
+             (tt._check_type, TypeError), (tt._check_not_implemented, NotImplementedError)]
+    for fn, error in cases:
+        with pytest.raises(error, match="^Expected cond to be True, but got False."):
+            fn(False)
+        with pytest.raises(error, match="^custom$"):
+            fn(False, lambda: "custom")
+    with pytest.raises(KeyError, match="5"):
+        tt._check_with(KeyError, False, lambda: 5)
+    with pytest.raises(ValueError, match="^bad$"):
+        tt._check_tensor_all_with(ValueError, tt.tensor([True, False]), lambda: "bad")
+    with pytest.raises(TypeError, match="cond tensor must have dtype tritorch.bool, but got tritorch.int64"):
+        tt._check_tensor_all(tt.tensor([1, 1]))
+    with pytest.raises(TypeError, match="cond must be a tensor"):
+        tt._check_tensor_all(True)
+    with pytest.raises(TypeError, match="cond must be a bool, but got a Tensor"):
+        tt._check(tt.tensor(True))
+    with pytest.raises(TypeError, match="message must be a callable"):
+        tt._check(False, "text")
+    tt._check_is_size(0)
+    with pytest.raises(RuntimeError):
+        tt._check_is_size(-1)
