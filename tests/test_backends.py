@@ -98,3 +98,19 @@ def test_names_exist_in_torch():
         warnings.simplefilter("ignore")
         for name in tt.backends.cuda_sdp.__all__:
             assert hasattr(torch.backends.cuda, name), name
+
+
+def test_cudnn_flags_context_manager():
+    # transformers' CTC loss runs under `with torch.backends.cudnn.flags(enabled=False):`
+    from tritorch.backends import cudnn
+    assert cudnn.enabled and not cudnn.deterministic and cudnn.version() is None
+    with cudnn.flags(enabled=False, deterministic=True):
+        assert not cudnn.enabled and cudnn.deterministic and not cudnn.benchmark
+        assert not tt.backends.cudnn.enabled
+    assert cudnn.enabled and not cudnn.deterministic
+    try:
+        with cudnn.flags(enabled=False):
+            raise KeyError
+    except KeyError:
+        pass
+    assert cudnn.enabled

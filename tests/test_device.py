@@ -33,6 +33,8 @@ def test_device_parsing():
 def test_device_equality_hash_and_pickle():
     assert tt.device("cuda:0") == "cuda:0" and tt.device("cpu") == "cpu" and tt.device("cpu") != tt.device("cuda")
     assert tt.device("cuda") == "cuda" and tt.device("cuda") != "cuda:0"   # as PyTorch's
+    # another framework's device name is simply not equal (accelerate asks `device == "npu"`), not an error
+    assert tt.device("cpu") != "npu" and not (tt.device("cuda:0") == "xla") and tt.device("cpu") != "bogus:x"
     assert {tt.device("cuda:0"): 1}[tt.device(0)] == 1
     assert pickle.loads(pickle.dumps(tt.device("cuda:0"))) is tt.device("cuda:0")
     assert pickle.loads(pickle.dumps(tt.device("cuda"))) is tt.device("cuda")

@@ -198,3 +198,38 @@ def test_dtype_objects_and_aliases():
     assert [d.itemsize for d in ALL] == [1, 1, 1, 2, 4, 8, 2, 2, 4, 8]
     import pickle
     assert pickle.loads(pickle.dumps(tt.bfloat16)) is tt.bfloat16
+
+
+LIMITED = ["uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
+           "float8_e8m0fnu", "float4_e2m1fn_x2"]
+
+
+@pytest.mark.parametrize("name", LIMITED)
+def test_limited_support_dtypes_exist_with_torch_properties(name):
+    # transformers maps safetensors' U16/U32/U64/F8_* to these at import time
+    d = getattr(tt, name)
+    assert repr(d) == f"tritorch.{name}" and tt.dtypes.as_dtype(name) is d
+    import pickle
+    assert pickle.loads(pickle.dumps(d)) is d
+    expected = {"uint16": (False, False, 2), "uint32": (False, False, 4), "uint64": (False, False, 8),
+                "float8_e8m0fnu": (True, False, 1)}.get(name, (True, True, 1))
+    assert (d.is_floating_point, d.is_signed, d.itemsize) == expected
+
+
+def test_limited_support_dtypes_limits():
+    assert tt.finfo(tt.float8_e4m3fn).max == 448.0 and tt.finfo(tt.float8_e5m2).max == 57344.0
+    assert tt.finfo(tt.float8_e4m3fnuz).max == 240.0 and tt.finfo(tt.float8_e4m3fn).eps == 0.125
+    assert tt.iinfo(tt.uint16).max == 65535 and tt.iinfo(tt.uint32).max == 2 ** 32 - 1
+    assert tt.iinfo(tt.uint64).max == 2 ** 64 - 1 and tt.iinfo(tt.uint64).min == 0
+
+
+@needs_torch
+def test_limited_support_dtypes_match_torch():
+    import torch
+    for name in LIMITED:
+        d, t = getattr(tt, name), getattr(torch, name)
+        assert (d.is_floating_point, d.is_signed, d.itemsize) == (t.is_floating_point, t.is_signed, t.itemsize), name
+        if d.is_floating_point and name != "float4_e2m1fn_x2":
+            assert tt.finfo(d).max == torch.finfo(t).max, name
+            if name != "float8_e5m2fnuz":   # torch says 0.125 for it; with 2 mantissa bits it is 0.25 (ml_dtypes)
+                assert tt.finfo(d).eps == torch.finfo(t).eps, name

@@ -90,6 +90,7 @@ def test_config_and_no_ops():
     x = tt.ones(3)
     tt._dynamo.mark_dynamic(x, 0)
     tt._dynamo.mark_static(x)
+    tt._dynamo.mark_static_address(x)   # (transformers' static KV cache marks its tensors)
     tt._dynamo.maybe_mark_dynamic(x, 0)
     tt._dynamo.graph_break()
     tt._dynamo.reset()
@@ -106,7 +107,8 @@ def test_config_defaults_match_torch(name):
     assert getattr(tt._dynamo.config, name) == getattr(torch._dynamo.config, name)
 
 
-@pytest.mark.parametrize("name", ["mark_dynamic", "mark_static", "maybe_mark_dynamic", "graph_break", "reset",
+@pytest.mark.parametrize("name", ["mark_dynamic", "mark_static", "mark_static_address", "maybe_mark_dynamic",
+                                  "graph_break", "reset",
                                   "allow_in_graph", "disallow_in_graph", "forbid_in_graph"])
 def test_signatures_match_torch(name, assert_same_signature):
     torch = pytest.importorskip("torch")

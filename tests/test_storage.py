@@ -1,5 +1,9 @@
 """Tensor.untyped_storage() / storage(), tritorch.UntypedStorage / TypedStorage and set_ from a storage: the memory
 shared by a tensor and its views, compared with PyTorch's behaviour."""
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -7,6 +11,8 @@ import pytest
 
 import tritorch as tt
 from tritorch.testing import devices
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("device", devices())
@@ -100,3 +106,55 @@ def test_constructors_and_values_match_torch():
     with pytest.raises(IndexError):
         s[2]
     assert isinstance(s, tt.UntypedStorage) and isinstance(s, tt.types.Storage.__args__)
+
+
+def test_untyped_storage_from_file(tmp_path):
+    # safetensors' safe_open(framework="pt") maps files with torch.UntypedStorage.from_file (transformers'
+    # from_pretrained reads every checkpoint this way)
+    path = tmp_path / "b.bin"
+    path.write_bytes(b"abcdefgh")
+    s = tt.UntypedStorage.from_file(str(path), shared=False, nbytes=8)
+    assert s.nbytes() == 8 and s[0] == 97 and s.device == tt.device("cpu") and s.tolist()[-1] == 104
+    s[0] = 65   # a private map: the file keeps its bytes
+    assert s[0] == 65 and path.read_bytes() == b"abcdefgh"
+    assert tt.UntypedStorage.from_file(path, False, 4).nbytes() == 4
+    assert tt.UntypedStorage.from_file(str(path)).nbytes() == 0
+    with pytest.raises(RuntimeError, match=r"size <8> is smaller than the required mapping size <16>"):
+        tt.UntypedStorage.from_file(str(path), False, 16)
+    shared = tt.UntypedStorage.from_file(str(path), shared=True, nbytes=8)
+    shared[0] = 65
+    del shared
+    assert path.read_bytes() == b"Abcdefgh"
+    grown = tmp_path / "new.bin"
+    shared = tt.UntypedStorage.from_file(str(grown), shared=True, nbytes=6)
+    assert shared.nbytes() == 6 and grown.stat().st_size == 6
+    del shared
+    t = tt.tensor([], dtype=tt.uint8).set_(tt.UntypedStorage.from_file(str(path), False, 8))
+    assert t.tolist() == [65, 98, 99, 100, 101, 102, 103, 104]
+
+
+def test_safetensors_pt_round_trip_under_the_alias(tmp_path):
+    # safetensors.torch writes and safe_open(framework="pt") reads tritorch tensors once tritorch is `torch`
+    code = textwrap.dedent("""
+        import tritorch
+        tritorch.alias_torch()
+        import torch
+        from safetensors import safe_open
+        from safetensors.torch import load_file, save_file
+        sd = {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.ones(4, dtype=torch.bfloat16),
+              "i": torch.tensor([1, -2], dtype=torch.int64)}
+        save_file(sd, "m.safetensors", metadata={"format": "pt"})
+        with safe_open("m.safetensors", framework="pt", device="cpu") as f:
+            got = {k: f.get_tensor(k) for k in f.keys()}
+            part = f.get_slice("w")[:, 1:]
+        back = load_file("m.safetensors")
+        for d in (got, back):
+            assert sorted(d) == ["b", "i", "w"] and all(type(v) is torch.Tensor for v in d.values())
+            assert all(d[k].dtype == sd[k].dtype and torch.equal(d[k], sd[k]) for k in sd)
+        assert part.tolist() == [[1.0, 2.0], [4.0, 5.0]]
+        print("ok")
+    """)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr

@@ -449,3 +449,13 @@ def test_pytorchs_warnings_for_non_leaf_grad_and_cross_without_dim():
         tt.cross(tt.ones(3), tt.ones(3), dim=0)
     with pytest.warns(UserWarning, match="torch.cross without specifying the dim arg is deprecated"):
         tt.cross(tt.ones(3), tt.ones(3))
+
+
+def test_contains():
+    # `v in t` is (t == v).any(), as PyTorch's (transformers: `pad_token_id in input_ids[:, [-1, 0]]`)
+    t = tt.tensor([[1, 2], [3, 4]])
+    assert 3 in t and 5 not in t and 2.0 in t and tt.tensor(2) in t and tt.tensor([1, 2]) in t
+    assert np.int64(4) in t and True in tt.tensor([0, 1]) and False not in tt.tensor([True])
+    for bad in ("a", None, [1]):
+        with pytest.raises(RuntimeError, match="Tensor.__contains__ only supports Tensor or scalar, but you passed in"):
+            bad in t  # noqa: B015

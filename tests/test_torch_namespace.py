@@ -1011,3 +1011,50 @@ def test_return_types_print_as_pytorchs():
     assert str(tt.sort(tt.tensor([2, 1]))) == want
     assert str(tt.svd(tt.eye(2))).startswith("tritorch.return_types.svd(\nU=tensor(")
     assert type(tt.linalg.qr(tt.eye(2))).__module__ == "tritorch.return_types"
+
+
+def test_numpy_style_axis_and_keepdims_aliases():
+    # PyTorch's parser takes axis= for dim= and keepdims= for keepdim= (transformers: x.all(axis=-1) in beam search,
+    # x.mean(axis=0) in resize_token_embeddings)
+    x = tt.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert tt.sum(x, axis=0, keepdims=True).tolist() == [[5.0, 7.0, 9.0]]
+    assert x.mean(axis=0).tolist() == [2.5, 3.5, 4.5] and x.mean(axis=(0, 1)).item() == 3.5
+    assert (x > 0).all(axis=-1).tolist() == [True, True] and (x > 5).any(axis=1).tolist() == [False, True]
+    assert x.max(axis=1).values.tolist() == [3.0, 6.0] and tt.argmax(x, axis=0).tolist() == [1, 1, 1]
+    assert tt.cat([x, x], axis=0).shape == (4, 3) and tt.stack([x, x], axis=1).shape == (2, 2, 3)
+    assert x.softmax(axis=-1).sum(axis=-1).tolist() == pytest.approx([1.0, 1.0])
+    assert x.cumsum(axis=1)[0].tolist() == [1.0, 3.0, 6.0] and x.unsqueeze(axis=0).shape == (1, 2, 3)
+    assert x.sum(0).tolist() == [5.0, 7.0, 9.0] and tt.sum(x).item() == 21.0   # no keywords: as before
+    assert tt.sum.__name__ == "sum" and tt.Tensor.mean.__name__ == "mean"
+    with pytest.raises(TypeError, match="multiple values for argument 'dim'"):
+        x.sum(dim=0, axis=0)
+    with pytest.raises(TypeError, match="multiple values for argument 'keepdim'"):
+        tt.sum(x, 0, keepdim=True, keepdims=True)
+
+
+def test_check_family():
+    # torch._check and friends (transformers guards inputs with _check, _check_with, _check_tensor_all_with)
+    tt._check(True)
+    tt._check_tensor_all(tt.tensor([True, True]))
+    cases = [(tt._check, RuntimeError), (tt._check_index, IndexError), (tt._check_value, ValueError),
+             (tt._check_type, TypeError), (tt._check_not_implemented, NotImplementedError)]
+    for fn, error in cases:
+        with pytest.raises(error, match="^Expected cond to be True, but got False."):
+            fn(False)
+        with pytest.raises(error, match="^custom$"):
+            fn(False, lambda: "custom")
+    with pytest.raises(KeyError, match="5"):
+        tt._check_with(KeyError, False, lambda: 5)
+    with pytest.raises(ValueError, match="^bad$"):
+        tt._check_tensor_all_with(ValueError, tt.tensor([True, False]), lambda: "bad")
+    with pytest.raises(TypeError, match="cond tensor must have dtype tritorch.bool, but got tritorch.int64"):
+        tt._check_tensor_all(tt.tensor([1, 1]))
+    with pytest.raises(TypeError, match="cond must be a tensor"):
+        tt._check_tensor_all(True)
+    with pytest.raises(TypeError, match="cond must be a bool, but got a Tensor"):
+        tt._check(tt.tensor(True))
+    with pytest.raises(TypeError, match="message must be a callable"):
+        tt._check(False, "text")
+    tt._check_is_size(0)
+    with pytest.raises(RuntimeError):
+        tt._check_is_size(-1)

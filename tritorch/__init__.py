@@ -17,6 +17,8 @@ from .device import device
 from .dtypes import (bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: A004
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
                      int32, int64, long, set_default_dtype, short, uint8)
+from .dtypes import (float4_e2m1fn_x2, float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz,  # noqa: F401
+                     float8_e8m0fnu, uint16, uint32, uint64)
 from .tensor import Size, Tensor
 # the classes print under the package's name (<class 'tritorch.Tensor'>, as PyTorch's <class 'torch.Tensor'>);
 # the torch alias renames them torch
@@ -114,6 +116,8 @@ from ._nn_forms import *  # noqa: E402,F401,F403
 from .ops.nn_rrelu import rrelu_, torch_rrelu as rrelu  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
 from ._torch_alias import alias_torch  # noqa: E402,F401  (import torch -> tritorch; python -m tritorch SCRIPT)
+from ._checks import (_check, _check_index, _check_is_size, _check_not_implemented, _check_tensor_all,  # noqa: E402,F401
+                      _check_tensor_all_with, _check_type, _check_value, _check_with)
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 
 def can_cast(from_, to) -> bool:
@@ -152,6 +156,14 @@ def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     if copy:
         t = t.clone()
     return t if device is None else t.to(device)
+
+
+import sys as _sys  # noqa: E402
+
+from . import _numpy_kwargs as _nk  # noqa: E402
+
+_nk.install(_sys.modules[__name__], Tensor)   # axis= / keepdims= as PyTorch's aliases of dim= / keepdim=
+del _nk, _sys
 
 
 from . import _collector  # noqa: E402  (last: the objects import made stay out of the collector's walks)

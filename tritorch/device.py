@@ -54,7 +54,10 @@ class device:
 
     def __eq__(self, other) -> bool:
         if isinstance(other, str):
-            other = device(other)
+            try:
+                other = device(other)
+            except (RuntimeError, ValueError):   # another framework's device name ("npu", "xla"): not this one
+                return False
         # (a cuda device made before set_device bound its index to the process's device is equal to it)
         return self is other or (other.__class__ is device and self.type == other.type and self.index == other.index)
 

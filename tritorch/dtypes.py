@@ -75,6 +75,19 @@ float32 = dtype("float32", np.float32, FLOAT, True)
 float64 = dtype("float64", np.float64, FLOAT, True)
 complex64 = dtype("complex64", np.complex64, COMPLEX, True)
 complex128 = dtype("complex128", np.complex128, COMPLEX, True)
+# PyTorch's dtypes of limited support: they name storage formats (safetensors' U16/U32/U64, F8_E4M3, ...) and have
+# finfo/iinfo, but no op in ALL takes them (nor does torch's CPU arithmetic, mostly).
+uint16 = dtype("uint16", np.uint16, INT, False)
+uint32 = dtype("uint32", np.uint32, INT, False)
+uint64 = dtype("uint64", np.uint64, INT, False)
+float8_e4m3fn = dtype("float8_e4m3fn", ml_dtypes.float8_e4m3fn, FLOAT, True)
+float8_e5m2 = dtype("float8_e5m2", ml_dtypes.float8_e5m2, FLOAT, True)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz, FLOAT, True)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz, FLOAT, True)
+float8_e8m0fnu = dtype("float8_e8m0fnu", ml_dtypes.float8_e8m0fnu, FLOAT, False)
+float4_e2m1fn_x2 = dtype("float4_e2m1fn_x2", np.uint8, FLOAT, True)   # two 4-bit floats packed in a byte
+LIMITED = (uint16, uint32, uint64, float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu,
+           float4_e2m1fn_x2)
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 FLOATS = (float16, bfloat16, float32, float64)
@@ -89,7 +102,7 @@ half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64  # noqa: A001 - these mirror torch's names
 cfloat, cdouble = complex64, complex128
 
-_BY_NAME = {d.name: d for d in ALL + COMPLEX_DTYPES}
+_BY_NAME = {d.name: d for d in ALL + COMPLEX_DTYPES + LIMITED}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64, cfloat=complex64,
                 cdouble=complex128)
 _FROM_NP = {d.np: d for d in ALL + COMPLEX_DTYPES}

@@ -71,6 +71,34 @@ class UntypedStorage:
             s._block = data.block
         return s
 
+    @classmethod
+    def from_file(cls, filename, shared: bool = False, nbytes: int = 0) -> "UntypedStorage":
+        """A cpu storage of `nbytes` bytes over a memory map of the file (safetensors loads "pt" tensors this way).
+        shared=True: writes go to the file, which is made or grown to `nbytes` if needed; shared=False: a private
+        copy-on-write map, and the file must hold at least `nbytes` bytes."""
+        import os
+        filename = os.fspath(filename)
+        nbytes = int(nbytes)
+        if shared:
+            with open(filename, "ab") as f:   # make it if needed, never truncate
+                if f.seek(0, os.SEEK_END) < nbytes:
+                    f.truncate(nbytes)
+        else:
+            size = os.path.getsize(filename)
+            if size < nbytes:
+                raise RuntimeError(f"file <{filename}> size <{size}> is smaller than the required mapping size "
+                                   f"<{nbytes}>")
+        if nbytes:
+            import mmap
+            with open(filename, "r+b" if shared else "rb") as f:   # (the map outlives the file object)
+                mapped = mmap.mmap(f.fileno(), nbytes, access=mmap.ACCESS_WRITE if shared else mmap.ACCESS_COPY)
+            host = np.frombuffer(mapped, np.uint8)   # a plain ndarray over the map, as every cpu storage is
+        else:
+            host = np.zeros(0, np.uint8)
+        s = cls.__new__(cls)
+        s._bytes, s._block, s._device = host, None, CPU
+        return s
+
     # ---------------------------------------------------------------------------------------- properties
     @property
     def device(self):

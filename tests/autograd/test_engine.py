@@ -170,6 +170,26 @@ def test_no_grad_enable_grad_set_grad_enabled_inference_mode():
     assert f(x).grad_fn is None
 
 
+def test_grad_modes_decorate_without_parentheses():
+    # `@torch.no_grad` (transformers' core_model_loading does this at import) and `@torch.inference_mode` bare
+    x = tt.ones(2, requires_grad=True)
+
+    @tt.no_grad
+    def f(t):
+        """doc"""
+        return t * 2
+
+    @tt.inference_mode
+    def g(t):
+        return tt.is_inference_mode_enabled(), (t * 2).grad_fn
+
+    assert f(x).grad_fn is None and f.__name__ == "f" and f.__doc__ == "doc"
+    assert g(x) == (True, None) and not tt.is_inference_mode_enabled()
+    with tt.no_grad():
+        assert tt.enable_grad(lambda: (x * 2).grad_fn)() is not None
+    assert isinstance(tt.no_grad(), tt.no_grad) and isinstance(tt.inference_mode(False), tt.inference_mode)
+
+
 def test_grad_mode_is_per_thread_and_the_process_count_follows_it():
     # the hot paths skip the thread-local grad mode while no thread has it off (FLAGS.grad_off == 0): a thread
     # in no_grad must not stop this one recording, nor run its own ops with grad, and a thread that ends with

@@ -153,6 +153,76 @@ def test_load_state_dict_strict_errors():
     assert (tres.missing_keys, tres.unexpected_keys) == (result.missing_keys, result.unexpected_keys)
 
 
+def test_extra_state_in_state_dict():
+    # get_extra_state/set_extra_state, saved under "<prefix>_extra_state" (transformers' loader compares keys with
+    # torch.nn.modules.module._EXTRA_STATE_KEY_SUFFIX)
+    from tritorch.nn.modules.module import _EXTRA_STATE_KEY_SUFFIX
+    assert _EXTRA_STATE_KEY_SUFFIX == "_extra_state"
+
+    class WithExtra(nn.Linear):
+        def get_extra_state(self):
+            return {"version": 3}
+
+        def set_extra_state(self, state):
+            self.restored = state
+
+    outer = nn.Sequential(WithExtra(2, 2))
+    sd = outer.state_dict()
+    assert list(sd) == ["0.weight", "0.bias", "0._extra_state"] and sd["0._extra_state"] == {"version": 3}
+    outer.load_state_dict(sd)
+    assert outer[0].restored == {"version": 3}
+    del sd["0._extra_state"]
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "0._extra_state"'):
+        outer.load_state_dict(sd)
+    plain = nn.Linear(2, 2)
+    assert list(plain.state_dict()) == ["weight", "bias"]
+    r = plain.load_state_dict({**plain.state_dict(), "_extra_state": 1}, strict=False)
+    assert r.unexpected_keys == ["_extra_state"] and r.missing_keys == []
+    with pytest.raises(RuntimeError, match="should never be called"):
+        plain.get_extra_state()
+
+
+def test_state_dict_and_load_state_dict_hooks():
+    # Mamba renames old checkpoint keys in a _register_load_state_dict_pre_hook; the order and arguments below are
+    # PyTorch's (checked against it in the same sequence)
+    m = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    log = []
+    m[0].register_state_dict_pre_hook(lambda mod, prefix, keep_vars: log.append(("pre", prefix, keep_vars)))
+    h = m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: log.append(("post", prefix, sorted(sd))))
+    assert sorted(m.state_dict()) == ["0.bias", "0.weight", "1.bias", "1.weight"]
+    assert log == [("pre", "0.", False), ("post", "", ["0.bias", "0.weight", "1.bias", "1.weight"])]
+    h.remove()
+    private = m._register_state_dict_hook(lambda mod, sd, prefix, meta: {"only": 1})
+    assert m.state_dict() == {"only": 1}
+    private.remove()
+    bad = m.register_state_dict_post_hook(lambda *a: {})
+    with pytest.raises(RuntimeError, match="state_dict post-hook must return None"):
+        m.state_dict()
+    bad.remove()
+
+    def rename(sd, prefix, *rest):
+        assert len(rest) == 5   # local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        if prefix + "w" in sd:
+            sd[prefix + "weight"] = sd.pop(prefix + "w")
+
+    m[0]._register_load_state_dict_pre_hook(rename)
+    seen = []
+    m[1].register_load_state_dict_pre_hook(lambda mod, sd, prefix, *rest: seen.append((mod is m[1], prefix)))
+
+    def drop_junk(mod, keys):
+        seen.append(("post", list(keys.missing_keys), list(keys.unexpected_keys)))
+        if "junk" in keys.unexpected_keys:
+            keys.unexpected_keys.remove("junk")
+
+    m.register_load_state_dict_post_hook(drop_junk)
+    sd = dict(m.state_dict())
+    sd["0.w"] = sd.pop("0.weight")
+    sd["junk"] = tt.zeros(1)
+    original = dict(sd)
+    assert m.load_state_dict(sd) == ([], [])
+    assert seen == [(True, "1."), ("post", [], ["junk"])] and sd == original   # (the hooks edit a copy)
+
+
 def test_load_state_dict_assign():
     m = Net()
     new_w = tt.full((4, 3), 2.0)

@@ -618,3 +618,25 @@ def test_float_powers_by_common_exponents_equal_across_devices(device, dtype):
     x = tt.tensor(np.random.default_rng(1).standard_normal(1000), dtype=dtype)
     for e in (2.0, 3.0, -2.0, 3, 2, -1.0, 0.5, -0.5):
         np.testing.assert_array_equal(tt.pow(x.to(device), e).cpu().numpy(), tt.pow(x, e).numpy())
+
+
+def test_two_python_numbers():
+    # add/sub/mul/div (and their aliases) take two numbers, as PyTorch's: Longformer computes
+    # torch.div(seq_len, window_overlap, rounding_mode="trunc") with ints
+    cases = {"div_trunc": (lambda m: m.div(7, 2, rounding_mode="trunc"), 3, "int64"),
+             "div": (lambda m: m.div(7, 2), 3.5, "float32"),
+             "true_divide": (lambda m: m.true_divide(7, 2), 3.5, "float32"),
+             "floor_divide": (lambda m: m.floor_divide(7, 2), 3, "int64"),
+             "add": (lambda m: m.add(2, 3, alpha=2), 8, "int64"),
+             "sub": (lambda m: m.subtract(5, 3), 2, "int64"), "mul": (lambda m: m.multiply(2, 3.0), 6.0, "float32"),
+             "add_bool": (lambda m: m.add(True, True), True, "bool"),
+             "div_floor_float": (lambda m: m.div(7.0, 2, rounding_mode="floor"), 3.0, "float32")}
+    for name, (f, value, dtype) in cases.items():
+        r = f(tt)
+        assert isinstance(r, tt.Tensor) and r.ndim == 0 and r.item() == value, name
+        assert str(r.dtype) == f"tritorch.{dtype}", name
+        if TORCH is not None:
+            t = f(TORCH)
+            assert t.item() == value and str(t.dtype) == f"torch.{dtype}", name
+    with pytest.raises(TypeError, match="must be Tensor"):
+        tt.maximum(2, 3)   # (PyTorch refuses two numbers here too)

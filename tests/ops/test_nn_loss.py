@@ -376,3 +376,25 @@ def test_cpu_shortcut_matches_the_full_path(reduction):
     assert op.fast(x, tt.tensor(np.array([0, 1, 2, 3, 4, 0, 1, 2, 7])), None, **kw) is None   # out of range
     assert op.fast(x, t, None, ignore_index=2, reduction=reduction, label_smoothing=0.0) is None  # may be ignored
     assert op.fast(x.double()[:, :0], t, None, **kw) is None               # empty
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"label_smoothing": 0.1}, {"ignore_index": 1},
+                                {"weight": [0.5, 2.0, 1.0]}])
+def test_cross_entropy_of_a_transposed_input(device, kw):
+    # CLIP's contrastive loss takes cross_entropy(logits.T, arange(n)): the one-hot subtraction of the gradient
+    # must reach a non-contiguous input's rows (the cpu fast path lost it)
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).standard_normal((3, 3)).astype(np.float32)
+    grads, losses = [], []
+    for m, dev in ((tt, device), (torch, "cpu")):
+        x = m.tensor(data, requires_grad=True, device=dev)
+        kwargs = {k: (m.tensor(v, device=dev) if k == "weight" else v) for k, v in kw.items()}
+        s = x * 3.0
+        loss = (m.nn.functional.cross_entropy(s, m.arange(3, device=dev), **kwargs)
+                + m.nn.functional.cross_entropy(s.T, m.tensor([2, 0, 1], device=dev), **kwargs))
+        loss.backward()
+        losses.append(float(loss))
+        grads.append(x.grad.cpu().numpy())
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)

@@ -84,3 +84,27 @@ def test_matches_torch():
     pairs = P.tree_flatten_with_path({"b": [1, NT(2, 3)]})[0]
     t_pairs = torch_pytree.tree_flatten_with_path({"b": [1, NT(2, 3)]})[0]
     assert [P.keystr(kp) for kp, _ in pairs] == [torch_pytree.keystr(kp) for kp, _ in t_pairs]
+
+
+def test_builtin_node_functions_under_torch_private_names():
+    # transformers registers its ModelOutput (an OrderedDict subclass) with flatten_with_keys_fn=_dict_flatten_with_keys
+    class Out(collections.OrderedDict):
+        pass
+
+    P.register_pytree_node(Out, lambda o: (list(o.values()), list(o.keys())),
+                           lambda children, keys: Out(zip(keys, children)),
+                           flatten_with_keys_fn=P._dict_flatten_with_keys)
+    try:
+        tree = Out(loss=1, logits=[2, 3])
+        assert P.tree_leaves_with_path(tree) == [((P.MappingKey("loss"),), 1),
+                                                 ((P.MappingKey("logits"), P.SequenceKey(0)), 2),
+                                                 ((P.MappingKey("logits"), P.SequenceKey(1)), 3)]
+        assert P.tree_unflatten(*P.tree_flatten(tree)) == tree
+    finally:
+        del P.SUPPORTED_NODES[Out]
+    assert P._dict_flatten({"a": 1, "b": 2}) == ([1, 2], ["a", "b"])
+    assert P._dict_unflatten([1, 2], ["a", "b"]) == {"a": 1, "b": 2}
+    assert P._list_flatten([1, 2]) == ([1, 2], None) and P._list_unflatten([1, 2], None) == [1, 2]
+    assert P._tuple_flatten((1, 2)) == ([1, 2], None) and P._tuple_unflatten([1, 2], None) == (1, 2)
+    assert P._tuple_flatten_with_keys((5,)) == ([(P.SequenceKey(0), 5)], None)
+    assert P._list_flatten_with_keys([5]) == ([(P.SequenceKey(0), 5)], None)

@@ -9,7 +9,7 @@ from ..compiler import allow_in_graph, assume_constant_result, disable, is_compi
 
 __all__ = ["OptimizedModule", "allow_in_graph", "assume_constant_result", "config", "disable", "disallow_in_graph",
            "eval_frame", "forbid_in_graph", "graph_break", "is_compiling", "mark_dynamic", "mark_static",
-           "maybe_mark_dynamic", "reset"]
+           "mark_static_address", "maybe_mark_dynamic", "reset"]
 
 
 def disallow_in_graph(fn):
@@ -31,6 +31,10 @@ def mark_dynamic(t, index, *, hint_override=None, min=None, max=None, specialize
 
 def mark_static(t, index=None) -> None:
     """Mark dims of `t` (or a module) as static for the tracer: a no-op here."""
+
+
+def mark_static_address(t, guard: bool = False) -> None:
+    """Mark a tensor's memory as fixed for the tracer (transformers' static KV cache does): a no-op here."""
 
 
 def maybe_mark_dynamic(t, index) -> None:

@@ -146,6 +146,28 @@ class OpNode(_OpNodeSlots):
         outs = tuple(o.unpack(self) for o in self._output)
         return outs if len(outs) > 1 else outs[0]
 
+    def checked_input(self, index: int):
+        """Positional arg `index` as recorded, its version checked alone: for a rule whose formula reads one saved
+        input (where's condition) while the others may be modified in place afterwards, as PyTorch allows. (An op
+        that saved no inputs gives its (shape, dtype, device) triple, as `args` does.)"""
+        if self.freed:
+            raise RuntimeError(_FREED)
+        args, versions = self._args, self._versions
+        a = args[index]
+        if versions is not None and a.__class__ is Tensor:
+            k = sum(1 for b in args[:index] if b.__class__ is Tensor)
+            if a._version[0] != versions[k]:
+                raise RuntimeError(modified_message(a.dtype, a.device, a._data.shape, a._version[0], versions[k]))
+        return a
+
+    def saved_output(self, index: int):
+        """Output `index` of a multi-output op that saved its outputs, checked against in-place changes alone: a
+        rule that needs only the indices of (values, indices) lets the values be modified in place afterwards, as
+        PyTorch's (which saves only what the formula reads)."""
+        if self.freed or self._output is None:
+            raise RuntimeError(_FREED if self.freed else f"{self.op.name} did not save its output")
+        return self._output[index].unpack(self)
+
     @property
     def out_meta(self) -> tuple:
         return self._out_metas if self._out_metas is not None else (self.meta,)

@@ -42,12 +42,21 @@ class _Mode:
     _args: tuple = ()
 
 
-class no_grad(_Mode):
+class _NoParamMode(_Mode):
+    """A mode that takes no arguments, so that it decorates bare as well: `@torch.no_grad` as `@torch.no_grad()`."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamMode):
     def _enter_state(self):
         STATE.enabled = False
 
 
-class enable_grad(_Mode):
+class enable_grad(_NoParamMode):
     def _enter_state(self):
         STATE.enabled = True
 
@@ -66,6 +75,11 @@ class set_grad_enabled(_Mode):
 
 
 class inference_mode(_Mode):
+    def __new__(cls, mode=True):
+        if callable(mode):   # bare `@torch.inference_mode`: mode is the function
+            return cls()(mode)
+        return super().__new__(cls)
+
     def __init__(self, mode: bool = True):
         self._args = (mode,)
 

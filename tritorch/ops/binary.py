@@ -1829,25 +1829,37 @@ def _arg(x):
     return x if y is NotImplemented else y  # the op's infer raises PyTorch's TypeError for it
 
 
+_PY_NUMBERS = (bool, int, float, complex)
+
+
+def _first(input, other):
+    """add/sub/mul/div's input: as PyTorch's, these take two Python numbers (torch.div(7, 2, rounding_mode="trunc")
+    is tensor(3)), the first then being the 0-dim tensor torch.tensor(input) would make."""
+    if input.__class__ in _PY_NUMBERS and not isinstance(other, Tensor):
+        from .creation import tensor
+        return tensor(input)
+    return _arg(input)
+
+
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcast and promoted (torch.add)."""
     if alpha.__class__ is int and alpha == 1:
-        return add_op(_arg(input), _arg(other), out=out)
-    return add_op(_arg(input), _arg(other), alpha=alpha, out=out)
+        return add_op(_first(input, other), _arg(other), out=out)
+    return add_op(_first(input, other), _arg(other), alpha=alpha, out=out)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other (torch.sub); bool operands raise as in PyTorch."""
     if alpha.__class__ is int and alpha == 1:
-        return sub_op(_arg(input), _arg(other), out=out)
-    return sub_op(_arg(input), _arg(other), alpha=alpha, out=out)
+        return sub_op(_first(input, other), _arg(other), out=out)
+    return sub_op(_first(input, other), _arg(other), alpha=alpha, out=out)
 
 
 subtract = sub
 
 
 def mul(input, other, *, out=None):
-    return mul_op(_arg(input), _arg(other), out=out)
+    return mul_op(_first(input, other), _arg(other), out=out)
 
 
 multiply = mul
@@ -1856,19 +1868,19 @@ multiply = mul
 def div(input, other, *, rounding_mode=None, out=None):
     """True division (float result) or, with rounding_mode 'trunc'/'floor', rounded division in the promoted dtype."""
     if rounding_mode is None:
-        return div_op(_arg(input), _arg(other), out=out)
-    return div_op(_arg(input), _arg(other), rounding_mode=rounding_mode, out=out)
+        return div_op(_first(input, other), _arg(other), out=out)
+    return div_op(_first(input, other), _arg(other), rounding_mode=rounding_mode, out=out)
 
 
 divide = div
 
 
 def true_divide(input, other, *, out=None):
-    return div_op(_arg(input), _arg(other), out=out)
+    return div_op(_first(input, other), _arg(other), out=out)
 
 
 def floor_divide(input, other, *, out=None):
-    return div_op(_arg(input), _arg(other), rounding_mode="floor", out=out)
+    return div_op(_first(input, other), _arg(other), rounding_mode="floor", out=out)
 
 
 def remainder(input, other, *, out=None):

@@ -229,7 +229,7 @@ def _frexp_vjp(ctx, grad_mantissa, grad_exponent=None):
     # mantissa = x * 2^-exponent with the exponent piecewise constant: d/dx = 2^-exponent, exactly by ldexp
     if grad_mantissa is None:
         return (None,)
-    _, exponent = ctx.output
+    exponent = ctx.saved_output(1)
     return (ldexp_op(grad_mantissa, -exponent),)
 
 

@@ -542,6 +542,10 @@ def _ce_plain_np(plan, meta, x, target, input, out):
     lo, hi = np.minimum.reduce(t), np.maximum.reduce(t)
     if lo < 0 or hi >= C or lo <= plan.ignore_index <= hi:
         return None  # out-of-range targets (the general path raises) or some may be ignored
+    if not x.flags.c_contiguous:
+        # (a transposed view, CLIP's logits.T: NumPy's ufuncs keep its layout, and the one-hot subtraction below
+        # writes through e.reshape(-1), which is a view only of a C-ordered e)
+        x = np.ascontiguousarray(x)
     ones = ones_vector(C, x.dtype)
     e = None
     if x.size >= _UNSHIFTED_MIN:   # no row max unless the log-sum-exps ask for it (see _exp_rows)

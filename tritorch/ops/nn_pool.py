@@ -1092,7 +1092,7 @@ def _pool_kwargs(kwargs) -> dict:
 def _max_vjp(ctx, grad, grad_indices=None):
     if grad is None:
         return (None,)
-    _, indices = ctx.output
+    indices = ctx.saved_output(1)
     x = ctx.inputs[0]
     return (max_pool2d_backward_op(grad, indices, input_size=tuple(x.shape), **_pool_kwargs(ctx.kwargs)),)
 

@@ -1989,7 +1989,7 @@ def _minmax_dim_vjp(ctx, grad, grad_indices=None):
     from .ternary import where
     shape = tuple(ctx.inputs[0].shape)
     d = plan.dims[0]
-    indices = ctx.output[1]
+    indices = ctx.saved_output(1)   # (the values may have been modified in place since)
     at = arange(shape[d], device=grad.device).reshape(*[shape[d] if i == d else 1 for i in range(len(shape))])
     return (where(at == _keep(indices, plan), _keep(grad, plan), 0.0),)
 

@@ -643,7 +643,7 @@ def _select_vjp(ctx, grad_values, grad_indices=None):
     from .creation import zeros
     from .indexing import scatter_op
     x = ctx.inputs[0]  # an InputMeta (save="output"): shape, dtype, device
-    _, indices = ctx.output
+    indices = ctx.saved_output(1)   # (the values may have been modified in place since)
     base = zeros(tuple(x.shape), dtype=grad_values.dtype, device=grad_values.device)
     return (scatter_op(base, ctx.meta.aux, indices, grad_values),)
 

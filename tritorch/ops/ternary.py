@@ -730,7 +730,8 @@ def _zeros(g):
 
 
 def _where_vjp(ctx, grad):
-    c, x, y = ctx.inputs
+    # the formula reads only the condition: x and y may be modified in place after the call (Longformer does)
+    c, x, y = ctx.checked_input(0), *ctx.args[1:]
     c = c if c.dtype is _dt.bool_ else c != 0
     return _tensor_grads(ctx, (c, x, y), None, lambda: where_op(c, grad, 0.0), lambda: where_op(c, 0.0, grad))
 

@@ -121,12 +121,47 @@ def _seq_keys(node):
     return [(SequenceKey(i), c) for i, c in enumerate(node)]
 
 
-register_pytree_node(tuple, lambda t: (list(t), None), lambda c, _: tuple(c),
-                     flatten_with_keys_fn=lambda t: (_seq_keys(t), None))
-register_pytree_node(list, lambda t: (list(t), None), lambda c, _: list(c),
-                     flatten_with_keys_fn=lambda t: (_seq_keys(t), None))
-register_pytree_node(dict, lambda d: (list(d.values()), list(d.keys())), lambda c, keys: dict(zip(keys, c)),
-                     flatten_with_keys_fn=lambda d: ([(MappingKey(k), v) for k, v in d.items()], list(d.keys())))
+# The built-in nodes' functions under PyTorch's private names, which libraries reuse for their own mapping or
+# sequence classes (transformers registers its ModelOutput dicts with _dict_flatten_with_keys).
+def _tuple_flatten(t):
+    return list(t), None
+
+
+def _tuple_flatten_with_keys(t):
+    return _seq_keys(t), None
+
+
+def _tuple_unflatten(children, context):
+    return tuple(children)
+
+
+def _list_flatten(t):
+    return list(t), None
+
+
+def _list_flatten_with_keys(t):
+    return _seq_keys(t), None
+
+
+def _list_unflatten(children, context):
+    return list(children)
+
+
+def _dict_flatten(d):
+    return list(d.values()), list(d.keys())
+
+
+def _dict_flatten_with_keys(d):
+    return [(MappingKey(k), v) for k, v in d.items()], list(d.keys())
+
+
+def _dict_unflatten(children, context):
+    return dict(zip(context, children))
+
+
+register_pytree_node(tuple, _tuple_flatten, _tuple_unflatten, flatten_with_keys_fn=_tuple_flatten_with_keys)
+register_pytree_node(list, _list_flatten, _list_unflatten, flatten_with_keys_fn=_list_flatten_with_keys)
+register_pytree_node(dict, _dict_flatten, _dict_unflatten, flatten_with_keys_fn=_dict_flatten_with_keys)
 register_pytree_node(OrderedDict, lambda d: (list(d.values()), list(d.keys())),
                      lambda c, keys: OrderedDict(zip(keys, c)),
                      flatten_with_keys_fn=lambda d: ([(MappingKey(k), v) for k, v in d.items()], list(d.keys())))

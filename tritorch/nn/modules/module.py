@@ -1,6 +1,7 @@
 """Module: the base class of every layer (PyTorch's torch.nn.Module contract)."""
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 import weakref
@@ -63,8 +64,11 @@ class _HookDict(OrderedDict):
     """An OrderedDict that a weakref can point to (plain dicts cannot be weakly referenced)."""
 
 
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"   # the state_dict key of a module's get_extra_state()
+
 _HOOK_TABLES = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
-                "_forward_hooks_always_called", "_backward_hooks", "_backward_pre_hooks")
+                "_forward_hooks_always_called", "_backward_hooks", "_backward_pre_hooks", "_state_dict_pre_hooks",
+                "_state_dict_hooks", "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks")
 
 # Hooks every Module runs (torch.nn.modules.module.register_module_*): before its own, as in PyTorch.
 _global_forward_pre_hooks = _HookDict()
@@ -193,6 +197,10 @@ class Module:
         sa(self, "_forward_hooks_always_called", _HookDict())
         sa(self, "_backward_hooks", _HookDict())
         sa(self, "_backward_pre_hooks", _HookDict())
+        sa(self, "_state_dict_pre_hooks", _HookDict())
+        sa(self, "_state_dict_hooks", _HookDict())
+        sa(self, "_load_state_dict_pre_hooks", _HookDict())
+        sa(self, "_load_state_dict_post_hooks", _HookDict())
 
     forward: Callable[..., Any]
 
@@ -555,6 +563,21 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def get_extra_state(self):
+        """The module's state beyond its parameters and buffers, saved under `<prefix>_extra_state` in state_dict
+        by a module that overrides this (and set_extra_state, which load_state_dict then calls with it)."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called. Please file "
+                           "an issue at https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to "
+                           "report this bug.")
+
+    def set_extra_state(self, state) -> None:
+        """Restore what get_extra_state returned (see there)."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called. Please file "
+                           "an issue at https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to "
+                           "report this bug.")
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False) -> dict:
         """An OrderedDict of every parameter and persistent buffer by dotted name (detached, sharing storage)."""
@@ -566,15 +589,70 @@ class Module:
                 keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
+        hooks = self.__dict__.get("_state_dict_pre_hooks")
+        for hook in (hooks.values() if hooks else ()):
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        hooks = self.__dict__.get("_state_dict_hooks")
+        for hook, private in (hooks.values() if hooks else ()):
+            result = hook(self, destination, prefix, {"version": getattr(self, "_version", 1)})
+            if result is not None:
+                if not private:
+                    raise RuntimeError("state_dict post-hook must return None")
+                destination = result
         return destination
+
+    # -------------------------------------------------------------------------------------- state dict hooks
+    def _hook_table(self, name: str) -> _HookDict:
+        table = self.__dict__.get(name)
+        if table is None:   # (a module whose __init__ did not run)
+            table = _HookDict()
+            object.__setattr__(self, name, table)
+        return table
+
+    def _add_hook(self, name: str, entry) -> RemovableHandle:
+        table = self._hook_table(name)
+        handle = RemovableHandle(table)
+        table[handle.id] = entry
+        return handle
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, prefix, keep_vars), called before state_dict() gathers this module's entries."""
+        return self._add_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, state_dict, prefix, local_metadata), called after state_dict() has gathered this module's
+        (and its children's) entries; it may edit state_dict in place and must return None."""
+        return self._add_hook("_state_dict_hooks", (hook, False))
+
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        """The older private form of register_state_dict_post_hook: a hook may return a new state_dict."""
+        return self._add_hook("_state_dict_hooks", (hook, True))
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs),
+        called before this module loads its entries; it may edit state_dict (a copy of the caller's) in place."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook: Callable, with_module: bool = False) -> RemovableHandle:
+        """The private form: hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs), given the module first when with_module=True."""
+        return self._add_hook("_load_state_dict_pre_hooks", functools.partial(hook, self) if with_module else hook)
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, incompatible_keys), called after load_state_dict() has loaded this module and its children;
+        it may remove keys from incompatible_keys.missing_keys / unexpected_keys before strict checks them."""
+        return self._add_hook("_load_state_dict_post_hooks", hook)
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata, strict: bool,
                               missing_keys: list, unexpected_keys: list, error_msgs: list,
                               assign: bool = False) -> None:
+        hooks = self.__dict__.get("_load_state_dict_pre_hooks")
+        for hook in (hooks.values() if hooks else ()):
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
         persistent_buffers = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
                        if v is not None}
@@ -609,9 +687,15 @@ class Module:
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
                                   f"{param.shape} and whose dimensions in the checkpoint are {value.shape}, an "
                                   f"exception occurred : {e.args}.")
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        has_extra = type(self).set_extra_state is not Module.set_extra_state
+        if has_extra and extra_key in state_dict:
+            self.set_extra_state(state_dict[extra_key])
+        elif has_extra and strict:
+            missing_keys.append(extra_key)
         if strict:
             for key in state_dict:
-                if key.startswith(prefix):
+                if key.startswith(prefix) and not (has_extra and key == extra_key):
                     first = key[len(prefix):].split(".", 1)[0]
                     if first not in self._modules and first not in local_state:
                         unexpected_keys.append(key)
@@ -639,6 +723,14 @@ class Module:
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
+            hooks = module.__dict__.get("_load_state_dict_post_hooks")
+            if hooks:
+                incompatible = _IncompatibleKeys(missing_keys, unexpected_keys)
+                for hook in hooks.values():
+                    if hook(module, incompatible) is not None:
+                        raise RuntimeError("Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                                           "expected to return new values, if incompatible_keys need to be modified,"
+                                           " it should be done inplace.")
 
         load(self)
         if strict:
