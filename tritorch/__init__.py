@@ -96,6 +96,7 @@ def as_strided_(input, size, stride, storage_offset=None):
     return input.as_strided_(size, stride, storage_offset)
 from .storage import TypedStorage, UntypedStorage  # noqa: E402,F401
 from ._runtime_names import *  # noqa: E402,F401,F403
+from ._checks import *  # noqa: E402,F401,F403  (torch._assert, torch._check, ...)
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (tritorch.autograd.profiler)
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403
