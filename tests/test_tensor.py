@@ -449,3 +449,50 @@ def test_pytorchs_warnings_for_non_leaf_grad_and_cross_without_dim():
         tt.cross(tt.ones(3), tt.ones(3), dim=0)
     with pytest.warns(UserWarning, match="torch.cross without specifying the dim arg is deprecated"):
         tt.cross(tt.ones(3), tt.ones(3))
+
+
+class _ImageLike(tt.Tensor):
+    """torchvision's tv_tensors.Image pattern: __new__ returns `tensor.as_subclass(cls)`; dtype / device / shape are
+    read-only properties read with __torch_function__ disabled; ops' results are unwrapped to plain tensors."""
+
+    def __new__(cls, data, *, dtype=None):
+        return tt.as_tensor(data, dtype=dtype).as_subclass(cls)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        with tt._C.DisableTorchFunctionSubclass():
+            return func(*args, **(kwargs or {}))
+
+    @property
+    def dtype(self):
+        with tt._C.DisableTorchFunctionSubclass():
+            return super().dtype
+
+    @property
+    def device(self):
+        with tt._C.DisableTorchFunctionSubclass():
+            return super().device
+
+    @property
+    def shape(self):
+        with tt._C.DisableTorchFunctionSubclass():
+            return super().shape
+
+
+def test_subclass_built_in_new_with_read_only_metadata():
+    im = _ImageLike([[1, 2], [3, 4]], dtype=tt.uint8)   # Python calls __init__(data, dtype=...) after __new__
+    assert type(im) is _ImageLike and im.dtype is tt.uint8 and im.tolist() == [[1, 2], [3, 4]]
+    f = im.float()
+    assert type(f) is tt.Tensor and f.dtype is tt.float32
+    im.data = tt.zeros(3)                                # the data setter writes past the read-only properties
+    assert im.dtype is tt.float32 and im.shape == (3,) and type(im.as_subclass(tt.Tensor)) is tt.Tensor
+    p = tt.Tensor._make_subclass(_ImageLike, tt.ones(2), True)
+    assert type(p) is _ImageLike and p.requires_grad and p.is_leaf
+    assert tt.Tensor([1, 2]).dtype is tt.float32 and tt.Tensor(2, 3).shape == (2, 3)
+
+
+def test_legacy_constructor_of_a_plain_subclass():
+    class Plain(tt.Tensor):
+        pass
+    p = Plain([1.0, 2.0])
+    assert type(p) is Plain and p.tolist() == [1.0, 2.0]
