@@ -198,3 +198,19 @@ def test_dtype_objects_and_aliases():
     assert [d.itemsize for d in ALL] == [1, 1, 1, 2, 4, 8, 2, 2, 4, 8]
     import pickle
     assert pickle.loads(pickle.dumps(tt.bfloat16)) is tt.bfloat16
+
+
+def test_limited_unsigned_dtypes():
+    # torchvision compares image dtypes with torch.uint16; PyTorch promotes these only with themselves and floats
+    assert str(tt.uint16) == "tritorch.uint16" and not tt.uint32.is_signed and tt.iinfo(tt.uint64).max == 2 ** 64 - 1
+    assert tt.uint16 != tt.uint8 and tt.promote_types(tt.uint16, tt.uint16) is tt.uint16
+    assert tt.promote_types(tt.uint32, tt.float16) is tt.float16 and tt.promote_types(tt.float64, tt.uint16) is tt.float64
+    with pytest.raises(RuntimeError, match="Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+                                           "promote UInt16 and Int"):
+        tt.promote_types(tt.uint16, tt.int32)
+    with pytest.raises(RuntimeError, match="promote UInt32 and UInt16"):
+        tt.promote_types(tt.uint32, tt.uint16)
+    a = tt.tensor([1, 2], dtype=tt.uint16)
+    assert (a + tt.ones(2)).dtype is tt.float32 and a.float().tolist() == [1.0, 2.0]
+    import pickle
+    assert pickle.loads(pickle.dumps(tt.uint64)) is tt.uint64

@@ -16,7 +16,7 @@ from . import dtypes as _dtypes
 from .device import device
 from .dtypes import (bfloat16, bool_ as bool, cdouble, cfloat, complex64, complex128, double, dtype,  # noqa: A004
                      finfo, float, float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16,
-                     int32, int64, long, set_default_dtype, short, uint8)
+                     int32, int64, long, set_default_dtype, short, uint8, uint16, uint32, uint64)
 from .tensor import Size, Tensor
 # the classes print under the package's name (<class 'tritorch.Tensor'>, as PyTorch's <class 'torch.Tensor'>);
 # the torch alias renames them torch

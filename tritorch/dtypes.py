@@ -75,6 +75,11 @@ float32 = dtype("float32", np.float32, FLOAT, True)
 float64 = dtype("float64", np.float64, FLOAT, True)
 complex64 = dtype("complex64", np.complex64, COMPLEX, True)
 complex128 = dtype("complex128", np.complex128, COMPLEX, True)
+# PyTorch's "limited support" unsigned dtypes. tritorch names them (code compares dtypes with them: torchvision's
+# image helpers) but has no tensors of them: they are in no op's dtypes, so ops refuse them.
+uint16 = dtype("uint16", np.uint16, INT, False)
+uint32 = dtype("uint32", np.uint32, INT, False)
+uint64 = dtype("uint64", np.uint64, INT, False)
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 FLOATS = (float16, bfloat16, float32, float64)
@@ -89,7 +94,7 @@ half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64  # noqa: A001 - these mirror torch's names
 cfloat, cdouble = complex64, complex128
 
-_BY_NAME = {d.name: d for d in ALL + COMPLEX_DTYPES}
+_BY_NAME = {d.name: d for d in ALL + COMPLEX_DTYPES + (uint16, uint32, uint64)}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64, cfloat=complex64,
                 cdouble=complex128)
 _FROM_NP = {d.np: d for d in ALL + COMPLEX_DTYPES}
@@ -174,7 +179,25 @@ def _promote_pair(a: dtype, b: dtype) -> dtype:
     return signed if signed.itemsize > 1 else int16
 
 
-_PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL + COMPLEX_DTYPES for b in ALL + COMPLEX_DTYPES}
+class _Promotions(dict):
+    """(a, b) -> promoted dtype. The limited unsigned dtypes promote only with themselves and floating dtypes; any
+    other pair is PyTorch's error."""
+
+    def __missing__(self, key):
+        a, b = key
+        if a.__class__ is dtype and b.__class__ is dtype and {a, b} & _LIMITED:
+            if a is b:
+                return a
+            if a.kind == FLOAT or b.kind == FLOAT:
+                return a if a.kind == FLOAT else b
+            from .ops.registry import _type_name
+            raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+                               f"{_type_name(a)} and {_type_name(b)}")
+        raise KeyError(key)
+
+
+_LIMITED = {uint16, uint32, uint64}
+_PROMOTE = _Promotions({(a, b): _promote_pair(a, b) for a in ALL + COMPLEX_DTYPES for b in ALL + COMPLEX_DTYPES})
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:

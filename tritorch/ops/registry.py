@@ -500,7 +500,8 @@ def can_cast(src: _dt.dtype, dst: _dt.dtype) -> bool:
 
 _TYPE_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.bfloat16: "BFloat16",
                _dt.int64: "Long", _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte",
-               _dt.bool_: "Bool", _dt.complex64: "ComplexFloat", _dt.complex128: "ComplexDouble"}
+               _dt.bool_: "Bool", _dt.complex64: "ComplexFloat", _dt.complex128: "ComplexDouble",
+               _dt.uint16: "UInt16", _dt.uint32: "UInt32", _dt.uint64: "UInt64"}
 
 
 def _type_name(d: _dt.dtype) -> str:
