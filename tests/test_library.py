@@ -548,3 +548,21 @@ def test_private_custom_ops_module():
     _custom_ops.impl_abstract("tt_lib::legacy_neg", func=lambda x: tt.empty_like(x))
     assert tt.ops.tt_lib.legacy_neg(tt.ones(2)).tolist() == [-1.0, -1.0]
     assert tt.ops.tt_lib.legacy_neg(tt.ones(2, device="meta")).shape == (2,)
+
+
+def test_any_ops_namespace_exists_once_named():
+    import types as _types
+    ns = tt.ops.tt_fresh_namespace
+    try:
+        assert ns is tt.ops.tt_fresh_namespace and not hasattr(ns, "nms")   # torchvision's ops: absent, not an error
+        with pytest.raises(AttributeError, match="'_OpNamespace' 'tt_fresh_namespace' object has no attribute 'nms'"):
+            ns.nms
+        op = library.custom_op("tt_fresh_namespace::twice", lambda x: x * 2, mutates_args=(),
+                               schema="(Tensor x) -> Tensor")
+        assert tt.ops.tt_fresh_namespace.twice is op
+    finally:
+        del tt.ops.tt_fresh_namespace
+    from tritorch.ops import stft   # the package's own modules are still imported by name
+    assert isinstance(stft, _types.ModuleType)
+    with pytest.raises(AttributeError):
+        tt.ops._private

@@ -15,8 +15,8 @@ import enum
 from .cuda._device import _CudaDeviceProperties
 
 __all__ = ["_CudaDeviceProperties", "_get_tracing_state", "_log_api_usage_once", "DispatchKey", "DispatchKeySet",
-           "_ExcludeDispatchKeyGuard", "_IncludeDispatchKeyGuard", "DisableTorchFunctionSubclass", "DisableTorchFunction",
-           "_is_torch_function_enabled", "_disabled_torch_function_impl"]
+           "_ExcludeDispatchKeyGuard", "_IncludeDispatchKeyGuard", "DisableTorchFunctionSubclass",
+           "DisableTorchFunction", "_is_torch_function_enabled", "_disabled_torch_function_impl"]
 
 # The dispatch keys library code names (backends, their autograd and autocast keys, the aliases kernels register
 # under). The numbers are tritorch's own: only the names mean anything.
@@ -30,7 +30,8 @@ DispatchKey = enum.Enum("DispatchKey", [
     "AutocastCUDA", "AutocastXPU", "AutocastMPS", "AutocastHPU", "AutocastXLA", "AutocastPrivateUse1",
     "FuncTorchBatched", "BatchedNestedTensor", "FuncTorchVmapMode", "Batched", "VmapMode",
     "FuncTorchGradWrapper", "DeferredInit", "PythonTLSSnapshot", "FuncTorchDynamicLayerFrontMode",
-    "TESTING_ONLY_GenericWrapper", "TESTING_ONLY_GenericMode", "PreDispatch", "PythonDispatcher", "EndOfFunctionalityKeys",
+    "TESTING_ONLY_GenericWrapper", "TESTING_ONLY_GenericMode", "PreDispatch", "PythonDispatcher",
+    "EndOfFunctionalityKeys",
     "Autograd", "CompositeImplicitAutograd", "FuncTorchBatchedDecomposition", "CompositeImplicitAutogradNestedTensor",
     "CompositeExplicitAutograd", "CompositeExplicitAutogradNonFunctional",
 ], module=__name__)

@@ -85,3 +85,15 @@ def load_library(path) -> None:
         UNLOADED_PACKAGES.add(caller.partition(".")[0])
     raise OSError(f"tritorch cannot load {path}: it holds C++ operators compiled against PyTorch's libtorch; write "
                   f"them as tritorch ops (tritorch.library) instead")
+
+
+def __getattr__(name: str):
+    """torch.ops.<namespace>: as in PyTorch, any namespace exists once named (empty until custom ops are defined
+    in it), so `hasattr(torch.ops.torchvision, "nms")` asks about the op. Not for private names or this package's
+    own modules (so that `from tritorch.ops import <module>` still imports the module)."""
+    import importlib.util
+    if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..library import _OpNamespace
+    namespace = globals()[name] = _OpNamespace(name)
+    return namespace
