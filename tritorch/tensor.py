@@ -415,6 +415,14 @@ _DTYPE_SLOT = Tensor.__dict__["dtype"]
 _DEVICE_SLOT = Tensor.__dict__["device"]
 
 
+def _seen_writes(view: Tensor, root: Tensor) -> None:
+    """A view just taken of `root` has seen root's in-place writes so far (autograd/inplace.py: only views taken
+    before a write get their history regenerated)."""
+    token = root._extra.get("rebased") if root._extra is not None else None
+    if token is not None:
+        view._extra = dict(view._extra or {}, rebased_seen=token)
+
+
 def _init_from(t: Tensor, data, dtype, dev) -> None:
     t._data = data
     _DTYPE_SLOT.__set__(t, dtype)

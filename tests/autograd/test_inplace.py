@@ -171,3 +171,21 @@ def test_copy_of_a_leaf_into_a_fresh_tensor_keeps_the_gradient_path(device):
     (b * b).sum().backward()
     (br * br).sum().backward()
     assert a.grad.tolist() == ar.grad.tolist()
+
+
+def test_view_taken_after_an_inplace_write_keeps_its_own_history():
+    # torchvision's ConvNeXt: a channels-last-strided product is added to in place, then permuted for layer_norm.
+    # Only views taken before the write are regenerated from the base (which must be contiguous for that).
+    x = tt.randn(2, 4, 3, 3, requires_grad=True)
+    lin = tt.nn.Linear(4, 4)
+    r = tt.ones(4, 1, 1) * lin(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+    assert not r.is_contiguous()
+    r += x
+    y = r.permute(0, 2, 3, 1)
+    assert y.grad_fn.name() == "PermuteBackward0"
+    tt.nn.functional.layer_norm(y, (4,)).pow(2).sum().backward()
+    # the same without the in-place write
+    x2 = x.detach().requires_grad_()
+    r2 = tt.ones(4, 1, 1) * lin(x2.permute(0, 2, 3, 1)).permute(0, 3, 1, 2) + x2
+    tt.nn.functional.layer_norm(r2.permute(0, 2, 3, 1), (4,)).pow(2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -36,7 +36,7 @@ from ..backends.cuda import CudaArray
 from ..backends.meta import MetaArray, ValueDependentShape
 from .. import dtypes as _dt
 from ..device import CPU, device
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _seen_writes
 
 _REGISTRY: dict[str, "OpDef"] = {}
 _GRAD = _state.GRAD
@@ -173,7 +173,9 @@ class OpDef:
                 if self.view:
                     base = args[0]
                     r._version = base._version
-                    r._base = base if base._base is None else base._base
+                    r._base = root = base if base._base is None else base._base
+                    if root._extra is not None:
+                        _seen_writes(r, root)
             else:
                 r = tuple(_make(a if a.__class__ in _STORAGE else np.asarray(a, d.np), d, meta.device)
                           for a, d in zip(raw, meta.dtype))
@@ -183,6 +185,8 @@ class OpDef:
                     for t in r:
                         t._version = base._version
                         t._base = root
+                        if root._extra is not None:
+                            _seen_writes(t, root)
             if (not _FLAGS.grad_off or _GRAD.enabled) and self.differentiable:
                 if self.list_input:
                     _state.recorder(self, args, kwargs, r, meta)
