@@ -84,3 +84,45 @@ def test_the_same_names_exist_in_torch():
     assert callable(torch.onnx.register_custom_op_symbolic) and hasattr(symbolic_helper, "parse_args")
     for name in ("_get_tracing_state", "_log_api_usage_once"):   # (_CudaDeviceProperties: CUDA builds only)
         assert hasattr(torch._C, name)
+
+
+def test_dispatch_key_sets_and_guards():
+    from tritorch import _C
+    cpu, cuda = _C.DispatchKey.AutocastCPU, _C.DispatchKey.AutocastCUDA
+    keys = _C.DispatchKeySet(cpu) | _C.DispatchKeySet(cuda)       # torchvision's autocast keys, at import
+    assert repr(keys) == "DispatchKeySet(AutocastCPU, AutocastCUDA)" and keys.has(cpu)
+    assert not (keys - _C.DispatchKeySet(cpu)).has(cpu) and keys.remove(cuda) == _C.DispatchKeySet(cpu)
+    assert repr(_C.DispatchKeySet(_C.DispatchKey.Undefined)) == "DispatchKeySet()"
+    assert repr(cpu).startswith("<DispatchKey.AutocastCPU: ")
+    a = tt.ones(2, 2)
+    with tt.autocast("cpu"):
+        assert (a @ a).dtype is tt.bfloat16
+        with _C._ExcludeDispatchKeyGuard(keys):                   # excluding the autocast key: autocast off
+            assert (a @ a).dtype is tt.float32
+        assert (a @ a).dtype is tt.bfloat16
+        with _C._ExcludeDispatchKeyGuard(_C.DispatchKeySet(_C.DispatchKey.Python)), \
+                _C._IncludeDispatchKeyGuard(_C.DispatchKeySet(_C.DispatchKey.CPU)):
+            assert (a @ a).dtype is tt.bfloat16
+
+
+class _Marked(tt.Tensor):
+    pass
+
+
+class _Disabled(tt.Tensor):
+    __torch_function__ = tt._C._disabled_torch_function_impl
+
+
+def test_disabling_torch_function_for_subclasses():
+    m = tt.ones(3).as_subclass(_Marked)
+    assert type(m + 1) is _Marked and tt._C._is_torch_function_enabled()
+    with tt._C.DisableTorchFunctionSubclass():
+        assert not tt._C._is_torch_function_enabled()
+        r = m + 1
+        assert type(r) is tt.Tensor and r.tolist() == [2.0, 2.0, 2.0]
+        assert type(m.as_subclass(tt.Tensor)) is tt.Tensor
+    with tt._C.DisableTorchFunction():
+        assert type(m * 2) is tt.Tensor
+    assert type(m + 1) is _Marked
+    d = tt.ones(2).as_subclass(_Disabled)
+    assert type(d + 1) is tt.Tensor and (d + 1).tolist() == [2.0, 2.0]

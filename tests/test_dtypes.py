@@ -34,6 +34,8 @@ PROMOTIONS = [
 
 
 @pytest.mark.parametrize("a,b,expected", PROMOTIONS, ids=lambda d: getattr(d, "name", str(d)))
+
+
 def test_promote_types_table(a, b, expected):
     assert tt.promote_types(a, b) is expected
     assert tt.promote_types(b, a) is expected  # symmetric
@@ -45,6 +47,8 @@ def test_promote_types_accepts_names():
 
 
 @needs_torch
+
+
 def test_promote_types_matches_pytorch_for_every_pair():
     import torch
     for a in ALL:
@@ -87,11 +91,15 @@ RESULT_TYPES = [
 
 
 @pytest.mark.parametrize("operands,expected", RESULT_TYPES, ids=[str(i) for i in range(len(RESULT_TYPES))])
+
+
 def test_result_type_table(operands, expected):
     assert tt.result_type(*operands) is expected
 
 
 @needs_torch
+
+
 def test_result_type_matches_pytorch():
     import torch
     scalars = [True, 2, 2.5]
@@ -149,6 +157,8 @@ FINFO = {  # dtype: (bits, eps, max, tiny, resolution), PyTorch's values
 
 
 @pytest.mark.parametrize("d", list(FINFO), ids=lambda d: d.name)
+
+
 def test_finfo(d):
     bits, eps, mx, tiny, resolution = FINFO[d]
     fi = tt.finfo(d)
@@ -170,12 +180,16 @@ def test_finfo_default_and_errors():
 @pytest.mark.parametrize("d,lo,hi", [(tt.uint8, 0, 255), (tt.int8, -128, 127), (tt.int16, -32768, 32767),
                                      (tt.int32, -2 ** 31, 2 ** 31 - 1), (tt.int64, -2 ** 63, 2 ** 63 - 1)],
                          ids=lambda v: getattr(v, "name", str(v)))
+
+
 def test_iinfo(d, lo, hi):
     ii = tt.iinfo(d)
     assert (ii.min, ii.max, ii.bits, ii.dtype) == (lo, hi, d.itemsize * 8, d.name)
 
 
 @needs_torch
+
+
 def test_finfo_iinfo_match_pytorch():
     import torch
     for d in FINFO:
@@ -205,6 +219,8 @@ LIMITED = ["uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "float8
 
 
 @pytest.mark.parametrize("name", LIMITED)
+
+
 def test_limited_support_dtypes_exist_with_torch_properties(name):
     # transformers maps safetensors' U16/U32/U64/F8_* to these at import time
     d = getattr(tt, name)
@@ -224,6 +240,8 @@ def test_limited_support_dtypes_limits():
 
 
 @needs_torch
+
+
 def test_limited_support_dtypes_match_torch():
     import torch
     for name in LIMITED:
@@ -233,3 +251,20 @@ def test_limited_support_dtypes_match_torch():
             assert tt.finfo(d).max == torch.finfo(t).max, name
             if name != "float8_e5m2fnuz":   # torch says 0.125 for it; with 2 mantissa bits it is 0.25 (ml_dtypes)
                 assert tt.finfo(d).eps == torch.finfo(t).eps, name
+
+
+def test_limited_unsigned_dtypes():
+    # torchvision compares image dtypes with torch.uint16; PyTorch promotes these only with themselves and floats
+    assert str(tt.uint16) == "tritorch.uint16" and not tt.uint32.is_signed and tt.iinfo(tt.uint64).max == 2 ** 64 - 1
+    assert tt.uint16 != tt.uint8 and tt.promote_types(tt.uint16, tt.uint16) is tt.uint16
+    assert tt.promote_types(tt.uint32, tt.float16) is tt.float16
+    assert tt.promote_types(tt.float64, tt.uint16) is tt.float64
+    with pytest.raises(RuntimeError, match="Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+                                           "promote UInt16 and Int"):
+        tt.promote_types(tt.uint16, tt.int32)
+    with pytest.raises(RuntimeError, match="promote UInt32 and UInt16"):
+        tt.promote_types(tt.uint32, tt.uint16)
+    a = tt.tensor([1, 2], dtype=tt.uint16)
+    assert (a + tt.ones(2)).dtype is tt.float32 and a.float().tolist() == [1.0, 2.0]
+    import pickle
+    assert pickle.loads(pickle.dumps(tt.uint64)) is tt.uint64

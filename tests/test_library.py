@@ -504,3 +504,65 @@ def test_explicit_schema_and_the_define_impl_library_api():
     assert tt.ops.tt_lib2.neg(tt.ones(2)).tolist() == [-1.0, -1.0]
     lib._destroy()
     assert not hasattr(tt.ops.tt_lib2, "neg")
+
+
+def test_register_fake_for_an_undefined_op_is_torchs_error():
+    with pytest.raises(RuntimeError, match="operator tt_lib::undefined_op does not exist"):
+        library.register_fake("tt_lib::undefined_op", lambda x: x)
+
+
+def test_register_fake_from_a_package_whose_compiled_ops_did_not_load(tmp_path, monkeypatch):
+    # torchvision's import: load_library fails (OSError), then register_fake("torchvision::nms") for the op its
+    # library would have defined. The fake is kept; defining the op later attaches it.
+    pkg = tmp_path / "tt_visionlike"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "import tritorch as torch\n"
+        "try:\n"
+        "    torch.ops.load_library('_C.so')\n"
+        "except OSError:\n"
+        "    pass\n"
+        "@torch.library.register_fake('tt_visionlike::double')\n"
+        "def _fake(x):\n"
+        "    return torch.empty_like(x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(__import__("sys").modules, "tt_visionlike", raising=False)
+    mod = __import__("tt_visionlike")
+    assert "tt_visionlike::double" not in library._OPS
+    library.define("tt_visionlike::double", "(Tensor x) -> Tensor")
+    library.impl("tt_visionlike::double", "cpu", lambda x: x * 2)
+    assert library._OPS["tt_visionlike::double"]._abstract_fn is mod._fake
+    y = tt.ops.tt_visionlike.double(tt.ones(2, 3, device="meta"))
+    assert y.device.type == "meta" and y.shape == (2, 3)
+    assert tt.ops.tt_visionlike.double(tt.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_private_custom_ops_module():
+    from tritorch import _custom_ops
+
+    @_custom_ops.custom_op("tt_lib::legacy_neg")
+    def legacy_neg(x: tt.Tensor) -> tt.Tensor:
+        raise NotImplementedError
+
+    _custom_ops.impl("tt_lib::legacy_neg", func=lambda x: -x)
+    _custom_ops.impl_abstract("tt_lib::legacy_neg", func=lambda x: tt.empty_like(x))
+    assert tt.ops.tt_lib.legacy_neg(tt.ones(2)).tolist() == [-1.0, -1.0]
+    assert tt.ops.tt_lib.legacy_neg(tt.ones(2, device="meta")).shape == (2,)
+
+
+def test_any_ops_namespace_exists_once_named():
+    import types as _types
+    ns = tt.ops.tt_fresh_namespace
+    try:
+        assert ns is tt.ops.tt_fresh_namespace and not hasattr(ns, "nms")   # torchvision's ops: absent, not an error
+        with pytest.raises(AttributeError, match="'_OpNamespace' 'tt_fresh_namespace' object has no attribute 'nms'"):
+            ns.nms
+        op = library.custom_op("tt_fresh_namespace::twice", lambda x: x * 2, mutates_args=(),
+                               schema="(Tensor x) -> Tensor")
+        assert tt.ops.tt_fresh_namespace.twice is op
+    finally:
+        del tt.ops.tt_fresh_namespace
+    from tritorch.ops import stft   # the package's own modules are still imported by name
+    assert isinstance(stft, _types.ModuleType)
+    with pytest.raises(AttributeError):
+        tt.ops._private

@@ -16,6 +16,8 @@ def grid(device="cpu", dtype=tt.float32):
 # ------------------------------------------------------------------------------------------------- attributes
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 def test_attributes(device):
     x = grid(device)
     assert x.shape == (3, 4) and isinstance(x.shape, tt.Size) and x.size() == (3, 4)
@@ -35,6 +37,8 @@ def test_attributes(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 def test_strides_of_empty_and_size_one_dims_are_contiguous_strides(device):
     # PyTorch reports contiguous strides whatever the sizes: zeros(0, 3) has strides (3, 1)
     assert tt.zeros(0, 3, device=device).stride() == (3, 1)
@@ -51,6 +55,8 @@ def test_size_is_a_tuple():
 # ---------------------------------------------------------------------------------------- Python conversions
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 def test_item_and_tolist(device):
     x = grid(device)
     assert x[1, 2].item() == 6.0 and isinstance(x[1, 2].item(), float)
@@ -86,6 +92,8 @@ def test_numpy_shares_memory_on_cpu():
 
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 def test_array_protocol(device):
     x = grid(device)
     a = np.asarray(x)
@@ -119,6 +127,8 @@ def test_dlpack_round_trip_with_numpy():
 # ---------------------------------------------------------------------------------------- device and dtype moves
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 def test_to_and_conversion_methods(device):
     x = grid(device)
     assert x.to(tt.float32) is x and x.to(device) is x
@@ -204,6 +214,8 @@ def test_repr_empty_and_summarized():
 # ---------------------------------------------------------------------------------------------- requires_grad
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 def test_requires_grad_rules(device):
     x = tt.tensor([1.0, 2.0], device=device)
     assert not x.requires_grad and x.is_leaf
@@ -275,6 +287,8 @@ def test_deepcopy_as_pytorch():
 
 
 @pytest.mark.parametrize("device", devices())
+
+
 def test_deepcopy_keeps_the_device_and_the_sharing(device):
     import copy
     a = tt.arange(6.0, device=device).reshape(2, 3)
@@ -459,3 +473,48 @@ def test_contains():
     for bad in ("a", None, [1]):
         with pytest.raises(RuntimeError, match="Tensor.__contains__ only supports Tensor or scalar, but you passed in"):
             bad in t  # noqa: B015
+class _ImageLike(tt.Tensor):
+    """torchvision's tv_tensors.Image pattern: __new__ returns `tensor.as_subclass(cls)`; dtype / device / shape are
+    read-only properties read with __torch_function__ disabled; ops' results are unwrapped to plain tensors."""
+
+    def __new__(cls, data, *, dtype=None):
+        return tt.as_tensor(data, dtype=dtype).as_subclass(cls)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        with tt._C.DisableTorchFunctionSubclass():
+            return func(*args, **(kwargs or {}))
+
+    @property
+    def dtype(self):
+        with tt._C.DisableTorchFunctionSubclass():
+            return super().dtype
+
+    @property
+    def device(self):
+        with tt._C.DisableTorchFunctionSubclass():
+            return super().device
+
+    @property
+    def shape(self):
+        with tt._C.DisableTorchFunctionSubclass():
+            return super().shape
+
+
+def test_subclass_built_in_new_with_read_only_metadata():
+    im = _ImageLike([[1, 2], [3, 4]], dtype=tt.uint8)   # Python calls __init__(data, dtype=...) after __new__
+    assert type(im) is _ImageLike and im.dtype is tt.uint8 and im.tolist() == [[1, 2], [3, 4]]
+    f = im.float()
+    assert type(f) is tt.Tensor and f.dtype is tt.float32
+    im.data = tt.zeros(3)                                # the data setter writes past the read-only properties
+    assert im.dtype is tt.float32 and im.shape == (3,) and type(im.as_subclass(tt.Tensor)) is tt.Tensor
+    p = tt.Tensor._make_subclass(_ImageLike, tt.ones(2), True)
+    assert type(p) is _ImageLike and p.requires_grad and p.is_leaf
+    assert tt.Tensor([1, 2]).dtype is tt.float32 and tt.Tensor(2, 3).shape == (2, 3)
+
+
+def test_legacy_constructor_of_a_plain_subclass():
+    class Plain(tt.Tensor):
+        pass
+    p = Plain([1.0, 2.0])
+    assert type(p) is Plain and p.tolist() == [1.0, 2.0]

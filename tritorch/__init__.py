@@ -98,6 +98,7 @@ def as_strided_(input, size, stride, storage_offset=None):
     return input.as_strided_(size, stride, storage_offset)
 from .storage import TypedStorage, UntypedStorage  # noqa: E402,F401
 from ._runtime_names import *  # noqa: E402,F401,F403
+from ._checks import *  # noqa: E402,F401,F403  (torch._assert, torch._check, ...)
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (tritorch.autograd.profiler)
 from .amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403
@@ -116,8 +117,6 @@ from ._nn_forms import *  # noqa: E402,F401,F403
 from .ops.nn_rrelu import rrelu_, torch_rrelu as rrelu  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
 from ._torch_alias import alias_torch  # noqa: E402,F401  (import torch -> tritorch; python -m tritorch SCRIPT)
-from ._checks import (_check, _check_index, _check_is_size, _check_not_implemented, _check_tensor_all,  # noqa: E402,F401
-                      _check_tensor_all_with, _check_type, _check_value, _check_with)
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 
 def can_cast(from_, to) -> bool:

@@ -187,7 +187,25 @@ def _promote_pair(a: dtype, b: dtype) -> dtype:
     return signed if signed.itemsize > 1 else int16
 
 
-_PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL + COMPLEX_DTYPES for b in ALL + COMPLEX_DTYPES}
+class _Promotions(dict):
+    """(a, b) -> promoted dtype. The limited unsigned dtypes promote only with themselves and floating dtypes; any
+    other pair is PyTorch's error."""
+
+    def __missing__(self, key):
+        a, b = key
+        if a.__class__ is dtype and b.__class__ is dtype and {a, b} & _LIMITED:
+            if a is b:
+                return a
+            if a.kind == FLOAT or b.kind == FLOAT:
+                return a if a.kind == FLOAT else b
+            from .ops.registry import _type_name
+            raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+                               f"{_type_name(a)} and {_type_name(b)}")
+        raise KeyError(key)
+
+
+_LIMITED = {uint16, uint32, uint64}
+_PROMOTE = _Promotions({(a, b): _promote_pair(a, b) for a in ALL + COMPLEX_DTYPES for b in ALL + COMPLEX_DTYPES})
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections.abc
 import contextlib
 import inspect
+import sys
 import threading
 import types
 import typing
@@ -373,6 +374,9 @@ class CustomOpDef:
         _registry.register(self._opdef)
         _OPS[self._qualname] = self
         _attach_to_namespace(namespace, name, self)
+        pending = _PENDING_FAKES.pop(self._qualname, None)
+        if pending is not None:
+            self.register_fake(pending)
 
     @property
     def _qualname(self) -> str:
@@ -781,11 +785,32 @@ def _lookup(op) -> CustomOpDef:
     raise TypeError(f"expected a custom op or its 'namespace::name', got {type(op).__name__}")
 
 
+# Fake impls registered by name for ops not defined (yet): name -> fn, attached when the op is defined.
+_PENDING_FAKES: dict = {}
+
+
+def _caller_package(depth: int) -> str:
+    name = sys._getframe(depth + 1).f_globals.get("__name__") or ""
+    return name.partition(".")[0]
+
+
 def register_fake(op, func=None, /, *, lib=None, _stacklevel: int = 1, allow_override: bool = True):
-    """torch.library.register_fake(op_or_name, fn): decorator or direct call."""
-    def inner(func):
+    """torch.library.register_fake(op_or_name, fn): decorator or direct call.
+
+    An op that does not exist is PyTorch's RuntimeError, except for a package whose compiled operator library
+    failed to load (torch.ops.load_library; tritorch runs no C++ operators): its fake impls for the ops that library
+    would have defined (torchvision::nms, ... registered at import) are kept and attached if the op is defined
+    later, so the package imports and its other parts work."""
+    def inner(func, depth):
+        if isinstance(op, str) and op not in _OPS:
+            _split_name(op)
+            from .ops import UNLOADED_PACKAGES
+            if _caller_package(depth) not in UNLOADED_PACKAGES:
+                raise RuntimeError(f"operator {op} does not exist")
+            _PENDING_FAKES[op] = func
+            return func
         return _lookup(op).register_fake(func)
-    return inner if func is None else inner(func)
+    return (lambda func: inner(func, 2)) if func is None else inner(func, 2)
 
 
 def register_kernel(op, device_types, func=None, /, *, lib=None):

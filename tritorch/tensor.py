@@ -76,11 +76,27 @@ class Tensor:
         from .ops.registry import torch_function_default
         return torch_function_default(cls, func, args, {} if kwargs is None else kwargs)
 
-    def __init__(self, *args, **kwargs):
-        # torch.Tensor(data) / torch.Tensor(*sizes): the legacy constructor, float of the default dtype.
+    def __new__(cls, *args, **kwargs):
+        # torch.Tensor(data) / torch.Tensor(*sizes): the legacy constructor, float of the default dtype. Built here
+        # rather than in __init__, as PyTorch does: a subclass whose __new__ returns `tensor.as_subclass(cls)`
+        # (torchvision's tv_tensors) is not then re-initialised from its own constructor's arguments.
         from .ops import creation
         t = creation._legacy_tensor_new(*args, **kwargs)
-        _init_from(self, t._data, t.dtype, t.device)
+        obj = object.__new__(cls)
+        _init_from(obj, t._data, t.dtype, t.device)
+        return obj
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad: bool = False, **kwargs):
+        """An instance of the Tensor subclass `cls` sharing `data`'s storage, detached, a leaf that requires grad
+        when require_grad (PyTorch's way for subclasses to wrap a tensor in __new__)."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"_make_subclass(): cls must be a subclass of Tensor, but got {cls!r}")
+        obj = object.__new__(cls)
+        _init_from(obj, data._data, data.dtype, data.device)
+        obj._version = data._version
+        obj._requires_grad = bool(require_grad)
+        return obj
 
     # ---------------------------------------------------------------- metadata
     @property
@@ -256,7 +272,9 @@ class Tensor:
 
     @data.setter
     def data(self, other: "Tensor") -> None:
-        self._data, self.dtype, self.device = other._data, other.dtype, other.device
+        self._data = other._data
+        _DTYPE_SLOT.__set__(self, other.dtype)
+        _DEVICE_SLOT.__set__(self, other.device)
 
     # ---------------------------------------------------------------- conversion to Python / NumPy
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -398,10 +416,24 @@ def _inference_mark():
     return {"inference": True} if _GRAD.inference else None
 
 
+# Tensor's dtype and device slots, written through these (a subclass may shadow them with read-only properties, as
+# torchvision's TVTensor does)
+_DTYPE_SLOT = Tensor.__dict__["dtype"]
+_DEVICE_SLOT = Tensor.__dict__["device"]
+
+
+def _seen_writes(view: Tensor, root: Tensor) -> None:
+    """A view just taken of `root` has seen root's in-place writes so far (autograd/inplace.py: only views taken
+    before a write get their history regenerated)."""
+    token = root._extra.get("rebased") if root._extra is not None else None
+    if token is not None:
+        view._extra = dict(view._extra or {}, rebased_seen=token)
+
+
 def _init_from(t: Tensor, data, dtype, dev) -> None:
     t._data = data
-    t.dtype = dtype
-    t.device = dev
+    _DTYPE_SLOT.__set__(t, dtype)
+    _DEVICE_SLOT.__set__(t, dev)
     t._requires_grad = False
     t.grad_fn = None
     t._grad = None

@@ -82,7 +82,11 @@ CASES = [_setitem_slice, _mul_view, _write_constant, _into_zeros, _advanced, _co
 
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.strip("_"))
+
+
 def test_inplace_matches_torch(case, device):
     got = _run(tt, device, case)
     want = _run(torch, device, case)
@@ -128,6 +132,8 @@ def test_saved_tensor_then_view_write_raises_version_error():
 
 
 @pytest.mark.parametrize("device", DEVICES)
+
+
 def test_cat_out_is_recorded(device):
     a = tt.randn(3, requires_grad=True, device=device)
     b = tt.randn(2, requires_grad=True, device=device)
@@ -161,6 +167,8 @@ def test_keyword_tensor_that_requires_grad_is_an_error():
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
+
+
 def test_copy_of_a_leaf_into_a_fresh_tensor_keeps_the_gradient_path(device):
     a = tt.tensor([1.0, 2.0], device=device, requires_grad=True)
     ar = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -181,6 +189,8 @@ SELECTIONS = {
 
 
 @pytest.mark.parametrize("name", sorted(SELECTIONS))
+
+
 def test_values_of_a_selection_can_be_modified_in_place(name):
     # the backward of (values, indices) ops reads only the indices, so `values /= values.sum()` (Mixtral's router
     # does this to topk's values) must not trip the in-place check, as in PyTorch
@@ -215,3 +225,21 @@ def test_where_operands_can_be_modified_in_place_after_the_call():
     cond.logical_not_()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+def test_view_taken_after_an_inplace_write_keeps_its_own_history():
+    # torchvision's ConvNeXt: a channels-last-strided product is added to in place, then permuted for layer_norm.
+    # Only views taken before the write are regenerated from the base (which must be contiguous for that).
+    x = tt.randn(2, 4, 3, 3, requires_grad=True)
+    lin = tt.nn.Linear(4, 4)
+    r = tt.ones(4, 1, 1) * lin(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+    assert not r.is_contiguous()
+    r += x
+    y = r.permute(0, 2, 3, 1)
+    assert y.grad_fn.name() == "PermuteBackward0"
+    tt.nn.functional.layer_norm(y, (4,)).pow(2).sum().backward()
+    # the same without the in-place write
+    x2 = x.detach().requires_grad_()
+    r2 = tt.ones(4, 1, 1) * lin(x2.permute(0, 2, 3, 1)).permute(0, 3, 1, 2) + x2
+    tt.nn.functional.layer_norm(r2.permute(0, 2, 3, 1), (4,)).pow(2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -520,3 +520,36 @@ def test_spectral_norm_matches_torch(make):
                                atol=1e-5)
     tt.nn.utils.remove_spectral_norm(m)
     assert "weight" in dict(m.named_parameters()) and "weight_u" not in m.state_dict()
+
+
+class _Versioned(nn.Module):
+    """torchvision's MLPBlock pattern: version 2 renamed `old` to `new`; older checkpoints are renamed on load."""
+    _version = 2
+
+    def __init__(self):
+        super().__init__()
+        self.new = nn.Linear(2, 2)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        version = local_metadata.get("version", None)
+        if version is None or version < 2:
+            for key in [k for k in state_dict if k.startswith(prefix + "old.")]:
+                state_dict[prefix + "new." + key[len(prefix + "old."):]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+
+def test_state_dict_metadata_and_versioned_loading():
+    m = nn.Sequential(_Versioned())
+    sd = m.state_dict()
+    assert sd._metadata == {"": {"version": 1}, "0": {"version": 2}, "0.new": {"version": 1}}
+    assert m.load_state_dict(sd) == ([], [])
+    old = {k.replace("new", "old"): v + 1 for k, v in sd.items()}     # no _metadata: version None, renamed
+    assert m.load_state_dict(old) == ([], [])
+    assert tt.equal(m[0].new.bias, old["0.old.bias"])
+    plain = {k: v for k, v in sd.items()}
+    w = tt.zeros(2, 2)
+    plain["0.new.weight"] = w
+    m.load_state_dict(plain, assign=True)                              # assign reaches the override's super()
+    assert m[0].new.weight.data_ptr() == w.data_ptr()

@@ -242,3 +242,21 @@ def test_grid_sample_nearest_gives_the_grid_a_zero_gradient():
     tt.nn.functional.grid_sample(x, g, mode="nearest", align_corners=False).sum().backward()
     assert g.grad is not None and g.grad.shape == g.shape and not g.grad.numpy().any()
     assert x.grad.numpy().sum() == 2 * 3 * 3 * 2
+
+
+@pytest.mark.parametrize("mode,antialias,tol", [("nearest", False, 0), ("nearest-exact", False, 0),
+                                                ("bilinear", False, 1), ("bilinear", True, 1)])
+def test_interpolate_uint8_images_like_torch(mode, antialias, tol):
+    # torchvision's resize hands uint8 images to interpolate on cpu (nearest modes anywhere)
+    x = np.random.RandomState(0).randint(0, 256, (1, 3, 40, 50)).astype(np.uint8)
+    kw = dict(size=(24, 31), mode=mode, antialias=antialias)
+    got = F.interpolate(tt.tensor(x), **kw)
+    want = torch.nn.functional.interpolate(torch.tensor(x), **kw).numpy()
+    assert got.dtype is tt.uint8
+    assert np.abs(got.numpy().astype(int) - want.astype(int)).max() <= tol   # PyTorch's fixed-point math: +-1
+    b = F.interpolate(tt.tensor(x), size=(24, 31), mode="bicubic")      # taken, computed in float32 and rounded
+    assert b.dtype is tt.uint8 and b.shape == (1, 3, 24, 31)
+    for bad in [dict(mode="linear", t=tt.ones(1, 2, 6, dtype=tt.uint8)),
+                dict(mode="nearest", t=tt.ones(1, 2, 6, 6, dtype=tt.int32))]:
+        with pytest.raises(RuntimeError, match="not implemented for"):
+            F.interpolate(bad["t"], size=4 if bad["t"].dim() == 3 else (4, 4), mode=bad["mode"])

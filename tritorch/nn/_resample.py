@@ -166,7 +166,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if antialias and not (mode in ("bilinear", "bicubic") and dims == 4):
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D "
                          "tensor as input")
-    if input.dtype.kind != _dt.FLOAT:
+    # uint8 images (torchvision's resize): PyTorch takes them in the nearest modes, and in bilinear / bicubic on cpu
+    byte = input.dtype is _dt.uint8 and (mode in ("nearest", "nearest-exact") or
+                                         (mode in ("bilinear", "bicubic") and input.device.type == "cpu"))
+    if input.dtype.kind != _dt.FLOAT and not byte:
         raise RuntimeError(f'"upsample_{mode}" not implemented for \'{input.dtype}\'')
     sizes, scales = _output_sizes(input, size, scale_factor, bool(recompute_scale_factor))
     if mode == "area":
@@ -180,6 +183,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if n <= 0:
             raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                                f"({', '.join(map(str, input.shape[2:]))}) and output ({', '.join(map(str, sizes))})")
+    if byte and mode not in ("nearest", "nearest-exact"):
+        # computed in float32 and rounded (PyTorch's fixed-point uint8 kernels may differ by one in a few pixels)
+        out = interpolate(input.float(), sizes, None, mode, align_corners, None, antialias)
+        return out.round_().clamp_(0, 255).to(_dt.uint8)
     half = input.dtype in (_dt.float16, _dt.bfloat16)
     x = input.float() if half else input   # PyTorch's op math for half inputs
     math_t = np.float64 if x.dtype is _dt.float64 else np.float32

@@ -71,9 +71,29 @@ for _name, _family in list(_sys.modules.items()):  # every family loaded above (
         fast_launch.install(_family)
 
 
+# The top-level packages whose calls to load_library failed (tritorch.library lets them register fake impls for
+# the operators the library would have defined).
+UNLOADED_PACKAGES: set = set()
+
+
 def load_library(path) -> None:
     """torch.ops.load_library: loads a shared library of C++ operators built against libtorch, which tritorch
     cannot run. Raises OSError, as a missing or unloadable library does in PyTorch, so that packages probing for
     their compiled ops (torchvision's extension) fall back to their Python paths."""
+    caller = _sys._getframe(1).f_globals.get("__name__") or ""
+    if caller and caller != "__main__":
+        UNLOADED_PACKAGES.add(caller.partition(".")[0])
     raise OSError(f"tritorch cannot load {path}: it holds C++ operators compiled against PyTorch's libtorch; write "
                   f"them as tritorch ops (tritorch.library) instead")
+
+
+def __getattr__(name: str):
+    """torch.ops.<namespace>: as in PyTorch, any namespace exists once named (empty until custom ops are defined
+    in it), so `hasattr(torch.ops.torchvision, "nms")` asks about the op. Not for private names or this package's
+    own modules (so that `from tritorch.ops import <module>` still imports the module)."""
+    import importlib.util
+    if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..library import _OpNamespace
+    namespace = globals()[name] = _OpNamespace(name)
+    return namespace

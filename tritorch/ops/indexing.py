@@ -51,7 +51,7 @@ from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..device import CPU
-from ..tensor import Tensor, _make, from_array
+from ..tensor import Tensor, _make, _seen_writes, from_array
 from . import _bind, launch
 from ._cpu_parallel import one_blas_thread
 from . import pointwise as pw
@@ -2408,7 +2408,8 @@ def _basic_view(x: Tensor, items: tuple) -> Tensor:
     else:
         data = a.view_as(tuple(new_shape), tuple(new_strides), a.offset + offset)
     r = _make(data, x.dtype, x.device, version=x._version)
-    r._base = x if x._base is None else x._base
+    r._base = root = x if x._base is None else x._base
+    _seen_writes(r, root)
     return r
 
 

@@ -38,7 +38,7 @@ from .. import _state
 from .. import dtypes as _dt
 from ..device import CPU
 from ..backends.cuda import CudaArray
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _seen_writes
 from . import _bind, launch
 from . import copy as _copy
 from . import creation as _creation
@@ -250,6 +250,7 @@ def _share_storage(x: Tensor, views) -> tuple:
     for v in views:
         v._version = x._version
         v._base = base
+        _seen_writes(v, base)
     return views
 
 
@@ -279,7 +280,9 @@ def _view_fast(native):
         if r is None or r.__class__ is not np.ndarray or r.size == 0:
             return None
         t = _make(r, x.dtype, CPU, x._version)
-        t._base = x if x._base is None else x._base
+        t._base = root = x if x._base is None else x._base
+        if root._extra is not None:
+            _seen_writes(t, root)
         if x._requires_grad and (not _FLAGS.grad_off or _GRAD.enabled):
             _state.recorder(op_box[0], (x,) + args, {}, t, None)
         return t

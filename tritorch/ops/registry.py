@@ -36,7 +36,7 @@ from ..backends.cuda import CudaArray
 from ..backends.meta import MetaArray, ValueDependentShape
 from .. import dtypes as _dt
 from ..device import CPU, device
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _seen_writes
 
 _REGISTRY: dict[str, "OpDef"] = {}
 _GRAD = _state.GRAD
@@ -174,7 +174,9 @@ class OpDef:
                 if self.view:
                     base = args[0]
                     r._version = base._version
-                    r._base = base if base._base is None else base._base
+                    r._base = root = base if base._base is None else base._base
+                    if root._extra is not None:
+                        _seen_writes(r, root)
             else:
                 r = tuple(_make(a if a.__class__ in _STORAGE else np.asarray(a, d.np), d, meta.device)
                           for a, d in zip(raw, meta.dtype))
@@ -184,6 +186,8 @@ class OpDef:
                     for t in r:
                         t._version = base._version
                         t._base = root
+                        if root._extra is not None:
+                            _seen_writes(t, root)
             if (not _FLAGS.grad_off or _GRAD.enabled) and self.differentiable:
                 if self.list_input:
                     _state.recorder(self, args, kwargs, r, meta)
@@ -501,7 +505,8 @@ def can_cast(src: _dt.dtype, dst: _dt.dtype) -> bool:
 
 _TYPE_NAMES = {_dt.float32: "Float", _dt.float64: "Double", _dt.float16: "Half", _dt.bfloat16: "BFloat16",
                _dt.int64: "Long", _dt.int32: "Int", _dt.int16: "Short", _dt.int8: "Char", _dt.uint8: "Byte",
-               _dt.bool_: "Bool", _dt.complex64: "ComplexFloat", _dt.complex128: "ComplexDouble"}
+               _dt.bool_: "Bool", _dt.complex64: "ComplexFloat", _dt.complex128: "ComplexDouble",
+               _dt.uint16: "UInt16", _dt.uint32: "UInt32", _dt.uint64: "UInt64"}
 
 
 def _type_name(d: _dt.dtype) -> str:

@@ -589,6 +589,10 @@ class Module:
                 keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        metadata = getattr(destination, "_metadata", None)
+        if metadata is not None:   # each module's version, by its prefix: _load_from_state_dict reads it back
+            metadata[prefix[:-1]] = {"version": self._version}
         hooks = self.__dict__.get("_state_dict_pre_hooks")
         for hook in (hooks.values() if hooks else ()):
             hook(self, prefix, keep_vars)
@@ -647,12 +651,15 @@ class Module:
         it may remove keys from incompatible_keys.missing_keys / unexpected_keys before strict checks them."""
         return self._add_hook("_load_state_dict_post_hooks", hook)
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata, strict: bool,
-                              missing_keys: list, unexpected_keys: list, error_msgs: list,
-                              assign: bool = False) -> None:
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        """Load this module's own parameters and buffers (PyTorch's signature, which subclasses override to rename
+        old keys: local_metadata is the module's entry in state_dict._metadata, its saved "version"; load_state_dict
+        puts assign=True there as "assign_to_params_buffers")."""
         hooks = self.__dict__.get("_load_state_dict_pre_hooks")
         for hook in (hooks.values() if hooks else ()):
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        assign = local_metadata.get("assign_to_params_buffers", False)
         persistent_buffers = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
                        if v is not None}
@@ -715,11 +722,17 @@ class Module:
         missing_keys: list = []
         unexpected_keys: list = []
         error_msgs: list = []
+        metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata
 
         def load(module: Module, prefix: str = "") -> None:
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing_keys, unexpected_keys, error_msgs,
-                                         assign)
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing_keys, unexpected_keys,
+                                         error_msgs)
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
