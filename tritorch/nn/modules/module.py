@@ -573,8 +573,10 @@ class Module:
         return destination
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata, strict: bool,
-                              missing_keys: list, unexpected_keys: list, error_msgs: list,
-                              assign: bool = False) -> None:
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        # PyTorch's seven arguments (subclasses override it with them and call super's): load_state_dict's assign
+        # comes in local_metadata["assign_to_params_buffers"].
+        assign = bool((local_metadata or {}).get("assign_to_params_buffers", False))
         persistent_buffers = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
                        if v is not None}
@@ -631,11 +633,15 @@ class Module:
         missing_keys: list = []
         unexpected_keys: list = []
         error_msgs: list = []
+        metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
 
         def load(module: Module, prefix: str = "") -> None:
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing_keys, unexpected_keys, error_msgs,
-                                         assign)
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing_keys, unexpected_keys,
+                                         error_msgs)
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
