@@ -126,3 +126,61 @@ def test_disabling_torch_function_for_subclasses():
     assert type(m + 1) is _Marked
     d = tt.ones(2).as_subclass(_Disabled)
     assert type(d + 1) is tt.Tensor and (d + 1).tolist() == [2.0, 2.0]
+def test_lightning_import_time_names():
+    # PyTorch Lightning's import reads these at module level (annotations, isinstance targets, `from ... import`)
+    import tritorch.distributed as dist
+    from tritorch.distributed.constants import default_pg_nccl_timeout, default_pg_timeout
+    from tritorch.nn.parallel.distributed import DistributedDataParallel
+    from tritorch.utils.data.dataloader import (_BaseDataLoaderIter, _MultiProcessingDataLoaderIter,
+                                                _SingleProcessDataLoaderIter)
+    assert isinstance(dist.ReduceOp.SUM, dist.ReduceOp.RedOpType)
+    assert default_pg_timeout == dist.default_pg_timeout and default_pg_nccl_timeout == default_pg_timeout
+    assert DistributedDataParallel is tt.nn.parallel.DistributedDataParallel
+    assert callable(tt.nn.parallel.data_parallel) and tt.nn.parallel.DataParallel is not None
+    assert tt._C._TensorMeta is type(tt.Tensor) and tt.PyTorchFileReader is tt._C.PyTorchFileReader
+    assert tt.ScriptModule is tt.jit.ScriptModule and tt.ScriptFunction is tt.jit.ScriptFunction
+    assert tt.profiler.kineto_available() is True
+    assert not isinstance(tt.nn.Linear(1, 1), tt.fx.GraphModule)
+    with pytest.raises(NotImplementedError, match="no FX"):
+        tt.fx.GraphModule(tt.nn.Linear(1, 1), None)
+    loader = data.DataLoader(data.TensorDataset(tt.ones(4, 2)), batch_size=2)
+    it = iter(loader)
+    assert isinstance(it, _BaseDataLoaderIter) and isinstance(it, _SingleProcessDataLoaderIter)
+    assert issubclass(_MultiProcessingDataLoaderIter, _BaseDataLoaderIter) and len(it) == 2
+    assert callable(_MultiProcessingDataLoaderIter._shutdown_workers)
+
+
+def test_autograd_profiler_emit_nvtx_runs_the_block():
+    from tritorch.autograd.profiler import emit_itt, emit_nvtx
+    for cm in (emit_nvtx, emit_itt):
+        ctx = cm(record_shapes=True)
+        with ctx:
+            y = tt.ones(2) * 2
+            with pytest.raises(RuntimeError, match="not reentrant"):
+                ctx.__enter__()
+        assert y.tolist() == [2.0, 2.0]
+        with cm(enabled=False):
+            pass
+
+
+def test_c_nn_parse_to_reads_to_arguments():
+    parse = tt._C._nn._parse_to
+    assert parse("cpu") == (tt.device("cpu"), None, False, None)
+    assert parse(tt.float64, non_blocking=True) == (None, tt.float64, True, None)
+    assert parse(device="cpu", dtype=tt.float16, memory_format=tt.channels_last) == (
+        tt.device("cpu"), tt.float16, False, tt.channels_last)
+    assert parse(tt.ones(1, dtype=tt.int32))[:2] == (tt.device("cpu"), tt.int32)
+
+
+def test_lightning_names_exist_in_torch():
+    torch = pytest.importorskip("torch")
+    from torch.distributed.constants import default_pg_timeout  # noqa: F401
+    from torch.nn.parallel.distributed import DistributedDataParallel  # noqa: F401
+    from torch.utils.data.dataloader import _BaseDataLoaderIter, _MultiProcessingDataLoaderIter  # noqa: F401
+    assert isinstance(torch.distributed.ReduceOp.SUM, torch.distributed.ReduceOp.RedOpType)
+    assert hasattr(torch._C, "_TensorMeta") and hasattr(torch, "PyTorchFileReader")
+    assert hasattr(torch, "ScriptModule") and hasattr(torch, "ScriptFunction")
+    assert callable(torch.profiler.kineto_available) and hasattr(torch.fx, "GraphModule")
+    assert hasattr(torch.autograd.profiler, "emit_nvtx") and hasattr(torch.autograd.profiler, "emit_itt")
+    assert torch._C._nn._parse_to("cpu", torch.float64) == (torch.device("cpu"), torch.float64, False, None)
+    assert hasattr(torch.utils.data.dataloader, "_SingleProcessDataLoaderIter")

@@ -172,6 +172,18 @@ def test_repr_basic():
     assert str(tt.tensor([1, 2])) == "tensor([1, 2])"
 
 
+@pytest.mark.parametrize("lib", ["tritorch", "torch"])
+def test_format_of_zero_dim_tensors_is_their_number(lib):
+    # Lightning's checkpoint names format logged 0-dim tensors: "epoch={epoch}" -> "epoch=1"
+    mod = tt if lib == "tritorch" else pytest.importorskip("torch")
+    assert f"{mod.tensor(1)}|{mod.tensor(1.5)}|{mod.tensor(1.5):.3f}" == "1|1.5|1.500"
+    assert "epoch={epoch}-loss={loss:.2f}".format(epoch=mod.tensor(3), loss=mod.tensor(0.256)) == "epoch=3-loss=0.26"
+    assert f"{mod.tensor([1, 2])}" == "tensor([1, 2])"
+    assert f"{mod.nn.Parameter(mod.tensor(2.0))}".startswith("Parameter containing:")
+    with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
+        f"{mod.tensor([1.0, 2.0]):.3f}"
+
+
 def test_repr_suffixes():
     assert repr(tt.tensor([1.0, 2.0], device="cuda")) == "tensor([1., 2.], device='cuda:0')"
     assert repr(tt.tensor([1.5, 2.0], dtype=tt.float64)) == "tensor([1.5000, 2.0000], dtype=tritorch.float64)"

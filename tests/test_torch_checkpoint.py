@@ -189,3 +189,14 @@ def test_a_whole_pickled_module_loads_as_tritorchs(tmp_path, how):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["UnpicklingError True", "same 1"]
+
+
+def test_pytorch_file_reader_reads_the_records(tmp_path):
+    path = save(tmp_path, {"w": torch.arange(6, dtype=torch.float32)})
+    for r in (tt.PyTorchFileReader(path), tt.PyTorchFileReader(open(path, "rb")), torch.PyTorchFileReader(path)):
+        assert r.has_record("data.pkl") and not r.has_record("nope")
+        assert {"data.pkl", "data/0", "byteorder"} <= set(r.get_all_records())
+        assert isinstance(r.get_record("data.pkl"), bytes)
+        assert np.frombuffer(r.get_record("data/0"), np.float32).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    with pytest.raises(RuntimeError, match="failed locating file nope"):
+        tt.PyTorchFileReader(path).get_record("nope")

@@ -1,6 +1,6 @@
 """torch._C, PyTorch's C extension, as far as library code reads it by name: the device-properties class (timm
-looks it up with getattr), the tracing state (None: nothing is traced), the API-usage log call (no telemetry), and
-the dispatcher's key names and key sets with their exclude/include guards (torchvision builds a set of the autocast
+looks it up with getattr), the tensor classes' metaclass, the reader of PyTorch's zip checkpoints, _nn._parse_to,
+the tracing state (None: nothing is traced), the API-usage log call (no telemetry), and the dispatcher's key names and key sets with their exclude/include guards (torchvision builds a set of the autocast
 keys at import). Anything else is absent (AttributeError), as for a name a given PyTorch build lacks.
 
 tritorch has no dispatcher: its ops go through one registry that handles autograd, autocast and the meta device
@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import types
 
+from ._torch_checkpoint import PyTorchFileReader
 from .cuda._device import _CudaDeviceProperties
 
-__all__ = ["_CudaDeviceProperties", "_get_tracing_state", "_log_api_usage_once", "DispatchKey", "DispatchKeySet",
-           "_ExcludeDispatchKeyGuard", "_IncludeDispatchKeyGuard", "DisableTorchFunctionSubclass",
+__all__ = ["PyTorchFileReader", "_CudaDeviceProperties", "_nn", "_TensorMeta", "_get_tracing_state",
+           "_log_api_usage_once", "DispatchKey", "DispatchKeySet", "_ExcludeDispatchKeyGuard", "_IncludeDispatchKeyGuard", "DisableTorchFunctionSubclass",
            "DisableTorchFunction", "_is_torch_function_enabled", "_disabled_torch_function_impl"]
+
+# The metaclass of PyTorch's tensor classes (libraries name it in annotations of Tensor subclasses); tritorch's
+# Tensor is an ordinary class, so its metaclass is type.
+_TensorMeta = type
 
 # The dispatch keys library code names (backends, their autograd and autocast keys, the aliases kernels register
 # under). The numbers are tritorch's own: only the names mean anything.
@@ -181,3 +187,19 @@ def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
     tensors and return plain tensors (the subclass does not propagate)."""
     with DisableTorchFunctionSubclass():
         return func(*args, **({} if kwargs is None else kwargs))
+
+
+def _parse_to(*args, **kwargs) -> tuple:
+    """torch._C._nn._parse_to: the (device, dtype, non_blocking, memory_format) that Tensor.to / Module.to would
+    read from the same arguments (None for those not given; Module subclasses that override .to call it)."""
+    from .ops.copy import _parse_to as parse
+    non_blocking = bool(kwargs.get("non_blocking", False))
+    memory_format = kwargs.get("memory_format")
+    device, dtype, _ = parse(args, dict(kwargs))
+    return device, dtype, non_blocking, memory_format
+
+
+# torch._C._nn: the nn bindings' namespace, as far as library code calls it
+_nn = types.ModuleType("torch._C._nn")
+_nn._parse_to = _parse_to
+del _parse_to

@@ -74,12 +74,13 @@ from . import amp, distributions, fft, func, linalg, random, special  # noqa: E4
 from . import distributed, jit, multiprocessing, testing, types  # noqa: E402,F401
 from . import profiler  # noqa: E402,F401
 from . import _C, _dynamo, _inductor, accelerator, ao, compiler, cpu, fx  # noqa: E402,F401
+from ._C import PyTorchFileReader  # noqa: E402,F401
 from . import futures, hub, mps, onnx, return_types, signal  # noqa: E402,F401
 from . import library  # noqa: E402,F401  (torch.library: custom ops as registered ops)
 from . import sparse  # noqa: E402,F401  (sparse COO tensors)
 from . import overrides  # noqa: E402,F401  (torch.overrides: the __torch_function__ helpers)
 from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402,F401
-from .jit import fork, wait  # noqa: E402,F401  (torch.fork / torch.wait)
+from .jit import ScriptFunction, ScriptModule, fork, wait  # noqa: E402,F401  (torch.fork, torch.ScriptModule, ...)
 from ._rnn_forms import *  # noqa: E402,F401,F403  (torch.lstm_cell, ..., torch.lstm, gru, rnn_tanh, rnn_relu)
 from ._streams import Event, Stream  # noqa: E402,F401  (device-generic; tritorch.cuda's are subclasses)
 from . import _absent_devices  # noqa: E402

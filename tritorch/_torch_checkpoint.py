@@ -263,3 +263,28 @@ def load_torch_checkpoint(file, name: str, place, weights_only: bool = True):
             return tuple(walk(v) for v in x)
         return x
     return walk(obj)
+
+
+class PyTorchFileReader:
+    """torch.PyTorchFileReader: the records of a PyTorch zip checkpoint by their names inside its archive folder
+    ("data.pkl", "data/0", "byteorder"), as bytes, from a path or a binary file object. (PyTorch's
+    get_storage_from_record, which returns its storages, is absent: tritorch has no untyped storages to give.)"""
+
+    def __init__(self, file):
+        self._archive = zipfile.ZipFile(file)
+        pickles = [n for n in self._archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+        first = self._archive.namelist()[0] if self._archive.namelist() else ""
+        self._prefix = pickles[0][:-len("data.pkl")] if pickles else first[:first.find("/") + 1]
+
+    def get_all_records(self) -> list:
+        n = len(self._prefix)
+        return [name[n:] for name in self._archive.namelist() if name.startswith(self._prefix)]
+
+    def has_record(self, name: str) -> bool:
+        return self._prefix + name in self._archive.namelist()
+
+    def get_record(self, name: str) -> bytes:
+        try:
+            return self._archive.read(self._prefix + name)
+        except KeyError:
+            raise RuntimeError(f"PytorchStreamReader failed locating file {name}: file not found") from None

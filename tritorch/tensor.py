@@ -381,9 +381,15 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self.ndim == 0 and spec:
-            return format(self.item(), spec)
-        return repr(self)
+        # As PyTorch: a plain 0-dim tensor formats as its number (f"{t}" too: "1", not "tensor(1)"); anything else
+        # (Parameters and other subclasses included) as object.__format__ does, so a non-empty spec is a TypeError.
+        if self.ndim == 0 and type(self) is Tensor and not self.is_meta:
+            from .nn.parameter import is_parameter
+            if not is_parameter(self):
+                return format(self.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

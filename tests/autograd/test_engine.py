@@ -243,6 +243,20 @@ def test_anomaly_mode_names_the_op_that_produced_nan(device):
             y.sum().backward()
 
 
+def test_set_detect_anomaly_switches_and_restores_as_a_context_manager():
+    assert not tt.autograd.is_anomaly_enabled()
+    with tt.autograd.set_detect_anomaly(True, check_nan=False):
+        assert tt.autograd.is_anomaly_enabled() and not tt.autograd.anomaly_mode.is_anomaly_check_nan_enabled()
+        with tt.autograd.set_detect_anomaly(False):
+            assert not tt.autograd.is_anomaly_enabled()
+        assert tt.autograd.is_anomaly_enabled()
+    assert not tt.autograd.is_anomaly_enabled() and tt.autograd.anomaly_mode.is_anomaly_check_nan_enabled()
+    tt.autograd.set_detect_anomaly(True)       # a plain call switches it (and stays switched)
+    assert tt.autograd.is_anomaly_enabled()
+    tt.autograd.set_detect_anomaly(False)
+    assert not tt.autograd.is_anomaly_enabled()
+
+
 def test_anomaly_trace_ends_at_the_forward_call(device):
     x = leaf([1.0, 4.0], device)
     with tt.autograd.detect_anomaly():

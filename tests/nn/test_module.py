@@ -233,6 +233,29 @@ def test_load_state_dict_assign():
     assert m.fc1.weight.data_ptr() == new_w.data_ptr()
 
 
+@pytest.mark.parametrize("lib", ["tritorch", "torch"])
+def test_load_from_state_dict_overrides_take_pytorchs_seven_arguments(lib):
+    # torchmetrics' Metric overrides _load_from_state_dict with exactly these parameters and calls super's;
+    # assign reaches it in local_metadata
+    mod = tt if lib == "tritorch" else torch
+    seen = []
+
+    class Child(mod.nn.Linear):
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                  error_msgs):
+            seen.append((prefix, dict(local_metadata).get("assign_to_params_buffers", False)))
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+
+    m = mod.nn.Sequential(Child(2, 2))
+    sd = {k: mod.ones_like(v) for k, v in m.state_dict().items()}
+    m.load_state_dict(sd)
+    new_w = mod.full((2, 2), 3.0)
+    m.load_state_dict({**sd, "0.weight": new_w}, assign=True)
+    assert seen == [("0.", False), ("0.", True)]
+    assert m[0].weight.data_ptr() == new_w.data_ptr() and m[0].bias.tolist() == [1.0, 1.0]
+
+
 def test_train_eval_requires_grad_zero_grad_apply():
     m = Net()
     assert m.training and m.fc1.training

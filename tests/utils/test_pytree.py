@@ -73,8 +73,16 @@ def test_registered_classes_and_tensors():
         del P.SUPPORTED_NODES[Point]
 
 
+def test_get_node_type_is_the_supported_nodes_key():
+    assert P._get_node_type(NT(1, 2)) is collections.namedtuple and P._get_node_type([1]) is list
+    assert P._get_node_type(3) is int and int not in P.SUPPORTED_NODES
+    assert P._is_leaf(3) and not P._is_leaf([3])
+
+
 def test_matches_torch():
     torch_pytree = pytest.importorskip("torch.utils._pytree")
+    for x in (NT(1, 2), [1], {"a": 1}, 3, tt):
+        assert P._get_node_type(x) is torch_pytree._get_node_type(x)
     for tree in _trees()[:-1]:
         leaves, spec = P.tree_flatten(tree)
         t_leaves, t_spec = torch_pytree.tree_flatten(tree)

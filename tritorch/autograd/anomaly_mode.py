@@ -30,8 +30,21 @@ class detect_anomaly:
         return wrapper
 
 
-def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
-    FLAGS.anomaly, FLAGS.anomaly_check_nan = bool(mode), bool(check_nan)
+class set_detect_anomaly:  # noqa: N801 - PyTorch's lower-case name
+    """set_detect_anomaly(mode, check_nan=True): switches anomaly mode on or off when called (as a plain call) and,
+    used as a context manager, restores the previous setting on exit, as PyTorch's set_grad_enabled does."""
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        self._prev = (FLAGS.anomaly, FLAGS.anomaly_check_nan)
+        self.mode, self.check_nan = bool(mode), bool(check_nan)
+        FLAGS.anomaly, FLAGS.anomaly_check_nan = self.mode, self.check_nan
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        FLAGS.anomaly, FLAGS.anomaly_check_nan = self._prev
+        return False
 
 
 def is_anomaly_enabled() -> bool:

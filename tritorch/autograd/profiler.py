@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..profiler import EventList, FunctionEvent, FunctionEventAvg, ProfilerActivity, record_function  # noqa: F401
 from ..profiler import _KinetoProfile
 
-__all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
+__all__ = ["profile", "record_function", "emit_itt", "emit_nvtx", "EventList", "FunctionEvent",
+           "FunctionEventAvg"]
 
 
 class profile(_KinetoProfile):
@@ -73,3 +74,35 @@ class profile(_KinetoProfile):
     def __str__(self) -> str:
         self._check_finished()
         return str(self._events)
+
+
+class emit_nvtx:
+    """torch.autograd.profiler.emit_nvtx(enabled=True, record_shapes=False): in PyTorch, an NVTX range around every
+    op for nvprof/Nsight. tritorch's ops emit no ranges of their own (torch.cuda.nvtx.range_push/range_pop do), so
+    the block runs unchanged; the context manager is not reentrant, as PyTorch's."""
+
+    def __init__(self, enabled: bool = True, record_shapes: bool = False):
+        self.enabled = enabled
+        self.record_shapes = record_shapes
+        self.entered = False
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        if self.entered:
+            raise RuntimeError("NVTX annotation context manager is not reentrant")
+        self.entered = True
+        return self
+
+    def __exit__(self, *exc):
+        self.entered = False
+        return False
+
+
+class emit_itt(emit_nvtx):
+    """torch.autograd.profiler.emit_itt: Intel ITT ranges around every op in PyTorch; none here (see emit_nvtx)."""
+
+    def __enter__(self):
+        if self.enabled and self.entered:
+            raise RuntimeError("ITT annotation context manager is not reentrant")
+        return super().__enter__()

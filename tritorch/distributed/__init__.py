@@ -45,8 +45,9 @@ __all__ = [
 ]
 
 _NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
-DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
-default_pg_timeout = DEFAULT_TIMEOUT
+from .constants import default_pg_timeout  # noqa: E402
+
+DEFAULT_TIMEOUT = default_pg_timeout
 
 
 class ReduceOp(enum.Enum):
@@ -69,6 +70,9 @@ class ReduceOp(enum.Enum):
 
 
 reduce_op = ReduceOp   # (PyTorch's deprecated name)
+# PyTorch's members are of the nested type ReduceOp.RedOpType (annotations and isinstance checks name it); here the
+# enum is that type itself.
+ReduceOp.RedOpType = ReduceOp
 
 _UFUNCS = {ReduceOp.SUM: np.add, ReduceOp.AVG: np.add, ReduceOp.PRODUCT: np.multiply, ReduceOp.MIN: np.minimum,
            ReduceOp.MAX: np.maximum, ReduceOp.BAND: np.bitwise_and, ReduceOp.BOR: np.bitwise_or,

@@ -1,12 +1,13 @@
 """torch.fx's names that model code uses at import and run time. `wrap` marks a function as a leaf for FX's
-symbolic tracing (timm decorates its layers' helpers with it); tritorch has no FX tracer (symbolic_trace, Graph and
-GraphModule are absent: using them is an AttributeError), so `wrap` records the name and returns its argument,
-which is what it does outside tracing in PyTorch too."""
+symbolic tracing (timm decorates its layers' helpers with it); tritorch has no FX tracer (symbolic_trace and Graph
+are absent: using them is an AttributeError), so `wrap` records the name and returns its argument, which is what it
+does outside tracing in PyTorch too. GraphModule exists as a class for annotations and isinstance checks (Lightning
+names it in a signature): nothing is one, and building one raises NotImplementedError."""
 from __future__ import annotations
 
 import inspect
 
-__all__ = ["wrap"]
+__all__ = ["GraphModule", "wrap"]
 
 _wrapped: set = set()   # (module name, function name) pairs marked as leaves
 
@@ -24,3 +25,10 @@ def wrap(fn_or_name):
         raise NotImplementedError("wrap must be called at the top level of a module")
     _wrapped.add((caller.f_globals.get("__name__"), fn_or_name))
     return fn_or_name
+
+
+class GraphModule:
+    """torch.fx.GraphModule's name: tritorch has no FX graphs, so no object is one."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("torch.fx.GraphModule: tritorch has no FX tracer or graphs")

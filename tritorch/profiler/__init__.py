@@ -28,7 +28,7 @@ from ._events import EventList, FunctionEvent, FunctionEventAvg  # noqa: F401
 from ._trace import chrome_trace
 
 __all__ = ["profile", "schedule", "ProfilerAction", "ProfilerActivity", "record_function",
-           "tensorboard_trace_handler", "supported_activities"]
+           "tensorboard_trace_handler", "supported_activities", "kineto_available"]
 
 
 class ProfilerActivity(enum.Enum):
@@ -49,6 +49,12 @@ class ProfilerAction(enum.Enum):
 
 def supported_activities() -> set:
     return {ProfilerActivity.CPU, ProfilerActivity.CUDA} if _cuda.is_available() else {ProfilerActivity.CPU}
+
+
+def kineto_available() -> bool:
+    """Whether torch.profiler.profile (PyTorch's Kineto-based profiler, with activities and schedules) is
+    available: it always is here (tritorch.profiler records it itself)."""
+    return True
 
 
 def schedule(*, wait: int, warmup: int, active: int, repeat: int = 0, skip_first: int = 0,

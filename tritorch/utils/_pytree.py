@@ -185,8 +185,17 @@ def _node_type(tree):
     return None
 
 
+def _get_node_type(tree):
+    """PyTorch's key of `tree` in SUPPORTED_NODES: namedtuple for any namedtuple, else its type (which a leaf's is
+    not among)."""
+    return namedtuple if is_namedtuple_instance(tree) else type(tree)
+
+
 def tree_is_leaf(tree, is_leaf: Callable | None = None) -> bool:
     return (is_leaf is not None and is_leaf(tree)) or _node_type(tree) is None
+
+
+_is_leaf = tree_is_leaf   # (PyTorch's older private name)
 
 
 # ------------------------------------------------------------------------------------------------- TreeSpec

@@ -659,7 +659,7 @@ class Module:
         hooks = self.__dict__.get("_load_state_dict_pre_hooks")
         for hook in (hooks.values() if hooks else ()):
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
-        assign = local_metadata.get("assign_to_params_buffers", False)
+        assign = bool((local_metadata or {}).get("assign_to_params_buffers", False))
         persistent_buffers = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local_state = {k: v for k, v in itertools.chain(self._parameters.items(), persistent_buffers.items())
                        if v is not None}

@@ -142,7 +142,17 @@ def _context(spec):
     return spec
 
 
-class MultiProcessIter:
+class _BaseDataLoaderIter:
+    """The common base of a DataLoader's iterators (PyTorch's name: libraries test isinstance against it)."""
+
+    def __iter__(self):
+        return self
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+
+class MultiProcessIter(_BaseDataLoaderIter):
     """One pass (or, with persistent_workers, every pass) of a DataLoader over its worker processes."""
 
     def __init__(self, loader, base_seed: int):
@@ -300,6 +310,8 @@ class MultiProcessIter:
         for q in self._index_queues + [self._results]:
             q.cancel_join_thread()
             q.close()
+
+    _shutdown_workers = shutdown   # (PyTorch's name)
 
     def __del__(self):
         if hasattr(self, "_closed"):   # (not when __init__ failed before starting anything)

@@ -21,7 +21,7 @@ from ...ops.random import _gen, randint
 from ...tensor import _make
 from . import _collate
 from ._fetch import fetcher_for
-from ._worker import MultiProcessIter
+from ._worker import MultiProcessIter, _BaseDataLoaderIter
 from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -193,7 +193,7 @@ def _uses_tensor_fast_path(loader: DataLoader) -> bool:
             and loader.collate_fn is _collate.default_collate)
 
 
-class _LoaderIter:
+class _LoaderIter(_BaseDataLoaderIter):
     """One pass over the loader in the calling process."""
 
     def __init__(self, loader: DataLoader) -> None:
@@ -242,3 +242,8 @@ class _LoaderIter:
         if t is None:
             t = self._index_on[device] = _tensor(idx, device=device)
         return t
+
+
+# PyTorch's names of the two iterators (isinstance checks name them)
+_SingleProcessDataLoaderIter = _LoaderIter
+_MultiProcessingDataLoaderIter = MultiProcessIter

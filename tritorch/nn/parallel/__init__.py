@@ -9,10 +9,10 @@ state_dict keys carry PyTorch's `module.` prefix.
 """
 from __future__ import annotations
 
-from ..device import CUDA
-from ..device import device as _device
-from ..tensor import Tensor
-from .modules.module import Module
+from ...device import CUDA
+from ...device import device as _device
+from ...tensor import Tensor
+from ..modules.module import Module
 
 __all__ = ["DataParallel", "data_parallel"]
 
@@ -95,6 +95,6 @@ def data_parallel(module, inputs, device_ids=None, output_device=None, dim: int 
     return module(*_to_device(inputs, dev), **_to_device(kwargs, dev))
 
 
-from ._ddp import DistributedDataParallel  # noqa: E402  (one process: see tritorch.distributed)
+from .._ddp import DistributedDataParallel  # noqa: E402  (one process: see tritorch.distributed)
 
 __all__ += ["DistributedDataParallel"]
