@@ -549,6 +549,7 @@ def _sum_to_size(self: Tensor, *size) -> Tensor:
     return x.sum(dims, keepdim=True) if dims else x
 
 
+kthvalue, mode = _bind.numpy_names(kthvalue), _bind.numpy_names(mode)
 _bind.methods(take_along_dim=take_along_dim, rot90=rot90, inner=inner, mv=mv, vdot=vdot, dist=dist,
               aminmax=aminmax, kthvalue=kthvalue, mode=mode, histc=histc, heaviside=heaviside, signbit=signbit,
               unfold=_unfold, sum_to_size=_sum_to_size, hsplit=hsplit, vsplit=vsplit, dsplit=dsplit,

@@ -552,6 +552,7 @@ def _conj(self: Tensor) -> Tensor:
     return conj(self)
 
 
+quantile, nanquantile, nanmedian = map(_bind.numpy_names, (quantile, nanquantile, nanmedian))
 _bind.methods(quantile=quantile, nanquantile=nanquantile, nanmedian=nanmedian, renorm=renorm,
               narrow_copy=narrow_copy, slice_scatter=slice_scatter, select_scatter=select_scatter,
               diagonal_scatter=diagonal_scatter, as_strided_scatter=as_strided_scatter, is_nonzero=is_nonzero,

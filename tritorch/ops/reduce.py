@@ -2427,6 +2427,10 @@ def _cumprod_(x, dim, *, dtype=None):
     return cumprod_op(x, dim=dim, dtype=dtype, out=x)
 
 
+# the reductions take NumPy's axis= and keepdims= too, as torch's do
+sum, mean, prod, max, min, amax, amin, argmax, argmin, var, std, logsumexp, all, any = map(  # noqa: A001
+    _bind.numpy_names, (sum, mean, prod, max, min, amax, amin, argmax, argmin, var, std, logsumexp, all, any))
+
 _bind.methods(sum=sum, mean=mean, prod=prod, max=max, min=min, amax=amax, amin=amin, argmax=argmax, argmin=argmin,
               var=var, std=std, norm=norm, logsumexp=logsumexp, all=all, any=any, cumsum=cumsum, cumprod=cumprod,
               cumsum_=_cumsum_, cumprod_=_cumprod_)
@@ -2563,6 +2567,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
+std_mean, var_mean, nansum, nanmean, median = map(_bind.numpy_names, (std_mean, var_mean, nansum, nanmean, median))
 _bind.methods(count_nonzero=count_nonzero, nansum=nansum, nanmean=nanmean, median=median, bincount=bincount)
 __all__ += ["std_mean", "var_mean", "count_nonzero", "nansum", "nanmean", "median", "bincount", "searchsorted",
             "bucketize"]
