@@ -449,3 +449,15 @@ def test_pytorchs_warnings_for_non_leaf_grad_and_cross_without_dim():
         tt.cross(tt.ones(3), tt.ones(3), dim=0)
     with pytest.warns(UserWarning, match="torch.cross without specifying the dim arg is deprecated"):
         tt.cross(tt.ones(3), tt.ones(3))
+
+
+def test_format_of_a_scalar_tensor_is_its_number():
+    # as PyTorch: f"{loss}" of a 0-d tensor formats loss.item(); other tensors format as their str, and a format
+    # spec for them is object.__format__'s TypeError; a Parameter (a subclass in torch) keeps its str too
+    import tritorch as tt
+    assert f"{tt.tensor(2.5)}" == "2.5" and f"{tt.tensor(2.5):.3f}" == "2.500" and "{}".format(tt.tensor(3)) == "3"
+    assert f"{tt.tensor(True)}" == "True" and f"{tt.tensor(2.5, requires_grad=True)}" == "2.5"
+    assert f"{tt.tensor([1.0, 2.0])}" == "tensor([1., 2.])"
+    assert f"{tt.nn.Parameter(tt.tensor(2.0))}" == "Parameter containing:\ntensor(2., requires_grad=True)"
+    with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
+        f"{tt.tensor([1.0, 2.0]):.2f}"

@@ -356,9 +356,13 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if self.ndim == 0 and spec:
+        # as PyTorch: a plain 0-d tensor formats as its Python number, f"{loss}" -> 2.45, not tensor(2.4500);
+        # anything else formats as its str, and a format spec for it is object's TypeError
+        # (a Parameter, torch's Tensor subclass, is a flagged Tensor here)
+        plain = type(self) is Tensor and not (self._extra and self._extra.get("is_parameter"))
+        if self.ndim == 0 and plain and self.device.type != "meta":
             return format(self.item(), spec)
-        return repr(self)
+        return object.__format__(self, spec)
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:
