@@ -173,6 +173,8 @@ def test_repr_basic():
 
 
 @pytest.mark.parametrize("lib", ["tritorch", "torch"])
+
+
 def test_format_of_zero_dim_tensors_is_their_number(lib):
     # Lightning's checkpoint names format logged 0-dim tensors: "epoch={epoch}" -> "epoch=1"
     mod = tt if lib == "tritorch" else pytest.importorskip("torch")
@@ -530,3 +532,15 @@ def test_legacy_constructor_of_a_plain_subclass():
         pass
     p = Plain([1.0, 2.0])
     assert type(p) is Plain and p.tolist() == [1.0, 2.0]
+
+
+def test_format_of_a_scalar_tensor_is_its_number():
+    # as PyTorch: f"{loss}" of a 0-d tensor formats loss.item(); other tensors format as their str, and a format
+    # spec for them is object.__format__'s TypeError; a Parameter (a subclass in torch) keeps its str too
+    import tritorch as tt
+    assert f"{tt.tensor(2.5)}" == "2.5" and f"{tt.tensor(2.5):.3f}" == "2.500" and "{}".format(tt.tensor(3)) == "3"
+    assert f"{tt.tensor(True)}" == "True" and f"{tt.tensor(2.5, requires_grad=True)}" == "2.5"
+    assert f"{tt.tensor([1.0, 2.0])}" == "tensor([1., 2.])"
+    assert f"{tt.nn.Parameter(tt.tensor(2.0))}" == "Parameter containing:\ntensor(2., requires_grad=True)"
+    with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
+        f"{tt.tensor([1.0, 2.0]):.2f}"

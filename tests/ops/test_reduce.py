@@ -274,3 +274,24 @@ def test_cpu_scan_along_a_leading_dim_steps_over_it():
     r = tt.tensor(ints).cumsum(0)
     assert r.dtype is tt.int64 and np.array_equal(r.numpy(), np.cumsum(ints, 0, dtype=np.int64))
     assert tt.tensor(ints > 0).cumsum(0).numpy().tolist() == np.cumsum(ints > 0, 0).tolist()
+
+
+# ------------------------------------------------------------------------------------------------- NumPy's names
+
+def test_axis_and_keepdims_are_aliases_of_dim_and_keepdim():
+    # as torch's argument parser: x.sum(1, keepdims=True), torch.max(x, axis=0), naming a parameter twice fails
+    x = t([[1.0, 5, 3], [4, 2, 6]])
+    p = x / x.sum(1, keepdims=True)
+    assert p.shape == (2, 1 + 2) and np.allclose(host(p.sum(axis=1)), 1)
+    assert x.sum(axis=1, keepdims=True).shape == (2, 1)
+    assert host(tt.max(x, axis=0).indices).tolist() == [1, 0, 1]
+    assert host(x.mean(axis=0)).tolist() == [2.5, 3.5, 4.5]
+    assert x.std(axis=1, keepdims=True).shape == (2, 1)
+    assert x.logsumexp(axis=1).shape == (2,)
+    assert x.mode(axis=1, keepdims=True)[0].shape == (2, 1)
+    assert tt.quantile(x, 0.5, axis=1).shape == (2,)
+    assert tt.sum.__name__ == "sum" and "sum" in tt.sum.__doc__
+    for call, alias in [(lambda: x.sum(1, axis=1), "axis"), (lambda: x.sum(dim=1, axis=1), "axis"),
+                        (lambda: x.sum(1, keepdim=True, keepdims=True), "keepdims")]:
+        with pytest.raises(TypeError, match=f"sum\\(\\) got an unexpected keyword argument '{alias}'"):
+            call()

@@ -35,6 +35,7 @@ import triton
 import triton.language as tl
 
 from .. import _state
+from .._numpy_kwargs import NA as _NA, numpy_names
 from .. import dtypes as _dt
 from ..device import CPU
 from ..backends.cuda import CudaArray
@@ -1316,11 +1317,15 @@ def adjoint(input: Tensor) -> Tensor:
     return _conj(transpose_op(input, -2, -1))
 
 
-def squeeze(input: Tensor, dim=None) -> Tensor:
+def squeeze(input: Tensor, dim=None, *, axis=_NA) -> Tensor:
+    if axis is not _NA:   # (NumPy's name for dim, as PyTorch's parser takes it)
+        dim = numpy_names("squeeze", dim, None, False, axis, _NA)[0]
     return squeeze_op(input) if dim is None else squeeze_op(input, dim if isinstance(dim, int) else tuple(dim))
 
 
-def unsqueeze(input: Tensor, dim: int) -> Tensor:
+def unsqueeze(input: Tensor, dim: int = _NA, *, axis=_NA) -> Tensor:
+    if dim is _NA:   # (axis: NumPy's name for dim, as PyTorch's parser takes it)
+        dim = numpy_names("unsqueeze", dim, _NA, False, axis, _NA)[0]
     return unsqueeze_op(input, dim)
 
 
@@ -2019,7 +2024,9 @@ cat_op = register(OpDef(
 cat_op.extra["torch"] = lambda torch, tensors, dim=0: torch.cat(tensors, dim)
 
 
-def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
+def cat(tensors, dim: int = 0, *, out=None, axis=_NA) -> Tensor:
+    if axis is not _NA:   # (NumPy's name for dim, as PyTorch's parser takes it)
+        dim = numpy_names("cat", dim, 0, False, axis, _NA)[0]
     return cat_op(_tensor_list(tensors, "cat"), dim, out=out)
 
 
@@ -2125,7 +2132,9 @@ stack_op = register(OpDef(
 stack_op.extra["torch"] = lambda torch, tensors, dim=0: torch.stack(tensors, dim)
 
 
-def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
+def stack(tensors, dim: int = 0, *, out=None, axis=_NA) -> Tensor:
+    if axis is not _NA:   # (NumPy's name for dim, as PyTorch's parser takes it)
+        dim = numpy_names("stack", dim, 0, False, axis, _NA)[0]
     return stack_op(_tensor_list(tensors, "stack"), dim, out=out)
 
 
@@ -3226,8 +3235,8 @@ def _split_method(x: Tensor, split_size, dim: int = 0) -> tuple:
     return split(x, split_size, dim)
 
 
-def _squeeze_method(x: Tensor, dim=None) -> Tensor:
-    return squeeze(x, dim)
+def _squeeze_method(x: Tensor, dim=None, *, axis=_NA) -> Tensor:
+    return squeeze(x, dim, axis=axis) if axis is not _NA else squeeze(x, dim)
 
 
 _bind.methods(

@@ -28,6 +28,7 @@ import triton
 import triton.language as tl
 
 from .. import _state
+from .._numpy_kwargs import NA as _NA, numpy_names
 from .. import dtypes as _dt
 from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
@@ -2290,32 +2291,46 @@ class return_types:  # noqa: N801 - mirrors torch.return_types
     min = _return_type("min")
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A001
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=_NA, keepdims=_NA):  # noqa: A001
     """torch.sum: the sum over `dim` (None: every dim); integers and bools sum to int64."""
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("sum", dim, None, keepdim, axis, keepdims)
     return sum_op(input, dim=dim, keepdim=keepdim, dtype=dtype, out=out)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=_NA, keepdims=_NA):
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("mean", dim, None, keepdim, axis, keepdims)
     return mean_op(input, dim=dim, keepdim=keepdim, dtype=dtype, out=out)
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=_NA, keepdims=_NA):
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("prod", dim, None, keepdim, axis, keepdims)
     return prod_op(input, dim=dim, keepdim=keepdim, dtype=dtype, out=out)
 
 
-def amax(input, dim=(), keepdim=False, *, out=None):
+def amax(input, dim=(), keepdim=False, *, out=None, axis=_NA, keepdims=_NA):
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("amax", dim, (), keepdim, axis, keepdims)
     return amax_op(input, dim=dim, keepdim=keepdim, out=out)
 
 
-def amin(input, dim=(), keepdim=False, *, out=None):
+def amin(input, dim=(), keepdim=False, *, out=None, axis=_NA, keepdims=_NA):
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("amin", dim, (), keepdim, axis, keepdims)
     return amin_op(input, dim=dim, keepdim=keepdim, out=out)
 
 
-def argmax(input, dim=None, keepdim=False, *, out=None):
+def argmax(input, dim=None, keepdim=False, *, out=None, axis=_NA, keepdims=_NA):
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("argmax", dim, None, keepdim, axis, keepdims)
     return argmax_op(input, dim=dim, keepdim=keepdim, out=out)
 
 
-def argmin(input, dim=None, keepdim=False, *, out=None):
+def argmin(input, dim=None, keepdim=False, *, out=None, axis=_NA, keepdims=_NA):
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("argmin", dim, None, keepdim, axis, keepdims)
     return argmin_op(input, dim=dim, keepdim=keepdim, out=out)
 
 
@@ -2339,13 +2354,17 @@ def _extreme(name, input, dim, keepdim, out, is_min):
     return (return_types.min if is_min else return_types.max)(values, indices)
 
 
-def max(input, dim=None, keepdim=False, *, out=None, other=None):  # noqa: A001
+def max(input, dim=None, keepdim=False, *, out=None, other=None, axis=_NA, keepdims=_NA):  # noqa: A001
     """torch.max: the overall max; with dim, (values, indices); with a Tensor (other=, or in dim's place), the
     elementwise maximum."""
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("max", dim, None, keepdim, axis, keepdims)
     return _extreme("max", input, dim if other is None else _other(dim, other, "max"), keepdim, out, False)
 
 
-def min(input, dim=None, keepdim=False, *, out=None, other=None):  # noqa: A001
+def min(input, dim=None, keepdim=False, *, out=None, other=None, axis=_NA, keepdims=_NA):  # noqa: A001
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("min", dim, None, keepdim, axis, keepdims)
     return _extreme("min", input, dim if other is None else _other(dim, other, "min"), keepdim, out, True)
 
 
@@ -2367,13 +2386,17 @@ def _correction(name, dim, unbiased, correction):
     return dim, correction
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None, axis=_NA, keepdims=_NA):
     """torch.var(input, dim=None, *, correction=1, keepdim=False); also var(input, dim, unbiased, keepdim)."""
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("var", dim, None, keepdim, axis, keepdims)
     dim, correction = _correction("var", dim, unbiased, correction)
     return var_op(input, dim=dim, correction=correction, keepdim=keepdim, out=out)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None, axis=_NA, keepdims=_NA):
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("std", dim, None, keepdim, axis, keepdims)
     dim, correction = _correction("std", dim, unbiased, correction)
     return std_op(input, dim=dim, correction=correction, keepdim=keepdim, out=out)
 
@@ -2398,24 +2421,36 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     return norm_op(input, p=_norm_order(p), dim=dim, keepdim=keepdim, dtype=dtype, out=out)
 
 
-def logsumexp(input, dim, keepdim=False, *, out=None):
+def logsumexp(input, dim=_NA, keepdim=False, *, out=None, axis=_NA, keepdims=_NA):
     """torch.logsumexp: log(sum(exp(x))) over `dim`, shifted by the max so it neither overflows nor underflows."""
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("logsumexp", dim, _NA, keepdim, axis, keepdims)
+    if dim is _NA:
+        raise TypeError("logsumexp() missing 1 required positional argument: 'dim'")
     return logsumexp_op(input, dim=dim, keepdim=keepdim, out=out)
 
 
-def all(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+def all(input, dim=None, keepdim=False, *, out=None, axis=_NA, keepdims=_NA):  # noqa: A001
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("all", dim, None, keepdim, axis, keepdims)
     return all_op(input, dim=dim, keepdim=keepdim, out=out)
 
 
-def any(input, dim=None, keepdim=False, *, out=None):  # noqa: A001
+def any(input, dim=None, keepdim=False, *, out=None, axis=_NA, keepdims=_NA):  # noqa: A001
+    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
+        dim, keepdim = numpy_names("any", dim, None, keepdim, axis, keepdims)
     return any_op(input, dim=dim, keepdim=keepdim, out=out)
 
 
-def cumsum(input, dim, *, dtype=None, out=None):
+def cumsum(input, dim=_NA, *, dtype=None, out=None, axis=_NA):
+    if axis is not _NA or dim is _NA:   # (axis: NumPy's name for dim, as PyTorch's parser takes it)
+        dim = numpy_names("cumsum", dim, _NA, None, axis, _NA)[0]
     return cumsum_op(input, dim=dim, dtype=dtype, out=out)
 
 
-def cumprod(input, dim, *, dtype=None, out=None):
+def cumprod(input, dim=_NA, *, dtype=None, out=None, axis=_NA):
+    if axis is not _NA or dim is _NA:   # (axis: NumPy's name for dim, as PyTorch's parser takes it)
+        dim = numpy_names("cumprod", dim, _NA, None, axis, _NA)[0]
     return cumprod_op(input, dim=dim, dtype=dtype, out=out)
 
 
