@@ -46,14 +46,14 @@ NAMES = ("nansum", "nanmean", "aminmax", "std_mean", "var_mean", "median", "nanm
          "take_along_dim", "index_select", "narrow", "select", "diff", "repeat_interleave")
 
 
-def _with_aliases(fn):
+def _with_aliases(fn, name: str):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
             for alias, own in (("axis", "dim"), ("keepdims", "keepdim")):
                 if alias in kwargs:
                     if own in kwargs:
-                        raise TypeError(f"{fn.__name__}() got an unexpected keyword argument '{alias}'")
+                        raise TypeError(f"{name}() got an unexpected keyword argument '{alias}'")
                     kwargs[own] = kwargs.pop(alias)
         return fn(*args, **kwargs)
 
@@ -68,4 +68,4 @@ def install(namespace, tensor_cls) -> None:
             fn = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
             if fn is None or getattr(fn, "_numpy_kwargs", False) or not callable(fn):
                 continue
-            setattr(owner, name, _with_aliases(fn))
+            setattr(owner, name, _with_aliases(fn, name))
