@@ -116,8 +116,8 @@ from ._nn_forms import *  # noqa: E402,F401,F403
 from .ops.nn_rrelu import rrelu_, torch_rrelu as rrelu  # noqa: E402,F401
 from .serialization import *  # noqa: E402,F401,F403
 from ._torch_alias import alias_torch  # noqa: E402,F401  (import torch -> tritorch; python -m tritorch SCRIPT)
-from ._checks import (_check, _check_index, _check_is_size, _check_not_implemented, _check_tensor_all,  # noqa: E402,F401
-                      _check_tensor_all_with, _check_type, _check_value, _check_with)
+from ._checks import (_check, _check_index, _check_is_size, _check_not_implemented,  # noqa: E402,F401
+                      _check_tensor_all, _check_tensor_all_with, _check_type, _check_value, _check_with)
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402,F401
 
 def can_cast(from_, to) -> bool:
@@ -163,4 +163,5 @@ import sys as _sys  # noqa: E402
 from . import _numpy_kwargs as _nk  # noqa: E402
 
 _nk.install(_sys.modules[__name__], Tensor)   # axis= / keepdims= as PyTorch's aliases of dim= / keepdim=
+torch = _sys.modules[__name__]   # as PyTorch's (torch.torch is torch): transformers writes torch.torch.Tensor
 del _nk, _sys
