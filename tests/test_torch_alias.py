@@ -107,3 +107,37 @@ def test_python_m_tritorch_dash_c(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "tritorch torch.float32 ['-c', 'x']"
     assert _run(["-m", "tritorch", "-c"], tmp_path).returncode == 2
+
+
+def test_torch_distribution_metadata_without_pytorch(tmp_path):
+    # accelerate reads importlib.metadata.version("torch") at import: where PyTorch is not installed the alias
+    # answers with tritorch's version (here PyTorch's own metadata is hidden from the path finder to check that)
+    code = textwrap.dedent("""
+        import importlib.machinery as mach, importlib.metadata as md
+        original = mach.PathFinder.find_distributions
+        def hide_torch(context=None, *args, **kwargs):
+            context = context or md.DistributionFinder.Context()
+            return (d for d in original(context, *args, **kwargs) if (d.metadata["Name"] or "").lower() != "torch")
+        mach.PathFinder.find_distributions = staticmethod(hide_torch)
+        try:
+            md.version("torch")
+            raise SystemExit("torch metadata still visible")
+        except md.PackageNotFoundError:
+            pass
+        import tritorch
+        tritorch.alias_torch()
+        d = md.distribution("torch")
+        assert md.version("torch") == str(tritorch.__version__) == d.metadata["Version"], md.version("torch")
+        assert d.metadata["Name"] == "torch" and md.version("numpy")
+        print("ok")
+    """)
+    r = _run(["-c", code], tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+    try:
+        import importlib.metadata as md
+        real = md.version("torch")
+    except Exception:   # noqa: BLE001 - PyTorch not installed: nothing more to compare
+        return
+    code = "import tritorch, importlib.metadata as md; tritorch.alias_torch(); print(md.version('torch'))"
+    r = _run(["-c", code], tmp_path)
+    assert r.stdout.strip() == real, r.stderr   # an installed PyTorch's own metadata still answers

@@ -1061,3 +1061,12 @@ def test_check_family():
     tt._check_is_size(0)
     with pytest.raises(RuntimeError):
         tt._check_is_size(-1)
+
+
+def test_self_reference_and_c_ir_names():
+    # torch.torch is torch (transformers' UVDoc annotates -> torch.torch.Tensor); torch._C.Graph / Value exist for
+    # the annotations of ONNX symbolic methods that Python evaluates at import (SEW-D)
+    assert tt.torch is tt and tt.torch.Tensor is tt.Tensor
+    assert isinstance(tt._C.Graph, type) and isinstance(tt._C.Value, type)
+    with pytest.raises(RuntimeError, match="no TorchScript IR"):
+        tt._C.Graph()

@@ -1,7 +1,9 @@
 """torch._C, PyTorch's C extension, as far as library code reads it by name: the device-properties class (timm
-looks it up with getattr), the tensor classes' metaclass, the reader of PyTorch's zip checkpoints, _nn._parse_to,
-the tracing state (None: nothing is traced), the API-usage log call (no telemetry), and the dispatcher's key names and key sets with their exclude/include guards (torchvision builds a set of the autocast
-keys at import). Anything else is absent (AttributeError), as for a name a given PyTorch build lacks.
+looks it up with getattr), the tensor classes' metaclass, the TorchScript IR's class names for annotations
+(Graph, Value), the reader of PyTorch's zip checkpoints, _nn._parse_to, the tracing state (None: nothing is
+traced), the API-usage log call (no telemetry), and the dispatcher's key names and key sets with their
+exclude/include guards (torchvision builds a set of the autocast keys at import). Anything else is absent
+(AttributeError), as for a name a given PyTorch build lacks.
 
 tritorch has no dispatcher: its ops go through one registry that handles autograd, autocast and the meta device
 itself. So DispatchKeySet is plain set arithmetic over DispatchKey names, and the guards only act on the autocast
@@ -16,13 +18,29 @@ import types
 from ._torch_checkpoint import PyTorchFileReader
 from .cuda._device import _CudaDeviceProperties
 
-__all__ = ["PyTorchFileReader", "_CudaDeviceProperties", "_nn", "_TensorMeta", "_get_tracing_state",
-           "_log_api_usage_once", "DispatchKey", "DispatchKeySet", "_ExcludeDispatchKeyGuard", "_IncludeDispatchKeyGuard", "DisableTorchFunctionSubclass",
-           "DisableTorchFunction", "_is_torch_function_enabled", "_disabled_torch_function_impl"]
+__all__ = ["Graph", "Value", "PyTorchFileReader", "_CudaDeviceProperties", "_nn", "_TensorMeta",
+           "_get_tracing_state", "_log_api_usage_once", "DispatchKey", "DispatchKeySet", "_ExcludeDispatchKeyGuard",
+           "_IncludeDispatchKeyGuard", "DisableTorchFunctionSubclass", "DisableTorchFunction",
+           "_is_torch_function_enabled", "_disabled_torch_function_impl"]
 
 # The metaclass of PyTorch's tensor classes (libraries name it in annotations of Tensor subclasses); tritorch's
 # Tensor is an ordinary class, so its metaclass is type.
 _TensorMeta = type
+
+
+class Graph:
+    """TorchScript's IR graph. tritorch has no TorchScript IR: the class exists for the annotations of ONNX
+    `symbolic(g: torch._C.Graph, ...)` methods (transformers' SEW-D, DeBERTa), which Python evaluates at import."""
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("torch._C.Graph: tritorch has no TorchScript IR")
+
+
+class Value:
+    """A value of TorchScript's IR graph (see Graph): a name for annotations only."""
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError("torch._C.Value: tritorch has no TorchScript IR")
 
 # The dispatch keys library code names (backends, their autograd and autocast keys, the aliases kernels register
 # under). The numbers are tritorch's own: only the names mean anything.

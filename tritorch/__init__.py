@@ -163,6 +163,7 @@ import sys as _sys  # noqa: E402
 from . import _numpy_kwargs as _nk  # noqa: E402
 
 _nk.install(_sys.modules[__name__], Tensor)   # axis= / keepdims= as PyTorch's aliases of dim= / keepdim=
+torch = _sys.modules[__name__]   # as PyTorch's (torch.torch is torch): transformers writes torch.torch.Tensor
 del _nk, _sys
 
 

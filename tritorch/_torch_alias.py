@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.metadata
 import sys
 
 _OURS = "tritorch"
@@ -56,6 +57,37 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         _, own_spec = module.__spec__.loader_state
         if own_spec is not None:
             module.__spec__ = own_spec
+
+    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+        """importlib.metadata's "torch" distribution where PyTorch is not installed: tritorch's, at its version.
+        Libraries read torch's version from the metadata rather than torch.__version__ (accelerate does at import:
+        importlib.metadata.version("torch")), and would fail without PyTorch. An installed PyTorch's own metadata
+        is left to answer."""
+        name = context.name
+        if name is None or name.lower().replace("-", "_") != _THEIRS:
+            return iter(())
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_distributions"):
+                if next(iter(finder.find_distributions(context)), None) is not None:
+                    return iter(())
+        return iter((_TritorchAsTorch(),))
+
+
+class _TritorchAsTorch(importlib.metadata.Distribution):
+    """The metadata of a "torch" distribution that is tritorch (see _Finder.find_distributions)."""
+
+    def read_text(self, filename):
+        if filename == "METADATA":
+            from .version import __version__
+            return (f"Metadata-Version: 2.1\nName: {_THEIRS}\nVersion: {__version__}\nSummary: tritorch under the "
+                    f"torch alias\n")
+        if filename == "top_level.txt":
+            return _THEIRS + "\n"
+        return None
+
+    def locate_file(self, path):
+        import pathlib
+        return pathlib.Path(sys.modules[_OURS].__file__).parent / path
 
 
 _FINDER = _Finder()

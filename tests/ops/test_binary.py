@@ -640,3 +640,13 @@ def test_two_python_numbers():
             assert t.item() == value and str(t.dtype) == f"torch.{dtype}", name
     with pytest.raises(TypeError, match="must be Tensor"):
         tt.maximum(2, 3)   # (PyTorch refuses two numbers here too)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_remainder_zero_keeps_the_dividend_sign_for_transposed_operands(device):
+    # a zero remainder is -0.0 for a negative dividend (PyTorch's); the cpu fix-up wrote through r.reshape(-1), a
+    # copy when the result is F-ordered (transposed operands), and lost it
+    x = tt.tensor([[-2.0, 4.0], [-6.0, 3.0]], device=device).T
+    r = tt.remainder(x, tt.tensor(2.0, device=device))
+    assert np.signbit(r.cpu().numpy()).tolist() == [[True, True], [False, False]]
+    assert r.tolist() == [[0.0, 0.0], [0.0, 1.0]]

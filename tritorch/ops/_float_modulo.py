@@ -51,9 +51,8 @@ def zeros_signed_as(r: np.ndarray, x) -> np.ndarray:
     """PyTorch's remainder is fmod's plus y where that is not 0 and its sign differs from y's: a zero keeps the
     dividend's sign. NumPy's remainder gives a zero the divisor's sign, and x - floor(x / y) * y gives +0."""
     if r.__class__ is np.ndarray and r.ndim and not r.all():
-        flat = r.reshape(-1)
-        at = np.flatnonzero(flat == 0)
-        flat[at] = np.copysign(r.dtype.type(0), np.broadcast_to(x, r.shape).reshape(-1)[at])
+        # (in place through a mask: r may be F-ordered, from transposed operands, where r.reshape(-1) is a copy)
+        np.copyto(r, np.copysign(r.dtype.type(0), np.broadcast_to(x, r.shape)), where=r == 0)
     return r
 
 
