@@ -526,3 +526,26 @@ def test_range_indexes_as_a_sequence():
     m[range(3), range(3)] = 1.0
     np.testing.assert_array_equal(m.numpy(), np.eye(3))
     assert x[range(0)].shape == (0,)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_setitem_drops_the_values_leading_ones(device):
+    # as PyTorch's __setitem__: x[i] = v with v of shape (1, n) fills the row (seq2seq tutorial:
+    # decoder_attentions[di] = attn_weights of shape (1, max_length)); the value's grad keeps its own shape
+    x = tt.zeros(3, 4, device=device)
+    x[0] = tt.ones(1, 4, device=device)
+    x[1:3] = tt.full((1, 2, 4), 2.0, device=device)
+    x[0, 1] = tt.full((1, 1), 5.0, device=device)
+    assert to_numpy(x).tolist() == [[1, 5, 1, 1], [2, 2, 2, 2], [2, 2, 2, 2]]
+    x[[0, 2]] = tt.full((1, 2, 4), 3.0, device=device)
+    x[...] = x + tt.zeros(1, 1, 3, 4, device=device)
+    assert to_numpy(x).sum() == 32
+    v = tt.ones(1, 4, device=device, requires_grad=True)
+    y = tt.zeros(3, 4, device=device)
+    y[2] = v * 2
+    y.sum().backward()
+    assert v.grad.shape == (1, 4) and to_numpy(v.grad).tolist() == [[2, 2, 2, 2]]
+    with pytest.raises(RuntimeError, match=r"FloatTensor\{\[2, 4\]\}, size=\[4\]\): the number of sizes provided"):
+        x[0] = tt.ones(2, 4, device=device)
+    with pytest.raises(RuntimeError, match=r"The expanded size of the tensor \(4\) must match the existing size \(3\)"):
+        x[0] = tt.ones(1, 3, device=device)

@@ -2450,12 +2450,27 @@ def _take_rows_cpu(x: Tensor, idx: Tensor):
 
 def _setitem(x: Tensor, idx, value) -> None:
     basic, adv = _parse(x, idx)
+    if value.__class__ is Tensor and value.ndim and value._data.shape[0] == 1:
+        value = _drop_leading_ones(value)
     if not adv:
         from .copy import copy_
-        copy_(_basic(x, basic), value)  # writes through the view and bumps the shared version counter
+        dst = _basic(x, basic)
+        if value.__class__ is Tensor and tuple(value._data.shape) != tuple(dst._data.shape):
+            value = value.expand(tuple(dst._data.shape))   # PyTorch's errors for a value that does not fit
+        copy_(dst, value)  # writes through the view and bumps the shared version counter
         return
     view = x if all(b.__class__ is slice and b == _FULL for b in basic) else _basic(x, basic)
     index_put_op(view, _index_list(adv), _values_like(x, value), accumulate=False, out=view)
+
+
+def _drop_leading_ones(value: Tensor) -> Tensor:
+    """value without its leading size-1 dims (a view), as PyTorch's __setitem__ takes it: x[i] = v with v of shape
+    (1, n) fills a row of n, a (1, 1) value one element."""
+    shape = tuple(value._data.shape)
+    n = 0
+    while n < len(shape) and shape[n] == 1:
+        n += 1
+    return value.reshape(shape[n:])
 
 
 def _values_like(x: Tensor, value) -> Tensor:
