@@ -496,3 +496,37 @@ def test_legacy_constructor_of_a_plain_subclass():
         pass
     p = Plain([1.0, 2.0])
     assert type(p) is Plain and p.tolist() == [1.0, 2.0]
+
+
+class _Rewrapping(tt.Tensor):
+    """torchvision's TVTensor rule: results of exactly Tensor.clone / to / detach / requires_grad_ keep the class
+    and metadata; other ops give plain tensors."""
+    seen: list = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        cls.seen.append(func)
+        with tt._C.DisableTorchFunctionSubclass():
+            out = func(*args, **(kwargs or {}))
+        if func in {tt.Tensor.clone, tt.Tensor.to, tt.Tensor.detach, tt.Tensor.requires_grad_}:
+            out = out.as_subclass(cls) if type(out) is tt.Tensor else out
+            out.meta = args[0].meta
+        return out
+
+
+class _DefaultSubclass(tt.Tensor):
+    pass
+
+
+def test_tensor_methods_reach_torch_function_as_the_tensor_methods():
+    s = tt.ones(2).as_subclass(_Rewrapping)
+    s.meta = "m"
+    for call, name in [(lambda: s.clone(), "clone"), (lambda: s.to(tt.float64), "to"), (lambda: s.detach(), "detach"),
+                       (lambda: s.requires_grad_(False), "requires_grad_")]:
+        _Rewrapping.seen.clear()
+        r = call()
+        assert _Rewrapping.seen == [getattr(tt.Tensor, name)] and type(r) is _Rewrapping and r.meta == "m"
+    assert type(s + 1) is tt.Tensor
+    d = tt.ones(2).as_subclass(_DefaultSubclass)
+    assert type(d.detach()) is _DefaultSubclass and type(d.to(tt.float64)) is _DefaultSubclass   # as PyTorch's
+    assert d.to(tt.float64).dtype is tt.float64
