@@ -487,6 +487,8 @@ def test_contains():
     for bad in ("a", None, [1]):
         with pytest.raises(RuntimeError, match="Tensor.__contains__ only supports Tensor or scalar, but you passed in"):
             bad in t  # noqa: B015
+
+
 class _ImageLike(tt.Tensor):
     """torchvision's tv_tensors.Image pattern: __new__ returns `tensor.as_subclass(cls)`; dtype / device / shape are
     read-only properties read with __torch_function__ disabled; ops' results are unwrapped to plain tensors."""
@@ -544,3 +546,37 @@ def test_format_of_a_scalar_tensor_is_its_number():
     assert f"{tt.nn.Parameter(tt.tensor(2.0))}" == "Parameter containing:\ntensor(2., requires_grad=True)"
     with pytest.raises(TypeError, match="unsupported format string passed to Tensor.__format__"):
         f"{tt.tensor([1.0, 2.0]):.2f}"
+
+
+class _Rewrapping(tt.Tensor):
+    """torchvision's TVTensor rule: results of exactly Tensor.clone / to / detach / requires_grad_ keep the class
+    and metadata; other ops give plain tensors."""
+    seen: list = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        cls.seen.append(func)
+        with tt._C.DisableTorchFunctionSubclass():
+            out = func(*args, **(kwargs or {}))
+        if func in {tt.Tensor.clone, tt.Tensor.to, tt.Tensor.detach, tt.Tensor.requires_grad_}:
+            out = out.as_subclass(cls) if type(out) is tt.Tensor else out
+            out.meta = args[0].meta
+        return out
+
+
+class _DefaultSubclass(tt.Tensor):
+    pass
+
+
+def test_tensor_methods_reach_torch_function_as_the_tensor_methods():
+    s = tt.ones(2).as_subclass(_Rewrapping)
+    s.meta = "m"
+    for call, name in [(lambda: s.clone(), "clone"), (lambda: s.to(tt.float64), "to"), (lambda: s.detach(), "detach"),
+                       (lambda: s.requires_grad_(False), "requires_grad_")]:
+        _Rewrapping.seen.clear()
+        r = call()
+        assert _Rewrapping.seen == [getattr(tt.Tensor, name)] and type(r) is _Rewrapping and r.meta == "m"
+    assert type(s + 1) is tt.Tensor
+    d = tt.ones(2).as_subclass(_DefaultSubclass)
+    assert type(d.detach()) is _DefaultSubclass and type(d.to(tt.float64)) is _DefaultSubclass   # as PyTorch's
+    assert d.to(tt.float64).dtype is tt.float64

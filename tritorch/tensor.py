@@ -38,6 +38,10 @@ class Size(tuple):
         return Size(r) if isinstance(i, slice) else r
 
 
+# Called with each Tensor subclass when it is defined (tritorch.multiprocessing registers how its instances travel).
+SUBCLASS_HOOKS: list = []
+
+
 class Tensor:
     """A multi-dimensional array on a device, with autograd metadata.
 
@@ -68,6 +72,11 @@ class Tensor:
         from . import _state
         _state.FLAGS.subclass = True   # from now on ops take subclass instances as plain tensors (registry)
         _state.SUBCLASS_DEFINED[0] = True
+        for hook in SUBCLASS_HOOKS:
+            hook(cls)
+        for name in _ROUTED_METHODS:
+            if name not in cls.__dict__:
+                setattr(cls, name, _routed_method(name))
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -420,6 +429,24 @@ def _make(data, dtype, device, version=None) -> Tensor:
 def _inference_mark():
     """_extra of a tensor made while some thread is in inference_mode: marked if this thread is."""
     return {"inference": True} if _GRAD.inference else None
+
+
+# Methods that reach a subclass's __torch_function__ as `Tensor.<name>` itself, as in PyTorch (torchvision's
+# TVTensor re-wraps the results of exactly Tensor.clone / to / detach / requires_grad_ / pin_memory; several are
+# not registry ops, so they would not reach __torch_function__ at all otherwise).
+_ROUTED_METHODS = ("clone", "to", "detach", "requires_grad_", "pin_memory", "cpu", "cuda")
+
+
+def _routed_method(name: str):
+    def method(self, *args, **kwargs):
+        from .ops.registry import _TORCH_FUNCTION_STATE, TORCH_FUNCTION_MODES
+        func = getattr(Tensor, name)
+        if _TORCH_FUNCTION_STATE.depth and not TORCH_FUNCTION_MODES:   # __torch_function__ disabled here
+            return func(self, *args, **kwargs)
+        cls = type(self)
+        return cls.__torch_function__(func, (cls,), (self,) + args, kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 # Tensor's dtype and device slots, written through these (a subclass may shadow them with read-only properties, as

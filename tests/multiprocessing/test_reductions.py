@@ -73,3 +73,26 @@ def test_sparse_tensors_travel_through_queues():
     q.put(s)
     got = q.get(timeout=30)
     assert got.is_sparse and got.to_dense().tolist() == [[0.0, 1.0], [2.0, 0.0]]
+
+
+class _Boxes(tt.Tensor):
+    """torchvision's BoundingBoxes pattern: a subclass with attributes of its own."""
+
+
+class _SelfPickling(tt.Tensor):
+    def __reduce_ex__(self, protocol):
+        return (str, ("mine",))
+
+
+def test_tensor_subclasses_travel_with_their_class_and_attributes():
+    from multiprocessing.reduction import ForkingPickler
+    import pickle
+    b = tt.tensor([[1, 2, 3, 4]]).as_subclass(_Boxes)
+    b.canvas_size = (10, 20)
+    r = pickle.loads(ForkingPickler.dumps(b))     # (_Boxes is defined after the reducers were registered)
+    assert type(r) is _Boxes and r.tolist() == b.tolist() and r.__dict__ == {"canvas_size": (10, 20)}
+    assert pickle.loads(ForkingPickler.dumps(tt.ones(1).as_subclass(_SelfPickling))) == "mine"
+    q = multiprocessing.get_context("fork").Queue()
+    q.put({"boxes": b})
+    got = q.get(timeout=30)["boxes"]
+    assert type(got) is _Boxes and got.canvas_size == (10, 20)

@@ -67,6 +67,34 @@ def reduce_tensor(t: Tensor):
     return rebuild_tensor, (values, t.dtype.name, str(t.device), t.requires_grad, is_parameter(t))
 
 
+def rebuild_subclass(cls, rebuild, args, state):
+    t = rebuild(*args)
+    t.__class__ = cls
+    if state:
+        t.__dict__.update(state)
+    return t
+
+
+def reduce_subclass(t: Tensor):
+    """An instance of a Tensor subclass (torchvision's tv_tensors) travels as reduce_tensor sends its values, with
+    its class and its attributes (BoundingBoxes' format and canvas_size), as PyTorch rebuilds subclasses."""
+    rebuild, args = reduce_tensor(t)
+    return rebuild_subclass, (type(t), rebuild, args, dict(t.__dict__) if hasattr(t, "__dict__") else None)
+
+
+def _register_subclass(cls) -> None:
+    # not tritorch's own layouts (SparseTensor has its reduction), nor a class that says how it pickles itself
+    if cls.__dict__.get("_tritorch_layout") or "__reduce_ex__" in cls.__dict__ or "__reduce__" in cls.__dict__:
+        return
+    ForkingPickler.register(cls, reduce_subclass)
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
 def rebuild_sparse(indices, values, shape, coalesced):
     from ..sparse import _wrap
     return _wrap(indices, values, shape, coalesced)
@@ -80,5 +108,10 @@ def reduce_sparse(t):
 
 def init_reductions() -> None:
     from ..sparse import SparseTensor
+    from ..tensor import SUBCLASS_HOOKS
     ForkingPickler.register(Tensor, reduce_tensor)
     ForkingPickler.register(SparseTensor, reduce_sparse)
+    if _register_subclass not in SUBCLASS_HOOKS:   # subclasses defined from now on, and those defined so far
+        SUBCLASS_HOOKS.append(_register_subclass)
+        for cls in _subclasses(Tensor):
+            _register_subclass(cls)
