@@ -231,6 +231,28 @@ def test_sync_module_states_gives_every_rank_the_sources_weights():
     mp.spawn(_sync_states_worker, args=(f"tcp://127.0.0.1:{_free_port()}",), nprocs=WORLD)
 
 
+def _differentiable_worker(rank, url):
+    # torch.distributed.nn.functional (Lightning's all_gather goes through it): gradients reach the source rank
+    from tritorch.distributed.nn.functional import all_gather, all_reduce
+    dist.init_process_group("gloo", init_method=url, rank=rank, world_size=WORLD, timeout=TIMEOUT)
+    x = tt.tensor([rank + 1.0, 2.0 * rank], requires_grad=True)
+    gathered = all_gather(x)
+    assert isinstance(gathered, tuple) and [g.tolist() for g in gathered] == [[r + 1.0, 2.0 * r] for r in range(WORLD)]
+    sum((i + 1) * g.sum() for i, g in enumerate(gathered)).mul(rank + 1).backward()
+    # d/dx_rank of sum over ranks q of (q + 1) * (rank + 1) * x_rank.sum()
+    assert x.grad.tolist() == [(rank + 1.0) * sum(q + 1 for q in range(WORLD))] * 2
+    y = tt.tensor([1.0, rank + 0.0], requires_grad=True)
+    out = all_reduce(y * (rank + 1))
+    assert out.tolist() == [6.0, sum(q * (q + 1.0) for q in range(WORLD))]
+    (out.sum() * (rank + 1)).backward()
+    assert y.grad.tolist() == [(rank + 1.0) * 6] * 2
+    dist.destroy_process_group()
+
+
+def test_differentiable_all_gather_and_all_reduce():
+    mp.spawn(_differentiable_worker, args=(f"tcp://127.0.0.1:{_free_port()}",), nprocs=WORLD)
+
+
 def _stuck_worker(rank, port):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=2))
