@@ -130,10 +130,12 @@ def test_lightning_import_time_names():
     # PyTorch Lightning's import reads these at module level (annotations, isinstance targets, `from ... import`)
     import tritorch.distributed as dist
     from tritorch.distributed.constants import default_pg_nccl_timeout, default_pg_timeout
+    from tritorch.distributed.distributed_c10d import all_reduce, init_process_group
     from tritorch.nn.parallel.distributed import DistributedDataParallel
     from tritorch.utils.data.dataloader import (_BaseDataLoaderIter, _MultiProcessingDataLoaderIter,
                                                 _SingleProcessDataLoaderIter)
     assert isinstance(dist.ReduceOp.SUM, dist.ReduceOp.RedOpType)
+    assert all_reduce is dist.all_reduce and init_process_group is dist.init_process_group
     assert default_pg_timeout == dist.default_pg_timeout and default_pg_nccl_timeout == default_pg_timeout
     assert DistributedDataParallel is tt.nn.parallel.DistributedDataParallel
     assert callable(tt.nn.parallel.data_parallel) and tt.nn.parallel.DataParallel is not None
@@ -175,6 +177,8 @@ def test_c_nn_parse_to_reads_to_arguments():
 def test_lightning_names_exist_in_torch():
     torch = pytest.importorskip("torch")
     from torch.distributed.constants import default_pg_timeout  # noqa: F401
+    from torch.distributed.distributed_c10d import _get_default_group  # noqa: F401
+    from torch.distributed.utils import _sync_module_states  # noqa: F401
     from torch.nn.parallel.distributed import DistributedDataParallel  # noqa: F401
     from torch.utils.data.dataloader import _BaseDataLoaderIter, _MultiProcessingDataLoaderIter  # noqa: F401
     assert isinstance(torch.distributed.ReduceOp.SUM, torch.distributed.ReduceOp.RedOpType)

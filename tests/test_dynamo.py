@@ -62,6 +62,19 @@ def test_training_through_the_wrapper_updates_the_original():
     assert m[0].weight.dtype is tt.float64
 
 
+def test_dynamo_ctx_wraps_further_functions():
+    # Lightning's from_compiled wraps the LightningModule's step methods with the compiled module's dynamo_ctx
+    m = tt.nn.Linear(2, 1)
+    compiled = tt.compile(m)
+    step = compiled.dynamo_ctx(m.forward)
+    x = tt.ones(3, 2)
+    assert tt.equal(step(x), m(x))
+    with compiled.dynamo_ctx:
+        assert tt.equal(compiled(x), m(x))
+    with pytest.raises(RuntimeError, match="expected a callable"):
+        compiled.dynamo_ctx(3)
+
+
 def test_deepcopy_copies_the_wrapped_module():
     m, cm = _pair()
     c = copy.deepcopy(cm)

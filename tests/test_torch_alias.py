@@ -101,6 +101,26 @@ def test_spawned_children_import_tritorch_too(tmp_path):
     assert r.stdout.strip() == "[(0, 'tritorch'), (1, 'tritorch')]"
 
 
+def test_child_interpreters_started_as_python_script_import_tritorch_too(tmp_path):
+    """A launcher that starts `python script.py` workers (Lightning's DDP strategy) runs fresh interpreters: under
+    python -m tritorch they get the alias at startup, and a sitecustomize of their own still runs."""
+    (tmp_path / "child.py").write_text("import torch, sitecustomize\nprint(torch.__name__, sitecustomize.MINE)\n")
+    (tmp_path / "parent.py").write_text(textwrap.dedent("""
+        import subprocess, sys
+        import torch
+        r = subprocess.run([sys.executable, "child.py"], capture_output=True, text=True)
+        print(torch.__name__, r.stdout.strip(), r.stderr[-300:])
+    """))
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "sitecustomize.py").write_text("MINE = 'own-site'\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, str(own)]))
+    r = subprocess.run([sys.executable, "-m", "tritorch", "parent.py"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "tritorch tritorch own-site"
+
+
 def test_python_m_tritorch_dash_c(tmp_path):
     r = _run(["-m", "tritorch", "-c", "import sys, torch; print(torch.__name__, str(torch.ones(1).dtype), sys.argv)",
               "x"], tmp_path)

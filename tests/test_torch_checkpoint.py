@@ -200,3 +200,7 @@ def test_pytorch_file_reader_reads_the_records(tmp_path):
         assert np.frombuffer(r.get_record("data/0"), np.float32).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     with pytest.raises(RuntimeError, match="failed locating file nope"):
         tt.PyTorchFileReader(path).get_record("nope")
+    tt.save({"w": tt.ones(2)}, str(tmp_path / "ours.pt"))   # (tritorch's own format is not a zip)
+    for lib in (tt, torch):
+        with pytest.raises(RuntimeError, match="failed reading zip archive: failed finding central directory"):
+            lib.PyTorchFileReader(str(tmp_path / "ours.pt"))

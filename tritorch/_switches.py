@@ -10,7 +10,7 @@ from . import _settings, _state
 from . import dtypes as _dt
 from .amp import autocast_mode as _autocast
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
-from .autograd.anomaly_mode import set_detect_anomaly as set_anomaly_enabled
+from .autograd.anomaly_mode import _set_anomaly_enabled as set_anomaly_enabled
 from .autograd.grad_mode import is_inference_mode_enabled
 
 __all__ = ["is_anomaly_enabled", "set_anomaly_enabled", "is_anomaly_check_nan_enabled", "is_inference_mode_enabled",

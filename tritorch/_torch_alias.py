@@ -22,6 +22,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.metadata
+import os
 import sys
 
 _OURS = "tritorch"
@@ -134,12 +135,26 @@ def _alias_in_spawned_children() -> None:
     spawn.get_command_line = get_command_line
 
 
+_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_alias_site")
+
+
+def _alias_in_child_interpreters() -> None:
+    """Interpreters the script starts as `python script.py` (a launcher's workers: Lightning's DDP, torchrun-style
+    runners) get the alias too: TRITORCH_ALIAS_TORCH=1 and a PYTHONPATH led by _alias_site, whose sitecustomize
+    aliases torch at their startup."""
+    os.environ["TRITORCH_ALIAS_TORCH"] = "1"
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if _SITE not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([_SITE, *paths])
+
+
 def main(argv: list[str] | None = None) -> int:
     """python -m tritorch SCRIPT [ARGS...]: run SCRIPT as __main__ under the torch alias (as `python SCRIPT`); also
     `-m MODULE` and `-c CODE`, as Python's own options."""
     import os
     import runpy
     argv = list(sys.argv[1:] if argv is None else argv)
+    _alias_in_child_interpreters()
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: python -m tritorch SCRIPT [ARGS...] | -m MODULE [ARGS...] | -c CODE [ARGS...]\n\nRuns a "
               "PyTorch script unchanged on tritorch: its "

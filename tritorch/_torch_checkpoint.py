@@ -271,7 +271,11 @@ class PyTorchFileReader:
     get_storage_from_record, which returns its storages, is absent: tritorch has no untyped storages to give.)"""
 
     def __init__(self, file):
-        self._archive = zipfile.ZipFile(file)
+        try:
+            self._archive = zipfile.ZipFile(file)
+        except zipfile.BadZipFile:
+            raise RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central directory") \
+                from None
         pickles = [n for n in self._archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
         first = self._archive.namelist()[0] if self._archive.namelist() else ""
         self._prefix = pickles[0][:-len("data.pkl")] if pickles else first[:first.find("/") + 1]

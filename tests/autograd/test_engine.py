@@ -255,6 +255,7 @@ def test_set_detect_anomaly_switches_and_restores_as_a_context_manager():
     assert tt.autograd.is_anomaly_enabled()
     tt.autograd.set_detect_anomaly(False)
     assert not tt.autograd.is_anomaly_enabled()
+    assert tt.set_anomaly_enabled(False) is None    # (torch.set_anomaly_enabled stays a plain function)
 
 
 def test_anomaly_trace_ends_at_the_forward_call(device):

@@ -208,6 +208,51 @@ def test_rendezvous_through_tcp_and_file_urls(scheme, tmp_path):
     mp.spawn(_small_worker, args=(url,), nprocs=WORLD)
 
 
+def _sync_states_worker(rank, url):
+    # torch.distributed.utils._sync_module_states (Lightning's DDP validate/test gives every rank rank 0's weights)
+    from tritorch.distributed.distributed_c10d import _get_default_group
+    from tritorch.distributed.utils import _sync_module_states
+    dist.init_process_group("gloo", init_method=url, rank=rank, world_size=WORLD, timeout=TIMEOUT)
+    model = tt.nn.Sequential(tt.nn.Linear(2, 2), tt.nn.BatchNorm1d(2))
+    with tt.no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            t.fill_(rank + 1)
+    _sync_module_states(model, _get_default_group(), 250 * 1024 * 1024, src=1,
+                        params_and_buffers_to_ignore={"0.bias"})
+    assert model[0].weight.tolist() == [[2.0, 2.0], [2.0, 2.0]] and model[1].running_mean.tolist() == [2.0, 2.0]
+    assert model[0].bias.tolist() == [rank + 1.0] * 2      # (ignored)
+    assert model[0].weight.requires_grad and model[0].weight.grad_fn is None
+    dist.destroy_process_group()
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        _get_default_group()
+
+
+def test_sync_module_states_gives_every_rank_the_sources_weights():
+    mp.spawn(_sync_states_worker, args=(f"tcp://127.0.0.1:{_free_port()}",), nprocs=WORLD)
+
+
+def _differentiable_worker(rank, url):
+    # torch.distributed.nn.functional (Lightning's all_gather goes through it): gradients reach the source rank
+    from tritorch.distributed.nn.functional import all_gather, all_reduce
+    dist.init_process_group("gloo", init_method=url, rank=rank, world_size=WORLD, timeout=TIMEOUT)
+    x = tt.tensor([rank + 1.0, 2.0 * rank], requires_grad=True)
+    gathered = all_gather(x)
+    assert isinstance(gathered, tuple) and [g.tolist() for g in gathered] == [[r + 1.0, 2.0 * r] for r in range(WORLD)]
+    sum((i + 1) * g.sum() for i, g in enumerate(gathered)).mul(rank + 1).backward()
+    # d/dx_rank of sum over ranks q of (q + 1) * (rank + 1) * x_rank.sum()
+    assert x.grad.tolist() == [(rank + 1.0) * sum(q + 1 for q in range(WORLD))] * 2
+    y = tt.tensor([1.0, rank + 0.0], requires_grad=True)
+    out = all_reduce(y * (rank + 1))
+    assert out.tolist() == [6.0, sum(q * (q + 1.0) for q in range(WORLD))]
+    (out.sum() * (rank + 1)).backward()
+    assert y.grad.tolist() == [(rank + 1.0) * 6] * 2
+    dist.destroy_process_group()
+
+
+def test_differentiable_all_gather_and_all_reduce():
+    mp.spawn(_differentiable_worker, args=(f"tcp://127.0.0.1:{_free_port()}",), nprocs=WORLD)
+
+
 def _stuck_worker(rank, port):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=2))

@@ -66,6 +66,15 @@ def test_default_backend_for_device():
     assert dist.get_default_backend_for_device(tt.device("cpu")) == "gloo"
     with pytest.raises(ValueError, match="Default backend not registered for device : xpu"):
         dist.get_default_backend_for_device("xpu")
+    # Lightning reads the map itself to pick a process group's backend for its device
+    assert dist.Backend.default_device_backend_map == {"cpu": "gloo", "cuda": "nccl"}
+    assert dist.Backend.UNDEFINED == "undefined" and {"gloo", "nccl"} <= set(dist.Backend.backend_list)
+
+
+def test_post_local_sgd_state_is_importable_state():
+    from tritorch.distributed.algorithms.ddp_comm_hooks.post_localSGD_hook import PostLocalSGDState
+    state = PostLocalSGDState(process_group=None, subgroup=None, start_localSGD_iter=5)
+    assert (state.start_localSGD_iter, state.post_local_SGD_allreduce, state.iter) == (5, True, 0)
 
 
 def test_unknown_backend_is_refused():

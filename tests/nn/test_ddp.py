@@ -48,6 +48,15 @@ def test_training_through_ddp_is_training_the_module(world):
     np.testing.assert_array_equal(model.weight.grad.numpy(), reference.weight.grad.numpy())
 
 
+def test_ddp_logging_data_names_the_setup(world):
+    # Lightning's DDP strategy reads can_set_static_graph from it at teardown
+    data = DDP(tt.nn.Linear(3, 2), find_unused_parameters=True)._get_ddp_logging_data()
+    assert data["world_size"] == 1 and data["rank"] == 0 and data["module_name"] == "Linear"
+    assert data["backend_name"] == "gloo" and data["find_unused_parameters"] == 1 and data["static_graph"] == 0
+    assert data["num_parameter_tensors"] == 2 and data["total_parameter_size_bytes"] == 32
+    assert data["can_set_static_graph"] is False
+
+
 def test_pytorch_checks(world):
     frozen = tt.nn.Linear(2, 2).requires_grad_(False)
     with pytest.raises(RuntimeError, match="not needed when a module doesn't have any parameter that requires"):

@@ -7,6 +7,23 @@ from __future__ import annotations
 from ..nn.modules.module import Module
 
 
+class _TorchDynamoContext:
+    """The compilation context torch.compile keeps on its OptimizedModule (`dynamo_ctx`): libraries wrap further
+    functions with it (Lightning's from_compiled wraps training_step). tritorch compiles nothing, so wrapping gives
+    the function back and using it as a context manager changes nothing."""
+
+    def __call__(self, fn):
+        if not callable(fn):
+            raise RuntimeError(f"expected a callable, got {type(fn).__name__}")
+        return fn
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 class OptimizedModule(Module):
     _opt_mod_attributes = {"_orig_mod", "dynamo_ctx", "forward", "_super_module_initialized"}
 
@@ -17,7 +34,7 @@ class OptimizedModule(Module):
         super().__init__()
         self._super_module_initialized = True
         self._orig_mod = mod      # registered as the child module
-        self.dynamo_ctx = dynamo_ctx
+        self.dynamo_ctx = _TorchDynamoContext() if dynamo_ctx is None else dynamo_ctx
 
     def forward(self, *args, **kwargs):
         return self._orig_mod(*args, **kwargs)

@@ -30,6 +30,11 @@ class detect_anomaly:
         return wrapper
 
 
+def _set_anomaly_enabled(mode: bool, check_nan: bool = True) -> None:
+    """torch.set_anomaly_enabled: the plain switch (returns None)."""
+    FLAGS.anomaly, FLAGS.anomaly_check_nan = bool(mode), bool(check_nan)
+
+
 class set_detect_anomaly:  # noqa: N801 - PyTorch's lower-case name
     """set_detect_anomaly(mode, check_nan=True): switches anomaly mode on or off when called (as a plain call) and,
     used as a context manager, restores the previous setting on exit, as PyTorch's set_grad_enabled does."""
@@ -37,7 +42,7 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's lower-case name
     def __init__(self, mode: bool, check_nan: bool = True):
         self._prev = (FLAGS.anomaly, FLAGS.anomaly_check_nan)
         self.mode, self.check_nan = bool(mode), bool(check_nan)
-        FLAGS.anomaly, FLAGS.anomaly_check_nan = self.mode, self.check_nan
+        _set_anomaly_enabled(self.mode, self.check_nan)
 
     def __enter__(self):
         return None

@@ -81,8 +81,11 @@ _UFUNCS = {ReduceOp.SUM: np.add, ReduceOp.AVG: np.add, ReduceOp.PRODUCT: np.mult
 
 class Backend(str):
     """A backend name, lower-cased as PyTorch's Backend does ("gloo", "nccl")."""
+    UNDEFINED = "undefined"
     GLOO = "gloo"
     NCCL = "nccl"
+    backend_list = [UNDEFINED, GLOO, NCCL]             # the backends tritorch's process groups implement
+    default_device_backend_map = {"cpu": GLOO, "cuda": NCCL}
 
     def __new__(cls, name: str):
         if not isinstance(name, str):
@@ -176,9 +179,9 @@ def get_default_backend_for_device(device) -> str:
     """torch.distributed.get_default_backend_for_device: "nccl" for cuda, "gloo" for the cpu."""
     kind = device if isinstance(device, str) else getattr(device, "type", str(device))
     kind = kind.split(":")[0]
-    if kind not in ("cpu", "cuda"):
+    if kind not in Backend.default_device_backend_map:
         raise ValueError(f"Default backend not registered for device : {device}")
-    return Backend.NCCL if kind == "cuda" else Backend.GLOO
+    return Backend.default_device_backend_map[kind]
 
 
 def is_backend_available(backend: str) -> bool:

@@ -70,6 +70,7 @@ class DistributedDataParallel(Module):
         self.dim = dim
         self.find_unused_parameters = find_unused_parameters
         self.static_graph = static_graph
+        self.gradient_as_bucket_view = gradient_as_bucket_view
         self.require_backward_grad_sync = True
         self.broadcast_buffers = True if broadcast_buffers is None else broadcast_buffers
         self._synced = [p for p in params if p.requires_grad]
@@ -144,3 +145,20 @@ class DistributedDataParallel(Module):
 
     def _set_static_graph(self) -> None:
         self.static_graph = True
+
+    def _get_ddp_logging_data(self) -> dict:
+        """PyTorch's record of how this wrapper was set up (libraries read a few keys of it). tritorch does not
+        track whether the graph could have been static, so can_set_static_graph is False (no advice given)."""
+        params = list(self.module.parameters())
+        return {"world_size": self.process_group.size(), "rank": _dist.get_rank(),
+                "module_name": type(self.module).__name__,
+                "device_ids": "" if not self.device_ids else ", ".join(str(d.index) for d in self.device_ids),
+                "output_device": -1 if self.output_device is None else self.output_device,
+                "backend_name": str(_dist.get_backend(self.process_group)),
+                "broadcast_buffers": int(self.broadcast_buffers), "find_unused_parameters": int(
+                    self.find_unused_parameters), "static_graph": int(self.static_graph),
+                "gradient_as_bucket_view": int(self.gradient_as_bucket_view), "is_multi_device_module": 0,
+                "num_parameter_tensors": len(params), "total_parameter_size_bytes": sum(
+                    p.numel() * p.element_size() for p in params),
+                "dtypes": ", ".join(sorted({str(p.dtype).replace("torch.", "") for p in params})),
+                "can_set_static_graph": False}

@@ -44,7 +44,7 @@ def _to_device(obj, dev):
 
 
 def _devices(device_ids, output_device):
-    from .. import cuda
+    from ... import cuda
     if not cuda.is_available():
         return [], None
     ids = [CUDA.index] if device_ids is None else [_index(d) for d in device_ids]

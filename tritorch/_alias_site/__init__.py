@@ -1,0 +1,1 @@
+"""The folder `python -m tritorch` puts first on its children's PYTHONPATH (see sitecustomize.py)."""
