@@ -1,4 +1,5 @@
-"""nn.SyncBatchNorm (one process: BatchNorm) with convert_sync_batchnorm, nn.DataParallel on one device, and
+"""nn.SyncBatchNorm (one process: BatchNorm; across spawned ranks: the whole batch's statistics) with
+convert_sync_batchnorm, nn.DataParallel on one device, and
 nn.CrossMapLRN2d, each vs PyTorch: values, running statistics, gradients, state_dict keys, reprs and errors."""
 import numpy as np
 import pytest
@@ -103,3 +104,78 @@ def test_data_parallel_one_device():
             tt.nn.DataParallel(tt.nn.Linear(1, 1), device_ids=[1])
         out = tt.nn.parallel.data_parallel(tt.nn.Linear(3, 2).to("cuda"), tt.tensor(x))
         assert tuple(out.shape) == (4, 2) and out.device == as_device("cuda")
+
+
+# ------------------------------------------------------------------------------- across ranks (spawned processes)
+
+_SHAPE = (8, 3, 4, 2)
+_SPLIT = (3, 5)   # uneven: rank 0 holds 3 samples of the batch, rank 1 five (an empty rank: rank 2 in the 3-way test)
+
+
+def _batch():
+    rng = np.random.default_rng(7)
+    return rng.standard_normal(_SHAPE) * 3 + 1, rng.standard_normal(_SHAPE)   # input, loss weights
+
+
+def _full_batch_reference(momentum):
+    # BatchNorm2d over the whole batch in one process: what every rank's SyncBatchNorm must reproduce for its part
+    x, w = _batch()
+    bn = tt.nn.BatchNorm2d(3, momentum=momentum).double()
+    with tt.no_grad():
+        bn.weight.copy_(tt.tensor([1.5, -0.5, 2.0]))
+        bn.bias.copy_(tt.tensor([0.1, 0.2, -0.3]))
+    xx = tt.tensor(x, requires_grad=True)
+    for _ in range(2):
+        y = bn(xx)
+        (y * tt.tensor(w)).sum().backward()
+    return (y.detach().numpy(), xx.grad.numpy() / 2, bn.weight.grad.numpy() / 2, bn.bias.grad.numpy() / 2,
+            bn.running_mean.numpy(), bn.running_var.numpy())
+
+
+def _sync_worker(rank, url, world, device, momentum):
+    import tritorch.distributed as dist
+    dist.init_process_group("gloo", init_method=url, rank=rank, world_size=world)
+    x, w = _batch()
+    bounds = np.cumsum((0,) + _SPLIT + (0,) * (world - len(_SPLIT)))
+    part = slice(bounds[rank], bounds[rank + 1])
+    m = tt.nn.SyncBatchNorm(3, momentum=momentum).double().to(device)
+    with tt.no_grad():
+        m.weight.copy_(tt.tensor([1.5, -0.5, 2.0]))
+        m.bias.copy_(tt.tensor([0.1, 0.2, -0.3]))
+    xx = tt.tensor(x[part], device=device, requires_grad=True)
+    for _ in range(2):   # (twice: the running statistics' second update, and gradients accumulate)
+        y = m(xx)
+        (y * tt.tensor(w[part], device=device)).sum().backward()
+    y_ref, gx_ref, gw_ref, gb_ref, rm_ref, rv_ref = _full_batch_reference(momentum)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), y_ref[part], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(xx.grad.cpu().numpy() / 2, gx_ref[part], rtol=1e-10, atol=1e-10)
+    # the weight and bias gradients are each rank's own part (DDP sums or averages them): together the full ones
+    grads = tt.cat([m.weight.grad, m.bias.grad]) / 2
+    dist.all_reduce(grads)
+    np.testing.assert_allclose(grads.cpu().numpy(), np.concatenate([gw_ref, gb_ref]), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(m.running_mean.cpu().numpy(), rm_ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(m.running_var.cpu().numpy(), rv_ref, rtol=1e-10, atol=1e-12)
+    assert m.num_batches_tracked.item() == 2
+    # eval: BatchNorm with the running statistics, no collective (rank 0 alone runs it: a sync would hang)
+    m.eval()
+    plain = tt.nn.BatchNorm2d(3).double().to(device)
+    plain.load_state_dict(m.state_dict())
+    plain.eval()
+    if rank == 0:
+        np.testing.assert_array_equal(m(xx[:1]).detach().cpu().numpy(), plain(xx[:1]).detach().cpu().numpy())
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("world, device, momentum", [(2, "cpu", 0.1), (3, "cpu", None), (2, "cuda", 0.1)])
+def test_sync_batchnorm_statistics_span_every_ranks_batch(world, device, momentum):
+    # values, input gradients, running statistics and (summed) parameter gradients of the ranks' parts equal
+    # BatchNorm's over the whole batch, with uneven parts and an empty one
+    import socket
+    import tritorch.multiprocessing as mp
+    from tritorch.testing import devices
+    if device not in devices():
+        pytest.skip("no cuda device (GPU or interpreter) in this run")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_sync_worker, args=(f"tcp://127.0.0.1:{port}", world, device, momentum), nprocs=world)
