@@ -408,6 +408,29 @@ def test_worker_errors_reach_the_main_process():
         list(DataLoader(_WhoLoads(2, delay=1.0), num_workers=1, timeout=0.2))
 
 
+class _Unpicklable(Dataset):
+    # sample 2 carries a lock, which cannot cross to the main process
+    def __getitem__(self, i):
+        import threading
+        return {"x": i, "lock": threading.Lock() if i == 2 else None}
+
+    def __len__(self):
+        return 4
+
+
+@pytest.mark.parametrize("context", [None, "spawn"])
+def test_a_batch_that_cannot_be_pickled_is_an_error_in_the_main_process(context):
+    # a Queue's feeder thread drops what fails to pickle: the main process waited for that batch forever (here, for
+    # the timeout); the pickling error now comes in its place, when the batch is due, and the batches before it
+    loader = DataLoader(_Unpicklable(), batch_size=None, num_workers=1, timeout=60, multiprocessing_context=context)
+    it = iter(loader)
+    assert [next(it)["x"], next(it)["x"]] == [0, 1]
+    with pytest.raises(TypeError, match="(?s)Caught TypeError in DataLoader worker process while sending a batch.*"
+                                        "cannot pickle '_thread.lock' object"):
+        next(it)
+    it.shutdown()
+
+
 def test_a_dead_worker_is_reported():
     class Dies(Dataset):
         def __getitem__(self, i):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import multiprocessing.queues
 import queue
 import random
 import sys
@@ -65,6 +66,22 @@ class ExceptionWrapper:
 class KeyErrorMessage(str):
     def __repr__(self):
         return self
+
+
+class _ResultQueue(multiprocessing.queues.Queue):
+    """The workers' result queue. A Queue pickles what is put on it in a feeder thread and drops what fails to
+    pickle (printing the error in the worker), so the main process would wait for that batch forever; this one
+    sends the pickling error in the batch's place, to be raised in the main process when the batch is due."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx=ctx)
+
+    def _on_queue_feeder_error(self, e, obj):
+        if isinstance(obj, tuple) and len(obj) == 2 and not isinstance(obj[1], ExceptionWrapper):
+            self.put((obj[0], ExceptionWrapper(sys.exc_info(), "in DataLoader worker process while sending a "
+                                                             "batch to the main process (it could not be pickled)")))
+        else:
+            super()._on_queue_feeder_error(e, obj)
 
 
 def numpy_seed(base_seed: int, worker_id: int) -> list:
@@ -165,7 +182,7 @@ class MultiProcessIter(_BaseDataLoaderIter):
         self._prefetch = loader.prefetch_factor if loader.prefetch_factor is not None else 2
         self._timeout = loader.timeout
         ctx = _context(loader.multiprocessing_context)
-        self._results = ctx.Queue()
+        self._results = _ResultQueue(ctx)
         self._done = ctx.Event()
         self._index_queues, self._workers = [], []
         self._closed = False
