@@ -57,6 +57,17 @@ def test_python_m_tritorch_runs_an_unchanged_torch_script(tmp_path):
     assert r.stdout.splitlines() == ["3 ['--epochs', '2'] __main__", "missing torch.export"]
 
 
+def test_script_paths_as_python_gives_them(tmp_path):
+    # as `python sub/run.py`: __file__ (and so tracebacks) absolute, the script's folder first on the path
+    # (sys.argv[0] is absolute too, where Python keeps it as given: runpy sets it to the path it runs)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "run.py").write_text("import sys\nprint(__file__, sys.argv[0], sys.path[0])\nraise SystemExit(1 / 0)\n")
+    r = _run(["-m", "tritorch", "sub/run.py"], tmp_path)
+    path = str(tmp_path / "sub" / "run.py")
+    assert r.stdout.split() == [path, path, str(tmp_path / "sub")]
+    assert f'File "{path}", line 3' in r.stderr and "ZeroDivisionError" in r.stderr
+
+
 def test_alias_in_process_and_refusal_after_pytorch(tmp_path):
     code = textwrap.dedent("""
         import tritorch

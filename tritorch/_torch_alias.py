@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     script = argv[0]
     alias_torch()
     sys.argv = argv
-    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))   # as `python SCRIPT` puts its folder first
-    runpy.run_path(script, run_name="__main__")
+    path = os.path.abspath(script)   # as `python SCRIPT`: __file__ (and tracebacks) absolute (runpy makes argv[0]
+    # the same path, where Python keeps it as given; its basename, argparse's prog, is the same)
+    sys.path.insert(0, os.path.dirname(path))   # and the script's folder first on the path
+    runpy.run_path(path, run_name="__main__")
     return 0
