@@ -34,7 +34,8 @@ __all__ = [
     "get_node_local_rank", "get_pg_count", "is_backend_available", "new_subgroups", "new_subgroups_by_enumeration",
     "recv_object_list", "reduce_op", "send_object_list",
     "Backend", "FileStore", "GroupMember", "HashStore", "P2POp", "PrefixStore", "ProcessGroup", "ReduceOp", "Store",
-    "TCPStore", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
+    "TCPStore", "Work", "GradBucket", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
+    "all_to_all",
     "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
     "destroy_process_group", "gather", "gather_object", "get_backend", "get_default_backend_for_device",
     "get_global_rank", "get_group_rank",
@@ -120,10 +121,20 @@ class ProcessGroup:
 
 
 class Work:
-    """What an async_op=True call returns: complete at once, or (isend/irecv) running on a thread."""
+    """What an async_op=True call returns: complete at once, or (isend/irecv) running on a thread. `outputs`: the
+    tensors the collective wrote (all_reduce's, broadcast's), the value of get_future()."""
 
-    def __init__(self, thread: threading.Thread | None = None, errors: list | None = None):
-        self._thread, self._errors = thread, errors
+    def __init__(self, thread: threading.Thread | None = None, errors: list | None = None, outputs=None):
+        self._thread, self._errors, self._outputs = thread, errors, outputs
+
+    def get_future(self):
+        """A Future completed with the list of tensors the collective wrote (DDP communication hooks chain on
+        it), or with an empty list for a collective without outputs."""
+        from ..futures import Future
+        self.wait()
+        fut = Future()
+        fut.set_result(list(self._outputs or ()))
+        return fut
 
     def wait(self, timeout=None) -> bool:
         if self._thread is not None:
@@ -143,6 +154,37 @@ class Work:
     def result(self) -> list:
         self.wait()
         return []
+
+
+class GradBucket:
+    """What a DDP communication hook receives (DistributedDataParallel.register_comm_hook): one bucket of
+    gradients, flattened into one 1-D tensor (`buffer()`) in `parameters()` order."""
+
+    def __init__(self, index: int, buffer, parameters: list, is_last: bool):
+        self._index, self._buffer, self._parameters, self._is_last = index, buffer, parameters, is_last
+
+    def index(self) -> int:
+        return self._index
+
+    def buffer(self):
+        return self._buffer
+
+    def set_buffer(self, buffer) -> None:
+        self._buffer = buffer
+
+    def is_last(self) -> bool:
+        return self._is_last
+
+    def parameters(self) -> list:
+        return list(self._parameters)
+
+    def gradients(self) -> list:
+        """Views of buffer() shaped as each parameter."""
+        out, offset = [], 0
+        for p in self._parameters:
+            out.append(self._buffer[offset:offset + p.numel()].view(tuple(p.shape)))
+            offset += p.numel()
+        return out
 
 
 class GroupMember:
@@ -402,8 +444,8 @@ def new_subgroups(group_size=None, group=None, timeout=None, backend=None, pg_op
 
 # ---------------------------------------------------------------------------------------- tensor staging
 
-def _done(async_op: bool):
-    return Work() if async_op else None
+def _done(async_op: bool, outputs=None):
+    return Work(outputs=outputs) if async_op else None
 
 
 def _host(t) -> np.ndarray:
@@ -503,7 +545,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
         g.mesh.all_reduce(arr.reshape(-1), reduce_)
         _finish_avg(op, arr, g.size())
         _write(tensor, arr)
-    return _done(async_op)
+    return _done(async_op, [tensor])
 
 
 def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op: bool = False):
@@ -551,7 +593,7 @@ def broadcast(tensor, src: int | None = None, group=None, async_op: bool = False
         g.mesh.broadcast(arr, root)
         if g.rank() != root:
             _write(tensor, arr)
-    return _done(async_op)
+    return _done(async_op, [tensor])
 
 
 def all_gather(tensor_list, tensor, group=None, async_op: bool = False):

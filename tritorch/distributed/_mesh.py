@@ -28,6 +28,12 @@ _LEN = struct.Struct("<Q")
 _HELLO = struct.Struct("<q")
 
 
+def _bytes_view(arr) -> memoryview:
+    """The bytes of a C-contiguous array, writable where it is (through a uint8 view: the buffer protocol has no
+    format for ml_dtypes' bfloat16, so memoryview() of such an array fails)."""
+    return memoryview(arr.reshape(-1).view(np.uint8) if isinstance(arr, np.ndarray) else arr).cast("B")
+
+
 def _recv_exact_into(sock, view: memoryview) -> None:
     got, n = 0, len(view)
     while got < n:
@@ -84,7 +90,7 @@ class Mesh:
 
     def send(self, peer: int, data) -> None:
         """One message of `data` (bytes or a C-contiguous array) to `peer`."""
-        view = memoryview(data).cast("B") if not isinstance(data, (bytes, bytearray)) else memoryview(data)
+        view = memoryview(data) if isinstance(data, (bytes, bytearray)) else _bytes_view(data)
         with self._send_locks[peer]:
             sock = self.peers[peer]
             sock.sendall(_LEN.pack(len(view)))
@@ -104,7 +110,7 @@ class Mesh:
         if n != out.nbytes:
             raise RuntimeError(f"rank {self.rank}: rank {peer} sent a {what} of {n} bytes where {out.nbytes} were "
                                "expected (the ranks' tensors differ in shape or dtype)")
-        _recv_exact_into(self.peers[peer], memoryview(out).cast("B"))
+        _recv_exact_into(self.peers[peer], _bytes_view(out))
 
     def recv_bytes(self, peer: int) -> bytes:
         buf = bytearray(self.recv_length(peer))

@@ -75,6 +75,7 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = True if broadcast_buffers is None else broadcast_buffers
         self._synced = [p for p in params if p.requires_grad]
         self._queued = False
+        self._comm_hook = None   # (state, hook) once register_comm_hook ran
         if self.process_group.size() > 1:
             if init_sync:
                 with no_grad():
@@ -97,6 +98,17 @@ class DistributedDataParallel(Module):
             self._queued = True
             queue_callback(self._average_gradients)
 
+    def register_comm_hook(self, state, hook) -> None:
+        """Let hook(state, bucket) communicate the gradients instead of the built-in average: it gets each bucket
+        (a GradBucket: one flat gradient buffer per dtype and device) and returns a Future whose value is the
+        buffer to write back (torch.distributed.algorithms.ddp_comm_hooks.default_hooks has PyTorch's:
+        allreduce_hook, fp16_compress_hook, bf16_compress_hook). Once, before the first backward."""
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        self._comm_hook = (state, hook)
+
     def _average_gradients(self) -> None:
         """Every synced parameter's gradient averaged over the ranks: one flat all-reduce per (dtype, device)."""
         self._queued = False
@@ -104,6 +116,9 @@ class DistributedDataParallel(Module):
         buckets: dict = {}
         for p in self._synced:
             buckets.setdefault((p.dtype, p.device), []).append(p)
+        if self._comm_hook is not None:
+            self._hooked_buckets(list(buckets.values()))
+            return
         with no_grad():
             for (dtype, _), ps in buckets.items():
                 # the gradients, then one "used here" flag per parameter: a parameter no rank used keeps grad None
@@ -126,6 +141,37 @@ class DistributedDataParallel(Module):
                         p.grad = grad
                     else:
                         p.grad.copy_(grad)
+
+    def _hooked_buckets(self, buckets: list) -> None:
+        """_average_gradients through the registered hook: which parameters any rank used is agreed first (one
+        small all-reduce: a parameter no rank used keeps grad None), then each bucket's flat gradients (zeros for
+        a parameter unused here) go to the hook, and the value of the Future it returns is written back."""
+        from ..distributed import GradBucket
+        from ..ops.creation import zeros
+        from ..ops.movement import cat
+        state, hook = self._comm_hook
+        with no_grad():
+            used = _flat_tensor(np.array([p.grad is not None for ps in buckets for p in ps], np.int32))
+            _dist.all_reduce(used, group=self.process_group)
+            used = used.tolist()
+            k = 0
+            for index, ps in enumerate(buckets):
+                flat = cat([zeros(p.numel(), dtype=p.dtype, device=p.device) if p.grad is None
+                            else _dense(p.grad).detach().reshape(-1) for p in ps])
+                bucket = GradBucket(index, flat, ps, index == len(buckets) - 1)
+                result = hook(state, bucket).wait()
+                result = result[0] if isinstance(result, (list, tuple)) else result
+                offset = 0
+                for p in ps:
+                    piece = result[offset:offset + p.numel()].reshape(tuple(p.shape))
+                    offset += p.numel()
+                    anyone, k = used[k], k + 1
+                    if not anyone:
+                        continue
+                    if p.grad is None or getattr(p.grad, "is_sparse", False):
+                        p.grad = piece.to(p.dtype).clone()
+                    else:
+                        p.grad.copy_(piece)
 
     @contextlib.contextmanager
     def no_sync(self):
