@@ -1835,6 +1835,8 @@ _PY_NUMBERS = (bool, int, float, complex)
 def _first(input, other):
     """add/sub/mul/div's input: as PyTorch's, these take two Python numbers (torch.div(7, 2, rounding_mode="trunc")
     is tensor(3)), the first then being the 0-dim tensor torch.tensor(input) would make."""
+    if input.__class__ is Tensor:   # (the common call: one frame, as _arg alone was)
+        return input
     if input.__class__ in _PY_NUMBERS and not isinstance(other, Tensor):
         from .creation import tensor
         return tensor(input)

@@ -2423,10 +2423,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
 
 def logsumexp(input, dim=_NA, keepdim=False, *, out=None, axis=_NA, keepdims=_NA):
     """torch.logsumexp: log(sum(exp(x))) over `dim`, shifted by the max so it neither overflows nor underflows."""
-    if axis is not _NA or keepdims is not _NA:   # NumPy's names, as PyTorch's parser takes them
-        dim, keepdim = numpy_names("logsumexp", dim, _NA, keepdim, axis, keepdims)
-    if dim is _NA:
-        raise TypeError("logsumexp() missing 1 required positional argument: 'dim'")
+    if axis is not _NA or keepdims is not _NA or dim is _NA:   # NumPy's names (PyTorch's parser takes them)
+        dim, keepdim = numpy_names("logsumexp", dim, _NA, keepdim, axis, keepdims)   # (raises for a missing dim)
     return logsumexp_op(input, dim=dim, keepdim=keepdim, out=out)
 
 

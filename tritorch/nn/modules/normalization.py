@@ -71,15 +71,19 @@ class _NormBase(Module):
 
 
 class _BatchNorm(_NormBase):
-    def forward(self, input):
-        self._check_input_dim(input)
-        # momentum=None: a cumulative moving average, i.e. factor 1/num_batches_tracked (read on the host, as
-        # PyTorch does).
+    def _average_factor(self) -> float:
+        """The running statistics' update factor of this call, counting the batch in training. momentum=None: a
+        cumulative moving average, i.e. factor 1/num_batches_tracked (read on the host, as PyTorch does)."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             with no_grad():
                 self.num_batches_tracked.add_(1)
             factor = 1.0 / float(self.num_batches_tracked.item()) if self.momentum is None else self.momentum
+        return factor
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        factor = self._average_factor()
         bn_training = True if self.training else (self.running_mean is None and self.running_var is None)
         use_stats = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if use_stats else None,

@@ -118,12 +118,7 @@ class SyncBatchNorm(_BatchNorm):
             world = dist.get_world_size(group)
         if world <= 1:
             return super().forward(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.track_running_stats and self.num_batches_tracked is not None:
-            with no_grad():
-                self.num_batches_tracked.add_(1)
-            if self.momentum is None:   # a cumulative moving average, as BatchNorm's
-                factor = 1.0 / float(self.num_batches_tracked.item())
+        factor = self._average_factor()
         running_mean = self.running_mean if self.track_running_stats else None
         running_var = self.running_var if self.track_running_stats else None
         return _SyncBatchNorm.apply(input, self.weight, self.bias, running_mean, running_var, self.eps, factor,
