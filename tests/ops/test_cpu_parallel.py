@@ -101,3 +101,48 @@ def test_activations_in_blocks_equal_the_whole_array_formula():
                 want = formula(a)
             got = op(tt.tensor(a)).numpy()
             assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), op
+
+
+def test_row_loops_sets_the_row_buffer_per_thread_and_restores_it():
+    import threading
+    before = np.getbufsize()
+    with cp.row_loops(1024):
+        assert np.getbufsize() == 1024
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(np.getbufsize()))
+        t.start()
+        t.join()
+        assert seen == [before]              # another thread keeps its own setting
+    assert np.getbufsize() == before
+    with pytest.raises(ZeroDivisionError):
+        with cp.row_loops(512):
+            1 / 0
+    assert np.getbufsize() == before         # restored on an exception too
+    with cp.row_loops(300):
+        assert np.getbufsize() == 304        # NumPy takes multiples of 16
+    for short_or_long in (64, cp.ROW_LOOPS_MIN - 1, 8192, 10000):
+        with cp.row_loops(short_or_long):
+            assert np.getbufsize() == before     # nothing to gain there: left alone
+
+
+@pytest.mark.parametrize("shape", [(64, 1024), (33, 300), (5, 7, 129)])
+def test_softmax_and_layer_norm_equal_bitwise_with_and_without_row_loops(shape, monkeypatch):
+    from tritorch.ops import nn_norm, nn_softmax
+    rng = np.random.default_rng(1)
+    x, g = rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    n = shape[-1]
+    w, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+
+    def run():
+        y = nn_softmax.softmax_np(x, x.ndim - 1, False, np.float32)
+        outs = [y, nn_softmax.softmax_np(x, x.ndim - 1, True, np.float32),
+                nn_softmax.softmax_backward_np(g, y, x.ndim - 1, False, np.float32),
+                nn_softmax.softmax_backward_np(g, y, x.ndim - 1, True, np.float32)]
+        fwd = nn_norm._np_rownorm_forward(x.reshape(-1, n), w, b, 1e-5, True)
+        bwd = nn_norm._np_row_backward(g.reshape(-1, n), x.reshape(-1, n), w, fwd[1], fwd[2], True, True)
+        return outs + list(fwd) + list(bwd)
+
+    with_rows = run()
+    monkeypatch.setattr(cp, "ROW_LOOPS_MIN", 1 << 30)
+    for a, b in zip(with_rows, run()):
+        np.testing.assert_array_equal(a, b)

@@ -43,7 +43,7 @@ from ..backends import cuda as _cuda
 from ..backends.cuda import CudaArray
 from ..tensor import Tensor, _make
 from . import launch
-from ._cpu_parallel import one_blas_thread, run_row_blocks
+from ._cpu_parallel import one_blas_thread, row_loops, run_row_blocks
 from .nn_softmax import row_dot
 from . import pointwise as pw
 from .registry import _FLAGS, _GRAD, BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register
@@ -626,6 +626,10 @@ def _np_rownorm_forward(x2: np.ndarray, w, b, eps: float, center: bool):
     b_cols = None if b is None else _Columns(b, min(m, rows_per_block))
 
     def block(r):
+        with row_loops(n):
+            _forward_block(r)
+
+    def _forward_block(r):
         xb = x2[r].astype(dt, copy=False)
         yb = y[r]
         if center:
@@ -666,6 +670,10 @@ def _np_row_backward(g2, x2, w, mean, rstd, center, param_grads):
     w_cols = None if w is None else _Columns(w, min(m, max(1, _NP_NORM_BWD_BLOCK // n)))
 
     def block(r):
+        with row_loops(n):
+            return _backward_block(r)
+
+    def _backward_block(r):
         xb, gb, dxb = x2[r], g2[r], dx[r]
         rs = rstd[r]
         xc = np.subtract(xb, mean[r, None]) if center else xb

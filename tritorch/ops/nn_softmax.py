@@ -36,7 +36,7 @@ from ..backends.cuda import CudaArray
 from ..device import CUDA
 from ..tensor import Tensor, _make, from_array
 from . import _bind, launch
-from ._cpu_parallel import BLOCK_ELEMS, PARALLEL_MIN, one_blas_thread, ones_vector, parallel_chunks
+from ._cpu_parallel import BLOCK_ELEMS, PARALLEL_MIN, one_blas_thread, ones_vector, parallel_chunks, row_loops
 from . import pointwise as pw
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, device_of, register, wrap_dim
 from .samples import make_tensor, rng_for
@@ -292,10 +292,15 @@ def _np_acc(dtype: _dt.dtype):
 # Rows are processed in blocks of about this many elements so that the max / exp / sum / scale passes of one
 # block run in cache (the passes then cost one trip to memory instead of five).
 _NP_CHUNK = BLOCK_ELEMS
-# Inputs of at least this many elements run their row blocks on the thread pool (the shared threshold, 2**19).
-# Measured on the loaded 2-core CI machine, 2**14 and 2**16 gained nothing at 64K-256K elements (the other core is
-# busy) and 2**14-element blocks cost up to 50% more than 2**16 ones in per-block calls.
-_NP_PARALLEL_MIN = PARALLEL_MIN
+# Inputs of at least this many elements run their row blocks on the thread pool. Measured on the loaded 2-core CI
+# machine, 2**14 and 2**16 gained nothing at 64K-256K elements (the other core is busy) and 2**14-element blocks
+# cost up to 50% more than 2**16 ones in per-block calls. On an idle 2-core VM (2026-11-29), inputs evicted from
+# cache before each call, two threads against one: 512x1024 fp32 softmax 1.15x the time (the shared threshold,
+# 2**19, was a loss), log_softmax 1.08x; 1024x1024 0.92x and 0.72x; 4096x1024 0.82x and 0.63x.
+_NP_PARALLEL_MIN = 2 * PARALLEL_MIN
+# Below this many elements (1 MiB of fp32: input and output fit in a 4 MiB L2 together) a call is one block: on
+# 256x1024, 512x512 and 1024x128 fp32, blocks of _NP_CHUNK made softmax 5-15% slower and its backward 5-15% faster.
+_NP_BLOCKS_MIN = PARALLEL_MIN
 # OpenBLAS (0.3.x) computes a gemv of fewer elements than this (2304 * GEMM_MULTITHREAD_THRESHOLD) on one thread.
 _BLAS_THREADED_MIN = 9216
 
@@ -314,11 +319,12 @@ def _row_chunks(x: np.ndarray, axis: int):
 
 
 def _run_row_blocks(block, x: np.ndarray, axis: int) -> None:
-    """block(idx) for every row block of `x`: inline for a small input (no pool, not even os.cpu_count(), which
-    alone costs ~20 us: a classifier's (64, 10) softmax is a call of that order), else on the thread pool, with
+    """block(idx) for every row block of `x`: on the calling thread below _NP_PARALLEL_MIN elements (no pool, not
+    even os.cpu_count(), which alone costs ~20 us: a classifier's (64, 10) softmax is a call of that order), in
+    one block below _NP_BLOCKS_MIN, else on the thread pool, with
     OpenBLAS on one thread (the row sums are BLAS products: OpenBLAS's own threads synchronise on every call,
     which on a loaded machine costs far more than the products)."""
-    if x.size < _NP_PARALLEL_MIN:
+    if x.size < _NP_BLOCKS_MIN:
         if x.size < _BLAS_THREADED_MIN:   # OpenBLAS runs products this small on one thread anyway
             block((slice(None),) * x.ndim)
         else:
@@ -327,8 +333,9 @@ def _run_row_blocks(block, x: np.ndarray, axis: int) -> None:
         return
     chunks = list(_row_chunks(x, axis))
     with one_blas_thread():
-        if len(chunks) == 1:
-            block(chunks[0])
+        if len(chunks) == 1 or x.size < _NP_PARALLEL_MIN:
+            for idx in chunks:
+                block(idx)
         else:
             parallel_chunks(block, chunks)
 
@@ -494,6 +501,12 @@ def _log_softmax_unshifted(xs: np.ndarray, o: np.ndarray, axis: int, p: np.ndarr
         _shifted_rows(xs, o, axis, True, p, True)
 
 
+def _rows_of(x: np.ndarray, axis: int) -> int:
+    """The row length for row_loops: the softmax dim's size where it is the last (its per-row sums broadcast
+    along rows), else 0 (the sums then vary along the inner loop: nothing to gain)."""
+    return x.shape[-1] if axis == x.ndim - 1 else 0
+
+
 def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None = None,
                probs: np.ndarray | None = None) -> np.ndarray:
     """softmax / log_softmax of `x` along `axis`, computed in `acc` (float32 or float64) into `out` (acc);
@@ -505,11 +518,14 @@ def softmax_np(x: np.ndarray, axis: int, log: bool, acc, out: np.ndarray | None 
             _softmax_rows(x.astype(acc, copy=False), out, axis, log, probs)
         return out
 
+    rows = _rows_of(x, axis)
+
     def block(idx):
         xs = x[idx]
         if xs.dtype != acc:
             xs = xs.astype(acc)   # fp16/bf16: compute in fp32
-        _softmax_rows(xs, out[idx], axis, log, None if probs is None else probs[idx])
+        with row_loops(rows):
+            _softmax_rows(xs, out[idx], axis, log, None if probs is None else probs[idx])
 
     _run_row_blocks(block, x, axis)
     return out
@@ -545,13 +561,16 @@ def softmax_backward_np(g: np.ndarray, y: np.ndarray, axis: int, log: bool, acc,
             _softmax_backward_rows(g.astype(acc, copy=False), y.astype(acc, copy=False), out, axis, log, probs)
         return out
 
+    rows = _rows_of(out, axis)
+
     def block(idx):
         gs, ys = g[idx], y[idx]
         if gs.dtype != acc:
             gs = gs.astype(acc)
         if ys.dtype != acc:
             ys = ys.astype(acc)
-        _softmax_backward_rows(gs, ys, out[idx], axis, log, None if probs is None else probs[idx])
+        with row_loops(rows):
+            _softmax_backward_rows(gs, ys, out[idx], axis, log, None if probs is None else probs[idx])
 
     _run_row_blocks(block, out, axis)
     return out
