@@ -8,6 +8,7 @@ into a new array):
   elu_backward(grad, input, alpha)                    grad where x > 0, else grad * alpha e^x
   softplus_backward(grad, input, beta, threshold)     grad * sigmoid(beta x), or grad where beta x > threshold
   leaky_relu_backward(grad, input, negative_slope)    grad where x > 0, else grad * negative_slope
+  threshold_backward(grad, operand, threshold)        0 where operand <= threshold, else grad (relu's, on its output)
 
 The selections follow PyTorch's (vectorised) cpu kernels: which side takes x = 0 and a NaN input. The forward
 ops' backward rules call these; each op's own rule is composed of ops, so double backward works. Forward +
@@ -26,7 +27,7 @@ from ._cpu_parallel import BLOCK_ELEMS, run_row_blocks
 from . import pointwise as pw
 from .registry import BenchSpec, Sample
 from .samples import make_tensor, rng_for
-from .ternary import _where_bits
+from .ternary import _BITS_MIN_SIZE, _where_bits, np_masked_bits
 
 FAMILY = "nn_activation"
 _HALF_NP = (np.dtype(np.float16), _dt.bfloat16.np)
@@ -111,6 +112,17 @@ def _leaky_relu_backward_np(g, x, negative_slope=0.01):
     return _select(x > 0, np.asarray(g), np.asarray(g * x.dtype.type(negative_slope)))
 
 
+def _threshold_backward_np(g, y, threshold=0.0):
+    # PyTorch: y <= threshold ? 0 : grad (a NaN operand passes the gradient). Same shapes: grad's bits ANDed with a
+    # mask (exact, no branch per element); else np.where, which broadcasts.
+    zero_at = y <= y.dtype.type(threshold)
+    if g.shape == y.shape and g.size >= _BITS_MIN_SIZE:
+        r = np_masked_bits(zero_at, g, keep_where_true=False)
+        if r is not None:
+            return r
+    return np.where(zero_at, g.dtype.type(0), g)
+
+
 # ========================================================================================== Triton side
 # Scalar functions for pointwise.launch_pointwise: x the incoming gradient, y the op's saved operand, p0/p1 the
 # parameters; computed in fp32 for fp16/bf16 (fp64 for fp64).
@@ -151,6 +163,12 @@ def _softplus_backward_fn(x, y, z, p0, p1):
 def _leaky_relu_backward_fn(x, y, z, p0, p1):
     # p0 = negative_slope: grad where y > 0, else grad * negative_slope
     return tl.where(y > 0, x, x * p0)
+
+
+@triton.jit
+def _threshold_backward_fn(x, y, z, p0, p1):
+    # p0 = threshold: 0 where y <= threshold, else grad (a NaN y passes it)
+    return tl.where(y <= p0, 0.0, x)
 
 
 # ========================================================================================== references
@@ -196,6 +214,11 @@ def _softplus_backward_ref(g, x, beta=1.0, threshold=20.0):
 def _leaky_relu_backward_ref(g, x, negative_slope=0.01):
     g, x = _f64(g, x)
     return np.where(x > 0, g, g * negative_slope)
+
+
+def _threshold_backward_ref(g, x, threshold=0.0):
+    g, x = _f64(g, x)
+    return np.where(x <= threshold, 0.0, g)
 
 
 # ============================================================================================ samples
@@ -303,6 +326,16 @@ def _leaky_relu_backward_vjp(ctx, gg):
             zeros_like(x) if needs[1] else None)
 
 
+def _threshold_backward_vjp(ctx, gg):
+    # linear in grad with a mask that is piecewise constant in the operand: d/doperand is 0
+    from .creation import zeros_like
+    g, x = ctx.inputs
+    threshold = ctx.kwargs.get("threshold", 0.0)
+    needs = ctx.needs_input_grad
+    return (threshold_backward_op(gg, x, threshold=threshold) if needs[0] else None,
+            zeros_like(x) if needs[1] else None)
+
+
 # ============================================================================================== declarations
 
 def _declare(name, formula, tl_fn, ref, vjp, samples, flops, params=(), torch_fn=None, torch_grad=True):
@@ -341,3 +374,9 @@ leaky_relu_backward_op = _declare(
     params=(("negative_slope", 0.01),),
     torch_fn=lambda torch, g, x, negative_slope=0.01: torch.ops.aten.leaky_relu_backward(g, x, negative_slope,
                                                                                           False))
+threshold_backward_op = _declare(
+    "threshold_backward", _threshold_backward_np, _threshold_backward_fn, _threshold_backward_ref,
+    _threshold_backward_vjp,
+    _samples_for("threshold_backward", -4.0, 4.0, ({}, {"threshold": 0.5}, {"threshold": -1.0})), 1,
+    params=(("threshold", 0.0),),
+    torch_fn=lambda torch, g, x, threshold=0.0: torch.ops.aten.threshold_backward(g, x, threshold))

@@ -593,7 +593,8 @@ def _sigmoid_vjp(ctx, grad):
 
 def _relu_vjp(ctx, grad):
     # PyTorch's threshold_backward on the result: zero where out <= 0 (x = 0 included), grad elsewhere (NaN too)
-    return _where(ctx.output <= 0, 0.0, grad)
+    from .nn_activation_grad import threshold_backward_op
+    return threshold_backward_op(grad, ctx.output)
 
 
 def _silu_vjp(ctx, grad):
