@@ -53,6 +53,16 @@ def test_interpolate_cuda(mode, kwargs):
           atol=1e-5 if mode == "bicubic" else 1e-6, **kwargs)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale_factor", [2.3, 2.0000001, 1.0000001, 3, 1 / 3])
+def test_interpolate_nearest_2d_picks_torch_cpu_pixels(scale_factor, dtype):
+    # PyTorch's cpu 2-D nearest: an output of the input's size (or twice it) is the identity (or j // 2) whatever
+    # scale_factor says (3 -> 6 at 2.3 reads 0 0 1 1 2 2); the index math is float32 for float64 inputs too
+    for shape in ((1, 2, 5, 3), (1, 1, 7, 4), (2, 1, 6, 6)):
+        check("interpolate", _rand(shape, dtype=dtype), scale_factor=scale_factor, mode="nearest")
+        check("interpolate", _rand(shape, dtype=dtype), scale_factor=scale_factor, mode="nearest-exact")
+
+
 def test_interpolate_float64_and_half():
     check("interpolate", _rand((1, 2, 5, 6), dtype=np.float64), scale_factor=1.3, mode="bilinear", rtol=1e-12,
           atol=1e-12)

@@ -65,13 +65,36 @@ def _scale(n_in: int, n_out: int, scale, align_corners: bool, math_t) -> np.floa
     return math_t(n_in) / math_t(n_out)
 
 
-def _taps(mode: str, n_in: int, n_out: int, scale, align_corners: bool, math_t) -> list:
+def _nearest_index(mode: str, n_in: int, n_out: int, scale, rule: str, math_t) -> np.ndarray:
+    """The input index of each output position: floor(j * scale) (nearest) or floor((j + 0.5) * scale)
+    (nearest-exact), as PyTorch's kernels compute it, which differ (`rule`):
+      "cpu2d"  its cpu kernel of 2-D nearest (nearest_idx): the scale and the product in float32, and two special
+               cases whatever scale_factor says: an output of the input's size is the identity, one of twice its
+               size j // 2 (a width 3 -> 6 under scale_factor=2.3 reads columns 0 0 1 1 2 2, where floor(j / 2.3)
+               gives 0 0 0 1 1 2);
+      "cpu"    its cpu kernels of 1-D and 3-D inputs: in the input's op math type (float64 for float64);
+      "cuda"   its cuda kernels: in float32, no special cases.
+    (PyTorch's 1-D and 3-D backward kernels take the special cases, unlike their forward; tritorch's gradient is
+    the forward's own.)"""
+    dst = np.arange(n_out, dtype=np.int64)
+    if rule == "cpu2d" and mode == "nearest" and n_out == n_in:
+        return dst
+    if rule == "cpu2d" and mode == "nearest" and n_out == 2 * n_in:
+        return dst >> 1
+    t = math_t if rule == "cpu" else np.float32
+    s = _scale(n_in, n_out, scale, False, t)
+    pos = dst.astype(t)
+    if mode == "nearest-exact":
+        pos += t(0.5)
+    return np.minimum(np.floor(pos * s).astype(np.int64), n_in - 1)
+
+
+def _taps(mode: str, n_in: int, n_out: int, scale, align_corners: bool, math_t, rule: str = "cpu") -> list:
     """[(input index per output position, weight per output position or None)] for one spatial dim."""
+    if mode in ("nearest", "nearest-exact"):
+        return [(_nearest_index(mode, n_in, n_out, scale, rule, math_t), None)]
     dst = np.arange(n_out, dtype=math_t)
     s = _scale(n_in, n_out, scale, align_corners, math_t)
-    if mode in ("nearest", "nearest-exact"):
-        src = np.floor((dst + math_t(0.5)) * s) if mode == "nearest-exact" else np.floor(dst * s)
-        return [(np.minimum(src.astype(np.int64), n_in - 1), None)]
     src = dst * s if align_corners else s * (dst + math_t(0.5)) - math_t(0.5)
     if mode == "bicubic":
         i0 = np.floor(src)
@@ -190,10 +213,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     half = input.dtype in (_dt.float16, _dt.bfloat16)
     x = input.float() if half else input   # PyTorch's op math for half inputs
     math_t = np.float64 if x.dtype is _dt.float64 else np.float32
+    rule = "cuda" if input.device.type != "cpu" else ("cpu2d" if dims == 4 else "cpu")
     for i in reversed(range(len(sizes))):  # the last dim first, as PyTorch's kernels sum (same roundings)
         n_out, n_in = sizes[i], x.shape[2 + i]
-        taps = _aa_taps if antialias else _taps
-        x = _resample_dim(x, 2 + i, taps(mode, n_in, n_out, scales[i], bool(align_corners), math_t))
+        if antialias:
+            taps = _aa_taps(mode, n_in, n_out, scales[i], bool(align_corners), math_t)
+        else:
+            taps = _taps(mode, n_in, n_out, scales[i], bool(align_corners), math_t, rule)
+        x = _resample_dim(x, 2 + i, taps)
     return x.to(input.dtype) if half else x
 
 
