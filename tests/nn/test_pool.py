@@ -155,3 +155,29 @@ def test_max_unpool_errors_match_torch():
     with pytest.raises(RuntimeError, match="Input to max_unpooling2d should be a 3d or 4d Tensor"):
         F.max_unpool2d(ours_y[0, 0], ours_idx[0, 0], 2)
     assert tuple(F.max_unpool2d(ours_y, ours_idx, 2, output_size=(1, 1, 5, 5)).shape) == (1, 1, 5, 5)
+
+
+@pytest.mark.parametrize("fn", ["max_pool3d", "avg_pool3d"])
+def test_pool3d_parameter_and_size_errors_match_torch(fn):
+    # PyTorch's checks and their order (zero stride, negative pad, pad past half the effective kernel, kernel,
+    # stride, dilation, avg_pool3d's input smaller than the kernel, pad past half the kernel, an output of no
+    # windows), before any work: a depth with no windows came back as an empty result, a zero kernel as a
+    # ZeroDivisionError
+    import itertools
+    cases = list(itertools.product([(0, 1, 1), 2, (5, 1, 1), 3, (1, 6, 1)], [None, (0, 1, 1), 1, (2, -1, 1)],
+                                   [0, (2, 0, 0), (0, 1, 0), -1], [1, (1, 0, 1), 2], [False, True]))
+    for shape in ((2, 2, 4, 5, 5), (2, 4, 5, 5)):
+        for k, stride, pad, dil, ceil in cases:
+            kw = dict(kernel_size=k, stride=stride, padding=pad, ceil_mode=ceil)
+            if fn == "max_pool3d":
+                kw["dilation"] = dil
+            elif dil != 1:
+                continue
+            try:
+                expected = tuple(getattr(TF, fn)(torch.zeros(*shape), **kw).shape)
+            except RuntimeError as e:
+                with pytest.raises(RuntimeError) as got:
+                    getattr(F, fn)(tt.zeros(*shape), **kw)
+                assert str(got.value) == str(e), kw
+                continue
+            assert tuple(getattr(F, fn)(tt.zeros(*shape), **kw).shape) == expected, kw

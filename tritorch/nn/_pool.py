@@ -182,6 +182,40 @@ def _depth_taps(x: Tensor, k: int, s: int, p: int, dil: int, ceil_mode: bool, fi
     return slices.reshape(n * c * d_out, k, h, w), d_out
 
 
+def _check_pool3d(x: Tensor, k: tuple, s: tuple, p: tuple, dil: tuple, ceil_mode: bool, avg: bool) -> None:
+    """PyTorch's checks of a 3-d pooling's parameters and sizes, with its messages, before any work (the 2-d pooling
+    of the slices would check some of them with its own 2-d messages, or not at all: a depth of no windows
+    came back as an empty result)."""
+    from ..ops.nn_pool import _out_size
+    if 0 in s:
+        raise RuntimeError("stride should not be zero")
+    for i in range(3):
+        if p[i] < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p[i]}")
+    for i in range(3):
+        if p[i] > int((dil[i] * (k[i] - 1) + 1) / 2):   # (C's division, toward zero)
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p[i]}, "
+                               f"kernel_size={k[i]} and dilation={dil[i]}")
+    if min(k) <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kT: {k[0]} kH: {k[1]} kW: {k[2]}")
+    if min(s) < 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dT: {s[0]} dH: {s[1]} dW: {s[2]}")
+    if min(dil) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationT: {dil[0]} dilationH: {dil[1]} "
+                           f"dilationW: {dil[2]}")
+    c, depth, h, w = x.shape[1:]
+    if avg and (depth < k[0] or h < k[1] or w < k[2]):
+        raise RuntimeError(f"input image (T: {depth} H: {h} W: {w}) smaller than kernel size (kT: {k[0]} kH: {k[1]} "
+                           f"kW: {k[2]})")
+    if k[0] // 2 < p[0] or k[2] // 2 < p[2] or k[1] // 2 < p[1]:
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got kT: {k[0]} kW: {k[2]} "
+                           f"kH: {k[1]} padT: {p[0]} padW: {p[2]} padH: {p[1]}")
+    outs = [_out_size(n, k[i], p[i], s[i], dil[i], ceil_mode) for i, n in enumerate((depth, h, w))]
+    if min(outs) < 1:
+        raise RuntimeError(f"Given input size: ({c}x{depth}x{h}x{w}). Calculated output size: "
+                           f"({c}x{outs[0]}x{outs[1]}x{outs[2]}). Output size is too small")
+
+
 def _as_5d(fn: str, input: Tensor) -> Tensor:
     if input.dim() not in (4, 5):
         raise RuntimeError(f"{fn}: non-empty 4D or 5D (batch mode) tensor expected for input")
@@ -196,6 +230,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     k = _three("max_pool3d", "kernel_size", kernel_size)
     s = k if stride is None or stride == () else _three("max_pool3d", "stride", stride)
     p, dil = _three("max_pool3d", "padding", padding), _three("max_pool3d", "dilation", dilation)
+    _check_pool3d(x, k, s, p, dil, ceil_mode, False)
     slices, d_out = _depth_taps(x, k[0], s[0], p[0], dil[0], ceil_mode, -math.inf)
     pooled = max_pool2d(slices, k[1:], s[1:], p[1:], dil[1:], ceil_mode=ceil_mode, return_indices=return_indices)
     if return_indices:
@@ -237,6 +272,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     k = _three("avg_pool3d", "kernel_size", kernel_size)
     s = k if stride is None or stride == () else _three("avg_pool3d", "stride", stride)
     p = _three("avg_pool3d", "padding", padding)
+    _check_pool3d(x, k, s, p, (1, 1, 1), ceil_mode, True)
     slices, d_out = _depth_taps(x, k[0], s[0], p[0], 1, ceil_mode, 0.0)
     sums = avg_pool2d(slices, k[1:], s[1:], p[1:], ceil_mode, True, 1).sum(1)          # window sums
     ho, wo = sums.shape[-2], sums.shape[-1]
