@@ -10,6 +10,7 @@ from . import dtypes as _dt
 from .ops.fft import _DUAL, fft_c2c_op, fft_r2c_op, fft_c2r_op
 from .ops.registry import wrap_dim
 from .tensor import Tensor
+from .ops.registry import write_out as _write_out
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
            "rfftn", "irfftn", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
@@ -226,5 +227,5 @@ def ifftshift(input: Tensor, dim=None) -> Tensor:
 def _out(r: Tensor, out) -> Tensor:
     if out is None:
         return r
-    return out.copy_(r)
+    return _write_out(out, r)
 

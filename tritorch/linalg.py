@@ -23,6 +23,7 @@ from .ops.linalg_solve import _raise_if, _singular_inverse  # noqa: E402
 from .ops.linalg_solve import (LinAlgError, cholesky, cholesky_ex, cond, det, eigh, eigvalsh, inv,  # noqa: F401
                                inv_ex, lstsq, lu, lu_factor, lu_factor_ex, lu_solve, matrix_exp, matrix_rank, pinv, qr,
                                slogdet, solve, solve_ex, solve_triangular, svd, svdvals)
+from .ops.registry import write_out as _write_out
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "vecdot", "cross", "matmul", "multi_dot", "matrix_power",
            "diagonal", "LinAlgError", "cholesky", "cholesky_ex", "det", "inv", "inv_ex", "lu", "lu_factor",
@@ -46,7 +47,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if dim is None and not keepdim:
         x, dim = x.reshape(-1), 0
     r = tt.norm(x, ord, dim, keepdim)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
@@ -73,7 +74,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
             r = r.squeeze(max(d0, d1)).squeeze(min(d0, d1))
     else:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
@@ -98,7 +99,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None, ou
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
     """Dot products of x and y along dim (broadcast)."""
     r = (x * y).sum(dim)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
@@ -117,7 +118,7 @@ def multi_dot(tensors, *, out=None) -> Tensor:
     r = tensors[0]
     for t in tensors[1:]:
         r = r @ t
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
@@ -140,7 +141,7 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
         n >>= 1
         if n:
             base = base @ base
-    return result if out is None else out.copy_(result)
+    return result if out is None else _write_out(out, result)
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
@@ -179,7 +180,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
     X, info = inv_ex(A.reshape(rows, cols))
     _raise_if(info, "inv", _singular_inverse)
     r = X.reshape(*A.shape[ind:], *A.shape[:ind])
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
@@ -193,4 +194,4 @@ def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
                            f"prod(self.shape[:other.ndim]), but got {cols} != {rows}")
     r = solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*A.shape[B.dim():])
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from .tensor import Tensor
+from .ops.registry import write_out as _write_out
 
 __all__ = ["expit", "logit", "erf", "erfinv", "exp2", "expm1", "log1p", "sinc", "round", "softmax", "log_softmax",
            "logsumexp", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "gammaln", "digamma", "psi", "polygamma",
@@ -63,7 +64,7 @@ def log1p(input: Tensor, *, out=None) -> Tensor:
 
 def sinc(input: Tensor, *, out=None) -> Tensor:
     r = _tt().sinc(input)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def round(input: Tensor, *, decimals: int = 0, out=None) -> Tensor:  # noqa: A001 (torch's name)
@@ -92,7 +93,7 @@ def xlog1py(input, other, *, out=None) -> Tensor:
     x = input if isinstance(input, Tensor) else tt.tensor(input)
     y = other if isinstance(other, Tensor) else tt.tensor(other, device=x.device)
     r = tt.where((x == 0) & ~y.isnan(), 0.0, x * tt.log1p(y))
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def entr(input: Tensor, *, out=None) -> Tensor:
@@ -100,7 +101,7 @@ def entr(input: Tensor, *, out=None) -> Tensor:
     tt = _tt()
     r = tt.where(input > 0, -tt.xlogy(input, input), tt.where(input == 0, 0.0, -math.inf))
     r = tt.where(input.isnan(), input, r)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def _exp_half_square(x: Tensor) -> Tensor:
@@ -123,7 +124,7 @@ def ndtr(input: Tensor, *, out=None) -> Tensor:
     """The standard normal CDF, accurate in both tails (PyTorch's is 1 + erf, which loses the lower one)."""
     tt = _tt()
     r = tt.where(input < 0, _upper_tail((-input).clamp(min=0.0)), 1.0 - _upper_tail(input.clamp(min=0.0)))
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def log_ndtr(input: Tensor, *, out=None) -> Tensor:
@@ -136,7 +137,7 @@ def log_ndtr(input: Tensor, *, out=None) -> Tensor:
     lower = (0.5 * erfcx(neg * (-1 / math.sqrt(2)))).log() - 0.5 * neg * neg
     upper = (-_upper_tail(pos)).log1p()
     r = tt.where(input < 0, lower, upper)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def erfc(input: Tensor, *, out=None) -> Tensor:
@@ -180,7 +181,7 @@ def gammaincc(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 def ndtri(input: Tensor, *, out=None) -> Tensor:
     """The standard normal quantile, sqrt(2) erfinv(2p - 1)."""
     r = math.sqrt(2) * _tt().erfinv(2 * input - 1)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def gammaln(input: Tensor, *, out=None) -> Tensor:
@@ -200,7 +201,7 @@ def polygamma(n: int, input: Tensor, *, out=None) -> Tensor:
 
 def multigammaln(input: Tensor, p: int, *, out=None) -> Tensor:
     r = _tt().mvlgamma(input, p)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def zeta(input, other, *, out=None) -> Tensor:

@@ -13,6 +13,7 @@ import math
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
+from .registry import write_out as _write_out
 
 __all__ = ["angle"]
 
@@ -29,7 +30,7 @@ def angle(input, *, out=None) -> Tensor:
     finite = tt.where(tt.isfinite(x), x, tt.zeros_like(x))
     result = tt.where(tt.isnan(x), x.detach(), negative) + finite * 0
     if out is not None:
-        return out.copy_(result)
+        return _write_out(out, result)
     return result
 
 

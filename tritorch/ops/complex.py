@@ -38,6 +38,7 @@ from .movement import _np_view, _strides
 from .binary import _hypot as _binary_hypot
 from .binary import _signbit as _binary_signbit
 from .samples import make_tensor, rng_for
+from .registry import write_out as _write_out
 
 FAMILY = "complex"
 COMPLEX = _dt.COMPLEX_DTYPES
@@ -1391,7 +1392,7 @@ def conj_physical(input: Tensor, *, out=None) -> Tensor:
     """The complex conjugate as a new tensor; a real tensor's value."""
     if input.dtype.kind == _dt.COMPLEX:
         return conj_physical_op(input, out=out)
-    return input if out is None else out.copy_(input)
+    return input if out is None else _write_out(out, input)
 
 
 def conj(input: Tensor) -> Tensor:

@@ -20,6 +20,7 @@ from .. import _state
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
+from .registry import write_out as _write_out
 
 __all__ = ["take_along_dim", "rot90", "block_diag", "cartesian_prod", "combinations", "unravel_index", "isin",
            "inner", "mv", "vdot", "dist", "aminmax", "kthvalue", "mode", "histc", "heaviside", "signbit",
@@ -186,7 +187,7 @@ def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
             raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
                                f"{list(input.shape)} and {list(other.shape)}")
         r = _tt().tensordot(input, other, dims=([-1], [-1]))
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
@@ -197,7 +198,7 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
                            f"vec ({vec.shape[0]})")
     r = input @ vec
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
@@ -205,7 +206,7 @@ def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     if input.dim() != 1 or other.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.dim()}D and {other.dim()}D tensors")
     r = _tt().dot(input.conj() if input.dtype.kind == _dt.COMPLEX else input, other)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
@@ -296,7 +297,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     x = x.masked_select((x >= lo) & (x <= hi))
     pos = ((x - lo) * (bins / (hi - lo))).floor().long().clamp(0, bins - 1)
     r = tt.bincount(pos, minlength=bins).to(input.dtype)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 # -------------------------------------------------------------------------------------------- elementwise
@@ -318,7 +319,7 @@ def heaviside(input: Tensor, values, *, out=None) -> Tensor:
         r = tt.where(input == 0, values, (input > 0).to(input.dtype))
     if (not _state.FLAGS.grad_off or _state.GRAD.enabled) and (input._requires_grad or values._requires_grad):
         _state.recorder(_HEAVISIDE, (input, values), {}, r, None)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 _SAME_WIDTH_INT = {2: _dt.int16, 4: _dt.int32, 8: _dt.int64}
@@ -334,7 +335,7 @@ def signbit(input: Tensor, *, out=None) -> Tensor:
         r = tt.zeros(tuple(input.shape), dtype=tt.bool, device=input.device)
     else:
         r = input.detach() < 0
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 # --------------------------------------------------------------------------------- stacking and splitting
@@ -471,34 +472,34 @@ _LOG10_E = 1.0 / math.log(10.0)
 def log10(input: Tensor, *, out=None) -> Tensor:
     """Base-10 logarithm: log(x) / ln(10)."""
     r = input.log() * _LOG10_E
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def deg2rad(input: Tensor, *, out=None) -> Tensor:
     r = input * (math.pi / 180.0)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def rad2deg(input: Tensor, *, out=None) -> Tensor:
     r = input * (180.0 / math.pi)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def isposinf(input: Tensor, *, out=None) -> Tensor:
     r = input == math.inf if input.dtype.kind == _dt.FLOAT else input != input
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def isneginf(input: Tensor, *, out=None) -> Tensor:
     r = input == -math.inf if input.dtype.kind == _dt.FLOAT else input != input
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def sgn(input: Tensor, *, out=None) -> Tensor:
     """z / |z| (0 at 0) for complex tensors; sign for real ones."""
     from .complex import sgn as complex_sgn
     r = complex_sgn(input) if input.dtype.kind == _dt.COMPLEX else input.sign()
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def sinc(input: Tensor, *, out=None) -> Tensor:
@@ -508,14 +509,14 @@ def sinc(input: Tensor, *, out=None) -> Tensor:
     px = x * math.pi
     safe = tt.where(x == 0, tt.ones_like(px), px)
     r = tt.where(x == 0, tt.ones_like(px), safe.sin() / safe)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """log2(2^x + 2^y), computed as logaddexp in natural units."""
     ln2 = math.log(2.0)
     r = _tt().logaddexp(input * ln2, other * ln2) / ln2
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 # ------------------------------------------------------------------------------------------------ methods

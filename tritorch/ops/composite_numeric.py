@@ -16,6 +16,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _bind
 from .composite import _reduced_pair
+from .registry import write_out as _write_out
 
 __all__ = ["quantile", "nanquantile", "nanmedian", "trapezoid", "trapz", "cumulative_trapezoid", "gradient",
            "histogram", "unique_consecutive", "renorm", "vander", "pdist", "cosine_similarity",
@@ -99,13 +100,13 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
 def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
              out=None) -> Tensor:
     r = _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
                 out=None) -> Tensor:
     r = _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
@@ -347,7 +348,7 @@ def chain_matmul(*matrices, out=None) -> Tensor:
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     if len(matrices) == 1:  # PyTorch returns a copy of the one matrix (multi_dot wants two)
         r = matrices[0].clone()
-        return r if out is None else out.copy_(r)
+        return r if out is None else _write_out(out, r)
     return multi_dot(list(matrices), out=out)
 
 

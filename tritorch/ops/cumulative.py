@@ -40,6 +40,7 @@ from .reduce import (_PAST_GRADCHECK, _np_scan_outer, _numel, _quiet, _sample_te
                      scan_tiles)
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
 from .unary import _log1p_accurate
+from .registry import write_out as _write_out
 
 FAMILY = "cumulative"
 _LOWP = (_dt.float16, _dt.bfloat16)
@@ -417,7 +418,7 @@ def logcumsumexp(input, dim, *, out=None):
     """log(cumsum(exp(input))) along `dim`."""
     r = logcumsumexp_op(input, dim)
     if out is not None:
-        out.copy_(r)
+        _write_out(out, r)
         return out
     return r
 

@@ -12,6 +12,7 @@ import math
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
+from .registry import write_out as _write_out
 
 __all__ = ["einsum", "tensordot", "outer", "ger", "kron", "diag", "diag_embed", "trace", "cross", "cdist",
            "baddbmm", "addbmm", "addmv"]
@@ -211,7 +212,7 @@ def tensordot(a, b, dims=2, out=None):
     pb = tt.reshape(tt.permute(b, dims_b + free_b), (k, math.prod(b.shape[d] for d in free_b)))
     r = tt.reshape(tt.matmul(pa, pb), tuple(a.shape[d] for d in free_a) + tuple(b.shape[d] for d in free_b))
     if out is not None:
-        out.copy_(r)
+        _write_out(out, r)
         return out
     return r
 
@@ -243,7 +244,7 @@ def kron(input, other, *, out=None):
     from . import binary
     r = tt.reshape(binary.mul(a, b), tuple(x * y for x, y in zip(sa, sb)))
     if out is not None:
-        out.copy_(r)
+        _write_out(out, r)
         return out
     return r
 
@@ -287,7 +288,7 @@ def diag(input, diagonal=0, *, out=None):
     else:
         raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.dim()}D")
     if out is not None:
-        out.copy_(r)
+        _write_out(out, r)
         return out
     return r
 
@@ -329,7 +330,7 @@ def cross(input, other, dim=None, *, out=None):
     b1, b2, b3 = (tt.narrow(b, dim, i, 1) for i in range(3))
     r = tt.cat([a2 * b3 - a3 * b2, a3 * b1 - a1 * b3, a1 * b2 - a2 * b1], dim)
     if out is not None:
-        out.copy_(r)
+        _write_out(out, r)
         return out
     return r
 
@@ -402,7 +403,7 @@ def _scaled_add(input, product, beta, alpha):
 
 def _finish(r, out):
     if out is not None:
-        out.copy_(r)
+        _write_out(out, r)
         return out
     return r
 

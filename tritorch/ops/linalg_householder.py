@@ -29,6 +29,7 @@ from . import _bind
 from .linalg_factor import _BLOCK_C, _BLOCK_R, _TOLERANCES, FLOATS, _check_matrix, _dense, _nbatch
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, register
 from .samples import rng_for
+from .registry import write_out as _write_out
 
 FAMILY = "linalg_householder"
 
@@ -256,7 +257,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
     for i in reversed(range(k)):   # Q = H_i Q, from the last reflector to the first
         v = V[..., :, i:i + 1]
         Q = Q - (v * tau[..., i:i + 1].unsqueeze(-1)) @ (v.mT @ Q)
-    return Q if out is None else out.copy_(Q)
+    return Q if out is None else _write_out(out, Q)
 
 
 def orgqr(input: Tensor, tau: Tensor) -> Tensor:
@@ -299,7 +300,7 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpos
         v = V[..., :, i:i + 1]
         t = tau[..., i:i + 1].unsqueeze(-1)
         C = C - (v * t) @ (v.mT @ C) if left else C - ((C @ v) * t) @ v.mT
-    return C if out is None else out.copy_(C)
+    return C if out is None else _write_out(out, C)
 
 
 _bind.methods(geqrf=geqrf, orgqr=orgqr, ormqr=ormqr)

@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from . import _bind
 from .linalg_factor import _batch_broadcast, lu_factor_op, solve_triangular_op
 from .linalg_solve import _out, lu_solve as _linalg_lu_solve
+from .registry import write_out as _write_out
 
 __all__ = ["lu", "lu_solve", "triangular_solve", "matrix_power", "nuclear_norm", "frobenius_norm"]
 
@@ -37,7 +38,7 @@ def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out=None) -> Tens
     if b.dim() < 2:
         raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
     r = _linalg_lu_solve(LU_data, LU_pivots, b)
-    return r if out is None else out.copy_(r)
+    return r if out is None else _write_out(out, r)
 
 
 def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,

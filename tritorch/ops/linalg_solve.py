@@ -17,6 +17,7 @@ from .linalg_qr import qr_op
 from .linalg_spectral import complete_basis_op, eigh_op, svd_op
 from .linalg_factor import (LinAlgError, _check_matrix, cholesky_op, det_op, lu_factor_op, lu_permute_op,
                             slogdet_op, solve_ex_op, solve_triangular_op)
+from .registry import write_out as _write_out
 
 __all__ = ["cholesky", "cholesky_ex", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "lu_unpack", "solve",
            "solve_ex", "solve_triangular", "inv", "inv_ex", "det", "slogdet", "logdet", "cholesky_solve",
@@ -61,9 +62,9 @@ def _out(result, out):
         return result
     if isinstance(result, tuple):
         for o, r in zip(out, result):
-            o.copy_(r)
+            _write_out(o, r)
         return out
-    return out.copy_(result)
+    return _write_out(out, result)
 
 
 def _eye_like(A: Tensor, shape=None) -> Tensor:

@@ -36,6 +36,7 @@ from .creation import _dev, _shape_arg, size_arg
 from .launch import f64_bits
 from .registry import BenchSpec, Meta, OpDef, Sample, _type_name, broadcast_shapes, device_of, register
 from .samples import make_tensor, rng_for
+from .registry import write_out as _write_out
 
 FAMILY = "random"
 
@@ -1260,7 +1261,7 @@ def _complex_draw(real_draw, scale, shape, generator, out, dt, dev, requires_gra
     pairs = real_draw(*shape, 2, generator=generator, dtype=dt.to_real(), device=dev)
     r = view_as_complex(pairs if scale == 1.0 else pairs * scale)
     if out is not None:
-        return out.copy_(r)
+        return _write_out(out, r)
     return r.requires_grad_(True) if requires_grad else r
 
 
@@ -1416,7 +1417,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         idx = topk(rows / q, n, -1).indices
     idx = idx if input.dim() == 2 else idx.squeeze(0)
     if out is not None:
-        return out.copy_(idx)
+        return _write_out(out, idx)
     return idx
 
 

@@ -37,6 +37,7 @@ from . import _bind, launch
 from . import pointwise as pw
 from .launch import cdiv as _cdiv, f64_bits as _f64_bits
 from .registry import BenchSpec, Meta, OpDef, Sample, device_of, register
+from .registry import write_out as _write_out
 
 FAMILY = "reduce"
 
@@ -2351,11 +2352,8 @@ def _extreme(name, input, dim, keepdim, out, is_min):
         return (amin_op if is_min else amax_op)(input, dim=None, out=out)
     op = min_dim_op if is_min else max_dim_op
     values, indices = op(input, dim, keepdim=keepdim)
-    if out is not None:
-        from .copy import copy_
-        copy_(out[0], values)
-        copy_(out[1], indices)
-        values, indices = out
+    if out is not None:   # (an empty out takes the result's shape, as in PyTorch)
+        values, indices = _write_out(out[0], values), _write_out(out[1], indices)
     return (return_types.min if is_min else return_types.max)(values, indices)
 
 
@@ -2655,7 +2653,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=Non
     else:
         r = _scatter_reduce_flat(input, dim, index, src, reduce, include_self)
     if out is not None:
-        out.copy_(r)
+        _write_out(out, r)
         return out
     return r
 

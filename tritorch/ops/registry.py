@@ -419,7 +419,7 @@ def _check_keyword_tensors(op: OpDef, kwargs) -> None:
 def _call_out(op: OpDef, meta: Meta, args, kwargs, out):
     if not op.supports_out:
         raise TypeError(f"{op.name}() got an unexpected keyword argument 'out'")
-    check_out(op.name, meta, out)
+    check_out(op.name, meta, out, resize=not any(a is out for a in args))
     if _state.BEFORE_WRITE:
         for f in _state.BEFORE_WRITE:
             f(out)
@@ -481,17 +481,55 @@ class _no_record:
         _GRAD.enabled = self.prev
 
 
-def check_out(name: str, meta: Meta, out: Tensor) -> None:
+def check_out(name: str, meta: Meta, out: Tensor, resize: bool = False) -> None:
     """PyTorch's checks for `out=` and in-place writes: same device, a dtype the result can be cast to, the
-    result's shape (tritorch does not resize `out`)."""
+    result's shape. resize (an out= tensor that is not also an operand): one of another shape is resized to the
+    result's, as PyTorch resizes it (with its deprecation warning when it had elements: `torch.add(a, b,
+    out=torch.empty(0))` is the idiom); an in-place write of another shape is an error."""
     if out.device is not meta.device:
         raise RuntimeError(f"Expected out tensor to be on {meta.device} but got {out.device} for {name}")
     if not can_cast(meta.dtype, out.dtype):
         raise RuntimeError(f"result type {_type_name(meta.dtype)} can't be cast to the desired output type "
                            f"{_type_name(out.dtype)}")
-    if tuple(out._data.shape) != tuple(meta.shape):
-        raise RuntimeError(f"output with shape {list(out._data.shape)} doesn't match the broadcast shape "
-                           f"{list(meta.shape)}")
+    shape = tuple(meta.shape)
+    if tuple(out._data.shape) != shape:
+        if not resize or out._base is not None or out._requires_grad:
+            raise RuntimeError(f"output with shape {list(out._data.shape)} doesn't match the broadcast shape "
+                               f"{list(shape)}")
+        resize_out(out, shape)
+
+
+def write_out(out, value: Tensor):
+    """out.copy_(value) for the out= of a function composed of ops, returning out: an empty out (PyTorch's idiom,
+    `out=torch.empty(0)`) takes the value's shape first, as PyTorch resizes it. Unlike check_out's, one with
+    elements is not resized: these functions' out may be the operand of an in-place form, where another shape is
+    an error (copy_ raises it)."""
+    if (out.__class__ is Tensor and out._data.shape != value._data.shape and not out.numel() and out._base is None
+            and not out._requires_grad):
+        resize_out(out, tuple(value.shape))
+    return out.copy_(value)
+
+
+def resize_out(out: Tensor, shape: tuple) -> None:
+    """out= of the wrong shape: new storage of `shape` (its values are about to be written), as PyTorch's
+    resize_output, which warns when the tensor had elements."""
+    if out.numel():
+        import os
+        import sys
+        import warnings
+        # attributed to the first caller outside tritorch (the call with out=), at whatever depth it called from
+        package, frame, level = os.path.dirname(os.path.dirname(__file__)), sys._getframe(), 1
+        while frame is not None and frame.f_code.co_filename.startswith(package):
+            frame, level = frame.f_back, level + 1
+        warnings.warn(f"An output with one or more elements was resized since it had shape {list(out._data.shape)}, "
+                      f"which does not match the required output shape {list(shape)}. This behavior is deprecated, "
+                      f"and in a future PyTorch release outputs will not be resized unless they have zero elements. "
+                      f"You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
+                      f"t.resize_(0).", UserWarning, stacklevel=level)
+    from .creation import empty_storage, fill_uninitialized, fills_uninitialized
+    out._data = empty_storage(shape, out.dtype.np, out.device)
+    if fills_uninitialized():
+        fill_uninitialized(out)
 
 
 def can_cast(src: _dt.dtype, dst: _dt.dtype) -> bool:

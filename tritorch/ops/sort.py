@@ -37,7 +37,7 @@ from ..backends.cuda import CudaArray
 from ..tensor import Tensor, from_array
 from . import _bind, launch
 from . import pointwise as pw
-from .registry import BenchSpec, Meta, OpDef, Sample, register, wrap_dim
+from .registry import BenchSpec, Meta, OpDef, Sample, register, wrap_dim, write_out
 from .samples import make_tensor, rng_for
 
 FAMILY = "sort"
@@ -478,11 +478,20 @@ sort_op = register(OpDef(
            torch.sort(x, dim=dim, descending=descending, stable=stable)}))
 
 
+def _write_pair(name: str, out, values: Tensor, indices: Tensor) -> tuple:
+    """out=(values, indices): both written (an empty one takes the result's shape), PyTorch's type errors for
+    anything else."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2 or not all(isinstance(o, Tensor) for o in out):
+        raise TypeError(f"{name}(): argument 'out' must be tuple of Tensors, not {type(out).__name__}")
+    return write_out(out[0], values), write_out(out[1], indices)
+
+
 def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     """(values, indices) sorted along `dim`; NaN sorts as the largest; ties keep their order on every device."""
+    values, indices = sort_op(input, dim, descending, stable)
     if out is not None:
-        raise TypeError("sort() does not support out= in tritorch")
-    return sort_result(*sort_op(input, dim, descending, stable))
+        values, indices = _write_pair("sort", out, values, indices)
+    return sort_result(values, indices)
 
 
 def _argsort_infer(input, dim=-1, descending=False, stable=False):
@@ -517,9 +526,8 @@ def argsort(input, dim=-1, descending=False, stable=False) -> Tensor:
 
 def msort(input, *, out=None) -> Tensor:
     """input sorted along its first dim."""
-    if out is not None:
-        raise TypeError("msort() does not support out= in tritorch")
-    return sort_op(input, 0)[0]
+    r = sort_op(input, 0)[0]
+    return r if out is None else write_out(out, r)
 
 
 # --------------------------------------------------------------------------------------------------- topk
@@ -627,9 +635,10 @@ topk_op = register(OpDef(
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     """(values, indices) of the k largest (smallest with largest=False) elements along `dim`, in sorted order
     (sorted=False returns the same sorted order). Ties go to the earlier position."""
+    values, indices = topk_op(input, k, dim, largest, sorted)
     if out is not None:
-        raise TypeError("topk() does not support out= in tritorch")
-    return topk_result(*topk_op(input, k, dim, largest, sorted))
+        values, indices = _write_pair("topk", out, values, indices)
+    return topk_result(values, indices)
 
 
 # ---------------------------------------------------------------------------------------- backward rules
