@@ -250,6 +250,19 @@ def test_samplers():
     assert len(BatchSampler(ds, 4, False)) == 3 and len(BatchSampler(ds, 4, True)) == 2
 
 
+def test_random_sampler_draws_the_trailing_permutation_as_pytorch():
+    # PyTorch's RandomSampler draws one more permutation after the whole ones (its head num_samples % n long)
+    # even when that head is empty: a generator passed in is two permutations on after an epoch of n samples.
+    ds = list(range(10))
+    sampler = RandomSampler(ds, generator=tt.Generator().manual_seed(3))
+    first, second = list(sampler), list(sampler)
+    g = tt.Generator().manual_seed(3)
+    perms = [tt.randperm(10, generator=g).tolist() for _ in range(4)]
+    assert first == perms[0] and second == perms[2]
+    more = RandomSampler(ds, num_samples=20, generator=tt.Generator().manual_seed(3))
+    assert list(more) == perms[0] + perms[1] and list(more) == perms[3] + tt.randperm(10, generator=g).tolist()
+
+
 def test_weighted_random_sampler():
     w = [0.0, 1.0, 3.0]
     draws = list(WeightedRandomSampler(w, 4000, generator=tt.Generator().manual_seed(0)))
