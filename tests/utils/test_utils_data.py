@@ -290,6 +290,30 @@ def test_sampler_argument_errors():
 
 # --------------------------------------------------------------------------------------------- DataLoader
 
+def test_pin_memory_warnings_as_pytorch(monkeypatch):
+    # PyTorch warns when a pass starts with pin_memory set and no accelerator (nothing is pinned), and that
+    # pin_memory_device is deprecated; a persistent workers' iterator reused is no new pass.
+    ds = _dataset(4)
+    monkeypatch.setattr(tt.accelerator, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
+        assert len(list(DataLoader(ds, batch_size=2, pin_memory=True))) == 2
+    loader = DataLoader(ds, batch_size=2, pin_memory=True, num_workers=1, persistent_workers=True)
+    with pytest.warns(UserWarning, match="no accelerator is found"):
+        assert _labels(loader) == [[0, 10], [20, 30]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _labels(loader) == [[0, 10], [20, 30]]
+        assert len(list(DataLoader(ds, batch_size=2))) == 2
+    monkeypatch.setattr(tt.accelerator, "is_available", lambda: True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        list(DataLoader(ds, batch_size=2, pin_memory=True))
+        list(DataLoader(ds, batch_size=2, pin_memory=True, pin_memory_device="cuda"))
+    assert [str(w.message) for w in caught] == [
+        "pin_memory_device is deprecated, the current accelerator will be used as the device,"
+        "ignore pin_memory_device='cuda'."]
+
+
 def test_dataloader_argument_errors():
     ds = _dataset(4)
     with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
