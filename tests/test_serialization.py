@@ -415,6 +415,23 @@ def test_whole_modules_save_and_load_under_pytorchs_weights_only_rule(tmp_path):
         tt.save({"p": functools.partial(print, 1)}, path)         # (rebuilt by its own __reduce__, not its state)
 
 
+def test_pytorchs_environment_variables_force_weights_only(tmp_path, monkeypatch):
+    tt.manual_seed(0)
+    path = tmp_path / "model.pt"
+    tt.save(TiedLM(), path)
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")          # an unset weights_only becomes False
+    with pytest.warns(UserWarning, match="TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected.*forcing weights_only=False"):
+        assert type(tt.load(path)) is TiedLM
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed.*TiedLM"):
+        tt.load(path, weights_only=True)                                 # (an explicit one stands)
+    monkeypatch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "yes")
+    with pytest.raises(RuntimeError, match="Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or"):
+        tt.load(path)
+    monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed.*TiedLM"):
+        tt.load(path, weights_only=False)                                # forced even over an explicit False
+
+
 def test_sparse_tensors_round_trip(tmp_path):
     s = tt.sparse_coo_tensor([[0, 1, 1], [1, 0, 0]], [1.0, 2.0, 3.0], (2, 3))
     path = tmp_path / "sparse.pt"

@@ -419,6 +419,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     may run what it names, as in PyTorch (only for a trusted file). `mmap` is accepted and changes nothing."""
     if pickle_module is not None:
         raise TypeError("tritorch.load never unpickles: pickle_module is not supported")
+    weights_only = _forced_weights_only(weights_only)
     from ._torch_checkpoint import is_torch_checkpoint, legacy_message, load_torch_checkpoint
     if hasattr(f, "read") and not isinstance(f, (str, os.PathLike)):
         name = str(getattr(f, "name", None) or "<file object>")
@@ -439,6 +440,29 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         raise CheckpointError(legacy)
     metadata, arrays = _read_buffer(data, name) if data is not None else _read_file(name)
     return _Decoder(name, arrays, map_location, weights_only is not False).decode_file(metadata)
+
+
+_TRUE_VALUES = ("1", "y", "yes", "true")
+
+
+def _forced_weights_only(weights_only):
+    """`weights_only` as PyTorch's environment variables force it: TORCH_FORCE_WEIGHTS_ONLY_LOAD makes every load
+    weights-only; TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD makes a load that did not pass weights_only a full one (with
+    PyTorch's warning); both set is PyTorch's error."""
+    force = os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in _TRUE_VALUES
+    force_no = os.getenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0").lower() in _TRUE_VALUES
+    if force and force_no:
+        raise RuntimeError("Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` "
+                           "should be set, but both were set.")
+    if force:
+        return True
+    if force_no and weights_only is None:
+        import warnings
+        warnings.warn("Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the"
+                      "`weights_only` argument was not explicitly passed to `torch.load`, forcing weights_only=False.",
+                      UserWarning, stacklevel=3)
+        return False
+    return weights_only
 
 
 def _placer(map_location):

@@ -250,6 +250,19 @@ def test_samplers():
     assert len(BatchSampler(ds, 4, False)) == 3 and len(BatchSampler(ds, 4, True)) == 2
 
 
+def test_random_sampler_draws_the_trailing_permutation_as_pytorch():
+    # PyTorch's RandomSampler draws one more permutation after the whole ones (its head num_samples % n long)
+    # even when that head is empty: a generator passed in is two permutations on after an epoch of n samples.
+    ds = list(range(10))
+    sampler = RandomSampler(ds, generator=tt.Generator().manual_seed(3))
+    first, second = list(sampler), list(sampler)
+    g = tt.Generator().manual_seed(3)
+    perms = [tt.randperm(10, generator=g).tolist() for _ in range(4)]
+    assert first == perms[0] and second == perms[2]
+    more = RandomSampler(ds, num_samples=20, generator=tt.Generator().manual_seed(3))
+    assert list(more) == perms[0] + perms[1] and list(more) == perms[3] + tt.randperm(10, generator=g).tolist()
+
+
 def test_weighted_random_sampler():
     w = [0.0, 1.0, 3.0]
     draws = list(WeightedRandomSampler(w, 4000, generator=tt.Generator().manual_seed(0)))
@@ -276,6 +289,30 @@ def test_sampler_argument_errors():
 
 
 # --------------------------------------------------------------------------------------------- DataLoader
+
+def test_pin_memory_warnings_as_pytorch(monkeypatch):
+    # PyTorch warns when a pass starts with pin_memory set and no accelerator (nothing is pinned), and that
+    # pin_memory_device is deprecated; a persistent workers' iterator reused is no new pass.
+    ds = _dataset(4)
+    monkeypatch.setattr(tt.accelerator, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found"):
+        assert len(list(DataLoader(ds, batch_size=2, pin_memory=True))) == 2
+    loader = DataLoader(ds, batch_size=2, pin_memory=True, num_workers=1, persistent_workers=True)
+    with pytest.warns(UserWarning, match="no accelerator is found"):
+        assert _labels(loader) == [[0, 10], [20, 30]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _labels(loader) == [[0, 10], [20, 30]]
+        assert len(list(DataLoader(ds, batch_size=2))) == 2
+    monkeypatch.setattr(tt.accelerator, "is_available", lambda: True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        list(DataLoader(ds, batch_size=2, pin_memory=True))
+        list(DataLoader(ds, batch_size=2, pin_memory=True, pin_memory_device="cuda"))
+    assert [str(w.message) for w in caught] == [
+        "pin_memory_device is deprecated, the current accelerator will be used as the device,"
+        "ignore pin_memory_device='cuda'."]
+
 
 def test_dataloader_argument_errors():
     ds = _dataset(4)

@@ -158,10 +158,14 @@ class DataLoader(Generic[T_co]):
 
     def __iter__(self):
         if self.num_workers == 0:
+            if self.pin_memory:
+                _pin_memory_warnings(self)
             return _LoaderIter(self)
         if self.persistent_workers and self._iterator is not None:
             self._iterator._reset()
             return self._iterator
+        if self.pin_memory:
+            _pin_memory_warnings(self)
         it = MultiProcessIter(self, _base_seed(self))
         if self.persistent_workers:
             self._iterator = it
@@ -178,6 +182,19 @@ class DataLoader(Generic[T_co]):
                           "DataLoader is going to create. Please be aware that excessive worker creation might get "
                           "DataLoader running slow or even freeze, lower the worker number to avoid potential "
                           "slowness/freeze if necessary.", UserWarning, stacklevel=2)
+
+
+def _pin_memory_warnings(loader: DataLoader) -> None:
+    """PyTorch's warnings when a pass starts with pin_memory set: pin_memory_device is deprecated (the current
+    accelerator is the device), and with no accelerator nothing is pinned."""
+    import warnings
+    from ... import accelerator
+    if loader.pin_memory_device:
+        warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the device,"
+                      f"ignore pin_memory_device='{loader.pin_memory_device}'.", stacklevel=3)
+    if not accelerator.is_available():
+        warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned memory "
+                      "won't be used.", stacklevel=3)
 
 
 def _base_seed(loader: DataLoader) -> int:

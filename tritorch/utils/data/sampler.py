@@ -92,11 +92,12 @@ class RandomSampler(Sampler):
             for start in range(0, total, _CHUNK):
                 yield randint(0, n, (min(_CHUNK, total - start),), dtype=_dt.int64, generator=g).numpy()
             return
-        # Whole permutations while num_samples exceeds n, then the head of one more (PyTorch's order).
+        # Whole permutations while num_samples exceeds n, then the head of one more (PyTorch's order). That one is
+        # drawn even when num_samples % n is 0, as PyTorch does: a generator passed in then stands where PyTorch's
+        # would after an epoch (two permutations on, not one), so the next epoch's order is PyTorch's next one.
         for _ in range(total // n):
             yield randperm(n, generator=g).numpy()
-        if total % n:
-            yield randperm(n, generator=g).numpy()[:total % n]
+        yield randperm(n, generator=g).numpy()[:total % n]
 
     def _indices(self) -> np.ndarray:
         return _joined(self._index_chunks())
