@@ -237,3 +237,17 @@ def test_factories_take_size_as_a_keyword():
     for method in (x.new_empty, x.new_zeros, x.new_ones):
         r = method(size=(1, 3))
         assert r.shape == (1, 3) and r.dtype is tt.float64
+
+
+def test_linspace_integer_dtypes_and_out_as_torch():
+    torch = pytest.importorskip("torch")
+    for args, dt in [((2.5, 1, 5), "int64"), ((-1.7, 3.2, 4), "int32"), ((-2.5, 2.5, 6), "int64"),
+                     ((0, 10, 4), "uint8"), ((9.9, -0.5, 3), "int16")]:
+        # PyTorch converts the ends to the integer dtype first: linspace(2.5, 1, 5) is linspace(2, 1, 5)
+        assert tt.linspace(*args, dtype=getattr(tt, dt)).tolist() == \
+            torch.linspace(*args, dtype=getattr(torch, dt)).tolist(), (args, dt)
+    out = tt.empty(0, dtype=tt.float64)   # out= was ignored; an empty out takes the result (and gives the dtype)
+    assert tt.linspace(0, 1, 5, out=out) is out and out.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    out = tt.empty(0)
+    assert tt.logspace(0, 2, 3, out=out) is out and out.tolist() == [1.0, 10.0, 100.0]
+    assert tt.logspace(0, 2, 3, requires_grad=True).requires_grad

@@ -523,15 +523,30 @@ linspace_op = register(OpDef(name="linspace", infer=_linspace_infer, impl={"cpu"
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     start = start.item() if isinstance(start, Tensor) else float(start)
     end = end.item() if isinstance(end, Tensor) else float(end)
-    t = linspace_op(start=start, end=end, steps=int(steps), dtype=_creation_dtype(dtype), device=_dev(device))
+    if out is not None and dtype is None:
+        dtype = out.dtype
+    dtype = _creation_dtype(dtype)
+    if dtype.kind in (_dt.INT, _dt.BOOL):   # PyTorch converts the ends to an integer dtype first (2.5 -> 2)
+        start, end = float(math.trunc(start)), float(math.trunc(end))
+    t = linspace_op(start=start, end=end, steps=int(steps), dtype=dtype,
+                    device=_dev(device) if out is None or device is not None else out.device)
+    if out is not None:
+        from .registry import write_out
+        return write_out(out, t)
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False, out=None) -> Tensor:
     from .binary import pow as _pow
-    return _pow(base, linspace(start, end, steps, dtype=_dt.float64, device=device)).to(_creation_dtype(dtype))
+    if out is not None and dtype is None:
+        dtype = out.dtype
+    t = _pow(base, linspace(start, end, steps, dtype=_dt.float64, device=device)).to(_creation_dtype(dtype))
+    if out is not None:
+        from .registry import write_out
+        return write_out(out, t)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 # ------------------------------------------------------------------------------------------------- eye
