@@ -218,6 +218,11 @@ def test_full_on_cuda_by_memset_writes_the_kernels_element(dtype):
     for v in [1, -1, 0.5, -0.0, 3.25, 1e5, -7, 200, True, 2 ** 24, float("inf"), float("nan"), 1 / 3]:
         if dt.kind != 2 and (isinstance(v, float) or (dtype == "uint8" and v < 0)):
             continue  # (float fills of integer tensors, and -1 into uint8, are the kernel's business)
+        if dt.kind == 1 and not isinstance(v, bool) and not np.iinfo(dt.np).min <= v <= np.iinfo(dt.np).max:
+            continue  # (PyTorch's overflow error: test_full_converts_its_value_as_torch)
+        if dt.kind == 2 and v == v and abs(v) != float("inf") and abs(v) > float(np.finfo(np.float16).max) \
+                and dtype == "float16":
+            continue  # (the same error)
         got = tt.full((3, 5), v, dtype=dt, device="cuda").cpu().numpy()
         want = np.full((3, 5), np.float32(v) if dt.kind == 2 else v).astype(dt.np)
         if v != v:
@@ -251,3 +256,24 @@ def test_linspace_integer_dtypes_and_out_as_torch():
     out = tt.empty(0)
     assert tt.logspace(0, 2, 3, out=out) is out and out.tolist() == [1.0, 10.0, 100.0]
     assert tt.logspace(0, 2, 3, requires_grad=True).requires_grad
+
+
+def test_full_converts_its_value_as_torch():
+    torch = pytest.importorskip("torch")
+    import warnings
+    cases = [(-2, "uint8"), (300, "uint8"), (-255, "uint8"), (-256, "uint8"), (-129, "int8"), (1e10, "int8"),
+             (-0.5, "uint8"), (2.7, "int64"), (1e20, "int64"), (70000.0, "float16"), (1e300, "float32"),
+             (1e39, "bfloat16"), (float("inf"), "float16"),
+             (True, "int8"), (2 ** 63, "int64"), (float("nan"), "int64"), (float("inf"), "int32"), (-1, "bool")]
+    for v, dt in cases:
+        try:
+            expected = torch.full((2,), v, dtype=getattr(torch, dt)).tolist()
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=str(e)):
+                tt.full((2,), v, dtype=getattr(tt, dt))
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")       # (NumPy's overflow warning for a half type's inf)
+            assert tt.full((2,), v, dtype=getattr(tt, dt)).tolist() == expected, (v, dt)
+    out = tt.empty(0, dtype=tt.int32)            # out= was ignored; an empty out takes the result and its dtype
+    assert tt.full((2,), 3, out=out) is out and out.tolist() == [3, 3]

@@ -243,10 +243,43 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     shape = _shape_arg((size,)) if not isinstance(size, int) else (size,)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    t = full_op(size=shape, fill_value=fill_value, dtype=_creation_dtype(dtype, fill_value), device=_dev(device))
+    if out is not None and dtype is None:
+        dtype = out.dtype
+    dt = _creation_dtype(dtype, fill_value)
+    t = full_op(size=shape, fill_value=_checked_fill(fill_value, dt), dtype=dt,
+                device=_dev(device) if out is None or device is not None else out.device)
+    if out is not None:
+        from .registry import write_out
+        return write_out(out, t)
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def _checked_fill(v, dt: _dt.dtype):
+    """A fill value converted as PyTorch's checked Scalar conversion does: a value out of an integer dtype's range
+    (NaN, inf, 1e10 for int8, -0.5 for uint8) or past a float type's largest is its overflow error, where NumPy wrapped
+    silently or raised its own; a negative integer down to -max wraps into an unsigned dtype (full(..., -1,
+    dtype=uint8) is 255, where NumPy refuses it)."""
+    if v.__class__ is bool or not isinstance(v, (int, float, np.integer, np.floating)):
+        return v
+    bad = False
+    if dt.kind == _dt.INT:
+        info = _dt.iinfo(dt)
+        if isinstance(v, (float, np.floating)):
+            bad = not info.min <= v <= info.max
+        elif not dt.is_signed and v < 0:
+            bad = -v > info.max
+            v = v + info.max + 1
+        else:
+            bad = not info.min <= v <= info.max
+    elif dt in (_dt.float32, _dt.float16, _dt.bfloat16) and math.isfinite(v):
+        # (past the largest finite value: PyTorch's one-element fill rounds to inf instead, its others raise)
+        bad = abs(v) > _dt.finfo(dt).max
+    if bad:
+        from .binary import _C_TYPE
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPE[dt]} without overflow")
+    return v
 
 
 def size_arg(name: str, sizes: tuple, size) -> tuple:
