@@ -169,6 +169,8 @@ def _prepare(args: tuple, argnums, what: str):
 
 
 def _grads(out: Tensor, inputs: list, create_graph: bool) -> list:
+    if not inputs:   # (an argument with no tensors in it: nothing to differentiate)
+        return []
     gs = _autograd_grad([out], inputs, create_graph=create_graph, allow_unused=True)
     return [g if g is not None else x.new_zeros(tuple(x.shape)).detach() for g, x in zip(gs, inputs)]
 
@@ -237,7 +239,7 @@ def vjp(func, *primals, has_aux: bool = False):
         cg = nested or any(c.requires_grad for c in ct) if create_graph is None else create_graph
         with enable_grad():
             gs = _autograd_grad([o for o, _ in pairs], inputs, [c for _, c in pairs], retain_graph=True,
-                                create_graph=cg, allow_unused=True) if pairs else [None] * len(inputs)
+                                create_graph=cg, allow_unused=True) if pairs and inputs else [None] * len(inputs)
         gs = [g if g is not None else x.new_zeros(tuple(x.shape)) for g, x in zip(gs, inputs)]
         per_arg, i = [], 0
         for aliases, rebuild in zip(flat, rebuilds):

@@ -433,3 +433,12 @@ def test_function_with_setup_context_matches_torch(device):
         grads.append(x.grad.cpu().numpy())
     assert_close(grads[0], grads[1])
     assert seen == [3, 3, 3] * 2
+
+
+def test_grad_of_no_inputs_is_torchs_error():
+    x = tt.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty."):
+        tt.autograd.grad((x * 2).sum(), [])
+    # torch.func.grad over an argument holding no tensors still differentiates the others
+    g = tt.func.grad(lambda a, b: (a * 2).sum(), argnums=(0, 1))(x, {})
+    assert g[0].tolist() == [2.0, 2.0] and g[1] == {}

@@ -1298,7 +1298,8 @@ def _bwd_vjp(ctx, gdq, gdk, gdv):
                 outs.append(o)
                 gouts.append(go)
         wrt = [x for x in leaves if isinstance(x, Tensor) and x.requires_grad]
-        got = autograd_grad(outs, wrt, gouts, allow_unused=True, create_graph=create) if outs else [None] * len(wrt)
+        got = autograd_grad(outs, wrt, gouts, allow_unused=True, create_graph=create) if outs and wrt else \
+            [None] * len(wrt)
     it = iter(got)
     res = []
     for a, leaf in zip(args, leaves):
