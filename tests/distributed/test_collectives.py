@@ -253,17 +253,22 @@ def test_differentiable_all_gather_and_all_reduce():
     mp.spawn(_differentiable_worker, args=(f"tcp://127.0.0.1:{_free_port()}",), nprocs=WORLD)
 
 
-def _stuck_worker(rank, port):
+def _stuck_worker(rank, port, gave_up):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=2))
     if rank == 1:
         with pytest.raises(dist.DistNetworkError, match="timed out after 2 s waiting for a peer"):
             dist.recv(tt.zeros(1), src=0)       # rank 0 never sends
+        open(gave_up, "w").close()
     else:
-        time.sleep(4)                           # (quiet until rank 1 has given up)
+        # quiet until rank 1 has given up, then at once to the barrier (a fixed sleep of twice the timeout left
+        # rank 1's barrier no margin on a loaded machine)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(gave_up) and time.monotonic() < deadline:
+            time.sleep(0.01)
     dist.barrier()
     dist.destroy_process_group()
 
 
-def test_a_receive_nobody_answers_times_out_with_the_groups_timeout():
-    mp.spawn(_stuck_worker, args=(_free_port(),), nprocs=2)
+def test_a_receive_nobody_answers_times_out_with_the_groups_timeout(tmp_path):
+    mp.spawn(_stuck_worker, args=(_free_port(), str(tmp_path / "gave_up")), nprocs=2)
