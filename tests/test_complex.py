@@ -118,10 +118,19 @@ def test_random_complex(device):
 
 
 def test_printing_matches_torch():
-    for values in ([1 + 2j, 3], [[1.5 + 2j, 3], [0, -1j]], [-0.29095, 0.6295 - 1.25j], [1e-5 + 1e5j, 1], 1 + 1j):
-        ours = repr(tt.tensor(values)).replace(", dtype=tritorch.complex64", "")
-        assert ours == repr(torch.tensor(values))
+    wide = [[[6 + 3j, 14 + 7j, 2 + 1j, -15 - 7.5j, 1 + 0.5j], [-2 - 1j, 0, 24 + 12j, 11 + 5.5j, 9 + 4.5j]]] * 2
+    for values in ([1 + 2j, 3], [[1.5 + 2j, 3], [0, -1j]], [-0.29095, 0.6295 - 1.25j], [1e-5 + 1e5j, 1], 1 + 1j,
+                   wide):   # (elements per line: PyTorch's width estimate, which leaves out the imaginary '+')
+        # (complex64 goes with the default float32: no dtype, as in PyTorch)
+        assert repr(tt.tensor(values)) == repr(torch.tensor(values))
     assert repr(tt.tensor([1j], dtype=tt.complex128)) == "tensor([0.+1.j], dtype=tritorch.complex128)"
+    previous = tt.get_default_dtype()
+    tt.set_default_dtype(tt.float64)
+    try:
+        assert repr(tt.tensor([1j], dtype=tt.complex128)) == "tensor([0.+1.j])"
+        assert repr(tt.tensor([1j], dtype=tt.complex64)) == "tensor([0.+1.j], dtype=tritorch.complex64)"
+    finally:
+        tt.set_default_dtype(previous)
 
 
 # ------------------------------------------------------------------------------------- refusals and forms

@@ -64,11 +64,13 @@ class _Formatter:
 class _ComplexFormatter:
     """Complex elements as PyTorch prints them: the real parts through one float formatter, the imaginary parts
     through another, joined as "re+imj" (the imaginary part's own sign where it has one). Only the real parts
-    are padded, as in PyTorch; `width` (the longest element) sets how many fit on a line."""
+    are padded, as in PyTorch; `width`, which sets how many fit on a line, is PyTorch's estimate: the two
+    formatters' widths and the "j" (not the "+" a positive imaginary part gets, so a line may hold one element
+    more than the longest element's length would allow)."""
 
     def __init__(self, arr: np.ndarray):
         self.real, self.imag = _Formatter(arr.real, True), _Formatter(arr.imag, True)
-        self.width = max((len(self.format(v)) for v in arr.reshape(-1).tolist()), default=1)
+        self.width = self.real.width + self.imag.width + 1
 
     def format(self, v) -> str:
         im = self.imag.format(v.imag).lstrip() + "j"
@@ -124,7 +126,10 @@ def _format(t) -> str:
         shown = _summarized(arr) if summarize else arr
         fmt = _ComplexFormatter(shown) if dt.kind == _dt.COMPLEX else _Formatter(shown, dt.kind == _dt.FLOAT)
         body = _tensor_str(arr, len("tensor("), summarize, fmt)
-        if dt not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
+        default = _dt.get_default_dtype()
+        # (PyTorch's: nor the complex dtype that goes with the default one, complex64 for float32)
+        default_complex = _dt.complex128 if default is _dt.float64 else _dt.complex64
+        if dt not in (default, _dt.int64, _dt.bool_, default_complex):
             suffix.append(f"dtype={dt}")
     return _add_suffixes("tensor(" + body, suffix + _grad_suffix(t), len("tensor("))
 
