@@ -364,3 +364,17 @@ def test_poisson_distribution_and_sampler():
         tt.poisson(tt.tensor([-1.0]))
     with pytest.raises(RuntimeError, match="not implemented for 'Long'"):
         tt.poisson(tt.tensor([1, 2]))
+
+
+def test_all_below_one_dirichlet_mode_and_one_hot_support_as_torch():
+    # every concentration below 1: PyTorch's mode is the one-hot of the argmax of 0/0 (NaN), its first vertex
+    a = [[0.5, 0.7, 2.0], [0.4, 0.3, 0.9]]
+    assert tt.distributions.Dirichlet(tt.tensor(a)).mode.tolist() == \
+        torch.distributions.Dirichlet(torch.tensor(a)).mode.tolist()
+    c1, c0 = [0.8, 0.3, 2.0], [0.5, 0.6, 3.0]
+    np.testing.assert_allclose(tt.distributions.Beta(tt.tensor(c1), tt.tensor(c0)).mode.numpy(),
+                               torch.distributions.Beta(torch.tensor(c1), torch.tensor(c0)).mode.numpy(), rtol=1e-6)
+    d, ref = tt.distributions.OneHotCategorical(logits=tt.zeros(2, 3)), \
+        torch.distributions.OneHotCategorical(logits=torch.zeros(2, 3))
+    for expand in (True, False):
+        np.testing.assert_array_equal(d.enumerate_support(expand).numpy(), ref.enumerate_support(expand).numpy())

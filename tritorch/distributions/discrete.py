@@ -134,6 +134,15 @@ class OneHotCategorical(Distribution):
     def entropy(self):
         return self._categorical.entropy()
 
+    def enumerate_support(self, expand: bool = True):
+        """The n one-hot vectors, (n, 1, ..., 1, n), expanded over the batch shape (expand=True), as PyTorch's
+        (it declared has_enumerate_support and raised)."""
+        tt = _tt()
+        n = self._categorical._num_events
+        values = tt.eye(n, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((n,) + (1,) * len(self.batch_shape) + (n,))
+        return values.expand((n,) + tuple(self.batch_shape) + (n,)) if expand else values
+
 
 class OneHotCategoricalStraightThrough(OneHotCategorical):
     """OneHotCategorical with the straight-through gradient: rsample is a one-hot draw in value whose gradient is

@@ -477,9 +477,10 @@ class Dirichlet(ExponentialFamily):
         a = self.concentration
         m = (a - 1).clamp(min=0.0)
         m = m / m.sum(-1, keepdim=True)
-        # every concentration below 1: the mode is the vertex of the largest (PyTorch's choice)
+        # every concentration below 1 (a density unbounded at every vertex): PyTorch's one-hot of the argmax of the
+        # 0/0 above, i.e. its first vertex whatever the concentrations
         below = (a < 1).all(-1, keepdim=True)
-        vertex = tt.nn.functional.one_hot(a.argmax(-1), a.shape[-1]).to(a.dtype)
+        vertex = tt.nn.functional.one_hot(m.argmax(-1), a.shape[-1]).to(a.dtype)
         return tt.where(below, vertex, m)
 
     @property
