@@ -229,3 +229,15 @@ def test_heaviside_backward_raises_instead_of_a_silent_zero():
         z.sum().backward()
     with tt.no_grad():
         assert not tt.heaviside(x, tt.tensor(0.5)).requires_grad
+
+
+def test_logaddexp2_promotes_before_it_scales():
+    torch = pytest.importorskip("torch")
+    a, b = np.array([-1.2, 0.3, 2.2, 5.7]), np.array([0.5, -3.1, 1.9, 6.4])
+    for da, db in (("float64", "bfloat16"), ("float16", "float32"), ("bfloat16", "uint8"), ("float32", "float32")):
+        ours = tt.logaddexp2(tt.tensor(a).to(getattr(tt, da)), tt.tensor(b).to(getattr(tt, db)))
+        ref = torch.logaddexp2(torch.tensor(a).to(getattr(torch, da)), torch.tensor(b).to(getattr(torch, db)))
+        assert str(ours.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1], (da, db)
+        np.testing.assert_allclose(ours.float().numpy(), ref.float().numpy(), rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="\"logaddexp2_cpu\" not implemented for 'Long'"):
+        tt.logaddexp2(tt.tensor([1, 2]), tt.tensor([3, 4]))

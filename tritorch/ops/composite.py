@@ -513,9 +513,18 @@ def sinc(input: Tensor, *, out=None) -> Tensor:
 
 
 def logaddexp2(input: Tensor, other: Tensor, *, out=None) -> Tensor:
-    """log2(2^x + 2^y), computed as logaddexp in natural units."""
+    """log2(2^x + 2^y), computed as logaddexp in natural units, in the operands' promoted dtype (fp16/bf16 in
+    fp32, rounded once), as PyTorch's: scaling each operand by ln 2 in its own dtype first rounded a bfloat16
+    operand of a float64 call to 3 digits, and a bfloat16 call with an integer operand came back float32."""
+    tt = _tt()
+    dt = tt.result_type(input, other)
+    if dt.kind != _dt.FLOAT:
+        from .registry import _type_name
+        raise NotImplementedError(f'"logaddexp2_{input.device.type}" not implemented for '
+                                  f"'{_type_name(dt)}'")
+    op_math = tt.float32 if dt in (tt.float16, tt.bfloat16) else dt
     ln2 = math.log(2.0)
-    r = _tt().logaddexp(input * ln2, other * ln2) / ln2
+    r = (tt.logaddexp(input.to(op_math) * ln2, other.to(op_math) * ln2) / ln2).to(dt)
     return r if out is None else _write_out(out, r)
 
 
