@@ -398,3 +398,14 @@ def test_cross_entropy_of_a_transposed_input(device, kw):
         grads.append(x.grad.cpu().numpy())
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_nll_loss_with_every_target_ignored_has_zero_gradient(device):
+    # mean over no targets: the loss is 0/0 = NaN and the gradient zeros, as PyTorch's
+    for shape, target in (((5,), 4), ((2, 5), [4, 4])):
+        x = tt.tensor(np.random.default_rng(0).standard_normal(shape), device=device, requires_grad=True)
+        loss = tt.nn.functional.nll_loss(tt.nn.functional.log_softmax(x, -1), tt.tensor(target, device=device),
+                                         ignore_index=4)
+        (g,) = tt.autograd.grad(loss, [x])
+        assert np.isnan(loss.item()) and np.array_equal(g.cpu().numpy(), np.zeros(shape))

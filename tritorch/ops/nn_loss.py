@@ -1110,6 +1110,11 @@ def _nll_vjp(ctx, grad):
     needs = ctx.needs_input_grad
     onehot, valid, w_t, w_b, _ = _index_parts(plan, x, target, weight)
     total_w = (w_t.sum() if weight is not None else valid.sum()) if plan.reduction == "mean" else None
+    if total_w is not None:
+        # every target ignored (or weighted 0): the loss is 0/0 = NaN, its gradient zeros as PyTorch's (each term
+        # has a zero weight; dividing by the zero total first made it 0 * inf = NaN)
+        from .ternary import where
+        total_w = where(total_w == 0, 1.0, total_w)
     h = _row_scale(plan, grad, total_w)
     gx = -(onehot * (w_t * h)) if needs[0] else None
     gw = None
