@@ -175,3 +175,14 @@ def test_addr_errors():
         with pytest.raises(RuntimeError) as got:
             tt.addr(tt.zeros(shape, dtype=dtype[0]), tt.ones(s1, dtype=dtype[0]), tt.ones(s2, dtype=dtype[0]), **kw)
         assert str(got.value) == str(ref.value)
+
+
+def test_beta_zero_input_gets_a_zero_gradient_not_none():
+    # baddbmm/addbmm/addmv with beta=0 ignore input's values (NaN does not propagate) but keep it in the graph,
+    # as PyTorch: its gradient is zeros (it was None, leaving input.grad unset)
+    for fn, shapes in ((tt.baddbmm, [(2, 3, 2), (2, 3, 4), (2, 4, 2)]), (tt.addbmm, [(3, 2), (2, 3, 4), (2, 4, 2)]),
+                       (tt.addmv, [(3,), (3, 4), (4,)])):
+        c = tt.full(shapes[0], float("nan"), requires_grad=True)
+        r = fn(c, tt.ones(*shapes[1]), tt.ones(*shapes[2]), beta=0)
+        r.sum().backward()
+        assert not r.isnan().any() and c.grad is not None and c.grad.abs().sum().item() == 0

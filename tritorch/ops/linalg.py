@@ -397,7 +397,11 @@ def _scaled_add(input, product, beta, alpha):
         product = product * alpha
     if beta == 0:
         from .creation import zeros_like
-        return product + zeros_like(input)
+        if not input.requires_grad:
+            return product + zeros_like(input)
+        # still in the graph with a zero gradient, as PyTorch's (a None one left input.grad unset)
+        from .ternary import where
+        return product + where(zeros_like(input, dtype=_dt.bool_), input, 0.0)
     return product + (input if beta == 1 else input * beta)
 
 
