@@ -81,9 +81,10 @@ def parallel_chunks(fn, chunks: list) -> list:
 # copied into the buffer element by element, and the pass runs at a third of its speed (measured here, NumPy 2.4,
 # (64, 1024) fp32: 21 us against 8 us for the same multiply by one scalar). With the buffer as long as a row,
 # the inner loop is one row and reads that row's scalar in place. Rows shorter than ROW_LOOPS_MIN lose more in
-# per-row loop calls than they save (96: 20 -> 22 us; 128: 20 -> 17; 256: 18 -> 12; 2048: 22 -> 8); rows of
+# per-row loop calls than they save, or too little to pay the ~1.5 us of setting the buffer twice per block
+# (per 64K elements: 96: 20 -> 22 us; 128: 20 -> 17; 192: 22 -> 13; 256: 18 -> 12; 2048: 22 -> 8); rows of
 # 8192 or more are one buffer already. A row of 300 takes a buffer of 304 (NumPy wants multiples of 16): 21 -> 11 us.
-ROW_LOOPS_MIN = 128
+ROW_LOOPS_MIN = 192
 _BUFFER_ELEMS = 8192
 
 
