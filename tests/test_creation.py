@@ -277,3 +277,21 @@ def test_full_converts_its_value_as_torch():
             assert tt.full((2,), v, dtype=getattr(tt, dt)).tolist() == expected, (v, dt)
     out = tt.empty(0, dtype=tt.int32)            # out= was ignored; an empty out takes the result and its dtype
     assert tt.full((2,), 3, out=out) is out and out.tolist() == [3, 3]
+
+
+def test_tensor_infers_numpy_scalar_dtypes_and_checks_numbers_as_torch():
+    torch = pytest.importorskip("torch")
+    for data in ([np.int32(1), 2], [np.int32(1), np.int64(2)], [np.float32(1.5), 2.5], [np.int16(1), 2.5],
+                 [np.float16(1)], [[np.int8(1)]], [np.uint8(1), True], [np.float64(1.5)], [2.5, np.float64(1.5)],
+                 [[1.0], [np.float64(2)]], [1.5, 2.5], [1, 2], [np.float32(1)]):
+        assert str(tt.tensor(data).dtype).split(".")[-1] == str(torch.tensor(data).dtype).split(".")[-1], data
+    for data, dt in (([float("nan")], "int64"), ([float("inf")], "int32"), ([-255], "uint8"), ([-256], "uint8"),
+                     ([255.5], "uint8"), ([-0.5], "uint8"), ([[1, 300]], "uint8"), ([300], "bool"), ([-1], "uint8"),
+                     ([2.5], "int64"), ([1e10], "int32"), ([-129], "int8"), (np.array([300]), "uint8")):
+        try:
+            expected = torch.tensor(data, dtype=getattr(torch, dt)).tolist()
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=str(e)):
+                tt.tensor(data, dtype=getattr(tt, dt))
+            continue
+        assert tt.tensor(data, dtype=getattr(tt, dt)).tolist() == expected, (data, dt)

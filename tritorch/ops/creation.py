@@ -86,6 +86,10 @@ def _infer_data_dtype(arr: np.ndarray, data) -> _dt.dtype:
     k = arr.dtype.kind
     if k == "b":
         return _dt.bool_
+    if k in "iuf" and not isinstance(data, (np.ndarray, np.generic)) and arr.dtype.itemsize < 8:
+        # a sequence of NumPy scalars keeps their dtype, as in PyTorch ([np.int32(1), np.int32(2)] is int32):
+        # Python numbers in it would have widened NumPy's choice to int64 / float64
+        return _dt.from_numpy_dtype(arr.dtype)
     if k in "iu":
         if isinstance(data, np.ndarray) or isinstance(data, np.generic):
             return _dt.from_numpy_dtype(arr.dtype)
@@ -93,12 +97,39 @@ def _infer_data_dtype(arr: np.ndarray, data) -> _dt.dtype:
     if k == "f" or k == "V":
         if isinstance(data, np.ndarray) or isinstance(data, np.generic):
             return _dt.from_numpy_dtype(arr.dtype)
+        if k == "f" and _holds_float64_scalar(data):
+            return _dt.promote_types(_dt.float64, _dt.get_default_dtype())   # (float64: PyTorch's result too)
         return _dt.get_default_dtype()
     if k == "c":   # a NumPy array keeps its complex dtype; Python complex numbers take the default complex dtype
         if isinstance(data, np.ndarray) or isinstance(data, np.generic):
             return _dt.from_numpy_dtype(arr.dtype)
         return _dt.as_dtype(_dt.get_default_dtype().to_complex())
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _check_numbers_fit(arr: np.ndarray, dt: _dt.dtype) -> None:
+    """PyTorch's check of the Python numbers given to tensor() with an integer dtype (a NumPy array is cast
+    unchecked): a float outside the dtype's range (NaN, inf, -0.5 for uint8) or an integer outside it is its
+    overflow error, where NumPy wrapped (tensor([300], dtype=uint8) gave 44); negative integers down to -max wrap
+    into an unsigned dtype ([-1] is 255)."""
+    info = _dt.iinfo(dt)
+    if arr.dtype.kind == "f":
+        bad = not (np.all(arr >= info.min) and np.all(arr <= info.max))   # (NaN fails both)
+    else:
+        lo = info.min if dt.is_signed else -info.max
+        bad = arr.min() < lo or arr.max() > info.max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+
+
+def _holds_float64_scalar(data) -> bool:
+    """Whether a nested sequence holds a NumPy float64 scalar (np.mean's result): PyTorch then infers float64
+    for the whole tensor, where Python floats alone take the default dtype."""
+    if isinstance(data, np.float64):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_holds_float64_scalar(x) for x in data)
+    return False
 
 
 def _to_numpy_data(data):
@@ -122,6 +153,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         data.dtype if isinstance(data, Tensor) else _infer_data_dtype(arr, data))
     if arr.dtype.kind == "u" and not isinstance(src, np.ndarray) and dt.kind != _dt.FLOAT and arr.dtype.itemsize == 8:
         raise RuntimeError("Overflow when unpacking long long")
+    if dtype is not None and dt.kind == _dt.INT and arr.size and arr.dtype.kind in "iuf" \
+            and not isinstance(src, np.ndarray):
+        _check_numbers_fit(arr, dt)
     if arr.dtype != dt.np:
         arr = arr.astype(dt.np)
     if arr is src or (isinstance(data, Tensor) and arr.base is not None):
