@@ -1,5 +1,6 @@
 """tritorch.linalg (norms and products) against torch.linalg: values and gradients, cpu and cuda, errors."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -111,3 +112,16 @@ def test_tensorinv_and_tensorsolve_errors():
                 lambda: torch.linalg.tensorsolve(torch.tensor(_rand((2, 3, 5))), torch.tensor(b)))
     with pytest.raises(tt.linalg.LinAlgError, match="The solver failed because the input matrix is singular"):
         tt.linalg.tensorsolve(tt.zeros(2, 3, 6, dtype=tt.float64), tt.tensor(b))
+
+
+def test_multi_dot_checks_shapes_as_torch():
+    torch = pytest.importorskip("torch")
+    for shapes in (((2, 2, 2), (2, 2)), ((2, 2), (2, 2, 2)), ((2, 2), (2, 2, 2), (2, 2)), ((2, 3), (4, 2)),
+                   ((2,),), ((3,), (3,)), ((3,), (3, 2), (2,))):
+        try:
+            expected = tuple(torch.linalg.multi_dot([torch.ones(s) for s in shapes]).shape)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=re.escape(str(e))):
+                tt.linalg.multi_dot([tt.ones(s) for s in shapes])
+            continue
+        assert tuple(tt.linalg.multi_dot([tt.ones(s) for s in shapes]).shape) == expected

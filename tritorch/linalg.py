@@ -113,8 +113,22 @@ def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
 def multi_dot(tensors, *, out=None) -> Tensor:
     """The product of a chain of matrices (first and last may be vectors), left to right."""
     tensors = list(tensors)
-    if len(tensors) < 2:
-        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    n = len(tensors)
+    if n < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
+    # PyTorch's checks, before any product: a batch dim is refused (it was broadcast by matmul)
+    for i, t in enumerate(tensors):
+        if i in (0, n - 1):
+            if t.dim() not in (1, 2):
+                raise RuntimeError(f"multi_dot(): the {'first' if i == 0 else 'last'} tensor must be 1D or 2D but got "
+                                   f"{t.dim()}D")
+        elif t.dim() != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.dim()}D")
+    for i in range(n - 1):
+        a, b = tensors[i], tensors[i + 1]
+        if a.shape[-1] != b.shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(a.shape)} and "
+                               f"{list(b.shape)} cannot be multiplied")
     r = tensors[0]
     for t in tensors[1:]:
         r = r @ t
