@@ -21,6 +21,7 @@ CALLS = [
     ("clamp", lambda m, a, o: m.clamp(a, 0, 1, out=o), "float32"),
     ("where", lambda m, a, o: m.where(a > 0, a, -a, out=o), "float32"),
     ("argmax", lambda m, a, o: m.argmax(a, 0, out=o), "int64"),
+    ("addr", lambda m, a, o: m.addr(a, a[:, 0], a[0], out=o), "float32"),   # (checks out= itself, not the registry)
 ]
 
 

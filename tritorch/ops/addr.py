@@ -43,7 +43,8 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     n, m = vec1.shape[0], vec2.shape[0]
     base = input.expand(n, m)
     if out is not None:
-        check_out("addr", Meta((n, m), dtype, input.device), out)
+        check_out("addr", Meta((n, m), dtype, input.device), out,
+                  resize=out is not input and out is not vec1 and out is not vec2)
     v1 = vec1 if vec1.dtype is dtype else vec1.to(dtype)
     v2 = vec2 if vec2.dtype is dtype else vec2.to(dtype)
     outer = v1.reshape(n, 1) * v2.reshape(1, m)
